@@ -1,0 +1,1 @@
+"""Stage 3: what sales hears: intent scoring, the alert decision, suggested approach and channels."""

@@ -1,0 +1,221 @@
+"""The dormant-account list: loading and strict validation of the CSV (see README, "Account list").
+
+A bad row stops the import with ``file:line:column: reason`` and nothing is imported: a half-loaded
+customer list would silently miss the very accounts sales cares about.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+
+from revisit.errors import BadInput
+from stream.fields import IPNetwork
+
+KNOWN_COLUMNS = (
+    "account_id", "name", "aliases", "domains", "networks", "owner_name", "owner_email",
+    "owner_slack", "last_deal_at", "last_contact_at", "lost_deal_at", "lifetime_value",
+    "dormancy_reason", "industry",
+)
+REQUIRED_COLUMNS = ("account_id", "name")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class DormancyReason(StrEnum):
+    FORGOTTEN = "forgotten"
+    DISSATISFIED = "dissatisfied"
+    TIMING = "timing"
+    COMPETITOR = "competitor"
+    CAMPAIGN = "campaign"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    name: str = ""
+    email: str = ""
+    slack: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account_id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    networks: tuple[IPNetwork, ...] = ()
+    owner: Owner = field(default_factory=Owner)
+    last_deal_at: date | None = None
+    last_contact_at: date | None = None
+    lost_deal_at: date | None = None
+    lifetime_value: Decimal | None = None
+    dormancy_reason: DormancyReason = DormancyReason.UNKNOWN
+    industry: str = ""
+    attributes: tuple[tuple[str, str], ...] = ()  # unknown columns, kept as they were
+
+    @property
+    def last_touch(self) -> date | None:
+        """The latest of last deal and last contact: dormancy counts from here."""
+        dates = [d for d in (self.last_deal_at, self.last_contact_at) if d is not None]
+        return max(dates) if dates else None
+
+
+class _RowError(Exception):
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+def load_accounts(path: str | Path, encoding: str = "utf-8-sig") -> tuple[Account, ...]:
+    """Read and validate the whole list; BadInput with ``file:line:column: reason`` on the first
+    bad value. ``utf-8-sig`` reads UTF-8 with or without a BOM; pass ``cp932`` for Excel exports."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise BadInput(f"{path}: account list not found") from None
+    except OSError as error:
+        raise BadInput(f"{path}: cannot read the account list ({error.strerror})") from None
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise BadInput(f"{path}:{line}:1: not valid {encoding} text"
+                       + (" (try --encoding cp932)" if encoding.startswith("utf") else "")) from None
+    return parse_accounts(text, str(path))
+
+
+def parse_accounts(text: str, source: str = "<accounts>") -> tuple[Account, ...]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise BadInput(f"{source}:1:1: empty file, expected a header row") from None
+    except csv.Error as error:
+        raise BadInput(f"{source}:1:1: {error}") from None
+    header = [name.strip() for name in header]
+    for required in REQUIRED_COLUMNS:
+        if required not in header:
+            raise BadInput(f"{source}:1:1: missing required column {required!r}")
+    seen_columns: set[str] = set()
+    for index, name in enumerate(header, start=1):
+        if not name:
+            raise BadInput(f"{source}:1:{index}: empty column name")
+        if name in seen_columns:
+            raise BadInput(f"{source}:1:{index}: column {name!r} appears twice")
+        seen_columns.add(name)
+
+    accounts: list[Account] = []
+    first_line_of: dict[str, int] = {}
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise BadInput(f"{source}:{line}:1: {error}") from None
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines between blocks are common in hand-edited lists
+        if len(row) != len(header):
+            raise BadInput(f"{source}:{line}:1: expected {len(header)} fields, found {len(row)}")
+        values = dict(zip(header, (cell.strip() for cell in row)))
+        try:
+            account = _account_from_row(values)
+        except _RowError as error:
+            column = header.index(error.column) + 1
+            raise BadInput(f"{source}:{line}:{column}: {error.column}: {error.reason}") from None
+        if account.account_id in first_line_of:
+            raise BadInput(f"{source}:{line}:{header.index('account_id') + 1}: account_id "
+                           f"{account.account_id!r} already used on line {first_line_of[account.account_id]}")
+        first_line_of[account.account_id] = line
+        accounts.append(account)
+    return tuple(accounts)
+
+
+def _account_from_row(values: dict[str, str]) -> Account:
+    account_id = values["account_id"]
+    if not account_id:
+        raise _RowError("account_id", "required, found an empty value")
+    name = values["name"]
+    if not name:
+        raise _RowError("name", "required, found an empty value")
+    email = values.get("owner_email", "")
+    if email and not _EMAIL.match(email):
+        raise _RowError("owner_email", f"{email!r} is not an e-mail address")
+    reason_text = values.get("dormancy_reason", "").lower() or "unknown"
+    try:
+        reason = DormancyReason(reason_text)
+    except ValueError:
+        choices = "|".join(r.value for r in DormancyReason)
+        raise _RowError("dormancy_reason", f"{reason_text!r} is not one of {choices}") from None
+    return Account(
+        account_id=account_id,
+        name=name,
+        aliases=_list(values.get("aliases", "")),
+        domains=tuple(_domain(d) for d in _list(values.get("domains", ""))),
+        networks=tuple(_network(n) for n in _list(values.get("networks", ""))),
+        owner=Owner(values.get("owner_name", ""), email, values.get("owner_slack", "")),
+        last_deal_at=_date(values, "last_deal_at"),
+        last_contact_at=_date(values, "last_contact_at"),
+        lost_deal_at=_date(values, "lost_deal_at"),
+        lifetime_value=_money(values.get("lifetime_value", "")),
+        dormancy_reason=reason,
+        industry=values.get("industry", ""),
+        attributes=tuple((k, v) for k, v in values.items() if k not in KNOWN_COLUMNS),
+    )
+
+
+def _list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(";") if item.strip())
+
+
+def _domain(text: str) -> str:
+    domain = text.lower().rstrip(".")
+    if domain.startswith("www."):
+        domain = domain[4:]
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise _RowError("domains", f"{text!r} is not a domain name") from None
+    if not _DOMAIN.match(ascii_domain):
+        raise _RowError("domains", f"{text!r} is not a domain name")
+    return ascii_domain
+
+
+def _network(text: str) -> IPNetwork:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise _RowError("networks", f"{text!r} is not an IP network (CIDR such as 203.0.113.0/24)") from None
+
+
+def _date(values: dict[str, str], column: str) -> date | None:
+    text = values.get(column, "")
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _RowError(column, f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _money(text: str) -> Decimal | None:
+    if not text:
+        return None
+    cleaned = text.replace(",", "").replace("¥", "").replace("￥", "").replace("$", "").strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise _RowError("lifetime_value", f"{text!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise _RowError("lifetime_value", f"{text!r} is not a non-negative amount")
+    return value

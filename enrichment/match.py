@@ -1,0 +1,143 @@
+"""Organization → dormant account (名寄せ), precision first, and always able to say why.
+
+Order of trust: the account's own networks (CIDR), then its domains, then its normalised name or
+aliases. A name or domain that fits two accounts matches neither, and traffic from an access
+provider (ISP, mobile, hosting, VPN) is never matched by name or domain.
+
+Every lookup is a constant number of dict probes, so 100,000 accounts cost what 10 do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Iterable
+
+from enrichment.accounts import Account
+from enrichment.normalize import normalize_name
+from enrichment.organization import Organization
+from stream.fields import IPAddress
+
+
+class MatchMethod(StrEnum):
+    NETWORK = "network"
+    DOMAIN = "domain"
+    NAME = "name"
+    ALIAS = "alias"
+
+
+_BASE_CONFIDENCE = {MatchMethod.NETWORK: 1.0, MatchMethod.DOMAIN: 0.95, MatchMethod.NAME: 0.9,
+                    MatchMethod.ALIAS: 0.85}
+
+
+@dataclass(frozen=True, slots=True)
+class AccountMatch:
+    account: Account
+    method: MatchMethod
+    confidence: float
+    detail: str  # in words: "network 203.0.113.0/24 is on the account", "name 'acme' = 'ACME Co., Ltd.'"
+
+
+@dataclass(frozen=True, slots=True)
+class NoMatch:
+    reason: str
+
+
+class AccountIndex:
+    def __init__(self, accounts: Iterable[Account]) -> None:
+        self.accounts: dict[str, Account] = {}
+        # version → prefix length → network number → accounts
+        self._networks: dict[int, dict[int, dict[int, list[Account]]]] = {4: {}, 6: {}}
+        self._domains: dict[str, list[Account]] = {}
+        self._names: dict[str, dict[str, tuple[Account, MatchMethod, str]]] = {}
+        for account in accounts:
+            self._add(account)
+        self._prefix_lengths = {
+            version: sorted(by_length, reverse=True) for version, by_length in self._networks.items()
+        }
+
+    def __len__(self) -> int:
+        return len(self.accounts)
+
+    def _add(self, account: Account) -> None:
+        self.accounts[account.account_id] = account
+        for network in account.networks:
+            bits = network.max_prefixlen
+            number = int(network.network_address) >> (bits - network.prefixlen)
+            by_length = self._networks[network.version].setdefault(network.prefixlen, {})
+            by_length.setdefault(number, []).append(account)
+        for domain in account.domains:
+            self._domains.setdefault(domain, []).append(account)
+        for text, method in [(account.name, MatchMethod.NAME)] + [(a, MatchMethod.ALIAS) for a in account.aliases]:
+            key = normalize_name(text).key
+            if key:
+                candidates = self._names.setdefault(key, {})
+                if account.account_id not in candidates or method is MatchMethod.NAME:
+                    candidates[account.account_id] = (account, method, text)
+
+    # --- lookups ---------------------------------------------------------------------------
+    def by_network(self, address: IPAddress) -> tuple[list[Account], str] | None:
+        """Accounts whose most specific network holds the address, and that network."""
+        bits = address.max_prefixlen
+        value = int(address)
+        for length in self._prefix_lengths[address.version]:
+            found = self._networks[address.version][length].get(value >> (bits - length))
+            if found is not None:
+                network_address = (value >> (bits - length)) << (bits - length)
+                return found, f"{type(address)(network_address)}/{length}"
+        return None
+
+    def by_domain(self, domain: str) -> tuple[list[Account], str] | None:
+        labels = domain.lower().rstrip(".").split(".")
+        for start in range(len(labels) - 1):  # a.b.example.co.jp → ... → co.jp
+            candidate = ".".join(labels[start:])
+            found = self._domains.get(candidate)
+            if found is not None:
+                return found, candidate
+        return None
+
+    def by_name(self, name: str) -> list[tuple[Account, MatchMethod, str]]:
+        key = normalize_name(name).key
+        return list(self._names.get(key, {}).values()) if key else []
+
+    def match(self, address: IPAddress, organization: Organization | None) -> AccountMatch | NoMatch:
+        network_hit = self.by_network(address)
+        if network_hit is not None:
+            accounts, network = network_hit
+            if len(accounts) > 1:
+                return NoMatch(f"network {network} is listed on {len(accounts)} accounts "
+                               f"({_ids(accounts)}); fix the list")
+            return AccountMatch(accounts[0], MatchMethod.NETWORK, 1.0,
+                                f"address is in {network}, one of the account's own networks")
+        if organization is None:
+            return NoMatch("no resolver knows this address")
+        if organization.is_access_provider:
+            return NoMatch(f"traffic of an access provider ({organization.kind.value}: "
+                           f"{organization.name or organization.domain}); never matched by name")
+        if organization.domain:
+            domain_hit = self.by_domain(organization.domain)
+            if domain_hit is not None:
+                accounts, domain = domain_hit
+                if len(accounts) > 1:
+                    return NoMatch(f"domain {domain} is on {len(accounts)} accounts ({_ids(accounts)})")
+                return AccountMatch(accounts[0], MatchMethod.DOMAIN,
+                                    round(_BASE_CONFIDENCE[MatchMethod.DOMAIN] * organization.confidence, 2),
+                                    f"organisation domain {organization.domain} is the account's {domain}")
+        if organization.name:
+            candidates = self.by_name(organization.name)
+            if len(candidates) > 1:
+                return NoMatch(f"name {organization.name!r} fits {len(candidates)} accounts "
+                               f"({_ids(c[0] for c in candidates)}); none is alerted")
+            if candidates:
+                account, method, listed = candidates[0]
+                key = normalize_name(organization.name).key
+                return AccountMatch(account, method,
+                                    round(_BASE_CONFIDENCE[method] * organization.confidence, 2),
+                                    f"{organization.name!r} and the account's {method.value} {listed!r} "
+                                    f"are both {key!r} once legal forms, width, case and punctuation are set aside")
+        return NoMatch(f"no account has the organisation's network, domain or name "
+                       f"({organization.name or organization.domain})")
+
+
+def _ids(accounts: Iterable[Account]) -> str:
+    return ", ".join(sorted(a.account_id for a in accounts))

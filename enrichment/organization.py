@@ -1,0 +1,44 @@
+"""Who is behind an IP address, as far as a resolver can tell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class OrgKind(StrEnum):
+    BUSINESS = "business"
+    ISP = "isp"
+    MOBILE = "mobile"
+    HOSTING = "hosting"
+    VPN = "vpn"
+    EDUCATION = "education"
+    GOVERNMENT = "government"
+    UNKNOWN = "unknown"
+
+
+# Traffic through these is the provider's, not its customers': never matched to an account by name
+# or domain (an account's own CIDR still matches), because "ISP shown as the company" is the
+# complaint users of visitor-identification tools make most.
+ACCESS_PROVIDER_KINDS = frozenset({OrgKind.ISP, OrgKind.MOBILE, OrgKind.HOSTING, OrgKind.VPN})
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    name: str | None
+    kind: OrgKind
+    source: str
+    confidence: float
+    domain: str | None = None
+    asn: int | None = None
+    network: str | None = None
+    access_provider: str | None = None  # the ISP carrying the traffic, when named separately
+    evidence: str = ""  # what the resolver saw, in words, for `revisit explain`
+
+    @property
+    def is_access_provider(self) -> bool:
+        return self.kind in ACCESS_PROVIDER_KINDS
+
+    def as_record(self) -> dict[str, object]:
+        return {"name": self.name, "domain": self.domain, "network": self.network,
+                "source": self.source, "kind": self.kind.value, "asn": self.asn}

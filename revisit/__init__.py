@@ -1,0 +1,1 @@
+"""revisit: the application shell (command line, configuration, storage, demo) around the three stages."""

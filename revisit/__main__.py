@@ -1,0 +1,3 @@
+from revisit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Wiring: settings and inputs in, a ready pipeline out. Used by the CLI, the demo and the tests.
+
+Every input is opened and validated here, before anything is written, so bad input (a missing log,
+a broken account list, an unreadable mmdb) ends the command with status 2 and an untouched database.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Sequence, TextIO
+
+from alerts.channels import Channel, ConsoleChannel, DeliveryResult, JsonLinesChannel
+from alerts.policy import Alert
+from enrichment.accounts import Account, load_accounts
+from enrichment.match import AccountIndex
+from enrichment.maxmind import MaxMindResolver
+from enrichment.resolve import AccountNetworkResolver, Resolver, ResolverChain
+from revisit.config import Settings
+from revisit.storage.store import Store
+from stream.pipeline import HitClassifier, RunSummary, VisitTracker, run_pipeline
+from stream.sources import check_log_paths, read_lines
+
+
+@dataclass
+class ChannelSender:
+    """Hands each new alert to every channel and keeps the delivery results."""
+
+    channels: Sequence[Channel]
+    results: list[DeliveryResult] = field(default_factory=list)
+
+    def deliver(self, alerts: Sequence[Alert]) -> None:
+        for alert in alerts:
+            for channel in self.channels:
+                self.results.append(channel.send(alert))
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    index: AccountIndex
+    resolvers: ResolverChain
+    maxmind: MaxMindResolver | None
+
+
+def build_enrichment(accounts: Sequence[Account], mmdb_paths: Sequence[str]) -> Enrichment:
+    index = AccountIndex(accounts)
+    resolvers: list[Resolver] = [AccountNetworkResolver(index)]
+    maxmind = MaxMindResolver.from_paths(mmdb_paths) if mmdb_paths else None
+    if maxmind is not None:
+        resolvers.append(maxmind)
+    return Enrichment(index, ResolverChain(resolvers), maxmind)
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    logs: Sequence[str]
+    accounts_csv: str
+    mmdb_paths: Sequence[str] = ()
+    db_url: str | None = None
+    alerts_jsonl: str | None = None
+    encoding: str = "utf-8-sig"
+
+
+def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.stdout) -> RunSummary:
+    check_log_paths(request.logs)
+    accounts = load_accounts(request.accounts_csv, request.encoding)
+    enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths))
+    store = Store(request.db_url or settings.database_url)
+    try:
+        store.save_accounts(accounts)
+        classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers)
+        tracker = VisitTracker(settings, store.last_alert_times())
+        channels: list[Channel] = [JsonLinesChannel(request.alerts_jsonl or settings.alerts.jsonl_path),
+                                   ConsoleChannel(console)]
+        summary = run_pipeline(read_lines(request.logs), classifier, tracker, store.hit_sink(),
+                               ChannelSender(channels))
+        store.save_organizations(classifier.resolved_addresses)
+        return summary
+    finally:
+        store.close()
+        if enrichment.maxmind is not None:
+            enrichment.maxmind.close()
+
+
+def format_summary(summary: RunSummary) -> str:
+    numbers = summary.as_dict()
+    lines = [
+        f"lines {numbers['lines']:,}  parsed {numbers['parsed']:,}  malformed {numbers['malformed']:,}  "
+        f"filtered {numbers['filtered']:,}  resolved {numbers['resolved']:,}  matched {numbers['matched']:,}  "
+        f"alerts {numbers['alerts']:,} ({summary.alerts_new:,} new)",
+    ]
+    if summary.malformed:
+        lines.append("  malformed: " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.malformed.items())))
+    if summary.filtered:
+        lines.append("  filtered:  " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.filtered.items())))
+    if summary.accounts_seen:
+        lines.append(f"  dormant-list accounts seen: {len(summary.accounts_seen):,}")
+    return "\n".join(lines)

@@ -1,0 +1,174 @@
+"""The ``revisit`` command line (see README, "Command line").
+
+Exit status: 0 success, 2 bad usage or bad input (with a message naming file, line and field),
+1 internal failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import sys
+from typing import Sequence
+
+from enrichment.accounts import load_accounts
+from revisit.app import ReplayRequest, build_enrichment, format_summary, replay
+from revisit.config import load_settings
+from revisit.errors import BadInput
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep its message short
+        self.print_usage(sys.stderr)
+        raise BadInput(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="revisit", description="Tell sales when a dormant customer comes back.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = commands.add_parser("demo", help="run the whole pipeline on a generated day of traffic")
+    demo.add_argument("--out", default="revisit-demo", help="folder for the demo's database and alerts")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--locale", choices=("ja", "en"), default=None)
+
+    run = commands.add_parser("replay", help="run the pipeline over log files in event time")
+    run.add_argument("logs", nargs="+", metavar="LOG", help="access logs; - for stdin; .gz accepted")
+    run.add_argument("--accounts", required=True, metavar="CSV")
+    run.add_argument("--encoding", default="utf-8-sig", help="account list encoding (cp932 for Excel)")
+    run.add_argument("--mmdb", action="append", default=[], metavar="PATH")
+    run.add_argument("--config", metavar="TOML")
+    run.add_argument("--db", metavar="URL")
+    run.add_argument("--alerts-jsonl", metavar="PATH")
+
+    explain = commands.add_parser("explain", help="why an address matches an account, or not")
+    explain.add_argument("ip")
+    explain.add_argument("--accounts", metavar="CSV")
+    explain.add_argument("--encoding", default="utf-8-sig")
+    explain.add_argument("--mmdb", action="append", default=[], metavar="PATH")
+    explain.add_argument("--config", metavar="TOML")
+
+    accounts = commands.add_parser("accounts", help="the dormant-account list")
+    accounts_commands = accounts.add_subparsers(dest="accounts_command", required=True, parser_class=_Parser)
+    account_import = accounts_commands.add_parser("import", help="validate and import a CSV")
+    account_import.add_argument("csv")
+    account_import.add_argument("--encoding", default="utf-8-sig")
+    account_import.add_argument("--db", metavar="URL")
+    account_import.add_argument("--config", metavar="TOML")
+
+    history = commands.add_parser("history", help="an account's visit history")
+    history.add_argument("account_id")
+    history.add_argument("--db", metavar="URL")
+    history.add_argument("--config", metavar="TOML")
+    history.add_argument("--json", action="store_true", help="JSON instead of a table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return _run(args)
+    except BadInput as error:
+        print(f"revisit: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from revisit.demo import run_demo
+
+        return run_demo(args.out, args.seed, args.locale)
+    settings = load_settings(getattr(args, "config", None))
+    if args.command == "replay":
+        summary = replay(ReplayRequest(args.logs, args.accounts, tuple(args.mmdb), args.db, args.alerts_jsonl,
+                                       args.encoding), settings)
+        print(format_summary(summary))
+        return 0
+    if args.command == "explain":
+        return _explain(args, settings)
+    if args.command == "accounts":
+        return _import_accounts(args, settings)
+    if args.command == "history":
+        return _history(args, settings)
+    raise BadInput(f"unknown command {args.command!r}")
+
+
+def _explain(args: argparse.Namespace, settings) -> int:
+    try:
+        address = ipaddress.ip_address(args.ip)
+    except ValueError:
+        raise BadInput(f"{args.ip!r} is not an IP address") from None
+    accounts = load_accounts(args.accounts, args.encoding) if args.accounts else ()
+    enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(args.mmdb))
+    print(f"address {address}")
+    if not address.is_global:
+        print("  a private or reserved address: filtered before resolution (no match)")
+        return 0
+    for answer in enrichment.resolvers.answers(address):
+        org = answer.organization
+        if org is None:
+            print(f"  {answer.resolver:<17} no answer")
+        else:
+            print(f"  {answer.resolver:<17} {org.name or '-'} [{org.kind.value}] domain={org.domain or '-'} "
+                  f"network={org.network or '-'} AS{org.asn or '-'} confidence={org.confidence:.2f}")
+            if org.evidence:
+                print(f"  {'':<17} {org.evidence}")
+    chosen = enrichment.resolvers.resolve_organization(address)
+    print(f"chosen organisation: {chosen.name if chosen else 'none'}")
+    match = enrichment.index.match(address, chosen)
+    if hasattr(match, "account"):
+        print(f"match: account {match.account.account_id} {match.account.name!r} by {match.method.value}, "
+              f"confidence {match.confidence:.2f}")
+        print(f"  why: {match.detail}")
+    else:
+        print(f"no match: {match.reason}")
+    return 0
+
+
+def _import_accounts(args: argparse.Namespace, settings) -> int:
+    from revisit.storage.store import Store
+
+    accounts = load_accounts(args.csv, args.encoding)
+    store = Store(args.db or settings.database_url)
+    try:
+        count = store.save_accounts(accounts)
+    finally:
+        store.close()
+    print(f"imported {count:,} accounts from {args.csv}")
+    return 0
+
+
+def _history(args: argparse.Namespace, settings) -> int:
+    from revisit.storage.store import Store
+
+    store = Store(args.db or settings.database_url)
+    try:
+        entries = store.history(args.account_id)
+        alerts = store.alerts_for(args.account_id)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"account_id": args.account_id, "alerts": alerts,
+                          "hits": [{"at": e.occurred_at.isoformat(), "session_id": e.session_id,
+                                    "path": e.path, "label": e.page_label, "organization": e.organization_name}
+                                   for e in entries]}, ensure_ascii=False, indent=2))
+        return 0
+    if not entries:
+        print(f"no visits stored for account {args.account_id}")
+        return 0
+    current = None
+    for entry in entries:
+        if entry.session_id != current:
+            current = entry.session_id
+            print(f"visit {entry.occurred_at:%Y-%m-%d %H:%M} UTC from {entry.organization_name or entry.client_ip}")
+        label = f"  [{entry.page_label}]" if entry.page_label else ""
+        print(f"  {entry.occurred_at:%H:%M:%S}  {entry.path}{label}")
+    print(f"{len(alerts)} alert(s) for this account")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,246 @@
+"""All of revisit's settings in one typed place.
+
+Settings are frozen dataclasses with defaults that work out of the box; a TOML file may override any
+of them. Loading is strict: an unknown key or a value of the wrong type is an error naming the key's
+path (``intent.rules[2].weight``), because a silently ignored typo in a sales-alerting system shows
+up weeks later as alerts that never came.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from revisit.errors import BadInput
+
+# Addresses that are our own infrastructure when they appear as the remote address in front of an
+# X-Forwarded-For header: loopback and private ranges, as nginx's real_ip module is usually set up.
+DEFAULT_TRUSTED_PROXIES = (
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "::1/128",
+    "fc00::/7",
+)
+
+DEFAULT_ASSET_EXTENSIONS = (
+    ".css", ".js", ".mjs", ".map", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg",
+    ".ico", ".bmp", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".mp4", ".webm", ".mp3", ".ogg",
+    ".txt", ".xml", ".json", ".gz", ".zip", ".rss", ".atom",
+)
+DEFAULT_ASSET_PREFIXES = ("/static/", "/assets/", "/images/", "/img/", "/css/", "/js/", "/fonts/",
+                          "/wp-content/", "/wp-includes/", "/favicon", "/robots.txt", "/.well-known/")
+
+
+@dataclass(frozen=True)
+class JsonFieldNames:
+    """Where each value is found in a JSON-lines access log (dotted paths reach nested objects)."""
+
+    client_ip: str = "remote_addr"
+    timestamp: str = "time"
+    request: str = "request"
+    method: str = "method"
+    path: str = "path"
+    status: str = "status"
+    size: str = "body_bytes_sent"
+    referrer: str = "http_referer"
+    user_agent: str = "http_user_agent"
+    forwarded_for: str = "http_x_forwarded_for"
+    vhost: str = "host"
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How access-log lines are read.
+
+    ``format`` is ``auto`` (combined, common, nginx ``main`` with trailing fields and virtual-host
+    prefixes, detected per line), ``combined``, ``common``, ``nginx_main``, ``json``, or an Apache
+    ``LogFormat`` string such as ``%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"``.
+    """
+
+    format: str = "auto"
+    json_fields: JsonFieldNames = field(default_factory=JsonFieldNames)
+    trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED_PROXIES
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    """Which hits are not people from companies looking at us."""
+
+    drop_bots: bool = True
+    asset_extensions: tuple[str, ...] = DEFAULT_ASSET_EXTENSIONS
+    asset_prefixes: tuple[str, ...] = DEFAULT_ASSET_PREFIXES
+    # Status patterns kept; everything else (errors, 404 scans) is filtered. "2xx" covers 200-299.
+    keep_statuses: tuple[str, ...] = ("2xx", "3xx")
+    own_networks: tuple[str, ...] = ()
+    drop_private: bool = True
+
+
+@dataclass(frozen=True)
+class ResolutionSettings:
+    mmdb_paths: tuple[str, ...] = ()
+    cache_size: int = 200_000
+
+
+@dataclass(frozen=True)
+class DormancyThresholds:
+    """Months since the last deal or contact at which an account enters each tier."""
+
+    tier_a_months: int = 6
+    tier_b_months: int = 12
+    tier_c_months: int = 24
+
+
+@dataclass(frozen=True)
+class DormancySettings:
+    default: DormancyThresholds = field(default_factory=DormancyThresholds)
+    # Per-industry overrides, keyed by the CSV's `industry` value (consumables: months; plant: years).
+    by_industry: Mapping[str, DormancyThresholds] = field(default_factory=dict)
+
+    def thresholds_for(self, industry: str) -> DormancyThresholds:
+        return self.by_industry.get(industry, self.default)
+
+
+@dataclass(frozen=True)
+class PageRule:
+    """A page pattern that signals buying intent; ``pattern`` is a glob unless ``regex`` is true."""
+
+    pattern: str
+    weight: int
+    label: str
+    regex: bool = False
+
+
+DEFAULT_PAGE_RULES = (
+    PageRule("*/pricing*", 30, "pricing"),
+    PageRule("*/price*", 30, "pricing"),
+    PageRule("*/plans*", 25, "pricing"),
+    PageRule("*/ryokin*", 30, "pricing"),
+    PageRule("*/料金*", 30, "pricing"),
+    PageRule("*/contact*", 40, "contact"),
+    PageRule("*/inquiry*", 40, "contact"),
+    PageRule("*/お問い合わせ*", 40, "contact"),
+    PageRule("*/demo*", 40, "demo"),
+    PageRule("*/trial*", 40, "trial"),
+    PageRule("*/free-trial*", 40, "trial"),
+    PageRule("*/case-stud*", 25, "case study"),
+    PageRule("*/cases/*", 25, "case study"),
+    PageRule("*/customers/*", 20, "case study"),
+    PageRule("*/導入事例*", 25, "case study"),
+    PageRule("*/products*", 15, "product"),
+    PageRule("*/product/*", 15, "product"),
+    PageRule("*/solutions*", 12, "product"),
+    PageRule("*/service*", 12, "product"),
+    PageRule("*/whitepaper*", 20, "document"),
+    PageRule("*/download*", 20, "document"),
+    PageRule("*/documents*", 20, "document"),
+    PageRule("*/catalog*", 20, "document"),
+    PageRule("*/資料*", 20, "document"),
+    PageRule("*/seminar*", 15, "seminar"),
+    PageRule("*/webinar*", 15, "seminar"),
+    PageRule("*/events/*", 12, "seminar"),
+)
+
+
+@dataclass(frozen=True)
+class IntentSettings:
+    session_gap_minutes: int = 30
+    threshold: int = 10
+    rules: tuple[PageRule, ...] = DEFAULT_PAGE_RULES
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    cooldown_hours: int = 24
+    locale: str = "ja"
+    jsonl_path: str = "revisit-alerts.jsonl"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///revisit.sqlite"
+    log: LogSettings = field(default_factory=LogSettings)
+    filters: FilterSettings = field(default_factory=FilterSettings)
+    resolution: ResolutionSettings = field(default_factory=ResolutionSettings)
+    dormancy: DormancySettings = field(default_factory=DormancySettings)
+    intent: IntentSettings = field(default_factory=IntentSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Settings from a TOML file (or the defaults); raises BadInput naming the file and key."""
+    if path is None:
+        return Settings()
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise BadInput(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise BadInput(f"{path}: not valid TOML: {error}") from None
+    try:
+        return settings_from_mapping(data)
+    except ConfigError as error:
+        raise BadInput(f"{path}: {error}") from None
+
+
+class ConfigError(ValueError):
+    """A config value is unknown or of the wrong type; the message starts with the key path."""
+
+
+def settings_from_mapping(data: Mapping[str, Any]) -> Settings:
+    return _build_dataclass(Settings, data, "")
+
+
+def _build_dataclass(cls: type, data: Any, path: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path or 'top level'}: expected a table, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        key_path = f"{path}.{key}" if path else key
+        if key not in known:
+            raise ConfigError(f"{key_path}: unknown key")
+        values[key] = _convert(hints[key], value, key_path)
+    try:
+        return cls(**values)
+    except TypeError as error:  # a required field (PageRule.pattern, ...) is missing
+        raise ConfigError(f"{path or 'top level'}: {error}") from None
+
+
+def _convert(hint: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build_dataclass(hint, value, path)
+    if origin is tuple:
+        (item_hint, _ellipsis) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {type(value).__name__}")
+        return tuple(_convert(item_hint, item, f"{path}[{i}]") for i, item in enumerate(value))
+    if origin in (Mapping, dict) or origin is typing.Mapping:
+        key_hint, item_hint = typing.get_args(hint)
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{path}: expected a table, got {type(value).__name__}")
+        return types.MappingProxyType(
+            {str(k): _convert(item_hint, v, f"{path}.{k}") for k, v in value.items()}
+        )
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{path}: expected an integer, got {value!r}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{path}: unsupported setting type {hint!r}")  # a bug in this module

@@ -1,0 +1,113 @@
+"""Database tables (SQLAlchemy 2.x). The schema itself is created by the Alembic migrations next to
+this file; these classes are how the code reads and writes it.
+
+All timestamps are stored in UTC; `as_utc` gives them back as aware datetimes on every backend
+(SQLite keeps no offset).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, Float, Integer, Numeric, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    networks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    owner_name: Mapped[str] = mapped_column(Text, default="")
+    owner_email: Mapped[str] = mapped_column(Text, default="")
+    owner_slack: Mapped[str] = mapped_column(Text, default="")
+    last_deal_at: Mapped[date | None] = mapped_column(Date)
+    last_contact_at: Mapped[date | None] = mapped_column(Date)
+    lost_deal_at: Mapped[date | None] = mapped_column(Date)
+    lifetime_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    dormancy_reason: Mapped[str] = mapped_column(String(32), default="unknown")
+    industry: Mapped[str] = mapped_column(Text, default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrganizationRow(Base):
+    """Resolution cache: what an address resolved to, and when."""
+
+    __tablename__ = "organizations"
+
+    ip: Mapped[str] = mapped_column(String(45), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float] = mapped_column(Float)
+    domain: Mapped[str | None] = mapped_column(Text)
+    asn: Mapped[int | None] = mapped_column(Integer)
+    network: Mapped[str | None] = mapped_column(String(49))
+    access_provider: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    resolved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+
+    session_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    page_count: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer)
+
+
+class HitRow(Base):
+    """Hits of matched accounts only: the visit history analysts read."""
+
+    __tablename__ = "hits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hit_key: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    session_id: Mapped[str] = mapped_column(String(40), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    client_ip: Mapped[str] = mapped_column(String(45))
+    method: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(Text)
+    query: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[int] = mapped_column(Integer)
+    referrer: Mapped[str] = mapped_column(Text, default="")
+    user_agent: Mapped[str] = mapped_column(Text, default="")
+    page_label: Mapped[str | None] = mapped_column(String(64))
+    match_method: Mapped[str] = mapped_column(String(16))
+    organization_name: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+
+    alert_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    tier: Mapped[str] = mapped_column(String(8))
+    score: Mapped[int] = mapped_column(Integer)
+    delivery: Mapped[str] = mapped_column(String(16))
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    triggered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+def to_utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite returns it without an offset)."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

@@ -1,0 +1,219 @@
+"""The database at the edge of the pipeline: SQLite file by default, any SQLAlchemy URL otherwise.
+
+Writes are idempotent by key (``hit_key``, ``alert_id``, ``session_id``), so replaying a log into
+the same database adds nothing twice, and hits are written in the same transaction as the alerts
+they caused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any, Iterable, Sequence
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from alerts.policy import Alert
+from enrichment.accounts import Account
+from enrichment.organization import Organization
+from revisit.errors import BadInput
+from revisit.storage.models import (AccountRow, AlertRow, HitRow, OrganizationRow, SessionRow, as_utc,
+                                    to_utc)
+from stream.pipeline import MatchedHit
+from stream.sessions import Session
+
+
+def open_engine(url: str) -> Engine:
+    try:
+        return create_engine(url, future=True)
+    except (ArgumentError, ImportError) as error:
+        raise BadInput(f"--db {url!r}: cannot use this database URL ({error})") from None
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (creates it on a new database)."""
+    config = Config()
+    config.set_main_option("script_location",
+                           str(resources.files("revisit.storage").joinpath("migrations")))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as error:
+        raise BadInput(f"database {engine.url.render_as_string(hide_password=True)}: "
+                       f"cannot open or migrate it ({error.orig})") from None
+
+
+def _insert_ignoring_duplicates(engine: Engine, table: Any, key_columns: Sequence[str]):
+    """``INSERT ... ON CONFLICT DO NOTHING`` in the database's own dialect."""
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(key_columns))
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key_columns))
+    raise BadInput(f"database dialect {dialect!r} is not supported (use SQLite or PostgreSQL)")
+
+
+def _upsert(engine: Engine, table: Any, key_columns: Sequence[str], update_columns: Sequence[str]):
+    dialect = engine.dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(key_columns),
+        set_={name: statement.excluded[name] for name in update_columns},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    occurred_at: datetime
+    session_id: str
+    path: str
+    page_label: str | None
+    client_ip: str
+    organization_name: str | None
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = open_engine(url)
+        migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- accounts --------------------------------------------------------------------------
+    def save_accounts(self, accounts: Iterable[Account]) -> int:
+        now = datetime.now(timezone.utc)
+        rows = [_account_row(a, now) for a in accounts]
+        if not rows:
+            return 0
+        columns = [c for c in rows[0] if c != "account_id"]
+        with self.engine.begin() as connection:
+            connection.execute(_upsert(self.engine, AccountRow.__table__, ["account_id"], columns), rows)
+        return len(rows)
+
+    def account_count(self) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(AccountRow)).scalar_one()
+
+    # --- reads -----------------------------------------------------------------------------
+    def last_alert_times(self) -> dict[str, datetime]:
+        """Latest alert per account (event time), so cooldowns hold across runs."""
+        statement = select(AlertRow.account_id, func.max(AlertRow.triggered_at)).group_by(AlertRow.account_id)
+        with self.engine.connect() as connection:
+            return {account_id: as_utc(at) for account_id, at in connection.execute(statement)}
+
+    def history(self, account_id: str) -> list[HistoryEntry]:
+        statement = (select(HitRow.occurred_at, HitRow.session_id, HitRow.path, HitRow.page_label,
+                            HitRow.client_ip, HitRow.organization_name)
+                     .where(HitRow.account_id == account_id).order_by(HitRow.occurred_at, HitRow.id))
+        with self.engine.connect() as connection:
+            return [HistoryEntry(as_utc(r[0]), *r[1:]) for r in connection.execute(statement)]
+
+    def alerts_for(self, account_id: str | None = None) -> list[dict[str, Any]]:
+        statement = select(AlertRow.payload).order_by(AlertRow.triggered_at, AlertRow.alert_id)
+        if account_id is not None:
+            statement = statement.where(AlertRow.account_id == account_id)
+        with self.engine.connect() as connection:
+            return [row[0] for row in connection.execute(statement)]
+
+    def count(self, table: str) -> int:
+        model = {"hits": HitRow, "alerts": AlertRow, "sessions": SessionRow, "accounts": AccountRow,
+                 "organizations": OrganizationRow}[table]
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(model)).scalar_one()
+
+    # --- writes from the pipeline ------------------------------------------------------------
+    def save_organizations(self, resolved: dict[str, Organization]) -> None:
+        if not resolved:
+            return
+        now = datetime.now(timezone.utc)
+        rows = [{"ip": ip, "name": o.name, "kind": o.kind.value, "source": o.source,
+                 "confidence": o.confidence, "domain": o.domain, "asn": o.asn, "network": o.network,
+                 "access_provider": o.access_provider, "evidence": o.evidence, "resolved_at": now}
+                for ip, o in resolved.items()]
+        columns = [c for c in rows[0] if c != "ip"]
+        with self.engine.begin() as connection:
+            for start in range(0, len(rows), 5000):
+                connection.execute(_upsert(self.engine, OrganizationRow.__table__, ["ip"], columns),
+                                   rows[start:start + 5000])
+
+    def hit_sink(self) -> DatabaseHitSink:
+        return DatabaseHitSink(self)
+
+
+class DatabaseHitSink:
+    """Buffers matched hits, sessions and alerts; ``flush`` writes them in one transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._hits: list[dict[str, Any]] = []
+        self._sessions: dict[str, dict[str, Any]] = {}
+        self._alerts: list[Alert] = []
+
+    def add(self, hit_key: str, matched: MatchedHit, session: Session, alert: Alert | None) -> None:
+        hit = matched.hit
+        page = next((p for p in reversed(session.pages) if p.at == hit.timestamp and p.path == hit.path), None)
+        self._hits.append({
+            "hit_key": hit_key, "account_id": matched.match.account.account_id,
+            "session_id": session.session_id, "occurred_at": to_utc(hit.timestamp),
+            "client_ip": hit.client_ip, "method": hit.method, "path": hit.path, "query": hit.query,
+            "status": hit.status, "referrer": hit.referrer, "user_agent": hit.user_agent,
+            "page_label": page.label if page else None, "match_method": matched.match.method.value,
+            "organization_name": matched.organization.name,
+        })
+        self._sessions[session.session_id] = {
+            "session_id": session.session_id, "account_id": session.account_id,
+            "started_at": to_utc(session.started_at), "last_seen": to_utc(session.last_seen),
+            "page_count": len(session.pages), "score": session.score,
+        }
+        if alert is not None:
+            self._alerts.append(alert)
+
+    def flush(self) -> list[Alert]:
+        if not (self._hits or self._sessions or self._alerts):
+            return []
+        engine = self._store.engine
+        new_alerts: list[Alert] = []
+        with engine.begin() as connection:
+            if self._hits:
+                connection.execute(_insert_ignoring_duplicates(engine, HitRow.__table__, ["hit_key"]), self._hits)
+            if self._sessions:
+                connection.execute(
+                    _upsert(engine, SessionRow.__table__, ["session_id"], ["last_seen", "page_count", "score"]),
+                    list(self._sessions.values()))
+            for alert in self._alerts:
+                statement = _insert_ignoring_duplicates(engine, AlertRow.__table__, ["alert_id"]).returning(
+                    AlertRow.alert_id)
+                inserted = connection.execute(statement, [_alert_row(alert)]).first()
+                if inserted is not None:
+                    new_alerts.append(alert)
+        self._hits.clear()
+        self._sessions.clear()
+        self._alerts.clear()
+        return new_alerts
+
+
+def _alert_row(alert: Alert) -> dict[str, Any]:
+    return {"alert_id": alert.alert_id, "account_id": alert.account_id, "tier": alert.tier.value,
+            "score": alert.score, "delivery": alert.delivery, "first_seen": to_utc(alert.first_seen),
+            "triggered_at": to_utc(alert.last_seen), "payload": alert.to_record()}
+
+
+def _account_row(account: Account, now: datetime) -> dict[str, Any]:
+    return {
+        "account_id": account.account_id, "name": account.name, "aliases": list(account.aliases),
+        "domains": list(account.domains), "networks": [str(n) for n in account.networks],
+        "owner_name": account.owner.name, "owner_email": account.owner.email,
+        "owner_slack": account.owner.slack, "last_deal_at": account.last_deal_at,
+        "last_contact_at": account.last_contact_at, "lost_deal_at": account.lost_deal_at,
+        "lifetime_value": account.lifetime_value, "dormancy_reason": account.dormancy_reason.value,
+        "industry": account.industry, "attributes": dict(account.attributes), "imported_at": now,
+    }

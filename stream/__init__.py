@@ -1,0 +1,1 @@
+"""Stage 1: reading access logs into hits: formats, parsing, filters, sessions and the pipeline driver."""

@@ -1,0 +1,247 @@
+"""The journey of one line: parse → filter → resolve → match → session → alert decision.
+
+``HitClassifier`` is the pure core for one line (with per-value caches, no I/O); ``VisitTracker``
+keeps sessions and cooldowns per account in event time. The replay driver (``run_pipeline``) and the
+streaming worker both compose these two; storage and channels sit behind small protocols at the
+edges.
+
+Work is done lazily, cheapest check first: most lines are bots, assets or visitors we cannot name,
+and they cost a regex match and a few dict lookups. Only a hit from a known account is turned into
+a `Hit` value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Iterable, Protocol, Sequence
+
+from alerts.intent import PageScorer
+from alerts.policy import Alert, AlertDecision, decide_alert
+from enrichment.match import AccountIndex, AccountMatch, NoMatch
+from enrichment.organization import Organization
+from enrichment.resolve import ResolverChain
+from revisit.config import Settings
+from stream.fields import BoundedCache, ClientAddressResolver, TimestampParser, normalize_address, split_request
+from stream.filters import FilterReason, HitFilter
+from stream.formats import LineParser, make_line_parser
+from stream.hit import Hit, Malformed, MalformedReason, RawFields
+from stream.sessions import PageView, Session, advance_session
+
+
+@dataclass(frozen=True, slots=True)
+class Filtered:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    organization: Organization | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedHit:
+    hit: Hit
+    organization: Organization
+    match: AccountMatch
+    raw_line: str
+
+
+LineOutcome = Malformed | Filtered | Unmatched | MatchedHit
+
+_MALFORMED = {reason: Malformed(reason) for reason in vars(MalformedReason).values() if isinstance(reason, str)}
+_FILTERED = {reason: Filtered(reason) for reason in vars(FilterReason).values() if isinstance(reason, str)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What the classifier remembers per client address (also the misses)."""
+
+    organization: Organization
+    match: AccountMatch
+
+
+class HitClassifier:
+    def __init__(self, settings: Settings, index: AccountIndex, resolvers: ResolverChain,
+                 parser: LineParser | None = None) -> None:
+        self.settings = settings
+        self.index = index
+        self.resolvers = resolvers
+        self.parser = parser or make_line_parser(settings.log)
+        self._timestamps = TimestampParser()
+        self._clients = ClientAddressResolver(settings.log.trusted_proxies, settings.resolution.cache_size)
+        self._filter = HitFilter(settings.filters)
+        self._by_address: BoundedCache = BoundedCache(settings.resolution.cache_size)
+        self.resolved_addresses: dict[str, Organization] = {}  # new answers, for the resolution cache
+
+    def classify(self, line: str) -> LineOutcome:
+        raw = self.parser.split(line)
+        if type(raw) is Malformed:
+            return raw
+        timestamp = self._timestamps.parse(raw.timestamp)
+        if timestamp is None:
+            return _MALFORMED[MalformedReason.BAD_TIMESTAMP]
+        request = split_request(raw.request)
+        if request is None:
+            return _MALFORMED[MalformedReason.BAD_REQUEST]
+        method, path, query = request
+        reason = self._filter.reason_for_request(raw.status, path, raw.user_agent)
+        if reason is not None:
+            return _FILTERED[reason]
+        client_ip = self._clients.client_ip(raw.client, raw.forwarded_for)
+        if client_ip is None:
+            return _FILTERED[FilterReason.CLIENT_NOT_IP]
+        known = self._by_address.get(client_ip)
+        if known is None:
+            known = self._by_address.remember(client_ip, self._look_up(client_ip))
+        if type(known) is not _Known:
+            return known
+        hit = Hit(client_ip, timestamp, method, path, query, int(raw.status),
+                  int(raw.size) if raw.size.isdigit() else 0, _text(raw.referrer), _text(raw.user_agent),
+                  raw.vhost or "")
+        return MatchedHit(hit, known.organization, known.match, line)
+
+    def _look_up(self, client_ip: str) -> Filtered | Unmatched | _Known:
+        """Everything that depends only on the address, done once per address."""
+        address = normalize_address(client_ip)
+        if address is None:
+            return _FILTERED[FilterReason.CLIENT_NOT_IP]
+        reason = self._filter.reason_for_address(address)
+        if reason is not None:
+            return _FILTERED[reason]
+        organization = self.resolvers.resolve_organization(address)
+        if organization is not None and organization.source != "account_networks":
+            self.resolved_addresses[client_ip] = organization
+        match = self.index.match(address, organization)
+        if isinstance(match, NoMatch):
+            return Unmatched(organization, match.reason)
+        return _Known(organization, match)
+
+
+def _text(value: str | None) -> str:
+    return "" if value is None or value == "-" else value
+
+
+class VisitTracker:
+    """Sessions and last alert times per account, judged in event time."""
+
+    def __init__(self, settings: Settings, last_alerts: dict[str, datetime] | None = None) -> None:
+        self.settings = settings
+        self.scorer = PageScorer(settings.intent.rules)
+        self.gap = timedelta(minutes=settings.intent.session_gap_minutes)
+        self.sessions: dict[str, Session] = {}
+        self.last_alerts: dict[str, datetime] = dict(last_alerts or {})
+
+    def observe(self, matched: MatchedHit) -> tuple[Session, AlertDecision]:
+        account = matched.match.account
+        weight = self.scorer.weigh(matched.hit.path)
+        view = PageView(matched.hit.timestamp, matched.hit.path, weight.weight, weight.label)
+        session = advance_session(self.sessions.get(account.account_id), account.account_id, view, self.gap)
+        self.sessions[account.account_id] = session
+        decision = decide_alert(account, matched.match, matched.organization, session, matched.hit.timestamp,
+                                self.last_alerts.get(account.account_id), self.settings)
+        if decision.alert is not None:
+            self.last_alerts[account.account_id] = matched.hit.timestamp
+        return session, decision
+
+
+@dataclass
+class RunSummary:
+    """What a run saw, for the console and for tests; counters only grow."""
+
+    lines: int = 0
+    parsed: int = 0
+    malformed: Counter = field(default_factory=Counter)
+    filtered: Counter = field(default_factory=Counter)
+    resolved: int = 0
+    matched: int = 0
+    unmatched: int = 0
+    alerts: int = 0
+    alerts_new: int = 0
+    accounts_seen: set = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "lines": self.lines, "parsed": self.parsed, "malformed": sum(self.malformed.values()),
+            "filtered": sum(self.filtered.values()), "resolved": self.resolved, "matched": self.matched,
+            "alerts": self.alerts, "malformed_by_reason": dict(sorted(self.malformed.items())),
+            "filtered_by_reason": dict(sorted(self.filtered.items())),
+        }
+
+
+class HitSink(Protocol):
+    """Where matched hits, sessions and alerts are kept (the database in embedded mode)."""
+
+    def add(self, hit_key: str, matched: MatchedHit, session: Session, alert: Alert | None) -> None: ...
+
+    def flush(self) -> list[Alert]:
+        """Persist what was added; returns the alerts that were new (not stored by an earlier run)."""
+        ...
+
+
+class AlertSender(Protocol):
+    def deliver(self, alerts: Sequence[Alert]) -> None: ...
+
+
+class HitKeys:
+    """A stable key per hit: the line's hash and its occurrence number among identical lines, so a
+    replay of the same log finds the same keys and stores nothing twice."""
+
+    def __init__(self) -> None:
+        self._seen: Counter = Counter()
+
+    def key_for(self, line: str) -> str:
+        digest = hashlib.sha1(line.rstrip("\r\n").encode("utf-8", "surrogateescape")).hexdigest()
+        self._seen[digest] += 1
+        return f"{digest}:{self._seen[digest]}"
+
+
+def run_pipeline(lines: Iterable[str], classifier: HitClassifier, tracker: VisitTracker, sink: HitSink,
+                 sender: AlertSender, summary: RunSummary | None = None, flush_every: int = 2000) -> RunSummary:
+    """Replay driver: every line through the core; matched hits and alerts to the sink, new alerts
+    to the channels after each flush (so an alert is only sent once it is stored)."""
+    summary = summary or RunSummary()
+    keys = HitKeys()
+    pending = 0
+    classify = classifier.classify
+    malformed, filtered = summary.malformed, summary.filtered
+    unmatched_resolved = 0
+    for line in lines:
+        summary.lines += 1
+        outcome = classify(line)
+        kind = type(outcome)
+        if kind is Filtered:
+            filtered[outcome.reason] += 1
+            continue
+        if kind is Malformed:
+            malformed[outcome.reason] += 1
+            continue
+        if kind is Unmatched:
+            summary.unmatched += 1
+            if outcome.organization is not None:
+                unmatched_resolved += 1
+            continue
+        summary.matched += 1
+        session, decision = tracker.observe(outcome)
+        summary.accounts_seen.add(outcome.match.account.account_id)
+        if decision.alert is not None:
+            summary.alerts += 1
+        sink.add(keys.key_for(line), outcome, session, decision.alert)
+        pending += 1
+        if pending >= flush_every:
+            _flush(sink, sender, summary)
+            pending = 0
+    _flush(sink, sender, summary)
+    summary.parsed = summary.lines - sum(malformed.values())
+    summary.resolved = summary.matched + unmatched_resolved
+    return summary
+
+
+def _flush(sink: HitSink, sender: AlertSender, summary: RunSummary) -> None:
+    new_alerts = sink.flush()
+    summary.alerts_new += len(new_alerts)
+    if new_alerts:
+        sender.deliver(new_alerts)

@@ -1,0 +1,55 @@
+"""Reading log lines from files, gzip files and stdin (replay mode).
+
+Bytes that are not UTF-8 are replaced, not fatal: such a line is then counted as malformed
+("binary") by the parser and the run goes on.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from revisit.errors import BadInput
+
+
+def check_log_paths(paths: Sequence[str]) -> None:
+    """Fail before any work (and any database write) if a named log cannot be read."""
+    for path in paths:
+        if path == "-":
+            continue
+        file = Path(path)
+        if not file.exists():
+            raise BadInput(f"{path}: log file not found")
+        if not file.is_file():
+            raise BadInput(f"{path}: not a regular file")
+        try:
+            with open(file, "rb") as handle:
+                head = handle.read(2)
+        except OSError as error:
+            raise BadInput(f"{path}: cannot read ({error.strerror})") from None
+        if path.endswith(".gz") and head != b"\x1f\x8b":
+            raise BadInput(f"{path}: named .gz but not gzip data")
+
+
+def read_lines(paths: Sequence[str]) -> Iterator[str]:
+    for path in paths:
+        yield from _lines_of(path)
+
+
+def _lines_of(path: str) -> Iterator[str]:
+    if path == "-":
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="")
+        yield from stream
+        return
+    if path.endswith(".gz"):
+        with gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+            try:
+                yield from handle
+            except (EOFError, gzip.BadGzipFile) as error:  # a truncated archive: keep what was read
+                raise BadInput(f"{path}: gzip data ends early or is damaged ({error})") from None
+        return
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        yield from handle
