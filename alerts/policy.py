@@ -7,7 +7,7 @@ event time by default) give no alert, and each refusal says why.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -90,6 +90,18 @@ class Alert:
 class AlertDecision:
     alert: Alert | None
     reason: str  # "alert", or why not: "active customer", "cooldown until ...", "score 5 < 10"
+
+
+def refresh_alert(alert: Alert, session: Session) -> Alert:
+    """The same alert (same id, tier, trigger) carrying the pages its session has gathered since,
+    while it waits out the grouping window: a burst of page views becomes one alert."""
+    return replace(
+        alert,
+        score=max(alert.score, session.score),
+        last_seen=session.last_seen,
+        pages=tuple(p.path for p in session.pages),
+        page_labels=tuple(sorted({p.label for p in session.pages if p.label})),
+    )
 
 
 def priority_for(lifetime_value: Decimal | None) -> str:

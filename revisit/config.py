@@ -158,6 +158,9 @@ class IntentSettings:
 @dataclass(frozen=True)
 class AlertSettings:
     cooldown_hours: int = 24
+    # An alert waits this long (event time) after the page that triggered it, gathering the rest of
+    # the visit, so sales gets one alert with the whole story rather than the first two pages.
+    grouping_minutes: int = 10
     locale: str = "ja"
     jsonl_path: str = "revisit-alerts.jsonl"
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Iterable, Protocol, Sequence
 
 from alerts.intent import PageScorer
-from alerts.policy import Alert, AlertDecision, decide_alert
+from alerts.policy import Alert, decide_alert, refresh_alert
 from enrichment.match import AccountIndex, AccountMatch, NoMatch
 from enrichment.organization import Organization
 from enrichment.resolve import ResolverChain
@@ -125,27 +125,59 @@ def _text(value: str | None) -> str:
     return "" if value is None or value == "-" else value
 
 
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    alert: Alert
+    triggered_at: datetime
+    session_started_at: datetime
+
+
 class VisitTracker:
-    """Sessions and last alert times per account, judged in event time."""
+    """Sessions, pending alerts and last alert times per account, judged in event time.
+
+    An alert is decided when a session first crosses the intent threshold, then held for the
+    grouping window while the same visit goes on, and released with the whole visit in it.
+    """
 
     def __init__(self, settings: Settings, last_alerts: dict[str, datetime] | None = None) -> None:
         self.settings = settings
         self.scorer = PageScorer(settings.intent.rules)
         self.gap = timedelta(minutes=settings.intent.session_gap_minutes)
+        self.grouping = timedelta(minutes=settings.alerts.grouping_minutes)
         self.sessions: dict[str, Session] = {}
+        self.pending: dict[str, PendingAlert] = {}
         self.last_alerts: dict[str, datetime] = dict(last_alerts or {})
+        self.decisions: Counter = Counter()  # why sessions did or did not alert, for the summary
 
-    def observe(self, matched: MatchedHit) -> tuple[Session, AlertDecision]:
+    def observe(self, matched: MatchedHit) -> tuple[Session, list[Alert]]:
+        """Add one hit; returns its session and the alerts whose grouping window has now passed."""
         account = matched.match.account
+        at = matched.hit.timestamp
         weight = self.scorer.weigh(matched.hit.path)
-        view = PageView(matched.hit.timestamp, matched.hit.path, weight.weight, weight.label)
+        view = PageView(at, matched.hit.path, weight.weight, weight.label)
         session = advance_session(self.sessions.get(account.account_id), account.account_id, view, self.gap)
         self.sessions[account.account_id] = session
-        decision = decide_alert(account, matched.match, matched.organization, session, matched.hit.timestamp,
-                                self.last_alerts.get(account.account_id), self.settings)
-        if decision.alert is not None:
-            self.last_alerts[account.account_id] = matched.hit.timestamp
-        return session, decision
+        pending = self.pending.get(account.account_id)
+        if pending is not None and pending.session_started_at >= session.started_at:
+            self.pending[account.account_id] = replace(pending, alert=refresh_alert(pending.alert, session))
+        else:
+            decision = decide_alert(account, matched.match, matched.organization, session, at,
+                                    self.last_alerts.get(account.account_id), self.settings)
+            self.decisions[decision.reason.split(" (")[0]] += 1
+            if decision.alert is not None:
+                self.pending[account.account_id] = PendingAlert(decision.alert, at, session.started_at)
+                self.last_alerts[account.account_id] = at
+        return session, self.release_due(at)
+
+    def release_due(self, now: datetime) -> list[Alert]:
+        due = [account_id for account_id, p in self.pending.items() if now - p.triggered_at >= self.grouping]
+        return [self.pending.pop(account_id).alert for account_id in due]
+
+    def release_all(self) -> list[Alert]:
+        """At the end of the input every held alert goes out."""
+        alerts = [p.alert for p in self.pending.values()]
+        self.pending.clear()
+        return alerts
 
 
 @dataclass
@@ -175,7 +207,9 @@ class RunSummary:
 class HitSink(Protocol):
     """Where matched hits, sessions and alerts are kept (the database in embedded mode)."""
 
-    def add(self, hit_key: str, matched: MatchedHit, session: Session, alert: Alert | None) -> None: ...
+    def add_hit(self, hit_key: str, matched: MatchedHit, session: Session) -> None: ...
+
+    def add_alert(self, alert: Alert) -> None: ...
 
     def flush(self) -> list[Alert]:
         """Persist what was added; returns the alerts that were new (not stored by an earlier run)."""
@@ -225,15 +259,19 @@ def run_pipeline(lines: Iterable[str], classifier: HitClassifier, tracker: Visit
                 unmatched_resolved += 1
             continue
         summary.matched += 1
-        session, decision = tracker.observe(outcome)
+        session, released = tracker.observe(outcome)
         summary.accounts_seen.add(outcome.match.account.account_id)
-        if decision.alert is not None:
+        sink.add_hit(keys.key_for(line), outcome, session)
+        for alert in released:
             summary.alerts += 1
-        sink.add(keys.key_for(line), outcome, session, decision.alert)
+            sink.add_alert(alert)
         pending += 1
         if pending >= flush_every:
             _flush(sink, sender, summary)
             pending = 0
+    for alert in tracker.release_all():
+        summary.alerts += 1
+        sink.add_alert(alert)
     _flush(sink, sender, summary)
     summary.parsed = summary.lines - sum(malformed.values())
     summary.resolved = summary.matched + unmatched_resolved

@@ -158,7 +158,7 @@ class DatabaseHitSink:
         self._sessions: dict[str, dict[str, Any]] = {}
         self._alerts: list[Alert] = []
 
-    def add(self, hit_key: str, matched: MatchedHit, session: Session, alert: Alert | None) -> None:
+    def add_hit(self, hit_key: str, matched: MatchedHit, session: Session) -> None:
         hit = matched.hit
         page = next((p for p in reversed(session.pages) if p.at == hit.timestamp and p.path == hit.path), None)
         self._hits.append({
@@ -174,8 +174,9 @@ class DatabaseHitSink:
             "started_at": to_utc(session.started_at), "last_seen": to_utc(session.last_seen),
             "page_count": len(session.pages), "score": session.score,
         }
-        if alert is not None:
-            self._alerts.append(alert)
+
+    def add_alert(self, alert: Alert) -> None:
+        self._alerts.append(alert)
 
     def flush(self) -> list[Alert]:
         if not (self._hits or self._sessions or self._alerts):

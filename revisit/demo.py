@@ -1,0 +1,209 @@
+"""``revisit demo``: a realistic day of traffic, generated with a fixed seed, through the real pipeline.
+
+The day has thousands of anonymous visitors, crawlers, asset requests and scanners, a handful of
+dormant accounts coming back (some with Japanese names), an account that comes back twice (one
+alert: cooldown), a tier C account (digest) and an active customer (never alerted). Nothing outside
+the installed package is needed: the account list and the log are written into ``--out``.
+The companies and their networks are invented for the demo.
+"""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+import random
+import sys
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from revisit.app import ReplayRequest, format_summary, replay
+from revisit.config import AlertSettings, Settings
+
+JST = timezone(timedelta(hours=9))
+DEMO_DAY = datetime(2026, 11, 20, tzinfo=JST)
+
+ACCOUNT_COLUMNS = ("account_id", "name", "aliases", "domains", "networks", "owner_name", "owner_email",
+                   "owner_slack", "last_deal_at", "last_contact_at", "lost_deal_at", "lifetime_value",
+                   "dormancy_reason", "industry")
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    account_id: str
+    name: str
+    aliases: str
+    domains: str
+    network: str
+    owner: tuple[str, str, str]
+    last_deal_at: str
+    last_contact_at: str
+    lost_deal_at: str
+    lifetime_value: str
+    reason: str
+    industry: str
+    visit: tuple[tuple[str, int], ...]  # (path, seconds after arrival) for the day's visit
+    arrives_at: str  # HH:MM JST; "" = does not visit today
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("C-1001", "株式会社さくら精機", "Sakura Seiki Co., Ltd.;ｻｸﾗ精機", "sakura-seiki.example",
+                "133.242.18.0/24", ("山田 花子", "hanako.yamada@example.com", "U02SALES01"),
+                "2026-02-14", "", "", "18500000", "timing", "manufacturing",
+                (("/", 0), ("/products/laser-cutter", 40), ("/pricing", 150), ("/case-studies/automotive", 260),
+                 ("/contact", 420)), "10:12"),
+    DemoAccount("C-1002", "ミナト物流㈱", "Minato Logistics", "minato-logi.example",
+                "153.127.40.0/24", ("佐藤 健", "ken.sato@example.com", "U02SALES02"),
+                "2025-06-30", "", "2025-07-15", "4200000", "competitor", "logistics",
+                (("/blog/2026-peak-season", 0), ("/products/fleet-tracker", 65), ("/pricing", 180)), "13:47"),
+    DemoAccount("C-1003", "Northwind Traders Inc.", "Northwind", "northwind.example",
+                "45.76.112.0/24", ("Emily Clark", "emily.clark@example.com", "U02SALES03"),
+                "2025-09-02", "", "", "950000", "forgotten", "retail",
+                (("/", 0), ("/solutions/retail", 30), ("/webinars/2026-12-inventory", 95),
+                 ("/download/whitepaper-omnichannel", 200)), "16:05"),
+    DemoAccount("C-1004", "有限会社かもめ印刷", "", "kamome-print.example",
+                "160.16.77.0/24", ("鈴木 一郎", "ichiro.suzuki@example.com", ""),
+                "2022-03-18", "2023-01-10", "", "300000", "campaign", "printing",
+                (("/", 0), ("/products/offset", 50), ("/pricing", 110)), "09:31"),
+    DemoAccount("C-1005", "Blue Harbor Analytics GmbH", "", "blueharbor.example",
+                "85.214.60.0/24", ("Jonas Weber", "jonas.weber@example.com", "U02SALES04"),
+                "2026-01-20", "", "", "2600000", "dissatisfied", "software",
+                (("/", 0), ("/demo", 80), ("/pricing", 150)), "11:20"),
+    # An active customer: reads the pricing page, must not raise an alert.
+    DemoAccount("C-2001", "株式会社あおば商事", "Aoba Trading", "aoba-trading.example",
+                "210.152.8.0/24", ("高橋 美咲", "misaki.takahashi@example.com", "U02SALES05"),
+                "2026-10-01", "", "", "7800000", "unknown", "trading",
+                (("/", 0), ("/pricing", 60), ("/contact", 140)), "15:10"),
+    # On the list but does not come back today.
+    DemoAccount("C-3001", "Contoso Pharmaceuticals Ltd.", "", "contoso.example",
+                "20.190.128.0/24", ("Liam Brown", "liam.brown@example.com", ""),
+                "2024-05-05", "", "", "12000000", "unknown", "pharma", (), ""),
+)
+
+BROWSERS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+)
+BOTS = (
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+    "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+    "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
+    "python-requests/2.32.3",
+)
+PAGES = ("/", "/", "/", "/blog/dx-trends-2026", "/blog/how-to-choose", "/about", "/news/2026-11-release",
+         "/products/laser-cutter", "/products/fleet-tracker", "/solutions/retail", "/careers", "/login",
+         "/pricing", "/case-studies/automotive", "/contact", "/docs/getting-started")
+ASSETS = ("/static/css/site.css", "/static/js/app.js", "/images/hero.webp", "/favicon.ico", "/fonts/noto.woff2")
+SCANS = ("/wp-login.php", "/.env", "/phpmyadmin/", "/xmlrpc.php")
+
+
+def demo_settings(locale: str | None) -> Settings:
+    settings = Settings()
+    if locale:
+        settings = replace(settings, alerts=replace(settings.alerts, locale=locale))
+    return settings
+
+
+def write_accounts(path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ACCOUNT_COLUMNS)
+        for a in DEMO_ACCOUNTS:
+            writer.writerow((a.account_id, a.name, a.aliases, a.domains, a.network, *a.owner, a.last_deal_at,
+                             a.last_contact_at, a.lost_deal_at, a.lifetime_value, a.reason, a.industry))
+
+
+def _clf(ip: str, at: datetime, path: str, status: int, size: int, referrer: str, agent: str) -> str:
+    return (f'{ip} - - [{at.strftime("%d/%b/%Y:%H:%M:%S %z")}] "GET {path} HTTP/1.1" {status} {size} '
+            f'"{referrer}" "{agent}"\n')
+
+
+def _public_ip(rng: random.Random, taken: list[ipaddress.IPv4Network]) -> str:
+    while True:
+        address = ipaddress.IPv4Address(rng.getrandbits(32))
+        if address.is_global and not any(address in n for n in taken):
+            return str(address)
+
+
+def generate_day(rng: random.Random) -> list[tuple[datetime, str]]:
+    """(time, line) pairs for one day; sorted by time by the caller."""
+    taken = [ipaddress.ip_network(a.network) for a in DEMO_ACCOUNTS]
+    events: list[tuple[datetime, str]] = []
+    day_seconds = 24 * 3600
+    for _visitor in range(3000):  # anonymous visitors: a few pages each, with their assets
+        ip, agent = _public_ip(rng, taken), rng.choice(BROWSERS)
+        at = DEMO_DAY + timedelta(seconds=rng.randrange(day_seconds - 3600))
+        for _page in range(rng.choice((1, 1, 2, 3, 4))):
+            page = rng.choice(PAGES)
+            events.append((at, _clf(ip, at, page, 200, rng.randrange(4000, 60000), "-", agent)))
+            for asset in rng.sample(ASSETS, 3):
+                events.append((at, _clf(ip, at, asset, rng.choice((200, 304)), rng.randrange(200, 90000),
+                                        "https://www.example.com" + page, agent)))
+            at += timedelta(seconds=rng.randrange(10, 300))
+    for _crawl in range(2500):  # crawlers
+        at = DEMO_DAY + timedelta(seconds=rng.randrange(day_seconds))
+        events.append((at, _clf(_public_ip(rng, taken), at, rng.choice(PAGES), 200, 12000, "-", rng.choice(BOTS))))
+    for _scan in range(300):  # scanners probing for weaknesses: 404s
+        at = DEMO_DAY + timedelta(seconds=rng.randrange(day_seconds))
+        events.append((at, _clf(_public_ip(rng, taken), at, rng.choice(SCANS), 404, 150, "-", rng.choice(BROWSERS))))
+    for account in DEMO_ACCOUNTS:
+        if not account.arrives_at:
+            continue
+        network = ipaddress.ip_network(account.network)
+        ip = str(network[rng.randrange(2, 250)])
+        hour, minute = (int(x) for x in account.arrives_at.split(":"))
+        start = DEMO_DAY + timedelta(hours=hour, minutes=minute)
+        agent = rng.choice(BROWSERS)
+        for path, offset in account.visit:
+            at = start + timedelta(seconds=offset)
+            events.append((at, _clf(ip, at, path, 200, 24000, "https://www.google.com/", agent)))
+            events.append((at, _clf(ip, at, ASSETS[0], 200, 5300, "https://www.example.com" + path, agent)))
+        if account.account_id == "C-1001":  # back again in the evening: history, not a second alert
+            for path, offset in (("/pricing", 0), ("/case-studies/automotive", 90)):
+                at = start + timedelta(hours=7, seconds=offset)
+                events.append((at, _clf(ip, at, path, 200, 24000, "-", agent)))
+    return events
+
+
+def run_demo(out: str, seed: int, locale: str | None) -> int:
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    accounts_csv, log_path = folder / "accounts.csv", folder / "access.log"
+    database, alerts_jsonl = folder / "revisit.sqlite", folder / "alerts.jsonl"
+    for stale in (database, alerts_jsonl):  # the demo shows a fresh run every time
+        stale.unlink(missing_ok=True)
+    write_accounts(accounts_csv)
+    events = generate_day(random.Random(seed))
+    events.sort(key=lambda event: event[0])
+    with log_path.open("w", encoding="utf-8") as handle:
+        handle.writelines(line for _at, line in events)
+
+    print(f"revisit demo: {len(events):,} log lines for {DEMO_DAY:%Y-%m-%d} (JST), "
+          f"{len(DEMO_ACCOUNTS)} accounts on the dormant list\n")
+    print("Alerts, as the sales team receives them:\n")
+    summary = replay(ReplayRequest([str(log_path)], str(accounts_csv), db_url=f"sqlite:///{database}",
+                                   alerts_jsonl=str(alerts_jsonl)), demo_settings(locale), sys.stdout)
+    print()
+    print(format_summary(summary))
+    quiet = sorted(a.account_id for a in DEMO_ACCOUNTS if a.arrives_at and a.account_id not in
+                   {alert["account_id"] for alert in _read_jsonl(alerts_jsonl)})
+    if quiet:
+        print(f"  came back without an alert (active customer or cooldown): {', '.join(quiet)}")
+    print(f"\nFiles: {log_path}, {accounts_csv}, {alerts_jsonl}, {database}")
+    print(f"Next: revisit history C-1001 --db sqlite:///{database}")
+    return 0
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    import json
+
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+__all__ = ["run_demo", "DEMO_ACCOUNTS", "AlertSettings"]
