@@ -70,7 +70,7 @@ class AutoClfParser:
 
     def split(self, line: str) -> RawFields | Malformed:
         match = self._FAST.match(line)
-        if match is not None:
+        if match is not None and '\\"' not in line:
             client, time, request, status, size, referrer, agent, rest = match.groups()
             return RawFields(None, client, time, request, status, size, referrer, agent, rest)
         return self._split_slowly(line)
@@ -192,7 +192,7 @@ class LogFormatParser:
         if letter in "vV":
             return ("vhost", r"[^\s:]+" if not quoted else text)
         if letter == "t" and argument is None:
-            return ("timestamp", r"[^\]]+") if not quoted else ("timestamp", text)
+            return ("timestamp", r"\[[^\]]+\]") if not quoted else ("timestamp", text)
         if letter == "r":
             return ("request", text)
         if letter == "s":
@@ -212,7 +212,7 @@ class LogFormatParser:
 
     def split(self, line: str) -> RawFields | Malformed:
         match = self._fast.match(line)
-        if match is None:
+        if match is None or '\\"' in line:
             if len(line) > MAX_LINE_CHARS:
                 return Malformed(MalformedReason.TOO_LONG)
             match = self._slow.match(line)

@@ -1,0 +1,60 @@
+"""Shared fixtures: the third-party data in ../shared/data and the databases tests run against.
+
+The PostgreSQL server is started by tests/run.sh (the README's test command), which exports its URL
+as REVISIT_TEST_POSTGRES_URL; each test gets a database of its own on it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+ACCESS_LOGS = SHARED_DATA / "access-logs"
+MAXMIND = SHARED_DATA / "maxmind" / "test-data"
+APACHE_LOG = ACCESS_LOGS / "elastic-examples-apache" / "apache_logs"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not SHARED_DATA.is_dir():
+        raise pytest.UsageError(f"test data not found at {SHARED_DATA}: the suite needs ../shared/data")
+
+
+def mmdb(name: str) -> str:
+    path = MAXMIND / f"{name}.mmdb"
+    assert path.is_file(), path
+    return str(path)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'revisit.sqlite'}"
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    base = os.environ.get("REVISIT_TEST_POSTGRES_URL")
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail("REVISIT_TEST_POSTGRES_URL is not set: run the suite with `make test`")
+        pytest.skip("no PostgreSQL: run the suite with `make test` (tests/run.sh starts one)")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_url")
