@@ -61,8 +61,12 @@ def legal_forms() -> dict[str, tuple[tuple[str, ...], ...]]:
 
 
 @lru_cache(maxsize=1)
-def _forms_anywhere() -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(form.split()) for form in FORMS_ANYWHERE)
+def _forms_anywhere() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """FORMS_ANYWHERE as token tuples keyed by their first token, longest first."""
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for form in sorted((tuple(f.split()) for f in FORMS_ANYWHERE), key=len, reverse=True):
+        by_first.setdefault(form[0], []).append(form)
+    return {first: tuple(group) for first, group in by_first.items()}
 
 
 def normalize_name(name: str) -> NormalizedName:
@@ -80,11 +84,12 @@ def normalize_name(name: str) -> NormalizedName:
     return NormalizedName("".join(tokens), tuple(removed))
 
 
-def _remove_anywhere(tokens: list[str], forms: tuple[tuple[str, ...], ...], removed: list[str]) -> list[str]:
+def _remove_anywhere(tokens: list[str], forms: dict[str, tuple[tuple[str, ...], ...]],
+                     removed: list[str]) -> list[str]:
     result: list[str] = []
     i = 0
     while i < len(tokens):
-        for form in forms:
+        for form in forms.get(tokens[i], ()):
             if tuple(tokens[i:i + len(form)]) == form and len(tokens) > len(form):
                 removed.append(" ".join(form))
                 i += len(form)

@@ -1,0 +1,80 @@
+"""The account-list CSV contract: strict validation with file:line:column messages."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from enrichment.accounts import DormancyReason, load_accounts
+from revisit.errors import BadInput
+
+HEADER = ("account_id,name,aliases,domains,networks,owner_name,owner_email,owner_slack,last_deal_at,"
+          "last_contact_at,lost_deal_at,lifetime_value,dormancy_reason,industry,region")
+
+
+def write(tmp_path: Path, body: str, encoding: str = "utf-8", name: str = "accounts.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(body.encode(encoding))
+    return path
+
+
+def test_full_row_is_read_with_unknown_columns_kept(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + "\n"
+                 'C-1,株式会社さくら精機,Sakura Seiki;ｻｸﾗ精機,WWW.Sakura-Seiki.co.jp;sakura.example,'
+                 '133.242.18.0/24;2001:db8::/48,山田 花子,hanako@example.com,U123,2026-02-14,,2025-12-01,'
+                 '"18,500,000",Timing,manufacturing,関東\n')
+    (account,) = load_accounts(path)
+    assert account.account_id == "C-1" and account.name == "株式会社さくら精機"
+    assert account.aliases == ("Sakura Seiki", "ｻｸﾗ精機")
+    assert account.domains == ("sakura-seiki.co.jp", "sakura.example")
+    assert [str(n) for n in account.networks] == ["133.242.18.0/24", "2001:db8::/48"]
+    assert account.owner.slack == "U123" and account.last_deal_at == date(2026, 2, 14)
+    assert account.lifetime_value == Decimal("18500000") and account.dormancy_reason is DormancyReason.TIMING
+    assert account.attributes == (("region", "関東"),)
+    assert account.last_touch == date(2026, 2, 14)
+
+
+def test_bom_and_cp932(tmp_path: Path) -> None:
+    body = "account_id,name\nC-1,ミナト物流㈱\n"
+    assert load_accounts(write(tmp_path, "\ufeff" + body))[0].name == "ミナト物流㈱"
+    cp932 = write(tmp_path, body, "cp932", "sjis.csv")
+    assert load_accounts(cp932, "cp932")[0].name == "ミナト物流㈱"
+    with pytest.raises(BadInput, match=r"sjis.csv:2:1: not valid utf-8-sig text \(try --encoding cp932\)"):
+        load_accounts(cp932)
+
+
+@pytest.mark.parametrize("rows, message", [
+    ("C-1,A,,,,,,\nC-1,B,,,,,,\n", r"accounts.csv:3:1: account_id 'C-1' already used on line 2"),
+    ("C-1,A,2024-13-01,,,,,\n", r"accounts.csv:2:3: last_deal_at: '2024-13-01' is not a date \(YYYY-MM-DD\)"),
+    (",A,,,,,,\n", r"accounts.csv:2:1: account_id: required"),
+    ("C-1,,,,,,,\n", r"accounts.csv:2:2: name: required"),
+    ("C-1,A,,not-a-cidr,,,,\n", r"accounts.csv:2:4: networks: 'not-a-cidr' is not an IP network"),
+    ("C-1,A,,,bored,,,\n", r"accounts.csv:2:5: dormancy_reason: 'bored' is not one of forgotten\|"),
+    ("C-1,A,,,,lots,,\n", r"accounts.csv:2:6: lifetime_value: 'lots' is not a number"),
+    ("C-1,A,,,,,bad mail,\n", r"accounts.csv:2:7: owner_email: 'bad mail' is not an e-mail address"),
+    ("C-1,A,,,,,,x..y\n", r"accounts.csv:2:8: domains: 'x..y' is not a domain name"),
+    ("C-1,A,,,\n", r"accounts.csv:2:1: expected 8 fields, found 5"),
+])
+def test_bad_rows_name_file_line_and_column(tmp_path: Path, rows: str, message: str) -> None:
+    header = "account_id,name,last_deal_at,networks,dormancy_reason,lifetime_value,owner_email,domains\n"
+    with pytest.raises(BadInput, match=message):
+        load_accounts(write(tmp_path, header + rows))
+
+
+def test_header_problems(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match=r":1:1: missing required column 'name'"):
+        load_accounts(write(tmp_path, "account_id,company\nC-1,A\n"))
+    with pytest.raises(BadInput, match=r":1:3: column 'name' appears twice"):
+        load_accounts(write(tmp_path, "account_id,name,name\nC-1,A,B\n"))
+    with pytest.raises(BadInput, match=r":1:1: empty file"):
+        load_accounts(write(tmp_path, ""))
+    with pytest.raises(BadInput, match=r"nothing.csv: account list not found"):
+        load_accounts(tmp_path / "nothing.csv")
+
+
+def test_blank_lines_are_skipped_and_line_numbers_stay_true(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match=r"accounts.csv:5:3"):
+        load_accounts(write(tmp_path, "account_id,name,last_deal_at\nC-1,A,\n\n,,\nC-2,B,yesterday\n"))
