@@ -26,6 +26,7 @@ KNOWN_COLUMNS = (
 )
 REQUIRED_COLUMNS = ("account_id", "name")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -203,6 +204,8 @@ def _date(values: dict[str, str], column: str) -> date | None:
     if not text:
         return None
     try:
+        if not _ISO_DATE.match(text):
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise _RowError(column, f"{text!r} is not a date (YYYY-MM-DD)") from None

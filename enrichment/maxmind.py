@@ -130,6 +130,8 @@ def merge_answers(answers: dict[str, Any]) -> Organization | None:
                     asn_answer and asn_answer.autonomous_system_organization)
     domain_answer = answers.get("domain")
     domain = first(traits and traits.domain, domain_answer and domain_answer.domain)
+    if domain is not None and domain.lower().endswith(".arpa"):
+        domain = None  # a reverse-DNS zone says nothing about who the visitor is
     connection_answer = answers.get("connection_type")
     connection = first(traits and traits.connection_type,
                        connection_answer and connection_answer.connection_type)

@@ -49,6 +49,7 @@ def test_bom_and_cp932(tmp_path: Path) -> None:
 @pytest.mark.parametrize("rows, message", [
     ("C-1,A,,,,,,\nC-1,B,,,,,,\n", r"accounts.csv:3:1: account_id 'C-1' already used on line 2"),
     ("C-1,A,2024-13-01,,,,,\n", r"accounts.csv:2:3: last_deal_at: '2024-13-01' is not a date \(YYYY-MM-DD\)"),
+    ("C-1,A,20240101,,,,,\n", r"accounts.csv:2:3: last_deal_at: '20240101' is not a date"),
     (",A,,,,,,\n", r"accounts.csv:2:1: account_id: required"),
     ("C-1,,,,,,,\n", r"accounts.csv:2:2: name: required"),
     ("C-1,A,,not-a-cidr,,,,\n", r"accounts.csv:2:4: networks: 'not-a-cidr' is not an IP network"),

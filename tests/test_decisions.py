@@ -1,0 +1,187 @@
+"""Dormancy tiers, intent scoring, sessions and the alert decision, all in event time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from alerts.approach import suggested_approach
+from alerts.intent import PageScorer, session_score, PageWeight
+from alerts.policy import Delivery, decide_alert
+from enrichment.accounts import Account, DormancyReason, Owner, parse_accounts
+from enrichment.dormancy import DormancyTier, dormancy_tier, months_between
+from enrichment.match import AccountMatch, MatchMethod
+from enrichment.organization import Organization, OrgKind
+from revisit.config import DormancySettings, DormancyThresholds, PageRule, Settings
+from stream.hit import Hit
+from stream.pipeline import MatchedHit, VisitTracker
+from stream.sessions import PageView, advance_session
+
+JST = timezone(timedelta(hours=9))
+AT = datetime(2026, 11, 20, 10, 0, tzinfo=JST)
+
+
+def account(**fields) -> Account:
+    values = dict(account_id="C-1", name="株式会社さくら精機", owner=Owner("山田 花子", "h@example.com", "U1"))
+    values.update(fields)
+    return Account(**values)
+
+
+@pytest.mark.parametrize("last_deal, tier", [
+    (date(2026, 6, 1), DormancyTier.ACTIVE),   # 5 months
+    (date(2026, 5, 21), DormancyTier.ACTIVE),  # one day short of 6 months
+    (date(2026, 5, 20), DormancyTier.A),       # exactly 6 months
+    (date(2025, 11, 21), DormancyTier.A),      # 11 months
+    (date(2025, 11, 20), DormancyTier.B),      # 12 months
+    (date(2024, 11, 21), DormancyTier.B),
+    (date(2024, 11, 20), DormancyTier.C),      # 24 months
+    (None, DormancyTier.C),                    # no date at all
+])
+def test_tiers_at_event_time(last_deal: date | None, tier: DormancyTier) -> None:
+    assert dormancy_tier(account(last_deal_at=last_deal), AT, DormancySettings()) is tier
+
+
+def test_latest_of_deal_and_contact_counts() -> None:
+    acct = account(last_deal_at=date(2023, 1, 1), last_contact_at=date(2026, 8, 1))
+    assert dormancy_tier(acct, AT, DormancySettings()) is DormancyTier.ACTIVE
+
+
+def test_same_account_judged_at_the_hit_time_not_now() -> None:
+    acct = account(last_deal_at=date(2015, 1, 10))
+    assert dormancy_tier(acct, datetime(2015, 5, 17, tzinfo=timezone.utc), DormancySettings()) is DormancyTier.ACTIVE
+    assert dormancy_tier(acct, datetime(2015, 9, 1, tzinfo=timezone.utc), DormancySettings()) is DormancyTier.A
+
+
+def test_thresholds_per_industry() -> None:
+    consumables = DormancySettings(by_industry={"consumables": DormancyThresholds(2, 4, 12)})
+    acct = account(last_deal_at=date(2026, 8, 1), industry="consumables")
+    assert dormancy_tier(acct, AT, consumables) is DormancyTier.A
+    assert dormancy_tier(account(last_deal_at=date(2026, 8, 1)), AT, consumables) is DormancyTier.ACTIVE
+
+
+def test_months_between_handles_month_ends() -> None:
+    assert months_between(date(2026, 1, 31), date(2026, 2, 28)) == 0
+    assert months_between(date(2026, 1, 31), date(2026, 3, 31)) == 2
+
+
+@pytest.mark.parametrize("path, label", [
+    ("/pricing", "pricing"), ("/en/pricing/enterprise", "pricing"), ("/contact", "contact"),
+    ("/demo", "demo"), ("/free-trial", "trial"), ("/case-studies/acme", "case study"),
+    ("/products/laser", "product"), ("/download/whitepaper.pdf", "document"), ("/webinar/2026", "seminar"),
+    ("/%E6%96%99%E9%87%91", "pricing"),  # /料金, percent-encoded as it appears in the log
+    ("/careers", None), ("/login", None), ("/blog/hello", None), ("/", None),
+])
+def test_default_page_rules(path: str, label: str | None) -> None:
+    weight = PageScorer(Settings().intent.rules).weigh(path)
+    assert weight.label == label
+    assert (weight.weight >= Settings().intent.threshold) == (label is not None)
+
+
+def test_configured_regex_rule_and_bad_rule() -> None:
+    scorer = PageScorer([PageRule(r"^/projects/[a-z]+/?$", 20, "project", regex=True)])
+    assert scorer.weigh("/projects/xdotool/") == PageWeight(20, "project")
+    assert scorer.weigh("/projects/xdotool/docs") == PageWeight(0, None)
+    with pytest.raises(ValueError, match="page rule"):
+        PageScorer([PageRule("(", 1, "x", regex=True)])
+
+
+def test_score_counts_each_label_once() -> None:
+    pricing = PageWeight(30, "pricing")
+    assert session_score([pricing, pricing, pricing, PageWeight(40, "contact")]) == 70
+
+
+def test_sessions_split_after_thirty_minutes_and_keep_visit_order() -> None:
+    gap = timedelta(minutes=30)
+    session = advance_session(None, "C-1", PageView(AT, "/", 0, None), gap)
+    session = advance_session(session, "C-1", PageView(AT + timedelta(minutes=10), "/pricing", 30, "pricing"), gap)
+    session = advance_session(session, "C-1", PageView(AT + timedelta(minutes=5), "/products/a", 15, "product"), gap)
+    assert [p.path for p in session.pages] == ["/", "/products/a", "/pricing"]
+    assert session.score == 45
+    later = advance_session(session, "C-1", PageView(AT + timedelta(minutes=41), "/", 0, None), gap)
+    assert later.started_at == AT + timedelta(minutes=41) and len(later.pages) == 1
+    assert later.session_id != session.session_id
+
+
+def matched(acct: Account, path: str, at: datetime) -> MatchedHit:
+    hit = Hit("133.242.18.9", at, "GET", path, "", 200, 100, "", "Mozilla/5.0")
+    org = Organization(acct.name, OrgKind.BUSINESS, "account_networks", 1.0, network="133.242.18.0/24")
+    return MatchedHit(hit, org, AccountMatch(acct, MatchMethod.NETWORK, 1.0, "own network"), "line")
+
+
+def test_alert_waits_for_the_visit_then_cooldown_holds() -> None:
+    acct = account(last_deal_at=date(2026, 2, 14), dormancy_reason=DormancyReason.TIMING)
+    tracker = VisitTracker(Settings())
+    released = []
+    for minutes, path in ((0, "/"), (1, "/pricing"), (3, "/contact"), (12, "/case-studies/a")):
+        released += tracker.observe(matched(acct, path, AT + timedelta(minutes=minutes)))[1]
+    (alert,) = released  # released once the 10-minute grouping window after /pricing passed
+    assert alert.pages == ("/", "/pricing", "/contact", "/case-studies/a")
+    assert alert.score == 95 and alert.tier is DormancyTier.A and alert.delivery == Delivery.REALTIME
+    assert alert.first_seen == AT
+    # back the same evening: inside the 24 h cooldown, history only
+    evening = [tracker.observe(matched(acct, "/pricing", AT + timedelta(hours=8, minutes=m)))[1] for m in (0, 15)]
+    assert evening == [[], []] and tracker.release_all() == []
+    # the next day, after the cooldown, a new visit alerts again with a different id
+    tracker.observe(matched(acct, "/contact", AT + timedelta(hours=25)))
+    (next_day,) = tracker.release_all()
+    assert next_day.alert_id != alert.alert_id
+
+
+def test_alert_ids_are_stable_across_runs() -> None:
+    acct = account(last_deal_at=date(2025, 1, 1))
+    ids = []
+    for _run in range(2):
+        tracker = VisitTracker(Settings())
+        tracker.observe(matched(acct, "/pricing", AT))
+        ids.append(tracker.release_all()[0].alert_id)
+    assert ids[0] == ids[1]
+
+
+def test_active_customers_and_weak_visits_do_not_alert() -> None:
+    settings = Settings()
+    active = account(last_deal_at=date(2026, 10, 1))
+    tracker = VisitTracker(settings)
+    tracker.observe(matched(active, "/pricing", AT))
+    tracker.observe(matched(account(account_id="C-2", last_deal_at=date(2024, 1, 1)), "/careers", AT))
+    assert tracker.release_all() == []
+    assert tracker.decisions["active customer"] == 1 and tracker.decisions["intent score 0 below 10"] == 1
+
+
+def test_tier_c_goes_to_the_digest_with_a_light_touch() -> None:
+    acct = account(last_deal_at=date(2022, 3, 18), dormancy_reason=DormancyReason.CAMPAIGN)
+    session = advance_session(None, acct.account_id, PageView(AT, "/pricing", 30, "pricing"), timedelta(minutes=30))
+    hit = matched(acct, "/pricing", AT)
+    decision = decide_alert(acct, hit.match, hit.organization, session, AT, None, Settings())
+    assert decision.alert.delivery == Delivery.DIGEST and decision.alert.tier is DormancyTier.C
+    assert "季節のご挨拶" in decision.alert.approach and "継続して得られるメリット" in decision.alert.approach
+
+
+@pytest.mark.parametrize("reason, ja, en", [
+    (DormancyReason.FORGOTTEN, "思い出して", "remind"),
+    (DormancyReason.DISSATISFIED, "改善した点", "improved"),
+    (DormancyReason.TIMING, "今だからこそ", "new now"),
+    (DormancyReason.COMPETITOR, "費用対効果", "cost-performance"),
+    (DormancyReason.CAMPAIGN, "継続して得られるメリット", "lasting benefit"),
+])
+def test_approach_follows_the_reason(reason: DormancyReason, ja: str, en: str) -> None:
+    assert ja in suggested_approach(DormancyTier.B, reason, "ja")
+    assert en in suggested_approach(DormancyTier.B, reason, "en")
+    assert "repairing the relationship" in suggested_approach(DormancyTier.B, reason, "en")
+
+
+def test_alert_record_has_every_contract_field() -> None:
+    acct = parse_accounts("account_id,name,owner_name,owner_email,owner_slack,last_deal_at,lifetime_value,"
+                          "dormancy_reason\nC-9,ミナト物流㈱,佐藤,s@example.com,U9,2025-06-30,4200000,competitor\n")[0]
+    tracker = VisitTracker(Settings())
+    tracker.observe(matched(acct, "/pricing", AT))
+    record = tracker.release_all()[0].to_record()
+    for key in ("alert_id", "account_id", "account_name", "tier", "score", "first_seen", "last_seen", "pages",
+                "organization", "match", "owner", "dormancy_reason", "approach", "delivery"):
+        assert key in record, key
+    assert record["first_seen"] == "2026-11-20T10:00:00+09:00"
+    assert set(record["organization"]) >= {"name", "domain", "network", "source"}
+    assert record["match"]["method"] == "network" and record["match"]["confidence"] == 1.0
+    assert record["owner"] == {"name": "佐藤", "email": "s@example.com", "slack": "U9"}
+    assert (record["tier"], record["delivery"], record["dormancy_reason"]) == ("B", "realtime", "competitor")
+    assert record["priority"] == "medium"

@@ -1,0 +1,123 @@
+"""Resolution through MaxMind's official test databases: type detection, merging, the ISP problem."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from enrichment.accounts import parse_accounts
+from enrichment.match import AccountIndex
+from enrichment.maxmind import MaxMindResolver, open_database
+from enrichment.organization import OrgKind
+from enrichment.resolve import AccountNetworkResolver, ResolverChain
+from revisit.errors import BadInput
+from tests.conftest import mmdb
+
+
+@pytest.mark.parametrize("name, method", [
+    ("GeoIP2-ISP-Test", "isp"), ("GeoIP2-Enterprise-Test", "enterprise"),
+    ("GeoIP2-Precision-Enterprise-Test", "enterprise"), ("GeoLite2-ASN-Test", "asn"),
+    ("GeoIP2-Domain-Test", "domain"), ("GeoIP2-Connection-Type-Test", "connection_type"),
+    ("GeoIP2-Anonymous-IP-Test", "anonymous_ip"),
+])
+def test_database_type_is_detected_from_metadata(name: str, method: str) -> None:
+    database = open_database(mmdb(name))
+    assert database.method == method
+    database.reader.close()
+
+
+def test_unreadable_and_unsupported_databases_are_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="Invalid-Node-Count.mmdb: not a readable MaxMind database"):
+        open_database(mmdb("GeoIP2-City-Test-Invalid-Node-Count"))
+    with pytest.raises(BadInput, match="says nothing about organisations"):
+        open_database(mmdb("GeoIP2-City-Test"))
+    fake = tmp_path / "fake.mmdb"
+    fake.write_text("not a database")
+    with pytest.raises(BadInput, match="fake.mmdb: not a readable MaxMind database"):
+        open_database(fake)
+    with pytest.raises(BadInput, match="missing.mmdb: MaxMind database not found"):
+        open_database(tmp_path / "missing.mmdb")
+
+
+@pytest.fixture(scope="module")
+def maxmind() -> MaxMindResolver:
+    resolver = MaxMindResolver.from_paths([mmdb(n) for n in (
+        "GeoIP2-ISP-Test", "GeoLite2-ASN-Test", "GeoIP2-Domain-Test", "GeoIP2-Connection-Type-Test",
+        "GeoIP2-Anonymous-IP-Test")])
+    yield resolver
+    resolver.close()
+
+
+def resolve(resolver: MaxMindResolver, ip: str):
+    return resolver.resolve(ipaddress.ip_address(ip))
+
+
+def test_customer_organisation_behind_an_isp_is_a_business(maxmind: MaxMindResolver) -> None:
+    org = resolve(maxmind, "64.17.254.217")
+    assert (org.name, org.kind, org.access_provider, org.network) == (
+        "Karlin Peebles LLP", OrgKind.BUSINESS, "Towerstream I", "64.17.254.216/29")
+    hm = resolve(maxmind, "193.183.144.1")
+    assert hm.name == "H & M Hennes & Mauritz AB" and hm.kind is OrgKind.BUSINESS
+
+
+def test_isp_itself_is_an_access_provider(maxmind: MaxMindResolver) -> None:
+    org = resolve(maxmind, "50.139.66.106")
+    assert org.name == "Comcast Cable" and org.kind is OrgKind.ISP and org.is_access_provider
+
+
+def test_cellular_connection_is_mobile(maxmind: MaxMindResolver) -> None:
+    org = resolve(maxmind, "1.0.1.1")  # Connection-Type: Cellular
+    assert org is not None and org.kind is OrgKind.MOBILE
+
+
+def test_anonymous_vpn_is_flagged(maxmind: MaxMindResolver) -> None:
+    org = resolve(maxmind, "1.2.0.1")  # Anonymous-IP test data: an anonymous VPN range
+    assert org.kind is OrgKind.VPN and "is_anonymous_vpn" in org.evidence
+
+
+def test_only_an_autonomous_system_is_named() -> None:
+    resolver = MaxMindResolver.from_paths([mmdb("GeoLite2-ASN-Test")])
+    try:
+        org = resolve(resolver, "18.0.0.1")
+        assert org.name == "Massachusetts Institute of Technology" and org.asn == 3 and org.confidence == 0.6
+        assert org.kind is OrgKind.UNKNOWN  # may still be matched by name: a company's own AS
+    finally:
+        resolver.close()
+
+
+def test_isp_named_as_its_own_organisation_is_not_matched_by_name(maxmind: MaxMindResolver) -> None:
+    org = resolve(maxmind, "18.0.0.1")  # the ISP database names MIT as both ISP and organisation
+    assert org.kind is OrgKind.ISP and org.evidence == "organisation is the ISP itself"
+
+
+def test_documentation_and_private_ranges_resolve_to_nothing(maxmind: MaxMindResolver) -> None:
+    for ip in ("203.0.113.5", "2001:db8::1", "10.0.0.1"):
+        assert resolve(maxmind, ip) is None
+
+
+def test_enterprise_user_type_decides_the_kind() -> None:
+    resolver = MaxMindResolver.from_paths([mmdb("GeoIP2-Enterprise-Test")])
+    try:
+        government = resolve(resolver, "216.160.83.57")
+        assert government.name == "Lariat Software" and government.kind is OrgKind.GOVERNMENT
+        office = resolve(resolver, "81.2.69.161")
+        assert office.name == "STONEHOUSE office network" and office.kind is OrgKind.GOVERNMENT
+        assert office.domain is None  # the database says "in-addr.arpa": a reverse zone, not a company
+        assert office.access_provider == "Andrews & Arnold Ltd"
+        residential = resolve(resolver, "74.209.24.1")
+        assert residential.kind is OrgKind.ISP and residential.evidence == "user type residential"
+    finally:
+        resolver.close()
+
+
+def test_chain_prefers_the_account_list_and_explains_every_answer(maxmind: MaxMindResolver) -> None:
+    index = AccountIndex(parse_accounts("account_id,name,networks\nK1,Karlin Peebles,64.17.254.216/29\n"))
+    chain = ResolverChain([AccountNetworkResolver(index), maxmind])
+    address = ipaddress.ip_address("64.17.254.217")
+    chosen = chain.resolve_organization(address)
+    assert chosen.source == "account_networks" and chosen.confidence == 1.0
+    answers = chain.answers(address)
+    assert [a.resolver for a in answers] == ["account_networks", "maxmind"]
+    assert answers[1].organization.name == "Karlin Peebles LLP"
