@@ -8,6 +8,7 @@ up weeks later as alerts that never came.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import tomllib
 import types
@@ -227,7 +228,7 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{path}: expected a list, got {type(value).__name__}")
         return tuple(_convert(item_hint, item, f"{path}[{i}]") for i, item in enumerate(value))
-    if origin in (Mapping, dict) or origin is typing.Mapping:
+    if origin in (collections.abc.Mapping, dict):
         key_hint, item_hint = typing.get_args(hint)
         if not isinstance(value, Mapping):
             raise ConfigError(f"{path}: expected a table, got {type(value).__name__}")

@@ -1,0 +1,215 @@
+"""The command line end to end on real logs: replay, idempotence, bad input, explain, history, demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from revisit.cli import main
+from revisit.storage.store import Store
+from tests.conftest import ACCESS_LOGS, APACHE_LOG, mmdb
+
+ACCOUNTS = """account_id,name,aliases,domains,networks,owner_name,owner_email,owner_slack,last_deal_at,last_contact_at,lost_deal_at,lifetime_value,dormancy_reason,industry
+E01,Rackspace Office Inc.,,,108.171.116.0/24,Emily Clark,emily@example.com,U01,2014-08-01,,,2500000,timing,hosting
+E02,FiberSunucu Müşterisi,,,217.195.202.0/24,Ahmet,ahmet@example.com,,2014-01-15,,2014-02-01,800000,competitor,
+E03,Newpsm Fans Ltd,,,216.152.249.0/24,,,,2012-05-01,,,,forgotten,
+E04,Active Reader Co.,,,208.43.252.0/24,Ken,ken@example.com,,2015-03-01,,,,unknown,
+E05,Comcast Cable,,,,,,,2013-01-01,,,,unknown,
+E06,Guangdong Mobile Communication Co.Ltd.,,,,,,,2013-01-01,,,,unknown,
+"""
+CONFIG = """
+[[intent.rules]]
+pattern = "/projects/*"
+weight = 20
+label = "project"
+[[intent.rules]]
+pattern = "/blog/geekery/*"
+weight = 10
+label = "article"
+[[intent.rules]]
+pattern = "/files/*"
+weight = 10
+label = "download"
+"""
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    (tmp_path / "revisit.toml").write_text(CONFIG, encoding="utf-8")
+    return {"accounts": str(tmp_path / "accounts.csv"), "config": str(tmp_path / "revisit.toml"),
+            "jsonl": str(tmp_path / "alerts.jsonl")}
+
+
+def replay_args(inputs: dict[str, str], db_url: str, *logs: str) -> list[str]:
+    return ["replay", *(logs or [str(APACHE_LOG)]), "--accounts", inputs["accounts"], "--config", inputs["config"],
+            "--db", db_url, "--alerts-jsonl", inputs["jsonl"], "--mmdb", mmdb("GeoIP2-ISP-Test"),
+            "--mmdb", mmdb("GeoLite2-ASN-Test")]
+
+
+def read_jsonl(path: str) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+def test_replay_of_a_real_log_alerts_the_right_accounts(inputs, db_url, capsys) -> None:
+    assert main(replay_args(inputs, db_url)) == 0
+    out = capsys.readouterr().out
+    summary = out.strip().splitlines()
+    assert any(line.startswith("lines 10,000  parsed 9,999  malformed 1") for line in summary), out
+    assert "malformed: truncated 1" in out
+    alerts = read_jsonl(inputs["jsonl"])
+    by_account = {a["account_id"]: a for a in alerts}
+    # E04 is an active customer, E05 and E06 are access providers' names: never alerted
+    assert set(by_account) == {"E01", "E02", "E03"}
+    assert (by_account["E01"]["tier"], by_account["E01"]["delivery"]) == ("A", "realtime")
+    assert (by_account["E02"]["tier"], by_account["E02"]["delivery"]) == ("B", "realtime")
+    assert (by_account["E03"]["tier"], by_account["E03"]["delivery"]) == ("C", "digest")
+    assert by_account["E01"]["match"]["method"] == "network"
+    assert by_account["E01"]["first_seen"].endswith("+00:00")
+    assert all(p.startswith("/") for a in alerts for p in a["pages"])
+    # one alert per account per 24 h of event time
+    for account_id in by_account:
+        times = sorted(a["last_seen"] for a in alerts if a["account_id"] == account_id)
+        assert len(times) == len(set(times))
+    store = Store(db_url)
+    try:
+        assert sorted(a["alert_id"] for a in store.alerts_for()) == sorted(a["alert_id"] for a in alerts)
+        history = store.history("E01")
+        assert len(history) > 10 and all(h.client_ip.startswith("108.171.116.") for h in history)
+        assert store.count("accounts") == 6
+    finally:
+        store.close()
+
+
+def test_replaying_the_same_log_adds_nothing(inputs, db_url, capsys) -> None:
+    assert main(replay_args(inputs, db_url)) == 0
+    store = Store(db_url)
+    counts = {t: store.count(t) for t in ("hits", "alerts", "sessions")}
+    store.close()
+    jsonl_before = Path(inputs["jsonl"]).read_text(encoding="utf-8")
+    assert counts["hits"] > 0 and counts["alerts"] >= 3 and counts["sessions"] > 0
+    assert main(replay_args(inputs, db_url)) == 0
+    assert "(0 new)" in capsys.readouterr().out
+    store = Store(db_url)
+    try:
+        assert {t: store.count(t) for t in ("hits", "alerts", "sessions")} == counts
+    finally:
+        store.close()
+    assert Path(inputs["jsonl"]).read_text(encoding="utf-8") == jsonl_before
+
+
+def test_gzip_and_stdin_give_the_same_alerts(inputs, tmp_path, capsys) -> None:
+    import gzip
+
+    packed = tmp_path / "apache_logs.gz"
+    packed.write_bytes(gzip.compress(APACHE_LOG.read_bytes()))
+    assert main(replay_args(inputs, f"sqlite:///{tmp_path / 'a.sqlite'}", str(packed))) == 0
+    first = {a["alert_id"] for a in read_jsonl(inputs["jsonl"])}
+    Path(inputs["jsonl"]).unlink()
+    args = replay_args(inputs, f"sqlite:///{tmp_path / 'b.sqlite'}", "-")
+    result = subprocess.run([sys.executable, "-m", "revisit", *args], stdin=APACHE_LOG.open("rb"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert {a["alert_id"] for a in read_jsonl(inputs["jsonl"])} == first
+
+
+@pytest.mark.parametrize("problem", ["missing_log", "duplicate_id", "bad_date", "unreadable_mmdb", "bad_config"])
+def test_bad_input_exits_2_and_writes_nothing(inputs, tmp_path, problem, capsys) -> None:
+    database = tmp_path / "untouched.sqlite"
+    args = replay_args(inputs, f"sqlite:///{database}")
+    expected = {
+        "missing_log": "nowhere.log: log file not found",
+        "duplicate_id": "accounts.csv:3:1: account_id 'E01' already used on line 2",
+        "bad_date": "accounts.csv:2:9: last_deal_at: '2014-02-30' is not a date",
+        "unreadable_mmdb": "GeoIP2-City-Test-Invalid-Node-Count.mmdb: not a readable MaxMind database",
+        "bad_config": "revisit.toml: intent.treshold: unknown key",
+    }[problem]
+    if problem == "missing_log":
+        args[1] = str(tmp_path / "nowhere.log")
+    elif problem == "duplicate_id":
+        Path(inputs["accounts"]).write_text(ACCOUNTS.replace("E02,", "E01,"), encoding="utf-8")
+    elif problem == "bad_date":
+        Path(inputs["accounts"]).write_text(ACCOUNTS.replace("2014-08-01", "2014-02-30"), encoding="utf-8")
+    elif problem == "unreadable_mmdb":
+        args += ["--mmdb", mmdb("GeoIP2-City-Test-Invalid-Node-Count")]
+    elif problem == "bad_config":
+        Path(inputs["config"]).write_text("[intent]\ntreshold = 5\n", encoding="utf-8")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1, err
+    assert not database.exists()
+    assert not Path(inputs["jsonl"]).exists()
+
+
+def test_bad_input_leaves_postgres_untouched(inputs, postgres_url, tmp_path, capsys) -> None:
+    args = replay_args(inputs, postgres_url)
+    args[1] = str(tmp_path / "nowhere.log")
+    assert main(args) == 2
+    engine = create_engine(postgres_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_console_script_exit_status_for_bad_usage() -> None:
+    result = subprocess.run([sys.executable, "-m", "revisit", "replay"], capture_output=True, text=True)
+    assert result.returncode == 2 and "--accounts" in result.stderr
+
+
+def test_malformed_lines_are_counted_not_fatal(inputs, tmp_path, capsys) -> None:
+    logs = [str(p) for p in sorted((ACCESS_LOGS / "edge-cases").iterdir())]
+    assert main(replay_args(inputs, f"sqlite:///{tmp_path / 'e.sqlite'}", *logs)) == 0
+    out = capsys.readouterr().out
+    # the sums of the per-file counts in test_parse.EXPECTED
+    assert "lines 91  parsed 56  malformed 35" in out, out
+    assert "malformed: bad_request 30, error_log 3, missing_fields 2" in out
+    assert "filtered:  asset 7, bot 1, client_not_ip 3, private_address 7, status 30" in out
+
+
+def test_explain(inputs, capsys) -> None:
+    common = ["--accounts", inputs["accounts"], "--mmdb", mmdb("GeoIP2-ISP-Test")]
+    assert main(["explain", "108.171.116.194", *common]) == 0
+    out = capsys.readouterr().out
+    assert "match: account E01 'Rackspace Office Inc.' by network, confidence 1.00" in out
+    assert main(["explain", "50.139.66.106", *common]) == 0
+    out = capsys.readouterr().out
+    assert "Comcast Cable [isp]" in out and "no match: traffic of an access provider" in out
+    assert main(["explain", "64.17.254.217", *common]) == 0
+    assert "no match: no account has the organisation's network, domain or name" in capsys.readouterr().out
+    assert main(["explain", "10.1.2.3", *common]) == 0
+    assert "private or reserved" in capsys.readouterr().out
+    assert main(["explain", "not-an-ip"]) == 2
+
+
+def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    assert main(["accounts", "import", inputs["accounts"], "--db", url]) == 0
+    assert "imported 6 accounts" in capsys.readouterr().out
+    assert main(replay_args(inputs, url)) == 0
+    capsys.readouterr()
+    assert main(["history", "E03", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert "/projects/newpsm" in out and "1 alert(s) for this account" in out
+    assert main(["history", "E03", "--db", url, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["alerts"][0]["tier"] == "C" and data["hits"][0]["path"].startswith("/")
+
+
+def test_demo_tells_sales_who_came_back(tmp_path, capsys) -> None:
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--locale", "en"]) == 0
+    out = capsys.readouterr().out
+    alerts = read_jsonl(str(tmp_path / "demo" / "alerts.jsonl"))
+    assert sorted(a["account_id"] for a in alerts) == ["C-1001", "C-1002", "C-1003", "C-1004", "C-1005"]
+    assert {a["account_id"]: a["delivery"] for a in alerts}["C-1004"] == "digest"
+    assert "株式会社さくら精機 (C-1001) is back" in out and "C-2001" in out  # the active customer is named as quiet
+    sakura = next(a for a in alerts if a["account_id"] == "C-1001")
+    assert sakura["pages"] == ["/", "/products/laser-cutter", "/pricing", "/case-studies/automotive", "/contact"]
+    # running it again gives the same alerts (fixed seed, fresh files)
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--locale", "en"]) == 0
+    assert [a["alert_id"] for a in read_jsonl(str(tmp_path / "demo" / "alerts.jsonl"))] == [a["alert_id"] for a in alerts]
