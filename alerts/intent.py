@@ -54,10 +54,20 @@ class PageScorer:
         return NO_WEIGHT
 
 
-def session_score(labels_and_weights: Iterable[PageWeight]) -> int:
-    """Sum over labels of the best weight seen for that label."""
-    best: dict[str, int] = {}
-    for item in labels_and_weights:
-        if item.label is not None and item.weight > best.get(item.label, 0):
-            best[item.label] = item.weight
-    return sum(best.values())
+LabelWeights = tuple[tuple[str, int], ...]  # the best weight seen per label, sorted by label
+
+
+def with_page(best: LabelWeights, page: PageWeight) -> LabelWeights:
+    """``best`` after one more page: a label counts once, at its highest weight, so reading the
+    pricing page ten times is one strong signal, not ten."""
+    if page.label is None or page.weight <= 0:
+        return best
+    current = dict(best)
+    if page.weight <= current.get(page.label, 0):
+        return best
+    current[page.label] = page.weight
+    return tuple(sorted(current.items()))
+
+
+def score_of(best: LabelWeights) -> int:
+    return sum(weight for _label, weight in best)

@@ -69,7 +69,9 @@ def _forms_anywhere() -> dict[str, tuple[tuple[str, ...], ...]]:
     return {first: tuple(group) for first, group in by_first.items()}
 
 
+@lru_cache(maxsize=65_536)
 def normalize_name(name: str) -> NormalizedName:
+    """The matching key of a company name (cached: resolvers repeat the same names)."""
     removed: list[str] = []
     text = unicodedata.normalize("NFKC", name).casefold()
     for form in JAPANESE_FORMS:

@@ -95,4 +95,6 @@ def format_summary(summary: RunSummary) -> str:
         lines.append("  filtered:  " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.filtered.items())))
     if summary.accounts_seen:
         lines.append(f"  dormant-list accounts seen: {len(summary.accounts_seen):,}")
+    if summary.seconds > 0:
+        lines.append(f"  processed in {summary.seconds:.2f} s ({summary.lines / summary.seconds:,.0f} lines/s)")
     return "\n".join(lines)

@@ -36,13 +36,14 @@ class TimestampParser:
     """CLF (``10/Oct/2000:13:55:36 -0700``), ISO 8601 and epoch seconds → aware datetime."""
 
     def __init__(self, cache_size: int = 100_000) -> None:
-        self._cache = BoundedCache(cache_size)
+        # text → datetime, or False for text that is not a timestamp (misses are remembered too)
+        self.cache = BoundedCache(cache_size)
         self._zones: dict[str, timezone] = {}
 
     def parse(self, text: str) -> datetime | None:
-        value = self._cache.get(text)
+        value = self.cache.get(text)
         if value is None:
-            value = self._cache.remember(text, self._parse_uncached(text))
+            value = self.cache.remember(text, self._parse_uncached(text))
         return value or None
 
     def _parse_uncached(self, text: str) -> datetime | bool:
@@ -133,13 +134,14 @@ class ClientAddressResolver:
 
     def __init__(self, trusted_proxies: Iterable[str], cache_size: int = 200_000) -> None:
         self._trusted = tuple(ipaddress.ip_network(n, strict=False) for n in trusted_proxies)
-        self._cache = BoundedCache(cache_size)
+        # client field (or (client field, forwarded-for) pair) → client address or None
+        self.cache = BoundedCache(cache_size)
 
     def client_ip(self, client_field: str, forwarded_for: str | None) -> str | None:
         key = (client_field, forwarded_for) if forwarded_for and forwarded_for != "-" else client_field
-        found = self._cache.get(key, "")
+        found = self.cache.get(key, "")
         if found == "":
-            found = self._cache.remember(key, self._resolve(client_field, forwarded_for))
+            found = self.cache.remember(key, self._resolve(client_field, forwarded_for))
         return found
 
     def _resolve(self, client_field: str, forwarded_for: str | None) -> str | None:

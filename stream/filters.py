@@ -54,20 +54,33 @@ class HitFilter:
         self._asset_extensions = tuple(ext.lower() for ext in settings.asset_extensions)
         self._asset_prefixes = tuple(settings.asset_prefixes)
         self._own_networks = tuple(ipaddress.ip_network(n, strict=False) for n in settings.own_networks)
-        self._bot_cache = BoundedCache(cache_size)
+        self.bot_cache = BoundedCache(cache_size)  # user agent → is a crawler
 
     def reason_for_request(self, status: str, path: str, user_agent: str | None) -> str | None:
-        if status not in self._kept_statuses:
+        """The first reason that drops the hit, checked in this order; None keeps it."""
+        if not self.keeps_status(status):
             return FilterReason.STATUS
         if self.is_asset(path):
             return FilterReason.ASSET
-        if self._settings.drop_bots and user_agent is not None:
-            bot = self._bot_cache.get(user_agent)
-            if bot is None:
-                bot = self._bot_cache.remember(user_agent, is_crawler(user_agent))
-            if bot:
-                return FilterReason.BOT
+        if user_agent is not None and self.is_bot(user_agent):
+            return FilterReason.BOT
         return None
+
+    @property
+    def kept_statuses(self) -> frozenset[str]:
+        return self._kept_statuses
+
+    def keeps_status(self, status: str) -> bool:
+        return status in self._kept_statuses
+
+    def is_bot(self, user_agent: str) -> bool:
+        """Cached per distinct user agent: a few hundred strings cover most traffic."""
+        if not self._settings.drop_bots:
+            return False
+        bot = self.bot_cache.get(user_agent)
+        if bot is None:
+            bot = self.bot_cache.remember(user_agent, is_crawler(user_agent))
+        return bot
 
     def is_asset(self, path: str) -> bool:
         return path.lower().endswith(self._asset_extensions) or path.startswith(self._asset_prefixes)

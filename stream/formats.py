@@ -31,6 +31,10 @@ NAMED_FORMATS = {
 
 
 class LineParser(Protocol):
+    # Optional shortcut for the hot loop: a regex whose groups() are already RawFields' fields in
+    # order, valid for any line it matches that holds no escaped quote (None when there is none).
+    fast_pattern: re.Pattern[str] | None
+
     def split(self, line: str) -> RawFields | Malformed: ...
 
 
@@ -43,6 +47,9 @@ def make_line_parser(settings: LogSettings) -> LineParser:
         return JsonLineParser(settings.json_fields)
     return LogFormatParser(NAMED_FORMATS.get(name, name))
 
+
+# RawFields from a regex's groups without NamedTuple._make's extra call: this runs once per line.
+_new_raw_fields = tuple.__new__
 
 # --- quoted-field patterns -------------------------------------------------------------------
 _FAST_QUOTED = r'"([^"]*)"'
@@ -57,8 +64,8 @@ class AutoClfParser:
     an X-Forwarded-For chain in the client field, and trailing fields (nginx ``main``), per line.
     """
 
-    _FAST = re.compile(
-        r"^(\S+) \S+ \S+ " + _TIME + " " + _FAST_QUOTED + " " + _STATUS + " " + _SIZE
+    _FAST = re.compile(  # the empty first group stands for the absent vhost: groups() is RawFields' order
+        r"^()(\S+) \S+ \S+ " + _TIME + " " + _FAST_QUOTED + " " + _STATUS + " " + _SIZE
         + " " + _FAST_QUOTED + " " + _FAST_QUOTED + r"(.*)"
     )
     _TOLERANT = re.compile(
@@ -67,12 +74,12 @@ class AutoClfParser:
         + r'((?: (?:"(?:[^"\\]|\\.)*"|[^"\s]\S*))*)\s*$'
     )
     _PREFIX_TOKEN = re.compile(r'"[^"]*"|\S+')
+    fast_pattern = _FAST
 
     def split(self, line: str) -> RawFields | Malformed:
         match = self._FAST.match(line)
         if match is not None and '\\"' not in line:
-            client, time, request, status, size, referrer, agent, rest = match.groups()
-            return RawFields(None, client, time, request, status, size, referrer, agent, rest)
+            return _new_raw_fields(RawFields, match.groups())
         return self._split_slowly(line)
 
     def _split_slowly(self, line: str) -> RawFields | Malformed:
@@ -145,6 +152,8 @@ _HEADER_FIELDS = {"referer": "referrer", "user-agent": "user_agent", "x-forwarde
 
 class LogFormatParser:
     """Lines written by an Apache ``LogFormat`` (or an nginx ``log_format`` spelled the same way)."""
+
+    fast_pattern = None  # its groups follow the format string, not RawFields
 
     def __init__(self, log_format: str) -> None:
         self.log_format = log_format
@@ -235,6 +244,8 @@ class LogFormatParser:
 # --- JSON lines --------------------------------------------------------------------------------
 class JsonLineParser:
     """One JSON object per line, field names from config (``log.json_fields``)."""
+
+    fast_pattern = None
 
     def __init__(self, names: JsonFieldNames) -> None:
         self._names = names

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts.intent import PageWeight, session_score
+from alerts.intent import LabelWeights, PageWeight, score_of, with_page
 
 MAX_PAGES_PER_SESSION = 200  # a crawler that slipped through must not grow state without bound
 
@@ -26,34 +26,41 @@ class PageView:
 
 @dataclass(frozen=True, slots=True)
 class Session:
+    session_id: str  # fixed when the session starts: account and first event time
     account_id: str
     started_at: datetime
     last_seen: datetime
     pages: tuple[PageView, ...]
+    best_by_label: LabelWeights
     score: int
 
-    @property
-    def session_id(self) -> str:
-        text = f"{self.account_id}|{self.started_at.isoformat()}"
-        return hashlib.sha1(text.encode()).hexdigest()[:20]
+
+def session_id_for(account_id: str, started_at: datetime) -> str:
+    return hashlib.sha1(f"{account_id}|{started_at.isoformat()}".encode()).hexdigest()[:20]
 
 
 def advance_session(session: Session | None, account_id: str, view: PageView, gap: timedelta) -> Session:
-    """The session after one more page view: the same one continued, or a new one after a gap."""
+    """The session after one more page view: the same one continued, or a new one after a gap.
+
+    Work per view is independent of the session's length but for one tuple copy, so an account
+    with hundreds of page views a day costs no more per view than one with three.
+    """
+    page = PageWeight(view.weight, view.label)
     if session is None or view.at - session.last_seen > gap or session.started_at - view.at > gap:
-        return Session(account_id, view.at, view.at, (view,), session_score([_weight(view)]))
-    pages = list(session.pages)
+        best = with_page((), page)
+        return Session(session_id_for(account_id, view.at), account_id, view.at, view.at, (view,), best,
+                       score_of(best))
+    pages = session.pages
     if len(pages) < MAX_PAGES_PER_SESSION:
-        position = bisect.bisect_right([p.at for p in pages], view.at)  # late events keep visit order
-        pages.insert(position, view)
-    return replace(
-        session,
-        started_at=min(session.started_at, view.at),
-        last_seen=max(session.last_seen, view.at),
-        pages=tuple(pages),
-        score=session_score(_weight(p) for p in pages),
-    )
+        if view.at >= pages[-1].at:
+            pages = pages + (view,)
+        else:  # a late event keeps visit order
+            position = bisect.bisect_right(pages, view.at, key=_time_of)
+            pages = pages[:position] + (view,) + pages[position:]
+    best = with_page(session.best_by_label, page)
+    return Session(session.session_id, account_id, min(session.started_at, view.at),
+                   max(session.last_seen, view.at), pages, best, score_of(best))
 
 
-def _weight(view: PageView) -> PageWeight:
-    return PageWeight(view.weight, view.label)
+def _time_of(view: PageView) -> datetime:
+    return view.at

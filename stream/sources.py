@@ -36,20 +36,14 @@ def check_log_paths(paths: Sequence[str]) -> None:
 
 def read_lines(paths: Sequence[str]) -> Iterator[str]:
     for path in paths:
-        yield from _lines_of(path)
-
-
-def _lines_of(path: str) -> Iterator[str]:
-    if path == "-":
-        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="")
-        yield from stream
-        return
-    if path.endswith(".gz"):
-        with gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
-            try:
+        if path == "-":
+            yield from io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="")
+        elif path.endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+                try:
+                    yield from handle
+                except (EOFError, gzip.BadGzipFile) as error:  # lines read so far were processed
+                    raise BadInput(f"{path}: gzip data ends early or is damaged ({error})") from None
+        else:
+            with open(path, encoding="utf-8", errors="replace", newline="") as handle:
                 yield from handle
-            except (EOFError, gzip.BadGzipFile) as error:  # a truncated archive: keep what was read
-                raise BadInput(f"{path}: gzip data ends early or is damaged ({error})") from None
-        return
-    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-        yield from handle

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from alerts.approach import suggested_approach
-from alerts.intent import PageScorer, session_score, PageWeight
+from alerts.intent import PageScorer, PageWeight, score_of, with_page
 from alerts.policy import Delivery, decide_alert
 from enrichment.accounts import Account, DormancyReason, Owner, parse_accounts
 from enrichment.dormancy import DormancyTier, dormancy_tier, months_between
@@ -87,8 +87,11 @@ def test_configured_regex_rule_and_bad_rule() -> None:
 
 
 def test_score_counts_each_label_once() -> None:
-    pricing = PageWeight(30, "pricing")
-    assert session_score([pricing, pricing, pricing, PageWeight(40, "contact")]) == 70
+    best = ()
+    for page in (PageWeight(30, "pricing"), PageWeight(30, "pricing"), PageWeight(40, "contact"),
+                 PageWeight(25, "pricing"), PageWeight(0, None)):
+        best = with_page(best, page)
+    assert best == (("contact", 40), ("pricing", 30)) and score_of(best) == 70
 
 
 def test_sessions_split_after_thirty_minutes_and_keep_visit_order() -> None:

@@ -6,8 +6,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from importlib import resources
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
 from revisit.storage.models import Base
-from revisit.storage.store import Store
+from revisit.storage.store import SCHEMA_REVISION, Store
 
 
 def test_migrations_match_the_models(db_url: str) -> None:
@@ -29,3 +34,9 @@ def test_migrating_twice_is_harmless(db_url: str) -> None:
         assert store.count("hits") == 0
     finally:
         store.close()
+
+
+def test_schema_revision_constant_is_alembics_head() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("revisit.storage").joinpath("migrations")))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION
