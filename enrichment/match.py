@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Iterable
 
 from enrichment.accounts import Account
-from enrichment.normalize import normalize_name
+from enrichment.normalize import normalize_name, normalize_uncached
 from enrichment.organization import Organization
 from stream.fields import IPAddress
 
@@ -46,10 +46,11 @@ class NoMatch:
 class AccountIndex:
     def __init__(self, accounts: Iterable[Account]) -> None:
         self.accounts: dict[str, Account] = {}
-        # version → prefix length → network number → accounts
-        self._networks: dict[int, dict[int, dict[int, list[Account]]]] = {4: {}, 6: {}}
-        self._domains: dict[str, list[Account]] = {}
-        self._names: dict[str, dict[str, tuple[Account, MatchMethod, str]]] = {}
+        # version → prefix length → network number → accounts (tuples: a list costs more memory)
+        self._networks: dict[int, dict[int, dict[int, tuple[Account, ...]]]] = {4: {}, 6: {}}
+        self._domains: dict[str, tuple[Account, ...]] = {}
+        # normalised name → (account, how it was listed, the listed text) per account holding it
+        self._names: dict[str, tuple[tuple[Account, MatchMethod, str], ...]] = {}
         for account in accounts:
             self._add(account)
         self._prefix_lengths = {
@@ -65,18 +66,20 @@ class AccountIndex:
             bits = network.max_prefixlen
             number = int(network.network_address) >> (bits - network.prefixlen)
             by_length = self._networks[network.version].setdefault(network.prefixlen, {})
-            by_length.setdefault(number, []).append(account)
+            by_length[number] = by_length.get(number, ()) + (account,)
         for domain in account.domains:
-            self._domains.setdefault(domain, []).append(account)
+            self._domains[domain] = self._domains.get(domain, ()) + (account,)
         for text, method in [(account.name, MatchMethod.NAME)] + [(a, MatchMethod.ALIAS) for a in account.aliases]:
-            key = normalize_name(text).key
-            if key:
-                candidates = self._names.setdefault(key, {})
-                if account.account_id not in candidates or method is MatchMethod.NAME:
-                    candidates[account.account_id] = (account, method, text)
+            key = normalize_uncached(text).key  # each listed name once: not worth a cache entry
+            if not key:
+                continue
+            candidates = self._names.get(key, ())
+            if any(c[0].account_id == account.account_id for c in candidates):
+                continue  # an alias that normalises to the account's own name adds nothing
+            self._names[key] = candidates + ((account, method, text),)
 
     # --- lookups ---------------------------------------------------------------------------
-    def by_network(self, address: IPAddress) -> tuple[list[Account], str] | None:
+    def by_network(self, address: IPAddress) -> tuple[tuple[Account, ...], str] | None:
         """Accounts whose most specific network holds the address, and that network."""
         bits = address.max_prefixlen
         value = int(address)
@@ -87,7 +90,7 @@ class AccountIndex:
                 return found, f"{type(address)(network_address)}/{length}"
         return None
 
-    def by_domain(self, domain: str) -> tuple[list[Account], str] | None:
+    def by_domain(self, domain: str) -> tuple[tuple[Account, ...], str] | None:
         labels = domain.lower().rstrip(".").split(".")
         for start in range(len(labels) - 1):  # a.b.example.co.jp → ... → co.jp
             candidate = ".".join(labels[start:])
@@ -98,7 +101,7 @@ class AccountIndex:
 
     def by_name(self, name: str) -> list[tuple[Account, MatchMethod, str]]:
         key = normalize_name(name).key
-        return list(self._names.get(key, {}).values()) if key else []
+        return list(self._names.get(key, ())) if key else []
 
     def match(self, address: IPAddress, organization: Organization | None) -> AccountMatch | NoMatch:
         network_hit = self.by_network(address)

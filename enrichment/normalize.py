@@ -72,6 +72,10 @@ def _forms_anywhere() -> dict[str, tuple[tuple[str, ...], ...]]:
 @lru_cache(maxsize=65_536)
 def normalize_name(name: str) -> NormalizedName:
     """The matching key of a company name (cached: resolvers repeat the same names)."""
+    return normalize_uncached(name)
+
+
+def normalize_uncached(name: str) -> NormalizedName:
     removed: list[str] = []
     text = unicodedata.normalize("NFKC", name).casefold()
     for form in JAPANESE_FORMS:
