@@ -194,7 +194,8 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
     if quiet:
         print(f"  came back without an alert (active customer or cooldown): {', '.join(quiet)}")
     print(f"\nFiles: {log_path}, {accounts_csv}, {alerts_jsonl}, {database}")
-    print(f"Next: revisit history C-1001 --db sqlite:///{database}")
+    program = sys.argv[0] if sys.argv[0].endswith("revisit") else "revisit"
+    print(f"Next: {program} history C-1001 --db sqlite:///{database}")
     return 0
 
 
