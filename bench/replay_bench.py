@@ -8,7 +8,11 @@ accounts (and one of 10 for the scaling comparison), then times on that same fil
 
 - ``../shared/bench/bare_parse.py`` (regex parsing alone: the floor),
 - ``goaccess --log-format=COMBINED -o report.json`` (a peer; installed from Debian if missing),
-- ``revisit replay`` with the MaxMind test databases, 10,000 accounts and 10 accounts.
+- ``revisit replay`` with the MaxMind test databases and 10,000, 10 and 100,000 accounts (the traffic
+  matches the same 10 accounts in every list, so the runs differ only in the size of the list).
+
+Replay uses its default worker processes (one per core, at most 4); ``--workers 1`` in
+``REVISIT_BENCH_ARGS`` measures a single process.
 
 Prints lines/s, ratios and peak RSS. Not a test: figures go into the notes, never into assertions.
 """
@@ -113,21 +117,28 @@ def generate(lines: int, out: Path, seed: int = 1) -> tuple[Path, dict[int, Path
 @dataclass
 class Measured:
     seconds: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # of the largest process: the command or any process it started and waited for
     output: str
 
 
+# Runs a command and reports the peak RSS of the largest process in its tree (replay's workers too).
+_RSS_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "print('peak-rss-kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
 def measure(command: list[str]) -> Measured:
-    """Wall time and the child's peak RSS (from wait4), with its output."""
+    """Wall time, peak RSS and output of a command."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = process.stdout.read()
-    _pid, status, usage = os.wait4(process.pid, 0)
+    result = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *command], capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{command[0]} failed ({process.returncode}):\n{output}")
-    return Measured(seconds, usage.ru_maxrss / 1024, output)
+    if result.returncode != 0:
+        raise SystemExit(f"{command[0]} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+    peak_kb = int(re.search(r"peak-rss-kb (\d+)", result.stderr).group(1))
+    return Measured(seconds, peak_kb / 1024, result.stdout)
 
 
 def ensure_goaccess() -> str | None:
@@ -144,7 +155,8 @@ def replay_command(log: Path, accounts: Path, out: Path, tag: str) -> list[str]:
     database = out / f"bench_{tag}.sqlite"
     database.unlink(missing_ok=True)
     command = [str(REPO / ".venv" / "bin" / "revisit"), "replay", str(log), "--accounts", str(accounts),
-               "--db", f"sqlite:///{database}", "--alerts-jsonl", str(out / f"alerts_{tag}.jsonl")]
+               "--db", f"sqlite:///{database}", "--alerts-jsonl", str(out / f"alerts_{tag}.jsonl"),
+               *os.environ.get("REVISIT_BENCH_ARGS", "").split()]
     for name in MMDBS:
         command += ["--mmdb", str(MAXMIND / "test-data" / f"{name}.mmdb")]
     (out / f"alerts_{tag}.jsonl").unlink(missing_ok=True)

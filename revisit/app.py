@@ -7,6 +7,7 @@ a broken account list, an unreadable mmdb) ends the command with status 2 and an
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Sequence, TextIO
 
@@ -18,8 +19,9 @@ from enrichment.maxmind import MaxMindResolver
 from enrichment.resolve import AccountNetworkResolver, Resolver, ResolverChain
 from revisit.config import Settings
 from revisit.storage.store import Store
-from stream.pipeline import HitClassifier, RunSummary, VisitTracker, run_pipeline
-from stream.sources import check_log_paths, read_lines
+from stream.parallel import matched_hits_of_files
+from stream.pipeline import HitClassifier, RunSummary, VisitTracker, track_and_store
+from stream.sources import check_log_paths
 
 
 @dataclass
@@ -59,6 +61,7 @@ class ReplayRequest:
     db_url: str | None = None
     alerts_jsonl: str | None = None
     encoding: str = "utf-8-sig"
+    workers: int | None = None  # None: from settings
 
 
 def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.stdout) -> RunSummary:
@@ -72,8 +75,13 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
         tracker = VisitTracker(settings, store.last_alert_times())
         channels: list[Channel] = [JsonLinesChannel(request.alerts_jsonl or settings.alerts.jsonl_path),
                                    ConsoleChannel(console)]
-        summary = run_pipeline(read_lines(request.logs), classifier, tracker, store.hit_sink(),
-                               ChannelSender(channels))
+        summary = RunSummary()
+        started = time.perf_counter()
+        workers = request.workers if request.workers is not None else settings.replay.worker_count()
+        matched = matched_hits_of_files(request.logs, classifier, summary, workers,
+                                        settings.replay.parallel_min_mb * 1024 * 1024)
+        track_and_store(matched, tracker, store.hit_sink(), ChannelSender(channels), summary)
+        summary.seconds = time.perf_counter() - started
         store.save_organizations(classifier.resolved_addresses)
         return summary
     finally:

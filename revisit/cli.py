@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", metavar="TOML")
     run.add_argument("--db", metavar="URL")
     run.add_argument("--alerts-jsonl", metavar="PATH")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="processes for large plain files (default: one per core, at most 4; 1 = none)")
 
     explain = commands.add_parser("explain", help="why an address matches an account, or not")
     explain.add_argument("ip")
@@ -83,8 +85,10 @@ def _run(args: argparse.Namespace) -> int:
         return run_demo(args.out, args.seed, args.locale)
     settings = load_settings(getattr(args, "config", None))
     if args.command == "replay":
+        if args.workers is not None and args.workers < 1:
+            raise BadInput("--workers must be 1 or more")
         summary = replay(ReplayRequest(args.logs, args.accounts, tuple(args.mmdb), args.db, args.alerts_jsonl,
-                                       args.encoding), settings)
+                                       args.encoding, args.workers), settings)
         print(format_summary(summary))
         return 0
     if args.command == "explain":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import os
 import tomllib
 import types
 import typing
@@ -167,6 +168,18 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class ReplaySettings:
+    # Worker processes for large plain files; 0 = one per core (at most 4), 1 = no parallelism.
+    workers: int = 0
+    parallel_min_mb: int = 32
+
+    def worker_count(self) -> int:
+        if self.workers > 0:
+            return self.workers
+        return min(os.cpu_count() or 1, 4)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///revisit.sqlite"
     log: LogSettings = field(default_factory=LogSettings)
@@ -175,6 +188,7 @@ class Settings:
     dormancy: DormancySettings = field(default_factory=DormancySettings)
     intent: IntentSettings = field(default_factory=IntentSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    replay: ReplaySettings = field(default_factory=ReplaySettings)
 
 
 def load_settings(path: str | Path | None = None) -> Settings:

@@ -191,6 +191,12 @@ def _text(value: str | None) -> str:
     return "" if value is None or value == "-" else value
 
 
+class Observation(NamedTuple):
+    session: Session
+    page: PageView
+    released: list[Alert]
+
+
 @dataclass(frozen=True, slots=True)
 class PendingAlert:
     alert: Alert
@@ -215,8 +221,9 @@ class VisitTracker:
         self.last_alerts: dict[str, datetime] = dict(last_alerts or {})
         self.decisions: Counter = Counter()  # why sessions did or did not alert, for the summary
 
-    def observe(self, matched: MatchedHit) -> tuple[Session, list[Alert]]:
-        """Add one hit; returns its session and the alerts whose grouping window has now passed."""
+    def observe(self, matched: MatchedHit) -> Observation:
+        """Add one hit; returns its session, its page and the alerts whose grouping window has now
+        passed."""
         account = matched.match.account
         at = matched.hit.timestamp
         weight = self.scorer.weigh(matched.hit.path)
@@ -233,7 +240,7 @@ class VisitTracker:
             if decision.alert is not None:
                 self.pending[account.account_id] = PendingAlert(decision.alert, at, session.started_at)
                 self.last_alerts[account.account_id] = at
-        return session, self.release_due(at)
+        return Observation(session, view, self.release_due(at))
 
     def release_due(self, now: datetime) -> list[Alert]:
         due = [account_id for account_id, p in self.pending.items() if now - p.triggered_at >= self.grouping]
@@ -251,16 +258,31 @@ class RunSummary:
     """What a run saw, for the console and for tests; counters only grow."""
 
     lines: int = 0
-    parsed: int = 0
     malformed: Counter = field(default_factory=Counter)
     filtered: Counter = field(default_factory=Counter)
-    resolved: int = 0
-    matched: int = 0
     unmatched: int = 0
+    unmatched_resolved: int = 0  # unmatched, but some resolver named an organisation
+    matched: int = 0
     alerts: int = 0
     alerts_new: int = 0
     accounts_seen: set = field(default_factory=set)
     seconds: float = 0.0  # time spent in the pipeline itself, without start-up
+
+    @property
+    def parsed(self) -> int:
+        return self.lines - sum(self.malformed.values())
+
+    @property
+    def resolved(self) -> int:
+        return self.matched + self.unmatched_resolved
+
+    def add_counts(self, other: RunSummary) -> None:
+        """Add the line counts of another part of the same input (a parallel chunk)."""
+        self.lines += other.lines
+        self.malformed.update(other.malformed)
+        self.filtered.update(other.filtered)
+        self.unmatched += other.unmatched
+        self.unmatched_resolved += other.unmatched_resolved
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -274,7 +296,7 @@ class RunSummary:
 class HitSink(Protocol):
     """Where matched hits, sessions and alerts are kept (the database in embedded mode)."""
 
-    def add_hit(self, hit_key: str, matched: MatchedHit, session: Session) -> None: ...
+    def add_hit(self, hit_key: str, matched: MatchedHit, session: Session, page: PageView) -> None: ...
 
     def add_alert(self, alert: Alert) -> None: ...
 
@@ -300,35 +322,42 @@ class HitKeys:
         return f"{digest}:{self._seen[digest]}"
 
 
-def run_pipeline(lines: Iterable[str], classifier: HitClassifier, tracker: VisitTracker, sink: HitSink,
-                 sender: AlertSender, summary: RunSummary | None = None, flush_every: int = 2000) -> RunSummary:
-    """Replay driver: every line through the core; matched hits and alerts to the sink, new alerts
-    to the channels after each flush (so an alert is only sent once it is stored)."""
-    summary = summary or RunSummary()
-    started = time.perf_counter()
+def tally(outcomes: Iterable[LineOutcome], summary: RunSummary) -> Iterator[MatchedHit]:
+    """Count every outcome into ``summary`` and pass on only the matched hits, which are all the
+    rest of the pipeline needs to see."""
+    malformed, filtered = summary.malformed, summary.filtered
+    lines = unmatched = unmatched_resolved = 0
+    try:
+        for outcome in outcomes:
+            lines += 1
+            kind = type(outcome)
+            if kind is Filtered:
+                filtered[outcome.reason] += 1
+            elif kind is Malformed:
+                malformed[outcome.reason] += 1
+            elif kind is Unmatched:
+                unmatched += 1
+                if outcome.organization is not None:
+                    unmatched_resolved += 1
+            else:
+                yield outcome
+    finally:
+        summary.lines += lines
+        summary.unmatched += unmatched
+        summary.unmatched_resolved += unmatched_resolved
+
+
+def track_and_store(matched_hits: Iterable[MatchedHit], tracker: VisitTracker, sink: HitSink,
+                    sender: AlertSender, summary: RunSummary, flush_every: int = 2000) -> None:
+    """Sessions and alert decisions for the matched hits, in order; hits and alerts to the sink,
+    new alerts to the channels after each flush (so an alert is only sent once it is stored)."""
     keys = HitKeys()
     pending = 0
-    malformed, filtered = summary.malformed, summary.filtered
-    unmatched_resolved = 0
-    line_count = 0
-    for outcome in classifier.classify_lines(lines):
-        line_count += 1
-        kind = type(outcome)
-        if kind is Filtered:
-            filtered[outcome.reason] += 1
-            continue
-        if kind is Malformed:
-            malformed[outcome.reason] += 1
-            continue
-        if kind is Unmatched:
-            summary.unmatched += 1
-            if outcome.organization is not None:
-                unmatched_resolved += 1
-            continue
+    for matched in matched_hits:
         summary.matched += 1
-        session, released = tracker.observe(outcome)
-        summary.accounts_seen.add(outcome.match.account.account_id)
-        sink.add_hit(keys.key_for(outcome.raw_line), outcome, session)
+        session, page, released = tracker.observe(matched)
+        summary.accounts_seen.add(matched.match.account.account_id)
+        sink.add_hit(keys.key_for(matched.raw_line), matched, session, page)
         for alert in released:
             summary.alerts += 1
             sink.add_alert(alert)
@@ -340,9 +369,14 @@ def run_pipeline(lines: Iterable[str], classifier: HitClassifier, tracker: Visit
         summary.alerts += 1
         sink.add_alert(alert)
     _flush(sink, sender, summary)
-    summary.lines += line_count
-    summary.parsed = summary.lines - sum(malformed.values())
-    summary.resolved = summary.matched + unmatched_resolved
+
+
+def run_pipeline(lines: Iterable[str], classifier: HitClassifier, tracker: VisitTracker, sink: HitSink,
+                 sender: AlertSender, summary: RunSummary | None = None) -> RunSummary:
+    """Replay driver: every line through the core, in order, in this process."""
+    summary = summary or RunSummary()
+    started = time.perf_counter()
+    track_and_store(tally(classifier.classify_lines(lines), summary), tracker, sink, sender, summary)
     summary.seconds += time.perf_counter() - started
     return summary
 

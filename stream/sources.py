@@ -1,7 +1,8 @@
 """Reading log lines from files, gzip files and stdin (replay mode).
 
 Bytes that are not UTF-8 are replaced, not fatal: such a line is then counted as malformed
-("binary") by the parser and the run goes on.
+("binary") by the parser and the run goes on. Lines end at "\n" only (a stray "\r" stays inside
+its line), the same in every reader, so a file split across processes reads the same.
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ def check_log_paths(paths: Sequence[str]) -> None:
 def read_lines(paths: Sequence[str]) -> Iterator[str]:
     for path in paths:
         if path == "-":
-            yield from io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="")
+            yield from io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="\n")
         elif path.endswith(".gz"):
-            with gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+            with gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="\n") as handle:
                 try:
                     yield from handle
                 except (EOFError, gzip.BadGzipFile) as error:  # lines read so far were processed
                     raise BadInput(f"{path}: gzip data ends early or is damaged ({error})") from None
         else:
-            with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            with open(path, encoding="utf-8", errors="replace", newline="\n") as handle:
                 yield from handle

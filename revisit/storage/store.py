@@ -23,7 +23,7 @@ from revisit.errors import BadInput
 from revisit.storage.models import (AccountRow, AlertRow, HitRow, OrganizationRow, SessionRow, as_utc,
                                     to_utc)
 from stream.pipeline import MatchedHit
-from stream.sessions import Session
+from stream.sessions import PageView, Session
 
 
 def open_engine(url: str) -> Engine:
@@ -177,15 +177,14 @@ class DatabaseHitSink:
         self._sessions: dict[str, dict[str, Any]] = {}
         self._alerts: list[Alert] = []
 
-    def add_hit(self, hit_key: str, matched: MatchedHit, session: Session) -> None:
+    def add_hit(self, hit_key: str, matched: MatchedHit, session: Session, page: PageView) -> None:
         hit = matched.hit
-        page = next((p for p in reversed(session.pages) if p.at == hit.timestamp and p.path == hit.path), None)
         self._hits.append({
             "hit_key": hit_key, "account_id": matched.match.account.account_id,
             "session_id": session.session_id, "occurred_at": to_utc(hit.timestamp),
             "client_ip": hit.client_ip, "method": hit.method, "path": hit.path, "query": hit.query,
             "status": hit.status, "referrer": hit.referrer, "user_agent": hit.user_agent,
-            "page_label": page.label if page else None, "match_method": matched.match.method.value,
+            "page_label": page.label, "match_method": matched.match.method.value,
             "organization_name": matched.organization.name,
         })
         self._sessions[session.session_id] = {
