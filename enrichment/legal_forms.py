@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Iterable
 
@@ -55,13 +56,7 @@ def abbreviations_from_iso(rows: Iterable[dict[str, str]]) -> set[str]:
 
 
 def _is_latin(token: str) -> bool:
-    return all(ch.isascii() or "LATIN" in _char_name(ch) for ch in token)
-
-
-def _char_name(ch: str) -> str:
-    import unicodedata
-
-    return unicodedata.name(ch, "")
+    return all(ch.isascii() or "LATIN" in unicodedata.name(ch, "") for ch in token)
 
 
 def build_legal_forms(iso_csv: str | Path) -> list[str]:

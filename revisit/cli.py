@@ -13,9 +13,11 @@ import sys
 from typing import Sequence
 
 from enrichment.accounts import load_accounts
+from enrichment.match import AccountMatch
 from revisit.app import ReplayRequest, build_enrichment, format_summary, replay
 from revisit.config import load_settings
 from revisit.errors import BadInput
+from stream.filters import FilterReason, HitFilter
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,8 +110,12 @@ def _explain(args: argparse.Namespace, settings) -> int:
     accounts = load_accounts(args.accounts, args.encoding) if args.accounts else ()
     enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(args.mmdb))
     print(f"address {address}")
-    if not address.is_global:
+    filtered = HitFilter(settings.filters).reason_for_address(address)
+    if filtered == FilterReason.PRIVATE_ADDRESS:
         print("  a private or reserved address: filtered before resolution (no match)")
+        return 0
+    if filtered == FilterReason.OWN_NETWORK:
+        print("  one of our own networks (filters.own_networks): filtered before resolution (no match)")
         return 0
     for answer in enrichment.resolvers.answers(address):
         org = answer.organization
@@ -123,7 +129,7 @@ def _explain(args: argparse.Namespace, settings) -> int:
     chosen = enrichment.resolvers.resolve_organization(address)
     print(f"chosen organisation: {chosen.name if chosen else 'none'}")
     match = enrichment.index.match(address, chosen)
-    if hasattr(match, "account"):
+    if isinstance(match, AccountMatch):
         print(f"match: account {match.account.account_id} {match.account.name!r} by {match.method.value}, "
               f"confidence {match.confidence:.2f}")
         print(f"  why: {match.detail}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import ipaddress
+import json
 import random
 import sys
 from dataclasses import dataclass, replace
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from revisit.app import ReplayRequest, format_summary, replay
-from revisit.config import AlertSettings, Settings
+from revisit.config import Settings
 
 JST = timezone(timedelta(hours=9))
 DEMO_DAY = datetime(2026, 11, 20, tzinfo=JST)
@@ -200,11 +201,7 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
-    import json
-
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
-
-__all__ = ["run_demo", "DEMO_ACCOUNTS", "AlertSettings"]
