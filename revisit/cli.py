@@ -10,12 +10,13 @@ import argparse
 import ipaddress
 import json
 import sys
+from dataclasses import replace
 from typing import Sequence
 
 from enrichment.accounts import load_accounts
 from enrichment.match import AccountMatch
 from revisit.app import ReplayRequest, build_enrichment, format_summary, replay
-from revisit.config import load_settings
+from revisit.config import KafkaSettings, Settings, load_settings
 from revisit.errors import BadInput
 from stream.filters import FilterReason, HitFilter
 
@@ -45,6 +46,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--alerts-jsonl", metavar="PATH")
     run.add_argument("--workers", type=int, metavar="N",
                      help="processes for large plain files (default: one per core, at most 4; 1 = none)")
+
+    ship = commands.add_parser("ship", help="send log lines to Kafka, keyed by client IP (at least once)")
+    ship.add_argument("logs", nargs="+", metavar="LOG", help="log files; - for stdin; .gz when not following")
+    ship.add_argument("--topic", help="default: kafka.raw_topic from the config")
+    ship.add_argument("--follow", action="store_true", help="keep tailing the files (tail -F)")
+    ship.add_argument("--bootstrap", metavar="HOST:PORT", help="default: kafka.bootstrap_servers")
+    ship.add_argument("--checkpoint", metavar="PATH", help="default: ship.checkpoint_path")
+    ship.add_argument("--config", metavar="TOML")
+
+    topics = commands.add_parser("topics", help="the Kafka topics revisit uses")
+    topics_commands = topics.add_subparsers(dest="topics_command", required=True, parser_class=_Parser)
+    topics_create = topics_commands.add_parser("create", help="create missing topics")
+    topics_create.add_argument("--partitions", type=int)
+    topics_create.add_argument("--retention-hours", type=int)
+    topics_create.add_argument("--bootstrap", metavar="HOST:PORT")
+    topics_create.add_argument("--config", metavar="TOML")
 
     explain = commands.add_parser("explain", help="why an address matches an account, or not")
     explain.add_argument("ip")
@@ -95,6 +112,10 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "explain":
         return _explain(args, settings)
+    if args.command == "ship":
+        return _ship(args, settings)
+    if args.command == "topics":
+        return _topics(args, settings)
     if args.command == "accounts":
         return _import_accounts(args, settings)
     if args.command == "history":
@@ -102,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
     raise BadInput(f"unknown command {args.command!r}")
 
 
-def _explain(args: argparse.Namespace, settings) -> int:
+def _explain(args: argparse.Namespace, settings: Settings) -> int:
     try:
         address = ipaddress.ip_address(args.ip)
     except ValueError:
@@ -138,7 +159,34 @@ def _explain(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def _import_accounts(args: argparse.Namespace, settings) -> int:
+def _kafka_settings(args: argparse.Namespace, settings: Settings) -> KafkaSettings:
+    if args.bootstrap:
+        return replace(settings.kafka, bootstrap_servers=args.bootstrap)
+    return settings.kafka
+
+
+def _ship(args: argparse.Namespace, settings: Settings) -> int:
+    from stream.ship import run_ship
+
+    kafka = _kafka_settings(args, settings)
+    sent = run_ship(args.logs, args.topic or kafka.raw_topic, args.follow, kafka.bootstrap_servers, settings.log,
+                    settings.ship, args.checkpoint)
+    print(f"shipped {sent:,} lines to {args.topic or kafka.raw_topic}")
+    return 0
+
+
+def _topics(args: argparse.Namespace, settings: Settings) -> int:
+    from stream.topics import create_topics
+
+    if args.partitions is not None and args.partitions < 1:
+        raise BadInput("--partitions must be 1 or more")
+    for report in create_topics(_kafka_settings(args, settings), args.partitions, args.retention_hours):
+        state = "created" if report.created else "exists"
+        print(f"{report.name}: {state}, {report.partitions} partitions")
+    return 0
+
+
+def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
     from revisit.storage.store import Store
 
     accounts = load_accounts(args.csv, args.encoding)
@@ -151,7 +199,7 @@ def _import_accounts(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def _history(args: argparse.Namespace, settings) -> int:
+def _history(args: argparse.Namespace, settings: Settings) -> int:
     from revisit.storage.store import Store
 
     store = Store(args.db or settings.database_url)

@@ -180,6 +180,26 @@ class ReplaySettings:
 
 
 @dataclass(frozen=True)
+class KafkaSettings:
+    """The streaming mode's broker and topics (see ``revisit topics create``)."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    raw_topic: str = "revisit.raw"  # access-log lines, keyed by client IP
+    dead_letter_topic: str = "revisit.dead-letter"  # lines that could not be parsed, with reasons
+    partitions: int = 4
+    retention_hours: int = 168
+
+
+@dataclass(frozen=True)
+class ShipSettings:
+    checkpoint_path: str = "revisit-ship.checkpoint.json"
+    # The checkpoint moves after the broker acknowledged a batch: a restart re-sends at most this tail.
+    batch_lines: int = 2000
+    batch_seconds: float = 1.0
+    poll_seconds: float = 0.25  # how often a followed file is checked for new lines and rotation
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///revisit.sqlite"
     log: LogSettings = field(default_factory=LogSettings)
@@ -189,6 +209,8 @@ class Settings:
     intent: IntentSettings = field(default_factory=IntentSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     replay: ReplaySettings = field(default_factory=ReplaySettings)
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    ship: ShipSettings = field(default_factory=ShipSettings)
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
@@ -257,6 +279,10 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{path}: expected an integer, got {value!r}")
         return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{path}: expected a number, got {value!r}")
+        return float(value)
     if hint is str:
         if not isinstance(value, str):
             raise ConfigError(f"{path}: expected a string, got {value!r}")

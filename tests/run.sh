@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what the tests need (a virtualenv with the
-# project and its test extras, PostgreSQL from Debian packages if missing), starts a throwaway
-# PostgreSQL on loopback, runs pytest, and stops the server by its PID whatever happens.
+# project and its test extras, PostgreSQL from Debian packages if missing, Apache Kafka jars from
+# Maven Central), starts a throwaway PostgreSQL and a single-node KRaft broker on loopback, runs
+# pytest, and stops both servers by their PIDs whatever happens.
 #
 #   make test            (or: bash tests/run.sh [pytest args])
 set -euo pipefail
@@ -16,7 +17,9 @@ fi
 state=$(mktemp -d /tmp/revisit-tests.XXXXXX)
 chmod 755 "$state"
 port=${REVISIT_TEST_PG_PORT:-$((20000 + RANDOM % 20000))}
+kafka_port=${REVISIT_TEST_KAFKA_PORT:-$((port + 2))}
 cleanup() {
+  bash deploy/kafka.sh stop "$state/kafka" || true
   bash deploy/postgres.sh stop "$state/pg" || true
   rm -rf "$state"
 }
@@ -25,5 +28,8 @@ trap cleanup EXIT
 REVISIT_TEST_POSTGRES_URL=$(bash deploy/postgres.sh start "$state/pg" "$port")
 export REVISIT_TEST_POSTGRES_URL
 echo "tests: PostgreSQL at $REVISIT_TEST_POSTGRES_URL"
+REVISIT_TEST_KAFKA=$(bash deploy/kafka.sh start "$state/kafka" "$kafka_port")
+export REVISIT_TEST_KAFKA
+echo "tests: Apache Kafka at $REVISIT_TEST_KAFKA"
 
 .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,145 @@
+"""``revisit ship`` and ``revisit topics`` against the real Apache Kafka broker started by tests/run.sh."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from revisit.cli import main
+from tests.conftest import APACHE_LOG
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture(scope="session")
+def bootstrap() -> str:
+    servers = os.environ.get("REVISIT_TEST_KAFKA")
+    if not servers:
+        if os.environ.get("CI"):
+            pytest.fail("REVISIT_TEST_KAFKA is not set: run the suite with `make test`")
+        pytest.skip("no Kafka broker: run the suite with `make test` (tests/run.sh starts one)")
+    return servers
+
+
+@pytest.fixture
+def topic(bootstrap: str, tmp_path: Path) -> str:
+    name = f"raw-{uuid.uuid4().hex[:10]}"
+    config = tmp_path / "kafka.toml"
+    config.write_text(f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\n'
+                      f'dead_letter_topic = "{name}-dlq"\npartitions = 4\n', encoding="utf-8")
+    assert main(["topics", "create", "--config", str(config)]) == 0
+    return name
+
+
+def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> list[tuple[bytes, bytes, int]]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
+                             consumer_timeout_ms=2000)
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    records: list[tuple[bytes, bytes, int]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        batch = consumer.poll(timeout_ms=1000, max_records=5000)
+        for messages in batch.values():
+            records.extend((m.key, m.value, m.partition) for m in messages)
+        if len(records) >= expected and not batch:
+            break
+    consumer.close()
+    return records
+
+
+def ship(bootstrap: str, topic: str, checkpoint: Path, *logs: str, follow: bool = False) -> list[str]:
+    return [sys.executable, "-m", "revisit", "ship", *logs, "--topic", topic, "--bootstrap", bootstrap,
+            "--checkpoint", str(checkpoint), *(["--follow"] if follow else [])]
+
+
+def test_topics_are_created_once(bootstrap: str, tmp_path: Path, capsys) -> None:
+    name = f"raw-{uuid.uuid4().hex[:10]}"
+    config = tmp_path / "kafka.toml"
+    config.write_text(f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\n'
+                      f'dead_letter_topic = "{name}-dlq"\n', encoding="utf-8")
+    assert main(["topics", "create", "--config", str(config), "--partitions", "3"]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"{name}: created, 3 partitions", f"{name}-dlq: created, 3 partitions"]
+    assert main(["topics", "create", "--config", str(config)]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"{name}: exists, 3 partitions", f"{name}-dlq: exists, 3 partitions"]
+
+
+def test_a_real_log_is_shipped_whole_keyed_by_client(bootstrap: str, topic: str, tmp_path: Path) -> None:
+    result = subprocess.run(ship(bootstrap, topic, tmp_path / "ckpt.json", str(APACHE_LOG)),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "shipped 10,000 lines" in result.stdout
+    records = consume_all(bootstrap, topic, 10_000)
+    lines = APACHE_LOG.read_bytes().splitlines()
+    assert Counter(value for _key, value, _p in records) == Counter(lines)
+    partitions_by_key: dict[bytes, set[int]] = {}
+    for key, value, partition in records:
+        partitions_by_key.setdefault(key, set()).add(partition)
+    assert all(len(p) == 1 for p in partitions_by_key.values())  # one visitor, one partition, in order
+    assert b"50.139.66.106" in partitions_by_key and len({p for s in partitions_by_key.values() for p in s}) == 4
+    # nothing new: a second run sends nothing
+    again = subprocess.run(ship(bootstrap, topic, tmp_path / "ckpt.json", str(APACHE_LOG)),
+                           capture_output=True, text=True, timeout=300)
+    assert "shipped 0 lines" in again.stdout
+
+
+def test_gzip_is_shipped_when_not_following(bootstrap: str, topic: str, tmp_path: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "a.log.gz"
+    lines = APACHE_LOG.read_bytes().splitlines()[:500]
+    packed.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    assert subprocess.run(ship(bootstrap, topic, tmp_path / "c.json", str(packed)), timeout=120).returncode == 0
+    assert sorted(v for _k, v, _p in consume_all(bootstrap, topic, 500)) == sorted(lines)
+
+
+def test_follow_survives_sigkill_rotation_and_truncation(bootstrap: str, topic: str, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    source = APACHE_LOG.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(source[:1000]))
+    checkpoint = tmp_path / "ckpt.json"
+
+    first = subprocess.Popen(ship(bootstrap, topic, checkpoint, str(log), follow=True),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(4)
+    with log.open("ab") as handle:
+        handle.writelines(source[1000:1500])
+    time.sleep(3)
+    first.send_signal(signal.SIGKILL)  # no goodbye: the checkpoint is whatever was last acknowledged
+    first.wait(timeout=30)
+
+    with log.open("ab") as handle:
+        handle.writelines(source[1500:2000])
+    second = subprocess.Popen(ship(bootstrap, topic, checkpoint, str(log), follow=True),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(4)
+    log.rename(tmp_path / "access.log.1")  # logrotate: move away, then a new file
+    with (tmp_path / "access.log.1").open("ab") as handle:
+        handle.writelines(source[2000:2100])  # late lines written to the old file
+    log.write_bytes(b"".join(source[2100:2600]))
+    time.sleep(4)
+    with log.open("r+b") as handle:  # copytruncate
+        handle.truncate(0)
+    time.sleep(2)
+    log.write_bytes(b"".join(source[2600:2700]))
+    time.sleep(4)
+    second.send_signal(signal.SIGTERM)
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err.decode()
+
+    expected = Counter(line.rstrip(b"\n") for line in source[:2700])
+    got = Counter(v for _k, v, _p in consume_all(bootstrap, topic, 2700))
+    missing = expected - got
+    assert not missing, f"{sum(missing.values())} lines lost"
+    duplicates = sum((got - expected).values())
+    assert duplicates <= 2000, duplicates  # at most the batch in flight when killed (ship.batch_lines)
