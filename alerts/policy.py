@@ -16,7 +16,7 @@ from alerts.approach import opening_line, suggested_approach
 from enrichment.accounts import Account, DormancyReason, Owner
 from enrichment.dormancy import DormancyTier, dormancy_tier
 from enrichment.match import AccountMatch
-from enrichment.organization import Organization
+from enrichment.organization import Organization, OrgKind
 from revisit.config import Settings
 from stream.sessions import Session
 
@@ -66,12 +66,7 @@ class Alert:
             "last_seen": self.last_seen.isoformat(),
             "pages": list(self.pages),
             "page_labels": list(self.page_labels),
-            "organization": {
-                "name": self.organization.name,
-                "domain": self.organization.domain,
-                "network": self.organization.network,
-                "source": self.organization.source,
-            },
+            "organization": organization_record(self.organization),
             "match": {"method": self.match_method, "confidence": self.match_confidence,
                       "detail": self.match_detail},
             "owner": {"name": self.owner.name, "email": self.owner.email, "slack": self.owner.slack},
@@ -84,6 +79,42 @@ class Alert:
             "last_deal_at": self.last_deal_at,
             "locale": self.locale,
         }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Alert:
+        """The inverse of ``to_record``: how a held alert crosses a process boundary."""
+        return cls(
+            alert_id=record["alert_id"], account_id=record["account_id"], account_name=record["account_name"],
+            tier=DormancyTier(record["tier"]), score=record["score"],
+            first_seen=datetime.fromisoformat(record["first_seen"]),
+            last_seen=datetime.fromisoformat(record["last_seen"]),
+            pages=tuple(record["pages"]), page_labels=tuple(record["page_labels"]),
+            organization=organization_from_record(record["organization"]),
+            match_method=record["match"]["method"], match_confidence=record["match"]["confidence"],
+            match_detail=record["match"]["detail"], owner=Owner(**record["owner"]),
+            dormancy_reason=DormancyReason(record["dormancy_reason"]), approach=record["approach"],
+            opening_line=record["opening_line"], delivery=record["delivery"], priority=record["priority"],
+            lifetime_value=Decimal(record["lifetime_value"]) if record["lifetime_value"] is not None else None,
+            last_deal_at=record["last_deal_at"], locale=record["locale"],
+        )
+
+
+def organization_record(organization: Organization) -> dict[str, Any]:
+    """The contract's {name, domain, network, source}, plus what rebuilds the Organization."""
+    return {
+        "name": organization.name, "domain": organization.domain, "network": organization.network,
+        "source": organization.source, "kind": organization.kind.value, "asn": organization.asn,
+        "confidence": organization.confidence, "access_provider": organization.access_provider,
+        "evidence": organization.evidence,
+    }
+
+
+def organization_from_record(record: dict[str, Any]) -> Organization:
+    return Organization(
+        name=record["name"], kind=OrgKind(record["kind"]), source=record["source"],
+        confidence=record["confidence"], domain=record["domain"], asn=record["asn"],
+        network=record["network"], access_provider=record["access_provider"], evidence=record["evidence"],
+    )
 
 
 @dataclass(frozen=True, slots=True)

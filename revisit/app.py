@@ -72,7 +72,7 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
     try:
         store.save_accounts(accounts)
         classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers)
-        tracker = VisitTracker(settings, store.last_alert_times())
+        tracker = VisitTracker(settings, dict(store.last_alert_times()))
         channels: list[Channel] = [JsonLinesChannel(request.alerts_jsonl or settings.alerts.jsonl_path),
                                    ConsoleChannel(console)]
         summary = RunSummary()

@@ -55,6 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     ship.add_argument("--checkpoint", metavar="PATH", help="default: ship.checkpoint_path")
     ship.add_argument("--config", metavar="TOML")
 
+    worker = commands.add_parser("worker", help="the streaming worker (Kafka, faust-streaming)")
+    worker.add_argument("--config", metavar="TOML")
+    worker.add_argument("--db", metavar="URL")
+    worker.add_argument("--accounts", metavar="CSV", help="import this list first (default: the list in the database)")
+    worker.add_argument("--encoding", default="utf-8-sig")
+    worker.add_argument("--mmdb", action="append", default=[], metavar="PATH")
+    worker.add_argument("--bootstrap", metavar="HOST:PORT")
+    worker.add_argument("--web-port", type=int, help="port of /metrics (default: worker.web_port)")
+    worker.add_argument("--loglevel", default="warning")
+
     topics = commands.add_parser("topics", help="the Kafka topics revisit uses")
     topics_commands = topics.add_subparsers(dest="topics_command", required=True, parser_class=_Parser)
     topics_create = topics_commands.add_parser("create", help="create missing topics")
@@ -114,6 +124,8 @@ def _run(args: argparse.Namespace) -> int:
         return _explain(args, settings)
     if args.command == "ship":
         return _ship(args, settings)
+    if args.command == "worker":
+        return _worker(args, settings)
     if args.command == "topics":
         return _topics(args, settings)
     if args.command == "accounts":
@@ -173,6 +185,37 @@ def _ship(args: argparse.Namespace, settings: Settings) -> int:
                     settings.ship, args.checkpoint)
     print(f"shipped {sent:,} lines to {args.topic or kafka.raw_topic}")
     return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from revisit.storage.store import Store
+    from stream.pipeline import HitClassifier
+    from stream.topics import missing_topics
+    from stream.worker import run_worker
+
+    settings = replace(settings, kafka=_kafka_settings(args, settings))
+    if args.web_port is not None:
+        settings = replace(settings, worker=replace(settings.worker, web_port=args.web_port))
+    missing = missing_topics(settings.kafka)
+    if missing:
+        raise BadInput(f"Kafka at {settings.kafka.bootstrap_servers}: topics missing: {', '.join(missing)}; "
+                       "create them with `revisit topics create`")
+    accounts = load_accounts(args.accounts, args.encoding) if args.accounts else None
+    enrichment_paths = list(settings.resolution.mmdb_paths) + list(args.mmdb)
+    store = Store(args.db or settings.database_url)
+    if accounts is not None:
+        store.save_accounts(accounts)
+    else:
+        accounts = store.load_accounts()
+        if not accounts:
+            raise BadInput("no accounts in the database: import a list with `revisit accounts import CSV` "
+                           "or pass --accounts")
+    enrichment = build_enrichment(accounts, enrichment_paths)
+    classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers)
+    try:
+        return run_worker(settings, classifier, store, args.loglevel)
+    finally:
+        store.close()
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:

@@ -185,6 +185,7 @@ class KafkaSettings:
 
     bootstrap_servers: str = "127.0.0.1:9092"
     raw_topic: str = "revisit.raw"  # access-log lines, keyed by client IP
+    matched_topic: str = "revisit.matched"  # matched hits re-keyed by account id (JSON)
     dead_letter_topic: str = "revisit.dead-letter"  # lines that could not be parsed, with reasons
     partitions: int = 4
     retention_hours: int = 168
@@ -200,6 +201,14 @@ class ShipSettings:
 
 
 @dataclass(frozen=True)
+class WorkerSettings:
+    app_id: str = "revisit-worker"  # also the consumer group: workers with one id share the work
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066  # /metrics for Prometheus
+    lag_interval_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///revisit.sqlite"
     log: LogSettings = field(default_factory=LogSettings)
@@ -211,6 +220,7 @@ class Settings:
     replay: ReplaySettings = field(default_factory=ReplaySettings)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     ship: ShipSettings = field(default_factory=ShipSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
 
 
 def load_settings(path: str | Path | None = None) -> Settings:

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Iterable, Iterator, NamedTuple, Protocol, Sequence
+from typing import Iterable, Iterator, MutableMapping, NamedTuple, Protocol, Sequence
 
 from alerts.intent import PageScorer
 from alerts.policy import Alert, decide_alert, refresh_alert
@@ -194,7 +194,9 @@ def _text(value: str | None) -> str:
 class Observation(NamedTuple):
     session: Session
     page: PageView
-    released: list[Alert]
+    released: list[Alert]  # held alerts whose grouping window has passed
+    triggered: Alert | None  # an alert decided by this hit (now held for the grouping window)
+    refreshed: Alert | None  # the held alert of this account, with this hit's page added
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,48 +211,63 @@ class VisitTracker:
 
     An alert is decided when a session first crosses the intent threshold, then held for the
     grouping window while the same visit goes on, and released with the whole visit in it.
+
+    The state lives in three mappings keyed by account id: plain dicts in replay, changelog-backed
+    tables in the streaming worker (which passes ``release_others=False``, since a table may only
+    change the key of the event at hand).
     """
 
-    def __init__(self, settings: Settings, last_alerts: dict[str, datetime] | None = None) -> None:
+    def __init__(self, settings: Settings, last_alerts: MutableMapping[str, datetime] | None = None,
+                 sessions: MutableMapping[str, Session] | None = None,
+                 pending: MutableMapping[str, PendingAlert] | None = None,
+                 release_others: bool = True) -> None:
         self.settings = settings
         self.scorer = PageScorer(settings.intent.rules)
         self.gap = timedelta(minutes=settings.intent.session_gap_minutes)
         self.grouping = timedelta(minutes=settings.alerts.grouping_minutes)
-        self.sessions: dict[str, Session] = {}
-        self.pending: dict[str, PendingAlert] = {}
-        self.last_alerts: dict[str, datetime] = dict(last_alerts or {})
+        self.sessions: MutableMapping[str, Session] = sessions if sessions is not None else {}
+        self.pending: MutableMapping[str, PendingAlert] = pending if pending is not None else {}
+        self.last_alerts: MutableMapping[str, datetime] = last_alerts if last_alerts is not None else {}
+        self.release_others = release_others
         self.decisions: Counter = Counter()  # why sessions did or did not alert, for the summary
 
     def observe(self, matched: MatchedHit) -> Observation:
-        """Add one hit; returns its session, its page and the alerts whose grouping window has now
-        passed."""
+        """Add one hit; returns its session, its page and what it did to alerts."""
         account = matched.match.account
         at = matched.hit.timestamp
         weight = self.scorer.weigh(matched.hit.path)
         view = PageView(at, matched.hit.path, weight.weight, weight.label)
         session = advance_session(self.sessions.get(account.account_id), account.account_id, view, self.gap)
         self.sessions[account.account_id] = session
+        triggered = refreshed = None
         pending = self.pending.get(account.account_id)
         if pending is not None and pending.session_started_at >= session.started_at:
-            self.pending[account.account_id] = replace(pending, alert=refresh_alert(pending.alert, session))
+            refreshed = refresh_alert(pending.alert, session)
+            self.pending[account.account_id] = replace(pending, alert=refreshed)
         else:
             decision = decide_alert(account, matched.match, matched.organization, session, at,
                                     self.last_alerts.get(account.account_id), self.settings)
             self.decisions[decision.reason.split(" (")[0]] += 1
             if decision.alert is not None:
-                self.pending[account.account_id] = PendingAlert(decision.alert, at, session.started_at)
+                triggered = decision.alert
+                self.pending[account.account_id] = PendingAlert(triggered, at, session.started_at)
                 self.last_alerts[account.account_id] = at
-        return Observation(session, view, self.release_due(at))
+        scope = None if self.release_others else account.account_id
+        return Observation(session, view, self.release_due(at, scope), triggered, refreshed)
 
-    def release_due(self, now: datetime) -> list[Alert]:
-        due = [account_id for account_id, p in self.pending.items() if now - p.triggered_at >= self.grouping]
-        return [self.pending.pop(account_id).alert for account_id in due]
+    def release_due(self, now: datetime, account_id: str | None = None) -> list[Alert]:
+        """Held alerts whose window has passed at event time ``now`` (of one account, if given)."""
+        if account_id is not None:
+            held = self.pending.get(account_id)
+            candidates = [(account_id, held)] if held is not None else []
+        else:
+            candidates = list(self.pending.items())
+        due = [key for key, held in candidates if now - held.triggered_at >= self.grouping]
+        return [self.pending.pop(key).alert for key in due]
 
     def release_all(self) -> list[Alert]:
         """At the end of the input every held alert goes out."""
-        alerts = [p.alert for p in self.pending.values()]
-        self.pending.clear()
-        return alerts
+        return [self.pending.pop(key).alert for key in list(self.pending.keys())]
 
 
 @dataclass
@@ -355,7 +372,7 @@ def track_and_store(matched_hits: Iterable[MatchedHit], tracker: VisitTracker, s
     pending = 0
     for matched in matched_hits:
         summary.matched += 1
-        session, page, released = tracker.observe(matched)
+        session, page, released, _triggered, _refreshed = tracker.observe(matched)
         summary.accounts_seen.add(matched.match.account.account_id)
         sink.add_hit(keys.key_for(matched.raw_line), matched, session, page)
         for alert in released:

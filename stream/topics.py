@@ -23,7 +23,7 @@ class TopicReport:
 
 
 def required_topics(settings: KafkaSettings) -> tuple[str, ...]:
-    return (settings.raw_topic, settings.dead_letter_topic)
+    return (settings.raw_topic, settings.matched_topic, settings.dead_letter_topic)
 
 
 def _admin(settings: KafkaSettings) -> KafkaAdminClient:

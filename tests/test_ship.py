@@ -35,7 +35,8 @@ def topic(bootstrap: str, tmp_path: Path) -> str:
     name = f"raw-{uuid.uuid4().hex[:10]}"
     config = tmp_path / "kafka.toml"
     config.write_text(f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\n'
-                      f'dead_letter_topic = "{name}-dlq"\npartitions = 4\n', encoding="utf-8")
+                      f'matched_topic = "{name}-matched"\ndead_letter_topic = "{name}-dlq"\npartitions = 4\n',
+                      encoding="utf-8")
     assert main(["topics", "create", "--config", str(config)]) == 0
     return name
 
@@ -67,11 +68,13 @@ def test_topics_are_created_once(bootstrap: str, tmp_path: Path, capsys) -> None
     name = f"raw-{uuid.uuid4().hex[:10]}"
     config = tmp_path / "kafka.toml"
     config.write_text(f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\n'
-                      f'dead_letter_topic = "{name}-dlq"\n', encoding="utf-8")
+                      f'matched_topic = "{name}-m"\ndead_letter_topic = "{name}-dlq"\n', encoding="utf-8")
     assert main(["topics", "create", "--config", str(config), "--partitions", "3"]) == 0
-    assert capsys.readouterr().out.splitlines() == [f"{name}: created, 3 partitions", f"{name}-dlq: created, 3 partitions"]
+    assert capsys.readouterr().out.splitlines() == [
+        f"{name}: created, 3 partitions", f"{name}-m: created, 3 partitions", f"{name}-dlq: created, 3 partitions"]
     assert main(["topics", "create", "--config", str(config)]) == 0
-    assert capsys.readouterr().out.splitlines() == [f"{name}: exists, 3 partitions", f"{name}-dlq: exists, 3 partitions"]
+    assert capsys.readouterr().out.splitlines() == [
+        f"{name}: exists, 3 partitions", f"{name}-m: exists, 3 partitions", f"{name}-dlq: exists, 3 partitions"]
 
 
 def test_a_real_log_is_shipped_whole_keyed_by_client(bootstrap: str, topic: str, tmp_path: Path) -> None:

@@ -7,17 +7,18 @@ they caused.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Engine, create_engine, func, inspect, select, text
+from sqlalchemy import Engine, create_engine, func, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from alerts.policy import Alert
-from enrichment.accounts import Account
+from enrichment.accounts import Account, DormancyReason, Owner
 from enrichment.organization import Organization
 from revisit.errors import BadInput
 from revisit.storage.models import (AccountRow, AlertRow, HitRow, OrganizationRow, SessionRow, as_utc,
@@ -118,6 +119,12 @@ class Store:
                 connection.execute(_upsert(self.engine, AccountRow.__table__, ["account_id"], columns), rows)
         return len(accounts)
 
+    def load_accounts(self) -> tuple[Account, ...]:
+        """The list as last imported: what the streaming worker matches against."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(AccountRow).order_by(AccountRow.account_id)).mappings().all()
+        return tuple(_account_from_row(row) for row in rows)
+
     def account_count(self) -> int:
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(AccountRow)).scalar_one()
@@ -176,6 +183,7 @@ class DatabaseHitSink:
         self._hits: list[dict[str, Any]] = []
         self._sessions: dict[str, dict[str, Any]] = {}
         self._alerts: list[Alert] = []
+        self._updated_alerts: dict[str, Alert] = {}
 
     def add_hit(self, hit_key: str, matched: MatchedHit, session: Session, page: PageView) -> None:
         hit = matched.hit
@@ -196,8 +204,12 @@ class DatabaseHitSink:
     def add_alert(self, alert: Alert) -> None:
         self._alerts.append(alert)
 
+    def update_alert(self, alert: Alert) -> None:
+        """A stored alert's visit went on: keep its record current (same alert_id)."""
+        self._updated_alerts[alert.alert_id] = alert
+
     def flush(self) -> list[Alert]:
-        if not (self._hits or self._sessions or self._alerts):
+        if not (self._hits or self._sessions or self._alerts or self._updated_alerts):
             return []
         engine = self._store.engine
         new_alerts: list[Alert] = []
@@ -214,6 +226,11 @@ class DatabaseHitSink:
                 inserted = connection.execute(statement, [_alert_row(alert)]).first()
                 if inserted is not None:
                     new_alerts.append(alert)
+            for alert in self._updated_alerts.values():
+                connection.execute(
+                    update(AlertRow).where(AlertRow.alert_id == alert.alert_id)
+                    .values(score=alert.score, payload=alert.to_record()))
+        self._updated_alerts.clear()
         self._hits.clear()
         self._sessions.clear()
         self._alerts.clear()
@@ -224,6 +241,17 @@ def _alert_row(alert: Alert) -> dict[str, Any]:
     return {"alert_id": alert.alert_id, "account_id": alert.account_id, "tier": alert.tier.value,
             "score": alert.score, "delivery": alert.delivery, "first_seen": to_utc(alert.first_seen),
             "triggered_at": to_utc(alert.last_seen), "payload": alert.to_record()}
+
+
+def _account_from_row(row: Any) -> Account:
+    return Account(
+        account_id=row["account_id"], name=row["name"], aliases=tuple(row["aliases"]),
+        domains=tuple(row["domains"]), networks=tuple(ipaddress.ip_network(n) for n in row["networks"]),
+        owner=Owner(row["owner_name"], row["owner_email"], row["owner_slack"]),
+        last_deal_at=row["last_deal_at"], last_contact_at=row["last_contact_at"], lost_deal_at=row["lost_deal_at"],
+        lifetime_value=row["lifetime_value"], dormancy_reason=DormancyReason(row["dormancy_reason"]),
+        industry=row["industry"], attributes=tuple(sorted(row["attributes"].items())),
+    )
 
 
 def _account_row(account: Account, now: datetime) -> dict[str, Any]:
