@@ -206,6 +206,8 @@ class WorkerSettings:
     web_host: str = "127.0.0.1"
     web_port: int = 6066  # /metrics for Prometheus
     lag_interval_seconds: float = 5.0
+    # How soon the group notices a worker that died without leaving (SIGKILL, lost machine).
+    session_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,8 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
         web_bind=worker.web_host,
         value_serializer="json",
         key_serializer="raw",
+        broker_session_timeout=worker.session_timeout_seconds,
+        broker_heartbeat_interval=max(1.0, worker.session_timeout_seconds / 3),
     )
     metrics = WorkerMetrics.create()
     raw_topic = app.topic(kafka.raw_topic, key_type=bytes, value_type=bytes, key_serializer="raw",

@@ -1,0 +1,194 @@
+"""The streaming worker on the real Apache Kafka broker: same alerts as replay, crash safety,
+scale-out over partitions, and the dead-letter topic."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+from sqlalchemy import create_engine, text
+
+from revisit.cli import main
+from tests.conftest import ACCESS_LOGS, APACHE_LOG, mmdb
+from tests.test_cli import ACCOUNTS, CONFIG
+from tests.test_ship import bootstrap  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.kafka
+MALFORMED_LOG = ACCESS_LOGS / "edge-cases" / "crowdsec_apache2-logs.log"  # 2 error-log lines
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Setup:
+    """Topics, config and database of one test: nothing shared with other tests."""
+
+    def __init__(self, bootstrap: str, tmp_path: Path) -> None:
+        name = f"w{uuid.uuid4().hex[:10]}"
+        self.bootstrap, self.tmp_path, self.name = bootstrap, tmp_path, name
+        self.raw, self.dead = name, f"{name}-dlq"
+        self.config = tmp_path / "revisit.toml"
+        self.config.write_text(
+            f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\nmatched_topic = "{name}-m"\n'
+            f'dead_letter_topic = "{name}-dlq"\npartitions = 4\n[worker]\napp_id = "{name}-app"\n' + CONFIG,
+            encoding="utf-8")
+        self.accounts = tmp_path / "accounts.csv"
+        self.accounts.write_text(ACCOUNTS, encoding="utf-8")
+        self.db = f"sqlite:///{tmp_path / 'worker.sqlite'}"
+        assert main(["topics", "create", "--config", str(self.config)]) == 0
+        self.workers: list[subprocess.Popen] = []
+
+    def ship(self, *logs: Path) -> None:
+        result = subprocess.run([sys.executable, "-m", "revisit", "ship", *map(str, logs), "--config", str(self.config),
+                                 "--checkpoint", str(self.tmp_path / f"ship-{len(logs)}-{time.monotonic()}.json")],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+
+    def start_worker(self) -> subprocess.Popen:
+        log = open(self.tmp_path / f"worker-{len(self.workers)}.log", "w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "revisit", "worker", "--config", str(self.config), "--db", self.db,
+             "--accounts", str(self.accounts), "--mmdb", mmdb("GeoIP2-ISP-Test"), "--web-port", str(free_port())],
+            stdout=log, stderr=subprocess.STDOUT)
+        self.workers.append(process)
+        return process
+
+    def counts(self) -> tuple[int, int]:
+        engine = create_engine(self.db)
+        try:
+            with engine.connect() as connection:
+                hits = connection.execute(text("SELECT count(*) FROM hits")).scalar_one()
+                alerts = connection.execute(text("SELECT count(*) FROM alerts")).scalar_one()
+            return hits, alerts
+        except Exception:  # the worker has not created the schema yet
+            return 0, 0
+        finally:
+            engine.dispose()
+
+    def alert_ids(self) -> set[str]:
+        engine = create_engine(self.db)
+        try:
+            with engine.connect() as connection:
+                return {row[0] for row in connection.execute(text("SELECT alert_id FROM alerts"))}
+        finally:
+            engine.dispose()
+
+    def wait_for_hits(self, expected: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.counts()[0] >= expected:
+                time.sleep(2)  # let the last alert records land
+                return
+            for process in self.workers:
+                assert process.poll() is None or process.returncode == -signal.SIGKILL, self.worker_logs()
+            time.sleep(0.5)
+        raise AssertionError(f"only {self.counts()} (hits, alerts) after {timeout} s\n{self.worker_logs()}")
+
+    def worker_logs(self) -> str:
+        return "\n".join(p.read_text()[-3000:] for p in sorted(self.tmp_path.glob("worker-*.log")))
+
+    def stop_all(self) -> None:
+        for process in self.workers:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.workers:
+            if process.returncode != -signal.SIGKILL:
+                assert process.wait(timeout=60) == 0, self.worker_logs()
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory) -> tuple[set[str], int]:
+    """What `revisit replay` makes of the same log: the reference."""
+    folder = tmp_path_factory.mktemp("replay")
+    (folder / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    (folder / "revisit.toml").write_text(CONFIG, encoding="utf-8")
+    jsonl = folder / "alerts.jsonl"
+    assert main(["replay", str(APACHE_LOG), "--accounts", str(folder / "accounts.csv"), "--config",
+                 str(folder / "revisit.toml"), "--db", f"sqlite:///{folder / 'r.sqlite'}", "--alerts-jsonl", str(jsonl),
+                 "--mmdb", mmdb("GeoIP2-ISP-Test"), "--workers", "1"]) == 0
+    engine = create_engine(f"sqlite:///{folder / 'r.sqlite'}")
+    with engine.connect() as connection:
+        hits = connection.execute(text("SELECT count(*) FROM hits")).scalar_one()
+    engine.dispose()
+    return {json.loads(line)["alert_id"] for line in jsonl.read_text().splitlines()}, hits
+
+
+def test_shipped_log_gives_the_alerts_replay_gives(bootstrap, tmp_path, replayed) -> None:  # noqa: F811
+    alert_ids, hits = replayed
+    setup = Setup(bootstrap, tmp_path)
+    setup.ship(APACHE_LOG)
+    setup.start_worker()
+    try:
+        setup.wait_for_hits(hits)
+        assert setup.counts() == (hits, len(alert_ids))
+        assert setup.alert_ids() == alert_ids
+    finally:
+        setup.stop_all()  # SIGTERM: exit status 0
+
+
+def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(bootstrap, tmp_path, replayed) -> None:  # noqa: F811
+    alert_ids, hits = replayed
+    setup = Setup(bootstrap, tmp_path)
+    setup.ship(APACHE_LOG)
+    first = setup.start_worker()
+    deadline = time.monotonic() + 120
+    while setup.counts()[0] < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    killed_at = setup.counts()[0]
+    assert 0 < killed_at, setup.worker_logs()
+    setup.start_worker()
+    try:
+        setup.wait_for_hits(hits)
+        assert setup.counts() == (hits, len(alert_ids)), f"killed at {killed_at} hits"
+        assert setup.alert_ids() == alert_ids
+    finally:
+        setup.stop_all()
+
+
+def test_two_workers_share_four_partitions(bootstrap, tmp_path, replayed) -> None:  # noqa: F811
+    alert_ids, hits = replayed
+    setup = Setup(bootstrap, tmp_path)
+    setup.start_worker()
+    setup.start_worker()
+    time.sleep(10)  # both in the group before the data arrives
+    setup.ship(APACHE_LOG)
+    try:
+        setup.wait_for_hits(hits)
+        assert setup.counts() == (hits, len(alert_ids))
+        assert setup.alert_ids() == alert_ids
+    finally:
+        setup.stop_all()
+
+
+def test_malformed_lines_go_to_the_dead_letter_topic(bootstrap, tmp_path) -> None:  # noqa: F811
+    setup = Setup(bootstrap, tmp_path)
+    setup.ship(MALFORMED_LOG)
+    setup.start_worker()
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=1000)
+        partitions = [TopicPartition(setup.dead, p) for p in range(4)]
+        consumer.assign(partitions)
+        records = []
+        deadline = time.monotonic() + 120
+        while len(records) < 2 and time.monotonic() < deadline:
+            for messages in consumer.poll(timeout_ms=1000).values():
+                records.extend(json.loads(m.value) for m in messages)
+        consumer.close()
+    finally:
+        setup.stop_all()
+    assert sorted(r["reasons"] for r in records) == [["error_log"], ["error_log"]]
+    assert all(r["raw"].startswith("[") and r["source"]["topic"] == setup.raw for r in records)
+    assert any("AH01618: user sss not found" in r["raw"] for r in records)
