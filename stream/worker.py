@@ -37,7 +37,8 @@ from stream.records import (UnknownAccount, last_alerts_view, matched_from_recor
 
 log = logging.getLogger("revisit.worker")
 
-LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5,
+                   10, 30, 60, 300)
 
 
 @dataclass
@@ -49,6 +50,7 @@ class WorkerMetrics:
     dead_letters: Counter
     processing: Histogram
     end_to_end: Histogram
+    hit_stored: Histogram
     lag: Gauge
 
     @classmethod
@@ -63,6 +65,9 @@ class WorkerMetrics:
                                  ["stage"], buckets=LATENCY_BUCKETS, registry=registry),
             end_to_end=Histogram("revisit_worker_event_to_alert_seconds",
                                  "From a hit's own timestamp to its alert being stored.",
+                                 buckets=LATENCY_BUCKETS, registry=registry),
+            hit_stored=Histogram("revisit_worker_event_to_hit_stored_seconds",
+                                 "From a matched hit's own timestamp to the hit being stored.",
                                  buckets=LATENCY_BUCKETS, registry=registry),
             lag=Gauge("revisit_worker_consumer_lag_messages", "Messages not yet processed, per partition.",
                       ["topic", "partition"], registry=registry),
@@ -153,8 +158,10 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
             if observation.refreshed is not None:
                 sink.update_alert(observation.refreshed)
             new_alerts = sink.flush()  # stored before this event is acknowledged
-            for alert in new_alerts:
-                metrics.end_to_end.observe(max(0.0, time.time() - matched.hit.timestamp.timestamp()))
+            since_event = max(0.0, time.time() - matched.hit.timestamp.timestamp())
+            metrics.hit_stored.observe(since_event)
+            for _alert in new_alerts:
+                metrics.end_to_end.observe(since_event)
             metrics.processing.labels("track").observe(time.perf_counter() - started)
 
     @app.timer(interval=worker.lag_interval_seconds)

@@ -1,0 +1,210 @@
+"""Streaming worker throughput and latency on a real local broker.
+
+    .venv/bin/python bench/worker_bench.py [--lines 200000] [--rate 1000] [--seconds 30]
+
+1. Throughput: ships ``--lines`` generated combined-format lines into a 4-partition topic, then in
+   the same run measures a bare kafka-python consumer reading the topic (the floor: fetch and
+   decode, nothing else) and one ``revisit worker`` processing it (from its first processed event
+   to the last, read from its /metrics).
+2. Latency: a producer writes JSON log lines stamped with their send time at a steady ``--rate``
+   per second for ``--seconds``; 10 % come from dormant accounts' networks. The worker's histogram
+   from event time to hit stored gives p50 and p99.
+
+Starts its own broker with deploy/kafka.sh (stopped by PID) unless ``--bootstrap`` is given.
+Prints figures; never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from traffic import ACCOUNT_BASE, REPO, generate
+
+REVISIT = str(REPO / ".venv" / "bin" / "revisit")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def write_config(folder: Path, bootstrap: str, name: str, web_port: int, json_logs: bool) -> Path:
+    config = folder / f"{name}.toml"
+    text = (f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\nmatched_topic = "{name}-m"\n'
+            f'dead_letter_topic = "{name}-dlq"\npartitions = 4\n'
+            f'[worker]\napp_id = "{name}-app"\nweb_port = {web_port}\nlag_interval_seconds = 1.0\n')
+    if json_logs:
+        text += '[log]\nformat = "json"\n'
+    config.write_text(text, encoding="utf-8")
+    subprocess.run([REVISIT, "topics", "create", "--config", str(config)], check=True, stdout=subprocess.DEVNULL)
+    return config
+
+
+def metrics_text(port: int) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            return response.read().decode()
+    except OSError:
+        return ""
+
+
+def events_processed(text: str) -> int:
+    return int(sum(float(v) for v in re.findall(r'^revisit_worker_events_total\{[^}]*\} ([\d.e+]+)$', text, re.M)))
+
+
+def quantile_from_histogram(text: str, name: str, q: float) -> tuple[float, int]:
+    buckets = [(float("inf") if le == "+Inf" else float(le), float(count))
+               for le, count in re.findall(rf'^{name}_bucket\{{le="([^"]+)"\}} ([\d.e+]+)$', text, re.M)]
+    total = buckets[-1][1] if buckets else 0
+    if not total:
+        return float("nan"), 0
+    target, previous_bound, previous_count = q * total, 0.0, 0.0
+    for bound, count in buckets:
+        if count >= target:
+            if bound == float("inf"):
+                return previous_bound, int(total)
+            share = (target - previous_count) / max(count - previous_count, 1e-9)
+            return previous_bound + share * (bound - previous_bound), int(total)
+        previous_bound, previous_count = bound, count
+    return previous_bound, int(total)
+
+
+def start_worker(config: Path, db: str, accounts: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([REVISIT, "worker", "--config", str(config), "--db", db, "--accounts", str(accounts)],
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def bare_consumer_rate(bootstrap: str, topic: str, expected: int) -> float:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+    partitions = [TopicPartition(topic, p) for p in range(4)]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    count, started = 0, None
+    while count < expected:
+        for messages in consumer.poll(timeout_ms=1000, max_records=10_000).values():
+            if started is None:
+                started = time.perf_counter()
+            for message in messages:
+                message.value.decode("utf-8", "replace")
+                count += 1
+    seconds = time.perf_counter() - started
+    consumer.close()
+    return count / seconds
+
+
+def throughput(bootstrap: str, folder: Path, lines: int) -> None:
+    log, account_lists = generate(lines, folder)
+    name = f"tp{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    config = write_config(folder, bootstrap, name, port, json_logs=False)
+    started = time.perf_counter()
+    subprocess.run([REVISIT, "ship", str(log), "--config", str(config), "--checkpoint", str(folder / f"{name}.ckpt")],
+                   check=True, stdout=subprocess.DEVNULL)
+    print(f"ship: {lines:,} lines in {time.perf_counter() - started:.1f} s "
+          f"({lines / (time.perf_counter() - started):,.0f} lines/s)")
+    bare = bare_consumer_rate(bootstrap, name, lines)
+    print(f"bare kafka-python consumer: {bare:,.0f} events/s")
+    worker = start_worker(config, f"sqlite:///{folder / (name + '.sqlite')}", account_lists[10_000], folder / "tp.log")
+    try:
+        first_at = None
+        while True:
+            processed = events_processed(metrics_text(port))
+            now = time.perf_counter()
+            if processed and first_at is None:
+                first_at, first_count = now, processed
+            if processed >= lines:
+                break
+            if worker.poll() is not None:
+                raise SystemExit(f"worker ended: see {folder / 'tp.log'}")
+            time.sleep(0.2)
+        rate = (lines - first_count) / (now - first_at)
+        print(f"revisit worker (1 process): {rate:,.0f} events/s  = {rate / bare:.2f}x the bare consumer")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
+def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
+    name = f"lat{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    config = write_config(folder, bootstrap, name, port, json_logs=True)
+    accounts = folder / "latency_accounts.csv"
+    accounts.write_text("account_id,name,networks,last_deal_at\n" + "".join(
+        f"L{i},Latency Company {i},45.{i // 256}.{i % 256}.0/24,2025-01-15\n" for i in range(2000)), encoding="utf-8")
+    worker = start_worker(config, f"sqlite:///{folder / (name + '.sqlite')}", accounts, folder / "lat.log")
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
+    rng = random.Random(3)
+    agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+    try:
+        while not metrics_text(port):
+            time.sleep(0.5)
+        time.sleep(5)  # let the group settle
+        sent, started = 0, time.perf_counter()
+        while sent < rate * seconds:
+            due = started + sent / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            if rng.random() < 0.10:
+                account = rng.randrange(2000)
+                ip = f"45.{account // 256}.{account % 256}.{rng.randrange(2, 250)}"
+                path = rng.choice(["/pricing", "/contact", "/products/a", "/"])
+            else:
+                ip = f"{rng.randrange(60, 220)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+                path = rng.choice(["/", "/blog/x", "/static/app.js", "/images/a.png"])
+            record = {"remote_addr": ip, "time": datetime.now(timezone.utc).isoformat(), "request": f"GET {path} HTTP/1.1",
+                      "status": 200, "body_bytes_sent": 512, "http_referer": "-", "http_user_agent": agent}
+            producer.send(name, key=ip.encode(), value=json.dumps(record).encode())
+            sent += 1
+        producer.flush()
+        time.sleep(5)
+        text = metrics_text(port)
+        p50, samples = quantile_from_histogram(text, "revisit_worker_event_to_hit_stored_seconds", 0.50)
+        p99, _ = quantile_from_histogram(text, "revisit_worker_event_to_hit_stored_seconds", 0.99)
+        print(f"latency at {rate:,} events/s for {seconds} s ({samples:,} matched hits): "
+              f"event time → hit stored p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (from histogram buckets)")
+    finally:
+        producer.close()
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--bootstrap")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="revisit-worker-bench-"))
+    broker_dir = folder / "kafka"
+    bootstrap = args.bootstrap
+    if bootstrap is None:
+        bootstrap = subprocess.run(["bash", str(REPO / "deploy" / "kafka.sh"), "start", str(broker_dir),
+                                    str(free_port())], check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        print(f"broker {bootstrap}; work folder {folder}")
+        throughput(bootstrap, folder, args.lines)
+        latency(bootstrap, folder, args.rate, args.seconds)
+    finally:
+        if args.bootstrap is None:
+            subprocess.run(["bash", str(REPO / "deploy" / "kafka.sh"), "stop", str(broker_dir)], check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
