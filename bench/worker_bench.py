@@ -7,8 +7,8 @@
    decode, nothing else) and one ``revisit worker`` processing it (from its first processed event
    to the last, read from its /metrics).
 2. Latency: a producer writes JSON log lines stamped with their send time at a steady ``--rate``
-   per second for ``--seconds``; 10 % come from dormant accounts' networks. The worker's histogram
-   from event time to hit stored gives p50 and p99.
+   per second for ``--seconds``; 10 % come from dormant accounts' networks, the rest from a pool of
+   5,000 visitors. The worker's histogram from event time to hit stored gives p50 and p99.
 
 Starts its own broker with deploy/kafka.sh (stopped by PID) unless ``--bootstrap`` is given.
 Prints figures; never asserts.
@@ -149,6 +149,8 @@ def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
     worker = start_worker(config, f"sqlite:///{folder / (name + '.sqlite')}", accounts, folder / "lat.log")
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
     rng = random.Random(3)
+    visitors = [f"{rng.randrange(60, 220)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+                for _ in range(5000)]  # returning visitors, as on a real site
     agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
     try:
         while not metrics_text(port):
@@ -165,7 +167,7 @@ def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
                 ip = f"45.{account // 256}.{account % 256}.{rng.randrange(2, 250)}"
                 path = rng.choice(["/pricing", "/contact", "/products/a", "/"])
             else:
-                ip = f"{rng.randrange(60, 220)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+                ip = rng.choice(visitors)
                 path = rng.choice(["/", "/blog/x", "/static/app.js", "/images/a.png"])
             record = {"remote_addr": ip, "time": datetime.now(timezone.utc).isoformat(), "request": f"GET {path} HTTP/1.1",
                       "status": 200, "body_bytes_sent": 512, "http_referer": "-", "http_user_agent": agent}

@@ -208,6 +208,9 @@ class WorkerSettings:
     lag_interval_seconds: float = 5.0
     # How soon the group notices a worker that died without leaving (SIGKILL, lost machine).
     session_timeout_seconds: float = 10.0
+    # Matched hits are stored in one transaction per batch (and at least this often).
+    store_batch: int = 500
+    store_interval_seconds: float = 0.05
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ bare regex can be) and only when that fails a slower, escape-aware one, so that 
 from __future__ import annotations
 
 import json
+import operator
 import re
 from typing import Any, Callable, Mapping, Protocol
 
@@ -286,13 +287,15 @@ class JsonLineParser:
         )
 
 
-def _dotted_getter(path: str) -> Callable[[Mapping[str, Any]], Any]:
+def _dotted_getter(path: str) -> Callable[[dict[str, Any]], Any]:
     keys = path.split(".")
+    if len(keys) == 1:
+        return operator.methodcaller("get", keys[0])
 
-    def get(record: Mapping[str, Any]) -> Any:
+    def get(record: dict[str, Any]) -> Any:
         value: Any = record
         for key in keys:
-            if not isinstance(value, Mapping):
+            if not isinstance(value, dict):  # json.loads gives dicts; typing.Mapping checks are slow
                 return None
             value = value.get(key)
         return value

@@ -99,6 +99,9 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
         web_bind=worker.web_host,
         value_serializer="json",
         key_serializer="raw",
+        # Events whose rows are not stored yet stay unacknowledged and are read again after a stop
+        # or rebalance (the writes are idempotent), so nothing waits for them.
+        stream_wait_empty=False,
         broker_session_timeout=worker.session_timeout_seconds,
         broker_heartbeat_interval=max(1.0, worker.session_timeout_seconds / 3),
     )
@@ -139,30 +142,49 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
             processed[(message.topic, message.partition)] = message.offset
             metrics.processing.labels("classify").observe(time.perf_counter() - started)
 
+    tracker = VisitTracker(settings, last_alerts_view(last_alerts), sessions_view(sessions), pending_view(pending),
+                           release_others=False)
+    sink = store.hit_sink()
+    unstored: list[tuple[Any, float]] = []  # events (and their event times) whose rows are not yet stored
+
+    def store_and_acknowledge() -> None:
+        """One transaction for the buffered rows, then the acks: an event is never acknowledged
+        before what it caused is stored (at-least-once, made idempotent by the keys)."""
+        if not unstored:
+            return
+        new_alerts = sink.flush()
+        now = time.time()
+        for event, event_time in unstored:
+            metrics.hit_stored.observe(max(0.0, now - event_time))
+            event.ack()
+        for alert in new_alerts:
+            metrics.end_to_end.observe(max(0.0, now - alert.last_seen.timestamp()))
+        unstored.clear()
+
     @app.agent(matched_topic)
     async def track(stream: faust.StreamT) -> None:
-        tracker = VisitTracker(settings, last_alerts_view(last_alerts), sessions_view(sessions), pending_view(pending),
-                               release_others=False)
-        sink = store.hit_sink()
-        async for event in stream.events():
+        async for event in stream.noack().events():
             started = time.perf_counter()
             try:
                 hit_key, matched = matched_from_record(event.value, classifier.index)
             except UnknownAccount as error:
                 log.warning("matched hit for account %s, which this worker's list does not hold", error)
+                event.ack()
                 continue
-            observation = tracker.observe(matched)
+            observation = tracker.observe(matched)  # table writes: in the event's own partition
             sink.add_hit(hit_key, matched, observation.session, observation.page)
             if observation.triggered is not None:
                 sink.add_alert(observation.triggered)
             if observation.refreshed is not None:
                 sink.update_alert(observation.refreshed)
-            new_alerts = sink.flush()  # stored before this event is acknowledged
-            since_event = max(0.0, time.time() - matched.hit.timestamp.timestamp())
-            metrics.hit_stored.observe(since_event)
-            for _alert in new_alerts:
-                metrics.end_to_end.observe(since_event)
+            unstored.append((event, matched.hit.timestamp.timestamp()))
+            if len(unstored) >= worker.store_batch:
+                store_and_acknowledge()
             metrics.processing.labels("track").observe(time.perf_counter() - started)
+
+    @app.timer(interval=worker.store_interval_seconds)
+    async def store_pending_rows() -> None:
+        store_and_acknowledge()
 
     @app.timer(interval=worker.lag_interval_seconds)
     async def measure_lag() -> None:
