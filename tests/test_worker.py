@@ -192,3 +192,13 @@ def test_malformed_lines_go_to_the_dead_letter_topic(bootstrap, tmp_path) -> Non
     assert sorted(r["reasons"] for r in records) == [["error_log"], ["error_log"]]
     assert all(r["raw"].startswith("[") and r["source"]["topic"] == setup.raw for r in records)
     assert any("AH01618: user sss not found" in r["raw"] for r in records)
+
+
+def test_worker_refuses_to_start_without_its_topics(bootstrap, tmp_path) -> None:  # noqa: F811
+    config = tmp_path / "revisit.toml"
+    config.write_text(f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "nowhere-{uuid.uuid4().hex[:8]}"\n',
+                      encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "revisit", "worker", "--config", str(config), "--db",
+                             f"sqlite:///{tmp_path / 'w.sqlite'}"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "topics missing: nowhere-" in result.stderr and "revisit topics create" in result.stderr
