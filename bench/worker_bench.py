@@ -84,6 +84,16 @@ def quantile_from_histogram(text: str, name: str, q: float) -> tuple[float, int]
     return previous_bound, int(total)
 
 
+def stop_worker(worker: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within a minute: no worker outlives the run."""
+    worker.terminate()
+    try:
+        worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
 def start_worker(config: Path, db: str, accounts: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen([REVISIT, "worker", "--config", str(config), "--db", db, "--accounts", str(accounts)],
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
@@ -135,8 +145,7 @@ def throughput(bootstrap: str, folder: Path, lines: int) -> None:
         rate = (lines - first_count) / (now - first_at)
         print(f"revisit worker (1 process): {rate:,.0f} events/s  = {rate / bare:.2f}x the bare consumer")
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        stop_worker(worker)
 
 
 def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
@@ -182,8 +191,7 @@ def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
               f"event time → hit stored p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (from histogram buckets)")
     finally:
         producer.close()
-        worker.terminate()
-        worker.wait(timeout=60)
+        stop_worker(worker)
 
 
 def main() -> None:
