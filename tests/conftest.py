@@ -36,13 +36,25 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'revisit.sqlite'}"
 
 
+def service_from_environment(variable: str, what: str) -> str:
+    """Where tests/run.sh started a service; in CI its absence fails, elsewhere it skips."""
+    value = os.environ.get(variable)
+    if not value:
+        if os.environ.get("CI"):
+            pytest.fail(f"{variable} is not set: run the suite with `make test`")
+        pytest.skip(f"no {what}: run the suite with `make test` (tests/run.sh starts one)")
+    return value
+
+
+@pytest.fixture(scope="session")
+def bootstrap() -> str:
+    """The Apache Kafka broker started by tests/run.sh."""
+    return service_from_environment("REVISIT_TEST_KAFKA", "Kafka broker")
+
+
 @pytest.fixture
 def postgres_url() -> str:
-    base = os.environ.get("REVISIT_TEST_POSTGRES_URL")
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail("REVISIT_TEST_POSTGRES_URL is not set: run the suite with `make test`")
-        pytest.skip("no PostgreSQL: run the suite with `make test` (tests/run.sh starts one)")
+    base = service_from_environment("REVISIT_TEST_POSTGRES_URL", "PostgreSQL")
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

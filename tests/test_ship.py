@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,16 +17,6 @@ from revisit.cli import main
 from tests.conftest import APACHE_LOG
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture(scope="session")
-def bootstrap() -> str:
-    servers = os.environ.get("REVISIT_TEST_KAFKA")
-    if not servers:
-        if os.environ.get("CI"):
-            pytest.fail("REVISIT_TEST_KAFKA is not set: run the suite with `make test`")
-        pytest.skip("no Kafka broker: run the suite with `make test` (tests/run.sh starts one)")
-    return servers
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from sqlalchemy import create_engine, text
 from revisit.cli import main
 from tests.conftest import ACCESS_LOGS, APACHE_LOG, mmdb
 from tests.test_cli import ACCOUNTS, CONFIG
-from tests.test_ship import bootstrap  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.kafka
 MALFORMED_LOG = ACCESS_LOGS / "edge-cases" / "crowdsec_apache2-logs.log"  # 2 error-log lines
@@ -124,7 +123,7 @@ def replayed(tmp_path_factory) -> tuple[set[str], int]:
     return {json.loads(line)["alert_id"] for line in jsonl.read_text().splitlines()}, hits
 
 
-def test_shipped_log_gives_the_alerts_replay_gives(bootstrap, tmp_path, replayed) -> None:  # noqa: F811
+def test_shipped_log_gives_the_alerts_replay_gives(bootstrap, tmp_path, replayed) -> None:
     alert_ids, hits = replayed
     setup = Setup(bootstrap, tmp_path)
     setup.ship(APACHE_LOG)
@@ -137,7 +136,7 @@ def test_shipped_log_gives_the_alerts_replay_gives(bootstrap, tmp_path, replayed
         setup.stop_all()  # SIGTERM: exit status 0
 
 
-def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(bootstrap, tmp_path, replayed) -> None:  # noqa: F811
+def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(bootstrap, tmp_path, replayed) -> None:
     alert_ids, hits = replayed
     setup = Setup(bootstrap, tmp_path)
     setup.ship(APACHE_LOG)
@@ -158,7 +157,7 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(bootstrap, tmp_pat
         setup.stop_all()
 
 
-def test_two_workers_share_four_partitions(bootstrap, tmp_path, replayed) -> None:  # noqa: F811
+def test_two_workers_share_four_partitions(bootstrap, tmp_path, replayed) -> None:
     alert_ids, hits = replayed
     setup = Setup(bootstrap, tmp_path)
     setup.start_worker()
@@ -173,7 +172,7 @@ def test_two_workers_share_four_partitions(bootstrap, tmp_path, replayed) -> Non
         setup.stop_all()
 
 
-def test_malformed_lines_go_to_the_dead_letter_topic(bootstrap, tmp_path) -> None:  # noqa: F811
+def test_malformed_lines_go_to_the_dead_letter_topic(bootstrap, tmp_path) -> None:
     setup = Setup(bootstrap, tmp_path)
     setup.ship(MALFORMED_LOG)
     setup.start_worker()
@@ -194,7 +193,7 @@ def test_malformed_lines_go_to_the_dead_letter_topic(bootstrap, tmp_path) -> Non
     assert any("AH01618: user sss not found" in r["raw"] for r in records)
 
 
-def test_worker_refuses_to_start_without_its_topics(bootstrap, tmp_path) -> None:  # noqa: F811
+def test_worker_refuses_to_start_without_its_topics(bootstrap, tmp_path) -> None:
     config = tmp_path / "revisit.toml"
     config.write_text(f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "nowhere-{uuid.uuid4().hex[:8]}"\n',
                       encoding="utf-8")
