@@ -6,6 +6,7 @@ worker's tables need co-partitioned topics), and retention is a decision, not a 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -48,7 +49,8 @@ def create_topics(settings: KafkaSettings, partitions: int | None = None,
                 reports.append(TopicReport(name, False, partition_count(admin, name)))
                 continue
             try:
-                admin.create_topics([NewTopic(name, partitions, 1, topic_configs={"retention.ms": str(retention_ms)})])
+                admin.create_topics([NewTopic(name, partitions, 1, topic_configs={"retention.ms": str(retention_ms)})],
+                                    wait_for_metadata=True)
                 reports.append(TopicReport(name, True, partitions))
             except TopicAlreadyExistsError:  # created meanwhile by another process
                 reports.append(TopicReport(name, False, partition_count(admin, name)))
@@ -57,9 +59,16 @@ def create_topics(settings: KafkaSettings, partitions: int | None = None,
         admin.close()
 
 
-def partition_count(admin: KafkaAdminClient, name: str) -> int:
-    (description,) = admin.describe_topics([name])
-    return len(description["partitions"])
+def partition_count(admin: KafkaAdminClient, name: str, wait_seconds: float = 10.0) -> int:
+    """Partitions of an existing topic; a topic created a moment ago may show none until the
+    broker's metadata catches up, so ask again for a few seconds."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        (description,) = admin.describe_topics([name])
+        count = len(description["partitions"])
+        if count or time.monotonic() >= deadline:
+            return count
+        time.sleep(0.2)
 
 
 def missing_topics(settings: KafkaSettings) -> list[str]:
