@@ -99,9 +99,9 @@ class AccountIndex:
                 return found, candidate
         return None
 
-    def by_name(self, name: str) -> list[tuple[Account, MatchMethod, str]]:
-        key = normalize_name(name).key
-        return list(self._names.get(key, ())) if key else []
+    def by_name(self, key: str) -> tuple[tuple[Account, MatchMethod, str], ...]:
+        """Accounts listed under a normalised name (``normalize_name(...).key``)."""
+        return self._names.get(key, ()) if key else ()
 
     def match(self, address: IPAddress, organization: Organization | None) -> AccountMatch | NoMatch:
         network_hit = self.by_network(address)
@@ -127,13 +127,13 @@ class AccountIndex:
                                     round(_BASE_CONFIDENCE[MatchMethod.DOMAIN] * organization.confidence, 2),
                                     f"organisation domain {organization.domain} is the account's {domain}")
         if organization.name:
-            candidates = self.by_name(organization.name)
+            key = normalize_name(organization.name).key
+            candidates = self.by_name(key)
             if len(candidates) > 1:
                 return NoMatch(f"name {organization.name!r} fits {len(candidates)} accounts "
                                f"({_ids(c[0] for c in candidates)}); none is alerted")
             if candidates:
                 account, method, listed = candidates[0]
-                key = normalize_name(organization.name).key
                 return AccountMatch(account, method,
                                     round(_BASE_CONFIDENCE[method] * organization.confidence, 2),
                                     f"{organization.name!r} and the account's {method.value} {listed!r} "

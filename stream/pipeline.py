@@ -1,9 +1,9 @@
 """The journey of one line: parse → filter → resolve → match → session → alert decision.
 
 ``HitClassifier`` is the pure core for one line (with per-value caches, no I/O); ``VisitTracker``
-keeps sessions and cooldowns per account in event time. The replay driver (``run_pipeline``) and the
-streaming worker both compose these two; storage and channels sit behind small protocols at the
-edges.
+keeps sessions and cooldowns per account in event time. Replay (``tally`` then
+``track_and_store``, composed in ``revisit.app.replay``) and the streaming worker both use these
+two; storage and channels sit behind small protocols at the edges.
 
 Work is done lazily, cheapest check first: most lines are bots, assets or visitors we cannot name,
 and they cost a regex match and a few dict lookups. Only a hit from a known account is turned into
@@ -13,7 +13,6 @@ a `Hit` value.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -386,16 +385,6 @@ def track_and_store(matched_hits: Iterable[MatchedHit], tracker: VisitTracker, s
         summary.alerts += 1
         sink.add_alert(alert)
     _flush(sink, sender, summary)
-
-
-def run_pipeline(lines: Iterable[str], classifier: HitClassifier, tracker: VisitTracker, sink: HitSink,
-                 sender: AlertSender, summary: RunSummary | None = None) -> RunSummary:
-    """Replay driver: every line through the core, in order, in this process."""
-    summary = summary or RunSummary()
-    started = time.perf_counter()
-    track_and_store(tally(classifier.classify_lines(lines), summary), tracker, sink, sender, summary)
-    summary.seconds += time.perf_counter() - started
-    return summary
 
 
 def _flush(sink: HitSink, sender: AlertSender, summary: RunSummary) -> None:

@@ -69,20 +69,23 @@ def migrate(engine: Engine) -> None:
                        f"cannot open or migrate it ({error.orig})") from None
 
 
-def _insert_ignoring_duplicates(engine: Engine, table: Any, key_columns: Sequence[str]):
-    """``INSERT ... ON CONFLICT DO NOTHING`` in the database's own dialect."""
+def _dialect_insert(engine: Engine, table: Any):
+    """An INSERT that knows ``ON CONFLICT`` in the database's own dialect."""
     dialect = engine.dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(key_columns))
+        return postgresql.insert(table)
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key_columns))
+        return sqlite.insert(table)
     raise BadInput(f"database dialect {dialect!r} is not supported (use SQLite or PostgreSQL)")
 
 
+def _insert_ignoring_duplicates(engine: Engine, table: Any, key_columns: Sequence[str]):
+    """``INSERT ... ON CONFLICT DO NOTHING``: how every idempotent write is made."""
+    return _dialect_insert(engine, table).on_conflict_do_nothing(index_elements=list(key_columns))
+
+
 def _upsert(engine: Engine, table: Any, key_columns: Sequence[str], update_columns: Sequence[str]):
-    dialect = engine.dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(table)
+    statement = _dialect_insert(engine, table)
     return statement.on_conflict_do_update(
         index_elements=list(key_columns),
         set_={name: statement.excluded[name] for name in update_columns},
