@@ -77,40 +77,91 @@ def pending_from_record(record: dict[str, Any]) -> PendingAlert:
 V = TypeVar("V")
 
 
-class EncodedMapping(MutableMapping[str, V], Generic[V]):
-    """A mapping of values stored encoded in another mapping (a Faust table of JSON values)."""
+class AccountStateTable:
+    """Each account's whole tracking state (session, held alert, last alert time) as one JSON
+    record in one table, changed in memory per event and written to the table only after the
+    database holds what those events caused.
 
-    def __init__(self, store: MutableMapping[str, Any], encode: Callable[[V], Any], decode: Callable[[Any], V]) -> None:
-        self._store = store
+    Why: the table's changelog is what a restarted worker starts from. If state reached it before
+    the rows, a worker dying in between would leave state that already counts an alert the
+    database never received, and the alert would be lost for good. Written afterwards, a crash
+    only means re-reading events against the older state, which gives the same rows again (and
+    the database ignores them by key). One record per account makes each write all or nothing.
+
+    ``VisitTracker`` sees the fields as separate mappings (``field``).
+    """
+
+    def __init__(self, table: MutableMapping[str, Any]) -> None:
+        self._table = table
+        self._staged: dict[str, dict[str, Any]] = {}
+
+    def record(self, account_id: str) -> dict[str, Any] | None:
+        staged = self._staged.get(account_id)
+        return staged if staged is not None else self._table.get(account_id)
+
+    def stage(self, account_id: str, name: str, value: Any) -> None:
+        record = dict(self.record(account_id) or {})
+        record[name] = value
+        self._staged[account_id] = record
+
+    def staged(self) -> dict[str, dict[str, Any]]:
+        """The records changed since the last ``publish`` (call before storing their rows)."""
+        return dict(self._staged)
+
+    def publish(self, records: dict[str, dict[str, Any]]) -> None:
+        """Write ``records`` to the table; a record changed again since stays staged."""
+        for account_id, record in records.items():
+            self._table[account_id] = record
+            if self._staged.get(account_id) is record:
+                del self._staged[account_id]
+
+    def account_ids(self) -> list[str]:
+        return list(dict.fromkeys([*self._table.keys(), *self._staged.keys()]))
+
+    def field(self, name: str, encode: Callable[[V], Any], decode: Callable[[Any], V]) -> StateField[V]:
+        return StateField(self, name, encode, decode)
+
+
+class StateField(MutableMapping[str, V], Generic[V]):
+    """One field of every account's state record, as a mapping of account id → decoded value."""
+
+    def __init__(self, states: AccountStateTable, name: str, encode: Callable[[V], Any],
+                 decode: Callable[[Any], V]) -> None:
+        self._states = states
+        self._name = name
         self._encode = encode
         self._decode = decode
 
-    def __getitem__(self, key: str) -> V:
-        value = self._store[key]
+    def __getitem__(self, account_id: str) -> V:
+        record = self._states.record(account_id)
+        value = record.get(self._name) if record else None
         if value is None:
-            raise KeyError(key)
+            raise KeyError(account_id)
         return self._decode(value)
 
-    def __setitem__(self, key: str, value: V) -> None:
-        self._store[key] = self._encode(value)
+    def __setitem__(self, account_id: str, value: V) -> None:
+        self._states.stage(account_id, self._name, self._encode(value))
 
-    def __delitem__(self, key: str) -> None:
-        del self._store[key]
+    def __delitem__(self, account_id: str) -> None:
+        if account_id not in self:
+            raise KeyError(account_id)
+        self._states.stage(account_id, self._name, None)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._store.keys()))
+        return iter([key for key in self._states.account_ids()
+                     if (self._states.record(key) or {}).get(self._name) is not None])
 
     def __len__(self) -> int:
-        return len(self._store)
+        return sum(1 for _ in self)
 
 
-def sessions_view(table: MutableMapping[str, Any]) -> EncodedMapping[Session]:
-    return EncodedMapping(table, session_to_record, session_from_record)
+def sessions_field(states: AccountStateTable) -> StateField[Session]:
+    return states.field("session", session_to_record, session_from_record)
 
 
-def pending_view(table: MutableMapping[str, Any]) -> EncodedMapping[PendingAlert]:
-    return EncodedMapping(table, pending_to_record, pending_from_record)
+def pending_field(states: AccountStateTable) -> StateField[PendingAlert]:
+    return states.field("pending", pending_to_record, pending_from_record)
 
 
-def last_alerts_view(table: MutableMapping[str, Any]) -> EncodedMapping[datetime]:
-    return EncodedMapping(table, datetime.isoformat, datetime.fromisoformat)
+def last_alerts_field(states: AccountStateTable) -> StateField[datetime]:
+    return states.field("last_alert_at", datetime.isoformat, datetime.fromisoformat)

@@ -46,11 +46,19 @@ def advance_session(session: Session | None, account_id: str, view: PageView, ga
     with hundreds of page views a day costs no more per view than one with three.
     """
     page = PageWeight(view.weight, view.label)
-    if session is None or view.at - session.last_seen > gap or session.started_at - view.at > gap:
+    if session is not None and session.started_at - view.at > gap:
+        # Older than the visit in progress by more than a gap: a straggler of a visit that is over
+        # (or a line read twice after a crash). It must not end the visit in progress.
+        return session
+    if session is None or view.at - session.last_seen > gap:
         best = with_page((), page)
         return Session(session_id_for(account_id, view.at), account_id, view.at, view.at, (view,), best,
                        score_of(best))
     pages = session.pages
+    if _has_view(pages, view):
+        # The same page at the same second: a reload, or a hit read twice after a crash (delivery
+        # is at least once). Either way it adds nothing to the visit.
+        return session
     if len(pages) < MAX_PAGES_PER_SESSION:
         if view.at >= pages[-1].at:
             pages = pages + (view,)
@@ -60,6 +68,15 @@ def advance_session(session: Session | None, account_id: str, view: PageView, ga
     best = with_page(session.best_by_label, page)
     return Session(session.session_id, account_id, min(session.started_at, view.at),
                    max(session.last_seen, view.at), pages, best, score_of(best))
+
+
+def _has_view(pages: tuple[PageView, ...], view: PageView) -> bool:
+    position = bisect.bisect_left(pages, view.at, key=_time_of)
+    while position < len(pages) and pages[position].at == view.at:
+        if pages[position].path == view.path:
+            return True
+        position += 1
+    return False
 
 
 def _time_of(view: PageView) -> datetime:

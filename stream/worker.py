@@ -1,91 +1,46 @@
-"""``revisit worker``: the streaming pipeline on Kafka with faust-streaming.
+"""``revisit worker``: the streaming pipeline on Kafka, the same core as replay, in two stages.
 
-Two agents, the same core as replay:
+1. ``ClassifyStage`` (stream/classify_stage.py) reads raw lines, keyed by client IP so its
+   per-address caches stay partition-local, and runs ``HitClassifier`` over whole fetched batches.
+   Malformed lines go to the dead-letter topic with their reasons and the raw payload; matched hits
+   are re-keyed by account id onto the matched topic.
+2. The Faust agent ``track`` reads matched hits and runs ``VisitTracker`` over three
+   changelog-backed tables (sessions, held alerts, last alert times), so a restarted or rebalanced
+   worker continues where the last one stopped. Hits and alerts go to the database keyed by their
+   idempotency keys (``topic:partition:offset`` of the raw line, ``alert_id``) before the event is
+   acknowledged: reprocessing after a crash stores nothing twice.
 
-1. ``classify`` reads raw lines (keyed by client IP, so its per-address caches stay partition-local)
-   and runs ``HitClassifier``. Malformed lines go to the dead-letter topic with their reasons and
-   the raw payload; matched hits are re-keyed by account id onto the matched topic.
-2. ``track`` reads matched hits and runs ``VisitTracker`` over three changelog-backed tables
-   (sessions, held alerts, last alert times), so a restarted or rebalanced worker continues where
-   the last one stopped. Hits and alerts go to the database keyed by their idempotency keys
-   (``topic:partition:offset`` of the raw line, ``alert_id``) before the event is acknowledged:
-   reprocessing after a crash stores nothing twice.
-
-Faust delivers at least once (its offset commits after a rebalance have known issues), which is why
-exactly-once is never assumed: every write is idempotent instead.
+Both stages deliver at least once (Faust's offset commits after a rebalance have known issues), which
+is why exactly-once is never assumed: every write is idempotent instead.
 """
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import logging
+import sys
 import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from revisit.config import Settings
 from revisit.storage.store import Store
-from stream.hit import Malformed
-from stream.pipeline import Filtered, HitClassifier, MatchedHit, Unmatched, VisitTracker
-from stream.records import (UnknownAccount, last_alerts_view, matched_from_record, matched_to_record,
-                            pending_view, sessions_view)
+from stream.classify_stage import ClassifyStage
+from stream.faust_transport import LowLatencyTransport
+from stream.pipeline import HitClassifier, VisitTracker
+from stream.records import (AccountStateTable, UnknownAccount, last_alerts_field, matched_from_record, pending_field,
+                            sessions_field)
+from stream.worker_metrics import WorkerMetrics
 
 log = logging.getLogger("revisit.worker")
 
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5,
-                   10, 30, 60, 300)
-
-
-@dataclass
-class WorkerMetrics:
-    """The worker's Prometheus metrics, in a registry of its own (no global state)."""
-
-    registry: CollectorRegistry
-    events: Counter
-    dead_letters: Counter
-    processing: Histogram
-    end_to_end: Histogram
-    hit_stored: Histogram
-    lag: Gauge
-
-    @classmethod
-    def create(cls) -> WorkerMetrics:
-        registry = CollectorRegistry()
-        return cls(
-            registry=registry,
-            events=Counter("revisit_worker_events_total", "Raw lines by outcome.", ["outcome"], registry=registry),
-            dead_letters=Counter("revisit_worker_dead_letters_total", "Lines sent to the dead-letter topic.",
-                                 registry=registry),
-            processing=Histogram("revisit_worker_processing_seconds", "Time to process one event, by stage.",
-                                 ["stage"], buckets=LATENCY_BUCKETS, registry=registry),
-            end_to_end=Histogram("revisit_worker_event_to_alert_seconds",
-                                 "From a hit's own timestamp to its alert being stored.",
-                                 buckets=LATENCY_BUCKETS, registry=registry),
-            hit_stored=Histogram("revisit_worker_event_to_hit_stored_seconds",
-                                 "From a matched hit's own timestamp to the hit being stored.",
-                                 buckets=LATENCY_BUCKETS, registry=registry),
-            lag=Gauge("revisit_worker_consumer_lag_messages", "Messages not yet processed, per partition.",
-                      ["topic", "partition"], registry=registry),
-        )
-
-
-def dead_letter_record(line_bytes: bytes, reason: str, topic: str, partition: int, offset: int) -> dict[str, Any]:
-    """A "bad row": the raw payload, why it failed, and where it came from."""
-    return {
-        "raw": line_bytes.decode("utf-8", "replace"),
-        "raw_base64": base64.b64encode(line_bytes).decode("ascii"),
-        "reasons": [reason],
-        "source": {"topic": topic, "partition": partition, "offset": offset},
-        "failed_at": datetime.now(timezone.utc).isoformat(),
-    }
-
 
 def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tuple[faust.App, WorkerMetrics]:
+    """The Faust app of the stateful stage: tables, the ``track`` agent, /metrics and /healthz."""
     kafka, worker = settings.kafka, settings.worker
     app = faust.App(
         worker.app_id,
@@ -102,64 +57,47 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
         # Events whose rows are not stored yet stay unacknowledged and are read again after a stop
         # or rebalance (the writes are idempotent), so nothing waits for them.
         stream_wait_empty=False,
+        producer_linger=0.005,  # table changelog records go out in batches, not one request each
         broker_session_timeout=worker.session_timeout_seconds,
         broker_heartbeat_interval=max(1.0, worker.session_timeout_seconds / 3),
     )
+    app.transport = LowLatencyTransport(app.conf.broker_consumer, app)
     metrics = WorkerMetrics.create()
-    raw_topic = app.topic(kafka.raw_topic, key_type=bytes, value_type=bytes, key_serializer="raw",
-                          value_serializer="raw", partitions=kafka.partitions)
     matched_topic = app.topic(kafka.matched_topic, key_type=str, key_serializer="raw", value_serializer="json",
                               partitions=kafka.partitions)
-    dead_letter_topic = app.topic(kafka.dead_letter_topic, key_serializer="raw", value_serializer="json",
-                                  partitions=kafka.partitions)
-    sessions = app.Table("sessions", default=None, partitions=kafka.partitions, key_type=str)
-    pending = app.Table("pending-alerts", default=None, partitions=kafka.partitions, key_type=str)
-    last_alerts = app.Table("last-alerts", default=None, partitions=kafka.partitions, key_type=str)
+    # One record per account (see AccountStateTable for why not one table per field).
+    # use_partitioner: records are written after the database commit, outside the event's own
+    # context; the key (account id, raw bytes) hashes to the partition of the matched topic.
+    states = AccountStateTable(app.Table("account-state", default=None, partitions=kafka.partitions, key_type=str,
+                                         use_partitioner=True))
     processed: dict[tuple[str, int], int] = {}
 
-    @app.agent(raw_topic)
-    async def classify(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            started = time.perf_counter()
-            message = event.message
-            value: bytes = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
-            outcome = classifier.classify(value.decode("utf-8", "replace"))
-            kind = type(outcome)
-            if kind is Malformed:
-                metrics.events.labels("malformed").inc()
-                metrics.dead_letters.inc()
-                await dead_letter_topic.send(key=event.key, value=dead_letter_record(
-                    value, outcome.reason, message.topic, message.partition, message.offset))
-            elif kind is MatchedHit:
-                metrics.events.labels("matched").inc()
-                hit_key = f"{message.topic}:{message.partition}:{message.offset}"
-                await matched_topic.send(key=outcome.match.account.account_id.encode(),
-                                         value=matched_to_record(outcome, hit_key))
-            elif kind is Filtered:
-                metrics.events.labels("filtered").inc()
-            elif kind is Unmatched:
-                metrics.events.labels("unmatched").inc()
-            processed[(message.topic, message.partition)] = message.offset
-            metrics.processing.labels("classify").observe(time.perf_counter() - started)
-
-    tracker = VisitTracker(settings, last_alerts_view(last_alerts), sessions_view(sessions), pending_view(pending),
+    tracker = VisitTracker(settings, last_alerts_field(states), sessions_field(states), pending_field(states),
                            release_others=False)
     sink = store.hit_sink()
     unstored: list[tuple[Any, float]] = []  # events (and their event times) whose rows are not yet stored
+    # One thread for every database write: the event loop (and with it the consumer's hand-over of
+    # fetched messages) never waits for a commit, and the connection stays in one thread.
+    database_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="revisit-db")
+    one_flush_at_a_time = asyncio.Lock()
 
-    def store_and_acknowledge() -> None:
-        """One transaction for the buffered rows, then the acks: an event is never acknowledged
-        before what it caused is stored (at-least-once, made idempotent by the keys)."""
-        if not unstored:
-            return
-        new_alerts = sink.flush()
-        now = time.time()
-        for event, event_time in unstored:
-            metrics.hit_stored.observe(max(0.0, now - event_time))
-            event.ack()
-        for alert in new_alerts:
-            metrics.end_to_end.observe(max(0.0, now - alert.last_seen.timestamp()))
-        unstored.clear()
+    async def store_and_acknowledge() -> None:
+        """One transaction for the buffered rows, then the state they came from, then the acks: an
+        event is acknowledged only after what it caused is stored (at-least-once, idempotent)."""
+        async with one_flush_at_a_time:
+            events, rows, state = list(unstored), sink.take(), states.staged()
+            unstored.clear()
+            if not events and not rows:
+                return
+            new_alerts = await asyncio.get_running_loop().run_in_executor(database_thread, store.write_rows, rows)
+            states.publish(state)  # only now: see AccountStateTable
+            now = time.time()
+            for event, event_time in events:
+                metrics.hit_stored.observe(max(0.0, now - event_time))
+                event.ack()
+            for alert in new_alerts:
+                metrics.end_to_end.observe(max(0.0, now - alert.last_seen.timestamp()))
+
 
     @app.agent(matched_topic)
     async def track(stream: faust.StreamT) -> None:
@@ -178,18 +116,19 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
             if observation.refreshed is not None:
                 sink.update_alert(observation.refreshed)
             unstored.append((event, matched.hit.timestamp.timestamp()))
+            processed[(event.message.topic, event.message.partition)] = event.message.offset
             if len(unstored) >= worker.store_batch:
-                store_and_acknowledge()
+                await store_and_acknowledge()  # also holds the stream back while the database catches up
             metrics.processing.labels("track").observe(time.perf_counter() - started)
 
     @app.timer(interval=worker.store_interval_seconds)
     async def store_pending_rows() -> None:
-        store_and_acknowledge()
+        await store_and_acknowledge()
 
     @app.timer(interval=worker.lag_interval_seconds)
     async def measure_lag() -> None:
         for tp in app.consumer.assignment():
-            if tp.topic != kafka.raw_topic:
+            if tp.topic != kafka.matched_topic:
                 continue
             done = processed.get((tp.topic, tp.partition))
             highwater = app.consumer.highwater(tp)
@@ -209,8 +148,15 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
 
 def run_worker(settings: Settings, classifier: HitClassifier, store: Store, loglevel: str = "warning") -> int:
     """Run until SIGTERM or SIGINT: Faust finishes the events in flight, commits and closes."""
-    app, _metrics = build_app(settings, classifier, store)
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    # Three threads share the interpreter (event loop, Faust's consumer, database writes); a shorter
+    # switch interval lets the loop take the GIL back sooner after each socket call.
+    sys.setswitchinterval(0.001)
+    app, metrics = build_app(settings, classifier, store)
+    classify_stage = ClassifyStage(settings, classifier, metrics, loop=app.loop)
+    worker = faust.Worker(app, classify_stage, loglevel=loglevel, quiet=True)
+    # Faust's start-up spinner sets the root logger to DEBUG for good, and building every debug
+    # record of aiokafka and Faust then costs a large share of the CPU.
+    worker.spinner = None
     try:
         worker.execute_from_commandline()
     except SystemExit as stop:

@@ -177,20 +177,63 @@ class Store:
     def hit_sink(self) -> DatabaseHitSink:
         return DatabaseHitSink(self)
 
+    def write_rows(self, rows: PendingRows) -> list[Alert]:
+        """One transaction; returns the alerts that were new (an ``alert_id`` already stored is not)."""
+        if not rows:
+            return []
+        engine = self.engine
+        new_alerts: list[Alert] = []
+        with engine.begin() as connection:
+            if rows.hits:
+                connection.execute(_insert_ignoring_duplicates(engine, HitRow.__table__, ["hit_key"]), rows.hits)
+            if rows.sessions:
+                connection.execute(
+                    _upsert(engine, SessionRow.__table__, ["session_id"], ["last_seen", "page_count", "score"]),
+                    list(rows.sessions.values()))
+            for alert in rows.alerts:
+                statement = _insert_ignoring_duplicates(engine, AlertRow.__table__, ["alert_id"]).returning(
+                    AlertRow.alert_id)
+                inserted = connection.execute(statement, [_alert_row(alert)]).first()
+                if inserted is not None:
+                    new_alerts.append(alert)
+            for alert in rows.updated_alerts.values():
+                connection.execute(
+                    update(AlertRow).where(AlertRow.alert_id == alert.alert_id)
+                    .values(score=alert.score, payload=alert.to_record()))
+        return new_alerts
+
+
+@dataclass
+class PendingRows:
+    """What a ``DatabaseHitSink`` holds between flushes: one transaction's worth of rows."""
+
+    hits: list[dict[str, Any]]
+    sessions: dict[str, dict[str, Any]]
+    alerts: list[Alert]
+    updated_alerts: dict[str, Alert]
+
+    @classmethod
+    def empty(cls) -> PendingRows:
+        return cls([], {}, [], {})
+
+    def __bool__(self) -> bool:
+        return bool(self.hits or self.sessions or self.alerts or self.updated_alerts)
+
 
 class DatabaseHitSink:
-    """Buffers matched hits, sessions and alerts; ``flush`` writes them in one transaction."""
+    """Buffers matched hits, sessions and alerts; ``flush`` writes them in one transaction.
+
+    ``take`` and ``Store.write_rows`` split the flush for callers that write from another thread
+    (the streaming worker keeps its event loop free while the database commits).
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._hits: list[dict[str, Any]] = []
-        self._sessions: dict[str, dict[str, Any]] = {}
-        self._alerts: list[Alert] = []
-        self._updated_alerts: dict[str, Alert] = {}
+        self._pending = PendingRows.empty()
 
     def add_hit(self, hit_key: str, matched: MatchedHit, session: Session, page: PageView) -> None:
         hit = matched.hit
-        self._hits.append({
+        self._pending.hits.append({
             "hit_key": hit_key, "account_id": matched.match.account.account_id,
             "session_id": session.session_id, "occurred_at": to_utc(hit.timestamp),
             "client_ip": hit.client_ip, "method": hit.method, "path": hit.path, "query": hit.query,
@@ -198,46 +241,26 @@ class DatabaseHitSink:
             "page_label": page.label, "match_method": matched.match.method.value,
             "organization_name": matched.organization.name,
         })
-        self._sessions[session.session_id] = {
+        self._pending.sessions[session.session_id] = {
             "session_id": session.session_id, "account_id": session.account_id,
             "started_at": to_utc(session.started_at), "last_seen": to_utc(session.last_seen),
             "page_count": len(session.pages), "score": session.score,
         }
 
     def add_alert(self, alert: Alert) -> None:
-        self._alerts.append(alert)
+        self._pending.alerts.append(alert)
 
     def update_alert(self, alert: Alert) -> None:
         """A stored alert's visit went on: keep its record current (same alert_id)."""
-        self._updated_alerts[alert.alert_id] = alert
+        self._pending.updated_alerts[alert.alert_id] = alert
+
+    def take(self) -> PendingRows:
+        """The buffered rows, leaving the sink empty."""
+        pending, self._pending = self._pending, PendingRows.empty()
+        return pending
 
     def flush(self) -> list[Alert]:
-        if not (self._hits or self._sessions or self._alerts or self._updated_alerts):
-            return []
-        engine = self._store.engine
-        new_alerts: list[Alert] = []
-        with engine.begin() as connection:
-            if self._hits:
-                connection.execute(_insert_ignoring_duplicates(engine, HitRow.__table__, ["hit_key"]), self._hits)
-            if self._sessions:
-                connection.execute(
-                    _upsert(engine, SessionRow.__table__, ["session_id"], ["last_seen", "page_count", "score"]),
-                    list(self._sessions.values()))
-            for alert in self._alerts:
-                statement = _insert_ignoring_duplicates(engine, AlertRow.__table__, ["alert_id"]).returning(
-                    AlertRow.alert_id)
-                inserted = connection.execute(statement, [_alert_row(alert)]).first()
-                if inserted is not None:
-                    new_alerts.append(alert)
-            for alert in self._updated_alerts.values():
-                connection.execute(
-                    update(AlertRow).where(AlertRow.alert_id == alert.alert_id)
-                    .values(score=alert.score, payload=alert.to_record()))
-        self._updated_alerts.clear()
-        self._hits.clear()
-        self._sessions.clear()
-        self._alerts.clear()
-        return new_alerts
+        return self._store.write_rows(self.take())
 
 
 def _alert_row(alert: Alert) -> dict[str, Any]:

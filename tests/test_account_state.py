@@ -1,0 +1,50 @@
+"""Visit state under at-least-once delivery: the same hit twice, stragglers, and the worker's
+one-record-per-account state that reaches its table only after the rows are stored."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from stream.records import AccountStateTable, last_alerts_field, sessions_field
+from stream.sessions import PageView, advance_session
+
+GAP = timedelta(minutes=30)
+T0 = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def test_the_same_page_at_the_same_second_is_counted_once() -> None:
+    session = advance_session(None, "A1", PageView(T0, "/pricing", 5, "pricing"), GAP)
+    later = advance_session(session, "A1", PageView(T0 + timedelta(minutes=1), "/contact", 8, "contact"), GAP)
+    again = advance_session(later, "A1", PageView(T0, "/pricing", 5, "pricing"), GAP)
+    assert again is later
+    assert [page.path for page in again.pages] == ["/pricing", "/contact"]
+
+
+def test_a_straggler_older_than_the_visit_by_a_gap_leaves_the_visit_alone() -> None:
+    session = advance_session(None, "A1", PageView(T0, "/", 0, None), GAP)
+    straggler = advance_session(session, "A1", PageView(T0 - timedelta(hours=5), "/pricing", 5, "pricing"), GAP)
+    assert straggler is session
+    late_but_close = advance_session(session, "A1", PageView(T0 - timedelta(minutes=5), "/pricing", 5, "pricing"), GAP)
+    assert late_but_close.started_at == T0 - timedelta(minutes=5)
+    assert late_but_close.session_id == session.session_id
+
+
+def test_state_reaches_the_table_only_when_published() -> None:
+    table: dict = {}
+    states = AccountStateTable(table)
+    sessions, last_alerts = sessions_field(states), last_alerts_field(states)
+    sessions["A1"] = advance_session(None, "A1", PageView(T0, "/", 0, None), GAP)
+    last_alerts["A1"] = T0
+    assert table == {}  # nothing before the rows are stored
+    assert last_alerts["A1"] == T0 and "A1" in sessions  # but the tracker reads its own writes
+    snapshot = states.staged()
+    last_alerts["A1"] = T0 + timedelta(hours=1)  # changed again while the rows were being written
+    states.publish(snapshot)
+    assert table["A1"]["last_alert_at"] == T0.isoformat()  # one record per account, whole
+    assert table["A1"]["session"]["account_id"] == "A1"
+    assert last_alerts["A1"] == T0 + timedelta(hours=1)  # the newer change is still staged
+    states.publish(states.staged())
+    assert table["A1"]["last_alert_at"] == (T0 + timedelta(hours=1)).isoformat()
+    assert states.staged() == {}
+    del last_alerts["A1"]
+    assert "A1" not in last_alerts and list(sessions) == ["A1"]
