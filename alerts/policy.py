@@ -53,6 +53,7 @@ class Alert:
     lifetime_value: Decimal | None
     last_deal_at: str | None
     locale: str
+    industry: str = ""
 
     def to_record(self) -> dict[str, Any]:
         """The JSON form of the contract (extra keys may be added, never removed or renamed)."""
@@ -78,6 +79,7 @@ class Alert:
             "lifetime_value": str(self.lifetime_value) if self.lifetime_value is not None else None,
             "last_deal_at": self.last_deal_at,
             "locale": self.locale,
+            "industry": self.industry,
         }
 
     @classmethod
@@ -95,7 +97,7 @@ class Alert:
             dormancy_reason=DormancyReason(record["dormancy_reason"]), approach=record["approach"],
             opening_line=record["opening_line"], delivery=record["delivery"], priority=record["priority"],
             lifetime_value=Decimal(record["lifetime_value"]) if record["lifetime_value"] is not None else None,
-            last_deal_at=record["last_deal_at"], locale=record["locale"],
+            last_deal_at=record["last_deal_at"], locale=record["locale"], industry=record.get("industry", ""),
         )
 
 
@@ -182,5 +184,6 @@ def decide_alert(account: Account, match: AccountMatch, organization: Organizati
         lifetime_value=account.lifetime_value,
         last_deal_at=account.last_deal_at.isoformat() if account.last_deal_at else None,
         locale=locale,
+        industry=account.industry,
     )
     return AlertDecision(alert, "alert")

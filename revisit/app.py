@@ -68,7 +68,7 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
     check_log_paths(request.logs)
     accounts = load_accounts(request.accounts_csv, request.encoding)
     enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths))
-    store = Store(request.db_url or settings.database_url)
+    store = Store(request.db_url or settings.database_url, delivery=settings.delivery)
     try:
         store.save_accounts(accounts)
         classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers)
@@ -83,11 +83,22 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
         track_and_store(matched, tracker, store.hit_sink(), ChannelSender(channels), summary)
         summary.seconds = time.perf_counter() - started
         store.save_organizations(classifier.resolved_addresses)
+        if settings.delivery.routes or settings.delivery.default_channels:
+            deliver_due_alerts(store, settings)
         return summary
     finally:
         store.close()
         if enrichment.maxmind is not None:
             enrichment.maxmind.close()
+
+
+def deliver_due_alerts(store: Store, settings: Settings) -> None:
+    """One pass of the sender after a replay; retries are left to ``revisit sender``."""
+    from alerts.channels_remote import remote_channels
+    from alerts.sender import DeliverySender
+    from revisit.storage.outbox import AlertOutbox
+
+    DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once(limit=10_000)
 
 
 def format_summary(summary: RunSummary) -> str:

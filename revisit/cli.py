@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import os
 import sys
 from dataclasses import replace
 from typing import Sequence
@@ -93,6 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--db", metavar="URL")
     history.add_argument("--config", metavar="TOML")
     history.add_argument("--json", action="store_true", help="JSON instead of a table")
+
+    sender = commands.add_parser("sender", help="deliver pending alerts (Slack, e-mail, webhook) from the outbox")
+    sender.add_argument("--db", metavar="URL")
+    sender.add_argument("--config", metavar="TOML")
+    sender.add_argument("--once", action="store_true", help="one pass over what is due, then exit")
+
+    alerts = commands.add_parser("alerts", help="alert deliveries: snooze an account, send a test alert")
+    alerts_commands = alerts.add_subparsers(dest="alerts_command", required=True, parser_class=_Parser)
+    snooze = alerts_commands.add_parser("snooze", help="no deliveries for an account for N days")
+    snooze.add_argument("account_id")
+    snooze.add_argument("--days", type=float, required=True)
+    snooze.add_argument("--reason", required=True)
+    snooze.add_argument("--by", default=os.environ.get("USER", ""), help="who asks (default: $USER)")
+    snooze.add_argument("--db", metavar="URL")
+    snooze.add_argument("--config", metavar="TOML")
+    alerts_test = alerts_commands.add_parser("test", help="send a sample alert through a channel's real path")
+    alerts_test.add_argument("--channel", required=True, choices=("slack", "email", "webhook"))
+    alerts_test.add_argument("--to", help="e-mail address or Slack user id of the sample owner")
+    alerts_test.add_argument("--config", metavar="TOML")
     return parser
 
 
@@ -132,6 +152,10 @@ def _run(args: argparse.Namespace) -> int:
         return _import_accounts(args, settings)
     if args.command == "history":
         return _history(args, settings)
+    if args.command == "sender":
+        return _sender(args, settings)
+    if args.command == "alerts":
+        return _alerts(args, settings)
     raise BadInput(f"unknown command {args.command!r}")
 
 
@@ -202,7 +226,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
                        "create them with `revisit topics create`")
     accounts = load_accounts(args.accounts, args.encoding) if args.accounts else None
     enrichment_paths = list(settings.resolution.mmdb_paths) + list(args.mmdb)
-    store = Store(args.db or settings.database_url)
+    store = Store(args.db or settings.database_url, delivery=settings.delivery)
     if accounts is not None:
         store.save_accounts(accounts)
     else:
@@ -273,3 +297,56 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _sender(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+
+    from alerts.channels_remote import remote_channels
+    from alerts.sender import DeliverySender
+    from revisit.storage.outbox import AlertOutbox
+    from revisit.storage.store import Store
+
+    store = Store(args.db or settings.database_url)
+    try:
+        sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery)
+        if args.once:
+            report = sender.run_once(limit=10_000)
+            print(", ".join(f"{channel} {outcome} {count}" for (channel, outcome), count in
+                            sorted(report.outcomes.items())) or "nothing due")
+            return 0
+        stopping: list[int] = []
+        signal.signal(signal.SIGTERM, lambda number, frame: stopping.append(number))
+        sender.run_forever(lambda: bool(stopping))
+        return 0
+    finally:
+        store.close()
+
+
+def _alerts(args: argparse.Namespace, settings: Settings) -> int:
+    if args.alerts_command == "snooze":
+        from revisit.storage.outbox import AlertOutbox
+        from revisit.storage.store import Store
+
+        if args.days <= 0:
+            raise BadInput("--days must be more than 0")
+        if not args.reason.strip():
+            raise BadInput("--reason must say why")
+        store = Store(args.db or settings.database_url)
+        try:
+            until = AlertOutbox(store).snooze(args.account_id, args.days, args.reason.strip(), args.by or "unknown")
+        finally:
+            store.close()
+        print(f"{args.account_id}: no deliveries until {until:%Y-%m-%d %H:%M} UTC ({args.reason.strip()})")
+        return 0
+    from alerts.channels_remote import DeliveryFailure, remote_channels
+    from revisit.demo import sample_alert
+
+    channel = remote_channels(settings.delivery)[args.channel]
+    try:
+        reference = channel.send(sample_alert(settings, args.to or ""))
+    except DeliveryFailure as failure:
+        print(f"revisit: test alert via {args.channel} failed: {failure.reason}", file=sys.stderr)
+        return 1
+    print(f"test alert sent via {args.channel} ({reference})")
+    return 0

@@ -168,6 +168,80 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class SlackSettings:
+    """Incoming webhook, or a bot token for ``chat.postMessage`` (DM to the owner's Slack user id,
+    else ``channel`` with a mention). Secrets are named here, never written here."""
+
+    webhook_url_env: str = "REVISIT_SLACK_WEBHOOK_URL"
+    webhook_url_file: str = ""
+    bot_token_env: str = "REVISIT_SLACK_BOT_TOKEN"
+    bot_token_file: str = ""
+    channel: str = ""  # e.g. "#sales-alerts": where the bot posts for owners without a Slack id
+    api_url: str = "https://slack.com/api/"
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"  # starttls, tls or none
+    username: str = ""
+    password_env: str = "REVISIT_SMTP_PASSWORD"
+    password_file: str = ""
+    sender: str = "revisit@localhost"
+    fallback_to: str = ""  # for accounts without an owner e-mail
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url_env: str = "REVISIT_WEBHOOK_URL"
+    url_file: str = ""
+    secret_env: str = "REVISIT_WEBHOOK_SECRET"
+    secret_file: str = ""
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class Route:
+    """Alerts that match every given condition go to ``channels`` (empty condition = any)."""
+
+    channels: tuple[str, ...]
+    tiers: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()  # owner e-mail or name
+    industries: tuple[str, ...] = ()
+    min_score: int = 0
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Quiet hours defer deliveries to the next opening; they never drop them."""
+
+    enabled: bool = False
+    timezone: str = "Asia/Tokyo"
+    start: str = "09:00"
+    end: str = "18:00"
+    weekdays: tuple[int, ...] = (1, 2, 3, 4, 5)  # ISO: Monday = 1
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    # Routes are tried in order and the first match decides; no match: ``default_channels``.
+    routes: tuple[Route, ...] = ()
+    default_channels: tuple[str, ...] = ()  # e.g. ["slack", "email"]; empty: alerts stay in the database
+    history_url: str = ""  # e.g. "https://revisit.example/accounts/{account_id}"
+    max_attempts: int = 8
+    backoff_seconds: float = 30.0  # doubles after each failure, up to backoff_max_seconds
+    backoff_max_seconds: float = 3600.0
+    poll_seconds: float = 2.0
+    business_hours: BusinessHours = field(default_factory=BusinessHours)
+    slack: SlackSettings = field(default_factory=SlackSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+
+
+@dataclass(frozen=True)
 class ReplaySettings:
     # Worker processes for large plain files; 0 = one per core (at most 4), 1 = no parallelism.
     workers: int = 0
@@ -226,6 +300,7 @@ class Settings:
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     ship: ShipSettings = field(default_factory=ShipSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
 
 def load_settings(path: str | Path | None = None) -> Settings:

@@ -16,10 +16,18 @@ import random
 import sys
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
+from alerts.intent import PageScorer
+from alerts.policy import Alert, decide_alert
+from enrichment.accounts import Account, DormancyReason, Owner
+from enrichment.match import AccountMatch, MatchMethod
+from enrichment.organization import Organization, OrgKind
 from revisit.app import ReplayRequest, format_summary, replay
 from revisit.config import Settings
+from revisit.errors import BadInput
+from stream.sessions import PageView, advance_session
 
 JST = timezone(timedelta(hours=9))
 DEMO_DAY = datetime(2026, 11, 20, tzinfo=JST)
@@ -205,3 +213,28 @@ def _read_jsonl(path: Path) -> list[dict]:
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
+
+
+def sample_alert(settings: Settings, owner_address: str = "") -> Alert:
+    """A made-up tier-A alert for ``revisit alerts test``: the real rendering and sending path.
+
+    ``owner_address``: an e-mail address or a Slack user id for the sample owner.
+    """
+    now = datetime.now(timezone.utc)
+    email, slack = (owner_address, "") if "@" in owner_address else ("", owner_address)
+    account = Account("SAMPLE-0001", "株式会社サンプル商事 (revisit test)", domains=("example.co.jp",),
+                      owner=Owner("テスト担当", email, slack), last_deal_at=(now - timedelta(days=270)).date(),
+                      lifetime_value=Decimal("4800000"), dormancy_reason=DormancyReason.TIMING, industry="sample")
+    organization = Organization("Sample Trading Co., Ltd.", OrgKind.BUSINESS, "sample", 1.0, domain="example.co.jp")
+    match = AccountMatch(account, MatchMethod.DOMAIN, 1.0, "sample alert from `revisit alerts test`")
+    session = None
+    for minutes, path in ((0, "/"), (2, "/products/a"), (5, "/pricing"), (7, "/contact")):
+        weight = PageScorer(settings.intent.rules).weigh(path)
+        session = advance_session(session, account.account_id,
+                                  PageView(now - timedelta(minutes=10 - minutes), path, weight.weight, weight.label),
+                                  timedelta(minutes=30))
+    assert session is not None
+    decision = decide_alert(account, match, organization, session, now, None, settings)
+    if decision.alert is None:  # settings that refuse even this visit: still show the rendering
+        raise BadInput(f"the sample visit gives no alert with this config ({decision.reason})")
+    return decision.alert

@@ -104,6 +104,39 @@ class AlertRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class DeliveryRow(Base):
+    """The transactional outbox: one row per alert and channel, written with the alert.
+
+    The primary key is what makes "never twice to one channel" hold: a row is sent, retried, or
+    declared dead, never duplicated.
+    """
+
+    __tablename__ = "deliveries"
+
+    alert_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending, sent, dead, suppressed
+    route: Mapped[str] = mapped_column(String(32), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    provider_ref: Mapped[str] = mapped_column(Text, default="")  # Slack message ts, SMTP/HTTP answer
+
+
+class SnoozeRow(Base):
+    """No deliveries for an account until ``until``; who asked and why are kept."""
+
+    __tablename__ = "snoozes"
+
+    account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def to_utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 

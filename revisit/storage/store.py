@@ -18,11 +18,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from alerts.policy import Alert
+from alerts.routing import plan_deliveries
 from enrichment.accounts import Account, DormancyReason, Owner
 from enrichment.organization import Organization
 from revisit.errors import BadInput
-from revisit.storage.models import (AccountRow, AlertRow, HitRow, OrganizationRow, SessionRow, as_utc,
-                                    to_utc)
+from revisit.config import DeliverySettings
+from revisit.storage.models import (AccountRow, AlertRow, DeliveryRow, HitRow, OrganizationRow, SessionRow, SnoozeRow,
+                                    as_utc, to_utc)
 from stream.pipeline import MatchedHit
 from stream.sessions import PageView, Session
 
@@ -36,7 +38,7 @@ def open_engine(url: str) -> Engine:
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -103,9 +105,12 @@ class HistoryEntry:
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    """``delivery``: when given, each new alert gets its outbox rows in the same transaction."""
+
+    def __init__(self, url: str, delivery: DeliverySettings | None = None) -> None:
         self.url = url
         self.engine = open_engine(url)
+        self.delivery = delivery
         migrate(self.engine)
 
     def close(self) -> None:
@@ -174,6 +179,25 @@ class Store:
                 connection.execute(_upsert(self.engine, OrganizationRow.__table__, ["ip"], columns),
                                    rows[start:start + 5000])
 
+    def _add_deliveries(self, connection: Any, alert: Alert) -> None:
+        """The outbox rows of a new alert, in the caller's transaction (see alerts/routing.py)."""
+        if self.delivery is None:
+            return
+        now = datetime.now(timezone.utc)
+        planned = plan_deliveries(alert, self.delivery, now)
+        if not planned:
+            return
+        snooze = connection.execute(select(SnoozeRow.until, SnoozeRow.created_by, SnoozeRow.reason).where(
+            SnoozeRow.account_id == alert.account_id, SnoozeRow.until > now)).first()
+        status, note = "pending", ""
+        if snooze is not None:
+            status = "suppressed"
+            note = f"account snoozed until {as_utc(snooze.until):%Y-%m-%d %H:%M} UTC by {snooze.created_by}: {snooze.reason}"
+        connection.execute(_insert_ignoring_duplicates(self.engine, DeliveryRow.__table__, ["alert_id", "channel"]), [
+            {"alert_id": p.alert_id, "channel": p.channel, "status": status, "route": p.route, "attempts": 0,
+             "not_before": p.not_before, "created_at": now, "sent_at": None, "last_error": note, "provider_ref": ""}
+            for p in planned])
+
     def hit_sink(self) -> DatabaseHitSink:
         return DatabaseHitSink(self)
 
@@ -196,6 +220,7 @@ class Store:
                 inserted = connection.execute(statement, [_alert_row(alert)]).first()
                 if inserted is not None:
                     new_alerts.append(alert)
+                    self._add_deliveries(connection, alert)
             for alert in rows.updated_alerts.values():
                 connection.execute(
                     update(AlertRow).where(AlertRow.alert_id == alert.alert_id)

@@ -1,0 +1,211 @@
+"""The remote channels: Slack (slack_sdk), e-mail (smtplib) and a signed webhook (urllib).
+
+Each ``send`` returns a provider reference (Slack message ts, SMTP or HTTP answer) or raises
+``DeliveryFailure`` saying whether trying again can help and when. Secrets come from environment
+variables or files named in the config and never appear in a failure's text.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from slack_sdk import WebClient, WebhookClient
+from slack_sdk.errors import SlackApiError
+
+from alerts.policy import Alert
+from alerts.render import email_message, slack_blocks, webhook_body, webhook_signature
+from revisit.config import DeliverySettings, EmailSettings, SlackSettings, WebhookSettings
+
+# Slack Web API errors that no retry will cure (https://api.slack.com/methods/chat.postMessage).
+SLACK_PERMANENT_ERRORS = frozenset({
+    "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "channel_not_found",
+    "not_in_channel", "is_archived", "user_not_found", "user_disabled", "missing_scope", "invalid_blocks",
+    "msg_too_long", "no_permission", "restricted_action", "org_login_required",
+})
+
+
+class DeliveryFailure(Exception):
+    def __init__(self, reason: str, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class RemoteChannel(Protocol):
+    name: str
+
+    def configured(self) -> bool: ...
+
+    def send(self, alert: Alert) -> str: ...
+
+
+def read_secret(env_name: str, file_path: str) -> str:
+    """From the file if one is named (Docker/Kubernetes secrets), else from the environment."""
+    if file_path:
+        try:
+            return Path(file_path).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise DeliveryFailure(f"secret file {file_path}: {error.strerror}") from None
+    return os.environ.get(env_name, "").strip() if env_name else ""
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class SlackChannel:
+    settings: SlackSettings
+    history_url: str = ""
+    name: str = "slack"
+
+    def configured(self) -> bool:
+        return bool(self._token() or self._webhook_url())
+
+    def _token(self) -> str:
+        return read_secret(self.settings.bot_token_env, self.settings.bot_token_file)
+
+    def _webhook_url(self) -> str:
+        return read_secret(self.settings.webhook_url_env, self.settings.webhook_url_file)
+
+    def send(self, alert: Alert) -> str:
+        token = self._token()
+        if token:
+            return self._post_message(alert, token)
+        url = self._webhook_url()
+        if not url:
+            raise DeliveryFailure("slack: neither a bot token nor a webhook URL is configured")
+        return self._post_webhook(alert, url)
+
+    def _post_message(self, alert: Alert, token: str) -> str:
+        # DM the owner when we know their Slack user id; else the team channel, mentioning them.
+        owner = alert.owner.slack
+        channel = owner if owner.startswith(("U", "W")) and not self.settings.channel else (self.settings.channel or owner)
+        if not channel:
+            raise DeliveryFailure("slack: the owner has no Slack id and slack.channel is not set", permanent=True)
+        text, blocks = slack_blocks(alert, self.history_url, mention=owner if channel != owner else "")
+        client = WebClient(token=token, base_url=self.settings.api_url, timeout=int(self.settings.timeout_seconds))
+        try:
+            response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
+        except SlackApiError as error:
+            code = error.response.get("error", "") if error.response is not None else ""
+            status = error.response.status_code if error.response is not None else 0
+            if status == 429 or code == "ratelimited":
+                raise DeliveryFailure("slack: rate limited", retry_after=_retry_after(
+                    error.response.headers.get("Retry-After") if error.response is not None else None)) from None
+            raise DeliveryFailure(f"slack: {code or f'HTTP {status}'}", permanent=code in SLACK_PERMANENT_ERRORS) from None
+        except (OSError, urllib.error.URLError) as error:
+            raise DeliveryFailure(f"slack: cannot reach the API ({type(error).__name__})") from None
+        return f"{response.get('channel', channel)}:{response.get('ts', '')}"
+
+    def _post_webhook(self, alert: Alert, url: str) -> str:
+        text, blocks = slack_blocks(alert, self.history_url)
+        client = WebhookClient(url, timeout=int(self.settings.timeout_seconds))
+        try:
+            response = client.send(text=text, blocks=blocks, unfurl_links=False)
+        except (OSError, urllib.error.URLError) as error:
+            raise DeliveryFailure(f"slack webhook: cannot reach it ({type(error).__name__})") from None
+        if response.status_code == 200:
+            return "webhook:ok"
+        if response.status_code == 429:
+            raise DeliveryFailure("slack webhook: rate limited", retry_after=_retry_after(
+                response.headers.get("Retry-After") or response.headers.get("retry-after")))
+        # 403/404/410 with no_service, invalid_token, channel_is_archived ...: the hook is gone.
+        permanent = response.status_code in (400, 403, 404, 410)
+        raise DeliveryFailure(f"slack webhook: HTTP {response.status_code} {response.body[:80]!r}", permanent=permanent)
+
+
+@dataclass
+class EmailChannel:
+    settings: EmailSettings
+    history_url: str = ""
+    name: str = "email"
+
+    def configured(self) -> bool:
+        return bool(self.settings.host)
+
+    def send(self, alert: Alert) -> str:
+        recipient = alert.owner.email or self.settings.fallback_to
+        if not recipient:
+            raise DeliveryFailure("email: the owner has no e-mail and email.fallback_to is not set", permanent=True)
+        message = email_message(alert, self.settings.sender, recipient, self.history_url)
+        password = read_secret(self.settings.password_env, self.settings.password_file)
+        settings = self.settings
+        try:
+            if settings.security == "tls":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_seconds,
+                                                      context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
+            with smtp:
+                if settings.security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+                if settings.username:
+                    smtp.login(settings.username, password)
+                refused = smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused:
+            raise DeliveryFailure(f"email: {recipient} refused by the server", permanent=True) from None
+        except smtplib.SMTPAuthenticationError as error:
+            # Wrong credentials are fixed by an operator, not by this alert: keep retrying.
+            raise DeliveryFailure(f"email: authentication failed ({error.smtp_code})") from None
+        except smtplib.SMTPResponseException as error:
+            raise DeliveryFailure(f"email: server answered {error.smtp_code}",
+                                  permanent=500 <= error.smtp_code < 600) from None
+        except (smtplib.SMTPException, OSError) as error:
+            raise DeliveryFailure(f"email: cannot deliver via {settings.host}:{settings.port} "
+                                  f"({type(error).__name__})") from None
+        if refused:
+            raise DeliveryFailure(f"email: {', '.join(refused)} refused", permanent=True)
+        return f"smtp:{recipient}"
+
+
+@dataclass
+class WebhookChannel:
+    settings: WebhookSettings
+    history_url: str = ""
+    name: str = "webhook"
+
+    def configured(self) -> bool:
+        return bool(read_secret(self.settings.url_env, self.settings.url_file))
+
+    def send(self, alert: Alert) -> str:
+        url = read_secret(self.settings.url_env, self.settings.url_file)
+        if not url:
+            raise DeliveryFailure("webhook: no URL configured")
+        secret = read_secret(self.settings.secret_env, self.settings.secret_file)
+        body = webhook_body(alert, self.history_url)
+        timestamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json; charset=utf-8", "X-Revisit-Alert-Id": alert.alert_id,
+                   "X-Revisit-Timestamp": timestamp, "User-Agent": "revisit-webhook/1"}
+        if secret:
+            headers["X-Revisit-Signature"] = webhook_signature(secret.encode("utf-8"), timestamp, body)
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.settings.timeout_seconds) as response:
+                return f"http:{response.status}"
+        except urllib.error.HTTPError as error:
+            retryable = error.code == 429 or error.code >= 500 or error.code == 408
+            raise DeliveryFailure(f"webhook: HTTP {error.code}", permanent=not retryable,
+                                  retry_after=_retry_after(error.headers.get("Retry-After"))) from None
+        except (urllib.error.URLError, OSError) as error:
+            raise DeliveryFailure(f"webhook: cannot reach it ({type(error).__name__})") from None
+
+
+def remote_channels(delivery: DeliverySettings) -> dict[str, RemoteChannel]:
+    return {
+        "slack": SlackChannel(delivery.slack, delivery.history_url),
+        "email": EmailChannel(delivery.email, delivery.history_url),
+        "webhook": WebhookChannel(delivery.webhook, delivery.history_url),
+    }

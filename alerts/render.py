@@ -1,0 +1,132 @@
+"""What a salesperson reads: Slack Block Kit, e-mail (text and HTML) and the webhook body.
+
+Everything that comes from a request (path, query, user agent, referrer) is visitor-controlled and
+is escaped for the medium: Slack mrkdwn (``&``, ``<``, ``>``, which also defuses ``<!channel>`` and
+``<@U…>``) and HTML. E-mail headers are built by the ``email`` package, which refuses newlines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+from email.message import EmailMessage
+from email.utils import formataddr
+from typing import Any
+
+from alerts.policy import Alert
+
+_TIER_TITLE = {
+    "ja": {"A": "A（休眠半年〜1年：最優先で連絡）", "B": "B（1年以上：関係修復から）", "C": "C（2年以上：軽い接触）"},
+    "en": {"A": "A (6-12 months: contact first)", "B": "B (over a year: repair the relationship)",
+           "C": "C (2+ years: light touch)"},
+}
+_LABELS = {
+    "ja": {"back": "が再訪しました", "tier": "ランク", "last_deal": "最終取引", "value": "累計取引額",
+           "score": "関心度", "pages": "閲覧ページ", "approach": "おすすめの対応", "opener": "書き出し例",
+           "who": "訪問元", "history": "訪問履歴", "owner": "担当", "no_owner": "（担当者なし）",
+           "priority": "優先度", "unknown": "不明"},
+    "en": {"back": " is back on the website", "tier": "Tier", "last_deal": "Last deal", "value": "Lifetime value",
+           "score": "Intent score", "pages": "Pages", "approach": "Suggested approach", "opener": "Opening line",
+           "who": "Visitor", "history": "Visit history", "owner": "Owner", "no_owner": "(no owner)",
+           "priority": "Priority", "unknown": "unknown"},
+}
+
+
+def slack_escape(text: str) -> str:
+    """Slack's own rule for text it must not interpret: only these three characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _labels(alert: Alert) -> dict[str, str]:
+    return _LABELS.get(alert.locale, _LABELS["en"])
+
+
+def _facts(alert: Alert) -> list[tuple[str, str]]:
+    """(label, value) pairs shared by every medium; values are raw text, escaped by the caller."""
+    words = _labels(alert)
+    value = f"{alert.lifetime_value:,.0f}" if alert.lifetime_value is not None else words["unknown"]
+    org = alert.organization
+    return [
+        (words["tier"], _TIER_TITLE.get(alert.locale, _TIER_TITLE["en"])[alert.tier.value]),
+        (words["last_deal"], alert.last_deal_at or words["unknown"]),
+        (words["value"], value),
+        (words["score"], f"{alert.score} ({', '.join(alert.page_labels) or '-'})"),
+        (words["priority"], alert.priority),
+        (words["who"], f"{org.name or org.domain or org.network or '-'} ({alert.match_method}, {alert.match_confidence:.2f})"),
+        (words["owner"], alert.owner.name or words["no_owner"]),
+    ]
+
+
+def history_link(alert: Alert, history_url: str) -> str:
+    return history_url.format(account_id=alert.account_id) if history_url else ""
+
+
+def title(alert: Alert) -> str:
+    return f"{alert.account_name}{_labels(alert)['back']}"
+
+
+def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks). ``mention`` is a Slack user id to address, put in by us, not the visitor."""
+    words = _labels(alert)
+    heading = title(alert)
+    fields = [{"type": "mrkdwn", "text": f"*{slack_escape(label)}*\n{slack_escape(value)}"}
+              for label, value in _facts(alert)]
+    pages = "\n".join(f"{number}. `{slack_escape(page)}`" for number, page in enumerate(alert.pages[:15], start=1))
+    if len(alert.pages) > 15:
+        pages += f"\n… (+{len(alert.pages) - 15})"
+    when = f"{alert.first_seen:%Y-%m-%d %H:%M} – {alert.last_seen:%H:%M %Z}".strip()
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": heading[:150]}},
+        {"type": "section", "fields": fields[:10]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{words['pages']}* ({slack_escape(when)})\n{pages}"}},
+        {"type": "section", "text": {"type": "mrkdwn",
+                                     "text": f"*{words['approach']}*\n{slack_escape(alert.approach)}\n"
+                                             f"*{words['opener']}*\n> {slack_escape(alert.opening_line)}"}},
+    ]
+    link = history_link(alert, history_url)
+    if link:
+        blocks.append({"type": "actions", "elements": [
+            {"type": "button", "text": {"type": "plain_text", "text": words["history"]}, "url": link}]})
+    text = f"<@{mention}> {slack_escape(heading)}" if mention else slack_escape(heading)
+    return text, blocks
+
+
+def email_message(alert: Alert, sender: str, recipient: str, history_url: str = "") -> EmailMessage:
+    """Multipart text and HTML; UTF-8 subject and body, encoded by the ``email`` package."""
+    words = _labels(alert)
+    facts = _facts(alert)
+    link = history_link(alert, history_url)
+    text_lines = [title(alert), ""] + [f"{label}: {value}" for label, value in facts]
+    text_lines += ["", f"{words['pages']}:"] + [f"  {n}. {page}" for n, page in enumerate(alert.pages, start=1)]
+    text_lines += ["", f"{words['approach']}: {alert.approach}", f"{words['opener']}: {alert.opening_line}"]
+    if link:
+        text_lines += ["", f"{words['history']}: {link}"]
+    rows = "".join(f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+                   for label, value in facts)
+    pages = "".join(f"<li><code>{html.escape(page)}</code></li>" for page in alert.pages)
+    link_html = f"<p><a href=\"{html.escape(link, quote=True)}\">{html.escape(words['history'])}</a></p>" if link else ""
+    body_html = (f"<html><body><h2>{html.escape(title(alert))}</h2><table>{rows}</table>"
+                 f"<h3>{html.escape(words['pages'])}</h3><ol>{pages}</ol>"
+                 f"<h3>{html.escape(words['approach'])}</h3><p>{html.escape(alert.approach)}</p>"
+                 f"<blockquote>{html.escape(alert.opening_line)}</blockquote>{link_html}</body></html>")
+    message = EmailMessage()
+    message["Subject"] = f"[revisit] {title(alert)}"
+    message["From"] = sender
+    message["To"] = formataddr((alert.owner.name, recipient)) if alert.owner.email == recipient else recipient
+    message["X-Revisit-Alert-Id"] = alert.alert_id
+    message.set_content("\n".join(text_lines), charset="utf-8")
+    message.add_alternative(body_html, subtype="html", charset="utf-8")
+    return message
+
+
+def webhook_body(alert: Alert, history_url: str = "") -> bytes:
+    record = {"type": "revisit.alert", "alert": alert.to_record(), "history_url": history_link(alert, history_url)}
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def webhook_signature(secret: bytes, timestamp: str, body: bytes) -> str:
+    """``sha256=`` HMAC over ``timestamp.body``: a receiver can reject replays and forgeries."""
+    digest = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"

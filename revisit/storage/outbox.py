@@ -1,0 +1,65 @@
+"""The outbox's rows in the database: what is due, and how each attempt ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select, update
+
+from alerts.policy import Alert
+from revisit.storage.models import AlertRow, DeliveryRow, SnoozeRow, as_utc
+from revisit.storage.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    alert: Alert
+    channel: str
+    attempts: int
+
+
+class AlertOutbox:
+    def __init__(self, store: Store) -> None:
+        self.engine = store.engine
+
+    def due(self, now: datetime, limit: int = 100) -> list[DueDelivery]:
+        statement = (select(DeliveryRow.channel, DeliveryRow.attempts, AlertRow.payload)
+                     .join(AlertRow, AlertRow.alert_id == DeliveryRow.alert_id)
+                     .where(DeliveryRow.status == "pending", DeliveryRow.not_before <= now)
+                     .order_by(DeliveryRow.not_before, DeliveryRow.alert_id, DeliveryRow.channel).limit(limit))
+        with self.engine.connect() as connection:
+            return [DueDelivery(Alert.from_record(payload), channel, attempts)
+                    for channel, attempts, payload in connection.execute(statement)]
+
+    def _update(self, alert_id: str, channel: str, **values: object) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(DeliveryRow).where(DeliveryRow.alert_id == alert_id,
+                                                         DeliveryRow.channel == channel,
+                                                         DeliveryRow.status == "pending").values(**values))
+
+    def mark_sent(self, alert_id: str, channel: str, attempts: int, provider_ref: str, now: datetime) -> None:
+        self._update(alert_id, channel, status="sent", attempts=attempts, sent_at=now, provider_ref=provider_ref,
+                     last_error="")
+
+    def mark_retry(self, alert_id: str, channel: str, attempts: int, not_before: datetime, error: str) -> None:
+        self._update(alert_id, channel, attempts=attempts, not_before=not_before, last_error=error)
+
+    def mark_dead(self, alert_id: str, channel: str, attempts: int, error: str) -> None:
+        self._update(alert_id, channel, status="dead", attempts=attempts, last_error=error)
+
+    def statuses(self) -> list[tuple[str, str, str, int, str]]:
+        """(alert_id, channel, status, attempts, last_error) of every row, for people and tests."""
+        statement = select(DeliveryRow.alert_id, DeliveryRow.channel, DeliveryRow.status, DeliveryRow.attempts,
+                           DeliveryRow.last_error).order_by(DeliveryRow.alert_id, DeliveryRow.channel)
+        with self.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(statement)]  # type: ignore[misc]
+
+    def snooze(self, account_id: str, days: float, reason: str, who: str, now: datetime | None = None) -> datetime:
+        now = now or datetime.now(timezone.utc)
+        until = now + timedelta(days=days)
+        with self.engine.begin() as connection:
+            connection.execute(SnoozeRow.__table__.delete().where(SnoozeRow.account_id == account_id))
+            connection.execute(SnoozeRow.__table__.insert().values(account_id=account_id, until=until, reason=reason,
+                                                                   created_by=who, created_at=now))
+        return as_utc(until)

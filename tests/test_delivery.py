@@ -1,0 +1,241 @@
+"""Alert delivery against real protocol peers on loopback: an HTTP server standing in for Slack's
+webhook and Web API and for a CRM webhook, and an aiosmtpd SMTP server. No client library is mocked."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import socket
+import threading
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from alerts.channels_remote import remote_channels
+from alerts.sender import DeliverySender
+from revisit.config import settings_from_mapping
+from revisit.demo import sample_alert
+from revisit.storage.outbox import AlertOutbox
+from revisit.storage.store import PendingRows, Store
+
+HOSTILE_PATH = "/<!channel>?q=<script>alert(1)</script>&x=<@U0BOSS>"
+TOKEN = "xoxb-secret-token-never-logged"
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """Records every request; answers from ``server.answers`` (FIFO) or 200."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        server = self.server
+        with server.lock:
+            status, headers, answer = server.answers.pop(0) if server.answers else (200, {}, None)
+            server.requests.append((self.path, dict(self.headers), body, status))
+        if answer is None:
+            answer = (json.dumps({"ok": True, "channel": "C1", "ts": f"{len(server.requests)}.0001"})
+                      if self.path.startswith("/api/") else "ok")
+        payload = answer.encode()
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json" if self.path.startswith("/api/") else "text/plain")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def http_peer():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    server.lock, server.answers, server.requests = threading.Lock(), [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's naming)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_peer():
+    mailbox = Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+def settings_for(http_peer, smtp_peer, **delivery):
+    host, port = http_peer.server_address
+    controller, _ = smtp_peer
+    base = {"default_channels": ["slack", "email", "webhook"], "history_url": "https://revisit.test/a/{account_id}",
+            "backoff_seconds": 5.0,
+            "slack": {"api_url": f"http://{host}:{port}/api/", "channel": "#sales"},
+            "email": {"host": controller.hostname, "port": controller.port, "security": "none",
+                      "sender": "revisit@example.test", "fallback_to": "team@example.test"}}
+    base.update(delivery)
+    return settings_from_mapping({"delivery": base})
+
+
+@pytest.fixture
+def secrets(http_peer, monkeypatch):
+    host, port = http_peer.server_address
+    monkeypatch.setenv("REVISIT_SLACK_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("REVISIT_WEBHOOK_URL", f"http://{host}:{port}/crm")
+    monkeypatch.setenv("REVISIT_WEBHOOK_SECRET", "s3cret")
+
+
+def store_alert(db_url, settings, owner="owner@example.test", **changes):
+    store = Store(db_url, delivery=settings.delivery)
+    alert = replace(sample_alert(settings, owner), pages=("/", HOSTILE_PATH, "/pricing"), **changes)
+    assert store.write_rows(PendingRows([], {}, [alert], {})) == [alert]
+    return store, alert
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_one_alert_reaches_slack_email_and_webhook_once_each_escaped(tmp_path, http_peer, smtp_peer, secrets):
+    settings = settings_for(http_peer, smtp_peer)
+    store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery)
+    report = sender.run_once()
+    assert dict(report.outcomes) == {("slack", "sent"): 1, ("email", "sent"): 1, ("webhook", "sent"): 1}
+    assert sender.run_once().total() == 0  # nothing twice
+    (slack_path, slack_headers, slack_body, _), (crm_path, crm_headers, crm_body, _) = http_peer.requests
+    assert slack_path == "/api/chat.postMessage" and slack_headers["Authorization"] == f"Bearer {TOKEN}"
+    posted = json.loads(slack_body)
+    assert posted["channel"] == "#sales"
+    rendered = json.dumps(posted["blocks"], ensure_ascii=False)
+    assert "<!channel>" not in rendered and "<@U0BOSS>" not in rendered and "<script>" not in rendered
+    assert "&lt;!channel&gt;" in rendered and "株式会社サンプル商事" in rendered
+    assert "https://revisit.test/a/SAMPLE-0001" in rendered
+    # The webhook: signed over timestamp.body, keyed by alert id.
+    assert crm_path == "/crm" and crm_headers["X-Revisit-Alert-Id"] == alert.alert_id
+    expected = hmac.new(b"s3cret", crm_headers["X-Revisit-Timestamp"].encode() + b"." + crm_body,
+                        hashlib.sha256).hexdigest()
+    assert crm_headers["X-Revisit-Signature"] == f"sha256={expected}"
+    assert json.loads(crm_body)["alert"]["pages"][1] == HOSTILE_PATH
+    # The e-mail: Japanese subject decoded intact, HTML escaped, plain text alongside.
+    (message,) = smtp_peer[1].messages
+    assert message["Subject"] == f"[revisit] {alert.account_name}が再訪しました"
+    assert message["To"].addresses[0].addr_spec == "owner@example.test"
+    html_part = message.get_body(("html",)).get_content()
+    assert "<script>" not in html_part and "&lt;script&gt;" in html_part
+    assert HOSTILE_PATH in message.get_body(("plain",)).get_content()
+    assert all(status == "sent" for _, _, status, _, _ in AlertOutbox(store).statuses())
+    store.close()
+
+
+def test_rate_limits_and_outages_are_retried_with_backoff(tmp_path, http_peer, smtp_peer, secrets):
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack", "webhook"])
+    store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    http_peer.answers += [(429, {"Retry-After": "30"}, json.dumps({"ok": False, "error": "ratelimited"})),
+                          (503, {}, "down")]
+    assert dict(sender.run_once().outcomes) == {("slack", "retry"): 1, ("webhook", "retry"): 1}
+    assert sender.run_once().total() == 0  # not due yet
+    clock.now += timedelta(seconds=6)  # the webhook's backoff (5 s) has passed, Slack's Retry-After not
+    assert dict(sender.run_once().outcomes) == {("webhook", "sent"): 1}
+    clock.now += timedelta(seconds=30)
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 1}
+    rows = {channel: (status, attempts) for _, channel, status, attempts, _ in AlertOutbox(store).statuses()}
+    assert rows == {"slack": ("sent", 2), "webhook": ("sent", 2)}
+    store.close()
+
+
+def test_a_revoked_token_is_dead_with_its_reason_and_the_secret_stays_out(tmp_path, http_peer, smtp_peer, secrets):
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack"])
+    store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+    http_peer.answers.append((200, {}, json.dumps({"ok": False, "error": "token_revoked"})))
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery)
+    assert dict(sender.run_once().outcomes) == {("slack", "dead"): 1}
+    ((_, _, status, attempts, error),) = AlertOutbox(store).statuses()
+    assert (status, attempts, error) == ("dead", 1, "slack: token_revoked")
+    assert sender.run_once().total() == 0
+    store.close()
+
+
+def test_an_unreachable_smtp_server_is_retried_then_given_up(tmp_path, http_peer, smtp_peer, secrets):
+    settings = settings_for(http_peer, smtp_peer, default_channels=["email"], max_attempts=2)
+    settings = replace(settings, delivery=replace(settings.delivery, email=replace(settings.delivery.email, port=1)))
+    store, _ = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert dict(sender.run_once().outcomes) == {("email", "retry"): 1}
+    clock.now += timedelta(minutes=5)
+    assert dict(sender.run_once().outcomes) == {("email", "dead"): 1}
+    ((_, _, status, attempts, error),) = AlertOutbox(store).statuses()
+    assert status == "dead" and attempts == 2 and "127.0.0.1:1" in error
+    store.close()
+
+
+def test_quiet_hours_defer_and_never_drop(tmp_path, http_peer, smtp_peer, secrets):
+    now = datetime.now(timezone.utc)
+    closed_all_day_today = [d for d in range(1, 8) if d != now.isoweekday()]
+    settings = settings_for(http_peer, smtp_peer, default_channels=["webhook"],
+                            business_hours={"enabled": True, "timezone": "UTC", "start": "09:00", "end": "18:00",
+                                            "weekdays": closed_all_day_today})
+    store, _ = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert sender.run_once().total() == 0 and http_peer.requests == []
+    clock.now = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), timezone.utc) + timedelta(hours=9)
+    assert dict(sender.run_once().outcomes) == {("webhook", "sent"): 1}
+    store.close()
+
+
+def test_a_snoozed_account_gets_no_delivery_and_the_record_says_why(tmp_path, http_peer, smtp_peer, secrets):
+    settings = settings_for(http_peer, smtp_peer, default_channels=["webhook"])
+    db_url = f"sqlite:///{tmp_path / 'd.sqlite'}"
+    store = Store(db_url, delivery=settings.delivery)
+    AlertOutbox(store).snooze("SAMPLE-0001", 30, "negotiating through the agency", "sato")
+    store.close()
+    store, _ = store_alert(db_url, settings)
+    assert DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once().total() == 0
+    ((_, _, status, _, note),) = AlertOutbox(store).statuses()
+    assert status == "suppressed" and "by sato: negotiating through the agency" in note
+    store.close()
+
+
+def test_cli_sends_a_test_alert_and_snoozes(tmp_path, http_peer, smtp_peer, secrets, capsys):
+    from revisit.cli import main
+
+    config = tmp_path / "revisit.toml"
+    config.write_text('[delivery.webhook]\nurl_env = "REVISIT_WEBHOOK_URL"\n', encoding="utf-8")
+    assert main(["alerts", "test", "--channel", "webhook", "--config", str(config)]) == 0
+    ((path, headers, body, _),) = http_peer.requests
+    assert path == "/crm" and json.loads(body)["alert"]["account_id"] == "SAMPLE-0001"
+    db = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    assert main(["alerts", "snooze", "A-1", "--days", "0", "--reason", "x", "--db", db]) == 2
+    assert main(["alerts", "snooze", "A-1", "--days", "14", "--reason", "busy season", "--by", "kato", "--db", db]) == 0
+    assert "A-1: no deliveries until" in capsys.readouterr().out
+    http_peer.answers.append((410, {}, "gone"))
+    assert main(["alerts", "test", "--channel", "webhook", "--config", str(config)]) == 1
+    assert "webhook: HTTP 410" in capsys.readouterr().err
