@@ -92,10 +92,13 @@ class SlackChannel:
     def _post_message(self, alert: Alert, token: str) -> str:
         # DM the owner when we know their Slack user id; else the team channel, mentioning them.
         owner = alert.owner.slack
-        channel = owner if owner.startswith(("U", "W")) and not self.settings.channel else (self.settings.channel or owner)
-        if not channel:
+        if self.settings.channel:
+            channel, mention = self.settings.channel, owner
+        elif owner:
+            channel, mention = owner, ""  # a direct message to the owner
+        else:
             raise DeliveryFailure("slack: the owner has no Slack id and slack.channel is not set", permanent=True)
-        text, blocks = slack_blocks(alert, self.history_url, mention=owner if channel != owner else "")
+        text, blocks = slack_blocks(alert, self.history_url, mention=mention)
         client = WebClient(token=token, base_url=self.settings.api_url, timeout=int(self.settings.timeout_seconds))
         try:
             response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)

@@ -140,23 +140,10 @@ def _run(args: argparse.Namespace) -> int:
                                        args.encoding, args.workers), settings)
         print(format_summary(summary))
         return 0
-    if args.command == "explain":
-        return _explain(args, settings)
-    if args.command == "ship":
-        return _ship(args, settings)
-    if args.command == "worker":
-        return _worker(args, settings)
-    if args.command == "topics":
-        return _topics(args, settings)
-    if args.command == "accounts":
-        return _import_accounts(args, settings)
-    if args.command == "history":
-        return _history(args, settings)
-    if args.command == "sender":
-        return _sender(args, settings)
-    if args.command == "alerts":
-        return _alerts(args, settings)
-    raise BadInput(f"unknown command {args.command!r}")
+    handler = _COMMANDS.get(args.command)
+    if handler is None:
+        raise BadInput(f"unknown command {args.command!r}")
+    return handler(args, settings)
 
 
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
@@ -350,3 +337,10 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"test alert sent via {args.channel} ({reference})")
     return 0
+
+
+# Subcommand → handler(args, settings); demo and replay are handled above.
+_COMMANDS = {
+    "explain": _explain, "ship": _ship, "worker": _worker, "topics": _topics, "accounts": _import_accounts,
+    "history": _history, "sender": _sender, "alerts": _alerts,
+}

@@ -239,3 +239,15 @@ def test_cli_sends_a_test_alert_and_snoozes(tmp_path, http_peer, smtp_peer, secr
     http_peer.answers.append((410, {}, "gone"))
     assert main(["alerts", "test", "--channel", "webhook", "--config", str(config)]) == 1
     assert "webhook: HTTP 410" in capsys.readouterr().err
+
+
+def test_without_a_team_channel_the_owner_gets_a_direct_message(tmp_path, http_peer, smtp_peer, secrets):
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack"])
+    settings = replace(settings, delivery=replace(settings.delivery, slack=replace(settings.delivery.slack, channel="")))
+    store, _ = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings, owner="U777")
+    assert dict(DeliverySender(AlertOutbox(store), remote_channels(settings.delivery),
+                               settings.delivery).run_once().outcomes) == {("slack", "sent"): 1}
+    ((path, _, body, _),) = http_peer.requests
+    posted = json.loads(body)
+    assert posted["channel"] == "U777" and not posted["text"].startswith("<@")
+    store.close()
