@@ -88,68 +88,73 @@ class AccountStateTable:
     only means re-reading events against the older state, which gives the same rows again (and
     the database ignores them by key). One record per account makes each write all or nothing.
 
+    Staged values are kept decoded and encoded once per ``publish``, not once per event.
     ``VisitTracker`` sees the fields as separate mappings (``field``).
     """
 
     def __init__(self, table: MutableMapping[str, Any]) -> None:
         self._table = table
-        self._staged: dict[str, dict[str, Any]] = {}
+        self._staged: dict[str, dict[str, Any]] = {}  # account → field → decoded value (None: removed)
+        self._codecs: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {}
 
-    def record(self, account_id: str) -> dict[str, Any] | None:
+    def field(self, name: str, encode: Callable[[V], Any], decode: Callable[[Any], V]) -> StateField[V]:
+        self._codecs[name] = (encode, decode)
+        return StateField(self, name)
+
+    def get(self, account_id: str, name: str) -> Any:
         staged = self._staged.get(account_id)
-        return staged if staged is not None else self._table.get(account_id)
+        if staged is not None and name in staged:
+            return staged[name]
+        record = self._table.get(account_id)
+        encoded = record.get(name) if record else None
+        return None if encoded is None else self._codecs[name][1](encoded)
 
-    def stage(self, account_id: str, name: str, value: Any) -> None:
-        record = dict(self.record(account_id) or {})
-        record[name] = value
-        self._staged[account_id] = record
+    def set(self, account_id: str, name: str, value: Any) -> None:
+        self._staged.setdefault(account_id, {})[name] = value
 
     def staged(self) -> dict[str, dict[str, Any]]:
-        """The records changed since the last ``publish`` (call before storing their rows)."""
-        return dict(self._staged)
+        """The changes since the last ``publish`` (take this before storing their rows)."""
+        return {account_id: dict(values) for account_id, values in self._staged.items()}
 
-    def publish(self, records: dict[str, dict[str, Any]]) -> None:
-        """Write ``records`` to the table; a record changed again since stays staged."""
-        for account_id, record in records.items():
+    def publish(self, changes: dict[str, dict[str, Any]]) -> None:
+        """Write ``changes`` to the table; an account changed again since stays staged."""
+        for account_id, values in changes.items():
+            record = dict(self._table.get(account_id) or {})
+            for name, value in values.items():
+                record[name] = None if value is None else self._codecs[name][0](value)
             self._table[account_id] = record
-            if self._staged.get(account_id) is record:
+            current = self._staged.get(account_id)
+            if current is not None and current.keys() == values.keys() and all(
+                    current[name] is value for name, value in values.items()):
                 del self._staged[account_id]
 
     def account_ids(self) -> list[str]:
         return list(dict.fromkeys([*self._table.keys(), *self._staged.keys()]))
 
-    def field(self, name: str, encode: Callable[[V], Any], decode: Callable[[Any], V]) -> StateField[V]:
-        return StateField(self, name, encode, decode)
-
 
 class StateField(MutableMapping[str, V], Generic[V]):
-    """One field of every account's state record, as a mapping of account id → decoded value."""
+    """One field of every account's state, as a mapping of account id → value."""
 
-    def __init__(self, states: AccountStateTable, name: str, encode: Callable[[V], Any],
-                 decode: Callable[[Any], V]) -> None:
+    def __init__(self, states: AccountStateTable, name: str) -> None:
         self._states = states
         self._name = name
-        self._encode = encode
-        self._decode = decode
 
     def __getitem__(self, account_id: str) -> V:
-        record = self._states.record(account_id)
-        value = record.get(self._name) if record else None
+        value = self._states.get(account_id, self._name)
         if value is None:
             raise KeyError(account_id)
-        return self._decode(value)
+        return value
 
     def __setitem__(self, account_id: str, value: V) -> None:
-        self._states.stage(account_id, self._name, self._encode(value))
+        self._states.set(account_id, self._name, value)
 
     def __delitem__(self, account_id: str) -> None:
         if account_id not in self:
             raise KeyError(account_id)
-        self._states.stage(account_id, self._name, None)
+        self._states.set(account_id, self._name, None)
 
     def __iter__(self) -> Iterator[str]:
-        return iter([key for key in self._states.account_ids()
-                     if (self._states.record(key) or {}).get(self._name) is not None])
+        return iter([key for key in self._states.account_ids() if self._states.get(key, self._name) is not None])
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

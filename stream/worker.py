@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
@@ -76,10 +74,8 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
                            release_others=False)
     sink = store.hit_sink()
     unstored: list[tuple[Any, float]] = []  # events (and their event times) whose rows are not yet stored
-    # One thread for every database write: the event loop (and with it the consumer's hand-over of
-    # fetched messages) never waits for a commit, and the connection stays in one thread.
-    database_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="revisit-db")
     one_flush_at_a_time = asyncio.Lock()
+    background_flushes: set[asyncio.Future] = set()  # kept referenced until done
 
     async def store_and_acknowledge() -> None:
         """One transaction for the buffered rows, then the state they came from, then the acks: an
@@ -89,7 +85,9 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
             unstored.clear()
             if not events and not rows:
                 return
-            new_alerts = await asyncio.get_running_loop().run_in_executor(database_thread, store.write_rows, rows)
+            # On the loop's own thread: a database thread competing with the busy loop for the
+            # interpreter lock made a 2,000-row write take 1.7 s instead of 70 ms (measured).
+            new_alerts = store.write_rows(rows)
             states.publish(state)  # only now: see AccountStateTable
             now = time.time()
             for event, event_time in events:
@@ -118,7 +116,11 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
             unstored.append((event, matched.hit.timestamp.timestamp()))
             processed[(event.message.topic, event.message.partition)] = event.message.offset
             if len(unstored) >= worker.store_batch:
-                await store_and_acknowledge()  # also holds the stream back while the database catches up
+                if len(unstored) >= 4 * worker.store_batch:
+                    await store_and_acknowledge()  # the database is behind: hold the stream back
+                elif not one_flush_at_a_time.locked():
+                    background_flushes.add(asyncio.ensure_future(store_and_acknowledge()))
+                    background_flushes.difference_update([f for f in background_flushes if f.done()])
             metrics.processing.labels("track").observe(time.perf_counter() - started)
 
     @app.timer(interval=worker.store_interval_seconds)
@@ -148,9 +150,6 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
 
 def run_worker(settings: Settings, classifier: HitClassifier, store: Store, loglevel: str = "warning") -> int:
     """Run until SIGTERM or SIGINT: Faust finishes the events in flight, commits and closes."""
-    # Three threads share the interpreter (event loop, Faust's consumer, database writes); a shorter
-    # switch interval lets the loop take the GIL back sooner after each socket call.
-    sys.setswitchinterval(0.001)
     app, metrics = build_app(settings, classifier, store)
     classify_stage = ClassifyStage(settings, classifier, metrics, loop=app.loop)
     worker = faust.Worker(app, classify_stage, loglevel=loglevel, quiet=True)

@@ -8,6 +8,7 @@ they caused.
 from __future__ import annotations
 
 import ipaddress
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
@@ -15,7 +16,7 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Engine, create_engine, func, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 
 from alerts.policy import Alert
 from alerts.routing import plan_deliveries
@@ -48,6 +49,9 @@ def schema_is_current(engine: Engine) -> bool:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_REVISION
 
 
+MIGRATION_ATTEMPTS = 20
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision (creates it on a new database)."""
     try:
@@ -62,13 +66,24 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location",
                            str(resources.files("revisit.storage").joinpath("migrations")))
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-    except OperationalError as error:
-        raise BadInput(f"database {engine.url.render_as_string(hide_password=True)}: "
-                       f"cannot open or migrate it ({error.orig})") from None
+    # Several processes may start on a new database at once (two workers, a worker and the
+    # sender): the loser of the race sees "table already exists", waits, and finds it current.
+    for attempt in range(MIGRATION_ATTEMPTS):
+        try:
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+            return
+        except (OperationalError, ProgrammingError, IntegrityError) as error:
+            time.sleep(0.5)
+            try:
+                if schema_is_current(engine):
+                    return
+            except OperationalError:
+                pass
+            if attempt == MIGRATION_ATTEMPTS - 1:
+                raise BadInput(f"database {engine.url.render_as_string(hide_password=True)}: "
+                               f"cannot open or migrate it ({error.orig})") from None
 
 
 def _dialect_insert(engine: Engine, table: Any):
