@@ -109,10 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
     snooze.add_argument("--by", default=os.environ.get("USER", ""), help="who asks (default: $USER)")
     snooze.add_argument("--db", metavar="URL")
     snooze.add_argument("--config", metavar="TOML")
+    outcome = alerts_commands.add_parser("outcome", help="record what followed an alert")
+    outcome.add_argument("alert_id")
+    outcome.add_argument("--result", required=True,
+                         choices=("contacted", "meeting", "opportunity", "won", "not_interested"))
+    outcome.add_argument("--note", default="")
+    outcome.add_argument("--by", default=os.environ.get("USER", ""), help="who records it (default: $USER)")
+    outcome.add_argument("--db", metavar="URL")
+    outcome.add_argument("--config", metavar="TOML")
     alerts_test = alerts_commands.add_parser("test", help="send a sample alert through a channel's real path")
     alerts_test.add_argument("--channel", required=True, choices=("slack", "email", "webhook"))
     alerts_test.add_argument("--to", help="e-mail address or Slack user id of the sample owner")
     alerts_test.add_argument("--config", metavar="TOML")
+
+    report = commands.add_parser("report", help="reactivation rates by tier, reason and approach")
+    report.add_argument("--since", metavar="YYYY-MM-DD", help="alerts triggered on or after this day")
+    report.add_argument("--db", metavar="URL")
+    report.add_argument("--config", metavar="TOML")
+    report.add_argument("--json", action="store_true")
     return parser
 
 
@@ -326,6 +340,18 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
             store.close()
         print(f"{args.account_id}: no deliveries until {until:%Y-%m-%d %H:%M} UTC ({args.reason.strip()})")
         return 0
+    if args.alerts_command == "outcome":
+        from alerts.report import Outcome
+        from revisit.storage.outcomes import record_outcome
+        from revisit.storage.store import Store
+
+        store = Store(args.db or settings.database_url)
+        try:
+            account_id = record_outcome(store, args.alert_id, Outcome(args.result), args.note, args.by or "unknown")
+        finally:
+            store.close()
+        print(f"{args.alert_id} ({account_id}): {args.result} recorded")
+        return 0
     from alerts.channels_remote import DeliveryFailure, remote_channels
     from revisit.demo import sample_alert
 
@@ -339,8 +365,36 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime, timezone
+
+    from alerts.report import format_report, reactivation_report
+    from revisit.storage.outcomes import follow_ups
+    from revisit.storage.store import Store
+
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since).replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise BadInput(f"--since {args.since!r}: expected YYYY-MM-DD") from None
+    store = Store(args.db or settings.database_url)
+    try:
+        lines = reactivation_report(follow_ups(store, since))
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([{"dimension": line.dimension, "value": line.value, "alerts": line.alerts,
+                           "followed_up": line.contacted, "reactivated": line.reactivated, "won": line.won,
+                           "reactivation_rate": round(line.reactivation_rate, 4)} for line in lines],
+                         ensure_ascii=False, indent=2))
+    else:
+        print(format_report(lines))
+    return 0
+
+
 # Subcommand → handler(args, settings); demo and replay are handled above.
 _COMMANDS = {
     "explain": _explain, "ship": _ship, "worker": _worker, "topics": _topics, "accounts": _import_accounts,
-    "history": _history, "sender": _sender, "alerts": _alerts,
+    "history": _history, "sender": _sender, "alerts": _alerts, "report": _report,
 }

@@ -1,0 +1,39 @@
+"""Outcomes in the database: recording them and reading alerts with their outcomes for the report."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from alerts.report import AlertFollowUp, Outcome
+from revisit.errors import BadInput
+from revisit.storage.models import AlertRow, OutcomeRow
+from revisit.storage.store import Store
+
+
+def record_outcome(store: Store, alert_id: str, outcome: Outcome, note: str, who: str) -> str:
+    """Returns the alert's account id; an unknown alert id is bad input, not a silent row."""
+    with store.engine.begin() as connection:
+        account_id = connection.execute(select(AlertRow.account_id).where(AlertRow.alert_id == alert_id)).scalar()
+        if account_id is None:
+            raise BadInput(f"no alert {alert_id!r} in the database")
+        connection.execute(OutcomeRow.__table__.insert().values(
+            alert_id=alert_id, account_id=account_id, outcome=outcome.value, note=note, recorded_by=who,
+            recorded_at=datetime.now(timezone.utc)))
+    return account_id
+
+
+def follow_ups(store: Store, since: datetime | None = None) -> list[AlertFollowUp]:
+    statement = select(AlertRow.alert_id, AlertRow.tier, AlertRow.payload)
+    if since is not None:
+        statement = statement.where(AlertRow.triggered_at >= since)
+    with store.engine.connect() as connection:
+        alerts = list(connection.execute(statement))
+        outcomes: dict[str, set[str]] = defaultdict(set)
+        for alert_id, outcome in connection.execute(select(OutcomeRow.alert_id, OutcomeRow.outcome)):
+            outcomes[alert_id].add(outcome)
+    return [AlertFollowUp(alert_id, tier, payload.get("dormancy_reason", "unknown"), payload.get("approach", ""),
+                          frozenset(outcomes.get(alert_id, ())))
+            for alert_id, tier, payload in alerts]
