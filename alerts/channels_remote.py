@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
@@ -21,7 +22,7 @@ from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError
 
 from alerts.policy import Alert
-from alerts.render import email_message, slack_blocks, webhook_body, webhook_signature
+from alerts.render import digest_message, email_message, slack_blocks, webhook_body, webhook_signature
 from revisit.config import DeliverySettings, EmailSettings, SlackSettings, WebhookSettings
 
 # Slack Web API errors that no retry will cure (https://api.slack.com/methods/chat.postMessage).
@@ -139,11 +140,21 @@ class EmailChannel:
     def configured(self) -> bool:
         return bool(self.settings.host)
 
+    def recipient(self, alert: Alert) -> str:
+        return alert.owner.email or self.settings.fallback_to
+
     def send(self, alert: Alert) -> str:
-        recipient = alert.owner.email or self.settings.fallback_to
+        recipient = self.recipient(alert)
         if not recipient:
             raise DeliveryFailure("email: the owner has no e-mail and email.fallback_to is not set", permanent=True)
-        message = email_message(alert, self.settings.sender, recipient, self.history_url)
+        return self._deliver(email_message(alert, self.settings.sender, recipient, self.history_url), recipient)
+
+    def send_digest(self, alerts: list[Alert], recipient: str) -> str:
+        if not recipient:
+            raise DeliveryFailure("email: the owner has no e-mail and email.fallback_to is not set", permanent=True)
+        return self._deliver(digest_message(alerts, self.settings.sender, recipient, self.history_url), recipient)
+
+    def _deliver(self, message: EmailMessage, recipient: str) -> str:
         password = read_secret(self.settings.password_env, self.settings.password_file)
         settings = self.settings
         try:
@@ -207,6 +218,7 @@ class WebhookChannel:
 
 
 def remote_channels(delivery: DeliverySettings) -> dict[str, RemoteChannel]:
+    """By outbox channel name; the digest rows go through ``EmailChannel.send_digest``."""
     return {
         "slack": SlackChannel(delivery.slack, delivery.history_url),
         "email": EmailChannel(delivery.email, delivery.history_url),

@@ -121,6 +121,36 @@ def email_message(alert: Alert, sender: str, recipient: str, history_url: str = 
     return message
 
 
+_DIGEST_WORDS = {
+    "ja": ("本日のダイジェスト", "社が再訪しました", "詳細"),
+    "en": ("Daily digest", "accounts came back", "details"),
+}
+
+
+def digest_message(alerts: list[Alert], sender: str, recipient: str, history_url: str = "") -> EmailMessage:
+    """One e-mail for many alerts (tier C and held ones): a list to glance at, not a call to act."""
+    locale = alerts[0].locale if alerts else "en"
+    heading, came_back, details = _DIGEST_WORDS.get(locale, _DIGEST_WORDS["en"])
+    subject = f"[revisit] {heading}: {len(alerts)} {came_back}"
+    text_lines, items = [subject, ""], []
+    for alert in alerts:
+        words = _labels(alert)
+        summary = (f"{alert.account_name} ({words['tier']} {alert.tier.value}, {words['score']} {alert.score}, "
+                   f"{alert.first_seen:%Y-%m-%d %H:%M}): {' → '.join(alert.pages[:6])}")
+        link = history_link(alert, history_url)
+        text_lines += [f"- {summary}", f"  {alert.approach}"] + ([f"  {link}"] if link else [])
+        link_html = f" <a href=\"{html.escape(link, quote=True)}\">{html.escape(details)}</a>" if link else ""
+        items.append(f"<li>{html.escape(summary)}<br><small>{html.escape(alert.approach)}</small>{link_html}</li>")
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = recipient
+    message.set_content("\n".join(text_lines), charset="utf-8")
+    message.add_alternative(f"<html><body><h2>{html.escape(subject)}</h2><ul>{''.join(items)}</ul></body></html>",
+                            subtype="html", charset="utf-8")
+    return message
+
+
 def webhook_body(alert: Alert, history_url: str = "") -> bytes:
     record = {"type": "revisit.alert", "alert": alert.to_record(), "history_url": history_link(alert, history_url)}
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

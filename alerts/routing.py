@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from alerts.policy import Alert
+from alerts.policy import Alert, Delivery
 from revisit.config import BusinessHours, DeliverySettings, Route
 
 CHANNELS = ("slack", "email", "webhook")
+DIGEST = "digest"  # the daily e-mail per owner, a channel of its own in the outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,33 @@ def next_opening(now: datetime, hours: BusinessHours) -> datetime:
     return now  # no working day configured: deliver rather than hold forever
 
 
+def next_digest(now: datetime, delivery: DeliverySettings) -> datetime:
+    """The next daily digest time (today's if still ahead) in the business time zone."""
+    zone = ZoneInfo(delivery.business_hours.timezone)
+    local = now.astimezone(zone)
+    at = datetime.combine(local.date(), time.fromisoformat(delivery.digest_time), zone)
+    if at <= local:
+        at = datetime.combine(local.date() + timedelta(days=1), time.fromisoformat(delivery.digest_time), zone)
+    return at.astimezone(now.tzinfo)
+
+
 def plan_deliveries(alert: Alert, delivery: DeliverySettings, now: datetime) -> list[PlannedDelivery]:
+    """Tier C (``delivery == "digest"``) goes only into the owner's daily digest e-mail: a light
+    touch, no ping (without e-mail among its channels: the others, once a day at digest time). An e-mail that quiet hours would hold joins the digest too; other channels wait for
+    the opening."""
     channels, route = choose_channels(alert, delivery)
+    if not channels:
+        return []
+    if alert.delivery == Delivery.DIGEST:
+        at = next_digest(now, delivery)
+        if "email" in channels:
+            return [PlannedDelivery(alert.alert_id, DIGEST, at, route)]
+        return [PlannedDelivery(alert.alert_id, channel, at, route) for channel in dict.fromkeys(channels)]
     not_before = next_opening(now, delivery.business_hours)
-    return [PlannedDelivery(alert.alert_id, channel, not_before, route) for channel in dict.fromkeys(channels)]
+    planned = []
+    for channel in dict.fromkeys(channels):
+        if channel == "email" and not_before > now:
+            planned.append(PlannedDelivery(alert.alert_id, DIGEST, next_digest(now, delivery), route + ", quiet hours"))
+        else:
+            planned.append(PlannedDelivery(alert.alert_id, channel, not_before, route))
+    return planned

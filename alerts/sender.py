@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Mapping
 
-from alerts.channels_remote import DeliveryFailure, RemoteChannel
+from alerts.channels_remote import DeliveryFailure, EmailChannel, RemoteChannel
+from alerts.routing import DIGEST
 from revisit.config import DeliverySettings
-from revisit.storage.outbox import AlertOutbox
+from revisit.storage.outbox import AlertOutbox, DueDelivery
 
 log = logging.getLogger("revisit.sender")
 
@@ -46,28 +47,46 @@ class DeliverySender:
 
     def run_once(self, limit: int = 100) -> SendReport:
         report = SendReport()
-        for due in self.outbox.due(self.clock(), limit):
-            alert, attempts = due.alert, due.attempts + 1
-            channel = self.channels.get(due.channel)
-            try:
-                if channel is None:
-                    raise DeliveryFailure(f"unknown channel {due.channel!r}", permanent=True)
-                reference = channel.send(alert)
-            except DeliveryFailure as failure:
+        due = self.outbox.due(self.clock(), limit)
+        digests: dict[str, list[DueDelivery]] = defaultdict(list)
+        email = self.channels.get("email")
+        for item in due:
+            if item.channel == DIGEST and isinstance(email, EmailChannel):
+                digests[email.recipient(item.alert)].append(item)
+            else:
+                self._attempt(report, [item], lambda item=item: self._send_one(item))
+        for recipient, items in digests.items():
+            self._attempt(report, items, lambda items=items, recipient=recipient: email.send_digest(
+                [i.alert for i in items], recipient))
+        return report
+
+    def _send_one(self, item: DueDelivery) -> str:
+        channel = self.channels.get(item.channel)
+        if channel is None:
+            raise DeliveryFailure(f"no channel {item.channel!r} configured for delivery", permanent=True)
+        return channel.send(item.alert)
+
+    def _attempt(self, report: SendReport, items: list[DueDelivery], send: Callable[[], str]) -> None:
+        """One message (an alert, or one digest of several): every row it carries ends the same way."""
+        try:
+            reference = send()
+        except DeliveryFailure as failure:
+            for item in items:
+                attempts = item.attempts + 1
                 if failure.permanent or attempts >= self.delivery.max_attempts:
-                    self.outbox.mark_dead(alert.alert_id, due.channel, attempts, failure.reason)
-                    report.outcomes[(due.channel, "dead")] += 1
-                    log.warning("alert %s via %s: given up after %d attempts: %s", alert.alert_id, due.channel,
-                                attempts, failure.reason)
+                    self.outbox.mark_dead(item.alert.alert_id, item.channel, attempts, failure.reason)
+                    report.outcomes[(item.channel, "dead")] += 1
+                    log.warning("alert %s via %s: given up after %d attempts: %s", item.alert.alert_id,
+                                item.channel, attempts, failure.reason)
                 else:
                     delay = backoff_delay(attempts, self.delivery, failure.retry_after)
-                    self.outbox.mark_retry(alert.alert_id, due.channel, attempts,
+                    self.outbox.mark_retry(item.alert.alert_id, item.channel, attempts,
                                            self.clock() + timedelta(seconds=delay), failure.reason)
-                    report.outcomes[(due.channel, "retry")] += 1
-                continue
-            self.outbox.mark_sent(alert.alert_id, due.channel, attempts, reference, self.clock())
-            report.outcomes[(due.channel, "sent")] += 1
-        return report
+                    report.outcomes[(item.channel, "retry")] += 1
+            return
+        for item in items:
+            self.outbox.mark_sent(item.alert.alert_id, item.channel, item.attempts + 1, reference, self.clock())
+            report.outcomes[(item.channel, "sent")] += 1
 
     def run_forever(self, should_stop: Callable[[], bool]) -> None:
         while not should_stop():

@@ -236,6 +236,9 @@ class DeliverySettings:
     backoff_max_seconds: float = 3600.0
     poll_seconds: float = 2.0
     business_hours: BusinessHours = field(default_factory=BusinessHours)
+    # Tier C alerts, and e-mails held by quiet hours, go out once a day per owner in one e-mail,
+    # at this time in business_hours.timezone.
+    digest_time: str = "08:30"
     slack: SlackSettings = field(default_factory=SlackSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)

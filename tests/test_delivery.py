@@ -251,3 +251,29 @@ def test_without_a_team_channel_the_owner_gets_a_direct_message(tmp_path, http_p
     posted = json.loads(body)
     assert posted["channel"] == "U777" and not posted["text"].startswith("<@")
     store.close()
+
+
+def test_tier_c_and_quiet_hour_emails_arrive_in_one_daily_digest_per_owner(tmp_path, http_peer, smtp_peer, secrets):
+    now = datetime.now(timezone.utc)
+    closed_today = [d for d in range(1, 8) if d != now.isoweekday()]
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack", "email"], digest_time="08:30",
+                            business_hours={"enabled": True, "timezone": "UTC", "start": "09:00", "end": "18:00",
+                                            "weekdays": closed_today})
+    db_url = f"sqlite:///{tmp_path / 'd.sqlite'}"
+    store, held = store_alert(db_url, settings)  # tier A, but outside business hours
+    light = replace(sample_alert(settings, "owner@example.test"), alert_id="c0000000-0000-0000-0000-00000000000c",
+                    tier=type(held.tier)("C"), delivery="digest", account_name="有限会社ライトタッチ")
+    assert store.write_rows(PendingRows([], {}, [light], {})) == [light]
+    planned = {(alert_id, channel) for alert_id, channel, *_ in AlertOutbox(store).statuses()}
+    assert planned == {(held.alert_id, "slack"), (held.alert_id, "digest"), (light.alert_id, "digest")}
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert sender.run_once().total() == 0  # nothing before the digest time
+    clock.now = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), timezone.utc) + timedelta(hours=9)
+    assert dict(sender.run_once().outcomes) == {("digest", "sent"): 2, ("slack", "sent"): 1}
+    (digest,) = smtp_peer[1].messages  # both alerts, one e-mail, to their owner
+    assert digest["To"] == "owner@example.test" and "2" in digest["Subject"]
+    text = digest.get_body(("plain",)).get_content()
+    assert "有限会社ライトタッチ" in text and held.account_name in text
+    assert "&lt;!channel&gt;" in digest.get_body(("html",)).get_content()
+    store.close()
