@@ -277,3 +277,48 @@ def test_tier_c_and_quiet_hour_emails_arrive_in_one_daily_digest_per_owner(tmp_p
     assert "有限会社ライトタッチ" in text and held.account_name in text
     assert "&lt;!channel&gt;" in digest.get_body(("html",)).get_content()
     store.close()
+
+
+def test_a_sender_killed_mid_batch_delivers_every_alert_exactly_once_after_restart(tmp_path, http_peer, smtp_peer,
+                                                                                  secrets, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    settings = settings_for(http_peer, smtp_peer, default_channels=["webhook"])
+    db_url = f"sqlite:///{tmp_path / 'd.sqlite'}"
+    store, first = store_alert(db_url, settings)
+    ids = [first.alert_id] + [f"{n:08d}-0000-0000-0000-000000000000" for n in range(1, 6)]
+    store.write_rows(PendingRows([], {}, [replace(first, alert_id=i) for i in ids[1:]], {}))
+    store.close()
+    hold = threading.Event()  # the third request is received but never answered: the kill lands there
+    released = threading.Event()
+    answered: list[str] = []
+    original = Recorder.do_POST
+
+    def do_post(handler):
+        if len(http_peer.requests) == 2 and not hold.is_set():
+            hold.set()
+            handler.rfile.read(int(handler.headers.get("Content-Length", 0)))
+            http_peer.requests.append((handler.path, dict(handler.headers), b"", 0))
+            released.wait(timeout=30)  # until the sender has been killed
+            return
+        original(handler)
+        answered.append(handler.headers["X-Revisit-Alert-Id"])
+
+    monkeypatch.setattr(Recorder, "do_POST", do_post)
+    config = tmp_path / "revisit.toml"
+    config.write_text('[delivery]\ndefault_channels = ["webhook"]\npoll_seconds = 0.2\n', encoding="utf-8")
+    command = [sys.executable, "-m", "revisit", "sender", "--config", str(config), "--db", db_url]
+    sender = subprocess.Popen(command, env=os.environ.copy())
+    assert hold.wait(timeout=60), "the sender never reached the third alert"
+    sender.send_signal(signal.SIGKILL)
+    sender.wait(timeout=30)
+    released.set()
+    assert len(answered) == 2
+    assert subprocess.run(command + ["--once"], env=os.environ.copy(), timeout=120).returncode == 0
+    assert sorted(answered) == sorted(ids)  # each alert accepted exactly once
+    store = Store(db_url)
+    assert {status for _, _, status, _, _ in AlertOutbox(store).statuses()} == {"sent"}
+    store.close()
