@@ -9,11 +9,13 @@ the row is then sent again on restart. Webhook receivers can de-duplicate on the
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Mapping
+
+from sqlalchemy.exc import OperationalError
 
 from alerts.channels_remote import DeliveryFailure, EmailChannel, RemoteChannel
 from alerts.routing import DIGEST
@@ -88,7 +90,33 @@ class DeliverySender:
             self.outbox.mark_sent(item.alert.alert_id, item.channel, item.attempts + 1, reference, self.clock())
             report.outcomes[(item.channel, "sent")] += 1
 
-    def run_forever(self, should_stop: Callable[[], bool]) -> None:
-        while not should_stop():
-            if not self.run_once().total():
-                time.sleep(self.delivery.poll_seconds)
+    def run_forever(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                sent = self.run_once().total()
+            except OperationalError as error:  # the database is away for a moment: try again later
+                log.warning("sender: database unavailable (%s); retrying", type(error).__name__)
+                sent = 0
+            if not sent:
+                stop.wait(self.delivery.poll_seconds)
+
+
+def wants_sender(delivery: DeliverySettings) -> bool:
+    return bool(delivery.routes or delivery.default_channels)
+
+
+class SenderThread(threading.Thread):
+    """The sender inside a long-running process (the worker): its network waits release the
+    interpreter lock, so it costs the event loop little."""
+
+    def __init__(self, sender: DeliverySender) -> None:
+        super().__init__(name="revisit-sender", daemon=True)
+        self.sender = sender
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        self.sender.run_forever(self.stopping)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stopping.set()
+        self.join(timeout)

@@ -302,6 +302,7 @@ if __name__ == "__main__":
 
 def _sender(args: argparse.Namespace, settings: Settings) -> int:
     import signal
+    import threading
 
     from alerts.channels_remote import remote_channels
     from alerts.sender import DeliverySender
@@ -316,9 +317,9 @@ def _sender(args: argparse.Namespace, settings: Settings) -> int:
             print(", ".join(f"{channel} {outcome} {count}" for (channel, outcome), count in
                             sorted(report.outcomes.items())) or "nothing due")
             return 0
-        stopping: list[int] = []
-        signal.signal(signal.SIGTERM, lambda number, frame: stopping.append(number))
-        sender.run_forever(lambda: bool(stopping))
+        stopping = threading.Event()
+        signal.signal(signal.SIGTERM, lambda number, frame: stopping.set())
+        sender.run_forever(stopping)
         return 0
     finally:
         store.close()

@@ -235,6 +235,8 @@ class DeliverySettings:
     backoff_seconds: float = 30.0  # doubles after each failure, up to backoff_max_seconds
     backoff_max_seconds: float = 3600.0
     poll_seconds: float = 2.0
+    # The worker runs a sender thread when channels are configured; false: run `revisit sender` apart.
+    sender_in_worker: bool = True
     business_hours: BusinessHours = field(default_factory=BusinessHours)
     # Tier C alerts, and e-mails held by quiet hours, go out once a day per owner in one e-mail,
     # at this time in business_hours.timezone.

@@ -8,8 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -201,3 +203,35 @@ def test_worker_refuses_to_start_without_its_topics(bootstrap, tmp_path) -> None
                              f"sqlite:///{tmp_path / 'w.sqlite'}"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "topics missing: nowhere-" in result.stderr and "revisit topics create" in result.stderr
+
+
+def test_the_worker_delivers_its_alerts_through_the_outbox(bootstrap, tmp_path, replayed, monkeypatch) -> None:
+    from tests.test_delivery import Recorder
+
+    alert_ids, hits = replayed
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    server.lock, server.answers, server.requests = threading.Lock(), [], []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("REVISIT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/crm")
+    setup = Setup(bootstrap, tmp_path)
+    with setup.config.open("a", encoding="utf-8") as config:
+        config.write('\n[delivery]\ndefault_channels = ["webhook"]\npoll_seconds = 0.2\n')
+    setup.ship(APACHE_LOG)
+    setup.start_worker()
+    try:
+        setup.wait_for_hits(hits)
+        engine = create_engine(setup.db)
+        with engine.connect() as connection:
+            realtime = {row[0] for row in connection.execute(text("SELECT alert_id FROM alerts WHERE delivery = 'realtime'"))}
+        engine.dispose()
+        assert realtime and realtime < alert_ids  # tier C waits for the daily digest time
+        deadline = time.monotonic() + 60
+        while len(server.requests) < len(realtime) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)  # nothing more may come
+        delivered = [headers["X-Revisit-Alert-Id"] for _, headers, _, _ in server.requests]
+        assert sorted(delivered) == sorted(realtime)  # each once
+    finally:
+        setup.stop_all()
+        server.shutdown()
+        server.server_close()
