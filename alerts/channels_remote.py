@@ -22,7 +22,8 @@ from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError
 
 from alerts.policy import Alert
-from alerts.render import digest_message, email_message, slack_blocks, webhook_body, webhook_signature
+from alerts.render import (digest_message, email_message, slack_blocks, slack_thread_reply, webhook_body,
+                           webhook_signature)
 from revisit.config import DeliverySettings, EmailSettings, SlackSettings, WebhookSettings
 
 # Slack Web API errors that no retry will cure (https://api.slack.com/methods/chat.postMessage).
@@ -66,6 +67,15 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+def _slack_failure(error: SlackApiError) -> DeliveryFailure:
+    code = error.response.get("error", "") if error.response is not None else ""
+    status = error.response.status_code if error.response is not None else 0
+    if status == 429 or code == "ratelimited":
+        return DeliveryFailure("slack: rate limited", retry_after=_retry_after(
+            error.response.headers.get("Retry-After") if error.response is not None else None))
+    return DeliveryFailure(f"slack: {code or f'HTTP {status}'}", permanent=code in SLACK_PERMANENT_ERRORS)
+
+
 @dataclass
 class SlackChannel:
     settings: SlackSettings
@@ -104,15 +114,27 @@ class SlackChannel:
         try:
             response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
         except SlackApiError as error:
-            code = error.response.get("error", "") if error.response is not None else ""
-            status = error.response.status_code if error.response is not None else 0
-            if status == 429 or code == "ratelimited":
-                raise DeliveryFailure("slack: rate limited", retry_after=_retry_after(
-                    error.response.headers.get("Retry-After") if error.response is not None else None)) from None
-            raise DeliveryFailure(f"slack: {code or f'HTTP {status}'}", permanent=code in SLACK_PERMANENT_ERRORS) from None
+            raise _slack_failure(error) from None
         except (OSError, urllib.error.URLError) as error:
             raise DeliveryFailure(f"slack: cannot reach the API ({type(error).__name__})") from None
         return f"{response.get('channel', channel)}:{response.get('ts', '')}"
+
+    def send_reply(self, alert: Alert, message_ref: str) -> str:
+        """A reply in the thread of the message ``message_ref`` ("channel:ts", from ``send``)."""
+        token = self._token()
+        channel, _, thread_ts = message_ref.partition(":")
+        if not token or not thread_ts:
+            raise DeliveryFailure("slack: replies in a thread need a bot token (incoming webhooks cannot)",
+                                  permanent=True)
+        text, blocks = slack_thread_reply(alert)
+        client = WebClient(token=token, base_url=self.settings.api_url, timeout=int(self.settings.timeout_seconds))
+        try:
+            response = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+        except SlackApiError as error:
+            raise _slack_failure(error) from None
+        except (OSError, urllib.error.URLError) as error:
+            raise DeliveryFailure(f"slack: cannot reach the API ({type(error).__name__})") from None
+        return f"{channel}:{response.get('ts', '')}"
 
     def _post_webhook(self, alert: Alert, url: str) -> str:
         text, blocks = slack_blocks(alert, self.history_url)

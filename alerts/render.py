@@ -93,6 +93,19 @@ def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tupl
     return text, blocks
 
 
+_MORE = {"ja": "さらに閲覧が続いています", "en": "More activity"}
+
+
+def slack_thread_reply(alert: Alert) -> tuple[str, list[dict[str, Any]]]:
+    """The reply in an alert's thread when the visit went on: where it stands now."""
+    words = _labels(alert)
+    latest = "\n".join(f"• `{slack_escape(page)}`" for page in alert.pages[-5:])
+    text = (f"*{_MORE.get(alert.locale, _MORE['en'])}* ({alert.last_seen:%H:%M}): {len(alert.pages)} "
+            f"{words['pages'].lower()}, {words['score']} {alert.score}\n{latest}")
+    return slack_escape(f"{title(alert)}: {len(alert.pages)}"), [{"type": "section", "text": {"type": "mrkdwn",
+                                                                                            "text": text}}]
+
+
 def email_message(alert: Alert, sender: str, recipient: str, history_url: str = "") -> EmailMessage:
     """Multipart text and HTML; UTF-8 subject and body, encoded by the ``email`` package."""
     words = _labels(alert)

@@ -15,6 +15,7 @@ from revisit.config import BusinessHours, DeliverySettings, Route
 
 CHANNELS = ("slack", "email", "webhook")
 DIGEST = "digest"  # the daily e-mail per owner, a channel of its own in the outbox
+THREAD_REPLY = "slack-thread"  # more activity on an alert already in Slack: a reply in its thread
 
 
 @dataclass(frozen=True, slots=True)

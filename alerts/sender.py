@@ -17,8 +17,8 @@ from typing import Callable, Mapping
 
 from sqlalchemy.exc import OperationalError
 
-from alerts.channels_remote import DeliveryFailure, EmailChannel, RemoteChannel
-from alerts.routing import DIGEST
+from alerts.channels_remote import DeliveryFailure, EmailChannel, RemoteChannel, SlackChannel
+from alerts.routing import DIGEST, THREAD_REPLY
 from revisit.config import DeliverySettings
 from revisit.storage.outbox import AlertOutbox, DueDelivery
 
@@ -55,6 +55,8 @@ class DeliverySender:
         for item in due:
             if item.channel == DIGEST and isinstance(email, EmailChannel):
                 digests[email.recipient(item.alert)].append(item)
+            elif item.channel == THREAD_REPLY:
+                self._attempt(report, [item], lambda item=item: self._reply_in_thread(item))
             else:
                 self._attempt(report, [item], lambda item=item: self._send_one(item))
         for recipient, items in digests.items():
@@ -67,6 +69,17 @@ class DeliverySender:
         if channel is None:
             raise DeliveryFailure(f"no channel {item.channel!r} configured for delivery", permanent=True)
         return channel.send(item.alert)
+
+    def _reply_in_thread(self, item: DueDelivery) -> str:
+        slack = self.channels.get("slack")
+        first = self.outbox.delivery_of(item.alert.alert_id, "slack")
+        if not isinstance(slack, SlackChannel) or first is None or first[0] == "dead":
+            raise DeliveryFailure("no Slack message to reply to", permanent=True)
+        status, reference = first
+        if status != "sent":
+            # The first message has not gone yet: when it goes it shows the visit as it is then.
+            return "merged into the first message"
+        return slack.send_reply(item.alert, reference)
 
     def _attempt(self, report: SendReport, items: list[DueDelivery], send: Callable[[], str]) -> None:
         """One message (an alert, or one digest of several): every row it carries ends the same way."""

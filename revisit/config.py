@@ -241,6 +241,8 @@ class DeliverySettings:
     # Tier C alerts, and e-mails held by quiet hours, go out once a day per owner in one e-mail,
     # at this time in business_hours.timezone.
     digest_time: str = "08:30"
+    # More pages on an alert already posted to Slack become one reply in its thread this much later.
+    thread_reply_delay_seconds: float = 60.0
     slack: SlackSettings = field(default_factory=SlackSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)

@@ -322,3 +322,24 @@ def test_a_sender_killed_mid_batch_delivers_every_alert_exactly_once_after_resta
     store = Store(db_url)
     assert {status for _, _, status, _, _ in AlertOutbox(store).statuses()} == {"sent"}
     store.close()
+
+
+def test_more_activity_becomes_one_reply_in_the_alerts_slack_thread(tmp_path, http_peer, smtp_peer, secrets):
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack"], thread_reply_delay_seconds=60.0)
+    store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 1}
+    first = json.loads(http_peer.requests[0][2])
+    assert "thread_ts" not in first
+    for extra in ("/contact", "/contact/thanks"):  # two more pages: still one reply
+        alert = replace(alert, pages=alert.pages + (extra,), score=alert.score + 5)
+        store.write_rows(PendingRows([], {}, [], {alert.alert_id: alert}))
+    assert sender.run_once().total() == 0  # the reply waits, gathering the activity
+    clock.now += timedelta(seconds=61)
+    assert dict(sender.run_once().outcomes) == {("slack-thread", "sent"): 1}
+    reply = json.loads(http_peer.requests[1][2])
+    assert (reply["channel"], reply["thread_ts"]) == ("C1", "1.0001")  # the first message's ts
+    assert "/contact/thanks" in json.dumps(reply["blocks"]) and str(alert.score) in json.dumps(reply["blocks"])
+    assert len(http_peer.requests) == 2
+    store.close()

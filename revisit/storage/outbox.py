@@ -48,6 +48,14 @@ class AlertOutbox:
     def mark_dead(self, alert_id: str, channel: str, attempts: int, error: str) -> None:
         self._update(alert_id, channel, status="dead", attempts=attempts, last_error=error)
 
+    def delivery_of(self, alert_id: str, channel: str) -> tuple[str, str] | None:
+        """(status, provider_ref) of one row, or None."""
+        statement = select(DeliveryRow.status, DeliveryRow.provider_ref).where(DeliveryRow.alert_id == alert_id,
+                                                                               DeliveryRow.channel == channel)
+        with self.engine.connect() as connection:
+            row = connection.execute(statement).first()
+        return None if row is None else (row[0], row[1])
+
     def statuses(self) -> list[tuple[str, str, str, int, str]]:
         """(alert_id, channel, status, attempts, last_error) of every row, for people and tests."""
         statement = select(DeliveryRow.alert_id, DeliveryRow.channel, DeliveryRow.status, DeliveryRow.attempts,

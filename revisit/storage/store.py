@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from typing import Any, Iterable, Sequence
 
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 
 from alerts.policy import Alert
-from alerts.routing import plan_deliveries
+from alerts.routing import THREAD_REPLY, plan_deliveries
 from enrichment.accounts import Account, DormancyReason, Owner
 from enrichment.organization import Organization
 from revisit.errors import BadInput
@@ -240,7 +240,25 @@ class Store:
                 connection.execute(
                     update(AlertRow).where(AlertRow.alert_id == alert.alert_id)
                     .values(score=alert.score, payload=alert.to_record()))
+                self._add_thread_reply(connection, alert.alert_id)
         return new_alerts
+
+    def _add_thread_reply(self, connection: Any, alert_id: str) -> None:
+        """More activity on an alert that goes to Slack: one reply in its thread, a little later
+        (``delivery.thread_reply_delay_seconds``), carrying whatever the visit has become by then.
+        A reply already pending is pushed back rather than doubled."""
+        if self.delivery is None:
+            return
+        has_slack = connection.execute(select(DeliveryRow.status).where(
+            DeliveryRow.alert_id == alert_id, DeliveryRow.channel == "slack")).first()
+        if has_slack is None:
+            return
+        now = datetime.now(timezone.utc)
+        row = {"alert_id": alert_id, "channel": THREAD_REPLY, "status": "pending", "route": "activity",
+               "attempts": 0, "not_before": now + timedelta(seconds=self.delivery.thread_reply_delay_seconds),
+               "created_at": now, "sent_at": None, "last_error": "", "provider_ref": ""}
+        connection.execute(_upsert(self.engine, DeliveryRow.__table__, ["alert_id", "channel"],
+                                   ["status", "attempts", "not_before", "last_error"]), [row])
 
 
 @dataclass
