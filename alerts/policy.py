@@ -54,6 +54,7 @@ class Alert:
     last_deal_at: str | None
     locale: str
     industry: str = ""
+    page_times: tuple[datetime, ...] = ()  # when each of ``pages`` was seen, same order
 
     def to_record(self) -> dict[str, Any]:
         """The JSON form of the contract (extra keys may be added, never removed or renamed)."""
@@ -70,7 +71,8 @@ class Alert:
             "organization": organization_record(self.organization),
             "match": {"method": self.match_method, "confidence": self.match_confidence,
                       "detail": self.match_detail},
-            "owner": {"name": self.owner.name, "email": self.owner.email, "slack": self.owner.slack},
+            "owner": {"name": self.owner.name, "email": self.owner.email, "slack": self.owner.slack,
+                      "timezone": self.owner.timezone},
             "dormancy_reason": self.dormancy_reason.value,
             "approach": self.approach,
             "opening_line": self.opening_line,
@@ -80,6 +82,7 @@ class Alert:
             "last_deal_at": self.last_deal_at,
             "locale": self.locale,
             "industry": self.industry,
+            "page_times": [at.isoformat() for at in self.page_times],
         }
 
     @classmethod
@@ -98,6 +101,7 @@ class Alert:
             opening_line=record["opening_line"], delivery=record["delivery"], priority=record["priority"],
             lifetime_value=Decimal(record["lifetime_value"]) if record["lifetime_value"] is not None else None,
             last_deal_at=record["last_deal_at"], locale=record["locale"], industry=record.get("industry", ""),
+            page_times=tuple(datetime.fromisoformat(at) for at in record.get("page_times", ())),
         )
 
 
@@ -134,6 +138,7 @@ def refresh_alert(alert: Alert, session: Session) -> Alert:
         last_seen=session.last_seen,
         pages=tuple(p.path for p in session.pages),
         page_labels=tuple(sorted({p.label for p in session.pages if p.label})),
+        page_times=tuple(p.at for p in session.pages),
     )
 
 
@@ -171,6 +176,7 @@ def decide_alert(account: Account, match: AccountMatch, organization: Organizati
         last_seen=session.last_seen,
         pages=tuple(p.path for p in session.pages),
         page_labels=tuple(sorted({p.label for p in session.pages if p.label})),
+        page_times=tuple(p.at for p in session.pages),
         organization=organization,
         match_method=match.method.value,
         match_confidence=match.confidence,

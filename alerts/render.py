@@ -59,6 +59,12 @@ def _facts(alert: Alert) -> list[tuple[str, str]]:
     ]
 
 
+def _times(alert: Alert) -> list[str]:
+    """HH:MM of each page in the alert's own offset (blank for records made before page times)."""
+    times = [f"{at:%H:%M}" for at in alert.page_times]
+    return times + [""] * (len(alert.pages) - len(times))
+
+
 def history_link(alert: Alert, history_url: str) -> str:
     return history_url.format(account_id=alert.account_id) if history_url else ""
 
@@ -73,7 +79,8 @@ def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tupl
     heading = title(alert)
     fields = [{"type": "mrkdwn", "text": f"*{slack_escape(label)}*\n{slack_escape(value)}"}
               for label, value in _facts(alert)]
-    pages = "\n".join(f"{number}. `{slack_escape(page)}`" for number, page in enumerate(alert.pages[:15], start=1))
+    pages = "\n".join(f"{number}. {when} `{slack_escape(page)}`"
+                      for number, (when, page) in enumerate(zip(_times(alert), alert.pages[:15]), start=1))
     if len(alert.pages) > 15:
         pages += f"\n… (+{len(alert.pages) - 15})"
     when = f"{alert.first_seen:%Y-%m-%d %H:%M} – {alert.last_seen:%H:%M %Z}".strip()
@@ -112,13 +119,14 @@ def email_message(alert: Alert, sender: str, recipient: str, history_url: str = 
     facts = _facts(alert)
     link = history_link(alert, history_url)
     text_lines = [title(alert), ""] + [f"{label}: {value}" for label, value in facts]
-    text_lines += ["", f"{words['pages']}:"] + [f"  {n}. {page}" for n, page in enumerate(alert.pages, start=1)]
+    text_lines += ["", f"{words['pages']}:"] + [f"  {n}. {when} {page}"
+                                               for n, (when, page) in enumerate(zip(_times(alert), alert.pages), start=1)]
     text_lines += ["", f"{words['approach']}: {alert.approach}", f"{words['opener']}: {alert.opening_line}"]
     if link:
         text_lines += ["", f"{words['history']}: {link}"]
     rows = "".join(f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
                    for label, value in facts)
-    pages = "".join(f"<li><code>{html.escape(page)}</code></li>" for page in alert.pages)
+    pages = "".join(f"<li>{when} <code>{html.escape(page)}</code></li>" for when, page in zip(_times(alert), alert.pages))
     link_html = f"<p><a href=\"{html.escape(link, quote=True)}\">{html.escape(words['history'])}</a></p>" if link else ""
     body_html = (f"<html><body><h2>{html.escape(title(alert))}</h2><table>{rows}</table>"
                  f"<h3>{html.escape(words['pages'])}</h3><ol>{pages}</ol>"

@@ -41,11 +41,13 @@ def choose_channels(alert: Alert, delivery: DeliverySettings) -> tuple[tuple[str
     return delivery.default_channels, "default"
 
 
-def next_opening(now: datetime, hours: BusinessHours) -> datetime:
-    """``now`` if inside business hours, else the next opening (aware, in UTC offset of ``now``)."""
+def next_opening(now: datetime, hours: BusinessHours, owner_zone: str = "") -> datetime:
+    """``now`` if inside business hours, else the next opening (aware, in UTC offset of ``now``).
+
+    Hours are read in the owner's time zone when the list gives one, else ``hours.timezone``."""
     if not hours.enabled:
         return now
-    zone = ZoneInfo(hours.timezone)
+    zone = ZoneInfo(owner_zone or hours.timezone)
     local = now.astimezone(zone)
     start, end = time.fromisoformat(hours.start), time.fromisoformat(hours.end)
     for days_ahead in range(8):
@@ -83,7 +85,7 @@ def plan_deliveries(alert: Alert, delivery: DeliverySettings, now: datetime) -> 
         if "email" in channels:
             return [PlannedDelivery(alert.alert_id, DIGEST, at, route)]
         return [PlannedDelivery(alert.alert_id, channel, at, route) for channel in dict.fromkeys(channels)]
-    not_before = next_opening(now, delivery.business_hours)
+    not_before = next_opening(now, delivery.business_hours, alert.owner.timezone)
     planned = []
     for channel in dict.fromkeys(channels):
         if channel == "email" and not_before > now:

@@ -6,6 +6,8 @@ customer list would silently miss the very accounts sales cares about.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 import csv
 import io
 import ipaddress
@@ -21,7 +23,7 @@ from stream.fields import IPNetwork
 
 KNOWN_COLUMNS = (
     "account_id", "name", "aliases", "domains", "networks", "owner_name", "owner_email",
-    "owner_slack", "last_deal_at", "last_contact_at", "lost_deal_at", "lifetime_value",
+    "owner_slack", "owner_timezone", "last_deal_at", "last_contact_at", "lost_deal_at", "lifetime_value",
     "dormancy_reason", "industry",
 )
 REQUIRED_COLUMNS = ("account_id", "name")
@@ -44,6 +46,7 @@ class Owner:
     name: str = ""
     email: str = ""
     slack: str = ""
+    timezone: str = ""  # IANA name, e.g. Asia/Tokyo: business hours are the owner's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,14 @@ def parse_accounts(text: str, source: str = "<accounts>") -> tuple[Account, ...]
     return tuple(accounts)
 
 
+def _is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def _account_from_row(values: dict[str, str]) -> Account:
     account_id = values["account_id"]
     if not account_id:
@@ -152,6 +163,9 @@ def _account_from_row(values: dict[str, str]) -> Account:
     email = values.get("owner_email", "")
     if email and not _EMAIL.match(email):
         raise _RowError("owner_email", f"{email!r} is not an e-mail address")
+    zone = values.get("owner_timezone", "")
+    if zone and not _is_time_zone(zone):
+        raise _RowError("owner_timezone", f"{zone!r} is not an IANA time zone (e.g. Asia/Tokyo)")
     reason_text = values.get("dormancy_reason", "").lower() or "unknown"
     try:
         reason = DormancyReason(reason_text)
@@ -164,7 +178,7 @@ def _account_from_row(values: dict[str, str]) -> Account:
         aliases=_list(values.get("aliases", "")),
         domains=tuple(_domain(d) for d in _list(values.get("domains", ""))),
         networks=tuple(_network(n) for n in _list(values.get("networks", ""))),
-        owner=Owner(values.get("owner_name", ""), email, values.get("owner_slack", "")),
+        owner=Owner(values.get("owner_name", ""), email, values.get("owner_slack", ""), zone),
         last_deal_at=_date(values, "last_deal_at"),
         last_contact_at=_date(values, "last_contact_at"),
         lost_deal_at=_date(values, "lost_deal_at"),

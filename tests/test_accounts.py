@@ -79,3 +79,11 @@ def test_header_problems(tmp_path: Path) -> None:
 def test_blank_lines_are_skipped_and_line_numbers_stay_true(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match=r"accounts.csv:5:3"):
         load_accounts(write(tmp_path, "account_id,name,last_deal_at\nC-1,A,\n\n,,\nC-2,B,yesterday\n"))
+
+
+def test_owner_time_zone_is_checked_and_kept(tmp_path: Path) -> None:
+    header = "account_id,name,owner_email,owner_timezone\n"
+    (account,) = load_accounts(write(tmp_path, header + "C-1,A,a@example.com,Europe/Berlin\n"))
+    assert account.owner.timezone == "Europe/Berlin"
+    with pytest.raises(BadInput, match=r"accounts.csv:2:4: owner_timezone: 'Tokyo' is not an IANA time zone"):
+        load_accounts(write(tmp_path, header + "C-1,A,a@example.com,Tokyo\n"))

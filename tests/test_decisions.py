@@ -185,6 +185,6 @@ def test_alert_record_has_every_contract_field() -> None:
     assert record["first_seen"] == "2026-11-20T10:00:00+09:00"
     assert set(record["organization"]) >= {"name", "domain", "network", "source"}
     assert record["match"]["method"] == "network" and record["match"]["confidence"] == 1.0
-    assert record["owner"] == {"name": "佐藤", "email": "s@example.com", "slack": "U9"}
+    assert record["owner"] == {"name": "佐藤", "email": "s@example.com", "slack": "U9", "timezone": ""}
     assert (record["tier"], record["delivery"], record["dormancy_reason"]) == ("B", "realtime", "competitor")
     assert record["priority"] == "medium"

@@ -343,3 +343,55 @@ def test_more_activity_becomes_one_reply_in_the_alerts_slack_thread(tmp_path, ht
     assert "/contact/thanks" in json.dumps(reply["blocks"]) and str(alert.score) in json.dumps(reply["blocks"])
     assert len(http_peer.requests) == 2
     store.close()
+
+
+def test_routes_choose_channels_and_business_hours_follow_the_owners_time_zone(tmp_path, http_peer, smtp_peer,
+                                                                               secrets):
+    from alerts.routing import plan_deliveries
+
+    settings = settings_for(http_peer, smtp_peer, default_channels=["email"], routes=[
+        {"tiers": ["A"], "min_score": 90, "channels": ["slack", "webhook"]},
+        {"owners": ["vip@example.test"], "channels": ["slack"]},
+        {"industries": ["sample"], "channels": ["webhook"]}],
+        business_hours={"enabled": True, "timezone": "Asia/Tokyo", "start": "09:00", "end": "18:00",
+                        "weekdays": [1, 2, 3, 4, 5]})
+    alert = sample_alert(settings, "owner@example.test")  # tier A, score 85, industry "sample"
+    monday_noon_utc = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)  # 21:00 in Tokyo, 07:00 in New York
+    assert [(p.channel, p.route) for p in plan_deliveries(alert, settings.delivery, monday_noon_utc)] == [
+        ("webhook", "route 3")]
+    (tokyo,) = plan_deliveries(alert, settings.delivery, monday_noon_utc)
+    assert tokyo.not_before == datetime(2026, 11, 24, 0, 0, tzinfo=timezone.utc)  # Tuesday 09:00 in Tokyo
+    new_york = replace(alert, owner=replace(alert.owner, timezone="America/New_York"))
+    (planned,) = plan_deliveries(new_york, settings.delivery, monday_noon_utc)
+    assert planned.not_before == datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc)  # Monday 09:00 in New York
+    vip = replace(alert, owner=replace(alert.owner, email="VIP@example.test"))
+    assert [p.channel for p in plan_deliveries(vip, settings.delivery, monday_noon_utc)] == ["slack"]
+    top = replace(alert, score=95)
+    assert [p.channel for p in plan_deliveries(top, settings.delivery, monday_noon_utc)] == ["slack", "webhook"]
+    nowhere = replace(alert, industry="other")
+    assert [p.channel for p in plan_deliveries(nowhere, settings.delivery, monday_noon_utc)] == ["digest"]  # email, held
+
+
+def test_a_slack_incoming_webhook_gets_the_blocks_and_its_429_is_honoured(tmp_path, http_peer, smtp_peer,
+                                                                         monkeypatch):
+    host, port = http_peer.server_address
+    monkeypatch.delenv("REVISIT_SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("REVISIT_SLACK_WEBHOOK_URL", f"http://{host}:{port}/services/T0/B0/secret")
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack"])
+    store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    http_peer.answers.append((429, {"Retry-After": "12"}, "rate_limited"))
+    assert dict(sender.run_once().outcomes) == {("slack", "retry"): 1}
+    clock.now += timedelta(seconds=11)
+    assert sender.run_once().total() == 0
+    clock.now += timedelta(seconds=2)
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 1}
+    path, _, body, _ = http_peer.requests[-1]
+    assert path == "/services/T0/B0/secret"
+    posted = json.loads(body)
+    assert posted["blocks"][0]["text"]["text"].startswith("株式会社サンプル商事")
+    assert f"{alert.page_times[0]:%H:%M}" in json.dumps(posted["blocks"])
+    ((_, _, status, attempts, error),) = AlertOutbox(store).statuses()
+    assert (status, attempts, error) == ("sent", 2, "")
+    store.close()

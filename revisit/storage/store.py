@@ -39,7 +39,7 @@ def open_engine(url: str) -> Engine:
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -331,7 +331,7 @@ def _account_from_row(row: Any) -> Account:
     return Account(
         account_id=row["account_id"], name=row["name"], aliases=tuple(row["aliases"]),
         domains=tuple(row["domains"]), networks=tuple(ipaddress.ip_network(n) for n in row["networks"]),
-        owner=Owner(row["owner_name"], row["owner_email"], row["owner_slack"]),
+        owner=Owner(row["owner_name"], row["owner_email"], row["owner_slack"], row["owner_timezone"]),
         last_deal_at=row["last_deal_at"], last_contact_at=row["last_contact_at"], lost_deal_at=row["lost_deal_at"],
         lifetime_value=row["lifetime_value"], dormancy_reason=DormancyReason(row["dormancy_reason"]),
         industry=row["industry"], attributes=tuple(sorted(row["attributes"].items())),
@@ -343,7 +343,7 @@ def _account_row(account: Account, now: datetime) -> dict[str, Any]:
         "account_id": account.account_id, "name": account.name, "aliases": list(account.aliases),
         "domains": list(account.domains), "networks": [str(n) for n in account.networks],
         "owner_name": account.owner.name, "owner_email": account.owner.email,
-        "owner_slack": account.owner.slack, "last_deal_at": account.last_deal_at,
+        "owner_slack": account.owner.slack, "owner_timezone": account.owner.timezone, "last_deal_at": account.last_deal_at,
         "last_contact_at": account.last_contact_at, "lost_deal_at": account.lost_deal_at,
         "lifetime_value": account.lifetime_value, "dormancy_reason": account.dormancy_reason.value,
         "industry": account.industry, "attributes": dict(account.attributes), "imported_at": now,
