@@ -107,8 +107,11 @@ class SlackChannel:
             channel, mention = self.settings.channel, owner
         elif owner:
             channel, mention = owner, ""  # a direct message to the owner
+        elif self.settings.fallback_channel:
+            channel, mention = self.settings.fallback_channel, ""
         else:
-            raise DeliveryFailure("slack: the owner has no Slack id and slack.channel is not set", permanent=True)
+            raise DeliveryFailure("slack: the owner has no Slack id and neither slack.channel nor "
+                                  "slack.fallback_channel is set", permanent=True)
         text, blocks = slack_blocks(alert, self.history_url, mention=mention)
         client = WebClient(token=token, base_url=self.settings.api_url, timeout=int(self.settings.timeout_seconds))
         try:
@@ -179,15 +182,16 @@ class EmailChannel:
     def _deliver(self, message: EmailMessage, recipient: str) -> str:
         password = read_secret(self.settings.password_env, self.settings.password_file)
         settings = self.settings
+        context = ssl.create_default_context(cafile=settings.ca_file or None)
         try:
             if settings.security == "tls":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_seconds,
-                                                      context=ssl.create_default_context())
+                                                      context=context)
             else:
                 smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
             with smtp:
                 if settings.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=context)
                 if settings.username:
                     smtp.login(settings.username, password)
                 refused = smtp.send_message(message)

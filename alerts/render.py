@@ -70,7 +70,13 @@ def history_link(alert: Alert, history_url: str) -> str:
 
 
 def title(alert: Alert) -> str:
-    return f"{alert.account_name}{_labels(alert)['back']}"
+    return one_line(f"{alert.account_name}{_labels(alert)['back']}")
+
+
+def one_line(text: str) -> str:
+    """Line breaks and other control characters as spaces: a name from the account list must not
+    add lines to a mail header (the ``email`` package would refuse the message) or to a title."""
+    return "".join(" " if ord(ch) < 32 or ch == "\x7f" else ch for ch in text)
 
 
 def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tuple[str, list[dict[str, Any]]]:
@@ -135,7 +141,7 @@ def email_message(alert: Alert, sender: str, recipient: str, history_url: str = 
     message = EmailMessage()
     message["Subject"] = f"[revisit] {title(alert)}"
     message["From"] = sender
-    message["To"] = formataddr((alert.owner.name, recipient)) if alert.owner.email == recipient else recipient
+    message["To"] = formataddr((one_line(alert.owner.name), recipient)) if alert.owner.email == recipient else recipient
     message["X-Revisit-Alert-Id"] = alert.alert_id
     message.set_content("\n".join(text_lines), charset="utf-8")
     message.add_alternative(body_html, subtype="html", charset="utf-8")

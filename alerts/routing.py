@@ -85,10 +85,11 @@ def plan_deliveries(alert: Alert, delivery: DeliverySettings, now: datetime) -> 
         if "email" in channels:
             return [PlannedDelivery(alert.alert_id, DIGEST, at, route)]
         return [PlannedDelivery(alert.alert_id, channel, at, route) for channel in dict.fromkeys(channels)]
-    not_before = next_opening(now, delivery.business_hours, alert.owner.timezone)
+    grouped = now + timedelta(seconds=delivery.group_wait_seconds)
+    not_before = next_opening(grouped, delivery.business_hours, alert.owner.timezone)
     planned = []
     for channel in dict.fromkeys(channels):
-        if channel == "email" and not_before > now:
+        if channel == "email" and not_before > grouped:
             planned.append(PlannedDelivery(alert.alert_id, DIGEST, next_digest(now, delivery), route + ", quiet hours"))
         else:
             planned.append(PlannedDelivery(alert.alert_id, channel, not_before, route))

@@ -176,7 +176,8 @@ class SlackSettings:
     webhook_url_file: str = ""
     bot_token_env: str = "REVISIT_SLACK_BOT_TOKEN"
     bot_token_file: str = ""
-    channel: str = ""  # e.g. "#sales-alerts": where the bot posts for owners without a Slack id
+    channel: str = ""  # e.g. "#sales-alerts": the bot posts every alert here, mentioning the owner
+    fallback_channel: str = ""  # without ``channel``: where alerts of owners without a Slack id go
     api_url: str = "https://slack.com/api/"
     timeout_seconds: float = 10.0
 
@@ -191,6 +192,7 @@ class EmailSettings:
     password_file: str = ""
     sender: str = "revisit@localhost"
     fallback_to: str = ""  # for accounts without an owner e-mail
+    ca_file: str = ""  # a CA bundle to trust for the server's certificate (an internal relay)
     timeout_seconds: float = 10.0
 
 
@@ -235,6 +237,9 @@ class DeliverySettings:
     backoff_seconds: float = 30.0  # doubles after each failure, up to backoff_max_seconds
     backoff_max_seconds: float = 3600.0
     poll_seconds: float = 2.0
+    # Like Alertmanager's group_wait: a new alert's first message waits this long, so the pages of
+    # a burst arrive in it rather than as replies.
+    group_wait_seconds: float = 30.0
     # The worker runs a sender thread when channels are configured; false: run `revisit sender` apart.
     sender_in_worker: bool = True
     business_hours: BusinessHours = field(default_factory=BusinessHours)

@@ -89,7 +89,7 @@ def settings_for(http_peer, smtp_peer, **delivery):
     host, port = http_peer.server_address
     controller, _ = smtp_peer
     base = {"default_channels": ["slack", "email", "webhook"], "history_url": "https://revisit.test/a/{account_id}",
-            "backoff_seconds": 5.0,
+            "backoff_seconds": 5.0, "group_wait_seconds": 0.0,
             "slack": {"api_url": f"http://{host}:{port}/api/", "channel": "#sales"},
             "email": {"host": controller.hostname, "port": controller.port, "security": "none",
                       "sender": "revisit@example.test", "fallback_to": "team@example.test"}}
@@ -394,4 +394,65 @@ def test_a_slack_incoming_webhook_gets_the_blocks_and_its_429_is_honoured(tmp_pa
     assert f"{alert.page_times[0]:%H:%M}" in json.dumps(posted["blocks"])
     ((_, _, status, attempts, error),) = AlertOutbox(store).statuses()
     assert (status, attempts, error) == ("sent", 2, "")
+    store.close()
+
+
+def test_email_over_starttls_with_auth_and_a_wrong_password_is_retried_without_leaking_it(tmp_path, http_peer,
+                                                                                          monkeypatch):
+    import ssl
+    import subprocess
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (bytes(auth_data.login), bytes(auth_data.password)) == (
+            b"revisit", b"pa55")
+        return AuthResult(success=ok)
+
+    mailbox = Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True,
+                            authenticator=authenticator, auth_require_tls=True)
+    controller.start()
+    try:
+        settings = settings_from_mapping({"delivery": {
+            "default_channels": ["email"], "group_wait_seconds": 0.0, "backoff_seconds": 5.0,
+            "email": {"host": "127.0.0.1", "port": port, "security": "starttls", "username": "revisit",
+                      "ca_file": str(cert), "sender": "revisit@example.test"}}})
+        store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+        clock = Clock()
+        sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+        monkeypatch.setenv("REVISIT_SMTP_PASSWORD", "wrong-pa55word")
+        assert dict(sender.run_once().outcomes) == {("email", "retry"): 1}
+        ((_, _, status, _, error),) = AlertOutbox(store).statuses()
+        # smtplib tries LOGIN after PLAIN is refused, and this server hangs up: either way a retry.
+        assert status == "pending" and error.startswith("email: ") and "pa55" not in error
+        monkeypatch.setenv("REVISIT_SMTP_PASSWORD", "pa55")  # an operator fixed the secret
+        clock.now += timedelta(seconds=6)
+        assert dict(sender.run_once().outcomes) == {("email", "sent"): 1}
+        (message,) = mailbox.messages
+        assert message["X-Revisit-Alert-Id"] == alert.alert_id
+        store.close()
+    finally:
+        controller.stop()
+
+
+def test_names_with_line_breaks_cannot_add_mail_headers(tmp_path, http_peer, smtp_peer, secrets):
+    settings = settings_for(http_peer, smtp_peer, default_channels=["email"])
+    db_url = f"sqlite:///{tmp_path / 'd.sqlite'}"
+    store, _ = store_alert(db_url, settings, account_name="Evil Corp\r\nBcc: everyone@example.test")
+    assert dict(DeliverySender(AlertOutbox(store), remote_channels(settings.delivery),
+                               settings.delivery).run_once().outcomes) == {("email", "sent"): 1}
+    (message,) = smtp_peer[1].messages
+    assert message["Bcc"] is None and "\n" not in message["Subject"]
+    assert message["Subject"].startswith("[revisit] Evil Corp  Bcc: everyone@example.test")
     store.close()

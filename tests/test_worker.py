@@ -215,7 +215,7 @@ def test_the_worker_delivers_its_alerts_through_the_outbox(bootstrap, tmp_path, 
     monkeypatch.setenv("REVISIT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/crm")
     setup = Setup(bootstrap, tmp_path)
     with setup.config.open("a", encoding="utf-8") as config:
-        config.write('\n[delivery]\ndefault_channels = ["webhook"]\npoll_seconds = 0.2\n')
+        config.write('\n[delivery]\ndefault_channels = ["webhook"]\npoll_seconds = 0.2\ngroup_wait_seconds = 1.0\n')
     setup.ship(APACHE_LOG)
     setup.start_worker()
     try:
