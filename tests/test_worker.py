@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -49,6 +50,7 @@ class Setup:
         self.db = f"sqlite:///{tmp_path / 'worker.sqlite'}"
         assert main(["topics", "create", "--config", str(self.config)]) == 0
         self.workers: list[subprocess.Popen] = []
+        self.web_ports: list[int] = []
 
     def ship(self, *logs: Path) -> None:
         result = subprocess.run([sys.executable, "-m", "revisit", "ship", *map(str, logs), "--config", str(self.config),
@@ -58,9 +60,11 @@ class Setup:
 
     def start_worker(self) -> subprocess.Popen:
         log = open(self.tmp_path / f"worker-{len(self.workers)}.log", "w")
+        port = free_port()
+        self.web_ports.append(port)
         process = subprocess.Popen(
             [sys.executable, "-m", "revisit", "worker", "--config", str(self.config), "--db", self.db,
-             "--accounts", str(self.accounts), "--mmdb", mmdb("GeoIP2-ISP-Test"), "--web-port", str(free_port())],
+             "--accounts", str(self.accounts), "--mmdb", mmdb("GeoIP2-ISP-Test"), "--web-port", str(port)],
             stdout=log, stderr=subprocess.STDOUT)
         self.workers.append(process)
         return process
@@ -94,7 +98,24 @@ class Setup:
             for process in self.workers:
                 assert process.poll() is None or process.returncode == -signal.SIGKILL, self.worker_logs()
             time.sleep(0.5)
-        raise AssertionError(f"only {self.counts()} (hits, alerts) after {timeout} s\n{self.worker_logs()}")
+        raise AssertionError(f"only {self.counts()} (hits, alerts) after {timeout} s\n{self.worker_logs()}\n"
+                             f"{self.worker_metrics()}")
+
+    def worker_metrics(self) -> str:
+        """What live workers report (events by outcome, lag, hits stored): where a stall is."""
+        found = []
+        for process, port in zip(self.workers, self.web_ports):
+            if process.poll() is not None:
+                continue
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+                    text = response.read().decode()
+            except OSError as error:
+                found.append(f"worker on {port}: no /metrics ({error})")
+                continue
+            found += [line for line in text.splitlines() if line.startswith(
+                ("revisit_worker_events_total", "revisit_worker_consumer_lag", "revisit_worker_event_to_hit_stored_seconds_count"))]
+        return "\n".join(found)
 
     def worker_logs(self) -> str:
         return "\n".join(p.read_text()[-3000:] for p in sorted(self.tmp_path.glob("worker-*.log")))
