@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -44,8 +45,6 @@ class DeliveryFailure(Exception):
 
 class RemoteChannel(Protocol):
     name: str
-
-    def configured(self) -> bool: ...
 
     def send(self, alert: Alert) -> str: ...
 
@@ -81,9 +80,6 @@ class SlackChannel:
     settings: SlackSettings
     history_url: str = ""
     name: str = "slack"
-
-    def configured(self) -> bool:
-        return bool(self._token() or self._webhook_url())
 
     def _token(self) -> str:
         return read_secret(self.settings.bot_token_env, self.settings.bot_token_file)
@@ -122,14 +118,14 @@ class SlackChannel:
             raise DeliveryFailure(f"slack: cannot reach the API ({type(error).__name__})") from None
         return f"{response.get('channel', channel)}:{response.get('ts', '')}"
 
-    def send_reply(self, alert: Alert, message_ref: str) -> str:
+    def send_reply(self, alert: Alert, message_ref: str, activity: list[tuple[datetime, str]]) -> str:
         """A reply in the thread of the message ``message_ref`` ("channel:ts", from ``send``)."""
         token = self._token()
         channel, _, thread_ts = message_ref.partition(":")
         if not token or not thread_ts:
             raise DeliveryFailure("slack: replies in a thread need a bot token (incoming webhooks cannot)",
                                   permanent=True)
-        text, blocks = slack_thread_reply(alert)
+        text, blocks = slack_thread_reply(alert, activity)
         client = WebClient(token=token, base_url=self.settings.api_url, timeout=int(self.settings.timeout_seconds))
         try:
             response = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
@@ -161,9 +157,6 @@ class EmailChannel:
     settings: EmailSettings
     history_url: str = ""
     name: str = "email"
-
-    def configured(self) -> bool:
-        return bool(self.settings.host)
 
     def recipient(self, alert: Alert) -> str:
         return alert.owner.email or self.settings.fallback_to
@@ -216,9 +209,6 @@ class WebhookChannel:
     settings: WebhookSettings
     history_url: str = ""
     name: str = "webhook"
-
-    def configured(self) -> bool:
-        return bool(read_secret(self.settings.url_env, self.settings.url_file))
 
     def send(self, alert: Alert) -> str:
         url = read_secret(self.settings.url_env, self.settings.url_file)

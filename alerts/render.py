@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import html
 import json
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr
 from typing import Any
@@ -109,14 +110,19 @@ def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tupl
 _MORE = {"ja": "さらに閲覧が続いています", "en": "More activity"}
 
 
-def slack_thread_reply(alert: Alert) -> tuple[str, list[dict[str, Any]]]:
-    """The reply in an alert's thread when the visit went on: where it stands now."""
+def slack_thread_reply(alert: Alert, activity: list[tuple[datetime, str]]) -> tuple[str, list[dict[str, Any]]]:
+    """The reply in an alert's thread when the account kept reading: the pages since the alert
+    (the alert's own visit if it went on while held, else the later visits)."""
     words = _labels(alert)
-    latest = "\n".join(f"• `{slack_escape(page)}`" for page in alert.pages[-5:])
-    text = (f"*{_MORE.get(alert.locale, _MORE['en'])}* ({alert.last_seen:%H:%M}): {len(alert.pages)} "
-            f"{words['pages'].lower()}, {words['score']} {alert.score}\n{latest}")
-    return slack_escape(f"{title(alert)}: {len(alert.pages)}"), [{"type": "section", "text": {"type": "mrkdwn",
-                                                                                            "text": text}}]
+    if activity:
+        latest = "\n".join(f"• {at.astimezone(alert.last_seen.tzinfo):%m-%d %H:%M} `{slack_escape(path)}`"
+                           for at, path in activity[-8:])
+        count = len(activity)
+    else:
+        latest = "\n".join(f"• {when} `{slack_escape(page)}`" for when, page in list(zip(_times(alert), alert.pages))[-5:])
+        count = len(alert.pages)
+    text = f"*{_MORE.get(alert.locale, _MORE['en'])}*: {count} {words['pages'].lower()}\n{latest}"
+    return slack_escape(f"{title(alert)}: +{count}"), [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
 
 def email_message(alert: Alert, sender: str, recipient: str, history_url: str = "") -> EmailMessage:

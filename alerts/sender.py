@@ -79,7 +79,8 @@ class DeliverySender:
         if status != "sent":
             # The first message has not gone yet: when it goes it shows the visit as it is then.
             return "merged into the first message"
-        return slack.send_reply(item.alert, reference)
+        return slack.send_reply(item.alert, reference,
+                                self.outbox.activity_since(item.alert.account_id, item.alert.last_seen))
 
     def _attempt(self, report: SendReport, items: list[DueDelivery], send: Callable[[], str]) -> None:
         """One message (an alert, or one digest of several): every row it carries ends the same way."""

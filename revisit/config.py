@@ -248,6 +248,9 @@ class DeliverySettings:
     digest_time: str = "08:30"
     # More pages on an alert already posted to Slack become one reply in its thread this much later.
     thread_reply_delay_seconds: float = 60.0
+    # Pages seen this long after an alert (matching the default alerts.cooldown_hours) are replies in
+    # its thread rather than silence.
+    thread_reply_hours: float = 24.0
     slack: SlackSettings = field(default_factory=SlackSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)

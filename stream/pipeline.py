@@ -27,7 +27,7 @@ from revisit.config import Settings
 from stream.fields import BoundedCache, ClientAddressResolver, TimestampParser, normalize_address, split_request
 from stream.filters import FilterReason, HitFilter
 from stream.formats import LineParser, make_line_parser
-from stream.hit import Hit, Malformed, MalformedReason, RawFields
+from stream.hit import Hit, Malformed, MalformedReason
 from stream.sessions import PageView, Session, advance_session
 
 

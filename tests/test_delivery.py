@@ -456,3 +456,31 @@ def test_names_with_line_breaks_cannot_add_mail_headers(tmp_path, http_peer, smt
     assert message["Bcc"] is None and "\n" not in message["Subject"]
     assert message["Subject"].startswith("[revisit] Evil Corp  Bcc: everyone@example.test")
     store.close()
+
+
+def test_a_later_visit_inside_the_cooldown_is_a_thread_reply_not_a_new_alert(tmp_path, http_peer, smtp_peer,
+                                                                              secrets):
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack"], thread_reply_delay_seconds=0.0)
+    store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery)
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 1}
+
+    def hit(minutes: float, path: str) -> dict:
+        at = alert.last_seen + timedelta(minutes=minutes)
+        return {"hit_key": f"later:{minutes}", "account_id": alert.account_id, "session_id": "later",
+                "occurred_at": at, "client_ip": "203.0.113.9", "method": "GET", "path": path, "query": "",
+                "status": 200, "referrer": "", "user_agent": "ua", "page_label": None, "match_method": "domain",
+                "organization_name": "Sample"}
+
+    store.write_rows(PendingRows([hit(-1, "/before-the-alert")], {}, [], {}))  # part of the alerted visit
+    assert sender.run_once().total() == 0
+    store.write_rows(PendingRows([hit(180, "/pricing"), hit(182, "/<!here>")], {}, [], {}))  # 3 hours later
+    assert dict(sender.run_once().outcomes) == {("slack-thread", "sent"): 1}
+    reply = json.loads(http_peer.requests[-1][2])
+    assert reply["thread_ts"] == "1.0001"
+    rendered = json.dumps(reply["blocks"], ensure_ascii=False)
+    assert "/pricing" in rendered and "&lt;!here&gt;" in rendered and "<!here>" not in rendered
+    assert "/before-the-alert" not in rendered and ": 2" in rendered
+    store.write_rows(PendingRows([hit(60 * 30, "/much-later")], {}, [], {}))  # past thread_reply_hours: silence
+    assert sender.run_once().total() == 0
+    store.close()

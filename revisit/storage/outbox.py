@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select, update
 
 from alerts.policy import Alert
-from revisit.storage.models import AlertRow, DeliveryRow, SnoozeRow, as_utc
+from revisit.storage.models import AlertRow, DeliveryRow, HitRow, SnoozeRow, as_utc
 from revisit.storage.store import Store
 
 
@@ -55,6 +55,14 @@ class AlertOutbox:
         with self.engine.connect() as connection:
             row = connection.execute(statement).first()
         return None if row is None else (row[0], row[1])
+
+    def activity_since(self, account_id: str, since: datetime, limit: int = 200) -> list[tuple[datetime, str]]:
+        """(time, path) of the account's hits after ``since``, oldest first."""
+        statement = (select(HitRow.occurred_at, HitRow.path).where(HitRow.account_id == account_id,
+                                                                   HitRow.occurred_at > since)
+                     .order_by(HitRow.occurred_at).limit(limit))
+        with self.engine.connect() as connection:
+            return [(as_utc(at), path) for at, path in connection.execute(statement)]
 
     def statuses(self) -> list[tuple[str, str, str, int, str]]:
         """(alert_id, channel, status, attempts, last_error) of every row, for people and tests."""

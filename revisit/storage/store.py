@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from importlib import resources
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import Engine, create_engine, func, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -225,6 +225,7 @@ class Store:
         with engine.begin() as connection:
             if rows.hits:
                 connection.execute(_insert_ignoring_duplicates(engine, HitRow.__table__, ["hit_key"]), rows.hits)
+                self._add_activity_replies(connection, rows.hits)
             if rows.sessions:
                 connection.execute(
                     _upsert(engine, SessionRow.__table__, ["session_id"], ["last_seen", "page_count", "score"]),
@@ -242,6 +243,29 @@ class Store:
                     .values(score=alert.score, payload=alert.to_record()))
                 self._add_thread_reply(connection, alert.alert_id)
         return new_alerts
+
+    def _add_activity_replies(self, connection: Any, hits: list[dict[str, Any]]) -> None:
+        """Hits after an account's latest Slack alert (within ``thread_reply_hours``): a reply in its
+        thread. The cooldown keeps them from being a new alert; sales still hears of them."""
+        if self.delivery is None:
+            return
+        latest_hit: dict[str, datetime] = {}
+        for hit in hits:
+            at = hit["occurred_at"]
+            if at > latest_hit.get(hit["account_id"], at - timedelta(seconds=1)):
+                latest_hit[hit["account_id"]] = at
+        statement = (select(AlertRow.account_id, AlertRow.alert_id, AlertRow.triggered_at)
+                     .join(DeliveryRow, (DeliveryRow.alert_id == AlertRow.alert_id) & (DeliveryRow.channel == "slack"))
+                     .where(AlertRow.account_id.in_(list(latest_hit))))
+        latest_alert: dict[str, tuple[datetime, str]] = {}
+        for account_id, alert_id, triggered_at in connection.execute(statement):
+            triggered = as_utc(triggered_at)
+            if account_id not in latest_alert or triggered > latest_alert[account_id][0]:
+                latest_alert[account_id] = (triggered, alert_id)
+        window = timedelta(hours=self.delivery.thread_reply_hours)
+        for account_id, (triggered, alert_id) in latest_alert.items():
+            if triggered < latest_hit[account_id] <= triggered + window:
+                self._add_thread_reply(connection, alert_id)
 
     def _add_thread_reply(self, connection: Any, alert_id: str) -> None:
         """More activity on an alert that goes to Slack: one reply in its thread, a little later
