@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_test.add_argument("--to", help="e-mail address or Slack user id of the sample owner")
     alerts_test.add_argument("--config", metavar="TOML")
 
+    config = commands.add_parser("config", help="the effective configuration")
+    config_commands = config.add_subparsers(dest="config_command", required=True, parser_class=_Parser)
+    config_check = config_commands.add_parser("check", help="validate TOML and REVISIT_... overrides, print the result")
+    config_check.add_argument("--config", metavar="TOML")
+
     report = commands.add_parser("report", help="reactivation rates by tier, reason and approach")
     report.add_argument("--since", metavar="YYYY-MM-DD", help="alerts triggered on or after this day")
     report.add_argument("--db", metavar="URL")
@@ -394,8 +399,30 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _config(args: argparse.Namespace, settings: Settings) -> int:
+    """Loading already validated everything (or exited 2 naming the key); show what is in effect."""
+    from revisit.config import effective_settings
+
+    delivery = settings.delivery
+    secrets = {
+        "slack webhook URL": (delivery.slack.webhook_url_env, delivery.slack.webhook_url_file),
+        "slack bot token": (delivery.slack.bot_token_env, delivery.slack.bot_token_file),
+        "SMTP password": (delivery.email.password_env, delivery.email.password_file),
+        "webhook URL": (delivery.webhook.url_env, delivery.webhook.url_file),
+        "webhook signing secret": (delivery.webhook.secret_env, delivery.webhook.secret_file),
+    }
+    status = {}
+    for name, (variable, path) in secrets.items():
+        if path:
+            status[name] = f"file {path}: {'readable' if os.access(path, os.R_OK) else 'NOT READABLE'}"
+        else:
+            status[name] = f"${variable}: {'set' if os.environ.get(variable) else 'not set'}"
+    print(json.dumps({"settings": effective_settings(settings), "secrets": status}, ensure_ascii=False, indent=2))
+    return 0
+
+
 # Subcommand → handler(args, settings); demo and replay are handled above.
 _COMMANDS = {
     "explain": _explain, "ship": _ship, "worker": _worker, "topics": _topics, "accounts": _import_accounts,
-    "history": _history, "sender": _sender, "alerts": _alerts, "report": _report,
+    "history": _history, "sender": _sender, "alerts": _alerts, "report": _report, "config": _config,
 }

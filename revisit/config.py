@@ -318,21 +318,90 @@ class Settings:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
 
-def load_settings(path: str | Path | None = None) -> Settings:
-    """Settings from a TOML file (or the defaults); raises BadInput naming the file and key."""
-    if path is None:
-        return Settings()
+ENV_PREFIX = "REVISIT_"
+ENV_SEPARATOR = "__"  # REVISIT_DELIVERY__SLACK__CHANNEL → delivery.slack.channel
+
+
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the defaults, a TOML file, then ``REVISIT_...`` environment overrides.
+
+    An override names a key path with double underscores (``REVISIT_KAFKA__PARTITIONS=8``,
+    ``REVISIT_DATABASE_URL=...``); its value is read as a TOML value (``8``, ``true``,
+    ``["slack", "email"]``) or else taken as a string. Secrets such as ``REVISIT_SLACK_BOT_TOKEN``
+    are not settings (they have no double underscore and no key of that name) and are left alone.
+    Raises BadInput naming the file or variable and the key's path.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise BadInput(f"{path}: config file not found") from None
+        except tomllib.TOMLDecodeError as error:
+            raise BadInput(f"{path}: not valid TOML: {error}") from None
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise BadInput(f"{path}: config file not found") from None
-    except tomllib.TOMLDecodeError as error:
-        raise BadInput(f"{path}: not valid TOML: {error}") from None
-    try:
-        return settings_from_mapping(data)
+        settings_from_mapping(data)  # the file alone first: its errors name the file
     except ConfigError as error:
         raise BadInput(f"{path}: {error}") from None
+    for variable, key_path in _override_variables(os.environ if environ is None else environ):
+        _set_path(data, key_path, _env_value((os.environ if environ is None else environ)[variable]))
+        try:
+            settings_from_mapping(data)
+        except ConfigError as error:
+            raise BadInput(f"environment variable {variable}: {error}") from None
+    return settings_from_mapping(data)
+
+
+def _override_variables(environ: Mapping[str, str]) -> list[tuple[str, list[str]]]:
+    top_level = {f.name for f in dataclasses.fields(Settings)}
+    found = []
+    for variable in sorted(environ):
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        rest = variable[len(ENV_PREFIX):].lower()
+        if ENV_SEPARATOR in rest or rest in top_level:
+            found.append((variable, rest.split(ENV_SEPARATOR)))
+    return found
+
+
+def _env_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _set_path(data: dict[str, Any], key_path: list[str], value: Any) -> None:
+    table = data
+    for key in key_path[:-1]:
+        child = table.setdefault(key, {})
+        if not isinstance(child, dict):
+            child = table[key] = {}
+        table = child
+    table[key_path[-1]] = value
+
+
+def effective_settings(settings: Settings) -> dict[str, Any]:
+    """The settings as plain data for ``revisit config check``, with a database password masked."""
+    data = _plain(settings)
+    url = data.get("database_url", "")
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        data["database_url"] = f"{scheme}://{user}{':***' if ':' in credentials else ''}@{host}"
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
 
 
 class ConfigError(ValueError):

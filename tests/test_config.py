@@ -73,3 +73,43 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> No
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="config file not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_environment_overrides_are_typed_and_checked(tmp_path) -> None:
+    config = tmp_path / "revisit.toml"
+    config.write_text('[kafka]\npartitions = 4\n[alerts]\nlocale = "en"\n', encoding="utf-8")
+    environ = {"REVISIT_KAFKA__PARTITIONS": "12", "REVISIT_DELIVERY__DEFAULT_CHANNELS": '["slack", "email"]',
+               "REVISIT_DELIVERY__SLACK__CHANNEL": "#sales", "REVISIT_DATABASE_URL": "sqlite:///x.sqlite",
+               "REVISIT_DELIVERY__BUSINESS_HOURS__ENABLED": "true", "REVISIT_SLACK_BOT_TOKEN": "xoxb-not-a-setting",
+               "REVISIT_TEST_KAFKA": "127.0.0.1:9092"}
+    settings = load_settings(config, environ)
+    assert settings.kafka.partitions == 12  # the environment wins over the file
+    assert settings.alerts.locale == "en"  # the file wins over the default
+    assert settings.delivery.default_channels == ("slack", "email")
+    assert settings.delivery.slack.channel == "#sales" and settings.delivery.business_hours.enabled is True
+    assert settings.database_url == "sqlite:///x.sqlite"
+    with pytest.raises(BadInput, match=r"environment variable REVISIT_KAFKA__PARTITION: kafka.partition: unknown key"):
+        load_settings(config, {"REVISIT_KAFKA__PARTITION": "8"})
+    with pytest.raises(BadInput, match=r"REVISIT_KAFKA__PARTITIONS: kafka.partitions: expected an integer, got 'many'"):
+        load_settings(None, {"REVISIT_KAFKA__PARTITIONS": "many"})
+
+
+def test_config_check_prints_the_effective_settings_with_secrets_masked(tmp_path, capsys, monkeypatch) -> None:
+    import json
+
+    from revisit.cli import main
+
+    monkeypatch.setenv("REVISIT_DATABASE_URL", "postgresql+psycopg://revisit:hunter2@db.internal/revisit")
+    monkeypatch.setenv("REVISIT_SLACK_BOT_TOKEN", "xoxb-very-secret")
+    monkeypatch.setenv("REVISIT_WORKER__WEB_PORT", "7000")
+    assert main(["config", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "hunter2" not in out and "xoxb-very-secret" not in out
+    shown = json.loads(out)
+    assert shown["settings"]["database_url"] == "postgresql+psycopg://revisit:***@db.internal/revisit"
+    assert shown["settings"]["worker"]["web_port"] == 7000
+    assert shown["secrets"]["slack bot token"] == "$REVISIT_SLACK_BOT_TOKEN: set"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[delivery.email]\nprot = 25\n", encoding="utf-8")
+    assert main(["config", "check", "--config", str(bad)]) == 2
+    assert "delivery.email.prot: unknown key" in capsys.readouterr().err
