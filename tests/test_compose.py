@@ -1,0 +1,83 @@
+"""docker-compose.yml and the Dockerfile, checked without a Docker engine (there is none on the build
+machine): the services a team needs, health checks and start order, files that exist, and settings
+overrides that name real settings."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from revisit.config import load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+SERVICES = COMPOSE["services"]
+LONG_RUNNING = ("kafka", "postgres", "worker", "sender", "shipper", "prometheus", "mailpit")
+
+
+def test_the_services_a_deployment_needs_are_there() -> None:
+    assert set(LONG_RUNNING) | {"topic-init", "accounts-import"} <= set(SERVICES)
+    assert SERVICES["kafka"]["image"].startswith("apache/kafka:4.")
+    assert SERVICES["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
+    assert SERVICES["worker"]["command"] == ["worker"] and SERVICES["sender"]["command"] == ["sender"]
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
+def test_long_running_services_have_health_checks(name: str) -> None:
+    check = SERVICES[name]["healthcheck"]
+    assert check["test"][0] in ("CMD", "CMD-SHELL") and len(check["test"]) > 1
+
+
+def test_start_order_waits_for_what_each_service_needs() -> None:
+    for name, service in SERVICES.items():
+        for dependency, rule in (service.get("depends_on") or {}).items():
+            assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
+            if rule["condition"] == "service_healthy":
+                assert "healthcheck" in SERVICES[dependency], f"{name} waits for {dependency}'s health"
+            if rule["condition"] == "service_completed_successfully":
+                assert SERVICES[dependency].get("restart") == "no", f"{dependency} must run once"
+    assert SERVICES["worker"]["depends_on"]["topic-init"]["condition"] == "service_completed_successfully"
+
+
+def test_the_worker_can_be_scaled() -> None:
+    worker = SERVICES["worker"]
+    assert "container_name" not in worker and "ports" not in worker  # fixed names or host ports block --scale
+    scrape = yaml.safe_load((REPO / "deploy" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    assert scrape["scrape_configs"][0]["dns_sd_configs"][0]["names"] == ["worker"]  # every replica
+
+
+def test_every_file_the_compose_file_names_exists() -> None:
+    assert (REPO / "Dockerfile").is_file() and (REPO / ".env.example").is_file()
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./") and source != "./data":  # ./data holds the user's own files
+                assert (REPO / source).exists(), f"{name}: {source}"
+
+
+def test_settings_overrides_in_the_compose_file_are_real_settings() -> None:
+    environments = [dict(service.get("environment") or {}) for service in SERVICES.values()]
+    example = dict(line.split("=", 1) for line in (REPO / ".env.example").read_text(encoding="utf-8").splitlines()
+                   if line and not line.startswith("#"))
+    for environment in environments + [example]:
+        overrides = {key: re.sub(r"\$\{\w+\}", "x", str(value)) for key, value in environment.items()
+                     if key.startswith("REVISIT_")}
+        if overrides:
+            load_settings(None, overrides)  # raises on an unknown key or a wrong type
+    worker = {key: str(value) for key, value in SERVICES["worker"]["environment"].items()}
+    assert load_settings(None, worker).worker.web_host == "0.0.0.0"  # reachable by Prometheus
+
+
+def test_the_image_is_multi_stage_and_runs_as_a_user() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    assert len(re.findall(r"^FROM ", dockerfile, re.M)) >= 2
+    users = re.findall(r"^USER (\S+)", dockerfile, re.M)
+    assert users and users[-1] not in ("root", "0")
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "packages"]["find"]["include"]
+    for package in packages:  # every package the wheel needs is copied into the build stage
+        assert f"COPY {package.rstrip('*')} ./{package.rstrip('*')}" in dockerfile
