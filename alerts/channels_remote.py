@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError
@@ -109,13 +109,7 @@ class SlackChannel:
             raise DeliveryFailure("slack: the owner has no Slack id and neither slack.channel nor "
                                   "slack.fallback_channel is set", permanent=True)
         text, blocks = slack_blocks(alert, self.history_url, mention=mention)
-        client = WebClient(token=token, base_url=self.settings.api_url, timeout=int(self.settings.timeout_seconds))
-        try:
-            response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
-        except SlackApiError as error:
-            raise _slack_failure(error) from None
-        except (OSError, urllib.error.URLError) as error:
-            raise DeliveryFailure(f"slack: cannot reach the API ({type(error).__name__})") from None
+        response = self._post_message_api(token, channel=channel, text=text, blocks=blocks, unfurl_links=False)
         return f"{response.get('channel', channel)}:{response.get('ts', '')}"
 
     def send_reply(self, alert: Alert, message_ref: str, activity: list[tuple[datetime, str]]) -> str:
@@ -126,14 +120,18 @@ class SlackChannel:
             raise DeliveryFailure("slack: replies in a thread need a bot token (incoming webhooks cannot)",
                                   permanent=True)
         text, blocks = slack_thread_reply(alert, activity)
+        response = self._post_message_api(token, channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+        return f"{channel}:{response.get('ts', '')}"
+
+    def _post_message_api(self, token: str, **message: Any) -> Any:
+        """``chat.postMessage``, its failures turned into ``DeliveryFailure``."""
         client = WebClient(token=token, base_url=self.settings.api_url, timeout=int(self.settings.timeout_seconds))
         try:
-            response = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+            return client.chat_postMessage(**message)
         except SlackApiError as error:
             raise _slack_failure(error) from None
         except (OSError, urllib.error.URLError) as error:
             raise DeliveryFailure(f"slack: cannot reach the API ({type(error).__name__})") from None
-        return f"{channel}:{response.get('ts', '')}"
 
     def _post_webhook(self, alert: Alert, url: str) -> str:
         text, blocks = slack_blocks(alert, self.history_url)
