@@ -7,6 +7,7 @@ as REVISIT_TEST_POSTGRES_URL; each test gets a database of its own on it.
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -14,7 +15,23 @@ import pytest
 from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def find_shared_data() -> tuple[Path, list[Path]]:
+    """The third-party test data: ``$REVISIT_SHARED_DATA``, else ``shared/data`` beside this checkout,
+    else beside the local repository it was cloned from (a clone in /tmp of a working tree)."""
+    if os.environ.get("REVISIT_SHARED_DATA"):
+        path = Path(os.environ["REVISIT_SHARED_DATA"])
+        return path, [path]
+    candidates = [REPO.parent / "shared" / "data"]
+    origin = subprocess.run(["git", "-C", str(REPO), "remote", "get-url", "origin"], capture_output=True,
+                            text=True, check=False).stdout.strip()
+    if origin and Path(origin).is_dir():  # a local path, not a URL
+        candidates.append(Path(origin).resolve().parent / "shared" / "data")
+    return next((c for c in candidates if c.is_dir()), candidates[0]), candidates
+
+
+SHARED_DATA, SHARED_DATA_CANDIDATES = find_shared_data()
 ACCESS_LOGS = SHARED_DATA / "access-logs"
 MAXMIND = SHARED_DATA / "maxmind" / "test-data"
 APACHE_LOG = ACCESS_LOGS / "elastic-examples-apache" / "apache_logs"
@@ -22,7 +39,9 @@ APACHE_LOG = ACCESS_LOGS / "elastic-examples-apache" / "apache_logs"
 
 def pytest_configure(config: pytest.Config) -> None:
     if not SHARED_DATA.is_dir():
-        raise pytest.UsageError(f"test data not found at {SHARED_DATA}: the suite needs ../shared/data")
+        looked = ", ".join(str(c) for c in SHARED_DATA_CANDIDATES)
+        raise pytest.UsageError(f"test data not found (looked in {looked}): the suite needs the shared/data "
+                                "folder beside the checkout, or REVISIT_SHARED_DATA pointing at it")
 
 
 def mmdb(name: str) -> str:
