@@ -17,10 +17,11 @@ from typing import Callable, Mapping
 
 from sqlalchemy.exc import OperationalError
 
-from alerts.channels_remote import DeliveryFailure, EmailChannel, RemoteChannel, SlackChannel
+from alerts.channels_remote import DeliveryFailure, EmailChannel, RemoteChannel, SlackChannel, remote_channels
 from alerts.routing import DIGEST, THREAD_REPLY
 from revisit.config import DeliverySettings
 from revisit.storage.outbox import AlertOutbox, DueDelivery
+from revisit.storage.store import Store
 
 log = logging.getLogger("revisit.sender")
 
@@ -46,6 +47,11 @@ class DeliverySender:
         self.channels = channels
         self.delivery = delivery
         self.clock = clock
+
+    @classmethod
+    def for_store(cls, store: Store, delivery: DeliverySettings) -> DeliverySender:
+        """The sender with the real channels over ``store``'s outbox: what every process runs."""
+        return cls(AlertOutbox(store), remote_channels(delivery), delivery)
 
     def run_once(self, limit: int = 100) -> SendReport:
         report = SendReport()

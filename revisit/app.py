@@ -94,11 +94,9 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
 
 def deliver_due_alerts(store: Store, settings: Settings) -> None:
     """One pass of the sender after a replay; retries are left to ``revisit sender``."""
-    from alerts.channels_remote import remote_channels
     from alerts.sender import DeliverySender
-    from revisit.storage.outbox import AlertOutbox
 
-    DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once(limit=10_000)
+    DeliverySender.for_store(store, settings.delivery).run_once(limit=10_000)
 
 
 def format_summary(summary: RunSummary) -> str:

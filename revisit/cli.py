@@ -309,14 +309,12 @@ def _sender(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
-    from alerts.channels_remote import remote_channels
     from alerts.sender import DeliverySender
-    from revisit.storage.outbox import AlertOutbox
     from revisit.storage.store import Store
 
     store = Store(args.db or settings.database_url)
     try:
-        sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery)
+        sender = DeliverySender.for_store(store, settings.delivery)
         if args.once:
             report = sender.run_once(limit=10_000)
             print(", ".join(f"{channel} {outcome} {count}" for (channel, outcome), count in

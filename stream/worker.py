@@ -24,10 +24,8 @@ import faust
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from alerts.channels_remote import remote_channels
 from alerts.sender import DeliverySender, SenderThread, wants_sender
 from revisit.config import Settings
-from revisit.storage.outbox import AlertOutbox
 from revisit.storage.store import Store
 from stream.classify_stage import ClassifyStage
 from stream.faust_transport import LowLatencyTransport
@@ -153,7 +151,7 @@ def run_worker(settings: Settings, classifier: HitClassifier, store: Store, logl
     worker.spinner = None
     sender = None
     if settings.delivery.sender_in_worker and wants_sender(settings.delivery):
-        sender = SenderThread(DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery))
+        sender = SenderThread(DeliverySender.for_store(store, settings.delivery))
         sender.start()
     try:
         worker.execute_from_commandline()
