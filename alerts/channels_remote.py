@@ -7,7 +7,6 @@ variables or files named in the config and never appear in a failure's text.
 
 from __future__ import annotations
 
-import os
 import smtplib
 import ssl
 import time
@@ -16,7 +15,6 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any, Protocol
 
 from slack_sdk import WebClient, WebhookClient
@@ -26,6 +24,7 @@ from alerts.policy import Alert
 from alerts.render import (digest_message, email_message, slack_blocks, slack_thread_reply, webhook_body,
                            webhook_signature)
 from revisit.config import DeliverySettings, EmailSettings, SlackSettings, WebhookSettings
+from revisit.config import read_secret as read_secret_value
 
 # Slack Web API errors that no retry will cure (https://api.slack.com/methods/chat.postMessage).
 SLACK_PERMANENT_ERRORS = frozenset({
@@ -50,13 +49,11 @@ class RemoteChannel(Protocol):
 
 
 def read_secret(env_name: str, file_path: str) -> str:
-    """From the file if one is named (Docker/Kubernetes secrets), else from the environment."""
-    if file_path:
-        try:
-            return Path(file_path).read_text(encoding="utf-8").strip()
-        except OSError as error:
-            raise DeliveryFailure(f"secret file {file_path}: {error.strerror}") from None
-    return os.environ.get(env_name, "").strip() if env_name else ""
+    """``revisit.config.read_secret``, with an unreadable file as a permanent delivery failure."""
+    try:
+        return read_secret_value(env_name, file_path)
+    except OSError as error:
+        raise DeliveryFailure(f"secret file {file_path}: {error.strerror}") from None
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -20,10 +20,14 @@ from sqlalchemy.exc import OperationalError
 from alerts.channels_remote import DeliveryFailure, EmailChannel, RemoteChannel, SlackChannel, remote_channels
 from alerts.routing import DIGEST, THREAD_REPLY
 from revisit.config import DeliverySettings
+from revisit.metrics import RevisitMetrics
 from revisit.storage.outbox import AlertOutbox, DueDelivery
 from revisit.storage.store import Store
 
 log = logging.getLogger("revisit.sender")
+
+# Every value the outbox's channel column takes: the label values of the delivery metrics.
+OUTBOX_CHANNELS = ("slack", "email", "webhook", DIGEST, THREAD_REPLY)
 
 
 @dataclass
@@ -42,18 +46,36 @@ def backoff_delay(attempts: int, delivery: DeliverySettings, retry_after: float 
 
 class DeliverySender:
     def __init__(self, outbox: AlertOutbox, channels: Mapping[str, RemoteChannel], delivery: DeliverySettings,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 metrics: RevisitMetrics | None = None) -> None:
         self.outbox = outbox
         self.channels = channels
         self.delivery = delivery
         self.clock = clock
+        self.metrics = metrics
+        if metrics is not None:
+            metrics.start_series(outcomes=(), channels=OUTBOX_CHANNELS)
 
     @classmethod
-    def for_store(cls, store: Store, delivery: DeliverySettings) -> DeliverySender:
+    def for_store(cls, store: Store, delivery: DeliverySettings, metrics: RevisitMetrics | None = None
+                  ) -> DeliverySender:
         """The sender with the real channels over ``store``'s outbox: what every process runs."""
-        return cls(AlertOutbox(store), remote_channels(delivery), delivery)
+        return cls(AlertOutbox(store), remote_channels(delivery), delivery, metrics=metrics)
 
     def run_once(self, limit: int = 100) -> SendReport:
+        report = self._send_due(limit)
+        if self.metrics is not None:
+            self._measure_backlog()
+        return report
+
+    def _measure_backlog(self) -> None:
+        assert self.metrics is not None
+        pending, oldest_age = self.outbox.backlog(self.clock())
+        for channel in set(OUTBOX_CHANNELS) | set(pending):
+            self.metrics.outbox_backlog.labels(channel).set(pending.get(channel, 0))
+        self.metrics.outbox_oldest_age.set(oldest_age)
+
+    def _send_due(self, limit: int) -> SendReport:
         report = SendReport()
         due = self.outbox.due(self.clock(), limit)
         digests: dict[str, list[DueDelivery]] = defaultdict(list)
@@ -97,18 +119,27 @@ class DeliverySender:
                 attempts = item.attempts + 1
                 if failure.permanent or attempts >= self.delivery.max_attempts:
                     self.outbox.mark_dead(item.alert.alert_id, item.channel, attempts, failure.reason)
-                    report.outcomes[(item.channel, "dead")] += 1
+                    self._count(report, item, "dead")
                     log.warning("alert %s via %s: given up after %d attempts: %s", item.alert.alert_id,
                                 item.channel, attempts, failure.reason)
                 else:
                     delay = backoff_delay(attempts, self.delivery, failure.retry_after)
                     self.outbox.mark_retry(item.alert.alert_id, item.channel, attempts,
                                            self.clock() + timedelta(seconds=delay), failure.reason)
-                    report.outcomes[(item.channel, "retry")] += 1
+                    self._count(report, item, "retry")
             return
         for item in items:
             self.outbox.mark_sent(item.alert.alert_id, item.channel, item.attempts + 1, reference, self.clock())
-            report.outcomes[(item.channel, "sent")] += 1
+            self._count(report, item, "sent")
+
+    def _count(self, report: SendReport, item: DueDelivery, status: str) -> None:
+        report.outcomes[(item.channel, status)] += 1
+        if self.metrics is not None:
+            self.metrics.deliveries.labels(item.channel, status).inc()
+            if status == "sent":
+                # from the newest hit the message carries: how fresh the news was when it arrived
+                waited = (self.clock() - item.alert.last_seen).total_seconds()
+                self.metrics.event_to_delivery.labels(item.channel).observe(max(0.0, waited))
 
     def run_forever(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -116,6 +147,8 @@ class DeliverySender:
                 sent = self.run_once().total()
             except OperationalError as error:  # the database is away for a moment: try again later
                 log.warning("sender: database unavailable (%s); retrying", type(error).__name__)
+                if self.metrics is not None:
+                    self.metrics.database_errors.labels("sender").inc()
                 sent = 0
             if not sent:
                 stop.wait(self.delivery.poll_seconds)

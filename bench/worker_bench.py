@@ -32,7 +32,7 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from traffic import ACCOUNT_BASE, REPO, generate
+from traffic import REPO, generate
 
 REVISIT = str(REPO / ".venv" / "bin" / "revisit")
 

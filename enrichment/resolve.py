@@ -7,14 +7,21 @@ worker and ``revisit explain``, which shows every resolver's answer.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from enrichment.organization import Organization, OrgKind
 from stream.fields import IPAddress
 
 if TYPE_CHECKING:
     from enrichment.match import AccountIndex
+
+log = logging.getLogger("revisit.resolve")
+
+# (resolver name, seconds taken, result: "answer", "none" or "error"), for metrics
+ResolutionObserver = Callable[[str, float, str], None]
 
 
 class Resolver(Protocol):
@@ -30,19 +37,39 @@ class ResolverAnswer:
 
 
 class ResolverChain:
-    def __init__(self, resolvers: Sequence[Resolver]) -> None:
+    """Runs once per new address (callers cache the outcome), so timing each resolver is cheap.
+
+    A resolver that raises does not stop the line: its error is logged and counted, and the next
+    resolver is asked, as if it had no answer (a failure output, not a failed pipeline).
+    """
+
+    def __init__(self, resolvers: Sequence[Resolver], observer: ResolutionObserver | None = None) -> None:
         self.resolvers = tuple(resolvers)
+        self.observer = observer
 
     def resolve_organization(self, address: IPAddress) -> Organization | None:
         for resolver in self.resolvers:
-            organization = resolver.resolve(address)
+            organization = self._ask(resolver, address)
             if organization is not None:
                 return organization
         return None
 
+    def _ask(self, resolver: Resolver, address: IPAddress) -> Organization | None:
+        started = time.perf_counter()
+        try:
+            organization = resolver.resolve(address)
+        except Exception as error:  # noqa: BLE001 - any resolver fault is that resolver's "no answer"
+            log.warning("resolver %s failed for an address: %s: %s", resolver.name, type(error).__name__, error)
+            if self.observer is not None:
+                self.observer(resolver.name, time.perf_counter() - started, "error")
+            return None
+        if self.observer is not None:
+            self.observer(resolver.name, time.perf_counter() - started, "none" if organization is None else "answer")
+        return organization
+
     def answers(self, address: IPAddress) -> list[ResolverAnswer]:
         """Every resolver's answer, for explaining a decision (the hot path stops at the first)."""
-        return [ResolverAnswer(r.name, r.resolve(address)) for r in self.resolvers]
+        return [ResolverAnswer(r.name, self._ask(r, address)) for r in self.resolvers]
 
 
 class AccountNetworkResolver:

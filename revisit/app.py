@@ -16,7 +16,7 @@ from alerts.policy import Alert
 from enrichment.accounts import Account, load_accounts
 from enrichment.match import AccountIndex
 from enrichment.maxmind import MaxMindResolver
-from enrichment.resolve import AccountNetworkResolver, Resolver, ResolverChain
+from enrichment.resolve import AccountNetworkResolver, ResolutionObserver, Resolver, ResolverChain
 from revisit.config import Settings
 from revisit.storage.store import Store
 from stream.parallel import matched_hits_of_files
@@ -44,13 +44,14 @@ class Enrichment:
     maxmind: MaxMindResolver | None
 
 
-def build_enrichment(accounts: Sequence[Account], mmdb_paths: Sequence[str]) -> Enrichment:
+def build_enrichment(accounts: Sequence[Account], mmdb_paths: Sequence[str],
+                     observer: ResolutionObserver | None = None) -> Enrichment:
     index = AccountIndex(accounts)
     resolvers: list[Resolver] = [AccountNetworkResolver(index)]
     maxmind = MaxMindResolver.from_paths(mmdb_paths) if mmdb_paths else None
     if maxmind is not None:
         resolvers.append(maxmind)
-    return Enrichment(index, ResolverChain(resolvers), maxmind)
+    return Enrichment(index, ResolverChain(resolvers, observer), maxmind)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from enrichment.match import AccountMatch
 from revisit.app import ReplayRequest, build_enrichment, format_summary, replay
 from revisit.config import KafkaSettings, Settings, load_settings
 from revisit.errors import BadInput
+from revisit.logs import configure_logging
 from stream.filters import FilterReason, HitFilter
 
 
@@ -64,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--mmdb", action="append", default=[], metavar="PATH")
     worker.add_argument("--bootstrap", metavar="HOST:PORT")
     worker.add_argument("--web-port", type=int, help="port of /metrics (default: worker.web_port)")
-    worker.add_argument("--loglevel", default="warning")
+    worker.add_argument("--loglevel", choices=["debug", "info", "warning", "error"],
+                        help="overrides logging.level for this run")
 
     topics = commands.add_parser("topics", help="the Kafka topics revisit uses")
     topics_commands = topics.add_subparsers(dest="topics_command", required=True, parser_class=_Parser)
@@ -152,6 +154,7 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_demo(args.out, args.seed, args.locale)
     settings = load_settings(getattr(args, "config", None))
+    configure_logging(settings, getattr(args, "loglevel", None))
     if args.command == "replay":
         if args.workers is not None and args.workers < 1:
             raise BadInput("--workers must be 1 or more")
@@ -218,7 +221,10 @@ def _ship(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from enrichment.match import MatchMethod
+    from revisit.metrics import RevisitMetrics
     from revisit.storage.store import Store
+    from stream.hit import MalformedReason
     from stream.pipeline import HitClassifier
     from stream.topics import missing_topics
     from stream.worker import run_worker
@@ -240,10 +246,14 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         if not accounts:
             raise BadInput("no accounts in the database: import a list with `revisit accounts import CSV` "
                            "or pass --accounts")
-    enrichment = build_enrichment(accounts, enrichment_paths)
+    metrics = RevisitMetrics.create()
+    enrichment = build_enrichment(accounts, enrichment_paths, metrics.observe_resolution)
+    metrics.start_series(parse_reasons=MalformedReason.ALL, filter_reasons=FilterReason.ALL,
+                         match_methods=[method.value for method in MatchMethod],
+                         resolvers=[resolver.name for resolver in enrichment.resolvers.resolvers])
     classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers)
     try:
-        return run_worker(settings, classifier, store, args.loglevel)
+        return run_worker(settings, classifier, store, metrics)
     finally:
         store.close()
 
@@ -301,30 +311,35 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _sender(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
     from alerts.sender import DeliverySender
+    from revisit.endpoints import ServiceEndpoints
+    from revisit.metrics import RevisitMetrics
     from revisit.storage.store import Store
 
     store = Store(args.db or settings.database_url)
+    endpoints = None
     try:
-        sender = DeliverySender.for_store(store, settings.delivery)
         if args.once:
-            report = sender.run_once(limit=10_000)
+            report = DeliverySender.for_store(store, settings.delivery).run_once(limit=10_000)
             print(", ".join(f"{channel} {outcome} {count}" for (channel, outcome), count in
                             sorted(report.outcomes.items())) or "nothing due")
             return 0
+        metrics = RevisitMetrics.create()
+        sender = DeliverySender.for_store(store, settings.delivery, metrics)
+        if settings.delivery.web_port:
+            endpoints = ServiceEndpoints(settings.delivery.web_host, settings.delivery.web_port, metrics.registry,
+                                         {"database": store.problem}).start()
         stopping = threading.Event()
         signal.signal(signal.SIGTERM, lambda number, frame: stopping.set())
         sender.run_forever(stopping)
         return 0
     finally:
+        if endpoints is not None:
+            endpoints.stop()
         store.close()
 
 
@@ -399,18 +414,10 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 def _config(args: argparse.Namespace, settings: Settings) -> int:
     """Loading already validated everything (or exited 2 naming the key); show what is in effect."""
-    from revisit.config import effective_settings
+    from revisit.config import effective_settings, secret_sources
 
-    delivery = settings.delivery
-    secrets = {
-        "slack webhook URL": (delivery.slack.webhook_url_env, delivery.slack.webhook_url_file),
-        "slack bot token": (delivery.slack.bot_token_env, delivery.slack.bot_token_file),
-        "SMTP password": (delivery.email.password_env, delivery.email.password_file),
-        "webhook URL": (delivery.webhook.url_env, delivery.webhook.url_file),
-        "webhook signing secret": (delivery.webhook.secret_env, delivery.webhook.secret_file),
-    }
     status = {}
-    for name, (variable, path) in secrets.items():
+    for name, (variable, path) in secret_sources(settings).items():
         if path:
             status[name] = f"file {path}: {'readable' if os.access(path, os.R_OK) else 'NOT READABLE'}"
         else:
@@ -424,3 +431,7 @@ _COMMANDS = {
     "explain": _explain, "ship": _ship, "worker": _worker, "topics": _topics, "accounts": _import_accounts,
     "history": _history, "sender": _sender, "alerts": _alerts, "report": _report, "config": _config,
 }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

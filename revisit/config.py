@@ -16,7 +16,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 from revisit.errors import BadInput
 
@@ -186,7 +186,7 @@ class SlackSettings:
 class EmailSettings:
     host: str = ""
     port: int = 587
-    security: str = "starttls"  # starttls, tls or none
+    security: Literal["starttls", "tls", "none"] = "starttls"
     username: str = ""
     password_env: str = "REVISIT_SMTP_PASSWORD"
     password_file: str = ""
@@ -242,6 +242,9 @@ class DeliverySettings:
     group_wait_seconds: float = 30.0
     # The worker runs a sender thread when channels are configured; false: run `revisit sender` apart.
     sender_in_worker: bool = True
+    # /metrics, /healthz and /readyz of `revisit sender` (0: none); inside the worker, the worker's own
+    web_host: str = "127.0.0.1"
+    web_port: int = 6068
     business_hours: BusinessHours = field(default_factory=BusinessHours)
     # Tier C alerts, and e-mails held by quiet hours, go out once a day per owner in one e-mail,
     # at this time in business_hours.timezone.
@@ -287,19 +290,39 @@ class ShipSettings:
     batch_lines: int = 2000
     batch_seconds: float = 1.0
     poll_seconds: float = 0.25  # how often a followed file is checked for new lines and rotation
+    # /metrics, /healthz and /readyz while following files or stdin (0: none)
+    web_host: str = "127.0.0.1"
+    web_port: int = 6067
 
 
 @dataclass(frozen=True)
 class WorkerSettings:
     app_id: str = "revisit-worker"  # also the consumer group: workers with one id share the work
     web_host: str = "127.0.0.1"
-    web_port: int = 6066  # /metrics for Prometheus
+    web_port: int = 6066  # /metrics, /healthz and /readyz
     lag_interval_seconds: float = 5.0
     # How soon the group notices a worker that died without leaving (SIGKILL, lost machine).
     session_timeout_seconds: float = 10.0
     # Matched hits are stored in one transaction per batch (and at least this often).
     store_batch: int = 500
     store_interval_seconds: float = 0.05
+
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    # json: one object per line (for log shippers); console: for people; auto: console at a terminal
+    format: Literal["auto", "json", "console"] = "auto"
+    level: LogLevel = "info"
+    library_level: LogLevel = "warning"  # Faust, aiokafka, SQLAlchemy... (never below ``level``)
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    # Visitor IP addresses are personal data: with privacy on, logs show only their network (/24, /48).
+    enabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -316,6 +339,8 @@ class Settings:
     ship: ShipSettings = field(default_factory=ShipSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
 
 ENV_PREFIX = "REVISIT_"
@@ -382,6 +407,34 @@ def _set_path(data: dict[str, Any], key_path: list[str], value: Any) -> None:
     table[key_path[-1]] = value
 
 
+def secret_sources(settings: Settings) -> dict[str, tuple[str, str]]:
+    """Every secret by name → (environment variable, file): where ``read_secret`` finds it."""
+    delivery = settings.delivery
+    return {
+        "slack webhook URL": (delivery.slack.webhook_url_env, delivery.slack.webhook_url_file),
+        "slack bot token": (delivery.slack.bot_token_env, delivery.slack.bot_token_file),
+        "SMTP password": (delivery.email.password_env, delivery.email.password_file),
+        "webhook URL": (delivery.webhook.url_env, delivery.webhook.url_file),
+        "webhook signing secret": (delivery.webhook.secret_env, delivery.webhook.secret_file),
+    }
+
+
+def read_secret(env_name: str, file_path: str, environ: Mapping[str, str] | None = None) -> str:
+    """From the file if one is named (Docker/Kubernetes secrets), else from the environment.
+    Raises OSError when the named file cannot be read."""
+    if file_path:
+        return Path(file_path).read_text(encoding="utf-8").strip()
+    return (os.environ if environ is None else environ).get(env_name, "").strip() if env_name else ""
+
+
+def database_password(url: str) -> str:
+    """The password inside a database URL, or "" (for masking it wherever the URL could appear)."""
+    if "://" not in url or "@" not in url:
+        return ""
+    credentials = url.split("://", 1)[1].rsplit("@", 1)[0]
+    return credentials.split(":", 1)[1] if ":" in credentials else ""
+
+
 def effective_settings(settings: Settings) -> dict[str, Any]:
     """The settings as plain data for ``revisit config check``, with a database password masked."""
     data = _plain(settings)
@@ -445,6 +498,11 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         return types.MappingProxyType(
             {str(k): _convert(item_hint, v, f"{path}.{k}") for k, v in value.items()}
         )
+    if origin is typing.Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            raise ConfigError(f"{path}: expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+        return value
     if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{path}: expected true or false, got {value!r}")

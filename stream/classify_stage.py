@@ -30,7 +30,7 @@ from revisit.config import Settings
 from stream.hit import Malformed
 from stream.pipeline import Filtered, HitClassifier, MatchedHit, Unmatched
 from stream.records import matched_to_record
-from stream.worker_metrics import WorkerMetrics
+from revisit.metrics import RevisitMetrics
 
 log = logging.getLogger("revisit.worker.classify")
 
@@ -71,7 +71,7 @@ class _CommitBeforeHandingOver(ConsumerRebalanceListener):
 class ClassifyStage(Service):
     """Consumes the raw topic in group ``<app_id>-classify``; started and stopped with the worker."""
 
-    def __init__(self, settings: Settings, classifier: HitClassifier, metrics: WorkerMetrics, **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, classifier: HitClassifier, metrics: RevisitMetrics, **kwargs: Any) -> None:
         self.settings = settings
         self.classifier = classifier
         self.metrics = metrics
@@ -81,6 +81,7 @@ class ClassifyStage(Service):
         self._lag_labelled: set[TopicPartition] = set()
         self._done_offsets: dict[TopicPartition, int] = {}  # processed and delivered, not yet committed
         self._commit_due = 0.0
+        self._counted_lookups = self._counted_misses = 0  # the classifier's totals already in the metrics
         super().__init__(**kwargs)
 
     async def on_start(self) -> None:
@@ -121,6 +122,12 @@ class ClassifyStage(Service):
         finally:
             self._loop_finished.set()
 
+    def problem(self) -> str | None:
+        """A readiness check: None once the raw topic's consumer has started."""
+        if self._consumer is None or not self.started or self._loop_finished.is_set():
+            return "the raw-topic consumer is not running"
+        return None
+
     async def on_stop(self) -> None:
         """Let the batch in flight finish and commit, then close: SIGTERM loses and repeats nothing."""
         if self._consumer is not None:
@@ -134,7 +141,7 @@ class ClassifyStage(Service):
         started = time.perf_counter()
         kafka = self.settings.kafka
         classify_lines, send = self.classifier.classify_lines, self._producer.send
-        outcomes: Counter[str] = Counter()
+        outcomes: Counter[tuple[str, str]] = Counter()  # (outcome, reason or match method) → lines
         deliveries: list[asyncio.Future] = []
         next_offsets: dict[TopicPartition, int] = {}
         for tp, records in batches.items():
@@ -142,17 +149,17 @@ class ClassifyStage(Service):
             for record, outcome in zip(records, classify_lines(lines)):  # one pass, as in replay
                 kind = type(outcome)
                 if kind is MatchedHit:
-                    outcomes["matched"] += 1
+                    outcomes["matched", outcome.match.method] += 1
                     hit_key = f"{record.topic}:{record.partition}:{record.offset}"
                     deliveries.append(await send(kafka.matched_topic,
                                                  key=outcome.match.account.account_id.encode(),
                                                  value=encode_json(matched_to_record(outcome, hit_key))))
                 elif kind is Filtered:
-                    outcomes["filtered"] += 1
+                    outcomes["filtered", outcome.reason] += 1
                 elif kind is Unmatched:
-                    outcomes["unmatched"] += 1
+                    outcomes["unmatched", ""] += 1
                 elif kind is Malformed:
-                    outcomes["malformed"] += 1
+                    outcomes["malformed", outcome.reason] += 1
                     deliveries.append(await send(kafka.dead_letter_topic, key=record.key, value=encode_json(
                         dead_letter_record(record.value or b"", outcome.reason, record.topic, record.partition,
                                            record.offset))))
@@ -162,11 +169,25 @@ class ClassifyStage(Service):
         self._done_offsets.update(next_offsets)
         if time.monotonic() >= self._commit_due:
             await self._commit()
-        for outcome, count in outcomes.items():
-            self.metrics.events.labels(outcome).inc(count)
-        if outcomes["malformed"]:
-            self.metrics.dead_letters.inc(outcomes["malformed"])
+        self._count(outcomes)
         self.metrics.batch.labels("classify").observe(time.perf_counter() - started)
+
+    def _count(self, outcomes: Counter[tuple[str, str]]) -> None:
+        metrics = self.metrics
+        for (outcome, detail), count in outcomes.items():
+            metrics.hits.labels(outcome).inc(count)
+            if outcome == "matched":
+                metrics.matches.labels(detail).inc(count)
+            elif outcome == "filtered":
+                metrics.filtered.labels(detail).inc(count)
+            elif outcome == "malformed":
+                metrics.parse_failures.labels(detail).inc(count)
+                metrics.dead_letters.inc(count)
+        lookups, misses = self.classifier.address_lookups, self.classifier.address_misses
+        metrics.cache_lookups.labels("address", "hit").inc(max(0, (lookups - self._counted_lookups)
+                                                                 - (misses - self._counted_misses)))
+        metrics.cache_lookups.labels("address", "miss").inc(misses - self._counted_misses)
+        self._counted_lookups, self._counted_misses = lookups, misses
 
     async def _commit(self) -> None:
         """Commit the offsets of batches whose results the broker has acknowledged.
@@ -190,11 +211,11 @@ class ClassifyStage(Service):
         assert self._consumer is not None
         assigned = self._consumer.assignment()
         for tp in self._lag_labelled - assigned:  # moved to another worker after a rebalance
-            self.metrics.lag.remove(tp.topic, str(tp.partition))
+            self.metrics.consumer_lag.remove(tp.topic, str(tp.partition))
         self._lag_labelled = set()
         for tp in assigned:
             highwater = self._consumer.highwater(tp)
             if highwater is not None:
                 position = await self._consumer.position(tp)
-                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
+                self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
                 self._lag_labelled.add(tp)

@@ -22,6 +22,7 @@ class FilterReason:
     CLIENT_NOT_IP = "client_not_ip"
     PRIVATE_ADDRESS = "private_address"
     OWN_NETWORK = "own_network"
+    ALL = (STATUS, ASSET, BOT, CLIENT_NOT_IP, PRIVATE_ADDRESS, OWN_NETWORK)
 
 
 def expand_status_patterns(patterns: Iterable[str]) -> frozenset[str]:

@@ -52,8 +52,8 @@ class MatchedHit:
 
 LineOutcome = Malformed | Filtered | Unmatched | MatchedHit
 
-_MALFORMED = {reason: Malformed(reason) for reason in vars(MalformedReason).values() if isinstance(reason, str)}
-_FILTERED = {reason: Filtered(reason) for reason in vars(FilterReason).values() if isinstance(reason, str)}
+_MALFORMED = {reason: Malformed(reason) for reason in MalformedReason.ALL}
+_FILTERED = {reason: Filtered(reason) for reason in FilterReason.ALL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +87,9 @@ class HitClassifier:
         self._by_address: BoundedCache = BoundedCache(settings.resolution.cache_size)
         self._requests: BoundedCache = BoundedCache(settings.resolution.cache_size)
         self.resolved_addresses: dict[str, Organization] = {}  # new answers, for the resolution cache
+        # look-ups in the per-address cache and how many missed (for the cache-hit-ratio metric)
+        self.address_lookups = 0
+        self.address_misses = 0
 
     def classify(self, line: str) -> LineOutcome:
         """The outcome of one line (see ``classify_lines`` for the work done)."""
@@ -152,6 +155,7 @@ class HitClassifier:
             if client_ip is None:
                 yield filtered_client
                 continue
+            self.address_lookups += 1
             known = by_address.get(client_ip)
             if known is None:
                 known = by_address.remember(client_ip, look_up(client_ip))
@@ -171,6 +175,7 @@ class HitClassifier:
 
     def _look_up(self, client_ip: str) -> Filtered | Unmatched | _Known:
         """Everything that depends only on the address, done once per address."""
+        self.address_misses += 1
         address = normalize_address(client_ip)
         if address is None:
             return _FILTERED[FilterReason.CLIENT_NOT_IP]

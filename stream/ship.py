@@ -24,7 +24,9 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from revisit.config import LogSettings, ShipSettings
+from revisit.endpoints import ServiceEndpoints
 from revisit.errors import BadInput
+from revisit.metrics import RevisitMetrics
 from stream.fields import ClientAddressResolver
 from stream.formats import make_line_parser
 from stream.hit import Malformed
@@ -86,8 +88,9 @@ class _Cursor:
 
 class Shipper:
     def __init__(self, producer: KafkaProducer, topic: str, keyer: LineKeyer, checkpoint: Checkpoint | None,
-                 settings: ShipSettings, stop: Event) -> None:
+                 settings: ShipSettings, stop: Event, metrics: RevisitMetrics | None = None) -> None:
         self.producer = producer
+        self.metrics = metrics or RevisitMetrics.create()
         self.topic = topic
         self.keyer = keyer
         self.checkpoint = checkpoint
@@ -97,6 +100,7 @@ class Shipper:
         self._errors: list[BaseException] = []
         self._pending = 0
         self._last_flush = time.monotonic()
+        self._flushing_since: float | None = None  # set while waiting for the broker's acknowledgements
 
     # --- sending -------------------------------------------------------------------------
     def _send(self, raw_line: bytes) -> None:
@@ -113,18 +117,39 @@ class Shipper:
 
     def commit(self, cursors: Sequence[_Cursor]) -> None:
         """Wait for the broker to acknowledge everything sent, then move the checkpoint."""
-        self.producer.flush()
+        started = time.perf_counter()
+        self.metrics.lines_shipped.inc(self._pending)
+        self._flushing_since = time.monotonic()
+        try:
+            self.producer.flush()
+        finally:
+            self._flushing_since = None
         if self._errors:
+            self.metrics.ship_failures.labels("broker").inc()
             raise RuntimeError(f"the broker refused a line: {self._errors[0]!r}; "
                                "the checkpoint was not moved, so a restart re-sends from there")
+        self.metrics.lines_acknowledged.inc(self._pending)
+        self._pending = 0
         for cursor in cursors:
             cursor.acknowledged = cursor.offset
             if self.checkpoint is not None:
                 self.checkpoint.record(cursor.path, cursor.inode, cursor.acknowledged)
         if self.checkpoint is not None:
-            self.checkpoint.save()
-        self._pending = 0
+            try:
+                self.checkpoint.save()
+            except OSError:
+                self.metrics.ship_failures.labels("checkpoint").inc()
+                raise
         self._last_flush = time.monotonic()
+        self.metrics.ship_backlog.set(sum(_unacknowledged_bytes(cursor) for cursor in cursors))
+        self.metrics.ship_commit.observe(time.perf_counter() - started)
+
+    def problem(self, patience: float = 10.0) -> str | None:
+        """A readiness check: None unless a batch has waited over ``patience`` s for the broker."""
+        since = self._flushing_since
+        if since is not None and time.monotonic() - since > patience:
+            return f"waiting {time.monotonic() - since:.0f} s for the broker to acknowledge a batch"
+        return None
 
     # --- reading -------------------------------------------------------------------------
     def _open(self, path: str) -> _Cursor:
@@ -206,6 +231,13 @@ class Shipper:
         return cursor
 
 
+def _unacknowledged_bytes(cursor: _Cursor) -> int:
+    try:
+        return max(0, os.fstat(cursor.handle.fileno()).st_size - cursor.acknowledged)
+    except (OSError, ValueError):  # a gzip member, or a handle already closed
+        return 0
+
+
 def make_producer(bootstrap_servers: str) -> KafkaProducer:
     """Idempotent, acks=all: the broker keeps one copy of a retried send."""
     try:
@@ -229,7 +261,13 @@ def run_ship(paths: Sequence[str], topic: str, follow: bool, bootstrap_servers: 
         signal.signal(number, lambda *_: stop.set())
     producer = make_producer(bootstrap_servers)
     checkpoint = None if paths == ["-"] else Checkpoint(checkpoint_path or settings.checkpoint_path)
-    shipper = Shipper(producer, topic, LineKeyer(log), checkpoint, settings, stop)
+    metrics = RevisitMetrics.create()
+    shipper = Shipper(producer, topic, LineKeyer(log), checkpoint, settings, stop, metrics)
+    long_running = follow or paths == ["-"]
+    endpoints = None
+    if long_running and settings.web_port:
+        endpoints = ServiceEndpoints(settings.web_host, settings.web_port, metrics.registry,
+                                     {"broker": shipper.problem}).start()
     try:
         if paths == ["-"]:
             return shipper.ship_stdin(sys.stdin.buffer)
@@ -238,3 +276,5 @@ def run_ship(paths: Sequence[str], topic: str, follow: bool, bootstrap_servers: 
         return shipper.ship_once(paths)
     finally:
         producer.close(timeout=10)
+        if endpoints is not None:
+            endpoints.stop()

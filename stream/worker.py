@@ -26,19 +26,23 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from alerts.sender import DeliverySender, SenderThread, wants_sender
 from revisit.config import Settings
+from revisit.endpoints import ReadinessCheck, readiness_body
+from revisit.metrics import RevisitMetrics
 from revisit.storage.store import Store
 from stream.classify_stage import ClassifyStage
 from stream.faust_transport import LowLatencyTransport
 from stream.pipeline import HitClassifier, VisitTracker
 from stream.records import (AccountStateTable, UnknownAccount, last_alerts_field, matched_from_record, pending_field,
                             sessions_field)
-from stream.worker_metrics import WorkerMetrics
 
 log = logging.getLogger("revisit.worker")
 
 
-def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tuple[faust.App, WorkerMetrics]:
-    """The Faust app of the stateful stage: tables, the ``track`` agent, /metrics and /healthz."""
+def build_app(settings: Settings, classifier: HitClassifier, store: Store, metrics: RevisitMetrics,
+              checks: dict[str, ReadinessCheck]) -> faust.App:
+    """The Faust app of the stateful stage: tables, the ``track`` agent, /metrics, /healthz, /readyz.
+
+    ``checks`` are the readiness checks of the whole process (the caller adds the classify stage's)."""
     kafka, worker = settings.kafka, settings.worker
     app = faust.App(
         worker.app_id,
@@ -60,7 +64,6 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
         broker_heartbeat_interval=max(1.0, worker.session_timeout_seconds / 3),
     )
     app.transport = LowLatencyTransport(app.conf.broker_consumer, app)
-    metrics = WorkerMetrics.create()
     matched_topic = app.topic(kafka.matched_topic, key_type=str, key_serializer="raw", value_serializer="json",
                               partitions=kafka.partitions)
     # One record per account (see AccountStateTable for why not one table per field).
@@ -88,10 +91,11 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
         states.publish(state)  # only now: see AccountStateTable
         now = time.time()
         for event, event_time in events:
-            metrics.hit_stored.observe(max(0.0, now - event_time))
+            metrics.event_to_hit_stored.observe(max(0.0, now - event_time))
             event.ack()
         for alert in new_alerts:
-            metrics.end_to_end.observe(max(0.0, now - alert.last_seen.timestamp()))
+            metrics.event_to_alert_stored.observe(max(0.0, now - alert.last_seen.timestamp()))
+            metrics.alerts.labels(alert.tier.value).inc()
 
 
     @app.agent(matched_topic)
@@ -128,7 +132,7 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
             done = processed.get((tp.topic, tp.partition))
             highwater = app.consumer.highwater(tp)
             if highwater is not None:
-                metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - (done + 1 if done is not None else 0)))
+                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - (done + 1 if done is not None else 0)))
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
@@ -138,20 +142,31 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store) -> tu
     async def health_page(web: Any, request: Any) -> Any:
         return web.json({"status": "ok"})
 
-    return app, metrics
+    @app.page("/readyz")
+    async def ready_page(web: Any, request: Any) -> Any:
+        status, body = readiness_body(checks)
+        return web.bytes(body, content_type="application/json", status=status)
+
+    checks["database"] = store.problem
+    checks["stream"] = lambda: ("starting" if not app.started
+                                else "tables are being recovered after a rebalance" if app.rebalancing else None)
+    return app
 
 
-def run_worker(settings: Settings, classifier: HitClassifier, store: Store, loglevel: str = "warning") -> int:
+def run_worker(settings: Settings, classifier: HitClassifier, store: Store, metrics: RevisitMetrics) -> int:
     """Run until SIGTERM or SIGINT: Faust finishes the events in flight, commits and closes."""
-    app, metrics = build_app(settings, classifier, store)
+    checks: dict[str, ReadinessCheck] = {}
+    app = build_app(settings, classifier, store, metrics, checks)
     classify_stage = ClassifyStage(settings, classifier, metrics, loop=app.loop)
-    worker = faust.Worker(app, classify_stage, loglevel=loglevel, quiet=True)
+    checks["raw_topic"] = classify_stage.problem
+    # override_logging=False: the process's logging (revisit.logs) stays as configured.
+    worker = faust.Worker(app, classify_stage, quiet=True, override_logging=False)
     # Faust's start-up spinner sets the root logger to DEBUG for good, and building every debug
     # record of aiokafka and Faust then costs a large share of the CPU.
     worker.spinner = None
     sender = None
     if settings.delivery.sender_in_worker and wants_sender(settings.delivery):
-        sender = SenderThread(DeliverySender.for_store(store, settings.delivery))
+        sender = SenderThread(DeliverySender.for_store(store, settings.delivery, metrics))
         sender.start()
     try:
         worker.execute_from_commandline()

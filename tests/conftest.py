@@ -6,6 +6,7 @@ as REVISIT_TEST_POSTGRES_URL; each test gets a database of its own on it.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import uuid
@@ -89,3 +90,13 @@ def postgres_url() -> str:
 def db_url(request: pytest.FixtureRequest) -> str:
     """Each test using it runs once on SQLite and once on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logger():
+    """CLI tests run ``main()`` in-process, which configures logging for the process: undo it after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -4,12 +4,14 @@ scale-out over partitions, and the dead-letter topic."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from http.server import ThreadingHTTPServer
@@ -17,14 +19,29 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
 from revisit.cli import main
 from tests.conftest import ACCESS_LOGS, APACHE_LOG, mmdb
 from tests.test_cli import ACCOUNTS, CONFIG
+from tests.test_monitoring import exported_sample_names, names_in_queries
 
 pytestmark = pytest.mark.kafka
 MALFORMED_LOG = ACCESS_LOGS / "edge-cases" / "crowdsec_apache2-logs.log"  # 2 error-log lines
+
+
+def get(port: int, path: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        return response.read().decode()
+
+
+def get_json(port: int, path: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 def free_port() -> int:
@@ -114,7 +131,7 @@ class Setup:
                 found.append(f"worker on {port}: no /metrics ({error})")
                 continue
             found += [line for line in text.splitlines() if line.startswith(
-                ("revisit_worker_events_total", "revisit_worker_consumer_lag", "revisit_worker_event_to_hit_stored_seconds_count"))]
+                ("revisit_hits_total", "revisit_consumer_lag", "revisit_event_to_hit_stored_seconds_count"))]
         return "\n".join(found)
 
     def worker_logs(self) -> str:
@@ -252,7 +269,56 @@ def test_the_worker_delivers_its_alerts_through_the_outbox(bootstrap, tmp_path, 
         time.sleep(1)  # nothing more may come
         delivered = [headers["X-Revisit-Alert-Id"] for _, headers, _, _ in server.requests]
         assert sorted(delivered) == sorted(realtime)  # each once
+        port = setup.web_ports[0]
+        assert get_json(port, "/readyz") == (200, {"status": "ready", "checks": {
+            "database": "ok", "stream": "ok", "raw_topic": "ok"}})
+        exposition = get(port, "/metrics")
+        samples = {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                   for family in text_string_to_metric_families(exposition) for sample in family.samples}
+        assert samples[("revisit_hits_total", (("outcome", "matched"),))] >= hits
+        assert sum(value for (name, _), value in samples.items() if name == "revisit_alerts_total") == len(alert_ids)
+        assert samples[("revisit_deliveries_total", (("channel", "webhook"), ("status", "sent")))] == len(realtime)
+        assert samples[("revisit_event_to_delivery_seconds_count", (("channel", "webhook"),))] == len(realtime)
+        # the tier C alerts wait for the daily digest time: pending, but not overdue
+        assert samples[("revisit_outbox_backlog", (("channel", "webhook"),))] == len(alert_ids - realtime)
+        assert samples[("revisit_outbox_oldest_due_age_seconds", ())] == 0
+        # every metric the Grafana dashboard and the alert rules query is one this worker exports
+        missing = names_in_queries() - exported_sample_names(exposition)
+        assert not missing, sorted(missing)
     finally:
         setup.stop_all()
         server.shutdown()
         server.server_close()
+
+
+def test_a_following_shipper_serves_metrics_and_readiness(bootstrap, tmp_path) -> None:
+    setup = Setup(bootstrap, tmp_path)
+    log = tmp_path / "access.log"
+    log.write_bytes(APACHE_LOG.read_bytes())
+    lines = log.read_bytes().count(b"\n")
+    port = free_port()
+    shipper = subprocess.Popen(
+        [sys.executable, "-m", "revisit", "ship", str(log), "--follow", "--config", str(setup.config),
+         "--checkpoint", str(tmp_path / "ship.json")],
+        env={**os.environ, "REVISIT_SHIP__WEB_PORT": str(port), "REVISIT_LOGGING__FORMAT": "json"},
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, acknowledged = time.monotonic() + 120, 0.0
+        while time.monotonic() < deadline and acknowledged < lines:
+            time.sleep(0.5)
+            try:
+                metrics = {s.name: s.value for f in text_string_to_metric_families(get(port, "/metrics"))
+                           for s in f.samples}
+            except OSError:
+                continue  # not listening yet
+            acknowledged = metrics.get("revisit_ship_acknowledged_lines_total", 0.0)
+        assert acknowledged == lines
+        assert metrics["revisit_ship_backlog_bytes"] == 0
+        assert get_json(port, "/readyz") == (200, {"status": "ready", "checks": {"broker": "ok"}})
+        assert get_json(port, "/healthz") == (200, {"status": "ok"})
+    finally:
+        shipper.send_signal(signal.SIGTERM)
+        _, errors = shipper.communicate(timeout=60)
+    assert shipper.returncode == 0, errors
+    for line in errors.splitlines():  # whatever it logged is one JSON object per line
+        assert {"time", "level", "event", "event_id"} <= json.loads(line).keys()

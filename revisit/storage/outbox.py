@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from alerts.policy import Alert
 from revisit.storage.models import AlertRow, DeliveryRow, HitRow, SnoozeRow, as_utc
@@ -31,6 +31,18 @@ class AlertOutbox:
         with self.engine.connect() as connection:
             return [DueDelivery(Alert.from_record(payload), channel, attempts)
                     for channel, attempts, payload in connection.execute(statement)]
+
+    def backlog(self, now: datetime) -> tuple[dict[str, int], float]:
+        """Pending rows per channel (deferred ones included), and how long the oldest due row has
+        waited past its due time in seconds (0 when nothing is due): what the outbox metrics show."""
+        counts = (select(DeliveryRow.channel, func.count()).where(DeliveryRow.status == "pending")
+                  .group_by(DeliveryRow.channel))
+        oldest = select(func.min(DeliveryRow.not_before)).where(DeliveryRow.status == "pending",
+                                                                DeliveryRow.not_before <= now)
+        with self.engine.connect() as connection:
+            pending = {channel: count for channel, count in connection.execute(counts)}
+            first_due = connection.execute(oldest).scalar()
+        return pending, (now - as_utc(first_due)).total_seconds() if first_due is not None else 0.0
 
     def _update(self, alert_id: str, channel: str, **values: object) -> None:
         with self.engine.begin() as connection:

@@ -132,6 +132,15 @@ class Store:
         self.engine.dispose()
 
     # --- accounts --------------------------------------------------------------------------
+    def problem(self) -> str | None:
+        """None when the database answers a query now, else why not (a readiness check)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except OperationalError as error:
+            return f"database unavailable: {error.orig}"
+        return None
+
     def save_accounts(self, accounts: Sequence[Account], batch: int = 2000) -> int:
         """Insert or update the whole list in one transaction, in batches to bound memory."""
         now = datetime.now(timezone.utc)

@@ -1,0 +1,156 @@
+"""Structured logs: one JSON object per line for machines, readable lines for people at a terminal.
+
+Every log record of the process (revisit's own, and Faust's, aiokafka's, SQLAlchemy's through the
+standard library) goes through one structlog processor chain, applied in order:
+
+1. time (UTC, ISO 8601), level and logger name;
+2. fields passed with ``extra={...}`` (``alert_id``, ``channel``, ...);
+3. ``event_id``: a unique id per record, to point at one line in a ticket or a log search;
+4. secrets (tokens, passwords, webhook URLs, the database password) replaced by ``***``;
+5. with privacy mode on, IP addresses cut to their network (/24, /48): a log is no place for
+   personal data the database itself keeps only as configured;
+6. rendering: JSON, or key=value lines for a terminal.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import sys
+import uuid
+from typing import Any, Callable, Iterable, MutableMapping
+
+import structlog
+
+from revisit.config import LoggingSettings, Settings, database_password, read_secret, secret_sources
+
+EventDict = MutableMapping[str, Any]
+Processor = Callable[[Any, str, EventDict], EventDict]
+
+MASK = "***"
+# Keys whose values are secret whatever they hold.
+SECRET_KEYS = re.compile(r"pass(word)?|secret|token|authorization|api_?key", re.IGNORECASE)
+# One pass over IPv6 candidates (possibly ending in a dotted IPv4, as in ::ffff:1.2.3.4) and IPv4
+# candidates; each is checked with ipaddress before it is masked.
+_ADDRESS_CANDIDATE = re.compile(
+    r"(?<![\w:.])(?P<v6>[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){1,7}(?::\d{1,3}(?:\.\d{1,3}){3})?(?:%[\w.]+)?)(?![\w:.])"
+    r"|(?<![\w.])(?P<v4>\d{1,3}(?:\.\d{1,3}){3})(?![\w.])")
+# Libraries whose INFO records are about their own plumbing.
+CHATTY_LIBRARIES = ("aiokafka", "kafka", "faust", "mode", "sqlalchemy", "alembic", "urllib3", "slack_sdk")
+
+
+def add_event_id(logger: Any, method: str, event: EventDict) -> EventDict:
+    event["event_id"] = uuid.uuid4().hex
+    return event
+
+
+def secret_masker(secrets: Iterable[str]) -> Processor:
+    """Replaces each known secret value, wherever it appears in a string, and secret-named keys."""
+    values = sorted({value for value in secrets if len(value) >= 4}, key=len, reverse=True)
+
+    def mask_secrets(logger: Any, method: str, event: EventDict) -> EventDict:
+        for key, value in event.items():
+            if SECRET_KEYS.search(key) and value:
+                event[key] = MASK
+            elif isinstance(value, str) and values:
+                for secret in values:
+                    if secret in value:
+                        value = value.replace(secret, MASK)
+                event[key] = value
+        return event
+
+    return mask_secrets
+
+
+def mask_address_text(text: str) -> str:
+    """IPv4 → its /24 (``203.0.113.0/24``), IPv6 → its /48; other text is left as it is."""
+    return _ADDRESS_CANDIDATE.sub(_masked, text)
+
+
+def _masked(match: re.Match[str]) -> str:
+    text = match.group(0)
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return text
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def mask_addresses(logger: Any, method: str, event: EventDict) -> EventDict:
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = mask_address_text(value)
+    return event
+
+
+def known_secrets(settings: Settings) -> list[str]:
+    """The secret values this configuration uses (unreadable files are the channels' concern)."""
+    values = [database_password(settings.database_url)]
+    for variable, path in secret_sources(settings).values():
+        try:
+            values.append(read_secret(variable, path))
+        except OSError:
+            continue
+    return [value for value in values if value]
+
+
+def processor_chain(settings: Settings) -> list[Processor]:
+    """Steps 1-5 of the module docstring, for standard-library records (see ``configure_logging``)."""
+    chain: list[Processor] = [
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        add_event_id,
+        structlog.processors.format_exc_info,
+        secret_masker(known_secrets(settings)),
+    ]
+    if settings.privacy.enabled:
+        chain.append(mask_addresses)
+    return chain
+
+
+def wants_json(logging_settings: LoggingSettings, stream: Any) -> bool:
+    if logging_settings.format == "auto":
+        return not (hasattr(stream, "isatty") and stream.isatty())
+    return logging_settings.format == "json"
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (tests and redirections replace it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> Any:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        return None
+
+
+def configure_logging(settings: Settings, level: str | None = None, stream: Any = None) -> None:
+    """Once per process, before anything logs: the root logger renders through the chain."""
+    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
+    renderer = (structlog.processors.JSONRenderer(ensure_ascii=False)
+                if wants_json(settings.logging, stream or sys.stderr)
+                else structlog.dev.ConsoleRenderer(colors=False))
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=processor_chain(settings),
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    ))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    level_number = logging.getLevelName((level or settings.logging.level).upper())
+    if not isinstance(level_number, int):
+        level_number = logging.INFO
+    root.setLevel(level_number)
+    library_level = max(level_number, logging.getLevelName(settings.logging.library_level.upper()))
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(library_level)
