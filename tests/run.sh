@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what the tests need (a virtualenv with the
 # project and its test extras, PostgreSQL from Debian packages if missing, Apache Kafka jars from
-# Maven Central), starts a throwaway PostgreSQL and a single-node KRaft broker on loopback, runs
-# pytest, and stops both servers by their PIDs whatever happens.
+# Maven Central, promtool from Debian's prometheus package), starts a throwaway PostgreSQL and a
+# single-node KRaft broker on loopback, runs pytest, and stops both servers by their PIDs whatever
+# happens.
 #
 #   make test            (or: bash tests/run.sh [pytest args])
 set -euo pipefail
@@ -31,5 +32,9 @@ echo "tests: PostgreSQL at $REVISIT_TEST_POSTGRES_URL"
 REVISIT_TEST_KAFKA=$(bash deploy/kafka.sh start "$state/kafka" "$kafka_port")
 export REVISIT_TEST_KAFKA
 echo "tests: Apache Kafka at $REVISIT_TEST_KAFKA"
+
+REVISIT_PROMTOOL=$(bash deploy/promtool.sh)
+export REVISIT_PROMTOOL
+echo "tests: promtool at $REVISIT_PROMTOOL"
 
 .venv/bin/python -m pytest -q "$@"
