@@ -66,6 +66,11 @@ class Account:
     attributes: tuple[tuple[str, str], ...] = ()  # unknown columns, kept as they were
 
     @property
+    def reading(self) -> str:
+        """The name's reading (フリガナ) from an optional ``name_kana`` column, for sorting."""
+        return dict(self.attributes).get("name_kana", "")
+
+    @property
     def last_touch(self) -> date | None:
         """The latest of last deal and last contact: dormancy counts from here."""
         dates = [d for d in (self.last_deal_at, self.last_contact_at) if d is not None]

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from enrichment.accounts import Account
-from revisit.config import DormancySettings
+from revisit.config import DormancySettings, DormancyThresholds
 
 
 class DormancyTier(StrEnum):
@@ -38,3 +38,21 @@ def dormancy_tier(account: Account, at: datetime | date, settings: DormancySetti
     if months < thresholds.tier_c_months:
         return DormancyTier.B
     return DormancyTier.C
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` calendar months earlier, clamped to the end of a shorter month."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    last_day = (following - date.resolution).day
+    return date(year, month, min(day.day, last_day))
+
+
+def tier_cutoffs(thresholds: DormancyThresholds, today: date) -> tuple[date, date, date]:
+    """Last-touch dates at or before which an account is at least tier A, B and C today: the same
+    decision as ``dormancy_tier`` (``months_between(touch, today) >= N`` exactly when
+    ``touch <= months_before(today, N)``), in a form a database can compare against."""
+    return (months_before(today, thresholds.tier_a_months), months_before(today, thresholds.tier_b_months),
+            months_before(today, thresholds.tier_c_months))

@@ -120,3 +120,38 @@ def _strip_trailing_forms(tokens: list[str], forms: dict[str, tuple[tuple[str, .
                 changed = True
                 break
     return tokens
+
+
+# --- for people looking for a name: sorting and searching (the analysts' web UI) ----------------
+
+_KATAKANA = re.compile(r"[\u30a1-\u30f6]")
+
+
+def _hiragana(text: str) -> str:
+    """Katakana → hiragana, so that サクラ and さくら sort and search as one."""
+    return _KATAKANA.sub(lambda m: chr(ord(m.group(0)) - 0x60), text)
+
+
+def sort_key(name: str, reading: str = "") -> str:
+    """Where a company belongs in a list: by its reading (フリガナ) when the list gives one, else by
+    its name without legal forms, so 株式会社サクラ sorts under さ, not under 株. Kana sort in
+    gojūon order; a name in kanji without a reading sorts by code point."""
+    if reading.strip():
+        return _hiragana("".join(unicodedata.normalize("NFKC", reading).casefold().split()))
+    key = normalize_name(name).key
+    return _hiragana(key or unicodedata.normalize("NFKC", name).casefold())
+
+
+def search_text(*names: str) -> str:
+    """What a name search looks in: each name as written and as its matching key, width- and
+    case-folded, kana as hiragana (one line each)."""
+    forms: list[str] = []
+    for name in names:
+        if name:
+            forms += [folded_for_search(name), _hiragana(normalize_name(name).key)]
+    return "\n".join(dict.fromkeys(form for form in forms if form))
+
+
+def folded_for_search(text: str) -> str:
+    """A search query (or a name) as ``search_text`` stores names: ｻｸﾗ, サクラ and さくら are equal."""
+    return _hiragana(unicodedata.normalize("NFKC", text).casefold().strip())

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from dataclasses import replace
+from datetime import date
 from typing import Sequence
 
 from enrichment.accounts import load_accounts
@@ -123,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_test.add_argument("--channel", required=True, choices=("slack", "email", "webhook"))
     alerts_test.add_argument("--to", help="e-mail address or Slack user id of the sample owner")
     alerts_test.add_argument("--config", metavar="TOML")
+
+    web = commands.add_parser("web", help="the analysts' web UI and JSON API")
+    web_commands = web.add_subparsers(dest="web_command", required=True, parser_class=_Parser)
+    web_serve = web_commands.add_parser("serve", help="serve the pages and the API (web.host:web.port)")
+    web_serve.add_argument("--db", metavar="URL")
+    web_serve.add_argument("--config", metavar="TOML")
+    web_serve.add_argument("--host")
+    web_serve.add_argument("--port", type=int)
+    web_serve.add_argument("--today", metavar="YYYY-MM-DD",
+                           help="show the data as of this day (e.g. for a replayed old log); default: today")
+    web_commands.add_parser("hash-password", help="read a password from stdin, print its hash for [[web.users]]")
+    web_commands.add_parser("new-token", help="print a new API token and the SHA-256 for [[web.api_tokens]]")
 
     config = commands.add_parser("config", help="the effective configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True, parser_class=_Parser)
@@ -412,6 +425,40 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _web(args: argparse.Namespace, settings: Settings) -> int:
+    if args.web_command == "hash-password":
+        from revisit.web.auth import hash_password
+
+        password = sys.stdin.readline().rstrip("\r\n") if not sys.stdin.isatty() else __import__("getpass").getpass()
+        if not password:
+            raise BadInput("an empty password cannot be hashed")
+        print(hash_password(password))
+        return 0
+    if args.web_command == "new-token":
+        from revisit.web.auth import new_token
+
+        token, digest = new_token()
+        print(f"token (give it to the API client, it is not stored): {token}")
+        print(f'config: [[web.api_tokens]] name = "..." token_sha256 = "{digest}" role = "analyst"')
+        return 0
+    from revisit.storage.store import Store
+    from revisit.web.app import run_web
+
+    today = None
+    if args.today:
+        try:
+            today = date.fromisoformat(args.today)
+        except ValueError:
+            raise BadInput(f"--today {args.today!r}: expected YYYY-MM-DD") from None
+    web = replace(settings.web, host=args.host or settings.web.host, port=args.port or settings.web.port)
+    settings = replace(settings, web=web)
+    store = Store(args.db or settings.database_url)
+    try:
+        return run_web(settings, store, today)
+    finally:
+        store.close()
+
+
 def _config(args: argparse.Namespace, settings: Settings) -> int:
     """Loading already validated everything (or exited 2 naming the key); show what is in effect."""
     from revisit.config import effective_settings, secret_sources
@@ -430,6 +477,7 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 _COMMANDS = {
     "explain": _explain, "ship": _ship, "worker": _worker, "topics": _topics, "accounts": _import_accounts,
     "history": _history, "sender": _sender, "alerts": _alerts, "report": _report, "config": _config,
+    "web": _web,
 }
 
 

@@ -308,6 +308,40 @@ class WorkerSettings:
     store_interval_seconds: float = 0.05
 
 
+Role = Literal["analyst", "admin"]  # analyst: read and export; admin: also snooze, outcomes, settings
+
+
+@dataclass(frozen=True)
+class WebUser:
+    name: str
+    password_hash: str  # argon2, printed by `revisit web hash-password`; never the password itself
+    role: Role = "analyst"
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A bearer token for the JSON API; only its SHA-256 is configured (`revisit web new-token`)."""
+
+    name: str
+    token_sha256: str
+    role: Role = "analyst"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    users: tuple[WebUser, ...] = ()
+    api_tokens: tuple[ApiToken, ...] = ()
+    # Signs the session cookie; without one a random key is made at start (sessions end on restart).
+    session_secret_env: str = "REVISIT_WEB_SESSION_SECRET"
+    session_secret_file: str = ""
+    secure_cookies: bool = True  # cookies only over HTTPS (browsers also allow them on localhost)
+    session_hours: float = 12.0
+    page_size: int = 50
+    default_days: int = 30  # lists show visits of the last N days unless a date range is given
+
+
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 
@@ -341,6 +375,7 @@ class Settings:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 ENV_PREFIX = "REVISIT_"
@@ -416,6 +451,7 @@ def secret_sources(settings: Settings) -> dict[str, tuple[str, str]]:
         "SMTP password": (delivery.email.password_env, delivery.email.password_file),
         "webhook URL": (delivery.webhook.url_env, delivery.webhook.url_file),
         "webhook signing secret": (delivery.webhook.secret_env, delivery.webhook.secret_file),
+        "web session secret": (settings.web.session_secret_env, settings.web.session_secret_file),
     }
 
 

@@ -60,6 +60,9 @@ class RevisitMetrics:
     ship_failures: Counter
     ship_commit: Histogram
     ship_backlog: Gauge
+    # the web UI and API
+    http_requests: Counter
+    http_duration: Histogram
 
     @classmethod
     def create(cls) -> RevisitMetrics:
@@ -125,6 +128,11 @@ class RevisitMetrics:
                                   buckets=LATENCY_BUCKETS, registry=r),
             ship_backlog=Gauge("revisit_ship_backlog_bytes",
                                "Bytes in the followed files not yet acknowledged by the broker.", registry=r),
+            http_requests=Counter("revisit_http_requests_total",
+                                  "Web requests by route (its template, not the URL), method and status.",
+                                  ["route", "method", "status"], registry=r),
+            http_duration=Histogram("revisit_http_request_duration_seconds", "Server time of one web request.",
+                                    ["route"], buckets=LATENCY_BUCKETS, registry=r),
         )
 
     def observe_resolution(self, resolver: str, seconds: float, result: str) -> None:

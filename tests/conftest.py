@@ -6,11 +6,13 @@ as REVISIT_TEST_POSTGRES_URL; each test gets a database of its own on it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -72,18 +74,26 @@ def bootstrap() -> str:
     return service_from_environment("REVISIT_TEST_KAFKA", "Kafka broker")
 
 
-@pytest.fixture
-def postgres_url() -> str:
+@contextlib.contextmanager
+def new_postgres_database() -> Iterator[str]:
+    """A database of its own on the server tests/run.sh started, dropped afterwards."""
     base = service_from_environment("REVISIT_TEST_POSTGRES_URL", "PostgreSQL")
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield base.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with new_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -92,11 +102,19 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
-@pytest.fixture(autouse=True)
-def _restore_root_logger():
-    """CLI tests run ``main()`` in-process, which configures logging for the process: undo it after."""
+@contextlib.contextmanager
+def keeping_root_logger() -> Iterator[None]:
+    """``main()`` run in-process configures logging for the process: undo that afterwards."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logger() -> Iterator[None]:
+    with keeping_root_logger():
+        yield

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what the tests need (a virtualenv with the
-# project and its test extras, PostgreSQL from Debian packages if missing, Apache Kafka jars from
-# Maven Central, promtool from Debian's prometheus package), starts a throwaway PostgreSQL and a
-# single-node KRaft broker on loopback, runs pytest, and stops both servers by their PIDs whatever
-# happens.
+# project and its test extras; PostgreSQL, Chromium and a Japanese font from Debian packages if
+# missing; Apache Kafka jars from Maven Central; promtool from Debian's prometheus package), starts a
+# throwaway PostgreSQL and a single-node KRaft broker on loopback, runs pytest, and stops both
+# servers by their PIDs whatever happens.
 #
 #   make test            (or: bash tests/run.sh [pytest args])
 set -euo pipefail
@@ -14,6 +14,20 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+# The web UI tests drive Debian's Chromium (Playwright talks to it; no browser is downloaded), with
+# a Japanese font so that screenshots show the names.
+if ! command -v chromium >/dev/null 2>&1 || [ -z "$(fc-list :lang=ja 2>/dev/null)" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "tests: installing chromium and a Japanese font from Debian packages"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null 2>&1 || {
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null
+    }
+  else
+    echo "tests: chromium or a Japanese font is missing (apt-get install chromium fonts-ipafont-gothic)" >&2
+  fi
+fi
 
 state=$(mktemp -d /tmp/revisit-tests.XXXXXX)
 chmod 755 "$state"

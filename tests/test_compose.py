@@ -16,7 +16,7 @@ from revisit.config import load_settings
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
 SERVICES = COMPOSE["services"]
-LONG_RUNNING = ("kafka", "postgres", "worker", "sender", "shipper", "prometheus", "grafana", "mailpit")
+LONG_RUNNING = ("kafka", "postgres", "worker", "sender", "shipper", "web", "prometheus", "grafana", "mailpit")
 
 
 def test_the_services_a_deployment_needs_are_there() -> None:
@@ -91,12 +91,13 @@ def test_prometheus_scrapes_every_revisit_process_where_it_listens() -> None:
             targets.update(dict(target.split(":") for target in static["targets"]))
         for dns in job.get("dns_sd_configs", []):
             targets.update({name: str(dns["port"]) for name in dns["names"]})
-    for service, setting in (("worker", "worker"), ("sender", "delivery"), ("shipper", "ship")):
+    for service, setting in (("worker", "worker"), ("sender", "delivery"), ("shipper", "ship"), ("web", "web")):
         assert service in targets, f"{service} is not scraped"
         environment = {key: str(value) for key, value in SERVICES[service]["environment"].items()}
         settings = getattr(load_settings(None, environment), setting)
-        assert settings.web_host == "0.0.0.0" and str(settings.web_port) == targets[service]
-        assert targets[service] in SERVICES[service]["expose"]
-        assert f":{settings.web_port}/readyz" in " ".join(SERVICES[service]["healthcheck"]["test"]) or service == "worker"
+        host, port = (settings.host, settings.port) if service == "web" else (settings.web_host, settings.web_port)
+        assert host == "0.0.0.0" and str(port) == targets[service]
+        assert any(targets[service] in str(p) for p in SERVICES[service].get("expose", SERVICES[service].get("ports")))
+        assert f":{port}/readyz" in " ".join(SERVICES[service]["healthcheck"]["test"]) or service == "worker"
     mounted = " ".join(SERVICES["prometheus"]["volumes"])
     assert all(f"deploy/prometheus/{name}" in mounted for name in scrape["rule_files"])

@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Float, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Date, DateTime, Float, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -21,6 +21,7 @@ class Base(DeclarativeBase):
 
 class AccountRow(Base):
     __tablename__ = "accounts"
+    __table_args__ = (Index("ix_accounts_sort_name", "sort_name"),)
 
     account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -39,6 +40,8 @@ class AccountRow(Base):
     industry: Mapped[str] = mapped_column(Text, default="")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sort_name: Mapped[str] = mapped_column(Text, default="")  # enrichment.normalize.sort_key
+    search_text: Mapped[str] = mapped_column(Text, default="")  # enrichment.normalize.search_text
 
 
 class OrganizationRow(Base):
@@ -61,6 +64,8 @@ class OrganizationRow(Base):
 
 class SessionRow(Base):
     __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_account_started", "account_id", "started_at"),
+                      Index("ix_sessions_started_at", "started_at"),)
 
     session_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(128), index=True)
@@ -74,6 +79,7 @@ class HitRow(Base):
     """Hits of matched accounts only: the visit history analysts read."""
 
     __tablename__ = "hits"
+    __table_args__ = (Index("ix_hits_account_occurred", "account_id", "occurred_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     hit_key: Mapped[str] = mapped_column(String(64), unique=True)
@@ -94,6 +100,7 @@ class HitRow(Base):
 
 class AlertRow(Base):
     __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_account_triggered", "account_id", "triggered_at"),)
 
     alert_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(128), index=True)
@@ -113,6 +120,7 @@ class DeliveryRow(Base):
     """
 
     __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_sent_at", "sent_at"),)
 
     alert_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -142,6 +150,7 @@ class OutcomeRow(Base):
     """What followed an alert, as sales recorded it: the figures `revisit report` is made of."""
 
     __tablename__ = "outcomes"
+    __table_args__ = (Index("ix_outcomes_recorded_at", "recorded_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     alert_id: Mapped[str] = mapped_column(String(36), index=True)

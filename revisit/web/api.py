@@ -1,0 +1,179 @@
+"""The JSON API: the same data as the pages, described at /api/docs (OpenAPI).
+
+Reads accept a bearer token or a logged-in session; writes (snooze, outcome) accept only a bearer
+token with the admin role, since a cookie alone would let another site's form act for the user.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from alerts.report import Outcome
+from revisit.errors import BadInput
+from revisit.storage.outbox import AlertOutbox
+from revisit.storage.outcomes import record_outcome
+from revisit.web.app import api_user, context, require_admin
+from revisit.web.auth import Principal
+from revisit.web.queries import AccountFilter, AlertFilter
+
+router = APIRouter(prefix="/api", tags=["revisit"])
+User = Annotated[Principal, Depends(api_user)]
+
+
+class AccountsQuery(BaseModel):
+    tier: Literal["", "A", "B", "C", "active"] = ""
+    owner: str = ""
+    industry: str = ""
+    min_score: int = Field(0, ge=0)
+    since: date | None = None
+    until: date | None = None
+    q: str = Field("", max_length=200, description="name search: width, case and kana insensitive")
+    sort: Literal["name", "last_visit", "score", "visits", "tier", "value"] = "last_visit"
+    order: Literal["asc", "desc"] = "desc"
+    page: int = Field(1, ge=1)
+
+
+class AccountOut(BaseModel):
+    account_id: str
+    name: str
+    tier: str
+    owner_name: str
+    owner_email: str
+    industry: str
+    dormancy_reason: str
+    lifetime_value: Decimal | None
+    last_deal_at: date | None
+    visits: int
+    pages: int
+    max_score: int
+    last_visit: datetime
+    alerts: int
+
+
+class AccountsPage(BaseModel):
+    items: list[AccountOut]
+    total: int
+    page: int
+    pages: int
+
+
+class AlertsQuery(BaseModel):
+    tier: Literal["", "A", "B", "C"] = ""
+    owner: str = ""
+    since: date | None = None
+    until: date | None = None
+    q: str = Field("", max_length=200)
+    page: int = Field(1, ge=1)
+
+
+class AlertOut(BaseModel):
+    alert_id: str
+    account_id: str
+    account_name: str
+    tier: str
+    score: int
+    delivery: str
+    triggered_at: datetime
+    owner_name: str
+    deliveries: str
+    outcome: str
+
+
+class AlertsPage(BaseModel):
+    items: list[AlertOut]
+    total: int
+    page: int
+    pages: int
+
+
+class SnoozeIn(BaseModel):
+    days: float = Field(gt=0, le=3650)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class OutcomeIn(BaseModel):
+    result: Outcome
+    note: str = Field("", max_length=2000)
+
+
+@router.get("/accounts", response_model=AccountsPage, summary="Dormant accounts that visited, filtered")
+def list_accounts(request: Request, user: User, query: Annotated[AccountsQuery, Query()]) -> dict[str, Any]:
+    web = context(request)
+    chosen = AccountFilter(query.tier, query.owner, query.industry, query.min_score, query.since, query.until,
+                           query.q, query.sort, query.order == "desc", query.page)
+    page = web.reads.accounts(chosen, web.today(), web.settings.web.page_size)
+    return {"items": [vars(item) for item in page.items], "total": page.total, "page": page.page,
+            "pages": page.pages}
+
+
+@router.get("/accounts/{account_id}", summary="One account: visits with pages, evidence, alerts, outcomes")
+def get_account(request: Request, account_id: str, user: User) -> dict[str, Any]:
+    web = context(request)
+    detail = web.reads.account(account_id, web.today())
+    if detail is None:
+        raise HTTPException(404, f"no account {account_id!r}")
+    a = detail.account
+    return {
+        "account_id": a.account_id, "name": a.name, "tier": detail.tier, "industry": a.industry,
+        "owner": {"name": a.owner_name, "email": a.owner_email}, "dormancy_reason": a.dormancy_reason,
+        "last_deal_at": a.last_deal_at, "lifetime_value": a.lifetime_value, "visit_count": detail.session_count,
+        "snoozed_until": detail.snoozed_until,
+        "visits": [{"session_id": v.session_id, "started_at": v.started_at, "last_seen": v.last_seen,
+                    "score": v.score, "pages": [{"at": p.occurred_at, "path": p.path, "label": p.page_label,
+                                                 "match_method": p.match_method} for p in v.pages]}
+                   for v in detail.visits],
+        "evidence": [{"network": e.network, "resolver": e.source, "organization": e.organization,
+                      "detail": e.detail} for e in detail.evidence],
+        "alerts": [{"alert_id": al.alert_id, "tier": al.tier, "score": al.score, "triggered_at": al.triggered_at,
+                    "match": {**(al.payload.get("match") or {}),
+                              "resolver": (al.payload.get("organization") or {}).get("source")},
+                    "deliveries": [{"channel": d.channel, "status": d.status} for d in al.deliveries],
+                    "outcomes": [{"outcome": o.outcome, "note": o.note, "by": o.recorded_by,
+                                  "at": o.recorded_at} for o in al.outcomes]} for al in detail.alerts],
+    }
+
+
+@router.get("/alerts", response_model=AlertsPage, summary="The alert log, newest first")
+def list_alerts(request: Request, user: User, query: Annotated[AlertsQuery, Query()]) -> dict[str, Any]:
+    web = context(request)
+    page = web.reads.alerts(AlertFilter(query.tier, query.owner, query.since, query.until, query.q, query.page),
+                            web.settings.web.page_size)
+    return {"items": [vars(item) for item in page.items], "total": page.total, "page": page.page,
+            "pages": page.pages}
+
+
+@router.get("/dashboard", summary="This week: accounts seen by tier, alerts, deliveries, outcomes, trend")
+def get_dashboard(request: Request, user: User) -> dict[str, Any]:
+    web = context(request)
+    board = web.reads.dashboard(web.today())
+    return {"accounts_seen_by_tier": board.accounts_by_tier, "alerts_by_tier": board.alerts_by_tier,
+            "deliveries_sent_by_channel": board.deliveries_sent, "outcomes": board.outcomes,
+            "trend": [{"day": t.day, "accounts": t.accounts, "alerts": t.alerts} for t in board.trend]}
+
+
+def bearer_admin(request: Request, user: Principal) -> None:
+    if not request.headers.get("authorization", "").lower().startswith("bearer "):
+        raise HTTPException(403, "changes through the API need a bearer token")
+    require_admin(user)
+
+
+@router.post("/accounts/{account_id}/snooze", summary="Hold deliveries for an account (admin)")
+def snooze_account(request: Request, account_id: str, body: SnoozeIn, user: User) -> dict[str, Any]:
+    bearer_admin(request, user)
+    until = AlertOutbox(context(request).store).snooze(account_id, body.days, body.reason.strip(), user.name)
+    return {"account_id": account_id, "snoozed_until": until}
+
+
+@router.post("/alerts/{alert_id}/outcome", summary="Record what followed an alert (admin)")
+def add_outcome(request: Request, alert_id: str, body: OutcomeIn, user: User) -> dict[str, Any]:
+    bearer_admin(request, user)
+    try:
+        account_id = record_outcome(context(request).store, alert_id, body.result, body.note.strip(), user.name)
+    except BadInput as error:
+        raise HTTPException(404, str(error)) from None
+    return {"alert_id": alert_id, "account_id": account_id, "outcome": body.result.value}

@@ -1,0 +1,262 @@
+"""The HTML pages: dashboard, accounts, one account, alert log, settings, and CSV exports of each list.
+
+Filters come from the query string, so every filtered view is a link that can be shared and
+exported as it is. Forms that change something (snooze, outcome, log out) carry a CSRF token.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from alerts.report import Outcome
+from revisit.config import effective_settings
+from revisit.errors import BadInput
+from revisit.storage.outbox import AlertOutbox
+from revisit.storage.outcomes import record_outcome
+from revisit.web.app import context, page_user, require_admin
+from revisit.web.auth import Principal, csrf_matches, new_csrf_token
+from revisit.web.charts import Bar, bar_chart
+from revisit.web.queries import ACCOUNT_SORTS, TIERS, AccountFilter, AlertFilter
+
+router = APIRouter(include_in_schema=False)
+BOM = "\ufeff"  # Excel reads a CSV as UTF-8 (Japanese intact) only with it
+
+
+def render(request: Request, template: str, user: Principal | None, **values: Any) -> HTMLResponse:
+    csrf = request.session.get("csrf")
+    if csrf is None:
+        csrf = request.session["csrf"] = new_csrf_token()
+    return context(request).templates.TemplateResponse(
+        request, template, {"user": user, "csrf": csrf, "today": context(request).today(), **values})
+
+
+def check_csrf(request: Request, token: str) -> None:
+    if not csrf_matches(request.session.get("csrf"), token):
+        raise HTTPException(403, "the form is out of date (CSRF token missing or wrong): reload the page")
+
+
+def _date(params: Mapping[str, str], name: str, errors: list[str]) -> date | None:
+    text = params.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.append(f"{name}: {text!r} is not a date (YYYY-MM-DD)")
+        return None
+
+
+def _int(params: Mapping[str, str], name: str, errors: list[str], default: int = 0) -> int:
+    text = params.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return max(0, int(text))
+    except ValueError:
+        errors.append(f"{name}: {text!r} is not a whole number")
+        return default
+
+
+def account_filter(params: Mapping[str, str]) -> tuple[AccountFilter, list[str]]:
+    """The filter a query string asks for, and what in it could not be understood (shown, not fatal)."""
+    errors: list[str] = []
+    tier = params.get("tier", "")
+    if tier and tier not in TIERS:
+        errors.append(f"tier: {tier!r} is not one of {', '.join(TIERS)}")
+        tier = ""
+    sort = params.get("sort", "last_visit")
+    if sort not in ACCOUNT_SORTS:
+        errors.append(f"sort: {sort!r} is not one of {', '.join(ACCOUNT_SORTS)}")
+        sort = "last_visit"
+    return AccountFilter(tier=tier, owner=params.get("owner", ""), industry=params.get("industry", ""),
+                         min_score=_int(params, "min_score", errors), since=_date(params, "since", errors),
+                         until=_date(params, "until", errors), q=params.get("q", "")[:200], sort=sort,
+                         descending=params.get("order", "desc" if sort != "name" else "asc") == "desc",
+                         page=_int(params, "page", errors, 1) or 1), errors
+
+
+def alert_filter(params: Mapping[str, str]) -> tuple[AlertFilter, list[str]]:
+    errors: list[str] = []
+    tier = params.get("tier", "")
+    if tier and tier not in ("A", "B", "C"):
+        errors.append(f"tier: {tier!r} is not one of A, B, C")
+        tier = ""
+    return AlertFilter(tier=tier, owner=params.get("owner", ""), since=_date(params, "since", errors),
+                       until=_date(params, "until", errors), q=params.get("q", "")[:200],
+                       page=_int(params, "page", errors, 1) or 1), errors
+
+
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    return Response(buffer.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def link(params: Mapping[str, str], **changes: Any) -> str:
+    """The current query string with some parameters changed (sorting, paging, export)."""
+    merged = {**params, **{k: str(v) for k, v in changes.items()}}
+    return urlencode({k: v for k, v in merged.items() if v not in ("", None)})
+
+
+# --- log in and out ------------------------------------------------------------------------
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", None, next=_safe_next(next), error="")
+
+
+@router.post("/login")
+def login(request: Request, name: str = Form(""), password: str = Form(""), csrf: str = Form(""),
+          next: str = Form("/")) -> Response:
+    check_csrf(request, csrf)
+    principal = context(request).auth.check_password(name, password)
+    if principal is None:
+        response = render(request, "login.html", None, next=_safe_next(next), error="Wrong name or password.")
+        response.status_code = 401
+        return response
+    request.session.clear()  # a new session on login: no fixation
+    request.session.update({"user": {"name": principal.name, "role": principal.role}, "csrf": new_csrf_token()})
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form("")) -> Response:
+    check_csrf(request, csrf)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site (no open redirect to another host)."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+# --- pages ---------------------------------------------------------------------------------
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, user: Principal = Depends(page_user)) -> HTMLResponse:
+    web = context(request)
+    board = web.reads.dashboard(web.today())
+    chart = bar_chart([Bar(day.day.strftime("%m-%d"), day.accounts, day.alerts) for day in board.trend],
+                      "Dormant accounts seen per day, and alerts", legend=("accounts seen", "alerts"))
+    return render(request, "dashboard.html", user, board=board, chart=chart,
+                  week_start=web.today() - timedelta(days=6))
+
+
+@router.get("/accounts", response_class=HTMLResponse)
+def accounts(request: Request, user: Principal = Depends(page_user)) -> HTMLResponse:
+    web = context(request)
+    params = dict(request.query_params)
+    chosen, errors = account_filter(params)
+    page = web.reads.accounts(chosen, web.today(), web.settings.web.page_size)
+    start, end = chosen.visit_range(web.today(), web.settings.web.default_days)
+    return render(request, "accounts.html", user, page=page, f=chosen, errors=errors, params=params, link=link,
+                  choices=web.reads.choices(), tiers=TIERS, range_start=start.date(),
+                  range_end=(end.date().toordinal() - 1), from_ordinal=date.fromordinal)
+
+
+@router.get("/accounts.csv")
+def accounts_csv(request: Request, user: Principal = Depends(page_user)) -> Response:
+    web = context(request)
+    chosen, errors = account_filter(dict(request.query_params))
+    if errors:
+        raise HTTPException(400, "; ".join(errors))
+    rows = web.reads.accounts_for_export(chosen, web.today())
+    return csv_response("revisit-accounts.csv",
+                        ["account_id", "name", "tier", "owner", "owner_email", "industry", "dormancy_reason",
+                         "lifetime_value", "last_deal_at", "visits", "pages", "max_score", "last_visit", "alerts"],
+                        [(r.account_id, r.name, r.tier, r.owner_name, r.owner_email, r.industry, r.dormancy_reason,
+                          r.lifetime_value, r.last_deal_at, r.visits, r.pages, r.max_score,
+                          r.last_visit.isoformat(), r.alerts) for r in rows])
+
+
+@router.get("/accounts/{account_id}", response_class=HTMLResponse)
+def account(request: Request, account_id: str, user: Principal = Depends(page_user)) -> HTMLResponse:
+    web = context(request)
+    detail = web.reads.account(account_id, web.today())
+    if detail is None:
+        raise HTTPException(404, f"no account {account_id!r}")
+    return render(request, "account.html", user, d=detail, outcomes=[o.value for o in Outcome],
+                  message=request.query_params.get("message", ""))
+
+
+@router.get("/accounts/{account_id}/visits.csv")
+def account_visits_csv(request: Request, account_id: str, user: Principal = Depends(page_user)) -> Response:
+    rows = context(request).reads.account_visits_for_export(account_id)
+    return csv_response(f"revisit-{account_id}-visits.csv",
+                        ["occurred_at", "session_id", "path", "page_label", "client_ip", "organization",
+                         "match_method"],
+                        [(r.occurred_at.isoformat(), r.session_id, r.path, r.page_label, r.client_ip,
+                          r.organization_name, r.match_method) for r in rows])
+
+
+@router.post("/accounts/{account_id}/snooze")
+def snooze(request: Request, account_id: str, days: float = Form(...), reason: str = Form(""),
+           csrf: str = Form(""), user: Principal = Depends(page_user)) -> Response:
+    check_csrf(request, csrf)
+    require_admin(user)
+    if days <= 0 or not reason.strip():
+        raise HTTPException(400, "a snooze needs days > 0 and a reason")
+    until = AlertOutbox(context(request).store).snooze(account_id, days, reason.strip(), user.name)
+    message = f"Snoozed until {until:%Y-%m-%d %H:%M} UTC"
+    return RedirectResponse(f"/accounts/{account_id}?{urlencode({'message': message})}", status_code=303)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts(request: Request, user: Principal = Depends(page_user)) -> HTMLResponse:
+    web = context(request)
+    params = dict(request.query_params)
+    chosen, errors = alert_filter(params)
+    page = web.reads.alerts(chosen, web.settings.web.page_size)
+    return render(request, "alerts.html", user, page=page, f=chosen, errors=errors, params=params, link=link,
+                  choices=web.reads.choices())
+
+
+@router.get("/alerts.csv")
+def alerts_csv(request: Request, user: Principal = Depends(page_user)) -> Response:
+    chosen, errors = alert_filter(dict(request.query_params))
+    if errors:
+        raise HTTPException(400, "; ".join(errors))
+    rows = context(request).reads.alerts_for_export(chosen)
+    return csv_response("revisit-alerts.csv",
+                        ["alert_id", "account_id", "account_name", "tier", "score", "delivery", "triggered_at",
+                         "owner", "deliveries", "outcome"],
+                        [(r.alert_id, r.account_id, r.account_name, r.tier, r.score, r.delivery,
+                          r.triggered_at.isoformat(), r.owner_name, r.deliveries, r.outcome) for r in rows])
+
+
+@router.post("/alerts/{alert_id}/outcome")
+def outcome(request: Request, alert_id: str, result: str = Form(...), note: str = Form(""),
+            csrf: str = Form(""), user: Principal = Depends(page_user)) -> Response:
+    check_csrf(request, csrf)
+    require_admin(user)
+    try:
+        account_id = record_outcome(context(request).store, alert_id, Outcome(result), note.strip(), user.name)
+    except ValueError:
+        raise HTTPException(400, f"unknown outcome {result!r}") from None
+    except BadInput as error:
+        raise HTTPException(404, str(error)) from None
+    return RedirectResponse(f"/accounts/{account_id}?{urlencode({'message': f'Outcome {result} recorded'})}",
+                            status_code=303)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, user: Principal = Depends(page_user)) -> HTMLResponse:
+    require_admin(user)
+    import json
+
+    shown = effective_settings(context(request).settings)
+    for entry in shown.get("web", {}).get("users", []):
+        entry["password_hash"] = "***"
+    for entry in shown.get("web", {}).get("api_tokens", []):
+        entry["token_sha256"] = "***"
+    return render(request, "settings.html", user, settings_json=json.dumps(shown, ensure_ascii=False, indent=2))

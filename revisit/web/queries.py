@@ -1,0 +1,428 @@
+"""What the analysts' pages and API read: one function per page, a fixed number of queries each.
+
+Lists are filtered, sorted and paginated in the database (no page loads a table into Python), and
+detail pages fetch their related rows in one query per kind, never one per row. The account's
+dormancy tier is computed in SQL from its last deal or contact with the configured thresholds
+(per industry), so it can be filtered and sorted like any column and is always as of today.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Literal, Sequence
+
+from sqlalchemy import Engine, case, distinct, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement, Select
+
+from enrichment.dormancy import tier_cutoffs
+from enrichment.normalize import folded_for_search
+from revisit.config import DormancySettings
+from revisit.storage.models import (AccountRow, AlertRow, DeliveryRow, HitRow, OrganizationRow, OutcomeRow,
+                                    SessionRow, SnoozeRow, as_utc)
+
+TIERS = ("A", "B", "C", "active")
+AccountSort = Literal["name", "last_visit", "score", "visits", "tier", "value"]
+ACCOUNT_SORTS: tuple[str, ...] = ("name", "last_visit", "score", "visits", "tier", "value")
+MAX_EXPORT_ROWS = 100_000
+
+
+def tier_expression(dormancy: DormancySettings, today: date) -> ColumnElement[str]:
+    """The account's tier today, as ``enrichment.dormancy.dormancy_tier`` decides it, in SQL."""
+    deal, contact = AccountRow.last_deal_at, AccountRow.last_contact_at
+    last_touch = case((contact.is_(None), deal), (deal.is_(None), contact), (deal >= contact, deal), else_=contact)
+
+    def tiers(industry_cutoffs: tuple[date, date, date]) -> ColumnElement[str]:
+        a, b, c = industry_cutoffs
+        return case((last_touch > a, "active"), (last_touch > b, "A"), (last_touch > c, "B"), else_="C")
+
+    branches = [(AccountRow.industry == industry, tiers(tier_cutoffs(thresholds, today)))
+                for industry, thresholds in dormancy.by_industry.items()]
+    default = tiers(tier_cutoffs(dormancy.default, today))
+    by_industry = case(*branches, else_=default) if branches else default
+    return case((last_touch.is_(None), "C"), else_=by_industry)
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    tier: str = ""
+    owner: str = ""
+    industry: str = ""
+    min_score: int = 0
+    since: date | None = None
+    until: date | None = None
+    q: str = ""
+    sort: str = "last_visit"
+    descending: bool = True
+    page: int = 1
+
+    def visit_range(self, today: date, default_days: int) -> tuple[datetime, datetime]:
+        """[start, end) in UTC: whole days from ``since`` to ``until``; by default the last N days."""
+        since = self.since or today - timedelta(days=default_days - 1)
+        until = self.until or today
+        return (datetime.combine(since, time.min, timezone.utc),
+                datetime.combine(until + timedelta(days=1), time.min, timezone.utc))
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    account_id: str
+    name: str
+    tier: str
+    owner_name: str
+    owner_email: str
+    industry: str
+    dormancy_reason: str
+    lifetime_value: Decimal | None
+    last_deal_at: date | None
+    visits: int
+    pages: int
+    max_score: int
+    last_visit: datetime
+    alerts: int
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+class Reads:
+    """The read side of the web UI over one database."""
+
+    def __init__(self, engine: Engine, dormancy: DormancySettings, default_days: int = 30) -> None:
+        self.engine = engine
+        self.dormancy = dormancy
+        self.default_days = default_days
+        # byte order of the sort key (kana in gojūon order) whatever the database's locale
+        self._binary_collation = "C" if engine.dialect.name == "postgresql" else "BINARY"
+
+    # --- accounts --------------------------------------------------------------------------
+    def _accounts_query(self, f: AccountFilter, today: date) -> Select:
+        start, end = f.visit_range(today, self.default_days)
+        visits = (select(SessionRow.account_id, func.count().label("visits"),
+                         func.sum(SessionRow.page_count).label("pages"),
+                         func.max(SessionRow.score).label("max_score"),
+                         func.max(SessionRow.last_seen).label("last_visit"))
+                  .where(SessionRow.started_at >= start, SessionRow.started_at < end)
+                  .group_by(SessionRow.account_id).subquery())
+        alerts = (select(AlertRow.account_id, func.count().label("alerts"))
+                  .where(AlertRow.triggered_at >= start, AlertRow.triggered_at < end)
+                  .group_by(AlertRow.account_id).subquery())
+        tier = tier_expression(self.dormancy, today).label("tier")
+        query = (select(AccountRow.account_id, AccountRow.name, tier, AccountRow.owner_name, AccountRow.owner_email,
+                        AccountRow.industry, AccountRow.dormancy_reason, AccountRow.lifetime_value,
+                        AccountRow.last_deal_at, visits.c.visits, visits.c.pages, visits.c.max_score,
+                        visits.c.last_visit, func.coalesce(alerts.c.alerts, 0).label("alerts"))
+                 .join(visits, visits.c.account_id == AccountRow.account_id)
+                 .outerjoin(alerts, alerts.c.account_id == AccountRow.account_id))
+        if f.tier:
+            query = query.where(tier_expression(self.dormancy, today) == f.tier)
+        if f.owner:
+            query = query.where(or_(AccountRow.owner_name == f.owner, AccountRow.owner_email == f.owner))
+        if f.industry:
+            query = query.where(AccountRow.industry == f.industry)
+        if f.min_score:
+            query = query.where(visits.c.max_score >= f.min_score)
+        if f.q.strip():
+            query = query.where(AccountRow.search_text.contains(folded_for_search(f.q), autoescape=True))
+        order = {"name": AccountRow.sort_name.collate(self._binary_collation), "last_visit": visits.c.last_visit, "score": visits.c.max_score,
+                 "visits": visits.c.visits, "tier": tier_expression(self.dormancy, today),
+                 "value": func.coalesce(AccountRow.lifetime_value, 0)}.get(f.sort, visits.c.last_visit)
+        return query.order_by(order.desc() if f.descending else order.asc(), AccountRow.account_id)
+
+    def accounts(self, f: AccountFilter, today: date, page_size: int) -> Page:
+        query = self._accounts_query(f, today)
+        page = max(1, f.page)
+        with self.engine.connect() as connection:
+            total = connection.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+            rows = connection.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
+        return Page([_summary(row) for row in rows], total, page, page_size)
+
+    def accounts_for_export(self, f: AccountFilter, today: date) -> list[AccountSummary]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(self._accounts_query(f, today).limit(MAX_EXPORT_ROWS)).all()
+        return [_summary(row) for row in rows]
+
+    def choices(self) -> dict[str, list[str]]:
+        """Owners and industries for the filter form's drop-downs."""
+        with self.engine.connect() as connection:
+            owners = connection.execute(select(AccountRow.owner_name).distinct().where(AccountRow.owner_name != "")
+                                        .order_by(AccountRow.owner_name)).scalars().all()
+            industries = connection.execute(select(AccountRow.industry).distinct().where(AccountRow.industry != "")
+                                            .order_by(AccountRow.industry)).scalars().all()
+        return {"owners": list(owners), "industries": list(industries)}
+
+    # --- one account -----------------------------------------------------------------------
+    def account(self, account_id: str, today: date, sessions_limit: int = 30) -> AccountDetail | None:
+        tier = tier_expression(self.dormancy, today).label("tier")
+        with Session(self.engine) as connection:  # ORM rows: the page reads their attributes
+            row = connection.execute(select(AccountRow, tier).where(AccountRow.account_id == account_id)).first()
+            if row is None:
+                return None
+            sessions = connection.execute(
+                select(SessionRow).where(SessionRow.account_id == account_id)
+                .order_by(SessionRow.started_at.desc()).limit(sessions_limit)).scalars().all()
+            session_count = connection.execute(select(func.count()).select_from(SessionRow)
+                                               .where(SessionRow.account_id == account_id)).scalar_one()
+            hits = connection.execute(
+                select(HitRow.session_id, HitRow.occurred_at, HitRow.path, HitRow.page_label, HitRow.client_ip,
+                       HitRow.match_method, HitRow.organization_name)
+                .where(HitRow.session_id.in_([s.session_id for s in sessions]))
+                .order_by(HitRow.occurred_at, HitRow.id)).all() if sessions else []
+            addresses = sorted({hit.client_ip for hit in hits})
+            resolved = connection.execute(
+                select(OrganizationRow).where(OrganizationRow.ip.in_(addresses))).scalars().all() if addresses else []
+            alerts = connection.execute(select(AlertRow).where(AlertRow.account_id == account_id)
+                                        .order_by(AlertRow.triggered_at.desc())).scalars().all()
+            alert_ids = [alert.alert_id for alert in alerts]
+            deliveries = connection.execute(select(DeliveryRow).where(DeliveryRow.alert_id.in_(alert_ids))
+                                            ).scalars().all() if alert_ids else []
+            outcomes = connection.execute(select(OutcomeRow).where(OutcomeRow.account_id == account_id)
+                                          .order_by(OutcomeRow.recorded_at)).scalars().all()
+            snooze = connection.execute(select(SnoozeRow).where(SnoozeRow.account_id == account_id)).scalars().first()
+        account, account_tier = row
+        pages_by_session: dict[str, list[Any]] = defaultdict(list)
+        for hit in hits:
+            pages_by_session[hit.session_id].append(hit)
+        deliveries_by_alert: dict[str, list[DeliveryRow]] = defaultdict(list)
+        for delivery in deliveries:
+            deliveries_by_alert[delivery.alert_id].append(delivery)
+        outcomes_by_alert: dict[str, list[OutcomeRow]] = defaultdict(list)
+        for outcome in outcomes:
+            outcomes_by_alert[outcome.alert_id].append(outcome)
+        return AccountDetail(
+            account=account, tier=account_tier, session_count=session_count,
+            visits=[Visit(s.session_id, as_utc(s.started_at), as_utc(s.last_seen), s.page_count, s.score,
+                          pages_by_session.get(s.session_id, [])) for s in sessions],
+            evidence=_evidence(row[0], hits, resolved),
+            alerts=[AlertView(a.alert_id, a.tier, a.score, as_utc(a.triggered_at), a.delivery, a.payload,
+                              deliveries_by_alert.get(a.alert_id, []), outcomes_by_alert.get(a.alert_id, []))
+                    for a in alerts],
+            snoozed_until=as_utc(snooze.until) if snooze is not None and as_utc(snooze.until) > _now() else None,
+            snooze_reason=snooze.reason if snooze is not None else "",
+        )
+
+    def account_visits_for_export(self, account_id: str) -> list[Any]:
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(HitRow.occurred_at, HitRow.session_id, HitRow.path, HitRow.page_label, HitRow.client_ip,
+                       HitRow.organization_name, HitRow.match_method)
+                .where(HitRow.account_id == account_id).order_by(HitRow.occurred_at, HitRow.id)
+                .limit(MAX_EXPORT_ROWS)).all()
+
+    # --- alerts ----------------------------------------------------------------------------
+    def _alerts_query(self, f: AlertFilter) -> Select:
+        query = (select(AlertRow.alert_id, AlertRow.account_id, AccountRow.name, AlertRow.tier, AlertRow.score,
+                        AlertRow.delivery, AlertRow.triggered_at, AccountRow.owner_name)
+                 .join(AccountRow, AccountRow.account_id == AlertRow.account_id, isouter=True))
+        if f.tier:
+            query = query.where(AlertRow.tier == f.tier)
+        if f.owner:
+            query = query.where(or_(AccountRow.owner_name == f.owner, AccountRow.owner_email == f.owner))
+        if f.since:
+            query = query.where(AlertRow.triggered_at >= datetime.combine(f.since, time.min, timezone.utc))
+        if f.until:
+            query = query.where(AlertRow.triggered_at < datetime.combine(f.until + timedelta(days=1), time.min,
+                                                                         timezone.utc))
+        if f.q.strip():
+            query = query.where(AccountRow.search_text.contains(folded_for_search(f.q), autoescape=True))
+        return query.order_by(AlertRow.triggered_at.desc(), AlertRow.alert_id)
+
+    def alerts(self, f: AlertFilter, page_size: int) -> Page:
+        query = self._alerts_query(f)
+        page = max(1, f.page)
+        with self.engine.connect() as connection:
+            total = connection.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+            rows = connection.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
+            items = self._alert_lines(connection, rows)
+        return Page(items, total, page, page_size)
+
+    def alerts_for_export(self, f: AlertFilter) -> list[AlertLine]:
+        with self.engine.connect() as connection:
+            return self._alert_lines(connection, connection.execute(self._alerts_query(f).limit(MAX_EXPORT_ROWS)).all())
+
+    @staticmethod
+    def _alert_lines(connection: Any, rows: Sequence[Any]) -> list[AlertLine]:
+        """Deliveries and latest outcomes of the listed alerts: two queries for the whole page."""
+        ids = [row.alert_id for row in rows]
+        statuses: dict[str, list[str]] = defaultdict(list)
+        results: dict[str, str] = {}
+        if ids:
+            for alert_id, channel, status in connection.execute(
+                    select(DeliveryRow.alert_id, DeliveryRow.channel, DeliveryRow.status)
+                    .where(DeliveryRow.alert_id.in_(ids)).order_by(DeliveryRow.channel)):
+                statuses[alert_id].append(f"{channel}: {status}")
+            for alert_id, outcome in connection.execute(
+                    select(OutcomeRow.alert_id, OutcomeRow.outcome).where(OutcomeRow.alert_id.in_(ids))
+                    .order_by(OutcomeRow.recorded_at, OutcomeRow.id)):
+                results[alert_id] = outcome
+        return [AlertLine(row.alert_id, row.account_id, row.name or row.account_id, row.tier, row.score,
+                          row.delivery, as_utc(row.triggered_at), row.owner_name or "",
+                          ", ".join(statuses.get(row.alert_id, [])), results.get(row.alert_id, ""))
+                for row in rows]
+
+    # --- dashboard -------------------------------------------------------------------------
+    def dashboard(self, today: date, trend_days: int = 28) -> Dashboard:
+        week_start = datetime.combine(today - timedelta(days=6), time.min, timezone.utc)
+        trend_start = datetime.combine(today - timedelta(days=trend_days - 1), time.min, timezone.utc)
+        tier = tier_expression(self.dormancy, today)
+        seen = select(SessionRow.account_id).distinct().where(SessionRow.started_at >= week_start).subquery()
+        with self.engine.connect() as connection:
+            by_tier = dict(connection.execute(
+                select(tier, func.count()).select_from(AccountRow)
+                .join(seen, seen.c.account_id == AccountRow.account_id).group_by(tier)).all())
+            alerts_by_tier = dict(connection.execute(
+                select(AlertRow.tier, func.count()).where(AlertRow.triggered_at >= week_start)
+                .group_by(AlertRow.tier)).all())
+            sent = dict(connection.execute(
+                select(DeliveryRow.channel, func.count()).where(DeliveryRow.status == "sent",
+                                                                DeliveryRow.sent_at >= week_start)
+                .group_by(DeliveryRow.channel)).all())
+            outcomes = dict(connection.execute(
+                select(OutcomeRow.outcome, func.count()).where(OutcomeRow.recorded_at >= week_start)
+                .group_by(OutcomeRow.outcome)).all())
+            day = func.date(AlertRow.triggered_at)
+            alert_days = {str(d): n for d, n in connection.execute(
+                select(day, func.count()).where(AlertRow.triggered_at >= trend_start).group_by(day))}
+            visit_day = func.date(SessionRow.started_at)
+            visit_days = {str(d): n for d, n in connection.execute(
+                select(visit_day, func.count(distinct(SessionRow.account_id)))
+                .where(SessionRow.started_at >= trend_start).group_by(visit_day))}
+        days = [today - timedelta(days=offset) for offset in range(trend_days - 1, -1, -1)]
+        return Dashboard(
+            accounts_by_tier={t: by_tier.get(t, 0) for t in TIERS}, alerts_by_tier=alerts_by_tier,
+            deliveries_sent=sent, outcomes=outcomes,
+            trend=[TrendDay(d, visit_days.get(d.isoformat(), 0), alert_days.get(d.isoformat(), 0)) for d in days],
+        )
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    tier: str = ""
+    owner: str = ""
+    since: date | None = None
+    until: date | None = None
+    q: str = ""
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    alert_id: str
+    account_id: str
+    account_name: str
+    tier: str
+    score: int
+    delivery: str
+    triggered_at: datetime
+    owner_name: str
+    deliveries: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Visit:
+    session_id: str
+    started_at: datetime
+    last_seen: datetime
+    page_count: int
+    score: int
+    pages: list[Any]
+
+
+@dataclass(frozen=True)
+class AlertView:
+    alert_id: str
+    tier: str
+    score: int
+    triggered_at: datetime
+    delivery: str
+    payload: dict[str, Any]
+    deliveries: list[DeliveryRow]
+    outcomes: list[OutcomeRow]
+
+
+@dataclass(frozen=True)
+class AccountDetail:
+    account: AccountRow
+    tier: str
+    session_count: int
+    visits: list[Visit]
+    evidence: list[Evidence]
+    alerts: list[AlertView]
+    snoozed_until: datetime | None
+    snooze_reason: str
+
+
+@dataclass(frozen=True)
+class TrendDay:
+    day: date
+    accounts: int
+    alerts: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    accounts_by_tier: dict[str, int]
+    alerts_by_tier: dict[str, int]
+    deliveries_sent: dict[str, int]
+    outcomes: dict[str, int]
+    trend: list[TrendDay] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why visits were attributed to the account: which resolver answered, for which network."""
+
+    source: str  # account_networks, maxmind, ...
+    organization: str
+    network: str
+    detail: str
+    visits_from: int  # distinct addresses of the shown visits it explains
+
+
+def _evidence(account: AccountRow, hits: Sequence[Any], resolved: Sequence[OrganizationRow]) -> list[Evidence]:
+    """From the stored resolutions of the visitors' addresses, and for network matches from the
+    account's own networks (those are not stored as resolutions: the list itself is the evidence)."""
+    found: dict[tuple[str, str], set[str]] = defaultdict(set)
+    details: dict[tuple[str, str], tuple[str, str]] = {}
+    by_ip = {row.ip: row for row in resolved}
+    networks = [ipaddress.ip_network(n) for n in account.networks or []]
+    for hit in hits:
+        row = by_ip.get(hit.client_ip)
+        if row is not None:
+            key = (row.source, row.network or "")
+            details[key] = (row.name or "", row.evidence)
+        elif hit.match_method == "network":
+            address = ipaddress.ip_address(hit.client_ip)
+            network = next((str(n) for n in networks if address.version == n.version and address in n), "")
+            key = ("account_networks", network)
+            details[key] = (account.name, f"{network} is listed on account {account.account_id}")
+        else:
+            continue
+        found[key].add(hit.client_ip)
+    return [Evidence(source, details[(source, network)][0], network, details[(source, network)][1], len(ips))
+            for (source, network), ips in sorted(found.items())]
+
+
+def _summary(row: Any) -> AccountSummary:
+    return AccountSummary(row.account_id, row.name, row.tier, row.owner_name, row.owner_email, row.industry,
+                          row.dormancy_reason, row.lifetime_value, row.last_deal_at, row.visits, row.pages or 0,
+                          row.max_score or 0, as_utc(row.last_visit), row.alerts)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+

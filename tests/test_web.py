@@ -1,0 +1,295 @@
+"""The analysts' web UI and API, served by `revisit web serve` on loopback over PostgreSQL, driven by
+a real headless Chromium (Debian's package, through Playwright) and by plain HTTP for the access rules.
+
+The data is the real Apache log in shared/data replayed against an account list with Japanese names
+written the messy ways real lists write them. Screenshots go to .test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from revisit.cli import main
+from revisit.web.app import SESSION_COOKIE
+from revisit.web.auth import hash_password, token_digest
+from tests.conftest import APACHE_LOG, REPO, keeping_root_logger, new_postgres_database
+from tests.test_cli import CONFIG
+from tests.test_worker import free_port
+
+ARTIFACTS = REPO / ".test-artifacts" / "web"
+TODAY = "2015-05-21"  # the log covers 17-20 May 2015
+ACCOUNTS = """account_id,name,name_kana,aliases,domains,networks,owner_name,owner_email,owner_slack,last_deal_at,last_contact_at,lost_deal_at,lifetime_value,dormancy_reason,industry
+W01,株式会社サクラ精機,サクラセイキ,,,130.237.218.0/24,山田太郎,yamada@example.jp,,2014-09-01,,,12000000,timing,製造
+W02,㈱あおば商事,アオバショウジ,,,75.97.9.0/24,佐藤花子,sato@example.jp,,2014-02-01,,2014-03-01,3000000,competitor,商社
+W03,ﾀﾁﾊﾞﾅ工業(株),タチバナコウギョウ,,,46.105.14.0/24,山田太郎,yamada@example.jp,,2012-04-01,,,500000,forgotten,製造
+W04,Rackspace Office Inc.,,,,108.171.116.0/24,Emily Clark,emily@example.com,U01,2014-08-01,,,2500000,timing,hosting
+W05,Active Reader Co.,,,,208.43.252.0/24,Ken,ken@example.com,,2015-03-01,,,,unknown,
+W06,かがやき物産株式会社,,,,198.46.149.0/24,佐藤花子,sato@example.jp,,2014-01-10,,,800000,dissatisfied,商社
+W07,Quiet Corp,,,,192.0.2.0/24,Ken,ken@example.com,,2013-01-01,,,,unknown,
+"""
+PASSWORDS = {"ana": "analyst-pass-1", "adm": "admin-pass-1"}
+TOKENS = {"analyst": "analyst-token-0123456789", "admin": "admin-token-0123456789"}
+
+
+@pytest.fixture(scope="module")
+def web_db(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("web")
+    (folder / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    (folder / "replay.toml").write_text(CONFIG, encoding="utf-8")
+    with new_postgres_database() as url, keeping_root_logger():
+        assert main(["replay", str(APACHE_LOG), "--accounts", str(folder / "accounts.csv"), "--config",
+                     str(folder / "replay.toml"), "--db", url, "--workers", "1",
+                     "--alerts-jsonl", str(folder / "alerts.jsonl")]) == 0
+        yield url, folder
+
+
+@pytest.fixture(scope="module")
+def server(web_db):
+    url, folder = web_db
+    users = "".join(f'[[web.users]]\nname = "{name}"\npassword_hash = "{hash_password(password)}"\n'
+                    f'role = "{"admin" if name == "adm" else "analyst"}"\n' for name, password in PASSWORDS.items())
+    tokens = "".join(f'[[web.api_tokens]]\nname = "{role}-client"\ntoken_sha256 = "{token_digest(token)}"\n'
+                     f'role = "{role}"\n' for role, token in TOKENS.items())
+    config = folder / "web.toml"
+    config.write_text(CONFIG + "[web]\nsecure_cookies = true\npage_size = 50\n" + users + tokens, encoding="utf-8")
+    port = free_port()
+    log = open(folder / "web.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "revisit", "web", "serve", "--db", url, "--config", str(config),
+                                "--port", str(port), "--today", TODAY],
+                               env={**os.environ, "REVISIT_WEB_SESSION_SECRET": "test-session-secret-123"},
+                               stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, (folder / "web.log").read_text()
+        time.sleep(0.3)
+    yield base
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0, (folder / "web.log").read_text()
+
+
+def keep_session(response: httpx.Response) -> None:
+    """The session cookie is Secure, which httpx (rightly) never sends over plain HTTP; browsers treat
+    loopback as secure, and so does this hook for the test's client."""
+    for header in response.headers.get_list("set-cookie"):
+        name, value = header.split(";", 1)[0].split("=", 1)
+        if name == SESSION_COOKIE:
+            response.request.extensions["client"].cookies.set(name, value)
+
+
+def session_client(base: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, follow_redirects=False)
+    client.event_hooks["request"] = [lambda request: request.extensions.__setitem__("client", client)]
+    client.event_hooks["response"] = [keep_session]
+    return client
+
+
+def form_token(response: httpx.Response) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', response.text).group(1)
+
+
+def logged_in(base: str, name: str) -> tuple[httpx.Client, str]:
+    """An HTTP client with a session of ``name``, and the CSRF token of its forms."""
+    client = session_client(base)
+    csrf = form_token(client.get("/login"))
+    response = client.post("/login", data={"name": name, "password": PASSWORDS[name], "csrf": csrf, "next": "/"})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    return client, form_token(client.get("/accounts"))
+
+
+# --- access ------------------------------------------------------------------------------------
+PAGES = ["/", "/accounts", "/accounts?tier=A", "/accounts/W01", "/alerts", "/settings", "/accounts.csv",
+         "/alerts.csv", "/accounts/W01/visits.csv"]
+API = ["/api/accounts", "/api/accounts/W01", "/api/alerts", "/api/dashboard"]
+
+
+def test_without_logging_in_pages_redirect_to_login_and_the_api_answers_401(server) -> None:
+    for path in PAGES:
+        response = httpx.get(server + path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/login?next=%2F"), path
+    for path in API:
+        response = httpx.get(server + path)
+        assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer", path
+    assert httpx.get(server + "/api/accounts", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    for path in ("/accounts/W01/snooze", "/alerts/x/outcome"):
+        assert httpx.post(server + path, data={"days": "1", "reason": "x", "result": "won"}).status_code in (303, 403)
+
+
+def test_login_rejects_a_wrong_password_and_never_redirects_off_site(server) -> None:
+    client = session_client(server)
+    csrf = form_token(client.get("/login"))
+    wrong = client.post("/login", data={"name": "ana", "password": "nope", "csrf": csrf})
+    assert wrong.status_code == 401 and "Wrong name or password" in wrong.text
+    assert client.get("/accounts").status_code == 303
+    right = client.post("/login", data={"name": "ana", "password": PASSWORDS["ana"], "csrf": csrf,
+                                        "next": "//evil.example/steal"})
+    assert right.status_code == 303 and right.headers["location"] == "/"
+    cookie = right.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
+
+
+def test_an_analyst_reads_but_cannot_use_admin_actions(server) -> None:
+    client, csrf = logged_in(server, "ana")
+    for path in PAGES[:-4]:
+        assert client.get(path).status_code == (403 if path == "/settings" else 200), path
+    assert client.post("/accounts/W01/snooze", data={"days": "7", "reason": "x", "csrf": csrf}).status_code == 403
+    alert_id = httpx.get(server + "/api/alerts", headers={"Authorization": f"Bearer {TOKENS['analyst']}"}
+                         ).json()["items"][0]["alert_id"]
+    assert client.post(f"/alerts/{alert_id}/outcome", data={"result": "won", "csrf": csrf}).status_code == 403
+    analyst = {"Authorization": f"Bearer {TOKENS['analyst']}"}
+    assert httpx.post(server + "/api/accounts/W01/snooze", json={"days": 1, "reason": "x"},
+                      headers=analyst).status_code == 403
+    assert "snoozed" not in client.get("/accounts/W01").text.lower()
+
+
+def test_forms_need_their_csrf_token_and_api_writes_need_a_bearer_token(server) -> None:
+    client, csrf = logged_in(server, "adm")
+    assert client.post("/accounts/W02/snooze", data={"days": "7", "reason": "no token"}).status_code == 403
+    assert client.post("/accounts/W02/snooze", data={"days": "7", "reason": "x", "csrf": "forged"}).status_code == 403
+    assert client.post("/api/accounts/W02/snooze", json={"days": 7, "reason": "cookie only"}).status_code == 403
+    ok = client.post("/accounts/W02/snooze", data={"days": "7", "reason": "商談中", "csrf": csrf})
+    assert ok.status_code == 303 and "Snoozed" in client.get(ok.headers["location"]).text
+    admin = {"Authorization": f"Bearer {TOKENS['admin']}"}
+    answer = httpx.post(server + "/api/accounts/W03/snooze", json={"days": 3, "reason": "via API"}, headers=admin)
+    assert answer.status_code == 200 and answer.json()["account_id"] == "W03"
+    assert httpx.post(server + "/api/accounts/W03/snooze", json={"days": -1, "reason": ""},
+                      headers=admin).status_code == 422
+
+
+def test_the_api_serves_the_same_data_with_openapi_docs(server) -> None:
+    analyst = {"Authorization": f"Bearer {TOKENS['analyst']}"}
+    accounts = httpx.get(server + "/api/accounts", params={"sort": "name", "order": "asc"}, headers=analyst).json()
+    assert [a["name"] for a in accounts["items"]] == [
+        "Active Reader Co.", "Rackspace Office Inc.", "㈱あおば商事", "株式会社サクラ精機", "ﾀﾁﾊﾞﾅ工業(株)"]
+    assert {a["account_id"]: a["tier"] for a in accounts["items"]} == {
+        "W01": "A", "W02": "B", "W03": "C", "W04": "A", "W05": "active"}
+    found = httpx.get(server + "/api/accounts", params={"q": "ｻｸﾗ"}, headers=analyst).json()["items"]
+    assert [a["account_id"] for a in found] == ["W01"]
+    detail = httpx.get(server + "/api/accounts/W01", headers=analyst).json()
+    assert detail["name"] == "株式会社サクラ精機" and detail["visits"][0]["pages"]
+    assert detail["evidence"] == [{"network": "130.237.218.0/24", "resolver": "account_networks",
+                                   "organization": "株式会社サクラ精機",
+                                   "detail": "130.237.218.0/24 is listed on account W01"}]
+    detail = httpx.get(server + "/api/accounts/W04", headers=analyst).json()
+    assert detail["alerts"] and detail["alerts"][0]["match"]["method"] == "network"
+    assert httpx.get(server + "/api/accounts", params={"tier": "Z"}, headers=analyst).status_code == 422
+    schema = httpx.get(server + "/api/openapi.json").json()
+    assert {"/api/accounts", "/api/accounts/{account_id}", "/api/alerts", "/api/dashboard"} <= set(schema["paths"])
+    assert httpx.get(server + "/api/docs").status_code == 200
+
+
+# --- in a real browser -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("no chromium: run the suite with `make test` (tests/run.sh installs Debian's chromium)")
+        pytest.skip("no chromium: install Debian's chromium package or run `make test`")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def log_in(browser, server: str, name: str, start: str = "/accounts"):
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page.goto(server + start)
+    assert "/login" in page.url
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORDS[name])
+    page.click("button:has-text('Log in')")
+    page.wait_for_url(f"{server}{start}")
+    return page
+
+
+def account_names(page) -> list[str]:
+    return page.locator("#accounts tbody td:first-child > a").all_inner_texts()
+
+
+def test_an_analyst_filters_opens_an_account_and_exports_csv_in_a_browser(browser, server) -> None:
+    page = log_in(browser, server, "ana")
+    page.screenshot(path=str(ARTIFACTS / "accounts.png"), full_page=True)
+    assert set(account_names(page)) == {"株式会社サクラ精機", "㈱あおば商事", "ﾀﾁﾊﾞﾅ工業(株)", "Rackspace Office Inc.",
+                                        "Active Reader Co."}
+    page.select_option("select[name=tier]", "A")
+    page.click("button:has-text('Filter')")
+    page.wait_for_url(re.compile(r".*tier=A.*"))
+    assert sorted(account_names(page)) == ["Rackspace Office Inc.", "株式会社サクラ精機"]
+    with page.expect_download() as download:
+        page.click("a:has-text('Export CSV')")
+    content = Path(download.value.path()).read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for UTF-8
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    assert sorted((r["account_id"], r["name"], r["tier"], r["owner"]) for r in rows) == [
+        ("W01", "株式会社サクラ精機", "A", "山田太郎"), ("W04", "Rackspace Office Inc.", "A", "Emily Clark")]
+    page.select_option("select[name=tier]", "")
+    page.fill("input[name=q]", "さくら")  # hiragana finds the katakana name, 株式会社 and all
+    page.click("button:has-text('Filter')")
+    page.wait_for_url(re.compile(r".*q=.*"))
+    assert account_names(page) == ["株式会社サクラ精機"]
+    page.click("text=株式会社サクラ精機")
+    page.wait_for_url(f"{server}/accounts/W01")
+    assert page.locator("h1").inner_text().startswith("株式会社サクラ精機")
+    evidence = page.locator("section.card", has_text="How we know").inner_text()
+    assert "130.237.218.0/24" in evidence and "network" in evidence
+    visits = page.locator(".timeline > li")
+    assert visits.count() > 0 and "UTC" in visits.first.inner_text()
+    assert page.locator("form[action$='/snooze']").count() == 0  # no admin forms for an analyst
+    page.screenshot(path=str(ARTIFACTS / "account.png"), full_page=True)
+    page.close()
+
+
+def test_japanese_names_render_and_sort_by_their_reading_in_a_browser(browser, server) -> None:
+    page = log_in(browser, server, "ana")
+    page.click("#accounts th a:has-text('Account')")
+    page.wait_for_url(re.compile(r".*sort=name.*"))
+    assert account_names(page) == ["Active Reader Co.", "Rackspace Office Inc.", "㈱あおば商事", "株式会社サクラ精機",
+                                   "ﾀﾁﾊﾞﾅ工業(株)"]  # あ, さ, た: by reading, 株式会社 ignored
+    page.click("#accounts th a:has-text('Account')")
+    page.wait_for_url(re.compile(r".*order=desc.*"))
+    assert account_names(page)[0] == "ﾀﾁﾊﾞﾅ工業(株)"
+    # the glyphs are drawn: a Japanese name is wider than the same number of missing-glyph boxes
+    width = page.locator("#accounts tbody a", has_text="株式会社サクラ精機").bounding_box()["width"]
+    assert width > 80
+    page.screenshot(path=str(ARTIFACTS / "accounts-by-name.png"), full_page=True)
+    page.close()
+
+
+def test_an_admin_records_an_outcome_and_sees_it_on_the_dashboard_in_a_browser(browser, server) -> None:
+    page = log_in(browser, server, "adm", start="/accounts/W04")
+    row = page.locator("#alerts tbody tr").first
+    row.locator("select[name=result]").select_option("meeting")
+    row.locator("input[name=note]").fill("打ち合わせ設定済み")
+    row.locator("button:has-text('Record')").click()
+    page.wait_for_url(re.compile(r".*message=.*"))
+    assert "Outcome meeting recorded" in page.locator(".message").inner_text()
+    assert "meeting (adm): 打ち合わせ設定済み" in page.locator("#alerts tbody tr").first.inner_text()
+    page.goto(server + "/")
+    assert "meeting" in page.locator("section.card", has_text="Outcomes").inner_text()
+    assert page.locator("svg.chart rect.bar").count() == 28
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    page.goto(server + "/alerts")
+    assert "meeting" in page.locator("#alert-log").inner_text()
+    page.close()
