@@ -141,6 +141,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(11)
     folder = Path(tempfile.mkdtemp(prefix="revisit-web-bench."))
+    folder.chmod(0o755)  # the server runs as the postgres user when started by root
     pg_dir = folder / "pg"
     url = args.db
     if url is None:

@@ -122,6 +122,7 @@ def get_account(request: Request, account_id: str, user: User) -> dict[str, Any]
         "account_id": a.account_id, "name": a.name, "tier": detail.tier, "industry": a.industry,
         "owner": {"name": a.owner_name, "email": a.owner_email}, "dormancy_reason": a.dormancy_reason,
         "last_deal_at": a.last_deal_at, "lifetime_value": a.lifetime_value, "visit_count": detail.session_count,
+        "alert_count": detail.alert_count,
         "snoozed_until": detail.snoozed_until,
         "visits": [{"session_id": v.session_id, "started_at": v.started_at, "last_seen": v.last_seen,
                     "score": v.score, "pages": [{"at": p.occurred_at, "path": p.path, "label": p.page_label,

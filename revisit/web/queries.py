@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 from sqlalchemy import Engine, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
@@ -143,12 +143,29 @@ class Reads:
         return query.order_by(order.desc() if f.descending else order.asc(), AccountRow.account_id)
 
     def accounts(self, f: AccountFilter, today: date, page_size: int) -> Page:
-        query = self._accounts_query(f, today)
-        page = max(1, f.page)
+        return self._page(self._accounts_query(f, today), f.page, page_size,
+                          lambda rows: [_summary(row) for row in rows])
+
+    def _page(self, query: Select, page: int, page_size: int, convert: Callable[[Sequence[Any]], list[Any]],
+              count: Select | None = None) -> Page:
+        """One page of ``query`` and the total.
+
+        Without ``count``, ``count(*) over ()`` rides along with the page's rows: for an aggregating
+        query (the accounts list) the work is then done once, not again for a separate count. With
+        ``count`` (the alert log, whose rows come straight from an index in order), the total is
+        counted apart, so the page itself can stop after its rows."""
+        page = max(1, page)
+        paged = query if count is not None else query.add_columns(func.count().over().label("total_rows"))
         with self.engine.connect() as connection:
-            total = connection.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-            rows = connection.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
-        return Page([_summary(row) for row in rows], total, page, page_size)
+            rows = connection.execute(paged.limit(page_size).offset((page - 1) * page_size)).all()
+            if count is not None:
+                total = connection.execute(count).scalar_one()
+            elif rows:
+                total = rows[0].total_rows
+            else:  # past the last page (or nothing at all): count on its own
+                total = connection.execute(select(func.count()).select_from(query.order_by(None).subquery())
+                                           ).scalar_one()
+        return Page(convert(rows), total, page, page_size)
 
     def accounts_for_export(self, f: AccountFilter, today: date) -> list[AccountSummary]:
         with self.engine.connect() as connection:
@@ -165,7 +182,8 @@ class Reads:
         return {"owners": list(owners), "industries": list(industries)}
 
     # --- one account -----------------------------------------------------------------------
-    def account(self, account_id: str, today: date, sessions_limit: int = 30) -> AccountDetail | None:
+    def account(self, account_id: str, today: date, sessions_limit: int = 30,
+                alerts_limit: int = 50) -> AccountDetail | None:
         tier = tier_expression(self.dormancy, today).label("tier")
         with Session(self.engine) as connection:  # ORM rows: the page reads their attributes
             row = connection.execute(select(AccountRow, tier).where(AccountRow.account_id == account_id)).first()
@@ -185,12 +203,14 @@ class Reads:
             resolved = connection.execute(
                 select(OrganizationRow).where(OrganizationRow.ip.in_(addresses))).scalars().all() if addresses else []
             alerts = connection.execute(select(AlertRow).where(AlertRow.account_id == account_id)
-                                        .order_by(AlertRow.triggered_at.desc())).scalars().all()
+                                        .order_by(AlertRow.triggered_at.desc()).limit(alerts_limit)).scalars().all()
+            alert_count = connection.execute(select(func.count()).select_from(AlertRow)
+                                             .where(AlertRow.account_id == account_id)).scalar_one()
             alert_ids = [alert.alert_id for alert in alerts]
             deliveries = connection.execute(select(DeliveryRow).where(DeliveryRow.alert_id.in_(alert_ids))
                                             ).scalars().all() if alert_ids else []
-            outcomes = connection.execute(select(OutcomeRow).where(OutcomeRow.account_id == account_id)
-                                          .order_by(OutcomeRow.recorded_at)).scalars().all()
+            outcomes = connection.execute(select(OutcomeRow).where(OutcomeRow.alert_id.in_(alert_ids))
+                                          .order_by(OutcomeRow.recorded_at)).scalars().all() if alert_ids else []
             snooze = connection.execute(select(SnoozeRow).where(SnoozeRow.account_id == account_id)).scalars().first()
         account, account_tier = row
         pages_by_session: dict[str, list[Any]] = defaultdict(list)
@@ -203,7 +223,7 @@ class Reads:
         for outcome in outcomes:
             outcomes_by_alert[outcome.alert_id].append(outcome)
         return AccountDetail(
-            account=account, tier=account_tier, session_count=session_count,
+            account=account, tier=account_tier, session_count=session_count, alert_count=alert_count,
             visits=[Visit(s.session_id, as_utc(s.started_at), as_utc(s.last_seen), s.page_count, s.score,
                           pages_by_session.get(s.session_id, [])) for s in sessions],
             evidence=_evidence(row[0], hits, resolved),
@@ -223,10 +243,17 @@ class Reads:
                 .limit(MAX_EXPORT_ROWS)).all()
 
     # --- alerts ----------------------------------------------------------------------------
-    def _alerts_query(self, f: AlertFilter) -> Select:
-        query = (select(AlertRow.alert_id, AlertRow.account_id, AccountRow.name, AlertRow.tier, AlertRow.score,
-                        AlertRow.delivery, AlertRow.triggered_at, AccountRow.owner_name)
-                 .join(AccountRow, AccountRow.account_id == AlertRow.account_id, isouter=True))
+    def _alerts_query(self, f: AlertFilter, counting: bool = False) -> Select:
+        """The alert log's rows, or (``counting``) their number, joining accounts only when a filter
+        needs them."""
+        if counting:
+            query = select(func.count()).select_from(AlertRow)
+            if f.owner or f.q.strip():
+                query = query.join(AccountRow, AccountRow.account_id == AlertRow.account_id)
+        else:
+            query = (select(AlertRow.alert_id, AlertRow.account_id, AccountRow.name, AlertRow.tier, AlertRow.score,
+                            AlertRow.delivery, AlertRow.triggered_at, AccountRow.owner_name)
+                     .join(AccountRow, AccountRow.account_id == AlertRow.account_id, isouter=True))
         if f.tier:
             query = query.where(AlertRow.tier == f.tier)
         if f.owner:
@@ -238,16 +265,15 @@ class Reads:
                                                                          timezone.utc))
         if f.q.strip():
             query = query.where(AccountRow.search_text.contains(folded_for_search(f.q), autoescape=True))
-        return query.order_by(AlertRow.triggered_at.desc(), AlertRow.alert_id)
+        return query if counting else query.order_by(AlertRow.triggered_at.desc(), AlertRow.alert_id)
 
     def alerts(self, f: AlertFilter, page_size: int) -> Page:
-        query = self._alerts_query(f)
-        page = max(1, f.page)
+        return self._page(self._alerts_query(f), f.page, page_size, self._alert_lines_of,
+                          count=self._alerts_query(f, counting=True))
+
+    def _alert_lines_of(self, rows: Sequence[Any]) -> list[AlertLine]:
         with self.engine.connect() as connection:
-            total = connection.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-            rows = connection.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
-            items = self._alert_lines(connection, rows)
-        return Page(items, total, page, page_size)
+            return self._alert_lines(connection, rows)
 
     def alerts_for_export(self, f: AlertFilter) -> list[AlertLine]:
         with self.engine.connect() as connection:
@@ -359,6 +385,7 @@ class AccountDetail:
     account: AccountRow
     tier: str
     session_count: int
+    alert_count: int
     visits: list[Visit]
     evidence: list[Evidence]
     alerts: list[AlertView]

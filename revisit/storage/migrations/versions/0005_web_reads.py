@@ -22,7 +22,8 @@ def upgrade() -> None:
     _fill_name_forms()
     op.create_index("ix_accounts_sort_name", "accounts", ["sort_name"])
     op.create_index("ix_sessions_account_started", "sessions", ["account_id", "started_at"])
-    op.create_index("ix_sessions_started_at", "sessions", ["started_at"])
+    op.create_index("ix_sessions_started_cover", "sessions", ["started_at"],
+                    postgresql_include=["account_id", "page_count", "score", "last_seen"])
     op.create_index("ix_hits_account_occurred", "hits", ["account_id", "occurred_at"])
     op.create_index("ix_alerts_account_triggered", "alerts", ["account_id", "triggered_at"])
     op.create_index("ix_outcomes_recorded_at", "outcomes", ["recorded_at"])
@@ -47,7 +48,7 @@ def _fill_name_forms() -> None:
 def downgrade() -> None:
     for table, name in (("deliveries", "ix_deliveries_sent_at"), ("outcomes", "ix_outcomes_recorded_at"),
                         ("alerts", "ix_alerts_account_triggered"), ("hits", "ix_hits_account_occurred"),
-                        ("sessions", "ix_sessions_started_at"), ("sessions", "ix_sessions_account_started"),
+                        ("sessions", "ix_sessions_started_cover"), ("sessions", "ix_sessions_account_started"),
                         ("accounts", "ix_accounts_sort_name")):
         op.drop_index(name, table_name=table)
     with op.batch_alter_table("accounts") as batch:
