@@ -293,3 +293,39 @@ def test_an_admin_records_an_outcome_and_sees_it_on_the_dashboard_in_a_browser(b
     page.goto(server + "/alerts")
     assert "meeting" in page.locator("#alert-log").inner_text()
     page.close()
+
+
+def test_pages_run_a_fixed_number_of_queries_whatever_the_rows(web_db) -> None:
+    """No N+1: a page's statements do not grow with its visits, alerts or list rows."""
+    from dataclasses import replace
+    from datetime import date
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    from revisit.config import WebUser, load_settings
+    from revisit.storage.store import Store
+    from revisit.web.app import create_app
+
+    url, _ = web_db
+    settings = load_settings(None, {"REVISIT_WEB__SECURE_COOKIES": "false"})
+    settings = replace(settings, web=replace(settings.web, users=(WebUser("ana", hash_password("pw-ana-123")),)))
+    store = Store(url)
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    client = TestClient(create_app(settings, store, lambda: date.fromisoformat(TODAY)))
+    csrf = form_token(client.get("/login"))
+    client.post("/login", data={"name": "ana", "password": "pw-ana-123", "csrf": csrf})
+
+    def count(path: str) -> int:
+        statements.clear()
+        assert client.get(path).status_code == 200, path
+        return len(statements)
+
+    few, many = "W05", "W04"  # 1 visit and no alert; many visits, several alerts
+    detail = client.get(f"/api/accounts/{many}").json()
+    assert len(detail["visits"]) > 5 and len(detail["alerts"]) > 2
+    assert count(f"/accounts/{few}") <= count(f"/accounts/{many}") <= 10
+    assert count("/alerts?tier=C") <= count("/alerts") <= 6
+    assert count("/accounts") <= count("/accounts?q=nothing-like-this") <= 4  # + a count when empty
+    store.close()

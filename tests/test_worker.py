@@ -60,7 +60,9 @@ class Setup:
         self.config = tmp_path / "revisit.toml"
         self.config.write_text(
             f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\nmatched_topic = "{name}-m"\n'
-            f'dead_letter_topic = "{name}-dlq"\npartitions = 4\n[worker]\napp_id = "{name}-app"\n' + CONFIG,
+            f'dead_letter_topic = "{name}-dlq"\npartitions = 4\n[worker]\napp_id = "{name}-app"\n'
+            # Faust's own records (recovery, rebalances) in the worker logs the tests print on failure
+            '[logging]\nformat = "console"\nlibrary_level = "info"\n' + CONFIG,
             encoding="utf-8")
         self.accounts = tmp_path / "accounts.csv"
         self.accounts.write_text(ACCOUNTS, encoding="utf-8")
@@ -119,7 +121,7 @@ class Setup:
                              f"{self.worker_metrics()}")
 
     def worker_metrics(self) -> str:
-        """What live workers report (events by outcome, lag, hits stored): where a stall is."""
+        """What live workers report (readiness, events by outcome, lag, hits stored): where a stall is."""
         found = []
         for process, port in zip(self.workers, self.web_ports):
             if process.poll() is not None:
@@ -130,12 +132,13 @@ class Setup:
             except OSError as error:
                 found.append(f"worker on {port}: no /metrics ({error})")
                 continue
+            found.append(f"worker on {port}: /readyz {get_json(port, '/readyz')}")
             found += [line for line in text.splitlines() if line.startswith(
                 ("revisit_hits_total", "revisit_consumer_lag", "revisit_event_to_hit_stored_seconds_count"))]
         return "\n".join(found)
 
     def worker_logs(self) -> str:
-        return "\n".join(p.read_text()[-3000:] for p in sorted(self.tmp_path.glob("worker-*.log")))
+        return "\n".join(p.read_text()[-12000:] for p in sorted(self.tmp_path.glob("worker-*.log")))
 
     def stop_all(self) -> None:
         for process in self.workers:
