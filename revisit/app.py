@@ -18,6 +18,7 @@ from enrichment.match import AccountIndex
 from enrichment.maxmind import MaxMindResolver
 from enrichment.resolve import AccountNetworkResolver, ResolutionObserver, Resolver, ResolverChain
 from revisit.config import Settings
+from revisit.privacy import AddressProtector
 from revisit.storage.store import Store
 from stream.parallel import matched_hits_of_files
 from stream.pipeline import HitClassifier, RunSummary, VisitTracker, track_and_store
@@ -69,7 +70,8 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
     check_log_paths(request.logs)
     accounts = load_accounts(request.accounts_csv, request.encoding)
     enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths))
-    store = Store(request.db_url or settings.database_url, delivery=settings.delivery)
+    store = Store(request.db_url or settings.database_url, delivery=settings.delivery,
+                  protect_address=AddressProtector.from_settings(settings.privacy).protect)
     try:
         store.save_accounts(accounts)
         classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers)

@@ -125,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_test.add_argument("--to", help="e-mail address or Slack user id of the sample owner")
     alerts_test.add_argument("--config", metavar="TOML")
 
+    retention = commands.add_parser("retention", help="delete hits older than privacy.retention_days")
+    retention.add_argument("--days", type=int, help="default: privacy.retention_days (180)")
+    retention.add_argument("--dry-run", action="store_true", help="count what would be deleted")
+    retention.add_argument("--db", metavar="URL")
+    retention.add_argument("--config", metavar="TOML")
+
     web = commands.add_parser("web", help="the analysts' web UI and JSON API")
     web_commands = web.add_subparsers(dest="web_command", required=True, parser_class=_Parser)
     web_serve = web_commands.add_parser("serve", help="serve the pages and the API (web.host:web.port)")
@@ -236,6 +242,7 @@ def _ship(args: argparse.Namespace, settings: Settings) -> int:
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from enrichment.match import MatchMethod
     from revisit.metrics import RevisitMetrics
+    from revisit.privacy import AddressProtector
     from revisit.storage.store import Store
     from stream.hit import MalformedReason
     from stream.pipeline import HitClassifier
@@ -251,7 +258,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
                        "create them with `revisit topics create`")
     accounts = load_accounts(args.accounts, args.encoding) if args.accounts else None
     enrichment_paths = list(settings.resolution.mmdb_paths) + list(args.mmdb)
-    store = Store(args.db or settings.database_url, delivery=settings.delivery)
+    store = Store(args.db or settings.database_url, delivery=settings.delivery,
+                  protect_address=AddressProtector.from_settings(settings.privacy).protect)
     if accounts is not None:
         store.save_accounts(accounts)
     else:
@@ -425,6 +433,22 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _retention(args: argparse.Namespace, settings: Settings) -> int:
+    from revisit.privacy import delete_expired
+    from revisit.storage.store import Store
+
+    store = Store(args.db or settings.database_url)
+    try:
+        days = args.days if args.days is not None else settings.privacy.retention_days
+        report = delete_expired(store.engine, days, dry_run=args.dry_run)
+    finally:
+        store.close()
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"{verb} {report.hits:,} hits and {report.resolutions:,} cached resolutions from before "
+          f"{report.cutoff:%Y-%m-%d %H:%M} UTC; alerts, visits and outcomes are kept")
+    return 0
+
+
 def _web(args: argparse.Namespace, settings: Settings) -> int:
     if args.web_command == "hash-password":
         from revisit.web.auth import hash_password
@@ -477,7 +501,7 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 _COMMANDS = {
     "explain": _explain, "ship": _ship, "worker": _worker, "topics": _topics, "accounts": _import_accounts,
     "history": _history, "sender": _sender, "alerts": _alerts, "report": _report, "config": _config,
-    "web": _web,
+    "web": _web, "retention": _retention,
 }
 
 

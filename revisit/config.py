@@ -355,8 +355,15 @@ class LoggingSettings:
 
 @dataclass(frozen=True)
 class PrivacySettings:
-    # Visitor IP addresses are personal data: with privacy on, logs show only their network (/24, /48).
+    """Visitor IP addresses are personal data (see revisit/privacy.py and the README's data map)."""
+
+    # Logs show addresses only as their network (/24, /48); on by itself when ip_storage is not full.
     enabled: bool = False
+    # What the database keeps of a visitor's address: full, truncated (/24, /48) or hashed (keyed).
+    ip_storage: Literal["full", "truncated", "hashed"] = "full"
+    ip_hash_key_env: str = "REVISIT_IP_HASH_KEY"
+    ip_hash_key_file: str = ""
+    retention_days: int = 180  # `revisit retention` deletes hits older than this
 
 
 @dataclass(frozen=True)
@@ -400,6 +407,10 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
             raise BadInput(f"{path}: config file not found") from None
         except tomllib.TOMLDecodeError as error:
             raise BadInput(f"{path}: not valid TOML: {error}") from None
+        except UnicodeDecodeError as error:
+            raise BadInput(f"{path}: not UTF-8 text (byte {error.start}): TOML files are UTF-8") from None
+        except IsADirectoryError:
+            raise BadInput(f"{path}: a directory, not a config file") from None
     try:
         settings_from_mapping(data)  # the file alone first: its errors name the file
     except ConfigError as error:
@@ -452,6 +463,7 @@ def secret_sources(settings: Settings) -> dict[str, tuple[str, str]]:
         "webhook URL": (delivery.webhook.url_env, delivery.webhook.url_file),
         "webhook signing secret": (delivery.webhook.secret_env, delivery.webhook.secret_file),
         "web session secret": (settings.web.session_secret_env, settings.web.session_secret_file),
+        "IP hash key": (settings.privacy.ip_hash_key_env, settings.privacy.ip_hash_key_file),
     }
 
 

@@ -109,7 +109,7 @@ def processor_chain(settings: Settings) -> list[Processor]:
         structlog.processors.format_exc_info,
         secret_masker(known_secrets(settings)),
     ]
-    if settings.privacy.enabled:
+    if settings.privacy.enabled or settings.privacy.ip_storage != "full":
         chain.append(mask_addresses)
     return chain
 

@@ -78,14 +78,14 @@ class AutoClfParser:
     fast_pattern = _FAST
 
     def split(self, line: str) -> RawFields | Malformed:
+        if len(line) > MAX_LINE_CHARS:
+            return Malformed(MalformedReason.TOO_LONG)
         match = self._FAST.match(line)
         if match is not None and '\\"' not in line:
             return _new_raw_fields(RawFields, match.groups())
         return self._split_slowly(line)
 
     def _split_slowly(self, line: str) -> RawFields | Malformed:
-        if len(line) > MAX_LINE_CHARS:
-            return Malformed(MalformedReason.TOO_LONG)
         match = self._TOLERANT.match(line)
         if match is None:
             return Malformed(classify_unparsable(line))

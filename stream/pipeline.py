@@ -26,7 +26,7 @@ from enrichment.resolve import ResolverChain
 from revisit.config import Settings
 from stream.fields import BoundedCache, ClientAddressResolver, TimestampParser, normalize_address, split_request
 from stream.filters import FilterReason, HitFilter
-from stream.formats import LineParser, make_line_parser
+from stream.formats import MAX_LINE_CHARS, LineParser, make_line_parser
 from stream.hit import Hit, Malformed, MalformedReason
 from stream.sessions import PageView, Session, advance_session
 
@@ -115,7 +115,8 @@ class HitClassifier:
         filtered_status, filtered_asset = _FILTERED[FilterReason.STATUS], _FILTERED[FilterReason.ASSET]
         filtered_bot, filtered_client = _FILTERED[FilterReason.BOT], _FILTERED[FilterReason.CLIENT_NOT_IP]
         for line in lines:
-            match = fast_match(line) if fast_match is not None else None
+            # the fast pattern would take any length; the parser refuses over-long lines
+            match = fast_match(line) if fast_match is not None and len(line) <= MAX_LINE_CHARS else None
             if match is not None and '\\"' not in line:
                 raw = match.groups()
             else:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import Engine, create_engine, func, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -123,10 +123,13 @@ class HistoryEntry:
 class Store:
     """``delivery``: when given, each new alert gets its outbox rows in the same transaction."""
 
-    def __init__(self, url: str, delivery: DeliverySettings | None = None) -> None:
+    def __init__(self, url: str, delivery: DeliverySettings | None = None,
+                 protect_address: Callable[[str], str] | None = None) -> None:
         self.url = url
         self.engine = open_engine(url)
         self.delivery = delivery
+        # what is stored of a visitor's address (revisit.privacy.AddressProtector.protect)
+        self.protect_address: Callable[[str], str] = protect_address or (lambda address: address)
         migrate(self.engine)
 
     def close(self) -> None:
@@ -194,10 +197,14 @@ class Store:
         if not resolved:
             return
         now = datetime.now(timezone.utc)
-        rows = [{"ip": ip, "name": o.name, "kind": o.kind.value, "source": o.source,
+        # keyed by what is stored of the address: truncated addresses of one network are one row
+        by_key = {self.protect_address(ip): o for ip, o in resolved.items()}
+        rows = [{"ip": key, "name": o.name, "kind": o.kind.value, "source": o.source,
                  "confidence": o.confidence, "domain": o.domain, "asn": o.asn, "network": o.network,
                  "access_provider": o.access_provider, "evidence": o.evidence, "resolved_at": now}
-                for ip, o in resolved.items()]
+                for key, o in by_key.items() if key]
+        if not rows:
+            return
         columns = [c for c in rows[0] if c != "ip"]
         with self.engine.begin() as connection:
             for start in range(0, len(rows), 5000):
@@ -328,7 +335,7 @@ class DatabaseHitSink:
         self._pending.hits.append({
             "hit_key": hit_key, "account_id": matched.match.account.account_id,
             "session_id": session.session_id, "occurred_at": to_utc(hit.timestamp),
-            "client_ip": hit.client_ip, "method": hit.method, "path": hit.path, "query": hit.query,
+            "client_ip": self._store.protect_address(hit.client_ip), "method": hit.method, "path": hit.path, "query": hit.query,
             "status": hit.status, "referrer": hit.referrer, "user_agent": hit.user_agent,
             "page_label": page.label, "match_method": matched.match.method.value,
             "organization_name": matched.organization.name,

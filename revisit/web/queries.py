@@ -22,6 +22,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from enrichment.dormancy import tier_cutoffs
 from enrichment.normalize import folded_for_search
 from revisit.config import DormancySettings
+from revisit.privacy import stored_address_in
 from revisit.storage.models import (AccountRow, AlertRow, DeliveryRow, HitRow, OrganizationRow, OutcomeRow,
                                     SessionRow, SnoozeRow, as_utc)
 
@@ -433,10 +434,10 @@ def _evidence(account: AccountRow, hits: Sequence[Any], resolved: Sequence[Organ
             key = (row.source, row.network or "")
             details[key] = (row.name or "", row.evidence)
         elif hit.match_method == "network":
-            address = ipaddress.ip_address(hit.client_ip)
-            network = next((str(n) for n in networks if address.version == n.version and address in n), "")
+            network = stored_address_in(hit.client_ip, networks)  # addresses may be stored truncated
             key = ("account_networks", network)
-            details[key] = (account.name, f"{network} is listed on account {account.account_id}")
+            details[key] = (account.name, f"{network} is listed on account {account.account_id}" if network
+                            else "a network listed on the account (the address is stored as a keyed hash)")
         else:
             continue
         found[key].add(hit.client_ip)
