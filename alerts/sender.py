@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Mapping
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from alerts.channels_remote import DeliveryFailure, EmailChannel, RemoteChannel, SlackChannel, remote_channels
 from alerts.routing import DIGEST, THREAD_REPLY
@@ -145,7 +145,7 @@ class DeliverySender:
         while not stop.is_set():
             try:
                 sent = self.run_once().total()
-            except OperationalError as error:  # the database is away for a moment: try again later
+            except DBAPIError as error:  # the database is away or read-only for a while: try again later
                 log.warning("sender: database unavailable (%s); retrying", type(error).__name__)
                 if self.metrics is not None:
                     self.metrics.database_errors.labels("sender").inc()

@@ -19,7 +19,7 @@ from enrichment.accounts import load_accounts
 from enrichment.match import AccountMatch
 from revisit.app import ReplayRequest, build_enrichment, format_summary, replay
 from revisit.config import KafkaSettings, Settings, load_settings
-from revisit.errors import BadInput
+from revisit.errors import BadInput, ServiceFailure
 from revisit.logs import configure_logging
 from stream.filters import FilterReason, HitFilter
 
@@ -163,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadInput as error:
         print(f"revisit: {error}", file=sys.stderr)
         return 2
+    except ServiceFailure as error:
+        print(f"revisit: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -154,3 +154,6 @@ def configure_logging(settings: Settings, level: str | None = None, stream: Any 
     library_level = max(level_number, logging.getLevelName(settings.logging.library_level.upper()))
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(library_level)
+    # SQLAlchemy's INFO is every SQL statement with its parameters (visitor data): debug only
+    logging.getLogger("sqlalchemy").setLevel(library_level if library_level <= logging.DEBUG
+                                             else max(library_level, logging.WARNING))

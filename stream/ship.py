@@ -25,7 +25,7 @@ from kafka.errors import KafkaError
 
 from revisit.config import LogSettings, ShipSettings
 from revisit.endpoints import ServiceEndpoints
-from revisit.errors import BadInput
+from revisit.errors import BadInput, ServiceFailure
 from revisit.metrics import RevisitMetrics
 from stream.fields import ClientAddressResolver
 from stream.formats import make_line_parser
@@ -126,8 +126,8 @@ class Shipper:
             self._flushing_since = None
         if self._errors:
             self.metrics.ship_failures.labels("broker").inc()
-            raise RuntimeError(f"the broker refused a line: {self._errors[0]!r}; "
-                               "the checkpoint was not moved, so a restart re-sends from there")
+            raise ServiceFailure(f"the broker refused a line: {self._errors[0]!r}; "
+                                 "the checkpoint was not moved, so a restart re-sends from there")
         self.metrics.lines_acknowledged.inc(self._pending)
         self._pending = 0
         for cursor in cursors:
@@ -137,9 +137,12 @@ class Shipper:
         if self.checkpoint is not None:
             try:
                 self.checkpoint.save()
-            except OSError:
+            except OSError as error:
                 self.metrics.ship_failures.labels("checkpoint").inc()
-                raise
+                raise ServiceFailure(
+                    f"checkpoint {self.checkpoint.path}: cannot write it ({error.strerror}); the lines sent "
+                    "since the last checkpoint are in Kafka, and a restart (after freeing space) re-sends "
+                    "them from the last checkpoint written, so none is lost") from None
         self._last_flush = time.monotonic()
         self.metrics.ship_backlog.set(sum(_unacknowledged_bytes(cursor) for cursor in cursors))
         self.metrics.ship_commit.observe(time.perf_counter() - started)

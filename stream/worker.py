@@ -16,12 +16,14 @@ is why exactly-once is never assumed: every write is idempotent instead.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
 
 import faust
 from prometheus_client import generate_latest
+from sqlalchemy.exc import DBAPIError
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from alerts.sender import DeliverySender, SenderThread, wants_sender
@@ -36,6 +38,7 @@ from stream.records import (AccountStateTable, UnknownAccount, last_alerts_field
                             sessions_field)
 
 log = logging.getLogger("revisit.worker")
+DATABASE_RETRY_SECONDS = 1.0
 
 
 def build_app(settings: Settings, classifier: HitClassifier, store: Store, metrics: RevisitMetrics,
@@ -77,17 +80,34 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
                            release_others=False)
     sink = store.hit_sink()
     unstored: list[tuple[Any, float]] = []  # events (and their event times) whose rows are not yet stored
-    def store_and_acknowledge() -> None:
+    write_failure: list[str] = []  # why the last write failed, while it keeps failing (for /readyz)
+
+    def store_and_acknowledge() -> bool:
         """One transaction for the buffered rows, then the state they came from, then the acks: an
         event is acknowledged only after what it caused is stored (at-least-once, idempotent).
+        False when the database refused the rows: they, the state and the events stay as they are,
+        to be written by a later call (a restarted or read-only database loses nothing).
 
         On the loop's own thread, without awaiting: a database thread competing with the busy loop
         for the interpreter lock made a 2,000-row write take 1.7 s instead of 70 ms (measured)."""
-        events, rows, state = list(unstored), sink.take(), states.staged()
+        if not unstored and not sink.pending:
+            return True
+        state = states.staged()
+        try:
+            new_alerts = store.write_rows(sink.pending)
+        except DBAPIError as error:
+            if not write_failure:
+                log.error("cannot store hits (%s); holding %d events and retrying: %s", type(error).__name__,
+                          len(unstored), str(error.orig).strip().splitlines()[0] if error.orig else error)
+            write_failure[:] = [f"cannot store hits: {type(error.orig or error).__name__}"]
+            metrics.database_errors.labels("worker").inc()
+            return False
+        if write_failure:
+            log.warning("storing hits again after a database failure")
+            write_failure.clear()
+        sink.take()
+        events = list(unstored)
         unstored.clear()
-        if not events and not rows:
-            return
-        new_alerts = store.write_rows(rows)
         states.publish(state)  # only now: see AccountStateTable
         now = time.time()
         for event, event_time in events:
@@ -96,6 +116,7 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
         for alert in new_alerts:
             metrics.event_to_alert_stored.observe(max(0.0, now - alert.last_seen.timestamp()))
             metrics.alerts.labels(alert.tier.value).inc()
+        return True
 
 
     @app.agent(matched_topic)
@@ -117,7 +138,8 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
             unstored.append((event, matched.hit.timestamp.timestamp()))
             processed[(event.message.topic, event.message.partition)] = event.message.offset
             if len(unstored) >= worker.store_batch:
-                store_and_acknowledge()
+                while not store_and_acknowledge():  # back-pressure: read nothing more until stored
+                    await asyncio.sleep(DATABASE_RETRY_SECONDS)
             metrics.processing.labels("track").observe(time.perf_counter() - started)
 
     @app.timer(interval=worker.store_interval_seconds)
@@ -148,6 +170,7 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
         return web.bytes(body, content_type="application/json", status=status)
 
     checks["database"] = store.problem
+    checks["storing"] = lambda: write_failure[0] if write_failure else None
     checks["stream"] = lambda: ("starting" if not app.started
                                 else "tables are being recovered after a rebalance" if app.rebalancing else None)
     return app

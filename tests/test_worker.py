@@ -77,13 +77,15 @@ class Setup:
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
 
-    def start_worker(self) -> subprocess.Popen:
+    def start_worker(self, import_accounts: bool = True) -> subprocess.Popen:
+        """A worker process; without ``import_accounts`` it reads the list already in the database."""
         log = open(self.tmp_path / f"worker-{len(self.workers)}.log", "w")
         port = free_port()
         self.web_ports.append(port)
+        accounts = ["--accounts", str(self.accounts)] if import_accounts else []
         process = subprocess.Popen(
-            [sys.executable, "-m", "revisit", "worker", "--config", str(self.config), "--db", self.db,
-             "--accounts", str(self.accounts), "--mmdb", mmdb("GeoIP2-ISP-Test"), "--web-port", str(port)],
+            [sys.executable, "-m", "revisit", "worker", "--config", str(self.config), "--db", self.db, *accounts,
+             "--mmdb", mmdb("GeoIP2-ISP-Test"), "--web-port", str(port)],
             stdout=log, stderr=subprocess.STDOUT)
         self.workers.append(process)
         return process
@@ -274,7 +276,7 @@ def test_the_worker_delivers_its_alerts_through_the_outbox(bootstrap, tmp_path, 
         assert sorted(delivered) == sorted(realtime)  # each once
         port = setup.web_ports[0]
         assert get_json(port, "/readyz") == (200, {"status": "ready", "checks": {
-            "database": "ok", "stream": "ok", "raw_topic": "ok"}})
+            "database": "ok", "storing": "ok", "stream": "ok", "raw_topic": "ok"}})
         exposition = get(port, "/metrics")
         samples = {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
                    for family in text_string_to_metric_families(exposition) for sample in family.samples}

@@ -33,7 +33,9 @@ from stream.sessions import PageView, Session
 
 def open_engine(url: str) -> Engine:
     try:
-        return create_engine(url, future=True)
+        # pre-ping: after a database restart, pooled connections are dead; each is checked (one
+        # round trip) and replaced when it is taken, instead of failing the first query
+        return create_engine(url, future=True, pool_pre_ping=True)
     except (ArgumentError, ImportError) as error:
         raise BadInput(f"--db {url!r}: cannot use this database URL ({error})") from None
 
@@ -322,8 +324,8 @@ class PendingRows:
 class DatabaseHitSink:
     """Buffers matched hits, sessions and alerts; ``flush`` writes them in one transaction.
 
-    ``take`` and ``Store.write_rows`` split the flush for callers that write from another thread
-    (the streaming worker keeps its event loop free while the database commits).
+    ``pending``, ``Store.write_rows`` and ``take`` split the flush for callers that must keep the
+    rows when the database refuses them (the streaming worker retries until it can store them).
     """
 
     def __init__(self, store: Store) -> None:
@@ -357,6 +359,11 @@ class DatabaseHitSink:
         """The buffered rows, leaving the sink empty."""
         pending, self._pending = self._pending, PendingRows.empty()
         return pending
+
+    @property
+    def pending(self) -> PendingRows:
+        """The buffered rows, still buffered: write them, then ``take`` (a failed write keeps them)."""
+        return self._pending
 
     def flush(self) -> list[Alert]:
         return self._store.write_rows(self.take())
