@@ -64,16 +64,16 @@ def metrics_text(port: int) -> str:
 
 
 def events_processed(text: str) -> int:
-    return int(sum(float(v) for v in re.findall(r'^revisit_worker_events_total\{[^}]*\} ([\d.e+]+)$', text, re.M)))
+    return int(sum(float(v) for v in re.findall(r'^revisit_hits_total\{[^}]*\} ([\d.e+]+)$', text, re.M)))
 
 
 def matched_events(text: str) -> int:
-    found = re.search(r'^revisit_worker_events_total\{outcome="matched"\} ([\d.e+]+)$', text, re.M)
+    found = re.search(r'^revisit_hits_total\{outcome="matched"\} ([\d.e+]+)$', text, re.M)
     return int(float(found.group(1))) if found else 0
 
 
 def stored_hits(text: str) -> int:
-    found = re.search(r'^revisit_worker_event_to_hit_stored_seconds_count ([\d.e+]+)$', text, re.M)
+    found = re.search(r'^revisit_event_to_hit_stored_seconds_count ([\d.e+]+)$', text, re.M)
     return int(float(found.group(1))) if found else 0
 
 
@@ -207,8 +207,8 @@ def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
         time.sleep(5)
         text = metrics_text(port)
         (folder / f"{name}.metrics.txt").write_text(text, encoding="utf-8")
-        p50, samples = quantile_from_histogram(text, "revisit_worker_event_to_hit_stored_seconds", 0.50)
-        p99, _ = quantile_from_histogram(text, "revisit_worker_event_to_hit_stored_seconds", 0.99)
+        p50, samples = quantile_from_histogram(text, "revisit_event_to_hit_stored_seconds", 0.50)
+        p99, _ = quantile_from_histogram(text, "revisit_event_to_hit_stored_seconds", 0.99)
         print(f"latency at {rate:,} events/s for {seconds} s ({samples:,} matched hits): "
               f"event time → hit stored p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (from histogram buckets)")
     finally:

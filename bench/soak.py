@@ -1,0 +1,183 @@
+"""Soak: a steady 2,000 events/s for 30 minutes through the broker, one worker and PostgreSQL.
+
+Not part of the tests. Starts a throwaway broker and PostgreSQL (deploy/kafka.sh, deploy/postgres.sh)
+unless given, sends generated JSON access-log lines at a fixed rate (10 % from visits of 100,000
+dormant accounts, a few pages each; the rest anonymous visitors, bots and assets), and every minute prints the worker's RSS,
+its consumer lag and the event-time → hit-stored latency of that minute (from the worker's own
+histogram). Flat figures from start to end are the point.
+
+    .venv/bin/python bench/soak.py [--rate 2000] [--minutes 30] [--bootstrap HOST:PORT] [--db URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kafka import KafkaProducer
+
+from worker_bench import REPO, free_port, metrics_text, start_worker, stop_worker, write_config
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def histogram(text: str, name: str) -> list[tuple[float, float]]:
+    return [(float("inf") if le == "+Inf" else float(le), float(count))
+            for le, count in re.findall(rf'^{name}_bucket\{{le="([^"]+)"\}} ([\d.e+]+)$', text, re.M)]
+
+
+def window_quantile(before: list[tuple[float, float]], after: list[tuple[float, float]], q: float) -> float:
+    """A quantile of the observations made between two scrapes of one histogram."""
+    counts = [(bound, count - (before[i][1] if before else 0.0)) for i, (bound, count) in enumerate(after)]
+    total = counts[-1][1] if counts else 0
+    if total <= 0:
+        return float("nan")
+    previous_bound, previous_count = 0.0, 0.0
+    for bound, count in counts:
+        if count >= q * total:
+            if bound == float("inf"):
+                return previous_bound
+            share = (q * total - previous_count) / max(count - previous_count, 1e-9)
+            return previous_bound + share * (bound - previous_bound)
+        previous_bound, previous_count = bound, count
+    return previous_bound
+
+
+ACCOUNTS = 100_000
+
+
+class DormantVisits:
+    """Visits as dormant accounts make them: a few pages in a row, then nothing for a long while
+    (an account is not seen again within 35 minutes, so each visit is a session of its own)."""
+
+    PAGES = ["/", "/products/a", "/pricing", "/case-studies/x", "/contact", "/download/catalog"]
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.active: list[list] = []  # [address, pages left]
+        self.rested: dict[int, float] = {}  # account → when its last visit began
+
+    def next_page(self) -> tuple[str, str]:
+        if len(self.active) < 40 or self.rng.random() < 0.2:
+            self.active.append([self._new_visitor(), self.rng.randint(2, 8)])
+        visit = self.rng.choice(self.active)
+        visit[1] -= 1
+        if visit[1] <= 0:
+            self.active.remove(visit)
+        return visit[0], self.rng.choice(self.PAGES)
+
+    def _new_visitor(self) -> str:
+        now = time.monotonic()
+        while True:
+            account = self.rng.randrange(ACCOUNTS)
+            if now - self.rested.get(account, -1e9) > 35 * 60:
+                self.rested[account] = now
+                return f"{45 + account // 65536}.{account // 256 % 256}.{account % 256}.{self.rng.randrange(2, 250)}"
+
+
+def lag(text: str) -> int:
+    return int(sum(float(v) for v in re.findall(r"^revisit_consumer_lag_messages\{[^}]*\} ([\d.e+]+)$", text, re.M)))
+
+
+def processed(text: str) -> int:
+    return int(sum(float(v) for v in re.findall(r"^revisit_hits_total\{[^}]*\} ([\d.e+]+)$", text, re.M)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=2000)
+    parser.add_argument("--minutes", type=float, default=30)
+    parser.add_argument("--bootstrap")
+    parser.add_argument("--db")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="revisit-soak."))
+    folder.chmod(0o755)
+    started_services = []
+    bootstrap = args.bootstrap
+    if bootstrap is None:
+        bootstrap = subprocess.run(["bash", str(REPO / "deploy" / "kafka.sh"), "start", str(folder / "kafka"),
+                                    str(free_port())], check=True, capture_output=True, text=True).stdout.strip()
+        started_services.append(("kafka.sh", folder / "kafka"))
+    db = args.db
+    if db is None:
+        db = subprocess.run(["bash", str(REPO / "deploy" / "postgres.sh"), "start", str(folder / "pg"),
+                             str(free_port())], check=True, capture_output=True, text=True).stdout.strip()
+        started_services.append(("postgres.sh", folder / "pg"))
+    name = f"soak{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    config = write_config(folder, bootstrap, name, port, json_logs=True)
+    accounts = folder / "accounts.csv"
+    accounts.write_text("account_id,name,networks,last_deal_at\n" + "".join(
+        f"S{i},Soak Company {i},{45 + i // 65536}.{i // 256 % 256}.{i % 256}.0/24,2025-01-15\n"
+        for i in range(ACCOUNTS)), encoding="utf-8")
+    worker = start_worker(config, db, accounts, folder / "worker.log")
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    rng = random.Random(5)
+    visits = DormantVisits(rng)
+    visitors = [f"{rng.randrange(60, 220)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+                for _ in range(20000)]
+    agents = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
+              "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"]
+    try:
+        while not metrics_text(port):
+            time.sleep(0.5)
+        time.sleep(5)
+        print(f"soak: {args.rate:,} events/s for {args.minutes:g} min; broker {bootstrap}; {db}; folder {folder}")
+        print(f"{'minute':>6} {'sent':>10} {'processed':>10} {'lag':>7} {'RSS MB':>7} {'p50 ms':>7} {'p99 ms':>7}")
+        sent, began = 0, time.perf_counter()
+        total = int(args.rate * args.minutes * 60)
+        next_report, minute = began + 60, 0
+        previous = histogram(metrics_text(port), "revisit_event_to_hit_stored_seconds")
+        while sent < total:
+            due = began + sent / args.rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            if rng.random() < 0.10:
+                ip, path = visits.next_page()
+                agent = agents[0]
+            else:
+                ip = rng.choice(visitors)
+                path = rng.choice(["/", "/blog/x", "/static/app.js", "/images/a.png", "/news"])
+                agent = rng.choice(agents)
+            record = {"remote_addr": ip, "time": datetime.now(timezone.utc).isoformat(),
+                      "request": f"GET {path} HTTP/1.1", "status": 200, "body_bytes_sent": 512,
+                      "http_referer": "-", "http_user_agent": agent}
+            producer.send(name, key=ip.encode(), value=json.dumps(record).encode())
+            sent += 1
+            if time.perf_counter() >= next_report:
+                minute += 1
+                next_report += 60
+                text = metrics_text(port)
+                current = histogram(text, "revisit_event_to_hit_stored_seconds")
+                p50, p99 = window_quantile(previous, current, 0.5), window_quantile(previous, current, 0.99)
+                previous = current
+                print(f"{minute:>6} {sent:>10,} {processed(text):>10,} {lag(text):>7,} {rss_mb(worker.pid):>7.0f} "
+                      f"{p50 * 1000:>7.0f} {p99 * 1000:>7.0f}", flush=True)
+        producer.flush()
+    finally:
+        stop_worker(worker)
+        try:
+            producer.close(timeout=10)
+        except Exception as error:  # noqa: BLE001 - the services below must be stopped regardless
+            print(f"producer: {error}")
+        for script, directory in started_services:
+            subprocess.run(["bash", str(REPO / "deploy" / script), "stop", str(directory)], check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
