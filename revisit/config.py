@@ -306,6 +306,10 @@ class WorkerSettings:
     # Matched hits are stored in one transaction per batch (and at least this often).
     store_batch: int = 500
     store_interval_seconds: float = 0.05
+    # Visits over, held alerts released and cooldowns passed (in event time, plus this margin for
+    # late events) leave the worker's state table at each sweep.
+    forget_interval_seconds: float = 60.0
+    forget_margin_minutes: int = 60
 
 
 Role = Literal["analyst", "admin"]  # analyst: read and export; admin: also snooze, outcomes, settings

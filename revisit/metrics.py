@@ -48,6 +48,7 @@ class RevisitMetrics:
     event_to_hit_stored: Histogram
     event_to_alert_stored: Histogram
     alerts: Counter
+    state_accounts: Gauge
     # alerts: the sender
     deliveries: Counter
     event_to_delivery: Histogram
@@ -102,6 +103,9 @@ class RevisitMetrics:
                                             "From the last hit of an alert's visit to the alert being stored.",
                                             buckets=LATENCY_BUCKETS, registry=r),
             alerts=Counter("revisit_alerts_total", "Alerts stored, by dormancy tier.", ["tier"], registry=r),
+            state_accounts=Gauge("revisit_state_accounts",
+                                 "Accounts with tracking state in this worker (recent visits, held alerts, "
+                                 "cooldowns), after the last sweep.", registry=r),
             deliveries=Counter("revisit_deliveries_total",
                                "Delivery attempts by channel and result (sent, retry, dead).",
                                ["channel", "status"], registry=r),

@@ -270,6 +270,14 @@ class VisitTracker:
         due = [key for key, held in candidates if now - held.triggered_at >= self.grouping]
         return [self.pending.pop(key).alert for key in due]
 
+    def horizons(self, margin: timedelta) -> dict[str, timedelta]:
+        """How long after its own time each kind of state still matters, plus ``margin`` for late
+        events: a session until its gap has passed, a held alert until its grouping window has,
+        a last alert time until its cooldown has. Older state can be forgotten (the streaming
+        worker's sweep) without changing a decision; replay keeps it all in memory anyway."""
+        return {"session": self.gap + margin, "pending": self.grouping + margin,
+                "last_alert_at": timedelta(hours=self.settings.alerts.cooldown_hours) + margin}
+
     def release_all(self) -> list[Alert]:
         """At the end of the input every held alert goes out."""
         return [self.pending.pop(key).alert for key in list(self.pending.keys())]

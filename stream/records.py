@@ -7,7 +7,7 @@ a message can never run code when it is read.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Generic, Iterator, MutableMapping, TypeVar
 
 from alerts.policy import Alert, organization_from_record, organization_record
@@ -130,6 +130,40 @@ class AccountStateTable:
 
     def account_ids(self) -> list[str]:
         return list(dict.fromkeys([*self._table.keys(), *self._staged.keys()]))
+
+    def expired(self, watermark: datetime, horizons: dict[str, timedelta]) -> dict[str, list[str]]:
+        """Account → fields whose time is older than ``watermark`` minus their horizon, among
+        accounts with nothing staged. Reads each field's time from the stored record (ISO text),
+        without decoding whole records: a sweep over 100,000 accounts stays cheap."""
+        found: dict[str, list[str]] = {}
+        for account_id, record in list(self._table.items()):
+            if not record or account_id in self._staged:
+                continue
+            names = [name for name, horizon in horizons.items()
+                     if record.get(name) is not None and watermark - _time_of_field(name, record[name]) > horizon]
+            if names:
+                found[account_id] = names
+        return found
+
+    def forget(self, account_id: str, names: list[str]) -> None:
+        """Removes fields of an account that has nothing staged; an empty record is deleted (its
+        changelog gets a tombstone), so the table holds only accounts whose state still matters."""
+        if account_id in self._staged:
+            return
+        record = {k: v for k, v in (self._table.get(account_id) or {}).items() if k not in names and v is not None}
+        if record:
+            self._table[account_id] = record
+        elif account_id in self._table:
+            del self._table[account_id]
+
+
+def _time_of_field(name: str, encoded: Any) -> datetime:
+    """The time a stored field is judged by: a session's last page, a held alert's trigger."""
+    if name == "session":
+        return datetime.fromisoformat(encoded["last_seen"])
+    if name == "pending":
+        return datetime.fromisoformat(encoded["triggered_at"])
+    return datetime.fromisoformat(encoded)
 
 
 class StateField(MutableMapping[str, V], Generic[V]):

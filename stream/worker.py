@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 import faust
@@ -78,6 +79,7 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
 
     tracker = VisitTracker(settings, last_alerts_field(states), sessions_field(states), pending_field(states),
                            release_others=False)
+    watermark: list[datetime | None] = [None]  # the newest event time this worker has seen
     sink = store.hit_sink()
     unstored: list[tuple[Any, float]] = []  # events (and their event times) whose rows are not yet stored
     write_failure: list[str] = []  # why the last write failed, while it keeps failing (for /readyz)
@@ -129,6 +131,8 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
                 log.warning("matched hit for account %s, which this worker's list does not hold", error)
                 event.ack()
                 continue
+            if watermark[0] is None or matched.hit.timestamp > watermark[0]:
+                watermark[0] = matched.hit.timestamp
             observation = tracker.observe(matched)  # state changes are staged: see AccountStateTable
             sink.add_hit(hit_key, matched, observation.session, observation.page)
             if observation.triggered is not None:
@@ -145,6 +149,21 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
     @app.timer(interval=worker.store_interval_seconds)
     async def store_pending_rows() -> None:
         store_and_acknowledge()
+
+    horizons = tracker.horizons(timedelta(minutes=worker.forget_margin_minutes))
+
+    @app.timer(interval=worker.forget_interval_seconds)
+    async def forget_ended_visits() -> None:
+        """State of visits that are over (in event time) leaves the table: memory stays bounded by
+        the accounts active lately, not by every account ever seen."""
+        if watermark[0] is None:
+            return
+        expired = states.expired(watermark[0], horizons)
+        for count, (account_id, names) in enumerate(expired.items(), 1):
+            states.forget(account_id, names)
+            if count % 2000 == 0:
+                await asyncio.sleep(0)  # let events through during a large sweep
+        metrics.state_accounts.set(len(states.account_ids()))
 
     @app.timer(interval=worker.lag_interval_seconds)
     async def measure_lag() -> None:

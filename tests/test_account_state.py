@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from stream.records import AccountStateTable, last_alerts_field, sessions_field
-from stream.sessions import PageView, advance_session
+from stream.sessions import PageView, Session, advance_session
 
 GAP = timedelta(minutes=30)
 T0 = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
@@ -48,3 +48,22 @@ def test_state_reaches_the_table_only_when_published() -> None:
     assert states.staged() == {}
     del last_alerts["A1"]
     assert "A1" not in last_alerts and list(sessions) == ["A1"]
+
+
+def test_state_of_ended_visits_is_forgotten_and_active_state_kept() -> None:
+    table: dict = {}
+    states = AccountStateTable(table)
+    sessions, last_alerts = sessions_field(states), last_alerts_field(states)
+    noon = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    for account, seen in (("old", noon - timedelta(hours=3)), ("recent", noon - timedelta(minutes=5))):
+        sessions[account] = Session(f"s-{account}", account, seen, seen, (PageView(seen, "/"),), (), 0)
+        last_alerts[account] = seen
+    states.publish(states.staged())
+    horizons = {"session": timedelta(minutes=90), "last_alert_at": timedelta(hours=25)}
+    assert states.expired(noon, horizons) == {"old": ["session"]}
+    sessions["recent"] = sessions["recent"]  # staged, not yet stored: never swept
+    states.forget("old", ["session"])
+    assert "session" not in table["old"] and "last_alert_at" in table["old"]
+    assert states.expired(noon + timedelta(days=2), horizons) == {"old": ["last_alert_at"]}
+    states.forget("old", ["last_alert_at"])
+    assert "old" not in table and "recent" in table  # nothing left: the record itself goes

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,48 @@ def test_postgresql_restarting_mid_stream_loses_and_doubles_nothing(bootstrap, t
         setup.stop_all()
     logged = "".join(path.read_text() for path in tmp_path.glob("worker-*.log"))
     assert "cannot store hits" in logged and "storing hits again" in logged  # said so, both ways
+
+
+def test_a_worker_killed_in_the_middle_of_its_database_transaction_loses_and_doubles_nothing(
+        bootstrap, tmp_path, replayed, own_postgres) -> None:
+    """Deterministically inside a write: the test holds a lock on the hits table, the worker's next
+    transaction waits on it, and the worker is killed with SIGKILL right there."""
+    alert_ids, hits = replayed
+    base, _, _ = own_postgres
+    setup = Setup(bootstrap, tmp_path)
+    setup.db = new_database(base, "killed")
+    first, second = split_log(tmp_path)
+    setup.ship(first)
+    worker = setup.start_worker()
+    before = wait_until_settled(setup)
+    blocker = create_engine(setup.db).connect()
+    try:
+        blocker.execute(text("LOCK TABLE hits IN ACCESS EXCLUSIVE MODE"))  # a transaction, left open
+        setup.ship(second)
+        watcher = create_engine(setup.db)
+        deadline = time.monotonic() + 60
+        waiting = 0
+        while time.monotonic() < deadline and not waiting:
+            with watcher.connect() as connection:
+                waiting = connection.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query ILIKE 'INSERT INTO hits%'")).scalar_one()
+            time.sleep(0.1)
+        watcher.dispose()
+        assert waiting, "the worker never reached its write"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert setup.counts()[0] == before  # nothing of the second half was committed
+    setup.start_worker()
+    try:
+        setup.wait_for_hits(hits)
+        assert setup.counts() == (hits, len(alert_ids))
+        assert setup.alert_ids() == alert_ids
+    finally:
+        setup.stop_all()
 
 
 def test_a_read_only_database_holds_the_stream_until_it_is_writable(bootstrap, tmp_path, replayed,

@@ -61,6 +61,8 @@ class Setup:
         self.config.write_text(
             f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\nmatched_topic = "{name}-m"\n'
             f'dead_letter_topic = "{name}-dlq"\npartitions = 4\n[worker]\napp_id = "{name}-app"\n'
+            # sweep often: forgetting ended visits must not change a single alert
+            'forget_interval_seconds = 0.5\n'
             # Faust's own records (recovery, rebalances) in the worker logs the tests print on failure
             '[logging]\nformat = "console"\nlibrary_level = "info"\n' + CONFIG,
             encoding="utf-8")
