@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import subprocess
@@ -93,6 +94,11 @@ def lag(text: str) -> int:
     return int(sum(float(v) for v in re.findall(r"^revisit_consumer_lag_messages\{[^}]*\} ([\d.e+]+)$", text, re.M)))
 
 
+def state_accounts(text: str) -> int:
+    found = re.search(r"^revisit_state_accounts ([\d.e+]+)$", text, re.M)
+    return int(float(found.group(1))) if found else 0
+
+
 def processed(text: str) -> int:
     return int(sum(float(v) for v in re.findall(r"^revisit_hits_total\{[^}]*\} ([\d.e+]+)$", text, re.M)))
 
@@ -103,7 +109,15 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--bootstrap")
     parser.add_argument("--db")
+    parser.add_argument("--session-gap-minutes", type=int, default=30,
+                        help="intent.session_gap_minutes of the worker; with --forget-margin-minutes it sets "
+                             "how long a visit's state stays after its last page")
+    parser.add_argument("--forget-margin-minutes", type=int, default=15)
     args = parser.parse_args()
+    os.environ.update({"REVISIT_INTENT__SESSION_GAP_MINUTES": str(args.session_gap_minutes),
+                       "REVISIT_ALERTS__GROUPING_MINUTES": str(min(10, args.session_gap_minutes)),
+                       "REVISIT_WORKER__FORGET_MARGIN_MINUTES": str(args.forget_margin_minutes),
+                       "REVISIT_WORKER__FORGET_INTERVAL_SECONDS": "30"})
     folder = Path(tempfile.mkdtemp(prefix="revisit-soak."))
     folder.chmod(0o755)
     started_services = []
@@ -136,8 +150,11 @@ def main() -> None:
         while not metrics_text(port):
             time.sleep(0.5)
         time.sleep(5)
-        print(f"soak: {args.rate:,} events/s for {args.minutes:g} min; broker {bootstrap}; {db}; folder {folder}")
-        print(f"{'minute':>6} {'sent':>10} {'processed':>10} {'lag':>7} {'RSS MB':>7} {'p50 ms':>7} {'p99 ms':>7}")
+        print(f"soak: {args.rate:,} events/s for {args.minutes:g} min; visit state kept "
+              f"{args.session_gap_minutes + args.forget_margin_minutes} min after a visit's last page; "
+              f"broker {bootstrap}; {db}; folder {folder}")
+        print(f"{'minute':>6} {'sent':>10} {'processed':>10} {'lag':>7} {'RSS MB':>7} {'p50 ms':>7} {'p99 ms':>7} "
+              f"{'accounts in state':>17}")
         sent, began = 0, time.perf_counter()
         total = int(args.rate * args.minutes * 60)
         next_report, minute = began + 60, 0
@@ -167,7 +184,7 @@ def main() -> None:
                 p50, p99 = window_quantile(previous, current, 0.5), window_quantile(previous, current, 0.99)
                 previous = current
                 print(f"{minute:>6} {sent:>10,} {processed(text):>10,} {lag(text):>7,} {rss_mb(worker.pid):>7.0f} "
-                      f"{p50 * 1000:>7.0f} {p99 * 1000:>7.0f}", flush=True)
+                      f"{p50 * 1000:>7.0f} {p99 * 1000:>7.0f} {state_accounts(text):>17,}", flush=True)
         producer.flush()
     finally:
         stop_worker(worker)

@@ -309,7 +309,7 @@ class WorkerSettings:
     # Visits over, held alerts released and cooldowns passed (in event time, plus this margin for
     # late events) leave the worker's state table at each sweep.
     forget_interval_seconds: float = 60.0
-    forget_margin_minutes: int = 60
+    forget_margin_minutes: int = 15
 
 
 Role = Literal["analyst", "admin"]  # analyst: read and export; admin: also snooze, outcomes, settings
