@@ -8,7 +8,7 @@ a message can never run code when it is read.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Callable, Generic, Iterator, MutableMapping, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, MutableMapping, TypeVar
 
 from alerts.policy import Alert, organization_from_record, organization_record
 from enrichment.match import AccountIndex, AccountMatch, MatchMethod
@@ -131,12 +131,17 @@ class AccountStateTable:
     def account_ids(self) -> list[str]:
         return list(dict.fromkeys([*self._table.keys(), *self._staged.keys()]))
 
-    def expired(self, watermark: datetime, horizons: dict[str, timedelta]) -> dict[str, list[str]]:
+    def stored_account_ids(self) -> list[str]:
+        return list(self._table.keys())
+
+    def expired(self, watermark: datetime, horizons: dict[str, timedelta],
+                account_ids: Iterable[str] | None = None) -> dict[str, list[str]]:
         """Account → fields whose time is older than ``watermark`` minus their horizon, among
-        accounts with nothing staged. Reads each field's time from the stored record (ISO text),
-        without decoding whole records: a sweep over 100,000 accounts stays cheap."""
+        accounts with nothing staged (all stored ones, or ``account_ids``: a sweep goes in slices).
+        Reads each field's time from the stored record (ISO text), without decoding whole records."""
         found: dict[str, list[str]] = {}
-        for account_id, record in list(self._table.items()):
+        for account_id in (self.stored_account_ids() if account_ids is None else account_ids):
+            record = self._table.get(account_id)
             if not record or account_id in self._staged:
                 continue
             names = [name for name, horizon in horizons.items()

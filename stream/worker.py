@@ -40,6 +40,7 @@ from stream.records import (AccountStateTable, UnknownAccount, last_alerts_field
 
 log = logging.getLogger("revisit.worker")
 DATABASE_RETRY_SECONDS = 1.0
+SWEEP_SLICE = 1000  # accounts looked at between two turns of the event loop
 
 
 def build_app(settings: Settings, classifier: HitClassifier, store: Store, metrics: RevisitMetrics,
@@ -158,12 +159,12 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
         the accounts active lately, not by every account ever seen."""
         if watermark[0] is None:
             return
-        expired = states.expired(watermark[0], horizons)
-        for count, (account_id, names) in enumerate(expired.items(), 1):
-            states.forget(account_id, names)
-            if count % 2000 == 0:
-                await asyncio.sleep(0)  # let events through during a large sweep
-        metrics.state_accounts.set(len(states.account_ids()))
+        accounts = states.stored_account_ids()
+        for start in range(0, len(accounts), SWEEP_SLICE):
+            for account_id, names in states.expired(watermark[0], horizons, accounts[start:start + SWEEP_SLICE]).items():
+                states.forget(account_id, names)
+            await asyncio.sleep(0)  # events go on between slices: a sweep of 100,000 accounts is no pause
+        metrics.state_accounts.set(len(states.stored_account_ids()))
 
     @app.timer(interval=worker.lag_interval_seconds)
     async def measure_lag() -> None:

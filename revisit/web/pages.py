@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlencode
@@ -252,8 +253,6 @@ def outcome(request: Request, alert_id: str, result: str = Form(...), note: str 
 @router.get("/settings", response_class=HTMLResponse)
 def settings_page(request: Request, user: Principal = Depends(page_user)) -> HTMLResponse:
     require_admin(user)
-    import json
-
     shown = effective_settings(context(request).settings)
     for entry in shown.get("web", {}).get("users", []):
         entry["password_hash"] = "***"
