@@ -6,8 +6,7 @@ token with the admin role, since a cookie alone would let another site's form ac
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -19,7 +18,7 @@ from revisit.storage.outbox import AlertOutbox
 from revisit.storage.outcomes import record_outcome
 from revisit.web.app import api_user, context, require_admin
 from revisit.web.auth import Principal
-from revisit.web.queries import AccountFilter, AlertFilter
+from revisit.web.queries import AccountFilter, AccountSummary, AlertFilter, AlertLine
 
 router = APIRouter(prefix="/api", tags=["revisit"])
 User = Annotated[Principal, Depends(api_user)]
@@ -38,25 +37,8 @@ class AccountsQuery(BaseModel):
     page: int = Field(1, ge=1)
 
 
-class AccountOut(BaseModel):
-    account_id: str
-    name: str
-    tier: str
-    owner_name: str
-    owner_email: str
-    industry: str
-    dormancy_reason: str
-    lifetime_value: Decimal | None
-    last_deal_at: date | None
-    visits: int
-    pages: int
-    max_score: int
-    last_visit: datetime
-    alerts: int
-
-
 class AccountsPage(BaseModel):
-    items: list[AccountOut]
+    items: list[AccountSummary]
     total: int
     page: int
     pages: int
@@ -71,21 +53,8 @@ class AlertsQuery(BaseModel):
     page: int = Field(1, ge=1)
 
 
-class AlertOut(BaseModel):
-    alert_id: str
-    account_id: str
-    account_name: str
-    tier: str
-    score: int
-    delivery: str
-    triggered_at: datetime
-    owner_name: str
-    deliveries: str
-    outcome: str
-
-
 class AlertsPage(BaseModel):
-    items: list[AlertOut]
+    items: list[AlertLine]
     total: int
     page: int
     pages: int
@@ -107,8 +76,7 @@ def list_accounts(request: Request, user: User, query: Annotated[AccountsQuery, 
     chosen = AccountFilter(query.tier, query.owner, query.industry, query.min_score, query.since, query.until,
                            query.q, query.sort, query.order == "desc", query.page)
     page = web.reads.accounts(chosen, web.today(), web.settings.web.page_size)
-    return {"items": [vars(item) for item in page.items], "total": page.total, "page": page.page,
-            "pages": page.pages}
+    return {"items": page.items, "total": page.total, "page": page.page, "pages": page.pages}
 
 
 @router.get("/accounts/{account_id}", summary="One account: visits with pages, evidence, alerts, outcomes")
@@ -144,8 +112,7 @@ def list_alerts(request: Request, user: User, query: Annotated[AlertsQuery, Quer
     web = context(request)
     page = web.reads.alerts(AlertFilter(query.tier, query.owner, query.since, query.until, query.q, query.page),
                             web.settings.web.page_size)
-    return {"items": [vars(item) for item in page.items], "total": page.total, "page": page.page,
-            "pages": page.pages}
+    return {"items": page.items, "total": page.total, "page": page.page, "pages": page.pages}
 
 
 @router.get("/dashboard", summary="This week: accounts seen by tier, alerts, deliveries, outcomes, trend")
