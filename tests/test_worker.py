@@ -124,6 +124,13 @@ class Setup:
         raise AssertionError(f"only {self.counts()} (hits, alerts) after {timeout} s\n{self.worker_logs()}\n"
                              f"{self.worker_metrics()}")
 
+    def assert_same_as_replay(self, replayed: tuple[set[str], int], timeout: float = 120) -> None:
+        """Every hit stored once and exactly the alerts `revisit replay` makes of the same log."""
+        alert_ids, hits = replayed
+        self.wait_for_hits(hits, timeout)
+        assert self.counts() == (hits, len(alert_ids))
+        assert self.alert_ids() == alert_ids
+
     def worker_metrics(self) -> str:
         """What live workers report (readiness, events by outcome, lag, hits stored): where a stall is."""
         found = []
@@ -171,20 +178,16 @@ def replayed(tmp_path_factory) -> tuple[set[str], int]:
 
 
 def test_shipped_log_gives_the_alerts_replay_gives(bootstrap, tmp_path, replayed) -> None:
-    alert_ids, hits = replayed
     setup = Setup(bootstrap, tmp_path)
     setup.ship(APACHE_LOG)
     setup.start_worker()
     try:
-        setup.wait_for_hits(hits)
-        assert setup.counts() == (hits, len(alert_ids))
-        assert setup.alert_ids() == alert_ids
+        setup.assert_same_as_replay(replayed)
     finally:
         setup.stop_all()  # SIGTERM: exit status 0
 
 
 def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(bootstrap, tmp_path, replayed) -> None:
-    alert_ids, hits = replayed
     setup = Setup(bootstrap, tmp_path)
     setup.ship(APACHE_LOG)
     first = setup.start_worker()
@@ -197,24 +200,19 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(bootstrap, tmp_pat
     assert 0 < killed_at, setup.worker_logs()
     setup.start_worker()
     try:
-        setup.wait_for_hits(hits)
-        assert setup.counts() == (hits, len(alert_ids)), f"killed at {killed_at} hits"
-        assert setup.alert_ids() == alert_ids
+        setup.assert_same_as_replay(replayed)
     finally:
         setup.stop_all()
 
 
 def test_two_workers_share_four_partitions(bootstrap, tmp_path, replayed) -> None:
-    alert_ids, hits = replayed
     setup = Setup(bootstrap, tmp_path)
     setup.start_worker()
     setup.start_worker()
     time.sleep(10)  # both in the group before the data arrives
     setup.ship(APACHE_LOG)
     try:
-        setup.wait_for_hits(hits)
-        assert setup.counts() == (hits, len(alert_ids))
-        assert setup.alert_ids() == alert_ids
+        setup.assert_same_as_replay(replayed)
     finally:
         setup.stop_all()
 
