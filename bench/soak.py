@@ -26,7 +26,7 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from worker_bench import REPO, free_port, metrics_text, start_worker, stop_worker, write_config
+from worker_bench import REPO, events_processed, free_port, metrics_text, start_worker, stop_worker, write_config
 
 
 def rss_mb(pid: int) -> float:
@@ -97,10 +97,6 @@ def lag(text: str) -> int:
 def state_accounts(text: str) -> int:
     found = re.search(r"^revisit_state_accounts ([\d.e+]+)$", text, re.M)
     return int(float(found.group(1))) if found else 0
-
-
-def processed(text: str) -> int:
-    return int(sum(float(v) for v in re.findall(r"^revisit_hits_total\{[^}]*\} ([\d.e+]+)$", text, re.M)))
 
 
 def main() -> None:
@@ -183,7 +179,7 @@ def main() -> None:
                 current = histogram(text, "revisit_event_to_hit_stored_seconds")
                 p50, p99 = window_quantile(previous, current, 0.5), window_quantile(previous, current, 0.99)
                 previous = current
-                print(f"{minute:>6} {sent:>10,} {processed(text):>10,} {lag(text):>7,} {rss_mb(worker.pid):>7.0f} "
+                print(f"{minute:>6} {sent:>10,} {events_processed(text):>10,} {lag(text):>7,} {rss_mb(worker.pid):>7.0f} "
                       f"{p50 * 1000:>7.0f} {p99 * 1000:>7.0f} {state_accounts(text):>17,}", flush=True)
         producer.flush()
     finally:
