@@ -8,6 +8,9 @@ or VPN flag all mark the visit as an access provider's, which is never matched b
 
 from __future__ import annotations
 
+import logging
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -17,8 +20,11 @@ import geoip2.errors
 import maxminddb
 
 from enrichment.organization import Organization, OrgKind
+from enrichment.providers import ProviderDirectory, access_providers
 from revisit.errors import BadInput
 from stream.fields import IPAddress
+
+log = logging.getLogger("revisit.resolve.maxmind")
 
 # MaxMind database_type (substring) → the reader method that answers it.
 _LOOKUPS: tuple[tuple[str, str], ...] = (
@@ -61,11 +67,21 @@ class MaxMindDatabase:
     database_type: str
     method: str
     reader: geoip2.database.Reader = field(repr=False, compare=False)
+    file_identity: tuple[int, int, int] | None = None  # (inode, size, mtime) of the file opened
+
+
+def _file_identity(path: str | Path) -> tuple[int, int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 def open_database(path: str | Path) -> MaxMindDatabase:
     """Open one .mmdb and detect its type; BadInput (exit 2) for a missing, unreadable or
     unsupported file, naming it."""
+    identity = _file_identity(path)  # before opening: a file replaced meanwhile is seen next time
     try:
         reader = geoip2.database.Reader(str(path))
     except FileNotFoundError:
@@ -75,43 +91,108 @@ def open_database(path: str | Path) -> MaxMindDatabase:
     database_type = reader.metadata().database_type
     for marker, method in _LOOKUPS:
         if marker in database_type:
-            return MaxMindDatabase(str(path), database_type, method, reader)
+            return MaxMindDatabase(str(path), database_type, method, reader, identity)
     reader.close()
     raise BadInput(f"{path}: database type {database_type!r} says nothing about organisations; "
                    "use ISP, Enterprise, ASN, Domain, Connection-Type or Anonymous-IP databases")
 
 
-class MaxMindResolver:
-    name = "maxmind"
+_Lookups = tuple[tuple[str, Callable[[str], Any]], ...]
 
-    def __init__(self, databases: Sequence[MaxMindDatabase]) -> None:
-        self.databases = tuple(databases)
-        self._lookups: list[tuple[str, Callable[[str], Any]]] = [
-            (db.method, getattr(db.reader, db.method)) for db in self.databases
-        ]
+
+class MaxMindResolver:
+    """Answers from every configured database, merged.
+
+    Hot reload: every ``reload_seconds`` the files are looked at; one that was replaced (as
+    ``geoipupdate`` does, writing a new file and renaming it into place) is opened anew and swapped
+    in as one step, so a lookup sees either all old or all new readers, never a closed one. The
+    old reader is closed a grace period later. A new file that cannot be read is logged and the
+    loaded one kept.
+    """
+
+    name = "maxmind"
+    RETIRED_GRACE_SECONDS = 60.0
+
+    def __init__(self, databases: Sequence[MaxMindDatabase], providers: ProviderDirectory | None = None,
+                 reload_seconds: float = 0.0) -> None:
+        self.providers = providers or access_providers()
+        self.reload_seconds = reload_seconds
+        self._state: tuple[tuple[MaxMindDatabase, ...], _Lookups] = _state_of(databases)
+        self._next_check = time.monotonic() + reload_seconds
+        self._retired: list[tuple[float, MaxMindDatabase]] = []
+        self.reloads = 0
+
+    @property
+    def databases(self) -> tuple[MaxMindDatabase, ...]:
+        return self._state[0]
 
     @classmethod
-    def from_paths(cls, paths: Sequence[str | Path]) -> MaxMindResolver:
-        return cls([open_database(path) for path in paths])
+    def from_paths(cls, paths: Sequence[str | Path], reload_seconds: float = 0.0) -> MaxMindResolver:
+        return cls([open_database(path) for path in paths], reload_seconds=reload_seconds)
 
     def close(self) -> None:
         for database in self.databases:
             database.reader.close()
+        for _retired_at, database in self._retired:
+            database.reader.close()
+        self._retired = []
+
+    def reload_changed(self) -> list[str]:
+        """Reopen the databases whose file was replaced; returns their paths."""
+        now = time.monotonic()
+        self._next_check = now + self.reload_seconds
+        still_retired = []
+        for retired_at, database in self._retired:
+            if now - retired_at >= self.RETIRED_GRACE_SECONDS:
+                database.reader.close()
+            else:
+                still_retired.append((retired_at, database))
+        self._retired = still_retired
+        current, changed = [], []
+        for database in self.databases:
+            identity = _file_identity(database.path)
+            if identity is None or identity == database.file_identity:
+                current.append(database)  # unchanged, or gone for the moment: keep what is loaded
+                continue
+            try:
+                fresh = open_database(database.path)
+            except BadInput as error:
+                log.warning("MaxMind database replaced but not readable, keeping the loaded one: %s", error)
+                current.append(database)
+                continue
+            current.append(fresh)
+            self._retired.append((now, database))
+            changed.append(database.path)
+        if changed:
+            self._state = _state_of(current)  # one assignment: lookups never see a half-swapped set
+            self.reloads += len(changed)
+            log.info("MaxMind databases reloaded: %s", ", ".join(changed))
+        return changed
 
     def resolve(self, address: IPAddress) -> Organization | None:
+        if self.reload_seconds > 0 and time.monotonic() >= self._next_check:
+            self.reload_changed()
         answers: dict[str, Any] = {}
-        for method, lookup in self._lookups:
+        for method, lookup in self._state[1]:
             try:
                 answers.setdefault(method, lookup(str(address)))
             except (geoip2.errors.AddressNotFoundError, ValueError):
                 continue
         if not answers:
             return None
-        return merge_answers(answers)
+        return merge_answers(answers, self.providers)
 
 
-def merge_answers(answers: dict[str, Any]) -> Organization | None:
-    """One Organization from the answers of several database types for one address."""
+def _state_of(databases: Sequence[MaxMindDatabase]) -> tuple[tuple[MaxMindDatabase, ...], _Lookups]:
+    return tuple(databases), tuple((db.method, getattr(db.reader, db.method)) for db in databases)
+
+
+def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None = None) -> Organization | None:
+    """One Organization from the answers of several database types for one address.
+
+    ``providers`` (the packaged access-provider list) marks an answer that names no organisation
+    of its own, only an ISP or an autonomous system, when that system is a known access or cloud
+    provider's; a business behind such a provider, named by the database, stays a business."""
     enterprise = answers.get("enterprise")
     traits = enterprise.traits if enterprise is not None else None
     isp_answer = answers.get("isp")
@@ -162,6 +243,11 @@ def merge_answers(answers: dict[str, Any]) -> Organization | None:
     elif organization and isp_name and organization == isp_name:
         kind = OrgKind.ISP
         clues.append("organisation is the ISP itself")
+    elif not organization and providers is not None and providers.for_asn(asn) is not None:
+        provider = providers.for_asn(asn)
+        assert provider is not None
+        kind = provider.kind
+        clues.append(f"AS{asn} is {provider.name}, on the access-provider list ({provider.kind.value})")
     elif organization:
         kind = OrgKind.BUSINESS if connection in (None, "Corporate") else OrgKind.UNKNOWN
         clues.append(f"organisation {organization!r} behind ISP {isp_name!r}" if isp_name

@@ -29,6 +29,28 @@ FORMS_ANYWHERE = ("co ltd", "kabushiki kaisha", "kabushiki gaisha", "kk", "inc",
                   "gmbh", "pte ltd", "pty ltd", "sdn bhd")
 LEADING_WORDS = ("the",)
 
+# Old and variant kanji that company names and lists write both ways (髙島屋/高島屋, 山﨑/山崎).
+VARIANT_KANJI = str.maketrans({
+    "髙": "高", "﨑": "崎", "嵜": "崎", "齋": "斎", "齊": "斎", "邊": "辺", "邉": "辺", "濱": "浜",
+    "澤": "沢", "櫻": "桜", "國": "国", "廣": "広", "德": "徳", "惠": "恵", "𠮷": "吉", "槇": "槙",
+    "竸": "競", "舘": "館", "瀨": "瀬", "冨": "富", "ヶ": "ケ", "ヵ": "カ", "ゝ": "", "ゞ": "",
+})
+# A branch or office after the company's name (サクラ精機 東京支店, ACME Japan Branch) names a part of
+# the company: the part is taken off, with a place before it if it is one of these.
+BRANCH_WORDS_JA = ("支店", "支社", "営業所", "出張所", "事業所", "本店", "本社", "事務所", "営業部")
+PLACES_JA = (
+    "北海道", "青森", "岩手", "宮城", "秋田", "山形", "福島", "茨城", "栃木", "群馬", "埼玉", "千葉", "東京",
+    "神奈川", "新潟", "富山", "石川", "福井", "山梨", "長野", "岐阜", "静岡", "愛知", "三重", "滋賀", "京都",
+    "大阪", "兵庫", "奈良", "和歌山", "鳥取", "島根", "岡山", "広島", "山口", "徳島", "香川", "愛媛", "高知",
+    "福岡", "佐賀", "長崎", "熊本", "大分", "宮崎", "鹿児島", "沖縄", "札幌", "仙台", "横浜", "川崎", "名古屋",
+    "神戸", "北九州", "博多", "那覇", "浜松", "金沢", "松山", "高松", "新宿", "渋谷", "品川", "丸の内", "梅田",
+    "関東", "関西", "中部", "東海", "北陸", "東北", "中国", "四国", "九州", "近畿", "東日本", "西日本", "首都圏",
+)
+BRANCH_WORDS_EN = ("branch", "office", "branch office", "representative office", "liaison office")
+PLACES_EN = ("japan", "tokyo", "osaka", "nagoya", "yokohama", "kyoto", "kobe", "fukuoka", "sapporo", "sendai",
+             "hiroshima", "asia", "apac", "emea", "singapore", "london", "new york", "us", "usa", "uk")
+_BRANCH_JA = re.compile("(?:(?:" + "|".join(PLACES_JA) + ")[都道府県市区]?)?(?:" + "|".join(BRANCH_WORDS_JA) + ")$")
+
 _APOSTROPHES = re.compile(r"['’`]")
 _DOTTED = re.compile(r"(?<=\w)\.(?=\w)|(?<=\w)\.")
 _NOT_WORD = re.compile(r"[^\w]+|_")
@@ -38,6 +60,7 @@ _NOT_WORD = re.compile(r"[^\w]+|_")
 class NormalizedName:
     key: str  # the matching key; empty when the name is nothing but a legal form
     removed: tuple[str, ...]  # legal forms and words taken out, to explain a match
+    words: tuple[str, ...] = ()  # the key's words, for word-order-insensitive fuzzy matching
 
 
 def tokens_of(text: str) -> list[str]:
@@ -77,7 +100,7 @@ def normalize_name(name: str) -> NormalizedName:
 
 def normalize_uncached(name: str) -> NormalizedName:
     removed: list[str] = []
-    text = unicodedata.normalize("NFKC", name).casefold()
+    text = unicodedata.normalize("NFKC", name).casefold().translate(VARIANT_KANJI)
     for form in JAPANESE_FORMS:
         if form in text:
             removed.append(form)
@@ -87,7 +110,33 @@ def normalize_uncached(name: str) -> NormalizedName:
     while tokens and tokens[0] in LEADING_WORDS:
         removed.append(tokens.pop(0))
     tokens = _strip_trailing_forms(tokens, legal_forms(), removed)
-    return NormalizedName("".join(tokens), tuple(removed))
+    tokens = _strip_branch(tokens, removed)
+    tokens = _strip_trailing_forms(tokens, legal_forms(), removed)  # ACME Ltd. Tokyo Branch
+    return NormalizedName("".join(tokens), tuple(removed), tuple(tokens))
+
+
+def _strip_branch(tokens: list[str], removed: list[str]) -> list[str]:
+    """Take a branch or office designation off the end, keeping at least one word."""
+    if not tokens:
+        return tokens
+    for branch in sorted(BRANCH_WORDS_EN, key=len, reverse=True):
+        words = branch.split()
+        if len(tokens) > len(words) and tokens[-len(words):] == words:
+            cut = len(words)
+            for place in sorted(PLACES_EN, key=len, reverse=True):
+                place_words = place.split()
+                if len(tokens) > cut + len(place_words) and tokens[-cut - len(place_words):-cut] == place_words:
+                    cut += len(place_words)
+                    break
+            removed.append(" ".join(tokens[-cut:]))
+            return tokens[:-cut]
+    found = _BRANCH_JA.search(tokens[-1])
+    if found is not None:
+        rest = tokens[-1][:found.start()]
+        if rest or len(tokens) > 1:
+            removed.append(found.group(0))
+            return tokens[:-1] + ([rest] if rest else [])
+    return tokens
 
 
 def _remove_anywhere(tokens: list[str], forms: dict[str, tuple[tuple[str, ...], ...]],

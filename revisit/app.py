@@ -14,8 +14,10 @@ from typing import Sequence, TextIO
 from alerts.channels import Channel, ConsoleChannel, DeliveryResult, JsonLinesChannel
 from alerts.policy import Alert
 from enrichment.accounts import Account, load_accounts
+from enrichment.late import LateResolver
 from enrichment.match import AccountIndex
 from enrichment.maxmind import MaxMindResolver
+from enrichment.rdap import NetworkRegistration
 from enrichment.resolve import AccountNetworkResolver, ResolutionObserver, Resolver, ResolverChain
 from revisit.config import Settings
 from revisit.privacy import AddressProtector
@@ -41,18 +43,33 @@ class ChannelSender:
 @dataclass(frozen=True)
 class Enrichment:
     index: AccountIndex
-    resolvers: ResolverChain
+    resolvers: ResolverChain  # the fast ones, asked on the hot path
     maxmind: MaxMindResolver | None
+    late: LateResolver | None  # reverse DNS and RDAP, off the hot path; None when both are off
+
+    def remember_registrations(self, registrations: Sequence[NetworkRegistration]) -> None:
+        """RDAP answers kept by earlier runs (the database), so they are not asked again."""
+        if self.late is not None:
+            for registration in registrations:
+                self.late.registrations.add(registration)
+
+    def close(self) -> None:
+        if self.maxmind is not None:
+            self.maxmind.close()
+        if self.late is not None:
+            self.late.close()
 
 
-def build_enrichment(accounts: Sequence[Account], mmdb_paths: Sequence[str],
+def build_enrichment(accounts: Sequence[Account], mmdb_paths: Sequence[str], settings: Settings,
                      observer: ResolutionObserver | None = None) -> Enrichment:
-    index = AccountIndex(accounts)
+    index = AccountIndex(accounts, settings.matching)
     resolvers: list[Resolver] = [AccountNetworkResolver(index)]
-    maxmind = MaxMindResolver.from_paths(mmdb_paths) if mmdb_paths else None
+    maxmind = (MaxMindResolver.from_paths(mmdb_paths, settings.resolution.mmdb_reload_seconds)
+               if mmdb_paths else None)
     if maxmind is not None:
         resolvers.append(maxmind)
-    return Enrichment(index, ResolverChain(resolvers, observer), maxmind)
+    late = LateResolver(settings.resolution, observer=observer)
+    return Enrichment(index, ResolverChain(resolvers, observer), maxmind, late if late.enabled else None)
 
 
 @dataclass(frozen=True)
@@ -69,12 +86,14 @@ class ReplayRequest:
 def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.stdout) -> RunSummary:
     check_log_paths(request.logs)
     accounts = load_accounts(request.accounts_csv, request.encoding)
-    enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths))
+    enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths), settings)
     store = Store(request.db_url or settings.database_url, delivery=settings.delivery,
                   protect_address=AddressProtector.from_settings(settings.privacy).protect)
     try:
         store.save_accounts(accounts)
-        classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers)
+        if enrichment.late is not None:
+            enrichment.remember_registrations(store.load_network_registrations())
+        classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers, late=enrichment.late)
         tracker = VisitTracker(settings, dict(store.last_alert_times()))
         channels: list[Channel] = [JsonLinesChannel(request.alerts_jsonl or settings.alerts.jsonl_path),
                                    ConsoleChannel(console)]
@@ -86,13 +105,13 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
         track_and_store(matched, tracker, store.hit_sink(), ChannelSender(channels), summary)
         summary.seconds = time.perf_counter() - started
         store.save_organizations(classifier.resolved_addresses)
+        store.save_network_registrations(classifier.new_registrations)
         if settings.delivery.routes or settings.delivery.default_channels:
             deliver_due_alerts(store, settings)
         return summary
     finally:
         store.close()
-        if enrichment.maxmind is not None:
-            enrichment.maxmind.close()
+        enrichment.close()
 
 
 def deliver_due_alerts(store: Store, settings: Settings) -> None:

@@ -196,7 +196,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError:
         raise BadInput(f"{args.ip!r} is not an IP address") from None
     accounts = load_accounts(args.accounts, args.encoding) if args.accounts else ()
-    enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(args.mmdb))
+    enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(args.mmdb), settings)
     print(f"address {address}")
     filtered = HitFilter(settings.filters).reason_for_address(address)
     if filtered == FilterReason.PRIVATE_ADDRESS:
@@ -271,15 +271,19 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
             raise BadInput("no accounts in the database: import a list with `revisit accounts import CSV` "
                            "or pass --accounts")
     metrics = RevisitMetrics.create()
-    enrichment = build_enrichment(accounts, enrichment_paths, metrics.observe_resolution)
+    enrichment = build_enrichment(accounts, enrichment_paths, settings, metrics.observe_resolution)
+    enrichment.remember_registrations(store.load_network_registrations())
+    late_resolvers = [name for name, on in (("reverse_dns", settings.resolution.reverse_dns.enabled),
+                                            ("rdap", settings.resolution.rdap.enabled)) if on]
     metrics.start_series(parse_reasons=MalformedReason.ALL, filter_reasons=FilterReason.ALL,
                          match_methods=[method.value for method in MatchMethod],
-                         resolvers=[resolver.name for resolver in enrichment.resolvers.resolvers])
-    classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers)
+                         resolvers=[resolver.name for resolver in enrichment.resolvers.resolvers] + late_resolvers)
+    classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers, late=enrichment.late)
     try:
         return run_worker(settings, classifier, store, metrics)
     finally:
         store.close()
+        enrichment.close()
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:

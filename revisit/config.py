@@ -85,9 +85,56 @@ class FilterSettings:
 
 
 @dataclass(frozen=True)
+class ReverseDnsSettings:
+    """PTR lookups. Off by default: they send visitors' addresses to your DNS resolver."""
+
+    enabled: bool = False
+    nameservers: tuple[str, ...] = ()  # empty: the system's resolvers (/etc/resolv.conf)
+    port: int = 53
+    timeout_seconds: float = 2.0
+    concurrency: int = 32  # queries in flight at once
+    confirm_forward: bool = True  # believe a PTR name only if it resolves back to the address
+    max_cache_seconds: int = 86_400  # answers are kept for their TTL, at most this long
+    negative_cache_seconds: int = 3_600
+    cache_size: int = 100_000
+
+
+@dataclass(frozen=True)
+class RdapSettings:
+    """Registry lookups through ipwhois. Off by default: they send visitors' addresses to the RIRs."""
+
+    enabled: bool = False
+    url: str = "https://rdap-bootstrap.arin.net/bootstrap/ip/{address}"
+    jpnic_url: str = "http://whois.nic.ad.jp/cgi-bin/whois_gw?lang=%2Fe&key={address}&submit=query"
+    timeout_seconds: float = 5.0
+    retries: int = 1
+    requests_per_second: float = 2.0  # registries throttle clients that ask faster
+    concurrency: int = 4
+    cache_days: int = 30  # an answer holds for its whole network this long (in the database too)
+    negative_cache_hours: int = 6  # a failed or empty lookup is not repeated for this long
+
+
+@dataclass(frozen=True)
 class ResolutionSettings:
     mmdb_paths: tuple[str, ...] = ()
+    mmdb_reload_seconds: float = 60.0  # how often to look for replaced .mmdb files (0: never)
     cache_size: int = 200_000
+    reverse_dns: ReverseDnsSettings = field(default_factory=ReverseDnsSettings)
+    rdap: RdapSettings = field(default_factory=RdapSettings)
+    late_max_in_flight: int = 10_000  # addresses waiting for reverse DNS / RDAP at once
+    late_held_lines_per_address: int = 200  # lines held per address while it is looked up
+    late_held_lines: int = 100_000  # lines held in all
+    late_wait_seconds: float = 10.0  # replay: at the end, wait this long for lookups in flight
+
+
+@dataclass(frozen=True)
+class MatchingSettings:
+    """Fuzzy name matching (rapidfuzz) for what normalisation cannot equalise."""
+
+    fuzzy: bool = True
+    fuzzy_min_score: float = 90.0  # 0-100: the best candidate needs at least this
+    fuzzy_margin: float = 8.0  # ...and must beat the second best by this much, else no match
+    fuzzy_min_length: int = 4  # names shorter than this (after normalisation) match exactly only
 
 
 @dataclass(frozen=True)
@@ -376,6 +423,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     filters: FilterSettings = field(default_factory=FilterSettings)
     resolution: ResolutionSettings = field(default_factory=ResolutionSettings)
+    matching: MatchingSettings = field(default_factory=MatchingSettings)
     dormancy: DormancySettings = field(default_factory=DormancySettings)
     intent: IntentSettings = field(default_factory=IntentSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)

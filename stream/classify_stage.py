@@ -9,6 +9,10 @@ process and event loop. Only the few matched hits go on to the stateful Faust ag
 Delivery is at least once: a batch's offsets are committed after the broker acknowledged every
 record it caused. A crash re-reads at most the uncommitted batches; their matched hits carry the same
 ``hit_key`` (``topic:partition:offset`` of the raw line), so storing them again changes nothing.
+
+Lines whose address is being resolved late (reverse DNS, RDAP) are held here, and the committed
+offset of their partition stays below the oldest held line until its answer came and the line
+went on: a crash while waiting re-reads it rather than losing a late match.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import logging
 import time
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -28,7 +32,8 @@ from mode import Service
 
 from revisit.config import Settings
 from stream.hit import Malformed
-from stream.pipeline import Filtered, HitClassifier, MatchedHit, Unmatched
+from enrichment.rdap import NetworkRegistration
+from stream.pipeline import Deferred, Filtered, HeldLines, HitClassifier, MatchedHit, Unmatched
 from stream.records import matched_to_record
 from revisit.metrics import RevisitMetrics
 
@@ -71,15 +76,23 @@ class _CommitBeforeHandingOver(ConsumerRebalanceListener):
 class ClassifyStage(Service):
     """Consumes the raw topic in group ``<app_id>-classify``; started and stopped with the worker."""
 
-    def __init__(self, settings: Settings, classifier: HitClassifier, metrics: RevisitMetrics, **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, classifier: HitClassifier, metrics: RevisitMetrics,
+                 save_registrations: Callable[[list[NetworkRegistration]], object] | None = None,
+                 **kwargs: Any) -> None:
         self.settings = settings
         self.classifier = classifier
         self.metrics = metrics
+        self.save_registrations = save_registrations
+        resolution = settings.resolution
+        self._held = (HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
+                      if classifier.late is not None else None)
+        self._registrations_due = 0.0
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._loop_finished = asyncio.Event()
         self._lag_labelled: set[TopicPartition] = set()
-        self._done_offsets: dict[TopicPartition, int] = {}  # processed and delivered, not yet committed
+        self._processed_to: dict[TopicPartition, int] = {}  # next offset after what is processed and delivered
+        self._committed: dict[TopicPartition, int] = {}
         self._commit_due = 0.0
         self._counted_lookups = self._counted_misses = 0  # the classifier's totals already in the metrics
         super().__init__(**kwargs)
@@ -115,6 +128,8 @@ class ClassifyStage(Service):
                 batches = await self._consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH_RECORDS)
                 if batches:
                     await self._process(batches)
+                if self._held is not None:
+                    await self._settle_late()
                 if time.monotonic() >= lag_due:
                     await self._measure_lag()
                     lag_due = time.monotonic() + self.settings.worker.lag_interval_seconds
@@ -158,6 +173,9 @@ class ClassifyStage(Service):
                     outcomes["filtered", outcome.reason] += 1
                 elif kind is Unmatched:
                     outcomes["unmatched", ""] += 1
+                elif kind is Deferred:
+                    if self._held is None or not self._held.hold(outcome, (tp, record.offset)):
+                        outcomes["unmatched", ""] += 1
                 elif kind is Malformed:
                     outcomes["malformed", outcome.reason] += 1
                     deliveries.append(await send(kafka.dead_letter_topic, key=record.key, value=encode_json(
@@ -166,7 +184,7 @@ class ClassifyStage(Service):
             next_offsets[tp] = records[-1].offset + 1
         if deliveries:
             await asyncio.gather(*deliveries)  # raises if the broker refused one: nothing is committed
-        self._done_offsets.update(next_offsets)
+        self._processed_to.update(next_offsets)
         if time.monotonic() >= self._commit_due:
             await self._commit()
         self._count(outcomes)
@@ -197,14 +215,54 @@ class ClassifyStage(Service):
         """
         assert self._consumer is not None
         self._commit_due = time.monotonic() + COMMIT_INTERVAL_SECONDS
-        if not self._done_offsets:
+        held_from: dict[TopicPartition, int] = {}
+        for tp, offset in (self._held.tags() if self._held is not None else ()):  # type: ignore[misc]
+            held_from[tp] = min(offset, held_from.get(tp, offset))
+        assigned = self._consumer.assignment()
+        for tp in [tp for tp in self._processed_to if tp not in assigned]:  # moved to another worker
+            del self._processed_to[tp]
+            self._committed.pop(tp, None)
+        offsets = {}
+        for tp, processed_to in self._processed_to.items():
+            offset = min(processed_to, held_from.get(tp, processed_to))
+            if offset > self._committed.get(tp, -1):
+                offsets[tp] = offset
+        if not offsets:
             return
-        offsets, self._done_offsets = self._done_offsets, {}
         try:
             await self._consumer.commit(offsets)
+            self._committed.update(offsets)
         except (CommitFailedError, IllegalStateError) as error:
             # A rebalance took partitions away: their new owner reads those lines again, harmlessly.
             log.warning("offsets not committed after a rebalance (%s); the lines will be read again", error)
+
+    async def _settle_late(self) -> None:
+        """Send on the held lines whose late answers came; keep the new RDAP answers now and then."""
+        assert self._held is not None and self._producer is not None
+        released = self._held.settle()
+        outcomes: Counter[tuple[str, str]] = Counter()
+        deliveries = []
+        for outcome, tag in released:
+            if type(outcome) is MatchedHit:
+                tp, offset = tag  # type: ignore[misc]
+                outcomes["matched", outcome.match.method] += 1
+                deliveries.append(await self._producer.send(
+                    self.settings.kafka.matched_topic, key=outcome.match.account.account_id.encode(),
+                    value=encode_json(matched_to_record(outcome, f"{tp.topic}:{tp.partition}:{offset}"))))
+            else:
+                outcomes["unmatched", ""] += 1
+        if deliveries:
+            await asyncio.gather(*deliveries)
+        self._count(outcomes)
+        registrations = self.classifier.new_registrations
+        if registrations and self.save_registrations is not None and time.monotonic() >= self._registrations_due:
+            self._registrations_due = time.monotonic() + 5.0
+            batch = list(registrations)
+            registrations.clear()
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self.save_registrations, batch)
+            except Exception as error:  # noqa: BLE001 - a cache that could not be kept is asked again later
+                log.warning("RDAP answers not kept in the database: %s: %s", type(error).__name__, error)
 
     async def _measure_lag(self) -> None:
         """Lag per assigned raw partition: the broker's high watermark minus the next offset to process."""

@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from stream.pipeline import HitClassifier, MatchedHit, RunSummary, tally
+from stream.pipeline import HitClassifier, MatchedHit, RunSummary, tally, with_late_resolution
 from stream.sources import read_lines
 
 HITS_PER_MESSAGE = 5000
@@ -57,16 +57,19 @@ def _classify_range(classifier: HitClassifier, path: str, start: int, end: int,
     """Worker body: classify one range, stream matched hits back, then the counts."""
     try:
         classifier.resolved_addresses.clear()  # report only what this worker learned
+        classifier.new_registrations.clear()
         summary = RunSummary()
         batch: list[MatchedHit] = []
-        for matched in tally(classifier.classify_lines(read_range(path, start, end)), summary):
+        outcomes = with_late_resolution(classifier.classify_lines(read_range(path, start, end)), classifier,
+                                        classifier.settings)
+        for matched in tally(outcomes, summary):
             batch.append(matched)
             if len(batch) >= HITS_PER_MESSAGE:
                 results.put(("hits", batch))
                 batch = []
         if batch:
             results.put(("hits", batch))
-        results.put(("done", (summary, classifier.resolved_addresses)))
+        results.put(("done", (summary, classifier.resolved_addresses, classifier.new_registrations)))
     except BaseException:  # the parent must hear about it rather than wait forever
         results.put(("error", traceback.format_exc()))
 
@@ -95,9 +98,10 @@ def classify_in_parallel(classifier: HitClassifier, path: str, workers: int,
                 if kind == "hits":
                     yield from payload
                 elif kind == "done":
-                    part, resolved = payload
+                    part, resolved, registrations = payload
                     summary.add_counts(part)
                     classifier.resolved_addresses.update(resolved)
+                    classifier.new_registrations.extend(registrations)
                     break
                 else:
                     raise RuntimeError(f"{path}: worker for bytes {start}-{end} failed:\n{payload}")
@@ -121,4 +125,6 @@ def matched_hits_of_files(paths: Sequence[str], classifier: HitClassifier, summa
         if workers > 1 and can_split(path, min_bytes):
             yield from classify_in_parallel(classifier, path, workers, summary)
         else:
-            yield from tally(classifier.classify_lines(read_lines([path])), summary)
+            outcomes = with_late_resolution(classifier.classify_lines(read_lines([path])), classifier,
+                                            classifier.settings)
+            yield from tally(outcomes, summary)

@@ -13,6 +13,7 @@ a `Hit` value.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -20,8 +21,10 @@ from typing import Iterable, Iterator, MutableMapping, NamedTuple, Protocol, Seq
 
 from alerts.intent import PageScorer
 from alerts.policy import Alert, decide_alert, refresh_alert
+from enrichment.late import LateAnswer, LateResolver
 from enrichment.match import AccountIndex, AccountMatch, NoMatch
 from enrichment.organization import Organization
+from enrichment.rdap import NetworkRegistration
 from enrichment.resolve import ResolverChain
 from revisit.config import Settings
 from stream.fields import BoundedCache, ClientAddressResolver, TimestampParser, normalize_address, split_request
@@ -50,7 +53,30 @@ class MatchedHit:
     raw_line: str
 
 
-LineOutcome = Malformed | Filtered | Unmatched | MatchedHit
+@dataclass(frozen=True, slots=True)
+class Awaiting:
+    """Remembered for an address while reverse DNS / RDAP look it up: what it is until then."""
+
+    unmatched: Unmatched
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A line whose address is being resolved late: held by the caller, classified again later."""
+
+    client_ip: str
+    line: str
+    unmatched: Unmatched  # what the line is if no late answer comes
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """A held line, classified again once its late answer arrived (already counted as a line)."""
+
+    outcome: "LineOutcome"
+
+
+LineOutcome = Malformed | Filtered | Unmatched | MatchedHit | Deferred
 
 _MALFORMED = {reason: Malformed(reason) for reason in MalformedReason.ALL}
 _FILTERED = {reason: Filtered(reason) for reason in FilterReason.ALL}
@@ -76,10 +102,11 @@ _NOT_A_REQUEST = _Request("", "", "", False)
 
 class HitClassifier:
     def __init__(self, settings: Settings, index: AccountIndex, resolvers: ResolverChain,
-                 parser: LineParser | None = None) -> None:
+                 parser: LineParser | None = None, late: LateResolver | None = None) -> None:
         self.settings = settings
         self.index = index
         self.resolvers = resolvers
+        self.late = late if late is not None and late.enabled else None
         self.parser = parser or make_line_parser(settings.log)
         self._timestamps = TimestampParser()
         self._clients = ClientAddressResolver(settings.log.trusted_proxies, settings.resolution.cache_size)
@@ -87,6 +114,7 @@ class HitClassifier:
         self._by_address: BoundedCache = BoundedCache(settings.resolution.cache_size)
         self._requests: BoundedCache = BoundedCache(settings.resolution.cache_size)
         self.resolved_addresses: dict[str, Organization] = {}  # new answers, for the resolution cache
+        self.new_registrations: list[NetworkRegistration] = []  # new RDAP answers, for the database
         # look-ups in the per-address cache and how many missed (for the cache-hit-ratio metric)
         self.address_lookups = 0
         self.address_misses = 0
@@ -161,7 +189,7 @@ class HitClassifier:
             if known is None:
                 known = by_address.remember(client_ip, look_up(client_ip))
             if type(known) is not _Known:
-                yield known
+                yield Deferred(client_ip, line, known.unmatched) if type(known) is Awaiting else known
                 continue
             hit = Hit(client_ip, timestamp, request.method, request.path, request.query, int(status),
                       int(size) if size.isdigit() else 0, _text(referrer), _text(agent), vhost or "")
@@ -174,7 +202,7 @@ class HitClassifier:
         method, path, query = parts
         return _Request(method, path, query, self._filter.is_asset(path))
 
-    def _look_up(self, client_ip: str) -> Filtered | Unmatched | _Known:
+    def _look_up(self, client_ip: str) -> Filtered | Unmatched | Awaiting | _Known:
         """Everything that depends only on the address, done once per address."""
         self.address_misses += 1
         address = normalize_address(client_ip)
@@ -188,8 +216,39 @@ class HitClassifier:
             self.resolved_addresses[client_ip] = organization
         match = self.index.match(address, organization)
         if isinstance(match, NoMatch):
-            return Unmatched(organization, match.reason)
+            unmatched = Unmatched(organization, match.reason)
+            late = self.late
+            if (late is not None and (organization is None or not organization.is_access_provider)
+                    and late.submit(address, client_ip)):
+                return Awaiting(unmatched)
+            return unmatched
         return _Known(organization, match)
+
+    def settle_late(self) -> list[str]:
+        """Take in the late answers that arrived; returns their addresses, whose held lines can now
+        be classified again (``classify_lines`` gives their final outcome)."""
+        if self.late is None:
+            return []
+        settled = []
+        for answer in self.late.finished():
+            before = self._by_address.get(answer.address)
+            fallback = before.unmatched if type(before) is Awaiting else Unmatched(None, "no resolver knows this address")
+            self._by_address.remember(answer.address, self._late_outcome(answer, fallback))
+            if answer.new_registration is not None:
+                self.new_registrations.append(answer.new_registration)
+            if answer.organization is not None:
+                self.resolved_addresses[answer.address] = answer.organization
+            settled.append(answer.address)
+        return settled
+
+    def _late_outcome(self, answer: LateAnswer, fallback: Unmatched) -> Unmatched | _Known:
+        address = normalize_address(answer.address)
+        if answer.organization is None or address is None:
+            return fallback
+        match = self.index.match(address, answer.organization)
+        if isinstance(match, NoMatch):
+            return Unmatched(answer.organization, match.reason)
+        return _Known(answer.organization, match)
 
 
 def _text(value: str | None) -> str:
@@ -288,6 +347,7 @@ class RunSummary:
     """What a run saw, for the console and for tests; counters only grow."""
 
     lines: int = 0
+    deferred: int = 0  # lines held for late resolution right now (0 once a run has ended)
     malformed: Counter = field(default_factory=Counter)
     filtered: Counter = field(default_factory=Counter)
     unmatched: int = 0
@@ -309,6 +369,7 @@ class RunSummary:
     def add_counts(self, other: RunSummary) -> None:
         """Add the line counts of another part of the same input (a parallel chunk)."""
         self.lines += other.lines
+        self.deferred += other.deferred
         self.malformed.update(other.malformed)
         self.filtered.update(other.filtered)
         self.unmatched += other.unmatched
@@ -359,8 +420,17 @@ def tally(outcomes: Iterable[LineOutcome], summary: RunSummary) -> Iterator[Matc
     lines = unmatched = unmatched_resolved = 0
     try:
         for outcome in outcomes:
-            lines += 1
             kind = type(outcome)
+            if kind is Settled:  # a held line back from late resolution: counted once already
+                summary.deferred -= 1
+                outcome = outcome.outcome
+                kind = type(outcome)
+            elif kind is Deferred:
+                lines += 1
+                summary.deferred += 1
+                continue
+            else:
+                lines += 1
             if kind is Filtered:
                 filtered[outcome.reason] += 1
             elif kind is Malformed:
@@ -375,6 +445,90 @@ def tally(outcomes: Iterable[LineOutcome], summary: RunSummary) -> Iterator[Matc
         summary.lines += lines
         summary.unmatched += unmatched
         summary.unmatched_resolved += unmatched_resolved
+
+
+class HeldLines:
+    """Lines held while their address is resolved late, given back classified when it answers.
+
+    Bounded: past ``per_address`` lines for one address, or ``limit`` in all, a line is not held
+    but counted unmatched at once, as it would be without late resolution. ``tag`` is whatever the
+    caller needs to act on the line later (the worker: its topic, partition and offset).
+    """
+
+    def __init__(self, classifier: HitClassifier, per_address: int, limit: int) -> None:
+        self.classifier = classifier
+        self.per_address = per_address
+        self.limit = limit
+        self._held: dict[str, list[tuple[Deferred, object]]] = {}
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def tags(self) -> Iterator[object]:
+        for lines in self._held.values():
+            for _deferred, tag in lines:
+                yield tag
+
+    def hold(self, deferred: Deferred, tag: object = None) -> bool:
+        lines = self._held.setdefault(deferred.client_ip, [])
+        if len(lines) >= self.per_address or self._count >= self.limit:
+            return False
+        lines.append((deferred, tag))
+        self._count += 1
+        return True
+
+    def settle(self) -> list[tuple[LineOutcome, object]]:
+        """Held lines whose late answer arrived, classified again (a line may be held anew if its
+        address went back under resolution meanwhile)."""
+        released: list[tuple[LineOutcome, object]] = []
+        for address in self.classifier.settle_late():
+            lines = self._held.pop(address, [])
+            self._count -= len(lines)
+            outcomes = self.classifier.classify_lines([deferred.line for deferred, _tag in lines])
+            for outcome, (_deferred, tag) in zip(outcomes, lines):
+                if type(outcome) is Deferred and self.hold(outcome, tag):
+                    continue
+                released.append((outcome.unmatched if type(outcome) is Deferred else outcome, tag))
+        return released
+
+    def give_up(self) -> list[tuple[Unmatched, object]]:
+        """Every held line as unmatched (late answers that never came)."""
+        lines = [(deferred.unmatched, tag) for held in self._held.values() for deferred, tag in held]
+        self._held.clear()
+        self._count = 0
+        return lines
+
+
+def with_late_resolution(outcomes: Iterable[LineOutcome], classifier: HitClassifier,
+                         settings: Settings, check_every: int = 1024) -> Iterator[LineOutcome | Settled]:
+    """Replay's side of late resolution: hold deferred lines, put them back (as ``Settled``) when
+    their answers arrive, and at the end wait up to ``resolution.late_wait_seconds`` for the rest.
+
+    Held lines come back after later lines of the file; sessions are judged in event time, so a
+    visit's pages still land in the right session."""
+    late = classifier.late
+    if late is None:
+        yield from outcomes
+        return
+    resolution = settings.resolution
+    held = HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
+    for number, outcome in enumerate(outcomes, 1):
+        if type(outcome) is Deferred and not held.hold(outcome):
+            outcome = outcome.unmatched
+        yield outcome
+        if number % check_every == 0:
+            for settled, _tag in held.settle():
+                yield Settled(settled)
+    deadline = time.monotonic() + resolution.late_wait_seconds
+    while len(held):
+        late.wait_idle(max(0.0, min(0.05, deadline - time.monotonic())))
+        for settled, _tag in held.settle():
+            yield Settled(settled)
+        if time.monotonic() >= deadline:
+            break
+    for unmatched, _tag in held.give_up():
+        yield Settled(unmatched)
 
 
 def track_and_store(matched_hits: Iterable[MatchedHit], tracker: VisitTracker, sink: HitSink,

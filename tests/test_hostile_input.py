@@ -36,7 +36,7 @@ def count(name: str) -> None:
 @pytest.fixture(scope="module")
 def classifier() -> HitClassifier:
     accounts = parse_accounts("account_id,name,networks\nK1,Kaisha K.K.,1.2.3.0/24;2001:db8::/32\n", "inline.csv")
-    enrichment = build_enrichment(accounts, [])
+    enrichment = build_enrichment(accounts, [], Settings())
     return HitClassifier(Settings(), enrichment.index, enrichment.resolvers)
 
 

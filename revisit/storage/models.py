@@ -62,6 +62,19 @@ class OrganizationRow(Base):
     resolved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class NetworkRegistrationRow(Base):
+    """RDAP answers, per registered network (at least a /24 or /48: never one visitor's address)."""
+
+    __tablename__ = "network_registrations"
+
+    network: Mapped[str] = mapped_column(String(49), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class SessionRow(Base):
     __tablename__ = "sessions"
     __table_args__ = (Index("ix_sessions_account_started", "account_id", "started_at"),

@@ -22,10 +22,11 @@ from alerts.policy import Alert
 from alerts.routing import THREAD_REPLY, plan_deliveries
 from enrichment.accounts import Account, DormancyReason, Owner
 from enrichment.normalize import search_text, sort_key
-from enrichment.organization import Organization
+from enrichment.organization import Organization, OrgKind
+from enrichment.rdap import NetworkRegistration
 from revisit.errors import BadInput
 from revisit.config import DeliverySettings
-from revisit.storage.models import (AccountRow, AlertRow, DeliveryRow, HitRow, OrganizationRow, SessionRow, SnoozeRow,
+from revisit.storage.models import (AccountRow, NetworkRegistrationRow, AlertRow, DeliveryRow, HitRow, OrganizationRow, SessionRow, SnoozeRow,
                                     as_utc, to_utc)
 from stream.pipeline import MatchedHit
 from stream.sessions import PageView, Session
@@ -42,7 +43,7 @@ def open_engine(url: str) -> Engine:
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -212,6 +213,33 @@ class Store:
             for start in range(0, len(rows), 5000):
                 connection.execute(_upsert(self.engine, OrganizationRow.__table__, ["ip"], columns),
                                    rows[start:start + 5000])
+
+    def load_network_registrations(self) -> list[NetworkRegistration]:
+        """Unexpired RDAP answers, for the late resolver's cache."""
+        now = datetime.now(timezone.utc)
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(NetworkRegistrationRow).where(
+                NetworkRegistrationRow.expires_at > now)).scalars().all()
+        return [NetworkRegistration(r.network, r.name, OrgKind(r.kind), r.source, r.evidence, as_utc(r.expires_at))
+                for r in rows]
+
+    def save_network_registrations(self, registrations: Sequence[NetworkRegistration]) -> int:
+        """Keep RDAP answers for their networks; narrower than /24 (/48) stays in memory only,
+        since such a network may be one visitor's address. Returns the number stored."""
+        rows = {}
+        for registration in registrations:
+            network = ipaddress.ip_network(registration.network, strict=False)
+            if network.prefixlen > (24 if network.version == 4 else 48):
+                continue
+            rows[str(network)] = {"network": str(network), "name": registration.name,
+                                  "kind": registration.kind.value, "source": registration.source,
+                                  "evidence": registration.evidence, "expires_at": registration.expires_at}
+        if not rows:
+            return 0
+        with self.engine.begin() as connection:
+            connection.execute(_upsert(self.engine, NetworkRegistrationRow.__table__, ["network"],
+                                       ["name", "kind", "source", "evidence", "expires_at"]), list(rows.values()))
+        return len(rows)
 
     def _add_deliveries(self, connection: Any, alert: Alert) -> None:
         """The outbox rows of a new alert, in the caller's transaction (see alerts/routing.py)."""

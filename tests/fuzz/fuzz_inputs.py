@@ -25,7 +25,7 @@ with atheris.instrument_imports():
     from stream.pipeline import HitClassifier
 
 ACCOUNTS = parse_accounts("account_id,name,networks\nK1,Kaisha K.K.,1.2.3.0/24;2001:db8::/32\n", "fuzz.csv")
-ENRICHMENT = build_enrichment(ACCOUNTS, [])
+ENRICHMENT = build_enrichment(ACCOUNTS, [], Settings())
 CLASSIFIER = HitClassifier(Settings(), ENRICHMENT.index, ENRICHMENT.resolvers)
 CONFIG_PATH = os.path.join(tempfile.mkdtemp(prefix="revisit-fuzz."), "fuzz.toml")
 

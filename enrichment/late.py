@@ -1,0 +1,217 @@
+"""Late resolution: reverse DNS and RDAP, too slow for the hot path, on a thread of their own.
+
+The hot path hands over an address it could not match (``submit``, which never blocks) and goes
+on; the address's hits are held by the caller. Answers come back through ``finished()``, which the
+hot path drains between batches: it then re-classifies the held hits, so a visit from a company
+that only RDAP knows still becomes a session and may alert, just a little later.
+
+Inside, one asyncio loop runs reverse DNS natively (dnspython) and RDAP in a small thread pool
+(ipwhois is blocking), with a bounded number of lookups in flight and a rate limit for RDAP,
+whose registries throttle clients that ask too often.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from enrichment.organization import Organization
+from enrichment.rdap import NetworkRegistration, RdapClient, RdapLookupFailed, RegistrationCache
+from enrichment.reverse_dns import ReverseDnsResolver
+from revisit.config import ResolutionSettings
+from stream.fields import IPAddress
+
+log = logging.getLogger("revisit.resolve.late")
+
+# (resolver name, seconds taken, result: "answer", "none" or "error"), as in enrichment.resolve
+LateObserver = Callable[[str, float, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LateAnswer:
+    address: str  # as submitted
+    organization: Organization | None
+    notes: tuple[str, ...]  # each resolver's answer in words, for logs and `revisit explain`
+    new_registration: NetworkRegistration | None = None  # to keep in the database
+
+
+class RateLimiter:
+    """At most ``rate`` starts per second, spaced evenly (a registry sees a steady trickle)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        start = max(now, self._next)
+        self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+class LateResolver:
+    """Reverse DNS then RDAP for addresses the fast resolvers could not match.
+
+    Thread-safe where the hot path calls it (``submit``, ``finished``, ``in_flight``). The thread
+    starts on first use, in the process that uses it (replay forks classifier processes).
+    """
+
+    def __init__(self, config: ResolutionSettings, registrations: RegistrationCache | None = None,
+                 observer: LateObserver | None = None) -> None:
+        self.config = config
+        self.rdap = RdapClient(config.rdap) if config.rdap.enabled else None
+        self.registrations = registrations or RegistrationCache()
+        self.observer = observer
+        self._done: queue.SimpleQueue[LateAnswer] = queue.SimpleQueue()
+        self._submitted: set[str] = set()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._owner_pid = 0
+        self._idle = threading.Event()
+        self._idle.set()
+        # made on the late-resolution thread, in its event loop
+        self._reverse_dns: ReverseDnsResolver | None = None
+        self._rdap_pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.reverse_dns.enabled or self.rdap is not None
+
+    # --- called from the hot path ----------------------------------------------------------
+    def submit(self, address: IPAddress, key: str) -> bool:
+        """Queue a lookup; False when too many are waiting (the address then stays unmatched)."""
+        with self._lock:
+            if key in self._submitted:
+                return True
+            if len(self._submitted) >= self.config.late_max_in_flight:
+                return False
+            self._submitted.add(key)
+            self._idle.clear()
+        loop = self._running_loop()
+        asyncio.run_coroutine_threadsafe(self._resolve(address, key), loop)
+        return True
+
+    def finished(self) -> list[LateAnswer]:
+        """Answers that arrived since the last call (never blocks)."""
+        answers = []
+        while True:
+            try:
+                answers.append(self._done.get_nowait())
+            except queue.Empty:
+                return answers
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._submitted)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Until every submitted lookup has answered (True) or ``timeout`` seconds passed (False)."""
+        return self._idle.wait(timeout)
+
+    def resolve_now(self, address: IPAddress) -> LateAnswer:
+        """One lookup, waited for (``revisit explain``); not for the hot path."""
+        future = asyncio.run_coroutine_threadsafe(self._lookup(address, str(address)), self._running_loop())
+        return future.result()
+
+    def close(self) -> None:
+        if self._loop is not None and self._owner_pid == os.getpid():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+        self._loop = self._thread = None
+
+    # --- on the late-resolution thread ------------------------------------------------------
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._owner_pid != os.getpid():
+                self._owner_pid = os.getpid()
+                self._loop = asyncio.new_event_loop()
+                ready = threading.Event()
+                self._thread = threading.Thread(target=self._run, args=(self._loop, ready),
+                                                name="revisit-late-resolution", daemon=True)
+                self._thread.start()
+                ready.wait()
+            return self._loop
+
+    def _run(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        dns_settings, rdap = self.config.reverse_dns, self.config.rdap
+        self._reverse_dns = ReverseDnsResolver(dns_settings) if dns_settings.enabled else None
+        self._rdap_pool = concurrent.futures.ThreadPoolExecutor(max(1, rdap.concurrency),
+                                                                thread_name_prefix="revisit-rdap")
+        self._rdap_slots = asyncio.Semaphore(max(1, rdap.concurrency))
+        self._rdap_rate = RateLimiter(rdap.requests_per_second)
+        loop.call_soon(ready.set)
+        try:
+            loop.run_forever()
+        finally:
+            self._rdap_pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
+            loop.close()
+
+    async def _resolve(self, address: IPAddress, key: str) -> None:
+        try:
+            answer = await self._lookup(address, key)
+        except Exception as error:  # noqa: BLE001 - a failed lookup is "no answer", never a dead thread
+            log.warning("late resolution failed for an address: %s: %s", type(error).__name__, error)
+            answer = LateAnswer(key, None, (f"late resolution failed: {type(error).__name__}",))
+        self._done.put(answer)
+        with self._lock:
+            self._submitted.discard(key)
+            if not self._submitted:
+                self._idle.set()
+
+    async def _lookup(self, address: IPAddress, key: str) -> LateAnswer:
+        notes: list[str] = []
+        if self._reverse_dns is not None:
+            ptr = await self._timed("reverse_dns", self._reverse_dns.lookup(address))
+            notes.append(f"reverse DNS: {ptr.note}")
+            if ptr.organization is not None:
+                # a company domain, or an ISP pool name: either way RDAP would add nothing
+                return LateAnswer(key, ptr.organization, tuple(notes))
+        if self.rdap is None:
+            return LateAnswer(key, None, tuple(notes))
+        now = datetime.now(timezone.utc)
+        cached = self.registrations.find(address, now)
+        if cached is not None:
+            notes.append(f"RDAP (cached): {cached.evidence}")
+            return LateAnswer(key, cached.organization(), tuple(notes))
+        registration = await self._timed("rdap", self._ask_rdap(address))
+        self.registrations.add(registration)
+        notes.append(f"RDAP: {registration.evidence}")
+        return LateAnswer(key, registration.organization(), tuple(notes), registration)
+
+    async def _ask_rdap(self, address: IPAddress) -> NetworkRegistration:
+        assert self.rdap is not None
+        async with self._rdap_slots:
+            await self._rdap_rate.wait()
+            loop = asyncio.get_running_loop()
+            try:
+                return await loop.run_in_executor(self._rdap_pool, self.rdap.lookup, address)
+            except RdapLookupFailed as error:
+                return self.rdap.negative(address, str(error))
+
+    async def _timed(self, name: str, lookup):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            result = await lookup
+        except Exception:
+            if self.observer is not None:
+                self.observer(name, time.perf_counter() - started, "error")
+            raise
+        if self.observer is not None:
+            found = getattr(result, "organization", None)
+            found = found() if callable(found) else found
+            self.observer(name, time.perf_counter() - started, "none" if found is None else "answer")
+        return result
+

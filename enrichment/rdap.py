@@ -1,0 +1,210 @@
+"""RDAP (through ipwhois): who the address block is registered to.
+
+The registrant organisation is the entity with the role ``registrant`` (its vCard ``fn``). Blocks
+that APNIC delegates to JPNIC name only JPNIC, so for those the JPNIC whois gateway is asked for
+the assignment holder (ipwhois parses both answers). A block allocated to a provider (RIPE
+"ALLOCATED PA", APNIC "ALLOCATED PORTABLE", ARIN "Direct Allocation") or larger than a /16
+(IPv4) or /32 (IPv6) belongs to an access provider: its holder is not the visitor's company.
+
+Lookups are slow (hundreds of milliseconds, rate-limited by the registries), so they run off the
+hot path and their answers are cached per returned network, in memory and in the database.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ipwhois.exceptions import BaseIpwhoisException
+from ipwhois.net import Net
+from ipwhois.nir import NIRWhois
+from ipwhois.rdap import RDAP
+
+from enrichment.organization import Organization, OrgKind
+from revisit.config import RdapSettings
+from stream.fields import IPAddress, IPNetwork
+
+_PROVIDER_ALLOCATIONS = ("ALLOCATED PA", "ALLOCATED PORTABLE", "ALLOCATED NON-PORTABLE", "DIRECT ALLOCATION",
+                         "ALLOCATED UNSPECIFIED", "ALLOCATED-BY-RIR", "ALLOCATED-BY-LIR", "REALLOCATION")
+_JPNIC_NAMES = ("japan network information center", "jpnic")
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRegistration:
+    """One registry answer, cached for the whole network it covers."""
+
+    network: str  # CIDR
+    name: str | None  # the registrant organisation; None when the registry names none
+    kind: OrgKind
+    source: str  # "rdap" or "rdap+jpnic"
+    evidence: str
+    expires_at: datetime
+
+    @property
+    def found(self) -> bool:
+        return self.name is not None or self.kind is not OrgKind.UNKNOWN
+
+    def organization(self) -> Organization | None:
+        if not self.found:
+            return None
+        return Organization(name=self.name, kind=self.kind, source=self.source,
+                            confidence=0.7 if self.kind is OrgKind.UNKNOWN else 0.6,
+                            network=self.network, evidence=self.evidence)
+
+
+def registration_from_rdap(result: dict[str, Any], address: IPAddress, now: datetime,
+                           ttl: timedelta) -> NetworkRegistration:
+    """A registration from ipwhois' parsed RDAP result (pure: no I/O)."""
+    network_info = result.get("network") or {}
+    network = _containing_network(str(network_info.get("cidr") or ""), address)
+    name = registrant_name(result)
+    allocation = str(network_info.get("type") or "").strip()
+    clues = [f"RDAP network {network}" + (f" ({allocation})" if allocation else "")]
+    kind = OrgKind.UNKNOWN
+    size_limit = 16 if address.version == 4 else 32
+    parsed = ipaddress.ip_network(network, strict=False)
+    if allocation.upper() in _PROVIDER_ALLOCATIONS:
+        kind = OrgKind.ISP
+        clues.append("allocated to a provider, who hands it out to its customers")
+    elif parsed.prefixlen < size_limit:
+        kind = OrgKind.ISP
+        clues.append(f"a block larger than /{size_limit}: a provider's, not one company's")
+    clues.append(f"registrant {name!r}" if name else "no registrant organisation named")
+    return NetworkRegistration(str(parsed), name, kind, "rdap", "; ".join(clues), now + ttl)
+
+
+def registrant_name(result: dict[str, Any]) -> str | None:
+    """The vCard ``fn`` of the entity with the role ``registrant``; failing that, of an
+    organisation entity whose name is more than its handle."""
+    objects: dict[str, Any] = result.get("objects") or {}
+    fallback = None
+    for handle, entity in objects.items():
+        contact = entity.get("contact") or {}
+        name = (contact.get("name") or "").strip()
+        if not name:
+            continue
+        if "registrant" in (entity.get("roles") or ()):
+            return name
+        if contact.get("kind") == "org" and name != handle and fallback is None:
+            fallback = name
+    return fallback
+
+
+def delegated_to_jpnic(result: dict[str, Any]) -> bool:
+    """APNIC blocks handed to JPNIC name JPNIC, not the holder: the holder is in JPNIC's whois."""
+    network_info = result.get("network") or {}
+    if str(network_info.get("name") or "").upper().endswith("-JPNIC-JP"):
+        return True
+    for handle, entity in (result.get("objects") or {}).items():
+        name = ((entity.get("contact") or {}).get("name") or "").casefold()
+        if handle.upper() == "JNIC1-AP" or name in _JPNIC_NAMES:
+            return True
+    return False
+
+
+def registration_from_jpnic(result: dict[str, Any], address: IPAddress, now: datetime,
+                            ttl: timedelta) -> NetworkRegistration | None:
+    """A registration from ipwhois' parsed JPNIC whois answer, or None if it names no network."""
+    for net in result.get("nets") or ():
+        name = (net.get("name") or "").strip() or None
+        network = _containing_network(str(net.get("cidr") or ""), address)
+        parsed = ipaddress.ip_network(network, strict=False)
+        if parsed.prefixlen == parsed.max_prefixlen and not net.get("cidr"):
+            continue
+        return NetworkRegistration(str(parsed), name, OrgKind.UNKNOWN, "rdap+jpnic",
+                                   f"JPNIC whois: {parsed} is assigned to {name!r}", now + ttl)
+    return None
+
+
+def _containing_network(cidrs: str, address: IPAddress) -> str:
+    """The CIDR (of a comma-separated list) that holds the address; the address alone if none."""
+    for text in cidrs.split(","):
+        text = text.strip()
+        if not text:
+            continue
+        try:
+            network = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            continue
+        if network.version == address.version and address in network:
+            return str(network)
+    return f"{address}/{address.max_prefixlen}"
+
+
+class RdapLookupFailed(Exception):
+    """The registry did not answer usably (timeout, HTTP error, not RDAP JSON)."""
+
+
+class RdapClient:
+    """Blocking lookups through ipwhois' own HTTP client and parsers; run in a thread pool."""
+
+    name = "rdap"
+
+    def __init__(self, config: RdapSettings) -> None:
+        self.config = config
+
+    def lookup(self, address: IPAddress, now: datetime | None = None) -> NetworkRegistration:
+        now = now or datetime.now(timezone.utc)
+        ttl = timedelta(days=self.config.cache_days)
+        net = Net(str(address), timeout=self.config.timeout_seconds)
+        try:
+            response = net.get_http_json(url=self.config.url.format(address=address),
+                                         retry_count=self.config.retries, rate_limit_timeout=1)
+            if not isinstance(response, dict) or "startAddress" not in response and "cidr0_cidrs" not in response:
+                raise RdapLookupFailed("the answer is not an RDAP ip network object")
+            result = RDAP(net).lookup(response=response, bootstrap=True, depth=0, root_ent_check=False)
+            registration = registration_from_rdap(result, address, now, ttl)
+            if delegated_to_jpnic(result):
+                raw = net.get_http_raw(url=self.config.jpnic_url.format(address=address),
+                                       retry_count=self.config.retries, headers={"Accept": "text/html"})
+                jpnic = registration_from_jpnic(NIRWhois(net).lookup(nir="jpnic", response=raw, is_offline=True),
+                                                address, now, ttl)
+                if jpnic is not None:
+                    registration = jpnic
+            return registration
+        except RdapLookupFailed:
+            raise
+        except (BaseIpwhoisException, json.JSONDecodeError, UnicodeError, ValueError, KeyError, TypeError,
+                AttributeError, OSError) as error:
+            raise RdapLookupFailed(f"{type(error).__name__}: {error}") from None
+
+    def negative(self, address: IPAddress, reason: str, now: datetime | None = None) -> NetworkRegistration:
+        """A remembered failure for the address's /24 or /48, so a busy unknown block is not asked
+        again on every hit (until ``negative_cache_hours`` pass)."""
+        now = now or datetime.now(timezone.utc)
+        network = ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 48}", strict=False)
+        return NetworkRegistration(str(network), None, OrgKind.UNKNOWN, "rdap", f"RDAP: {reason}",
+                                   now + timedelta(hours=self.config.negative_cache_hours))
+
+
+class RegistrationCache:
+    """Registrations by network, most specific first; expired ones are ignored and dropped."""
+
+    def __init__(self, registrations: list[NetworkRegistration] = ()) -> None:  # type: ignore[assignment]
+        self._by_length: dict[int, dict[int, dict[int, NetworkRegistration]]] = {4: {}, 6: {}}
+        for registration in registrations:
+            self.add(registration)
+
+    def __len__(self) -> int:
+        return sum(len(by_number) for by_length in self._by_length.values() for by_number in by_length.values())
+
+    def add(self, registration: NetworkRegistration) -> None:
+        network: IPNetwork = ipaddress.ip_network(registration.network, strict=False)
+        number = int(network.network_address) >> (network.max_prefixlen - network.prefixlen)
+        self._by_length[network.version].setdefault(network.prefixlen, {})[number] = registration
+
+    def find(self, address: IPAddress, now: datetime) -> NetworkRegistration | None:
+        value, bits = int(address), address.max_prefixlen
+        by_length = self._by_length[address.version]
+        for length in sorted(by_length, reverse=True):
+            registration = by_length[length].get(value >> (bits - length))
+            if registration is None:
+                continue
+            if registration.expires_at <= now:
+                del by_length[length][value >> (bits - length)]
+                continue
+            return registration
+        return None
