@@ -243,6 +243,11 @@ def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None =
     elif organization and isp_name and organization == isp_name:
         kind = OrgKind.ISP
         clues.append("organisation is the ISP itself")
+    elif organization and providers is not None and providers.for_name(organization) is not None:
+        provider = providers.for_name(organization)
+        assert provider is not None
+        kind = provider.kind
+        clues.append(f"{organization!r} is {provider.name}, on the access-provider list ({provider.kind.value})")
     elif not organization and providers is not None and providers.for_asn(asn) is not None:
         provider = providers.for_asn(asn)
         assert provider is not None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from enrichment.normalize import normalize_name
 from enrichment.organization import OrgKind
 
 _KINDS = {"isp": OrgKind.ISP, "mobile": OrgKind.MOBILE, "hosting": OrgKind.HOSTING, "vpn": OrgKind.VPN}
@@ -40,9 +41,17 @@ class ProviderDirectory:
 
     by_asn: dict[int, AccessProvider]
     by_domain: dict[str, AccessProvider]
+    by_name: dict[str, AccessProvider]  # normalised names: "Google Inc." and "Google" are one
 
     def for_asn(self, asn: int | None) -> AccessProvider | None:
         return self.by_asn.get(asn) if asn is not None else None
+
+    def for_name(self, name: str | None) -> AccessProvider | None:
+        """The provider a registrant or organisation name is, e.g. "Google Inc." or "KDDI Corporation"."""
+        if not name:
+            return None
+        key = normalize_name(name).key
+        return self.by_name.get(key) if key else None
 
     def for_domain(self, domain: str | None) -> AccessProvider | None:
         return self.by_domain.get(domain.lower().rstrip(".")) if domain else None
@@ -58,6 +67,7 @@ def access_providers() -> ProviderDirectory:
 def parse_provider_list(text: str) -> ProviderDirectory:
     by_asn: dict[int, AccessProvider] = {}
     by_domain: dict[str, AccessProvider] = {}
+    by_name: dict[str, AccessProvider] = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -71,7 +81,12 @@ def parse_provider_list(text: str) -> ProviderDirectory:
             by_asn[int(parts[1])] = provider
         else:
             by_domain[parts[1].lower()] = provider
-    return ProviderDirectory(by_asn, by_domain)
+        # "NTT Communications (OCN)" is known as both "NTT Communications" and "OCN"
+        for name in re.split(r"\s*[()]\s*", provider.name):
+            key = normalize_name(name).key if name else ""
+            if len(key) >= 3:
+                by_name.setdefault(key, provider)
+    return ProviderDirectory(by_asn, by_domain, by_name)
 
 
 def pool_name_clue(ptr_name: str) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -24,6 +24,7 @@ from ipwhois.nir import NIRWhois
 from ipwhois.rdap import RDAP
 
 from enrichment.organization import Organization, OrgKind
+from enrichment.providers import ProviderDirectory, access_providers
 from revisit.config import RdapSettings
 from stream.fields import IPAddress, IPNetwork
 
@@ -55,8 +56,8 @@ class NetworkRegistration:
                             network=self.network, evidence=self.evidence)
 
 
-def registration_from_rdap(result: dict[str, Any], address: IPAddress, now: datetime,
-                           ttl: timedelta) -> NetworkRegistration:
+def registration_from_rdap(result: dict[str, Any], address: IPAddress, now: datetime, ttl: timedelta,
+                           providers: ProviderDirectory | None = None) -> NetworkRegistration:
     """A registration from ipwhois' parsed RDAP result (pure: no I/O)."""
     network_info = result.get("network") or {}
     network = _containing_network(str(network_info.get("cidr") or ""), address)
@@ -66,7 +67,11 @@ def registration_from_rdap(result: dict[str, Any], address: IPAddress, now: date
     kind = OrgKind.UNKNOWN
     size_limit = 16 if address.version == 4 else 32
     parsed = ipaddress.ip_network(network, strict=False)
-    if allocation.upper() in _PROVIDER_ALLOCATIONS:
+    provider = (providers or access_providers()).for_name(name)
+    if provider is not None:
+        kind = provider.kind
+        clues.append(f"the registrant is {provider.name}, on the access-provider list ({provider.kind.value})")
+    elif allocation.upper() in _PROVIDER_ALLOCATIONS:
         kind = OrgKind.ISP
         clues.append("allocated to a provider, who hands it out to its customers")
     elif parsed.prefixlen < size_limit:
@@ -134,6 +139,10 @@ def _containing_network(cidrs: str, address: IPAddress) -> str:
     return f"{address}/{address.max_prefixlen}"
 
 
+_LOOKUP_ERRORS = (BaseIpwhoisException, json.JSONDecodeError, UnicodeError, ValueError, KeyError, TypeError,
+                  AttributeError, OSError)
+
+
 class RdapLookupFailed(Exception):
     """The registry did not answer usably (timeout, HTTP error, not RDAP JSON)."""
 
@@ -157,19 +166,23 @@ class RdapClient:
                 raise RdapLookupFailed("the answer is not an RDAP ip network object")
             result = RDAP(net).lookup(response=response, bootstrap=True, depth=0, root_ent_check=False)
             registration = registration_from_rdap(result, address, now, ttl)
-            if delegated_to_jpnic(result):
-                raw = net.get_http_raw(url=self.config.jpnic_url.format(address=address),
-                                       retry_count=self.config.retries, headers={"Accept": "text/html"})
-                jpnic = registration_from_jpnic(NIRWhois(net).lookup(nir="jpnic", response=raw, is_offline=True),
-                                                address, now, ttl)
-                if jpnic is not None:
-                    registration = jpnic
-            return registration
         except RdapLookupFailed:
             raise
-        except (BaseIpwhoisException, json.JSONDecodeError, UnicodeError, ValueError, KeyError, TypeError,
-                AttributeError, OSError) as error:
+        except _LOOKUP_ERRORS as error:
             raise RdapLookupFailed(f"{type(error).__name__}: {error}") from None
+        if delegated_to_jpnic(result):
+            return self._ask_jpnic(net, address, now, ttl) or replace(
+                registration, evidence=registration.evidence + "; JPNIC whois named no holder")
+        return registration
+
+    def _ask_jpnic(self, net: Net, address: IPAddress, now: datetime, ttl: timedelta) -> NetworkRegistration | None:
+        try:
+            raw = net.get_http_raw(url=self.config.jpnic_url.format(address=address),
+                                   retry_count=self.config.retries, headers={"Accept": "text/html"})
+            return registration_from_jpnic(NIRWhois(net).lookup(nir="jpnic", response=raw, is_offline=True),
+                                           address, now, ttl)
+        except _LOOKUP_ERRORS:
+            return None
 
     def negative(self, address: IPAddress, reason: str, now: datetime | None = None) -> NetworkRegistration:
         """A remembered failure for the address's /24 or /48, so a busy unknown block is not asked

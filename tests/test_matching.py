@@ -186,3 +186,65 @@ def test_normalization_equalises_variants(a: str, b: str) -> None:
 def test_normalization_explains_what_it_removed() -> None:
     assert normalize_name("ACME Co., Ltd.").removed == ("co ltd",)
     assert normalize_name("株式会社トヨタ自動車").removed == ("株式会社",)
+
+
+# --- fuzzy matching (rapidfuzz) with a margin --------------------------------------------------
+
+FUZZY_ACCOUNTS = ("account_id,name,aliases\n"
+                  "F1,\"Acme Industries Co., Ltd.\",\n"
+                  "F2,Northwind Traders,\n"
+                  "F3,Caravan Guard Ltd,\n"
+                  "F4,Caravan Club Ltd,\n"
+                  "F5,サクラ精機株式会社,Sakura Seiki\n"
+                  "F6,NTT Data,\n"
+                  "F7,Blue Harbor Logistics,\n"
+                  "F8,Blue Harbour Logistic,\n"
+                  "F9,NTT,\n")
+
+
+@pytest.fixture
+def fuzzy_index() -> AccountIndex:
+    return AccountIndex(parse_accounts(FUZZY_ACCOUNTS))
+
+
+@pytest.mark.parametrize(("name", "account_id", "method"), [
+    ("Acme Industires", "F1", MatchMethod.FUZZY),  # a typo
+    ("Industries Acme", "F1", MatchMethod.FUZZY),  # word order
+    ("Northwind Trader Inc", "F2", MatchMethod.FUZZY),
+    ("Sakura Seiky", "F5", MatchMethod.FUZZY),  # a typo in an alias from the CSV
+    ("ACME INDUSTRIES Tokyo Branch", "F1", MatchMethod.NAME),  # branch suffix: normalisation, not fuzz
+    ("サクラ精機株式会社 大阪営業所", "F5", MatchMethod.NAME),
+    ("The Northwind Traders", "F2", MatchMethod.NAME),  # a leading "The"
+])
+def test_fuzzy_matching_catches_what_normalisation_cannot(fuzzy_index, name, account_id, method) -> None:
+    result = fuzzy_index.match(SOMEWHERE, business(name))
+    assert isinstance(result, AccountMatch), result
+    assert (result.account.account_id, result.method) == (account_id, method)
+    if method is MatchMethod.FUZZY:
+        assert "% alike to" in result.detail and result.confidence < 0.8
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    ("Southwind Traders", "only 88% alike"),  # a different company, one letter apart in a short word
+    ("Blue Harbor Logistic", "too close to tell apart"),  # two accounts within the margin
+    ("NTT Date", "only 88% alike"),
+    ("NTN", "no account has the organisation's network, domain or name"),  # too short to be fuzzy about
+    ("Caravan Guards Club", "no account"),
+])
+def test_fuzzy_matching_declines_without_a_clear_winner(fuzzy_index, name, why) -> None:
+    result = fuzzy_index.match(SOMEWHERE, business(name))
+    assert isinstance(result, NoMatch), result
+    assert why in result.reason
+
+
+def test_fuzzy_matching_can_be_switched_off() -> None:
+    from revisit.config import MatchingSettings
+
+    index = AccountIndex(parse_accounts("account_id,name\nF2,Northwind Traders\n"), MatchingSettings(fuzzy=False))
+    assert isinstance(index.match(SOMEWHERE, business("Northwind Trader Inc")), NoMatch)
+
+
+@pytest.mark.parametrize(("a", "b"), [("髙島屋", "高島屋"), ("山﨑製作所", "山崎製作所"), ("サクラ精機 東京支店", "サクラ精機"),
+                                    ("ACME Co., Ltd. Japan Branch", "Acme KK")])
+def test_variant_kanji_and_branch_suffixes_normalise_away(a: str, b: str) -> None:
+    assert normalize_name(a).key == normalize_name(b).key != ""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -121,3 +124,61 @@ def test_chain_prefers_the_account_list_and_explains_every_answer(maxmind: MaxMi
     answers = chain.answers(address)
     assert [a.resolver for a in answers] == ["account_networks", "maxmind"]
     assert answers[1].organization.name == "Karlin Peebles LLP"
+
+
+# --- hot reload: databases replaced on disk as geoipupdate does (new file renamed into place) -----
+
+def _replace_atomically(source: str, target: Path) -> None:
+    staging = target.with_suffix(".tmp")
+    staging.write_bytes(Path(source).read_bytes())
+    os.replace(staging, target)
+
+
+def test_a_replaced_database_is_picked_up_without_a_restart_or_a_failed_lookup(tmp_path: Path) -> None:
+    path = tmp_path / "organisations.mmdb"
+    _replace_atomically(mmdb("GeoIP2-ISP-Test"), path)
+    resolver = MaxMindResolver.from_paths([path], reload_seconds=0.001)
+    office, telstra = ipaddress.ip_address("81.2.69.160"), ipaddress.ip_address("1.128.0.0")
+    assert resolver.resolve(office).name == "STONEHOUSE office network"
+    failures: list[BaseException] = []
+    answers: set[str | None] = set()
+    stop = threading.Event()
+
+    def look_up_without_pause() -> None:
+        while not stop.is_set():
+            try:
+                found = resolver.resolve(office)
+                answers.add(found.name if found else None)
+                resolver.resolve(telstra)
+            except BaseException as error:  # noqa: BLE001 - any failure during a swap is the bug
+                failures.append(error)
+            time.sleep(0.0002)  # let the swapping thread have the interpreter too (GIL convoy)
+
+    reader = threading.Thread(target=look_up_without_pause)
+    reader.start()
+    try:
+        for swap in range(20):
+            _replace_atomically(mmdb("GeoLite2-ASN-Test" if swap % 2 == 0 else "GeoIP2-ISP-Test"), path)
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        reader.join()
+    assert failures == []
+    assert resolver.reloads >= 2
+    assert answers == {"STONEHOUSE office network", None}  # the ASN database does not know that office
+    resolver.reload_changed()  # the last file (ISP) is what answers now
+    assert resolver.resolve(office).name == "STONEHOUSE office network"
+    resolver.close()
+
+
+def test_a_replacement_that_is_not_a_database_keeps_the_loaded_one(tmp_path: Path, caplog) -> None:
+    path = tmp_path / "organisations.mmdb"
+    _replace_atomically(mmdb("GeoIP2-ISP-Test"), path)
+    resolver = MaxMindResolver.from_paths([path], reload_seconds=0.001)
+    staging = tmp_path / "broken.tmp"
+    staging.write_bytes(b"not a maxmind database" * 100)
+    os.replace(staging, path)
+    assert resolver.reload_changed() == []
+    assert resolver.resolve(ipaddress.ip_address("81.2.69.160")).name == "STONEHOUSE office network"
+    assert "not readable, keeping the loaded one" in caplog.text
+    resolver.close()

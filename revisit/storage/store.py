@@ -218,8 +218,8 @@ class Store:
         """Unexpired RDAP answers, for the late resolver's cache."""
         now = datetime.now(timezone.utc)
         with self.engine.connect() as connection:
-            rows = connection.execute(select(NetworkRegistrationRow).where(
-                NetworkRegistrationRow.expires_at > now)).scalars().all()
+            table = NetworkRegistrationRow.__table__
+            rows = connection.execute(select(table).where(table.c.expires_at > now)).all()
         return [NetworkRegistration(r.network, r.name, OrgKind(r.kind), r.source, r.evidence, as_utc(r.expires_at))
                 for r in rows]
 
