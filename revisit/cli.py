@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--accounts", metavar="CSV")
     explain.add_argument("--encoding", default="utf-8-sig")
     explain.add_argument("--mmdb", action="append", default=[], metavar="PATH")
+    explain.add_argument("--db", metavar="URL", help="accounts (without --accounts) and cached RDAP answers from here")
     explain.add_argument("--config", metavar="TOML")
 
     accounts = commands.add_parser("accounts", help="the dormant-account list")
@@ -91,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     account_import.add_argument("--encoding", default="utf-8-sig")
     account_import.add_argument("--db", metavar="URL")
     account_import.add_argument("--config", metavar="TOML")
+    account_lint = accounts_commands.add_parser(
+        "lint", help="likely duplicates, shared domains or networks, rows without owner, domain or dates")
+    account_lint.add_argument("csv")
+    account_lint.add_argument("--encoding", default="utf-8-sig")
+    account_lint.add_argument("--json", action="store_true", help="the findings as JSON lines")
+    account_lint.add_argument("--config", metavar="TOML")
 
     history = commands.add_parser("history", help="an account's visit history")
     history.add_argument("account_id")
@@ -191,39 +198,38 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
+    from enrichment.explain import explain_address
+    from revisit.storage.store import Store
+
     try:
         address = ipaddress.ip_address(args.ip)
     except ValueError:
         raise BadInput(f"{args.ip!r} is not an IP address") from None
-    accounts = load_accounts(args.accounts, args.encoding) if args.accounts else ()
-    enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(args.mmdb), settings)
-    print(f"address {address}")
-    filtered = HitFilter(settings.filters).reason_for_address(address)
-    if filtered == FilterReason.PRIVATE_ADDRESS:
-        print("  a private or reserved address: filtered before resolution (no match)")
+    accounts = load_accounts(args.accounts, args.encoding) if args.accounts else None
+    store = Store(args.db) if args.db else None
+    try:
+        if accounts is None:
+            accounts = store.load_accounts() if store is not None else []
+        enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(args.mmdb), settings)
+        if store is not None:
+            enrichment.remember_registrations(store.load_network_registrations())
+    finally:
+        if store is not None:
+            store.close()
+    try:
+        filtered = HitFilter(settings.filters).reason_for_address(address)
+        if filtered == FilterReason.PRIVATE_ADDRESS:
+            print(f"address {address}\n  a private or reserved address: filtered before resolution (no match)")
+            return 0
+        if filtered == FilterReason.OWN_NETWORK:
+            print(f"address {address}\n  one of our own networks (filters.own_networks): filtered before "
+                  "resolution (no match)")
+            return 0
+        explanation = explain_address(address, enrichment.index, enrichment.resolvers, enrichment.late)
+        print("\n".join(explanation.lines()))
         return 0
-    if filtered == FilterReason.OWN_NETWORK:
-        print("  one of our own networks (filters.own_networks): filtered before resolution (no match)")
-        return 0
-    for answer in enrichment.resolvers.answers(address):
-        org = answer.organization
-        if org is None:
-            print(f"  {answer.resolver:<17} no answer")
-        else:
-            print(f"  {answer.resolver:<17} {org.name or '-'} [{org.kind.value}] domain={org.domain or '-'} "
-                  f"network={org.network or '-'} AS{org.asn or '-'} confidence={org.confidence:.2f}")
-            if org.evidence:
-                print(f"  {'':<17} {org.evidence}")
-    chosen = enrichment.resolvers.resolve_organization(address)
-    print(f"chosen organisation: {chosen.name if chosen else 'none'}")
-    match = enrichment.index.match(address, chosen)
-    if isinstance(match, AccountMatch):
-        print(f"match: account {match.account.account_id} {match.account.name!r} by {match.method.value}, "
-              f"confidence {match.confidence:.2f}")
-        print(f"  why: {match.detail}")
-    else:
-        print(f"no match: {match.reason}")
-    return 0
+    finally:
+        enrichment.close()
 
 
 def _kafka_settings(args: argparse.Namespace, settings: Settings) -> KafkaSettings:
@@ -294,6 +300,33 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
     for report in create_topics(_kafka_settings(args, settings), args.partitions, args.retention_hours):
         state = "created" if report.created else "exists"
         print(f"{report.name}: {state}, {report.partitions} partitions")
+    return 0
+
+
+def _accounts(args: argparse.Namespace, settings: Settings) -> int:
+    return _lint_accounts(args, settings) if args.accounts_command == "lint" else _import_accounts(args, settings)
+
+
+def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
+    """Findings on stdout; exit 0 either way (a list with findings is still a valid list)."""
+    from datetime import date
+
+    from enrichment.lint import KINDS, lint_accounts
+
+    accounts = load_accounts(args.csv, args.encoding)
+    findings = lint_accounts(accounts, date.today(), settings.matching)
+    if args.json:
+        for finding in findings:
+            print(json.dumps({"kind": finding.kind, "accounts": list(finding.account_ids),
+                              "detail": finding.detail, "why": finding.why}, ensure_ascii=False))
+        return 0
+    print(f"{len(accounts):,} accounts in {args.csv}: {len(findings):,} finding(s)")
+    for kind, why in KINDS.items():
+        of_kind = [f for f in findings if f.kind == kind]
+        if of_kind:
+            print(f"\n{kind} ({len(of_kind):,}): {why}")
+            for finding in of_kind:
+                print(f"  {', '.join(finding.account_ids):<24} {finding.detail}")
     return 0
 
 
@@ -506,7 +539,7 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 
 # Subcommand → handler(args, settings); demo and replay are handled above.
 _COMMANDS = {
-    "explain": _explain, "ship": _ship, "worker": _worker, "topics": _topics, "accounts": _import_accounts,
+    "explain": _explain, "ship": _ship, "worker": _worker, "topics": _topics, "accounts": _accounts,
     "history": _history, "sender": _sender, "alerts": _alerts, "report": _report, "config": _config,
     "web": _web, "retention": _retention,
 }

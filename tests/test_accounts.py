@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+import json
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,38 @@ def test_owner_time_zone_is_checked_and_kept(tmp_path: Path) -> None:
     assert account.owner.timezone == "Europe/Berlin"
     with pytest.raises(BadInput, match=r"accounts.csv:2:4: owner_timezone: 'Tokyo' is not an IANA time zone"):
         load_accounts(write(tmp_path, header + "C-1,A,a@example.com,Tokyo\n"))
+
+
+# --- revisit accounts lint ----------------------------------------------------------------------
+
+LINT_CSV = """account_id,name,aliases,domains,networks,owner_email,owner_slack,last_deal_at
+D1,株式会社サクラ精機,,sakura-seiki.co.jp,203.0.113.0/24,a@example.jp,,2025-01-01
+D2,サクラ精機（株）,,,203.0.113.128/25,,,2025-02-01
+D3,Northwind Traders,,northwind.example,,b@example.com,,2025-03-01
+D4,Northwind Trader,,northwind.example,,,U123,
+D5,KDDI株式会社,,,,c@example.jp,,2030-01-01
+D6,Blue Harbor Logistics,BHL Japan,blueharbor.example,198.51.100.0/24,d@example.com,,2025-04-01
+"""
+
+
+def test_lint_finds_duplicates_shared_keys_and_missing_fields(tmp_path: Path, capsys) -> None:
+    from revisit.cli import main
+
+    path = tmp_path / "accounts.csv"
+    path.write_text(LINT_CSV, encoding="utf-8")
+    assert main(["accounts", "lint", str(path), "--json"]) == 0
+    findings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    found = {(f["kind"], tuple(f["accounts"])) for f in findings}
+    assert found == {
+        ("same_name", ("D1", "D2")), ("similar_name", ("D3", "D4")), ("shared_domain", ("D3", "D4")),
+        ("shared_network", ("D1", "D2")), ("access_provider", ("D5",)), ("no_owner", ("D2",)),
+        ("no_domain_or_network", ("D5",)), ("no_dates", ("D4",)), ("future_date", ("D5",)),
+    }
+    assert all(f["why"] for f in findings)  # each finding says why it matters
+    # D6 is clean: nothing names it
+    assert not any("D6" in f["accounts"] for f in findings)
+    assert main(["accounts", "lint", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "6 accounts" in text and "9 finding(s)" in text
+    assert "'株式会社サクラ精機' (D1) = 'サクラ精機（株）' (D2)" in text
+    assert "203.0.113.128/25 inside 203.0.113.0/24" in text

@@ -180,11 +180,25 @@ def test_explain(inputs, capsys) -> None:
     assert main(["explain", "50.139.66.106", *common]) == 0
     out = capsys.readouterr().out
     assert "Comcast Cable [isp]" in out and "no match: traffic of an access provider" in out
+    assert "accounts considered:" in out and "MaxMind databases" in out
     assert main(["explain", "64.17.254.217", *common]) == 0
     assert "no match: no account has the organisation's network, domain or name" in capsys.readouterr().out
     assert main(["explain", "10.1.2.3", *common]) == 0
     assert "private or reserved" in capsys.readouterr().out
     assert main(["explain", "not-an-ip"]) == 2
+
+
+def test_explain_shows_fuzzy_candidates_with_scores_and_the_reason(tmp_path, capsys) -> None:
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("account_id,name\nE07,Lariat Softwere\nE08,Lariot Software Group\n", encoding="utf-8")
+    # MaxMind's test ISP database names the organisation at 216.160.83.56 "Lariat Software"
+    assert main(["explain", "216.160.83.56", "--accounts", str(accounts), "--mmdb", mmdb("GeoIP2-ISP-Test")]) == 0
+    out = capsys.readouterr().out
+    assert "organisation: Lariat Software [business] from MaxMind databases" in out
+    considered = out.split("accounts considered:")[1]
+    assert "E07" in considered and "fuzzy name 'Lariat Softwere'" in considered and "93.3" in considered
+    assert "match: account E07 'Lariat Softwere' by fuzzy" in out
+    assert "93% alike to 'Lariat Softwere'" in out
 
 
 def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:

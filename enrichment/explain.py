@@ -1,0 +1,137 @@
+"""Why an address matches an account, or why nothing matched, in words a salesperson can check.
+
+``explain_address`` asks every resolver (the slow ones too, waiting for them), lists the accounts
+that came into question with a score, and states the verdict with its reason. Pure apart from the
+resolvers it is given; ``revisit explain`` prints the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from enrichment.late import LateResolver
+from enrichment.match import AccountIndex, AccountMatch, NoMatch
+from enrichment.normalize import normalize_name
+from enrichment.organization import Organization
+from enrichment.resolve import ResolverChain
+from stream.fields import IPAddress
+
+SOURCE_NAMES = {"account_networks": "your account list's networks", "maxmind": "MaxMind databases",
+                "reverse_dns": "reverse DNS", "rdap": "RDAP registry", "rdap+jpnic": "RDAP + JPNIC whois"}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceAnswer:
+    source: str  # what was asked, in words
+    said: str  # its answer, in words
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    account_id: str
+    name: str
+    how: str  # "network 203.0.113.0/24", "domain sakura-seiki.co.jp", "name", "fuzzy name"
+    score: float  # 0-100
+
+
+@dataclass(frozen=True)
+class Explanation:
+    address: IPAddress
+    sources: list[SourceAnswer] = field(default_factory=list)
+    organization: Organization | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    match: AccountMatch | None = None
+    reason: str = ""  # why the match, or why none
+
+    def lines(self) -> list[str]:
+        out = [f"address {self.address}", "what each source says:"]
+        out += [f"  {answer.source:<30} {answer.said}" for answer in self.sources]
+        org = self.organization
+        if org is None:
+            out.append("organisation: unknown (no source named one)")
+        else:
+            label = org.name or org.domain or "-"
+            out.append(f"organisation: {label} [{org.kind.value}] from {SOURCE_NAMES.get(org.source, org.source)}"
+                       + (", an access provider (its customers are not told apart)" if org.is_access_provider else ""))
+        if self.candidates:
+            out.append("accounts considered:")
+            out += [f"  {c.account_id:<12} {c.name:<32} {c.how:<36} {c.score:5.1f}" for c in self.candidates]
+        else:
+            out.append("accounts considered: none")
+        if self.match is not None:
+            m = self.match
+            out.append(f"match: account {m.account.account_id} {m.account.name!r} by {m.method.value}, "
+                       f"confidence {m.confidence:.2f}")
+            out.append(f"  why: {self.reason}")
+        else:
+            out.append(f"no match: {self.reason}")
+        return out
+
+
+def explain_address(address: IPAddress, index: AccountIndex, resolvers: ResolverChain,
+                    late: LateResolver | None = None) -> Explanation:
+    sources: list[SourceAnswer] = []
+    chosen: Organization | None = None
+    for answer in resolvers.answers(address):
+        org = answer.organization
+        sources.append(SourceAnswer(SOURCE_NAMES.get(answer.resolver, answer.resolver),
+                                    _describe(org) if org is not None else "no answer"))
+        if chosen is None and org is not None:
+            chosen = org
+    result = index.match(address, chosen)
+    if isinstance(result, NoMatch) and late is not None and (chosen is None or not chosen.is_access_provider):
+        late_answer = late.resolve_now(address)
+        for note in late_answer.notes:
+            source, _, said = note.partition(": ")
+            sources.append(SourceAnswer(source, said))
+        if late_answer.organization is not None:
+            chosen = late_answer.organization
+            result = index.match(address, chosen)
+    elif late is not None:
+        sources.append(SourceAnswer("reverse DNS / RDAP", "not asked: the fast sources settled it"))
+    candidates = _candidates(address, index, chosen)
+    if isinstance(result, AccountMatch):
+        return Explanation(address, sources, chosen, candidates, result, result.detail)
+    return Explanation(address, sources, chosen, candidates, None, result.reason)
+
+
+def _describe(org: Organization) -> str:
+    parts = [org.name or "-", f"[{org.kind.value}]"]
+    if org.domain:
+        parts.append(f"domain {org.domain}")
+    if org.network:
+        parts.append(f"network {org.network}")
+    if org.asn:
+        parts.append(f"AS{org.asn}")
+    text = " ".join(parts)
+    return f"{text}; {org.evidence}" if org.evidence else text
+
+
+def _candidates(address: IPAddress, index: AccountIndex, org: Organization | None) -> list[Candidate]:
+    found: dict[str, Candidate] = {}
+
+    def consider(candidate: Candidate) -> None:
+        if candidate.account_id not in found or candidate.score > found[candidate.account_id].score:
+            found[candidate.account_id] = candidate
+
+    by_network = index.by_network(address)
+    if by_network is not None:
+        accounts, network = by_network
+        for account in accounts:
+            consider(Candidate(account.account_id, account.name, f"own network {network}", 100.0))
+    if org is not None and org.domain:
+        by_domain = index.by_domain(org.domain)
+        if by_domain is not None:
+            accounts, domain = by_domain
+            for account in accounts:
+                consider(Candidate(account.account_id, account.name, f"domain {domain}", 100.0))
+    if org is not None and org.name:
+        normalized = normalize_name(org.name)
+        for account, method, listed in index.by_name(normalized.key):
+            consider(Candidate(account.account_id, account.name, f"{method.value} {listed!r}", 100.0))
+        if index.matching.fuzzy and normalized.key:
+            for candidate in index.fuzzy_verdict(normalized).candidates:
+                account, method = candidate.item
+                consider(Candidate(account.account_id, account.name, f"fuzzy {method.value} {candidate.listed!r}",
+                                   candidate.score))
+    return sorted(found.values(), key=lambda c: (-c.score, c.account_id))
