@@ -20,7 +20,7 @@ import geoip2.errors
 import maxminddb
 
 from enrichment.organization import Organization, OrgKind
-from enrichment.providers import ProviderDirectory, access_providers
+from enrichment.providers import ProviderDirectory, access_providers, provider_words_clue
 from revisit.errors import BadInput
 from stream.fields import IPAddress
 
@@ -240,14 +240,24 @@ def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None =
     elif connection in _CONNECTION_KINDS and (not organization or organization == isp_name):
         kind = _CONNECTION_KINDS[connection]
         clues.append(f"connection type {connection}")
-    elif organization and isp_name and organization == isp_name:
-        kind = OrgKind.ISP
-        clues.append("organisation is the ISP itself")
     elif organization and providers is not None and providers.for_name(organization) is not None:
         provider = providers.for_name(organization)
         assert provider is not None
         kind = provider.kind
         clues.append(f"{organization!r} is {provider.name}, on the access-provider list ({provider.kind.value})")
+    elif organization and isp_name and organization == isp_name:
+        # The operator of the network named as the organisation: an ISP (Telstra Internet), or a
+        # company running its own network (Hewlett-Packard, Daimler): told apart by the
+        # access-provider list (ASN) and by the words of the name.
+        provider = providers.for_asn(asn) if providers is not None else None
+        words = provider_words_clue(organization)
+        if provider is not None or words is not None or connection in _CONNECTION_KINDS:
+            kind = provider.kind if provider is not None else OrgKind.ISP
+            clues.append("organisation is the ISP itself" + (f" ({words})" if words else "")
+                         + (f"; AS{asn} is {provider.name}" if provider is not None else ""))
+        else:
+            kind = OrgKind.BUSINESS
+            clues.append(f"{organization!r} operates its own network (not an access provider by list or name)")
     elif not organization and providers is not None and providers.for_asn(asn) is not None:
         provider = providers.for_asn(asn)
         assert provider is not None

@@ -20,7 +20,8 @@ from importlib import resources
 JAPANESE_FORMS = (
     "株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "相互会社",
     "一般社団法人", "一般財団法人", "公益社団法人", "公益財団法人", "特定非営利活動法人",
-    "独立行政法人", "国立大学法人", "学校法人", "医療法人", "社会福祉法人", "宗教法人",
+    "独立行政法人", "国立大学法人", "学校法人", "医療法人社団", "医療法人財団", "社会医療法人", "医療法人",
+    "社会福祉法人", "宗教法人",
     "(株)", "(有)", "(同)", "(資)", "(名)", "(社)", "(財)", "(医)", "(学)", "(独)",
     "カブシキガイシャ", "カブシキカイシャ", "ユウゲンガイシャ",
 )
@@ -112,6 +113,7 @@ def normalize_uncached(name: str) -> NormalizedName:
     tokens = _strip_trailing_forms(tokens, legal_forms(), removed)
     tokens = _strip_branch(tokens, removed)
     tokens = _strip_trailing_forms(tokens, legal_forms(), removed)  # ACME Ltd. Tokyo Branch
+    tokens = [_hiragana(token) for token in tokens]  # かもめ印刷 and カモメ印刷 are written both ways
     return NormalizedName("".join(tokens), tuple(removed), tuple(tokens))
 
 

@@ -29,6 +29,30 @@ _POOL_LABEL = re.compile(r"^(?:" + "|".join(_POOL_WORDS) + r")(?:[\d-].*)?$|-(?:
 _EMBEDDED_ADDRESS = re.compile(r"\d{1,3}[-_.]\d{1,3}[-_.]\d{1,3}[-_.]\d{1,3}|(?:^|[^a-z])[0-9a-f]{8}(?:[^a-z]|$)")
 
 
+# Words that make an organisation name a network operator's (Telstra Internet, Level 3 Communications,
+# Wave Broadband, Tiscali SpA is not caught: the list above is for those).
+_PROVIDER_WORDS = frozenset((
+    "telecom", "telecoms", "telecommunication", "telecommunications", "telekom", "telecomunicacoes",
+    "telecomunicações", "telecomunicaciones", "telefonica", "telephone", "telco", "communications",
+    "comunicacoes", "comunicações", "broadband", "internet", "cable", "catv", "wireless", "mobile", "cellular",
+    "network", "networks", "net", "online", "fiber", "fibre", "isp", "hosting", "datacenter", "provedor",
+    "provider", "dsl", "adsl", "satellite", "bb", "wifi", "wisp", "colocation", "cloud",
+))
+_PROVIDER_SUFFIXES = ("telecom", "net", "tel", "com", "link", "host")
+
+
+def provider_words_clue(name: str) -> str | None:
+    """Why a name reads as a network operator's ("Wave Broadband": the word "broadband"), or None."""
+    words = re.split(r"[^\w]+", name.casefold())
+    for word in words:
+        if word in _PROVIDER_WORDS:
+            return f"the name has the word {word!r}"
+    for word in words:
+        if len(word) > 5 and word.endswith(_PROVIDER_SUFFIXES) and not word.endswith("com"):
+            return f"the name ends like a network operator's ({word!r})"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class AccessProvider:
     name: str
@@ -73,13 +97,15 @@ def parse_provider_list(text: str) -> ProviderDirectory:
         if not line or line.startswith("#"):
             continue
         parts = line.split(None, 3)
-        if len(parts) != 4 or parts[0] not in ("asn", "domain") or parts[2] not in _KINDS:
-            raise ValueError(f"access provider list, line {number}: expected "
-                             f"'asn|domain <value> isp|mobile|hosting|vpn <name>', got {line!r}")
+        if parts[0] == "name" and len(parts) >= 3:
+            parts = ["name", "-", parts[1], " ".join(parts[2:])]
+        if len(parts) != 4 or parts[0] not in ("asn", "domain", "name") or parts[2] not in _KINDS:
+            raise ValueError(f"access provider list, line {number}: expected 'asn <number> <kind> <name>', "
+                             f"'domain <domain> <kind> <name>' or 'name <kind> <name>', got {line!r}")
         provider = AccessProvider(parts[3], _KINDS[parts[2]])
         if parts[0] == "asn":
             by_asn[int(parts[1])] = provider
-        else:
+        elif parts[0] == "domain":
             by_domain[parts[1].lower()] = provider
         # "NTT Communications (OCN)" is known as both "NTT Communications" and "OCN"
         for name in re.split(r"\s*[()]\s*", provider.name):

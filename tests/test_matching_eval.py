@@ -1,0 +1,28 @@
+"""The labelled evaluation set of name matching (bench/matching_eval.py): precision ≥ 0.99 and
+recall ≥ 0.95 over at least 200 cases from MaxMind's test data, the registries' recorded RDAP
+answers and Japanese and English variants."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from tests.conftest import REPO, SHARED_DATA
+
+
+def load_evaluation():
+    spec = importlib.util.spec_from_file_location("matching_eval", REPO / "bench" / "matching_eval.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_matching_meets_its_precision_and_recall_targets() -> None:
+    scores = load_evaluation().evaluate(SHARED_DATA)
+    print(f"\nmatching evaluation: {scores.cases} cases, precision {scores.precision:.3f}, "
+          f"recall {scores.recall:.3f}")
+    assert scores.cases >= 200
+    assert set(scores.by_source) == {"maxmind", "rdap", "answer"}
+    assert 0 < scores.expected_matches < scores.cases  # both kinds of case are there
+    assert scores.precision >= 0.99, scores.failures
+    assert scores.recall >= 0.95, scores.failures
