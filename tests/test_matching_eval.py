@@ -5,6 +5,7 @@ answers and Japanese and English variants."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 from tests.conftest import REPO, SHARED_DATA
 
@@ -13,6 +14,7 @@ def load_evaluation():
     spec = importlib.util.spec_from_file_location("matching_eval", REPO / "bench" / "matching_eval.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules["matching_eval"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
