@@ -13,7 +13,7 @@ whose registries throttle clients that ask too often.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import collections
 import logging
 import os
 import queue
@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from enrichment.organization import Organization
 from enrichment.rdap import NetworkRegistration, RdapClient, RdapLookupFailed, RegistrationCache
@@ -30,6 +30,8 @@ from revisit.config import ResolutionSettings
 from stream.fields import IPAddress
 
 log = logging.getLogger("revisit.resolve.late")
+
+INTAKE_SECONDS = 0.02  # how often the late-resolution thread takes in submitted addresses
 
 # (resolver name, seconds taken, result: "answer", "none" or "error"), as in enrichment.resolve
 LateObserver = Callable[[str, float, str], None]
@@ -58,6 +60,48 @@ class RateLimiter:
             await asyncio.sleep(start - now)
 
 
+class DaemonThreads:
+    """A few daemon threads for ipwhois' blocking lookups.
+
+    Not a ThreadPoolExecutor: Python joins those at exit, so a process ending while a registry
+    takes its time (replay's forked classifiers, a worker on SIGTERM) would wait for the answer."""
+
+    def __init__(self, count: int, name: str) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        for number in range(count):
+            threading.Thread(target=self._work, name=f"{name}-{number}", daemon=True).start()
+
+    def run(self, function: Callable[..., Any], *args: Any) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self._jobs.put((future, function, args))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                self._jobs.put(None)  # let the next thread see it too
+                return
+            future, function, args = job
+            try:
+                result, error = function(*args), None
+            except BaseException as failure:  # noqa: BLE001 - handed to the awaiting coroutine
+                result, error = None, failure
+            future.get_loop().call_soon_threadsafe(_settle, future, result, error)
+
+
+def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 class LateResolver:
     """Reverse DNS then RDAP for addresses the fast resolvers could not match.
 
@@ -73,6 +117,8 @@ class LateResolver:
         self.observer = observer
         self._done: queue.SimpleQueue[LateAnswer] = queue.SimpleQueue()
         self._submitted: set[str] = set()
+        self._incoming: collections.deque[tuple[IPAddress, str]] = collections.deque()
+        self._tasks: set[asyncio.Task] = set()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -81,7 +127,7 @@ class LateResolver:
         self._idle.set()
         # made on the late-resolution thread, in its event loop
         self._reverse_dns: ReverseDnsResolver | None = None
-        self._rdap_pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._rdap_pool: DaemonThreads | None = None
 
     @property
     def enabled(self) -> bool:
@@ -89,7 +135,11 @@ class LateResolver:
 
     # --- called from the hot path ----------------------------------------------------------
     def submit(self, address: IPAddress, key: str) -> bool:
-        """Queue a lookup; False when too many are waiting (the address then stays unmatched)."""
+        """Queue a lookup; False when too many are waiting (the address then stays unmatched).
+
+        Only appends to a queue the late-resolution thread takes in every 20 ms: waking that
+        thread for each address would make the hot path hand the interpreter lock back and forth
+        thousands of times a second."""
         with self._lock:
             if key in self._submitted:
                 return True
@@ -97,8 +147,9 @@ class LateResolver:
                 return False
             self._submitted.add(key)
             self._idle.clear()
-        loop = self._running_loop()
-        asyncio.run_coroutine_threadsafe(self._resolve(address, key), loop)
+        if self._loop is None or self._owner_pid != os.getpid():
+            self._running_loop()
+        self._incoming.append((address, key))
         return True
 
     def finished(self) -> list[LateAnswer]:
@@ -125,17 +176,30 @@ class LateResolver:
         return future.result()
 
     def close(self) -> None:
+        """Stop the thread: lookups in flight are abandoned (their lines were counted unmatched)."""
         if self._loop is not None and self._owner_pid == os.getpid():
+            try:
+                asyncio.run_coroutine_threadsafe(self._cancel_all(), self._loop).result(timeout=5)
+            except (TimeoutError, RuntimeError):
+                pass
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._thread is not None:
                 self._thread.join(timeout=5)
         self._loop = self._thread = None
+
+    async def _cancel_all(self) -> None:
+        tasks = [task for task in self._tasks if not task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- on the late-resolution thread ------------------------------------------------------
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None or self._owner_pid != os.getpid():
                 self._owner_pid = os.getpid()
+                self._incoming.clear()  # a forked copy's queue and tasks belong to the parent
+                self._tasks = set()
                 self._loop = asyncio.new_event_loop()
                 ready = threading.Event()
                 self._thread = threading.Thread(target=self._run, args=(self._loop, ready),
@@ -148,16 +212,36 @@ class LateResolver:
         asyncio.set_event_loop(loop)
         dns_settings, rdap = self.config.reverse_dns, self.config.rdap
         self._reverse_dns = ReverseDnsResolver(dns_settings) if dns_settings.enabled else None
-        self._rdap_pool = concurrent.futures.ThreadPoolExecutor(max(1, rdap.concurrency),
-                                                                thread_name_prefix="revisit-rdap")
+        self._rdap_pool = DaemonThreads(max(1, rdap.concurrency), "revisit-rdap")
         self._rdap_slots = asyncio.Semaphore(max(1, rdap.concurrency))
         self._rdap_rate = RateLimiter(rdap.requests_per_second)
+        self._tasks.add(loop.create_task(self._take_in()))
         loop.call_soon(ready.set)
         try:
             loop.run_forever()
         finally:
-            self._rdap_pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
+            self._rdap_pool.stop()
             loop.close()
+
+    async def _take_in(self) -> None:
+        """Moves submitted addresses to the lookers every INTAKE_SECONDS, starting as many lookers
+        as may work at once: a few coroutines, not one per address (thousands of waiting tasks
+        cost this thread, and so the hot path, time)."""
+        waiting: asyncio.Queue[tuple[IPAddress, str]] = asyncio.Queue()
+        lookers = max(self.config.reverse_dns.concurrency if self.config.reverse_dns.enabled else 0,
+                      self.config.rdap.concurrency if self.rdap is not None else 0, 1)
+        for _ in range(lookers):
+            task = asyncio.get_running_loop().create_task(self._look(waiting))
+            self._tasks.add(task)  # the loop keeps only weak references to tasks
+        while True:
+            while self._incoming:
+                waiting.put_nowait(self._incoming.popleft())
+            await asyncio.sleep(INTAKE_SECONDS)
+
+    async def _look(self, waiting: asyncio.Queue[tuple[IPAddress, str]]) -> None:
+        while True:
+            address, key = await waiting.get()
+            await self._resolve(address, key)
 
     async def _resolve(self, address: IPAddress, key: str) -> None:
         try:
@@ -195,9 +279,9 @@ class LateResolver:
         assert self.rdap is not None
         async with self._rdap_slots:
             await self._rdap_rate.wait()
-            loop = asyncio.get_running_loop()
+            assert self._rdap_pool is not None
             try:
-                return await loop.run_in_executor(self._rdap_pool, self.rdap.lookup, address)
+                return await self._rdap_pool.run(self.rdap.lookup, address)
             except RdapLookupFailed as error:
                 return self.rdap.negative(address, str(error))
 

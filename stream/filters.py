@@ -90,6 +90,6 @@ class HitFilter:
         """Checked once per distinct client address (the caller caches the outcome)."""
         if any(address in network for network in self._own_networks):
             return FilterReason.OWN_NETWORK
-        if self._settings.drop_private and not address.is_global:
-            return FilterReason.PRIVATE_ADDRESS
+        if self._settings.drop_private and (not address.is_global or address.is_multicast):
+            return FilterReason.PRIVATE_ADDRESS  # multicast is "global" to ipaddress, never a client
         return None

@@ -53,15 +53,15 @@ class MatchedHit:
     raw_line: str
 
 
-@dataclass(frozen=True, slots=True)
-class Awaiting:
+# Named tuples rather than frozen dataclasses: one is made per line while an address waits, and
+# they cost a third as much to make.
+class Awaiting(NamedTuple):
     """Remembered for an address while reverse DNS / RDAP look it up: what it is until then."""
 
     unmatched: Unmatched
 
 
-@dataclass(frozen=True, slots=True)
-class Deferred:
+class Deferred(NamedTuple):
     """A line whose address is being resolved late: held by the caller, classified again later."""
 
     client_ip: str
@@ -69,8 +69,7 @@ class Deferred:
     unmatched: Unmatched  # what the line is if no late answer comes
 
 
-@dataclass(frozen=True, slots=True)
-class Settled:
+class Settled(NamedTuple):
     """A held line, classified again once its late answer arrived (already counted as a line)."""
 
     outcome: "LineOutcome"
@@ -425,6 +424,12 @@ def tally(outcomes: Iterable[LineOutcome], summary: RunSummary) -> Iterator[Matc
                 summary.deferred -= 1
                 outcome = outcome.outcome
                 kind = type(outcome)
+            elif kind is GaveUp:
+                summary.deferred -= outcome.lines
+                unmatched += outcome.lines
+                if outcome.unmatched.organization is not None:
+                    unmatched_resolved += outcome.lines
+                continue
             elif kind is Deferred:
                 lines += 1
                 summary.deferred += 1
@@ -453,28 +458,40 @@ class HeldLines:
     Bounded: past ``per_address`` lines for one address, or ``limit`` in all, a line is not held
     but counted unmatched at once, as it would be without late resolution. ``tag`` is whatever the
     caller needs to act on the line later (the worker: its topic, partition and offset).
+
+    The lines are kept as plain strings, one list per address: a hundred thousand held lines
+    then cost the garbage collector nothing (strings are not tracked; tuples would be).
     """
 
     def __init__(self, classifier: HitClassifier, per_address: int, limit: int) -> None:
         self.classifier = classifier
         self.per_address = per_address
         self.limit = limit
-        self._held: dict[str, list[tuple[Deferred, object]]] = {}
+        self._lines: dict[str, list[str]] = {}
+        self._tags: dict[str, list[object]] = {}  # only for callers that give tags
+        self._fallback: dict[str, Unmatched] = {}  # what each address's lines are if no answer comes
         self._count = 0
 
     def __len__(self) -> int:
         return self._count
 
     def tags(self) -> Iterator[object]:
-        for lines in self._held.values():
-            for _deferred, tag in lines:
-                yield tag
+        for tags in self._tags.values():
+            yield from tags
 
     def hold(self, deferred: Deferred, tag: object = None) -> bool:
-        lines = self._held.setdefault(deferred.client_ip, [])
-        if len(lines) >= self.per_address or self._count >= self.limit:
+        address = deferred.client_ip
+        lines = self._lines.get(address)
+        if lines is None:
+            lines = self._lines[address] = []
+            self._fallback[address] = deferred.unmatched
+        elif len(lines) >= self.per_address:
             return False
-        lines.append((deferred, tag))
+        if self._count >= self.limit:
+            return False
+        lines.append(deferred.line)
+        if tag is not None:
+            self._tags.setdefault(address, []).append(tag)
         self._count += 1
         return True
 
@@ -483,25 +500,37 @@ class HeldLines:
         address went back under resolution meanwhile)."""
         released: list[tuple[LineOutcome, object]] = []
         for address in self.classifier.settle_late():
-            lines = self._held.pop(address, [])
+            lines = self._lines.pop(address, None)
+            if lines is None:
+                continue
+            self._fallback.pop(address, None)
+            tags = self._tags.pop(address, None) or [None] * len(lines)
             self._count -= len(lines)
-            outcomes = self.classifier.classify_lines([deferred.line for deferred, _tag in lines])
-            for outcome, (_deferred, tag) in zip(outcomes, lines):
+            for outcome, tag in zip(self.classifier.classify_lines(lines), tags):
                 if type(outcome) is Deferred and self.hold(outcome, tag):
                     continue
                 released.append((outcome.unmatched if type(outcome) is Deferred else outcome, tag))
         return released
 
-    def give_up(self) -> list[tuple[Unmatched, object]]:
-        """Every held line as unmatched (late answers that never came)."""
-        lines = [(deferred.unmatched, tag) for held in self._held.values() for deferred, tag in held]
-        self._held.clear()
+    def give_up(self) -> list[tuple[Unmatched, int]]:
+        """Every held line as unmatched (late answers that never came): (outcome, lines) per address."""
+        given_up = [(self._fallback[address], len(lines)) for address, lines in self._lines.items()]
+        self._lines.clear()
+        self._tags.clear()
+        self._fallback.clear()
         self._count = 0
-        return lines
+        return given_up
+
+
+class GaveUp(NamedTuple):
+    """``lines`` held lines that stay ``unmatched``: their late answer did not come in time."""
+
+    unmatched: Unmatched
+    lines: int
 
 
 def with_late_resolution(outcomes: Iterable[LineOutcome], classifier: HitClassifier,
-                         settings: Settings, check_every: int = 1024) -> Iterator[LineOutcome | Settled]:
+                         settings: Settings, check_every: int = 1024) -> Iterator[LineOutcome | Settled | GaveUp]:
     """Replay's side of late resolution: hold deferred lines, put them back (as ``Settled``) when
     their answers arrive, and at the end wait up to ``resolution.late_wait_seconds`` for the rest.
 
@@ -513,11 +542,14 @@ def with_late_resolution(outcomes: Iterable[LineOutcome], classifier: HitClassif
         return
     resolution = settings.resolution
     held = HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
-    for number, outcome in enumerate(outcomes, 1):
-        if type(outcome) is Deferred and not held.hold(outcome):
+    hold, countdown = held.hold, check_every
+    for outcome in outcomes:
+        if type(outcome) is Deferred and not hold(outcome):
             outcome = outcome.unmatched
         yield outcome
-        if number % check_every == 0:
+        countdown -= 1
+        if not countdown:
+            countdown = check_every
             for settled, _tag in held.settle():
                 yield Settled(settled)
     deadline = time.monotonic() + resolution.late_wait_seconds
@@ -527,8 +559,8 @@ def with_late_resolution(outcomes: Iterable[LineOutcome], classifier: HitClassif
             yield Settled(settled)
         if time.monotonic() >= deadline:
             break
-    for unmatched, _tag in held.give_up():
-        yield Settled(unmatched)
+    for unmatched, lines in held.give_up():
+        yield GaveUp(unmatched, lines)
 
 
 def track_and_store(matched_hits: Iterable[MatchedHit], tracker: VisitTracker, sink: HitSink,

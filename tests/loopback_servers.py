@@ -23,12 +23,15 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer
 class ZoneResolver(BaseResolver):
     """Answers from a dict: (name, type) → record values; other names get NXDOMAIN."""
 
-    def __init__(self, records: dict[tuple[str, str], list[str]], ttl: int = 300) -> None:
+    def __init__(self, records: dict[tuple[str, str], list[str]], ttl: int = 300, delay_seconds: float = 0.0) -> None:
         self.records = {(name.rstrip(".").lower() + ".", rtype): values for (name, rtype), values in records.items()}
         self.ttl = ttl
+        self.delay_seconds = delay_seconds  # every answer this late (the slow-resolver benchmark)
         self.questions: list[str] = []
 
     def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)  # each query has a thread of its own (ThreadingMixIn)
         reply = request.reply()
         qname, qtype = str(request.q.qname).lower(), QTYPE[request.q.qtype]
         self.questions.append(f"{qname} {qtype}")
@@ -52,8 +55,8 @@ def ptr_name(address: str) -> str:
 class LoopbackDns:
     """A real UDP DNS server on 127.0.0.1 and a free port."""
 
-    def __init__(self, records: dict[tuple[str, str], list[str]]) -> None:
-        self.resolver = ZoneResolver(records)
+    def __init__(self, records: dict[tuple[str, str], list[str]], delay_seconds: float = 0.0) -> None:
+        self.resolver = ZoneResolver(records, delay_seconds=delay_seconds)
         self.port = _free_port(socket.SOCK_DGRAM)
         quiet = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
         self._server = DNSServer(self.resolver, port=self.port, address="127.0.0.1", logger=quiet)
