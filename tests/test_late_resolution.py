@@ -282,3 +282,34 @@ def test_explain_asks_reverse_dns_and_rdap_and_says_why(dns_server, rdap_server,
     assert main(["explain", "45.67.89.11", *common]) == 0
     out = capsys.readouterr().out
     assert "does not resolve back to the address" in out and "no match" in out
+
+
+@pytest.mark.kafka
+def test_the_worker_matches_late_and_gives_the_alerts_replay_gives(bootstrap, dns_server, rdap_server,
+                                                                  tmp_path, capsys) -> None:
+    """Held lines in the streaming worker: sent on when the answer comes, same alerts as replay."""
+    from tests.test_cli import CONFIG as CLI_CONFIG
+    from tests.test_worker import Setup
+
+    log, accounts, config = write_inputs(tmp_path, dns_server.port, rdap_server)
+    jsonl = tmp_path / "alerts.jsonl"
+    assert main(["replay", str(log), "--accounts", str(accounts), "--config", str(config), "--db",
+                 f"sqlite:///{tmp_path / 'replay.sqlite'}", "--alerts-jsonl", str(jsonl), "--workers", "1"]) == 0
+    capsys.readouterr()
+    import json
+
+    replayed = {json.loads(line)["alert_id"] for line in jsonl.read_text(encoding="utf-8").splitlines()}
+    assert len(replayed) == 2
+    worker_dir = tmp_path / "worker"
+    worker_dir.mkdir()
+    setup = Setup(bootstrap, worker_dir)
+    setup.accounts.write_text(accounts.read_text(encoding="utf-8"), encoding="utf-8")
+    # the worker tests' config sets their own intent rules: these hits are scored by the defaults, as in replay
+    kafka_part = setup.config.read_text(encoding="utf-8").replace(CLI_CONFIG, "")
+    setup.config.write_text(kafka_part + config.read_text(encoding="utf-8"), encoding="utf-8")
+    setup.ship(log)
+    setup.start_worker()
+    try:
+        setup.assert_same_as_replay((replayed, 12))
+    finally:
+        setup.stop_all()
