@@ -16,7 +16,6 @@ from datetime import date
 from typing import Sequence
 
 from enrichment.accounts import load_accounts
-from enrichment.match import AccountMatch
 from revisit.app import ReplayRequest, build_enrichment, format_summary, replay
 from revisit.config import KafkaSettings, Settings, load_settings
 from revisit.errors import BadInput, ServiceFailure

@@ -357,6 +357,9 @@ class WorkerSettings:
     # late events) leave the worker's state table at each sweep.
     forget_interval_seconds: float = 60.0
     forget_margin_minutes: int = 15
+    # Faust's own files (table metadata; tables themselves live in memory and their changelogs):
+    # empty = <system temp dir>/revisit-worker/<app_id>, never the current directory
+    data_dir: str = ""
 
 
 Role = Literal["analyst", "admin"]  # analyst: read and export; admin: also snooze, outcomes, settings

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, delete, func, select
 
 from revisit.config import PrivacySettings, read_secret
 from revisit.errors import BadInput
-from revisit.storage.models import HitRow, OrganizationRow
+from revisit.storage.models import HitRow, NetworkRegistrationRow, OrganizationRow
 
 HASH_PREFIX = "h:"
 
@@ -84,7 +84,7 @@ class RetentionReport:
 def delete_expired(engine: Engine, days: int, now: datetime | None = None, dry_run: bool = False,
                    batch: int = 10_000) -> RetentionReport:
     """Deletes hits and cached resolutions older than ``days``, in batches (short locks on a busy
-    table); alerts, sessions, deliveries and outcomes stay."""
+    table), and expired RDAP answers; alerts, sessions, deliveries and outcomes stay."""
     if days < 1:
         raise BadInput("retention days must be 1 or more")
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=days)
@@ -103,4 +103,7 @@ def delete_expired(engine: Engine, days: int, now: datetime | None = None, dry_r
             connection.execute(delete(HitRow).where(HitRow.id.in_(ids)))
     with engine.begin() as connection:
         connection.execute(delete(OrganizationRow).where(OrganizationRow.resolved_at < cutoff))
+        # RDAP answers past their own expiry: not personal data, but no use either
+        connection.execute(delete(NetworkRegistrationRow).where(
+            NetworkRegistrationRow.expires_at < (now or datetime.now(timezone.utc))))
     return RetentionReport(cutoff, old_hits, old_resolutions)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -53,6 +55,7 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
         worker.app_id,
         broker=f"kafka://{kafka.bootstrap_servers}",
         store="memory://",  # tables are rebuilt from their changelog topics at start
+        datadir=worker.data_dir or str(Path(tempfile.gettempdir()) / "revisit-worker" / worker.app_id),
         topic_partitions=kafka.partitions,
         consumer_auto_offset_reset="earliest",
         web_enabled=True,

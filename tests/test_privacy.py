@@ -112,3 +112,28 @@ def test_alerts_name_companies_not_visitors(tmp_path, sqlite_url) -> None:
 def test_stored_addresses_are_placed_in_account_networks(stored_value: str, expected: str) -> None:
     networks = [ipaddress.ip_network("108.171.116.0/24"), ipaddress.ip_network("2001:db8:2::/48")]
     assert stored_address_in(stored_value, networks) == expected
+
+
+def test_rdap_answers_are_kept_per_network_never_per_address_and_leave_when_expired(sqlite_url) -> None:
+    from enrichment.organization import OrgKind
+    from enrichment.rdap import NetworkRegistration
+    from revisit.storage.store import Store
+
+    now = datetime.now(timezone.utc)
+    store = Store(sqlite_url)
+    try:
+        kept = store.save_network_registrations([
+            NetworkRegistration("133.1.0.0/16", "Osaka University", OrgKind.UNKNOWN, "rdap+jpnic", "JPNIC whois",
+                                now + timedelta(days=30)),
+            NetworkRegistration("200.57.141.161/32", "Triara.com", OrgKind.UNKNOWN, "rdap", "one address",
+                                now + timedelta(days=30)),
+            NetworkRegistration("2001:db8:5::/48", None, OrgKind.UNKNOWN, "rdap", "failed", now - timedelta(hours=1)),
+        ])
+        assert kept == 2  # a /32 may be one visitor's address: memory only
+        assert [r.network for r in store.load_network_registrations()] == ["133.1.0.0/16"]  # expired: not loaded
+    finally:
+        store.close()
+    engine = create_engine(sqlite_url)
+    delete_expired(engine, 180)
+    engine.dispose()
+    assert stored(sqlite_url, "SELECT network FROM network_registrations") == ["133.1.0.0/16"]
