@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable, TypeVar
 
 from enrichment.organization import Organization
 from enrichment.rdap import NetworkRegistration, RdapClient, RdapLookupFailed, RegistrationCache
@@ -31,6 +31,7 @@ from stream.fields import IPAddress
 
 log = logging.getLogger("revisit.resolve.late")
 
+Answer = TypeVar("Answer")
 INTAKE_SECONDS = 0.02  # how often the late-resolution thread takes in submitted addresses
 
 # (resolver name, seconds taken, result: "answer", "none" or "error"), as in enrichment.resolve
@@ -258,7 +259,8 @@ class LateResolver:
     async def _lookup(self, address: IPAddress, key: str) -> LateAnswer:
         notes: list[str] = []
         if self._reverse_dns is not None:
-            ptr = await self._timed("reverse_dns", self._reverse_dns.lookup(address))
+            ptr = await self._timed("reverse_dns", self._reverse_dns.lookup(address),
+                                    lambda answer: answer.organization is not None)
             notes.append(f"reverse DNS: {ptr.note}")
             if ptr.organization is not None:
                 # a company domain, or an ISP pool name: either way RDAP would add nothing
@@ -270,7 +272,7 @@ class LateResolver:
         if cached is not None:
             notes.append(f"RDAP (cached): {cached.evidence}")
             return LateAnswer(key, cached.organization(), tuple(notes))
-        registration = await self._timed("rdap", self._ask_rdap(address))
+        registration = await self._timed("rdap", self._ask_rdap(address), lambda found: found.found)
         self.registrations.add(registration)
         notes.append(f"RDAP: {registration.evidence}")
         return LateAnswer(key, registration.organization(), tuple(notes), registration)
@@ -285,7 +287,8 @@ class LateResolver:
             except RdapLookupFailed as error:
                 return self.rdap.negative(address, str(error))
 
-    async def _timed(self, name: str, lookup):  # type: ignore[no-untyped-def]
+    async def _timed(self, name: str, lookup: Awaitable[Answer], answered: Callable[[Answer], bool]) -> Answer:
+        """Awaits one resolver, reporting its time and result to the observer (the metrics)."""
         started = time.perf_counter()
         try:
             result = await lookup
@@ -294,8 +297,6 @@ class LateResolver:
                 self.observer(name, time.perf_counter() - started, "error")
             raise
         if self.observer is not None:
-            found = getattr(result, "organization", None)
-            found = found() if callable(found) else found
-            self.observer(name, time.perf_counter() - started, "none" if found is None else "answer")
+            self.observer(name, time.perf_counter() - started, "answer" if answered(result) else "none")
         return result
 

@@ -51,11 +51,13 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
 
     ``checks`` are the readiness checks of the whole process (the caller adds the classify stage's)."""
     kafka, worker = settings.kafka, settings.worker
+    data_dir = Path(worker.data_dir or Path(tempfile.gettempdir()) / "revisit-worker" / worker.app_id)
+    data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = faust.App(
         worker.app_id,
         broker=f"kafka://{kafka.bootstrap_servers}",
         store="memory://",  # tables are rebuilt from their changelog topics at start
-        datadir=worker.data_dir or str(Path(tempfile.gettempdir()) / "revisit-worker" / worker.app_id),
+        datadir=str(data_dir),
         topic_partitions=kafka.partitions,
         consumer_auto_offset_reset="earliest",
         web_enabled=True,
