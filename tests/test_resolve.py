@@ -90,9 +90,20 @@ def test_only_an_autonomous_system_is_named() -> None:
         resolver.close()
 
 
-def test_isp_named_as_its_own_organisation_is_not_matched_by_name(maxmind: MaxMindResolver) -> None:
-    org = resolve(maxmind, "18.0.0.1")  # the ISP database names MIT as both ISP and organisation
-    assert org.kind is OrgKind.ISP and org.evidence == "organisation is the ISP itself"
+@pytest.mark.parametrize(("ip", "kind", "evidence"), [
+    # the operator named as the organisation: an ISP by its words or by the access-provider list ...
+    ("1.128.0.1", OrgKind.ISP, "organisation is the ISP itself (the name has the word 'internet'); AS1221 is Telstra"),
+    ("68.67.80.1", OrgKind.ISP, "organisation is the ISP itself (the name has the word 'broadband')"),
+    ("81.128.1.1", OrgKind.ISP, "organisation is the ISP itself; AS2856 is British Telecommunications"),
+    # ... or a company running its own network, whose employees are the visitors
+    ("18.0.0.1", OrgKind.BUSINESS,
+     "'Massachusetts Institute of Technology' operates its own network (not an access provider by list or name)"),
+    ("53.1.1.1", OrgKind.BUSINESS, "'Daimler' operates its own network (not an access provider by list or name)"),
+])
+def test_an_organisation_named_as_its_own_isp_is_an_isp_or_a_company_on_its_own_network(
+        maxmind: MaxMindResolver, ip: str, kind: OrgKind, evidence: str) -> None:
+    org = resolve(maxmind, ip)
+    assert (org.kind, org.evidence) == (kind, evidence)
 
 
 def test_documentation_and_private_ranges_resolve_to_nothing(maxmind: MaxMindResolver) -> None:
