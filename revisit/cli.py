@@ -276,6 +276,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
             raise BadInput("no accounts in the database: import a list with `revisit accounts import CSV` "
                            "or pass --accounts")
     metrics = RevisitMetrics.create()
+    metrics.watch_garbage_collector()
     enrichment = build_enrichment(accounts, enrichment_paths, settings, metrics.observe_resolution)
     enrichment.remember_registrations(store.load_network_registrations())
     late_resolvers = [name for name, on in (("reverse_dns", settings.resolution.reverse_dns.enabled),

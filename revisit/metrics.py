@@ -13,6 +13,8 @@ both against a live worker's and shipper's ``/metrics``.
 
 from __future__ import annotations
 
+import gc
+import time
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -64,6 +66,8 @@ class RevisitMetrics:
     # the web UI and API
     http_requests: Counter
     http_duration: Histogram
+    # the interpreter
+    gc_pause: Histogram
 
     @classmethod
     def create(cls) -> RevisitMetrics:
@@ -137,7 +141,27 @@ class RevisitMetrics:
                                   ["route", "method", "status"], registry=r),
             http_duration=Histogram("revisit_http_request_duration_seconds", "Server time of one web request.",
                                     ["route"], buckets=LATENCY_BUCKETS, registry=r),
+            gc_pause=Histogram("revisit_gc_pause_seconds",
+                               "Python's cyclic garbage collector: how long each collection stopped the process, "
+                               "by generation (2 = a full collection, which grows with the objects alive).",
+                               ["generation"], buckets=LATENCY_BUCKETS, registry=r),
         )
+
+    def watch_garbage_collector(self) -> None:
+        """Time every collection of Python's cyclic garbage collector into ``gc_pause``: a full
+        collection stops the event loop for as long as it takes to visit every tracked object.
+        Once per process (``gc.callbacks`` is the interpreter's)."""
+        started = [0.0]
+
+        def on_collection(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                started[0] = time.perf_counter()
+            else:
+                self.gc_pause.labels(str(info["generation"])).observe(time.perf_counter() - started[0])
+
+        for generation in ("0", "1", "2"):
+            self.gc_pause.labels(generation)
+        gc.callbacks.append(on_collection)
 
     def observe_resolution(self, resolver: str, seconds: float, result: str) -> None:
         """A ``ResolutionObserver`` (enrichment.resolve) feeding the resolver metrics."""

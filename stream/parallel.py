@@ -60,8 +60,7 @@ def _classify_range(classifier: HitClassifier, path: str, start: int, end: int,
         classifier.new_registrations.clear()
         summary = RunSummary()
         batch: list[MatchedHit] = []
-        outcomes = with_late_resolution(classifier.classify_lines(read_range(path, start, end)), classifier,
-                                        classifier.settings)
+        outcomes = with_late_resolution(read_range(path, start, end), classifier, classifier.settings)
         for matched in tally(outcomes, summary):
             batch.append(matched)
             if len(batch) >= HITS_PER_MESSAGE:
@@ -125,6 +124,5 @@ def matched_hits_of_files(paths: Sequence[str], classifier: HitClassifier, summa
         if workers > 1 and can_split(path, min_bytes):
             yield from classify_in_parallel(classifier, path, workers, summary)
         else:
-            outcomes = with_late_resolution(classifier.classify_lines(read_lines([path])), classifier,
-                                            classifier.settings)
+            outcomes = with_late_resolution(read_lines([path]), classifier, classifier.settings)
             yield from tally(outcomes, summary)

@@ -13,6 +13,7 @@ a `Hit` value.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -69,13 +70,20 @@ class Deferred(NamedTuple):
     unmatched: Unmatched  # what the line is if no late answer comes
 
 
+class Held(NamedTuple):
+    """A line held for late resolution by the ``HeldLines`` given to ``classify_lines``."""
+
+
+HELD = Held()
+
+
 class Settled(NamedTuple):
     """A held line, classified again once its late answer arrived (already counted as a line)."""
 
     outcome: "LineOutcome"
 
 
-LineOutcome = Malformed | Filtered | Unmatched | MatchedHit | Deferred
+LineOutcome = Malformed | Filtered | Unmatched | MatchedHit | Deferred | Held
 
 _MALFORMED = {reason: Malformed(reason) for reason in MalformedReason.ALL}
 _FILTERED = {reason: Filtered(reason) for reason in FilterReason.ALL}
@@ -124,12 +132,16 @@ class HitClassifier:
             return outcome
         raise AssertionError("classify_lines yields one outcome per line")
 
-    def classify_lines(self, lines: Iterable[str]) -> Iterator[LineOutcome]:
+    def classify_lines(self, lines: Iterable[str], held: HeldLines | None = None) -> Iterator[LineOutcome]:
         """One outcome per line, in order: cheapest checks first, each behind a cache.
 
         A single loop with its collaborators bound to local names: this is the hot path of every
         mode, and per-line method calls and attribute look-ups are most of its cost in Python.
+
+        A line whose address is under late resolution comes out as ``Deferred`` (the caller holds
+        it), or, given ``held``, is held there at once and comes out as ``HELD``.
         """
+        hold = held.hold_line if held is not None else None
         split = self.parser.split
         fast_match = self.parser.fast_pattern.match if self.parser.fast_pattern is not None else None
         timestamps, parse_timestamp = self._timestamps.cache, self._timestamps.parse
@@ -188,7 +200,13 @@ class HitClassifier:
             if known is None:
                 known = by_address.remember(client_ip, look_up(client_ip))
             if type(known) is not _Known:
-                yield Deferred(client_ip, line, known.unmatched) if type(known) is Awaiting else known
+                if type(known) is Awaiting:
+                    if hold is None:
+                        yield Deferred(client_ip, line, known.unmatched)
+                    else:
+                        yield HELD if hold(client_ip, line, known.unmatched) else known.unmatched
+                else:
+                    yield known
                 continue
             hit = Hit(client_ip, timestamp, request.method, request.path, request.query, int(status),
                       int(size) if size.isdigit() else 0, _text(referrer), _text(agent), vhost or "")
@@ -430,7 +448,7 @@ def tally(outcomes: Iterable[LineOutcome], summary: RunSummary) -> Iterator[Matc
                 if outcome.unmatched.organization is not None:
                     unmatched_resolved += outcome.lines
                 continue
-            elif kind is Deferred:
+            elif kind is Held or kind is Deferred:
                 lines += 1
                 summary.deferred += 1
                 continue
@@ -480,16 +498,19 @@ class HeldLines:
             yield from tags
 
     def hold(self, deferred: Deferred, tag: object = None) -> bool:
-        address = deferred.client_ip
+        return self.hold_line(deferred.client_ip, deferred.line, deferred.unmatched, tag)
+
+    def hold_line(self, address: str, line: str, unmatched: Unmatched, tag: object = None) -> bool:
+        """Keep the line (False: over a limit, the line is unmatched now)."""
         lines = self._lines.get(address)
         if lines is None:
             lines = self._lines[address] = []
-            self._fallback[address] = deferred.unmatched
+            self._fallback[address] = unmatched
         elif len(lines) >= self.per_address:
             return False
         if self._count >= self.limit:
             return False
-        lines.append(deferred.line)
+        lines.append(line)
         if tag is not None:
             self._tags.setdefault(address, []).append(tag)
         self._count += 1
@@ -529,29 +550,29 @@ class GaveUp(NamedTuple):
     lines: int
 
 
-def with_late_resolution(outcomes: Iterable[LineOutcome], classifier: HitClassifier,
-                         settings: Settings, check_every: int = 1024) -> Iterator[LineOutcome | Settled | GaveUp]:
-    """Replay's side of late resolution: hold deferred lines, put them back (as ``Settled``) when
-    their answers arrive, and at the end wait up to ``resolution.late_wait_seconds`` for the rest.
+def with_late_resolution(lines: Iterable[str], classifier: HitClassifier, settings: Settings,
+                         check_every: int = 4096) -> Iterator[LineOutcome | Settled | GaveUp]:
+    """Replay's classification with late resolution: lines whose address is being looked up are
+    held, put back (as ``Settled``) when their answers arrive, and at the end the run waits up to
+    ``resolution.late_wait_seconds`` for the rest (``GaveUp``: still unmatched).
 
     Held lines come back after later lines of the file; sessions are judged in event time, so a
-    visit's pages still land in the right session."""
+    visit's pages still land in the right session. Answers are looked for every ``check_every``
+    lines, between chunks: no per-line work is added to the hot loop."""
     late = classifier.late
     if late is None:
-        yield from outcomes
+        yield from classifier.classify_lines(lines)
         return
     resolution = settings.resolution
     held = HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
-    hold, countdown = held.hold, check_every
-    for outcome in outcomes:
-        if type(outcome) is Deferred and not hold(outcome):
-            outcome = outcome.unmatched
-        yield outcome
-        countdown -= 1
-        if not countdown:
-            countdown = check_every
-            for settled, _tag in held.settle():
-                yield Settled(settled)
+    outcomes = classifier.classify_lines(lines, held)
+    while True:
+        chunk = list(itertools.islice(outcomes, check_every))
+        if not chunk:
+            break
+        yield from chunk
+        for settled, _tag in held.settle():
+            yield Settled(settled)
     deadline = time.monotonic() + resolution.late_wait_seconds
     while len(held):
         late.wait_idle(max(0.0, min(0.05, deadline - time.monotonic())))
@@ -559,8 +580,8 @@ def with_late_resolution(outcomes: Iterable[LineOutcome], classifier: HitClassif
             yield Settled(settled)
         if time.monotonic() >= deadline:
             break
-    for unmatched, lines in held.give_up():
-        yield GaveUp(unmatched, lines)
+    for unmatched, count in held.give_up():
+        yield GaveUp(unmatched, count)
 
 
 def track_and_store(matched_hits: Iterable[MatchedHit], tracker: VisitTracker, sink: HitSink,
