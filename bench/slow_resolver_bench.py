@@ -13,7 +13,9 @@ test databases, it times in alternation:
 - ``slow+wait``: the same with the default 10 s wait at the end, to show what that adds.
 
 Prints lines/s (pipeline: the time replay reports; wall: including start-up), the ratio of
-``slow`` to ``off`` (target: within 10 %), and bare_parse.py on the same file for scale.
+``slow`` to ``off`` (target: within 10 %), and bare_parse.py on the same file for scale. The
+loopback servers run in this process, on the same cores as replay: their CPU time is printed too,
+since a real resolver's would be spent elsewhere.
 Not a test: figures go into the notes.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import sys
 from pathlib import Path
@@ -83,13 +86,16 @@ def main() -> None:
             for name, text in configs.items():
                 config = out / f"slow_resolver_{name.replace('+', '_')}.toml"
                 config.write_text(text, encoding="utf-8")
+                servers_cpu = resource.getrusage(resource.RUSAGE_SELF)
                 run = measure(replay_command(log, accounts, out, f"slow_{name}") + ["--config", str(config)])
+                after = resource.getrusage(resource.RUSAGE_SELF)
+                server_seconds = (after.ru_utime + after.ru_stime) - (servers_cpu.ru_utime + servers_cpu.ru_stime)
                 processed = re.search(r"processed in ([\d.]+) s", run.output)
                 pipeline = args.lines / float(processed.group(1)) if processed else float("nan")
                 rates[name].append((pipeline, args.lines / run.seconds))
                 summary = next(line for line in run.output.splitlines() if line.startswith("lines "))
                 print(f"  {name:<10} {pipeline:>10,.0f} lines/s pipeline {args.lines / run.seconds:>10,.0f} wall"
-                      f"  | {summary}")
+                      f"  (CPU of the loopback servers meanwhile: {server_seconds:.2f} s)  | {summary}")
     finally:
         dns.close()
         rdap.close()

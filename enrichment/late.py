@@ -25,14 +25,14 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from enrichment.organization import Organization
 from enrichment.rdap import NetworkRegistration, RdapClient, RdapLookupFailed, RegistrationCache
-from enrichment.reverse_dns import ReverseDnsResolver
+from enrichment.reverse_dns import ReverseDnsResolver, public_suffixes
 from revisit.config import ResolutionSettings
 from stream.fields import IPAddress
 
 log = logging.getLogger("revisit.resolve.late")
 
 Answer = TypeVar("Answer")
-INTAKE_SECONDS = 0.02  # how often the late-resolution thread takes in submitted addresses
+INTAKE_SECONDS = 0.1  # how often the late-resolution thread takes in submitted addresses
 
 # (resolver name, seconds taken, result: "answer", "none" or "error"), as in enrichment.resolve
 LateObserver = Callable[[str, float, str], None]
@@ -114,6 +114,8 @@ class LateResolver:
                  observer: LateObserver | None = None) -> None:
         self.config = config
         self.rdap = RdapClient(config.rdap) if config.rdap.enabled else None
+        if config.reverse_dns.enabled:
+            public_suffixes()  # parsed here, in the parent of replay's forked classifiers
         self.registrations = registrations or RegistrationCache()
         self.observer = observer
         self._done: queue.SimpleQueue[LateAnswer] = queue.SimpleQueue()
@@ -138,7 +140,7 @@ class LateResolver:
     def submit(self, address: IPAddress, key: str) -> bool:
         """Queue a lookup; False when too many are waiting (the address then stays unmatched).
 
-        Only appends to a queue the late-resolution thread takes in every 20 ms: waking that
+        Only appends to a queue the late-resolution thread takes in every 100 ms: waking that
         thread for each address would make the hot path hand the interpreter lock back and forth
         thousands of times a second."""
         with self._lock:

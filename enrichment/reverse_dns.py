@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import dns.asyncresolver
 import dns.exception
@@ -56,6 +57,13 @@ def organization_from_ptr(name: str, confirmed: bool, suffixes: PublicSuffixList
                         evidence=f"PTR {name} (forward-confirmed): registrable domain {domain}")
 
 
+@lru_cache(maxsize=1)
+def public_suffixes() -> PublicSuffixList:
+    """The packaged Public Suffix List, parsed once per process (a tenth of a second): made before
+    replay forks its classifiers, they share it."""
+    return PublicSuffixList()
+
+
 class ReverseDnsResolver:
     """Asks DNS for PTR names; one instance per event loop (dnspython's resolver is not shared)."""
 
@@ -64,7 +72,7 @@ class ReverseDnsResolver:
     def __init__(self, config: ReverseDnsSettings, providers: ProviderDirectory | None = None) -> None:
         self.config = config
         self.providers = providers or access_providers()
-        self.suffixes = PublicSuffixList()  # the packaged list: nothing is downloaded
+        self.suffixes = public_suffixes()  # the packaged list: nothing is downloaded
         self._resolver = dns.asyncresolver.Resolver(configure=not config.nameservers)
         if config.nameservers:
             self._resolver.nameservers = list(config.nameservers)
