@@ -3,8 +3,8 @@
 Not part of the tests. Starts a throwaway broker and PostgreSQL (deploy/kafka.sh, deploy/postgres.sh)
 unless given, sends generated JSON access-log lines at a fixed rate (10 % from visits of 100,000
 dormant accounts, a few pages each; the rest anonymous visitors, bots and assets), and every minute prints the worker's RSS,
-its consumer lag and the event-time → hit-stored latency of that minute (from the worker's own
-histogram). Flat figures from start to end are the point.
+its consumer lag, the event-time → hit-stored latency of that minute (from the worker's own
+histogram) and the full garbage collections of that minute with their total pause. Flat figures from start to end are the point.
 
     .venv/bin/python bench/soak.py [--rate 2000] [--minutes 30] [--bootstrap HOST:PORT] [--db URL]
 """
@@ -94,6 +94,13 @@ def lag(text: str) -> int:
     return int(sum(float(v) for v in re.findall(r"^revisit_consumer_lag_messages\{[^}]*\} ([\d.e+]+)$", text, re.M)))
 
 
+def full_collections(text: str) -> tuple[int, float]:
+    """How many full (generation 2) garbage collections ran so far, and their total seconds."""
+    count = re.search(r'^revisit_gc_pause_seconds_count\{generation="2"\} ([\d.e+]+)$', text, re.M)
+    total = re.search(r'^revisit_gc_pause_seconds_sum\{generation="2"\} ([\d.e+]+)$', text, re.M)
+    return (int(float(count.group(1))) if count else 0), (float(total.group(1)) if total else 0.0)
+
+
 def state_accounts(text: str) -> int:
     found = re.search(r"^revisit_state_accounts ([\d.e+]+)$", text, re.M)
     return int(float(found.group(1))) if found else 0
@@ -150,11 +157,12 @@ def main() -> None:
               f"{args.session_gap_minutes + args.forget_margin_minutes} min after a visit's last page; "
               f"broker {bootstrap}; {db}; folder {folder}")
         print(f"{'minute':>6} {'sent':>10} {'processed':>10} {'lag':>7} {'RSS MB':>7} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'accounts in state':>17}")
+              f"{'accounts in state':>17} {'full GCs':>8} {'GC s':>6}")
         sent, began = 0, time.perf_counter()
         total = int(args.rate * args.minutes * 60)
         next_report, minute = began + 60, 0
         previous = histogram(metrics_text(port), "revisit_event_to_hit_stored_seconds")
+        collections_before = full_collections(metrics_text(port))
         while sent < total:
             due = began + sent / args.rate
             delay = due - time.perf_counter()
@@ -179,8 +187,12 @@ def main() -> None:
                 current = histogram(text, "revisit_event_to_hit_stored_seconds")
                 p50, p99 = window_quantile(previous, current, 0.5), window_quantile(previous, current, 0.99)
                 previous = current
+                collections = full_collections(text)
                 print(f"{minute:>6} {sent:>10,} {events_processed(text):>10,} {lag(text):>7,} {rss_mb(worker.pid):>7.0f} "
-                      f"{p50 * 1000:>7.0f} {p99 * 1000:>7.0f} {state_accounts(text):>17,}", flush=True)
+                      f"{p50 * 1000:>7.0f} {p99 * 1000:>7.0f} {state_accounts(text):>17,} "
+                      f"{collections[0] - collections_before[0]:>8} {collections[1] - collections_before[1]:>6.2f}",
+                      flush=True)
+                collections_before = collections
         producer.flush()
     finally:
         stop_worker(worker)

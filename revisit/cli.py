@@ -16,7 +16,7 @@ from datetime import date
 from typing import Sequence
 
 from enrichment.accounts import load_accounts
-from revisit.app import ReplayRequest, build_enrichment, format_summary, replay
+from revisit.app import ReplayRequest, build_enrichment, format_summary, freeze_long_lived_objects, replay
 from revisit.config import KafkaSettings, Settings, load_settings
 from revisit.errors import BadInput, ServiceFailure
 from revisit.logs import configure_logging
@@ -285,6 +285,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
                          match_methods=[method.value for method in MatchMethod],
                          resolvers=[resolver.name for resolver in enrichment.resolvers.resolvers] + late_resolvers)
     classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers, late=enrichment.late)
+    freeze_long_lived_objects()
     try:
         return run_worker(settings, classifier, store, metrics)
     finally:
