@@ -101,6 +101,13 @@ def full_collections(text: str) -> tuple[int, float]:
     return (int(float(count.group(1))) if count else 0), (float(total.group(1)) if total else 0.0)
 
 
+def sweeps(text: str) -> tuple[int, float]:
+    """Sweeps of the account state so far, and their total seconds."""
+    count = re.search(r"^revisit_sweep_duration_seconds_count ([\d.e+]+)$", text, re.M)
+    total = re.search(r"^revisit_sweep_duration_seconds_sum ([\d.e+]+)$", text, re.M)
+    return (int(float(count.group(1))) if count else 0), (float(total.group(1)) if total else 0.0)
+
+
 def state_accounts(text: str) -> int:
     found = re.search(r"^revisit_state_accounts ([\d.e+]+)$", text, re.M)
     return int(float(found.group(1))) if found else 0
@@ -157,12 +164,13 @@ def main() -> None:
               f"{args.session_gap_minutes + args.forget_margin_minutes} min after a visit's last page; "
               f"broker {bootstrap}; {db}; folder {folder}")
         print(f"{'minute':>6} {'sent':>10} {'processed':>10} {'lag':>7} {'RSS MB':>7} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'accounts in state':>17} {'full GCs':>8} {'GC s':>6}")
+              f"{'accounts in state':>17} {'full GCs':>8} {'GC s':>6} {'sweeps':>6} {'sweep s':>7}")
         sent, began = 0, time.perf_counter()
         total = int(args.rate * args.minutes * 60)
         next_report, minute = began + 60, 0
         previous = histogram(metrics_text(port), "revisit_event_to_hit_stored_seconds")
         collections_before = full_collections(metrics_text(port))
+        sweeps_before = sweeps(metrics_text(port))
         while sent < total:
             due = began + sent / args.rate
             delay = due - time.perf_counter()
@@ -187,12 +195,12 @@ def main() -> None:
                 current = histogram(text, "revisit_event_to_hit_stored_seconds")
                 p50, p99 = window_quantile(previous, current, 0.5), window_quantile(previous, current, 0.99)
                 previous = current
-                collections = full_collections(text)
+                collections, swept = full_collections(text), sweeps(text)
                 print(f"{minute:>6} {sent:>10,} {events_processed(text):>10,} {lag(text):>7,} {rss_mb(worker.pid):>7.0f} "
                       f"{p50 * 1000:>7.0f} {p99 * 1000:>7.0f} {state_accounts(text):>17,} "
-                      f"{collections[0] - collections_before[0]:>8} {collections[1] - collections_before[1]:>6.2f}",
-                      flush=True)
-                collections_before = collections
+                      f"{collections[0] - collections_before[0]:>8} {collections[1] - collections_before[1]:>6.2f} "
+                      f"{swept[0] - sweeps_before[0]:>6} {swept[1] - sweeps_before[1]:>7.2f}", flush=True)
+                collections_before, sweeps_before = collections, swept
         producer.flush()
     finally:
         stop_worker(worker)

@@ -51,6 +51,7 @@ class RevisitMetrics:
     event_to_alert_stored: Histogram
     alerts: Counter
     state_accounts: Gauge
+    sweep: Histogram
     # alerts: the sender
     deliveries: Counter
     event_to_delivery: Histogram
@@ -110,6 +111,10 @@ class RevisitMetrics:
             state_accounts=Gauge("revisit_state_accounts",
                                  "Accounts with tracking state in this worker (recent visits, held alerts, "
                                  "cooldowns), after the last sweep.", registry=r),
+            sweep=Histogram("revisit_sweep_duration_seconds",
+                            "One sweep of the worker's account state (finding and forgetting ended visits), "
+                            "from start to end, the event loop turning between its slices.",
+                            buckets=LATENCY_BUCKETS, registry=r),
             deliveries=Counter("revisit_deliveries_total",
                                "Delivery attempts by channel and result (sent, retry, dead).",
                                ["channel", "status"], registry=r),

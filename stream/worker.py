@@ -42,7 +42,7 @@ from stream.records import (AccountStateTable, UnknownAccount, last_alerts_field
 
 log = logging.getLogger("revisit.worker")
 DATABASE_RETRY_SECONDS = 1.0
-SWEEP_SLICE = 1000  # accounts looked at between two turns of the event loop
+SWEEP_SLICE = 200  # accounts looked at (and forgotten) between two turns of the event loop
 
 
 def build_app(settings: Settings, classifier: HitClassifier, store: Store, metrics: RevisitMetrics,
@@ -164,12 +164,14 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
         the accounts active lately, not by every account ever seen."""
         if watermark[0] is None:
             return
+        started = time.perf_counter()
         accounts = states.stored_account_ids()
         for start in range(0, len(accounts), SWEEP_SLICE):
             for account_id, names in states.expired(watermark[0], horizons, accounts[start:start + SWEEP_SLICE]).items():
                 states.forget(account_id, names)
             await asyncio.sleep(0)  # events go on between slices: a sweep of 100,000 accounts is no pause
         metrics.state_accounts.set(len(states.stored_account_ids()))
+        metrics.sweep.observe(time.perf_counter() - started)
 
     @app.timer(interval=worker.lag_interval_seconds)
     async def measure_lag() -> None:
