@@ -17,6 +17,7 @@ from typing import Iterable
 
 from enrichment.accounts import Account
 from enrichment.fuzzy import FuzzyNames, FuzzyVerdict
+from enrichment.networks import NetworkTable
 from enrichment.normalize import NormalizedName, normalize_name, normalize_uncached
 from enrichment.organization import Organization
 from revisit.config import MatchingSettings
@@ -54,16 +55,12 @@ class AccountIndex:
         self._fuzzy: FuzzyNames[tuple[Account, MatchMethod]] = FuzzyNames(self.matching)
         self._fuzzy_verdicts: BoundedCache = BoundedCache(65_536)
         self.accounts: dict[str, Account] = {}
-        # version → prefix length → network number → accounts (tuples: a list costs more memory)
-        self._networks: dict[int, dict[int, dict[int, tuple[Account, ...]]]] = {4: {}, 6: {}}
+        self._networks: NetworkTable[tuple[Account, ...]] = NetworkTable()  # tuples: a list costs more memory
         self._domains: dict[str, tuple[Account, ...]] = {}
         # normalised name → (account, how it was listed, the listed text) per account holding it
         self._names: dict[str, tuple[tuple[Account, MatchMethod, str], ...]] = {}
         for account in accounts:
             self._add(account)
-        self._prefix_lengths = {
-            version: sorted(by_length, reverse=True) for version, by_length in self._networks.items()
-        }
 
     def __len__(self) -> int:
         return len(self.accounts)
@@ -71,10 +68,7 @@ class AccountIndex:
     def _add(self, account: Account) -> None:
         self.accounts[account.account_id] = account
         for network in account.networks:
-            bits = network.max_prefixlen
-            number = int(network.network_address) >> (bits - network.prefixlen)
-            by_length = self._networks[network.version].setdefault(network.prefixlen, {})
-            by_length[number] = by_length.get(number, ()) + (account,)
+            self._networks.put(network, (self._networks.get(network) or ()) + (account,))
         for domain in account.domains:
             self._domains[domain] = self._domains.get(domain, ()) + (account,)
         for text, method in [(account.name, MatchMethod.NAME)] + [(a, MatchMethod.ALIAS) for a in account.aliases]:
@@ -92,13 +86,8 @@ class AccountIndex:
     # --- lookups ---------------------------------------------------------------------------
     def by_network(self, address: IPAddress) -> tuple[tuple[Account, ...], str] | None:
         """Accounts whose most specific network holds the address, and that network."""
-        bits = address.max_prefixlen
-        value = int(address)
-        for length in self._prefix_lengths[address.version]:
-            found = self._networks[address.version][length].get(value >> (bits - length))
-            if found is not None:
-                network_address = (value >> (bits - length)) << (bits - length)
-                return found, f"{type(address)(network_address)}/{length}"
+        for network, accounts in self._networks.matches(address):
+            return accounts, str(network)
         return None
 
     def by_domain(self, domain: str) -> tuple[tuple[Account, ...], str] | None:

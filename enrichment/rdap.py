@@ -16,17 +16,18 @@ import ipaddress
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Iterable
 
 from ipwhois.exceptions import BaseIpwhoisException
 from ipwhois.net import Net
 from ipwhois.nir import NIRWhois
 from ipwhois.rdap import RDAP
 
+from enrichment.networks import NetworkTable
 from enrichment.organization import Organization, OrgKind
 from enrichment.providers import ProviderDirectory, access_providers
 from revisit.config import RdapSettings
-from stream.fields import IPAddress, IPNetwork
+from stream.fields import IPAddress
 
 _PROVIDER_ALLOCATIONS = ("ALLOCATED PA", "ALLOCATED PORTABLE", "ALLOCATED NON-PORTABLE", "DIRECT ALLOCATION",
                          "ALLOCATED UNSPECIFIED", "ALLOCATED-BY-RIR", "ALLOCATED-BY-LIR", "REALLOCATION")
@@ -115,10 +116,9 @@ def registration_from_jpnic(result: dict[str, Any], address: IPAddress, now: dat
     """A registration from ipwhois' parsed JPNIC whois answer, or None if it names no network."""
     for net in result.get("nets") or ():
         name = (net.get("name") or "").strip() or None
-        network = _containing_network(str(net.get("cidr") or ""), address)
-        parsed = ipaddress.ip_network(network, strict=False)
-        if parsed.prefixlen == parsed.max_prefixlen and not net.get("cidr"):
+        if not net.get("cidr"):
             continue
+        parsed = ipaddress.ip_network(_containing_network(str(net["cidr"]), address), strict=False)
         return NetworkRegistration(str(parsed), name, OrgKind.UNKNOWN, "rdap+jpnic",
                                    f"JPNIC whois: {parsed} is assigned to {name!r}", now + ttl)
     return None
@@ -196,28 +196,20 @@ class RdapClient:
 class RegistrationCache:
     """Registrations by network, most specific first; expired ones are ignored and dropped."""
 
-    def __init__(self, registrations: list[NetworkRegistration] = ()) -> None:  # type: ignore[assignment]
-        self._by_length: dict[int, dict[int, dict[int, NetworkRegistration]]] = {4: {}, 6: {}}
+    def __init__(self, registrations: Iterable[NetworkRegistration] = ()) -> None:
+        self._networks: NetworkTable[NetworkRegistration] = NetworkTable()
         for registration in registrations:
             self.add(registration)
 
     def __len__(self) -> int:
-        return sum(len(by_number) for by_length in self._by_length.values() for by_number in by_length.values())
+        return len(self._networks)
 
     def add(self, registration: NetworkRegistration) -> None:
-        network: IPNetwork = ipaddress.ip_network(registration.network, strict=False)
-        number = int(network.network_address) >> (network.max_prefixlen - network.prefixlen)
-        self._by_length[network.version].setdefault(network.prefixlen, {})[number] = registration
+        self._networks.put(ipaddress.ip_network(registration.network, strict=False), registration)
 
     def find(self, address: IPAddress, now: datetime) -> NetworkRegistration | None:
-        value, bits = int(address), address.max_prefixlen
-        by_length = self._by_length[address.version]
-        for length in sorted(by_length, reverse=True):
-            registration = by_length[length].get(value >> (bits - length))
-            if registration is None:
-                continue
-            if registration.expires_at <= now:
-                del by_length[length][value >> (bits - length)]
-                continue
-            return registration
+        for network, registration in list(self._networks.matches(address)):
+            if registration.expires_at > now:
+                return registration
+            self._networks.remove(network)
         return None
