@@ -8,7 +8,7 @@ a message can never run code when it is read.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Callable, Generic, Iterable, Iterator, MutableMapping, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, MutableMapping, TypeVar
 
 from alerts.policy import Alert, organization_from_record, organization_record
 from enrichment.match import AccountIndex, AccountMatch, MatchMethod
@@ -75,6 +75,7 @@ def pending_from_record(record: dict[str, Any]) -> PendingAlert:
 
 
 V = TypeVar("V")
+PARTITION = "partition"  # in each account's state record: the partition its events arrive on
 
 
 class AccountStateTable:
@@ -95,7 +96,13 @@ class AccountStateTable:
     def __init__(self, table: MutableMapping[str, Any]) -> None:
         self._table = table
         self._staged: dict[str, dict[str, Any]] = {}  # account → field → decoded value (None: removed)
-        self._codecs: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {}
+        self._codecs: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {PARTITION: (int, int)}
+
+    def note_partition(self, account_id: str, partition: int) -> None:
+        """The partition the account's events arrive on: its state is judged by that partition's
+        event time (see ``expired``). Staged like any change, so it costs nothing extra to store."""
+        if self.get(account_id, PARTITION) != partition:
+            self.set(account_id, PARTITION, partition)
 
     def field(self, name: str, encode: Callable[[V], Any], decode: Callable[[Any], V]) -> StateField[V]:
         self._codecs[name] = (encode, decode)
@@ -134,15 +141,29 @@ class AccountStateTable:
     def stored_account_ids(self) -> list[str]:
         return list(self._table.keys())
 
-    def expired(self, watermark: datetime, horizons: dict[str, timedelta],
+    def expired(self, watermarks: Mapping[int, datetime], horizons: dict[str, timedelta],
                 account_ids: Iterable[str] | None = None) -> dict[str, list[str]]:
-        """Account → fields whose time is older than ``watermark`` minus their horizon, among
+        """Account → fields whose time is older than their horizon before the newest event time of
+        the account's own partition (``watermarks``: partition → newest event time seen there), among
         accounts with nothing staged (all stored ones, or ``account_ids``: a sweep goes in slices).
-        Reads each field's time from the stored record (ISO text), without decoding whole records."""
+
+        Per partition, because partitions advance unevenly: after a restart one may be re-reading
+        yesterday while another is already at today, and a single watermark would forget the
+        state of visits (and cooldowns) the slow partition is still in the middle of. An account
+        whose partition has not been read yet is kept; one whose partition is unknown (a record of
+        an older version) is judged by the slowest partition. Reads each field's time from
+        the stored record (ISO text), without decoding whole records."""
         found: dict[str, list[str]] = {}
+        if not watermarks:
+            return found
+        slowest = min(watermarks.values())
         for account_id in (self.stored_account_ids() if account_ids is None else account_ids):
             record = self._table.get(account_id)
             if not record or account_id in self._staged:
+                continue
+            partition = record.get(PARTITION)
+            watermark = slowest if partition is None else watermarks.get(partition)
+            if watermark is None:  # nothing read from its partition yet: nothing known to be over
                 continue
             names = [name for name, horizon in horizons.items()
                      if record.get(name) is not None and watermark - _time_of_field(name, record[name]) > horizon]
@@ -151,12 +172,13 @@ class AccountStateTable:
         return found
 
     def forget(self, account_id: str, names: list[str]) -> None:
-        """Removes fields of an account that has nothing staged; an empty record is deleted (its
-        changelog gets a tombstone), so the table holds only accounts whose state still matters."""
+        """Removes fields of an account that has nothing staged; a record with no state left is
+        deleted (its changelog gets a tombstone), so the table holds only accounts whose state
+        still matters."""
         if account_id in self._staged:
             return
         record = {k: v for k, v in (self._table.get(account_id) or {}).items() if k not in names and v is not None}
-        if record:
+        if record.keys() - {PARTITION}:
             self._table[account_id] = record
         elif account_id in self._table:
             del self._table[account_id]

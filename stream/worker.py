@@ -20,7 +20,7 @@ import asyncio
 import logging
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from revisit.storage.store import Store
 from stream.classify_stage import ClassifyStage
 from stream.faust_transport import LowLatencyTransport
 from stream.pipeline import HitClassifier, VisitTracker
+from stream.progress import CommittedEventTimes
 from stream.records import (AccountStateTable, UnknownAccount, last_alerts_field, matched_from_record, pending_field,
                             sessions_field)
 
@@ -85,7 +86,7 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
 
     tracker = VisitTracker(settings, last_alerts_field(states), sessions_field(states), pending_field(states),
                            release_others=False)
-    watermark: list[datetime | None] = [None]  # the newest event time this worker has seen
+    committed_times = CommittedEventTimes()  # what the sweep judges by: see stream/progress.py
     sink = store.hit_sink()
     unstored: list[tuple[Any, float]] = []  # events (and their event times) whose rows are not yet stored
     write_failure: list[str] = []  # why the last write failed, while it keeps failing (for /readyz)
@@ -137,8 +138,8 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
                 log.warning("matched hit for account %s, which this worker's list does not hold", error)
                 event.ack()
                 continue
-            if watermark[0] is None or matched.hit.timestamp > watermark[0]:
-                watermark[0] = matched.hit.timestamp
+            committed_times.read(event.message.partition, event.message.offset, matched.hit.timestamp)
+            states.note_partition(matched.match.account.account_id, event.message.partition)
             observation = tracker.observe(matched)  # state changes are staged: see AccountStateTable
             sink.add_hit(hit_key, matched, observation.session, observation.page)
             if observation.triggered is not None:
@@ -162,12 +163,15 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
     async def forget_ended_visits() -> None:
         """State of visits that are over (in event time) leaves the table: memory stays bounded by
         the accounts active lately, not by every account ever seen."""
-        if watermark[0] is None:
+        committed_times.commit((tp.partition, offset) for tp, offset in app.monitor.tp_committed_offsets.items()
+                               if tp.topic == kafka.matched_topic)
+        watermarks = committed_times.watermarks()
+        if not watermarks:
             return
         started = time.perf_counter()
         accounts = states.stored_account_ids()
         for start in range(0, len(accounts), SWEEP_SLICE):
-            for account_id, names in states.expired(watermark[0], horizons, accounts[start:start + SWEEP_SLICE]).items():
+            for account_id, names in states.expired(watermarks, horizons, accounts[start:start + SWEEP_SLICE]).items():
                 states.forget(account_id, names)
             await asyncio.sleep(0)  # events go on between slices: a sweep of 100,000 accounts is no pause
         metrics.state_accounts.set(len(states.stored_account_ids()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from stream.progress import CommittedEventTimes
 from stream.records import AccountStateTable, last_alerts_field, sessions_field
 from stream.sessions import PageView, Session, advance_session
 
@@ -60,10 +61,52 @@ def test_state_of_ended_visits_is_forgotten_and_active_state_kept() -> None:
         last_alerts[account] = seen
     states.publish(states.staged())
     horizons = {"session": timedelta(minutes=90), "last_alert_at": timedelta(hours=25)}
-    assert states.expired(noon, horizons) == {"old": ["session"]}
+    assert states.expired({0: noon}, horizons) == {"old": ["session"]}
     sessions["recent"] = sessions["recent"]  # staged, not yet stored: never swept
     states.forget("old", ["session"])
     assert "session" not in table["old"] and "last_alert_at" in table["old"]
-    assert states.expired(noon + timedelta(days=2), horizons) == {"old": ["last_alert_at"]}
+    assert states.expired({0: noon + timedelta(days=2)}, horizons) == {"old": ["last_alert_at"]}
     states.forget("old", ["last_alert_at"])
     assert "old" not in table and "recent" in table  # nothing left: the record itself goes
+
+
+def test_each_account_is_judged_by_the_event_time_of_its_own_partition() -> None:
+    """After a restart partition 1 may be re-reading the morning while partition 0 is already at
+    night: the morning's visit and cooldown on partition 1 must not be forgotten meanwhile."""
+    table: dict = {}
+    states = AccountStateTable(table)
+    sessions, last_alerts = sessions_field(states), last_alerts_field(states)
+    morning = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
+    for account, partition in (("fast", 0), ("slow", 1)):
+        sessions[account] = Session(f"s-{account}", account, morning, morning, (PageView(morning, "/"),), (), 0)
+        last_alerts[account] = morning
+        states.note_partition(account, partition)
+    states.publish(states.staged())
+    horizons = {"session": timedelta(minutes=45), "last_alert_at": timedelta(hours=24, minutes=15)}
+    night, a_bit_later = morning + timedelta(hours=12), morning + timedelta(minutes=10)
+    assert states.expired({0: night, 1: a_bit_later}, horizons) == {"fast": ["session"]}
+    assert states.expired({0: night}, horizons) == {"fast": ["session"]}  # partition 1 not read yet: kept
+    states.forget("fast", ["session"])
+    assert table["fast"]["partition"] == 0 and "last_alert_at" in table["fast"]
+    assert states.expired({0: night + timedelta(days=1), 1: night}, horizons) == {
+        "fast": ["last_alert_at"], "slow": ["session"]}
+    states.forget("fast", ["last_alert_at"])
+    assert "fast" not in table  # the partition alone is no state worth keeping
+    states.note_partition("slow", 1)
+    assert states.staged() == {}  # the same partition again changes nothing
+
+
+def test_only_committed_events_move_the_time_the_sweep_judges_by() -> None:
+    times = CommittedEventTimes()
+    for offset, minutes in ((0, 0), (1, 5), (2, 3), (3, 60)):
+        times.read(0, offset, T0 + timedelta(minutes=minutes))
+    times.read(1, 0, T0)
+    assert times.watermarks() == {}  # read, nothing committed
+    times.commit([(0, 3)])  # offsets 0..2 committed: the newest of them, not the newest read
+    assert times.watermarks() == {0: T0 + timedelta(minutes=5)}
+    times.read(0, 2, T0 + timedelta(minutes=3))  # a rebalance: read again from offset 2
+    times.read(0, 3, T0 + timedelta(minutes=60))
+    times.commit([(0, 3), (1, 1)])
+    assert times.watermarks() == {0: T0 + timedelta(minutes=5), 1: T0}
+    times.commit([(0, 4)])
+    assert times.watermarks()[0] == T0 + timedelta(minutes=60)

@@ -104,11 +104,13 @@ class Setup:
         finally:
             engine.dispose()
 
-    def alert_ids(self) -> set[str]:
+    def alerts(self) -> dict[str, str]:
+        """alert_id → account, visit start and trigger time: what tells a doubled alert from a lost one."""
         engine = create_engine(self.db)
         try:
             with engine.connect() as connection:
-                return {row[0] for row in connection.execute(text("SELECT alert_id FROM alerts"))}
+                return {row[0]: f"{row[1]} visit from {row[2]} triggered at {row[3]}" for row in connection.execute(
+                    text("SELECT alert_id, account_id, first_seen, triggered_at FROM alerts ORDER BY triggered_at"))}
         finally:
             engine.dispose()
 
@@ -128,8 +130,9 @@ class Setup:
         """Every hit stored once and exactly the alerts `revisit replay` makes of the same log."""
         alert_ids, hits = replayed
         self.wait_for_hits(hits, timeout)
-        assert self.counts() == (hits, len(alert_ids))
-        assert self.alert_ids() == alert_ids
+        stored = self.alerts()
+        assert (self.counts()[0], set(stored)) == (hits, alert_ids), "\n".join(
+            f"{'extra' if alert_id not in alert_ids else 'also'}: {about}" for alert_id, about in stored.items())
 
     def worker_metrics(self) -> str:
         """What live workers report (readiness, events by outcome, lag, hits stored): where a stall is."""
