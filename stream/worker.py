@@ -35,7 +35,7 @@ from revisit.endpoints import ReadinessCheck, readiness_body
 from revisit.metrics import RevisitMetrics
 from revisit.storage.store import Store
 from stream.classify_stage import ClassifyStage
-from stream.faust_transport import LowLatencyTransport, RecoverySafeFlowControl
+from stream.faust_transport import LowLatencyTransport
 from stream.pipeline import HitClassifier, VisitTracker
 from stream.progress import CommittedEventTimes
 from stream.records import (AccountStateTable, UnknownAccount, last_alerts_field, matched_from_record, pending_field,
@@ -75,7 +75,6 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
         broker_heartbeat_interval=max(1.0, worker.session_timeout_seconds / 3),
     )
     app.transport = LowLatencyTransport(app.conf.broker_consumer, app)
-    app.flow_control = RecoverySafeFlowControl(loop=app.loop)  # before any stream queue exists
     matched_topic = app.topic(kafka.matched_topic, key_type=str, key_serializer="raw", value_serializer="json",
                               partitions=kafka.partitions)
     # One record per account (see AccountStateTable for why not one table per field).
