@@ -36,7 +36,7 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         topic's records too; Faust then dropped them as not active, silently, with the consumer's
         position already past them. A worker restarted before its first offset commit had no
         committed offset to seek back to and stood idle with its backlog as lag (about 1 crash
-        test in 25: aiokafka's positions at the high watermark, Faust's read offsets empty)."""
+        test in 20: aiokafka's positions at the high watermark, Faust's read offsets empty)."""
         if active_partitions is None:
             return await super().getmany(None, timeout)
         snapshot = set(active_partitions)
