@@ -287,6 +287,16 @@ class PendingAlert:
     session_started_at: datetime
 
 
+def state_horizons(settings: Settings, margin: timedelta) -> dict[str, timedelta]:
+    """How long after its own time each kind of ``VisitTracker`` state still matters, plus
+    ``margin`` for late events: a session until its gap has passed, a held alert until its grouping
+    window has, a last alert time until its cooldown has. Older state can be forgotten (the
+    streaming worker's sweep) without changing a decision; replay keeps it all in memory anyway."""
+    return {"session": timedelta(minutes=settings.intent.session_gap_minutes) + margin,
+            "pending": timedelta(minutes=settings.alerts.grouping_minutes) + margin,
+            "last_alert_at": timedelta(hours=settings.alerts.cooldown_hours) + margin}
+
+
 class VisitTracker:
     """Sessions, pending alerts and last alert times per account, judged in event time.
 
@@ -346,13 +356,6 @@ class VisitTracker:
         due = [key for key, held in candidates if now - held.triggered_at >= self.grouping]
         return [self.pending.pop(key).alert for key in due]
 
-    def horizons(self, margin: timedelta) -> dict[str, timedelta]:
-        """How long after its own time each kind of state still matters, plus ``margin`` for late
-        events: a session until its gap has passed, a held alert until its grouping window has,
-        a last alert time until its cooldown has. Older state can be forgotten (the streaming
-        worker's sweep) without changing a decision; replay keeps it all in memory anyway."""
-        return {"session": self.gap + margin, "pending": self.grouping + margin,
-                "last_alert_at": timedelta(hours=self.settings.alerts.cooldown_hours) + margin}
 
     def release_all(self) -> list[Alert]:
         """At the end of the input every held alert goes out."""

@@ -12,6 +12,7 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, MutableM
 
 from alerts.policy import Alert, organization_from_record, organization_record
 from enrichment.match import AccountIndex, AccountMatch, MatchMethod
+from stream.expiry import ExpiryQueue
 from stream.hit import Hit
 from stream.pipeline import MatchedHit, PendingAlert
 from stream.sessions import PageView, Session
@@ -90,11 +91,16 @@ class AccountStateTable:
     the database ignores them by key). One record per account makes each write all or nothing.
 
     Staged values are kept decoded and encoded once per ``publish``, not once per event.
-    ``VisitTracker`` sees the fields as separate mappings (``field``).
+    ``VisitTracker`` sees the fields as separate mappings (``field``). Each stored record is
+    queued by the time its state expires (``ExpiryQueue``), so forgetting costs what it forgets.
     """
 
-    def __init__(self, table: MutableMapping[str, Any]) -> None:
+    def __init__(self, table: MutableMapping[str, Any], horizons: Mapping[str, timedelta]) -> None:
+        """``horizons``: field → how long after its own time that state still matters (see
+        ``state_horizons``); older state is forgotten by ``forget_expired``."""
         self._table = table
+        self._horizons = dict(horizons)
+        self._expiry = ExpiryQueue()
         self._staged: dict[str, dict[str, Any]] = {}  # account → field → decoded value (None: removed)
         self._codecs: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {PARTITION: (int, int)}
 
@@ -130,6 +136,7 @@ class AccountStateTable:
             for name, value in values.items():
                 record[name] = None if value is None else self._codecs[name][0](value)
             self._table[account_id] = record
+            self._schedule(account_id, record)
             current = self._staged.get(account_id)
             if current is not None and current.keys() == values.keys() and all(
                     current[name] is value for name, value in values.items()):
@@ -138,50 +145,68 @@ class AccountStateTable:
     def account_ids(self) -> list[str]:
         return list(dict.fromkeys([*self._table.keys(), *self._staged.keys()]))
 
-    def stored_account_ids(self) -> list[str]:
-        return list(self._table.keys())
+    def stored_count(self) -> int:
+        return len(self._table)
 
-    def expired(self, watermarks: Mapping[int, datetime], horizons: dict[str, timedelta],
-                account_ids: Iterable[str] | None = None) -> dict[str, list[str]]:
-        """Account → fields whose time is older than their horizon before the newest event time of
-        the account's own partition (``watermarks``: partition → newest event time seen there), among
-        accounts with nothing staged (all stored ones, or ``account_ids``: a sweep goes in slices).
+    def rebuild_expiry(self) -> None:
+        """Schedules every stored record again: after the table was filled from its changelog
+        (a start or a rebalance), which writes to it without passing through ``publish``."""
+        self._expiry.clear()
+        for account_id, record in list(self._table.items()):
+            if record:
+                self._schedule(account_id, record)
+
+    def due_accounts(self, watermarks: Mapping[int, datetime]) -> list[str]:
+        """Accounts whose state may have expired (``watermarks``: partition → newest event time
+        known there for good), taken from the expiry queue: pass them to ``forget_expired``."""
+        return self._expiry.pop_due(watermarks)
+
+    def forget_expired(self, watermarks: Mapping[int, datetime], account_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Removes the fields of ``account_ids`` whose time is older than their horizon before the
+        newest event time of the account's own partition, and returns them (account → fields).
 
         Per partition, because partitions advance unevenly: after a restart one may be re-reading
         yesterday while another is already at today, and a single watermark would forget the
         state of visits (and cooldowns) the slow partition is still in the middle of. An account
         whose partition has not been read yet is kept; one whose partition is unknown (a record of
-        an older version) is judged by the slowest partition. Reads each field's time from
-        the stored record (ISO text), without decoding whole records."""
-        found: dict[str, list[str]] = {}
-        if not watermarks:
-            return found
-        slowest = min(watermarks.values())
-        for account_id in (self.stored_account_ids() if account_ids is None else account_ids):
+        an older version) is judged by the slowest partition. An account with changes staged is
+        left alone: its ``publish`` schedules it again. Whatever remains is scheduled again."""
+        forgotten: dict[str, list[str]] = {}
+        slowest = min(watermarks.values(), default=None)
+        for account_id in account_ids:
             record = self._table.get(account_id)
             if not record or account_id in self._staged:
                 continue
             partition = record.get(PARTITION)
             watermark = slowest if partition is None else watermarks.get(partition)
-            if watermark is None:  # nothing read from its partition yet: nothing known to be over
-                continue
-            names = [name for name, horizon in horizons.items()
-                     if record.get(name) is not None and watermark - _time_of_field(name, record[name]) > horizon]
+            names = [] if watermark is None else [
+                name for name, horizon in self._horizons.items()
+                if record.get(name) is not None and watermark - _time_of_field(name, record[name]) > horizon]
             if names:
-                found[account_id] = names
-        return found
+                self._forget(account_id, record, names)
+                forgotten[account_id] = names
+            else:
+                self._schedule(account_id, record)
+        return forgotten
 
-    def forget(self, account_id: str, names: list[str]) -> None:
-        """Removes fields of an account that has nothing staged; a record with no state left is
-        deleted (its changelog gets a tombstone), so the table holds only accounts whose state
-        still matters."""
-        if account_id in self._staged:
-            return
-        record = {k: v for k, v in (self._table.get(account_id) or {}).items() if k not in names and v is not None}
-        if record.keys() - {PARTITION}:
-            self._table[account_id] = record
-        elif account_id in self._table:
+    def _forget(self, account_id: str, record: dict[str, Any], names: list[str]) -> None:
+        """A record with no state left is deleted (its changelog gets a tombstone), so the table
+        holds only accounts whose state still matters."""
+        kept = {k: v for k, v in record.items() if k not in names and v is not None}
+        if kept.keys() - {PARTITION}:
+            self._table[account_id] = kept
+            self._schedule(account_id, kept)
+        else:
             del self._table[account_id]
+            self._expiry.unschedule(account_id)
+
+    def _schedule(self, account_id: str, record: Mapping[str, Any]) -> None:
+        """Queues the record at the time its earliest field expires (reading each field's time
+        from its stored ISO text, without decoding whole records)."""
+        due = min((_time_of_field(name, record[name]) + horizon for name, horizon in self._horizons.items()
+                   if record.get(name) is not None), default=None)
+        if due is not None:
+            self._expiry.schedule(account_id, due, record.get(PARTITION))
 
 
 def _time_of_field(name: str, encoded: Any) -> datetime:

@@ -36,7 +36,7 @@ from revisit.metrics import RevisitMetrics
 from revisit.storage.store import Store
 from stream.classify_stage import ClassifyStage
 from stream.faust_transport import LowLatencyTransport
-from stream.pipeline import HitClassifier, VisitTracker
+from stream.pipeline import HitClassifier, VisitTracker, state_horizons
 from stream.progress import CommittedEventTimes
 from stream.records import (AccountStateTable, UnknownAccount, last_alerts_field, matched_from_record, pending_field,
                             sessions_field)
@@ -80,8 +80,17 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
     # One record per account (see AccountStateTable for why not one table per field).
     # use_partitioner: records are written after the database commit, outside the event's own
     # context; the key (account id, raw bytes) hashes to the partition of the matched topic.
-    states = AccountStateTable(app.Table("account-state", default=None, partitions=kafka.partitions, key_type=str,
-                                         use_partitioner=True))
+    state_table = app.Table("account-state", default=None, partitions=kafka.partitions, key_type=str,
+                            use_partitioner=True)
+    states = AccountStateTable(state_table, state_horizons(settings, timedelta(minutes=worker.forget_margin_minutes)))
+
+    @state_table.on_recover
+    async def schedule_recovered_state() -> None:
+        """Recovery fills the table from its changelog behind the state's back: queue it all once."""
+        states.rebuild_expiry()
+        metrics.state_accounts.set(states.stored_count())
+        log.info("account state ready: %d accounts with visit or cooldown state", states.stored_count())
+
     processed: dict[tuple[str, int], int] = {}
 
     tracker = VisitTracker(settings, last_alerts_field(states), sessions_field(states), pending_field(states),
@@ -157,8 +166,6 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
     async def store_pending_rows() -> None:
         store_and_acknowledge()
 
-    horizons = tracker.horizons(timedelta(minutes=worker.forget_margin_minutes))
-
     @app.timer(interval=worker.forget_interval_seconds)
     async def forget_ended_visits() -> None:
         """State of visits that are over (in event time) leaves the table: memory stays bounded by
@@ -169,12 +176,11 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
         if not watermarks:
             return
         started = time.perf_counter()
-        accounts = states.stored_account_ids()
-        for start in range(0, len(accounts), SWEEP_SLICE):
-            for account_id, names in states.expired(watermarks, horizons, accounts[start:start + SWEEP_SLICE]).items():
-                states.forget(account_id, names)
-            await asyncio.sleep(0)  # events go on between slices: a sweep of 100,000 accounts is no pause
-        metrics.state_accounts.set(len(states.stored_account_ids()))
+        due = states.due_accounts(watermarks)  # only these: see stream/expiry.py
+        for start in range(0, len(due), SWEEP_SLICE):
+            states.forget_expired(watermarks, due[start:start + SWEEP_SLICE])
+            await asyncio.sleep(0)  # events go on between slices: after a long stop many may be due
+        metrics.state_accounts.set(states.stored_count())
         metrics.sweep.observe(time.perf_counter() - started)
 
     @app.timer(interval=worker.lag_interval_seconds)

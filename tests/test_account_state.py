@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from stream.expiry import ExpiryQueue
 from stream.progress import CommittedEventTimes
 from stream.records import AccountStateTable, last_alerts_field, sessions_field
 from stream.sessions import PageView, Session, advance_session
@@ -32,7 +33,7 @@ def test_a_straggler_older_than_the_visit_by_a_gap_leaves_the_visit_alone() -> N
 
 def test_state_reaches_the_table_only_when_published() -> None:
     table: dict = {}
-    states = AccountStateTable(table)
+    states = AccountStateTable(table, {})
     sessions, last_alerts = sessions_field(states), last_alerts_field(states)
     sessions["A1"] = advance_session(None, "A1", PageView(T0, "/", 0, None), GAP)
     last_alerts["A1"] = T0
@@ -51,30 +52,75 @@ def test_state_reaches_the_table_only_when_published() -> None:
     assert "A1" not in last_alerts and list(sessions) == ["A1"]
 
 
+def sweep(states: AccountStateTable, watermarks: dict[int, datetime]) -> dict[str, list[str]]:
+    """What the worker's sweep does: the due accounts from the expiry queue, their expired fields forgotten."""
+    return states.forget_expired(watermarks, states.due_accounts(watermarks))
+
+
 def test_state_of_ended_visits_is_forgotten_and_active_state_kept() -> None:
     table: dict = {}
-    states = AccountStateTable(table)
+    states = AccountStateTable(table, {"session": timedelta(minutes=90), "last_alert_at": timedelta(hours=25)})
     sessions, last_alerts = sessions_field(states), last_alerts_field(states)
     noon = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
     for account, seen in (("old", noon - timedelta(hours=3)), ("recent", noon - timedelta(minutes=5))):
         sessions[account] = Session(f"s-{account}", account, seen, seen, (PageView(seen, "/"),), (), 0)
         last_alerts[account] = seen
     states.publish(states.staged())
-    horizons = {"session": timedelta(minutes=90), "last_alert_at": timedelta(hours=25)}
-    assert states.expired({0: noon}, horizons) == {"old": ["session"]}
     sessions["recent"] = sessions["recent"]  # staged, not yet stored: never swept
-    states.forget("old", ["session"])
+    assert sweep(states, {0: noon}) == {"old": ["session"]}
     assert "session" not in table["old"] and "last_alert_at" in table["old"]
-    assert states.expired({0: noon + timedelta(days=2)}, horizons) == {"old": ["last_alert_at"]}
-    states.forget("old", ["last_alert_at"])
+    assert sweep(states, {0: noon}) == {}  # nothing more is due at the same time
+    assert sweep(states, {0: noon + timedelta(days=2)}) == {"old": ["last_alert_at"]}
     assert "old" not in table and "recent" in table  # nothing left: the record itself goes
+    states.publish(states.staged())  # the staged account is queued again when it is stored
+    assert sweep(states, {0: noon + timedelta(days=2)}) == {"recent": ["session", "last_alert_at"]}
+    assert table == {}
+
+
+def test_a_visit_that_went_on_is_kept_when_its_first_due_time_comes() -> None:
+    """The queue keeps an account's earliest due time; a visit that continued since is re-checked
+    then, kept, and queued again at its new time."""
+    table: dict = {}
+    states = AccountStateTable(table, {"session": timedelta(minutes=30)})
+    sessions = sessions_field(states)
+    sessions["A1"] = advance_session(None, "A1", PageView(T0, "/", 0, None), GAP)
+    states.publish(states.staged())
+    sessions["A1"] = advance_session(sessions["A1"], "A1", PageView(T0 + timedelta(minutes=20), "/pricing", 5, "pricing"), GAP)
+    states.publish(states.staged())
+    assert sweep(states, {0: T0 + timedelta(minutes=40)}) == {}
+    assert "A1" in table
+    assert sweep(states, {0: T0 + timedelta(minutes=49)}) == {}
+    assert sweep(states, {0: T0 + timedelta(minutes=51)}) == {"A1": ["session"]}
+
+
+def test_recovered_state_is_swept_once_queued_again() -> None:
+    """A table filled from its changelog was never published here: ``rebuild_expiry`` queues it."""
+    noon = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    table: dict = {"gone": {"last_alert_at": (noon - timedelta(days=3)).isoformat(), "partition": 0},
+                   "kept": {"last_alert_at": (noon - timedelta(hours=1)).isoformat(), "partition": 0}}
+    states = AccountStateTable(table, {"last_alert_at": timedelta(hours=24)})
+    assert sweep(states, {0: noon}) == {}  # not queued yet
+    states.rebuild_expiry()
+    assert sweep(states, {0: noon}) == {"gone": ["last_alert_at"]}
+    assert list(table) == ["kept"]
+
+
+def test_an_account_queued_many_times_leaves_one_live_entry_and_few_stale_ones() -> None:
+    queue = ExpiryQueue()
+    for minutes in range(5000, 0, -1):  # each time earlier: a new entry each time
+        queue.schedule("A1", T0 + timedelta(minutes=minutes), 0)
+    queue.schedule("A1", T0 + timedelta(days=9), 0)  # later than the queued time: nothing new
+    assert len(queue) == 1 and queue.entries() < 1100  # stale entries are compacted away
+    assert queue.pop_due({0: T0 + timedelta(seconds=59)}) == []
+    assert queue.pop_due({0: T0 + timedelta(days=1)}) == ["A1"]  # once, though queued 5,000 times
+    assert queue.pop_due({0: T0 + timedelta(days=10)}) == [] and len(queue) == 0
 
 
 def test_each_account_is_judged_by_the_event_time_of_its_own_partition() -> None:
     """After a restart partition 1 may be re-reading the morning while partition 0 is already at
     night: the morning's visit and cooldown on partition 1 must not be forgotten meanwhile."""
     table: dict = {}
-    states = AccountStateTable(table)
+    states = AccountStateTable(table, {"session": timedelta(minutes=45), "last_alert_at": timedelta(hours=24, minutes=15)})
     sessions, last_alerts = sessions_field(states), last_alerts_field(states)
     morning = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
     for account, partition in (("fast", 0), ("slow", 1)):
@@ -82,15 +128,12 @@ def test_each_account_is_judged_by_the_event_time_of_its_own_partition() -> None
         last_alerts[account] = morning
         states.note_partition(account, partition)
     states.publish(states.staged())
-    horizons = {"session": timedelta(minutes=45), "last_alert_at": timedelta(hours=24, minutes=15)}
     night, a_bit_later = morning + timedelta(hours=12), morning + timedelta(minutes=10)
-    assert states.expired({0: night, 1: a_bit_later}, horizons) == {"fast": ["session"]}
-    assert states.expired({0: night}, horizons) == {"fast": ["session"]}  # partition 1 not read yet: kept
-    states.forget("fast", ["session"])
+    assert sweep(states, {0: night}) == {"fast": ["session"]}  # partition 1 not read yet: kept
+    assert sweep(states, {0: night, 1: a_bit_later}) == {}
     assert table["fast"]["partition"] == 0 and "last_alert_at" in table["fast"]
-    assert states.expired({0: night + timedelta(days=1), 1: night}, horizons) == {
+    assert sweep(states, {0: night + timedelta(days=1), 1: night}) == {
         "fast": ["last_alert_at"], "slow": ["session"]}
-    states.forget("fast", ["last_alert_at"])
     assert "fast" not in table  # the partition alone is no state worth keeping
     states.note_partition("slow", 1)
     assert states.staged() == {}  # the same partition again changes nothing
