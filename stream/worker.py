@@ -81,7 +81,7 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
     # use_partitioner: records are written after the database commit, outside the event's own
     # context; the key (account id, raw bytes) hashes to the partition of the matched topic.
     state_table = app.Table("account-state", default=None, partitions=kafka.partitions, key_type=str,
-                            use_partitioner=True)
+                            value_type=bytes, use_partitioner=True)  # bytes: the raw codec, JSON made here
     states = AccountStateTable(state_table, state_horizons(settings, timedelta(minutes=worker.forget_margin_minutes)))
 
     @state_table.on_recover

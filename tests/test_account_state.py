@@ -3,6 +3,7 @@ one-record-per-account state that reaches its table only after the rows are stor
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from stream.expiry import ExpiryQueue
@@ -12,6 +13,11 @@ from stream.sessions import PageView, Session, advance_session
 
 GAP = timedelta(minutes=30)
 T0 = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def stored(table: dict[str, bytes], account_id: str) -> dict:
+    """A record as the table (and its changelog) holds it: JSON bytes."""
+    return json.loads(table[account_id])
 
 
 def test_the_same_page_at_the_same_second_is_counted_once() -> None:
@@ -42,11 +48,11 @@ def test_state_reaches_the_table_only_when_published() -> None:
     snapshot = states.staged()
     last_alerts["A1"] = T0 + timedelta(hours=1)  # changed again while the rows were being written
     states.publish(snapshot)
-    assert table["A1"]["last_alert_at"] == T0.isoformat()  # one record per account, whole
-    assert table["A1"]["session"]["account_id"] == "A1"
+    assert stored(table, "A1")["last_alert_at"] == T0.isoformat()  # one record per account, whole
+    assert stored(table, "A1")["session"]["account_id"] == "A1"
     assert last_alerts["A1"] == T0 + timedelta(hours=1)  # the newer change is still staged
     states.publish(states.staged())
-    assert table["A1"]["last_alert_at"] == (T0 + timedelta(hours=1)).isoformat()
+    assert stored(table, "A1")["last_alert_at"] == (T0 + timedelta(hours=1)).isoformat()
     assert states.staged() == {}
     del last_alerts["A1"]
     assert "A1" not in last_alerts and list(sessions) == ["A1"]
@@ -68,7 +74,7 @@ def test_state_of_ended_visits_is_forgotten_and_active_state_kept() -> None:
     states.publish(states.staged())
     sessions["recent"] = sessions["recent"]  # staged, not yet stored: never swept
     assert sweep(states, {0: noon}) == {"old": ["session"]}
-    assert "session" not in table["old"] and "last_alert_at" in table["old"]
+    assert "session" not in stored(table, "old") and "last_alert_at" in stored(table, "old")
     assert sweep(states, {0: noon}) == {}  # nothing more is due at the same time
     assert sweep(states, {0: noon + timedelta(days=2)}) == {"old": ["last_alert_at"]}
     assert "old" not in table and "recent" in table  # nothing left: the record itself goes
@@ -96,8 +102,8 @@ def test_a_visit_that_went_on_is_kept_when_its_first_due_time_comes() -> None:
 def test_recovered_state_is_swept_once_queued_again() -> None:
     """A table filled from its changelog was never published here: ``rebuild_expiry`` queues it."""
     noon = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
-    table: dict = {"gone": {"last_alert_at": (noon - timedelta(days=3)).isoformat(), "partition": 0},
-                   "kept": {"last_alert_at": (noon - timedelta(hours=1)).isoformat(), "partition": 0}}
+    table = {account: json.dumps({"last_alert_at": (noon - age).isoformat(), "partition": 0}).encode()
+             for account, age in (("gone", timedelta(days=3)), ("kept", timedelta(hours=1)))}
     states = AccountStateTable(table, {"last_alert_at": timedelta(hours=24)})
     assert sweep(states, {0: noon}) == {}  # not queued yet
     states.rebuild_expiry()
@@ -131,7 +137,7 @@ def test_each_account_is_judged_by_the_event_time_of_its_own_partition() -> None
     night, a_bit_later = morning + timedelta(hours=12), morning + timedelta(minutes=10)
     assert sweep(states, {0: night}) == {"fast": ["session"]}  # partition 1 not read yet: kept
     assert sweep(states, {0: night, 1: a_bit_later}) == {}
-    assert table["fast"]["partition"] == 0 and "last_alert_at" in table["fast"]
+    assert stored(table, "fast")["partition"] == 0 and "last_alert_at" in stored(table, "fast")
     assert sweep(states, {0: night + timedelta(days=1), 1: night}) == {
         "fast": ["last_alert_at"], "slow": ["session"]}
     assert "fast" not in table  # the partition alone is no state worth keeping
