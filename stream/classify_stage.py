@@ -24,7 +24,7 @@ import logging
 import time
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -33,6 +33,7 @@ from mode import Service
 from revisit.config import Settings
 from stream.hit import Malformed
 from enrichment.rdap import NetworkRegistration
+from enrichment.organization import Organization
 from stream.pipeline import Deferred, Filtered, HeldLines, HitClassifier, MatchedHit, Unmatched
 from stream.records import matched_to_record
 from revisit.metrics import RevisitMetrics
@@ -43,6 +44,15 @@ FETCH_TIMEOUT_MS = 200  # also how soon a stop request is noticed
 MAX_BATCH_RECORDS = 5000
 COMMIT_INTERVAL_SECONDS = 1.0
 MIN_FETCH_INTERVAL_SECONDS = 0.025
+KEEP_RESOLUTIONS_SECONDS = 5.0
+
+
+class ResolutionStore(Protocol):
+    """Where the stage keeps what it learned about addresses (``revisit.storage.Store``)."""
+
+    def save_organizations(self, resolved: dict[str, Organization]) -> None: ...
+
+    def save_network_registrations(self, registrations: list[NetworkRegistration]) -> object: ...
 
 
 def dead_letter_record(line_bytes: bytes, reason: str, topic: str, partition: int, offset: int) -> dict[str, Any]:
@@ -77,16 +87,15 @@ class ClassifyStage(Service):
     """Consumes the raw topic in group ``<app_id>-classify``; started and stopped with the worker."""
 
     def __init__(self, settings: Settings, classifier: HitClassifier, metrics: RevisitMetrics,
-                 save_registrations: Callable[[list[NetworkRegistration]], object] | None = None,
-                 **kwargs: Any) -> None:
+                 resolutions: ResolutionStore | None = None, **kwargs: Any) -> None:
         self.settings = settings
         self.classifier = classifier
         self.metrics = metrics
-        self.save_registrations = save_registrations
+        self.resolutions = resolutions
         resolution = settings.resolution
         self._held = (HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
                       if classifier.late is not None else None)
-        self._registrations_due = 0.0
+        self._resolutions_due = 0.0
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._loop_finished = asyncio.Event()
@@ -130,6 +139,7 @@ class ClassifyStage(Service):
                     await self._process(batches)
                 if self._held is not None:
                     await self._settle_late()
+                await self._keep_resolutions()
                 if time.monotonic() >= lag_due:
                     await self._measure_lag()
                     lag_due = time.monotonic() + self.settings.worker.lag_interval_seconds
@@ -237,7 +247,7 @@ class ClassifyStage(Service):
             log.warning("offsets not committed after a rebalance (%s); the lines will be read again", error)
 
     async def _settle_late(self) -> None:
-        """Send on the held lines whose late answers came; keep the new RDAP answers now and then."""
+        """Send on the held lines whose late answers came."""
         assert self._held is not None and self._producer is not None
         released = self._held.settle()
         outcomes: Counter[tuple[str, str]] = Counter()
@@ -254,15 +264,35 @@ class ClassifyStage(Service):
         if deliveries:
             await asyncio.gather(*deliveries)
         self._count(outcomes)
-        registrations = self.classifier.new_registrations
-        if registrations and self.save_registrations is not None and time.monotonic() >= self._registrations_due:
-            self._registrations_due = time.monotonic() + 5.0
-            batch = list(registrations)
-            registrations.clear()
-            try:
-                await asyncio.get_running_loop().run_in_executor(None, self.save_registrations, batch)
-            except Exception as error:  # noqa: BLE001 - a cache that could not be kept is asked again later
-                log.warning("RDAP answers not kept in the database: %s: %s", type(error).__name__, error)
+
+    async def _keep_resolutions(self) -> None:
+        """Every few seconds, the organisations resolved since (the ``organizations`` table explains
+        the matches) and the new RDAP answers go to the database, off the event loop's thread.
+
+        Taken out of the classifier either way: replay keeps them until its end, but a worker that
+        never stops would hold every address it ever resolved (a leak the soak could not show:
+        it runs without MaxMind databases)."""
+        if time.monotonic() < self._resolutions_due:
+            return
+        self._resolutions_due = time.monotonic() + KEEP_RESOLUTIONS_SECONDS
+        classifier = self.classifier
+        organizations, registrations = dict(classifier.resolved_addresses), list(classifier.new_registrations)
+        classifier.resolved_addresses.clear()
+        classifier.new_registrations.clear()
+        if self.resolutions is None or not (organizations or registrations):
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._save_resolutions, organizations, registrations)
+        except Exception as error:  # noqa: BLE001 - a cache that could not be kept is resolved again later
+            log.warning("resolutions not kept in the database (they are looked up again when needed): %s: %s",
+                        type(error).__name__, error)
+
+    def _save_resolutions(self, organizations: dict[str, Organization], registrations: list[NetworkRegistration]) -> None:
+        assert self.resolutions is not None
+        if organizations:
+            self.resolutions.save_organizations(organizations)
+        if registrations:
+            self.resolutions.save_network_registrations(registrations)
 
     async def _measure_lag(self) -> None:
         """Lag per assigned raw partition: the broker's high watermark minus the next offset to process."""

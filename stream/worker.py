@@ -217,8 +217,7 @@ def run_worker(settings: Settings, classifier: HitClassifier, store: Store, metr
     """Run until SIGTERM or SIGINT: Faust finishes the events in flight, commits and closes."""
     checks: dict[str, ReadinessCheck] = {}
     app = build_app(settings, classifier, store, metrics, checks)
-    classify_stage = ClassifyStage(settings, classifier, metrics, save_registrations=store.save_network_registrations,
-                                   loop=app.loop)
+    classify_stage = ClassifyStage(settings, classifier, metrics, resolutions=store, loop=app.loop)
     checks["raw_topic"] = classify_stage.problem
     # override_logging=False: the process's logging (revisit.logs) stays as configured.
     worker = faust.Worker(app, classify_stage, quiet=True, override_logging=False)

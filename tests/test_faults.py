@@ -95,7 +95,7 @@ def wait_until_settled(setup: Setup, seconds: float = 3.0, timeout: float = 120)
 
 def test_postgresql_restarting_mid_stream_loses_and_doubles_nothing(bootstrap, tmp_path, replayed,
                                                                     own_postgres) -> None:
-    _, hits = replayed
+    hits = replayed.hits
     base, data_dir, port = own_postgres
     setup = Setup(bootstrap, tmp_path)
     setup.db = new_database(base, "restarted")
@@ -200,7 +200,7 @@ def test_a_read_only_database_holds_the_stream_until_it_is_writable(bootstrap, t
 
 
 def test_the_broker_restarting_mid_stream_loses_and_doubles_nothing(tmp_path, replayed) -> None:
-    _, hits = replayed
+    hits = replayed.hits
     folder = tmp_path / "kafka"
     port = str(free_port())
     bootstrap = deploy("kafka.sh", "start", str(folder), port)

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from typing import NamedTuple
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -126,9 +127,9 @@ class Setup:
         raise AssertionError(f"only {self.counts()} (hits, alerts) after {timeout} s\n{self.worker_logs()}\n"
                              f"{self.worker_metrics()}")
 
-    def assert_same_as_replay(self, replayed: tuple[set[str], int], timeout: float = 120) -> None:
+    def assert_same_as_replay(self, replayed: tuple[set[str], int] | Replayed, timeout: float = 120) -> None:
         """Every hit stored once and exactly the alerts `revisit replay` makes of the same log."""
-        alert_ids, hits = replayed
+        alert_ids, hits = replayed[:2]
         self.wait_for_hits(hits, timeout)
         stored = self.alerts()
         assert (self.counts()[0], set(stored)) == (hits, alert_ids), "\n".join(
@@ -163,8 +164,14 @@ class Setup:
                 assert process.wait(timeout=60) == 0, self.worker_logs()
 
 
+class Replayed(NamedTuple):
+    alert_ids: set[str]
+    hits: int
+    organizations: dict[str, str]  # address as stored → organisation name
+
+
 @pytest.fixture(scope="module")
-def replayed(tmp_path_factory) -> tuple[set[str], int]:
+def replayed(tmp_path_factory) -> Replayed:
     """What `revisit replay` makes of the same log: the reference."""
     folder = tmp_path_factory.mktemp("replay")
     (folder / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
@@ -176,8 +183,18 @@ def replayed(tmp_path_factory) -> tuple[set[str], int]:
     engine = create_engine(f"sqlite:///{folder / 'r.sqlite'}")
     with engine.connect() as connection:
         hits = connection.execute(text("SELECT count(*) FROM hits")).scalar_one()
+        organizations = dict(connection.execute(text("SELECT ip, name FROM organizations")).all())
     engine.dispose()
-    return {json.loads(line)["alert_id"] for line in jsonl.read_text().splitlines()}, hits
+    return Replayed({json.loads(line)["alert_id"] for line in jsonl.read_text().splitlines()}, hits, organizations)
+
+
+def stored_organizations(db: str) -> dict[str, str]:
+    engine = create_engine(db)
+    try:
+        with engine.connect() as connection:
+            return dict(connection.execute(text("SELECT ip, name FROM organizations")).all())
+    finally:
+        engine.dispose()
 
 
 def test_shipped_log_gives_the_alerts_replay_gives(bootstrap, tmp_path, replayed) -> None:
@@ -199,6 +216,11 @@ def test_shipped_log_gives_the_alerts_replay_gives(bootstrap, tmp_path, replayed
             time.sleep(0.5)
             in_state = metric_value(get(setup.web_ports[0], "/metrics"), "revisit_state_accounts")
         assert in_state and 0 < in_state < seen, (in_state, seen)
+        # the addresses resolved on the way are kept as replay keeps them (every few seconds)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and stored_organizations(setup.db) != replayed.organizations:
+            time.sleep(0.5)
+        assert replayed.organizations and stored_organizations(setup.db) == replayed.organizations
     finally:
         setup.stop_all()  # SIGTERM: exit status 0
 
@@ -275,7 +297,7 @@ def test_worker_refuses_to_start_without_its_topics(bootstrap, tmp_path) -> None
 def test_the_worker_delivers_its_alerts_through_the_outbox(bootstrap, tmp_path, replayed, monkeypatch) -> None:
     from tests.test_delivery import Recorder
 
-    alert_ids, hits = replayed
+    alert_ids, hits = replayed[:2]
     server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     server.lock, server.answers, server.requests = threading.Lock(), [], []
     threading.Thread(target=server.serve_forever, daemon=True).start()
