@@ -2,11 +2,11 @@
 
 Not part of the tests. Starts a throwaway broker and PostgreSQL (deploy/kafka.sh, deploy/postgres.sh)
 unless given, sends generated JSON access-log lines at a fixed rate (10 % from visits of 100,000
-dormant accounts, a few pages each; the rest anonymous visitors, bots and assets), and every minute prints the worker's RSS,
+dormant accounts (``--accounts``), a few pages each; the rest anonymous visitors, bots and assets), and every minute prints the worker's RSS,
 its consumer lag, the event-time → hit-stored latency of that minute (from the worker's own
 histogram) and the full garbage collections of that minute with their total pause. Flat figures from start to end are the point.
 
-    .venv/bin/python bench/soak.py [--rate 2000] [--minutes 30] [--bootstrap HOST:PORT] [--db URL]
+    .venv/bin/python bench/soak.py [--rate 2000] [--minutes 30] [--accounts 100000] [--bootstrap HOST:PORT] [--db URL]
 """
 
 from __future__ import annotations
@@ -58,17 +58,21 @@ def window_quantile(before: list[tuple[float, float]], after: list[tuple[float, 
     return previous_bound
 
 
-ACCOUNTS = 100_000
 
 
 class DormantVisits:
     """Visits as dormant accounts make them: a few pages in a row, then nothing for a long while
-    (an account is not seen again within 35 minutes, so each visit is a session of its own)."""
+    (an account comes back only after ``rest_seconds``, so each visit is a session of its own).
+
+    With fewer accounts than a run has visits, accounts come back within their 24 h cooldown:
+    the state then stops growing once every account holds one, which shows what memory is
+    bounded by; with more, every visit is a new account's and the state grows for the run."""
 
     PAGES = ["/", "/products/a", "/pricing", "/case-studies/x", "/contact", "/download/catalog"]
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, accounts: int, rest_seconds: float) -> None:
         self.rng = rng
+        self.accounts, self.rest_seconds = accounts, rest_seconds
         self.active: list[list] = []  # [address, pages left]
         self.rested: dict[int, float] = {}  # account → when its last visit began
 
@@ -84,8 +88,8 @@ class DormantVisits:
     def _new_visitor(self) -> str:
         now = time.monotonic()
         while True:
-            account = self.rng.randrange(ACCOUNTS)
-            if now - self.rested.get(account, -1e9) > 35 * 60:
+            account = self.rng.randrange(self.accounts)
+            if now - self.rested.get(account, -1e9) > self.rest_seconds:
                 self.rested[account] = now
                 return f"{45 + account // 65536}.{account // 256 % 256}.{account % 256}.{self.rng.randrange(2, 250)}"
 
@@ -123,7 +127,14 @@ def main() -> None:
                         help="intent.session_gap_minutes of the worker; with --forget-margin-minutes it sets "
                              "how long a visit's state stays after its last page")
     parser.add_argument("--forget-margin-minutes", type=int, default=15)
+    parser.add_argument("--accounts", type=int, default=100_000,
+                        help="dormant accounts in the list; each visit is one of them (see DormantVisits)")
     args = parser.parse_args()
+    rest_minutes = args.session_gap_minutes + args.forget_margin_minutes + 1
+    visits_per_minute = args.rate * 0.10 * 0.2 * 60  # a tenth of the lines; a new visit for 1 in 5 of them
+    if args.accounts < 1.25 * visits_per_minute * rest_minutes:
+        parser.error(f"--accounts {args.accounts:,} is too few: {visits_per_minute:,.0f} visits a minute, each "
+                     f"account resting {rest_minutes} min, need {1.25 * visits_per_minute * rest_minutes:,.0f}")
     os.environ.update({"REVISIT_INTENT__SESSION_GAP_MINUTES": str(args.session_gap_minutes),
                        "REVISIT_ALERTS__GROUPING_MINUTES": str(min(10, args.session_gap_minutes)),
                        "REVISIT_WORKER__FORGET_MARGIN_MINUTES": str(args.forget_margin_minutes),
@@ -147,11 +158,12 @@ def main() -> None:
     accounts = folder / "accounts.csv"
     accounts.write_text("account_id,name,networks,last_deal_at\n" + "".join(
         f"S{i},Soak Company {i},{45 + i // 65536}.{i // 256 % 256}.{i % 256}.0/24,2025-01-15\n"
-        for i in range(ACCOUNTS)), encoding="utf-8")
+        for i in range(args.accounts)), encoding="utf-8")
     worker = start_worker(config, db, accounts, folder / "worker.log")
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     rng = random.Random(5)
-    visits = DormantVisits(rng)
+    # back after the visit's state has gone: a new session, not the old one continued
+    visits = DormantVisits(rng, args.accounts, rest_minutes * 60)
     visitors = [f"{rng.randrange(60, 220)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
                 for _ in range(20000)]
     agents = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",

@@ -113,7 +113,8 @@ class RevisitMetrics:
                                  "cooldowns), after the last sweep.", registry=r),
             sweep=Histogram("revisit_sweep_duration_seconds",
                             "One sweep of the worker's account state (finding and forgetting ended visits), "
-                            "from start to end, the event loop turning between its slices.",
+                            "from start to end: due accounts are forgotten in slices, their changelog records "
+                            "sent between slices while events go on.",
                             buckets=LATENCY_BUCKETS, registry=r),
             deliveries=Counter("revisit_deliveries_total",
                                "Delivery attempts by channel and result (sent, retry, dead).",
