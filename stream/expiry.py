@@ -19,11 +19,19 @@ from typing import Mapping
 Partition = int | None  # None: a record of an older version that does not name its partition
 
 
+def watermark_of(partition: Partition, watermarks: Mapping[int, datetime]) -> datetime | None:
+    """The event time a partition's state is judged by: its own watermark (None while nothing of
+    it is known for good), or the slowest partition's for a record that names none."""
+    if partition is None:
+        return min(watermarks.values(), default=None)
+    return watermarks.get(partition)
+
+
 class ExpiryQueue:
     """Accounts by the time their earliest state field expires, one heap per partition.
 
     Per partition because each partition is judged by its own event time (see
-    ``AccountStateTable.expired``): a partition re-reading the morning must not let the night of
+    ``AccountStateTable.forget_expired``): a partition re-reading the morning must not let the night of
     another one expire its accounts."""
 
     def __init__(self) -> None:
@@ -59,9 +67,8 @@ class ExpiryQueue:
         Partitions without a watermark are not read yet: nothing of theirs is due. Records with no
         partition are judged by the slowest one."""
         due_accounts: list[str] = []
-        slowest = min(watermarks.values(), default=None)
         for partition, heap in self._heaps.items():
-            watermark = slowest if partition is None else watermarks.get(partition)
+            watermark = watermark_of(partition, watermarks)
             if watermark is None:
                 continue
             while heap and heap[0][0] < watermark:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, MutableM
 
 from alerts.policy import Alert, organization_from_record, organization_record
 from enrichment.match import AccountIndex, AccountMatch, MatchMethod
-from stream.expiry import ExpiryQueue
+from stream.expiry import ExpiryQueue, watermark_of
 from stream.hit import Hit
 from stream.pipeline import MatchedHit, PendingAlert
 from stream.sessions import PageView, Session
@@ -196,15 +196,13 @@ class AccountStateTable:
         an older version) is judged by the slowest partition. An account with changes staged is
         left alone: its ``publish`` schedules it again. Whatever remains is scheduled again."""
         forgotten: dict[str, list[str]] = {}
-        slowest = min(watermarks.values(), default=None)
         for account_id in account_ids:
             if account_id in self._staged:
                 continue
             record = self._read(account_id)
             if not record:
                 continue
-            partition = record.get(PARTITION)
-            watermark = slowest if partition is None else watermarks.get(partition)
+            watermark = watermark_of(record.get(PARTITION), watermarks)
             names = [] if watermark is None else [
                 name for name, horizon in self._horizons.items()
                 if record.get(name) is not None and watermark - _time_of_field(name, record[name]) > horizon]

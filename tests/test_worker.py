@@ -183,9 +183,9 @@ def replayed(tmp_path_factory) -> Replayed:
     engine = create_engine(f"sqlite:///{folder / 'r.sqlite'}")
     with engine.connect() as connection:
         hits = connection.execute(text("SELECT count(*) FROM hits")).scalar_one()
-        organizations = dict(connection.execute(text("SELECT ip, name FROM organizations")).all())
     engine.dispose()
-    return Replayed({json.loads(line)["alert_id"] for line in jsonl.read_text().splitlines()}, hits, organizations)
+    return Replayed({json.loads(line)["alert_id"] for line in jsonl.read_text().splitlines()}, hits,
+                    stored_organizations(f"sqlite:///{folder / 'r.sqlite'}"))
 
 
 def stored_organizations(db: str) -> dict[str, str]:
