@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Iterable, Iterator, MutableMapping, NamedTuple, Protocol, Sequence
+from typing import Hashable, Iterable, Iterator, MutableMapping, NamedTuple, Protocol, Sequence, TypeVar
 
 from alerts.intent import PageScorer
 from alerts.policy import Alert, decide_alert, refresh_alert
@@ -97,6 +97,10 @@ class _Known:
     match: AccountMatch
 
 
+_AddressOutcome = Filtered | Unmatched | Awaiting | _Known
+_Shareable = TypeVar("_Shareable", bound=Hashable)  # frozen values: equal ones are interchangeable
+
+
 class _Request(NamedTuple):
     method: str
     path: str
@@ -120,6 +124,8 @@ class HitClassifier:
         self._filter = HitFilter(settings.filters)
         self._by_address: BoundedCache = BoundedCache(settings.resolution.cache_size)
         self._requests: BoundedCache = BoundedCache(settings.resolution.cache_size)
+        # each distinct per-address outcome once: the addresses of one network or provider share it
+        self._outcomes: BoundedCache = BoundedCache(settings.resolution.cache_size)
         self.resolved_addresses: dict[str, Organization] = {}  # new answers, for the resolution cache
         self.new_registrations: list[NetworkRegistration] = []  # new RDAP answers, for the database
         # look-ups in the per-address cache and how many missed (for the cache-hit-ratio metric)
@@ -219,9 +225,22 @@ class HitClassifier:
         method, path, query = parts
         return _Request(method, path, query, self._filter.is_asset(path))
 
-    def _look_up(self, client_ip: str) -> Filtered | Unmatched | Awaiting | _Known:
+    def _look_up(self, client_ip: str) -> _AddressOutcome:
         """Everything that depends only on the address, done once per address."""
         self.address_misses += 1
+        return self._shared(self._decide_address(client_ip))
+
+    def _shared(self, outcome: _Shareable) -> _Shareable:
+        """The equal outcome (or organisation) already remembered for another address, else this one.
+
+        Most addresses share their outcome with others (one account network, one provider's pool):
+        remembering each outcome once keeps the per-address caches to a key and a reference, so
+        they cost less memory and, holding no objects of their own, add nothing to the work of a
+        full garbage collection (which otherwise grew with them until the caches emptied)."""
+        shared = self._outcomes.get(outcome)
+        return shared if shared is not None else self._outcomes.remember(outcome, outcome)
+
+    def _decide_address(self, client_ip: str) -> _AddressOutcome:
         address = normalize_address(client_ip)
         if address is None:
             return _FILTERED[FilterReason.CLIENT_NOT_IP]
@@ -229,6 +248,8 @@ class HitClassifier:
         if reason is not None:
             return _FILTERED[reason]
         organization = self.resolvers.resolve_organization(address)
+        if organization is not None:
+            organization = self._shared(organization)
         if organization is not None and organization.source != "account_networks":
             self.resolved_addresses[client_ip] = organization
         match = self.index.match(address, organization)
@@ -250,7 +271,7 @@ class HitClassifier:
         for answer in self.late.finished():
             before = self._by_address.get(answer.address)
             fallback = before.unmatched if type(before) is Awaiting else Unmatched(None, "no resolver knows this address")
-            self._by_address.remember(answer.address, self._late_outcome(answer, fallback))
+            self._by_address.remember(answer.address, self._shared(self._late_outcome(answer, fallback)))
             if answer.new_registration is not None:
                 self.new_registrations.append(answer.new_registration)
             if answer.organization is not None:

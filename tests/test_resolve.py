@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import os
 import threading
@@ -15,7 +16,9 @@ from enrichment.match import AccountIndex
 from enrichment.maxmind import MaxMindResolver, open_database
 from enrichment.organization import OrgKind
 from enrichment.resolve import AccountNetworkResolver, ResolverChain
+from revisit.config import Settings
 from revisit.errors import BadInput
+from stream.pipeline import HitClassifier, MatchedHit, Unmatched
 from tests.conftest import mmdb
 
 
@@ -136,6 +139,33 @@ def test_chain_prefers_the_account_list_and_explains_every_answer(maxmind: MaxMi
     assert [a.resolver for a in answers] == ["account_networks", "maxmind"]
     assert answers[1].organization.name == "Karlin Peebles LLP"
 
+
+
+def test_addresses_of_one_network_share_one_remembered_outcome(maxmind: MaxMindResolver) -> None:
+    """The classifier remembers an outcome per address; equal outcomes are one object, so its
+    caches grow by a key and a reference per address, nothing the garbage collector must walk."""
+    accounts = parse_accounts("account_id,name,networks\nK1,Kaisha K.K.,45.20.0.0/16\n")
+    index = AccountIndex(accounts)
+    classifier = HitClassifier(Settings(), index, ResolverChain([AccountNetworkResolver(index), maxmind]))
+    line = '{} - - [24/Nov/2026:10:00:00 +0000] "GET /pricing HTTP/1.1" 200 512 "-" "Mozilla/5.0"'
+    account_addresses = [f"45.20.{n // 250}.{n % 250 + 1}" for n in range(3_000)]
+    isp_addresses = [f"1.0.128.{n}" for n in range(1, 200)]  # one ISP's network in the test database
+    first = list(classifier.classify_lines([line.format(a) for a in account_addresses[:2] + isp_addresses[:2]]))
+    assert [type(o) for o in first] == [MatchedHit, MatchedHit, Unmatched, Unmatched]
+    assert first[0].match is first[1].match and first[0].organization is first[1].organization
+    assert first[0].match.account.account_id == "K1" and first[2] is first[3]
+    assert first[2].organization.name == "TOT Public Company Limited"
+
+    gc.collect()
+    tracked_before = len(gc.get_objects())
+    outcomes = list(classifier.classify_lines([line.format(a) for a in account_addresses + isp_addresses]))
+    del outcomes
+    gc.collect()
+    # 3,199 new addresses; unshared, each would add an Organization, an AccountMatch and their pair
+    # (over 9,000 objects); what remains is the standard library's own bounded caches (ipaddress'
+    # lru_cache of 128 addresses per property)
+    assert len(gc.get_objects()) - tracked_before < 1_000
+    assert classifier.address_misses == 3_199  # each distinct address looked up once, none skipped
 
 # --- hot reload: databases replaced on disk as geoipupdate does (new file renamed into place) -----
 
