@@ -64,6 +64,8 @@ class LoopbackDns:
 
     def close(self) -> None:
         self._server.stop()
+        # answers still sleeping in their threads would be sent on a closed socket (a traceback each)
+        time.sleep(self.resolver.delay_seconds)
         self._server.server.server_close()
 
 
