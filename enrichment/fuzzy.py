@@ -48,16 +48,22 @@ class FuzzyNames(Generic[Item]):
         self._entries.append((item, owner, listed))
 
     def candidates(self, normalized: NormalizedName, limit: int = 5) -> list[FuzzyCandidate[Item]]:
-        """The best-scoring listed names, one per account, best first (scores ≥ min - margin)."""
+        """The best-scoring listed names, one per account, best first (scores ≥ min - margin).
+
+        Every name above the cutoff is looked at, not just the best few: an account listed under
+        many similar aliases would otherwise fill the top places and hide a rival within the
+        margin, and the margin rule would then wrongly see no rival."""
         if not self._texts or len(normalized.key) < self.settings.fuzzy_min_length:
             return []
         cutoff = max(0.0, self.settings.fuzzy_min_score - self.settings.fuzzy_margin)
         best: dict[str, FuzzyCandidate[Item]] = {}
         for _text, score, position in process.extract(_sorted_words(normalized), self._texts, scorer=fuzz.ratio,
-                                                      processor=None, limit=limit, score_cutoff=cutoff):
+                                                      processor=None, limit=None, score_cutoff=cutoff):
             item, owner, listed = self._entries[position]
-            if owner not in best or score > best[owner].score:
+            if owner not in best:  # results come best first
                 best[owner] = FuzzyCandidate(item, owner, listed, round(float(score), 1))
+                if len(best) == limit:
+                    break
         return sorted(best.values(), key=lambda c: (-c.score, c.owner))
 
     def decide(self, normalized: NormalizedName) -> FuzzyVerdict[Item]:

@@ -237,6 +237,18 @@ def test_fuzzy_matching_declines_without_a_clear_winner(fuzzy_index, name, why) 
     assert why in result.reason
 
 
+def test_an_account_with_many_close_aliases_does_not_hide_a_rival_within_the_margin() -> None:
+    # five names of G1 score 97-98 %, G2 93 %: within the 8-point margin, so no winner
+    index = AccountIndex(parse_accounts(
+        "account_id,name,aliases\n"
+        "G1,Blue Harbor Logistics,\"Blue Harbor Logisticz;Blue Harbor Logistica;Blue Harbr Logistic;"
+        "Blu Harbor Logistic\"\n"
+        "G2,Blue Harbour Logistix,\n"))
+    result = index.match(SOMEWHERE, business("Blue Harbor Logistic"))
+    assert isinstance(result, NoMatch), result
+    assert "too close to tell apart" in result.reason and "Blue Harbour Logistix" in result.reason
+
+
 def test_fuzzy_matching_can_be_switched_off() -> None:
     from revisit.config import MatchingSettings
 
