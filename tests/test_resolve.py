@@ -140,7 +140,6 @@ def test_chain_prefers_the_account_list_and_explains_every_answer(maxmind: MaxMi
     assert answers[1].organization.name == "Karlin Peebles LLP"
 
 
-
 def test_addresses_of_one_network_share_one_remembered_outcome(maxmind: MaxMindResolver) -> None:
     """The classifier remembers an outcome per address; equal outcomes are one object, so its
     caches grow by a key and a reference per address, nothing the garbage collector must walk."""
@@ -166,6 +165,7 @@ def test_addresses_of_one_network_share_one_remembered_outcome(maxmind: MaxMindR
     # lru_cache of 128 addresses per property)
     assert len(gc.get_objects()) - tracked_before < 1_000
     assert classifier.address_misses == 3_199  # each distinct address looked up once, none skipped
+
 
 # --- hot reload: databases replaced on disk as geoipupdate does (new file renamed into place) -----
 
