@@ -6,8 +6,8 @@ repaired (above all after a lost deal), tier C gets a light touch; the reason de
 
 from __future__ import annotations
 
-from enrichment.accounts import DormancyReason
-from enrichment.dormancy import DormancyTier
+from revisit.enrichment.accounts import DormancyReason
+from revisit.enrichment.dormancy import DormancyTier
 
 LOCALES = ("ja", "en")
 

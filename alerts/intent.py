@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Iterable
 from urllib.parse import unquote
 
-from revisit.config import PageRule
-from stream.fields import BoundedCache
+from revisit.core.caches import BoundedCache
+from revisit.core.config import PageRule
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from alerts.approach import opening_line, suggested_approach
-from enrichment.accounts import Account, DormancyReason, Owner
-from enrichment.dormancy import DormancyTier, dormancy_tier
-from enrichment.match import AccountMatch
-from enrichment.organization import Organization, OrgKind
-from revisit.config import Settings
-from stream.sessions import Session
+from revisit.alerts.approach import opening_line, suggested_approach
+from revisit.alerts.sessions import Session
+from revisit.core.config import Settings
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.accounts import Account, DormancyReason, Owner
+from revisit.enrichment.dormancy import DormancyTier, dormancy_tier
+from revisit.enrichment.match import AccountMatch
 
 # Fixed namespace: the same account and visit give the same alert_id in every process and replay.
 ALERT_NAMESPACE = uuid.UUID("5b0c3f57-8a51-4f7e-9a0b-2f1d3c4e5a61")

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import formataddr
 from typing import Any
 
-from alerts.policy import Alert
+from revisit.alerts.policy import Alert
 
 _TIER_TITLE = {
     "ja": {"A": "A（休眠半年〜1年：最優先で連絡）", "B": "B（1年以上：関係修復から）", "C": "C（2年以上：軽い接触）"},

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from alerts.policy import Alert, Delivery
-from revisit.config import BusinessHours, DeliverySettings, Route
+from revisit.alerts.channels import digest_channel
+from revisit.alerts.policy import Alert, Delivery
+from revisit.core.config import BusinessHours, DeliverySettings, Route
 
-CHANNELS = ("slack", "email", "webhook")
 DIGEST = "digest"  # the daily e-mail per owner, a channel of its own in the outbox
 THREAD_REPLY = "slack-thread"  # more activity on an alert already in Slack: a reply in its thread
 
@@ -82,14 +82,14 @@ def plan_deliveries(alert: Alert, delivery: DeliverySettings, now: datetime) -> 
         return []
     if alert.delivery == Delivery.DIGEST:
         at = next_digest(now, delivery)
-        if "email" in channels:
+        if digest_channel() in channels:
             return [PlannedDelivery(alert.alert_id, DIGEST, at, route)]
         return [PlannedDelivery(alert.alert_id, channel, at, route) for channel in dict.fromkeys(channels)]
     grouped = now + timedelta(seconds=delivery.group_wait_seconds)
     not_before = next_opening(grouped, delivery.business_hours, alert.owner.timezone)
     planned = []
     for channel in dict.fromkeys(channels):
-        if channel == "email" and not_before > grouped:
+        if channel == digest_channel() and not_before > grouped:
             planned.append(PlannedDelivery(alert.alert_id, DIGEST, next_digest(now, delivery), route + ", quiet hours"))
         else:
             planned.append(PlannedDelivery(alert.alert_id, channel, not_before, route))

@@ -17,17 +17,24 @@ from typing import Callable, Mapping
 
 from sqlalchemy.exc import DBAPIError
 
-from alerts.channels_remote import DeliveryFailure, EmailChannel, RemoteChannel, SlackChannel, remote_channels
-from alerts.routing import DIGEST, THREAD_REPLY
-from revisit.config import DeliverySettings
-from revisit.metrics import RevisitMetrics
-from revisit.storage.outbox import AlertOutbox, DueDelivery
-from revisit.storage.store import Store
+from revisit.alerts.channels import (
+    REMOTE_CHANNELS,
+    DeliveryFailure,
+    DigestChannel,
+    RemoteChannel,
+    ThreadChannel,
+    digest_channel,
+    thread_channel,
+)
+from revisit.alerts.outbox import DueDelivery, Outbox
+from revisit.alerts.routing import DIGEST, THREAD_REPLY
+from revisit.core.config import DeliverySettings
+from revisit.core.metrics import RevisitMetrics
 
 log = logging.getLogger("revisit.sender")
 
 # Every value the outbox's channel column takes: the label values of the delivery metrics.
-OUTBOX_CHANNELS = ("slack", "email", "webhook", DIGEST, THREAD_REPLY)
+OUTBOX_CHANNELS = (*REMOTE_CHANNELS, DIGEST, THREAD_REPLY)
 
 
 @dataclass
@@ -45,7 +52,7 @@ def backoff_delay(attempts: int, delivery: DeliverySettings, retry_after: float 
 
 
 class DeliverySender:
-    def __init__(self, outbox: AlertOutbox, channels: Mapping[str, RemoteChannel], delivery: DeliverySettings,
+    def __init__(self, outbox: Outbox, channels: Mapping[str, RemoteChannel], delivery: DeliverySettings,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  metrics: RevisitMetrics | None = None) -> None:
         self.outbox = outbox
@@ -55,12 +62,6 @@ class DeliverySender:
         self.metrics = metrics
         if metrics is not None:
             metrics.start_series(outcomes=(), channels=OUTBOX_CHANNELS)
-
-    @classmethod
-    def for_store(cls, store: Store, delivery: DeliverySettings, metrics: RevisitMetrics | None = None
-                  ) -> DeliverySender:
-        """The sender with the real channels over ``store``'s outbox: what every process runs."""
-        return cls(AlertOutbox(store), remote_channels(delivery), delivery, metrics=metrics)
 
     def run_once(self, limit: int = 100) -> SendReport:
         report = self._send_due(limit)
@@ -79,9 +80,9 @@ class DeliverySender:
         report = SendReport()
         due = self.outbox.due(self.clock(), limit)
         digests: dict[str, list[DueDelivery]] = defaultdict(list)
-        email = self.channels.get("email")
+        email = self.channels.get(digest_channel())
         for item in due:
-            if item.channel == DIGEST and isinstance(email, EmailChannel):
+            if item.channel == DIGEST and isinstance(email, DigestChannel):
                 digests[email.recipient(item.alert)].append(item)
             elif item.channel == THREAD_REPLY:
                 self._attempt(report, [item], lambda item=item: self._reply_in_thread(item))
@@ -99,9 +100,9 @@ class DeliverySender:
         return channel.send(item.alert)
 
     def _reply_in_thread(self, item: DueDelivery) -> str:
-        slack = self.channels.get("slack")
-        first = self.outbox.delivery_of(item.alert.alert_id, "slack")
-        if not isinstance(slack, SlackChannel) or first is None or first[0] == "dead":
+        slack = self.channels.get(thread_channel())
+        first = self.outbox.delivery_of(item.alert.alert_id, thread_channel())
+        if not isinstance(slack, ThreadChannel) or first is None or first[0] == "dead":
             raise DeliveryFailure("no Slack message to reply to", permanent=True)
         status, reference = first
         if status != "sent":

@@ -31,12 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from enrichment.accounts import load_accounts  # noqa: E402
-from enrichment.match import AccountMatch  # noqa: E402
-from enrichment.organization import Organization, OrgKind  # noqa: E402
-from enrichment.rdap import RdapClient, RdapLookupFailed  # noqa: E402
 from revisit.app import build_enrichment  # noqa: E402
-from revisit.config import RdapSettings, Settings  # noqa: E402
+from revisit.core.config import RdapSettings, Settings
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.match import AccountMatch
+from revisit.enrichment.rdap import RdapClient, RdapLookupFailed
 from tests.loopback_servers import LoopbackRdap, recorded_rdap_answers  # noqa: E402
 
 EVAL_DIR = Path(__file__).resolve().parent / "matching_eval"

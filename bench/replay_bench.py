@@ -31,6 +31,7 @@ from pathlib import Path
 
 from traffic import MAXMIND, MMDBS, REPO, SHARED, generate
 
+
 @dataclass
 class Measured:
     seconds: float

@@ -25,8 +25,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kafka import KafkaProducer
-
-from worker_bench import REPO, events_processed, free_port, metrics_text, start_worker, stop_worker, write_config
+from worker_bench import (
+    REPO,
+    events_processed,
+    free_port,
+    metrics_text,
+    start_worker,
+    stop_worker,
+    write_config,
+)
 
 
 def rss_mb(pid: int) -> float:

@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from enrichment.accounts import Account, DormancyReason, Owner  # noqa: E402
+from revisit.enrichment.accounts import Account, DormancyReason, Owner
 from revisit.storage.store import Store  # noqa: E402
 from revisit.web.auth import hash_password  # noqa: E402
 

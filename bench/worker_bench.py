@@ -31,7 +31,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-
 from traffic import REPO, generate
 
 REVISIT = str(REPO / ".venv" / "bin" / "revisit")

@@ -6,8 +6,6 @@ customer list would silently miss the very accounts sales cares about.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 import csv
 import io
 import ipaddress
@@ -17,9 +15,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from revisit.errors import BadInput
-from stream.fields import IPNetwork
+from revisit.core.errors import BadInput
+from revisit.stream.fields import IPNetwork
 
 KNOWN_COLUMNS = (
     "account_id", "name", "aliases", "domains", "networks", "owner_name", "owner_email",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from enrichment.accounts import Account
-from revisit.config import DormancySettings, DormancyThresholds
+from revisit.core.config import DormancySettings, DormancyThresholds
+from revisit.enrichment.accounts import Account
 
 
 class DormancyTier(StrEnum):

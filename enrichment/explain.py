@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from enrichment.late import LateResolver
-from enrichment.match import AccountIndex, AccountMatch, NoMatch
-from enrichment.normalize import normalize_name
-from enrichment.organization import Organization
-from enrichment.resolve import ResolverChain
-from stream.fields import IPAddress
+from revisit.core.organization import Organization
+from revisit.enrichment.late import LateResolver
+from revisit.enrichment.match import AccountIndex, AccountMatch, NoMatch
+from revisit.enrichment.normalize import normalize_name
+from revisit.enrichment.resolve import ResolverChain
+from revisit.stream.fields import IPAddress
 
 SOURCE_NAMES = {"account_networks": "your account list's networks", "maxmind": "MaxMind databases",
                 "reverse_dns": "reverse DNS", "rdap": "RDAP registry", "rdap+jpnic": "RDAP + JPNIC whois"}

@@ -14,8 +14,8 @@ from typing import Generic, TypeVar
 
 from rapidfuzz import fuzz, process
 
-from enrichment.normalize import NormalizedName
-from revisit.config import MatchingSettings
+from revisit.core.config import MatchingSettings
+from revisit.enrichment.normalize import NormalizedName
 
 Item = TypeVar("Item")
 

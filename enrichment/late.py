@@ -23,11 +23,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
 
-from enrichment.organization import Organization
-from enrichment.rdap import NetworkRegistration, RdapClient, RdapLookupFailed, RegistrationCache
-from enrichment.reverse_dns import ReverseDnsResolver, public_suffixes
-from revisit.config import ResolutionSettings
-from stream.fields import IPAddress
+from revisit.core.config import ResolutionSettings
+from revisit.core.organization import Organization
+from revisit.enrichment.rdap import (
+    NetworkRegistration,
+    RdapClient,
+    RdapLookupFailed,
+    RegistrationCache,
+)
+from revisit.enrichment.reverse_dns import ReverseDnsResolver, public_suffixes
+from revisit.stream.fields import IPAddress
 
 log = logging.getLogger("revisit.resolve.late")
 

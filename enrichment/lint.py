@@ -15,10 +15,10 @@ from typing import Iterable, Sequence
 
 from rapidfuzz import fuzz, process
 
-from enrichment.accounts import Account
-from enrichment.normalize import normalize_uncached
-from enrichment.providers import ProviderDirectory, access_providers
-from revisit.config import MatchingSettings
+from revisit.core.config import MatchingSettings
+from revisit.enrichment.accounts import Account
+from revisit.enrichment.normalize import normalize_uncached
+from revisit.enrichment.providers import ProviderDirectory, access_providers
 
 # (kind, why it matters), in the order they are reported
 KINDS = {

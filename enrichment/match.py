@@ -15,13 +15,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Iterable
 
-from enrichment.accounts import Account
-from enrichment.fuzzy import FuzzyNames, FuzzyVerdict
-from enrichment.networks import NetworkTable
-from enrichment.normalize import NormalizedName, normalize_name, normalize_uncached
-from enrichment.organization import Organization
-from revisit.config import MatchingSettings
-from stream.fields import BoundedCache, IPAddress
+from revisit.core.caches import BoundedCache
+from revisit.core.config import MatchingSettings
+from revisit.core.organization import Organization
+from revisit.enrichment.accounts import Account
+from revisit.enrichment.fuzzy import FuzzyNames, FuzzyVerdict
+from revisit.enrichment.networks import NetworkTable
+from revisit.enrichment.normalize import (
+    NormalizedName,
+    normalize_name,
+    normalize_uncached,
+)
+from revisit.stream.fields import IPAddress
 
 
 class MatchMethod(StrEnum):

@@ -19,10 +19,14 @@ import geoip2.database
 import geoip2.errors
 import maxminddb
 
-from enrichment.organization import Organization, OrgKind
-from enrichment.providers import ProviderDirectory, access_providers, provider_words_clue
-from revisit.errors import BadInput
-from stream.fields import IPAddress
+from revisit.core.errors import BadInput
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.providers import (
+    ProviderDirectory,
+    access_providers,
+    provider_words_clue,
+)
+from revisit.stream.fields import IPAddress
 
 log = logging.getLogger("revisit.resolve.maxmind")
 

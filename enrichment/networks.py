@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Generic, Iterator, TypeVar
 
-from stream.fields import IPAddress, IPNetwork
+from revisit.stream.fields import IPAddress, IPNetwork
 
 Value = TypeVar("Value")
 

@@ -5,7 +5,7 @@
 equal keys match: a shared word is never enough (``Caravan Guard Ltd`` ≠ ``Caravan Club Ltd``).
 
 Legal forms come from the ISO 20275 list (packaged in ``data/legal_forms.txt``, rebuilt with
-``python -m enrichment.legal_forms``) plus the usual English renderings of Japanese forms.
+``python -m revisit.enrichment.legal_forms``) plus the usual English renderings of Japanese forms.
 """
 
 from __future__ import annotations

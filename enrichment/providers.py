@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from enrichment.normalize import normalize_name
-from enrichment.organization import OrgKind
+from revisit.core.organization import OrgKind
+from revisit.enrichment.normalize import normalize_name
 
 _KINDS = {"isp": OrgKind.ISP, "mobile": OrgKind.MOBILE, "hosting": OrgKind.HOSTING, "vpn": OrgKind.VPN}
 

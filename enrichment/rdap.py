@@ -23,11 +23,11 @@ from ipwhois.net import Net
 from ipwhois.nir import NIRWhois
 from ipwhois.rdap import RDAP
 
-from enrichment.networks import NetworkTable
-from enrichment.organization import Organization, OrgKind
-from enrichment.providers import ProviderDirectory, access_providers
-from revisit.config import RdapSettings
-from stream.fields import IPAddress
+from revisit.core.config import RdapSettings
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.networks import NetworkTable
+from revisit.enrichment.providers import ProviderDirectory, access_providers
+from revisit.stream.fields import IPAddress
 
 _PROVIDER_ALLOCATIONS = ("ALLOCATED PA", "ALLOCATED PORTABLE", "ALLOCATED NON-PORTABLE", "DIRECT ALLOCATION",
                          "ALLOCATED UNSPECIFIED", "ALLOCATED-BY-RIR", "ALLOCATED-BY-LIR", "REALLOCATION")

@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
-from enrichment.organization import Organization, OrgKind
-from stream.fields import IPAddress
+from revisit.core.organization import Organization, OrgKind
+from revisit.stream.fields import IPAddress
 
 if TYPE_CHECKING:
-    from enrichment.match import AccountIndex
+    from revisit.enrichment.match import AccountIndex
 
 log = logging.getLogger("revisit.resolve")
 

@@ -22,10 +22,14 @@ import dns.resolver
 import dns.reversename
 from publicsuffixlist import PublicSuffixList
 
-from enrichment.organization import Organization, OrgKind
-from revisit.config import ReverseDnsSettings
-from enrichment.providers import ProviderDirectory, access_providers, pool_name_clue
-from stream.fields import IPAddress
+from revisit.core.config import ReverseDnsSettings
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.providers import (
+    ProviderDirectory,
+    access_providers,
+    pool_name_clue,
+)
+from revisit.stream.fields import IPAddress
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,11 @@
-"""revisit: the application shell (command line, configuration, storage, demo) around the three stages."""
+"""revisit: tells B2B sales the moment a dormant customer (休眠顧客) comes back to the website.
 
-from importlib.metadata import PackageNotFoundError, version
+The data's journey is ``revisit.stream`` (parse, filter) → ``revisit.enrichment`` (resolve, match)
+→ ``revisit.alerts`` (visits, decisions, channels), over the ground layer ``revisit.core``; the
+edges (``revisit.storage``, ``revisit.kafka``) and the application (``revisit.app``, ``revisit.cli``,
+``revisit.web``, ``revisit.demo``) sit on top. README, "Architecture", draws the layers.
+"""
 
-try:
-    __version__ = version("revisit")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0+unknown"
+from revisit.core.version import __version__
+
+__all__ = ["__version__"]

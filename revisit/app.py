@@ -1,4 +1,6 @@
-"""Wiring: settings and inputs in, a ready pipeline out. Used by the CLI, the demo and the tests.
+"""The one wiring: settings and inputs in, a ready replay or worker out. The command line only
+parses arguments and calls ``replay``, ``run_worker_process``, ``delivery_sender`` or
+``load_checked_settings``; the demo and the tests call the same functions.
 
 Every input is opened and validated here, before anything is written, so bad input (a missing log,
 a broken account list, an unreadable mmdb) ends the command with status 2 and an untouched database.
@@ -12,20 +14,39 @@ import time
 from dataclasses import dataclass, field
 from typing import Sequence, TextIO
 
-from alerts.channels import Channel, ConsoleChannel, DeliveryResult, JsonLinesChannel
-from alerts.policy import Alert
-from enrichment.accounts import Account, load_accounts
-from enrichment.late import LateResolver
-from enrichment.match import AccountIndex
-from enrichment.maxmind import MaxMindResolver
-from enrichment.rdap import NetworkRegistration
-from enrichment.resolve import AccountNetworkResolver, ResolutionObserver, Resolver, ResolverChain
-from revisit.config import Settings
+from revisit.alerts.channels import (
+    Channel,
+    DeliveryResult,
+    channel_secrets,
+    check_channel_names,
+    remote_channels,
+)
+from revisit.alerts.channels.local import ConsoleChannel, JsonLinesChannel
+from revisit.alerts.policy import Alert
+from revisit.alerts.sender import DeliverySender, SenderThread, wants_sender
+from revisit.alerts.tracker import VisitTracker, track_and_store
+from revisit.core.config import Settings, load_settings, secret_sources
+from revisit.core.errors import BadInput
+from revisit.core.hit import MalformedReason
+from revisit.core.metrics import RevisitMetrics
+from revisit.enrichment.accounts import Account, load_accounts
+from revisit.enrichment.classify import HitClassifier, RunSummary
+from revisit.enrichment.late import LateResolver
+from revisit.enrichment.match import AccountIndex, MatchMethod
+from revisit.enrichment.maxmind import MaxMindResolver
+from revisit.enrichment.parallel import matched_hits_of_files
+from revisit.enrichment.rdap import NetworkRegistration
+from revisit.enrichment.resolve import (
+    AccountNetworkResolver,
+    ResolutionObserver,
+    Resolver,
+    ResolverChain,
+)
 from revisit.privacy import AddressProtector
+from revisit.storage.outbox import AlertOutbox
 from revisit.storage.store import Store
-from stream.parallel import matched_hits_of_files
-from stream.pipeline import HitClassifier, RunSummary, VisitTracker, track_and_store
-from stream.sources import check_log_paths
+from revisit.stream.filters import FilterReason
+from revisit.stream.sources import check_log_paths
 
 
 @dataclass
@@ -97,8 +118,7 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
     check_log_paths(request.logs)
     accounts = load_accounts(request.accounts_csv, request.encoding)
     enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths), settings)
-    store = Store(request.db_url or settings.database_url, delivery=settings.delivery,
-                  protect_address=AddressProtector.from_settings(settings.privacy).protect)
+    store = open_store(request.db_url, settings)
     try:
         store.save_accounts(accounts)
         if enrichment.late is not None:
@@ -127,9 +147,81 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
 
 def deliver_due_alerts(store: Store, settings: Settings) -> None:
     """One pass of the sender after a replay; retries are left to ``revisit sender``."""
-    from alerts.sender import DeliverySender
+    delivery_sender(store, settings).run_once(limit=10_000)
 
-    DeliverySender.for_store(store, settings.delivery).run_once(limit=10_000)
+
+def load_checked_settings(path: str | None) -> Settings:
+    """The settings of a command: the file and ``REVISIT_...`` overrides, with the channel names of
+    the routes checked against the channels there are."""
+    settings = load_settings(path)
+    check_channel_names(settings.delivery)
+    return settings
+
+
+def all_secret_sources(settings: Settings) -> dict[str, tuple[str, str]]:
+    """Every secret by name → (environment variable, file): the channels' and the others."""
+    return {**channel_secrets(settings.delivery), **secret_sources(settings)}
+
+
+def open_store(db_url: str | None, settings: Settings) -> Store:
+    """The database of a pipeline run: hits stored with addresses protected as ``[privacy]`` says."""
+    return Store(db_url or settings.database_url, delivery=settings.delivery,
+                 protect_address=AddressProtector.from_settings(settings.privacy).protect)
+
+
+def delivery_sender(store: Store, settings: Settings, metrics: RevisitMetrics | None = None) -> DeliverySender:
+    """The sender with the real channels over ``store``'s outbox: what every process runs."""
+    return DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, metrics=metrics)
+
+
+@dataclass(frozen=True)
+class WorkerRequest:
+    accounts_csv: str | None = None  # None: the list in the database
+    mmdb_paths: Sequence[str] = ()
+    db_url: str | None = None
+    encoding: str = "utf-8-sig"
+
+
+def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
+    """``revisit worker``: checks the topics, loads the accounts, builds the same classifier as
+    replay and runs the Kafka worker (with the sender in a thread when channels are configured)."""
+    from revisit.kafka.topics import missing_topics
+    from revisit.kafka.worker import run_worker
+
+    missing = missing_topics(settings.kafka)
+    if missing:
+        raise BadInput(f"Kafka at {settings.kafka.bootstrap_servers}: topics missing: {', '.join(missing)}; "
+                       "create them with `revisit topics create`")
+    accounts = load_accounts(request.accounts_csv, request.encoding) if request.accounts_csv else None
+    store = open_store(request.db_url, settings)
+    if accounts is not None:
+        store.save_accounts(accounts)
+    else:
+        accounts = store.load_accounts()
+        if not accounts:
+            store.close()
+            raise BadInput("no accounts in the database: import a list with `revisit accounts import CSV` "
+                           "or pass --accounts")
+    metrics = RevisitMetrics.create()
+    metrics.watch_garbage_collector()
+    enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths),
+                                  settings, metrics.observe_resolution)
+    enrichment.remember_registrations(store.load_network_registrations())
+    late_resolvers = [name for name, on in (("reverse_dns", settings.resolution.reverse_dns.enabled),
+                                            ("rdap", settings.resolution.rdap.enabled)) if on]
+    metrics.start_series(parse_reasons=MalformedReason.ALL, filter_reasons=FilterReason.ALL,
+                         match_methods=[method.value for method in MatchMethod],
+                         resolvers=[resolver.name for resolver in enrichment.resolvers.resolvers] + late_resolvers)
+    classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers, late=enrichment.late)
+    sender = None
+    if settings.delivery.sender_in_worker and wants_sender(settings.delivery):
+        sender = SenderThread(delivery_sender(store, settings, metrics))
+    freeze_long_lived_objects()
+    try:
+        return run_worker(settings, classifier, store, metrics, sender)
+    finally:
+        store.close()
+        enrichment.close()
 
 
 def format_summary(summary: RunSummary) -> str:

@@ -15,12 +15,23 @@ from dataclasses import replace
 from datetime import date
 from typing import Sequence
 
-from enrichment.accounts import load_accounts
-from revisit.app import ReplayRequest, build_enrichment, format_summary, freeze_long_lived_objects, replay
-from revisit.config import KafkaSettings, Settings, load_settings
-from revisit.errors import BadInput, ServiceFailure
-from revisit.logs import configure_logging
-from stream.filters import FilterReason, HitFilter
+from revisit.alerts.channels import REMOTE_CHANNELS
+from revisit.app import (
+    ReplayRequest,
+    WorkerRequest,
+    all_secret_sources,
+    build_enrichment,
+    delivery_sender,
+    format_summary,
+    load_checked_settings,
+    replay,
+    run_worker_process,
+)
+from revisit.core.config import KafkaSettings, Settings
+from revisit.core.errors import BadInput, ServiceFailure
+from revisit.core.logs import configure_logging
+from revisit.enrichment.accounts import load_accounts
+from revisit.stream.filters import FilterReason, HitFilter
 
 
 class _Parser(argparse.ArgumentParser):
@@ -127,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     outcome.add_argument("--db", metavar="URL")
     outcome.add_argument("--config", metavar="TOML")
     alerts_test = alerts_commands.add_parser("test", help="send a sample alert through a channel's real path")
-    alerts_test.add_argument("--channel", required=True, choices=("slack", "email", "webhook"))
+    alerts_test.add_argument("--channel", required=True, choices=tuple(REMOTE_CHANNELS))
     alerts_test.add_argument("--to", help="e-mail address or Slack user id of the sample owner")
     alerts_test.add_argument("--config", metavar="TOML")
 
@@ -181,8 +192,8 @@ def _run(args: argparse.Namespace) -> int:
         from revisit.demo import run_demo
 
         return run_demo(args.out, args.seed, args.locale)
-    settings = load_settings(getattr(args, "config", None))
-    configure_logging(settings, getattr(args, "loglevel", None))
+    settings = load_checked_settings(getattr(args, "config", None))
+    configure_logging(settings, getattr(args, "loglevel", None), secret_sources=all_secret_sources(settings))
     if args.command == "replay":
         if args.workers is not None and args.workers < 1:
             raise BadInput("--workers must be 1 or more")
@@ -197,7 +208,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
-    from enrichment.explain import explain_address
+    from revisit.enrichment.explain import explain_address
     from revisit.storage.store import Store
 
     try:
@@ -238,7 +249,7 @@ def _kafka_settings(args: argparse.Namespace, settings: Settings) -> KafkaSettin
 
 
 def _ship(args: argparse.Namespace, settings: Settings) -> int:
-    from stream.ship import run_ship
+    from revisit.kafka.ship import run_ship
 
     kafka = _kafka_settings(args, settings)
     sent = run_ship(args.logs, args.topic or kafka.raw_topic, args.follow, kafka.bootstrap_servers, settings.log,
@@ -248,53 +259,14 @@ def _ship(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from enrichment.match import MatchMethod
-    from revisit.metrics import RevisitMetrics
-    from revisit.privacy import AddressProtector
-    from revisit.storage.store import Store
-    from stream.hit import MalformedReason
-    from stream.pipeline import HitClassifier
-    from stream.topics import missing_topics
-    from stream.worker import run_worker
-
     settings = replace(settings, kafka=_kafka_settings(args, settings))
     if args.web_port is not None:
         settings = replace(settings, worker=replace(settings.worker, web_port=args.web_port))
-    missing = missing_topics(settings.kafka)
-    if missing:
-        raise BadInput(f"Kafka at {settings.kafka.bootstrap_servers}: topics missing: {', '.join(missing)}; "
-                       "create them with `revisit topics create`")
-    accounts = load_accounts(args.accounts, args.encoding) if args.accounts else None
-    enrichment_paths = list(settings.resolution.mmdb_paths) + list(args.mmdb)
-    store = Store(args.db or settings.database_url, delivery=settings.delivery,
-                  protect_address=AddressProtector.from_settings(settings.privacy).protect)
-    if accounts is not None:
-        store.save_accounts(accounts)
-    else:
-        accounts = store.load_accounts()
-        if not accounts:
-            raise BadInput("no accounts in the database: import a list with `revisit accounts import CSV` "
-                           "or pass --accounts")
-    metrics = RevisitMetrics.create()
-    metrics.watch_garbage_collector()
-    enrichment = build_enrichment(accounts, enrichment_paths, settings, metrics.observe_resolution)
-    enrichment.remember_registrations(store.load_network_registrations())
-    late_resolvers = [name for name, on in (("reverse_dns", settings.resolution.reverse_dns.enabled),
-                                            ("rdap", settings.resolution.rdap.enabled)) if on]
-    metrics.start_series(parse_reasons=MalformedReason.ALL, filter_reasons=FilterReason.ALL,
-                         match_methods=[method.value for method in MatchMethod],
-                         resolvers=[resolver.name for resolver in enrichment.resolvers.resolvers] + late_resolvers)
-    classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers, late=enrichment.late)
-    freeze_long_lived_objects()
-    try:
-        return run_worker(settings, classifier, store, metrics)
-    finally:
-        store.close()
-        enrichment.close()
+    return run_worker_process(WorkerRequest(args.accounts, tuple(args.mmdb), args.db, args.encoding), settings)
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from stream.topics import create_topics
+    from revisit.kafka.topics import create_topics
 
     if args.partitions is not None and args.partitions < 1:
         raise BadInput("--partitions must be 1 or more")
@@ -312,7 +284,7 @@ def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
     """Findings on stdout; exit 0 either way (a list with findings is still a valid list)."""
     from datetime import date
 
-    from enrichment.lint import KINDS, lint_accounts
+    from revisit.enrichment.lint import KINDS, lint_accounts
 
     accounts = load_accounts(args.csv, args.encoding)
     findings = lint_accounts(accounts, date.today(), settings.matching)
@@ -377,21 +349,20 @@ def _sender(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
-    from alerts.sender import DeliverySender
+    from revisit.core.metrics import RevisitMetrics
     from revisit.endpoints import ServiceEndpoints
-    from revisit.metrics import RevisitMetrics
     from revisit.storage.store import Store
 
     store = Store(args.db or settings.database_url)
     endpoints = None
     try:
         if args.once:
-            report = DeliverySender.for_store(store, settings.delivery).run_once(limit=10_000)
+            report = delivery_sender(store, settings).run_once(limit=10_000)
             print(", ".join(f"{channel} {outcome} {count}" for (channel, outcome), count in
                             sorted(report.outcomes.items())) or "nothing due")
             return 0
         metrics = RevisitMetrics.create()
-        sender = DeliverySender.for_store(store, settings.delivery, metrics)
+        sender = delivery_sender(store, settings, metrics)
         if settings.delivery.web_port:
             endpoints = ServiceEndpoints(settings.delivery.web_host, settings.delivery.web_port, metrics.registry,
                                          {"database": store.problem}).start()
@@ -422,7 +393,7 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{args.account_id}: no deliveries until {until:%Y-%m-%d %H:%M} UTC ({args.reason.strip()})")
         return 0
     if args.alerts_command == "outcome":
-        from alerts.report import Outcome
+        from revisit.alerts.report import Outcome
         from revisit.storage.outcomes import record_outcome
         from revisit.storage.store import Store
 
@@ -433,7 +404,7 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
             store.close()
         print(f"{args.alert_id} ({account_id}): {args.result} recorded")
         return 0
-    from alerts.channels_remote import DeliveryFailure, remote_channels
+    from revisit.alerts.channels import DeliveryFailure, remote_channels
     from revisit.demo import sample_alert
 
     channel = remote_channels(settings.delivery)[args.channel]
@@ -449,7 +420,7 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
 def _report(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime, timezone
 
-    from alerts.report import format_report, reactivation_report
+    from revisit.alerts.report import format_report, reactivation_report
     from revisit.storage.outcomes import follow_ups
     from revisit.storage.store import Store
 
@@ -526,10 +497,10 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
 
 def _config(args: argparse.Namespace, settings: Settings) -> int:
     """Loading already validated everything (or exited 2 naming the key); show what is in effect."""
-    from revisit.config import effective_settings, secret_sources
+    from revisit.core.config import effective_settings
 
     status = {}
-    for name, (variable, path) in secret_sources(settings).items():
+    for name, (variable, path) in all_secret_sources(settings).items():
         if path:
             status[name] = f"file {path}: {'readable' if os.access(path, os.R_OK) else 'NOT READABLE'}"
         else:

@@ -19,15 +19,15 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from alerts.intent import PageScorer
-from alerts.policy import Alert, decide_alert
-from enrichment.accounts import Account, DormancyReason, Owner
-from enrichment.match import AccountMatch, MatchMethod
-from enrichment.organization import Organization, OrgKind
+from revisit.alerts.intent import PageScorer
+from revisit.alerts.policy import Alert, decide_alert
+from revisit.alerts.sessions import PageView, advance_session
 from revisit.app import ReplayRequest, format_summary, replay
-from revisit.config import Settings
-from revisit.errors import BadInput
-from stream.sessions import PageView, advance_session
+from revisit.core.config import Settings
+from revisit.core.errors import BadInput
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.accounts import Account, DormancyReason, Owner
+from revisit.enrichment.match import AccountMatch, MatchMethod
 
 JST = timezone(timedelta(hours=9))
 DEMO_DAY = datetime(2026, 11, 20, tzinfo=JST)

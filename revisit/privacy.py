@@ -23,8 +23,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, delete, func, select
 
-from revisit.config import PrivacySettings, read_secret
-from revisit.errors import BadInput
+from revisit.core.config import PrivacySettings, read_secret
+from revisit.core.errors import BadInput
 from revisit.storage.models import HitRow, NetworkRegistrationRow, OrganizationRow
 
 HASH_PREFIX = "h:"

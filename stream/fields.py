@@ -10,26 +10,13 @@ import ipaddress
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
+from revisit.core.caches import BoundedCache
+
 _MONTHS = {name: number for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class BoundedCache(dict):
-    """A dict that empties itself when it grows past ``limit``: bounded memory, no bookkeeping
-    per lookup (an LRU would cost more per line than the work it saves here)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def remember(self, key, value):
-        if len(self) >= self.limit:
-            self.clear()
-        self[key] = value
-        return value
 
 
 class TimestampParser:

@@ -11,8 +11,9 @@ from typing import Iterable
 
 import crawleruseragents
 
-from revisit.config import FilterSettings
-from stream.fields import BoundedCache, IPAddress
+from revisit.core.caches import BoundedCache
+from revisit.core.config import FilterSettings
+from revisit.stream.fields import IPAddress
 
 
 class FilterReason:

@@ -12,9 +12,9 @@ import operator
 import re
 from typing import Any, Callable, Mapping, Protocol
 
-from revisit.config import JsonFieldNames, LogSettings
-from revisit.errors import BadInput
-from stream.hit import Malformed, MalformedReason, RawFields
+from revisit.core.config import JsonFieldNames, LogSettings
+from revisit.core.errors import BadInput
+from revisit.core.hit import Malformed, MalformedReason, RawFields
 
 # Lines longer than this are not access-log lines; refusing them bounds memory and regex time.
 MAX_LINE_CHARS = 64 * 1024

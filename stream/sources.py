@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from revisit.errors import BadInput
+from revisit.core.errors import BadInput
 
 
 def check_log_paths(paths: Sequence[str]) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from stream.expiry import ExpiryQueue
-from stream.progress import CommittedEventTimes
-from stream.records import AccountStateTable, last_alerts_field, sessions_field
-from stream.sessions import PageView, Session, advance_session
+from revisit.alerts.sessions import PageView, Session, advance_session
+from revisit.kafka.expiry import ExpiryQueue
+from revisit.kafka.progress import CommittedEventTimes
+from revisit.kafka.records import AccountStateTable, last_alerts_field, sessions_field
 
 GAP = timedelta(minutes=30)
 T0 = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
-import json
 from pathlib import Path
 
 import pytest
 
-from enrichment.accounts import DormancyReason, load_accounts
-from revisit.errors import BadInput
+from revisit.core.errors import BadInput
+from revisit.enrichment.accounts import DormancyReason, load_accounts
 
 HEADER = ("account_id,name,aliases,domains,networks,owner_name,owner_email,owner_slack,last_deal_at,"
           "last_contact_at,lost_deal_at,lifetime_value,dormancy_reason,industry,region")

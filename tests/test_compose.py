@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from revisit.config import load_settings
+from revisit.core.config import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))

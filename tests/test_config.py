@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from revisit.config import PageRule, Settings, load_settings
-from revisit.errors import BadInput
+from revisit.core.config import PageRule, Settings, load_settings
+from revisit.core.errors import BadInput
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -6,17 +6,18 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from alerts.approach import suggested_approach
-from alerts.intent import PageScorer, PageWeight, score_of, with_page
-from alerts.policy import Delivery, decide_alert
-from enrichment.accounts import Account, DormancyReason, Owner, parse_accounts
-from enrichment.dormancy import DormancyTier, dormancy_tier, months_between
-from enrichment.match import AccountMatch, MatchMethod
-from enrichment.organization import Organization, OrgKind
-from revisit.config import DormancySettings, DormancyThresholds, PageRule, Settings
-from stream.hit import Hit
-from stream.pipeline import MatchedHit, VisitTracker
-from stream.sessions import PageView, advance_session
+from revisit.alerts.approach import suggested_approach
+from revisit.alerts.intent import PageScorer, PageWeight, score_of, with_page
+from revisit.alerts.policy import Delivery, decide_alert
+from revisit.alerts.sessions import PageView, advance_session
+from revisit.alerts.tracker import VisitTracker
+from revisit.core.config import DormancySettings, DormancyThresholds, PageRule, Settings
+from revisit.core.hit import Hit
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.accounts import Account, DormancyReason, Owner, parse_accounts
+from revisit.enrichment.classify import MatchedHit
+from revisit.enrichment.dormancy import DormancyTier, dormancy_tier, months_between
+from revisit.enrichment.match import AccountMatch, MatchMethod
 
 JST = timezone(timedelta(hours=9))
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=JST)

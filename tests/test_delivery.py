@@ -17,9 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from alerts.channels_remote import remote_channels
-from alerts.sender import DeliverySender
-from revisit.config import settings_from_mapping
+from revisit.alerts.channels import remote_channels
+from revisit.alerts.sender import DeliverySender
+from revisit.core.config import settings_from_mapping
 from revisit.demo import sample_alert
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.store import PendingRows, Store
@@ -347,7 +347,7 @@ def test_more_activity_becomes_one_reply_in_the_alerts_slack_thread(tmp_path, ht
 
 def test_routes_choose_channels_and_business_hours_follow_the_owners_time_zone(tmp_path, http_peer, smtp_peer,
                                                                                secrets):
-    from alerts.routing import plan_deliveries
+    from revisit.alerts.routing import plan_deliveries
 
     settings = settings_for(http_peer, smtp_peer, default_channels=["email"], routes=[
         {"tiers": ["A"], "min_score": 90, "channels": ["slack", "webhook"]},

@@ -26,7 +26,8 @@ import pytest
 from kafka import KafkaConsumer
 from sqlalchemy import create_engine, text
 
-from alerts.sender import DeliverySender, SenderThread
+from revisit.alerts.sender import SenderThread
+from revisit.app import delivery_sender
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.store import PendingRows
 from tests.conftest import APACHE_LOG, REPO
@@ -165,9 +166,8 @@ def test_a_read_only_database_holds_the_stream_until_it_is_writable(bootstrap, t
     base, _, _ = own_postgres
     setup = Setup(bootstrap, tmp_path)
     setup.db = new_database(base, "readonly")
+    from revisit.enrichment.accounts import load_accounts
     from revisit.storage.store import Store
-
-    from enrichment.accounts import load_accounts
 
     store = Store(setup.db)  # the schema and the list exist before the database turns read-only
     store.save_accounts(load_accounts(setup.accounts))
@@ -253,7 +253,7 @@ def test_slack_down_for_a_while_then_back_gets_every_alert_once(tmp_path, smtp_p
     store, first = store_alert(db_url, settings)
     others = [replace(first, alert_id=f"{n:08d}-0000-0000-0000-000000000000") for n in range(1, 4)]
     store.write_rows(PendingRows([], {}, others, {}))
-    sender = SenderThread(DeliverySender.for_store(store, settings.delivery))
+    sender = SenderThread(delivery_sender(store, settings))
     sender.start()
     try:
         deadline = time.monotonic() + 90

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from revisit.config import FilterSettings
-from stream.filters import FilterReason, HitFilter, expand_status_patterns
+from revisit.core.config import FilterSettings
+from revisit.stream.filters import FilterReason, HitFilter, expand_status_patterns
 from tests.conftest import SHARED_DATA
 
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"

@@ -14,16 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from enrichment.accounts import load_accounts
 from revisit.app import build_enrichment
-from revisit.config import load_settings
-from revisit.errors import BadInput
-from stream.fields import normalize_address
-from stream.filters import FilterReason
-from stream.hit import Malformed, MalformedReason
-from stream.pipeline import Filtered, HitClassifier, MatchedHit, Unmatched
-from enrichment.accounts import parse_accounts
-from revisit.config import Settings
+from revisit.core.config import Settings, load_settings
+from revisit.core.errors import BadInput
+from revisit.core.hit import Malformed, MalformedReason
+from revisit.enrichment.accounts import load_accounts, parse_accounts
+from revisit.enrichment.classify import Filtered, HitClassifier, MatchedHit, Unmatched
+from revisit.stream.fields import normalize_address
+from revisit.stream.filters import FilterReason
 
 EXAMPLES = 400
 TRIED: dict[str, int] = {}

@@ -12,14 +12,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from enrichment.late import LateResolver
-from enrichment.organization import OrgKind
-from enrichment.rdap import RdapClient, RdapLookupFailed, RegistrationCache
-from enrichment.reverse_dns import ReverseDnsResolver
 from revisit.cli import main
-from revisit.config import RdapSettings, ResolutionSettings, ReverseDnsSettings
+from revisit.core.config import RdapSettings, ResolutionSettings, ReverseDnsSettings
+from revisit.core.organization import OrgKind
+from revisit.enrichment.late import LateResolver
+from revisit.enrichment.rdap import RdapClient, RdapLookupFailed, RegistrationCache
+from revisit.enrichment.reverse_dns import ReverseDnsResolver
 from tests.conftest import SHARED_DATA
-from tests.loopback_servers import LoopbackDns, LoopbackRdap, LoopbackUdp, ptr_name, recorded_rdap_answers
+from tests.loopback_servers import (
+    LoopbackDns,
+    LoopbackRdap,
+    LoopbackUdp,
+    ptr_name,
+    recorded_rdap_answers,
+)
 
 DNS_RECORDS = {
     (ptr_name("45.67.89.10"), "PTR"): ["www.sakura-seiki.co.jp."],

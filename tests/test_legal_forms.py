@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from enrichment.legal_forms import EXCLUDED, build_legal_forms
+from revisit.enrichment.legal_forms import EXCLUDED, build_legal_forms
 from tests.conftest import SHARED_DATA
 
 ISO_LIST = SHARED_DATA / "legal-forms-iso20275" / "ISO-20275-ELF-code-list-2026-02-19.csv"

@@ -7,10 +7,10 @@ import ipaddress
 
 import pytest
 
-from enrichment.accounts import parse_accounts
-from enrichment.match import AccountIndex, AccountMatch, MatchMethod, NoMatch
-from enrichment.normalize import normalize_name
-from enrichment.organization import Organization, OrgKind
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.accounts import parse_accounts
+from revisit.enrichment.match import AccountIndex, AccountMatch, MatchMethod, NoMatch
+from revisit.enrichment.normalize import normalize_name
 
 ACCOUNTS_CSV = """account_id,name,aliases,domains,networks
 A01,株式会社トヨタ自動車,Toyota Motor Corporation,,
@@ -250,7 +250,7 @@ def test_an_account_with_many_close_aliases_does_not_hide_a_rival_within_the_mar
 
 
 def test_fuzzy_matching_can_be_switched_off() -> None:
-    from revisit.config import MatchingSettings
+    from revisit.core.config import MatchingSettings
 
     index = AccountIndex(parse_accounts("account_id,name\nF2,Northwind Traders\n"), MatchingSettings(fuzzy=False))
     assert isinstance(index.match(SOMEWHERE, business("Northwind Trader Inc")), NoMatch)

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from prometheus_client import generate_latest
 
-from revisit.metrics import RevisitMetrics
+from revisit.core.metrics import RevisitMetrics
 from tests.conftest import REPO
 
 PROMETHEUS = REPO / "deploy" / "prometheus"

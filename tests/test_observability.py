@@ -12,13 +12,14 @@ from ipaddress import ip_address
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from enrichment.organization import Organization, OrgKind
-from enrichment.resolve import ResolverChain
-from revisit.config import load_settings
+from revisit.app import all_secret_sources
+from revisit.core.config import load_settings
+from revisit.core.errors import BadInput
+from revisit.core.logs import configure_logging, mask_address_text
+from revisit.core.metrics import RevisitMetrics
+from revisit.core.organization import Organization, OrgKind
 from revisit.endpoints import ServiceEndpoints
-from revisit.errors import BadInput
-from revisit.logs import configure_logging, mask_address_text
-from revisit.metrics import RevisitMetrics
+from revisit.enrichment.resolve import ResolverChain
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def captured_logs():
 
     def configure(**environment: str):
         settings = load_settings(None, {"REVISIT_LOGGING__FORMAT": "json", **environment})
-        configure_logging(settings, stream=buffer)
+        configure_logging(settings, stream=buffer, secret_sources=all_secret_sources(settings))
         return lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
 
     return configure

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from revisit.cli import main
-from stream.parallel import line_aligned_ranges, read_range
-from stream.sources import read_lines
+from revisit.enrichment.parallel import line_aligned_ranges, read_range
+from revisit.stream.sources import read_lines
 from tests.conftest import APACHE_LOG, mmdb
 from tests.test_cli import ACCOUNTS, CONFIG
 

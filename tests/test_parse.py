@@ -9,11 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from revisit.config import JsonFieldNames, LogSettings, Settings
-from revisit.errors import BadInput
-from stream.fields import ClientAddressResolver, TimestampParser, normalize_address, split_request
-from stream.formats import LogFormatParser, make_line_parser
-from stream.hit import Malformed, RawFields
+from revisit.core.config import JsonFieldNames, LogSettings, Settings
+from revisit.core.errors import BadInput
+from revisit.core.hit import Malformed, RawFields
+from revisit.stream.fields import (
+    ClientAddressResolver,
+    TimestampParser,
+    normalize_address,
+    split_request,
+)
+from revisit.stream.formats import LogFormatParser, make_line_parser
 from tests.conftest import ACCESS_LOGS
 
 TRUSTED = Settings().log.trusted_proxies

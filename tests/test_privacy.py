@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from revisit.cli import main
-from revisit.config import PrivacySettings
-from revisit.errors import BadInput
+from revisit.core.config import PrivacySettings
+from revisit.core.errors import BadInput
 from revisit.privacy import AddressProtector, delete_expired, stored_address_in
 from tests.conftest import APACHE_LOG, mmdb
 from tests.test_cli import ACCOUNTS, CONFIG
@@ -115,8 +115,8 @@ def test_stored_addresses_are_placed_in_account_networks(stored_value: str, expe
 
 
 def test_rdap_answers_are_kept_per_network_never_per_address_and_leave_when_expired(sqlite_url) -> None:
-    from enrichment.organization import OrgKind
-    from enrichment.rdap import NetworkRegistration
+    from revisit.core.organization import OrgKind
+    from revisit.enrichment.rdap import NetworkRegistration
     from revisit.storage.store import Store
 
     now = datetime.now(timezone.utc)

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from enrichment.accounts import parse_accounts
-from enrichment.match import AccountIndex
-from enrichment.maxmind import MaxMindResolver, open_database
-from enrichment.organization import OrgKind
-from enrichment.resolve import AccountNetworkResolver, ResolverChain
-from revisit.config import Settings
-from revisit.errors import BadInput
-from stream.pipeline import HitClassifier, MatchedHit, Unmatched
+from revisit.core.config import Settings
+from revisit.core.errors import BadInput
+from revisit.core.organization import OrgKind
+from revisit.enrichment.accounts import parse_accounts
+from revisit.enrichment.classify import HitClassifier, MatchedHit, Unmatched
+from revisit.enrichment.match import AccountIndex
+from revisit.enrichment.maxmind import MaxMindResolver, open_database
+from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
 from tests.conftest import mmdb
 
 

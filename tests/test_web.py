@@ -303,7 +303,7 @@ def test_pages_run_a_fixed_number_of_queries_whatever_the_rows(web_db) -> None:
     from fastapi.testclient import TestClient
     from sqlalchemy import event
 
-    from revisit.config import WebUser, load_settings
+    from revisit.core.config import WebUser, load_settings
     from revisit.storage.store import Store
     from revisit.web.app import create_app
 

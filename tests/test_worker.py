@@ -14,9 +14,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from typing import NamedTuple
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, update
 
-from alerts.policy import Alert
+from revisit.alerts.outbox import DueDelivery
+from revisit.alerts.policy import Alert
 from revisit.storage.models import AlertRow, DeliveryRow, HitRow, SnoozeRow, as_utc
 from revisit.storage.store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class DueDelivery:
-    alert: Alert
-    channel: str
-    attempts: int
-
-
 class AlertOutbox:
+    """The sender's ``Outbox`` over the ``deliveries`` table, and snoozes."""
+
     def __init__(self, store: Store) -> None:
         self.engine = store.engine
 

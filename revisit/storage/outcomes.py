@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from alerts.report import AlertFollowUp, Outcome
-from revisit.errors import BadInput
+from revisit.alerts.report import AlertFollowUp, Outcome
+from revisit.core.errors import BadInput
 from revisit.storage.models import AlertRow, OutcomeRow
 from revisit.storage.store import Store
 

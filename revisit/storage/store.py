@@ -14,22 +14,47 @@ from datetime import datetime, timedelta, timezone
 from importlib import resources
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import Engine, bindparam, create_engine, func, inspect, select, text, update
+from sqlalchemy import (
+    Engine,
+    bindparam,
+    create_engine,
+    func,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import (
+    ArgumentError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+)
 
-from alerts.policy import Alert
-from alerts.routing import THREAD_REPLY, plan_deliveries
-from enrichment.accounts import Account, DormancyReason, Owner
-from enrichment.normalize import search_text, sort_key
-from enrichment.organization import Organization, OrgKind
-from enrichment.rdap import NetworkRegistration
-from revisit.errors import BadInput
-from revisit.config import DeliverySettings
-from revisit.storage.models import (AccountRow, NetworkRegistrationRow, AlertRow, DeliveryRow, HitRow, OrganizationRow, SessionRow, SnoozeRow,
-                                    as_utc, to_utc)
-from stream.pipeline import MatchedHit
-from stream.sessions import PageView, Session
+from revisit.alerts.channels import thread_channel
+from revisit.alerts.policy import Alert
+from revisit.alerts.routing import THREAD_REPLY, plan_deliveries
+from revisit.alerts.sessions import PageView, Session
+from revisit.core.config import DeliverySettings
+from revisit.core.errors import BadInput
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.accounts import Account, DormancyReason, Owner
+from revisit.enrichment.classify import MatchedHit
+from revisit.enrichment.normalize import search_text, sort_key
+from revisit.enrichment.rdap import NetworkRegistration
+from revisit.storage.models import (
+    AccountRow,
+    AlertRow,
+    DeliveryRow,
+    HitRow,
+    NetworkRegistrationRow,
+    OrganizationRow,
+    SessionRow,
+    SnoozeRow,
+    as_utc,
+    to_utc,
+)
 
 
 def open_engine(url: str) -> Engine:
@@ -313,7 +338,7 @@ class Store:
             if at > latest_hit.get(hit["account_id"], at - timedelta(seconds=1)):
                 latest_hit[hit["account_id"]] = at
         statement = (select(AlertRow.account_id, AlertRow.alert_id, AlertRow.triggered_at)
-                     .join(DeliveryRow, (DeliveryRow.alert_id == AlertRow.alert_id) & (DeliveryRow.channel == "slack"))
+                     .join(DeliveryRow, (DeliveryRow.alert_id == AlertRow.alert_id) & (DeliveryRow.channel == thread_channel()))
                      .where(AlertRow.account_id.in_(list(latest_hit))))
         latest_alert: dict[str, tuple[datetime, str]] = {}
         for account_id, alert_id, triggered_at in connection.execute(statement):
@@ -331,7 +356,7 @@ class Store:
         if self.delivery is None or not alert_ids:
             return
         in_slack = connection.execute(select(DeliveryRow.alert_id).where(
-            DeliveryRow.alert_id.in_(alert_ids), DeliveryRow.channel == "slack")).scalars().all()
+            DeliveryRow.alert_id.in_(alert_ids), DeliveryRow.channel == thread_channel())).scalars().all()
         if not in_slack:
             return
         now = datetime.now(timezone.utc)

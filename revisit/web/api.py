@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from alerts.report import Outcome
-from revisit.errors import BadInput
+from revisit.alerts.report import Outcome
+from revisit.core.errors import BadInput
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.outcomes import record_outcome
 from revisit.web.app import api_user, context, require_admin

@@ -27,9 +27,10 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.middleware.sessions import SessionMiddleware
 
-from revisit.config import Settings, read_secret
+from revisit.core.config import Settings, read_secret
+from revisit.core.metrics import RevisitMetrics
+from revisit.core.version import __version__
 from revisit.endpoints import readiness_body
-from revisit.metrics import RevisitMetrics
 from revisit.storage.store import Store
 from revisit.web.auth import Authenticator, Principal
 from revisit.web.queries import Reads
@@ -156,9 +157,7 @@ def create_app(settings: Settings, store: Store, today: Callable[[], date] | Non
 
 
 def _version() -> str:
-    import revisit
-
-    return revisit.__version__
+    return __version__
 
 
 def run_web(settings: Settings, store: Store, today: date | None = None) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from revisit.config import WebSettings
+from revisit.core.config import WebSettings
 
 ANALYST, ADMIN = "analyst", "admin"
 

@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from alerts.report import Outcome
-from revisit.config import effective_settings
-from revisit.errors import BadInput
+from revisit.alerts.report import Outcome
+from revisit.core.config import effective_settings
+from revisit.core.errors import BadInput
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.outcomes import record_outcome
 from revisit.web.app import context, page_user, require_admin

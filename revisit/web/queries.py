@@ -19,12 +19,21 @@ from sqlalchemy import Engine, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
-from enrichment.dormancy import tier_cutoffs
-from enrichment.normalize import folded_for_search
-from revisit.config import DormancySettings
+from revisit.core.config import DormancySettings
+from revisit.enrichment.dormancy import tier_cutoffs
+from revisit.enrichment.normalize import folded_for_search
 from revisit.privacy import stored_address_in
-from revisit.storage.models import (AccountRow, AlertRow, DeliveryRow, HitRow, OrganizationRow, OutcomeRow,
-                                    SessionRow, SnoozeRow, as_utc)
+from revisit.storage.models import (
+    AccountRow,
+    AlertRow,
+    DeliveryRow,
+    HitRow,
+    OrganizationRow,
+    OutcomeRow,
+    SessionRow,
+    SnoozeRow,
+    as_utc,
+)
 
 TIERS = ("A", "B", "C", "active")
 AccountSort = Literal["name", "last_visit", "score", "visits", "tier", "value"]

@@ -18,11 +18,11 @@ import tempfile
 import atheris
 
 with atheris.instrument_imports():
-    from enrichment.accounts import parse_accounts
     from revisit.app import build_enrichment
-    from revisit.config import Settings, load_settings
-    from revisit.errors import BadInput
-    from stream.pipeline import HitClassifier
+    from revisit.core.config import Settings, load_settings
+    from revisit.core.errors import BadInput
+    from revisit.enrichment.accounts import parse_accounts
+    from revisit.enrichment.classify import HitClassifier
 
 ACCOUNTS = parse_accounts("account_id,name,networks\nK1,Kaisha K.K.,1.2.3.0/24;2001:db8::/32\n", "fuzz.csv")
 ENRICHMENT = build_enrichment(ACCOUNTS, [], Settings())

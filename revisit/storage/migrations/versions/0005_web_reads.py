@@ -32,7 +32,7 @@ def upgrade() -> None:
 
 def _fill_name_forms() -> None:
     """Accounts imported before this revision get their sort and search forms now."""
-    from enrichment.normalize import search_text, sort_key
+    from revisit.enrichment.normalize import search_text, sort_key
 
     accounts = sa.table("accounts", sa.column("account_id"), sa.column("name"), sa.column("aliases", sa.JSON),
                         sa.column("attributes", sa.JSON), sa.column("sort_name"), sa.column("search_text"))

@@ -23,13 +23,13 @@ from typing import BinaryIO, Callable, Sequence
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from revisit.config import LogSettings, ShipSettings
+from revisit.core.config import LogSettings, ShipSettings
+from revisit.core.errors import BadInput, ServiceFailure
+from revisit.core.hit import Malformed
+from revisit.core.metrics import RevisitMetrics
 from revisit.endpoints import ServiceEndpoints
-from revisit.errors import BadInput, ServiceFailure
-from revisit.metrics import RevisitMetrics
-from stream.fields import ClientAddressResolver
-from stream.formats import make_line_parser
-from stream.hit import Malformed
+from revisit.stream.fields import ClientAddressResolver
+from revisit.stream.formats import make_line_parser
 
 
 class LineKeyer:

@@ -19,8 +19,14 @@ import traceback
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from stream.pipeline import HitClassifier, MatchedHit, RunSummary, tally, with_late_resolution
-from stream.sources import read_lines
+from revisit.enrichment.classify import (
+    HitClassifier,
+    MatchedHit,
+    RunSummary,
+    tally,
+    with_late_resolution,
+)
+from revisit.stream.sources import read_lines
 
 HITS_PER_MESSAGE = 5000
 WORKER_POLL_SECONDS = 1.0

@@ -1,31 +1,16 @@
-"""Where alerts go. Each channel is an object with ``send(alert) -> DeliveryResult``.
-
-Embedded mode has two: a JSON Lines file (machine-readable, the contract) and the console (what a
-salesperson reads). A failed delivery is a result, not an exception that stops the run.
+"""The local channels: a JSON Lines file (machine-readable, the contract) and the console (what a
+salesperson reads). Each has ``send(alert) -> DeliveryResult``; a failed delivery is a result, not
+an exception that stops the run.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import TextIO
 
-from alerts.policy import Alert
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    channel: str
-    alert_id: str
-    ok: bool
-    detail: str = ""
-
-
-class Channel(Protocol):
-    name: str
-
-    def send(self, alert: Alert) -> DeliveryResult: ...
+from revisit.alerts.channels.base import DeliveryResult
+from revisit.alerts.policy import Alert
 
 
 class JsonLinesChannel:

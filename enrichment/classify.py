@@ -1,9 +1,8 @@
-"""The journey of one line: parse → filter → resolve → match → session → alert decision.
+"""Classifying lines: parse → filter → resolve → match, the first half of a hit's journey.
 
-``HitClassifier`` is the pure core for one line (with per-value caches, no I/O); ``VisitTracker``
-keeps sessions and cooldowns per account in event time. Replay (``tally`` then
-``track_and_store``, composed in ``revisit.app.replay``) and the streaming worker both use these
-two; storage and channels sit behind small protocols at the edges.
+``HitClassifier`` is the pure core for one line (with per-value caches, no I/O): its outcome is a
+``MatchedHit`` for a known account, or the reason the line goes no further. Replay and the streaming
+worker both use it; ``revisit.alerts.tracker`` takes the matched hits from there.
 
 Work is done lazily, cheapest check first: most lines are bots, assets or visitors we cannot name,
 and they cost a regex match and a few dict lookups. Only a hit from a known account is turned into
@@ -12,27 +11,34 @@ a `Hit` value.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Hashable, Iterable, Iterator, MutableMapping, NamedTuple, Protocol, Sequence, TypeVar
+from dataclasses import dataclass, field
+from typing import (
+    Hashable,
+    Iterable,
+    Iterator,
+    NamedTuple,
+    TypeVar,
+)
 
-from alerts.intent import PageScorer
-from alerts.policy import Alert, decide_alert, refresh_alert
-from enrichment.late import LateAnswer, LateResolver
-from enrichment.match import AccountIndex, AccountMatch, NoMatch
-from enrichment.organization import Organization
-from enrichment.rdap import NetworkRegistration
-from enrichment.resolve import ResolverChain
-from revisit.config import Settings
-from stream.fields import BoundedCache, ClientAddressResolver, TimestampParser, normalize_address, split_request
-from stream.filters import FilterReason, HitFilter
-from stream.formats import MAX_LINE_CHARS, LineParser, make_line_parser
-from stream.hit import Hit, Malformed, MalformedReason
-from stream.sessions import PageView, Session, advance_session
+from revisit.core.caches import BoundedCache
+from revisit.core.config import Settings
+from revisit.core.hit import Hit, Malformed, MalformedReason
+from revisit.core.organization import Organization
+from revisit.enrichment.late import LateAnswer, LateResolver
+from revisit.enrichment.match import AccountIndex, AccountMatch, NoMatch
+from revisit.enrichment.rdap import NetworkRegistration
+from revisit.enrichment.resolve import ResolverChain
+from revisit.stream.fields import (
+    ClientAddressResolver,
+    TimestampParser,
+    normalize_address,
+    split_request,
+)
+from revisit.stream.filters import FilterReason, HitFilter
+from revisit.stream.formats import MAX_LINE_CHARS, LineParser, make_line_parser
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,96 +299,6 @@ def _text(value: str | None) -> str:
     return "" if value is None or value == "-" else value
 
 
-class Observation(NamedTuple):
-    session: Session
-    page: PageView
-    released: list[Alert]  # held alerts whose grouping window has passed
-    triggered: Alert | None  # an alert decided by this hit (now held for the grouping window)
-    refreshed: Alert | None  # the held alert of this account, with this hit's page added
-
-
-@dataclass(frozen=True, slots=True)
-class PendingAlert:
-    alert: Alert
-    triggered_at: datetime
-    session_started_at: datetime
-
-
-def state_horizons(settings: Settings, margin: timedelta) -> dict[str, timedelta]:
-    """How long after its own time each kind of ``VisitTracker`` state still matters, plus
-    ``margin`` for late events: a session until its gap has passed, a held alert until its grouping
-    window has, a last alert time until its cooldown has. Older state can be forgotten (the
-    streaming worker's sweep) without changing a decision; replay keeps it all in memory anyway."""
-    return {"session": timedelta(minutes=settings.intent.session_gap_minutes) + margin,
-            "pending": timedelta(minutes=settings.alerts.grouping_minutes) + margin,
-            "last_alert_at": timedelta(hours=settings.alerts.cooldown_hours) + margin}
-
-
-class VisitTracker:
-    """Sessions, pending alerts and last alert times per account, judged in event time.
-
-    An alert is decided when a session first crosses the intent threshold, then held for the
-    grouping window while the same visit goes on, and released with the whole visit in it.
-
-    The state lives in three mappings keyed by account id: plain dicts in replay, changelog-backed
-    tables in the streaming worker (which passes ``release_others=False``, since a table may only
-    change the key of the event at hand).
-    """
-
-    def __init__(self, settings: Settings, last_alerts: MutableMapping[str, datetime] | None = None,
-                 sessions: MutableMapping[str, Session] | None = None,
-                 pending: MutableMapping[str, PendingAlert] | None = None,
-                 release_others: bool = True) -> None:
-        self.settings = settings
-        self.scorer = PageScorer(settings.intent.rules)
-        self.gap = timedelta(minutes=settings.intent.session_gap_minutes)
-        self.grouping = timedelta(minutes=settings.alerts.grouping_minutes)
-        self.sessions: MutableMapping[str, Session] = sessions if sessions is not None else {}
-        self.pending: MutableMapping[str, PendingAlert] = pending if pending is not None else {}
-        self.last_alerts: MutableMapping[str, datetime] = last_alerts if last_alerts is not None else {}
-        self.release_others = release_others
-        self.decisions: Counter = Counter()  # why sessions did or did not alert, for the summary
-
-    def observe(self, matched: MatchedHit) -> Observation:
-        """Add one hit; returns its session, its page and what it did to alerts."""
-        account = matched.match.account
-        at = matched.hit.timestamp
-        weight = self.scorer.weigh(matched.hit.path)
-        view = PageView(at, matched.hit.path, weight.weight, weight.label)
-        session = advance_session(self.sessions.get(account.account_id), account.account_id, view, self.gap)
-        self.sessions[account.account_id] = session
-        triggered = refreshed = None
-        pending = self.pending.get(account.account_id)
-        if pending is not None and pending.session_started_at >= session.started_at:
-            refreshed = refresh_alert(pending.alert, session)
-            self.pending[account.account_id] = replace(pending, alert=refreshed)
-        else:
-            decision = decide_alert(account, matched.match, matched.organization, session, at,
-                                    self.last_alerts.get(account.account_id), self.settings)
-            self.decisions[decision.reason.split(" (")[0]] += 1
-            if decision.alert is not None:
-                triggered = decision.alert
-                self.pending[account.account_id] = PendingAlert(triggered, at, session.started_at)
-                self.last_alerts[account.account_id] = at
-        scope = None if self.release_others else account.account_id
-        return Observation(session, view, self.release_due(at, scope), triggered, refreshed)
-
-    def release_due(self, now: datetime, account_id: str | None = None) -> list[Alert]:
-        """Held alerts whose window has passed at event time ``now`` (of one account, if given)."""
-        if account_id is not None:
-            held = self.pending.get(account_id)
-            candidates = [(account_id, held)] if held is not None else []
-        else:
-            candidates = list(self.pending.items())
-        due = [key for key, held in candidates if now - held.triggered_at >= self.grouping]
-        return [self.pending.pop(key).alert for key in due]
-
-
-    def release_all(self) -> list[Alert]:
-        """At the end of the input every held alert goes out."""
-        return [self.pending.pop(key).alert for key in list(self.pending.keys())]
-
-
 @dataclass
 class RunSummary:
     """What a run saw, for the console and for tests; counters only grow."""
@@ -423,35 +339,6 @@ class RunSummary:
             "alerts": self.alerts, "malformed_by_reason": dict(sorted(self.malformed.items())),
             "filtered_by_reason": dict(sorted(self.filtered.items())),
         }
-
-
-class HitSink(Protocol):
-    """Where matched hits, sessions and alerts are kept (the database in embedded mode)."""
-
-    def add_hit(self, hit_key: str, matched: MatchedHit, session: Session, page: PageView) -> None: ...
-
-    def add_alert(self, alert: Alert) -> None: ...
-
-    def flush(self) -> list[Alert]:
-        """Persist what was added; returns the alerts that were new (not stored by an earlier run)."""
-        ...
-
-
-class AlertSender(Protocol):
-    def deliver(self, alerts: Sequence[Alert]) -> None: ...
-
-
-class HitKeys:
-    """A stable key per hit: the line's hash and its occurrence number among identical lines, so a
-    replay of the same log finds the same keys and stores nothing twice."""
-
-    def __init__(self) -> None:
-        self._seen: Counter = Counter()
-
-    def key_for(self, line: str) -> str:
-        digest = hashlib.sha1(line.rstrip("\r\n").encode("utf-8", "surrogateescape")).hexdigest()
-        self._seen[digest] += 1
-        return f"{digest}:{self._seen[digest]}"
 
 
 def tally(outcomes: Iterable[LineOutcome], summary: RunSummary) -> Iterator[MatchedHit]:
@@ -606,34 +493,3 @@ def with_late_resolution(lines: Iterable[str], classifier: HitClassifier, settin
             break
     for unmatched, count in held.give_up():
         yield GaveUp(unmatched, count)
-
-
-def track_and_store(matched_hits: Iterable[MatchedHit], tracker: VisitTracker, sink: HitSink,
-                    sender: AlertSender, summary: RunSummary, flush_every: int = 2000) -> None:
-    """Sessions and alert decisions for the matched hits, in order; hits and alerts to the sink,
-    new alerts to the channels after each flush (so an alert is only sent once it is stored)."""
-    keys = HitKeys()
-    pending = 0
-    for matched in matched_hits:
-        summary.matched += 1
-        session, page, released, _triggered, _refreshed = tracker.observe(matched)
-        summary.accounts_seen.add(matched.match.account.account_id)
-        sink.add_hit(keys.key_for(matched.raw_line), matched, session, page)
-        for alert in released:
-            summary.alerts += 1
-            sink.add_alert(alert)
-        pending += 1
-        if pending >= flush_every:
-            _flush(sink, sender, summary)
-            pending = 0
-    for alert in tracker.release_all():
-        summary.alerts += 1
-        sink.add_alert(alert)
-    _flush(sink, sender, summary)
-
-
-def _flush(sink: HitSink, sender: AlertSender, summary: RunSummary) -> None:
-    new_alerts = sink.flush()
-    summary.alerts_new += len(new_alerts)
-    if new_alerts:
-        sender.deliver(new_alerts)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from revisit.config import KafkaSettings
-from revisit.errors import BadInput
+from revisit.core.config import KafkaSettings
+from revisit.core.errors import BadInput
 
 
 @dataclass(frozen=True, slots=True)

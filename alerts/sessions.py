@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts.intent import LabelWeights, PageWeight, score_of, with_page
+from revisit.alerts.intent import LabelWeights, PageWeight, score_of, with_page
 
 MAX_PAGES_PER_SESSION = 200  # a crawler that slipped through must not grow state without bound
 

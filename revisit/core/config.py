@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from revisit.errors import BadInput
+from revisit.core.errors import BadInput
 
 # Addresses that are our own infrastructure when they appear as the remote address in front of an
 # X-Forwarded-For header: loopback and private ranges, as nginx's real_ip module is usually set up.
@@ -509,14 +509,10 @@ def _set_path(data: dict[str, Any], key_path: list[str], value: Any) -> None:
 
 
 def secret_sources(settings: Settings) -> dict[str, tuple[str, str]]:
-    """Every secret by name → (environment variable, file): where ``read_secret`` finds it."""
-    delivery = settings.delivery
+    """The secrets outside the channels by name → (environment variable, file): where
+    ``read_secret`` finds them. Each channel names its own (``revisit.alerts.channels``); the
+    wiring's ``all_secret_sources`` has both."""
     return {
-        "slack webhook URL": (delivery.slack.webhook_url_env, delivery.slack.webhook_url_file),
-        "slack bot token": (delivery.slack.bot_token_env, delivery.slack.bot_token_file),
-        "SMTP password": (delivery.email.password_env, delivery.email.password_file),
-        "webhook URL": (delivery.webhook.url_env, delivery.webhook.url_file),
-        "webhook signing secret": (delivery.webhook.secret_env, delivery.webhook.secret_file),
         "web session secret": (settings.web.session_secret_env, settings.web.session_secret_file),
         "IP hash key": (settings.privacy.ip_hash_key_env, settings.privacy.ip_hash_key_file),
     }

@@ -1,6 +1,6 @@
 """``revisit worker``: the streaming pipeline on Kafka, the same core as replay, in two stages.
 
-1. ``ClassifyStage`` (stream/classify_stage.py) reads raw lines, keyed by client IP so its
+1. ``ClassifyStage`` (revisit/kafka/classify_stage.py) reads raw lines, keyed by client IP so its
    per-address caches stay partition-local, and runs ``HitClassifier`` over whole fetched batches.
    Malformed lines go to the dead-letter topic with their reasons and the raw payload; matched hits
    are re-keyed by account id onto the matched topic.
@@ -26,20 +26,27 @@ from typing import Any
 
 import faust
 from prometheus_client import generate_latest
-from sqlalchemy.exc import DBAPIError
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import DBAPIError
 
-from alerts.sender import DeliverySender, SenderThread, wants_sender
-from revisit.config import Settings
+from revisit.alerts.sender import SenderThread
+from revisit.alerts.tracker import VisitTracker, state_horizons
+from revisit.core.config import Settings
+from revisit.core.metrics import RevisitMetrics
 from revisit.endpoints import ReadinessCheck, readiness_body
-from revisit.metrics import RevisitMetrics
+from revisit.enrichment.classify import HitClassifier
+from revisit.kafka.classify_stage import ClassifyStage
+from revisit.kafka.faust_transport import LowLatencyTransport
+from revisit.kafka.progress import CommittedEventTimes
+from revisit.kafka.records import (
+    AccountStateTable,
+    UnknownAccount,
+    last_alerts_field,
+    matched_from_record,
+    pending_field,
+    sessions_field,
+)
 from revisit.storage.store import Store
-from stream.classify_stage import ClassifyStage
-from stream.faust_transport import LowLatencyTransport
-from stream.pipeline import HitClassifier, VisitTracker, state_horizons
-from stream.progress import CommittedEventTimes
-from stream.records import (AccountStateTable, UnknownAccount, last_alerts_field, matched_from_record, pending_field,
-                            sessions_field)
 
 log = logging.getLogger("revisit.worker")
 DATABASE_RETRY_SECONDS = 1.0
@@ -97,7 +104,7 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
 
     tracker = VisitTracker(settings, last_alerts_field(states), sessions_field(states), pending_field(states),
                            release_others=False)
-    committed_times = CommittedEventTimes()  # what the sweep judges by: see stream/progress.py
+    committed_times = CommittedEventTimes()  # what the sweep judges by: see revisit/kafka/progress.py
     sink = store.hit_sink()
     unstored: list[tuple[Any, float]] = []  # events (and their event times) whose rows are not yet stored
     write_failure: list[str] = []  # why the last write failed, while it keeps failing (for /readyz)
@@ -178,7 +185,7 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
         if not watermarks:
             return
         started = time.perf_counter()
-        due = states.due_accounts(watermarks)  # only these: see stream/expiry.py
+        due = states.due_accounts(watermarks)  # only these: see revisit/kafka/expiry.py
         for start in range(0, len(due), SWEEP_SLICE):
             states.forget_expired(watermarks, due[start:start + SWEEP_SLICE])
             await changelog_sent()
@@ -228,8 +235,10 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
     return app
 
 
-def run_worker(settings: Settings, classifier: HitClassifier, store: Store, metrics: RevisitMetrics) -> int:
-    """Run until SIGTERM or SIGINT: Faust finishes the events in flight, commits and closes."""
+def run_worker(settings: Settings, classifier: HitClassifier, store: Store, metrics: RevisitMetrics,
+               sender: SenderThread | None = None) -> int:
+    """Run until SIGTERM or SIGINT: Faust finishes the events in flight, commits and closes.
+    ``sender``, when given, delivers the outbox in a thread of this process meanwhile."""
     checks: dict[str, ReadinessCheck] = {}
     app = build_app(settings, classifier, store, metrics, checks)
     classify_stage = ClassifyStage(settings, classifier, metrics, resolutions=store, loop=app.loop)
@@ -239,9 +248,7 @@ def run_worker(settings: Settings, classifier: HitClassifier, store: Store, metr
     # Faust's start-up spinner sets the root logger to DEBUG for good, and building every debug
     # record of aiokafka and Faust then costs a large share of the CPU.
     worker.spinner = None
-    sender = None
-    if settings.delivery.sender_in_worker and wants_sender(settings.delivery):
-        sender = SenderThread(DeliverySender.for_store(store, settings.delivery, metrics))
+    if sender is not None:
         sender.start()
     try:
         worker.execute_from_commandline()

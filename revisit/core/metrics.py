@@ -20,7 +20,7 @@ from typing import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-import revisit
+from revisit.core.version import __version__
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2.5,
                    5, 10, 30, 60, 300)
@@ -74,7 +74,7 @@ class RevisitMetrics:
     def create(cls) -> RevisitMetrics:
         r = CollectorRegistry()
         Gauge("revisit_build_info", "Always 1; the running version as a label.", ["version"],
-              registry=r).labels(revisit.__version__).set(1)
+              registry=r).labels(__version__).set(1)
         return cls(
             registry=r,
             hits=Counter("revisit_hits_total", "Access-log lines classified, by outcome.", ["outcome"], registry=r),

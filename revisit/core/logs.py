@@ -19,11 +19,17 @@ import logging
 import re
 import sys
 import uuid
-from typing import Any, Callable, Iterable, MutableMapping
+from typing import Any, Callable, Iterable, Mapping, MutableMapping
 
 import structlog
 
-from revisit.config import LoggingSettings, Settings, database_password, read_secret, secret_sources
+from revisit.core.config import (
+    LoggingSettings,
+    Settings,
+    database_password,
+    read_secret,
+    secret_sources,
+)
 
 EventDict = MutableMapping[str, Any]
 Processor = Callable[[Any, str, EventDict], EventDict]
@@ -87,10 +93,11 @@ def mask_addresses(logger: Any, method: str, event: EventDict) -> EventDict:
     return event
 
 
-def known_secrets(settings: Settings) -> list[str]:
-    """The secret values this configuration uses (unreadable files are the channels' concern)."""
+def known_secrets(settings: Settings, sources: Mapping[str, tuple[str, str]] | None = None) -> list[str]:
+    """The secret values this configuration uses (unreadable files are the channels' concern):
+    the database password and every secret in ``sources`` (default: those outside the channels)."""
     values = [database_password(settings.database_url)]
-    for variable, path in secret_sources(settings).values():
+    for variable, path in (secret_sources(settings) if sources is None else sources).values():
         try:
             values.append(read_secret(variable, path))
         except OSError:
@@ -98,7 +105,7 @@ def known_secrets(settings: Settings) -> list[str]:
     return [value for value in values if value]
 
 
-def processor_chain(settings: Settings) -> list[Processor]:
+def processor_chain(settings: Settings, sources: Mapping[str, tuple[str, str]] | None = None) -> list[Processor]:
     """Steps 1-5 of the module docstring, for standard-library records (see ``configure_logging``)."""
     chain: list[Processor] = [
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
@@ -107,7 +114,7 @@ def processor_chain(settings: Settings) -> list[Processor]:
         structlog.stdlib.ExtraAdder(),
         add_event_id,
         structlog.processors.format_exc_info,
-        secret_masker(known_secrets(settings)),
+        secret_masker(known_secrets(settings, sources)),
     ]
     if settings.privacy.enabled or settings.privacy.ip_storage != "full":
         chain.append(mask_addresses)
@@ -135,14 +142,16 @@ class StderrHandler(logging.StreamHandler):
         return None
 
 
-def configure_logging(settings: Settings, level: str | None = None, stream: Any = None) -> None:
-    """Once per process, before anything logs: the root logger renders through the chain."""
+def configure_logging(settings: Settings, level: str | None = None, stream: Any = None,
+                      secret_sources: Mapping[str, tuple[str, str]] | None = None) -> None:
+    """Once per process, before anything logs: the root logger renders through the chain, which
+    masks the values of ``secret_sources`` (the wiring passes every channel's too)."""
     handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
     renderer = (structlog.processors.JSONRenderer(ensure_ascii=False)
                 if wants_json(settings.logging, stream or sys.stderr)
                 else structlog.dev.ConsoleRenderer(colors=False))
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=processor_chain(settings),
+        foreign_pre_chain=processor_chain(settings, secret_sources),
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     ))
     root = logging.getLogger()

@@ -26,17 +26,30 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from mode import Service
 
-from revisit.config import Settings
-from stream.hit import Malformed
-from enrichment.rdap import NetworkRegistration
-from enrichment.organization import Organization
-from stream.pipeline import Deferred, Filtered, HeldLines, HitClassifier, MatchedHit, Unmatched
-from stream.records import matched_to_record
-from revisit.metrics import RevisitMetrics
+from revisit.core.config import Settings
+from revisit.core.hit import Malformed
+from revisit.core.metrics import RevisitMetrics
+from revisit.core.organization import Organization
+from revisit.enrichment.classify import (
+    Deferred,
+    Filtered,
+    HeldLines,
+    HitClassifier,
+    MatchedHit,
+    Unmatched,
+)
+from revisit.enrichment.rdap import NetworkRegistration
+from revisit.kafka.records import matched_to_record
 
 log = logging.getLogger("revisit.worker.classify")
 

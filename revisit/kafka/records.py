@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, MutableMapping, TypeVar
+from typing import (
+    Any,
+    Callable,
+    Generic,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    TypeVar,
+)
 
-from alerts.policy import Alert, organization_from_record, organization_record
-from enrichment.match import AccountIndex, AccountMatch, MatchMethod
-from stream.expiry import ExpiryQueue, watermark_of
-from stream.hit import Hit
-from stream.pipeline import MatchedHit, PendingAlert
-from stream.sessions import PageView, Session
+from revisit.alerts.policy import Alert, organization_from_record, organization_record
+from revisit.alerts.sessions import PageView, Session
+from revisit.alerts.tracker import PendingAlert
+from revisit.core.hit import Hit
+from revisit.enrichment.classify import MatchedHit
+from revisit.enrichment.match import AccountIndex, AccountMatch, MatchMethod
+from revisit.kafka.expiry import ExpiryQueue, watermark_of
 
 
 class UnknownAccount(LookupError):

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any, Optional, Set
 
 import aiokafka
-from faust.types import TP
 from faust.transport.consumer import RecordMap
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
 
 FETCH_MAX_WAIT_MS = 100
 

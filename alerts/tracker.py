@@ -1,0 +1,176 @@
+"""Visits and alert decisions per account in event time: the second half of a hit's journey.
+
+``VisitTracker`` keeps sessions, held alerts and cooldowns per account; ``track_and_store`` feeds
+it the matched hits of ``revisit.enrichment.classify`` and hands hits and alerts to a ``HitSink``
+(the database) and new alerts to an ``AlertSender``, both small protocols that the edges implement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import (
+    Iterable,
+    MutableMapping,
+    NamedTuple,
+    Protocol,
+    Sequence,
+)
+
+from revisit.alerts.intent import PageScorer
+from revisit.alerts.policy import Alert, decide_alert, refresh_alert
+from revisit.alerts.sessions import PageView, Session, advance_session
+from revisit.core.config import Settings
+from revisit.enrichment.classify import MatchedHit, RunSummary
+
+
+class Observation(NamedTuple):
+    session: Session
+    page: PageView
+    released: list[Alert]  # held alerts whose grouping window has passed
+    triggered: Alert | None  # an alert decided by this hit (now held for the grouping window)
+    refreshed: Alert | None  # the held alert of this account, with this hit's page added
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    alert: Alert
+    triggered_at: datetime
+    session_started_at: datetime
+
+
+def state_horizons(settings: Settings, margin: timedelta) -> dict[str, timedelta]:
+    """How long after its own time each kind of ``VisitTracker`` state still matters, plus
+    ``margin`` for late events: a session until its gap has passed, a held alert until its grouping
+    window has, a last alert time until its cooldown has. Older state can be forgotten (the
+    streaming worker's sweep) without changing a decision; replay keeps it all in memory anyway."""
+    return {"session": timedelta(minutes=settings.intent.session_gap_minutes) + margin,
+            "pending": timedelta(minutes=settings.alerts.grouping_minutes) + margin,
+            "last_alert_at": timedelta(hours=settings.alerts.cooldown_hours) + margin}
+
+
+class VisitTracker:
+    """Sessions, pending alerts and last alert times per account, judged in event time.
+
+    An alert is decided when a session first crosses the intent threshold, then held for the
+    grouping window while the same visit goes on, and released with the whole visit in it.
+
+    The state lives in three mappings keyed by account id: plain dicts in replay, changelog-backed
+    tables in the streaming worker (which passes ``release_others=False``, since a table may only
+    change the key of the event at hand).
+    """
+
+    def __init__(self, settings: Settings, last_alerts: MutableMapping[str, datetime] | None = None,
+                 sessions: MutableMapping[str, Session] | None = None,
+                 pending: MutableMapping[str, PendingAlert] | None = None,
+                 release_others: bool = True) -> None:
+        self.settings = settings
+        self.scorer = PageScorer(settings.intent.rules)
+        self.gap = timedelta(minutes=settings.intent.session_gap_minutes)
+        self.grouping = timedelta(minutes=settings.alerts.grouping_minutes)
+        self.sessions: MutableMapping[str, Session] = sessions if sessions is not None else {}
+        self.pending: MutableMapping[str, PendingAlert] = pending if pending is not None else {}
+        self.last_alerts: MutableMapping[str, datetime] = last_alerts if last_alerts is not None else {}
+        self.release_others = release_others
+        self.decisions: Counter = Counter()  # why sessions did or did not alert, for the summary
+
+    def observe(self, matched: MatchedHit) -> Observation:
+        """Add one hit; returns its session, its page and what it did to alerts."""
+        account = matched.match.account
+        at = matched.hit.timestamp
+        weight = self.scorer.weigh(matched.hit.path)
+        view = PageView(at, matched.hit.path, weight.weight, weight.label)
+        session = advance_session(self.sessions.get(account.account_id), account.account_id, view, self.gap)
+        self.sessions[account.account_id] = session
+        triggered = refreshed = None
+        pending = self.pending.get(account.account_id)
+        if pending is not None and pending.session_started_at >= session.started_at:
+            refreshed = refresh_alert(pending.alert, session)
+            self.pending[account.account_id] = replace(pending, alert=refreshed)
+        else:
+            decision = decide_alert(account, matched.match, matched.organization, session, at,
+                                    self.last_alerts.get(account.account_id), self.settings)
+            self.decisions[decision.reason.split(" (")[0]] += 1
+            if decision.alert is not None:
+                triggered = decision.alert
+                self.pending[account.account_id] = PendingAlert(triggered, at, session.started_at)
+                self.last_alerts[account.account_id] = at
+        scope = None if self.release_others else account.account_id
+        return Observation(session, view, self.release_due(at, scope), triggered, refreshed)
+
+    def release_due(self, now: datetime, account_id: str | None = None) -> list[Alert]:
+        """Held alerts whose window has passed at event time ``now`` (of one account, if given)."""
+        if account_id is not None:
+            held = self.pending.get(account_id)
+            candidates = [(account_id, held)] if held is not None else []
+        else:
+            candidates = list(self.pending.items())
+        due = [key for key, held in candidates if now - held.triggered_at >= self.grouping]
+        return [self.pending.pop(key).alert for key in due]
+
+
+    def release_all(self) -> list[Alert]:
+        """At the end of the input every held alert goes out."""
+        return [self.pending.pop(key).alert for key in list(self.pending.keys())]
+
+
+class HitSink(Protocol):
+    """Where matched hits, sessions and alerts are kept (the database in embedded mode)."""
+
+    def add_hit(self, hit_key: str, matched: MatchedHit, session: Session, page: PageView) -> None: ...
+
+    def add_alert(self, alert: Alert) -> None: ...
+
+    def flush(self) -> list[Alert]:
+        """Persist what was added; returns the alerts that were new (not stored by an earlier run)."""
+        ...
+
+
+class AlertSender(Protocol):
+    def deliver(self, alerts: Sequence[Alert]) -> None: ...
+
+
+class HitKeys:
+    """A stable key per hit: the line's hash and its occurrence number among identical lines, so a
+    replay of the same log finds the same keys and stores nothing twice."""
+
+    def __init__(self) -> None:
+        self._seen: Counter = Counter()
+
+    def key_for(self, line: str) -> str:
+        digest = hashlib.sha1(line.rstrip("\r\n").encode("utf-8", "surrogateescape")).hexdigest()
+        self._seen[digest] += 1
+        return f"{digest}:{self._seen[digest]}"
+
+
+def track_and_store(matched_hits: Iterable[MatchedHit], tracker: VisitTracker, sink: HitSink,
+                    sender: AlertSender, summary: RunSummary, flush_every: int = 2000) -> None:
+    """Sessions and alert decisions for the matched hits, in order; hits and alerts to the sink,
+    new alerts to the channels after each flush (so an alert is only sent once it is stored)."""
+    keys = HitKeys()
+    pending = 0
+    for matched in matched_hits:
+        summary.matched += 1
+        session, page, released, _triggered, _refreshed = tracker.observe(matched)
+        summary.accounts_seen.add(matched.match.account.account_id)
+        sink.add_hit(keys.key_for(matched.raw_line), matched, session, page)
+        for alert in released:
+            summary.alerts += 1
+            sink.add_alert(alert)
+        pending += 1
+        if pending >= flush_every:
+            _flush(sink, sender, summary)
+            pending = 0
+    for alert in tracker.release_all():
+        summary.alerts += 1
+        sink.add_alert(alert)
+    _flush(sink, sender, summary)
+
+
+def _flush(sink: HitSink, sender: AlertSender, summary: RunSummary) -> None:
+    new_alerts = sink.flush()
+    summary.alerts_new += len(new_alerts)
+    if new_alerts:
+        sender.deliver(new_alerts)
