@@ -69,10 +69,13 @@ class Alert:
             "pages": list(self.pages),
             "page_labels": list(self.page_labels),
             "organization": organization_record(self.organization),
-            "match": {"method": self.match_method, "confidence": self.match_confidence,
-                      "detail": self.match_detail},
-            "owner": {"name": self.owner.name, "email": self.owner.email, "slack": self.owner.slack,
-                      "timezone": self.owner.timezone},
+            "match": {"method": self.match_method, "confidence": self.match_confidence, "detail": self.match_detail},
+            "owner": {
+                "name": self.owner.name,
+                "email": self.owner.email,
+                "slack": self.owner.slack,
+                "timezone": self.owner.timezone,
+            },
             "dormancy_reason": self.dormancy_reason.value,
             "approach": self.approach,
             "opening_line": self.opening_line,
@@ -89,18 +92,29 @@ class Alert:
     def from_record(cls, record: dict[str, Any]) -> Alert:
         """The inverse of ``to_record``: how a held alert crosses a process boundary."""
         return cls(
-            alert_id=record["alert_id"], account_id=record["account_id"], account_name=record["account_name"],
-            tier=DormancyTier(record["tier"]), score=record["score"],
+            alert_id=record["alert_id"],
+            account_id=record["account_id"],
+            account_name=record["account_name"],
+            tier=DormancyTier(record["tier"]),
+            score=record["score"],
             first_seen=datetime.fromisoformat(record["first_seen"]),
             last_seen=datetime.fromisoformat(record["last_seen"]),
-            pages=tuple(record["pages"]), page_labels=tuple(record["page_labels"]),
+            pages=tuple(record["pages"]),
+            page_labels=tuple(record["page_labels"]),
             organization=organization_from_record(record["organization"]),
-            match_method=record["match"]["method"], match_confidence=record["match"]["confidence"],
-            match_detail=record["match"]["detail"], owner=Owner(**record["owner"]),
-            dormancy_reason=DormancyReason(record["dormancy_reason"]), approach=record["approach"],
-            opening_line=record["opening_line"], delivery=record["delivery"], priority=record["priority"],
+            match_method=record["match"]["method"],
+            match_confidence=record["match"]["confidence"],
+            match_detail=record["match"]["detail"],
+            owner=Owner(**record["owner"]),
+            dormancy_reason=DormancyReason(record["dormancy_reason"]),
+            approach=record["approach"],
+            opening_line=record["opening_line"],
+            delivery=record["delivery"],
+            priority=record["priority"],
             lifetime_value=Decimal(record["lifetime_value"]) if record["lifetime_value"] is not None else None,
-            last_deal_at=record["last_deal_at"], locale=record["locale"], industry=record.get("industry", ""),
+            last_deal_at=record["last_deal_at"],
+            locale=record["locale"],
+            industry=record.get("industry", ""),
             page_times=tuple(datetime.fromisoformat(at) for at in record.get("page_times", ())),
         )
 
@@ -108,18 +122,29 @@ class Alert:
 def organization_record(organization: Organization) -> dict[str, Any]:
     """The contract's {name, domain, network, source}, plus what rebuilds the Organization."""
     return {
-        "name": organization.name, "domain": organization.domain, "network": organization.network,
-        "source": organization.source, "kind": organization.kind.value, "asn": organization.asn,
-        "confidence": organization.confidence, "access_provider": organization.access_provider,
+        "name": organization.name,
+        "domain": organization.domain,
+        "network": organization.network,
+        "source": organization.source,
+        "kind": organization.kind.value,
+        "asn": organization.asn,
+        "confidence": organization.confidence,
+        "access_provider": organization.access_provider,
         "evidence": organization.evidence,
     }
 
 
 def organization_from_record(record: dict[str, Any]) -> Organization:
     return Organization(
-        name=record["name"], kind=OrgKind(record["kind"]), source=record["source"],
-        confidence=record["confidence"], domain=record["domain"], asn=record["asn"],
-        network=record["network"], access_provider=record["access_provider"], evidence=record["evidence"],
+        name=record["name"],
+        kind=OrgKind(record["kind"]),
+        source=record["source"],
+        confidence=record["confidence"],
+        domain=record["domain"],
+        asn=record["asn"],
+        network=record["network"],
+        access_provider=record["access_provider"],
+        evidence=record["evidence"],
     )
 
 
@@ -153,8 +178,15 @@ def priority_for(lifetime_value: Decimal | None) -> str:
     return "normal"
 
 
-def decide_alert(account: Account, match: AccountMatch, organization: Organization, session: Session,
-                 at: datetime, last_alert_at: datetime | None, settings: Settings) -> AlertDecision:
+def decide_alert(
+    account: Account,
+    match: AccountMatch,
+    organization: Organization,
+    session: Session,
+    at: datetime,
+    last_alert_at: datetime | None,
+    settings: Settings,
+) -> AlertDecision:
     """Decide at event time ``at`` (the hit that just arrived) whether this session alerts now."""
     tier = dormancy_tier(account, at, settings.dormancy)
     if tier is DormancyTier.ACTIVE:
@@ -165,7 +197,9 @@ def decide_alert(account: Account, match: AccountMatch, organization: Organizati
     if last_alert_at is not None and at - last_alert_at < cooldown:
         return AlertDecision(None, f"already alerted at {last_alert_at.isoformat()} (cooldown)")
     locale = settings.alerts.locale
-    alert_id = str(uuid.uuid5(ALERT_NAMESPACE, f"{account.account_id}|{session.started_at.isoformat()}|{at.isoformat()}"))
+    alert_id = str(
+        uuid.uuid5(ALERT_NAMESPACE, f"{account.account_id}|{session.started_at.isoformat()}|{at.isoformat()}")
+    )
     alert = Alert(
         alert_id=alert_id,
         account_id=account.account_id,

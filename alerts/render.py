@@ -20,18 +20,45 @@ from revisit.alerts.policy import Alert
 
 _TIER_TITLE = {
     "ja": {"A": "A（休眠半年〜1年：最優先で連絡）", "B": "B（1年以上：関係修復から）", "C": "C（2年以上：軽い接触）"},
-    "en": {"A": "A (6-12 months: contact first)", "B": "B (over a year: repair the relationship)",
-           "C": "C (2+ years: light touch)"},
+    "en": {
+        "A": "A (6-12 months: contact first)",
+        "B": "B (over a year: repair the relationship)",
+        "C": "C (2+ years: light touch)",
+    },
 }
 _LABELS = {
-    "ja": {"back": "が再訪しました", "tier": "ランク", "last_deal": "最終取引", "value": "累計取引額",
-           "score": "関心度", "pages": "閲覧ページ", "approach": "おすすめの対応", "opener": "書き出し例",
-           "who": "訪問元", "history": "訪問履歴", "owner": "担当", "no_owner": "（担当者なし）",
-           "priority": "優先度", "unknown": "不明"},
-    "en": {"back": " is back on the website", "tier": "Tier", "last_deal": "Last deal", "value": "Lifetime value",
-           "score": "Intent score", "pages": "Pages", "approach": "Suggested approach", "opener": "Opening line",
-           "who": "Visitor", "history": "Visit history", "owner": "Owner", "no_owner": "(no owner)",
-           "priority": "Priority", "unknown": "unknown"},
+    "ja": {
+        "back": "が再訪しました",
+        "tier": "ランク",
+        "last_deal": "最終取引",
+        "value": "累計取引額",
+        "score": "関心度",
+        "pages": "閲覧ページ",
+        "approach": "おすすめの対応",
+        "opener": "書き出し例",
+        "who": "訪問元",
+        "history": "訪問履歴",
+        "owner": "担当",
+        "no_owner": "（担当者なし）",
+        "priority": "優先度",
+        "unknown": "不明",
+    },
+    "en": {
+        "back": " is back on the website",
+        "tier": "Tier",
+        "last_deal": "Last deal",
+        "value": "Lifetime value",
+        "score": "Intent score",
+        "pages": "Pages",
+        "approach": "Suggested approach",
+        "opener": "Opening line",
+        "who": "Visitor",
+        "history": "Visit history",
+        "owner": "Owner",
+        "no_owner": "(no owner)",
+        "priority": "Priority",
+        "unknown": "unknown",
+    },
 }
 
 
@@ -55,7 +82,10 @@ def _facts(alert: Alert) -> list[tuple[str, str]]:
         (words["value"], value),
         (words["score"], f"{alert.score} ({', '.join(alert.page_labels) or '-'})"),
         (words["priority"], alert.priority),
-        (words["who"], f"{org.name or org.domain or org.network or '-'} ({alert.match_method}, {alert.match_confidence:.2f})"),
+        (
+            words["who"],
+            f"{org.name or org.domain or org.network or '-'} ({alert.match_method}, {alert.match_confidence:.2f})",
+        ),
         (words["owner"], alert.owner.name or words["no_owner"]),
     ]
 
@@ -84,10 +114,13 @@ def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tupl
     """(fallback text, blocks). ``mention`` is a Slack user id to address, put in by us, not the visitor."""
     words = _labels(alert)
     heading = title(alert)
-    fields = [{"type": "mrkdwn", "text": f"*{slack_escape(label)}*\n{slack_escape(value)}"}
-              for label, value in _facts(alert)]
-    pages = "\n".join(f"{number}. {when} `{slack_escape(page)}`"
-                      for number, (when, page) in enumerate(zip(_times(alert), alert.pages[:15]), start=1))
+    fields = [
+        {"type": "mrkdwn", "text": f"*{slack_escape(label)}*\n{slack_escape(value)}"} for label, value in _facts(alert)
+    ]
+    pages = "\n".join(
+        f"{number}. {when} `{slack_escape(page)}`"
+        for number, (when, page) in enumerate(zip(_times(alert), alert.pages[:15]), start=1)
+    )
     if len(alert.pages) > 15:
         pages += f"\n… (+{len(alert.pages) - 15})"
     when = f"{alert.first_seen:%Y-%m-%d %H:%M} – {alert.last_seen:%H:%M %Z}".strip()
@@ -95,14 +128,23 @@ def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tupl
         {"type": "header", "text": {"type": "plain_text", "text": heading[:150]}},
         {"type": "section", "fields": fields[:10]},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{words['pages']}* ({slack_escape(when)})\n{pages}"}},
-        {"type": "section", "text": {"type": "mrkdwn",
-                                     "text": f"*{words['approach']}*\n{slack_escape(alert.approach)}\n"
-                                             f"*{words['opener']}*\n> {slack_escape(alert.opening_line)}"}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"*{words['approach']}*\n{slack_escape(alert.approach)}\n"
+                f"*{words['opener']}*\n> {slack_escape(alert.opening_line)}",
+            },
+        },
     ]
     link = history_link(alert, history_url)
     if link:
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "text": {"type": "plain_text", "text": words["history"]}, "url": link}]})
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [{"type": "button", "text": {"type": "plain_text", "text": words["history"]}, "url": link}],
+            }
+        )
     text = f"<@{mention}> {slack_escape(heading)}" if mention else slack_escape(heading)
     return text, blocks
 
@@ -115,11 +157,15 @@ def slack_thread_reply(alert: Alert, activity: list[tuple[datetime, str]]) -> tu
     (the alert's own visit if it went on while held, else the later visits)."""
     words = _labels(alert)
     if activity:
-        latest = "\n".join(f"• {at.astimezone(alert.last_seen.tzinfo):%m-%d %H:%M} `{slack_escape(path)}`"
-                           for at, path in activity[-8:])
+        latest = "\n".join(
+            f"• {at.astimezone(alert.last_seen.tzinfo):%m-%d %H:%M} `{slack_escape(path)}`"
+            for at, path in activity[-8:]
+        )
         count = len(activity)
     else:
-        latest = "\n".join(f"• {when} `{slack_escape(page)}`" for when, page in list(zip(_times(alert), alert.pages))[-5:])
+        latest = "\n".join(
+            f"• {when} `{slack_escape(page)}`" for when, page in list(zip(_times(alert), alert.pages))[-5:]
+        )
         count = len(alert.pages)
     text = f"*{_MORE.get(alert.locale, _MORE['en'])}*: {count} {words['pages'].lower()}\n{latest}"
     return slack_escape(f"{title(alert)}: +{count}"), [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
@@ -131,19 +177,25 @@ def email_message(alert: Alert, sender: str, recipient: str, history_url: str = 
     facts = _facts(alert)
     link = history_link(alert, history_url)
     text_lines = [title(alert), ""] + [f"{label}: {value}" for label, value in facts]
-    text_lines += ["", f"{words['pages']}:"] + [f"  {n}. {when} {page}"
-                                               for n, (when, page) in enumerate(zip(_times(alert), alert.pages), start=1)]
+    text_lines += ["", f"{words['pages']}:"] + [
+        f"  {n}. {when} {page}" for n, (when, page) in enumerate(zip(_times(alert), alert.pages), start=1)
+    ]
     text_lines += ["", f"{words['approach']}: {alert.approach}", f"{words['opener']}: {alert.opening_line}"]
     if link:
         text_lines += ["", f"{words['history']}: {link}"]
-    rows = "".join(f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
-                   for label, value in facts)
-    pages = "".join(f"<li>{when} <code>{html.escape(page)}</code></li>" for when, page in zip(_times(alert), alert.pages))
-    link_html = f"<p><a href=\"{html.escape(link, quote=True)}\">{html.escape(words['history'])}</a></p>" if link else ""
-    body_html = (f"<html><body><h2>{html.escape(title(alert))}</h2><table>{rows}</table>"
-                 f"<h3>{html.escape(words['pages'])}</h3><ol>{pages}</ol>"
-                 f"<h3>{html.escape(words['approach'])}</h3><p>{html.escape(alert.approach)}</p>"
-                 f"<blockquote>{html.escape(alert.opening_line)}</blockquote>{link_html}</body></html>")
+    rows = "".join(
+        f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>" for label, value in facts
+    )
+    pages = "".join(
+        f"<li>{when} <code>{html.escape(page)}</code></li>" for when, page in zip(_times(alert), alert.pages)
+    )
+    link_html = f'<p><a href="{html.escape(link, quote=True)}">{html.escape(words["history"])}</a></p>' if link else ""
+    body_html = (
+        f"<html><body><h2>{html.escape(title(alert))}</h2><table>{rows}</table>"
+        f"<h3>{html.escape(words['pages'])}</h3><ol>{pages}</ol>"
+        f"<h3>{html.escape(words['approach'])}</h3><p>{html.escape(alert.approach)}</p>"
+        f"<blockquote>{html.escape(alert.opening_line)}</blockquote>{link_html}</body></html>"
+    )
     message = EmailMessage()
     message["Subject"] = f"[revisit] {title(alert)}"
     message["From"] = sender
@@ -168,19 +220,24 @@ def digest_message(alerts: list[Alert], sender: str, recipient: str, history_url
     text_lines, items = [subject, ""], []
     for alert in alerts:
         words = _labels(alert)
-        summary = (f"{alert.account_name} ({words['tier']} {alert.tier.value}, {words['score']} {alert.score}, "
-                   f"{alert.first_seen:%Y-%m-%d %H:%M}): {' → '.join(alert.pages[:6])}")
+        summary = (
+            f"{alert.account_name} ({words['tier']} {alert.tier.value}, {words['score']} {alert.score}, "
+            f"{alert.first_seen:%Y-%m-%d %H:%M}): {' → '.join(alert.pages[:6])}"
+        )
         link = history_link(alert, history_url)
         text_lines += [f"- {summary}", f"  {alert.approach}"] + ([f"  {link}"] if link else [])
-        link_html = f" <a href=\"{html.escape(link, quote=True)}\">{html.escape(details)}</a>" if link else ""
+        link_html = f' <a href="{html.escape(link, quote=True)}">{html.escape(details)}</a>' if link else ""
         items.append(f"<li>{html.escape(summary)}<br><small>{html.escape(alert.approach)}</small>{link_html}</li>")
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
     message["To"] = recipient
     message.set_content("\n".join(text_lines), charset="utf-8")
-    message.add_alternative(f"<html><body><h2>{html.escape(subject)}</h2><ul>{''.join(items)}</ul></body></html>",
-                            subtype="html", charset="utf-8")
+    message.add_alternative(
+        f"<html><body><h2>{html.escape(subject)}</h2><ul>{''.join(items)}</ul></body></html>",
+        subtype="html",
+        charset="utf-8",
+    )
     return message
 
 

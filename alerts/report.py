@@ -50,13 +50,24 @@ class ReportLine:
 def reactivation_report(follow_ups: list[AlertFollowUp]) -> list[ReportLine]:
     groups: dict[tuple[str, str], list[AlertFollowUp]] = defaultdict(list)
     for follow_up in follow_ups:
-        for dimension, value in (("tier", follow_up.tier), ("reason", follow_up.reason),
-                                 ("approach", follow_up.approach)):
+        for dimension, value in (
+            ("tier", follow_up.tier),
+            ("reason", follow_up.reason),
+            ("approach", follow_up.approach),
+        ):
             groups[(dimension, value)].append(follow_up)
     order = {"tier": 0, "reason": 1, "approach": 2}
-    return [ReportLine(dimension, value, len(items), sum(1 for i in items if i.outcomes),
-                       sum(1 for i in items if i.outcomes & REACTIVATED), sum(1 for i in items if Outcome.WON in i.outcomes))
-            for (dimension, value), items in sorted(groups.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))]
+    return [
+        ReportLine(
+            dimension,
+            value,
+            len(items),
+            sum(1 for i in items if i.outcomes),
+            sum(1 for i in items if i.outcomes & REACTIVATED),
+            sum(1 for i in items if Outcome.WON in i.outcomes),
+        )
+        for (dimension, value), items in sorted(groups.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
+    ]
 
 
 def format_report(lines: list[ReportLine]) -> str:
@@ -65,6 +76,8 @@ def format_report(lines: list[ReportLine]) -> str:
     rows = [f"{'':9} {'':40} {'alerts':>7} {'followed':>9} {'reactivated':>12} {'won':>5} {'rate':>6}"]
     for line in lines:
         value = line.value if len(line.value) <= 40 else line.value[:39] + "…"
-        rows.append(f"{line.dimension:9} {value:40} {line.alerts:7,} {line.contacted:9,} {line.reactivated:12,} "
-                    f"{line.won:5,} {line.reactivation_rate:6.1%}")
+        rows.append(
+            f"{line.dimension:9} {value:40} {line.alerts:7,} {line.contacted:9,} {line.reactivated:12,} "
+            f"{line.won:5,} {line.reactivation_rate:6.1%}"
+        )
     return "\n".join(rows)

@@ -28,10 +28,12 @@ class PlannedDelivery:
 
 def route_matches(route: Route, alert: Alert) -> bool:
     owner_keys = {alert.owner.email.casefold(), alert.owner.name.casefold()} - {""}
-    return ((not route.tiers or alert.tier.value in route.tiers)
-            and (not route.owners or bool(owner_keys & {o.casefold() for o in route.owners}))
-            and (not route.industries or alert.industry in route.industries)
-            and alert.score >= route.min_score)
+    return (
+        (not route.tiers or alert.tier.value in route.tiers)
+        and (not route.owners or bool(owner_keys & {o.casefold() for o in route.owners}))
+        and (not route.industries or alert.industry in route.industries)
+        and alert.score >= route.min_score
+    )
 
 
 def choose_channels(alert: Alert, delivery: DeliverySettings) -> tuple[tuple[str, ...], str]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError
 
@@ -52,9 +52,14 @@ def backoff_delay(attempts: int, delivery: DeliverySettings, retry_after: float 
 
 
 class DeliverySender:
-    def __init__(self, outbox: Outbox, channels: Mapping[str, RemoteChannel], delivery: DeliverySettings,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 metrics: RevisitMetrics | None = None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        channels: Mapping[str, RemoteChannel],
+        delivery: DeliverySettings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        metrics: RevisitMetrics | None = None,
+    ) -> None:
         self.outbox = outbox
         self.channels = channels
         self.delivery = delivery
@@ -89,8 +94,11 @@ class DeliverySender:
             else:
                 self._attempt(report, [item], lambda item=item: self._send_one(item))
         for recipient, items in digests.items():
-            self._attempt(report, items, lambda items=items, recipient=recipient: email.send_digest(
-                [i.alert for i in items], recipient))
+            self._attempt(
+                report,
+                items,
+                lambda items=items, recipient=recipient: email.send_digest([i.alert for i in items], recipient),
+            )
         return report
 
     def _send_one(self, item: DueDelivery) -> str:
@@ -108,8 +116,9 @@ class DeliverySender:
         if status != "sent":
             # The first message has not gone yet: when it goes it shows the visit as it is then.
             return "merged into the first message"
-        return slack.send_reply(item.alert, reference,
-                                self.outbox.activity_since(item.alert.account_id, item.alert.last_seen))
+        return slack.send_reply(
+            item.alert, reference, self.outbox.activity_since(item.alert.account_id, item.alert.last_seen)
+        )
 
     def _attempt(self, report: SendReport, items: list[DueDelivery], send: Callable[[], str]) -> None:
         """One message (an alert, or one digest of several): every row it carries ends the same way."""
@@ -121,12 +130,22 @@ class DeliverySender:
                 if failure.permanent or attempts >= self.delivery.max_attempts:
                     self.outbox.mark_dead(item.alert.alert_id, item.channel, attempts, failure.reason)
                     self._count(report, item, "dead")
-                    log.warning("alert %s via %s: given up after %d attempts: %s", item.alert.alert_id,
-                                item.channel, attempts, failure.reason)
+                    log.warning(
+                        "alert %s via %s: given up after %d attempts: %s",
+                        item.alert.alert_id,
+                        item.channel,
+                        attempts,
+                        failure.reason,
+                    )
                 else:
                     delay = backoff_delay(attempts, self.delivery, failure.retry_after)
-                    self.outbox.mark_retry(item.alert.alert_id, item.channel, attempts,
-                                           self.clock() + timedelta(seconds=delay), failure.reason)
+                    self.outbox.mark_retry(
+                        item.alert.alert_id,
+                        item.channel,
+                        attempts,
+                        self.clock() + timedelta(seconds=delay),
+                        failure.reason,
+                    )
                     self._count(report, item, "retry")
             return
         for item in items:

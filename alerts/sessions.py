@@ -52,8 +52,7 @@ def advance_session(session: Session | None, account_id: str, view: PageView, ga
         return session
     if session is None or view.at - session.last_seen > gap:
         best = with_page((), page)
-        return Session(session_id_for(account_id, view.at), account_id, view.at, view.at, (view,), best,
-                       score_of(best))
+        return Session(session_id_for(account_id, view.at), account_id, view.at, view.at, (view,), best, score_of(best))
     pages = session.pages
     if _has_view(pages, view):
         # The same page at the same second: a reload, or a hit read twice after a crash (delivery
@@ -66,8 +65,15 @@ def advance_session(session: Session | None, account_id: str, view: PageView, ga
             position = bisect.bisect_right(pages, view.at, key=_time_of)
             pages = pages[:position] + (view,) + pages[position:]
     best = with_page(session.best_by_label, page)
-    return Session(session.session_id, account_id, min(session.started_at, view.at),
-                   max(session.last_seen, view.at), pages, best, score_of(best))
+    return Session(
+        session.session_id,
+        account_id,
+        min(session.started_at, view.at),
+        max(session.last_seen, view.at),
+        pages,
+        best,
+        score_of(best),
+    )
 
 
 def _has_view(pages: tuple[PageView, ...], view: PageView) -> bool:

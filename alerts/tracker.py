@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import (
-    Iterable,
-    MutableMapping,
     NamedTuple,
     Protocol,
-    Sequence,
 )
 
 from revisit.alerts.intent import PageScorer
@@ -46,9 +44,11 @@ def state_horizons(settings: Settings, margin: timedelta) -> dict[str, timedelta
     ``margin`` for late events: a session until its gap has passed, a held alert until its grouping
     window has, a last alert time until its cooldown has. Older state can be forgotten (the
     streaming worker's sweep) without changing a decision; replay keeps it all in memory anyway."""
-    return {"session": timedelta(minutes=settings.intent.session_gap_minutes) + margin,
-            "pending": timedelta(minutes=settings.alerts.grouping_minutes) + margin,
-            "last_alert_at": timedelta(hours=settings.alerts.cooldown_hours) + margin}
+    return {
+        "session": timedelta(minutes=settings.intent.session_gap_minutes) + margin,
+        "pending": timedelta(minutes=settings.alerts.grouping_minutes) + margin,
+        "last_alert_at": timedelta(hours=settings.alerts.cooldown_hours) + margin,
+    }
 
 
 class VisitTracker:
@@ -62,10 +62,14 @@ class VisitTracker:
     change the key of the event at hand).
     """
 
-    def __init__(self, settings: Settings, last_alerts: MutableMapping[str, datetime] | None = None,
-                 sessions: MutableMapping[str, Session] | None = None,
-                 pending: MutableMapping[str, PendingAlert] | None = None,
-                 release_others: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        last_alerts: MutableMapping[str, datetime] | None = None,
+        sessions: MutableMapping[str, Session] | None = None,
+        pending: MutableMapping[str, PendingAlert] | None = None,
+        release_others: bool = True,
+    ) -> None:
         self.settings = settings
         self.scorer = PageScorer(settings.intent.rules)
         self.gap = timedelta(minutes=settings.intent.session_gap_minutes)
@@ -90,8 +94,15 @@ class VisitTracker:
             refreshed = refresh_alert(pending.alert, session)
             self.pending[account.account_id] = replace(pending, alert=refreshed)
         else:
-            decision = decide_alert(account, matched.match, matched.organization, session, at,
-                                    self.last_alerts.get(account.account_id), self.settings)
+            decision = decide_alert(
+                account,
+                matched.match,
+                matched.organization,
+                session,
+                at,
+                self.last_alerts.get(account.account_id),
+                self.settings,
+            )
             self.decisions[decision.reason.split(" (")[0]] += 1
             if decision.alert is not None:
                 triggered = decision.alert
@@ -109,7 +120,6 @@ class VisitTracker:
             candidates = list(self.pending.items())
         due = [key for key, held in candidates if now - held.triggered_at >= self.grouping]
         return [self.pending.pop(key).alert for key in due]
-
 
     def release_all(self) -> list[Alert]:
         """At the end of the input every held alert goes out."""
@@ -145,8 +155,14 @@ class HitKeys:
         return f"{digest}:{self._seen[digest]}"
 
 
-def track_and_store(matched_hits: Iterable[MatchedHit], tracker: VisitTracker, sink: HitSink,
-                    sender: AlertSender, summary: RunSummary, flush_every: int = 2000) -> None:
+def track_and_store(
+    matched_hits: Iterable[MatchedHit],
+    tracker: VisitTracker,
+    sink: HitSink,
+    sender: AlertSender,
+    summary: RunSummary,
+    flush_every: int = 2000,
+) -> None:
     """Sessions and alert decisions for the matched hits, in order; hits and alerts to the sink,
     new alerts to the channels after each flush (so an alert is only sent once it is stored)."""
     keys = HitKeys()

@@ -67,8 +67,9 @@ def evaluate(shared_data: Path) -> Scores:
     settings = Settings()
     accounts = load_accounts(EVAL_DIR / "accounts.csv")
     maxmind_dir = shared_data / "maxmind" / "test-data"
-    enrichment = build_enrichment(accounts, [str(maxmind_dir / "GeoIP2-ISP-Test.mmdb"),
-                                             str(maxmind_dir / "GeoLite2-ASN-Test.mmdb")], settings)
+    enrichment = build_enrichment(
+        accounts, [str(maxmind_dir / "GeoIP2-ISP-Test.mmdb"), str(maxmind_dir / "GeoLite2-ASN-Test.mmdb")], settings
+    )
     answers, jpnic = recorded_rdap_answers(shared_data)
     registry = LoopbackRdap(answers, jpnic)
     rdap = RdapClient(RdapSettings(enabled=True, url=registry.rdap_url, jpnic_url=registry.jpnic_url, retries=0))
@@ -97,9 +98,13 @@ def _resolver_answer(case, enrichment, rdap: RdapClient):  # type: ignore[no-unt
         except RdapLookupFailed:
             return "rdap", address, None
     answer = case["answer"]
-    organization = Organization(name=answer.get("name"), kind=OrgKind(answer.get("kind", "business")),
-                                source="eval", confidence=float(answer.get("confidence", 0.8)),
-                                domain=answer.get("domain"))
+    organization = Organization(
+        name=answer.get("name"),
+        kind=OrgKind(answer.get("kind", "business")),
+        source="eval",
+        confidence=float(answer.get("confidence", 0.8)),
+        domain=answer.get("domain"),
+    )
     return "answer", ANY_ADDRESS, organization
 
 
@@ -120,8 +125,9 @@ def _score(scores: Scores, case: dict, source: str, matched: str | None, organiz
         return
     said = organization.name or organization.domain if organization is not None else None
     why = result.detail if isinstance(result, AccountMatch) else result.reason
-    scores.failures.append(f"{case['id']} [{source}] {said!r}: expected {expected}, got {matched} — {why} "
-                           f"({case.get('note', '')})")
+    scores.failures.append(
+        f"{case['id']} [{source}] {said!r}: expected {expected}, got {matched} — {why} ({case.get('note', '')})"
+    )
 
 
 def main() -> int:
@@ -131,8 +137,10 @@ def main() -> int:
     args = parser.parse_args()
     scores = evaluate(args.shared_data)
     sources = ", ".join(f"{name} {count}" for name, count in sorted(scores.by_source.items()))
-    print(f"cases {scores.cases} ({sources}); {scores.expected_matches} expect an account, "
-          f"{scores.cases - scores.expected_matches} expect none")
+    print(
+        f"cases {scores.cases} ({sources}); {scores.expected_matches} expect an account, "
+        f"{scores.cases - scores.expected_matches} expect none"
+    )
     print(f"right {scores.right}  wrong {scores.wrong}  missed {scores.missed}")
     print(f"precision {scores.precision:.3f} (target 0.99)  recall {scores.recall:.3f} (target 0.95)")
     for failure in scores.failures if args.verbose else scores.failures[:20]:

@@ -62,9 +62,13 @@ def measure(command: list[str]) -> Measured:
 def ensure_goaccess() -> str | None:
     found = shutil.which("goaccess")
     if found is None and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "goaccess"], check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "goaccess"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
         found = shutil.which("goaccess")
     return found
 
@@ -72,9 +76,18 @@ def ensure_goaccess() -> str | None:
 def replay_command(log: Path, accounts: Path, out: Path, tag: str) -> list[str]:
     database = out / f"bench_{tag}.sqlite"
     database.unlink(missing_ok=True)
-    command = [str(REPO / ".venv" / "bin" / "revisit"), "replay", str(log), "--accounts", str(accounts),
-               "--db", f"sqlite:///{database}", "--alerts-jsonl", str(out / f"alerts_{tag}.jsonl"),
-               *os.environ.get("REVISIT_BENCH_ARGS", "").split()]
+    command = [
+        str(REPO / ".venv" / "bin" / "revisit"),
+        "replay",
+        str(log),
+        "--accounts",
+        str(accounts),
+        "--db",
+        f"sqlite:///{database}",
+        "--alerts-jsonl",
+        str(out / f"alerts_{tag}.jsonl"),
+        *os.environ.get("REVISIT_BENCH_ARGS", "").split(),
+    ]
     for name in MMDBS:
         command += ["--mmdb", str(MAXMIND / "test-data" / f"{name}.mmdb")]
     (out / f"alerts_{tag}.jsonl").unlink(missing_ok=True)
@@ -102,7 +115,9 @@ def main() -> None:
         report = out / "report.json"
         run = measure([goaccess, str(log), "--log-format=COMBINED", "-o", str(report)])
         goaccess_rate = args.lines / run.seconds
-        print(f"goaccess              {goaccess_rate:>10,.0f} lines/s (wall)         peak RSS {run.peak_rss_mb:6.0f} MB")
+        print(
+            f"goaccess              {goaccess_rate:>10,.0f} lines/s (wall)         peak RSS {run.peak_rss_mb:6.0f} MB"
+        )
     else:
         print("goaccess              not available (install the Debian package goaccess)")
 
@@ -113,10 +128,14 @@ def main() -> None:
         processed = re.search(r"processed in ([\d.]+) s", run.output)
         core_rate = args.lines / float(processed.group(1)) if processed else float("nan")
         summary = run.output.strip().splitlines()
-        print(f"revisit replay, {size:>7,} accounts {wall_rate:>9,.0f} lines/s (wall, incl. start-up) "
-              f"{core_rate:>9,.0f} lines/s (pipeline)  peak RSS {run.peak_rss_mb:6.0f} MB")
-        print(f"    ratio to bare parse: {wall_rate / bare_rate:.2f}x wall, {core_rate / bare_rate:.2f}x pipeline"
-              + (f"; to goaccess: {wall_rate / goaccess_rate:.2f}x wall" if goaccess_rate else ""))
+        print(
+            f"revisit replay, {size:>7,} accounts {wall_rate:>9,.0f} lines/s (wall, incl. start-up) "
+            f"{core_rate:>9,.0f} lines/s (pipeline)  peak RSS {run.peak_rss_mb:6.0f} MB"
+        )
+        print(
+            f"    ratio to bare parse: {wall_rate / bare_rate:.2f}x wall, {core_rate / bare_rate:.2f}x pipeline"
+            + (f"; to goaccess: {wall_rate / goaccess_rate:.2f}x wall" if goaccess_rate else "")
+        )
         print("    " + next(line for line in summary if line.startswith("lines ")))
 
 

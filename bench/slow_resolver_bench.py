@@ -70,16 +70,21 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     log, account_lists = generate(args.lines, out)
     accounts = account_lists[10_000]
-    print(f"file: {log} ({args.lines:,} lines); 10,000 accounts; machine: {os.cpu_count()} cores; "
-          f"slow servers answer after {DELAY_SECONDS:g} s")
+    print(
+        f"file: {log} ({args.lines:,} lines); 10,000 accounts; machine: {os.cpu_count()} cores; "
+        f"slow servers answer after {DELAY_SECONDS:g} s"
+    )
     bare = measure([sys.executable, str(SHARED / "bench" / "bare_parse.py"), str(log)])
     bare_rate = args.lines / float(bare.output.split()[2])
     print(f"bare_parse.py {bare_rate:>12,.0f} lines/s")
 
     dns = LoopbackDns({}, delay_seconds=DELAY_SECONDS)
     rdap = LoopbackRdap({}, delay_seconds=DELAY_SECONDS)
-    configs = {"off": config_text(None, None, 0), "slow": config_text(dns, rdap, 0),
-               "slow+wait": config_text(dns, rdap, 10)}
+    configs = {
+        "off": config_text(None, None, 0),
+        "slow": config_text(dns, rdap, 0),
+        "slow+wait": config_text(dns, rdap, 10),
+    }
     rates: dict[str, list[tuple[float, float]]] = {name: [] for name in configs}
     try:
         for _round in range(args.rounds):
@@ -94,19 +99,27 @@ def main() -> None:
                 pipeline = args.lines / float(processed.group(1)) if processed else float("nan")
                 rates[name].append((pipeline, args.lines / run.seconds))
                 summary = next(line for line in run.output.splitlines() if line.startswith("lines "))
-                print(f"  {name:<10} {pipeline:>10,.0f} lines/s pipeline {args.lines / run.seconds:>10,.0f} wall"
-                      f"  (CPU of the loopback servers meanwhile: {server_seconds:.2f} s)  | {summary}")
+                print(
+                    f"  {name:<10} {pipeline:>10,.0f} lines/s pipeline {args.lines / run.seconds:>10,.0f} wall"
+                    f"  (CPU of the loopback servers meanwhile: {server_seconds:.2f} s)  | {summary}"
+                )
     finally:
         dns.close()
         rdap.close()
     print(f"DNS questions answered late: {len(dns.resolver.questions):,}; RDAP requests: {len(rdap.requests):,}")
-    medians = {name: (statistics.median(p for p, _ in runs), statistics.median(w for _, w in runs))
-               for name, runs in rates.items()}
+    medians = {
+        name: (statistics.median(p for p, _ in runs), statistics.median(w for _, w in runs))
+        for name, runs in rates.items()
+    }
     for name, (pipeline, wall) in medians.items():
-        print(f"{name:<10} median {pipeline:>10,.0f} lines/s pipeline ({pipeline / bare_rate:.2f}x bare parse), "
-              f"{wall:>10,.0f} lines/s wall")
-    print(f"slow / off: {medians['slow'][0] / medians['off'][0]:.3f} (pipeline), "
-          f"{medians['slow'][1] / medians['off'][1]:.3f} (wall); target ≥ 0.90")
+        print(
+            f"{name:<10} median {pipeline:>10,.0f} lines/s pipeline ({pipeline / bare_rate:.2f}x bare parse), "
+            f"{wall:>10,.0f} lines/s wall"
+        )
+    print(
+        f"slow / off: {medians['slow'][0] / medians['off'][0]:.3f} (pipeline), "
+        f"{medians['slow'][1] / medians['off'][1]:.3f} (wall); target ≥ 0.90"
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kafka import KafkaProducer
@@ -44,8 +44,10 @@ def rss_mb(pid: int) -> float:
 
 
 def histogram(text: str, name: str) -> list[tuple[float, float]]:
-    return [(float("inf") if le == "+Inf" else float(le), float(count))
-            for le, count in re.findall(rf'^{name}_bucket\{{le="([^"]+)"\}} ([\d.e+]+)$', text, re.M)]
+    return [
+        (float("inf") if le == "+Inf" else float(le), float(count))
+        for le, count in re.findall(rf'^{name}_bucket\{{le="([^"]+)"\}} ([\d.e+]+)$', text, re.M)
+    ]
 
 
 def window_quantile(before: list[tuple[float, float]], after: list[tuple[float, float]], q: float) -> float:
@@ -63,8 +65,6 @@ def window_quantile(before: list[tuple[float, float]], after: list[tuple[float, 
             return previous_bound + share * (bound - previous_bound)
         previous_bound, previous_count = bound, count
     return previous_bound
-
-
 
 
 class DormantVisits:
@@ -130,60 +130,95 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--bootstrap")
     parser.add_argument("--db")
-    parser.add_argument("--session-gap-minutes", type=int, default=30,
-                        help="intent.session_gap_minutes of the worker; with --forget-margin-minutes it sets "
-                             "how long a visit's state stays after its last page")
+    parser.add_argument(
+        "--session-gap-minutes",
+        type=int,
+        default=30,
+        help="intent.session_gap_minutes of the worker; with --forget-margin-minutes it sets "
+        "how long a visit's state stays after its last page",
+    )
     parser.add_argument("--forget-margin-minutes", type=int, default=15)
-    parser.add_argument("--accounts", type=int, default=100_000,
-                        help="dormant accounts in the list; each visit is one of them (see DormantVisits)")
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=100_000,
+        help="dormant accounts in the list; each visit is one of them (see DormantVisits)",
+    )
     args = parser.parse_args()
     rest_minutes = args.session_gap_minutes + args.forget_margin_minutes + 1
     visits_per_minute = args.rate * 0.10 * 0.2 * 60  # a tenth of the lines; a new visit for 1 in 5 of them
     if args.accounts < 1.25 * visits_per_minute * rest_minutes:
-        parser.error(f"--accounts {args.accounts:,} is too few: {visits_per_minute:,.0f} visits a minute, each "
-                     f"account resting {rest_minutes} min, need {1.25 * visits_per_minute * rest_minutes:,.0f}")
-    os.environ.update({"REVISIT_INTENT__SESSION_GAP_MINUTES": str(args.session_gap_minutes),
-                       "REVISIT_ALERTS__GROUPING_MINUTES": str(min(10, args.session_gap_minutes)),
-                       "REVISIT_WORKER__FORGET_MARGIN_MINUTES": str(args.forget_margin_minutes),
-                       "REVISIT_WORKER__FORGET_INTERVAL_SECONDS": "30"})
+        parser.error(
+            f"--accounts {args.accounts:,} is too few: {visits_per_minute:,.0f} visits a minute, each "
+            f"account resting {rest_minutes} min, need {1.25 * visits_per_minute * rest_minutes:,.0f}"
+        )
+    os.environ.update(
+        {
+            "REVISIT_INTENT__SESSION_GAP_MINUTES": str(args.session_gap_minutes),
+            "REVISIT_ALERTS__GROUPING_MINUTES": str(min(10, args.session_gap_minutes)),
+            "REVISIT_WORKER__FORGET_MARGIN_MINUTES": str(args.forget_margin_minutes),
+            "REVISIT_WORKER__FORGET_INTERVAL_SECONDS": "30",
+        }
+    )
     folder = Path(tempfile.mkdtemp(prefix="revisit-soak."))
     folder.chmod(0o755)
     started_services = []
     bootstrap = args.bootstrap
     if bootstrap is None:
-        bootstrap = subprocess.run(["bash", str(REPO / "deploy" / "kafka.sh"), "start", str(folder / "kafka"),
-                                    str(free_port())], check=True, capture_output=True, text=True).stdout.strip()
+        bootstrap = subprocess.run(
+            ["bash", str(REPO / "deploy" / "kafka.sh"), "start", str(folder / "kafka"), str(free_port())],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         started_services.append(("kafka.sh", folder / "kafka"))
     db = args.db
     if db is None:
-        db = subprocess.run(["bash", str(REPO / "deploy" / "postgres.sh"), "start", str(folder / "pg"),
-                             str(free_port())], check=True, capture_output=True, text=True).stdout.strip()
+        db = subprocess.run(
+            ["bash", str(REPO / "deploy" / "postgres.sh"), "start", str(folder / "pg"), str(free_port())],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         started_services.append(("postgres.sh", folder / "pg"))
     name = f"soak{uuid.uuid4().hex[:8]}"
     port = free_port()
     config = write_config(folder, bootstrap, name, port, json_logs=True)
     accounts = folder / "accounts.csv"
-    accounts.write_text("account_id,name,networks,last_deal_at\n" + "".join(
-        f"S{i},Soak Company {i},{45 + i // 65536}.{i // 256 % 256}.{i % 256}.0/24,2025-01-15\n"
-        for i in range(args.accounts)), encoding="utf-8")
+    accounts.write_text(
+        "account_id,name,networks,last_deal_at\n"
+        + "".join(
+            f"S{i},Soak Company {i},{45 + i // 65536}.{i // 256 % 256}.{i % 256}.0/24,2025-01-15\n"
+            for i in range(args.accounts)
+        ),
+        encoding="utf-8",
+    )
     worker = start_worker(config, db, accounts, folder / "worker.log")
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     rng = random.Random(5)
     # back after the visit's state has gone: a new session, not the old one continued
     visits = DormantVisits(rng, args.accounts, rest_minutes * 60)
-    visitors = [f"{rng.randrange(60, 220)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-                for _ in range(20000)]
-    agents = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
-              "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"]
+    visitors = [
+        f"{rng.randrange(60, 220)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+        for _ in range(20000)
+    ]
+    agents = [
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    ]
     try:
         while not metrics_text(port):
             time.sleep(0.5)
         time.sleep(5)
-        print(f"soak: {args.rate:,} events/s for {args.minutes:g} min; visit state kept "
-              f"{args.session_gap_minutes + args.forget_margin_minutes} min after a visit's last page; "
-              f"broker {bootstrap}; {db}; folder {folder}")
-        print(f"{'minute':>6} {'sent':>10} {'processed':>10} {'lag':>7} {'RSS MB':>7} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'accounts in state':>17} {'full GCs':>8} {'GC s':>6} {'sweeps':>6} {'sweep s':>7}")
+        print(
+            f"soak: {args.rate:,} events/s for {args.minutes:g} min; visit state kept "
+            f"{args.session_gap_minutes + args.forget_margin_minutes} min after a visit's last page; "
+            f"broker {bootstrap}; {db}; folder {folder}"
+        )
+        print(
+            f"{'minute':>6} {'sent':>10} {'processed':>10} {'lag':>7} {'RSS MB':>7} {'p50 ms':>7} {'p99 ms':>7} "
+            f"{'accounts in state':>17} {'full GCs':>8} {'GC s':>6} {'sweeps':>6} {'sweep s':>7}"
+        )
         sent, began = 0, time.perf_counter()
         total = int(args.rate * args.minutes * 60)
         next_report, minute = began + 60, 0
@@ -202,9 +237,15 @@ def main() -> None:
                 ip = rng.choice(visitors)
                 path = rng.choice(["/", "/blog/x", "/static/app.js", "/images/a.png", "/news"])
                 agent = rng.choice(agents)
-            record = {"remote_addr": ip, "time": datetime.now(timezone.utc).isoformat(),
-                      "request": f"GET {path} HTTP/1.1", "status": 200, "body_bytes_sent": 512,
-                      "http_referer": "-", "http_user_agent": agent}
+            record = {
+                "remote_addr": ip,
+                "time": datetime.now(UTC).isoformat(),
+                "request": f"GET {path} HTTP/1.1",
+                "status": 200,
+                "body_bytes_sent": 512,
+                "http_referer": "-",
+                "http_user_agent": agent,
+            }
             producer.send(name, key=ip.encode(), value=json.dumps(record).encode())
             sent += 1
             if time.perf_counter() >= next_report:
@@ -215,17 +256,20 @@ def main() -> None:
                 p50, p99 = window_quantile(previous, current, 0.5), window_quantile(previous, current, 0.99)
                 previous = current
                 collections, swept = full_collections(text), sweeps(text)
-                print(f"{minute:>6} {sent:>10,} {events_processed(text):>10,} {lag(text):>7,} {rss_mb(worker.pid):>7.0f} "
-                      f"{p50 * 1000:>7.0f} {p99 * 1000:>7.0f} {state_accounts(text):>17,} "
-                      f"{collections[0] - collections_before[0]:>8} {collections[1] - collections_before[1]:>6.2f} "
-                      f"{swept[0] - sweeps_before[0]:>6} {swept[1] - sweeps_before[1]:>7.2f}", flush=True)
+                print(
+                    f"{minute:>6} {sent:>10,} {events_processed(text):>10,} {lag(text):>7,} {rss_mb(worker.pid):>7.0f} "
+                    f"{p50 * 1000:>7.0f} {p99 * 1000:>7.0f} {state_accounts(text):>17,} "
+                    f"{collections[0] - collections_before[0]:>8} {collections[1] - collections_before[1]:>6.2f} "
+                    f"{swept[0] - sweeps_before[0]:>6} {swept[1] - sweeps_before[1]:>7.2f}",
+                    flush=True,
+                )
                 collections_before, sweeps_before = collections, swept
         producer.flush()
     finally:
         stop_worker(worker)
         try:
             producer.close(timeout=10)
-        except Exception as error:  # noqa: BLE001 - the services below must be stopped regardless
+        except Exception as error:
             print(f"producer: {error}")
         for script, directory in started_services:
             subprocess.run(["bash", str(REPO / "deploy" / script), "stop", str(directory)], check=False)

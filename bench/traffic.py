@@ -16,8 +16,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 MAXMIND = SHARED / "data" / "maxmind"
-MMDBS = ("GeoIP2-ISP-Test", "GeoLite2-ASN-Test", "GeoIP2-Domain-Test", "GeoIP2-Connection-Type-Test",
-         "GeoIP2-Anonymous-IP-Test")
+MMDBS = (
+    "GeoIP2-ISP-Test",
+    "GeoLite2-ASN-Test",
+    "GeoIP2-Domain-Test",
+    "GeoIP2-Connection-Type-Test",
+    "GeoIP2-Anonymous-IP-Test",
+)
 ACCOUNT_BASE = 0x2D000000  # account networks are 45.0.0.0/24, 45.0.1.0/24, ...
 
 
@@ -32,12 +37,30 @@ BOTS = [
     "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
     "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
     "Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)",
-    "python-requests/2.32.3", "curl/8.5.0",
+    "python-requests/2.32.3",
+    "curl/8.5.0",
 ]
-PAGES = ["/", "/blog/post-{}", "/news/{}", "/products/item-{}", "/pricing", "/contact", "/about", "/careers",
-         "/case-studies/story-{}", "/docs/page-{}", "/login", "/search?q=term{}"]
-ASSETS = ["/static/css/site.{}.css", "/static/js/app.{}.js", "/images/photo-{}.jpg", "/favicon.ico",
-          "/fonts/noto-{}.woff2"]
+PAGES = [
+    "/",
+    "/blog/post-{}",
+    "/news/{}",
+    "/products/item-{}",
+    "/pricing",
+    "/contact",
+    "/about",
+    "/careers",
+    "/case-studies/story-{}",
+    "/docs/page-{}",
+    "/login",
+    "/search?q=term{}",
+]
+ASSETS = [
+    "/static/css/site.{}.css",
+    "/static/js/app.{}.js",
+    "/images/photo-{}.jpg",
+    "/favicon.ico",
+    "/fonts/noto-{}.woff2",
+]
 
 
 def isp_test_addresses() -> list[str]:
@@ -84,15 +107,17 @@ def generate(lines: int, out: Path, seed: int = 1) -> tuple[Path, dict[int, Path
                 agent, path = agents[hash(ip) % len(agents)], rng.choice(PAGES).format(rng.randrange(500))
                 status = 404 if rng.random() < 0.03 else 200
             size = rng.randrange(200, 80_000)
-            handle.write(f'{ip} - - [{stamp}] "GET {path} HTTP/1.1" {status} {size} '
-                         f'"https://www.example.com/" "{agent}"\n')
+            handle.write(
+                f'{ip} - - [{stamp}] "GET {path} HTTP/1.1" {status} {size} "https://www.example.com/" "{agent}"\n'
+            )
     header = "account_id,name,domains,networks,owner_name,last_deal_at,dormancy_reason\n"
-    rows = [f"B{i},Bench Company {i} K.K.,bench{i}.example,{account_networks[i]},Owner {i % 50},"
-            f"{2024 + i % 2}-0{1 + i % 9}-15,forgotten\n" for i in range(100_000)]
+    rows = [
+        f"B{i},Bench Company {i} K.K.,bench{i}.example,{account_networks[i]},Owner {i % 50},"
+        f"{2024 + i % 2}-0{1 + i % 9}-15,forgotten\n"
+        for i in range(100_000)
+    ]
     lists = {}
     for size in (10_000, 10, 100_000):
         lists[size] = out / f"accounts_{size}.csv"
         lists[size].write_text(header + "".join(rows[:size]), encoding="utf-8")
     return log, lists
-
-

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -38,8 +38,18 @@ from revisit.web.auth import hash_password  # noqa: E402
 
 TODAY = date(2026, 11, 20)
 KANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ"
-PATHS = ["/", "/products/", "/products/sensor-x", "/pricing", "/contact", "/case-studies/", "/blog/iot",
-         "/download/catalog.pdf", "/support/manual", "/news/2026"]
+PATHS = [
+    "/",
+    "/products/",
+    "/products/sensor-x",
+    "/pricing",
+    "/contact",
+    "/case-studies/",
+    "/blog/iot",
+    "/download/catalog.pdf",
+    "/support/manual",
+    "/news/2026",
+]
 
 
 def free_port() -> int:
@@ -54,19 +64,25 @@ def make_accounts(count: int, rng: random.Random) -> list[Account]:
         word = "".join(rng.choice(KANA) for _ in range(rng.randint(2, 5)))
         name = rng.choice([f"株式会社{word}", f"{word}工業㈱", f"{word}商事株式会社", f"Company {i} Co., Ltd."])
         last = TODAY - timedelta(days=rng.randint(60, 1300))
-        accounts.append(Account(
-            account_id=f"A{i:05d}", name=name, owner=Owner(f"owner{i % 40}", f"owner{i % 40}@example.jp"),
-            last_deal_at=last, lifetime_value=None, dormancy_reason=rng.choice(list(DormancyReason)),
-            industry=rng.choice(["製造", "商社", "IT", "小売", ""]),
-            attributes=(("name_kana", word),)))
+        accounts.append(
+            Account(
+                account_id=f"A{i:05d}",
+                name=name,
+                owner=Owner(f"owner{i % 40}", f"owner{i % 40}@example.jp"),
+                last_deal_at=last,
+                lifetime_value=None,
+                dormancy_reason=rng.choice(list(DormancyReason)),
+                industry=rng.choice(["製造", "商社", "IT", "小売", ""]),
+                attributes=(("name_kana", word),),
+            )
+        )
     return accounts
 
 
 def copy_rows(connection, table: str, columns: list[str], rows) -> None:
-    with connection.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def generate(url: str, accounts: int, hits: int, rng: random.Random) -> dict[str, int]:
@@ -75,12 +91,15 @@ def generate(url: str, accounts: int, hits: int, rng: random.Random) -> dict[str
     store.close()
     engine = create_engine(url)
     visiting = [f"A{i:05d}" for i in rng.sample(range(accounts), k=min(accounts, 4000))]
-    start = datetime.combine(TODAY - timedelta(days=89), datetime.min.time(), timezone.utc)
+    start = datetime.combine(TODAY - timedelta(days=89), datetime.min.time(), UTC)
     sessions, hit_rows, alerts, deliveries, outcomes = [], [], [], [], []
     made = 0
     while made < hits:
-        account = visiting[min(len(visiting) - 1, int(rng.paretovariate(1.2)) - 1)] if rng.random() < 0.3 \
+        account = (
+            visiting[min(len(visiting) - 1, int(rng.paretovariate(1.2)) - 1)]
+            if rng.random() < 0.3
             else rng.choice(visiting)
+        )
         session_id = uuid.uuid4().hex[:20]
         began = start + timedelta(seconds=rng.randint(0, 89 * 86400))
         pages = min(hits - made, rng.randint(1, 9))
@@ -89,42 +108,120 @@ def generate(url: str, accounts: int, hits: int, rng: random.Random) -> dict[str
         for _ in range(pages):
             path = rng.choice(PATHS)
             score += 30 if path in ("/pricing", "/contact") else 5
-            hit_rows.append((f"bench:{made}", account, session_id, at, f"198.51.{made % 200}.{made % 250}", "GET",
-                             path, "", 200, "", "Mozilla/5.0", None, "network", None))
+            hit_rows.append(
+                (
+                    f"bench:{made}",
+                    account,
+                    session_id,
+                    at,
+                    f"198.51.{made % 200}.{made % 250}",
+                    "GET",
+                    path,
+                    "",
+                    200,
+                    "",
+                    "Mozilla/5.0",
+                    None,
+                    "network",
+                    None,
+                )
+            )
             made += 1
             at += timedelta(seconds=rng.randint(5, 120))
         sessions.append((session_id, account, began, at, pages, score))
         if score >= 30 and rng.random() < 0.4:
             alert_id = str(uuid.uuid4())
-            payload = {"match": {"method": "network", "detail": "bench", "confidence": 1.0},
-                       "organization": {"source": "account_networks"}, "approach": "contact first"}
+            payload = {
+                "match": {"method": "network", "detail": "bench", "confidence": 1.0},
+                "organization": {"source": "account_networks"},
+                "approach": "contact first",
+            }
             alerts.append((alert_id, account, rng.choice("ABC"), score, "realtime", began, at, json.dumps(payload)))
             deliveries.append((alert_id, "slack", "sent", "", 1, at, at, at + timedelta(seconds=40), "", "ts"))
             if rng.random() < 0.1:
-                outcomes.append((alert_id, account, rng.choice(["contacted", "meeting", "won"]), "", "bench",
-                                 at + timedelta(days=1)))
+                outcomes.append(
+                    (
+                        alert_id,
+                        account,
+                        rng.choice(["contacted", "meeting", "won"]),
+                        "",
+                        "bench",
+                        at + timedelta(days=1),
+                    )
+                )
     raw = engine.raw_connection()
     try:
         connection = raw.driver_connection
-        copy_rows(connection, "sessions", ["session_id", "account_id", "started_at", "last_seen", "page_count",
-                                           "score"], sessions)
-        copy_rows(connection, "hits", ["hit_key", "account_id", "session_id", "occurred_at", "client_ip", "method",
-                                       "path", "query", "status", "referrer", "user_agent", "page_label",
-                                       "match_method", "organization_name"], hit_rows)
-        copy_rows(connection, "alerts", ["alert_id", "account_id", "tier", "score", "delivery", "first_seen",
-                                         "triggered_at", "payload"], alerts)
-        copy_rows(connection, "deliveries", ["alert_id", "channel", "status", "route", "attempts", "not_before",
-                                             "created_at", "sent_at", "last_error", "provider_ref"], deliveries)
-        copy_rows(connection, "outcomes", ["alert_id", "account_id", "outcome", "note", "recorded_by",
-                                           "recorded_at"], outcomes)
+        copy_rows(
+            connection,
+            "sessions",
+            ["session_id", "account_id", "started_at", "last_seen", "page_count", "score"],
+            sessions,
+        )
+        copy_rows(
+            connection,
+            "hits",
+            [
+                "hit_key",
+                "account_id",
+                "session_id",
+                "occurred_at",
+                "client_ip",
+                "method",
+                "path",
+                "query",
+                "status",
+                "referrer",
+                "user_agent",
+                "page_label",
+                "match_method",
+                "organization_name",
+            ],
+            hit_rows,
+        )
+        copy_rows(
+            connection,
+            "alerts",
+            ["alert_id", "account_id", "tier", "score", "delivery", "first_seen", "triggered_at", "payload"],
+            alerts,
+        )
+        copy_rows(
+            connection,
+            "deliveries",
+            [
+                "alert_id",
+                "channel",
+                "status",
+                "route",
+                "attempts",
+                "not_before",
+                "created_at",
+                "sent_at",
+                "last_error",
+                "provider_ref",
+            ],
+            deliveries,
+        )
+        copy_rows(
+            connection,
+            "outcomes",
+            ["alert_id", "account_id", "outcome", "note", "recorded_by", "recorded_at"],
+            outcomes,
+        )
         connection.commit()
     finally:
         raw.close()
     with create_engine(url, isolation_level="AUTOCOMMIT").connect() as connection:
         connection.execute(text("VACUUM ANALYZE"))
     engine.dispose()
-    return {"accounts": accounts, "hits": len(hit_rows), "sessions": len(sessions), "alerts": len(alerts),
-            "outcomes": len(outcomes), "visiting accounts": len(visiting)}
+    return {
+        "accounts": accounts,
+        "hits": len(hit_rows),
+        "sessions": len(sessions),
+        "alerts": len(alerts),
+        "outcomes": len(outcomes),
+        "visiting accounts": len(visiting),
+    }
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -145,8 +242,12 @@ def main() -> None:
     pg_dir = folder / "pg"
     url = args.db
     if url is None:
-        base = subprocess.run(["bash", str(REPO / "deploy" / "postgres.sh"), "start", str(pg_dir),
-                               str(free_port())], check=True, capture_output=True, text=True).stdout.strip()
+        base = subprocess.run(
+            ["bash", str(REPO / "deploy" / "postgres.sh"), "start", str(pg_dir), str(free_port())],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         admin = create_engine(base, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(text('CREATE DATABASE "webbench"'))
@@ -158,12 +259,29 @@ def main() -> None:
         counts = generate(url, args.accounts, args.hits, rng)
         print(f"data: {counts} in {time.monotonic() - started:.0f} s")
         config = folder / "web.toml"
-        config.write_text(f'[web]\nsecure_cookies = false\n[[web.users]]\nname = "bench"\n'
-                          f'password_hash = "{hash_password("bench-pass")}"\nrole = "admin"\n', encoding="utf-8")
+        config.write_text(
+            f'[web]\nsecure_cookies = false\n[[web.users]]\nname = "bench"\n'
+            f'password_hash = "{hash_password("bench-pass")}"\nrole = "admin"\n',
+            encoding="utf-8",
+        )
         port = free_port()
-        server = subprocess.Popen([str(REPO / ".venv" / "bin" / "revisit"), "web", "serve", "--db", url, "--config",
-                                   str(config), "--port", str(port), "--today", TODAY.isoformat()],
-                                  stdout=open(folder / "web.log", "w"), stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [
+                str(REPO / ".venv" / "bin" / "revisit"),
+                "web",
+                "serve",
+                "--db",
+                url,
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+                "--today",
+                TODAY.isoformat(),
+            ],
+            stdout=open(folder / "web.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
         base_url = f"http://127.0.0.1:{port}"
         client = httpx.Client(base_url=base_url, timeout=30)
         for _ in range(100):
@@ -203,13 +321,17 @@ def main() -> None:
             print(f"{name:40} {statistics.median(timings):8.1f} {percentile(timings, 0.95):8.1f} {max(timings):8.1f}")
         began = time.perf_counter()
         export = client.get("/accounts.csv?since=2026-08-23")
-        print(f"CSV export of {export.text.count(chr(10)) - 1} accounts (90 days): "
-              f"{(time.perf_counter() - began) * 1000:.0f} ms, {len(export.content) / 1024:.0f} KiB")
+        print(
+            f"CSV export of {export.text.count(chr(10)) - 1} accounts (90 days): "
+            f"{(time.perf_counter() - began) * 1000:.0f} ms, {len(export.content) / 1024:.0f} KiB"
+        )
         metrics = client.get("/metrics").text
         print("server-side p95 by route (from revisit_http_request_duration_seconds):")
         buckets: dict[str, list[tuple[float, float]]] = {}
         for line in metrics.splitlines():
-            found = re.match(r'revisit_http_request_duration_seconds_bucket\{le="([^"]+)",route="([^"]+)"\} (\S+)', line)
+            found = re.match(
+                r'revisit_http_request_duration_seconds_bucket\{le="([^"]+)",route="([^"]+)"\} (\S+)', line
+            )
             if found:
                 buckets.setdefault(found.group(2), []).append((float(found.group(1)), float(found.group(3))))
         for route, points in sorted(buckets.items()):

@@ -27,7 +27,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -44,9 +44,11 @@ def free_port() -> int:
 
 def write_config(folder: Path, bootstrap: str, name: str, web_port: int, json_logs: bool) -> Path:
     config = folder / f"{name}.toml"
-    text = (f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\nmatched_topic = "{name}-m"\n'
-            f'dead_letter_topic = "{name}-dlq"\npartitions = 4\n'
-            f'[worker]\napp_id = "{name}-app"\nweb_port = {web_port}\nlag_interval_seconds = 1.0\n')
+    text = (
+        f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\nmatched_topic = "{name}-m"\n'
+        f'dead_letter_topic = "{name}-dlq"\npartitions = 4\n'
+        f'[worker]\napp_id = "{name}-app"\nweb_port = {web_port}\nlag_interval_seconds = 1.0\n'
+    )
     if json_logs:
         text += '[log]\nformat = "json"\n'
     config.write_text(text, encoding="utf-8")
@@ -63,7 +65,7 @@ def metrics_text(port: int) -> str:
 
 
 def events_processed(text: str) -> int:
-    return int(sum(float(v) for v in re.findall(r'^revisit_hits_total\{[^}]*\} ([\d.e+]+)$', text, re.M)))
+    return int(sum(float(v) for v in re.findall(r"^revisit_hits_total\{[^}]*\} ([\d.e+]+)$", text, re.M)))
 
 
 def matched_events(text: str) -> int:
@@ -72,13 +74,15 @@ def matched_events(text: str) -> int:
 
 
 def stored_hits(text: str) -> int:
-    found = re.search(r'^revisit_event_to_hit_stored_seconds_count ([\d.e+]+)$', text, re.M)
+    found = re.search(r"^revisit_event_to_hit_stored_seconds_count ([\d.e+]+)$", text, re.M)
     return int(float(found.group(1))) if found else 0
 
 
 def quantile_from_histogram(text: str, name: str, q: float) -> tuple[float, int]:
-    buckets = [(float("inf") if le == "+Inf" else float(le), float(count))
-               for le, count in re.findall(rf'^{name}_bucket\{{le="([^"]+)"\}} ([\d.e+]+)$', text, re.M)]
+    buckets = [
+        (float("inf") if le == "+Inf" else float(le), float(count))
+        for le, count in re.findall(rf'^{name}_bucket\{{le="([^"]+)"\}} ([\d.e+]+)$', text, re.M)
+    ]
     total = buckets[-1][1] if buckets else 0
     if not total:
         return float("nan"), 0
@@ -104,15 +108,19 @@ def stop_worker(worker: subprocess.Popen) -> None:
 
 
 def start_worker(config: Path, db: str, accounts: Path, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([REVISIT, "worker", "--config", str(config), "--db", db, "--accounts", str(accounts)],
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [REVISIT, "worker", "--config", str(config), "--db", db, "--accounts", str(accounts)],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def bare_consumer_rate(bootstrap: str, topic: str, expected: int, tuned: bool) -> float:
     """Fetch and decode only. ``tuned``: without kafka-python's pure-Python CRC check, 4 MB fetches."""
     options = {"check_crcs": False, "max_partition_fetch_bytes": 4 * 1024 * 1024} if tuned else {}
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-                             **options)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, **options
+    )
     partitions = [TopicPartition(topic, p) for p in range(4)]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
@@ -135,10 +143,15 @@ def throughput(bootstrap: str, folder: Path, lines: int) -> None:
     port = free_port()
     config = write_config(folder, bootstrap, name, port, json_logs=False)
     started = time.perf_counter()
-    subprocess.run([REVISIT, "ship", str(log), "--config", str(config), "--checkpoint", str(folder / f"{name}.ckpt")],
-                   check=True, stdout=subprocess.DEVNULL)
-    print(f"ship: {lines:,} lines in {time.perf_counter() - started:.1f} s "
-          f"({lines / (time.perf_counter() - started):,.0f} lines/s)")
+    subprocess.run(
+        [REVISIT, "ship", str(log), "--config", str(config), "--checkpoint", str(folder / f"{name}.ckpt")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(
+        f"ship: {lines:,} lines in {time.perf_counter() - started:.1f} s "
+        f"({lines / (time.perf_counter() - started):,.0f} lines/s)"
+    )
     bare = bare_consumer_rate(bootstrap, name, lines, tuned=False)
     print(f"bare kafka-python consumer (defaults): {bare:,.0f} events/s")
     tuned = bare_consumer_rate(bootstrap, name, lines, tuned=True)
@@ -161,9 +174,11 @@ def throughput(bootstrap: str, folder: Path, lines: int) -> None:
             time.sleep(0.2)
         rate = (lines - first_count) / (now - first_at)
         classify_rate = (lines - first_count) / (classified_at - first_at)
-        print(f"revisit worker (1 process), every line classified: {classify_rate:,.0f} events/s; "
-              f"every matched hit ({matched_events(text):,}) stored: {rate:,.0f} events/s "
-              f"= {rate / bare:.2f}x the bare consumer with defaults, {rate / tuned:.2f}x the tuned one")
+        print(
+            f"revisit worker (1 process), every line classified: {classify_rate:,.0f} events/s; "
+            f"every matched hit ({matched_events(text):,}) stored: {rate:,.0f} events/s "
+            f"= {rate / bare:.2f}x the bare consumer with defaults, {rate / tuned:.2f}x the tuned one"
+        )
     finally:
         stop_worker(worker)
 
@@ -173,13 +188,18 @@ def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
     port = free_port()
     config = write_config(folder, bootstrap, name, port, json_logs=True)
     accounts = folder / "latency_accounts.csv"
-    accounts.write_text("account_id,name,networks,last_deal_at\n" + "".join(
-        f"L{i},Latency Company {i},45.{i // 256}.{i % 256}.0/24,2025-01-15\n" for i in range(2000)), encoding="utf-8")
+    accounts.write_text(
+        "account_id,name,networks,last_deal_at\n"
+        + "".join(f"L{i},Latency Company {i},45.{i // 256}.{i % 256}.0/24,2025-01-15\n" for i in range(2000)),
+        encoding="utf-8",
+    )
     worker = start_worker(config, f"sqlite:///{folder / (name + '.sqlite')}", accounts, folder / "lat.log")
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
     rng = random.Random(3)
-    visitors = [f"{rng.randrange(60, 220)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-                for _ in range(5000)]  # returning visitors, as on a real site
+    visitors = [
+        f"{rng.randrange(60, 220)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+        for _ in range(5000)
+    ]  # returning visitors, as on a real site
     agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
     try:
         while not metrics_text(port):
@@ -198,8 +218,15 @@ def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
             else:
                 ip = rng.choice(visitors)
                 path = rng.choice(["/", "/blog/x", "/static/app.js", "/images/a.png"])
-            record = {"remote_addr": ip, "time": datetime.now(timezone.utc).isoformat(), "request": f"GET {path} HTTP/1.1",
-                      "status": 200, "body_bytes_sent": 512, "http_referer": "-", "http_user_agent": agent}
+            record = {
+                "remote_addr": ip,
+                "time": datetime.now(UTC).isoformat(),
+                "request": f"GET {path} HTTP/1.1",
+                "status": 200,
+                "body_bytes_sent": 512,
+                "http_referer": "-",
+                "http_user_agent": agent,
+            }
             producer.send(name, key=ip.encode(), value=json.dumps(record).encode())
             sent += 1
         producer.flush()
@@ -208,8 +235,10 @@ def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
         (folder / f"{name}.metrics.txt").write_text(text, encoding="utf-8")
         p50, samples = quantile_from_histogram(text, "revisit_event_to_hit_stored_seconds", 0.50)
         p99, _ = quantile_from_histogram(text, "revisit_event_to_hit_stored_seconds", 0.99)
-        print(f"latency at {rate:,} events/s for {seconds} s ({samples:,} matched hits): "
-              f"event time → hit stored p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (from histogram buckets)")
+        print(
+            f"latency at {rate:,} events/s for {seconds} s ({samples:,} matched hits): "
+            f"event time → hit stored p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (from histogram buckets)"
+        )
     finally:
         producer.close()
         stop_worker(worker)
@@ -226,8 +255,12 @@ def main() -> None:
     broker_dir = folder / "kafka"
     bootstrap = args.bootstrap
     if bootstrap is None:
-        bootstrap = subprocess.run(["bash", str(REPO / "deploy" / "kafka.sh"), "start", str(broker_dir),
-                                    str(free_port())], check=True, capture_output=True, text=True).stdout.strip()
+        bootstrap = subprocess.run(
+            ["bash", str(REPO / "deploy" / "kafka.sh"), "start", str(broker_dir), str(free_port())],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     try:
         print(f"broker {bootstrap}; work folder {folder}")
         throughput(bootstrap, folder, args.lines)

@@ -21,9 +21,21 @@ from revisit.core.errors import BadInput
 from revisit.stream.fields import IPNetwork
 
 KNOWN_COLUMNS = (
-    "account_id", "name", "aliases", "domains", "networks", "owner_name", "owner_email",
-    "owner_slack", "owner_timezone", "last_deal_at", "last_contact_at", "lost_deal_at", "lifetime_value",
-    "dormancy_reason", "industry",
+    "account_id",
+    "name",
+    "aliases",
+    "domains",
+    "networks",
+    "owner_name",
+    "owner_email",
+    "owner_slack",
+    "owner_timezone",
+    "last_deal_at",
+    "last_contact_at",
+    "lost_deal_at",
+    "lifetime_value",
+    "dormancy_reason",
+    "industry",
 )
 REQUIRED_COLUMNS = ("account_id", "name")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
@@ -96,8 +108,10 @@ def load_accounts(path: str | Path, encoding: str = "utf-8-sig") -> tuple[Accoun
         text = raw.decode(encoding)
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        raise BadInput(f"{path}:{line}:1: not valid {encoding} text"
-                       + (" (try --encoding cp932)" if encoding.startswith("utf") else "")) from None
+        raise BadInput(
+            f"{path}:{line}:1: not valid {encoding} text"
+            + (" (try --encoding cp932)" if encoding.startswith("utf") else "")
+        ) from None
     return parse_accounts(text, str(path))
 
 
@@ -142,8 +156,10 @@ def parse_accounts(text: str, source: str = "<accounts>") -> tuple[Account, ...]
             column = header.index(error.column) + 1
             raise BadInput(f"{source}:{line}:{column}: {error.column}: {error.reason}") from None
         if account.account_id in first_line_of:
-            raise BadInput(f"{source}:{line}:{header.index('account_id') + 1}: account_id "
-                           f"{account.account_id!r} already used on line {first_line_of[account.account_id]}")
+            raise BadInput(
+                f"{source}:{line}:{header.index('account_id') + 1}: account_id "
+                f"{account.account_id!r} already used on line {first_line_of[account.account_id]}"
+            )
         first_line_of[account.account_id] = line
         accounts.append(account)
     return tuple(accounts)

@@ -14,11 +14,9 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import (
-    Hashable,
-    Iterable,
-    Iterator,
     NamedTuple,
     TypeVar,
 )
@@ -86,7 +84,7 @@ HELD = Held()
 class Settled(NamedTuple):
     """A held line, classified again once its late answer arrived (already counted as a line)."""
 
-    outcome: "LineOutcome"
+    outcome: LineOutcome
 
 
 LineOutcome = Malformed | Filtered | Unmatched | MatchedHit | Deferred | Held
@@ -118,8 +116,14 @@ _NOT_A_REQUEST = _Request("", "", "", False)
 
 
 class HitClassifier:
-    def __init__(self, settings: Settings, index: AccountIndex, resolvers: ResolverChain,
-                 parser: LineParser | None = None, late: LateResolver | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: AccountIndex,
+        resolvers: ResolverChain,
+        parser: LineParser | None = None,
+        late: LateResolver | None = None,
+    ) -> None:
         self.settings = settings
         self.index = index
         self.resolvers = resolvers
@@ -220,8 +224,18 @@ class HitClassifier:
                 else:
                     yield known
                 continue
-            hit = Hit(client_ip, timestamp, request.method, request.path, request.query, int(status),
-                      int(size) if size.isdigit() else 0, _text(referrer), _text(agent), vhost or "")
+            hit = Hit(
+                client_ip,
+                timestamp,
+                request.method,
+                request.path,
+                request.query,
+                int(status),
+                int(size) if size.isdigit() else 0,
+                _text(referrer),
+                _text(agent),
+                vhost or "",
+            )
             yield MatchedHit(hit, known.organization, known.match, line)
 
     def _describe_request(self, request: str) -> _Request:
@@ -262,8 +276,11 @@ class HitClassifier:
         if isinstance(match, NoMatch):
             unmatched = Unmatched(organization, match.reason)
             late = self.late
-            if (late is not None and (organization is None or not organization.is_access_provider)
-                    and late.submit(address, client_ip)):
+            if (
+                late is not None
+                and (organization is None or not organization.is_access_provider)
+                and late.submit(address, client_ip)
+            ):
                 return Awaiting(unmatched)
             return unmatched
         return _Known(organization, match)
@@ -276,7 +293,9 @@ class HitClassifier:
         settled = []
         for answer in self.late.finished():
             before = self._by_address.get(answer.address)
-            fallback = before.unmatched if type(before) is Awaiting else Unmatched(None, "no resolver knows this address")
+            fallback = (
+                before.unmatched if type(before) is Awaiting else Unmatched(None, "no resolver knows this address")
+            )
             self._by_address.remember(answer.address, self._shared(self._late_outcome(answer, fallback)))
             if answer.new_registration is not None:
                 self.new_registrations.append(answer.new_registration)
@@ -334,9 +353,14 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "lines": self.lines, "parsed": self.parsed, "malformed": sum(self.malformed.values()),
-            "filtered": sum(self.filtered.values()), "resolved": self.resolved, "matched": self.matched,
-            "alerts": self.alerts, "malformed_by_reason": dict(sorted(self.malformed.items())),
+            "lines": self.lines,
+            "parsed": self.parsed,
+            "malformed": sum(self.malformed.values()),
+            "filtered": sum(self.filtered.values()),
+            "resolved": self.resolved,
+            "matched": self.matched,
+            "alerts": self.alerts,
+            "malformed_by_reason": dict(sorted(self.malformed.items())),
             "filtered_by_reason": dict(sorted(self.filtered.items())),
         }
 
@@ -461,8 +485,9 @@ class GaveUp(NamedTuple):
     lines: int
 
 
-def with_late_resolution(lines: Iterable[str], classifier: HitClassifier, settings: Settings,
-                         check_every: int = 4096) -> Iterator[LineOutcome | Settled | GaveUp]:
+def with_late_resolution(
+    lines: Iterable[str], classifier: HitClassifier, settings: Settings, check_every: int = 4096
+) -> Iterator[LineOutcome | Settled | GaveUp]:
     """Replay's classification with late resolution: lines whose address is being looked up are
     held, put back (as ``Settled``) when their answers arrive, and at the end the run waits up to
     ``resolution.late_wait_seconds`` for the rest (``GaveUp``: still unmatched).

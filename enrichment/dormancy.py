@@ -54,5 +54,8 @@ def tier_cutoffs(thresholds: DormancyThresholds, today: date) -> tuple[date, dat
     """Last-touch dates at or before which an account is at least tier A, B and C today: the same
     decision as ``dormancy_tier`` (``months_between(touch, today) >= N`` exactly when
     ``touch <= months_before(today, N)``), in a form a database can compare against."""
-    return (months_before(today, thresholds.tier_a_months), months_before(today, thresholds.tier_b_months),
-            months_before(today, thresholds.tier_c_months))
+    return (
+        months_before(today, thresholds.tier_a_months),
+        months_before(today, thresholds.tier_b_months),
+        months_before(today, thresholds.tier_c_months),
+    )

@@ -16,8 +16,13 @@ from revisit.enrichment.normalize import normalize_name
 from revisit.enrichment.resolve import ResolverChain
 from revisit.stream.fields import IPAddress
 
-SOURCE_NAMES = {"account_networks": "your account list's networks", "maxmind": "MaxMind databases",
-                "reverse_dns": "reverse DNS", "rdap": "RDAP registry", "rdap+jpnic": "RDAP + JPNIC whois"}
+SOURCE_NAMES = {
+    "account_networks": "your account list's networks",
+    "maxmind": "MaxMind databases",
+    "reverse_dns": "reverse DNS",
+    "rdap": "RDAP registry",
+    "rdap+jpnic": "RDAP + JPNIC whois",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +56,10 @@ class Explanation:
             out.append("organisation: unknown (no source named one)")
         else:
             label = org.name or org.domain or "-"
-            out.append(f"organisation: {label} [{org.kind.value}] from {SOURCE_NAMES.get(org.source, org.source)}"
-                       + (", an access provider (its customers are not told apart)" if org.is_access_provider else ""))
+            out.append(
+                f"organisation: {label} [{org.kind.value}] from {SOURCE_NAMES.get(org.source, org.source)}"
+                + (", an access provider (its customers are not told apart)" if org.is_access_provider else "")
+            )
         if self.candidates:
             out.append("accounts considered:")
             out += [f"  {c.account_id:<12} {c.name:<32} {c.how:<36} {c.score:5.1f}" for c in self.candidates]
@@ -60,22 +67,28 @@ class Explanation:
             out.append("accounts considered: none")
         if self.match is not None:
             m = self.match
-            out.append(f"match: account {m.account.account_id} {m.account.name!r} by {m.method.value}, "
-                       f"confidence {m.confidence:.2f}")
+            out.append(
+                f"match: account {m.account.account_id} {m.account.name!r} by {m.method.value}, "
+                f"confidence {m.confidence:.2f}"
+            )
             out.append(f"  why: {self.reason}")
         else:
             out.append(f"no match: {self.reason}")
         return out
 
 
-def explain_address(address: IPAddress, index: AccountIndex, resolvers: ResolverChain,
-                    late: LateResolver | None = None) -> Explanation:
+def explain_address(
+    address: IPAddress, index: AccountIndex, resolvers: ResolverChain, late: LateResolver | None = None
+) -> Explanation:
     sources: list[SourceAnswer] = []
     chosen: Organization | None = None
     for answer in resolvers.answers(address):
         org = answer.organization
-        sources.append(SourceAnswer(SOURCE_NAMES.get(answer.resolver, answer.resolver),
-                                    _describe(org) if org is not None else "no answer"))
+        sources.append(
+            SourceAnswer(
+                SOURCE_NAMES.get(answer.resolver, answer.resolver), _describe(org) if org is not None else "no answer"
+            )
+        )
         if chosen is None and org is not None:
             chosen = org
     result = index.match(address, chosen)
@@ -132,6 +145,9 @@ def _candidates(address: IPAddress, index: AccountIndex, org: Organization | Non
         if index.matching.fuzzy and normalized.key:
             for candidate in index.fuzzy_verdict(normalized).candidates:
                 account, method = candidate.item
-                consider(Candidate(account.account_id, account.name, f"fuzzy {method.value} {candidate.listed!r}",
-                                   candidate.score))
+                consider(
+                    Candidate(
+                        account.account_id, account.name, f"fuzzy {method.value} {candidate.listed!r}", candidate.score
+                    )
+                )
     return sorted(found.values(), key=lambda c: (-c.score, c.account_id))

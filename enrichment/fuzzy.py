@@ -57,8 +57,9 @@ class FuzzyNames(Generic[Item]):
             return []
         cutoff = max(0.0, self.settings.fuzzy_min_score - self.settings.fuzzy_margin)
         best: dict[str, FuzzyCandidate[Item]] = {}
-        for _text, score, position in process.extract(_sorted_words(normalized), self._texts, scorer=fuzz.ratio,
-                                                      processor=None, limit=None, score_cutoff=cutoff):
+        for _text, score, position in process.extract(
+            _sorted_words(normalized), self._texts, scorer=fuzz.ratio, processor=None, limit=None, score_cutoff=cutoff
+        ):
             item, owner, listed = self._entries[position]
             if owner not in best:  # results come best first
                 best[owner] = FuzzyCandidate(item, owner, listed, round(float(score), 1))
@@ -73,14 +74,23 @@ class FuzzyNames(Generic[Item]):
             return FuzzyVerdict(None, (), "no listed name is close")
         first = found[0]
         if first.score < settings.fuzzy_min_score:
-            return FuzzyVerdict(None, tuple(found), f"the closest listed name, {first.listed!r}, is only "
-                                                    f"{first.score:.0f}% alike (needs {settings.fuzzy_min_score:.0f}%)")
+            return FuzzyVerdict(
+                None,
+                tuple(found),
+                f"the closest listed name, {first.listed!r}, is only "
+                f"{first.score:.0f}% alike (needs {settings.fuzzy_min_score:.0f}%)",
+            )
         if len(found) > 1 and first.score - found[1].score < settings.fuzzy_margin:
             second = found[1]
-            return FuzzyVerdict(None, tuple(found), f"{first.listed!r} ({first.score:.0f}%) and {second.listed!r} "
-                                                    f"({second.score:.0f}%) are too close to tell apart")
-        runner_up = (f", the next account only {found[1].score:.0f}%" if len(found) > 1
-                     else ", no other account comes close")
+            return FuzzyVerdict(
+                None,
+                tuple(found),
+                f"{first.listed!r} ({first.score:.0f}%) and {second.listed!r} "
+                f"({second.score:.0f}%) are too close to tell apart",
+            )
+        runner_up = (
+            f", the next account only {found[1].score:.0f}%" if len(found) > 1 else ", no other account comes close"
+        )
         return FuzzyVerdict(first, tuple(found), f"{first.score:.0f}% alike to {first.listed!r}{runner_up}")
 
     def __len__(self) -> int:
@@ -89,4 +99,3 @@ class FuzzyNames(Generic[Item]):
 
 def _sorted_words(normalized: NormalizedName) -> str:
     return " ".join(sorted(normalized.words))
-

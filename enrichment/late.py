@@ -19,9 +19,10 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from revisit.core.config import ResolutionSettings
 from revisit.core.organization import Organization
@@ -94,7 +95,7 @@ class DaemonThreads:
             future, function, args = job
             try:
                 result, error = function(*args), None
-            except BaseException as failure:  # noqa: BLE001 - handed to the awaiting coroutine
+            except BaseException as failure:
                 result, error = None, failure
             future.get_loop().call_soon_threadsafe(_settle, future, result, error)
 
@@ -115,8 +116,12 @@ class LateResolver:
     starts on first use, in the process that uses it (replay forks classifier processes).
     """
 
-    def __init__(self, config: ResolutionSettings, registrations: RegistrationCache | None = None,
-                 observer: LateObserver | None = None) -> None:
+    def __init__(
+        self,
+        config: ResolutionSettings,
+        registrations: RegistrationCache | None = None,
+        observer: LateObserver | None = None,
+    ) -> None:
         self.config = config
         self.rdap = RdapClient(config.rdap) if config.rdap.enabled else None
         if config.reverse_dns.enabled:
@@ -210,8 +215,9 @@ class LateResolver:
                 self._tasks = set()
                 self._loop = asyncio.new_event_loop()
                 ready = threading.Event()
-                self._thread = threading.Thread(target=self._run, args=(self._loop, ready),
-                                                name="revisit-late-resolution", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._loop, ready), name="revisit-late-resolution", daemon=True
+                )
                 self._thread.start()
                 ready.wait()
             return self._loop
@@ -236,8 +242,11 @@ class LateResolver:
         as may work at once: a few coroutines, not one per address (thousands of waiting tasks
         cost this thread, and so the hot path, time)."""
         waiting: asyncio.Queue[tuple[IPAddress, str]] = asyncio.Queue()
-        lookers = max(self.config.reverse_dns.concurrency if self.config.reverse_dns.enabled else 0,
-                      self.config.rdap.concurrency if self.rdap is not None else 0, 1)
+        lookers = max(
+            self.config.reverse_dns.concurrency if self.config.reverse_dns.enabled else 0,
+            self.config.rdap.concurrency if self.rdap is not None else 0,
+            1,
+        )
         for _ in range(lookers):
             task = asyncio.get_running_loop().create_task(self._look(waiting))
             self._tasks.add(task)  # the loop keeps only weak references to tasks
@@ -254,7 +263,7 @@ class LateResolver:
     async def _resolve(self, address: IPAddress, key: str) -> None:
         try:
             answer = await self._lookup(address, key)
-        except Exception as error:  # noqa: BLE001 - a failed lookup is "no answer", never a dead thread
+        except Exception as error:
             log.warning("late resolution failed for an address: %s: %s", type(error).__name__, error)
             answer = LateAnswer(key, None, (f"late resolution failed: {type(error).__name__}",))
         self._done.put(answer)
@@ -266,15 +275,16 @@ class LateResolver:
     async def _lookup(self, address: IPAddress, key: str) -> LateAnswer:
         notes: list[str] = []
         if self._reverse_dns is not None:
-            ptr = await self._timed("reverse_dns", self._reverse_dns.lookup(address),
-                                    lambda answer: answer.organization is not None)
+            ptr = await self._timed(
+                "reverse_dns", self._reverse_dns.lookup(address), lambda answer: answer.organization is not None
+            )
             notes.append(f"reverse DNS: {ptr.note}")
             if ptr.organization is not None:
                 # a company domain, or an ISP pool name: either way RDAP would add nothing
                 return LateAnswer(key, ptr.organization, tuple(notes))
         if self.rdap is None:
             return LateAnswer(key, None, tuple(notes))
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         cached = self.registrations.find(address, now)
         if cached is not None:
             notes.append(f"RDAP (cached): {cached.evidence}")
@@ -306,4 +316,3 @@ class LateResolver:
         if self.observer is not None:
             self.observer(name, time.perf_counter() - started, "answer" if answered(result) else "none")
         return result
-

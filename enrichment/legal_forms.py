@@ -13,25 +13,88 @@ from __future__ import annotations
 import csv
 import sys
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from revisit.enrichment.normalize import tokens_of
 
 ENGLISH_RENDERINGS = (
-    "Co., Ltd.", "Co. Ltd", "Ltd. Co.", "Company Limited", "Company", "Limited", "Ltd", "Inc.",
-    "Incorporated", "Corp.", "Corporation", "K.K.", "Kabushiki Kaisha", "Kabushiki Gaisha",
-    "Godo Kaisha", "G.K.", "Yugen Kaisha", "Y.K.", "LLC", "L.L.C.", "LLP", "L.P.", "PLC",
-    "GmbH", "AG", "S.A.", "AB", "N.V.", "B.V.", "S.r.l.", "S.p.A.", "SAS", "SARL", "Pte. Ltd.",
-    "Pty. Ltd.", "Sdn. Bhd.", "Co.",
+    "Co., Ltd.",
+    "Co. Ltd",
+    "Ltd. Co.",
+    "Company Limited",
+    "Company",
+    "Limited",
+    "Ltd",
+    "Inc.",
+    "Incorporated",
+    "Corp.",
+    "Corporation",
+    "K.K.",
+    "Kabushiki Kaisha",
+    "Kabushiki Gaisha",
+    "Godo Kaisha",
+    "G.K.",
+    "Yugen Kaisha",
+    "Y.K.",
+    "LLC",
+    "L.L.C.",
+    "LLP",
+    "L.P.",
+    "PLC",
+    "GmbH",
+    "AG",
+    "S.A.",
+    "AB",
+    "N.V.",
+    "B.V.",
+    "S.r.l.",
+    "S.p.A.",
+    "SAS",
+    "SARL",
+    "Pte. Ltd.",
+    "Pty. Ltd.",
+    "Sdn. Bhd.",
+    "Co.",
 )
 _MAX_WORD = 5
 # ISO abbreviations that are also common words, country codes or initials in company names:
 # stripping them would make different companies look alike ("Bank of JP", "Li Ning").
-EXCLUDED = frozenset({
-    "is", "et", "eu", "fund", "trust", "jp", "ok", "li", "ba", "hk", "na", "vi", "tu", "ed", "da",
-    "ca", "cc", "op", "pa", "ky", "ad", "np", "ei", "ep", "sc", "cb", "mb", "pp", "pc", "of", "the",
-})
+EXCLUDED = frozenset(
+    {
+        "is",
+        "et",
+        "eu",
+        "fund",
+        "trust",
+        "jp",
+        "ok",
+        "li",
+        "ba",
+        "hk",
+        "na",
+        "vi",
+        "tu",
+        "ed",
+        "da",
+        "ca",
+        "cc",
+        "op",
+        "pa",
+        "ky",
+        "ad",
+        "np",
+        "ei",
+        "ep",
+        "sc",
+        "cb",
+        "mb",
+        "pp",
+        "pc",
+        "of",
+        "the",
+    }
+)
 _COLUMNS = ("Abbreviations Local language", "Abbreviations transliterated")
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Sequence
 
 from rapidfuzz import fuzz, process
 
@@ -45,8 +45,12 @@ class Finding:
         return KINDS[self.kind]
 
 
-def lint_accounts(accounts: Sequence[Account], today: date, matching: MatchingSettings | None = None,
-                  providers: ProviderDirectory | None = None) -> list[Finding]:
+def lint_accounts(
+    accounts: Sequence[Account],
+    today: date,
+    matching: MatchingSettings | None = None,
+    providers: ProviderDirectory | None = None,
+) -> list[Finding]:
     matching = matching or MatchingSettings()
     providers = providers or access_providers()
     findings: list[Finding] = []
@@ -57,8 +61,13 @@ def lint_accounts(accounts: Sequence[Account], today: date, matching: MatchingSe
     for account in accounts:
         provider = providers.for_name(account.name)
         if provider is not None:
-            findings.append(Finding("access_provider", (account.account_id,),
-                                    f"{account.name!r} is {provider.name} ({provider.kind.value})"))
+            findings.append(
+                Finding(
+                    "access_provider",
+                    (account.account_id,),
+                    f"{account.name!r} is {provider.name} ({provider.kind.value})",
+                )
+            )
         if not account.owner.email and not account.owner.slack:
             findings.append(Finding("no_owner", (account.account_id,), account.name))
         if not account.domains and not account.networks:
@@ -78,9 +87,15 @@ def _same_names(accounts: Iterable[Account]) -> list[Finding]:
             key = normalize_uncached(text).key
             if key:
                 by_key[key].setdefault(account.account_id, text)
-    return [Finding("same_name", tuple(sorted(listed)),
-                    " = ".join(f"{listed[i]!r} ({i})" for i in sorted(listed)) + f" → {key!r}")
-            for key, listed in sorted(by_key.items()) if len(listed) > 1]
+    return [
+        Finding(
+            "same_name",
+            tuple(sorted(listed)),
+            " = ".join(f"{listed[i]!r} ({i})" for i in sorted(listed)) + f" → {key!r}",
+        )
+        for key, listed in sorted(by_key.items())
+        if len(listed) > 1
+    ]
 
 
 def _similar_names(accounts: Sequence[Account], matching: MatchingSettings) -> list[Finding]:
@@ -100,13 +115,17 @@ def _similar_names(accounts: Sequence[Account], matching: MatchingSettings) -> l
         if len(texts) < 2:
             continue
         for i, text in enumerate(texts):
-            later = texts[i + 1:]
-            for _other, score, j in process.extract(text, later, scorer=fuzz.ratio, processor=None,
-                                                    score_cutoff=matching.fuzzy_min_score, limit=None):
+            later = texts[i + 1 :]
+            for _other, score, j in process.extract(
+                text, later, scorer=fuzz.ratio, processor=None, score_cutoff=matching.fuzzy_min_score, limit=None
+            ):
                 (id_a, name_a), (id_b, name_b) = entries[text], entries[later[j]]
                 if id_a != id_b:
-                    findings.append(Finding("similar_name", tuple(sorted((id_a, id_b))),
-                                            f"{name_a!r} ~ {name_b!r} ({score:.0f}% alike)"))
+                    findings.append(
+                        Finding(
+                            "similar_name", tuple(sorted((id_a, id_b))), f"{name_a!r} ~ {name_b!r} ({score:.0f}% alike)"
+                        )
+                    )
     return findings
 
 
@@ -115,19 +134,27 @@ def _shared_domains(accounts: Iterable[Account]) -> list[Finding]:
     for account in accounts:
         for domain in account.domains:
             by_domain[domain].add(account.account_id)
-    return [Finding("shared_domain", tuple(sorted(ids)), domain) for domain, ids in sorted(by_domain.items())
-            if len(ids) > 1]
+    return [
+        Finding("shared_domain", tuple(sorted(ids)), domain)
+        for domain, ids in sorted(by_domain.items())
+        if len(ids) > 1
+    ]
 
 
 def _shared_networks(accounts: Iterable[Account]) -> list[Finding]:
     """The same network on several accounts, or one account's network inside another's."""
-    networks = sorted(((network, account.account_id) for account in accounts for network in account.networks),
-                      key=lambda item: (item[0].version, item[0].network_address, item[0].prefixlen))
+    networks = sorted(
+        ((network, account.account_id) for account in accounts for network in account.networks),
+        key=lambda item: (item[0].version, item[0].network_address, item[0].prefixlen),
+    )
     findings = []
     open_blocks: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]] = []
     for network, account_id in networks:
-        open_blocks = [(outer, owner) for outer, owner in open_blocks
-                       if outer.version == network.version and network.subnet_of(outer)]  # type: ignore[arg-type]
+        open_blocks = [
+            (outer, owner)
+            for outer, owner in open_blocks
+            if outer.version == network.version and network.subnet_of(outer)
+        ]  # type: ignore[arg-type]
         for outer, owner in open_blocks:
             if owner != account_id:
                 detail = str(network) if outer == network else f"{network} inside {outer}"

@@ -11,9 +11,9 @@ search runs once per new organisation name (rapidfuzz, a few milliseconds over 1
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Iterable
 
 from revisit.core.caches import BoundedCache
 from revisit.core.config import MatchingSettings
@@ -37,8 +37,13 @@ class MatchMethod(StrEnum):
     FUZZY = "fuzzy"
 
 
-_BASE_CONFIDENCE = {MatchMethod.NETWORK: 1.0, MatchMethod.DOMAIN: 0.95, MatchMethod.NAME: 0.9,
-                    MatchMethod.ALIAS: 0.85, MatchMethod.FUZZY: 0.8}
+_BASE_CONFIDENCE = {
+    MatchMethod.NETWORK: 1.0,
+    MatchMethod.DOMAIN: 0.95,
+    MatchMethod.NAME: 0.9,
+    MatchMethod.ALIAS: 0.85,
+    MatchMethod.FUZZY: 0.8,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,49 +125,70 @@ class AccountIndex:
         if network_hit is not None:
             accounts, network = network_hit
             if len(accounts) > 1:
-                return NoMatch(f"network {network} is listed on {len(accounts)} accounts "
-                               f"({_ids(accounts)}); fix the list")
-            return AccountMatch(accounts[0], MatchMethod.NETWORK, 1.0,
-                                f"address is in {network}, one of the account's own networks")
+                return NoMatch(
+                    f"network {network} is listed on {len(accounts)} accounts ({_ids(accounts)}); fix the list"
+                )
+            return AccountMatch(
+                accounts[0], MatchMethod.NETWORK, 1.0, f"address is in {network}, one of the account's own networks"
+            )
         if organization is None:
             return NoMatch("no resolver knows this address")
         if organization.is_access_provider:
-            return NoMatch(f"traffic of an access provider ({organization.kind.value}: "
-                           f"{organization.name or organization.domain}); never matched by name")
+            return NoMatch(
+                f"traffic of an access provider ({organization.kind.value}: "
+                f"{organization.name or organization.domain}); never matched by name"
+            )
         if organization.domain:
             domain_hit = self.by_domain(organization.domain)
             if domain_hit is not None:
                 accounts, domain = domain_hit
                 if len(accounts) > 1:
                     return NoMatch(f"domain {domain} is on {len(accounts)} accounts ({_ids(accounts)})")
-                return AccountMatch(accounts[0], MatchMethod.DOMAIN,
-                                    round(_BASE_CONFIDENCE[MatchMethod.DOMAIN] * organization.confidence, 2),
-                                    f"organisation domain {organization.domain} is the account's {domain}")
+                return AccountMatch(
+                    accounts[0],
+                    MatchMethod.DOMAIN,
+                    round(_BASE_CONFIDENCE[MatchMethod.DOMAIN] * organization.confidence, 2),
+                    f"organisation domain {organization.domain} is the account's {domain}",
+                )
         if organization.name:
             normalized = normalize_name(organization.name)
             key = normalized.key
             candidates = self.by_name(key)
             if len(candidates) > 1:
-                return NoMatch(f"name {organization.name!r} fits {len(candidates)} accounts "
-                               f"({_ids(c[0] for c in candidates)}); none is alerted")
+                return NoMatch(
+                    f"name {organization.name!r} fits {len(candidates)} accounts "
+                    f"({_ids(c[0] for c in candidates)}); none is alerted"
+                )
             if candidates:
                 account, method, listed = candidates[0]
-                return AccountMatch(account, method,
-                                    round(_BASE_CONFIDENCE[method] * organization.confidence, 2),
-                                    f"{organization.name!r} and the account's {method.value} {listed!r} "
-                                    f"are both {key!r} once legal forms, width, case and punctuation are set aside")
+                return AccountMatch(
+                    account,
+                    method,
+                    round(_BASE_CONFIDENCE[method] * organization.confidence, 2),
+                    f"{organization.name!r} and the account's {method.value} {listed!r} "
+                    f"are both {key!r} once legal forms, width, case and punctuation are set aside",
+                )
             if self.matching.fuzzy and key:
                 verdict = self.fuzzy_verdict(normalized)
                 if verdict.winner is not None:
                     account, listed_as = verdict.winner.item
-                    confidence = _BASE_CONFIDENCE[MatchMethod.FUZZY] * verdict.winner.score / 100 * organization.confidence
-                    return AccountMatch(account, MatchMethod.FUZZY, round(confidence, 2),
-                                        f"{organization.name!r} is {verdict.reason} (the account's {listed_as.value})")
+                    confidence = (
+                        _BASE_CONFIDENCE[MatchMethod.FUZZY] * verdict.winner.score / 100 * organization.confidence
+                    )
+                    return AccountMatch(
+                        account,
+                        MatchMethod.FUZZY,
+                        round(confidence, 2),
+                        f"{organization.name!r} is {verdict.reason} (the account's {listed_as.value})",
+                    )
                 if verdict.candidates:
-                    return NoMatch(f"no account has the organisation's name {organization.name!r} exactly, and "
-                                   f"the fuzzy match declined: {verdict.reason}")
-        return NoMatch(f"no account has the organisation's network, domain or name "
-                       f"({organization.name or organization.domain})")
+                    return NoMatch(
+                        f"no account has the organisation's name {organization.name!r} exactly, and "
+                        f"the fuzzy match declined: {verdict.reason}"
+                    )
+        return NoMatch(
+            f"no account has the organisation's network, domain or name ({organization.name or organization.domain})"
+        )
 
 
 def _ids(accounts: Iterable[Account]) -> str:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import geoip2.database
 import geoip2.errors
@@ -59,10 +60,19 @@ _USER_TYPE_KINDS = {
     "military": OrgKind.GOVERNMENT,
     "business": OrgKind.BUSINESS,
 }
-_CONNECTION_KINDS = {"Cellular": OrgKind.MOBILE, "Cable/DSL": OrgKind.ISP, "Satellite": OrgKind.ISP,
-                     "Dialup": OrgKind.ISP}
-_ANONYMOUS_FLAGS = ("is_anonymous_vpn", "is_public_proxy", "is_tor_exit_node", "is_residential_proxy",
-                    "is_anonymous_proxy")
+_CONNECTION_KINDS = {
+    "Cellular": OrgKind.MOBILE,
+    "Cable/DSL": OrgKind.ISP,
+    "Satellite": OrgKind.ISP,
+    "Dialup": OrgKind.ISP,
+}
+_ANONYMOUS_FLAGS = (
+    "is_anonymous_vpn",
+    "is_public_proxy",
+    "is_tor_exit_node",
+    "is_residential_proxy",
+    "is_anonymous_proxy",
+)
 
 
 @dataclass(frozen=True)
@@ -97,8 +107,10 @@ def open_database(path: str | Path) -> MaxMindDatabase:
         if marker in database_type:
             return MaxMindDatabase(str(path), database_type, method, reader, identity)
     reader.close()
-    raise BadInput(f"{path}: database type {database_type!r} says nothing about organisations; "
-                   "use ISP, Enterprise, ASN, Domain, Connection-Type or Anonymous-IP databases")
+    raise BadInput(
+        f"{path}: database type {database_type!r} says nothing about organisations; "
+        "use ISP, Enterprise, ASN, Domain, Connection-Type or Anonymous-IP databases"
+    )
 
 
 _Lookups = tuple[tuple[str, Callable[[str], Any]], ...]
@@ -117,8 +129,12 @@ class MaxMindResolver:
     name = "maxmind"
     RETIRED_GRACE_SECONDS = 60.0
 
-    def __init__(self, databases: Sequence[MaxMindDatabase], providers: ProviderDirectory | None = None,
-                 reload_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        databases: Sequence[MaxMindDatabase],
+        providers: ProviderDirectory | None = None,
+        reload_seconds: float = 0.0,
+    ) -> None:
         self.providers = providers or access_providers()
         self.reload_seconds = reload_seconds
         self._state: tuple[tuple[MaxMindDatabase, ...], _Lookups] = _state_of(databases)
@@ -207,31 +223,45 @@ def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None =
 
     organization = first(traits and traits.organization, isp_answer and isp_answer.organization)
     isp_name = first(traits and traits.isp, isp_answer and isp_answer.isp)
-    asn = first(traits and traits.autonomous_system_number,
-                isp_answer and isp_answer.autonomous_system_number,
-                asn_answer and asn_answer.autonomous_system_number)
-    asn_org = first(traits and traits.autonomous_system_organization,
-                    isp_answer and isp_answer.autonomous_system_organization,
-                    asn_answer and asn_answer.autonomous_system_organization)
+    asn = first(
+        traits and traits.autonomous_system_number,
+        isp_answer and isp_answer.autonomous_system_number,
+        asn_answer and asn_answer.autonomous_system_number,
+    )
+    asn_org = first(
+        traits and traits.autonomous_system_organization,
+        isp_answer and isp_answer.autonomous_system_organization,
+        asn_answer and asn_answer.autonomous_system_organization,
+    )
     domain_answer = answers.get("domain")
     domain = first(traits and traits.domain, domain_answer and domain_answer.domain)
     if domain is not None and domain.lower().endswith(".arpa"):
         domain = None  # a reverse-DNS zone says nothing about who the visitor is
     connection_answer = answers.get("connection_type")
-    connection = first(traits and traits.connection_type,
-                       connection_answer and connection_answer.connection_type)
+    connection = first(traits and traits.connection_type, connection_answer and connection_answer.connection_type)
     user_type = traits.user_type if traits is not None else None
-    network = next((str(a.network) for a in (traits, isp_answer, asn_answer, domain_answer)
-                    if a is not None and getattr(a, "network", None) is not None), None)
+    network = next(
+        (
+            str(a.network)
+            for a in (traits, isp_answer, asn_answer, domain_answer)
+            if a is not None and getattr(a, "network", None) is not None
+        ),
+        None,
+    )
 
     clues: list[str] = []
     kind = OrgKind.UNKNOWN
-    anonymous = [flag for flag in _ANONYMOUS_FLAGS
-                 for source in (traits, answers.get("anonymous_ip"), answers.get("anonymous_plus"))
-                 if source is not None and getattr(source, flag, False)]
-    hosting = any(getattr(source, "is_hosting_provider", False)
-                  for source in (traits, answers.get("anonymous_ip"), answers.get("anonymous_plus"))
-                  if source is not None)
+    anonymous = [
+        flag
+        for flag in _ANONYMOUS_FLAGS
+        for source in (traits, answers.get("anonymous_ip"), answers.get("anonymous_plus"))
+        if source is not None and getattr(source, flag, False)
+    ]
+    hosting = any(
+        getattr(source, "is_hosting_provider", False)
+        for source in (traits, answers.get("anonymous_ip"), answers.get("anonymous_plus"))
+        if source is not None
+    )
     if anonymous:
         kind = OrgKind.VPN
         clues.append("anonymous network (" + ", ".join(sorted(set(anonymous))) + ")")
@@ -257,8 +287,11 @@ def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None =
         words = provider_words_clue(organization)
         if provider is not None or words is not None or connection in _CONNECTION_KINDS:
             kind = provider.kind if provider is not None else OrgKind.ISP
-            clues.append("organisation is the ISP itself" + (f" ({words})" if words else "")
-                         + (f"; AS{asn} is {provider.name}" if provider is not None else ""))
+            clues.append(
+                "organisation is the ISP itself"
+                + (f" ({words})" if words else "")
+                + (f"; AS{asn} is {provider.name}" if provider is not None else "")
+            )
         else:
             kind = OrgKind.BUSINESS
             clues.append(f"{organization!r} operates its own network (not an access provider by list or name)")
@@ -269,8 +302,9 @@ def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None =
         clues.append(f"AS{asn} is {provider.name}, on the access-provider list ({provider.kind.value})")
     elif organization:
         kind = OrgKind.BUSINESS if connection in (None, "Corporate") else OrgKind.UNKNOWN
-        clues.append(f"organisation {organization!r} behind ISP {isp_name!r}" if isp_name
-                     else f"organisation {organization!r}")
+        clues.append(
+            f"organisation {organization!r} behind ISP {isp_name!r}" if isp_name else f"organisation {organization!r}"
+        )
     elif isp_name:
         kind = OrgKind.ISP
         clues.append("only an ISP is named")
@@ -288,7 +322,13 @@ def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None =
     else:
         confidence = 0.5
     return Organization(
-        name=name, kind=kind, source="maxmind", confidence=confidence, domain=domain, asn=asn,
-        network=network, access_provider=isp_name if isp_name != name else None,
+        name=name,
+        kind=kind,
+        source="maxmind",
+        confidence=confidence,
+        domain=domain,
+        asn=asn,
+        network=network,
+        access_provider=isp_name if isp_name != name else None,
         evidence="; ".join(clues),
     )

@@ -8,7 +8,8 @@ the account list's networks and the cache of RDAP answers.
 from __future__ import annotations
 
 import ipaddress
-from typing import Generic, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Generic, TypeVar
 
 from revisit.stream.fields import IPAddress, IPNetwork
 

@@ -18,38 +18,191 @@ from importlib import resources
 
 # Japanese forms are removed wherever they stand: 株式会社 goes before or after the name.
 JAPANESE_FORMS = (
-    "株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "相互会社",
-    "一般社団法人", "一般財団法人", "公益社団法人", "公益財団法人", "特定非営利活動法人",
-    "独立行政法人", "国立大学法人", "学校法人", "医療法人社団", "医療法人財団", "社会医療法人", "医療法人",
-    "社会福祉法人", "宗教法人",
-    "(株)", "(有)", "(同)", "(資)", "(名)", "(社)", "(財)", "(医)", "(学)", "(独)",
-    "カブシキガイシャ", "カブシキカイシャ", "ユウゲンガイシャ",
+    "株式会社",
+    "有限会社",
+    "合同会社",
+    "合資会社",
+    "合名会社",
+    "相互会社",
+    "一般社団法人",
+    "一般財団法人",
+    "公益社団法人",
+    "公益財団法人",
+    "特定非営利活動法人",
+    "独立行政法人",
+    "国立大学法人",
+    "学校法人",
+    "医療法人社団",
+    "医療法人財団",
+    "社会医療法人",
+    "医療法人",
+    "社会福祉法人",
+    "宗教法人",
+    "(株)",
+    "(有)",
+    "(同)",
+    "(資)",
+    "(名)",
+    "(社)",
+    "(財)",
+    "(医)",
+    "(学)",
+    "(独)",
+    "カブシキガイシャ",
+    "カブシキカイシャ",
+    "ユウゲンガイシャ",
 )
 # Latin forms removed anywhere in the name, not just at its end: unambiguous words only.
-FORMS_ANYWHERE = ("co ltd", "kabushiki kaisha", "kabushiki gaisha", "kk", "inc", "corp", "llc",
-                  "gmbh", "pte ltd", "pty ltd", "sdn bhd")
+FORMS_ANYWHERE = (
+    "co ltd",
+    "kabushiki kaisha",
+    "kabushiki gaisha",
+    "kk",
+    "inc",
+    "corp",
+    "llc",
+    "gmbh",
+    "pte ltd",
+    "pty ltd",
+    "sdn bhd",
+)
 LEADING_WORDS = ("the",)
 
 # Old and variant kanji that company names and lists write both ways (髙島屋/高島屋, 山﨑/山崎).
-VARIANT_KANJI = str.maketrans({
-    "髙": "高", "﨑": "崎", "嵜": "崎", "齋": "斎", "齊": "斎", "邊": "辺", "邉": "辺", "濱": "浜",
-    "澤": "沢", "櫻": "桜", "國": "国", "廣": "広", "德": "徳", "惠": "恵", "𠮷": "吉", "槇": "槙",
-    "竸": "競", "舘": "館", "瀨": "瀬", "冨": "富", "ヶ": "ケ", "ヵ": "カ", "ゝ": "", "ゞ": "",
-})
+VARIANT_KANJI = str.maketrans(
+    {
+        "髙": "高",
+        "﨑": "崎",
+        "嵜": "崎",
+        "齋": "斎",
+        "齊": "斎",
+        "邊": "辺",
+        "邉": "辺",
+        "濱": "浜",
+        "澤": "沢",
+        "櫻": "桜",
+        "國": "国",
+        "廣": "広",
+        "德": "徳",
+        "惠": "恵",
+        "𠮷": "吉",
+        "槇": "槙",
+        "竸": "競",
+        "舘": "館",
+        "瀨": "瀬",
+        "冨": "富",
+        "ヶ": "ケ",
+        "ヵ": "カ",
+        "ゝ": "",
+        "ゞ": "",
+    }
+)
 # A branch or office after the company's name (サクラ精機 東京支店, ACME Japan Branch) names a part of
 # the company: the part is taken off, with a place before it if it is one of these.
 BRANCH_WORDS_JA = ("支店", "支社", "営業所", "出張所", "事業所", "本店", "本社", "事務所", "営業部")
 PLACES_JA = (
-    "北海道", "青森", "岩手", "宮城", "秋田", "山形", "福島", "茨城", "栃木", "群馬", "埼玉", "千葉", "東京",
-    "神奈川", "新潟", "富山", "石川", "福井", "山梨", "長野", "岐阜", "静岡", "愛知", "三重", "滋賀", "京都",
-    "大阪", "兵庫", "奈良", "和歌山", "鳥取", "島根", "岡山", "広島", "山口", "徳島", "香川", "愛媛", "高知",
-    "福岡", "佐賀", "長崎", "熊本", "大分", "宮崎", "鹿児島", "沖縄", "札幌", "仙台", "横浜", "川崎", "名古屋",
-    "神戸", "北九州", "博多", "那覇", "浜松", "金沢", "松山", "高松", "新宿", "渋谷", "品川", "丸の内", "梅田",
-    "関東", "関西", "中部", "東海", "北陸", "東北", "中国", "四国", "九州", "近畿", "東日本", "西日本", "首都圏",
+    "北海道",
+    "青森",
+    "岩手",
+    "宮城",
+    "秋田",
+    "山形",
+    "福島",
+    "茨城",
+    "栃木",
+    "群馬",
+    "埼玉",
+    "千葉",
+    "東京",
+    "神奈川",
+    "新潟",
+    "富山",
+    "石川",
+    "福井",
+    "山梨",
+    "長野",
+    "岐阜",
+    "静岡",
+    "愛知",
+    "三重",
+    "滋賀",
+    "京都",
+    "大阪",
+    "兵庫",
+    "奈良",
+    "和歌山",
+    "鳥取",
+    "島根",
+    "岡山",
+    "広島",
+    "山口",
+    "徳島",
+    "香川",
+    "愛媛",
+    "高知",
+    "福岡",
+    "佐賀",
+    "長崎",
+    "熊本",
+    "大分",
+    "宮崎",
+    "鹿児島",
+    "沖縄",
+    "札幌",
+    "仙台",
+    "横浜",
+    "川崎",
+    "名古屋",
+    "神戸",
+    "北九州",
+    "博多",
+    "那覇",
+    "浜松",
+    "金沢",
+    "松山",
+    "高松",
+    "新宿",
+    "渋谷",
+    "品川",
+    "丸の内",
+    "梅田",
+    "関東",
+    "関西",
+    "中部",
+    "東海",
+    "北陸",
+    "東北",
+    "中国",
+    "四国",
+    "九州",
+    "近畿",
+    "東日本",
+    "西日本",
+    "首都圏",
 )
 BRANCH_WORDS_EN = ("branch", "office", "branch office", "representative office", "liaison office")
-PLACES_EN = ("japan", "tokyo", "osaka", "nagoya", "yokohama", "kyoto", "kobe", "fukuoka", "sapporo", "sendai",
-             "hiroshima", "asia", "apac", "emea", "singapore", "london", "new york", "us", "usa", "uk")
+PLACES_EN = (
+    "japan",
+    "tokyo",
+    "osaka",
+    "nagoya",
+    "yokohama",
+    "kyoto",
+    "kobe",
+    "fukuoka",
+    "sapporo",
+    "sendai",
+    "hiroshima",
+    "asia",
+    "apac",
+    "emea",
+    "singapore",
+    "london",
+    "new york",
+    "us",
+    "usa",
+    "uk",
+)
 _BRANCH_JA = re.compile("(?:(?:" + "|".join(PLACES_JA) + ")[都道府県市区]?)?(?:" + "|".join(BRANCH_WORDS_JA) + ")$")
 
 _APOSTROPHES = re.compile(r"['’`]")
@@ -123,31 +276,30 @@ def _strip_branch(tokens: list[str], removed: list[str]) -> list[str]:
         return tokens
     for branch in sorted(BRANCH_WORDS_EN, key=len, reverse=True):
         words = branch.split()
-        if len(tokens) > len(words) and tokens[-len(words):] == words:
+        if len(tokens) > len(words) and tokens[-len(words) :] == words:
             cut = len(words)
             for place in sorted(PLACES_EN, key=len, reverse=True):
                 place_words = place.split()
-                if len(tokens) > cut + len(place_words) and tokens[-cut - len(place_words):-cut] == place_words:
+                if len(tokens) > cut + len(place_words) and tokens[-cut - len(place_words) : -cut] == place_words:
                     cut += len(place_words)
                     break
             removed.append(" ".join(tokens[-cut:]))
             return tokens[:-cut]
     found = _BRANCH_JA.search(tokens[-1])
     if found is not None:
-        rest = tokens[-1][:found.start()]
+        rest = tokens[-1][: found.start()]
         if rest or len(tokens) > 1:
             removed.append(found.group(0))
             return tokens[:-1] + ([rest] if rest else [])
     return tokens
 
 
-def _remove_anywhere(tokens: list[str], forms: dict[str, tuple[tuple[str, ...], ...]],
-                     removed: list[str]) -> list[str]:
+def _remove_anywhere(tokens: list[str], forms: dict[str, tuple[tuple[str, ...], ...]], removed: list[str]) -> list[str]:
     result: list[str] = []
     i = 0
     while i < len(tokens):
         for form in forms.get(tokens[i], ()):
-            if tuple(tokens[i:i + len(form)]) == form and len(tokens) > len(form):
+            if tuple(tokens[i : i + len(form)]) == form and len(tokens) > len(form):
                 removed.append(" ".join(form))
                 i += len(form)
                 break
@@ -157,8 +309,9 @@ def _remove_anywhere(tokens: list[str], forms: dict[str, tuple[tuple[str, ...], 
     return result
 
 
-def _strip_trailing_forms(tokens: list[str], forms: dict[str, tuple[tuple[str, ...], ...]],
-                          removed: list[str]) -> list[str]:
+def _strip_trailing_forms(
+    tokens: list[str], forms: dict[str, tuple[tuple[str, ...], ...]], removed: list[str]
+) -> list[str]:
     """Take legal forms off the end, repeatedly (``Co., Ltd.``, ``Ltd. Co.``), keeping one word."""
     changed = True
     while changed and tokens:

@@ -16,8 +16,8 @@ import multiprocessing
 import os
 import queue
 import traceback
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from revisit.enrichment.classify import (
     HitClassifier,
@@ -58,8 +58,7 @@ def read_range(path: str | Path, start: int, end: int) -> Iterator[str]:
             yield raw.decode("utf-8", "replace")
 
 
-def _classify_range(classifier: HitClassifier, path: str, start: int, end: int,
-                    results: multiprocessing.Queue) -> None:
+def _classify_range(classifier: HitClassifier, path: str, start: int, end: int, results: multiprocessing.Queue) -> None:
     """Worker body: classify one range, stream matched hits back, then the counts."""
     try:
         classifier.resolved_addresses.clear()  # report only what this worker learned
@@ -79,15 +78,20 @@ def _classify_range(classifier: HitClassifier, path: str, start: int, end: int,
         results.put(("error", traceback.format_exc()))
 
 
-def classify_in_parallel(classifier: HitClassifier, path: str, workers: int,
-                         summary: RunSummary) -> Iterator[MatchedHit]:
+def classify_in_parallel(
+    classifier: HitClassifier, path: str, workers: int, summary: RunSummary
+) -> Iterator[MatchedHit]:
     """Matched hits of one file in file order; every line's outcome is counted into ``summary``."""
     context = multiprocessing.get_context("fork")
     jobs = []
     for start, end in line_aligned_ranges(path, workers):
         results = context.Queue()
-        process = context.Process(target=_classify_range, args=(classifier, path, start, end, results),
-                                  name=f"revisit-replay-{start}", daemon=True)
+        process = context.Process(
+            target=_classify_range,
+            args=(classifier, path, start, end, results),
+            name=f"revisit-replay-{start}",
+            daemon=True,
+        )
         process.start()
         jobs.append((process, results, start, end))
     try:
@@ -97,8 +101,10 @@ def classify_in_parallel(classifier: HitClassifier, path: str, workers: int,
                     kind, payload = results.get(timeout=WORKER_POLL_SECONDS)
                 except queue.Empty:
                     if not process.is_alive():
-                        raise RuntimeError(f"{path}: worker for bytes {start}-{end} ended "
-                                           f"(exit code {process.exitcode}) without its results") from None
+                        raise RuntimeError(
+                            f"{path}: worker for bytes {start}-{end} ended "
+                            f"(exit code {process.exitcode}) without its results"
+                        ) from None
                     continue
                 if kind == "hits":
                     yield from payload
@@ -123,8 +129,9 @@ def can_split(path: str, min_bytes: int) -> bool:
     return path != "-" and not path.endswith(".gz") and os.path.getsize(path) >= min_bytes
 
 
-def matched_hits_of_files(paths: Sequence[str], classifier: HitClassifier, summary: RunSummary,
-                          workers: int, min_bytes: int) -> Iterator[MatchedHit]:
+def matched_hits_of_files(
+    paths: Sequence[str], classifier: HitClassifier, summary: RunSummary, workers: int, min_bytes: int
+) -> Iterator[MatchedHit]:
     """Matched hits of every file in order: large plain files in parallel, the rest in-process."""
     for path in paths:
         if workers > 1 and can_split(path, min_bytes):

@@ -18,26 +18,103 @@ from revisit.enrichment.normalize import normalize_name
 
 _KINDS = {"isp": OrgKind.ISP, "mobile": OrgKind.MOBILE, "hosting": OrgKind.HOSTING, "vpn": OrgKind.VPN}
 
-# Labels that name a dial-up, DSL, cable, fibre or mobile pool in a PTR name (p1234-ipngn..., 
+# Labels that name a dial-up, DSL, cable, fibre or mobile pool in a PTR name (p1234-ipngn...,
 # ppp-203-0-113-7..., dynamic-..., cpe-..., ...). Matched as whole labels or label prefixes.
-_POOL_WORDS = ("ppp", "pppoe", "dsl", "adsl", "vdsl", "xdsl", "dhcp", "dyn", "dynamic", "dynip", "pool",
-               "dial", "dialup", "cable", "ftth", "fttx", "fttp", "fiber", "fibre", "broadband", "bb",
-               "cust", "customer", "client", "clients", "res", "resident", "residential", "home", "user",
-               "users", "cpe", "wireless", "mobile", "lte", "wimax", "ipngn", "flets", "sub", "static")
-_POOL_LABEL = re.compile(r"^(?:" + "|".join(_POOL_WORDS) + r")(?:[\d-].*)?$|-(?:" + "|".join(_POOL_WORDS) + r")(?:[\d-]|$)")
+_POOL_WORDS = (
+    "ppp",
+    "pppoe",
+    "dsl",
+    "adsl",
+    "vdsl",
+    "xdsl",
+    "dhcp",
+    "dyn",
+    "dynamic",
+    "dynip",
+    "pool",
+    "dial",
+    "dialup",
+    "cable",
+    "ftth",
+    "fttx",
+    "fttp",
+    "fiber",
+    "fibre",
+    "broadband",
+    "bb",
+    "cust",
+    "customer",
+    "client",
+    "clients",
+    "res",
+    "resident",
+    "residential",
+    "home",
+    "user",
+    "users",
+    "cpe",
+    "wireless",
+    "mobile",
+    "lte",
+    "wimax",
+    "ipngn",
+    "flets",
+    "sub",
+    "static",
+)
+_POOL_LABEL = re.compile(
+    r"^(?:" + "|".join(_POOL_WORDS) + r")(?:[\d-].*)?$|-(?:" + "|".join(_POOL_WORDS) + r")(?:[\d-]|$)"
+)
 # The address itself written into the name: 203-0-113-7, 203.0.113.7 inside a label, 0xcb007107
 _EMBEDDED_ADDRESS = re.compile(r"\d{1,3}[-_.]\d{1,3}[-_.]\d{1,3}[-_.]\d{1,3}|(?:^|[^a-z])[0-9a-f]{8}(?:[^a-z]|$)")
 
 
 # Words that make an organisation name a network operator's (Telstra Internet, Level 3 Communications,
 # Wave Broadband, Tiscali SpA is not caught: the list above is for those).
-_PROVIDER_WORDS = frozenset((
-    "telecom", "telecoms", "telecommunication", "telecommunications", "telekom", "telecomunicacoes",
-    "telecomunicações", "telecomunicaciones", "telefonica", "telephone", "telco", "communications",
-    "comunicacoes", "comunicações", "broadband", "internet", "cable", "catv", "wireless", "mobile", "cellular",
-    "network", "networks", "net", "online", "fiber", "fibre", "isp", "hosting", "datacenter", "provedor",
-    "provider", "dsl", "adsl", "satellite", "bb", "wifi", "wisp", "colocation", "cloud",
-))
+_PROVIDER_WORDS = frozenset(
+    (
+        "telecom",
+        "telecoms",
+        "telecommunication",
+        "telecommunications",
+        "telekom",
+        "telecomunicacoes",
+        "telecomunicações",
+        "telecomunicaciones",
+        "telefonica",
+        "telephone",
+        "telco",
+        "communications",
+        "comunicacoes",
+        "comunicações",
+        "broadband",
+        "internet",
+        "cable",
+        "catv",
+        "wireless",
+        "mobile",
+        "cellular",
+        "network",
+        "networks",
+        "net",
+        "online",
+        "fiber",
+        "fibre",
+        "isp",
+        "hosting",
+        "datacenter",
+        "provedor",
+        "provider",
+        "dsl",
+        "adsl",
+        "satellite",
+        "bb",
+        "wifi",
+        "wisp",
+        "colocation",
+        "cloud",
+    )
+)
 _PROVIDER_SUFFIXES = ("telecom", "net", "tel", "com", "link", "host")
 
 
@@ -100,8 +177,10 @@ def parse_provider_list(text: str) -> ProviderDirectory:
         if parts[0] == "name" and len(parts) >= 3:
             parts = ["name", "-", parts[1], " ".join(parts[2:])]
         if len(parts) != 4 or parts[0] not in ("asn", "domain", "name") or parts[2] not in _KINDS:
-            raise ValueError(f"access provider list, line {number}: expected 'asn <number> <kind> <name>', "
-                             f"'domain <domain> <kind> <name>' or 'name <kind> <name>', got {line!r}")
+            raise ValueError(
+                f"access provider list, line {number}: expected 'asn <number> <kind> <name>', "
+                f"'domain <domain> <kind> <name>' or 'name <kind> <name>', got {line!r}"
+            )
         provider = AccessProvider(parts[3], _KINDS[parts[2]])
         if parts[0] == "asn":
             by_asn[int(parts[1])] = provider

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ipwhois.exceptions import BaseIpwhoisException
 from ipwhois.net import Net
@@ -29,8 +30,16 @@ from revisit.enrichment.networks import NetworkTable
 from revisit.enrichment.providers import ProviderDirectory, access_providers
 from revisit.stream.fields import IPAddress
 
-_PROVIDER_ALLOCATIONS = ("ALLOCATED PA", "ALLOCATED PORTABLE", "ALLOCATED NON-PORTABLE", "DIRECT ALLOCATION",
-                         "ALLOCATED UNSPECIFIED", "ALLOCATED-BY-RIR", "ALLOCATED-BY-LIR", "REALLOCATION")
+_PROVIDER_ALLOCATIONS = (
+    "ALLOCATED PA",
+    "ALLOCATED PORTABLE",
+    "ALLOCATED NON-PORTABLE",
+    "DIRECT ALLOCATION",
+    "ALLOCATED UNSPECIFIED",
+    "ALLOCATED-BY-RIR",
+    "ALLOCATED-BY-LIR",
+    "REALLOCATION",
+)
 _JPNIC_NAMES = ("japan network information center", "jpnic")
 
 
@@ -52,13 +61,23 @@ class NetworkRegistration:
     def organization(self) -> Organization | None:
         if not self.found:
             return None
-        return Organization(name=self.name, kind=self.kind, source=self.source,
-                            confidence=0.7 if self.kind is OrgKind.UNKNOWN else 0.6,
-                            network=self.network, evidence=self.evidence)
+        return Organization(
+            name=self.name,
+            kind=self.kind,
+            source=self.source,
+            confidence=0.7 if self.kind is OrgKind.UNKNOWN else 0.6,
+            network=self.network,
+            evidence=self.evidence,
+        )
 
 
-def registration_from_rdap(result: dict[str, Any], address: IPAddress, now: datetime, ttl: timedelta,
-                           providers: ProviderDirectory | None = None) -> NetworkRegistration:
+def registration_from_rdap(
+    result: dict[str, Any],
+    address: IPAddress,
+    now: datetime,
+    ttl: timedelta,
+    providers: ProviderDirectory | None = None,
+) -> NetworkRegistration:
     """A registration from ipwhois' parsed RDAP result (pure: no I/O)."""
     network_info = result.get("network") or {}
     network = _containing_network(str(network_info.get("cidr") or ""), address)
@@ -111,16 +130,23 @@ def delegated_to_jpnic(result: dict[str, Any]) -> bool:
     return False
 
 
-def registration_from_jpnic(result: dict[str, Any], address: IPAddress, now: datetime,
-                            ttl: timedelta) -> NetworkRegistration | None:
+def registration_from_jpnic(
+    result: dict[str, Any], address: IPAddress, now: datetime, ttl: timedelta
+) -> NetworkRegistration | None:
     """A registration from ipwhois' parsed JPNIC whois answer, or None if it names no network."""
     for net in result.get("nets") or ():
         name = (net.get("name") or "").strip() or None
         if not net.get("cidr"):
             continue
         parsed = ipaddress.ip_network(_containing_network(str(net["cidr"]), address), strict=False)
-        return NetworkRegistration(str(parsed), name, OrgKind.UNKNOWN, "rdap+jpnic",
-                                   f"JPNIC whois: {parsed} is assigned to {name!r}", now + ttl)
+        return NetworkRegistration(
+            str(parsed),
+            name,
+            OrgKind.UNKNOWN,
+            "rdap+jpnic",
+            f"JPNIC whois: {parsed} is assigned to {name!r}",
+            now + ttl,
+        )
     return None
 
 
@@ -139,8 +165,16 @@ def _containing_network(cidrs: str, address: IPAddress) -> str:
     return f"{address}/{address.max_prefixlen}"
 
 
-_LOOKUP_ERRORS = (BaseIpwhoisException, json.JSONDecodeError, UnicodeError, ValueError, KeyError, TypeError,
-                  AttributeError, OSError)
+_LOOKUP_ERRORS = (
+    BaseIpwhoisException,
+    json.JSONDecodeError,
+    UnicodeError,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    OSError,
+)
 
 
 class RdapLookupFailed(Exception):
@@ -156,12 +190,13 @@ class RdapClient:
         self.config = config
 
     def lookup(self, address: IPAddress, now: datetime | None = None) -> NetworkRegistration:
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         ttl = timedelta(days=self.config.cache_days)
         net = Net(str(address), timeout=self.config.timeout_seconds)
         try:
-            response = net.get_http_json(url=self.config.url.format(address=address),
-                                         retry_count=self.config.retries, rate_limit_timeout=1)
+            response = net.get_http_json(
+                url=self.config.url.format(address=address), retry_count=self.config.retries, rate_limit_timeout=1
+            )
             if not isinstance(response, dict) or "startAddress" not in response and "cidr0_cidrs" not in response:
                 raise RdapLookupFailed("the answer is not an RDAP ip network object")
             result = RDAP(net).lookup(response=response, bootstrap=True, depth=0, root_ent_check=False)
@@ -172,25 +207,36 @@ class RdapClient:
             raise RdapLookupFailed(f"{type(error).__name__}: {error}") from None
         if delegated_to_jpnic(result):
             return self._ask_jpnic(net, address, now, ttl) or replace(
-                registration, evidence=registration.evidence + "; JPNIC whois named no holder")
+                registration, evidence=registration.evidence + "; JPNIC whois named no holder"
+            )
         return registration
 
     def _ask_jpnic(self, net: Net, address: IPAddress, now: datetime, ttl: timedelta) -> NetworkRegistration | None:
         try:
-            raw = net.get_http_raw(url=self.config.jpnic_url.format(address=address),
-                                   retry_count=self.config.retries, headers={"Accept": "text/html"})
-            return registration_from_jpnic(NIRWhois(net).lookup(nir="jpnic", response=raw, is_offline=True),
-                                           address, now, ttl)
+            raw = net.get_http_raw(
+                url=self.config.jpnic_url.format(address=address),
+                retry_count=self.config.retries,
+                headers={"Accept": "text/html"},
+            )
+            return registration_from_jpnic(
+                NIRWhois(net).lookup(nir="jpnic", response=raw, is_offline=True), address, now, ttl
+            )
         except _LOOKUP_ERRORS:
             return None
 
     def negative(self, address: IPAddress, reason: str, now: datetime | None = None) -> NetworkRegistration:
         """A remembered failure for the address's /24 or /48, so a busy unknown block is not asked
         again on every hit (until ``negative_cache_hours`` pass)."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         network = ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 48}", strict=False)
-        return NetworkRegistration(str(network), None, OrgKind.UNKNOWN, "rdap", f"RDAP: {reason}",
-                                   now + timedelta(hours=self.config.negative_cache_hours))
+        return NetworkRegistration(
+            str(network),
+            None,
+            OrgKind.UNKNOWN,
+            "rdap",
+            f"RDAP: {reason}",
+            now + timedelta(hours=self.config.negative_cache_hours),
+        )
 
 
 class RegistrationCache:

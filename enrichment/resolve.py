@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from revisit.core.organization import Organization, OrgKind
 from revisit.stream.fields import IPAddress
@@ -58,7 +59,7 @@ class ResolverChain:
         started = time.perf_counter()
         try:
             organization = resolver.resolve(address)
-        except Exception as error:  # noqa: BLE001 - any resolver fault is that resolver's "no answer"
+        except Exception as error:
             log.warning("resolver %s failed for an address: %s: %s", resolver.name, type(error).__name__, error)
             if self.observer is not None:
                 self.observer(resolver.name, time.perf_counter() - started, "error")
@@ -77,7 +78,7 @@ class AccountNetworkResolver:
 
     name = "account_networks"
 
-    def __init__(self, index: "AccountIndex") -> None:
+    def __init__(self, index: AccountIndex) -> None:
         self._index = index
 
     def resolve(self, address: IPAddress) -> Organization | None:
@@ -87,7 +88,11 @@ class AccountNetworkResolver:
         accounts, network = found
         first = accounts[0]
         return Organization(
-            name=first.name, kind=OrgKind.BUSINESS, source=self.name, confidence=1.0,
-            domain=first.domains[0] if first.domains else None, network=network,
+            name=first.name,
+            kind=OrgKind.BUSINESS,
+            source=self.name,
+            confidence=1.0,
+            domain=first.domains[0] if first.domains else None,
+            network=network,
             evidence=f"{network} is listed on account {first.account_id}",
         )

@@ -41,24 +41,44 @@ class PtrAnswer:
     note: str  # in words, for `revisit explain`
 
 
-def organization_from_ptr(name: str, confirmed: bool, suffixes: PublicSuffixList,
-                          providers: ProviderDirectory) -> Organization | None:
+def organization_from_ptr(
+    name: str, confirmed: bool, suffixes: PublicSuffixList, providers: ProviderDirectory
+) -> Organization | None:
     """The organisation a PTR name stands for (pure: no I/O), or None when it says nothing."""
     domain = suffixes.privatesuffix(name.lower().rstrip("."))
     if domain is None:
         return None
     provider = providers.for_domain(domain)
     if provider is not None:
-        return Organization(name=provider.name, kind=provider.kind, source="reverse_dns", confidence=0.7,
-                            domain=domain, evidence=f"PTR {name}: {domain} is {provider.name}, an access provider")
+        return Organization(
+            name=provider.name,
+            kind=provider.kind,
+            source="reverse_dns",
+            confidence=0.7,
+            domain=domain,
+            evidence=f"PTR {name}: {domain} is {provider.name}, an access provider",
+        )
     clue = pool_name_clue(name)
     if clue is not None:
-        return Organization(name=None, kind=OrgKind.ISP, source="reverse_dns", confidence=0.6, domain=domain,
-                            access_provider=domain, evidence=f"PTR {name}: {clue}")
+        return Organization(
+            name=None,
+            kind=OrgKind.ISP,
+            source="reverse_dns",
+            confidence=0.6,
+            domain=domain,
+            access_provider=domain,
+            evidence=f"PTR {name}: {clue}",
+        )
     if not confirmed:
         return None
-    return Organization(name=None, kind=OrgKind.UNKNOWN, source="reverse_dns", confidence=0.75, domain=domain,
-                        evidence=f"PTR {name} (forward-confirmed): registrable domain {domain}")
+    return Organization(
+        name=None,
+        kind=OrgKind.UNKNOWN,
+        source="reverse_dns",
+        confidence=0.75,
+        domain=domain,
+        evidence=f"PTR {name} (forward-confirmed): registrable domain {domain}",
+    )
 
 
 @lru_cache(maxsize=1)
@@ -117,8 +137,11 @@ class ReverseDnsResolver:
         confirmed = await self._confirms(name, address) if self.config.confirm_forward else True
         organization = organization_from_ptr(name, confirmed, self.suffixes, self.providers)
         if organization is None:
-            note = (f"PTR {name} does not resolve back to the address, so it is not believed"
-                    if not confirmed else f"PTR {name} names no registrable domain")
+            note = (
+                f"PTR {name} does not resolve back to the address, so it is not believed"
+                if not confirmed
+                else f"PTR {name} names no registrable domain"
+            )
             return PtrAnswer(name, None, note), ttl
         return PtrAnswer(name, organization, organization.evidence), ttl
 

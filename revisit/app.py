@@ -11,8 +11,9 @@ from __future__ import annotations
 import gc
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence, TextIO
+from typing import TextIO
 
 from revisit.alerts.channels import (
     Channel,
@@ -91,12 +92,15 @@ def freeze_long_lived_objects() -> None:
     gc.freeze()
 
 
-def build_enrichment(accounts: Sequence[Account], mmdb_paths: Sequence[str], settings: Settings,
-                     observer: ResolutionObserver | None = None) -> Enrichment:
+def build_enrichment(
+    accounts: Sequence[Account],
+    mmdb_paths: Sequence[str],
+    settings: Settings,
+    observer: ResolutionObserver | None = None,
+) -> Enrichment:
     index = AccountIndex(accounts, settings.matching)
     resolvers: list[Resolver] = [AccountNetworkResolver(index)]
-    maxmind = (MaxMindResolver.from_paths(mmdb_paths, settings.resolution.mmdb_reload_seconds)
-               if mmdb_paths else None)
+    maxmind = MaxMindResolver.from_paths(mmdb_paths, settings.resolution.mmdb_reload_seconds) if mmdb_paths else None
     if maxmind is not None:
         resolvers.append(maxmind)
     late = LateResolver(settings.resolution, observer=observer)
@@ -126,13 +130,16 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
         classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers, late=enrichment.late)
         freeze_long_lived_objects()
         tracker = VisitTracker(settings, dict(store.last_alert_times()))
-        channels: list[Channel] = [JsonLinesChannel(request.alerts_jsonl or settings.alerts.jsonl_path),
-                                   ConsoleChannel(console)]
+        channels: list[Channel] = [
+            JsonLinesChannel(request.alerts_jsonl or settings.alerts.jsonl_path),
+            ConsoleChannel(console),
+        ]
         summary = RunSummary()
         started = time.perf_counter()
         workers = request.workers if request.workers is not None else settings.replay.worker_count()
-        matched = matched_hits_of_files(request.logs, classifier, summary, workers,
-                                        settings.replay.parallel_min_mb * 1024 * 1024)
+        matched = matched_hits_of_files(
+            request.logs, classifier, summary, workers, settings.replay.parallel_min_mb * 1024 * 1024
+        )
         track_and_store(matched, tracker, store.hit_sink(), ChannelSender(channels), summary)
         summary.seconds = time.perf_counter() - started
         store.save_organizations(classifier.resolved_addresses)
@@ -165,8 +172,11 @@ def all_secret_sources(settings: Settings) -> dict[str, tuple[str, str]]:
 
 def open_store(db_url: str | None, settings: Settings) -> Store:
     """The database of a pipeline run: hits stored with addresses protected as ``[privacy]`` says."""
-    return Store(db_url or settings.database_url, delivery=settings.delivery,
-                 protect_address=AddressProtector.from_settings(settings.privacy).protect)
+    return Store(
+        db_url or settings.database_url,
+        delivery=settings.delivery,
+        protect_address=AddressProtector.from_settings(settings.privacy).protect,
+    )
 
 
 def delivery_sender(store: Store, settings: Settings, metrics: RevisitMetrics | None = None) -> DeliverySender:
@@ -190,8 +200,10 @@ def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
 
     missing = missing_topics(settings.kafka)
     if missing:
-        raise BadInput(f"Kafka at {settings.kafka.bootstrap_servers}: topics missing: {', '.join(missing)}; "
-                       "create them with `revisit topics create`")
+        raise BadInput(
+            f"Kafka at {settings.kafka.bootstrap_servers}: topics missing: {', '.join(missing)}; "
+            "create them with `revisit topics create`"
+        )
     accounts = load_accounts(request.accounts_csv, request.encoding) if request.accounts_csv else None
     store = open_store(request.db_url, settings)
     if accounts is not None:
@@ -200,18 +212,29 @@ def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
         accounts = store.load_accounts()
         if not accounts:
             store.close()
-            raise BadInput("no accounts in the database: import a list with `revisit accounts import CSV` "
-                           "or pass --accounts")
+            raise BadInput(
+                "no accounts in the database: import a list with `revisit accounts import CSV` or pass --accounts"
+            )
     metrics = RevisitMetrics.create()
     metrics.watch_garbage_collector()
-    enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths),
-                                  settings, metrics.observe_resolution)
+    enrichment = build_enrichment(
+        accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths), settings, metrics.observe_resolution
+    )
     enrichment.remember_registrations(store.load_network_registrations())
-    late_resolvers = [name for name, on in (("reverse_dns", settings.resolution.reverse_dns.enabled),
-                                            ("rdap", settings.resolution.rdap.enabled)) if on]
-    metrics.start_series(parse_reasons=MalformedReason.ALL, filter_reasons=FilterReason.ALL,
-                         match_methods=[method.value for method in MatchMethod],
-                         resolvers=[resolver.name for resolver in enrichment.resolvers.resolvers] + late_resolvers)
+    late_resolvers = [
+        name
+        for name, on in (
+            ("reverse_dns", settings.resolution.reverse_dns.enabled),
+            ("rdap", settings.resolution.rdap.enabled),
+        )
+        if on
+    ]
+    metrics.start_series(
+        parse_reasons=MalformedReason.ALL,
+        filter_reasons=FilterReason.ALL,
+        match_methods=[method.value for method in MatchMethod],
+        resolvers=[resolver.name for resolver in enrichment.resolvers.resolvers] + late_resolvers,
+    )
     classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers, late=enrichment.late)
     sender = None
     if settings.delivery.sender_in_worker and wants_sender(settings.delivery):

@@ -11,9 +11,9 @@ import ipaddress
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
-from typing import Sequence
+from datetime import UTC, date
 
 from revisit.alerts.channels import REMOTE_CHANNELS
 from revisit.app import (
@@ -57,8 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", metavar="TOML")
     run.add_argument("--db", metavar="URL")
     run.add_argument("--alerts-jsonl", metavar="PATH")
-    run.add_argument("--workers", type=int, metavar="N",
-                     help="processes for large plain files (default: one per core, at most 4; 1 = none)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes for large plain files (default: one per core, at most 4; 1 = none)",
+    )
 
     ship = commands.add_parser("ship", help="send log lines to Kafka, keyed by client IP (at least once)")
     ship.add_argument("logs", nargs="+", metavar="LOG", help="log files; - for stdin; .gz when not following")
@@ -76,8 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--mmdb", action="append", default=[], metavar="PATH")
     worker.add_argument("--bootstrap", metavar="HOST:PORT")
     worker.add_argument("--web-port", type=int, help="port of /metrics (default: worker.web_port)")
-    worker.add_argument("--loglevel", choices=["debug", "info", "warning", "error"],
-                        help="overrides logging.level for this run")
+    worker.add_argument(
+        "--loglevel", choices=["debug", "info", "warning", "error"], help="overrides logging.level for this run"
+    )
 
     topics = commands.add_parser("topics", help="the Kafka topics revisit uses")
     topics_commands = topics.add_subparsers(dest="topics_command", required=True, parser_class=_Parser)
@@ -103,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     account_import.add_argument("--db", metavar="URL")
     account_import.add_argument("--config", metavar="TOML")
     account_lint = accounts_commands.add_parser(
-        "lint", help="likely duplicates, shared domains or networks, rows without owner, domain or dates")
+        "lint", help="likely duplicates, shared domains or networks, rows without owner, domain or dates"
+    )
     account_lint.add_argument("csv")
     account_lint.add_argument("--encoding", default="utf-8-sig")
     account_lint.add_argument("--json", action="store_true", help="the findings as JSON lines")
@@ -131,8 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     snooze.add_argument("--config", metavar="TOML")
     outcome = alerts_commands.add_parser("outcome", help="record what followed an alert")
     outcome.add_argument("alert_id")
-    outcome.add_argument("--result", required=True,
-                         choices=("contacted", "meeting", "opportunity", "won", "not_interested"))
+    outcome.add_argument(
+        "--result", required=True, choices=("contacted", "meeting", "opportunity", "won", "not_interested")
+    )
     outcome.add_argument("--note", default="")
     outcome.add_argument("--by", default=os.environ.get("USER", ""), help="who records it (default: $USER)")
     outcome.add_argument("--db", metavar="URL")
@@ -155,8 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     web_serve.add_argument("--config", metavar="TOML")
     web_serve.add_argument("--host")
     web_serve.add_argument("--port", type=int)
-    web_serve.add_argument("--today", metavar="YYYY-MM-DD",
-                           help="show the data as of this day (e.g. for a replayed old log); default: today")
+    web_serve.add_argument(
+        "--today",
+        metavar="YYYY-MM-DD",
+        help="show the data as of this day (e.g. for a replayed old log); default: today",
+    )
     web_commands.add_parser("hash-password", help="read a password from stdin, print its hash for [[web.users]]")
     web_commands.add_parser("new-token", help="print a new API token and the SHA-256 for [[web.api_tokens]]")
 
@@ -197,8 +207,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "replay":
         if args.workers is not None and args.workers < 1:
             raise BadInput("--workers must be 1 or more")
-        summary = replay(ReplayRequest(args.logs, args.accounts, tuple(args.mmdb), args.db, args.alerts_jsonl,
-                                       args.encoding, args.workers), settings)
+        summary = replay(
+            ReplayRequest(
+                args.logs, args.accounts, tuple(args.mmdb), args.db, args.alerts_jsonl, args.encoding, args.workers
+            ),
+            settings,
+        )
         print(format_summary(summary))
         return 0
     handler = _COMMANDS.get(args.command)
@@ -232,8 +246,10 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
             print(f"address {address}\n  a private or reserved address: filtered before resolution (no match)")
             return 0
         if filtered == FilterReason.OWN_NETWORK:
-            print(f"address {address}\n  one of our own networks (filters.own_networks): filtered before "
-                  "resolution (no match)")
+            print(
+                f"address {address}\n  one of our own networks (filters.own_networks): filtered before "
+                "resolution (no match)"
+            )
             return 0
         explanation = explain_address(address, enrichment.index, enrichment.resolvers, enrichment.late)
         print("\n".join(explanation.lines()))
@@ -252,8 +268,15 @@ def _ship(args: argparse.Namespace, settings: Settings) -> int:
     from revisit.kafka.ship import run_ship
 
     kafka = _kafka_settings(args, settings)
-    sent = run_ship(args.logs, args.topic or kafka.raw_topic, args.follow, kafka.bootstrap_servers, settings.log,
-                    settings.ship, args.checkpoint)
+    sent = run_ship(
+        args.logs,
+        args.topic or kafka.raw_topic,
+        args.follow,
+        kafka.bootstrap_servers,
+        settings.log,
+        settings.ship,
+        args.checkpoint,
+    )
     print(f"shipped {sent:,} lines to {args.topic or kafka.raw_topic}")
     return 0
 
@@ -290,8 +313,17 @@ def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
     findings = lint_accounts(accounts, date.today(), settings.matching)
     if args.json:
         for finding in findings:
-            print(json.dumps({"kind": finding.kind, "accounts": list(finding.account_ids),
-                              "detail": finding.detail, "why": finding.why}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "kind": finding.kind,
+                        "accounts": list(finding.account_ids),
+                        "detail": finding.detail,
+                        "why": finding.why,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         return 0
     print(f"{len(accounts):,} accounts in {args.csv}: {len(findings):,} finding(s)")
     for kind, why in KINDS.items():
@@ -326,10 +358,26 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps({"account_id": args.account_id, "alerts": alerts,
-                          "hits": [{"at": e.occurred_at.isoformat(), "session_id": e.session_id,
-                                    "path": e.path, "label": e.page_label, "organization": e.organization_name}
-                                   for e in entries]}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "account_id": args.account_id,
+                    "alerts": alerts,
+                    "hits": [
+                        {
+                            "at": e.occurred_at.isoformat(),
+                            "session_id": e.session_id,
+                            "path": e.path,
+                            "label": e.page_label,
+                            "organization": e.organization_name,
+                        }
+                        for e in entries
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     if not entries:
         print(f"no visits stored for account {args.account_id}")
@@ -358,14 +406,19 @@ def _sender(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.once:
             report = delivery_sender(store, settings).run_once(limit=10_000)
-            print(", ".join(f"{channel} {outcome} {count}" for (channel, outcome), count in
-                            sorted(report.outcomes.items())) or "nothing due")
+            print(
+                ", ".join(
+                    f"{channel} {outcome} {count}" for (channel, outcome), count in sorted(report.outcomes.items())
+                )
+                or "nothing due"
+            )
             return 0
         metrics = RevisitMetrics.create()
         sender = delivery_sender(store, settings, metrics)
         if settings.delivery.web_port:
-            endpoints = ServiceEndpoints(settings.delivery.web_host, settings.delivery.web_port, metrics.registry,
-                                         {"database": store.problem}).start()
+            endpoints = ServiceEndpoints(
+                settings.delivery.web_host, settings.delivery.web_port, metrics.registry, {"database": store.problem}
+            ).start()
         stopping = threading.Event()
         signal.signal(signal.SIGTERM, lambda number, frame: stopping.set())
         sender.run_forever(stopping)
@@ -418,7 +471,7 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from revisit.alerts.report import format_report, reactivation_report
     from revisit.storage.outcomes import follow_ups
@@ -427,7 +480,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     since = None
     if args.since:
         try:
-            since = datetime.fromisoformat(args.since).replace(tzinfo=timezone.utc)
+            since = datetime.fromisoformat(args.since).replace(tzinfo=UTC)
         except ValueError:
             raise BadInput(f"--since {args.since!r}: expected YYYY-MM-DD") from None
     store = Store(args.db or settings.database_url)
@@ -436,10 +489,24 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps([{"dimension": line.dimension, "value": line.value, "alerts": line.alerts,
-                           "followed_up": line.contacted, "reactivated": line.reactivated, "won": line.won,
-                           "reactivation_rate": round(line.reactivation_rate, 4)} for line in lines],
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "dimension": line.dimension,
+                        "value": line.value,
+                        "alerts": line.alerts,
+                        "followed_up": line.contacted,
+                        "reactivated": line.reactivated,
+                        "won": line.won,
+                        "reactivation_rate": round(line.reactivation_rate, 4),
+                    }
+                    for line in lines
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         print(format_report(lines))
     return 0
@@ -456,8 +523,10 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         store.close()
     verb = "would delete" if args.dry_run else "deleted"
-    print(f"{verb} {report.hits:,} hits and {report.resolutions:,} cached resolutions from before "
-          f"{report.cutoff:%Y-%m-%d %H:%M} UTC; alerts, visits and outcomes are kept")
+    print(
+        f"{verb} {report.hits:,} hits and {report.resolutions:,} cached resolutions from before "
+        f"{report.cutoff:%Y-%m-%d %H:%M} UTC; alerts, visits and outcomes are kept"
+    )
     return 0
 
 
@@ -511,9 +580,18 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 
 # Subcommand → handler(args, settings); demo and replay are handled above.
 _COMMANDS = {
-    "explain": _explain, "ship": _ship, "worker": _worker, "topics": _topics, "accounts": _accounts,
-    "history": _history, "sender": _sender, "alerts": _alerts, "report": _report, "config": _config,
-    "web": _web, "retention": _retention,
+    "explain": _explain,
+    "ship": _ship,
+    "worker": _worker,
+    "topics": _topics,
+    "accounts": _accounts,
+    "history": _history,
+    "sender": _sender,
+    "alerts": _alerts,
+    "report": _report,
+    "config": _config,
+    "web": _web,
+    "retention": _retention,
 }
 
 

@@ -15,7 +15,7 @@ import json
 import random
 import sys
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,9 +32,22 @@ from revisit.enrichment.match import AccountMatch, MatchMethod
 JST = timezone(timedelta(hours=9))
 DEMO_DAY = datetime(2026, 11, 20, tzinfo=JST)
 
-ACCOUNT_COLUMNS = ("account_id", "name", "aliases", "domains", "networks", "owner_name", "owner_email",
-                   "owner_slack", "last_deal_at", "last_contact_at", "lost_deal_at", "lifetime_value",
-                   "dormancy_reason", "industry")
+ACCOUNT_COLUMNS = (
+    "account_id",
+    "name",
+    "aliases",
+    "domains",
+    "networks",
+    "owner_name",
+    "owner_email",
+    "owner_slack",
+    "last_deal_at",
+    "last_contact_at",
+    "lost_deal_at",
+    "lifetime_value",
+    "dormancy_reason",
+    "industry",
+)
 
 
 @dataclass(frozen=True)
@@ -56,37 +69,131 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS = (
-    DemoAccount("C-1001", "株式会社さくら精機", "Sakura Seiki Co., Ltd.;ｻｸﾗ精機", "sakura-seiki.example",
-                "133.242.18.0/24", ("山田 花子", "hanako.yamada@example.com", "U02SALES01"),
-                "2026-02-14", "", "", "18500000", "timing", "manufacturing",
-                (("/", 0), ("/products/laser-cutter", 40), ("/pricing", 150), ("/case-studies/automotive", 260),
-                 ("/contact", 420)), "10:12"),
-    DemoAccount("C-1002", "ミナト物流㈱", "Minato Logistics", "minato-logi.example",
-                "153.127.40.0/24", ("佐藤 健", "ken.sato@example.com", "U02SALES02"),
-                "2025-06-30", "", "2025-07-15", "4200000", "competitor", "logistics",
-                (("/blog/2026-peak-season", 0), ("/products/fleet-tracker", 65), ("/pricing", 180)), "13:47"),
-    DemoAccount("C-1003", "Northwind Traders Inc.", "Northwind", "northwind.example",
-                "45.76.112.0/24", ("Emily Clark", "emily.clark@example.com", "U02SALES03"),
-                "2025-09-02", "", "", "950000", "forgotten", "retail",
-                (("/", 0), ("/solutions/retail", 30), ("/webinars/2026-12-inventory", 95),
-                 ("/download/whitepaper-omnichannel", 200)), "16:05"),
-    DemoAccount("C-1004", "有限会社かもめ印刷", "", "kamome-print.example",
-                "160.16.77.0/24", ("鈴木 一郎", "ichiro.suzuki@example.com", ""),
-                "2022-03-18", "2023-01-10", "", "300000", "campaign", "printing",
-                (("/", 0), ("/products/offset", 50), ("/pricing", 110)), "09:31"),
-    DemoAccount("C-1005", "Blue Harbor Analytics GmbH", "", "blueharbor.example",
-                "85.214.60.0/24", ("Jonas Weber", "jonas.weber@example.com", "U02SALES04"),
-                "2026-01-20", "", "", "2600000", "dissatisfied", "software",
-                (("/", 0), ("/demo", 80), ("/pricing", 150)), "11:20"),
+    DemoAccount(
+        "C-1001",
+        "株式会社さくら精機",
+        "Sakura Seiki Co., Ltd.;ｻｸﾗ精機",
+        "sakura-seiki.example",
+        "133.242.18.0/24",
+        ("山田 花子", "hanako.yamada@example.com", "U02SALES01"),
+        "2026-02-14",
+        "",
+        "",
+        "18500000",
+        "timing",
+        "manufacturing",
+        (
+            ("/", 0),
+            ("/products/laser-cutter", 40),
+            ("/pricing", 150),
+            ("/case-studies/automotive", 260),
+            ("/contact", 420),
+        ),
+        "10:12",
+    ),
+    DemoAccount(
+        "C-1002",
+        "ミナト物流㈱",
+        "Minato Logistics",
+        "minato-logi.example",
+        "153.127.40.0/24",
+        ("佐藤 健", "ken.sato@example.com", "U02SALES02"),
+        "2025-06-30",
+        "",
+        "2025-07-15",
+        "4200000",
+        "competitor",
+        "logistics",
+        (("/blog/2026-peak-season", 0), ("/products/fleet-tracker", 65), ("/pricing", 180)),
+        "13:47",
+    ),
+    DemoAccount(
+        "C-1003",
+        "Northwind Traders Inc.",
+        "Northwind",
+        "northwind.example",
+        "45.76.112.0/24",
+        ("Emily Clark", "emily.clark@example.com", "U02SALES03"),
+        "2025-09-02",
+        "",
+        "",
+        "950000",
+        "forgotten",
+        "retail",
+        (
+            ("/", 0),
+            ("/solutions/retail", 30),
+            ("/webinars/2026-12-inventory", 95),
+            ("/download/whitepaper-omnichannel", 200),
+        ),
+        "16:05",
+    ),
+    DemoAccount(
+        "C-1004",
+        "有限会社かもめ印刷",
+        "",
+        "kamome-print.example",
+        "160.16.77.0/24",
+        ("鈴木 一郎", "ichiro.suzuki@example.com", ""),
+        "2022-03-18",
+        "2023-01-10",
+        "",
+        "300000",
+        "campaign",
+        "printing",
+        (("/", 0), ("/products/offset", 50), ("/pricing", 110)),
+        "09:31",
+    ),
+    DemoAccount(
+        "C-1005",
+        "Blue Harbor Analytics GmbH",
+        "",
+        "blueharbor.example",
+        "85.214.60.0/24",
+        ("Jonas Weber", "jonas.weber@example.com", "U02SALES04"),
+        "2026-01-20",
+        "",
+        "",
+        "2600000",
+        "dissatisfied",
+        "software",
+        (("/", 0), ("/demo", 80), ("/pricing", 150)),
+        "11:20",
+    ),
     # An active customer: reads the pricing page, must not raise an alert.
-    DemoAccount("C-2001", "株式会社あおば商事", "Aoba Trading", "aoba-trading.example",
-                "210.152.8.0/24", ("高橋 美咲", "misaki.takahashi@example.com", "U02SALES05"),
-                "2026-10-01", "", "", "7800000", "unknown", "trading",
-                (("/", 0), ("/pricing", 60), ("/contact", 140)), "15:10"),
+    DemoAccount(
+        "C-2001",
+        "株式会社あおば商事",
+        "Aoba Trading",
+        "aoba-trading.example",
+        "210.152.8.0/24",
+        ("高橋 美咲", "misaki.takahashi@example.com", "U02SALES05"),
+        "2026-10-01",
+        "",
+        "",
+        "7800000",
+        "unknown",
+        "trading",
+        (("/", 0), ("/pricing", 60), ("/contact", 140)),
+        "15:10",
+    ),
     # On the list but does not come back today.
-    DemoAccount("C-3001", "Contoso Pharmaceuticals Ltd.", "", "contoso.example",
-                "20.190.128.0/24", ("Liam Brown", "liam.brown@example.com", ""),
-                "2024-05-05", "", "", "12000000", "unknown", "pharma", (), ""),
+    DemoAccount(
+        "C-3001",
+        "Contoso Pharmaceuticals Ltd.",
+        "",
+        "contoso.example",
+        "20.190.128.0/24",
+        ("Liam Brown", "liam.brown@example.com", ""),
+        "2024-05-05",
+        "",
+        "",
+        "12000000",
+        "unknown",
+        "pharma",
+        (),
+        "",
+    ),
 )
 
 BROWSERS = (
@@ -103,9 +210,24 @@ BOTS = (
     "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
     "python-requests/2.32.3",
 )
-PAGES = ("/", "/", "/", "/blog/dx-trends-2026", "/blog/how-to-choose", "/about", "/news/2026-11-release",
-         "/products/laser-cutter", "/products/fleet-tracker", "/solutions/retail", "/careers", "/login",
-         "/pricing", "/case-studies/automotive", "/contact", "/docs/getting-started")
+PAGES = (
+    "/",
+    "/",
+    "/",
+    "/blog/dx-trends-2026",
+    "/blog/how-to-choose",
+    "/about",
+    "/news/2026-11-release",
+    "/products/laser-cutter",
+    "/products/fleet-tracker",
+    "/solutions/retail",
+    "/careers",
+    "/login",
+    "/pricing",
+    "/case-studies/automotive",
+    "/contact",
+    "/docs/getting-started",
+)
 ASSETS = ("/static/css/site.css", "/static/js/app.js", "/images/hero.webp", "/favicon.ico", "/fonts/noto.woff2")
 SCANS = ("/wp-login.php", "/.env", "/phpmyadmin/", "/xmlrpc.php")
 
@@ -122,13 +244,29 @@ def write_accounts(path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(ACCOUNT_COLUMNS)
         for a in DEMO_ACCOUNTS:
-            writer.writerow((a.account_id, a.name, a.aliases, a.domains, a.network, *a.owner, a.last_deal_at,
-                             a.last_contact_at, a.lost_deal_at, a.lifetime_value, a.reason, a.industry))
+            writer.writerow(
+                (
+                    a.account_id,
+                    a.name,
+                    a.aliases,
+                    a.domains,
+                    a.network,
+                    *a.owner,
+                    a.last_deal_at,
+                    a.last_contact_at,
+                    a.lost_deal_at,
+                    a.lifetime_value,
+                    a.reason,
+                    a.industry,
+                )
+            )
 
 
 def _clf(ip: str, at: datetime, path: str, status: int, size: int, referrer: str, agent: str) -> str:
-    return (f'{ip} - - [{at.strftime("%d/%b/%Y:%H:%M:%S %z")}] "GET {path} HTTP/1.1" {status} {size} '
-            f'"{referrer}" "{agent}"\n')
+    return (
+        f'{ip} - - [{at.strftime("%d/%b/%Y:%H:%M:%S %z")}] "GET {path} HTTP/1.1" {status} {size} '
+        f'"{referrer}" "{agent}"\n'
+    )
 
 
 def _public_ip(rng: random.Random, taken: list[ipaddress.IPv4Network]) -> str:
@@ -150,8 +288,20 @@ def generate_day(rng: random.Random) -> list[tuple[datetime, str]]:
             page = rng.choice(PAGES)
             events.append((at, _clf(ip, at, page, 200, rng.randrange(4000, 60000), "-", agent)))
             for asset in rng.sample(ASSETS, 3):
-                events.append((at, _clf(ip, at, asset, rng.choice((200, 304)), rng.randrange(200, 90000),
-                                        "https://www.example.com" + page, agent)))
+                events.append(
+                    (
+                        at,
+                        _clf(
+                            ip,
+                            at,
+                            asset,
+                            rng.choice((200, 304)),
+                            rng.randrange(200, 90000),
+                            "https://www.example.com" + page,
+                            agent,
+                        ),
+                    )
+                )
             at += timedelta(seconds=rng.randrange(10, 300))
     for _crawl in range(2500):  # crawlers
         at = DEMO_DAY + timedelta(seconds=rng.randrange(day_seconds))
@@ -191,15 +341,25 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
     with log_path.open("w", encoding="utf-8") as handle:
         handle.writelines(line for _at, line in events)
 
-    print(f"revisit demo: {len(events):,} log lines for {DEMO_DAY:%Y-%m-%d} (JST), "
-          f"{len(DEMO_ACCOUNTS)} accounts on the dormant list\n")
+    print(
+        f"revisit demo: {len(events):,} log lines for {DEMO_DAY:%Y-%m-%d} (JST), "
+        f"{len(DEMO_ACCOUNTS)} accounts on the dormant list\n"
+    )
     print("Alerts, as the sales team receives them:\n")
-    summary = replay(ReplayRequest([str(log_path)], str(accounts_csv), db_url=f"sqlite:///{database}",
-                                   alerts_jsonl=str(alerts_jsonl)), demo_settings(locale), sys.stdout)
+    summary = replay(
+        ReplayRequest(
+            [str(log_path)], str(accounts_csv), db_url=f"sqlite:///{database}", alerts_jsonl=str(alerts_jsonl)
+        ),
+        demo_settings(locale),
+        sys.stdout,
+    )
     print()
     print(format_summary(summary))
-    quiet = sorted(a.account_id for a in DEMO_ACCOUNTS if a.arrives_at and a.account_id not in
-                   {alert["account_id"] for alert in _read_jsonl(alerts_jsonl)})
+    quiet = sorted(
+        a.account_id
+        for a in DEMO_ACCOUNTS
+        if a.arrives_at and a.account_id not in {alert["account_id"] for alert in _read_jsonl(alerts_jsonl)}
+    )
     if quiet:
         print(f"  came back without an alert (active customer or cooldown): {', '.join(quiet)}")
     print(f"\nFiles: {log_path}, {accounts_csv}, {alerts_jsonl}, {database}")
@@ -214,25 +374,34 @@ def _read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-
 def sample_alert(settings: Settings, owner_address: str = "") -> Alert:
     """A made-up tier-A alert for ``revisit alerts test``: the real rendering and sending path.
 
     ``owner_address``: an e-mail address or a Slack user id for the sample owner.
     """
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     email, slack = (owner_address, "") if "@" in owner_address else ("", owner_address)
-    account = Account("SAMPLE-0001", "株式会社サンプル商事 (revisit test)", domains=("example.co.jp",),
-                      owner=Owner("テスト担当", email, slack), last_deal_at=(now - timedelta(days=270)).date(),
-                      lifetime_value=Decimal("4800000"), dormancy_reason=DormancyReason.TIMING, industry="sample")
+    account = Account(
+        "SAMPLE-0001",
+        "株式会社サンプル商事 (revisit test)",
+        domains=("example.co.jp",),
+        owner=Owner("テスト担当", email, slack),
+        last_deal_at=(now - timedelta(days=270)).date(),
+        lifetime_value=Decimal("4800000"),
+        dormancy_reason=DormancyReason.TIMING,
+        industry="sample",
+    )
     organization = Organization("Sample Trading Co., Ltd.", OrgKind.BUSINESS, "sample", 1.0, domain="example.co.jp")
     match = AccountMatch(account, MatchMethod.DOMAIN, 1.0, "sample alert from `revisit alerts test`")
     session = None
     for minutes, path in ((0, "/"), (2, "/products/a"), (5, "/pricing"), (7, "/contact")):
         weight = PageScorer(settings.intent.rules).weigh(path)
-        session = advance_session(session, account.account_id,
-                                  PageView(now - timedelta(minutes=10 - minutes), path, weight.weight, weight.label),
-                                  timedelta(minutes=30))
+        session = advance_session(
+            session,
+            account.account_id,
+            PageView(now - timedelta(minutes=10 - minutes), path, weight.weight, weight.label),
+            timedelta(minutes=30),
+        )
     assert session is not None
     decision = decide_alert(account, match, organization, session, now, None, settings)
     if decision.alert is None:  # settings that refuse even this visit: still show the rendering

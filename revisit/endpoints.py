@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -29,7 +29,7 @@ def readiness(checks: Mapping[str, ReadinessCheck]) -> tuple[bool, dict[str, str
     for name, check in checks.items():
         try:
             problem = check()
-        except Exception as error:  # noqa: BLE001 - a check that breaks means "not ready", with why
+        except Exception as error:
             problem = f"{type(error).__name__}: {error}"
         results[name] = "ok" if problem is None else problem
     return all(result == "ok" for result in results.values()), results
@@ -44,8 +44,7 @@ def readiness_body(checks: Mapping[str, ReadinessCheck]) -> tuple[int, bytes]:
 class ServiceEndpoints:
     """A small HTTP server on its own daemon thread; port 0 picks a free port (see ``port``)."""
 
-    def __init__(self, host: str, port: int, registry: CollectorRegistry,
-                 checks: Mapping[str, ReadinessCheck]) -> None:
+    def __init__(self, host: str, port: int, registry: CollectorRegistry, checks: Mapping[str, ReadinessCheck]) -> None:
         self.registry = registry
         self.checks = checks
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -69,7 +68,7 @@ class ServiceEndpoints:
         endpoints = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 if path == "/metrics":
                     self._answer(200, generate_latest(endpoints.registry), CONTENT_TYPE_LATEST)
@@ -88,7 +87,7 @@ class ServiceEndpoints:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - scrapes are not news
+            def log_message(self, format: str, *args: object) -> None:
                 return None
 
         return Handler

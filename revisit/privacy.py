@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import ipaddress
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, select
 
@@ -36,8 +36,10 @@ class AddressProtector:
     def __init__(self, settings: PrivacySettings, key: bytes = b"") -> None:
         self.mode = settings.ip_storage
         if self.mode == "hashed" and len(key) < 16:
-            raise BadInput(f"privacy.ip_storage = \"hashed\" needs a key of 16 bytes or more in "
-                           f"${settings.ip_hash_key_env} or privacy.ip_hash_key_file")
+            raise BadInput(
+                f'privacy.ip_storage = "hashed" needs a key of 16 bytes or more in '
+                f"${settings.ip_hash_key_env} or privacy.ip_hash_key_file"
+            )
         self._key = key
 
     @classmethod
@@ -54,7 +56,9 @@ class AddressProtector:
         if self.mode == "full" or not address:
             return address
         if self.mode == "hashed":
-            return HASH_PREFIX + hmac.new(self._key, address.encode("ascii", "replace"), hashlib.sha256).hexdigest()[:32]
+            return (
+                HASH_PREFIX + hmac.new(self._key, address.encode("ascii", "replace"), hashlib.sha256).hexdigest()[:32]
+            )
         try:
             parsed = ipaddress.ip_address(address)
         except ValueError:
@@ -81,18 +85,21 @@ class RetentionReport:
     resolutions: int
 
 
-def delete_expired(engine: Engine, days: int, now: datetime | None = None, dry_run: bool = False,
-                   batch: int = 10_000) -> RetentionReport:
+def delete_expired(
+    engine: Engine, days: int, now: datetime | None = None, dry_run: bool = False, batch: int = 10_000
+) -> RetentionReport:
     """Deletes hits and cached resolutions older than ``days``, in batches (short locks on a busy
     table), and expired RDAP answers; alerts, sessions, deliveries and outcomes stay."""
     if days < 1:
         raise BadInput("retention days must be 1 or more")
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=days)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
     with engine.connect() as connection:
-        old_hits = connection.execute(select(func.count()).select_from(HitRow)
-                                      .where(HitRow.occurred_at < cutoff)).scalar_one()
-        old_resolutions = connection.execute(select(func.count()).select_from(OrganizationRow)
-                                             .where(OrganizationRow.resolved_at < cutoff)).scalar_one()
+        old_hits = connection.execute(
+            select(func.count()).select_from(HitRow).where(HitRow.occurred_at < cutoff)
+        ).scalar_one()
+        old_resolutions = connection.execute(
+            select(func.count()).select_from(OrganizationRow).where(OrganizationRow.resolved_at < cutoff)
+        ).scalar_one()
     if dry_run:
         return RetentionReport(cutoff, old_hits, old_resolutions)
     while True:
@@ -104,6 +111,9 @@ def delete_expired(engine: Engine, days: int, now: datetime | None = None, dry_r
     with engine.begin() as connection:
         connection.execute(delete(OrganizationRow).where(OrganizationRow.resolved_at < cutoff))
         # RDAP answers past their own expiry: not personal data, but no use either
-        connection.execute(delete(NetworkRegistrationRow).where(
-            NetworkRegistrationRow.expires_at < (now or datetime.now(timezone.utc))))
+        connection.execute(
+            delete(NetworkRegistrationRow).where(
+                NetworkRegistrationRow.expires_at < (now or datetime.now(UTC))
+            )
+        )
     return RetentionReport(cutoff, old_hits, old_resolutions)

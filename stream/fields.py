@@ -7,13 +7,17 @@ client and the same proxy chain repeat across thousands of lines.
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta, timezone
 
 from revisit.core.caches import BoundedCache
 
-_MONTHS = {name: number for number, name in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1
+    )
+}
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -50,17 +54,24 @@ class TimestampParser:
             minutes = int(offset[1:3]) * 60 + int(offset[3:5])
             zone = timezone(timedelta(minutes=-minutes if offset[0] == "-" else minutes))
             self._zones[text[21:]] = zone
-        return datetime(int(text[7:11]), _MONTHS[text[3:6]], int(text[0:2]), int(text[12:14]),
-                        int(text[15:17]), int(text[18:20]), tzinfo=zone)
+        return datetime(
+            int(text[7:11]),
+            _MONTHS[text[3:6]],
+            int(text[0:2]),
+            int(text[12:14]),
+            int(text[15:17]),
+            int(text[18:20]),
+            tzinfo=zone,
+        )
 
     @staticmethod
     def _parse_other(text: str) -> datetime:
         stripped = text.strip()
         if stripped.replace(".", "", 1).isdigit():
-            return datetime.fromtimestamp(float(stripped), tz=timezone.utc)
+            return datetime.fromtimestamp(float(stripped), tz=UTC)
         value = datetime.fromisoformat(stripped.replace("Z", "+00:00"))
         if value.tzinfo is None:  # a log without an offset is taken as UTC (documented)
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -157,7 +168,7 @@ def _forwarded_entries(text: str) -> list[str]:
     text = text.strip()
     if text.startswith('"'):
         end = text.find('"', 1)
-        text = text[1:end if end != -1 else None]
+        text = text[1 : end if end != -1 else None]
     if text in ("", "-"):
         return []
     return [entry for entry in text.split(",") if entry.strip()]

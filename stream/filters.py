@@ -7,7 +7,7 @@ alerts; each is counted under its own reason so an SRE can see what the stream i
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable
+from collections.abc import Iterable
 
 import crawleruseragents
 

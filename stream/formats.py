@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import operator
 import re
-from typing import Any, Callable, Mapping, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from revisit.core.config import JsonFieldNames, LogSettings
 from revisit.core.errors import BadInput
@@ -66,12 +67,34 @@ class AutoClfParser:
     """
 
     _FAST = re.compile(  # the empty first group stands for the absent vhost: groups() is RawFields' order
-        r"^()(\S+) \S+ \S+ " + _TIME + " " + _FAST_QUOTED + " " + _STATUS + " " + _SIZE
-        + " " + _FAST_QUOTED + " " + _FAST_QUOTED + r"(.*)"
+        r"^()(\S+) \S+ \S+ "
+        + _TIME
+        + " "
+        + _FAST_QUOTED
+        + " "
+        + _STATUS
+        + " "
+        + _SIZE
+        + " "
+        + _FAST_QUOTED
+        + " "
+        + _FAST_QUOTED
+        + r"(.*)"
     )
     _TOLERANT = re.compile(
-        r"^([^\[]*?) " + _TIME + " " + _ESCAPED_QUOTED + " " + _STATUS + " " + _SIZE
-        + r"(?: " + _ESCAPED_QUOTED + " " + _ESCAPED_QUOTED + r")?"
+        r"^([^\[]*?) "
+        + _TIME
+        + " "
+        + _ESCAPED_QUOTED
+        + " "
+        + _STATUS
+        + " "
+        + _SIZE
+        + r"(?: "
+        + _ESCAPED_QUOTED
+        + " "
+        + _ESCAPED_QUOTED
+        + r")?"
         + r'((?: (?:"(?:[^"\\]|\\.)*"|[^"\s]\S*))*)\s*$'
     )
     _PREFIX_TOKEN = re.compile(r'"[^"]*"|\S+')
@@ -171,7 +194,7 @@ class LogFormatParser:
         fast, slow = ["^"], ["^"]
         position = 0
         for directive in _DIRECTIVE.finditer(log_format):
-            literal = log_format[position:directive.start()]
+            literal = log_format[position : directive.start()]
             fast.append(re.escape(literal))
             slow.append(re.escape(literal))
             position = directive.end()
@@ -236,8 +259,14 @@ class LogFormatParser:
         if request is None:
             request = f"{values.get('method', 'GET')} {values['path']}{values.get('query', '')} HTTP/1.1"
         return RawFields(
-            values.get("vhost"), values["client"], time, request, values.get("status", "200"),
-            values.get("size", "-"), values.get("referrer"), values.get("user_agent"),
+            values.get("vhost"),
+            values["client"],
+            time,
+            request,
+            values.get("status", "200"),
+            values.get("size", "-"),
+            values.get("referrer"),
+            values.get("user_agent"),
             values.get("forwarded_for"),
         )
 
@@ -280,9 +309,14 @@ class JsonLineParser:
         status = get["status"](record)
         size = get["size"](record)
         return RawFields(
-            _text_or_none(get["vhost"](record)), str(client), str(time), str(request),
-            str(status if status is not None else "200"), str(size if size is not None else "-"),
-            _text_or_none(get["referrer"](record)), _text_or_none(get["user_agent"](record)),
+            _text_or_none(get["vhost"](record)),
+            str(client),
+            str(time),
+            str(request),
+            str(status if status is not None else "200"),
+            str(size if size is not None else "-"),
+            _text_or_none(get["referrer"](record)),
+            _text_or_none(get["user_agent"](record)),
             _text_or_none(get["forwarded_for"](record)),
         )
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import gzip
 import io
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from revisit.core.errors import BadInput
 

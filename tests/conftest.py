@@ -11,8 +11,8 @@ import logging
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -27,8 +27,9 @@ def find_shared_data() -> tuple[Path, list[Path]]:
         path = Path(os.environ["REVISIT_SHARED_DATA"])
         return path, [path]
     candidates = [REPO.parent / "shared" / "data"]
-    origin = subprocess.run(["git", "-C", str(REPO), "remote", "get-url", "origin"], capture_output=True,
-                            text=True, check=False).stdout.strip()
+    origin = subprocess.run(
+        ["git", "-C", str(REPO), "remote", "get-url", "origin"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     if origin and Path(origin).is_dir():  # a local path, not a URL
         candidates.append(Path(origin).resolve().parent / "shared" / "data")
     return next((c for c in candidates if c.is_dir()), candidates[0]), candidates
@@ -43,8 +44,10 @@ APACHE_LOG = ACCESS_LOGS / "elastic-examples-apache" / "apache_logs"
 def pytest_configure(config: pytest.Config) -> None:
     if not SHARED_DATA.is_dir():
         looked = ", ".join(str(c) for c in SHARED_DATA_CANDIDATES)
-        raise pytest.UsageError(f"test data not found (looked in {looked}): the suite needs the shared/data "
-                                "folder beside the checkout, or REVISIT_SHARED_DATA pointing at it")
+        raise pytest.UsageError(
+            f"test data not found (looked in {looked}): the suite needs the shared/data "
+            "folder beside the checkout, or REVISIT_SHARED_DATA pointing at it"
+        )
 
 
 def mmdb(name: str) -> str:

@@ -87,7 +87,7 @@ class LoopbackUdp:
         while not self._stop.is_set():
             try:
                 data, peer = self.socket.recvfrom(4096)
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self.queries += 1
             if self.garbage:
@@ -107,8 +107,12 @@ class LoopbackRdap:
     answer (the slow-resolver benchmark); ``requests`` records the paths asked for.
     """
 
-    def __init__(self, answers: dict[str, tuple[int, str, str]] | None = None,
-                 jpnic: dict[str, str] | None = None, delay_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        answers: dict[str, tuple[int, str, str]] | None = None,
+        jpnic: dict[str, str] | None = None,
+        delay_seconds: float = 0.0,
+    ) -> None:
         self.answers = answers or {}
         self.jpnic = jpnic or {}
         self.delay_seconds = delay_seconds
@@ -117,7 +121,7 @@ class LoopbackRdap:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server interface
+            def do_GET(self) -> None:
                 server.requests.append(self.path)
                 server.request_times.append(time.monotonic())
                 if server.delay_seconds:
@@ -125,8 +129,9 @@ class LoopbackRdap:
                 url = urlparse(self.path)
                 if url.path.startswith("/ip/"):
                     status, body, content_type = server.answers.get(
-                        url.path[len("/ip/"):], (404, json.dumps({"errorCode": 404, "title": "Not Found"}),
-                                                 "application/rdap+json"))
+                        url.path[len("/ip/") :],
+                        (404, json.dumps({"errorCode": 404, "title": "Not Found"}), "application/rdap+json"),
+                    )
                 elif url.path == "/jpnic":
                     key = parse_qs(url.query).get("key", [""])[0]
                     found = server.jpnic.get(key)
@@ -143,7 +148,7 @@ class LoopbackRdap:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return None
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -170,23 +175,44 @@ def recorded_rdap_answers(shared_data: Path) -> tuple[dict[str, tuple[int, str, 
     for host in ("206.41.110.1", "206.41.110.77"):
         answers[host] = (200, chix, "application/rdap+json")
     answers["133.1.2.5"] = (200, json.dumps(APNIC_JPNIC_DELEGATION), "application/rdap+json")
-    jpnic = {address: entry["response"]
-             for address, entry in json.loads((rdap / "ipwhois" / "jpnic.json").read_text()).items()}
+    jpnic = {
+        address: entry["response"]
+        for address, entry in json.loads((rdap / "ipwhois" / "jpnic.json").read_text()).items()
+    }
     return answers, jpnic
 
 
 # What APNIC answers for addresses in 133/8 (shape as served by rdap.apnic.net): the block is JPNIC's
 # to hand out, so the holder of 133.1.0.0/16 is only in JPNIC's own whois.
 APNIC_JPNIC_DELEGATION = {
-    "rdapConformance": ["rdap_level_0"], "objectClassName": "ip network", "handle": "133.0.0.0 - 133.255.255.255",
-    "startAddress": "133.0.0.0", "endAddress": "133.255.255.255", "ipVersion": "v4",
-    "name": "JPNIC-NET-JP-ERX", "type": "ALLOCATED PORTABLE", "country": "JP",
+    "rdapConformance": ["rdap_level_0"],
+    "objectClassName": "ip network",
+    "handle": "133.0.0.0 - 133.255.255.255",
+    "startAddress": "133.0.0.0",
+    "endAddress": "133.255.255.255",
+    "ipVersion": "v4",
+    "name": "JPNIC-NET-JP-ERX",
+    "type": "ALLOCATED PORTABLE",
+    "country": "JP",
     "cidr0_cidrs": [{"v4prefix": "133.0.0.0", "length": 8}],
-    "entities": [{"objectClassName": "entity", "handle": "JNIC1-AP", "roles": ["administrative", "technical"],
-                  "vcardArray": ["vcard", [["version", {}, "text", "4.0"],
-                                           ["fn", {}, "text", "Japan Network Information Center"],
-                                           ["kind", {}, "text", "group"]]]}],
-    "events": [], "links": [], "remarks": [],
+    "entities": [
+        {
+            "objectClassName": "entity",
+            "handle": "JNIC1-AP",
+            "roles": ["administrative", "technical"],
+            "vcardArray": [
+                "vcard",
+                [
+                    ["version", {}, "text", "4.0"],
+                    ["fn", {}, "text", "Japan Network Information Center"],
+                    ["kind", {}, "text", "group"],
+                ],
+            ],
+        }
+    ],
+    "events": [],
+    "links": [],
+    "remarks": [],
 }
 
 

@@ -4,7 +4,7 @@ one-record-per-account state that reaches its table only after the rows are stor
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from revisit.alerts.sessions import PageView, Session, advance_session
 from revisit.kafka.expiry import ExpiryQueue
@@ -12,7 +12,7 @@ from revisit.kafka.progress import CommittedEventTimes
 from revisit.kafka.records import AccountStateTable, last_alerts_field, sessions_field
 
 GAP = timedelta(minutes=30)
-T0 = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
 
 
 def stored(table: dict[str, bytes], account_id: str) -> dict:
@@ -67,7 +67,7 @@ def test_state_of_ended_visits_is_forgotten_and_active_state_kept() -> None:
     table: dict = {}
     states = AccountStateTable(table, {"session": timedelta(minutes=90), "last_alert_at": timedelta(hours=25)})
     sessions, last_alerts = sessions_field(states), last_alerts_field(states)
-    noon = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    noon = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     for account, seen in (("old", noon - timedelta(hours=3)), ("recent", noon - timedelta(minutes=5))):
         sessions[account] = Session(f"s-{account}", account, seen, seen, (PageView(seen, "/"),), (), 0)
         last_alerts[account] = seen
@@ -91,7 +91,9 @@ def test_a_visit_that_went_on_is_kept_when_its_first_due_time_comes() -> None:
     sessions = sessions_field(states)
     sessions["A1"] = advance_session(None, "A1", PageView(T0, "/", 0, None), GAP)
     states.publish(states.staged())
-    sessions["A1"] = advance_session(sessions["A1"], "A1", PageView(T0 + timedelta(minutes=20), "/pricing", 5, "pricing"), GAP)
+    sessions["A1"] = advance_session(
+        sessions["A1"], "A1", PageView(T0 + timedelta(minutes=20), "/pricing", 5, "pricing"), GAP
+    )
     states.publish(states.staged())
     assert sweep(states, {0: T0 + timedelta(minutes=40)}) == {}
     assert "A1" in table
@@ -101,9 +103,11 @@ def test_a_visit_that_went_on_is_kept_when_its_first_due_time_comes() -> None:
 
 def test_recovered_state_is_swept_once_queued_again() -> None:
     """A table filled from its changelog was never published here: ``rebuild_expiry`` queues it."""
-    noon = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
-    table = {account: json.dumps({"last_alert_at": (noon - age).isoformat(), "partition": 0}).encode()
-             for account, age in (("gone", timedelta(days=3)), ("kept", timedelta(hours=1)))}
+    noon = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    table = {
+        account: json.dumps({"last_alert_at": (noon - age).isoformat(), "partition": 0}).encode()
+        for account, age in (("gone", timedelta(days=3)), ("kept", timedelta(hours=1)))
+    }
     states = AccountStateTable(table, {"last_alert_at": timedelta(hours=24)})
     assert sweep(states, {0: noon}) == {}  # not queued yet
     states.rebuild_expiry()
@@ -126,9 +130,11 @@ def test_each_account_is_judged_by_the_event_time_of_its_own_partition() -> None
     """After a restart partition 1 may be re-reading the morning while partition 0 is already at
     night: the morning's visit and cooldown on partition 1 must not be forgotten meanwhile."""
     table: dict = {}
-    states = AccountStateTable(table, {"session": timedelta(minutes=45), "last_alert_at": timedelta(hours=24, minutes=15)})
+    states = AccountStateTable(
+        table, {"session": timedelta(minutes=45), "last_alert_at": timedelta(hours=24, minutes=15)}
+    )
     sessions, last_alerts = sessions_field(states), last_alerts_field(states)
-    morning = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
+    morning = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
     for account, partition in (("fast", 0), ("slow", 1)):
         sessions[account] = Session(f"s-{account}", account, morning, morning, (PageView(morning, "/"),), (), 0)
         last_alerts[account] = morning
@@ -138,8 +144,7 @@ def test_each_account_is_judged_by_the_event_time_of_its_own_partition() -> None
     assert sweep(states, {0: night}) == {"fast": ["session"]}  # partition 1 not read yet: kept
     assert sweep(states, {0: night, 1: a_bit_later}) == {}
     assert stored(table, "fast")["partition"] == 0 and "last_alert_at" in stored(table, "fast")
-    assert sweep(states, {0: night + timedelta(days=1), 1: night}) == {
-        "fast": ["last_alert_at"], "slow": ["session"]}
+    assert sweep(states, {0: night + timedelta(days=1), 1: night}) == {"fast": ["last_alert_at"], "slow": ["session"]}
     assert "fast" not in table  # the partition alone is no state worth keeping
     states.note_partition("slow", 1)
     assert states.staged() == {}  # the same partition again changes nothing

@@ -12,8 +12,10 @@ import pytest
 from revisit.core.errors import BadInput
 from revisit.enrichment.accounts import DormancyReason, load_accounts
 
-HEADER = ("account_id,name,aliases,domains,networks,owner_name,owner_email,owner_slack,last_deal_at,"
-          "last_contact_at,lost_deal_at,lifetime_value,dormancy_reason,industry,region")
+HEADER = (
+    "account_id,name,aliases,domains,networks,owner_name,owner_email,owner_slack,last_deal_at,"
+    "last_contact_at,lost_deal_at,lifetime_value,dormancy_reason,industry,region"
+)
 
 
 def write(tmp_path: Path, body: str, encoding: str = "utf-8", name: str = "accounts.csv") -> Path:
@@ -23,10 +25,13 @@ def write(tmp_path: Path, body: str, encoding: str = "utf-8", name: str = "accou
 
 
 def test_full_row_is_read_with_unknown_columns_kept(tmp_path: Path) -> None:
-    path = write(tmp_path, HEADER + "\n"
-                 'C-1,株式会社さくら精機,Sakura Seiki;ｻｸﾗ精機,WWW.Sakura-Seiki.co.jp;sakura.example,'
-                 '133.242.18.0/24;2001:db8::/48,山田 花子,hanako@example.com,U123,2026-02-14,,2025-12-01,'
-                 '"18,500,000",Timing,manufacturing,関東\n')
+    path = write(
+        tmp_path,
+        HEADER + "\n"
+        "C-1,株式会社さくら精機,Sakura Seiki;ｻｸﾗ精機,WWW.Sakura-Seiki.co.jp;sakura.example,"
+        "133.242.18.0/24;2001:db8::/48,山田 花子,hanako@example.com,U123,2026-02-14,,2025-12-01,"
+        '"18,500,000",Timing,manufacturing,関東\n',
+    )
     (account,) = load_accounts(path)
     assert account.account_id == "C-1" and account.name == "株式会社さくら精機"
     assert account.aliases == ("Sakura Seiki", "ｻｸﾗ精機")
@@ -47,19 +52,22 @@ def test_bom_and_cp932(tmp_path: Path) -> None:
         load_accounts(cp932)
 
 
-@pytest.mark.parametrize("rows, message", [
-    ("C-1,A,,,,,,\nC-1,B,,,,,,\n", r"accounts.csv:3:1: account_id 'C-1' already used on line 2"),
-    ("C-1,A,2024-13-01,,,,,\n", r"accounts.csv:2:3: last_deal_at: '2024-13-01' is not a date \(YYYY-MM-DD\)"),
-    ("C-1,A,20240101,,,,,\n", r"accounts.csv:2:3: last_deal_at: '20240101' is not a date"),
-    (",A,,,,,,\n", r"accounts.csv:2:1: account_id: required"),
-    ("C-1,,,,,,,\n", r"accounts.csv:2:2: name: required"),
-    ("C-1,A,,not-a-cidr,,,,\n", r"accounts.csv:2:4: networks: 'not-a-cidr' is not an IP network"),
-    ("C-1,A,,,bored,,,\n", r"accounts.csv:2:5: dormancy_reason: 'bored' is not one of forgotten\|"),
-    ("C-1,A,,,,lots,,\n", r"accounts.csv:2:6: lifetime_value: 'lots' is not a number"),
-    ("C-1,A,,,,,bad mail,\n", r"accounts.csv:2:7: owner_email: 'bad mail' is not an e-mail address"),
-    ("C-1,A,,,,,,x..y\n", r"accounts.csv:2:8: domains: 'x..y' is not a domain name"),
-    ("C-1,A,,,\n", r"accounts.csv:2:1: expected 8 fields, found 5"),
-])
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ("C-1,A,,,,,,\nC-1,B,,,,,,\n", r"accounts.csv:3:1: account_id 'C-1' already used on line 2"),
+        ("C-1,A,2024-13-01,,,,,\n", r"accounts.csv:2:3: last_deal_at: '2024-13-01' is not a date \(YYYY-MM-DD\)"),
+        ("C-1,A,20240101,,,,,\n", r"accounts.csv:2:3: last_deal_at: '20240101' is not a date"),
+        (",A,,,,,,\n", r"accounts.csv:2:1: account_id: required"),
+        ("C-1,,,,,,,\n", r"accounts.csv:2:2: name: required"),
+        ("C-1,A,,not-a-cidr,,,,\n", r"accounts.csv:2:4: networks: 'not-a-cidr' is not an IP network"),
+        ("C-1,A,,,bored,,,\n", r"accounts.csv:2:5: dormancy_reason: 'bored' is not one of forgotten\|"),
+        ("C-1,A,,,,lots,,\n", r"accounts.csv:2:6: lifetime_value: 'lots' is not a number"),
+        ("C-1,A,,,,,bad mail,\n", r"accounts.csv:2:7: owner_email: 'bad mail' is not an e-mail address"),
+        ("C-1,A,,,,,,x..y\n", r"accounts.csv:2:8: domains: 'x..y' is not a domain name"),
+        ("C-1,A,,,\n", r"accounts.csv:2:1: expected 8 fields, found 5"),
+    ],
+)
 def test_bad_rows_name_file_line_and_column(tmp_path: Path, rows: str, message: str) -> None:
     header = "account_id,name,last_deal_at,networks,dormancy_reason,lifetime_value,owner_email,domains\n"
     with pytest.raises(BadInput, match=message):
@@ -111,9 +119,15 @@ def test_lint_finds_duplicates_shared_keys_and_missing_fields(tmp_path: Path, ca
     findings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     found = {(f["kind"], tuple(f["accounts"])) for f in findings}
     assert found == {
-        ("same_name", ("D1", "D2")), ("similar_name", ("D3", "D4")), ("shared_domain", ("D3", "D4")),
-        ("shared_network", ("D1", "D2")), ("access_provider", ("D5",)), ("no_owner", ("D2",)),
-        ("no_domain_or_network", ("D5",)), ("no_dates", ("D4",)), ("future_date", ("D5",)),
+        ("same_name", ("D1", "D2")),
+        ("similar_name", ("D3", "D4")),
+        ("shared_domain", ("D3", "D4")),
+        ("shared_network", ("D1", "D2")),
+        ("access_provider", ("D5",)),
+        ("no_owner", ("D2",)),
+        ("no_domain_or_network", ("D5",)),
+        ("no_dates", ("D4",)),
+        ("future_date", ("D5",)),
     }
     assert all(f["why"] for f in findings)  # each finding says why it matters
     # D6 is clean: nothing names it

@@ -42,14 +42,30 @@ label = "download"
 def inputs(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
     (tmp_path / "revisit.toml").write_text(CONFIG, encoding="utf-8")
-    return {"accounts": str(tmp_path / "accounts.csv"), "config": str(tmp_path / "revisit.toml"),
-            "jsonl": str(tmp_path / "alerts.jsonl")}
+    return {
+        "accounts": str(tmp_path / "accounts.csv"),
+        "config": str(tmp_path / "revisit.toml"),
+        "jsonl": str(tmp_path / "alerts.jsonl"),
+    }
 
 
 def replay_args(inputs: dict[str, str], db_url: str, *logs: str) -> list[str]:
-    return ["replay", *(logs or [str(APACHE_LOG)]), "--accounts", inputs["accounts"], "--config", inputs["config"],
-            "--db", db_url, "--alerts-jsonl", inputs["jsonl"], "--mmdb", mmdb("GeoIP2-ISP-Test"),
-            "--mmdb", mmdb("GeoLite2-ASN-Test")]
+    return [
+        "replay",
+        *(logs or [str(APACHE_LOG)]),
+        "--accounts",
+        inputs["accounts"],
+        "--config",
+        inputs["config"],
+        "--db",
+        db_url,
+        "--alerts-jsonl",
+        inputs["jsonl"],
+        "--mmdb",
+        mmdb("GeoIP2-ISP-Test"),
+        "--mmdb",
+        mmdb("GeoLite2-ASN-Test"),
+    ]
 
 
 def read_jsonl(path: str) -> list[dict]:
@@ -112,8 +128,13 @@ def test_gzip_and_stdin_give_the_same_alerts(inputs, tmp_path, capsys) -> None:
     first = {a["alert_id"] for a in read_jsonl(inputs["jsonl"])}
     Path(inputs["jsonl"]).unlink()
     args = replay_args(inputs, f"sqlite:///{tmp_path / 'b.sqlite'}", "-")
-    result = subprocess.run([sys.executable, "-m", "revisit", *args], stdin=APACHE_LOG.open("rb"),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "revisit", *args],
+        stdin=APACHE_LOG.open("rb"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert {a["alert_id"] for a in read_jsonl(inputs["jsonl"])} == first
 
@@ -226,4 +247,6 @@ def test_demo_tells_sales_who_came_back(tmp_path, capsys) -> None:
     assert sakura["pages"] == ["/", "/products/laser-cutter", "/pricing", "/case-studies/automotive", "/contact"]
     # running it again gives the same alerts (fixed seed, fresh files)
     assert main(["demo", "--out", str(tmp_path / "demo"), "--locale", "en"]) == 0
-    assert [a["alert_id"] for a in read_jsonl(str(tmp_path / "demo" / "alerts.jsonl"))] == [a["alert_id"] for a in alerts]
+    assert [a["alert_id"] for a in read_jsonl(str(tmp_path / "demo" / "alerts.jsonl"))] == [
+        a["alert_id"] for a in alerts
+    ]

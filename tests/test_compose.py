@@ -61,11 +61,17 @@ def test_every_file_the_compose_file_names_exists() -> None:
 
 def test_settings_overrides_in_the_compose_file_are_real_settings() -> None:
     environments = [dict(service.get("environment") or {}) for service in SERVICES.values()]
-    example = dict(line.split("=", 1) for line in (REPO / ".env.example").read_text(encoding="utf-8").splitlines()
-                   if line and not line.startswith("#"))
+    example = dict(
+        line.split("=", 1)
+        for line in (REPO / ".env.example").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
     for environment in environments + [example]:
-        overrides = {key: re.sub(r"\$\{\w+\}", "x", str(value)) for key, value in environment.items()
-                     if key.startswith("REVISIT_")}
+        overrides = {
+            key: re.sub(r"\$\{\w+\}", "x", str(value))
+            for key, value in environment.items()
+            if key.startswith("REVISIT_")
+        }
         if overrides:
             load_settings(None, overrides)  # raises on an unknown key or a wrong type
     worker = {key: str(value) for key, value in SERVICES["worker"]["environment"].items()}
@@ -77,8 +83,9 @@ def test_the_image_is_multi_stage_and_runs_as_a_user() -> None:
     assert len(re.findall(r"^FROM ", dockerfile, re.M)) >= 2
     users = re.findall(r"^USER (\S+)", dockerfile, re.M)
     assert users and users[-1] not in ("root", "0")
-    packages = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
-        "packages"]["find"]["include"]
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"][
+        "find"
+    ]["include"]
     for package in packages:  # every package the wheel needs is copied into the build stage
         assert f"COPY {package.rstrip('*')} ./{package.rstrip('*')}" in dockerfile
 

@@ -24,7 +24,10 @@ def test_defaults_without_a_file() -> None:
 
 
 def test_overrides_are_typed(tmp_path: Path) -> None:
-    settings = load_settings(write(tmp_path, """
+    settings = load_settings(
+        write(
+            tmp_path,
+            """
 database_url = "postgresql+psycopg://u@db/revisit"
 [log]
 format = "nginx_main"
@@ -45,7 +48,9 @@ weight = 20
 label = "project"
 [alerts]
 locale = "en"
-"""))
+""",
+        )
+    )
     assert settings.log.format == "nginx_main" and settings.log.trusted_proxies == ("10.0.0.0/8",)
     assert settings.filters.own_networks == ("133.18.40.0/24",)
     assert settings.dormancy.default.tier_a_months == 3 and settings.dormancy.default.tier_b_months == 12
@@ -54,17 +59,22 @@ locale = "en"
     assert settings.alerts.locale == "en" and settings.alerts.cooldown_hours == 24
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[alerts]\ncooldwon_hours = 3\n", "alerts.cooldwon_hours: unknown key"),
-    ("[alerts]\ncooldown_hours = \"3\"\n", "alerts.cooldown_hours: expected an integer"),
-    ("[filters]\ndrop_bots = 1\n", "filters.drop_bots: expected true or false"),
-    ("[[intent.rules]]\npattern = \"/a\"\nweight = 1\nlabel = \"a\"\n[[intent.rules]]\npattern = \"/b\"\nwieght = 2\n",
-     r"intent.rules\[1\].wieght: unknown key"),
-    ("[dormancy.by_industry.plant]\ntier_a = 1\n", "dormancy.by_industry.plant.tier_a: unknown key"),
-    ("log = 3\n", "log: expected a table"),
-    ("[intent]\nrules = \"x\"\n", "intent.rules: expected a list"),
-    ("not toml ===\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[alerts]\ncooldwon_hours = 3\n", "alerts.cooldwon_hours: unknown key"),
+        ('[alerts]\ncooldown_hours = "3"\n', "alerts.cooldown_hours: expected an integer"),
+        ("[filters]\ndrop_bots = 1\n", "filters.drop_bots: expected true or false"),
+        (
+            '[[intent.rules]]\npattern = "/a"\nweight = 1\nlabel = "a"\n[[intent.rules]]\npattern = "/b"\nwieght = 2\n',
+            r"intent.rules\[1\].wieght: unknown key",
+        ),
+        ("[dormancy.by_industry.plant]\ntier_a = 1\n", "dormancy.by_industry.plant.tier_a: unknown key"),
+        ("log = 3\n", "log: expected a table"),
+        ('[intent]\nrules = "x"\n', "intent.rules: expected a list"),
+        ("not toml ===\n", "not valid TOML"),
+    ],
+)
 def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(BadInput, match=message):
         load_settings(write(tmp_path, text))
@@ -78,10 +88,15 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_environment_overrides_are_typed_and_checked(tmp_path) -> None:
     config = tmp_path / "revisit.toml"
     config.write_text('[kafka]\npartitions = 4\n[alerts]\nlocale = "en"\n', encoding="utf-8")
-    environ = {"REVISIT_KAFKA__PARTITIONS": "12", "REVISIT_DELIVERY__DEFAULT_CHANNELS": '["slack", "email"]',
-               "REVISIT_DELIVERY__SLACK__CHANNEL": "#sales", "REVISIT_DATABASE_URL": "sqlite:///x.sqlite",
-               "REVISIT_DELIVERY__BUSINESS_HOURS__ENABLED": "true", "REVISIT_SLACK_BOT_TOKEN": "xoxb-not-a-setting",
-               "REVISIT_TEST_KAFKA": "127.0.0.1:9092"}
+    environ = {
+        "REVISIT_KAFKA__PARTITIONS": "12",
+        "REVISIT_DELIVERY__DEFAULT_CHANNELS": '["slack", "email"]',
+        "REVISIT_DELIVERY__SLACK__CHANNEL": "#sales",
+        "REVISIT_DATABASE_URL": "sqlite:///x.sqlite",
+        "REVISIT_DELIVERY__BUSINESS_HOURS__ENABLED": "true",
+        "REVISIT_SLACK_BOT_TOKEN": "xoxb-not-a-setting",
+        "REVISIT_TEST_KAFKA": "127.0.0.1:9092",
+    }
     settings = load_settings(config, environ)
     assert settings.kafka.partitions == 12  # the environment wins over the file
     assert settings.alerts.locale == "en"  # the file wins over the default

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -29,16 +29,19 @@ def account(**fields) -> Account:
     return Account(**values)
 
 
-@pytest.mark.parametrize("last_deal, tier", [
-    (date(2026, 6, 1), DormancyTier.ACTIVE),   # 5 months
-    (date(2026, 5, 21), DormancyTier.ACTIVE),  # one day short of 6 months
-    (date(2026, 5, 20), DormancyTier.A),       # exactly 6 months
-    (date(2025, 11, 21), DormancyTier.A),      # 11 months
-    (date(2025, 11, 20), DormancyTier.B),      # 12 months
-    (date(2024, 11, 21), DormancyTier.B),
-    (date(2024, 11, 20), DormancyTier.C),      # 24 months
-    (None, DormancyTier.C),                    # no date at all
-])
+@pytest.mark.parametrize(
+    "last_deal, tier",
+    [
+        (date(2026, 6, 1), DormancyTier.ACTIVE),  # 5 months
+        (date(2026, 5, 21), DormancyTier.ACTIVE),  # one day short of 6 months
+        (date(2026, 5, 20), DormancyTier.A),  # exactly 6 months
+        (date(2025, 11, 21), DormancyTier.A),  # 11 months
+        (date(2025, 11, 20), DormancyTier.B),  # 12 months
+        (date(2024, 11, 21), DormancyTier.B),
+        (date(2024, 11, 20), DormancyTier.C),  # 24 months
+        (None, DormancyTier.C),  # no date at all
+    ],
+)
 def test_tiers_at_event_time(last_deal: date | None, tier: DormancyTier) -> None:
     assert dormancy_tier(account(last_deal_at=last_deal), AT, DormancySettings()) is tier
 
@@ -50,8 +53,8 @@ def test_latest_of_deal_and_contact_counts() -> None:
 
 def test_same_account_judged_at_the_hit_time_not_now() -> None:
     acct = account(last_deal_at=date(2015, 1, 10))
-    assert dormancy_tier(acct, datetime(2015, 5, 17, tzinfo=timezone.utc), DormancySettings()) is DormancyTier.ACTIVE
-    assert dormancy_tier(acct, datetime(2015, 9, 1, tzinfo=timezone.utc), DormancySettings()) is DormancyTier.A
+    assert dormancy_tier(acct, datetime(2015, 5, 17, tzinfo=UTC), DormancySettings()) is DormancyTier.ACTIVE
+    assert dormancy_tier(acct, datetime(2015, 9, 1, tzinfo=UTC), DormancySettings()) is DormancyTier.A
 
 
 def test_thresholds_per_industry() -> None:
@@ -66,13 +69,25 @@ def test_months_between_handles_month_ends() -> None:
     assert months_between(date(2026, 1, 31), date(2026, 3, 31)) == 2
 
 
-@pytest.mark.parametrize("path, label", [
-    ("/pricing", "pricing"), ("/en/pricing/enterprise", "pricing"), ("/contact", "contact"),
-    ("/demo", "demo"), ("/free-trial", "trial"), ("/case-studies/acme", "case study"),
-    ("/products/laser", "product"), ("/download/whitepaper.pdf", "document"), ("/webinar/2026", "seminar"),
-    ("/%E6%96%99%E9%87%91", "pricing"),  # /料金, percent-encoded as it appears in the log
-    ("/careers", None), ("/login", None), ("/blog/hello", None), ("/", None),
-])
+@pytest.mark.parametrize(
+    "path, label",
+    [
+        ("/pricing", "pricing"),
+        ("/en/pricing/enterprise", "pricing"),
+        ("/contact", "contact"),
+        ("/demo", "demo"),
+        ("/free-trial", "trial"),
+        ("/case-studies/acme", "case study"),
+        ("/products/laser", "product"),
+        ("/download/whitepaper.pdf", "document"),
+        ("/webinar/2026", "seminar"),
+        ("/%E6%96%99%E9%87%91", "pricing"),  # /料金, percent-encoded as it appears in the log
+        ("/careers", None),
+        ("/login", None),
+        ("/blog/hello", None),
+        ("/", None),
+    ],
+)
 def test_default_page_rules(path: str, label: str | None) -> None:
     weight = PageScorer(Settings().intent.rules).weigh(path)
     assert weight.label == label
@@ -89,8 +104,13 @@ def test_configured_regex_rule_and_bad_rule() -> None:
 
 def test_score_counts_each_label_once() -> None:
     best = ()
-    for page in (PageWeight(30, "pricing"), PageWeight(30, "pricing"), PageWeight(40, "contact"),
-                 PageWeight(25, "pricing"), PageWeight(0, None)):
+    for page in (
+        PageWeight(30, "pricing"),
+        PageWeight(30, "pricing"),
+        PageWeight(40, "contact"),
+        PageWeight(25, "pricing"),
+        PageWeight(0, None),
+    ):
         best = with_page(best, page)
     assert best == (("contact", 40), ("pricing", 30)) and score_of(best) == 70
 
@@ -161,13 +181,16 @@ def test_tier_c_goes_to_the_digest_with_a_light_touch() -> None:
     assert "季節のご挨拶" in decision.alert.approach and "継続して得られるメリット" in decision.alert.approach
 
 
-@pytest.mark.parametrize("reason, ja, en", [
-    (DormancyReason.FORGOTTEN, "思い出して", "remind"),
-    (DormancyReason.DISSATISFIED, "改善した点", "improved"),
-    (DormancyReason.TIMING, "今だからこそ", "new now"),
-    (DormancyReason.COMPETITOR, "費用対効果", "cost-performance"),
-    (DormancyReason.CAMPAIGN, "継続して得られるメリット", "lasting benefit"),
-])
+@pytest.mark.parametrize(
+    "reason, ja, en",
+    [
+        (DormancyReason.FORGOTTEN, "思い出して", "remind"),
+        (DormancyReason.DISSATISFIED, "改善した点", "improved"),
+        (DormancyReason.TIMING, "今だからこそ", "new now"),
+        (DormancyReason.COMPETITOR, "費用対効果", "cost-performance"),
+        (DormancyReason.CAMPAIGN, "継続して得られるメリット", "lasting benefit"),
+    ],
+)
 def test_approach_follows_the_reason(reason: DormancyReason, ja: str, en: str) -> None:
     assert ja in suggested_approach(DormancyTier.B, reason, "ja")
     assert en in suggested_approach(DormancyTier.B, reason, "en")
@@ -175,13 +198,29 @@ def test_approach_follows_the_reason(reason: DormancyReason, ja: str, en: str) -
 
 
 def test_alert_record_has_every_contract_field() -> None:
-    acct = parse_accounts("account_id,name,owner_name,owner_email,owner_slack,last_deal_at,lifetime_value,"
-                          "dormancy_reason\nC-9,ミナト物流㈱,佐藤,s@example.com,U9,2025-06-30,4200000,competitor\n")[0]
+    acct = parse_accounts(
+        "account_id,name,owner_name,owner_email,owner_slack,last_deal_at,lifetime_value,"
+        "dormancy_reason\nC-9,ミナト物流㈱,佐藤,s@example.com,U9,2025-06-30,4200000,competitor\n"
+    )[0]
     tracker = VisitTracker(Settings())
     tracker.observe(matched(acct, "/pricing", AT))
     record = tracker.release_all()[0].to_record()
-    for key in ("alert_id", "account_id", "account_name", "tier", "score", "first_seen", "last_seen", "pages",
-                "organization", "match", "owner", "dormancy_reason", "approach", "delivery"):
+    for key in (
+        "alert_id",
+        "account_id",
+        "account_name",
+        "tier",
+        "score",
+        "first_seen",
+        "last_seen",
+        "pages",
+        "organization",
+        "match",
+        "owner",
+        "dormancy_reason",
+        "approach",
+        "delivery",
+    ):
         assert key in record, key
     assert record["first_seen"] == "2026-11-20T10:00:00+09:00"
     assert set(record["organization"]) >= {"name", "domain", "network", "source"}

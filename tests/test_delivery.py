@@ -11,7 +11,7 @@ import json
 import socket
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -31,15 +31,18 @@ TOKEN = "xoxb-secret-token-never-logged"
 class Recorder(BaseHTTPRequestHandler):
     """Records every request; answers from ``server.answers`` (FIFO) or 200."""
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         server = self.server
         with server.lock:
             status, headers, answer = server.answers.pop(0) if server.answers else (200, {}, None)
             server.requests.append((self.path, dict(self.headers), body, status))
         if answer is None:
-            answer = (json.dumps({"ok": True, "channel": "C1", "ts": f"{len(server.requests)}.0001"})
-                      if self.path.startswith("/api/") else "ok")
+            answer = (
+                json.dumps({"ok": True, "channel": "C1", "ts": f"{len(server.requests)}.0001"})
+                if self.path.startswith("/api/")
+                else "ok"
+            )
         payload = answer.encode()
         self.send_response(status)
         for name, value in headers.items():
@@ -68,7 +71,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's naming)
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 
@@ -88,11 +91,20 @@ def smtp_peer():
 def settings_for(http_peer, smtp_peer, **delivery):
     host, port = http_peer.server_address
     controller, _ = smtp_peer
-    base = {"default_channels": ["slack", "email", "webhook"], "history_url": "https://revisit.test/a/{account_id}",
-            "backoff_seconds": 5.0, "group_wait_seconds": 0.0,
-            "slack": {"api_url": f"http://{host}:{port}/api/", "channel": "#sales"},
-            "email": {"host": controller.hostname, "port": controller.port, "security": "none",
-                      "sender": "revisit@example.test", "fallback_to": "team@example.test"}}
+    base = {
+        "default_channels": ["slack", "email", "webhook"],
+        "history_url": "https://revisit.test/a/{account_id}",
+        "backoff_seconds": 5.0,
+        "group_wait_seconds": 0.0,
+        "slack": {"api_url": f"http://{host}:{port}/api/", "channel": "#sales"},
+        "email": {
+            "host": controller.hostname,
+            "port": controller.port,
+            "security": "none",
+            "sender": "revisit@example.test",
+            "fallback_to": "team@example.test",
+        },
+    }
     base.update(delivery)
     return settings_from_mapping({"delivery": base})
 
@@ -114,7 +126,7 @@ def store_alert(db_url, settings, owner="owner@example.test", **changes):
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -137,8 +149,9 @@ def test_one_alert_reaches_slack_email_and_webhook_once_each_escaped(tmp_path, h
     assert "https://revisit.test/a/SAMPLE-0001" in rendered
     # The webhook: signed over timestamp.body, keyed by alert id.
     assert crm_path == "/crm" and crm_headers["X-Revisit-Alert-Id"] == alert.alert_id
-    expected = hmac.new(b"s3cret", crm_headers["X-Revisit-Timestamp"].encode() + b"." + crm_body,
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        b"s3cret", crm_headers["X-Revisit-Timestamp"].encode() + b"." + crm_body, hashlib.sha256
+    ).hexdigest()
     assert crm_headers["X-Revisit-Signature"] == f"sha256={expected}"
     assert json.loads(crm_body)["alert"]["pages"][1] == HOSTILE_PATH
     # The e-mail: Japanese subject decoded intact, HTML escaped, plain text alongside.
@@ -157,8 +170,10 @@ def test_rate_limits_and_outages_are_retried_with_backoff(tmp_path, http_peer, s
     store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
     clock = Clock()
     sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
-    http_peer.answers += [(429, {"Retry-After": "30"}, json.dumps({"ok": False, "error": "ratelimited"})),
-                          (503, {}, "down")]
+    http_peer.answers += [
+        (429, {"Retry-After": "30"}, json.dumps({"ok": False, "error": "ratelimited"})),
+        (503, {}, "down"),
+    ]
     assert dict(sender.run_once().outcomes) == {("slack", "retry"): 1, ("webhook", "retry"): 1}
     assert sender.run_once().total() == 0  # not due yet
     clock.now += timedelta(seconds=6)  # the webhook's backoff (5 s) has passed, Slack's Retry-After not
@@ -197,16 +212,25 @@ def test_an_unreachable_smtp_server_is_retried_then_given_up(tmp_path, http_peer
 
 
 def test_quiet_hours_defer_and_never_drop(tmp_path, http_peer, smtp_peer, secrets):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     closed_all_day_today = [d for d in range(1, 8) if d != now.isoweekday()]
-    settings = settings_for(http_peer, smtp_peer, default_channels=["webhook"],
-                            business_hours={"enabled": True, "timezone": "UTC", "start": "09:00", "end": "18:00",
-                                            "weekdays": closed_all_day_today})
+    settings = settings_for(
+        http_peer,
+        smtp_peer,
+        default_channels=["webhook"],
+        business_hours={
+            "enabled": True,
+            "timezone": "UTC",
+            "start": "09:00",
+            "end": "18:00",
+            "weekdays": closed_all_day_today,
+        },
+    )
     store, _ = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
     clock = Clock()
     sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
     assert sender.run_once().total() == 0 and http_peer.requests == []
-    clock.now = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), timezone.utc) + timedelta(hours=9)
+    clock.now = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=9)
     assert dict(sender.run_once().outcomes) == {("webhook", "sent"): 1}
     store.close()
 
@@ -218,7 +242,10 @@ def test_a_snoozed_account_gets_no_delivery_and_the_record_says_why(tmp_path, ht
     AlertOutbox(store).snooze("SAMPLE-0001", 30, "negotiating through the agency", "sato")
     store.close()
     store, _ = store_alert(db_url, settings)
-    assert DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once().total() == 0
+    assert (
+        DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once().total()
+        == 0
+    )
     ((_, _, status, _, note),) = AlertOutbox(store).statuses()
     assert status == "suppressed" and "by sato: negotiating through the agency" in note
     store.close()
@@ -243,10 +270,13 @@ def test_cli_sends_a_test_alert_and_snoozes(tmp_path, http_peer, smtp_peer, secr
 
 def test_without_a_team_channel_the_owner_gets_a_direct_message(tmp_path, http_peer, smtp_peer, secrets):
     settings = settings_for(http_peer, smtp_peer, default_channels=["slack"])
-    settings = replace(settings, delivery=replace(settings.delivery, slack=replace(settings.delivery.slack, channel="")))
+    settings = replace(
+        settings, delivery=replace(settings.delivery, slack=replace(settings.delivery.slack, channel=""))
+    )
     store, _ = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings, owner="U777")
-    assert dict(DeliverySender(AlertOutbox(store), remote_channels(settings.delivery),
-                               settings.delivery).run_once().outcomes) == {("slack", "sent"): 1}
+    assert dict(
+        DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once().outcomes
+    ) == {("slack", "sent"): 1}
     ((path, _, body, _),) = http_peer.requests
     posted = json.loads(body)
     assert posted["channel"] == "U777" and not posted["text"].startswith("<@")
@@ -254,22 +284,31 @@ def test_without_a_team_channel_the_owner_gets_a_direct_message(tmp_path, http_p
 
 
 def test_tier_c_and_quiet_hour_emails_arrive_in_one_daily_digest_per_owner(tmp_path, http_peer, smtp_peer, secrets):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     closed_today = [d for d in range(1, 8) if d != now.isoweekday()]
-    settings = settings_for(http_peer, smtp_peer, default_channels=["slack", "email"], digest_time="08:30",
-                            business_hours={"enabled": True, "timezone": "UTC", "start": "09:00", "end": "18:00",
-                                            "weekdays": closed_today})
+    settings = settings_for(
+        http_peer,
+        smtp_peer,
+        default_channels=["slack", "email"],
+        digest_time="08:30",
+        business_hours={"enabled": True, "timezone": "UTC", "start": "09:00", "end": "18:00", "weekdays": closed_today},
+    )
     db_url = f"sqlite:///{tmp_path / 'd.sqlite'}"
     store, held = store_alert(db_url, settings)  # tier A, but outside business hours
-    light = replace(sample_alert(settings, "owner@example.test"), alert_id="c0000000-0000-0000-0000-00000000000c",
-                    tier=type(held.tier)("C"), delivery="digest", account_name="有限会社ライトタッチ")
+    light = replace(
+        sample_alert(settings, "owner@example.test"),
+        alert_id="c0000000-0000-0000-0000-00000000000c",
+        tier=type(held.tier)("C"),
+        delivery="digest",
+        account_name="有限会社ライトタッチ",
+    )
     assert store.write_rows(PendingRows([], {}, [light], {})) == [light]
     planned = {(alert_id, channel) for alert_id, channel, *_ in AlertOutbox(store).statuses()}
     assert planned == {(held.alert_id, "slack"), (held.alert_id, "digest"), (light.alert_id, "digest")}
     clock = Clock()
     sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
     assert sender.run_once().total() == 0  # nothing before the digest time
-    clock.now = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), timezone.utc) + timedelta(hours=9)
+    clock.now = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=9)
     assert dict(sender.run_once().outcomes) == {("digest", "sent"): 2, ("slack", "sent"): 1}
     (digest,) = smtp_peer[1].messages  # both alerts, one e-mail, to their owner
     assert digest["To"] == "owner@example.test" and "2" in digest["Subject"]
@@ -279,8 +318,9 @@ def test_tier_c_and_quiet_hour_emails_arrive_in_one_daily_digest_per_owner(tmp_p
     store.close()
 
 
-def test_a_sender_killed_mid_batch_delivers_every_alert_exactly_once_after_restart(tmp_path, http_peer, smtp_peer,
-                                                                                  secrets, monkeypatch):
+def test_a_sender_killed_mid_batch_delivers_every_alert_exactly_once_after_restart(
+    tmp_path, http_peer, smtp_peer, secrets, monkeypatch
+):
     import os
     import signal
     import subprocess
@@ -345,35 +385,47 @@ def test_more_activity_becomes_one_reply_in_the_alerts_slack_thread(tmp_path, ht
     store.close()
 
 
-def test_routes_choose_channels_and_business_hours_follow_the_owners_time_zone(tmp_path, http_peer, smtp_peer,
-                                                                               secrets):
+def test_routes_choose_channels_and_business_hours_follow_the_owners_time_zone(tmp_path, http_peer, smtp_peer, secrets):
     from revisit.alerts.routing import plan_deliveries
 
-    settings = settings_for(http_peer, smtp_peer, default_channels=["email"], routes=[
-        {"tiers": ["A"], "min_score": 90, "channels": ["slack", "webhook"]},
-        {"owners": ["vip@example.test"], "channels": ["slack"]},
-        {"industries": ["sample"], "channels": ["webhook"]}],
-        business_hours={"enabled": True, "timezone": "Asia/Tokyo", "start": "09:00", "end": "18:00",
-                        "weekdays": [1, 2, 3, 4, 5]})
+    settings = settings_for(
+        http_peer,
+        smtp_peer,
+        default_channels=["email"],
+        routes=[
+            {"tiers": ["A"], "min_score": 90, "channels": ["slack", "webhook"]},
+            {"owners": ["vip@example.test"], "channels": ["slack"]},
+            {"industries": ["sample"], "channels": ["webhook"]},
+        ],
+        business_hours={
+            "enabled": True,
+            "timezone": "Asia/Tokyo",
+            "start": "09:00",
+            "end": "18:00",
+            "weekdays": [1, 2, 3, 4, 5],
+        },
+    )
     alert = sample_alert(settings, "owner@example.test")  # tier A, score 85, industry "sample"
-    monday_noon_utc = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)  # 21:00 in Tokyo, 07:00 in New York
+    monday_noon_utc = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # 21:00 in Tokyo, 07:00 in New York
     assert [(p.channel, p.route) for p in plan_deliveries(alert, settings.delivery, monday_noon_utc)] == [
-        ("webhook", "route 3")]
+        ("webhook", "route 3")
+    ]
     (tokyo,) = plan_deliveries(alert, settings.delivery, monday_noon_utc)
-    assert tokyo.not_before == datetime(2026, 11, 24, 0, 0, tzinfo=timezone.utc)  # Tuesday 09:00 in Tokyo
+    assert tokyo.not_before == datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # Tuesday 09:00 in Tokyo
     new_york = replace(alert, owner=replace(alert.owner, timezone="America/New_York"))
     (planned,) = plan_deliveries(new_york, settings.delivery, monday_noon_utc)
-    assert planned.not_before == datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc)  # Monday 09:00 in New York
+    assert planned.not_before == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
     vip = replace(alert, owner=replace(alert.owner, email="VIP@example.test"))
     assert [p.channel for p in plan_deliveries(vip, settings.delivery, monday_noon_utc)] == ["slack"]
     top = replace(alert, score=95)
     assert [p.channel for p in plan_deliveries(top, settings.delivery, monday_noon_utc)] == ["slack", "webhook"]
     nowhere = replace(alert, industry="other")
-    assert [p.channel for p in plan_deliveries(nowhere, settings.delivery, monday_noon_utc)] == ["digest"]  # email, held
+    assert [p.channel for p in plan_deliveries(nowhere, settings.delivery, monday_noon_utc)] == [
+        "digest"
+    ]  # email, held
 
 
-def test_a_slack_incoming_webhook_gets_the_blocks_and_its_429_is_honoured(tmp_path, http_peer, smtp_peer,
-                                                                         monkeypatch):
+def test_a_slack_incoming_webhook_gets_the_blocks_and_its_429_is_honoured(tmp_path, http_peer, smtp_peer, monkeypatch):
     host, port = http_peer.server_address
     monkeypatch.delenv("REVISIT_SLACK_BOT_TOKEN", raising=False)
     monkeypatch.setenv("REVISIT_SLACK_WEBHOOK_URL", f"http://{host}:{port}/services/T0/B0/secret")
@@ -397,37 +449,79 @@ def test_a_slack_incoming_webhook_gets_the_blocks_and_its_429_is_honoured(tmp_pa
     store.close()
 
 
-def test_email_over_starttls_with_auth_and_a_wrong_password_is_retried_without_leaking_it(tmp_path, http_peer,
-                                                                                          monkeypatch):
+def test_email_over_starttls_with_auth_and_a_wrong_password_is_retried_without_leaking_it(
+    tmp_path, http_peer, monkeypatch
+):
     import ssl
     import subprocess
 
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and (bytes(auth_data.login), bytes(auth_data.password)) == (
-            b"revisit", b"pa55")
+            b"revisit",
+            b"pa55",
+        )
         return AuthResult(success=ok)
 
     mailbox = Mailbox()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True,
-                            authenticator=authenticator, auth_require_tls=True)
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_tls,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_require_tls=True,
+    )
     controller.start()
     try:
-        settings = settings_from_mapping({"delivery": {
-            "default_channels": ["email"], "group_wait_seconds": 0.0, "backoff_seconds": 5.0,
-            "email": {"host": "127.0.0.1", "port": port, "security": "starttls", "username": "revisit",
-                      "ca_file": str(cert), "sender": "revisit@example.test"}}})
+        settings = settings_from_mapping(
+            {
+                "delivery": {
+                    "default_channels": ["email"],
+                    "group_wait_seconds": 0.0,
+                    "backoff_seconds": 5.0,
+                    "email": {
+                        "host": "127.0.0.1",
+                        "port": port,
+                        "security": "starttls",
+                        "username": "revisit",
+                        "ca_file": str(cert),
+                        "sender": "revisit@example.test",
+                    },
+                }
+            }
+        )
         store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
         clock = Clock()
         sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
@@ -450,16 +544,16 @@ def test_names_with_line_breaks_cannot_add_mail_headers(tmp_path, http_peer, smt
     settings = settings_for(http_peer, smtp_peer, default_channels=["email"])
     db_url = f"sqlite:///{tmp_path / 'd.sqlite'}"
     store, _ = store_alert(db_url, settings, account_name="Evil Corp\r\nBcc: everyone@example.test")
-    assert dict(DeliverySender(AlertOutbox(store), remote_channels(settings.delivery),
-                               settings.delivery).run_once().outcomes) == {("email", "sent"): 1}
+    assert dict(
+        DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once().outcomes
+    ) == {("email", "sent"): 1}
     (message,) = smtp_peer[1].messages
     assert message["Bcc"] is None and "\n" not in message["Subject"]
     assert message["Subject"].startswith("[revisit] Evil Corp  Bcc: everyone@example.test")
     store.close()
 
 
-def test_a_later_visit_inside_the_cooldown_is_a_thread_reply_not_a_new_alert(tmp_path, http_peer, smtp_peer,
-                                                                              secrets):
+def test_a_later_visit_inside_the_cooldown_is_a_thread_reply_not_a_new_alert(tmp_path, http_peer, smtp_peer, secrets):
     settings = settings_for(http_peer, smtp_peer, default_channels=["slack"], thread_reply_delay_seconds=0.0)
     store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
     sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery)
@@ -467,10 +561,22 @@ def test_a_later_visit_inside_the_cooldown_is_a_thread_reply_not_a_new_alert(tmp
 
     def hit(minutes: float, path: str) -> dict:
         at = alert.last_seen + timedelta(minutes=minutes)
-        return {"hit_key": f"later:{minutes}", "account_id": alert.account_id, "session_id": "later",
-                "occurred_at": at, "client_ip": "203.0.113.9", "method": "GET", "path": path, "query": "",
-                "status": 200, "referrer": "", "user_agent": "ua", "page_label": None, "match_method": "domain",
-                "organization_name": "Sample"}
+        return {
+            "hit_key": f"later:{minutes}",
+            "account_id": alert.account_id,
+            "session_id": "later",
+            "occurred_at": at,
+            "client_ip": "203.0.113.9",
+            "method": "GET",
+            "path": path,
+            "query": "",
+            "status": 200,
+            "referrer": "",
+            "user_agent": "ua",
+            "page_label": None,
+            "match_method": "domain",
+            "organization_name": "Sample",
+        }
 
     store.write_rows(PendingRows([hit(-1, "/before-the-alert")], {}, [], {}))  # part of the alerted visit
     assert sender.run_once().total() == 0

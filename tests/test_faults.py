@@ -38,8 +38,7 @@ pytestmark = pytest.mark.kafka
 
 
 def deploy(script: str, *args: str) -> str:
-    result = subprocess.run(["bash", str(REPO / "deploy" / script), *args], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(["bash", str(REPO / "deploy" / script), *args], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -94,8 +93,9 @@ def wait_until_settled(setup: Setup, seconds: float = 3.0, timeout: float = 120)
     raise AssertionError(f"hits never settled: {last}\n{setup.worker_logs()}")
 
 
-def test_postgresql_restarting_mid_stream_loses_and_doubles_nothing(bootstrap, tmp_path, replayed,
-                                                                    own_postgres) -> None:
+def test_postgresql_restarting_mid_stream_loses_and_doubles_nothing(
+    bootstrap, tmp_path, replayed, own_postgres
+) -> None:
     hits = replayed.hits
     base, data_dir, port = own_postgres
     setup = Setup(bootstrap, tmp_path)
@@ -123,7 +123,8 @@ def test_postgresql_restarting_mid_stream_loses_and_doubles_nothing(bootstrap, t
 
 
 def test_a_worker_killed_in_the_middle_of_its_database_transaction_loses_and_doubles_nothing(
-        bootstrap, tmp_path, replayed, own_postgres) -> None:
+    bootstrap, tmp_path, replayed, own_postgres
+) -> None:
     """Deterministically inside a write: the test holds a lock on the hits table, the worker's next
     transaction waits on it, and the worker is killed with SIGKILL right there."""
     base, _, _ = own_postgres
@@ -142,9 +143,12 @@ def test_a_worker_killed_in_the_middle_of_its_database_transaction_loses_and_dou
         waiting = 0
         while time.monotonic() < deadline and not waiting:
             with watcher.connect() as connection:
-                waiting = connection.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query ILIKE 'INSERT INTO hits%'")).scalar_one()
+                waiting = connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query ILIKE 'INSERT INTO hits%'"
+                    )
+                ).scalar_one()
             time.sleep(0.1)
         watcher.dispose()
         assert waiting, "the worker never reached its write"
@@ -161,8 +165,9 @@ def test_a_worker_killed_in_the_middle_of_its_database_transaction_loses_and_dou
         setup.stop_all()
 
 
-def test_a_read_only_database_holds_the_stream_until_it_is_writable(bootstrap, tmp_path, replayed,
-                                                                    own_postgres) -> None:
+def test_a_read_only_database_holds_the_stream_until_it_is_writable(
+    bootstrap, tmp_path, replayed, own_postgres
+) -> None:
     base, _, _ = own_postgres
     setup = Setup(bootstrap, tmp_path)
     setup.db = new_database(base, "readonly")
@@ -227,7 +232,7 @@ def test_the_broker_restarting_mid_stream_loses_and_doubles_nothing(tmp_path, re
 class FlakySlack(Recorder):
     """Slack's Web API, answering 503 while ``server.down_until`` lies ahead."""
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if time.monotonic() < self.server.down_until:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with self.server.lock:
@@ -247,8 +252,15 @@ def test_slack_down_for_a_while_then_back_gets_every_alert_once(tmp_path, smtp_p
     server.down_until = time.monotonic() + 20
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("REVISIT_SLACK_BOT_TOKEN", TOKEN)
-    settings = settings_for(server, smtp_peer, default_channels=["slack"], backoff_seconds=0.5,
-                            backoff_max_seconds=2.0, max_attempts=40, poll_seconds=0.2)
+    settings = settings_for(
+        server,
+        smtp_peer,
+        default_channels=["slack"],
+        backoff_seconds=0.5,
+        backoff_max_seconds=2.0,
+        max_attempts=40,
+        poll_seconds=0.2,
+    )
     db_url = f"sqlite:///{tmp_path / 'slack.sqlite'}"
     store, first = store_alert(db_url, settings)
     others = [replace(first, alert_id=f"{n:08d}-0000-0000-0000-000000000000") for n in range(1, 4)]
@@ -281,8 +293,9 @@ def small_disk(tmp_path):
     """A 256 KiB tmpfs: what a full disk looks like to the shipper (mounting needs root)."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if result.returncode != 0:
         if os.environ.get("CI"):
             pytest.fail(f"cannot mount a small tmpfs for the full-disk test: {result.stderr.strip()}")
@@ -291,20 +304,33 @@ def small_disk(tmp_path):
     subprocess.run(["umount", str(mount)], check=False)
 
 
-def test_a_full_disk_under_the_shipper_checkpoint_stops_it_clearly_and_loses_no_line(bootstrap, tmp_path,
-                                                                                   small_disk) -> None:
+def test_a_full_disk_under_the_shipper_checkpoint_stops_it_clearly_and_loses_no_line(
+    bootstrap, tmp_path, small_disk
+) -> None:
     setup = Setup(bootstrap, tmp_path)
     log = tmp_path / "access.log"
     lines = APACHE_LOG.read_bytes().splitlines(keepends=True)
     log.write_bytes(b"".join(lines[:4000]))
     checkpoint = small_disk / "ship.json"
-    command = [sys.executable, "-m", "revisit", "ship", str(log), "--follow", "--config", str(setup.config),
-               "--checkpoint", str(checkpoint)]
+    command = [
+        sys.executable,
+        "-m",
+        "revisit",
+        "ship",
+        str(log),
+        "--follow",
+        "--config",
+        str(setup.config),
+        "--checkpoint",
+        str(checkpoint),
+    ]
     environment = {**os.environ, "REVISIT_SHIP__WEB_PORT": "0", "REVISIT_SHIP__BATCH_LINES": "500"}
     shipper = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (checkpoint.exists() and json.loads(checkpoint.read_text() or "{}")
-                                                 .get(str(log), {}).get("offset") == log.stat().st_size):
+    while time.monotonic() < deadline and not (
+        checkpoint.exists()
+        and json.loads(checkpoint.read_text() or "{}").get(str(log), {}).get("offset") == log.stat().st_size
+    ):
         time.sleep(0.1)
     assert checkpoint.exists(), "the shipper never wrote its checkpoint"
     filler = small_disk / "filler"
@@ -316,11 +342,13 @@ def test_a_full_disk_under_the_shipper_checkpoint_stops_it_clearly_and_loses_no_
     assert "cannot write it (No space left on device)" in errors and "none is lost" in errors
     assert "Traceback" not in errors
     filler.unlink()  # space again: a plain restart finishes the job
-    restart = subprocess.run([arg for arg in command if arg != "--follow"], env=environment, capture_output=True,
-                             text=True, timeout=120)
+    restart = subprocess.run(
+        [arg for arg in command if arg != "--follow"], env=environment, capture_output=True, text=True, timeout=120
+    )
     assert restart.returncode == 0, restart.stderr
-    consumer = KafkaConsumer(setup.raw, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             consumer_timeout_ms=5000)
+    consumer = KafkaConsumer(
+        setup.raw, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000
+    )
     shipped = [record.value for record in consumer]
     consumer.close()
     expected = [line.rstrip(b"\r\n") for line in lines]

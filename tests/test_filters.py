@@ -11,7 +11,9 @@ from revisit.core.config import FilterSettings
 from revisit.stream.filters import FilterReason, HitFilter, expand_status_patterns
 from tests.conftest import SHARED_DATA
 
-BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+BROWSER = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
 
 
 def test_crawler_examples_from_the_shared_pattern_list_are_bots() -> None:
@@ -32,8 +34,10 @@ def test_browsers_are_not_bots() -> None:
     assert hit_filter.reason_for_request("200", "/pricing", None) is None  # common format: unknown
 
 
-@pytest.mark.parametrize("path", ["/static/css/site.css", "/img/logo.PNG", "/favicon.ico", "/app.js",
-                                  "/wp-content/uploads/a", "/fonts/x.woff2"])
+@pytest.mark.parametrize(
+    "path",
+    ["/static/css/site.css", "/img/logo.PNG", "/favicon.ico", "/app.js", "/wp-content/uploads/a", "/fonts/x.woff2"],
+)
 def test_assets(path: str) -> None:
     assert HitFilter(FilterSettings()).reason_for_request("200", path, BROWSER) == FilterReason.ASSET
 
@@ -56,19 +60,22 @@ def test_statuses() -> None:
         expand_status_patterns(["ok"])
 
 
-@pytest.mark.parametrize("address, reason", [
-    ("10.1.2.3", FilterReason.PRIVATE_ADDRESS),
-    ("192.168.1.1", FilterReason.PRIVATE_ADDRESS),
-    ("127.0.0.1", FilterReason.PRIVATE_ADDRESS),
-    ("::1", FilterReason.PRIVATE_ADDRESS),
-    ("fe80::1", FilterReason.PRIVATE_ADDRESS),
-    ("0.0.0.0", FilterReason.PRIVATE_ADDRESS),
-    ("192.0.2.10", FilterReason.PRIVATE_ADDRESS),  # documentation range
-    ("100.64.0.1", FilterReason.PRIVATE_ADDRESS),  # carrier-grade NAT
-    ("81.2.69.160", None),
-    ("2001:1c00::1", None),
-    ("133.18.40.5", FilterReason.OWN_NETWORK),
-])
+@pytest.mark.parametrize(
+    "address, reason",
+    [
+        ("10.1.2.3", FilterReason.PRIVATE_ADDRESS),
+        ("192.168.1.1", FilterReason.PRIVATE_ADDRESS),
+        ("127.0.0.1", FilterReason.PRIVATE_ADDRESS),
+        ("::1", FilterReason.PRIVATE_ADDRESS),
+        ("fe80::1", FilterReason.PRIVATE_ADDRESS),
+        ("0.0.0.0", FilterReason.PRIVATE_ADDRESS),
+        ("192.0.2.10", FilterReason.PRIVATE_ADDRESS),  # documentation range
+        ("100.64.0.1", FilterReason.PRIVATE_ADDRESS),  # carrier-grade NAT
+        ("81.2.69.160", None),
+        ("2001:1c00::1", None),
+        ("133.18.40.5", FilterReason.OWN_NETWORK),
+    ],
+)
 def test_addresses(address: str, reason: str | None) -> None:
     hit_filter = HitFilter(FilterSettings(own_networks=("133.18.40.0/24",)))
     assert hit_filter.reason_for_address(ipaddress.ip_address(address)) == reason

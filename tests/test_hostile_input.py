@@ -59,20 +59,49 @@ def test_random_bytes_are_lines_with_an_outcome(classifier, chunks: list[bytes])
     classify_all(classifier, lines)
 
 
-ODD_ADDRESSES = ["::ffff:1.2.3.4", "0.0.0.0", "[::1]:443", "fe80::1%eth0", "[2001:db8::1]:8080", "1.2.3.4:80",
-                 "1.2.3.999", "::", "255.255.255.255", "1.2.3.4, 5.6.7.8", "-", "", "unknown", "[::ffff:1.2.3.5]",
-                 "2001:db8::%25en0", "01.02.03.04", "1.2.3.4\x00"]
-ODD_TIMES = ["10/Oct/2000:13:55:36 -0700", "01/Jan/0001:00:00:00 +0000", "31/Dec/9999:23:59:59 +2359",
-             "99/Foo/2015:25:61:61 +0000", "17/May/2015:10:05:03", "1e309", "-1", "", "2015-05-17T10:05:03Z",
-             "17/May/2015:10:05:03 +0000\x00"]
+ODD_ADDRESSES = [
+    "::ffff:1.2.3.4",
+    "0.0.0.0",
+    "[::1]:443",
+    "fe80::1%eth0",
+    "[2001:db8::1]:8080",
+    "1.2.3.4:80",
+    "1.2.3.999",
+    "::",
+    "255.255.255.255",
+    "1.2.3.4, 5.6.7.8",
+    "-",
+    "",
+    "unknown",
+    "[::ffff:1.2.3.5]",
+    "2001:db8::%25en0",
+    "01.02.03.04",
+    "1.2.3.4\x00",
+]
+ODD_TIMES = [
+    "10/Oct/2000:13:55:36 -0700",
+    "01/Jan/0001:00:00:00 +0000",
+    "31/Dec/9999:23:59:59 +2359",
+    "99/Foo/2015:25:61:61 +0000",
+    "17/May/2015:10:05:03",
+    "1e309",
+    "-1",
+    "",
+    "2015-05-17T10:05:03Z",
+    "17/May/2015:10:05:03 +0000\x00",
+]
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(address=st.sampled_from(ODD_ADDRESSES) | st.text(max_size=40), when=st.sampled_from(ODD_TIMES),
-       path=st.text(max_size=200), status=st.sampled_from(["200", "304", "999", "-", "2000"]),
-       agent=st.text(max_size=100), padding=st.integers(min_value=0, max_value=3))
-def test_combined_lines_with_odd_fields_never_crash(classifier, address, when, path, status, agent,
-                                                     padding) -> None:
+@given(
+    address=st.sampled_from(ODD_ADDRESSES) | st.text(max_size=40),
+    when=st.sampled_from(ODD_TIMES),
+    path=st.text(max_size=200),
+    status=st.sampled_from(["200", "304", "999", "-", "2000"]),
+    agent=st.text(max_size=100),
+    padding=st.integers(min_value=0, max_value=3),
+)
+def test_combined_lines_with_odd_fields_never_crash(classifier, address, when, path, status, agent, padding) -> None:
     count("parser: odd combined-log fields")
     line = f'{address} - - [{when}] "GET /{path} HTTP/1.1" {status} 12 "-" "{agent}"' + " x" * padding
     outcome = classify_all(classifier, [line])[0]
@@ -87,10 +116,20 @@ def test_a_one_megabyte_line_and_nul_bytes_are_rejected_with_reasons(classifier)
     assert all(isinstance(outcome, Malformed) for outcome in outcomes)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("::ffff:1.2.3.4", "1.2.3.4"), ("[::1]:443", "::1"), ("fe80::1%eth0", "fe80::1"), ("1.2.3.4:80", "1.2.3.4"),
-    ("0.0.0.0", "0.0.0.0"), ("1.2.3.999", None), ("example.com", None), ("[::1", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("::ffff:1.2.3.4", "1.2.3.4"),
+        ("[::1]:443", "::1"),
+        ("fe80::1%eth0", "fe80::1"),
+        ("1.2.3.4:80", "1.2.3.4"),
+        ("0.0.0.0", "0.0.0.0"),
+        ("1.2.3.999", None),
+        ("example.com", None),
+        ("[::1", None),
+        ("", None),
+    ],
+)
 def test_odd_addresses_are_normalised_or_refused(text: str, expected: str | None) -> None:
     address = normalize_address(text)
     assert (str(address) if address is not None else None) == expected
@@ -108,7 +147,7 @@ def test_account_lists_of_random_bytes_are_accepted_or_refused_with_a_reason(tmp
         assert str(error)  # says what is wrong
 
 
-CSV_CELLS = st.text(alphabet=string.printable + "株式会社㈱（）ｱｲｳ\x00\u2028;,\"", max_size=30)
+CSV_CELLS = st.text(alphabet=string.printable + '株式会社㈱（）ｱｲｳ\x00\u2028;,"', max_size=30)
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -126,11 +165,30 @@ def test_account_lists_with_odd_cells_are_accepted_or_refused_with_a_reason(rows
 
 
 TOML_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=12)
-KNOWN_KEYS = st.sampled_from(["database_url", "kafka", "worker", "intent", "alerts", "delivery", "web", "privacy",
-                              "logging", "filters", "dormancy", "partitions", "rules", "port", "routes", "users"])
+    max_leaves=12,
+)
+KNOWN_KEYS = st.sampled_from(
+    [
+        "database_url",
+        "kafka",
+        "worker",
+        "intent",
+        "alerts",
+        "delivery",
+        "web",
+        "privacy",
+        "logging",
+        "filters",
+        "dormancy",
+        "partitions",
+        "rules",
+        "port",
+        "routes",
+        "users",
+    ]
+)
 
 
 @settings(max_examples=EXAMPLES, deadline=None)

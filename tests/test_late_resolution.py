@@ -62,8 +62,14 @@ def dns_settings(port: int, timeout: float = 1.0) -> ReverseDnsSettings:
 
 
 def rdap_settings(server: LoopbackRdap, **changes) -> RdapSettings:
-    values = {"enabled": True, "url": server.rdap_url, "jpnic_url": server.jpnic_url, "timeout_seconds": 2.0,
-              "retries": 0, "requests_per_second": 50.0}
+    values = {
+        "enabled": True,
+        "url": server.rdap_url,
+        "jpnic_url": server.jpnic_url,
+        "timeout_seconds": 2.0,
+        "retries": 0,
+        "requests_per_second": 50.0,
+    }
     return RdapSettings(**(values | changes))
 
 
@@ -72,6 +78,7 @@ def ptr(settings: ReverseDnsSettings, address: str):
 
 
 # --- reverse DNS ------------------------------------------------------------------------------
+
 
 def test_a_forward_confirmed_ptr_name_gives_the_registrable_domain(dns_server) -> None:
     answer = ptr(dns_settings(dns_server.port), "45.67.89.10")
@@ -88,10 +95,13 @@ def test_a_ptr_name_that_does_not_resolve_back_is_not_believed(dns_server) -> No
     assert "does not resolve back" in answer.note
 
 
-@pytest.mark.parametrize(("address", "kind", "clue"), [
-    ("45.67.89.12", OrgKind.ISP, "NTT Communications (OCN), an access provider"),
-    ("45.67.89.13", OrgKind.ISP, "ISP pool label ('dyn')"),
-])
+@pytest.mark.parametrize(
+    ("address", "kind", "clue"),
+    [
+        ("45.67.89.12", OrgKind.ISP, "NTT Communications (OCN), an access provider"),
+        ("45.67.89.13", OrgKind.ISP, "ISP pool label ('dyn')"),
+    ],
+)
 def test_isp_pool_names_are_access_providers_not_companies(dns_server, address, kind, clue) -> None:
     answer = ptr(dns_settings(dns_server.port), address)
     assert answer.organization is not None and answer.organization.kind is kind
@@ -120,32 +130,39 @@ def test_a_dns_server_that_never_answers_or_answers_garbage_costs_one_timeout(ga
 
 # --- RDAP -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("address", "network", "name", "kind"), [
-    ("200.57.141.161", "200.57.141.161/32", "Triara.com, S.A. de C.V.", OrgKind.UNKNOWN),
-    ("2801:10:c000::", "2801:10:c000::/128", "Universidad Catolica de Oriente", OrgKind.UNKNOWN),
-    # a registrant on the access-provider list
-    ("74.125.225.229", "74.125.0.0/16", "Google Inc.", OrgKind.HOSTING),
-    # provider allocations: the holder hands the block out to its customers
-    ("206.41.110.1", "206.41.110.0/24", "United-IX", OrgKind.ISP),
-    ("210.107.73.73", "210.107.0.0/17", None, OrgKind.ISP),
-    # APNIC delegates 133/8 to JPNIC, whose whois names the holder
-    ("133.1.2.5", "133.1.0.0/16", "Osaka University", OrgKind.UNKNOWN),
-    # a JPNIC delegation whose holder JPNIC's gateway does not know: the allocation stands
-    ("2001:240:10c:1::ca20:9d1d", "2001:240::/32", None, OrgKind.ISP),
-    # no registrant entity at all (RIPE answers naming only an abuse contact)
-    ("62.239.237.1", "62.239.237.0/24", None, OrgKind.UNKNOWN),
-])
+
+@pytest.mark.parametrize(
+    ("address", "network", "name", "kind"),
+    [
+        ("200.57.141.161", "200.57.141.161/32", "Triara.com, S.A. de C.V.", OrgKind.UNKNOWN),
+        ("2801:10:c000::", "2801:10:c000::/128", "Universidad Catolica de Oriente", OrgKind.UNKNOWN),
+        # a registrant on the access-provider list
+        ("74.125.225.229", "74.125.0.0/16", "Google Inc.", OrgKind.HOSTING),
+        # provider allocations: the holder hands the block out to its customers
+        ("206.41.110.1", "206.41.110.0/24", "United-IX", OrgKind.ISP),
+        ("210.107.73.73", "210.107.0.0/17", None, OrgKind.ISP),
+        # APNIC delegates 133/8 to JPNIC, whose whois names the holder
+        ("133.1.2.5", "133.1.0.0/16", "Osaka University", OrgKind.UNKNOWN),
+        # a JPNIC delegation whose holder JPNIC's gateway does not know: the allocation stands
+        ("2001:240:10c:1::ca20:9d1d", "2001:240::/32", None, OrgKind.ISP),
+        # no registrant entity at all (RIPE answers naming only an abuse contact)
+        ("62.239.237.1", "62.239.237.0/24", None, OrgKind.UNKNOWN),
+    ],
+)
 def test_registrants_from_the_registries_recorded_answers(rdap_server, address, network, name, kind) -> None:
     registration = RdapClient(rdap_settings(rdap_server)).lookup(ipaddress.ip_address(address))
     assert (registration.network, registration.name, registration.kind) == (network, name, kind)
     assert registration.evidence.startswith(("RDAP network", "JPNIC whois"))
 
 
-@pytest.mark.parametrize(("address", "error"), [
-    ("45.67.90.1", "HTTPLookupError"),  # an HTML page where JSON was expected (ipwhois: lookup failed)
-    ("45.67.90.2", "HTTPLookupError"),  # JSON cut short
-    ("45.67.90.3", "error code 404"),
-])
+@pytest.mark.parametrize(
+    ("address", "error"),
+    [
+        ("45.67.90.1", "HTTPLookupError"),  # an HTML page where JSON was expected (ipwhois: lookup failed)
+        ("45.67.90.2", "HTTPLookupError"),  # JSON cut short
+        ("45.67.90.3", "error code 404"),
+    ],
+)
 def test_garbage_and_errors_from_the_registry_are_lookup_failures(rdap_server, address, error) -> None:
     with pytest.raises(RdapLookupFailed, match=error):
         RdapClient(rdap_settings(rdap_server)).lookup(ipaddress.ip_address(address))
@@ -157,7 +174,8 @@ def test_a_registry_slower_than_the_timeout_is_a_failure_within_the_timeout() ->
         started = time.monotonic()
         with pytest.raises(RdapLookupFailed, match="timed out|HTTPLookupError"):
             RdapClient(RdapSettings(enabled=True, url=server.rdap_url, timeout_seconds=0.5, retries=0)).lookup(
-                ipaddress.ip_address("45.67.90.4"))
+                ipaddress.ip_address("45.67.90.4")
+            )
         assert time.monotonic() - started < 2.5
     finally:
         server.close()
@@ -177,8 +195,9 @@ def test_answers_are_cached_per_network_and_lookups_are_rate_limited(rdap_server
     finally:
         late.close()
     asked = [path for path in rdap_server.requests[before:] if path.startswith("/ip/")]
-    assert sorted(asked) == sorted(f"/ip/{a}" for a in ("206.41.110.1", "200.57.141.161", "2801:10:c000::",
-                                                         "210.107.73.73"))
+    assert sorted(asked) == sorted(
+        f"/ip/{a}" for a in ("206.41.110.1", "200.57.141.161", "2801:10:c000::", "210.107.73.73")
+    )
     assert "RDAP (cached)" in answers["206.41.110.77"].notes[-1]
     assert answers["206.41.110.77"].new_registration is None
     assert answers["200.57.141.161"].organization.name == "Triara.com, S.A. de C.V."
@@ -199,8 +218,10 @@ L5,Toyota Motor,toyota.co.jp,Ono,ono@example.jp,2026-01-10,unknown
 
 
 def log_line(address: str, minute: int, path: str) -> str:
-    return (f'{address} - - [20/Nov/2026:10:{minute:02d}:00 +0900] "GET {path} HTTP/1.1" 200 5120 '
-            f'"-" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"\n')
+    return (
+        f'{address} - - [20/Nov/2026:10:{minute:02d}:00 +0900] "GET {path} HTTP/1.1" 200 5120 '
+        f'"-" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"\n'
+    )
 
 
 def write_inputs(tmp_path: Path, dns_port: int, rdap: LoopbackRdap) -> tuple[Path, Path, Path]:
@@ -210,7 +231,8 @@ def write_inputs(tmp_path: Path, dns_port: int, rdap: LoopbackRdap) -> tuple[Pat
             lines.append(log_line(address, minute, "/pricing" if minute % 2 else "/products/press"))
     (tmp_path / "access.log").write_text("".join(lines), encoding="utf-8")
     (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
-    (tmp_path / "revisit.toml").write_text(f"""
+    (tmp_path / "revisit.toml").write_text(
+        f"""
 [resolution]
 late_wait_seconds = 20
 [resolution.reverse_dns]
@@ -225,7 +247,9 @@ jpnic_url = "{rdap.jpnic_url}"
 timeout_seconds = 2.0
 retries = 0
 requests_per_second = 50.0
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return tmp_path / "access.log", tmp_path / "accounts.csv", tmp_path / "revisit.toml"
 
 
@@ -233,8 +257,25 @@ def test_replay_matches_visitors_that_only_dns_or_rdap_know(dns_server, rdap_ser
     log, accounts, config = write_inputs(tmp_path, dns_server.port, rdap_server)
     db_url = f"sqlite:///{tmp_path / 'revisit.sqlite'}"
     jsonl = tmp_path / "alerts.jsonl"
-    assert main(["replay", str(log), "--accounts", str(accounts), "--config", str(config), "--db", db_url,
-                 "--alerts-jsonl", str(jsonl), "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "replay",
+                str(log),
+                "--accounts",
+                str(accounts),
+                "--config",
+                str(config),
+                "--db",
+                db_url,
+                "--alerts-jsonl",
+                str(jsonl),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     # every line counted once: 30 lines, 6 per address; 12 matched (L1 by domain, the university by name)
     assert "lines 30  parsed 30  malformed 0  filtered 0" in out, out
@@ -263,8 +304,20 @@ def test_replay_matches_visitors_that_only_dns_or_rdap_know(dns_server, rdap_ser
 def test_rdap_answers_kept_in_the_database_serve_the_next_run(dns_server, rdap_server, tmp_path, capsys) -> None:
     log, accounts, config = write_inputs(tmp_path, dns_server.port, rdap_server)
     db_url = f"sqlite:///{tmp_path / 'revisit.sqlite'}"
-    args = ["replay", str(log), "--accounts", str(accounts), "--config", str(config), "--db", db_url,
-            "--alerts-jsonl", str(tmp_path / "alerts.jsonl"), "--workers", "1"]
+    args = [
+        "replay",
+        str(log),
+        "--accounts",
+        str(accounts),
+        "--config",
+        str(config),
+        "--db",
+        db_url,
+        "--alerts-jsonl",
+        str(tmp_path / "alerts.jsonl"),
+        "--workers",
+        "1",
+    ]
     assert main(args) == 0
     asked_first = [p for p in rdap_server.requests if p.startswith("/ip/133.1.2.5")]
     assert main(args) == 0
@@ -291,16 +344,34 @@ def test_explain_asks_reverse_dns_and_rdap_and_says_why(dns_server, rdap_server,
 
 
 @pytest.mark.kafka
-def test_the_worker_matches_late_and_gives_the_alerts_replay_gives(bootstrap, dns_server, rdap_server,
-                                                                  tmp_path, capsys) -> None:
+def test_the_worker_matches_late_and_gives_the_alerts_replay_gives(
+    bootstrap, dns_server, rdap_server, tmp_path, capsys
+) -> None:
     """Held lines in the streaming worker: sent on when the answer comes, same alerts as replay."""
     from tests.test_cli import CONFIG as CLI_CONFIG
     from tests.test_worker import Setup
 
     log, accounts, config = write_inputs(tmp_path, dns_server.port, rdap_server)
     jsonl = tmp_path / "alerts.jsonl"
-    assert main(["replay", str(log), "--accounts", str(accounts), "--config", str(config), "--db",
-                 f"sqlite:///{tmp_path / 'replay.sqlite'}", "--alerts-jsonl", str(jsonl), "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "replay",
+                str(log),
+                "--accounts",
+                str(accounts),
+                "--config",
+                str(config),
+                "--db",
+                f"sqlite:///{tmp_path / 'replay.sqlite'}",
+                "--alerts-jsonl",
+                str(jsonl),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     import json
 

@@ -21,6 +21,22 @@ def test_packaged_list_is_up_to_date() -> None:
 
 def test_list_has_the_forms_names_are_written_with() -> None:
     forms = set(packaged_forms())
-    assert {"co ltd", "kk", "inc", "corp", "corporation", "ltd", "llc", "gmbh", "ab", "sa", "plc", "bv",
-            "kabushiki kaisha", "sarl", "oy", "as"} <= forms
+    assert {
+        "co ltd",
+        "kk",
+        "inc",
+        "corp",
+        "corporation",
+        "ltd",
+        "llc",
+        "gmbh",
+        "ab",
+        "sa",
+        "plc",
+        "bv",
+        "kabushiki kaisha",
+        "sarl",
+        "oy",
+        "as",
+    } <= forms
     assert not (forms & EXCLUDED)

@@ -41,39 +41,93 @@ A24,楽天グループ株式会社,"Rakuten Group, Inc.",,
 
 # (organisation name as a resolver reports it, the account it is, or None)
 LABELLED = [
-    ("Toyota Motor Corporation", "A01"), ("トヨタ自動車株式会社", "A01"), ("トヨタ自動車㈱", "A01"),
-    ("ﾄﾖﾀ自動車(株)", "A01"), ("TOYOTA MOTOR CORP.", "A01"), ("The Toyota Motor Corporation", "A01"),
-    ("Sony Group Corporation", "A02"), ("ソニーグループ（株）", "A02"), ("SONY GROUP CORP", "A02"),
-    ("H & M Hennes & Mauritz AB", "A03"), ("H&M HENNES & MAURITZ AB", "A03"),
-    ("Karlin Peebles LLP", "A04"), ("Karlin Peebles, LLP", "A04"),
-    ("Caravan Guard Ltd", "A05"), ("Caravan Guard Limited", "A05"),
-    ("NTT Data Corporation", "A06"), ("株式会社ＮＴＴデータ", "A06"), ("NTT DATA Corp.", "A06"),
-    ("Amdocs", "A07"), ("AMDOCS LTD", "A07"),
-    ("International Business Times", "A08"), ("International Business Times, Inc.", "A08"),
-    ("株式会社みずほ銀行", "A09"), ("みずほ銀行", "A09"),
-    ("Lariat Software", "A10"), ("LARIAT SOFTWARE INC", "A10"), ("The Lariat Software Inc", "A10"),
-    ("Vikco Insurance", "A11"), ("Vikco Insurance Company", "A11"),
-    ("株式会社日立製作所", "A12"), ("Hitachi, Ltd.", "A12"), ("Hitachi Ltd", "A12"), ("日立製作所(株)", "A12"),
-    ("富士通株式会社", "A13"), ("Fujitsu Limited", "A13"), ("FUJITSU LTD.", "A13"),
-    ("ABC Trading Co., Ltd.", "A14"), ("ABC TRADING CO LTD", "A14"), ("ABC Trading Japan", "A15"),
-    ("Bevtec", "A16"), ("Bevtec AB", "A16"), ("Tsinghua University", "A17"),
-    ("三菱商事株式会社", "A18"), ("Mitsubishi Corporation", "A18"),
-    ("三菱電機株式会社", "A19"), ("Mitsubishi Electric Corp", "A19"),
-    ("キヤノン株式会社", "A22"), ("Canon Inc.", "A22"), ("CANON INC", "A22"),
-    ("Kintetsu World Express, Inc.", "A23"), ("KINTETSU WORLD EXPRESS INC", "A23"),
-    ("楽天グループ株式会社", "A24"), ("Rakuten Group, Inc.", "A24"),
+    ("Toyota Motor Corporation", "A01"),
+    ("トヨタ自動車株式会社", "A01"),
+    ("トヨタ自動車㈱", "A01"),
+    ("ﾄﾖﾀ自動車(株)", "A01"),
+    ("TOYOTA MOTOR CORP.", "A01"),
+    ("The Toyota Motor Corporation", "A01"),
+    ("Sony Group Corporation", "A02"),
+    ("ソニーグループ（株）", "A02"),
+    ("SONY GROUP CORP", "A02"),
+    ("H & M Hennes & Mauritz AB", "A03"),
+    ("H&M HENNES & MAURITZ AB", "A03"),
+    ("Karlin Peebles LLP", "A04"),
+    ("Karlin Peebles, LLP", "A04"),
+    ("Caravan Guard Ltd", "A05"),
+    ("Caravan Guard Limited", "A05"),
+    ("NTT Data Corporation", "A06"),
+    ("株式会社ＮＴＴデータ", "A06"),
+    ("NTT DATA Corp.", "A06"),
+    ("Amdocs", "A07"),
+    ("AMDOCS LTD", "A07"),
+    ("International Business Times", "A08"),
+    ("International Business Times, Inc.", "A08"),
+    ("株式会社みずほ銀行", "A09"),
+    ("みずほ銀行", "A09"),
+    ("Lariat Software", "A10"),
+    ("LARIAT SOFTWARE INC", "A10"),
+    ("The Lariat Software Inc", "A10"),
+    ("Vikco Insurance", "A11"),
+    ("Vikco Insurance Company", "A11"),
+    ("株式会社日立製作所", "A12"),
+    ("Hitachi, Ltd.", "A12"),
+    ("Hitachi Ltd", "A12"),
+    ("日立製作所(株)", "A12"),
+    ("富士通株式会社", "A13"),
+    ("Fujitsu Limited", "A13"),
+    ("FUJITSU LTD.", "A13"),
+    ("ABC Trading Co., Ltd.", "A14"),
+    ("ABC TRADING CO LTD", "A14"),
+    ("ABC Trading Japan", "A15"),
+    ("Bevtec", "A16"),
+    ("Bevtec AB", "A16"),
+    ("Tsinghua University", "A17"),
+    ("三菱商事株式会社", "A18"),
+    ("Mitsubishi Corporation", "A18"),
+    ("三菱電機株式会社", "A19"),
+    ("Mitsubishi Electric Corp", "A19"),
+    ("キヤノン株式会社", "A22"),
+    ("Canon Inc.", "A22"),
+    ("CANON INC", "A22"),
+    ("Kintetsu World Express, Inc.", "A23"),
+    ("KINTETSU WORLD EXPRESS INC", "A23"),
+    ("楽天グループ株式会社", "A24"),
+    ("Rakuten Group, Inc.", "A24"),
     # hard positives normalisation alone cannot equalise (fuzzy matching is a later step)
-    ("トヨタ自動車 東京支店", "A01"), ("Mitsubishi Shoji", "A18"), ("Kintetsu World Express (Japan)", "A23"),
+    ("トヨタ自動車 東京支店", "A01"),
+    ("Mitsubishi Shoji", "A18"),
+    ("Kintetsu World Express (Japan)", "A23"),
     # look-alike negatives: a shared word is not a match
-    ("Caravan Club Ltd", None), ("NTT", None), ("NTT Communications", None),
-    ("Toyota Tsusho Corporation", None), ("トヨタ紡織株式会社", None), ("Sony Bank Inc.", None),
-    ("ソニー銀行株式会社", None), ("Mitsubishi UFJ Financial Group", None), ("三菱地所株式会社", None),
-    ("Hitachi Solutions, Ltd.", None), ("Fujitsu General Limited", None), ("ABC Holdings", None),
-    ("Acme Holdings", None), ("ACME HOLDINGS CO., LTD.", None),  # fits two accounts: alerts neither
-    ("Karlin", None), ("Amdocs Development Centre India", None), ("International Business Machines", None),
-    ("みずほ証券株式会社", None), ("Canon Marketing Japan Inc.", None), ("Rakuten Mobile, Inc.", None),
-    ("Bevtec Nordic AB", None), ("Tsinghua Unigroup", None), ("Lariat", None), ("Guard Ltd", None),
-    ("Mauritz AB", None), ("H & M", None), ("Vikco", None), ("株式会社", None), ("Co., Ltd.", None),
+    ("Caravan Club Ltd", None),
+    ("NTT", None),
+    ("NTT Communications", None),
+    ("Toyota Tsusho Corporation", None),
+    ("トヨタ紡織株式会社", None),
+    ("Sony Bank Inc.", None),
+    ("ソニー銀行株式会社", None),
+    ("Mitsubishi UFJ Financial Group", None),
+    ("三菱地所株式会社", None),
+    ("Hitachi Solutions, Ltd.", None),
+    ("Fujitsu General Limited", None),
+    ("ABC Holdings", None),
+    ("Acme Holdings", None),
+    ("ACME HOLDINGS CO., LTD.", None),  # fits two accounts: alerts neither
+    ("Karlin", None),
+    ("Amdocs Development Centre India", None),
+    ("International Business Machines", None),
+    ("みずほ証券株式会社", None),
+    ("Canon Marketing Japan Inc.", None),
+    ("Rakuten Mobile, Inc.", None),
+    ("Bevtec Nordic AB", None),
+    ("Tsinghua Unigroup", None),
+    ("Lariat", None),
+    ("Guard Ltd", None),
+    ("Mauritz AB", None),
+    ("H & M", None),
+    ("Vikco", None),
+    ("株式会社", None),
+    ("Co., Ltd.", None),
 ]
 
 SOMEWHERE = ipaddress.ip_address("81.2.69.160")
@@ -104,8 +158,10 @@ def test_labelled_table_precision_and_recall(index: AccountIndex) -> None:
             false_negative += 1
     precision = true_positive / (true_positive + false_positive)
     recall = true_positive / (true_positive + false_negative)
-    print(f"\nname matching on {len(LABELLED)} labelled names: precision {precision:.3f}, "
-          f"recall {recall:.3f} (tp {true_positive}, fp {false_positive}, fn {false_negative})")
+    print(
+        f"\nname matching on {len(LABELLED)} labelled names: precision {precision:.3f}, "
+        f"recall {recall:.3f} (tp {true_positive}, fp {false_positive}, fn {false_negative})"
+    )
     assert not wrong, wrong
     assert precision == 1.0
     assert recall >= 0.9
@@ -128,8 +184,9 @@ def test_ambiguous_name_says_so(index: AccountIndex) -> None:
 
 @pytest.mark.parametrize("kind", [OrgKind.ISP, OrgKind.MOBILE, OrgKind.HOSTING, OrgKind.VPN])
 def test_access_providers_are_never_matched_by_name_or_domain(kind: OrgKind) -> None:
-    accounts = parse_accounts("account_id,name,domains,networks\nK1,Comcast Cable,comcast.net,\n"
-                              "K2,Guangdong Mobile,,120.202.0.0/16\n")
+    accounts = parse_accounts(
+        "account_id,name,domains,networks\nK1,Comcast Cable,comcast.net,\nK2,Guangdong Mobile,,120.202.0.0/16\n"
+    )
     index = AccountIndex(accounts)
     result = index.match(SOMEWHERE, business("Comcast Cable", "comcast.net", kind))
     assert isinstance(result, NoMatch) and "access provider" in result.reason
@@ -145,7 +202,8 @@ def test_network_and_domain_matching() -> None:
         "N2,Narrow Net,,81.2.69.160/27\n"
         "N3,Sakura,sakura-seiki.co.jp,2001:db8:10::/48\n"
         "N4,Twice A,,203.0.113.0/24\n"
-        "N5,Twice B,,203.0.113.0/24\n")
+        "N5,Twice B,,203.0.113.0/24\n"
+    )
     index = AccountIndex(accounts)
     most_specific = index.match(ipaddress.ip_address("81.2.69.161"), None)
     assert isinstance(most_specific, AccountMatch) and most_specific.account.account_id == "N2"
@@ -175,10 +233,17 @@ def test_index_of_100000_accounts_finds_each_kind_of_key() -> None:
     assert isinstance(named, AccountMatch) and named.account.account_id == "X4242"
 
 
-@pytest.mark.parametrize("a, b", [
-    ("株式会社トヨタ自動車", "トヨタ自動車㈱"), ("ﾄﾖﾀ自動車（株）", "トヨタ自動車"), ("H & M", "H&M"),
-    ("ACME Co., Ltd.", "Acme K.K."), ("Ａｃｍｅ　Ｉｎｃ．", "acme inc"), ("有限会社かもめ印刷", "かもめ印刷(有)"),
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("株式会社トヨタ自動車", "トヨタ自動車㈱"),
+        ("ﾄﾖﾀ自動車（株）", "トヨタ自動車"),
+        ("H & M", "H&M"),
+        ("ACME Co., Ltd.", "Acme K.K."),
+        ("Ａｃｍｅ　Ｉｎｃ．", "acme inc"),
+        ("有限会社かもめ印刷", "かもめ印刷(有)"),
+    ],
+)
 def test_normalization_equalises_variants(a: str, b: str) -> None:
     assert normalize_name(a).key == normalize_name(b).key != ""
 
@@ -190,16 +255,18 @@ def test_normalization_explains_what_it_removed() -> None:
 
 # --- fuzzy matching (rapidfuzz) with a margin --------------------------------------------------
 
-FUZZY_ACCOUNTS = ("account_id,name,aliases\n"
-                  "F1,\"Acme Industries Co., Ltd.\",\n"
-                  "F2,Northwind Traders,\n"
-                  "F3,Caravan Guard Ltd,\n"
-                  "F4,Caravan Club Ltd,\n"
-                  "F5,サクラ精機株式会社,Sakura Seiki\n"
-                  "F6,NTT Data,\n"
-                  "F7,Blue Harbor Logistics,\n"
-                  "F8,Blue Harbour Logistic,\n"
-                  "F9,NTT,\n")
+FUZZY_ACCOUNTS = (
+    "account_id,name,aliases\n"
+    'F1,"Acme Industries Co., Ltd.",\n'
+    "F2,Northwind Traders,\n"
+    "F3,Caravan Guard Ltd,\n"
+    "F4,Caravan Club Ltd,\n"
+    "F5,サクラ精機株式会社,Sakura Seiki\n"
+    "F6,NTT Data,\n"
+    "F7,Blue Harbor Logistics,\n"
+    "F8,Blue Harbour Logistic,\n"
+    "F9,NTT,\n"
+)
 
 
 @pytest.fixture
@@ -207,15 +274,18 @@ def fuzzy_index() -> AccountIndex:
     return AccountIndex(parse_accounts(FUZZY_ACCOUNTS))
 
 
-@pytest.mark.parametrize(("name", "account_id", "method"), [
-    ("Acme Industires", "F1", MatchMethod.FUZZY),  # a typo
-    ("Industries Acme", "F1", MatchMethod.FUZZY),  # word order
-    ("Northwind Trader Inc", "F2", MatchMethod.FUZZY),
-    ("Sakura Seiky", "F5", MatchMethod.FUZZY),  # a typo in an alias from the CSV
-    ("ACME INDUSTRIES Tokyo Branch", "F1", MatchMethod.NAME),  # branch suffix: normalisation, not fuzz
-    ("サクラ精機株式会社 大阪営業所", "F5", MatchMethod.NAME),
-    ("The Northwind Traders", "F2", MatchMethod.NAME),  # a leading "The"
-])
+@pytest.mark.parametrize(
+    ("name", "account_id", "method"),
+    [
+        ("Acme Industires", "F1", MatchMethod.FUZZY),  # a typo
+        ("Industries Acme", "F1", MatchMethod.FUZZY),  # word order
+        ("Northwind Trader Inc", "F2", MatchMethod.FUZZY),
+        ("Sakura Seiky", "F5", MatchMethod.FUZZY),  # a typo in an alias from the CSV
+        ("ACME INDUSTRIES Tokyo Branch", "F1", MatchMethod.NAME),  # branch suffix: normalisation, not fuzz
+        ("サクラ精機株式会社 大阪営業所", "F5", MatchMethod.NAME),
+        ("The Northwind Traders", "F2", MatchMethod.NAME),  # a leading "The"
+    ],
+)
 def test_fuzzy_matching_catches_what_normalisation_cannot(fuzzy_index, name, account_id, method) -> None:
     result = fuzzy_index.match(SOMEWHERE, business(name))
     assert isinstance(result, AccountMatch), result
@@ -224,13 +294,16 @@ def test_fuzzy_matching_catches_what_normalisation_cannot(fuzzy_index, name, acc
         assert "% alike to" in result.detail and result.confidence < 0.8
 
 
-@pytest.mark.parametrize(("name", "why"), [
-    ("Southwind Traders", "only 88% alike"),  # a different company, one letter apart in a short word
-    ("Blue Harbor Logistic", "too close to tell apart"),  # two accounts within the margin
-    ("NTT Date", "only 88% alike"),
-    ("NTN", "no account has the organisation's network, domain or name"),  # too short to be fuzzy about
-    ("Caravan Guards Club", "no account"),
-])
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("Southwind Traders", "only 88% alike"),  # a different company, one letter apart in a short word
+        ("Blue Harbor Logistic", "too close to tell apart"),  # two accounts within the margin
+        ("NTT Date", "only 88% alike"),
+        ("NTN", "no account has the organisation's network, domain or name"),  # too short to be fuzzy about
+        ("Caravan Guards Club", "no account"),
+    ],
+)
 def test_fuzzy_matching_declines_without_a_clear_winner(fuzzy_index, name, why) -> None:
     result = fuzzy_index.match(SOMEWHERE, business(name))
     assert isinstance(result, NoMatch), result
@@ -239,11 +312,14 @@ def test_fuzzy_matching_declines_without_a_clear_winner(fuzzy_index, name, why) 
 
 def test_an_account_with_many_close_aliases_does_not_hide_a_rival_within_the_margin() -> None:
     # five names of G1 score 97-98 %, G2 93 %: within the 8-point margin, so no winner
-    index = AccountIndex(parse_accounts(
-        "account_id,name,aliases\n"
-        "G1,Blue Harbor Logistics,\"Blue Harbor Logisticz;Blue Harbor Logistica;Blue Harbr Logistic;"
-        "Blu Harbor Logistic\"\n"
-        "G2,Blue Harbour Logistix,\n"))
+    index = AccountIndex(
+        parse_accounts(
+            "account_id,name,aliases\n"
+            'G1,Blue Harbor Logistics,"Blue Harbor Logisticz;Blue Harbor Logistica;Blue Harbr Logistic;'
+            'Blu Harbor Logistic"\n'
+            "G2,Blue Harbour Logistix,\n"
+        )
+    )
     result = index.match(SOMEWHERE, business("Blue Harbor Logistic"))
     assert isinstance(result, NoMatch), result
     assert "too close to tell apart" in result.reason and "Blue Harbour Logistix" in result.reason
@@ -256,7 +332,14 @@ def test_fuzzy_matching_can_be_switched_off() -> None:
     assert isinstance(index.match(SOMEWHERE, business("Northwind Trader Inc")), NoMatch)
 
 
-@pytest.mark.parametrize(("a", "b"), [("髙島屋", "高島屋"), ("山﨑製作所", "山崎製作所"), ("サクラ精機 東京支店", "サクラ精機"),
-                                    ("ACME Co., Ltd. Japan Branch", "Acme KK")])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("髙島屋", "高島屋"),
+        ("山﨑製作所", "山崎製作所"),
+        ("サクラ精機 東京支店", "サクラ精機"),
+        ("ACME Co., Ltd. Japan Branch", "Acme KK"),
+    ],
+)
 def test_variant_kanji_and_branch_suffixes_normalise_away(a: str, b: str) -> None:
     assert normalize_name(a).key == normalize_name(b).key != ""

@@ -21,8 +21,7 @@ def load_evaluation():
 
 def test_matching_meets_its_precision_and_recall_targets() -> None:
     scores = load_evaluation().evaluate(SHARED_DATA)
-    print(f"\nmatching evaluation: {scores.cases} cases, precision {scores.precision:.3f}, "
-          f"recall {scores.recall:.3f}")
+    print(f"\nmatching evaluation: {scores.cases} cases, precision {scores.precision:.3f}, recall {scores.recall:.3f}")
     assert scores.cases >= 200
     assert set(scores.by_source) == {"maxmind", "rdap", "answer"}
     assert 0 < scores.expected_matches < scores.cases  # both kinds of case are there

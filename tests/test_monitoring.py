@@ -97,15 +97,19 @@ def test_the_dashboard_and_the_rules_name_only_metrics_revisit_defines() -> None
 
 def test_the_readme_documents_every_metric() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    families = {line.split()[2] for line in generate_latest(RevisitMetrics.create().registry).decode().splitlines()
-                if line.startswith("# TYPE ") and not line.endswith("_created gauge")}
+    families = {
+        line.split()[2]
+        for line in generate_latest(RevisitMetrics.create().registry).decode().splitlines()
+        if line.startswith("# TYPE ") and not line.endswith("_created gauge")
+    }
     undocumented = {name for name in families if f"`{name}" not in readme}
     assert not undocumented, sorted(undocumented)
 
 
 def test_the_dashboard_uses_the_provisioned_data_source() -> None:
-    source = yaml.safe_load((REPO / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml")
-                            .read_text(encoding="utf-8"))["datasources"][0]
+    source = yaml.safe_load(
+        (REPO / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text(encoding="utf-8")
+    )["datasources"][0]
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     panels = [panel for panel in dashboard["panels"] if panel["type"] != "row"]
     assert panels and all(panel["datasource"]["uid"] == source["uid"] for panel in panels)

@@ -52,8 +52,10 @@ def test_secrets_never_reach_the_log(captured_logs, monkeypatch, tmp_path) -> No
     monkeypatch.setenv("REVISIT_SLACK_BOT_TOKEN", "xoxb-1111-secret-token")
     password_file = tmp_path / "smtp-password"
     password_file.write_text("hunter2-smtp\n", encoding="utf-8")
-    lines = captured_logs(REVISIT_DELIVERY__EMAIL__PASSWORD_FILE=str(password_file),
-                          REVISIT_DATABASE_URL="postgresql+psycopg://revisit:db-pass-42@db/revisit")
+    lines = captured_logs(
+        REVISIT_DELIVERY__EMAIL__PASSWORD_FILE=str(password_file),
+        REVISIT_DATABASE_URL="postgresql+psycopg://revisit:db-pass-42@db/revisit",
+    )
     log = logging.getLogger("slack_sdk")
     log.warning("POST with Authorization: Bearer xoxb-1111-secret-token failed")
     log.warning("login with hunter2-smtp refused; database postgresql+psycopg://revisit:db-pass-42@db/revisit")
@@ -67,9 +69,11 @@ def test_secrets_never_reach_the_log(captured_logs, monkeypatch, tmp_path) -> No
 def test_privacy_mode_masks_addresses_in_logs(captured_logs) -> None:
     lines = captured_logs(REVISIT_PRIVACY__ENABLED="true")
     logging.getLogger("revisit.worker").warning(
-        "visitor 203.0.113.77 and 2001:db8:1234:5678::1 via ::ffff:198.51.100.9 at 12:30:45, version 4.1.1")
-    assert lines()[0]["event"] == ("visitor 203.0.113.0/24 and 2001:db8:1234::/48 via 198.51.100.0/24 at 12:30:45, "
-                                   "version 4.1.1")
+        "visitor 203.0.113.77 and 2001:db8:1234:5678::1 via ::ffff:198.51.100.9 at 12:30:45, version 4.1.1"
+    )
+    assert lines()[0]["event"] == (
+        "visitor 203.0.113.0/24 and 2001:db8:1234::/48 via 198.51.100.0/24 at 12:30:45, version 4.1.1"
+    )
 
 
 def test_without_privacy_mode_addresses_stay(captured_logs) -> None:
@@ -78,20 +82,26 @@ def test_without_privacy_mode_addresses_stay(captured_logs) -> None:
     assert lines()[0]["event"] == "visitor 203.0.113.77"
 
 
-@pytest.mark.parametrize("text, masked", [
-    ("999.1.1.1", "999.1.1.1"),  # not an address
-    ("fe80::1%eth0 ok", "fe80::/48 ok"),
-    ("[::1]:443", "[::/48]:443"),
-    ("10.0.0.1:8080", "10.0.0.0/24:8080"),
-    ("no address here", "no address here"),
-])
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        ("999.1.1.1", "999.1.1.1"),  # not an address
+        ("fe80::1%eth0 ok", "fe80::/48 ok"),
+        ("[::1]:443", "[::/48]:443"),
+        ("10.0.0.1:8080", "10.0.0.0/24:8080"),
+        ("no address here", "no address here"),
+    ],
+)
 def test_address_masking_edge_cases(text: str, masked: str) -> None:
     assert mask_address_text(text) == masked
 
 
 def test_a_closed_choice_names_the_key_and_the_choices() -> None:
-    with pytest.raises(BadInput, match=r"REVISIT_LOGGING__FORMAT: logging.format: expected one of 'auto', 'json', "
-                                       r"'console', got 'xml'"):
+    with pytest.raises(
+        BadInput,
+        match=r"REVISIT_LOGGING__FORMAT: logging.format: expected one of 'auto', 'json', "
+        r"'console', got 'xml'",
+    ):
         load_settings(None, {"REVISIT_LOGGING__FORMAT": "xml"})
 
 
@@ -107,14 +117,20 @@ def test_endpoints_answer_health_readiness_and_metrics() -> None:
     registry = CollectorRegistry()
     Counter("revisit_example_total", "An example.", registry=registry).inc(3)
     state = {"database": "database unavailable: connection refused"}
-    endpoints = ServiceEndpoints("127.0.0.1", 0, registry, {
-        "database": lambda: state["database"], "broken": lambda: 1 / 0, "fine": lambda: None}).start()
+    endpoints = ServiceEndpoints(
+        "127.0.0.1", 0, registry, {"database": lambda: state["database"], "broken": lambda: 1 / 0, "fine": lambda: None}
+    ).start()
     try:
         assert fetch(endpoints.port, "/healthz") == (200, '{"status": "ok"}')
         status, body = fetch(endpoints.port, "/readyz")
-        assert status == 503 and json.loads(body) == {"status": "not ready", "checks": {
-            "database": "database unavailable: connection refused", "broken": "ZeroDivisionError: division by zero",
-            "fine": "ok"}}
+        assert status == 503 and json.loads(body) == {
+            "status": "not ready",
+            "checks": {
+                "database": "database unavailable: connection refused",
+                "broken": "ZeroDivisionError: division by zero",
+                "fine": "ok",
+            },
+        }
         assert "revisit_example_total 3.0" in fetch(endpoints.port, "/metrics")[1]
         assert fetch(endpoints.port, "/nothing")[0] == 404
     finally:

@@ -29,11 +29,32 @@ def test_parallel_replay_equals_sequential(tmp_path: Path, capsys) -> None:
     results = {}
     for workers in ("1", "3"):
         jsonl = tmp_path / f"alerts-{workers}.jsonl"
-        assert main(["replay", str(APACHE_LOG), "--accounts", str(tmp_path / "accounts.csv"),
-                     "--config", str(tmp_path / "revisit.toml"), "--db", f"sqlite:///{tmp_path / workers}.sqlite",
-                     "--alerts-jsonl", str(jsonl), "--mmdb", mmdb("GeoIP2-ISP-Test"), "--workers", workers]) == 0
-        summary = [line for line in capsys.readouterr().out.splitlines()
-                   if line.startswith(("lines ", "  malformed", "  filtered"))]
+        assert (
+            main(
+                [
+                    "replay",
+                    str(APACHE_LOG),
+                    "--accounts",
+                    str(tmp_path / "accounts.csv"),
+                    "--config",
+                    str(tmp_path / "revisit.toml"),
+                    "--db",
+                    f"sqlite:///{tmp_path / workers}.sqlite",
+                    "--alerts-jsonl",
+                    str(jsonl),
+                    "--mmdb",
+                    mmdb("GeoIP2-ISP-Test"),
+                    "--workers",
+                    workers,
+                ]
+            )
+            == 0
+        )
+        summary = [
+            line
+            for line in capsys.readouterr().out.splitlines()
+            if line.startswith(("lines ", "  malformed", "  filtered"))
+        ]
         alerts = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
         results[workers] = (summary, alerts)
     assert results["1"][0] == results["3"][0] and len(results["1"][0]) == 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -68,8 +68,11 @@ EXPECTED = {
 
 
 def test_every_shared_log_is_covered() -> None:
-    found = {str(p.relative_to(ACCESS_LOGS)) for p in ACCESS_LOGS.rglob("*")
-             if p.is_file() and p.suffix not in (".md",) and p.name not in ("LICENSE", "README.md", "SOURCES.md")}
+    found = {
+        str(p.relative_to(ACCESS_LOGS))
+        for p in ACCESS_LOGS.rglob("*")
+        if p.is_file() and p.suffix not in (".md",) and p.name not in ("LICENSE", "README.md", "SOURCES.md")
+    }
     assert found == set(EXPECTED)
 
 
@@ -88,7 +91,8 @@ def test_client_addresses_of_prefixed_and_forwarded_lines() -> None:
         "81.2.69.143",  # vhost:port prefix
         "204.246.1.1",  # quoted X-Forwarded-For chain, then the connecting proxy
         "2a02:cf40:10ff:f00f::8000",  # IPv6 in a chain behind an IP-address vhost
-        None, None,  # "localhost" is not an address
+        None,
+        None,  # "localhost" is not an address
     ]
 
 
@@ -109,22 +113,27 @@ def test_forwarded_for_is_read_only_behind_a_trusted_proxy() -> None:
 
 def test_nginx_main_trailing_forwarded_for_is_used_behind_a_proxy() -> None:
     parser = make_line_parser(LogSettings(format="nginx_main"))
-    line = ('10.0.0.5 - - [22/Jan/2019:03:58:26 +0330] "GET /pricing HTTP/1.1" 200 512 "-" '
-            '"Mozilla/5.0" "81.2.69.160, 10.0.0.4"\n')
+    line = (
+        '10.0.0.5 - - [22/Jan/2019:03:58:26 +0330] "GET /pricing HTTP/1.1" 200 512 "-" '
+        '"Mozilla/5.0" "81.2.69.160, 10.0.0.4"\n'
+    )
     raw = parser.split(line)
     assert isinstance(raw, RawFields)
     assert ClientAddressResolver(TRUSTED).client_ip(raw.client, raw.forwarded_for) == "81.2.69.160"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("::ffff:1.2.3.4", "1.2.3.4"),
-    ("[::1]:443", "::1"),
-    ("fe80::1%eth0", "fe80::1"),
-    ("81.2.69.143:8080", "81.2.69.143"),
-    ("0.0.0.0", "0.0.0.0"),
-    ("monitoring-server", None),
-    ("unix:", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("::ffff:1.2.3.4", "1.2.3.4"),
+        ("[::1]:443", "::1"),
+        ("fe80::1%eth0", "fe80::1"),
+        ("81.2.69.143:8080", "81.2.69.143"),
+        ("0.0.0.0", "0.0.0.0"),
+        ("monitoring-server", None),
+        ("unix:", None),
+    ],
+)
 def test_odd_addresses_are_normalized(text: str, expected: str | None) -> None:
     address = normalize_address(text)
     assert (str(address) if address is not None else None) == expected
@@ -133,7 +142,7 @@ def test_odd_addresses_are_normalized(text: str, expected: str | None) -> None:
 def test_timestamps_are_aware_and_keep_their_offset() -> None:
     parser = TimestampParser()
     value = parser.parse("25/Oct/2015:04:11:25 +0100")
-    assert value == datetime(2015, 10, 25, 3, 11, 25, tzinfo=timezone.utc)
+    assert value == datetime(2015, 10, 25, 3, 11, 25, tzinfo=UTC)
     assert value.utcoffset() == timedelta(hours=1)
     assert parser.parse("22/Jan/2019:03:58:26 +0330").utcoffset() == timedelta(hours=3, minutes=30)
     assert parser.parse("2026-11-20T10:12:00+09:00").utcoffset() == timedelta(hours=9)
@@ -143,15 +152,18 @@ def test_timestamps_are_aware_and_keep_their_offset() -> None:
     assert parser.parse("99/Oct/2015:04:11:25 +0100") is None
 
 
-@pytest.mark.parametrize("line, reason", [
-    ("\n", "empty"),
-    ("# a comment\n", "comment"),
-    ("\x00\x01\x02binary\n", "binary"),
-    ("[Thu Oct 13 12:24:49.880562 2022] [auth_basic:error] [pid 10] AH01618\n", "error_log"),
-    ('1.2.3.4 - - [17/Oct/2023:05:57:49 +1100] "GET / HTTP/1.1" 200 226 "-" "Mozilla/5.0 (X11\n', "truncated"),
-    ("just some words\n", "unrecognized"),
-    ("1.2.3.4 - - [17/Oct/2023:05:57:49 +1100] " + '"GET /' + "a" * 70_000 + ' HTTP/1.1" 200 1\n', "too_long"),
-])
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ("\n", "empty"),
+        ("# a comment\n", "comment"),
+        ("\x00\x01\x02binary\n", "binary"),
+        ("[Thu Oct 13 12:24:49.880562 2022] [auth_basic:error] [pid 10] AH01618\n", "error_log"),
+        ('1.2.3.4 - - [17/Oct/2023:05:57:49 +1100] "GET / HTTP/1.1" 200 226 "-" "Mozilla/5.0 (X11\n', "truncated"),
+        ("just some words\n", "unrecognized"),
+        ("1.2.3.4 - - [17/Oct/2023:05:57:49 +1100] " + '"GET /' + "a" * 70_000 + ' HTTP/1.1" 200 1\n', "too_long"),
+    ],
+)
 def test_malformed_lines_are_named(line: str, reason: str) -> None:
     parser = make_line_parser(LogSettings())
     assert parser.split(line) == Malformed(reason)
@@ -166,18 +178,31 @@ def test_escaped_quotes_inside_fields_take_the_slow_path() -> None:
 
 
 def test_common_format_line_has_no_agent() -> None:
-    raw = make_line_parser(LogSettings()).split('116.203.1.1 - - [05/Mar/2021:09:01:38 +0100] "GET /t HTTP/1.0" 200 1513\n')
+    raw = make_line_parser(LogSettings()).split(
+        '116.203.1.1 - - [05/Mar/2021:09:01:38 +0100] "GET /t HTTP/1.0" 200 1513\n'
+    )
     assert isinstance(raw, RawFields) and raw.user_agent is None and raw.status == "200"
 
 
 def test_apache_logformat_from_config() -> None:
     log_format = '%v %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D'
     parser = make_line_parser(LogSettings(format=log_format))
-    line = ('www.example.jp 81.2.69.160 - alice [20/Nov/2026:10:12:00 +0900] "GET /pricing?a=1 HTTP/2.0" '
-            '200 5120 "https://www.google.com/" "Mozilla/5.0 (X11)" 1234\n')
+    line = (
+        'www.example.jp 81.2.69.160 - alice [20/Nov/2026:10:12:00 +0900] "GET /pricing?a=1 HTTP/2.0" '
+        '200 5120 "https://www.google.com/" "Mozilla/5.0 (X11)" 1234\n'
+    )
     raw = parser.split(line)
-    assert raw == RawFields("www.example.jp", "81.2.69.160", "20/Nov/2026:10:12:00 +0900", "GET /pricing?a=1 HTTP/2.0",
-                            "200", "5120", "https://www.google.com/", "Mozilla/5.0 (X11)", None)
+    assert raw == RawFields(
+        "www.example.jp",
+        "81.2.69.160",
+        "20/Nov/2026:10:12:00 +0900",
+        "GET /pricing?a=1 HTTP/2.0",
+        "200",
+        "5120",
+        "https://www.google.com/",
+        "Mozilla/5.0 (X11)",
+        None,
+    )
     assert split_request(raw.request) == ("GET", "/pricing", "a=1")
     assert parser.split("garbage\n") == Malformed("unrecognized")
 
@@ -188,28 +213,49 @@ def test_logformat_without_client_is_refused() -> None:
 
 
 def test_json_lines_with_configured_field_names() -> None:
-    names = JsonFieldNames(client_ip="client.ip", timestamp="@timestamp", request="req", status="code",
-                           user_agent="ua", referrer="ref", forwarded_for="xff")
+    names = JsonFieldNames(
+        client_ip="client.ip",
+        timestamp="@timestamp",
+        request="req",
+        status="code",
+        user_agent="ua",
+        referrer="ref",
+        forwarded_for="xff",
+    )
     parser = make_line_parser(LogSettings(format="json", json_fields=names))
-    record = {"client": {"ip": "2001:1c00::1"}, "@timestamp": "2026-11-20T10:12:00+09:00",
-              "req": "GET /contact HTTP/1.1", "code": 200, "ua": "Mozilla/5.0", "xff": None}
+    record = {
+        "client": {"ip": "2001:1c00::1"},
+        "@timestamp": "2026-11-20T10:12:00+09:00",
+        "req": "GET /contact HTTP/1.1",
+        "code": 200,
+        "ua": "Mozilla/5.0",
+        "xff": None,
+    }
     raw = parser.split(json.dumps(record) + "\n")
     assert isinstance(raw, RawFields)
-    assert (raw.client, raw.status, raw.request, raw.user_agent) == ("2001:1c00::1", "200", "GET /contact HTTP/1.1", "Mozilla/5.0")
+    assert (raw.client, raw.status, raw.request, raw.user_agent) == (
+        "2001:1c00::1",
+        "200",
+        "GET /contact HTTP/1.1",
+        "Mozilla/5.0",
+    )
     assert parser.split('{"client": {}}\n') == Malformed("missing_fields")
     assert parser.split('{"broken": \n') == Malformed("bad_json")
     assert parser.split("[1, 2]\n") == Malformed("bad_json")
 
 
-@pytest.mark.parametrize("request_text, expected", [
-    ("GET /pricing HTTP/1.1", ("GET", "/pricing", "")),
-    ("GET http://example.com/a?b=c HTTP/1.1", ("GET", "/a", "b=c")),
-    ("GET /old", ("GET", "/old", "")),
-    ("-", None),
-    ("", None),
-    ("HELP", None),
-    ("\\x16\\x03\\x01\\x01 \\x02", None),
-    ("GET /a HTTX/1.1", None),
-])
+@pytest.mark.parametrize(
+    "request_text, expected",
+    [
+        ("GET /pricing HTTP/1.1", ("GET", "/pricing", "")),
+        ("GET http://example.com/a?b=c HTTP/1.1", ("GET", "/a", "b=c")),
+        ("GET /old", ("GET", "/old", "")),
+        ("-", None),
+        ("", None),
+        ("HELP", None),
+        ("\\x16\\x03\\x01\\x01 \\x02", None),
+        ("GET /a HTTX/1.1", None),
+    ],
+)
 def test_split_request(request_text: str, expected) -> None:
     assert split_request(request_text) == expected

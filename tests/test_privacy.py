@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -22,9 +22,27 @@ def replay(tmp_path, db_url: str, privacy: str = "", monkeypatch=None) -> set[st
     (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
     (tmp_path / "revisit.toml").write_text(CONFIG + privacy, encoding="utf-8")
     jsonl = tmp_path / f"alerts-{len(list(tmp_path.glob('alerts-*')))}.jsonl"
-    assert main(["replay", str(APACHE_LOG), "--accounts", str(tmp_path / "accounts.csv"), "--config",
-                 str(tmp_path / "revisit.toml"), "--db", db_url, "--alerts-jsonl", str(jsonl),
-                 "--mmdb", mmdb("GeoIP2-ISP-Test"), "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "replay",
+                str(APACHE_LOG),
+                "--accounts",
+                str(tmp_path / "accounts.csv"),
+                "--config",
+                str(tmp_path / "revisit.toml"),
+                "--db",
+                db_url,
+                "--alerts-jsonl",
+                str(jsonl),
+                "--mmdb",
+                mmdb("GeoIP2-ISP-Test"),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     return {json.loads(line)["alert_id"] for line in jsonl.read_text().splitlines()}
 
 
@@ -65,8 +83,21 @@ def test_cli_refuses_hashed_storage_without_a_key(tmp_path, sqlite_url, capsys, 
     monkeypatch.delenv("REVISIT_IP_HASH_KEY", raising=False)
     (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
     (tmp_path / "revisit.toml").write_text('[privacy]\nip_storage = "hashed"\n', encoding="utf-8")
-    assert main(["replay", str(APACHE_LOG), "--accounts", str(tmp_path / "accounts.csv"), "--config",
-                 str(tmp_path / "revisit.toml"), "--db", sqlite_url]) == 2
+    assert (
+        main(
+            [
+                "replay",
+                str(APACHE_LOG),
+                "--accounts",
+                str(tmp_path / "accounts.csv"),
+                "--config",
+                str(tmp_path / "revisit.toml"),
+                "--db",
+                sqlite_url,
+            ]
+        )
+        == 2
+    )
     assert "REVISIT_IP_HASH_KEY" in capsys.readouterr().err
     assert not (tmp_path / "revisit.sqlite").exists() or stored(sqlite_url, "SELECT count(*) FROM hits") == [0]
 
@@ -85,7 +116,7 @@ def test_retention_deletes_old_hits_and_keeps_alerts_visits_and_outcomes(tmp_pat
     resolutions = stored(db_url, "SELECT count(*) FROM organizations")[0]
     assert resolutions > 0  # resolved today: a cached resolution ages from when it was made
     engine = create_engine(db_url)
-    later = delete_expired(engine, 180, now=datetime.now(timezone.utc) + timedelta(days=181))
+    later = delete_expired(engine, 180, now=datetime.now(UTC) + timedelta(days=181))
     engine.dispose()
     assert (later.hits, later.resolutions) == (0, resolutions)
     assert stored(db_url, "SELECT count(*) FROM organizations") == [0]
@@ -105,10 +136,16 @@ def test_alerts_name_companies_not_visitors(tmp_path, sqlite_url) -> None:
             assert f'"{host}' not in text_of or "/" in text_of  # no host address, at most a network
 
 
-@pytest.mark.parametrize("stored_value, expected", [
-    ("108.171.116.194", "108.171.116.0/24"), ("108.171.116.0/24", "108.171.116.0/24"),
-    ("h:0123456789abcdef0123456789abcdef", ""), ("2001:db8:1::/48", ""), ("10.0.0.1", ""),
-])
+@pytest.mark.parametrize(
+    "stored_value, expected",
+    [
+        ("108.171.116.194", "108.171.116.0/24"),
+        ("108.171.116.0/24", "108.171.116.0/24"),
+        ("h:0123456789abcdef0123456789abcdef", ""),
+        ("2001:db8:1::/48", ""),
+        ("10.0.0.1", ""),
+    ],
+)
 def test_stored_addresses_are_placed_in_account_networks(stored_value: str, expected: str) -> None:
     networks = [ipaddress.ip_network("108.171.116.0/24"), ipaddress.ip_network("2001:db8:2::/48")]
     assert stored_address_in(stored_value, networks) == expected
@@ -119,16 +156,27 @@ def test_rdap_answers_are_kept_per_network_never_per_address_and_leave_when_expi
     from revisit.enrichment.rdap import NetworkRegistration
     from revisit.storage.store import Store
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     store = Store(sqlite_url)
     try:
-        kept = store.save_network_registrations([
-            NetworkRegistration("133.1.0.0/16", "Osaka University", OrgKind.UNKNOWN, "rdap+jpnic", "JPNIC whois",
-                                now + timedelta(days=30)),
-            NetworkRegistration("200.57.141.161/32", "Triara.com", OrgKind.UNKNOWN, "rdap", "one address",
-                                now + timedelta(days=30)),
-            NetworkRegistration("2001:db8:5::/48", None, OrgKind.UNKNOWN, "rdap", "failed", now - timedelta(hours=1)),
-        ])
+        kept = store.save_network_registrations(
+            [
+                NetworkRegistration(
+                    "133.1.0.0/16",
+                    "Osaka University",
+                    OrgKind.UNKNOWN,
+                    "rdap+jpnic",
+                    "JPNIC whois",
+                    now + timedelta(days=30),
+                ),
+                NetworkRegistration(
+                    "200.57.141.161/32", "Triara.com", OrgKind.UNKNOWN, "rdap", "one address", now + timedelta(days=30)
+                ),
+                NetworkRegistration(
+                    "2001:db8:5::/48", None, OrgKind.UNKNOWN, "rdap", "failed", now - timedelta(hours=1)
+                ),
+            ]
+        )
         assert kept == 2  # a /32 may be one visitor's address: memory only
         assert [r.network for r in store.load_network_registrations()] == ["133.1.0.0/16"]  # expired: not loaded
     finally:

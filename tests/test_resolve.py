@@ -22,12 +22,18 @@ from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
 from tests.conftest import mmdb
 
 
-@pytest.mark.parametrize("name, method", [
-    ("GeoIP2-ISP-Test", "isp"), ("GeoIP2-Enterprise-Test", "enterprise"),
-    ("GeoIP2-Precision-Enterprise-Test", "enterprise"), ("GeoLite2-ASN-Test", "asn"),
-    ("GeoIP2-Domain-Test", "domain"), ("GeoIP2-Connection-Type-Test", "connection_type"),
-    ("GeoIP2-Anonymous-IP-Test", "anonymous_ip"),
-])
+@pytest.mark.parametrize(
+    "name, method",
+    [
+        ("GeoIP2-ISP-Test", "isp"),
+        ("GeoIP2-Enterprise-Test", "enterprise"),
+        ("GeoIP2-Precision-Enterprise-Test", "enterprise"),
+        ("GeoLite2-ASN-Test", "asn"),
+        ("GeoIP2-Domain-Test", "domain"),
+        ("GeoIP2-Connection-Type-Test", "connection_type"),
+        ("GeoIP2-Anonymous-IP-Test", "anonymous_ip"),
+    ],
+)
 def test_database_type_is_detected_from_metadata(name: str, method: str) -> None:
     database = open_database(mmdb(name))
     assert database.method == method
@@ -49,9 +55,18 @@ def test_unreadable_and_unsupported_databases_are_bad_input(tmp_path: Path) -> N
 
 @pytest.fixture(scope="module")
 def maxmind() -> MaxMindResolver:
-    resolver = MaxMindResolver.from_paths([mmdb(n) for n in (
-        "GeoIP2-ISP-Test", "GeoLite2-ASN-Test", "GeoIP2-Domain-Test", "GeoIP2-Connection-Type-Test",
-        "GeoIP2-Anonymous-IP-Test")])
+    resolver = MaxMindResolver.from_paths(
+        [
+            mmdb(n)
+            for n in (
+                "GeoIP2-ISP-Test",
+                "GeoLite2-ASN-Test",
+                "GeoIP2-Domain-Test",
+                "GeoIP2-Connection-Type-Test",
+                "GeoIP2-Anonymous-IP-Test",
+            )
+        ]
+    )
     yield resolver
     resolver.close()
 
@@ -63,7 +78,11 @@ def resolve(resolver: MaxMindResolver, ip: str):
 def test_customer_organisation_behind_an_isp_is_a_business(maxmind: MaxMindResolver) -> None:
     org = resolve(maxmind, "64.17.254.217")
     assert (org.name, org.kind, org.access_provider, org.network) == (
-        "Karlin Peebles LLP", OrgKind.BUSINESS, "Towerstream I", "64.17.254.216/29")
+        "Karlin Peebles LLP",
+        OrgKind.BUSINESS,
+        "Towerstream I",
+        "64.17.254.216/29",
+    )
     hm = resolve(maxmind, "193.183.144.1")
     assert hm.name == "H & M Hennes & Mauritz AB" and hm.kind is OrgKind.BUSINESS
 
@@ -93,18 +112,29 @@ def test_only_an_autonomous_system_is_named() -> None:
         resolver.close()
 
 
-@pytest.mark.parametrize(("ip", "kind", "evidence"), [
-    # the operator named as the organisation: an ISP by its words or by the access-provider list ...
-    ("1.128.0.1", OrgKind.ISP, "organisation is the ISP itself (the name has the word 'internet'); AS1221 is Telstra"),
-    ("68.67.80.1", OrgKind.ISP, "organisation is the ISP itself (the name has the word 'broadband')"),
-    ("81.128.1.1", OrgKind.ISP, "organisation is the ISP itself; AS2856 is British Telecommunications"),
-    # ... or a company running its own network, whose employees are the visitors
-    ("18.0.0.1", OrgKind.BUSINESS,
-     "'Massachusetts Institute of Technology' operates its own network (not an access provider by list or name)"),
-    ("53.1.1.1", OrgKind.BUSINESS, "'Daimler' operates its own network (not an access provider by list or name)"),
-])
+@pytest.mark.parametrize(
+    ("ip", "kind", "evidence"),
+    [
+        # the operator named as the organisation: an ISP by its words or by the access-provider list ...
+        (
+            "1.128.0.1",
+            OrgKind.ISP,
+            "organisation is the ISP itself (the name has the word 'internet'); AS1221 is Telstra",
+        ),
+        ("68.67.80.1", OrgKind.ISP, "organisation is the ISP itself (the name has the word 'broadband')"),
+        ("81.128.1.1", OrgKind.ISP, "organisation is the ISP itself; AS2856 is British Telecommunications"),
+        # ... or a company running its own network, whose employees are the visitors
+        (
+            "18.0.0.1",
+            OrgKind.BUSINESS,
+            "'Massachusetts Institute of Technology' operates its own network (not an access provider by list or name)",
+        ),
+        ("53.1.1.1", OrgKind.BUSINESS, "'Daimler' operates its own network (not an access provider by list or name)"),
+    ],
+)
 def test_an_organisation_named_as_its_own_isp_is_an_isp_or_a_company_on_its_own_network(
-        maxmind: MaxMindResolver, ip: str, kind: OrgKind, evidence: str) -> None:
+    maxmind: MaxMindResolver, ip: str, kind: OrgKind, evidence: str
+) -> None:
     org = resolve(maxmind, ip)
     assert (org.kind, org.evidence) == (kind, evidence)
 
@@ -169,6 +199,7 @@ def test_addresses_of_one_network_share_one_remembered_outcome(maxmind: MaxMindR
 
 # --- hot reload: databases replaced on disk as geoipupdate does (new file renamed into place) -----
 
+
 def _replace_atomically(source: str, target: Path) -> None:
     staging = target.with_suffix(".tmp")
     staging.write_bytes(Path(source).read_bytes())
@@ -191,7 +222,7 @@ def test_a_replaced_database_is_picked_up_without_a_restart_or_a_failed_lookup(t
                 found = resolver.resolve(office)
                 answers.add(found.name if found else None)
                 resolver.resolve(telstra)
-            except BaseException as error:  # noqa: BLE001 - any failure during a swap is the bug
+            except BaseException as error:
                 failures.append(error)
             time.sleep(0.0002)  # let the swapping thread have the interpreter too (GIL convoy)
 

@@ -21,8 +21,12 @@ def test_no_installed_dependency_has_a_known_vulnerability() -> None:
     """pip-audit against PyPI's advisory data; skipped, saying why, when that cannot be reached."""
     pip_audit = Path(sys.executable).with_name("pip-audit")
     try:
-        result = subprocess.run([str(pip_audit), "--format", "json", "--progress-spinner", "off",
-                                 "--timeout", "20"], capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [str(pip_audit), "--format", "json", "--progress-spinner", "off", "--timeout", "20"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     except subprocess.TimeoutExpired:
         pytest.skip("pip-audit: the advisory database did not answer within 10 minutes")
     if not result.stdout.strip().startswith("{"):
@@ -31,13 +35,16 @@ def test_no_installed_dependency_has_a_known_vulnerability() -> None:
         pytest.fail(f"pip-audit failed: {result.stderr[-2000:]}")
     report = json.loads(result.stdout)
     dependencies = report["dependencies"]
-    vulnerable = [f"{d['name']} {d['version']}: {', '.join(v['id'] for v in d['vulns'])}"
-                  for d in dependencies if d.get("vulns")]
+    vulnerable = [
+        f"{d['name']} {d['version']}: {', '.join(v['id'] for v in d['vulns'])}" for d in dependencies if d.get("vulns")
+    ]
     assert not vulnerable, vulnerable
     audited = [d for d in dependencies if "skip_reason" not in d]
     if not audited:
-        pytest.skip(f"pip-audit: none of the {len(dependencies)} dependencies could be looked up (the package "
-                    "index reachable from here serves no advisory data); nothing known to be vulnerable")
+        pytest.skip(
+            f"pip-audit: none of the {len(dependencies)} dependencies could be looked up (the package "
+            "index reachable from here serves no advisory data); nothing known to be vulnerable"
+        )
 
 
 def test_sql_is_built_with_bound_parameters_only() -> None:
@@ -47,7 +54,10 @@ def test_sql_is_built_with_bound_parameters_only() -> None:
         for path in (REPO / package).rglob("*.py"):
             source = path.read_text(encoding="utf-8")
             for number, line in enumerate(source.splitlines(), 1):
-                if re.search(r"""\btext\(\s*f["']|\.execute\(\s*f["']|\.execute\(\s*["'][^"']*["']\s*%|"""
-                             r"""\btext\([^)]*\.format\(|\btext\([^)]*\+""", line):
+                if re.search(
+                    r"""\btext\(\s*f["']|\.execute\(\s*f["']|\.execute\(\s*["'][^"']*["']\s*%|"""
+                    r"""\btext\([^)]*\.format\(|\btext\([^)]*\+""",
+                    line,
+                ):
                     offenders.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
     assert not offenders, offenders

@@ -23,16 +23,19 @@ pytestmark = pytest.mark.kafka
 def topic(bootstrap: str, tmp_path: Path) -> str:
     name = f"raw-{uuid.uuid4().hex[:10]}"
     config = tmp_path / "kafka.toml"
-    config.write_text(f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\n'
-                      f'matched_topic = "{name}-matched"\ndead_letter_topic = "{name}-dlq"\npartitions = 4\n',
-                      encoding="utf-8")
+    config.write_text(
+        f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\n'
+        f'matched_topic = "{name}-matched"\ndead_letter_topic = "{name}-dlq"\npartitions = 4\n',
+        encoding="utf-8",
+    )
     assert main(["topics", "create", "--config", str(config)]) == 0
     return name
 
 
 def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> list[tuple[bytes, bytes, int]]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-                             consumer_timeout_ms=2000)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=2000
+    )
     partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
@@ -49,26 +52,48 @@ def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) 
 
 
 def ship(bootstrap: str, topic: str, checkpoint: Path, *logs: str, follow: bool = False) -> list[str]:
-    return [sys.executable, "-m", "revisit", "ship", *logs, "--topic", topic, "--bootstrap", bootstrap,
-            "--checkpoint", str(checkpoint), *(["--follow"] if follow else [])]
+    return [
+        sys.executable,
+        "-m",
+        "revisit",
+        "ship",
+        *logs,
+        "--topic",
+        topic,
+        "--bootstrap",
+        bootstrap,
+        "--checkpoint",
+        str(checkpoint),
+        *(["--follow"] if follow else []),
+    ]
 
 
 def test_topics_are_created_once(bootstrap: str, tmp_path: Path, capsys) -> None:
     name = f"raw-{uuid.uuid4().hex[:10]}"
     config = tmp_path / "kafka.toml"
-    config.write_text(f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\n'
-                      f'matched_topic = "{name}-m"\ndead_letter_topic = "{name}-dlq"\n', encoding="utf-8")
+    config.write_text(
+        f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\n'
+        f'matched_topic = "{name}-m"\ndead_letter_topic = "{name}-dlq"\n',
+        encoding="utf-8",
+    )
     assert main(["topics", "create", "--config", str(config), "--partitions", "3"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        f"{name}: created, 3 partitions", f"{name}-m: created, 3 partitions", f"{name}-dlq: created, 3 partitions"]
+        f"{name}: created, 3 partitions",
+        f"{name}-m: created, 3 partitions",
+        f"{name}-dlq: created, 3 partitions",
+    ]
     assert main(["topics", "create", "--config", str(config)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        f"{name}: exists, 3 partitions", f"{name}-m: exists, 3 partitions", f"{name}-dlq: exists, 3 partitions"]
+        f"{name}: exists, 3 partitions",
+        f"{name}-m: exists, 3 partitions",
+        f"{name}-dlq: exists, 3 partitions",
+    ]
 
 
 def test_a_real_log_is_shipped_whole_keyed_by_client(bootstrap: str, topic: str, tmp_path: Path) -> None:
-    result = subprocess.run(ship(bootstrap, topic, tmp_path / "ckpt.json", str(APACHE_LOG)),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ship(bootstrap, topic, tmp_path / "ckpt.json", str(APACHE_LOG)), capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert "shipped 10,000 lines" in result.stdout
     records = consume_all(bootstrap, topic, 10_000)
@@ -80,8 +105,9 @@ def test_a_real_log_is_shipped_whole_keyed_by_client(bootstrap: str, topic: str,
     assert all(len(p) == 1 for p in partitions_by_key.values())  # one visitor, one partition, in order
     assert b"50.139.66.106" in partitions_by_key and len({p for s in partitions_by_key.values() for p in s}) == 4
     # nothing new: a second run sends nothing
-    again = subprocess.run(ship(bootstrap, topic, tmp_path / "ckpt.json", str(APACHE_LOG)),
-                           capture_output=True, text=True, timeout=300)
+    again = subprocess.run(
+        ship(bootstrap, topic, tmp_path / "ckpt.json", str(APACHE_LOG)), capture_output=True, text=True, timeout=300
+    )
     assert "shipped 0 lines" in again.stdout
 
 
@@ -101,8 +127,9 @@ def test_follow_survives_sigkill_rotation_and_truncation(bootstrap: str, topic: 
     log.write_bytes(b"".join(source[:1000]))
     checkpoint = tmp_path / "ckpt.json"
 
-    first = subprocess.Popen(ship(bootstrap, topic, checkpoint, str(log), follow=True),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        ship(bootstrap, topic, checkpoint, str(log), follow=True), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     time.sleep(4)
     with log.open("ab") as handle:
         handle.writelines(source[1000:1500])
@@ -112,8 +139,9 @@ def test_follow_survives_sigkill_rotation_and_truncation(bootstrap: str, topic: 
 
     with log.open("ab") as handle:
         handle.writelines(source[1500:2000])
-    second = subprocess.Popen(ship(bootstrap, topic, checkpoint, str(log), follow=True),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    second = subprocess.Popen(
+        ship(bootstrap, topic, checkpoint, str(log), follow=True), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     time.sleep(4)
     log.rename(tmp_path / "access.log.1")  # logrotate: move away, then a new file
     with (tmp_path / "access.log.1").open("ab") as handle:

@@ -49,27 +49,64 @@ def web_db(tmp_path_factory):
     (folder / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
     (folder / "replay.toml").write_text(CONFIG, encoding="utf-8")
     with new_postgres_database() as url, keeping_root_logger():
-        assert main(["replay", str(APACHE_LOG), "--accounts", str(folder / "accounts.csv"), "--config",
-                     str(folder / "replay.toml"), "--db", url, "--workers", "1",
-                     "--alerts-jsonl", str(folder / "alerts.jsonl")]) == 0
+        assert (
+            main(
+                [
+                    "replay",
+                    str(APACHE_LOG),
+                    "--accounts",
+                    str(folder / "accounts.csv"),
+                    "--config",
+                    str(folder / "replay.toml"),
+                    "--db",
+                    url,
+                    "--workers",
+                    "1",
+                    "--alerts-jsonl",
+                    str(folder / "alerts.jsonl"),
+                ]
+            )
+            == 0
+        )
         yield url, folder
 
 
 @pytest.fixture(scope="module")
 def server(web_db):
     url, folder = web_db
-    users = "".join(f'[[web.users]]\nname = "{name}"\npassword_hash = "{hash_password(password)}"\n'
-                    f'role = "{"admin" if name == "adm" else "analyst"}"\n' for name, password in PASSWORDS.items())
-    tokens = "".join(f'[[web.api_tokens]]\nname = "{role}-client"\ntoken_sha256 = "{token_digest(token)}"\n'
-                     f'role = "{role}"\n' for role, token in TOKENS.items())
+    users = "".join(
+        f'[[web.users]]\nname = "{name}"\npassword_hash = "{hash_password(password)}"\n'
+        f'role = "{"admin" if name == "adm" else "analyst"}"\n'
+        for name, password in PASSWORDS.items()
+    )
+    tokens = "".join(
+        f'[[web.api_tokens]]\nname = "{role}-client"\ntoken_sha256 = "{token_digest(token)}"\nrole = "{role}"\n'
+        for role, token in TOKENS.items()
+    )
     config = folder / "web.toml"
     config.write_text(CONFIG + "[web]\nsecure_cookies = true\npage_size = 50\n" + users + tokens, encoding="utf-8")
     port = free_port()
     log = open(folder / "web.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "revisit", "web", "serve", "--db", url, "--config", str(config),
-                                "--port", str(port), "--today", TODAY],
-                               env={**os.environ, "REVISIT_WEB_SESSION_SECRET": "test-session-secret-123"},
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "revisit",
+            "web",
+            "serve",
+            "--db",
+            url,
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--today",
+            TODAY,
+        ],
+        env={**os.environ, "REVISIT_WEB_SESSION_SECRET": "test-session-secret-123"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -115,8 +152,17 @@ def logged_in(base: str, name: str) -> tuple[httpx.Client, str]:
 
 
 # --- access ------------------------------------------------------------------------------------
-PAGES = ["/", "/accounts", "/accounts?tier=A", "/accounts/W01", "/alerts", "/settings", "/accounts.csv",
-         "/alerts.csv", "/accounts/W01/visits.csv"]
+PAGES = [
+    "/",
+    "/accounts",
+    "/accounts?tier=A",
+    "/accounts/W01",
+    "/alerts",
+    "/settings",
+    "/accounts.csv",
+    "/alerts.csv",
+    "/accounts/W01/visits.csv",
+]
 API = ["/api/accounts", "/api/accounts/W01", "/api/alerts", "/api/dashboard"]
 
 
@@ -139,8 +185,9 @@ def test_login_rejects_a_wrong_password_and_never_redirects_off_site(server) -> 
     wrong = client.post("/login", data={"name": "ana", "password": "nope", "csrf": csrf})
     assert wrong.status_code == 401 and "Wrong name or password" in wrong.text
     assert client.get("/accounts").status_code == 303
-    right = client.post("/login", data={"name": "ana", "password": PASSWORDS["ana"], "csrf": csrf,
-                                        "next": "//evil.example/steal"})
+    right = client.post(
+        "/login", data={"name": "ana", "password": PASSWORDS["ana"], "csrf": csrf, "next": "//evil.example/steal"}
+    )
     assert right.status_code == 303 and right.headers["location"] == "/"
     cookie = right.headers["set-cookie"].lower()
     assert "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
@@ -151,12 +198,15 @@ def test_an_analyst_reads_but_cannot_use_admin_actions(server) -> None:
     for path in PAGES[:-4]:
         assert client.get(path).status_code == (403 if path == "/settings" else 200), path
     assert client.post("/accounts/W01/snooze", data={"days": "7", "reason": "x", "csrf": csrf}).status_code == 403
-    alert_id = httpx.get(server + "/api/alerts", headers={"Authorization": f"Bearer {TOKENS['analyst']}"}
-                         ).json()["items"][0]["alert_id"]
+    alert_id = httpx.get(server + "/api/alerts", headers={"Authorization": f"Bearer {TOKENS['analyst']}"}).json()[
+        "items"
+    ][0]["alert_id"]
     assert client.post(f"/alerts/{alert_id}/outcome", data={"result": "won", "csrf": csrf}).status_code == 403
     analyst = {"Authorization": f"Bearer {TOKENS['analyst']}"}
-    assert httpx.post(server + "/api/accounts/W01/snooze", json={"days": 1, "reason": "x"},
-                      headers=analyst).status_code == 403
+    assert (
+        httpx.post(server + "/api/accounts/W01/snooze", json={"days": 1, "reason": "x"}, headers=analyst).status_code
+        == 403
+    )
     assert "snoozed" not in client.get("/accounts/W01").text.lower()
 
 
@@ -170,24 +220,41 @@ def test_forms_need_their_csrf_token_and_api_writes_need_a_bearer_token(server) 
     admin = {"Authorization": f"Bearer {TOKENS['admin']}"}
     answer = httpx.post(server + "/api/accounts/W03/snooze", json={"days": 3, "reason": "via API"}, headers=admin)
     assert answer.status_code == 200 and answer.json()["account_id"] == "W03"
-    assert httpx.post(server + "/api/accounts/W03/snooze", json={"days": -1, "reason": ""},
-                      headers=admin).status_code == 422
+    assert (
+        httpx.post(server + "/api/accounts/W03/snooze", json={"days": -1, "reason": ""}, headers=admin).status_code
+        == 422
+    )
 
 
 def test_the_api_serves_the_same_data_with_openapi_docs(server) -> None:
     analyst = {"Authorization": f"Bearer {TOKENS['analyst']}"}
     accounts = httpx.get(server + "/api/accounts", params={"sort": "name", "order": "asc"}, headers=analyst).json()
     assert [a["name"] for a in accounts["items"]] == [
-        "Active Reader Co.", "Rackspace Office Inc.", "㈱あおば商事", "株式会社サクラ精機", "ﾀﾁﾊﾞﾅ工業(株)"]
+        "Active Reader Co.",
+        "Rackspace Office Inc.",
+        "㈱あおば商事",
+        "株式会社サクラ精機",
+        "ﾀﾁﾊﾞﾅ工業(株)",
+    ]
     assert {a["account_id"]: a["tier"] for a in accounts["items"]} == {
-        "W01": "A", "W02": "B", "W03": "C", "W04": "A", "W05": "active"}
+        "W01": "A",
+        "W02": "B",
+        "W03": "C",
+        "W04": "A",
+        "W05": "active",
+    }
     found = httpx.get(server + "/api/accounts", params={"q": "ｻｸﾗ"}, headers=analyst).json()["items"]
     assert [a["account_id"] for a in found] == ["W01"]
     detail = httpx.get(server + "/api/accounts/W01", headers=analyst).json()
     assert detail["name"] == "株式会社サクラ精機" and detail["visits"][0]["pages"]
-    assert detail["evidence"] == [{"network": "130.237.218.0/24", "resolver": "account_networks",
-                                   "organization": "株式会社サクラ精機",
-                                   "detail": "130.237.218.0/24 is listed on account W01"}]
+    assert detail["evidence"] == [
+        {
+            "network": "130.237.218.0/24",
+            "resolver": "account_networks",
+            "organization": "株式会社サクラ精機",
+            "detail": "130.237.218.0/24 is listed on account W01",
+        }
+    ]
     detail = httpx.get(server + "/api/accounts/W04", headers=analyst).json()
     assert detail["alerts"] and detail["alerts"][0]["match"]["method"] == "network"
     assert httpx.get(server + "/api/accounts", params={"tier": "Z"}, headers=analyst).status_code == 422
@@ -231,8 +298,13 @@ def account_names(page) -> list[str]:
 def test_an_analyst_filters_opens_an_account_and_exports_csv_in_a_browser(browser, server) -> None:
     page = log_in(browser, server, "ana")
     page.screenshot(path=str(ARTIFACTS / "accounts.png"), full_page=True)
-    assert set(account_names(page)) == {"株式会社サクラ精機", "㈱あおば商事", "ﾀﾁﾊﾞﾅ工業(株)", "Rackspace Office Inc.",
-                                        "Active Reader Co."}
+    assert set(account_names(page)) == {
+        "株式会社サクラ精機",
+        "㈱あおば商事",
+        "ﾀﾁﾊﾞﾅ工業(株)",
+        "Rackspace Office Inc.",
+        "Active Reader Co.",
+    }
     page.select_option("select[name=tier]", "A")
     page.click("button:has-text('Filter')")
     page.wait_for_url(re.compile(r".*tier=A.*"))
@@ -243,7 +315,9 @@ def test_an_analyst_filters_opens_an_account_and_exports_csv_in_a_browser(browse
     assert content.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for UTF-8
     rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
     assert sorted((r["account_id"], r["name"], r["tier"], r["owner"]) for r in rows) == [
-        ("W01", "株式会社サクラ精機", "A", "山田太郎"), ("W04", "Rackspace Office Inc.", "A", "Emily Clark")]
+        ("W01", "株式会社サクラ精機", "A", "山田太郎"),
+        ("W04", "Rackspace Office Inc.", "A", "Emily Clark"),
+    ]
     page.select_option("select[name=tier]", "")
     page.fill("input[name=q]", "さくら")  # hiragana finds the katakana name, 株式会社 and all
     page.click("button:has-text('Filter')")
@@ -265,8 +339,13 @@ def test_japanese_names_render_and_sort_by_their_reading_in_a_browser(browser, s
     page = log_in(browser, server, "ana")
     page.click("#accounts th a:has-text('Account')")
     page.wait_for_url(re.compile(r".*sort=name.*"))
-    assert account_names(page) == ["Active Reader Co.", "Rackspace Office Inc.", "㈱あおば商事", "株式会社サクラ精機",
-                                   "ﾀﾁﾊﾞﾅ工業(株)"]  # あ, さ, た: by reading, 株式会社 ignored
+    assert account_names(page) == [
+        "Active Reader Co.",
+        "Rackspace Office Inc.",
+        "㈱あおば商事",
+        "株式会社サクラ精機",
+        "ﾀﾁﾊﾞﾅ工業(株)",
+    ]  # あ, さ, た: by reading, 株式会社 ignored
     page.click("#accounts th a:has-text('Account')")
     page.wait_for_url(re.compile(r".*order=desc.*"))
     assert account_names(page)[0] == "ﾀﾁﾊﾞﾅ工業(株)"

@@ -63,10 +63,11 @@ class Setup:
             f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\nmatched_topic = "{name}-m"\n'
             f'dead_letter_topic = "{name}-dlq"\npartitions = 4\n[worker]\napp_id = "{name}-app"\n'
             # sweep often: forgetting ended visits must not change a single alert
-            'forget_interval_seconds = 0.5\n'
+            "forget_interval_seconds = 0.5\n"
             # Faust's own records (recovery, rebalances) in the worker logs the tests print on failure
             '[logging]\nformat = "console"\nlibrary_level = "info"\n' + CONFIG,
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         self.accounts = tmp_path / "accounts.csv"
         self.accounts.write_text(ACCOUNTS, encoding="utf-8")
         self.db = f"sqlite:///{tmp_path / 'worker.sqlite'}"
@@ -75,9 +76,22 @@ class Setup:
         self.web_ports: list[int] = []
 
     def ship(self, *logs: Path) -> None:
-        result = subprocess.run([sys.executable, "-m", "revisit", "ship", *map(str, logs), "--config", str(self.config),
-                                 "--checkpoint", str(self.tmp_path / f"ship-{len(logs)}-{time.monotonic()}.json")],
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "revisit",
+                "ship",
+                *map(str, logs),
+                "--config",
+                str(self.config),
+                "--checkpoint",
+                str(self.tmp_path / f"ship-{len(logs)}-{time.monotonic()}.json"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr
 
     def start_worker(self, import_accounts: bool = True) -> subprocess.Popen:
@@ -87,9 +101,24 @@ class Setup:
         self.web_ports.append(port)
         accounts = ["--accounts", str(self.accounts)] if import_accounts else []
         process = subprocess.Popen(
-            [sys.executable, "-m", "revisit", "worker", "--config", str(self.config), "--db", self.db, *accounts,
-             "--mmdb", mmdb("GeoIP2-ISP-Test"), "--web-port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "revisit",
+                "worker",
+                "--config",
+                str(self.config),
+                "--db",
+                self.db,
+                *accounts,
+                "--mmdb",
+                mmdb("GeoIP2-ISP-Test"),
+                "--web-port",
+                str(port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.workers.append(process)
         return process
 
@@ -110,8 +139,12 @@ class Setup:
         engine = create_engine(self.db)
         try:
             with engine.connect() as connection:
-                return {row[0]: f"{row[1]} visit from {row[2]} triggered at {row[3]}" for row in connection.execute(
-                    text("SELECT alert_id, account_id, first_seen, triggered_at FROM alerts ORDER BY triggered_at"))}
+                return {
+                    row[0]: f"{row[1]} visit from {row[2]} triggered at {row[3]}"
+                    for row in connection.execute(
+                        text("SELECT alert_id, account_id, first_seen, triggered_at FROM alerts ORDER BY triggered_at")
+                    )
+                }
         finally:
             engine.dispose()
 
@@ -124,8 +157,9 @@ class Setup:
             for process in self.workers:
                 assert process.poll() is None or process.returncode == -signal.SIGKILL, self.worker_logs()
             time.sleep(0.5)
-        raise AssertionError(f"only {self.counts()} (hits, alerts) after {timeout} s\n{self.worker_logs()}\n"
-                             f"{self.worker_metrics()}")
+        raise AssertionError(
+            f"only {self.counts()} (hits, alerts) after {timeout} s\n{self.worker_logs()}\n{self.worker_metrics()}"
+        )
 
     def assert_same_as_replay(self, replayed: tuple[set[str], int] | Replayed, timeout: float = 120) -> None:
         """Every hit stored once and exactly the alerts `revisit replay` makes of the same log."""
@@ -133,7 +167,8 @@ class Setup:
         self.wait_for_hits(hits, timeout)
         stored = self.alerts()
         assert (self.counts()[0], set(stored)) == (hits, alert_ids), "\n".join(
-            f"{'extra' if alert_id not in alert_ids else 'also'}: {about}" for alert_id, about in stored.items())
+            f"{'extra' if alert_id not in alert_ids else 'also'}: {about}" for alert_id, about in stored.items()
+        )
 
     def worker_metrics(self) -> str:
         """What live workers report (readiness, events by outcome, lag, hits stored): where a stall is."""
@@ -148,8 +183,13 @@ class Setup:
                 found.append(f"worker on {port}: no /metrics ({error})")
                 continue
             found.append(f"worker on {port}: /readyz {get_json(port, '/readyz')}")
-            found += [line for line in text.splitlines() if line.startswith(
-                ("revisit_hits_total", "revisit_consumer_lag", "revisit_event_to_hit_stored_seconds_count"))]
+            found += [
+                line
+                for line in text.splitlines()
+                if line.startswith(
+                    ("revisit_hits_total", "revisit_consumer_lag", "revisit_event_to_hit_stored_seconds_count")
+                )
+            ]
         return "\n".join(found)
 
     def worker_logs(self) -> str:
@@ -177,15 +217,36 @@ def replayed(tmp_path_factory) -> Replayed:
     (folder / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
     (folder / "revisit.toml").write_text(CONFIG, encoding="utf-8")
     jsonl = folder / "alerts.jsonl"
-    assert main(["replay", str(APACHE_LOG), "--accounts", str(folder / "accounts.csv"), "--config",
-                 str(folder / "revisit.toml"), "--db", f"sqlite:///{folder / 'r.sqlite'}", "--alerts-jsonl", str(jsonl),
-                 "--mmdb", mmdb("GeoIP2-ISP-Test"), "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "replay",
+                str(APACHE_LOG),
+                "--accounts",
+                str(folder / "accounts.csv"),
+                "--config",
+                str(folder / "revisit.toml"),
+                "--db",
+                f"sqlite:///{folder / 'r.sqlite'}",
+                "--alerts-jsonl",
+                str(jsonl),
+                "--mmdb",
+                mmdb("GeoIP2-ISP-Test"),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     engine = create_engine(f"sqlite:///{folder / 'r.sqlite'}")
     with engine.connect() as connection:
         hits = connection.execute(text("SELECT count(*) FROM hits")).scalar_one()
     engine.dispose()
-    return Replayed({json.loads(line)["alert_id"] for line in jsonl.read_text().splitlines()}, hits,
-                    stored_organizations(f"sqlite:///{folder / 'r.sqlite'}"))
+    return Replayed(
+        {json.loads(line)["alert_id"] for line in jsonl.read_text().splitlines()},
+        hits,
+        stored_organizations(f"sqlite:///{folder / 'r.sqlite'}"),
+    )
 
 
 def stored_organizations(db: str) -> dict[str, str]:
@@ -243,7 +304,7 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(bootstrap, tmp_pat
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
     killed_at = setup.counts()[0]
-    assert 0 < killed_at, setup.worker_logs()
+    assert killed_at > 0, setup.worker_logs()
     setup.start_worker()
     try:
         setup.assert_same_as_replay(replayed)
@@ -286,10 +347,24 @@ def test_malformed_lines_go_to_the_dead_letter_topic(bootstrap, tmp_path) -> Non
 
 def test_worker_refuses_to_start_without_its_topics(bootstrap, tmp_path) -> None:
     config = tmp_path / "revisit.toml"
-    config.write_text(f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "nowhere-{uuid.uuid4().hex[:8]}"\n',
-                      encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "revisit", "worker", "--config", str(config), "--db",
-                             f"sqlite:///{tmp_path / 'w.sqlite'}"], capture_output=True, text=True, timeout=120)
+    config.write_text(
+        f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "nowhere-{uuid.uuid4().hex[:8]}"\n', encoding="utf-8"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "revisit",
+            "worker",
+            "--config",
+            str(config),
+            "--db",
+            f"sqlite:///{tmp_path / 'w.sqlite'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "topics missing: nowhere-" in result.stderr and "revisit topics create" in result.stderr
 
@@ -311,7 +386,9 @@ def test_the_worker_delivers_its_alerts_through_the_outbox(bootstrap, tmp_path, 
         setup.wait_for_hits(hits)
         engine = create_engine(setup.db)
         with engine.connect() as connection:
-            realtime = {row[0] for row in connection.execute(text("SELECT alert_id FROM alerts WHERE delivery = 'realtime'"))}
+            realtime = {
+                row[0] for row in connection.execute(text("SELECT alert_id FROM alerts WHERE delivery = 'realtime'"))
+            }
         engine.dispose()
         assert realtime and realtime < alert_ids  # tier C waits for the daily digest time
         deadline = time.monotonic() + 60
@@ -321,11 +398,16 @@ def test_the_worker_delivers_its_alerts_through_the_outbox(bootstrap, tmp_path, 
         delivered = [headers["X-Revisit-Alert-Id"] for _, headers, _, _ in server.requests]
         assert sorted(delivered) == sorted(realtime)  # each once
         port = setup.web_ports[0]
-        assert get_json(port, "/readyz") == (200, {"status": "ready", "checks": {
-            "database": "ok", "storing": "ok", "stream": "ok", "raw_topic": "ok"}})
+        assert get_json(port, "/readyz") == (
+            200,
+            {"status": "ready", "checks": {"database": "ok", "storing": "ok", "stream": "ok", "raw_topic": "ok"}},
+        )
         exposition = get(port, "/metrics")
-        samples = {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-                   for family in text_string_to_metric_families(exposition) for sample in family.samples}
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(exposition)
+            for sample in family.samples
+        }
         assert samples[("revisit_hits_total", (("outcome", "matched"),))] >= hits
         assert sum(value for (name, _), value in samples.items() if name == "revisit_alerts_total") == len(alert_ids)
         assert samples[("revisit_deliveries_total", (("channel", "webhook"), ("status", "sent")))] == len(realtime)
@@ -349,17 +431,30 @@ def test_a_following_shipper_serves_metrics_and_readiness(bootstrap, tmp_path) -
     lines = log.read_bytes().count(b"\n")
     port = free_port()
     shipper = subprocess.Popen(
-        [sys.executable, "-m", "revisit", "ship", str(log), "--follow", "--config", str(setup.config),
-         "--checkpoint", str(tmp_path / "ship.json")],
+        [
+            sys.executable,
+            "-m",
+            "revisit",
+            "ship",
+            str(log),
+            "--follow",
+            "--config",
+            str(setup.config),
+            "--checkpoint",
+            str(tmp_path / "ship.json"),
+        ],
         env={**os.environ, "REVISIT_SHIP__WEB_PORT": str(port), "REVISIT_LOGGING__FORMAT": "json"},
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline, acknowledged = time.monotonic() + 120, 0.0
         while time.monotonic() < deadline and acknowledged < lines:
             time.sleep(0.5)
             try:
-                metrics = {s.name: s.value for f in text_string_to_metric_families(get(port, "/metrics"))
-                           for s in f.samples}
+                metrics = {
+                    s.name: s.value for f in text_string_to_metric_families(get(port, "/metrics")) for s in f.samples
+                }
             except OSError:
                 continue  # not listening yet
             acknowledged = metrics.get("revisit_ship_acknowledged_lines_total", 0.0)

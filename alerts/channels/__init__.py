@@ -24,9 +24,21 @@ from revisit.alerts.channels.base import (
 from revisit.core.config import DeliverySettings
 from revisit.core.errors import BadInput
 
-__all__ = ["REMOTE_CHANNELS", "Channel", "ChannelSpec", "DeliveryFailure", "DeliveryResult", "DigestChannel",
-           "RemoteChannel", "ThreadChannel", "channel_secrets", "check_channel_names", "digest_channel",
-           "remote_channels", "thread_channel"]
+__all__ = [
+    "REMOTE_CHANNELS",
+    "Channel",
+    "ChannelSpec",
+    "DeliveryFailure",
+    "DeliveryResult",
+    "DigestChannel",
+    "RemoteChannel",
+    "ThreadChannel",
+    "channel_secrets",
+    "check_channel_names",
+    "digest_channel",
+    "remote_channels",
+    "thread_channel",
+]
 
 
 @dataclass(frozen=True)
@@ -41,11 +53,14 @@ class ChannelSpec:
     digest: bool = False  # carries the owner's daily digest (tier C, and what quiet hours hold)
 
 
-REMOTE_CHANNELS: Mapping[str, ChannelSpec] = {spec.name: spec for spec in (
-    ChannelSpec("slack", slack.build, slack.secrets, threads=True),
-    ChannelSpec("email", email.build, email.secrets, digest=True),
-    ChannelSpec("webhook", webhook.build, webhook.secrets),
-)}
+REMOTE_CHANNELS: Mapping[str, ChannelSpec] = {
+    spec.name: spec
+    for spec in (
+        ChannelSpec("slack", slack.build, slack.secrets, threads=True),
+        ChannelSpec("email", email.build, email.secrets, digest=True),
+        ChannelSpec("webhook", webhook.build, webhook.secrets),
+    )
+}
 
 
 def remote_channels(delivery: DeliverySettings) -> dict[str, RemoteChannel]:

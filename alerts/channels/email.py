@@ -1,5 +1,4 @@
-"""E-mail over SMTP (smtplib): one message per alert, or the daily digest per owner.
-"""
+"""E-mail over SMTP (smtplib): one message per alert, or the daily digest per owner."""
 
 from __future__ import annotations
 
@@ -40,8 +39,9 @@ class EmailChannel:
         context = ssl.create_default_context(cafile=settings.ca_file or None)
         try:
             if settings.security == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_seconds,
-                                                      context=context)
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    settings.host, settings.port, timeout=settings.timeout_seconds, context=context
+                )
             else:
                 smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
             with smtp:
@@ -56,11 +56,13 @@ class EmailChannel:
             # Wrong credentials are fixed by an operator, not by this alert: keep retrying.
             raise DeliveryFailure(f"email: authentication failed ({error.smtp_code})") from None
         except smtplib.SMTPResponseException as error:
-            raise DeliveryFailure(f"email: server answered {error.smtp_code}",
-                                  permanent=500 <= error.smtp_code < 600) from None
+            raise DeliveryFailure(
+                f"email: server answered {error.smtp_code}", permanent=500 <= error.smtp_code < 600
+            ) from None
         except (smtplib.SMTPException, OSError) as error:
-            raise DeliveryFailure(f"email: cannot deliver via {settings.host}:{settings.port} "
-                                  f"({type(error).__name__})") from None
+            raise DeliveryFailure(
+                f"email: cannot deliver via {settings.host}:{settings.port} ({type(error).__name__})"
+            ) from None
         if refused:
             raise DeliveryFailure(f"email: {', '.join(refused)} refused", permanent=True)
         return f"smtp:{recipient}"

@@ -40,8 +40,11 @@ class ConsoleChannel:
         return DeliveryResult(self.name, alert.alert_id, True)
 
 
-_TIER_TITLES = {"A": "tier A: contact first", "B": "tier B: repair the relationship",
-                "C": "tier C: light touch (digest)"}
+_TIER_TITLES = {
+    "A": "tier A: contact first",
+    "B": "tier B: repair the relationship",
+    "C": "tier C: light touch (digest)",
+}
 
 
 def format_alert(alert: Alert) -> str:

@@ -1,5 +1,4 @@
-"""Slack: a Block Kit message through the Web API (bot token) or an incoming webhook; thread replies.
-"""
+"""Slack: a Block Kit message through the Web API (bot token) or an incoming webhook; thread replies."""
 
 from __future__ import annotations
 
@@ -17,19 +16,36 @@ from revisit.alerts.render import slack_blocks, slack_thread_reply
 from revisit.core.config import DeliverySettings, SlackSettings
 
 # Slack Web API errors that no retry will cure (https://api.slack.com/methods/chat.postMessage).
-SLACK_PERMANENT_ERRORS = frozenset({
-    "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "channel_not_found",
-    "not_in_channel", "is_archived", "user_not_found", "user_disabled", "missing_scope", "invalid_blocks",
-    "msg_too_long", "no_permission", "restricted_action", "org_login_required",
-})
+SLACK_PERMANENT_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "user_not_found",
+        "user_disabled",
+        "missing_scope",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_permission",
+        "restricted_action",
+        "org_login_required",
+    }
+)
 
 
 def _slack_failure(error: SlackApiError) -> DeliveryFailure:
     code = error.response.get("error", "") if error.response is not None else ""
     status = error.response.status_code if error.response is not None else 0
     if status == 429 or code == "ratelimited":
-        return DeliveryFailure("slack: rate limited", retry_after=retry_after(
-            error.response.headers.get("Retry-After") if error.response is not None else None))
+        return DeliveryFailure(
+            "slack: rate limited",
+            retry_after=retry_after(error.response.headers.get("Retry-After") if error.response is not None else None),
+        )
     return DeliveryFailure(f"slack: {code or f'HTTP {status}'}", permanent=code in SLACK_PERMANENT_ERRORS)
 
 
@@ -64,8 +80,10 @@ class SlackChannel:
         elif self.settings.fallback_channel:
             channel, mention = self.settings.fallback_channel, ""
         else:
-            raise DeliveryFailure("slack: the owner has no Slack id and neither slack.channel nor "
-                                  "slack.fallback_channel is set", permanent=True)
+            raise DeliveryFailure(
+                "slack: the owner has no Slack id and neither slack.channel nor slack.fallback_channel is set",
+                permanent=True,
+            )
         text, blocks = slack_blocks(alert, self.history_url, mention=mention)
         response = self._post_message_api(token, channel=channel, text=text, blocks=blocks, unfurl_links=False)
         return f"{response.get('channel', channel)}:{response.get('ts', '')}"
@@ -75,8 +93,9 @@ class SlackChannel:
         token = self._token()
         channel, _, thread_ts = message_ref.partition(":")
         if not token or not thread_ts:
-            raise DeliveryFailure("slack: replies in a thread need a bot token (incoming webhooks cannot)",
-                                  permanent=True)
+            raise DeliveryFailure(
+                "slack: replies in a thread need a bot token (incoming webhooks cannot)", permanent=True
+            )
         text, blocks = slack_thread_reply(alert, activity)
         response = self._post_message_api(token, channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
         return f"{channel}:{response.get('ts', '')}"
@@ -101,8 +120,10 @@ class SlackChannel:
         if response.status_code == 200:
             return "webhook:ok"
         if response.status_code == 429:
-            raise DeliveryFailure("slack webhook: rate limited", retry_after=retry_after(
-                response.headers.get("Retry-After") or response.headers.get("retry-after")))
+            raise DeliveryFailure(
+                "slack webhook: rate limited",
+                retry_after=retry_after(response.headers.get("Retry-After") or response.headers.get("retry-after")),
+            )
         # 403/404/410 with no_service, invalid_token, channel_is_archived ...: the hook is gone.
         permanent = response.status_code in (400, 403, 404, 410)
         raise DeliveryFailure(f"slack webhook: HTTP {response.status_code} {response.body[:80]!r}", permanent=permanent)
@@ -114,5 +135,7 @@ def build(delivery: DeliverySettings) -> SlackChannel:
 
 def secrets(delivery: DeliverySettings) -> dict[str, tuple[str, str]]:
     slack = delivery.slack
-    return {"slack webhook URL": (slack.webhook_url_env, slack.webhook_url_file),
-            "slack bot token": (slack.bot_token_env, slack.bot_token_file)}
+    return {
+        "slack webhook URL": (slack.webhook_url_env, slack.webhook_url_file),
+        "slack bot token": (slack.bot_token_env, slack.bot_token_file),
+    }

@@ -1,5 +1,4 @@
-"""A signed JSON webhook (urllib): ``X-Revisit-Signature: sha256=HMAC(secret, timestamp + "." + body)``.
-"""
+"""A signed JSON webhook (urllib): ``X-Revisit-Signature: sha256=HMAC(secret, timestamp + "." + body)``."""
 
 from __future__ import annotations
 
@@ -27,8 +26,12 @@ class WebhookChannel:
         secret = read_secret(self.settings.secret_env, self.settings.secret_file)
         body = webhook_body(alert, self.history_url)
         timestamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json; charset=utf-8", "X-Revisit-Alert-Id": alert.alert_id,
-                   "X-Revisit-Timestamp": timestamp, "User-Agent": "revisit-webhook/1"}
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Revisit-Alert-Id": alert.alert_id,
+            "X-Revisit-Timestamp": timestamp,
+            "User-Agent": "revisit-webhook/1",
+        }
         if secret:
             headers["X-Revisit-Signature"] = webhook_signature(secret.encode("utf-8"), timestamp, body)
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
@@ -37,8 +40,11 @@ class WebhookChannel:
                 return f"http:{response.status}"
         except urllib.error.HTTPError as error:
             retryable = error.code == 429 or error.code >= 500 or error.code == 408
-            raise DeliveryFailure(f"webhook: HTTP {error.code}", permanent=not retryable,
-                                  retry_after=retry_after(error.headers.get("Retry-After"))) from None
+            raise DeliveryFailure(
+                f"webhook: HTTP {error.code}",
+                permanent=not retryable,
+                retry_after=retry_after(error.headers.get("Retry-After")),
+            ) from None
         except (urllib.error.URLError, OSError) as error:
             raise DeliveryFailure(f"webhook: cannot reach it ({type(error).__name__})") from None
 
@@ -49,5 +55,7 @@ def build(delivery: DeliverySettings) -> WebhookChannel:
 
 def secrets(delivery: DeliverySettings) -> dict[str, tuple[str, str]]:
     webhook = delivery.webhook
-    return {"webhook URL": (webhook.url_env, webhook.url_file),
-            "webhook signing secret": (webhook.secret_env, webhook.secret_file)}
+    return {
+        "webhook URL": (webhook.url_env, webhook.url_file),
+        "webhook signing secret": (webhook.secret_env, webhook.secret_file),
+    }

@@ -14,9 +14,10 @@ import os
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from revisit.core.errors import BadInput
 
@@ -32,12 +33,50 @@ DEFAULT_TRUSTED_PROXIES = (
 )
 
 DEFAULT_ASSET_EXTENSIONS = (
-    ".css", ".js", ".mjs", ".map", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg",
-    ".ico", ".bmp", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".mp4", ".webm", ".mp3", ".ogg",
-    ".txt", ".xml", ".json", ".gz", ".zip", ".rss", ".atom",
+    ".css",
+    ".js",
+    ".mjs",
+    ".map",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".webp",
+    ".avif",
+    ".svg",
+    ".ico",
+    ".bmp",
+    ".woff",
+    ".woff2",
+    ".ttf",
+    ".otf",
+    ".eot",
+    ".mp4",
+    ".webm",
+    ".mp3",
+    ".ogg",
+    ".txt",
+    ".xml",
+    ".json",
+    ".gz",
+    ".zip",
+    ".rss",
+    ".atom",
 )
-DEFAULT_ASSET_PREFIXES = ("/static/", "/assets/", "/images/", "/img/", "/css/", "/js/", "/fonts/",
-                          "/wp-content/", "/wp-includes/", "/favicon", "/robots.txt", "/.well-known/")
+DEFAULT_ASSET_PREFIXES = (
+    "/static/",
+    "/assets/",
+    "/images/",
+    "/img/",
+    "/css/",
+    "/js/",
+    "/fonts/",
+    "/wp-content/",
+    "/wp-includes/",
+    "/favicon",
+    "/robots.txt",
+    "/.well-known/",
+)
 
 
 @dataclass(frozen=True)
@@ -485,7 +524,7 @@ def _override_variables(environ: Mapping[str, str]) -> list[tuple[str, list[str]
     for variable in sorted(environ):
         if not variable.startswith(ENV_PREFIX):
             continue
-        rest = variable[len(ENV_PREFIX):].lower()
+        rest = variable[len(ENV_PREFIX) :].lower()
         if ENV_SEPARATOR in rest or rest in top_level:
             found.append((variable, rest.split(ENV_SEPARATOR)))
     return found
@@ -594,9 +633,7 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         key_hint, item_hint = typing.get_args(hint)
         if not isinstance(value, Mapping):
             raise ConfigError(f"{path}: expected a table, got {type(value).__name__}")
-        return types.MappingProxyType(
-            {str(k): _convert(item_hint, v, f"{path}.{k}") for k, v in value.items()}
-        )
+        return types.MappingProxyType({str(k): _convert(item_hint, v, f"{path}.{k}") for k, v in value.items()})
     if origin is typing.Literal:
         choices = typing.get_args(hint)
         if value not in choices:

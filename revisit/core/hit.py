@@ -57,8 +57,20 @@ class MalformedReason:
     BAD_JSON = "bad_json"
     TOO_LONG = "too_long"
     UNRECOGNIZED = "unrecognized"
-    ALL = (EMPTY, COMMENT, BINARY, ERROR_LOG, TRUNCATED, MISSING_FIELDS, BAD_CLIENT, BAD_REQUEST, BAD_TIMESTAMP,
-           BAD_JSON, TOO_LONG, UNRECOGNIZED)
+    ALL = (
+        EMPTY,
+        COMMENT,
+        BINARY,
+        ERROR_LOG,
+        TRUNCATED,
+        MISSING_FIELDS,
+        BAD_CLIENT,
+        BAD_REQUEST,
+        BAD_TIMESTAMP,
+        BAD_JSON,
+        TOO_LONG,
+        UNRECOGNIZED,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ import logging
 import re
 import sys
 import uuid
-from typing import Any, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from typing import Any
 
 import structlog
 
@@ -41,7 +42,8 @@ SECRET_KEYS = re.compile(r"pass(word)?|secret|token|authorization|api_?key", re.
 # candidates; each is checked with ipaddress before it is masked.
 _ADDRESS_CANDIDATE = re.compile(
     r"(?<![\w:.])(?P<v6>[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){1,7}(?::\d{1,3}(?:\.\d{1,3}){3})?(?:%[\w.]+)?)(?![\w:.])"
-    r"|(?<![\w.])(?P<v4>\d{1,3}(?:\.\d{1,3}){3})(?![\w.])")
+    r"|(?<![\w.])(?P<v4>\d{1,3}(?:\.\d{1,3}){3})(?![\w.])"
+)
 # Libraries whose INFO records are about their own plumbing.
 CHATTY_LIBRARIES = ("aiokafka", "kafka", "faust", "mode", "sqlalchemy", "alembic", "urllib3", "slack_sdk")
 
@@ -142,18 +144,26 @@ class StderrHandler(logging.StreamHandler):
         return None
 
 
-def configure_logging(settings: Settings, level: str | None = None, stream: Any = None,
-                      secret_sources: Mapping[str, tuple[str, str]] | None = None) -> None:
+def configure_logging(
+    settings: Settings,
+    level: str | None = None,
+    stream: Any = None,
+    secret_sources: Mapping[str, tuple[str, str]] | None = None,
+) -> None:
     """Once per process, before anything logs: the root logger renders through the chain, which
     masks the values of ``secret_sources`` (the wiring passes every channel's too)."""
     handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
-    renderer = (structlog.processors.JSONRenderer(ensure_ascii=False)
-                if wants_json(settings.logging, stream or sys.stderr)
-                else structlog.dev.ConsoleRenderer(colors=False))
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=processor_chain(settings, secret_sources),
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
-    ))
+    renderer = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if wants_json(settings.logging, stream or sys.stderr)
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=processor_chain(settings, secret_sources),
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     level_number = logging.getLevelName((level or settings.logging.level).upper())
@@ -164,5 +174,6 @@ def configure_logging(settings: Settings, level: str | None = None, stream: Any 
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(library_level)
     # SQLAlchemy's INFO is every SQL statement with its parameters (visitor data): debug only
-    logging.getLogger("sqlalchemy").setLevel(library_level if library_level <= logging.DEBUG
-                                             else max(library_level, logging.WARNING))
+    logging.getLogger("sqlalchemy").setLevel(
+        library_level if library_level <= logging.DEBUG else max(library_level, logging.WARNING)
+    )

@@ -40,5 +40,11 @@ class Organization:
         return self.kind in ACCESS_PROVIDER_KINDS
 
     def as_record(self) -> dict[str, object]:
-        return {"name": self.name, "domain": self.domain, "network": self.network,
-                "source": self.source, "kind": self.kind.value, "asn": self.asn}
+        return {
+            "name": self.name,
+            "domain": self.domain,
+            "network": self.network,
+            "source": self.source,
+            "kind": self.kind.value,
+            "asn": self.asn,
+        }

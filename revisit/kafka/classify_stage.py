@@ -23,7 +23,7 @@ import json
 import logging
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from aiokafka import (
@@ -75,7 +75,7 @@ def dead_letter_record(line_bytes: bytes, reason: str, topic: str, partition: in
         "raw_base64": base64.b64encode(line_bytes).decode("ascii"),
         "reasons": [reason],
         "source": {"topic": topic, "partition": partition, "offset": offset},
-        "failed_at": datetime.now(timezone.utc).isoformat(),
+        "failed_at": datetime.now(UTC).isoformat(),
     }
 
 
@@ -99,15 +99,24 @@ class _CommitBeforeHandingOver(ConsumerRebalanceListener):
 class ClassifyStage(Service):
     """Consumes the raw topic in group ``<app_id>-classify``; started and stopped with the worker."""
 
-    def __init__(self, settings: Settings, classifier: HitClassifier, metrics: RevisitMetrics,
-                 resolutions: ResolutionStore | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        classifier: HitClassifier,
+        metrics: RevisitMetrics,
+        resolutions: ResolutionStore | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.settings = settings
         self.classifier = classifier
         self.metrics = metrics
         self.resolutions = resolutions
         resolution = settings.resolution
-        self._held = (HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
-                      if classifier.late is not None else None)
+        self._held = (
+            HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
+            if classifier.late is not None
+            else None
+        )
         self._resolutions_due = 0.0
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -122,13 +131,19 @@ class ClassifyStage(Service):
     async def on_start(self) -> None:
         kafka, worker = self.settings.kafka, self.settings.worker
         session_ms = int(worker.session_timeout_seconds * 1000)
-        self._producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, enable_idempotence=True,
-                                          acks="all", linger_ms=5)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=kafka.bootstrap_servers, enable_idempotence=True, acks="all", linger_ms=5
+        )
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=kafka.bootstrap_servers, group_id=f"{worker.app_id}-classify",
-            enable_auto_commit=False, auto_offset_reset="earliest", session_timeout_ms=session_ms,
-            heartbeat_interval_ms=max(1000, session_ms // 3), max_partition_fetch_bytes=4 * 1024 * 1024,
-            fetch_max_wait_ms=100)
+            bootstrap_servers=kafka.bootstrap_servers,
+            group_id=f"{worker.app_id}-classify",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=session_ms,
+            heartbeat_interval_ms=max(1000, session_ms // 3),
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_wait_ms=100,
+        )
         await self._producer.start()
         await self._consumer.start()
         self._consumer.subscribe([kafka.raw_topic], listener=_CommitBeforeHandingOver(self))
@@ -189,9 +204,13 @@ class ClassifyStage(Service):
                 if kind is MatchedHit:
                     outcomes["matched", outcome.match.method] += 1
                     hit_key = f"{record.topic}:{record.partition}:{record.offset}"
-                    deliveries.append(await send(kafka.matched_topic,
-                                                 key=outcome.match.account.account_id.encode(),
-                                                 value=encode_json(matched_to_record(outcome, hit_key))))
+                    deliveries.append(
+                        await send(
+                            kafka.matched_topic,
+                            key=outcome.match.account.account_id.encode(),
+                            value=encode_json(matched_to_record(outcome, hit_key)),
+                        )
+                    )
                 elif kind is Filtered:
                     outcomes["filtered", outcome.reason] += 1
                 elif kind is Unmatched:
@@ -201,9 +220,17 @@ class ClassifyStage(Service):
                         outcomes["unmatched", ""] += 1
                 elif kind is Malformed:
                     outcomes["malformed", outcome.reason] += 1
-                    deliveries.append(await send(kafka.dead_letter_topic, key=record.key, value=encode_json(
-                        dead_letter_record(record.value or b"", outcome.reason, record.topic, record.partition,
-                                           record.offset))))
+                    deliveries.append(
+                        await send(
+                            kafka.dead_letter_topic,
+                            key=record.key,
+                            value=encode_json(
+                                dead_letter_record(
+                                    record.value or b"", outcome.reason, record.topic, record.partition, record.offset
+                                )
+                            ),
+                        )
+                    )
             next_offsets[tp] = records[-1].offset + 1
         if deliveries:
             await asyncio.gather(*deliveries)  # raises if the broker refused one: nothing is committed
@@ -225,8 +252,9 @@ class ClassifyStage(Service):
                 metrics.parse_failures.labels(detail).inc(count)
                 metrics.dead_letters.inc(count)
         lookups, misses = self.classifier.address_lookups, self.classifier.address_misses
-        metrics.cache_lookups.labels("address", "hit").inc(max(0, (lookups - self._counted_lookups)
-                                                                 - (misses - self._counted_misses)))
+        metrics.cache_lookups.labels("address", "hit").inc(
+            max(0, (lookups - self._counted_lookups) - (misses - self._counted_misses))
+        )
         metrics.cache_lookups.labels("address", "miss").inc(misses - self._counted_misses)
         self._counted_lookups, self._counted_misses = lookups, misses
 
@@ -239,7 +267,7 @@ class ClassifyStage(Service):
         assert self._consumer is not None
         self._commit_due = time.monotonic() + COMMIT_INTERVAL_SECONDS
         held_from: dict[TopicPartition, int] = {}
-        for tp, offset in (self._held.tags() if self._held is not None else ()):  # type: ignore[misc]
+        for tp, offset in self._held.tags() if self._held is not None else ():  # type: ignore[misc]
             held_from[tp] = min(offset, held_from.get(tp, offset))
         assigned = self._consumer.assignment()
         for tp in [tp for tp in self._processed_to if tp not in assigned]:  # moved to another worker
@@ -269,9 +297,13 @@ class ClassifyStage(Service):
             if type(outcome) is MatchedHit:
                 tp, offset = tag  # type: ignore[misc]
                 outcomes["matched", outcome.match.method] += 1
-                deliveries.append(await self._producer.send(
-                    self.settings.kafka.matched_topic, key=outcome.match.account.account_id.encode(),
-                    value=encode_json(matched_to_record(outcome, f"{tp.topic}:{tp.partition}:{offset}"))))
+                deliveries.append(
+                    await self._producer.send(
+                        self.settings.kafka.matched_topic,
+                        key=outcome.match.account.account_id.encode(),
+                        value=encode_json(matched_to_record(outcome, f"{tp.topic}:{tp.partition}:{offset}")),
+                    )
+                )
             else:
                 outcomes["unmatched", ""] += 1
         if deliveries:
@@ -296,11 +328,16 @@ class ClassifyStage(Service):
             return
         try:
             await asyncio.get_running_loop().run_in_executor(None, self._save_resolutions, organizations, registrations)
-        except Exception as error:  # noqa: BLE001 - a cache that could not be kept is resolved again later
-            log.warning("resolutions not kept in the database (they are looked up again when needed): %s: %s",
-                        type(error).__name__, error)
+        except Exception as error:
+            log.warning(
+                "resolutions not kept in the database (they are looked up again when needed): %s: %s",
+                type(error).__name__,
+                error,
+            )
 
-    def _save_resolutions(self, organizations: dict[str, Organization], registrations: list[NetworkRegistration]) -> None:
+    def _save_resolutions(
+        self, organizations: dict[str, Organization], registrations: list[NetworkRegistration]
+    ) -> None:
         assert self.resolutions is not None
         if organizations:
             self.resolutions.save_organizations(organizations)

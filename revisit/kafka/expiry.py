@@ -13,8 +13,8 @@ the caller checks the account's record and schedules it again at its true time (
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Mapping
 
 Partition = int | None  # None: a record of an older version that does not name its partition
 

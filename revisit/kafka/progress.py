@@ -16,8 +16,8 @@ then forgets a little early in that one case, as Faust itself assumes that commi
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 
 class CommittedEventTimes:

@@ -8,15 +8,11 @@ a message can never run code when it is read.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from datetime import datetime, timedelta
 from typing import (
     Any,
-    Callable,
     Generic,
-    Iterable,
-    Iterator,
-    Mapping,
-    MutableMapping,
     TypeVar,
 )
 
@@ -38,8 +34,18 @@ def matched_to_record(matched: MatchedHit, hit_key: str) -> dict[str, Any]:
     return {
         "hit_key": hit_key,
         "account_id": matched.match.account.account_id,
-        "hit": [hit.client_ip, hit.timestamp.isoformat(), hit.method, hit.path, hit.query, hit.status,
-                hit.size, hit.referrer, hit.user_agent, hit.vhost],
+        "hit": [
+            hit.client_ip,
+            hit.timestamp.isoformat(),
+            hit.method,
+            hit.path,
+            hit.query,
+            hit.status,
+            hit.size,
+            hit.referrer,
+            hit.user_agent,
+            hit.vhost,
+        ],
         "organization": organization_record(matched.organization),
         "match": [matched.match.method.value, matched.match.confidence, matched.match.detail],
         "raw_line": matched.raw_line,
@@ -54,36 +60,49 @@ def matched_from_record(record: dict[str, Any], index: AccountIndex) -> tuple[st
     hit = Hit(ip, datetime.fromisoformat(at), method, path, query, status, size, referrer, agent, vhost)
     match_method, confidence, detail = record["match"]
     match = AccountMatch(account, MatchMethod(match_method), confidence, detail)
-    return record["hit_key"], MatchedHit(hit, organization_from_record(record["organization"]), match,
-                                         record["raw_line"])
+    return record["hit_key"], MatchedHit(
+        hit, organization_from_record(record["organization"]), match, record["raw_line"]
+    )
 
 
 def session_to_record(session: Session) -> dict[str, Any]:
     return {
-        "session_id": session.session_id, "account_id": session.account_id,
-        "started_at": session.started_at.isoformat(), "last_seen": session.last_seen.isoformat(),
+        "session_id": session.session_id,
+        "account_id": session.account_id,
+        "started_at": session.started_at.isoformat(),
+        "last_seen": session.last_seen.isoformat(),
         "pages": [[p.at.isoformat(), p.path, p.weight, p.label] for p in session.pages],
-        "best_by_label": [list(pair) for pair in session.best_by_label], "score": session.score,
+        "best_by_label": [list(pair) for pair in session.best_by_label],
+        "score": session.score,
     }
 
 
 def session_from_record(record: dict[str, Any]) -> Session:
     return Session(
-        record["session_id"], record["account_id"], datetime.fromisoformat(record["started_at"]),
+        record["session_id"],
+        record["account_id"],
+        datetime.fromisoformat(record["started_at"]),
         datetime.fromisoformat(record["last_seen"]),
         tuple(PageView(datetime.fromisoformat(at), path, weight, label) for at, path, weight, label in record["pages"]),
-        tuple((label, weight) for label, weight in record["best_by_label"]), record["score"],
+        tuple((label, weight) for label, weight in record["best_by_label"]),
+        record["score"],
     )
 
 
 def pending_to_record(pending: PendingAlert) -> dict[str, Any]:
-    return {"alert": pending.alert.to_record(), "triggered_at": pending.triggered_at.isoformat(),
-            "session_started_at": pending.session_started_at.isoformat()}
+    return {
+        "alert": pending.alert.to_record(),
+        "triggered_at": pending.triggered_at.isoformat(),
+        "session_started_at": pending.session_started_at.isoformat(),
+    }
 
 
 def pending_from_record(record: dict[str, Any]) -> PendingAlert:
-    return PendingAlert(Alert.from_record(record["alert"]), datetime.fromisoformat(record["triggered_at"]),
-                        datetime.fromisoformat(record["session_started_at"]))
+    return PendingAlert(
+        Alert.from_record(record["alert"]),
+        datetime.fromisoformat(record["triggered_at"]),
+        datetime.fromisoformat(record["session_started_at"]),
+    )
 
 
 V = TypeVar("V")
@@ -171,8 +190,11 @@ class AccountStateTable:
             self._write(account_id, record)
             self._schedule(account_id, record)
             current = self._staged.get(account_id)
-            if current is not None and current.keys() == values.keys() and all(
-                    current[name] is value for name, value in values.items()):
+            if (
+                current is not None
+                and current.keys() == values.keys()
+                and all(current[name] is value for name, value in values.items())
+            ):
                 del self._staged[account_id]
 
     def account_ids(self) -> list[str]:
@@ -213,9 +235,15 @@ class AccountStateTable:
             if not record:
                 continue
             watermark = watermark_of(record.get(PARTITION), watermarks)
-            names = [] if watermark is None else [
-                name for name, horizon in self._horizons.items()
-                if record.get(name) is not None and watermark - _time_of_field(name, record[name]) > horizon]
+            names = (
+                []
+                if watermark is None
+                else [
+                    name
+                    for name, horizon in self._horizons.items()
+                    if record.get(name) is not None and watermark - _time_of_field(name, record[name]) > horizon
+                ]
+            )
             if names:
                 self._forget(account_id, record, names)
                 forgotten[account_id] = names
@@ -237,8 +265,14 @@ class AccountStateTable:
     def _schedule(self, account_id: str, record: Mapping[str, Any]) -> None:
         """Queues the record at the time its earliest field expires (reading each field's time
         from its stored ISO text, without decoding whole records)."""
-        due = min((_time_of_field(name, record[name]) + horizon for name, horizon in self._horizons.items()
-                   if record.get(name) is not None), default=None)
+        due = min(
+            (
+                _time_of_field(name, record[name]) + horizon
+                for name, horizon in self._horizons.items()
+                if record.get(name) is not None
+            ),
+            default=None,
+        )
         if due is not None:
             self._expiry.schedule(account_id, due, record.get(PARTITION))
 

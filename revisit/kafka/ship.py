@@ -15,10 +15,11 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event
-from typing import BinaryIO, Callable, Sequence
+from typing import BinaryIO
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
@@ -59,7 +60,9 @@ class Checkpoint:
             try:
                 self.entries = json.loads(self.path.read_text("utf-8"))
             except (ValueError, OSError) as error:
-                raise BadInput(f"{self.path}: unreadable ship checkpoint ({error}); move it away to start over") from None
+                raise BadInput(
+                    f"{self.path}: unreadable ship checkpoint ({error}); move it away to start over"
+                ) from None
 
     def offset_for(self, path: str, inode: int) -> int:
         entry = self.entries.get(os.path.abspath(path))
@@ -87,8 +90,16 @@ class _Cursor:
 
 
 class Shipper:
-    def __init__(self, producer: KafkaProducer, topic: str, keyer: LineKeyer, checkpoint: Checkpoint | None,
-                 settings: ShipSettings, stop: Event, metrics: RevisitMetrics | None = None) -> None:
+    def __init__(
+        self,
+        producer: KafkaProducer,
+        topic: str,
+        keyer: LineKeyer,
+        checkpoint: Checkpoint | None,
+        settings: ShipSettings,
+        stop: Event,
+        metrics: RevisitMetrics | None = None,
+    ) -> None:
         self.producer = producer
         self.metrics = metrics or RevisitMetrics.create()
         self.topic = topic
@@ -112,8 +123,10 @@ class Shipper:
         self._pending += 1
 
     def _batch_due(self) -> bool:
-        return (self._pending >= self.settings.batch_lines
-                or time.monotonic() - self._last_flush >= self.settings.batch_seconds)
+        return (
+            self._pending >= self.settings.batch_lines
+            or time.monotonic() - self._last_flush >= self.settings.batch_seconds
+        )
 
     def commit(self, cursors: Sequence[_Cursor]) -> None:
         """Wait for the broker to acknowledge everything sent, then move the checkpoint."""
@@ -126,8 +139,10 @@ class Shipper:
             self._flushing_since = None
         if self._errors:
             self.metrics.ship_failures.labels("broker").inc()
-            raise ServiceFailure(f"the broker refused a line: {self._errors[0]!r}; "
-                                 "the checkpoint was not moved, so a restart re-sends from there")
+            raise ServiceFailure(
+                f"the broker refused a line: {self._errors[0]!r}; "
+                "the checkpoint was not moved, so a restart re-sends from there"
+            )
         self.metrics.lines_acknowledged.inc(self._pending)
         self._pending = 0
         for cursor in cursors:
@@ -142,7 +157,8 @@ class Shipper:
                 raise ServiceFailure(
                     f"checkpoint {self.checkpoint.path}: cannot write it ({error.strerror}); the lines sent "
                     "since the last checkpoint are in Kafka, and a restart (after freeing space) re-sends "
-                    "them from the last checkpoint written, so none is lost") from None
+                    "them from the last checkpoint written, so none is lost"
+                ) from None
         self._last_flush = time.monotonic()
         self.metrics.ship_backlog.set(sum(_unacknowledged_bytes(cursor) for cursor in cursors))
         self.metrics.ship_commit.observe(time.perf_counter() - started)
@@ -244,15 +260,28 @@ def _unacknowledged_bytes(cursor: _Cursor) -> int:
 def make_producer(bootstrap_servers: str) -> KafkaProducer:
     """Idempotent, acks=all: the broker keeps one copy of a retried send."""
     try:
-        return KafkaProducer(bootstrap_servers=bootstrap_servers, client_id="revisit-ship",
-                             enable_idempotence=True, acks="all", linger_ms=20,
-                             compression_type=None, max_in_flight_requests_per_connection=5)
+        return KafkaProducer(
+            bootstrap_servers=bootstrap_servers,
+            client_id="revisit-ship",
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=20,
+            compression_type=None,
+            max_in_flight_requests_per_connection=5,
+        )
     except KafkaError as error:
         raise BadInput(f"Kafka at {bootstrap_servers}: not reachable ({error})") from None
 
 
-def run_ship(paths: Sequence[str], topic: str, follow: bool, bootstrap_servers: str, log: LogSettings,
-             settings: ShipSettings, checkpoint_path: str | None) -> int:
+def run_ship(
+    paths: Sequence[str],
+    topic: str,
+    follow: bool,
+    bootstrap_servers: str,
+    log: LogSettings,
+    settings: ShipSettings,
+    checkpoint_path: str | None,
+) -> int:
     """The command: returns the number of lines sent."""
     if follow and any(p.endswith(".gz") or p == "-" for p in paths):
         raise BadInput("--follow works on plain files only (not .gz or -)")
@@ -269,8 +298,9 @@ def run_ship(paths: Sequence[str], topic: str, follow: bool, bootstrap_servers: 
     long_running = follow or paths == ["-"]
     endpoints = None
     if long_running and settings.web_port:
-        endpoints = ServiceEndpoints(settings.web_host, settings.web_port, metrics.registry,
-                                     {"broker": shipper.problem}).start()
+        endpoints = ServiceEndpoints(
+            settings.web_host, settings.web_port, metrics.registry, {"broker": shipper.problem}
+        ).start()
     try:
         if paths == ["-"]:
             return shipper.ship_stdin(sys.stdin.buffer)

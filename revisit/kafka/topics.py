@@ -29,14 +29,16 @@ def required_topics(settings: KafkaSettings) -> tuple[str, ...]:
 
 def _admin(settings: KafkaSettings) -> KafkaAdminClient:
     try:
-        return KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="revisit-admin",
-                                request_timeout_ms=15_000)
+        return KafkaAdminClient(
+            bootstrap_servers=settings.bootstrap_servers, client_id="revisit-admin", request_timeout_ms=15_000
+        )
     except KafkaError as error:
         raise BadInput(f"Kafka at {settings.bootstrap_servers}: not reachable ({error})") from None
 
 
-def create_topics(settings: KafkaSettings, partitions: int | None = None,
-                  retention_hours: int | None = None) -> list[TopicReport]:
+def create_topics(
+    settings: KafkaSettings, partitions: int | None = None, retention_hours: int | None = None
+) -> list[TopicReport]:
     """Create the topics revisit uses; existing ones are left as they are and reported."""
     partitions = partitions or settings.partitions
     retention_ms = (retention_hours or settings.retention_hours) * 3600 * 1000
@@ -49,8 +51,10 @@ def create_topics(settings: KafkaSettings, partitions: int | None = None,
                 reports.append(TopicReport(name, False, partition_count(admin, name)))
                 continue
             try:
-                admin.create_topics([NewTopic(name, partitions, 1, topic_configs={"retention.ms": str(retention_ms)})],
-                                    wait_for_metadata=True)
+                admin.create_topics(
+                    [NewTopic(name, partitions, 1, topic_configs={"retention.ms": str(retention_ms)})],
+                    wait_for_metadata=True,
+                )
                 reports.append(TopicReport(name, True, partitions))
             except TopicAlreadyExistsError:  # created meanwhile by another process
                 reports.append(TopicReport(name, False, partition_count(admin, name)))

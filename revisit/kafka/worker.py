@@ -55,8 +55,13 @@ CHANGELOG_QUEUE_CALM = 25  # records in Faust's producer buffer below which the 
 CHANGELOG_WAIT_LIMIT_SECONDS = 1.0
 
 
-def build_app(settings: Settings, classifier: HitClassifier, store: Store, metrics: RevisitMetrics,
-              checks: dict[str, ReadinessCheck]) -> faust.App:
+def build_app(
+    settings: Settings,
+    classifier: HitClassifier,
+    store: Store,
+    metrics: RevisitMetrics,
+    checks: dict[str, ReadinessCheck],
+) -> faust.App:
     """The Faust app of the stateful stage: tables, the ``track`` agent, /metrics, /healthz, /readyz.
 
     ``checks`` are the readiness checks of the whole process (the caller adds the classify stage's)."""
@@ -84,13 +89,15 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
         broker_heartbeat_interval=max(1.0, worker.session_timeout_seconds / 3),
     )
     app.transport = LowLatencyTransport(app.conf.broker_consumer, app)
-    matched_topic = app.topic(kafka.matched_topic, key_type=str, key_serializer="raw", value_serializer="json",
-                              partitions=kafka.partitions)
+    matched_topic = app.topic(
+        kafka.matched_topic, key_type=str, key_serializer="raw", value_serializer="json", partitions=kafka.partitions
+    )
     # One record per account (see AccountStateTable for why not one table per field).
     # use_partitioner: records are written after the database commit, outside the event's own
     # context; the key (account id, raw bytes) hashes to the partition of the matched topic.
-    state_table = app.Table("account-state", default=None, partitions=kafka.partitions, key_type=str,
-                            value_type=bytes, use_partitioner=True)  # bytes: the raw codec, JSON made here
+    state_table = app.Table(
+        "account-state", default=None, partitions=kafka.partitions, key_type=str, value_type=bytes, use_partitioner=True
+    )  # bytes: the raw codec, JSON made here
     states = AccountStateTable(state_table, state_horizons(settings, timedelta(minutes=worker.forget_margin_minutes)))
 
     @state_table.on_recover
@@ -102,8 +109,9 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
 
     processed: dict[tuple[str, int], int] = {}
 
-    tracker = VisitTracker(settings, last_alerts_field(states), sessions_field(states), pending_field(states),
-                           release_others=False)
+    tracker = VisitTracker(
+        settings, last_alerts_field(states), sessions_field(states), pending_field(states), release_others=False
+    )
     committed_times = CommittedEventTimes()  # what the sweep judges by: see revisit/kafka/progress.py
     sink = store.hit_sink()
     unstored: list[tuple[Any, float]] = []  # events (and their event times) whose rows are not yet stored
@@ -124,8 +132,12 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
             new_alerts = store.write_rows(sink.pending)
         except DBAPIError as error:
             if not write_failure:
-                log.error("cannot store hits (%s); holding %d events and retrying: %s", type(error).__name__,
-                          len(unstored), str(error.orig).strip().splitlines()[0] if error.orig else error)
+                log.error(
+                    "cannot store hits (%s); holding %d events and retrying: %s",
+                    type(error).__name__,
+                    len(unstored),
+                    str(error.orig).strip().splitlines()[0] if error.orig else error,
+                )
             write_failure[:] = [f"cannot store hits: {type(error.orig or error).__name__}"]
             metrics.database_errors.labels("worker").inc()
             return False
@@ -144,7 +156,6 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
             metrics.event_to_alert_stored.observe(max(0.0, now - alert.last_seen.timestamp()))
             metrics.alerts.labels(alert.tier.value).inc()
         return True
-
 
     @app.agent(matched_topic)
     async def track(stream: faust.StreamT) -> None:
@@ -179,15 +190,18 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
     async def forget_ended_visits() -> None:
         """State of visits that are over (in event time) leaves the table: memory stays bounded by
         the accounts active lately, not by every account ever seen."""
-        committed_times.commit((tp.partition, offset) for tp, offset in app.monitor.tp_committed_offsets.items()
-                               if tp.topic == kafka.matched_topic)
+        committed_times.commit(
+            (tp.partition, offset)
+            for tp, offset in app.monitor.tp_committed_offsets.items()
+            if tp.topic == kafka.matched_topic
+        )
         watermarks = committed_times.watermarks()
         if not watermarks:
             return
         started = time.perf_counter()
         due = states.due_accounts(watermarks)  # only these: see revisit/kafka/expiry.py
         for start in range(0, len(due), SWEEP_SLICE):
-            states.forget_expired(watermarks, due[start:start + SWEEP_SLICE])
+            states.forget_expired(watermarks, due[start : start + SWEEP_SLICE])
             await changelog_sent()
         metrics.state_accounts.set(states.stored_count())
         metrics.sweep.observe(time.perf_counter() - started)
@@ -213,7 +227,9 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
             done = processed.get((tp.topic, tp.partition))
             highwater = app.consumer.highwater(tp)
             if highwater is not None:
-                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - (done + 1 if done is not None else 0)))
+                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
+                    max(0, highwater - (done + 1 if done is not None else 0))
+                )
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
@@ -230,13 +246,19 @@ def build_app(settings: Settings, classifier: HitClassifier, store: Store, metri
 
     checks["database"] = store.problem
     checks["storing"] = lambda: write_failure[0] if write_failure else None
-    checks["stream"] = lambda: ("starting" if not app.started
-                                else "tables are being recovered after a rebalance" if app.rebalancing else None)
+    checks["stream"] = lambda: (
+        "starting" if not app.started else "tables are being recovered after a rebalance" if app.rebalancing else None
+    )
     return app
 
 
-def run_worker(settings: Settings, classifier: HitClassifier, store: Store, metrics: RevisitMetrics,
-               sender: SenderThread | None = None) -> int:
+def run_worker(
+    settings: Settings,
+    classifier: HitClassifier,
+    store: Store,
+    metrics: RevisitMetrics,
+    sender: SenderThread | None = None,
+) -> int:
     """Run until SIGTERM or SIGINT: Faust finishes the events in flight, commits and closes.
     ``sender``, when given, delivers the outbox in a thread of this process meanwhile."""
     checks: dict[str, ReadinessCheck] = {}

@@ -7,7 +7,7 @@ All timestamps are stored in UTC; `as_utc` gives them back as aware datetimes on
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -87,10 +87,15 @@ class NetworkRegistrationRow(Base):
 
 class SessionRow(Base):
     __tablename__ = "sessions"
-    __table_args__ = (Index("ix_sessions_account_started", "account_id", "started_at"),
-                      # the lists aggregate visits in a date range straight from this index (PostgreSQL)
-                      Index("ix_sessions_started_cover", "started_at",
-                            postgresql_include=["account_id", "page_count", "score", "last_seen"]),)
+    __table_args__ = (
+        Index("ix_sessions_account_started", "account_id", "started_at"),
+        # the lists aggregate visits in a date range straight from this index (PostgreSQL)
+        Index(
+            "ix_sessions_started_cover",
+            "started_at",
+            postgresql_include=["account_id", "page_count", "score", "last_seen"],
+        ),
+    )
 
     session_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(128), index=True)
@@ -187,9 +192,9 @@ class OutcomeRow(Base):
 
 
 def to_utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def as_utc(value: datetime) -> datetime:
     """A stored timestamp as an aware UTC datetime (SQLite returns it without an offset)."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -19,9 +19,16 @@ def record_outcome(store: Store, alert_id: str, outcome: Outcome, note: str, who
         account_id = connection.execute(select(AlertRow.account_id).where(AlertRow.alert_id == alert_id)).scalar()
         if account_id is None:
             raise BadInput(f"no alert {alert_id!r} in the database")
-        connection.execute(OutcomeRow.__table__.insert().values(
-            alert_id=alert_id, account_id=account_id, outcome=outcome.value, note=note, recorded_by=who,
-            recorded_at=datetime.now(timezone.utc)))
+        connection.execute(
+            OutcomeRow.__table__.insert().values(
+                alert_id=alert_id,
+                account_id=account_id,
+                outcome=outcome.value,
+                note=note,
+                recorded_by=who,
+                recorded_at=datetime.now(UTC),
+            )
+        )
     return account_id
 
 
@@ -34,6 +41,13 @@ def follow_ups(store: Store, since: datetime | None = None) -> list[AlertFollowU
         outcomes: dict[str, set[str]] = defaultdict(set)
         for alert_id, outcome in connection.execute(select(OutcomeRow.alert_id, OutcomeRow.outcome)):
             outcomes[alert_id].add(outcome)
-    return [AlertFollowUp(alert_id, tier, payload.get("dormancy_reason", "unknown"), payload.get("approach", ""),
-                          frozenset(outcomes.get(alert_id, ())))
-            for alert_id, tier, payload in alerts]
+    return [
+        AlertFollowUp(
+            alert_id,
+            tier,
+            payload.get("dormancy_reason", "unknown"),
+            payload.get("approach", ""),
+            frozenset(outcomes.get(alert_id, ())),
+        )
+        for alert_id, tier, payload in alerts
+    ]

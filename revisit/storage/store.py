@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib import resources
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import (
     Engine,
@@ -87,14 +88,14 @@ def migrate(engine: Engine) -> None:
         if schema_is_current(engine):
             return
     except OperationalError as error:
-        raise BadInput(f"database {engine.url.render_as_string(hide_password=True)}: "
-                       f"cannot open it ({error.orig})") from None
+        raise BadInput(
+            f"database {engine.url.render_as_string(hide_password=True)}: cannot open it ({error.orig})"
+        ) from None
     from alembic import command
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location",
-                           str(resources.files("revisit.storage").joinpath("migrations")))
+    config.set_main_option("script_location", str(resources.files("revisit.storage").joinpath("migrations")))
     # Several processes may start on a new database at once (two workers, a worker and the
     # sender): the loser of the race sees "table already exists", waits, and finds it current.
     for attempt in range(MIGRATION_ATTEMPTS):
@@ -111,8 +112,10 @@ def migrate(engine: Engine) -> None:
             except OperationalError:
                 pass
             if attempt == MIGRATION_ATTEMPTS - 1:
-                raise BadInput(f"database {engine.url.render_as_string(hide_password=True)}: "
-                               f"cannot open or migrate it ({error.orig})") from None
+                raise BadInput(
+                    f"database {engine.url.render_as_string(hide_password=True)}: "
+                    f"cannot open or migrate it ({error.orig})"
+                ) from None
 
 
 def _dialect_insert(engine: Engine, table: Any):
@@ -151,8 +154,9 @@ class HistoryEntry:
 class Store:
     """``delivery``: when given, each new alert gets its outbox rows in the same transaction."""
 
-    def __init__(self, url: str, delivery: DeliverySettings | None = None,
-                 protect_address: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self, url: str, delivery: DeliverySettings | None = None, protect_address: Callable[[str], str] | None = None
+    ) -> None:
         self.url = url
         self.engine = open_engine(url)
         self.delivery = delivery
@@ -175,10 +179,10 @@ class Store:
 
     def save_accounts(self, accounts: Sequence[Account], batch: int = 2000) -> int:
         """Insert or update the whole list in one transaction, in batches to bound memory."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.engine.begin() as connection:
             for start in range(0, len(accounts), batch):
-                rows = [_account_row(a, now) for a in accounts[start:start + batch]]
+                rows = [_account_row(a, now) for a in accounts[start : start + batch]]
                 columns = [c for c in rows[0] if c != "account_id"]
                 connection.execute(_upsert(self.engine, AccountRow.__table__, ["account_id"], columns), rows)
         return len(accounts)
@@ -201,9 +205,18 @@ class Store:
             return {account_id: as_utc(at) for account_id, at in connection.execute(statement)}
 
     def history(self, account_id: str) -> list[HistoryEntry]:
-        statement = (select(HitRow.occurred_at, HitRow.session_id, HitRow.path, HitRow.page_label,
-                            HitRow.client_ip, HitRow.organization_name)
-                     .where(HitRow.account_id == account_id).order_by(HitRow.occurred_at, HitRow.id))
+        statement = (
+            select(
+                HitRow.occurred_at,
+                HitRow.session_id,
+                HitRow.path,
+                HitRow.page_label,
+                HitRow.client_ip,
+                HitRow.organization_name,
+            )
+            .where(HitRow.account_id == account_id)
+            .order_by(HitRow.occurred_at, HitRow.id)
+        )
         with self.engine.connect() as connection:
             return [HistoryEntry(as_utc(r[0]), *r[1:]) for r in connection.execute(statement)]
 
@@ -215,8 +228,13 @@ class Store:
             return [row[0] for row in connection.execute(statement)]
 
     def count(self, table: str) -> int:
-        model = {"hits": HitRow, "alerts": AlertRow, "sessions": SessionRow, "accounts": AccountRow,
-                 "organizations": OrganizationRow}[table]
+        model = {
+            "hits": HitRow,
+            "alerts": AlertRow,
+            "sessions": SessionRow,
+            "accounts": AccountRow,
+            "organizations": OrganizationRow,
+        }[table]
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(model)).scalar_one()
 
@@ -224,29 +242,45 @@ class Store:
     def save_organizations(self, resolved: dict[str, Organization]) -> None:
         if not resolved:
             return
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         # keyed by what is stored of the address: truncated addresses of one network are one row
         by_key = {self.protect_address(ip): o for ip, o in resolved.items()}
-        rows = [{"ip": key, "name": o.name, "kind": o.kind.value, "source": o.source,
-                 "confidence": o.confidence, "domain": o.domain, "asn": o.asn, "network": o.network,
-                 "access_provider": o.access_provider, "evidence": o.evidence, "resolved_at": now}
-                for key, o in by_key.items() if key]
+        rows = [
+            {
+                "ip": key,
+                "name": o.name,
+                "kind": o.kind.value,
+                "source": o.source,
+                "confidence": o.confidence,
+                "domain": o.domain,
+                "asn": o.asn,
+                "network": o.network,
+                "access_provider": o.access_provider,
+                "evidence": o.evidence,
+                "resolved_at": now,
+            }
+            for key, o in by_key.items()
+            if key
+        ]
         if not rows:
             return
         columns = [c for c in rows[0] if c != "ip"]
         with self.engine.begin() as connection:
             for start in range(0, len(rows), 5000):
-                connection.execute(_upsert(self.engine, OrganizationRow.__table__, ["ip"], columns),
-                                   rows[start:start + 5000])
+                connection.execute(
+                    _upsert(self.engine, OrganizationRow.__table__, ["ip"], columns), rows[start : start + 5000]
+                )
 
     def load_network_registrations(self) -> list[NetworkRegistration]:
         """Unexpired RDAP answers, for the late resolver's cache."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.engine.connect() as connection:
             table = NetworkRegistrationRow.__table__
             rows = connection.execute(select(table).where(table.c.expires_at > now)).all()
-        return [NetworkRegistration(r.network, r.name, OrgKind(r.kind), r.source, r.evidence, as_utc(r.expires_at))
-                for r in rows]
+        return [
+            NetworkRegistration(r.network, r.name, OrgKind(r.kind), r.source, r.evidence, as_utc(r.expires_at))
+            for r in rows
+        ]
 
     def save_network_registrations(self, registrations: Sequence[NetworkRegistration]) -> int:
         """Keep RDAP answers for their networks; narrower than /24 (/48) stays in memory only,
@@ -256,34 +290,63 @@ class Store:
             network = ipaddress.ip_network(registration.network, strict=False)
             if network.prefixlen > (24 if network.version == 4 else 48):
                 continue
-            rows[str(network)] = {"network": str(network), "name": registration.name,
-                                  "kind": registration.kind.value, "source": registration.source,
-                                  "evidence": registration.evidence, "expires_at": registration.expires_at}
+            rows[str(network)] = {
+                "network": str(network),
+                "name": registration.name,
+                "kind": registration.kind.value,
+                "source": registration.source,
+                "evidence": registration.evidence,
+                "expires_at": registration.expires_at,
+            }
         if not rows:
             return 0
         with self.engine.begin() as connection:
-            connection.execute(_upsert(self.engine, NetworkRegistrationRow.__table__, ["network"],
-                                       ["name", "kind", "source", "evidence", "expires_at"]), list(rows.values()))
+            connection.execute(
+                _upsert(
+                    self.engine,
+                    NetworkRegistrationRow.__table__,
+                    ["network"],
+                    ["name", "kind", "source", "evidence", "expires_at"],
+                ),
+                list(rows.values()),
+            )
         return len(rows)
 
     def _add_deliveries(self, connection: Any, alert: Alert) -> None:
         """The outbox rows of a new alert, in the caller's transaction (see alerts/routing.py)."""
         if self.delivery is None:
             return
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         planned = plan_deliveries(alert, self.delivery, now)
         if not planned:
             return
-        snooze = connection.execute(select(SnoozeRow.until, SnoozeRow.created_by, SnoozeRow.reason).where(
-            SnoozeRow.account_id == alert.account_id, SnoozeRow.until > now)).first()
+        snooze = connection.execute(
+            select(SnoozeRow.until, SnoozeRow.created_by, SnoozeRow.reason).where(
+                SnoozeRow.account_id == alert.account_id, SnoozeRow.until > now
+            )
+        ).first()
         status, note = "pending", ""
         if snooze is not None:
             status = "suppressed"
             note = f"account snoozed until {as_utc(snooze.until):%Y-%m-%d %H:%M} UTC by {snooze.created_by}: {snooze.reason}"
-        connection.execute(_insert_ignoring_duplicates(self.engine, DeliveryRow.__table__, ["alert_id", "channel"]), [
-            {"alert_id": p.alert_id, "channel": p.channel, "status": status, "route": p.route, "attempts": 0,
-             "not_before": p.not_before, "created_at": now, "sent_at": None, "last_error": note, "provider_ref": ""}
-            for p in planned])
+        connection.execute(
+            _insert_ignoring_duplicates(self.engine, DeliveryRow.__table__, ["alert_id", "channel"]),
+            [
+                {
+                    "alert_id": p.alert_id,
+                    "channel": p.channel,
+                    "status": status,
+                    "route": p.route,
+                    "attempts": 0,
+                    "not_before": p.not_before,
+                    "created_at": now,
+                    "sent_at": None,
+                    "last_error": note,
+                    "provider_ref": "",
+                }
+                for p in planned
+            ],
+        )
 
     def hit_sink(self) -> DatabaseHitSink:
         return DatabaseHitSink(self)
@@ -301,7 +364,8 @@ class Store:
             if rows.sessions:
                 connection.execute(
                     _upsert(engine, SessionRow.__table__, ["session_id"], ["last_seen", "page_count", "score"]),
-                    list(rows.sessions.values()))
+                    list(rows.sessions.values()),
+                )
             if rows.alerts:
                 # A fixed number of statements per batch, not a few per alert: at hundreds of hits a
                 # second on PostgreSQL the round trips were most of the worker's time (measured).
@@ -313,17 +377,23 @@ class Store:
                         seen.add(alert.alert_id)
                         fresh.append(alert)
                 if fresh:
-                    connection.execute(_insert_ignoring_duplicates(engine, AlertRow.__table__, ["alert_id"]),
-                                       [_alert_row(alert) for alert in fresh])
+                    connection.execute(
+                        _insert_ignoring_duplicates(engine, AlertRow.__table__, ["alert_id"]),
+                        [_alert_row(alert) for alert in fresh],
+                    )
                     for alert in fresh:
                         new_alerts.append(alert)
                         self._add_deliveries(connection, alert)
             if rows.updated_alerts:
                 connection.execute(
-                    update(AlertRow).where(AlertRow.alert_id == bindparam("b_alert_id"))
+                    update(AlertRow)
+                    .where(AlertRow.alert_id == bindparam("b_alert_id"))
                     .values(score=bindparam("b_score"), payload=bindparam("b_payload")),
-                    [{"b_alert_id": a.alert_id, "b_score": a.score, "b_payload": a.to_record()}
-                     for a in rows.updated_alerts.values()])
+                    [
+                        {"b_alert_id": a.alert_id, "b_score": a.score, "b_payload": a.to_record()}
+                        for a in rows.updated_alerts.values()
+                    ],
+                )
                 self._add_thread_replies(connection, list(rows.updated_alerts))
         return new_alerts
 
@@ -337,17 +407,25 @@ class Store:
             at = hit["occurred_at"]
             if at > latest_hit.get(hit["account_id"], at - timedelta(seconds=1)):
                 latest_hit[hit["account_id"]] = at
-        statement = (select(AlertRow.account_id, AlertRow.alert_id, AlertRow.triggered_at)
-                     .join(DeliveryRow, (DeliveryRow.alert_id == AlertRow.alert_id) & (DeliveryRow.channel == thread_channel()))
-                     .where(AlertRow.account_id.in_(list(latest_hit))))
+        statement = (
+            select(AlertRow.account_id, AlertRow.alert_id, AlertRow.triggered_at)
+            .join(DeliveryRow, (DeliveryRow.alert_id == AlertRow.alert_id) & (DeliveryRow.channel == thread_channel()))
+            .where(AlertRow.account_id.in_(list(latest_hit)))
+        )
         latest_alert: dict[str, tuple[datetime, str]] = {}
         for account_id, alert_id, triggered_at in connection.execute(statement):
             triggered = as_utc(triggered_at)
             if account_id not in latest_alert or triggered > latest_alert[account_id][0]:
                 latest_alert[account_id] = (triggered, alert_id)
         window = timedelta(hours=self.delivery.thread_reply_hours)
-        self._add_thread_replies(connection, [alert_id for account_id, (triggered, alert_id) in latest_alert.items()
-                                              if triggered < latest_hit[account_id] <= triggered + window])
+        self._add_thread_replies(
+            connection,
+            [
+                alert_id
+                for account_id, (triggered, alert_id) in latest_alert.items()
+                if triggered < latest_hit[account_id] <= triggered + window
+            ],
+        )
 
     def _add_thread_replies(self, connection: Any, alert_ids: list[str]) -> None:
         """More activity on alerts that go to Slack: one reply in each one's thread, a little later
@@ -355,16 +433,42 @@ class Store:
         A reply already pending is pushed back rather than doubled."""
         if self.delivery is None or not alert_ids:
             return
-        in_slack = connection.execute(select(DeliveryRow.alert_id).where(
-            DeliveryRow.alert_id.in_(alert_ids), DeliveryRow.channel == thread_channel())).scalars().all()
+        in_slack = (
+            connection.execute(
+                select(DeliveryRow.alert_id).where(
+                    DeliveryRow.alert_id.in_(alert_ids), DeliveryRow.channel == thread_channel()
+                )
+            )
+            .scalars()
+            .all()
+        )
         if not in_slack:
             return
-        now = datetime.now(timezone.utc)
-        rows = [{"alert_id": alert_id, "channel": THREAD_REPLY, "status": "pending", "route": "activity",
-                 "attempts": 0, "not_before": now + timedelta(seconds=self.delivery.thread_reply_delay_seconds),
-                 "created_at": now, "sent_at": None, "last_error": "", "provider_ref": ""} for alert_id in in_slack]
-        connection.execute(_upsert(self.engine, DeliveryRow.__table__, ["alert_id", "channel"],
-                                   ["status", "attempts", "not_before", "last_error"]), rows)
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "alert_id": alert_id,
+                "channel": THREAD_REPLY,
+                "status": "pending",
+                "route": "activity",
+                "attempts": 0,
+                "not_before": now + timedelta(seconds=self.delivery.thread_reply_delay_seconds),
+                "created_at": now,
+                "sent_at": None,
+                "last_error": "",
+                "provider_ref": "",
+            }
+            for alert_id in in_slack
+        ]
+        connection.execute(
+            _upsert(
+                self.engine,
+                DeliveryRow.__table__,
+                ["alert_id", "channel"],
+                ["status", "attempts", "not_before", "last_error"],
+            ),
+            rows,
+        )
 
 
 @dataclass
@@ -397,18 +501,31 @@ class DatabaseHitSink:
 
     def add_hit(self, hit_key: str, matched: MatchedHit, session: Session, page: PageView) -> None:
         hit = matched.hit
-        self._pending.hits.append({
-            "hit_key": hit_key, "account_id": matched.match.account.account_id,
-            "session_id": session.session_id, "occurred_at": to_utc(hit.timestamp),
-            "client_ip": self._store.protect_address(hit.client_ip), "method": hit.method, "path": hit.path, "query": hit.query,
-            "status": hit.status, "referrer": hit.referrer, "user_agent": hit.user_agent,
-            "page_label": page.label, "match_method": matched.match.method.value,
-            "organization_name": matched.organization.name,
-        })
+        self._pending.hits.append(
+            {
+                "hit_key": hit_key,
+                "account_id": matched.match.account.account_id,
+                "session_id": session.session_id,
+                "occurred_at": to_utc(hit.timestamp),
+                "client_ip": self._store.protect_address(hit.client_ip),
+                "method": hit.method,
+                "path": hit.path,
+                "query": hit.query,
+                "status": hit.status,
+                "referrer": hit.referrer,
+                "user_agent": hit.user_agent,
+                "page_label": page.label,
+                "match_method": matched.match.method.value,
+                "organization_name": matched.organization.name,
+            }
+        )
         self._pending.sessions[session.session_id] = {
-            "session_id": session.session_id, "account_id": session.account_id,
-            "started_at": to_utc(session.started_at), "last_seen": to_utc(session.last_seen),
-            "page_count": len(session.pages), "score": session.score,
+            "session_id": session.session_id,
+            "account_id": session.account_id,
+            "started_at": to_utc(session.started_at),
+            "last_seen": to_utc(session.last_seen),
+            "page_count": len(session.pages),
+            "score": session.score,
         }
 
     def add_alert(self, alert: Alert) -> None:
@@ -433,31 +550,55 @@ class DatabaseHitSink:
 
 
 def _alert_row(alert: Alert) -> dict[str, Any]:
-    return {"alert_id": alert.alert_id, "account_id": alert.account_id, "tier": alert.tier.value,
-            "score": alert.score, "delivery": alert.delivery, "first_seen": to_utc(alert.first_seen),
-            "triggered_at": to_utc(alert.last_seen), "payload": alert.to_record()}
+    return {
+        "alert_id": alert.alert_id,
+        "account_id": alert.account_id,
+        "tier": alert.tier.value,
+        "score": alert.score,
+        "delivery": alert.delivery,
+        "first_seen": to_utc(alert.first_seen),
+        "triggered_at": to_utc(alert.last_seen),
+        "payload": alert.to_record(),
+    }
 
 
 def _account_from_row(row: Any) -> Account:
     return Account(
-        account_id=row["account_id"], name=row["name"], aliases=tuple(row["aliases"]),
-        domains=tuple(row["domains"]), networks=tuple(ipaddress.ip_network(n) for n in row["networks"]),
+        account_id=row["account_id"],
+        name=row["name"],
+        aliases=tuple(row["aliases"]),
+        domains=tuple(row["domains"]),
+        networks=tuple(ipaddress.ip_network(n) for n in row["networks"]),
         owner=Owner(row["owner_name"], row["owner_email"], row["owner_slack"], row["owner_timezone"]),
-        last_deal_at=row["last_deal_at"], last_contact_at=row["last_contact_at"], lost_deal_at=row["lost_deal_at"],
-        lifetime_value=row["lifetime_value"], dormancy_reason=DormancyReason(row["dormancy_reason"]),
-        industry=row["industry"], attributes=tuple(sorted(row["attributes"].items())),
+        last_deal_at=row["last_deal_at"],
+        last_contact_at=row["last_contact_at"],
+        lost_deal_at=row["lost_deal_at"],
+        lifetime_value=row["lifetime_value"],
+        dormancy_reason=DormancyReason(row["dormancy_reason"]),
+        industry=row["industry"],
+        attributes=tuple(sorted(row["attributes"].items())),
     )
 
 
 def _account_row(account: Account, now: datetime) -> dict[str, Any]:
     return {
-        "account_id": account.account_id, "name": account.name, "aliases": list(account.aliases),
-        "domains": list(account.domains), "networks": [str(n) for n in account.networks],
-        "owner_name": account.owner.name, "owner_email": account.owner.email,
-        "owner_slack": account.owner.slack, "owner_timezone": account.owner.timezone, "last_deal_at": account.last_deal_at,
-        "last_contact_at": account.last_contact_at, "lost_deal_at": account.lost_deal_at,
-        "lifetime_value": account.lifetime_value, "dormancy_reason": account.dormancy_reason.value,
-        "industry": account.industry, "attributes": dict(account.attributes), "imported_at": now,
+        "account_id": account.account_id,
+        "name": account.name,
+        "aliases": list(account.aliases),
+        "domains": list(account.domains),
+        "networks": [str(n) for n in account.networks],
+        "owner_name": account.owner.name,
+        "owner_email": account.owner.email,
+        "owner_slack": account.owner.slack,
+        "owner_timezone": account.owner.timezone,
+        "last_deal_at": account.last_deal_at,
+        "last_contact_at": account.last_contact_at,
+        "lost_deal_at": account.lost_deal_at,
+        "lifetime_value": account.lifetime_value,
+        "dormancy_reason": account.dormancy_reason.value,
+        "industry": account.industry,
+        "attributes": dict(account.attributes),
+        "imported_at": now,
         "sort_name": sort_key(account.name, account.reading),
         "search_text": search_text(account.name, *account.aliases, account.reading),
     }

@@ -73,8 +73,18 @@ class OutcomeIn(BaseModel):
 @router.get("/accounts", response_model=AccountsPage, summary="Dormant accounts that visited, filtered")
 def list_accounts(request: Request, user: User, query: Annotated[AccountsQuery, Query()]) -> dict[str, Any]:
     web = context(request)
-    chosen = AccountFilter(query.tier, query.owner, query.industry, query.min_score, query.since, query.until,
-                           query.q, query.sort, query.order == "desc", query.page)
+    chosen = AccountFilter(
+        query.tier,
+        query.owner,
+        query.industry,
+        query.min_score,
+        query.since,
+        query.until,
+        query.q,
+        query.sort,
+        query.order == "desc",
+        query.page,
+    )
     page = web.reads.accounts(chosen, web.today(), web.settings.web.page_size)
     return {"items": page.items, "total": page.total, "page": page.page, "pages": page.pages}
 
@@ -87,31 +97,61 @@ def get_account(request: Request, account_id: str, user: User) -> dict[str, Any]
         raise HTTPException(404, f"no account {account_id!r}")
     a = detail.account
     return {
-        "account_id": a.account_id, "name": a.name, "tier": detail.tier, "industry": a.industry,
-        "owner": {"name": a.owner_name, "email": a.owner_email}, "dormancy_reason": a.dormancy_reason,
-        "last_deal_at": a.last_deal_at, "lifetime_value": a.lifetime_value, "visit_count": detail.session_count,
+        "account_id": a.account_id,
+        "name": a.name,
+        "tier": detail.tier,
+        "industry": a.industry,
+        "owner": {"name": a.owner_name, "email": a.owner_email},
+        "dormancy_reason": a.dormancy_reason,
+        "last_deal_at": a.last_deal_at,
+        "lifetime_value": a.lifetime_value,
+        "visit_count": detail.session_count,
         "alert_count": detail.alert_count,
         "snoozed_until": detail.snoozed_until,
-        "visits": [{"session_id": v.session_id, "started_at": v.started_at, "last_seen": v.last_seen,
-                    "score": v.score, "pages": [{"at": p.occurred_at, "path": p.path, "label": p.page_label,
-                                                 "match_method": p.match_method} for p in v.pages]}
-                   for v in detail.visits],
-        "evidence": [{"network": e.network, "resolver": e.source, "organization": e.organization,
-                      "detail": e.detail} for e in detail.evidence],
-        "alerts": [{"alert_id": al.alert_id, "tier": al.tier, "score": al.score, "triggered_at": al.triggered_at,
-                    "match": {**(al.payload.get("match") or {}),
-                              "resolver": (al.payload.get("organization") or {}).get("source")},
-                    "deliveries": [{"channel": d.channel, "status": d.status} for d in al.deliveries],
-                    "outcomes": [{"outcome": o.outcome, "note": o.note, "by": o.recorded_by,
-                                  "at": o.recorded_at} for o in al.outcomes]} for al in detail.alerts],
+        "visits": [
+            {
+                "session_id": v.session_id,
+                "started_at": v.started_at,
+                "last_seen": v.last_seen,
+                "score": v.score,
+                "pages": [
+                    {"at": p.occurred_at, "path": p.path, "label": p.page_label, "match_method": p.match_method}
+                    for p in v.pages
+                ],
+            }
+            for v in detail.visits
+        ],
+        "evidence": [
+            {"network": e.network, "resolver": e.source, "organization": e.organization, "detail": e.detail}
+            for e in detail.evidence
+        ],
+        "alerts": [
+            {
+                "alert_id": al.alert_id,
+                "tier": al.tier,
+                "score": al.score,
+                "triggered_at": al.triggered_at,
+                "match": {
+                    **(al.payload.get("match") or {}),
+                    "resolver": (al.payload.get("organization") or {}).get("source"),
+                },
+                "deliveries": [{"channel": d.channel, "status": d.status} for d in al.deliveries],
+                "outcomes": [
+                    {"outcome": o.outcome, "note": o.note, "by": o.recorded_by, "at": o.recorded_at}
+                    for o in al.outcomes
+                ],
+            }
+            for al in detail.alerts
+        ],
     }
 
 
 @router.get("/alerts", response_model=AlertsPage, summary="The alert log, newest first")
 def list_alerts(request: Request, user: User, query: Annotated[AlertsQuery, Query()]) -> dict[str, Any]:
     web = context(request)
-    page = web.reads.alerts(AlertFilter(query.tier, query.owner, query.since, query.until, query.q, query.page),
-                            web.settings.web.page_size)
+    page = web.reads.alerts(
+        AlertFilter(query.tier, query.owner, query.since, query.until, query.q, query.page), web.settings.web.page_size
+    )
     return {"items": page.items, "total": page.total, "page": page.page, "pages": page.pages}
 
 
@@ -119,9 +159,13 @@ def list_alerts(request: Request, user: User, query: Annotated[AlertsQuery, Quer
 def get_dashboard(request: Request, user: User) -> dict[str, Any]:
     web = context(request)
     board = web.reads.dashboard(web.today())
-    return {"accounts_seen_by_tier": board.accounts_by_tier, "alerts_by_tier": board.alerts_by_tier,
-            "deliveries_sent_by_channel": board.deliveries_sent, "outcomes": board.outcomes,
-            "trend": [{"day": t.day, "accounts": t.accounts, "alerts": t.alerts} for t in board.trend]}
+    return {
+        "accounts_seen_by_tier": board.accounts_by_tier,
+        "alerts_by_tier": board.alerts_by_tier,
+        "deliveries_sent_by_channel": board.deliveries_sent,
+        "outcomes": board.outcomes,
+        "trend": [{"day": t.day, "accounts": t.accounts, "alerts": t.alerts} for t in board.trend],
+    }
 
 
 def bearer_admin(request: Request, user: Principal) -> None:

@@ -13,10 +13,11 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
@@ -96,30 +97,48 @@ def session_secret(settings: Settings) -> str:
     except OSError as error:
         raise SystemExit(f"revisit web: session secret file {settings.web.session_secret_file}: {error.strerror}")
     if not secret:
-        log.warning("no session secret (%s): using a random one, so sessions end when the server restarts",
-                    settings.web.session_secret_env)
+        log.warning(
+            "no session secret (%s): using a random one, so sessions end when the server restarts",
+            settings.web.session_secret_env,
+        )
         return secrets.token_urlsafe(32)
     return secret
 
 
-def create_app(settings: Settings, store: Store, today: Callable[[], date] | None = None,
-               metrics: RevisitMetrics | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, store: Store, today: Callable[[], date] | None = None, metrics: RevisitMetrics | None = None
+) -> FastAPI:
     from revisit.web import api, pages
 
-    app = FastAPI(title="revisit", version=_version(), docs_url="/api/docs", redoc_url=None,
-                  openapi_url="/api/openapi.json",
-                  description="Dormant customers who came back: accounts, their visits, alerts and outcomes. "
-                              "Authenticate with `Authorization: Bearer TOKEN` (see `revisit web new-token`).")
+    app = FastAPI(
+        title="revisit",
+        version=_version(),
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        description="Dormant customers who came back: accounts, their visits, alerts and outcomes. "
+        "Authenticate with `Authorization: Bearer TOKEN` (see `revisit web new-token`).",
+    )
     templates = Jinja2Templates(directory=str(resources.files("revisit.web").joinpath("templates")))
     metrics = metrics or RevisitMetrics.create()
-    app.state.web = WebContext(settings, store, Reads(store.engine, settings.dormancy, settings.web.default_days),
-                               Authenticator(settings.web), templates, metrics,
-                               today or (lambda: datetime.now(timezone.utc).date()))
-    app.add_middleware(SessionMiddleware, secret_key=session_secret(settings), session_cookie=SESSION_COOKIE,
-                       max_age=int(settings.web.session_hours * 3600), same_site="lax",
-                       https_only=settings.web.secure_cookies)
-    app.mount("/static", StaticFiles(directory=str(resources.files("revisit.web").joinpath("static"))),
-              name="static")
+    app.state.web = WebContext(
+        settings,
+        store,
+        Reads(store.engine, settings.dormancy, settings.web.default_days),
+        Authenticator(settings.web),
+        templates,
+        metrics,
+        today or (lambda: datetime.now(UTC).date()),
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings),
+        session_cookie=SESSION_COOKIE,
+        max_age=int(settings.web.session_hours * 3600),
+        same_site="lax",
+        https_only=settings.web.secure_cookies,
+    )
+    app.mount("/static", StaticFiles(directory=str(resources.files("revisit.web").joinpath("static"))), name="static")
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Any) -> Response:
@@ -165,12 +184,21 @@ def run_web(settings: Settings, store: Store, today: date | None = None) -> int:
     import uvicorn
 
     if not settings.web.users and not settings.web.api_tokens:
-        raise SystemExit("revisit web: no users or API tokens configured: add [[web.users]] entries with a hash "
-                         "from `revisit web hash-password`")
+        raise SystemExit(
+            "revisit web: no users or API tokens configured: add [[web.users]] entries with a hash "
+            "from `revisit web hash-password`"
+        )
     app = create_app(settings, store, (lambda: today) if today else None)
     # uvicorn stops gracefully on SIGTERM, then raises the signal again for the previous handler:
     # this one makes that a clean exit (status 0), as for every other revisit process.
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(0))
-    uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_config=None, access_log=False,
-                proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    uvicorn.run(
+        app,
+        host=settings.web.host,
+        port=settings.web.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+    )
     return 0

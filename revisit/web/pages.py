@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -35,7 +36,8 @@ def render(request: Request, template: str, user: Principal | None, **values: An
     if csrf is None:
         csrf = request.session["csrf"] = new_csrf_token()
     return context(request).templates.TemplateResponse(
-        request, template, {"user": user, "csrf": csrf, "today": context(request).today(), **values})
+        request, template, {"user": user, "csrf": csrf, "today": context(request).today(), **values}
+    )
 
 
 def check_csrf(request: Request, token: str) -> None:
@@ -76,11 +78,18 @@ def account_filter(params: Mapping[str, str]) -> tuple[AccountFilter, list[str]]
     if sort not in ACCOUNT_SORTS:
         errors.append(f"sort: {sort!r} is not one of {', '.join(ACCOUNT_SORTS)}")
         sort = "last_visit"
-    return AccountFilter(tier=tier, owner=params.get("owner", ""), industry=params.get("industry", ""),
-                         min_score=_int(params, "min_score", errors), since=_date(params, "since", errors),
-                         until=_date(params, "until", errors), q=params.get("q", "")[:200], sort=sort,
-                         descending=params.get("order", "desc" if sort != "name" else "asc") == "desc",
-                         page=_int(params, "page", errors, 1) or 1), errors
+    return AccountFilter(
+        tier=tier,
+        owner=params.get("owner", ""),
+        industry=params.get("industry", ""),
+        min_score=_int(params, "min_score", errors),
+        since=_date(params, "since", errors),
+        until=_date(params, "until", errors),
+        q=params.get("q", "")[:200],
+        sort=sort,
+        descending=params.get("order", "desc" if sort != "name" else "asc") == "desc",
+        page=_int(params, "page", errors, 1) or 1,
+    ), errors
 
 
 def alert_filter(params: Mapping[str, str]) -> tuple[AlertFilter, list[str]]:
@@ -89,9 +98,14 @@ def alert_filter(params: Mapping[str, str]) -> tuple[AlertFilter, list[str]]:
     if tier and tier not in ("A", "B", "C"):
         errors.append(f"tier: {tier!r} is not one of A, B, C")
         tier = ""
-    return AlertFilter(tier=tier, owner=params.get("owner", ""), since=_date(params, "since", errors),
-                       until=_date(params, "until", errors), q=params.get("q", "")[:200],
-                       page=_int(params, "page", errors, 1) or 1), errors
+    return AlertFilter(
+        tier=tier,
+        owner=params.get("owner", ""),
+        since=_date(params, "since", errors),
+        until=_date(params, "until", errors),
+        q=params.get("q", "")[:200],
+        page=_int(params, "page", errors, 1) or 1,
+    ), errors
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
@@ -100,8 +114,11 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     writer.writerows(["" if value is None else value for value in row] for row in rows)
-    return Response(buffer.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        buffer.getvalue().encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def link(params: Mapping[str, str], **changes: Any) -> str:
@@ -117,8 +134,9 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
 
 
 @router.post("/login")
-def login(request: Request, name: str = Form(""), password: str = Form(""), csrf: str = Form(""),
-          next: str = Form("/")) -> Response:
+def login(
+    request: Request, name: str = Form(""), password: str = Form(""), csrf: str = Form(""), next: str = Form("/")
+) -> Response:
     check_csrf(request, csrf)
     principal = context(request).auth.check_password(name, password)
     if principal is None:
@@ -147,10 +165,12 @@ def _safe_next(target: str) -> str:
 def dashboard(request: Request, user: Principal = Depends(page_user)) -> HTMLResponse:
     web = context(request)
     board = web.reads.dashboard(web.today())
-    chart = bar_chart([Bar(day.day.strftime("%m-%d"), day.accounts, day.alerts) for day in board.trend],
-                      "Dormant accounts seen per day, and alerts", legend=("accounts seen", "alerts"))
-    return render(request, "dashboard.html", user, board=board, chart=chart,
-                  week_start=web.today() - timedelta(days=6))
+    chart = bar_chart(
+        [Bar(day.day.strftime("%m-%d"), day.accounts, day.alerts) for day in board.trend],
+        "Dormant accounts seen per day, and alerts",
+        legend=("accounts seen", "alerts"),
+    )
+    return render(request, "dashboard.html", user, board=board, chart=chart, week_start=web.today() - timedelta(days=6))
 
 
 @router.get("/accounts", response_class=HTMLResponse)
@@ -160,9 +180,21 @@ def accounts(request: Request, user: Principal = Depends(page_user)) -> HTMLResp
     chosen, errors = account_filter(params)
     page = web.reads.accounts(chosen, web.today(), web.settings.web.page_size)
     start, end = chosen.visit_range(web.today(), web.settings.web.default_days)
-    return render(request, "accounts.html", user, page=page, f=chosen, errors=errors, params=params, link=link,
-                  choices=web.reads.choices(), tiers=TIERS, range_start=start.date(),
-                  range_end=(end.date().toordinal() - 1), from_ordinal=date.fromordinal)
+    return render(
+        request,
+        "accounts.html",
+        user,
+        page=page,
+        f=chosen,
+        errors=errors,
+        params=params,
+        link=link,
+        choices=web.reads.choices(),
+        tiers=TIERS,
+        range_start=start.date(),
+        range_end=(end.date().toordinal() - 1),
+        from_ordinal=date.fromordinal,
+    )
 
 
 @router.get("/accounts.csv")
@@ -172,12 +204,44 @@ def accounts_csv(request: Request, user: Principal = Depends(page_user)) -> Resp
     if errors:
         raise HTTPException(400, "; ".join(errors))
     rows = web.reads.accounts_for_export(chosen, web.today())
-    return csv_response("revisit-accounts.csv",
-                        ["account_id", "name", "tier", "owner", "owner_email", "industry", "dormancy_reason",
-                         "lifetime_value", "last_deal_at", "visits", "pages", "max_score", "last_visit", "alerts"],
-                        [(r.account_id, r.name, r.tier, r.owner_name, r.owner_email, r.industry, r.dormancy_reason,
-                          r.lifetime_value, r.last_deal_at, r.visits, r.pages, r.max_score,
-                          r.last_visit.isoformat(), r.alerts) for r in rows])
+    return csv_response(
+        "revisit-accounts.csv",
+        [
+            "account_id",
+            "name",
+            "tier",
+            "owner",
+            "owner_email",
+            "industry",
+            "dormancy_reason",
+            "lifetime_value",
+            "last_deal_at",
+            "visits",
+            "pages",
+            "max_score",
+            "last_visit",
+            "alerts",
+        ],
+        [
+            (
+                r.account_id,
+                r.name,
+                r.tier,
+                r.owner_name,
+                r.owner_email,
+                r.industry,
+                r.dormancy_reason,
+                r.lifetime_value,
+                r.last_deal_at,
+                r.visits,
+                r.pages,
+                r.max_score,
+                r.last_visit.isoformat(),
+                r.alerts,
+            )
+            for r in rows
+        ],
+    )
 
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
@@ -186,23 +250,46 @@ def account(request: Request, account_id: str, user: Principal = Depends(page_us
     detail = web.reads.account(account_id, web.today())
     if detail is None:
         raise HTTPException(404, f"no account {account_id!r}")
-    return render(request, "account.html", user, d=detail, outcomes=[o.value for o in Outcome],
-                  message=request.query_params.get("message", ""))
+    return render(
+        request,
+        "account.html",
+        user,
+        d=detail,
+        outcomes=[o.value for o in Outcome],
+        message=request.query_params.get("message", ""),
+    )
 
 
 @router.get("/accounts/{account_id}/visits.csv")
 def account_visits_csv(request: Request, account_id: str, user: Principal = Depends(page_user)) -> Response:
     rows = context(request).reads.account_visits_for_export(account_id)
-    return csv_response(f"revisit-{account_id}-visits.csv",
-                        ["occurred_at", "session_id", "path", "page_label", "client_ip", "organization",
-                         "match_method"],
-                        [(r.occurred_at.isoformat(), r.session_id, r.path, r.page_label, r.client_ip,
-                          r.organization_name, r.match_method) for r in rows])
+    return csv_response(
+        f"revisit-{account_id}-visits.csv",
+        ["occurred_at", "session_id", "path", "page_label", "client_ip", "organization", "match_method"],
+        [
+            (
+                r.occurred_at.isoformat(),
+                r.session_id,
+                r.path,
+                r.page_label,
+                r.client_ip,
+                r.organization_name,
+                r.match_method,
+            )
+            for r in rows
+        ],
+    )
 
 
 @router.post("/accounts/{account_id}/snooze")
-def snooze(request: Request, account_id: str, days: float = Form(...), reason: str = Form(""),
-           csrf: str = Form(""), user: Principal = Depends(page_user)) -> Response:
+def snooze(
+    request: Request,
+    account_id: str,
+    days: float = Form(...),
+    reason: str = Form(""),
+    csrf: str = Form(""),
+    user: Principal = Depends(page_user),
+) -> Response:
     check_csrf(request, csrf)
     require_admin(user)
     if days <= 0 or not reason.strip():
@@ -218,8 +305,17 @@ def alerts(request: Request, user: Principal = Depends(page_user)) -> HTMLRespon
     params = dict(request.query_params)
     chosen, errors = alert_filter(params)
     page = web.reads.alerts(chosen, web.settings.web.page_size)
-    return render(request, "alerts.html", user, page=page, f=chosen, errors=errors, params=params, link=link,
-                  choices=web.reads.choices())
+    return render(
+        request,
+        "alerts.html",
+        user,
+        page=page,
+        f=chosen,
+        errors=errors,
+        params=params,
+        link=link,
+        choices=web.reads.choices(),
+    )
 
 
 @router.get("/alerts.csv")
@@ -228,16 +324,47 @@ def alerts_csv(request: Request, user: Principal = Depends(page_user)) -> Respon
     if errors:
         raise HTTPException(400, "; ".join(errors))
     rows = context(request).reads.alerts_for_export(chosen)
-    return csv_response("revisit-alerts.csv",
-                        ["alert_id", "account_id", "account_name", "tier", "score", "delivery", "triggered_at",
-                         "owner", "deliveries", "outcome"],
-                        [(r.alert_id, r.account_id, r.account_name, r.tier, r.score, r.delivery,
-                          r.triggered_at.isoformat(), r.owner_name, r.deliveries, r.outcome) for r in rows])
+    return csv_response(
+        "revisit-alerts.csv",
+        [
+            "alert_id",
+            "account_id",
+            "account_name",
+            "tier",
+            "score",
+            "delivery",
+            "triggered_at",
+            "owner",
+            "deliveries",
+            "outcome",
+        ],
+        [
+            (
+                r.alert_id,
+                r.account_id,
+                r.account_name,
+                r.tier,
+                r.score,
+                r.delivery,
+                r.triggered_at.isoformat(),
+                r.owner_name,
+                r.deliveries,
+                r.outcome,
+            )
+            for r in rows
+        ],
+    )
 
 
 @router.post("/alerts/{alert_id}/outcome")
-def outcome(request: Request, alert_id: str, result: str = Form(...), note: str = Form(""),
-            csrf: str = Form(""), user: Principal = Depends(page_user)) -> Response:
+def outcome(
+    request: Request,
+    alert_id: str,
+    result: str = Form(...),
+    note: str = Form(""),
+    csrf: str = Form(""),
+    user: Principal = Depends(page_user),
+) -> Response:
     check_csrf(request, csrf)
     require_admin(user)
     try:
@@ -246,8 +373,9 @@ def outcome(request: Request, alert_id: str, result: str = Form(...), note: str 
         raise HTTPException(400, f"unknown outcome {result!r}") from None
     except BadInput as error:
         raise HTTPException(404, str(error)) from None
-    return RedirectResponse(f"/accounts/{account_id}?{urlencode({'message': f'Outcome {result} recorded'})}",
-                            status_code=303)
+    return RedirectResponse(
+        f"/accounts/{account_id}?{urlencode({'message': f'Outcome {result} recorded'})}", status_code=303
+    )
 
 
 @router.get("/settings", response_class=HTMLResponse)

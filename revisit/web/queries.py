@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 from sqlalchemy import Engine, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
@@ -50,8 +51,10 @@ def tier_expression(dormancy: DormancySettings, today: date) -> ColumnElement[st
         a, b, c = industry_cutoffs
         return case((last_touch > a, "active"), (last_touch > b, "A"), (last_touch > c, "B"), else_="C")
 
-    branches = [(AccountRow.industry == industry, tiers(tier_cutoffs(thresholds, today)))
-                for industry, thresholds in dormancy.by_industry.items()]
+    branches = [
+        (AccountRow.industry == industry, tiers(tier_cutoffs(thresholds, today)))
+        for industry, thresholds in dormancy.by_industry.items()
+    ]
     default = tiers(tier_cutoffs(dormancy.default, today))
     by_industry = case(*branches, else_=default) if branches else default
     return case((last_touch.is_(None), "C"), else_=by_industry)
@@ -74,8 +77,10 @@ class AccountFilter:
         """[start, end) in UTC: whole days from ``since`` to ``until``; by default the last N days."""
         since = self.since or today - timedelta(days=default_days - 1)
         until = self.until or today
-        return (datetime.combine(since, time.min, timezone.utc),
-                datetime.combine(until + timedelta(days=1), time.min, timezone.utc))
+        return (
+            datetime.combine(since, time.min, UTC),
+            datetime.combine(until + timedelta(days=1), time.min, UTC),
+        )
 
 
 @dataclass(frozen=True)
@@ -121,22 +126,45 @@ class Reads:
     # --- accounts --------------------------------------------------------------------------
     def _accounts_query(self, f: AccountFilter, today: date) -> Select:
         start, end = f.visit_range(today, self.default_days)
-        visits = (select(SessionRow.account_id, func.count().label("visits"),
-                         func.sum(SessionRow.page_count).label("pages"),
-                         func.max(SessionRow.score).label("max_score"),
-                         func.max(SessionRow.last_seen).label("last_visit"))
-                  .where(SessionRow.started_at >= start, SessionRow.started_at < end)
-                  .group_by(SessionRow.account_id).subquery())
-        alerts = (select(AlertRow.account_id, func.count().label("alerts"))
-                  .where(AlertRow.triggered_at >= start, AlertRow.triggered_at < end)
-                  .group_by(AlertRow.account_id).subquery())
+        visits = (
+            select(
+                SessionRow.account_id,
+                func.count().label("visits"),
+                func.sum(SessionRow.page_count).label("pages"),
+                func.max(SessionRow.score).label("max_score"),
+                func.max(SessionRow.last_seen).label("last_visit"),
+            )
+            .where(SessionRow.started_at >= start, SessionRow.started_at < end)
+            .group_by(SessionRow.account_id)
+            .subquery()
+        )
+        alerts = (
+            select(AlertRow.account_id, func.count().label("alerts"))
+            .where(AlertRow.triggered_at >= start, AlertRow.triggered_at < end)
+            .group_by(AlertRow.account_id)
+            .subquery()
+        )
         tier = tier_expression(self.dormancy, today).label("tier")
-        query = (select(AccountRow.account_id, AccountRow.name, tier, AccountRow.owner_name, AccountRow.owner_email,
-                        AccountRow.industry, AccountRow.dormancy_reason, AccountRow.lifetime_value,
-                        AccountRow.last_deal_at, visits.c.visits, visits.c.pages, visits.c.max_score,
-                        visits.c.last_visit, func.coalesce(alerts.c.alerts, 0).label("alerts"))
-                 .join(visits, visits.c.account_id == AccountRow.account_id)
-                 .outerjoin(alerts, alerts.c.account_id == AccountRow.account_id))
+        query = (
+            select(
+                AccountRow.account_id,
+                AccountRow.name,
+                tier,
+                AccountRow.owner_name,
+                AccountRow.owner_email,
+                AccountRow.industry,
+                AccountRow.dormancy_reason,
+                AccountRow.lifetime_value,
+                AccountRow.last_deal_at,
+                visits.c.visits,
+                visits.c.pages,
+                visits.c.max_score,
+                visits.c.last_visit,
+                func.coalesce(alerts.c.alerts, 0).label("alerts"),
+            )
+            .join(visits, visits.c.account_id == AccountRow.account_id)
+            .outerjoin(alerts, alerts.c.account_id == AccountRow.account_id)
+        )
         if f.tier:
             query = query.where(tier_expression(self.dormancy, today) == f.tier)
         if f.owner:
@@ -147,17 +175,29 @@ class Reads:
             query = query.where(visits.c.max_score >= f.min_score)
         if f.q.strip():
             query = query.where(AccountRow.search_text.contains(folded_for_search(f.q), autoescape=True))
-        order = {"name": AccountRow.sort_name.collate(self._binary_collation), "last_visit": visits.c.last_visit, "score": visits.c.max_score,
-                 "visits": visits.c.visits, "tier": tier_expression(self.dormancy, today),
-                 "value": func.coalesce(AccountRow.lifetime_value, 0)}.get(f.sort, visits.c.last_visit)
+        order = {
+            "name": AccountRow.sort_name.collate(self._binary_collation),
+            "last_visit": visits.c.last_visit,
+            "score": visits.c.max_score,
+            "visits": visits.c.visits,
+            "tier": tier_expression(self.dormancy, today),
+            "value": func.coalesce(AccountRow.lifetime_value, 0),
+        }.get(f.sort, visits.c.last_visit)
         return query.order_by(order.desc() if f.descending else order.asc(), AccountRow.account_id)
 
     def accounts(self, f: AccountFilter, today: date, page_size: int) -> Page:
-        return self._page(self._accounts_query(f, today), f.page, page_size,
-                          lambda rows: [_summary(row) for row in rows])
+        return self._page(
+            self._accounts_query(f, today), f.page, page_size, lambda rows: [_summary(row) for row in rows]
+        )
 
-    def _page(self, query: Select, page: int, page_size: int, convert: Callable[[Sequence[Any]], list[Any]],
-              count: Select | None = None) -> Page:
+    def _page(
+        self,
+        query: Select,
+        page: int,
+        page_size: int,
+        convert: Callable[[Sequence[Any]], list[Any]],
+        count: Select | None = None,
+    ) -> Page:
         """One page of ``query`` and the total.
 
         Without ``count``, ``count(*) over ()`` rides along with the page's rows: for an aggregating
@@ -173,8 +213,9 @@ class Reads:
             elif rows:
                 total = rows[0].total_rows
             else:  # past the last page (or nothing at all): count on its own
-                total = connection.execute(select(func.count()).select_from(query.order_by(None).subquery())
-                                           ).scalar_one()
+                total = connection.execute(
+                    select(func.count()).select_from(query.order_by(None).subquery())
+                ).scalar_one()
         return Page(convert(rows), total, page, page_size)
 
     def accounts_for_export(self, f: AccountFilter, today: date) -> list[AccountSummary]:
@@ -185,42 +226,101 @@ class Reads:
     def choices(self) -> dict[str, list[str]]:
         """Owners and industries for the filter form's drop-downs."""
         with self.engine.connect() as connection:
-            owners = connection.execute(select(AccountRow.owner_name).distinct().where(AccountRow.owner_name != "")
-                                        .order_by(AccountRow.owner_name)).scalars().all()
-            industries = connection.execute(select(AccountRow.industry).distinct().where(AccountRow.industry != "")
-                                            .order_by(AccountRow.industry)).scalars().all()
+            owners = (
+                connection.execute(
+                    select(AccountRow.owner_name)
+                    .distinct()
+                    .where(AccountRow.owner_name != "")
+                    .order_by(AccountRow.owner_name)
+                )
+                .scalars()
+                .all()
+            )
+            industries = (
+                connection.execute(
+                    select(AccountRow.industry)
+                    .distinct()
+                    .where(AccountRow.industry != "")
+                    .order_by(AccountRow.industry)
+                )
+                .scalars()
+                .all()
+            )
         return {"owners": list(owners), "industries": list(industries)}
 
     # --- one account -----------------------------------------------------------------------
-    def account(self, account_id: str, today: date, sessions_limit: int = 30,
-                alerts_limit: int = 50) -> AccountDetail | None:
+    def account(
+        self, account_id: str, today: date, sessions_limit: int = 30, alerts_limit: int = 50
+    ) -> AccountDetail | None:
         tier = tier_expression(self.dormancy, today).label("tier")
         with Session(self.engine) as connection:  # ORM rows: the page reads their attributes
             row = connection.execute(select(AccountRow, tier).where(AccountRow.account_id == account_id)).first()
             if row is None:
                 return None
-            sessions = connection.execute(
-                select(SessionRow).where(SessionRow.account_id == account_id)
-                .order_by(SessionRow.started_at.desc()).limit(sessions_limit)).scalars().all()
-            session_count = connection.execute(select(func.count()).select_from(SessionRow)
-                                               .where(SessionRow.account_id == account_id)).scalar_one()
-            hits = connection.execute(
-                select(HitRow.session_id, HitRow.occurred_at, HitRow.path, HitRow.page_label, HitRow.client_ip,
-                       HitRow.match_method, HitRow.organization_name)
-                .where(HitRow.session_id.in_([s.session_id for s in sessions]))
-                .order_by(HitRow.occurred_at, HitRow.id)).all() if sessions else []
+            sessions = (
+                connection.execute(
+                    select(SessionRow)
+                    .where(SessionRow.account_id == account_id)
+                    .order_by(SessionRow.started_at.desc())
+                    .limit(sessions_limit)
+                )
+                .scalars()
+                .all()
+            )
+            session_count = connection.execute(
+                select(func.count()).select_from(SessionRow).where(SessionRow.account_id == account_id)
+            ).scalar_one()
+            hits = (
+                connection.execute(
+                    select(
+                        HitRow.session_id,
+                        HitRow.occurred_at,
+                        HitRow.path,
+                        HitRow.page_label,
+                        HitRow.client_ip,
+                        HitRow.match_method,
+                        HitRow.organization_name,
+                    )
+                    .where(HitRow.session_id.in_([s.session_id for s in sessions]))
+                    .order_by(HitRow.occurred_at, HitRow.id)
+                ).all()
+                if sessions
+                else []
+            )
             addresses = sorted({hit.client_ip for hit in hits})
-            resolved = connection.execute(
-                select(OrganizationRow).where(OrganizationRow.ip.in_(addresses))).scalars().all() if addresses else []
-            alerts = connection.execute(select(AlertRow).where(AlertRow.account_id == account_id)
-                                        .order_by(AlertRow.triggered_at.desc()).limit(alerts_limit)).scalars().all()
-            alert_count = connection.execute(select(func.count()).select_from(AlertRow)
-                                             .where(AlertRow.account_id == account_id)).scalar_one()
+            resolved = (
+                connection.execute(select(OrganizationRow).where(OrganizationRow.ip.in_(addresses))).scalars().all()
+                if addresses
+                else []
+            )
+            alerts = (
+                connection.execute(
+                    select(AlertRow)
+                    .where(AlertRow.account_id == account_id)
+                    .order_by(AlertRow.triggered_at.desc())
+                    .limit(alerts_limit)
+                )
+                .scalars()
+                .all()
+            )
+            alert_count = connection.execute(
+                select(func.count()).select_from(AlertRow).where(AlertRow.account_id == account_id)
+            ).scalar_one()
             alert_ids = [alert.alert_id for alert in alerts]
-            deliveries = connection.execute(select(DeliveryRow).where(DeliveryRow.alert_id.in_(alert_ids))
-                                            ).scalars().all() if alert_ids else []
-            outcomes = connection.execute(select(OutcomeRow).where(OutcomeRow.alert_id.in_(alert_ids))
-                                          .order_by(OutcomeRow.recorded_at)).scalars().all() if alert_ids else []
+            deliveries = (
+                connection.execute(select(DeliveryRow).where(DeliveryRow.alert_id.in_(alert_ids))).scalars().all()
+                if alert_ids
+                else []
+            )
+            outcomes = (
+                connection.execute(
+                    select(OutcomeRow).where(OutcomeRow.alert_id.in_(alert_ids)).order_by(OutcomeRow.recorded_at)
+                )
+                .scalars()
+                .all()
+                if alert_ids
+                else []
+            )
             snooze = connection.execute(select(SnoozeRow).where(SnoozeRow.account_id == account_id)).scalars().first()
         account, account_tier = row
         pages_by_session: dict[str, list[Any]] = defaultdict(list)
@@ -233,13 +333,35 @@ class Reads:
         for outcome in outcomes:
             outcomes_by_alert[outcome.alert_id].append(outcome)
         return AccountDetail(
-            account=account, tier=account_tier, session_count=session_count, alert_count=alert_count,
-            visits=[Visit(s.session_id, as_utc(s.started_at), as_utc(s.last_seen), s.page_count, s.score,
-                          pages_by_session.get(s.session_id, [])) for s in sessions],
+            account=account,
+            tier=account_tier,
+            session_count=session_count,
+            alert_count=alert_count,
+            visits=[
+                Visit(
+                    s.session_id,
+                    as_utc(s.started_at),
+                    as_utc(s.last_seen),
+                    s.page_count,
+                    s.score,
+                    pages_by_session.get(s.session_id, []),
+                )
+                for s in sessions
+            ],
             evidence=_evidence(row[0], hits, resolved),
-            alerts=[AlertView(a.alert_id, a.tier, a.score, as_utc(a.triggered_at), a.delivery, a.payload,
-                              deliveries_by_alert.get(a.alert_id, []), outcomes_by_alert.get(a.alert_id, []))
-                    for a in alerts],
+            alerts=[
+                AlertView(
+                    a.alert_id,
+                    a.tier,
+                    a.score,
+                    as_utc(a.triggered_at),
+                    a.delivery,
+                    a.payload,
+                    deliveries_by_alert.get(a.alert_id, []),
+                    outcomes_by_alert.get(a.alert_id, []),
+                )
+                for a in alerts
+            ],
             snoozed_until=as_utc(snooze.until) if snooze is not None and as_utc(snooze.until) > _now() else None,
             snooze_reason=snooze.reason if snooze is not None else "",
         )
@@ -247,10 +369,19 @@ class Reads:
     def account_visits_for_export(self, account_id: str) -> list[Any]:
         with self.engine.connect() as connection:
             return connection.execute(
-                select(HitRow.occurred_at, HitRow.session_id, HitRow.path, HitRow.page_label, HitRow.client_ip,
-                       HitRow.organization_name, HitRow.match_method)
-                .where(HitRow.account_id == account_id).order_by(HitRow.occurred_at, HitRow.id)
-                .limit(MAX_EXPORT_ROWS)).all()
+                select(
+                    HitRow.occurred_at,
+                    HitRow.session_id,
+                    HitRow.path,
+                    HitRow.page_label,
+                    HitRow.client_ip,
+                    HitRow.organization_name,
+                    HitRow.match_method,
+                )
+                .where(HitRow.account_id == account_id)
+                .order_by(HitRow.occurred_at, HitRow.id)
+                .limit(MAX_EXPORT_ROWS)
+            ).all()
 
     # --- alerts ----------------------------------------------------------------------------
     def _alerts_query(self, f: AlertFilter, counting: bool = False) -> Select:
@@ -261,25 +392,34 @@ class Reads:
             if f.owner or f.q.strip():
                 query = query.join(AccountRow, AccountRow.account_id == AlertRow.account_id)
         else:
-            query = (select(AlertRow.alert_id, AlertRow.account_id, AccountRow.name, AlertRow.tier, AlertRow.score,
-                            AlertRow.delivery, AlertRow.triggered_at, AccountRow.owner_name)
-                     .join(AccountRow, AccountRow.account_id == AlertRow.account_id, isouter=True))
+            query = select(
+                AlertRow.alert_id,
+                AlertRow.account_id,
+                AccountRow.name,
+                AlertRow.tier,
+                AlertRow.score,
+                AlertRow.delivery,
+                AlertRow.triggered_at,
+                AccountRow.owner_name,
+            ).join(AccountRow, AccountRow.account_id == AlertRow.account_id, isouter=True)
         if f.tier:
             query = query.where(AlertRow.tier == f.tier)
         if f.owner:
             query = query.where(or_(AccountRow.owner_name == f.owner, AccountRow.owner_email == f.owner))
         if f.since:
-            query = query.where(AlertRow.triggered_at >= datetime.combine(f.since, time.min, timezone.utc))
+            query = query.where(AlertRow.triggered_at >= datetime.combine(f.since, time.min, UTC))
         if f.until:
-            query = query.where(AlertRow.triggered_at < datetime.combine(f.until + timedelta(days=1), time.min,
-                                                                         timezone.utc))
+            query = query.where(
+                AlertRow.triggered_at < datetime.combine(f.until + timedelta(days=1), time.min, UTC)
+            )
         if f.q.strip():
             query = query.where(AccountRow.search_text.contains(folded_for_search(f.q), autoescape=True))
         return query if counting else query.order_by(AlertRow.triggered_at.desc(), AlertRow.alert_id)
 
     def alerts(self, f: AlertFilter, page_size: int) -> Page:
-        return self._page(self._alerts_query(f), f.page, page_size, self._alert_lines_of,
-                          count=self._alerts_query(f, counting=True))
+        return self._page(
+            self._alerts_query(f), f.page, page_size, self._alert_lines_of, count=self._alerts_query(f, counting=True)
+        )
 
     def _alert_lines_of(self, rows: Sequence[Any]) -> list[AlertLine]:
         with self.engine.connect() as connection:
@@ -297,49 +437,91 @@ class Reads:
         results: dict[str, str] = {}
         if ids:
             for alert_id, channel, status in connection.execute(
-                    select(DeliveryRow.alert_id, DeliveryRow.channel, DeliveryRow.status)
-                    .where(DeliveryRow.alert_id.in_(ids)).order_by(DeliveryRow.channel)):
+                select(DeliveryRow.alert_id, DeliveryRow.channel, DeliveryRow.status)
+                .where(DeliveryRow.alert_id.in_(ids))
+                .order_by(DeliveryRow.channel)
+            ):
                 statuses[alert_id].append(f"{channel}: {status}")
             for alert_id, outcome in connection.execute(
-                    select(OutcomeRow.alert_id, OutcomeRow.outcome).where(OutcomeRow.alert_id.in_(ids))
-                    .order_by(OutcomeRow.recorded_at, OutcomeRow.id)):
+                select(OutcomeRow.alert_id, OutcomeRow.outcome)
+                .where(OutcomeRow.alert_id.in_(ids))
+                .order_by(OutcomeRow.recorded_at, OutcomeRow.id)
+            ):
                 results[alert_id] = outcome
-        return [AlertLine(row.alert_id, row.account_id, row.name or row.account_id, row.tier, row.score,
-                          row.delivery, as_utc(row.triggered_at), row.owner_name or "",
-                          ", ".join(statuses.get(row.alert_id, [])), results.get(row.alert_id, ""))
-                for row in rows]
+        return [
+            AlertLine(
+                row.alert_id,
+                row.account_id,
+                row.name or row.account_id,
+                row.tier,
+                row.score,
+                row.delivery,
+                as_utc(row.triggered_at),
+                row.owner_name or "",
+                ", ".join(statuses.get(row.alert_id, [])),
+                results.get(row.alert_id, ""),
+            )
+            for row in rows
+        ]
 
     # --- dashboard -------------------------------------------------------------------------
     def dashboard(self, today: date, trend_days: int = 28) -> Dashboard:
-        week_start = datetime.combine(today - timedelta(days=6), time.min, timezone.utc)
-        trend_start = datetime.combine(today - timedelta(days=trend_days - 1), time.min, timezone.utc)
+        week_start = datetime.combine(today - timedelta(days=6), time.min, UTC)
+        trend_start = datetime.combine(today - timedelta(days=trend_days - 1), time.min, UTC)
         tier = tier_expression(self.dormancy, today)
         seen = select(SessionRow.account_id).distinct().where(SessionRow.started_at >= week_start).subquery()
         with self.engine.connect() as connection:
-            by_tier = dict(connection.execute(
-                select(tier, func.count()).select_from(AccountRow)
-                .join(seen, seen.c.account_id == AccountRow.account_id).group_by(tier)).all())
-            alerts_by_tier = dict(connection.execute(
-                select(AlertRow.tier, func.count()).where(AlertRow.triggered_at >= week_start)
-                .group_by(AlertRow.tier)).all())
-            sent = dict(connection.execute(
-                select(DeliveryRow.channel, func.count()).where(DeliveryRow.status == "sent",
-                                                                DeliveryRow.sent_at >= week_start)
-                .group_by(DeliveryRow.channel)).all())
-            outcomes = dict(connection.execute(
-                select(OutcomeRow.outcome, func.count()).where(OutcomeRow.recorded_at >= week_start)
-                .group_by(OutcomeRow.outcome)).all())
+            by_tier = dict(
+                connection.execute(
+                    select(tier, func.count())
+                    .select_from(AccountRow)
+                    .join(seen, seen.c.account_id == AccountRow.account_id)
+                    .group_by(tier)
+                ).all()
+            )
+            alerts_by_tier = dict(
+                connection.execute(
+                    select(AlertRow.tier, func.count())
+                    .where(AlertRow.triggered_at >= week_start)
+                    .group_by(AlertRow.tier)
+                ).all()
+            )
+            sent = dict(
+                connection.execute(
+                    select(DeliveryRow.channel, func.count())
+                    .where(DeliveryRow.status == "sent", DeliveryRow.sent_at >= week_start)
+                    .group_by(DeliveryRow.channel)
+                ).all()
+            )
+            outcomes = dict(
+                connection.execute(
+                    select(OutcomeRow.outcome, func.count())
+                    .where(OutcomeRow.recorded_at >= week_start)
+                    .group_by(OutcomeRow.outcome)
+                ).all()
+            )
             day = func.date(AlertRow.triggered_at)
-            alert_days = {str(d): n for d, n in connection.execute(
-                select(day, func.count()).where(AlertRow.triggered_at >= trend_start).group_by(day))}
+            alert_days = {
+                str(d): n
+                for d, n in connection.execute(
+                    select(day, func.count()).where(AlertRow.triggered_at >= trend_start).group_by(day)
+                )
+            }
             visit_day = func.date(SessionRow.started_at)
-            visit_days = {str(d): n for d, n in connection.execute(
-                select(visit_day, func.count(distinct(SessionRow.account_id)))
-                .where(SessionRow.started_at >= trend_start).group_by(visit_day))}
+            visit_days = {
+                str(d): n
+                for d, n in connection.execute(
+                    select(visit_day, func.count(distinct(SessionRow.account_id)))
+                    .where(SessionRow.started_at >= trend_start)
+                    .group_by(visit_day)
+                )
+            }
         days = [today - timedelta(days=offset) for offset in range(trend_days - 1, -1, -1)]
         return Dashboard(
-            accounts_by_tier={t: by_tier.get(t, 0) for t in TIERS}, alerts_by_tier=alerts_by_tier,
-            deliveries_sent=sent, outcomes=outcomes,
+            accounts_by_tier={t: by_tier.get(t, 0) for t in TIERS},
+            alerts_by_tier=alerts_by_tier,
+            deliveries_sent=sent,
+            outcomes=outcomes,
             trend=[TrendDay(d, visit_days.get(d.isoformat(), 0), alert_days.get(d.isoformat(), 0)) for d in days],
         )
 
@@ -445,21 +627,39 @@ def _evidence(account: AccountRow, hits: Sequence[Any], resolved: Sequence[Organ
         elif hit.match_method == "network":
             network = stored_address_in(hit.client_ip, networks)  # addresses may be stored truncated
             key = ("account_networks", network)
-            details[key] = (account.name, f"{network} is listed on account {account.account_id}" if network
-                            else "a network listed on the account (the address is stored as a keyed hash)")
+            details[key] = (
+                account.name,
+                f"{network} is listed on account {account.account_id}"
+                if network
+                else "a network listed on the account (the address is stored as a keyed hash)",
+            )
         else:
             continue
         found[key].add(hit.client_ip)
-    return [Evidence(source, details[(source, network)][0], network, details[(source, network)][1], len(ips))
-            for (source, network), ips in sorted(found.items())]
+    return [
+        Evidence(source, details[(source, network)][0], network, details[(source, network)][1], len(ips))
+        for (source, network), ips in sorted(found.items())
+    ]
 
 
 def _summary(row: Any) -> AccountSummary:
-    return AccountSummary(row.account_id, row.name, row.tier, row.owner_name, row.owner_email, row.industry,
-                          row.dormancy_reason, row.lifetime_value, row.last_deal_at, row.visits, row.pages or 0,
-                          row.max_score or 0, as_utc(row.last_visit), row.alerts)
+    return AccountSummary(
+        row.account_id,
+        row.name,
+        row.tier,
+        row.owner_name,
+        row.owner_email,
+        row.industry,
+        row.dormancy_reason,
+        row.lifetime_value,
+        row.last_deal_at,
+        row.visits,
+        row.pages or 0,
+        row.max_score or 0,
+        as_utc(row.last_visit),
+        row.alerts,
+    )
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
+    return datetime.now(UTC)

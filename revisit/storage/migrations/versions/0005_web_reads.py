@@ -22,8 +22,12 @@ def upgrade() -> None:
     _fill_name_forms()
     op.create_index("ix_accounts_sort_name", "accounts", ["sort_name"])
     op.create_index("ix_sessions_account_started", "sessions", ["account_id", "started_at"])
-    op.create_index("ix_sessions_started_cover", "sessions", ["started_at"],
-                    postgresql_include=["account_id", "page_count", "score", "last_seen"])
+    op.create_index(
+        "ix_sessions_started_cover",
+        "sessions",
+        ["started_at"],
+        postgresql_include=["account_id", "page_count", "score", "last_seen"],
+    )
     op.create_index("ix_hits_account_occurred", "hits", ["account_id", "occurred_at"])
     op.create_index("ix_alerts_account_triggered", "alerts", ["account_id", "triggered_at"])
     op.create_index("ix_outcomes_recorded_at", "outcomes", ["recorded_at"])
@@ -34,22 +38,38 @@ def _fill_name_forms() -> None:
     """Accounts imported before this revision get their sort and search forms now."""
     from revisit.enrichment.normalize import search_text, sort_key
 
-    accounts = sa.table("accounts", sa.column("account_id"), sa.column("name"), sa.column("aliases", sa.JSON),
-                        sa.column("attributes", sa.JSON), sa.column("sort_name"), sa.column("search_text"))
+    accounts = sa.table(
+        "accounts",
+        sa.column("account_id"),
+        sa.column("name"),
+        sa.column("aliases", sa.JSON),
+        sa.column("attributes", sa.JSON),
+        sa.column("sort_name"),
+        sa.column("search_text"),
+    )
     connection = op.get_bind()
-    rows = connection.execute(sa.select(accounts.c.account_id, accounts.c.name, accounts.c.aliases,
-                                        accounts.c.attributes)).all()
+    rows = connection.execute(
+        sa.select(accounts.c.account_id, accounts.c.name, accounts.c.aliases, accounts.c.attributes)
+    ).all()
     for account_id, name, aliases, attributes in rows:
         reading = (attributes or {}).get("name_kana", "")
-        connection.execute(accounts.update().where(accounts.c.account_id == account_id).values(
-            sort_name=sort_key(name, reading), search_text=search_text(name, *(aliases or []), reading)))
+        connection.execute(
+            accounts.update()
+            .where(accounts.c.account_id == account_id)
+            .values(sort_name=sort_key(name, reading), search_text=search_text(name, *(aliases or []), reading))
+        )
 
 
 def downgrade() -> None:
-    for table, name in (("deliveries", "ix_deliveries_sent_at"), ("outcomes", "ix_outcomes_recorded_at"),
-                        ("alerts", "ix_alerts_account_triggered"), ("hits", "ix_hits_account_occurred"),
-                        ("sessions", "ix_sessions_started_cover"), ("sessions", "ix_sessions_account_started"),
-                        ("accounts", "ix_accounts_sort_name")):
+    for table, name in (
+        ("deliveries", "ix_deliveries_sent_at"),
+        ("outcomes", "ix_outcomes_recorded_at"),
+        ("alerts", "ix_alerts_account_triggered"),
+        ("hits", "ix_hits_account_occurred"),
+        ("sessions", "ix_sessions_started_cover"),
+        ("sessions", "ix_sessions_account_started"),
+        ("accounts", "ix_accounts_sort_name"),
+    ):
         op.drop_index(name, table_name=table)
     with op.batch_alter_table("accounts") as batch:
         batch.drop_column("search_text")
