@@ -15,6 +15,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
+# The code-quality gates (settings in pyproject.toml): lint and format, the import layers
+# (README, "Architecture"), and types.
+echo "tests: ruff, import-linter, mypy"
+.venv/bin/ruff check --quiet .
+.venv/bin/ruff format --check --quiet .
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
+.venv/bin/mypy
+
 # The web UI tests drive Debian's Chromium (Playwright talks to it; no browser is downloaded), with
 # a Japanese font so that screenshots show the names.
 if ! command -v chromium >/dev/null 2>&1 || [ -z "$(fc-list :lang=ja 2>/dev/null)" ]; then

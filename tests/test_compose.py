@@ -86,8 +86,12 @@ def test_the_image_is_multi_stage_and_runs_as_a_user() -> None:
     packages = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"][
         "find"
     ]["include"]
-    for package in packages:  # every package the wheel needs is copied into the build stage
-        assert f"COPY {package.rstrip('*')} ./{package.rstrip('*')}" in dockerfile
+    # every folder the wheel is built from is copied into the build stage: the packages and the
+    # top-level folders their links (revisit/stream -> ../stream, ...) point at
+    linked = [path.resolve().name for path in (REPO / "revisit").iterdir() if path.is_symlink()]
+    assert sorted(linked) == ["alerts", "enrichment", "stream"]
+    for folder in [package.rstrip("*") for package in packages] + linked:
+        assert f"COPY {folder} ./{folder}" in dockerfile
 
 
 def test_prometheus_scrapes_every_revisit_process_where_it_listens() -> None:
