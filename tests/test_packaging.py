@@ -58,3 +58,9 @@ def test_the_wheel_installs_beside_a_package_named_stream(wheel, tmp_path) -> No
     who, formats = result.stdout.splitlines()
     assert who == "the other stream package"
     assert formats.startswith(purelib) and formats.endswith("revisit/stream/formats.py")
+    # the whole job from the installed wheel, outside the checkout: package data found by its
+    # installed name (legal forms, access providers, migrations), the same alerts as from the checkout
+    demo = subprocess.run([str(python), "-m", "revisit", "demo", "--out", str(tmp_path / "demo")],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert demo.returncode == 0, demo.stderr
+    assert "alerts 5 (5 new)" in demo.stdout
