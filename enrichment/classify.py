@@ -14,11 +14,15 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import (
+    Any,
+    Generic,
     NamedTuple,
     TypeVar,
+    final,
+    overload,
 )
 
 from revisit.core.caches import BoundedCache
@@ -39,17 +43,22 @@ from revisit.stream.filters import FilterReason, HitFilter
 from revisit.stream.formats import MAX_LINE_CHARS, LineParser, make_line_parser
 
 
+# The outcomes are final: they are told apart by `type(outcome) is ...` (faster than isinstance),
+# which mypy narrows only for final classes.
+@final
 @dataclass(frozen=True, slots=True)
 class Filtered:
     reason: str
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class Unmatched:
     organization: Organization | None
     reason: str
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class MatchedHit:
     hit: Hit
@@ -66,6 +75,7 @@ class Awaiting(NamedTuple):
     unmatched: Unmatched
 
 
+@final
 class Deferred(NamedTuple):
     """A line whose address is being resolved late: held by the caller, classified again later."""
 
@@ -74,6 +84,7 @@ class Deferred(NamedTuple):
     unmatched: Unmatched  # what the line is if no late answer comes
 
 
+@final
 class Held(NamedTuple):
     """A line held for late resolution by the ``HeldLines`` given to ``classify_lines``."""
 
@@ -81,13 +92,15 @@ class Held(NamedTuple):
 HELD = Held()
 
 
+@final
 class Settled(NamedTuple):
     """A held line, classified again once its late answer arrived (already counted as a line)."""
 
-    outcome: LineOutcome
+    outcome: Classified
 
 
-LineOutcome = Malformed | Filtered | Unmatched | MatchedHit | Deferred | Held
+Classified = Malformed | Filtered | Unmatched | MatchedHit  # where a line ends up
+LineOutcome = Classified | Deferred | Held
 
 _MALFORMED = {reason: Malformed(reason) for reason in MalformedReason.ALL}
 _FILTERED = {reason: Filtered(reason) for reason in FilterReason.ALL}
@@ -103,6 +116,7 @@ class _Known:
 
 _AddressOutcome = Filtered | Unmatched | Awaiting | _Known
 _Shareable = TypeVar("_Shareable", bound=Hashable)  # frozen values: equal ones are interchangeable
+_Tag = TypeVar("_Tag")
 
 
 class _Request(NamedTuple):
@@ -148,7 +162,13 @@ class HitClassifier:
             return outcome
         raise AssertionError("classify_lines yields one outcome per line")
 
-    def classify_lines(self, lines: Iterable[str], held: HeldLines | None = None) -> Iterator[LineOutcome]:
+    @overload
+    def classify_lines(self, lines: Iterable[str], held: None = None) -> Iterator[Classified | Deferred]: ...
+
+    @overload
+    def classify_lines(self, lines: Iterable[str], held: HeldLines[Any]) -> Iterator[Classified | Held]: ...
+
+    def classify_lines(self, lines: Iterable[str], held: HeldLines[Any] | None = None) -> Iterator[LineOutcome]:
         """One outcome per line, in order: cheapest checks first, each behind a cache.
 
         A single loop with its collaborators bound to local names: this is the hot path of every
@@ -175,10 +195,11 @@ class HitClassifier:
             if match is not None and '\\"' not in line:
                 raw = match.groups()
             else:
-                raw = split(line)
-                if type(raw) is Malformed:
-                    yield raw
+                parsed = split(line)
+                if type(parsed) is Malformed:
+                    yield parsed
                     continue
+                raw = parsed
             vhost, client, time_text, request_text, status, size, referrer, agent, forwarded = raw
             timestamp = timestamps.get(time_text) or parse_timestamp(time_text)
             if timestamp is None:
@@ -283,6 +304,9 @@ class HitClassifier:
             ):
                 return Awaiting(unmatched)
             return unmatched
+        # Only an account network matches without a name, and AccountNetworkResolver, first in
+        # every chain (revisit.app.build_enrichment), names each of its addresses.
+        assert organization is not None, "a matched address has an organisation"
         return _Known(organization, match)
 
     def settle_late(self) -> list[str]:
@@ -365,35 +389,33 @@ class RunSummary:
         }
 
 
-def tally(outcomes: Iterable[LineOutcome], summary: RunSummary) -> Iterator[MatchedHit]:
+def tally(outcomes: Iterable[LineOutcome | Settled | GaveUp], summary: RunSummary) -> Iterator[MatchedHit]:
     """Count every outcome into ``summary`` and pass on only the matched hits, which are all the
     rest of the pipeline needs to see."""
     malformed, filtered = summary.malformed, summary.filtered
     lines = unmatched = unmatched_resolved = 0
     try:
         for outcome in outcomes:
-            kind = type(outcome)
-            if kind is Settled:  # a held line back from late resolution: counted once already
+            if type(outcome) is Settled:  # a held line back from late resolution: counted once already
                 summary.deferred -= 1
                 outcome = outcome.outcome
-                kind = type(outcome)
-            elif kind is GaveUp:
+            elif type(outcome) is GaveUp:
                 summary.deferred -= outcome.lines
                 unmatched += outcome.lines
                 if outcome.unmatched.organization is not None:
                     unmatched_resolved += outcome.lines
                 continue
-            elif kind is Held or kind is Deferred:
+            elif type(outcome) is Held or type(outcome) is Deferred:
                 lines += 1
                 summary.deferred += 1
                 continue
             else:
                 lines += 1
-            if kind is Filtered:
+            if type(outcome) is Filtered:
                 filtered[outcome.reason] += 1
-            elif kind is Malformed:
+            elif type(outcome) is Malformed:
                 malformed[outcome.reason] += 1
-            elif kind is Unmatched:
+            elif type(outcome) is Unmatched:
                 unmatched += 1
                 if outcome.organization is not None:
                     unmatched_resolved += 1
@@ -405,7 +427,7 @@ def tally(outcomes: Iterable[LineOutcome], summary: RunSummary) -> Iterator[Matc
         summary.unmatched_resolved += unmatched_resolved
 
 
-class HeldLines:
+class HeldLines(Generic[_Tag]):
     """Lines held while their address is resolved late, given back classified when it answers.
 
     Bounded: past ``per_address`` lines for one address, or ``limit`` in all, a line is not held
@@ -421,21 +443,21 @@ class HeldLines:
         self.per_address = per_address
         self.limit = limit
         self._lines: dict[str, list[str]] = {}
-        self._tags: dict[str, list[object]] = {}  # only for callers that give tags
+        self._tags: dict[str, list[_Tag]] = {}  # only for callers that give tags
         self._fallback: dict[str, Unmatched] = {}  # what each address's lines are if no answer comes
         self._count = 0
 
     def __len__(self) -> int:
         return self._count
 
-    def tags(self) -> Iterator[object]:
+    def tags(self) -> Iterator[_Tag]:
         for tags in self._tags.values():
             yield from tags
 
-    def hold(self, deferred: Deferred, tag: object = None) -> bool:
+    def hold(self, deferred: Deferred, tag: _Tag | None = None) -> bool:
         return self.hold_line(deferred.client_ip, deferred.line, deferred.unmatched, tag)
 
-    def hold_line(self, address: str, line: str, unmatched: Unmatched, tag: object = None) -> bool:
+    def hold_line(self, address: str, line: str, unmatched: Unmatched, tag: _Tag | None = None) -> bool:
         """Keep the line (False: over a limit, the line is unmatched now)."""
         lines = self._lines.get(address)
         if lines is None:
@@ -451,18 +473,19 @@ class HeldLines:
         self._count += 1
         return True
 
-    def settle(self) -> list[tuple[LineOutcome, object]]:
+    def settle(self) -> list[tuple[Classified, _Tag | None]]:
         """Held lines whose late answer arrived, classified again (a line may be held anew if its
         address went back under resolution meanwhile)."""
-        released: list[tuple[LineOutcome, object]] = []
+        released: list[tuple[Classified, _Tag | None]] = []
         for address in self.classifier.settle_late():
             lines = self._lines.pop(address, None)
             if lines is None:
                 continue
             self._fallback.pop(address, None)
-            tags = self._tags.pop(address, None) or [None] * len(lines)
+            address_tags = self._tags.pop(address, None)
+            tags: Sequence[_Tag | None] = address_tags if address_tags else [None] * len(lines)
             self._count -= len(lines)
-            for outcome, tag in zip(self.classifier.classify_lines(lines), tags):
+            for outcome, tag in zip(self.classifier.classify_lines(lines), tags, strict=True):  # a tag per line
                 if type(outcome) is Deferred and self.hold(outcome, tag):
                     continue
                 released.append((outcome.unmatched if type(outcome) is Deferred else outcome, tag))
@@ -478,6 +501,7 @@ class HeldLines:
         return given_up
 
 
+@final
 class GaveUp(NamedTuple):
     """``lines`` held lines that stay ``unmatched``: their late answer did not come in time."""
 
@@ -500,7 +524,7 @@ def with_late_resolution(
         yield from classifier.classify_lines(lines)
         return
     resolution = settings.resolution
-    held = HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
+    held: HeldLines[None] = HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
     outcomes = classifier.classify_lines(lines, held)
     while True:
         chunk = list(itertools.islice(outcomes, check_every))

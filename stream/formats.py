@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from revisit.core.config import JsonFieldNames, LogSettings
@@ -35,7 +35,9 @@ NAMED_FORMATS = {
 class LineParser(Protocol):
     # Optional shortcut for the hot loop: a regex whose groups() are already RawFields' fields in
     # order, valid for any line it matches that holds no escaped quote (None when there is none).
-    fast_pattern: re.Pattern[str] | None
+    # Read-only, so that a parser may declare it as a plain class attribute of a narrower type.
+    @property
+    def fast_pattern(self) -> re.Pattern[str] | None: ...
 
     def split(self, line: str) -> RawFields | Malformed: ...
 
@@ -251,7 +253,7 @@ class LogFormatParser:
             match = self._slow.match(line)
             if match is None:
                 return Malformed(classify_unparsable(line))
-        values = dict(zip(self._fields, match.groups()))
+        values = dict(zip(self._fields, match.groups(), strict=True))  # one group per field
         time = values["timestamp"]
         if time.startswith("["):
             time = time[1:-1]
@@ -279,7 +281,7 @@ class JsonLineParser:
 
     def __init__(self, names: JsonFieldNames) -> None:
         self._names = names
-        self._getters: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+        self._getters: dict[str, Callable[[dict[str, Any]], Any]] = {
             field: _dotted_getter(getattr(names, field)) for field in names.__dataclass_fields__
         }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, final
 
 
 class RawFields(NamedTuple):
@@ -73,6 +73,7 @@ class MalformedReason:
     )
 
 
+@final  # outcomes are told apart by `type(x) is Malformed`, which mypy narrows for final classes
 @dataclass(frozen=True, slots=True)
 class Malformed:
     reason: str

@@ -112,7 +112,7 @@ class ClassifyStage(Service):
         self.metrics = metrics
         self.resolutions = resolutions
         resolution = settings.resolution
-        self._held = (
+        self._held: HeldLines[tuple[TopicPartition, int]] | None = (
             HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
             if classifier.late is not None
             else None
@@ -199,9 +199,8 @@ class ClassifyStage(Service):
         next_offsets: dict[TopicPartition, int] = {}
         for tp, records in batches.items():
             lines = [(record.value or b"").decode("utf-8", "replace") for record in records]
-            for record, outcome in zip(records, classify_lines(lines)):  # one pass, as in replay
-                kind = type(outcome)
-                if kind is MatchedHit:
+            for record, outcome in zip(records, classify_lines(lines), strict=True):  # one pass, as in replay
+                if type(outcome) is MatchedHit:
                     outcomes["matched", outcome.match.method] += 1
                     hit_key = f"{record.topic}:{record.partition}:{record.offset}"
                     deliveries.append(
@@ -211,14 +210,14 @@ class ClassifyStage(Service):
                             value=encode_json(matched_to_record(outcome, hit_key)),
                         )
                     )
-                elif kind is Filtered:
+                elif type(outcome) is Filtered:
                     outcomes["filtered", outcome.reason] += 1
-                elif kind is Unmatched:
+                elif type(outcome) is Unmatched:
                     outcomes["unmatched", ""] += 1
-                elif kind is Deferred:
+                elif type(outcome) is Deferred:
                     if self._held is None or not self._held.hold(outcome, (tp, record.offset)):
                         outcomes["unmatched", ""] += 1
-                elif kind is Malformed:
+                elif type(outcome) is Malformed:
                     outcomes["malformed", outcome.reason] += 1
                     deliveries.append(
                         await send(
@@ -267,7 +266,7 @@ class ClassifyStage(Service):
         assert self._consumer is not None
         self._commit_due = time.monotonic() + COMMIT_INTERVAL_SECONDS
         held_from: dict[TopicPartition, int] = {}
-        for tp, offset in self._held.tags() if self._held is not None else ():  # type: ignore[misc]
+        for tp, offset in self._held.tags() if self._held is not None else ():
             held_from[tp] = min(offset, held_from.get(tp, offset))
         assigned = self._consumer.assignment()
         for tp in [tp for tp in self._processed_to if tp not in assigned]:  # moved to another worker
@@ -295,7 +294,8 @@ class ClassifyStage(Service):
         deliveries = []
         for outcome, tag in released:
             if type(outcome) is MatchedHit:
-                tp, offset = tag  # type: ignore[misc]
+                assert tag is not None  # the stage holds every line with its partition and offset
+                tp, offset = tag
                 outcomes["matched", outcome.match.method] += 1
                 deliveries.append(
                     await self._producer.send(
