@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy.exc import DBAPIError
 
@@ -86,20 +87,22 @@ class DeliverySender:
         due = self.outbox.due(self.clock(), limit)
         digests: dict[str, list[DueDelivery]] = defaultdict(list)
         email = self.channels.get(digest_channel())
+        digest = email if isinstance(email, DigestChannel) else None
         for item in due:
-            if item.channel == DIGEST and isinstance(email, DigestChannel):
-                digests[email.recipient(item.alert)].append(item)
+            if item.channel == DIGEST and digest is not None:
+                digests[digest.recipient(item.alert)].append(item)
             elif item.channel == THREAD_REPLY:
-                self._attempt(report, [item], lambda item=item: self._reply_in_thread(item))
+                self._attempt(report, [item], partial(self._reply_in_thread, item))
             else:
-                self._attempt(report, [item], lambda item=item: self._send_one(item))
-        for recipient, items in digests.items():
-            self._attempt(
-                report,
-                items,
-                lambda items=items, recipient=recipient: email.send_digest([i.alert for i in items], recipient),
-            )
+                self._attempt(report, [item], partial(self._send_one, item))
+        if digest is not None:  # else no digests were gathered
+            for recipient, items in digests.items():
+                self._attempt(report, items, partial(self._send_digest, digest, items, recipient))
         return report
+
+    @staticmethod
+    def _send_digest(channel: DigestChannel, items: list[DueDelivery], recipient: str) -> str:
+        return channel.send_digest([i.alert for i in items], recipient)
 
     def _send_one(self, item: DueDelivery) -> str:
         channel = self.channels.get(item.channel)

@@ -16,6 +16,7 @@ from datetime import date
 from rapidfuzz import fuzz, process
 
 from revisit.core.config import MatchingSettings
+from revisit.core.networks import subnet_of
 from revisit.enrichment.accounts import Account
 from revisit.enrichment.normalize import normalize_uncached
 from revisit.enrichment.providers import ProviderDirectory, access_providers
@@ -150,11 +151,7 @@ def _shared_networks(accounts: Iterable[Account]) -> list[Finding]:
     findings = []
     open_blocks: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]] = []
     for network, account_id in networks:
-        open_blocks = [
-            (outer, owner)
-            for outer, owner in open_blocks
-            if outer.version == network.version and network.subnet_of(outer)
-        ]  # type: ignore[arg-type]
+        open_blocks = [(outer, owner) for outer, owner in open_blocks if subnet_of(network, outer)]
         for outer, owner in open_blocks:
             if owner != account_id:
                 detail = str(network) if outer == network else f"{network} inside {outer}"

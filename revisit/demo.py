@@ -269,7 +269,7 @@ def _clf(ip: str, at: datetime, path: str, status: int, size: int, referrer: str
     )
 
 
-def _public_ip(rng: random.Random, taken: list[ipaddress.IPv4Network]) -> str:
+def _public_ip(rng: random.Random, taken: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> str:
     while True:
         address = ipaddress.IPv4Address(rng.getrandbits(32))
         if address.is_global and not any(address in n for n in taken):

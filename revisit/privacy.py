@@ -25,6 +25,7 @@ from sqlalchemy import Engine, delete, func, select
 
 from revisit.core.config import PrivacySettings, read_secret
 from revisit.core.errors import BadInput
+from revisit.core.networks import subnet_of
 from revisit.storage.models import HitRow, NetworkRegistrationRow, OrganizationRow
 
 HASH_PREFIX = "h:"
@@ -73,7 +74,7 @@ def stored_address_in(stored: str, networks: list[ipaddress.IPv4Network | ipaddr
     except ValueError:
         return ""
     for network in networks:
-        if found.version == network.version and (found.subnet_of(network) or network.subnet_of(found)):
+        if subnet_of(found, network) or subnet_of(network, found):
             return str(network)
     return ""
 
@@ -112,8 +113,6 @@ def delete_expired(
         connection.execute(delete(OrganizationRow).where(OrganizationRow.resolved_at < cutoff))
         # RDAP answers past their own expiry: not personal data, but no use either
         connection.execute(
-            delete(NetworkRegistrationRow).where(
-                NetworkRegistrationRow.expires_at < (now or datetime.now(UTC))
-            )
+            delete(NetworkRegistrationRow).where(NetworkRegistrationRow.expires_at < (now or datetime.now(UTC)))
         )
     return RetentionReport(cutoff, old_hits, old_resolutions)

@@ -622,7 +622,7 @@ def _build_dataclass(cls: type, data: Any, path: str) -> Any:
 
 def _convert(hint: Any, value: Any, path: str) -> Any:
     origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build_dataclass(hint, value, path)
     if origin is tuple:
         (item_hint, _ellipsis) = typing.get_args(hint)

@@ -136,7 +136,7 @@ class StderrHandler(logging.StreamHandler):
         super().__init__()
 
     @property
-    def stream(self) -> Any:  # type: ignore[override]
+    def stream(self) -> Any:
         return sys.stderr
 
     @stream.setter

@@ -10,12 +10,13 @@ and a truncated file is read again from its start.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event
@@ -83,7 +84,7 @@ class Checkpoint:
 @dataclass
 class _Cursor:
     path: str
-    handle: BinaryIO
+    handle: io.BufferedIOBase  # a plain file, or a GzipFile
     inode: int
     offset: int  # bytes read and handed to the producer
     acknowledged: int  # bytes the broker confirmed
@@ -172,8 +173,8 @@ class Shipper:
 
     # --- reading -------------------------------------------------------------------------
     def _open(self, path: str) -> _Cursor:
-        opener: Callable[..., BinaryIO] = gzip.open if path.endswith(".gz") else open
-        handle = opener(path, "rb")
+        # owned by the cursor, closed when the file is done with or rotated away
+        handle: io.BufferedIOBase = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")  # noqa: SIM115
         inode = os.fstat(handle.fileno()).st_ino if not path.endswith(".gz") else os.stat(path).st_ino
         start = self.checkpoint.offset_for(path, inode) if self.checkpoint is not None else 0
         if not path.endswith(".gz") and start > os.fstat(handle.fileno()).st_size:
@@ -242,7 +243,7 @@ class Shipper:
             self._read_available(cursor, final=True, cursors=cursors)  # the rest of the old file
             self.commit(cursors)
             cursor.handle.close()
-            handle = open(cursor.path, "rb")
+            handle = open(cursor.path, "rb")  # noqa: SIM115 - owned by the cursor, closed when done with
             return _Cursor(cursor.path, handle, os.fstat(handle.fileno()).st_ino, 0, 0)
         if status.st_size < cursor.offset:  # truncated in place (copytruncate)
             cursor.handle.seek(0)
