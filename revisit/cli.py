@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date
+from typing import NoReturn
 
 from revisit.alerts.channels import REMOTE_CHANNELS
 from revisit.app import (
@@ -30,12 +31,12 @@ from revisit.app import (
 from revisit.core.config import KafkaSettings, Settings
 from revisit.core.errors import BadInput, ServiceFailure
 from revisit.core.logs import configure_logging
-from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.accounts import Account, load_accounts
 from revisit.stream.filters import FilterReason, HitFilter
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep its message short
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep its message short
         self.print_usage(sys.stderr)
         raise BadInput(message)
 
@@ -229,7 +230,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
         address = ipaddress.ip_address(args.ip)
     except ValueError:
         raise BadInput(f"{args.ip!r} is not an IP address") from None
-    accounts = load_accounts(args.accounts, args.encoding) if args.accounts else None
+    accounts: Sequence[Account] | None = load_accounts(args.accounts, args.encoding) if args.accounts else None
     store = Store(args.db) if args.db else None
     try:
         if accounts is None:

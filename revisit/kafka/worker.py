@@ -159,7 +159,8 @@ def build_app(
 
     @app.agent(matched_topic)
     async def track(stream: faust.StreamT) -> None:
-        async for event in stream.noack().events():
+        # faust.StreamT does not declare noack(), which every Stream an agent is given has
+        async for event in stream.noack().events():  # type: ignore[attr-defined]
             started = time.perf_counter()
             try:
                 hit_key, matched = matched_from_record(event.value, classifier.index)

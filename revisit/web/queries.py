@@ -366,7 +366,7 @@ class Reads:
             snooze_reason=snooze.reason if snooze is not None else "",
         )
 
-    def account_visits_for_export(self, account_id: str) -> list[Any]:
+    def account_visits_for_export(self, account_id: str) -> Sequence[Any]:
         with self.engine.connect() as connection:
             return connection.execute(
                 select(
@@ -387,6 +387,7 @@ class Reads:
     def _alerts_query(self, f: AlertFilter, counting: bool = False) -> Select:
         """The alert log's rows, or (``counting``) their number, joining accounts only when a filter
         needs them."""
+        query: Select
         if counting:
             query = select(func.count()).select_from(AlertRow)
             if f.owner or f.q.strip():
@@ -409,9 +410,7 @@ class Reads:
         if f.since:
             query = query.where(AlertRow.triggered_at >= datetime.combine(f.since, time.min, UTC))
         if f.until:
-            query = query.where(
-                AlertRow.triggered_at < datetime.combine(f.until + timedelta(days=1), time.min, UTC)
-            )
+            query = query.where(AlertRow.triggered_at < datetime.combine(f.until + timedelta(days=1), time.min, UTC))
         if f.q.strip():
             query = query.where(AccountRow.search_text.contains(folded_for_search(f.q), autoescape=True))
         return query if counting else query.order_by(AlertRow.triggered_at.desc(), AlertRow.alert_id)
