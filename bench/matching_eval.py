@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from revisit.app import build_enrichment  # noqa: E402
+from revisit.app import build_enrichment
 from revisit.core.config import RdapSettings, Settings
 from revisit.core.organization import Organization, OrgKind
 from revisit.enrichment.accounts import load_accounts
 from revisit.enrichment.match import AccountMatch
 from revisit.enrichment.rdap import RdapClient, RdapLookupFailed
-from tests.loopback_servers import LoopbackRdap, recorded_rdap_answers  # noqa: E402
+from tests.loopback_servers import LoopbackRdap, recorded_rdap_answers
 
 EVAL_DIR = Path(__file__).resolve().parent / "matching_eval"
 ANY_ADDRESS = ipaddress.ip_address("8.8.4.4")  # literal answers are not about an address

@@ -33,10 +33,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from replay_bench import SHARED, measure, replay_command  # noqa: E402
-from traffic import generate  # noqa: E402
+from replay_bench import SHARED, measure, replay_command
+from traffic import generate
 
-from tests.loopback_servers import LoopbackDns, LoopbackRdap  # noqa: E402
+from tests.loopback_servers import LoopbackDns, LoopbackRdap
 
 DELAY_SECONDS = 2.0
 

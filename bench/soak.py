@@ -2,9 +2,10 @@
 
 Not part of the tests. Starts a throwaway broker and PostgreSQL (deploy/kafka.sh, deploy/postgres.sh)
 unless given, sends generated JSON access-log lines at a fixed rate (10 % from visits of 100,000
-dormant accounts (``--accounts``), a few pages each; the rest anonymous visitors, bots and assets), and every minute prints the worker's RSS,
-its consumer lag, the event-time → hit-stored latency of that minute (from the worker's own
-histogram) and the full garbage collections of that minute with their total pause. Flat figures from start to end are the point.
+dormant accounts (``--accounts``), a few pages each; the rest anonymous visitors, bots and assets),
+and every minute prints the worker's RSS, its consumer lag, the event-time → hit-stored latency of
+that minute (from the worker's own histogram) and the full garbage collections of that minute with
+their total pause. Flat figures from start to end are the point.
 
     .venv/bin/python bench/soak.py [--rate 2000] [--minutes 30] [--accounts 100000] [--bootstrap HOST:PORT] [--db URL]
 """

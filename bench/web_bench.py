@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from revisit.enrichment.accounts import Account, DormancyReason, Owner
-from revisit.storage.store import Store  # noqa: E402
-from revisit.web.auth import hash_password  # noqa: E402
+from revisit.storage.store import Store
+from revisit.web.auth import hash_password
 
 TODAY = date(2026, 11, 20)
 KANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ"
@@ -265,23 +265,24 @@ def main() -> None:
             encoding="utf-8",
         )
         port = free_port()
-        server = subprocess.Popen(
-            [
-                str(REPO / ".venv" / "bin" / "revisit"),
-                "web",
-                "serve",
-                "--db",
-                url,
-                "--config",
-                str(config),
-                "--port",
-                str(port),
-                "--today",
-                TODAY.isoformat(),
-            ],
-            stdout=open(folder / "web.log", "w"),
-            stderr=subprocess.STDOUT,
-        )
+        with open(folder / "web.log", "w") as web_log:  # the server keeps its own descriptor
+            server = subprocess.Popen(
+                [
+                    str(REPO / ".venv" / "bin" / "revisit"),
+                    "web",
+                    "serve",
+                    "--db",
+                    url,
+                    "--config",
+                    str(config),
+                    "--port",
+                    str(port),
+                    "--today",
+                    TODAY.isoformat(),
+                ],
+                stdout=web_log,
+                stderr=subprocess.STDOUT,
+            )
         base_url = f"http://127.0.0.1:{port}"
         client = httpx.Client(base_url=base_url, timeout=30)
         for _ in range(100):
