@@ -19,6 +19,8 @@ from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parents[1]
 
+pytest_plugins = ["tests.shared_fixtures"]  # fixtures several test modules use
+
 
 def find_shared_data() -> tuple[Path, list[Path]]:
     """The third-party test data: ``$REVISIT_SHARED_DATA``, else ``shared/data`` beside this checkout,

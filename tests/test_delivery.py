@@ -3,8 +3,6 @@ webhook and Web API and for a CRM webhook, and an aiosmtpd SMTP server. No clien
 
 from __future__ import annotations
 
-import email
-import email.policy
 import hashlib
 import hmac
 import json
@@ -23,6 +21,7 @@ from revisit.core.config import settings_from_mapping
 from revisit.demo import sample_alert
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.store import PendingRows, Store
+from tests.shared_fixtures import Mailbox
 
 HOSTILE_PATH = "/<!channel>?q=<script>alert(1)</script>&x=<@U0BOSS>"
 TOKEN = "xoxb-secret-token-never-logged"
@@ -65,27 +64,6 @@ def http_peer():
     yield server
     server.shutdown()
     server.server_close()
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_peer():
-    mailbox = Mailbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield controller, mailbox
-    controller.stop()
 
 
 def settings_for(http_peer, smtp_peer, **delivery):

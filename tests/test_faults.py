@@ -31,8 +31,8 @@ from revisit.app import delivery_sender
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.store import PendingRows
 from tests.conftest import APACHE_LOG, REPO
-from tests.test_delivery import TOKEN, Recorder, settings_for, smtp_peer, store_alert  # noqa: F401 (fixture)
-from tests.test_worker import Setup, free_port, get_json, replayed  # noqa: F401 (fixture)
+from tests.test_delivery import TOKEN, Recorder, settings_for, store_alert
+from tests.test_worker import Setup, free_port, get_json
 
 pytestmark = pytest.mark.kafka
 

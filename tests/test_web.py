@@ -30,8 +30,10 @@ from tests.test_worker import free_port
 
 ARTIFACTS = REPO / ".test-artifacts" / "web"
 TODAY = "2015-05-21"  # the log covers 17-20 May 2015
-ACCOUNTS = """account_id,name,name_kana,aliases,domains,networks,owner_name,owner_email,owner_slack,last_deal_at,last_contact_at,lost_deal_at,lifetime_value,dormancy_reason,industry
-W01,株式会社サクラ精機,サクラセイキ,,,130.237.218.0/24,山田太郎,yamada@example.jp,,2014-09-01,,,12000000,timing,製造
+ACCOUNTS = (
+    "account_id,name,name_kana,aliases,domains,networks,owner_name,owner_email,owner_slack,"
+    "last_deal_at,last_contact_at,lost_deal_at,lifetime_value,dormancy_reason,industry\n"
+    """W01,株式会社サクラ精機,サクラセイキ,,,130.237.218.0/24,山田太郎,yamada@example.jp,,2014-09-01,,,12000000,timing,製造
 W02,㈱あおば商事,アオバショウジ,,,75.97.9.0/24,佐藤花子,sato@example.jp,,2014-02-01,,2014-03-01,3000000,competitor,商社
 W03,ﾀﾁﾊﾞﾅ工業(株),タチバナコウギョウ,,,46.105.14.0/24,山田太郎,yamada@example.jp,,2012-04-01,,,500000,forgotten,製造
 W04,Rackspace Office Inc.,,,,108.171.116.0/24,Emily Clark,emily@example.com,U01,2014-08-01,,,2500000,timing,hosting
@@ -39,6 +41,7 @@ W05,Active Reader Co.,,,,208.43.252.0/24,Ken,ken@example.com,,2015-03-01,,,,unkn
 W06,かがやき物産株式会社,,,,198.46.149.0/24,佐藤花子,sato@example.jp,,2014-01-10,,,800000,dissatisfied,商社
 W07,Quiet Corp,,,,192.0.2.0/24,Ken,ken@example.com,,2013-01-01,,,,unknown,
 """
+)
 PASSWORDS = {"ana": "analyst-pass-1", "adm": "admin-pass-1"}
 TOKENS = {"analyst": "analyst-token-0123456789", "admin": "admin-token-0123456789"}
 
@@ -86,27 +89,27 @@ def server(web_db):
     config = folder / "web.toml"
     config.write_text(CONFIG + "[web]\nsecure_cookies = true\npage_size = 50\n" + users + tokens, encoding="utf-8")
     port = free_port()
-    log = open(folder / "web.log", "w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "revisit",
-            "web",
-            "serve",
-            "--db",
-            url,
-            "--config",
-            str(config),
-            "--port",
-            str(port),
-            "--today",
-            TODAY,
-        ],
-        env={**os.environ, "REVISIT_WEB_SESSION_SECRET": "test-session-secret-123"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with open(folder / "web.log", "w") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "revisit",
+                "web",
+                "serve",
+                "--db",
+                url,
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+                "--today",
+                TODAY,
+            ],
+            env={**os.environ, "REVISIT_WEB_SESSION_SECRET": "test-session-secret-123"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

@@ -16,7 +16,6 @@ import urllib.request
 import uuid
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
@@ -25,6 +24,7 @@ from sqlalchemy import create_engine, text
 
 from revisit.cli import main
 from tests.conftest import ACCESS_LOGS, APACHE_LOG, mmdb
+from tests.shared_fixtures import Replayed, stored_organizations
 from tests.test_cli import ACCOUNTS, CONFIG
 from tests.test_monitoring import exported_sample_names, names_in_queries
 
@@ -96,29 +96,29 @@ class Setup:
 
     def start_worker(self, import_accounts: bool = True) -> subprocess.Popen:
         """A worker process; without ``import_accounts`` it reads the list already in the database."""
-        log = open(self.tmp_path / f"worker-{len(self.workers)}.log", "w")
         port = free_port()
         self.web_ports.append(port)
         accounts = ["--accounts", str(self.accounts)] if import_accounts else []
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "revisit",
-                "worker",
-                "--config",
-                str(self.config),
-                "--db",
-                self.db,
-                *accounts,
-                "--mmdb",
-                mmdb("GeoIP2-ISP-Test"),
-                "--web-port",
-                str(port),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with open(self.tmp_path / f"worker-{len(self.workers)}.log", "w") as log:  # the child keeps its own descriptor
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "revisit",
+                    "worker",
+                    "--config",
+                    str(self.config),
+                    "--db",
+                    self.db,
+                    *accounts,
+                    "--mmdb",
+                    mmdb("GeoIP2-ISP-Test"),
+                    "--web-port",
+                    str(port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.workers.append(process)
         return process
 
@@ -173,7 +173,7 @@ class Setup:
     def worker_metrics(self) -> str:
         """What live workers report (readiness, events by outcome, lag, hits stored): where a stall is."""
         found = []
-        for process, port in zip(self.workers, self.web_ports):
+        for process, port in zip(self.workers, self.web_ports, strict=False):
             if process.poll() is not None:
                 continue
             try:
@@ -202,60 +202,6 @@ class Setup:
         for process in self.workers:
             if process.returncode != -signal.SIGKILL:
                 assert process.wait(timeout=60) == 0, self.worker_logs()
-
-
-class Replayed(NamedTuple):
-    alert_ids: set[str]
-    hits: int
-    organizations: dict[str, str]  # address as stored → organisation name
-
-
-@pytest.fixture(scope="module")
-def replayed(tmp_path_factory) -> Replayed:
-    """What `revisit replay` makes of the same log: the reference."""
-    folder = tmp_path_factory.mktemp("replay")
-    (folder / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
-    (folder / "revisit.toml").write_text(CONFIG, encoding="utf-8")
-    jsonl = folder / "alerts.jsonl"
-    assert (
-        main(
-            [
-                "replay",
-                str(APACHE_LOG),
-                "--accounts",
-                str(folder / "accounts.csv"),
-                "--config",
-                str(folder / "revisit.toml"),
-                "--db",
-                f"sqlite:///{folder / 'r.sqlite'}",
-                "--alerts-jsonl",
-                str(jsonl),
-                "--mmdb",
-                mmdb("GeoIP2-ISP-Test"),
-                "--workers",
-                "1",
-            ]
-        )
-        == 0
-    )
-    engine = create_engine(f"sqlite:///{folder / 'r.sqlite'}")
-    with engine.connect() as connection:
-        hits = connection.execute(text("SELECT count(*) FROM hits")).scalar_one()
-    engine.dispose()
-    return Replayed(
-        {json.loads(line)["alert_id"] for line in jsonl.read_text().splitlines()},
-        hits,
-        stored_organizations(f"sqlite:///{folder / 'r.sqlite'}"),
-    )
-
-
-def stored_organizations(db: str) -> dict[str, str]:
-    engine = create_engine(db)
-    try:
-        with engine.connect() as connection:
-            return dict(connection.execute(text("SELECT ip, name FROM organizations")).all())
-    finally:
-        engine.dispose()
 
 
 def test_shipped_log_gives_the_alerts_replay_gives(bootstrap, tmp_path, replayed) -> None:
