@@ -17,7 +17,8 @@ _TIER_STEP = {
         "en": "Call or write personally soon: the account went quiet recently and is the most likely to respond.",
     },
     DormancyTier.B: {
-        "ja": "関係の修復から始めましょう。前回の経緯（失注理由など）を確認してから、お詫びや近況伺いを添えて連絡します。",
+        "ja": "関係の修復から始めましょう。前回の経緯（失注理由など）を確認してから、"
+        "お詫びや近況伺いを添えて連絡します。",
         "en": "Start by repairing the relationship: review what happened last time (a lost deal?) before reaching out.",
     },
     DormancyTier.C: {
@@ -28,7 +29,8 @@ _TIER_STEP = {
 
 _REASON_STEP = {
     DormancyReason.FORGOTTEN: {
-        "ja": "当社を思い出していただくことが目的です。以前ご利用いただいた内容に触れ、現在のサービスを改めてご案内します。",
+        "ja": "当社を思い出していただくことが目的です。以前ご利用いただいた内容に触れ、"
+        "現在のサービスを改めてご案内します。",
         "en": "They may simply have forgotten us: remind them what they used and what we offer today.",
     },
     DormancyReason.DISSATISFIED: {

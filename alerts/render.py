@@ -119,7 +119,7 @@ def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tupl
     ]
     pages = "\n".join(
         f"{number}. {when} `{slack_escape(page)}`"
-        for number, (when, page) in enumerate(zip(_times(alert), alert.pages[:15]), start=1)
+        for number, (when, page) in enumerate(zip(_times(alert), alert.pages[:15], strict=False), start=1)
     )
     if len(alert.pages) > 15:
         pages += f"\n… (+{len(alert.pages) - 15})"
@@ -164,7 +164,8 @@ def slack_thread_reply(alert: Alert, activity: list[tuple[datetime, str]]) -> tu
         count = len(activity)
     else:
         latest = "\n".join(
-            f"• {when} `{slack_escape(page)}`" for when, page in list(zip(_times(alert), alert.pages))[-5:]
+            f"• {when} `{slack_escape(page)}`"
+            for when, page in list(zip(_times(alert), alert.pages, strict=False))[-5:]
         )
         count = len(alert.pages)
     text = f"*{_MORE.get(alert.locale, _MORE['en'])}*: {count} {words['pages'].lower()}\n{latest}"
@@ -178,7 +179,7 @@ def email_message(alert: Alert, sender: str, recipient: str, history_url: str = 
     link = history_link(alert, history_url)
     text_lines = [title(alert), ""] + [f"{label}: {value}" for label, value in facts]
     text_lines += ["", f"{words['pages']}:"] + [
-        f"  {n}. {when} {page}" for n, (when, page) in enumerate(zip(_times(alert), alert.pages), start=1)
+        f"  {n}. {when} {page}" for n, (when, page) in enumerate(zip(_times(alert), alert.pages, strict=False), start=1)
     ]
     text_lines += ["", f"{words['approach']}: {alert.approach}", f"{words['opener']}: {alert.opening_line}"]
     if link:
@@ -187,7 +188,8 @@ def email_message(alert: Alert, sender: str, recipient: str, history_url: str = 
         f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>" for label, value in facts
     )
     pages = "".join(
-        f"<li>{when} <code>{html.escape(page)}</code></li>" for when, page in zip(_times(alert), alert.pages)
+        f"<li>{when} <code>{html.escape(page)}</code></li>"
+        for when, page in zip(_times(alert), alert.pages, strict=False)
     )
     link_html = f'<p><a href="{html.escape(link, quote=True)}">{html.escape(words["history"])}</a></p>' if link else ""
     body_html = (

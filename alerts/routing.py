@@ -77,8 +77,8 @@ def next_digest(now: datetime, delivery: DeliverySettings) -> datetime:
 
 def plan_deliveries(alert: Alert, delivery: DeliverySettings, now: datetime) -> list[PlannedDelivery]:
     """Tier C (``delivery == "digest"``) goes only into the owner's daily digest e-mail: a light
-    touch, no ping (without e-mail among its channels: the others, once a day at digest time). An e-mail that quiet hours would hold joins the digest too; other channels wait for
-    the opening."""
+    touch, no ping (without e-mail among its channels: the others, once a day at digest time). An
+    e-mail that quiet hours would hold joins the digest too; other channels wait for the opening."""
     channels, route = choose_channels(alert, delivery)
     if not channels:
         return []

@@ -149,7 +149,7 @@ def parse_accounts(text: str, source: str = "<accounts>") -> tuple[Account, ...]
             continue  # blank lines between blocks are common in hand-edited lists
         if len(row) != len(header):
             raise BadInput(f"{source}:{line}:1: expected {len(header)} fields, found {len(row)}")
-        values = dict(zip(header, (cell.strip() for cell in row)))
+        values = dict(zip(header, (cell.strip() for cell in row), strict=True))  # lengths checked above
         try:
             account = _account_from_row(values)
         except _RowError as error:

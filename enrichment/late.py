@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import os
 import queue
@@ -191,10 +192,8 @@ class LateResolver:
     def close(self) -> None:
         """Stop the thread: lookups in flight are abandoned (their lines were counted unmatched)."""
         if self._loop is not None and self._owner_pid == os.getpid():
-            try:
+            with contextlib.suppress(TimeoutError, RuntimeError):
                 asyncio.run_coroutine_threadsafe(self._cancel_all(), self._loop).result(timeout=5)
-            except (TimeoutError, RuntimeError):
-                pass
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._thread is not None:
                 self._thread.join(timeout=5)

@@ -43,7 +43,7 @@ def line_aligned_ranges(path: str | Path, parts: int) -> list[tuple[int, int]]:
             position = handle.tell()
             if starts[-1] < position < size:
                 starts.append(position)
-    return [(start, end) for start, end in zip(starts, starts[1:] + [size])]
+    return [(start, end) for start, end in zip(starts, starts[1:] + [size], strict=True)]
 
 
 def read_range(path: str | Path, start: int, end: int) -> Iterator[str]:

@@ -328,7 +328,10 @@ class Store:
         status, note = "pending", ""
         if snooze is not None:
             status = "suppressed"
-            note = f"account snoozed until {as_utc(snooze.until):%Y-%m-%d %H:%M} UTC by {snooze.created_by}: {snooze.reason}"
+            note = (
+                f"account snoozed until {as_utc(snooze.until):%Y-%m-%d %H:%M} UTC "
+                f"by {snooze.created_by}: {snooze.reason}"
+            )
         connection.execute(
             _insert_ignoring_duplicates(self.engine, DeliveryRow.__table__, ["alert_id", "channel"]),
             [

@@ -95,7 +95,9 @@ def session_secret(settings: Settings) -> str:
     try:
         secret = read_secret(settings.web.session_secret_env, settings.web.session_secret_file)
     except OSError as error:
-        raise SystemExit(f"revisit web: session secret file {settings.web.session_secret_file}: {error.strerror}")
+        raise SystemExit(
+            f"revisit web: session secret file {settings.web.session_secret_file}: {error.strerror}"
+        ) from None
     if not secret:
         log.warning(
             "no session secret (%s): using a random one, so sessions end when the server restarts",
