@@ -14,14 +14,18 @@ from revisit.cli import main
 from revisit.storage.store import Store
 from tests.conftest import ACCESS_LOGS, APACHE_LOG, mmdb
 
-ACCOUNTS = """account_id,name,aliases,domains,networks,owner_name,owner_email,owner_slack,last_deal_at,last_contact_at,lost_deal_at,lifetime_value,dormancy_reason,industry
-E01,Rackspace Office Inc.,,,108.171.116.0/24,Emily Clark,emily@example.com,U01,2014-08-01,,,2500000,timing,hosting
-E02,FiberSunucu Müşterisi,,,217.195.202.0/24,Ahmet,ahmet@example.com,,2014-01-15,,2014-02-01,800000,competitor,
+ACCOUNTS = (
+    "account_id,name,aliases,domains,networks,owner_name,owner_email,owner_slack,"
+    "last_deal_at,last_contact_at,lost_deal_at,lifetime_value,dormancy_reason,industry\n"
+    "E01,Rackspace Office Inc.,,,108.171.116.0/24,Emily Clark,emily@example.com,U01,"
+    "2014-08-01,,,2500000,timing,hosting\n"
+    """E02,FiberSunucu Müşterisi,,,217.195.202.0/24,Ahmet,ahmet@example.com,,2014-01-15,,2014-02-01,800000,competitor,
 E03,Newpsm Fans Ltd,,,216.152.249.0/24,,,,2012-05-01,,,,forgotten,
 E04,Active Reader Co.,,,208.43.252.0/24,Ken,ken@example.com,,2015-03-01,,,,unknown,
 E05,Comcast Cable,,,,,,,2013-01-01,,,,unknown,
 E06,Guangdong Mobile Communication Co.Ltd.,,,,,,,2013-01-01,,,,unknown,
 """
+)
 CONFIG = """
 [[intent.rules]]
 pattern = "/projects/*"

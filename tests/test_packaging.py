@@ -22,8 +22,23 @@ from tests.conftest import REPO
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(out), str(REPO)], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(out),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     (built,) = out.glob("revisit-*.whl")
     return built
 
@@ -32,9 +47,14 @@ def test_the_wheel_holds_one_top_level_package_with_the_stages_inside(wheel) -> 
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"revisit"}
-    for module in ("revisit/stream/formats.py", "revisit/enrichment/match.py", "revisit/alerts/policy.py",
-                   "revisit/enrichment/data/legal_forms.txt", "revisit/storage/migrations/env.py",
-                   "revisit/web/templates/base.html"):
+    for module in (
+        "revisit/stream/formats.py",
+        "revisit/enrichment/match.py",
+        "revisit/alerts/policy.py",
+        "revisit/enrichment/data/legal_forms.txt",
+        "revisit/storage/migrations/env.py",
+        "revisit/web/templates/base.html",
+    ):
         assert module in names, module
 
 
@@ -42,17 +62,27 @@ def test_the_wheel_installs_beside_a_package_named_stream(wheel, tmp_path) -> No
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=False)
     python = environment / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     dummy = Path(purelib) / "stream"
     dummy.mkdir(parents=True)
     (dummy / "__init__.py").write_text("WHO = 'the other stream package'\n", encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-                    str(wheel)], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", str(wheel)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     # revisit's own dependencies come from the test environment, after the fresh one's packages
     (Path(purelib) / "test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    probe = ("import stream, revisit.stream.formats, revisit.enrichment.match, revisit.alerts.policy, revisit.cli;"
-             "print(stream.WHO); print(revisit.stream.formats.__file__)")
+    probe = (
+        "import stream, revisit.stream.formats, revisit.enrichment.match, revisit.alerts.policy, revisit.cli;"
+        "print(stream.WHO); print(revisit.stream.formats.__file__)"
+    )
     result = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     who, formats = result.stdout.splitlines()
@@ -60,7 +90,11 @@ def test_the_wheel_installs_beside_a_package_named_stream(wheel, tmp_path) -> No
     assert formats.startswith(purelib) and formats.endswith("revisit/stream/formats.py")
     # the whole job from the installed wheel, outside the checkout: package data found by its
     # installed name (legal forms, access providers, migrations), the same alerts as from the checkout
-    demo = subprocess.run([str(python), "-m", "revisit", "demo", "--out", str(tmp_path / "demo")],
-                          capture_output=True, text=True, cwd=tmp_path)
+    demo = subprocess.run(
+        [str(python), "-m", "revisit", "demo", "--out", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert demo.returncode == 0, demo.stderr
     assert "alerts 5 (5 new)" in demo.stdout

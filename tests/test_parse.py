@@ -24,7 +24,10 @@ from tests.conftest import ACCESS_LOGS
 TRUSTED = Settings().log.trusted_proxies
 
 
-def parse_file(path: Path, settings: LogSettings = LogSettings()) -> tuple[Counter, list[str | None]]:
+DEFAULT_LOG_SETTINGS = LogSettings()
+
+
+def parse_file(path: Path, settings: LogSettings = DEFAULT_LOG_SETTINGS) -> tuple[Counter, list[str | None]]:
     """Counts by outcome (ok or a malformed reason) and the client address of each parsed line."""
     parser = make_line_parser(settings)
     clients = ClientAddressResolver(settings.trusted_proxies)

@@ -100,7 +100,7 @@ def test_a_real_log_is_shipped_whole_keyed_by_client(bootstrap: str, topic: str,
     lines = APACHE_LOG.read_bytes().splitlines()
     assert Counter(value for _key, value, _p in records) == Counter(lines)
     partitions_by_key: dict[bytes, set[int]] = {}
-    for key, value, partition in records:
+    for key, _value, partition in records:
         partitions_by_key.setdefault(key, set()).add(partition)
     assert all(len(p) == 1 for p in partitions_by_key.values())  # one visitor, one partition, in order
     assert b"50.139.66.106" in partitions_by_key and len({p for s in partitions_by_key.values() for p in s}) == 4
