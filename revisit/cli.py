@@ -30,6 +30,7 @@ from revisit.app import (
 from revisit.core.config import KafkaSettings, Settings
 from revisit.core.errors import BadInput, ServiceFailure
 from revisit.core.logs import configure_logging
+from revisit.core.text import without_credentials
 from revisit.enrichment.accounts import load_accounts
 from revisit.stream.filters import FilterReason, HitFilter
 
@@ -188,10 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return _run(args)
     except BadInput as error:
-        print(f"revisit: {error}", file=sys.stderr)
+        print(f"revisit: {without_credentials(str(error))}", file=sys.stderr)
         return 2
     except ServiceFailure as error:
-        print(f"revisit: {error}", file=sys.stderr)
+        print(f"revisit: {without_credentials(str(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

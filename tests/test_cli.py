@@ -250,3 +250,65 @@ def test_demo_tells_sales_who_came_back(tmp_path, capsys) -> None:
     assert [a["alert_id"] for a in read_jsonl(str(tmp_path / "demo" / "alerts.jsonl"))] == [
         a["alert_id"] for a in alerts
     ]
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused at once."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://rev:Pw-in-userinfo-7@127.0.0.1:{port}/revisit", "rev:***@127.0.0.1:{port}/revisit"),
+        (
+            "postgresql+psycopg://rev@127.0.0.1:{port}/revisit?password=Pw-in-query-7&sslmode=disable",
+            "rev@127.0.0.1:{port}/revisit?password=***&sslmode=disable",
+        ),
+    ],
+)
+def test_an_unreachable_database_is_reported_without_its_password(url, shown, tmp_path) -> None:
+    """Through the real console script: the message names the database, never its password, and
+    neither do the debug logs nor ``config check``, whichever form the password has."""
+    port = _closed_port()
+    url, shown = url.format(port=port), "postgresql+psycopg://" + shown.format(port=port)
+    password = "Pw-in-userinfo-7" if "userinfo" in url else "Pw-in-query-7"
+    revisit = str(Path(sys.executable).with_name("revisit"))
+    environment = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "REVISIT_LOGGING__LEVEL": "debug"}
+    history = subprocess.run(
+        [revisit, "history", "E01", "--db", url], capture_output=True, text=True, env=environment, timeout=60
+    )
+    assert history.returncode == 2 and history.stdout == ""
+    assert history.stderr.startswith(f"revisit: database {shown}: cannot open it (connection failed:")
+    configured = subprocess.run(
+        [revisit, "sender", "--once"],
+        capture_output=True,
+        text=True,
+        env={**environment, "REVISIT_DATABASE_URL": url},
+        timeout=60,
+    )
+    assert configured.returncode == 2 and configured.stderr.startswith(f"revisit: database {shown}: cannot open it")
+    check = subprocess.run(
+        [revisit, "config", "check"],
+        capture_output=True,
+        text=True,
+        env={**environment, "REVISIT_DATABASE_URL": url},
+        timeout=60,
+    )
+    assert check.returncode == 0 and json.loads(check.stdout)["settings"]["database_url"] == shown
+    unparsable = subprocess.run(
+        [revisit, "history", "E01", "--db", url.replace(f":{port}/", ":no-port/")],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+    )
+    assert unparsable.returncode == 2 and unparsable.stderr.startswith(
+        f"revisit: --db {shown.replace(f':{port}/', ':no-port/')}: cannot use this database URL ("
+    )
+    for result in (history, configured, check, unparsable):
+        assert password not in result.stdout + result.stderr
