@@ -229,7 +229,7 @@ def tokens_of(text: str) -> list[str]:
 def legal_forms() -> dict[str, tuple[tuple[str, ...], ...]]:
     """Legal forms as token tuples keyed by their last token, longest first within each key so
     ``co ltd`` goes before ``ltd``; one dict lookup per step keeps 100,000 names quick."""
-    text = resources.files("enrichment").joinpath("data/legal_forms.txt").read_text("utf-8")
+    text = resources.files("revisit.enrichment").joinpath("data/legal_forms.txt").read_text("utf-8")
     forms = {tuple(line.split()) for line in text.splitlines() if line and not line.startswith("#")}
     by_last: dict[str, list[tuple[str, ...]]] = {}
     for form in sorted(forms, key=lambda form: (-len(form), form)):

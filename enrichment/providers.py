@@ -161,7 +161,7 @@ class ProviderDirectory:
 @lru_cache(maxsize=1)
 def access_providers() -> ProviderDirectory:
     """The packaged list (``enrichment/data/access_providers.txt``; its header names its sources)."""
-    text = resources.files("enrichment").joinpath("data/access_providers.txt").read_text("utf-8")
+    text = resources.files("revisit.enrichment").joinpath("data/access_providers.txt").read_text("utf-8")
     return parse_provider_list(text)
 
 
