@@ -38,6 +38,16 @@ def printable(text: str) -> str:
     return "".join(REPLACEMENT if unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS else ch for ch in text)
 
 
+def json_for_terminal(text: str) -> str:
+    """JSON text with the controls ``json.dumps(ensure_ascii=False)`` leaves raw (DEL, C1 and the
+    bidirectional ones) written as ``\\uXXXX``: the same data for a parser, inert on a terminal,
+    Japanese still readable. C0 in its output is only the layout's newlines: strings escape C0."""
+    return "".join(
+        f"\\u{ord(ch):04x}" if (ch >= "\x7f" and unicodedata.category(ch) == "Cc") or ch in _BIDI_CONTROLS else ch
+        for ch in text
+    )
+
+
 def without_credentials(text: str) -> str:
     """``text`` with the password of every URL in it and every ``password=``-style value masked."""
     masked = _URL_PASSWORD.sub(lambda match: match["head"] + MASK, text)
