@@ -3,6 +3,9 @@
 Everything that comes from a request (path, query, user agent, referrer) is visitor-controlled and
 is escaped for the medium: Slack mrkdwn (``&``, ``<``, ``>``, which also defuses ``<!channel>`` and
 ``<@U…>``) and HTML. E-mail headers are built by the ``email`` package, which refuses newlines.
+In Slack a path sits in a code span, which a backtick in the path would close: backticks there
+become ``ˋ`` (U+02CB). A mention is built only from a valid member id, and the history link
+percent-encodes the account id (spaces, Japanese, ``?``, ``#``).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr
 from typing import Any
+from urllib.parse import quote
 
 from revisit.alerts.policy import Alert
+from revisit.enrichment.accounts import is_slack_member_id
 
 _TIER_TITLE = {
     "ja": {"A": "A（休眠半年〜1年：最優先で連絡）", "B": "B（1年以上：関係修復から）", "C": "C（2年以上：軽い接触）"},
@@ -67,6 +72,16 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def slack_code(text: str) -> str:
+    """``text`` as one inline code span that it cannot close or leave: no backtick, no line break."""
+    return f"`{slack_escape(one_line(text).replace('`', 'ˋ'))}`"
+
+
+def slack_mention(user_id: str) -> str:
+    """``<@U…>`` for a valid member id, else nothing: a mention is never built from other text."""
+    return f"<@{user_id}>" if is_slack_member_id(user_id) else ""
+
+
 def _labels(alert: Alert) -> dict[str, str]:
     return _LABELS.get(alert.locale, _LABELS["en"])
 
@@ -97,7 +112,8 @@ def _times(alert: Alert) -> list[str]:
 
 
 def history_link(alert: Alert, history_url: str) -> str:
-    return history_url.format(account_id=alert.account_id) if history_url else ""
+    """The account's page; its id percent-encoded as one path segment or query value."""
+    return history_url.format(account_id=quote(alert.account_id, safe="")) if history_url else ""
 
 
 def title(alert: Alert) -> str:
@@ -118,7 +134,7 @@ def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tupl
         {"type": "mrkdwn", "text": f"*{slack_escape(label)}*\n{slack_escape(value)}"} for label, value in _facts(alert)
     ]
     pages = "\n".join(
-        f"{number}. {when} `{slack_escape(page)}`"
+        f"{number}. {when} {slack_code(page)}"
         for number, (when, page) in enumerate(zip(_times(alert), alert.pages[:15], strict=False), start=1)
     )
     if len(alert.pages) > 15:
@@ -145,7 +161,8 @@ def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tupl
                 "elements": [{"type": "button", "text": {"type": "plain_text", "text": words["history"]}, "url": link}],
             }
         )
-    text = f"<@{mention}> {slack_escape(heading)}" if mention else slack_escape(heading)
+    address = slack_mention(mention)
+    text = f"{address} {slack_escape(heading)}" if address else slack_escape(heading)
     return text, blocks
 
 
@@ -158,14 +175,12 @@ def slack_thread_reply(alert: Alert, activity: list[tuple[datetime, str]]) -> tu
     words = _labels(alert)
     if activity:
         latest = "\n".join(
-            f"• {at.astimezone(alert.last_seen.tzinfo):%m-%d %H:%M} `{slack_escape(path)}`"
-            for at, path in activity[-8:]
+            f"• {at.astimezone(alert.last_seen.tzinfo):%m-%d %H:%M} {slack_code(path)}" for at, path in activity[-8:]
         )
         count = len(activity)
     else:
         latest = "\n".join(
-            f"• {when} `{slack_escape(page)}`"
-            for when, page in list(zip(_times(alert), alert.pages, strict=False))[-5:]
+            f"• {when} {slack_code(page)}" for when, page in list(zip(_times(alert), alert.pages, strict=False))[-5:]
         )
         count = len(alert.pages)
     text = f"*{_MORE.get(alert.locale, _MORE['en'])}*: {count} {words['pages'].lower()}\n{latest}"

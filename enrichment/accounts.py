@@ -41,6 +41,13 @@ REQUIRED_COLUMNS = ("account_id", "name")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A Slack member id (U024BE7LH; W… in Enterprise Grid). Only such an id goes into a mention
+# ``<@…>``: any other text there could close it and add ``<!channel>``.
+_SLACK_MEMBER_ID = re.compile(r"[UW][A-Z0-9]+")
+
+
+def is_slack_member_id(text: str) -> bool:
+    return _SLACK_MEMBER_ID.fullmatch(text) is not None
 
 
 class DormancyReason(StrEnum):
@@ -183,6 +190,11 @@ def _account_from_row(values: dict[str, str]) -> Account:
     email = values.get("owner_email", "")
     if email and not _EMAIL.match(email):
         raise _RowError("owner_email", f"{email!r} is not an e-mail address")
+    slack = values.get("owner_slack", "")
+    if slack and not is_slack_member_id(slack):
+        raise _RowError(
+            "owner_slack", f"{slack!r} is not a Slack member id (U or W, then capital letters and digits: U024BE7LH)"
+        )
     zone = values.get("owner_timezone", "")
     if zone and not _is_time_zone(zone):
         raise _RowError("owner_timezone", f"{zone!r} is not an IANA time zone (e.g. Asia/Tokyo)")
@@ -198,7 +210,7 @@ def _account_from_row(values: dict[str, str]) -> Account:
         aliases=_list(values.get("aliases", "")),
         domains=tuple(_domain(d) for d in _list(values.get("domains", ""))),
         networks=tuple(_network(n) for n in _list(values.get("networks", ""))),
-        owner=Owner(values.get("owner_name", ""), email, values.get("owner_slack", ""), zone),
+        owner=Owner(values.get("owner_name", ""), email, slack, zone),
         last_deal_at=_date(values, "last_deal_at"),
         last_contact_at=_date(values, "last_contact_at"),
         lost_deal_at=_date(values, "lost_deal_at"),

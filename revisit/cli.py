@@ -31,6 +31,7 @@ from revisit.app import (
 from revisit.core.config import KafkaSettings, Settings
 from revisit.core.errors import BadInput, ServiceFailure
 from revisit.core.logs import configure_logging
+from revisit.core.text import json_for_terminal, printable, without_credentials
 from revisit.enrichment.accounts import Account, load_accounts
 from revisit.stream.filters import FilterReason, HitFilter
 
@@ -189,10 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return _run(args)
     except BadInput as error:
-        print(f"revisit: {error}", file=sys.stderr)
+        print(f"revisit: {without_credentials(str(error))}", file=sys.stderr)
         return 2
     except ServiceFailure as error:
-        print(f"revisit: {error}", file=sys.stderr)
+        print(f"revisit: {without_credentials(str(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -253,7 +254,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 0
         explanation = explain_address(address, enrichment.index, enrichment.resolvers, enrichment.late)
-        print("\n".join(explanation.lines()))
+        print("\n".join(printable(line) for line in explanation.lines()))
         return 0
     finally:
         enrichment.close()
@@ -315,24 +316,26 @@ def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         for finding in findings:
             print(
-                json.dumps(
-                    {
-                        "kind": finding.kind,
-                        "accounts": list(finding.account_ids),
-                        "detail": finding.detail,
-                        "why": finding.why,
-                    },
-                    ensure_ascii=False,
+                json_for_terminal(
+                    json.dumps(
+                        {
+                            "kind": finding.kind,
+                            "accounts": list(finding.account_ids),
+                            "detail": finding.detail,
+                            "why": finding.why,
+                        },
+                        ensure_ascii=False,
+                    )
                 )
             )
         return 0
-    print(f"{len(accounts):,} accounts in {args.csv}: {len(findings):,} finding(s)")
+    print(printable(f"{len(accounts):,} accounts in {args.csv}: {len(findings):,} finding(s)"))
     for kind, why in KINDS.items():
         of_kind = [f for f in findings if f.kind == kind]
         if of_kind:
             print(f"\n{kind} ({len(of_kind):,}): {why}")
             for finding in of_kind:
-                print(f"  {', '.join(finding.account_ids):<24} {finding.detail}")
+                print(printable(f"  {', '.join(finding.account_ids):<24} {finding.detail}"))
     return 0
 
 
@@ -360,36 +363,39 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         store.close()
     if args.json:
         print(
-            json.dumps(
-                {
-                    "account_id": args.account_id,
-                    "alerts": alerts,
-                    "hits": [
-                        {
-                            "at": e.occurred_at.isoformat(),
-                            "session_id": e.session_id,
-                            "path": e.path,
-                            "label": e.page_label,
-                            "organization": e.organization_name,
-                        }
-                        for e in entries
-                    ],
-                },
-                ensure_ascii=False,
-                indent=2,
+            json_for_terminal(
+                json.dumps(
+                    {
+                        "account_id": args.account_id,
+                        "alerts": alerts,
+                        "hits": [
+                            {
+                                "at": e.occurred_at.isoformat(),
+                                "session_id": e.session_id,
+                                "path": e.path,
+                                "label": e.page_label,
+                                "organization": e.organization_name,
+                            }
+                            for e in entries
+                        ],
+                    },
+                    ensure_ascii=False,
+                    indent=2,
+                )
             )
         )
         return 0
     if not entries:
-        print(f"no visits stored for account {args.account_id}")
+        print(printable(f"no visits stored for account {args.account_id}"))
         return 0
     current = None
     for entry in entries:
         if entry.session_id != current:
             current = entry.session_id
-            print(f"visit {entry.occurred_at:%Y-%m-%d %H:%M} UTC from {entry.organization_name or entry.client_ip}")
+            source = entry.organization_name or entry.client_ip
+            print(printable(f"visit {entry.occurred_at:%Y-%m-%d %H:%M} UTC from {source}"))
         label = f"  [{entry.page_label}]" if entry.page_label else ""
-        print(f"  {entry.occurred_at:%H:%M:%S}  {entry.path}{label}")
+        print(printable(f"  {entry.occurred_at:%H:%M:%S}  {entry.path}{label}"))
     print(f"{len(alerts)} alert(s) for this account")
     return 0
 

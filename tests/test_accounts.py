@@ -137,3 +137,16 @@ def test_lint_finds_duplicates_shared_keys_and_missing_fields(tmp_path: Path, ca
     assert "6 accounts" in text and "9 finding(s)" in text
     assert "'株式会社サクラ精機' (D1) = 'サクラ精機（株）' (D2)" in text
     assert "203.0.113.128/25 inside 203.0.113.0/24" in text
+
+
+@pytest.mark.parametrize("slack", ["<!channel>", "U123> <!here", "u024be7lh", "@tanaka", "U024BE7LH>"])
+def test_an_owner_slack_that_is_no_member_id_is_refused(tmp_path: Path, slack: str) -> None:
+    """Only a member id goes into ``<@…>``: anything else could ping a whole channel."""
+    header = "account_id,name,owner_slack\n"
+    assert load_accounts(write(tmp_path, header + "C-1,A,U024BE7LH\nC-2,B,W0ABC12\n"))[1].owner.slack == "W0ABC12"
+    with pytest.raises(BadInput) as refused:
+        load_accounts(write(tmp_path, header + f'C-1,A,U024BE7LH\nC-2,B,"{slack}"\n'))
+    assert str(refused.value) == (
+        f"{tmp_path / 'accounts.csv'}:3:3: owner_slack: {slack!r} is not a Slack member id "
+        "(U or W, then capital letters and digits: U024BE7LH)"
+    )

@@ -254,3 +254,121 @@ def test_demo_tells_sales_who_came_back(tmp_path, capsys) -> None:
     assert [a["alert_id"] for a in read_jsonl(str(tmp_path / "demo" / "alerts.jsonl"))] == [
         a["alert_id"] for a in alerts
     ]
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused at once."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://rev:Pw-in-userinfo-7@127.0.0.1:{port}/revisit", "rev:***@127.0.0.1:{port}/revisit"),
+        (
+            "postgresql+psycopg://rev@127.0.0.1:{port}/revisit?password=Pw-in-query-7&sslmode=disable",
+            "rev@127.0.0.1:{port}/revisit?password=***&sslmode=disable",
+        ),
+    ],
+)
+def test_an_unreachable_database_is_reported_without_its_password(url, shown, tmp_path) -> None:
+    """Through the real console script: the message names the database, never its password, and
+    neither do the debug logs nor ``config check``, whichever form the password has."""
+    port = _closed_port()
+    url, shown = url.format(port=port), "postgresql+psycopg://" + shown.format(port=port)
+    password = "Pw-in-userinfo-7" if "userinfo" in url else "Pw-in-query-7"
+    revisit = str(Path(sys.executable).with_name("revisit"))
+    environment = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "REVISIT_LOGGING__LEVEL": "debug"}
+    history = subprocess.run(
+        [revisit, "history", "E01", "--db", url], capture_output=True, text=True, env=environment, timeout=60
+    )
+    assert history.returncode == 2 and history.stdout == ""
+    assert history.stderr.startswith(f"revisit: database {shown}: cannot open it (connection failed:")
+    configured = subprocess.run(
+        [revisit, "sender", "--once"],
+        capture_output=True,
+        text=True,
+        env={**environment, "REVISIT_DATABASE_URL": url},
+        timeout=60,
+    )
+    assert configured.returncode == 2 and configured.stderr.startswith(f"revisit: database {shown}: cannot open it")
+    check = subprocess.run(
+        [revisit, "config", "check"],
+        capture_output=True,
+        text=True,
+        env={**environment, "REVISIT_DATABASE_URL": url},
+        timeout=60,
+    )
+    assert check.returncode == 0 and json.loads(check.stdout)["settings"]["database_url"] == shown
+    unparsable = subprocess.run(
+        [revisit, "history", "E01", "--db", url.replace(f":{port}/", ":no-port/")],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+    )
+    assert unparsable.returncode == 2 and unparsable.stderr.startswith(
+        f"revisit: --db {shown.replace(f':{port}/', ':no-port/')}: cannot use this database URL ("
+    )
+    for result in (history, configured, check, unparsable):
+        assert password not in result.stdout + result.stderr
+
+
+HOSTILE_PATHS = ("/projects/newpsm\x1b[2J\x1b]0;owned\x07", "/files/x\r\x1b[31mred\u202e", "/blog/geekery/\u009b6n")
+
+
+def _terminal_controls(text: str) -> list[str]:
+    """Every character of ``text`` a terminal would act on, other than the line breaks of the output."""
+    import unicodedata
+
+    return [ch for ch in text if (unicodedata.category(ch) == "Cc" and ch != "\n") or "\u202a" <= ch <= "\u202e"]
+
+
+def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> None:
+    """The real console script, run outside the checkout, on a log and a list that carry escape
+    sequences (clear screen, window title, C1 CSI, carriage return, a bidi override): the console
+    alert and ``history`` show them replaced, and ``history --json`` keeps the data, escaped."""
+    header = ACCOUNTS.splitlines()[0]
+    (tmp_path / "accounts.csv").write_text(
+        f"{header}\nE03,Evil\x1b]0;owned\x07 Ltd\x1b[2J,,,216.152.249.0/24,Ken\u009b31m,,,2012-05-01,,,,forgotten,\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "revisit.toml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "hostile.log").write_text(
+        "".join(
+            f'216.152.249.242 - - [19/May/2015:05:0{minute}:03 +0000] "GET {path} HTTP/1.1" 200 338 "-" "Mozilla/4.0"\n'
+            for minute, path in enumerate(HOSTILE_PATHS)
+        ),
+        encoding="utf-8",
+    )
+    revisit = str(Path(sys.executable).with_name("revisit"))
+    db = f"sqlite:///{tmp_path / 'h.sqlite'}"
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [revisit, *args, "--db", db], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    replayed = run("replay", "hostile.log", "--accounts", "accounts.csv", "--config", "revisit.toml", "--workers", "1")
+    history = run("history", "E03")
+    shown = run("history", "E03", "--json")
+    assert _terminal_controls(replayed + history + shown) == []
+    assert replayed.startswith("● Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J (E03) is back - tier C")
+    assert (
+        "  pages     /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd → /files/x\ufffd\ufffd[31mred\ufffd → " in replayed
+    )
+    assert "  owner     Ken\ufffd31m  · delivery: digest" in replayed
+    assert history.splitlines() == [
+        "visit 2015-05-19 05:00 UTC from Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J",
+        "  05:00:03  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd  [project]",
+        "  05:01:03  /files/x\ufffd\ufffd[31mred\ufffd  [download]",
+        "  05:02:03  /blog/geekery/\ufffd6n  [article]",
+        "1 alert(s) for this account",
+    ]
+    assert [hit["path"] for hit in json.loads(shown)["hits"]] == list(HOSTILE_PATHS)

@@ -568,3 +568,96 @@ def test_a_later_visit_inside_the_cooldown_is_a_thread_reply_not_a_new_alert(tmp
     store.write_rows(PendingRows([hit(60 * 30, "/much-later")], {}, [], {}))  # past thread_reply_hours: silence
     assert sender.run_once().total() == 0
     store.close()
+
+
+def test_a_csv_owner_slack_that_is_no_member_id_is_refused_and_never_mentioned(
+    tmp_path, http_peer, smtp_peer, secrets, capsys
+):
+    """At import the list is refused, naming file, line and column; an id that reached the
+    database before it was checked is never put into a mention nor used as a DM channel."""
+    from revisit.cli import main
+
+    url = f"sqlite:///{tmp_path / 'd.sqlite'}"
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("account_id,name,owner_slack\nC-1,Sakura,<!channel>\n", encoding="utf-8")
+    assert main(["accounts", "import", str(accounts), "--db", url]) == 2
+    assert capsys.readouterr().err == (
+        f"revisit: {accounts}:2:3: owner_slack: '<!channel>' is not a Slack member id "
+        "(U or W, then capital letters and digits: U024BE7LH)\n"
+    )
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack"])
+    store, _ = store_alert(url, settings, owner="U123> <!here")
+    DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once()
+    store.close()
+    store, _ = store_alert(f"sqlite:///{tmp_path / 'e.sqlite'}", settings, owner="U123> <!here")
+    delivery = replace(settings.delivery, slack=replace(settings.delivery.slack, channel="", fallback_channel="#team"))
+    DeliverySender(AlertOutbox(store), remote_channels(delivery), delivery).run_once()
+    store.close()
+    to_sales, to_team = (json.loads(body) for _, _, body, _ in http_peer.requests)
+    assert (to_sales["channel"], to_team["channel"]) == ("#sales", "#team")
+    for posted in (to_sales, to_team):
+        assert posted["text"] == "株式会社サンプル商事 (revisit test)が再訪しました"
+        assert "<!here" not in json.dumps(posted, ensure_ascii=False)
+
+
+HOSTILE_ACCOUNT_ID = "営業 A?x#1<!here>"
+BACKTICK_PATH = "/a`<!here>`b>c&d"
+
+
+def hostile_alert(db_url, settings):
+    store = Store(db_url, delivery=settings.delivery)
+    alert = replace(
+        sample_alert(settings, "U024BE7LH"), account_id=HOSTILE_ACCOUNT_ID, pages=("/", BACKTICK_PATH, "/pricing")
+    )
+    assert store.write_rows(PendingRows([], {}, [alert], {})) == [alert]
+    return store, alert
+
+
+def test_visitor_paths_and_account_ids_arrive_escaped_unfurled_never_and_the_link_encoded(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    """Through the loopback Slack API: the alert and its thread reply keep every path inside its
+    code span, escape ``<``, ``>``, ``&``, ask Slack not to unfurl, and the history button's URL
+    carries the account id percent-encoded."""
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack"], thread_reply_delay_seconds=60.0)
+    store, alert = hostile_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 1}
+    alert = replace(alert, pages=alert.pages + ("/z`<!channel>`",))
+    store.write_rows(PendingRows([], {}, [], {alert.alert_id: alert}))
+    clock.now += timedelta(seconds=61)
+    assert dict(sender.run_once().outcomes) == {("slack-thread", "sent"): 1}
+    store.close()
+    posted, reply = (json.loads(body) for _, _, body, _ in http_peer.requests)
+    times = [f"{at:%H:%M}" for at in alert.page_times]
+    assert posted["blocks"][2]["text"]["text"].splitlines()[1:] == [
+        f"1. {times[0]} `/`",
+        f"2. {times[1]} `/aˋ&lt;!here&gt;ˋb&gt;c&amp;d`",
+        f"3. {times[2]} `/pricing`",
+    ]
+    assert posted["text"] == "<@U024BE7LH> 株式会社サンプル商事 (revisit test)が再訪しました"
+    (button,) = posted["blocks"][-1]["elements"]
+    assert button["url"] == "https://revisit.test/a/%E5%96%B6%E6%A5%AD%20A%3Fx%231%3C%21here%3E"
+    assert reply["blocks"][0]["text"]["text"].splitlines()[-2:] == [
+        f"• {times[2]} `/pricing`",
+        f"• {times[3]} `/zˋ&lt;!channel&gt;ˋ`",
+    ]
+    for message in (posted, reply):
+        assert (message["unfurl_links"], message["unfurl_media"]) == (False, False)
+
+
+def test_a_slack_incoming_webhook_post_escapes_paths_and_does_not_unfurl(tmp_path, http_peer, smtp_peer, monkeypatch):
+    host, port = http_peer.server_address
+    monkeypatch.delenv("REVISIT_SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("REVISIT_SLACK_WEBHOOK_URL", f"http://{host}:{port}/services/T0/B0/secret")
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack"])
+    store, alert = hostile_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+    assert dict(
+        DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once().outcomes
+    ) == {("slack", "sent"): 1}
+    store.close()
+    ((path, _, body, _),) = http_peer.requests
+    posted = json.loads(body)
+    assert path == "/services/T0/B0/secret" and (posted["unfurl_links"], posted["unfurl_media"]) == (False, False)
+    assert f"2. {alert.page_times[1]:%H:%M} `/aˋ&lt;!here&gt;ˋb&gt;c&amp;d`" in posted["blocks"][2]["text"]["text"]

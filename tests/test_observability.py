@@ -167,3 +167,19 @@ def test_a_failing_resolver_is_counted_and_the_next_one_answers(caplog) -> None:
     assert value("revisit_resolutions_total", {"resolver": "maxmind", "result": "answer"}) == 1
     assert value("revisit_resolution_duration_seconds_count", {"resolver": "flaky"}) == 1
     assert "resolver flaky failed" in caplog.text and "database file vanished" in caplog.text
+
+
+def test_database_passwords_in_any_url_are_masked_in_the_log(captured_logs) -> None:
+    """Not only the configured database's password: a URL from ``--db`` or an error message, with
+    the password in the userinfo or in the query string."""
+    lines = captured_logs(REVISIT_DATABASE_URL="postgresql+psycopg://revisit@db/revisit?password=configured-77")
+    log = logging.getLogger("revisit.storage")
+    log.warning("cannot reach postgresql+psycopg://ops:other-db-pass@db2:5432/revisit")
+    log.warning("cannot reach postgresql://ops@db3/revisit?sslmode=require&password=query-pass-1&x=1: refused")
+    log.warning("dsn host=db4 password=kw-pass-9 dbname=revisit", extra={"url": "mysql://u:extra-pw-3@h/d"})
+    log.warning("the configured one: configured-77")
+    first, second, third, fourth = lines()
+    assert first["event"] == "cannot reach postgresql+psycopg://ops:***@db2:5432/revisit"
+    assert second["event"] == "cannot reach postgresql://ops@db3/revisit?sslmode=require&password=***&x=1: refused"
+    assert (third["event"], third["url"]) == ("dsn host=db4 password=*** dbname=revisit", "mysql://u:***@h/d")
+    assert fourth["event"] == "the configured one: ***"

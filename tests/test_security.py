@@ -8,9 +8,11 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from tests.conftest import REPO
 
@@ -45,6 +47,29 @@ def test_no_installed_dependency_has_a_known_vulnerability() -> None:
             f"pip-audit: none of the {len(dependencies)} dependencies could be looked up (the package "
             "index reachable from here serves no advisory data); nothing known to be vulnerable"
         )
+
+
+# The last release of each dependency with a published advisory (see the comments in pyproject.toml):
+# a floor must exclude it, so no install that pip may choose is one pip-audit would flag.
+LAST_VULNERABLE = {
+    "starlette": "1.3.0",
+    "fastapi": "0.132.1",  # its starlette range holds only vulnerable releases
+    "python-multipart": "0.0.31",
+    "jinja2": "3.1.5",
+    "aiosmtpd": "1.4.5",
+    "setuptools": "78.1.0",
+}
+
+
+def test_dependency_floors_exclude_releases_with_known_advisories() -> None:
+    """Works offline, unlike pip-audit, which only sees what is installed here."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = [Requirement(text) for text in project["dependencies"] + project["optional-dependencies"]["test"]]
+    floors = {requirement.name.lower(): requirement.specifier for requirement in declared}
+    admitted = {
+        name: version for name, version in LAST_VULNERABLE.items() if name not in floors or version in floors[name]
+    }
+    assert admitted == {}
 
 
 def test_sql_is_built_with_bound_parameters_only() -> None:

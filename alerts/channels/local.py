@@ -11,6 +11,7 @@ from typing import TextIO
 
 from revisit.alerts.channels.base import DeliveryResult
 from revisit.alerts.policy import Alert
+from revisit.core.text import printable
 
 
 class JsonLinesChannel:
@@ -48,7 +49,8 @@ _TIER_TITLES = {
 
 
 def format_alert(alert: Alert) -> str:
-    """A short card a salesperson can act on without opening anything else."""
+    """A short card a salesperson can act on without opening anything else. Names, paths and the
+    opener carry visitor and list text: each line is made ``printable`` for the terminal."""
     org = alert.organization
     owner = alert.owner.name or "(no owner: route to the team)"
     value = f"{alert.lifetime_value:,.0f}" if alert.lifetime_value is not None else "unknown"
@@ -66,4 +68,4 @@ def format_alert(alert: Alert) -> str:
         f"  next step {alert.approach}",
         f"  opener    {alert.opening_line}",
     ]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)

@@ -14,6 +14,7 @@ from revisit.alerts.channels.base import DeliveryFailure, read_secret, retry_aft
 from revisit.alerts.policy import Alert
 from revisit.alerts.render import slack_blocks, slack_thread_reply
 from revisit.core.config import DeliverySettings, SlackSettings
+from revisit.enrichment.accounts import is_slack_member_id
 
 # Slack Web API errors that no retry will cure (https://api.slack.com/methods/chat.postMessage).
 SLACK_PERMANENT_ERRORS = frozenset(
@@ -51,6 +52,10 @@ def _slack_failure(error: SlackApiError) -> DeliveryFailure:
 
 @dataclass
 class SlackChannel:
+    """Every post (message, thread reply, incoming webhook) says ``unfurl_links`` and
+    ``unfurl_media`` False: Slack must not fetch or preview a visitor-chosen URL, which would tell
+    its owner that sales is looking."""
+
     settings: SlackSettings
     history_url: str = ""
     name: str = "slack"
@@ -72,7 +77,8 @@ class SlackChannel:
 
     def _post_message(self, alert: Alert, token: str) -> str:
         # DM the owner when we know their Slack user id; else the team channel, mentioning them.
-        owner = alert.owner.slack
+        # An id that is not a member id (a list imported before it was checked) counts as none.
+        owner = alert.owner.slack if is_slack_member_id(alert.owner.slack) else ""
         if self.settings.channel:
             channel, mention = self.settings.channel, owner
         elif owner:
@@ -85,7 +91,9 @@ class SlackChannel:
                 permanent=True,
             )
         text, blocks = slack_blocks(alert, self.history_url, mention=mention)
-        response = self._post_message_api(token, channel=channel, text=text, blocks=blocks, unfurl_links=False)
+        response = self._post_message_api(
+            token, channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+        )
         return f"{response.get('channel', channel)}:{response.get('ts', '')}"
 
     def send_reply(self, alert: Alert, message_ref: str, activity: list[tuple[datetime, str]]) -> str:
@@ -97,7 +105,15 @@ class SlackChannel:
                 "slack: replies in a thread need a bot token (incoming webhooks cannot)", permanent=True
             )
         text, blocks = slack_thread_reply(alert, activity)
-        response = self._post_message_api(token, channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+        response = self._post_message_api(
+            token,
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
         return f"{channel}:{response.get('ts', '')}"
 
     def _post_message_api(self, token: str, **message: Any) -> Any:
@@ -114,7 +130,7 @@ class SlackChannel:
         text, blocks = slack_blocks(alert, self.history_url)
         client = WebhookClient(url, timeout=int(self.settings.timeout_seconds))
         try:
-            response = client.send(text=text, blocks=blocks, unfurl_links=False)
+            response = client.send(text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
         except (OSError, urllib.error.URLError) as error:
             raise DeliveryFailure(f"slack webhook: cannot reach it ({type(error).__name__})") from None
         if response.status_code == 200:

@@ -11,15 +11,20 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from revisit.core.errors import BadInput
+from revisit.core.text import without_credentials
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 # Addresses that are our own infrastructure when they appear as the remote address in front of an
 # X-Forwarded-For header: loopback and private ranges, as nginx's real_ip module is usually set up.
@@ -565,23 +570,48 @@ def read_secret(env_name: str, file_path: str, environ: Mapping[str, str] | None
     return (os.environ if environ is None else environ).get(env_name, "").strip() if env_name else ""
 
 
-def database_password(url: str) -> str:
-    """The password inside a database URL, or "" (for masking it wherever the URL could appear)."""
-    if "://" not in url or "@" not in url:
-        return ""
-    credentials = url.split("://", 1)[1].rsplit("@", 1)[0]
-    return credentials.split(":", 1)[1] if ":" in credentials else ""
+# Query parameters of a database URL whose values are secret (password=, sslpassword=, ...).
+_SECRET_QUERY_KEY = re.compile(r"pass(word)?|passwd|pwd|secret|token", re.IGNORECASE)
+
+
+def _parsed_database_url(url: str) -> URL | None:
+    """SQLAlchemy's reading of ``url``, or None when it cannot read it. Imported here: a command
+    that never opens a database does not pay for importing SQLAlchemy."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+
+
+def database_secrets(url: str) -> tuple[str, ...]:
+    """The passwords a database URL carries, in the userinfo and in ``password=``-style query
+    parameters (libpq reads both): the values to mask wherever the URL could have been quoted."""
+    parsed = _parsed_database_url(url)
+    if parsed is None:
+        return ()
+    query_secrets = [
+        value
+        for name, values in parsed.query.items()
+        if _SECRET_QUERY_KEY.search(name)
+        for value in ((values,) if isinstance(values, str) else values)
+    ]
+    return tuple(value for value in (parsed.password or "", *query_secrets) if value)
+
+
+def masked_url(url: str) -> str:
+    """A database URL fit for a message: SQLAlchemy renders it with the password hidden, and
+    ``password=``-style query values are masked too; a URL it cannot parse is masked as text."""
+    parsed = _parsed_database_url(url)
+    return without_credentials(url if parsed is None else parsed.render_as_string(hide_password=True))
 
 
 def effective_settings(settings: Settings) -> dict[str, Any]:
     """The settings as plain data for ``revisit config check``, with a database password masked."""
     data = _plain(settings)
-    url = data.get("database_url", "")
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        user = credentials.split(":", 1)[0]
-        data["database_url"] = f"{scheme}://{user}{':***' if ':' in credentials else ''}@{host}"
+    data["database_url"] = masked_url(data.get("database_url", ""))
     return data
 
 

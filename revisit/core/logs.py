@@ -6,7 +6,9 @@ standard library) goes through one structlog processor chain, applied in order:
 1. time (UTC, ISO 8601), level and logger name;
 2. fields passed with ``extra={...}`` (``alert_id``, ``channel``, ...);
 3. ``event_id``: a unique id per record, to point at one line in a ticket or a log search;
-4. secrets (tokens, passwords, webhook URLs, the database password) replaced by ``***``;
+4. secrets (tokens, passwords, webhook URLs, the database password) replaced by ``***``, and so
+   is the password of any URL quoted in a message (``user:…@`` and ``password=…``), whichever
+   database it names;
 5. with privacy mode on, IP addresses cut to their network (/24, /48): a log is no place for
    personal data the database itself keeps only as configured;
 6. rendering: JSON, or key=value lines for a terminal.
@@ -27,10 +29,11 @@ import structlog
 from revisit.core.config import (
     LoggingSettings,
     Settings,
-    database_password,
+    database_secrets,
     read_secret,
     secret_sources,
 )
+from revisit.core.text import without_credentials
 
 EventDict = MutableMapping[str, Any]
 Processor = Callable[[Any, str, EventDict], EventDict]
@@ -54,18 +57,19 @@ def add_event_id(logger: Any, method: str, event: EventDict) -> EventDict:
 
 
 def secret_masker(secrets: Iterable[str]) -> Processor:
-    """Replaces each known secret value, wherever it appears in a string, and secret-named keys."""
+    """Replaces each known secret value, wherever it appears in a string, secret-named keys, and
+    the credentials of any URL in a string (``without_credentials``)."""
     values = sorted({value for value in secrets if len(value) >= 4}, key=len, reverse=True)
 
     def mask_secrets(logger: Any, method: str, event: EventDict) -> EventDict:
         for key, value in event.items():
             if SECRET_KEYS.search(key) and value:
                 event[key] = MASK
-            elif isinstance(value, str) and values:
+            elif isinstance(value, str):
                 for secret in values:
                     if secret in value:
                         value = value.replace(secret, MASK)
-                event[key] = value
+                event[key] = without_credentials(value)
         return event
 
     return mask_secrets
@@ -98,7 +102,7 @@ def mask_addresses(logger: Any, method: str, event: EventDict) -> EventDict:
 def known_secrets(settings: Settings, sources: Mapping[str, tuple[str, str]] | None = None) -> list[str]:
     """The secret values this configuration uses (unreadable files are the channels' concern):
     the database password and every secret in ``sources`` (default: those outside the channels)."""
-    values = [database_password(settings.database_url)]
+    values = list(database_secrets(settings.database_url))
     for variable, path in (secret_sources(settings) if sources is None else sources).values():
         try:
             values.append(read_secret(variable, path))

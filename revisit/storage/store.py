@@ -37,9 +37,10 @@ from revisit.alerts.channels import thread_channel
 from revisit.alerts.policy import Alert
 from revisit.alerts.routing import THREAD_REPLY, plan_deliveries
 from revisit.alerts.sessions import PageView, Session
-from revisit.core.config import DeliverySettings
+from revisit.core.config import DeliverySettings, masked_url
 from revisit.core.errors import BadInput
 from revisit.core.organization import Organization, OrgKind
+from revisit.core.text import without_credentials
 from revisit.enrichment.accounts import Account, DormancyReason, Owner
 from revisit.enrichment.classify import MatchedHit
 from revisit.enrichment.normalize import search_text, sort_key
@@ -58,13 +59,19 @@ from revisit.storage.models import (
 )
 
 
+def _shown(engine: Engine) -> str:
+    """The engine's URL for a message: no password, in the userinfo or in the query string."""
+    return without_credentials(engine.url.render_as_string(hide_password=True))
+
+
 def open_engine(url: str) -> Engine:
     try:
         # pre-ping: after a database restart, pooled connections are dead; each is checked (one
         # round trip) and replaced when it is taken, instead of failing the first query
         return create_engine(url, future=True, pool_pre_ping=True)
-    except (ArgumentError, ImportError) as error:
-        raise BadInput(f"--db {url!r}: cannot use this database URL ({error})") from None
+    except (ArgumentError, ImportError, ValueError) as error:
+        # ValueError: a port that is no number; the message quotes the URL only with its password masked
+        raise BadInput(without_credentials(f"--db {masked_url(url)}: cannot use this database URL ({error})")) from None
 
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
@@ -88,9 +95,7 @@ def migrate(engine: Engine) -> None:
         if schema_is_current(engine):
             return
     except OperationalError as error:
-        raise BadInput(
-            f"database {engine.url.render_as_string(hide_password=True)}: cannot open it ({error.orig})"
-        ) from None
+        raise BadInput(f"database {_shown(engine)}: cannot open it ({without_credentials(str(error.orig))})") from None
     from alembic import command
     from alembic.config import Config
 
@@ -113,8 +118,7 @@ def migrate(engine: Engine) -> None:
                 pass
             if attempt == MIGRATION_ATTEMPTS - 1:
                 raise BadInput(
-                    f"database {engine.url.render_as_string(hide_password=True)}: "
-                    f"cannot open or migrate it ({error.orig})"
+                    f"database {_shown(engine)}: cannot open or migrate it ({without_credentials(str(error.orig))})"
                 ) from None
 
 
@@ -174,7 +178,7 @@ class Store:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except OperationalError as error:
-            return f"database unavailable: {error.orig}"
+            return f"database unavailable: {without_credentials(str(error.orig))}"
         return None
 
     def save_accounts(self, accounts: Sequence[Account], batch: int = 2000) -> int:
