@@ -142,23 +142,23 @@ def session_secret(settings: Settings) -> str:
     try:
         secret = read_secret(web.session_secret_env, web.session_secret_file)
     except OSError as error:
-        raise BadInput(f"revisit web: session secret file {web.session_secret_file}: {error.strerror}") from None
+        raise BadInput(f"web session secret file {web.session_secret_file}: {error.strerror}") from None
     if not secret:
         if web.users and web.session_secret_required:
             raise BadInput(
-                f"revisit web: no session secret in {where}: set one of at least {SHORTEST_SECRET} bytes, "
+                f"no web session secret in {where}: set one of at least {SHORTEST_SECRET} bytes, "
                 "e.g. `openssl rand -hex 32` (or web.session_secret_required = false for a random one)"
             )
         log.warning("no session secret (%s): using a random one, so sessions end when the server restarts", where)
         return secrets.token_urlsafe(32)
     if secret in EXAMPLE_SECRETS or secret.lower().startswith(EXAMPLE_PREFIXES):
         raise BadInput(
-            f"revisit web: the session secret in {where} is the example from the documentation: "
+            f"the web session secret in {where} is the example from the documentation: "
             "set a random one, e.g. `openssl rand -hex 32`"
         )
     if len(secret.encode("utf-8")) < SHORTEST_SECRET:
         raise BadInput(
-            f"revisit web: the session secret in {where} is {len(secret.encode('utf-8'))} bytes: it needs at "
+            f"the web session secret in {where} is {len(secret.encode('utf-8'))} bytes: it needs at "
             f"least {SHORTEST_SECRET}, e.g. `openssl rand -hex 32`"
         )
     return secret
@@ -178,7 +178,7 @@ def check_web_settings(web: WebSettings) -> None:
         if not value >= least
     ]
     if problems:
-        raise BadInput("revisit web: " + "; ".join(problems))
+        raise BadInput("; ".join(problems))
 
 
 def _url_texts(request: Request) -> list[str]:
@@ -284,7 +284,10 @@ def create_app(
 
     def database_problem() -> str | None:
         """Anyone may ask /readyz: the answer names no host, user or driver message; the log does."""
-        problem = store.problem()
+        try:
+            problem = store.problem()
+        except Exception as error:  # whatever the driver raises, the answer stays the same
+            problem = f"{type(error).__name__}: {error}"
         if problem is None:
             return None
         log.warning("not ready: %s", problem)

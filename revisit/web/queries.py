@@ -409,9 +409,7 @@ class Reads:
         if f.since:
             query = query.where(AlertRow.triggered_at >= datetime.combine(f.since, time.min, UTC))
         if f.until:
-            query = query.where(
-                AlertRow.triggered_at < datetime.combine(f.until + timedelta(days=1), time.min, UTC)
-            )
+            query = query.where(AlertRow.triggered_at < datetime.combine(f.until + timedelta(days=1), time.min, UTC))
         if f.q.strip():
             query = query.where(AccountRow.search_text.contains(folded_for_search(f.q), autoescape=True))
         return query if counting else query.order_by(AlertRow.triggered_at.desc(), AlertRow.alert_id)
