@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -202,6 +203,20 @@ def test_demoting_an_admin_or_removing_a_user_in_the_config_acts_on_the_next_req
         assert gone.status_code == 303 and gone.headers["location"] == "/login?next=%2Faccounts"
         assert WebSessions(store).count() == 1  # the removed user's session is deleted, ana's stays
         assert analyst.get("/accounts").status_code == 200
+
+
+def test_an_expired_session_is_no_session_and_the_next_login_sweeps_it(store) -> None:
+    sessions = WebSessions(store)
+    now = datetime.now(UTC)
+    old = sessions.create("adm", timedelta(hours=12), now=now - timedelta(hours=13))
+    live = sessions.create("ana", timedelta(hours=12), now=now - timedelta(hours=11))
+    assert sessions.find(old, now) is None
+    found = sessions.find(live, now)
+    assert found is not None and (found.user_name, found.last_seen_at) == ("ana", now)
+    sessions.create("ana", timedelta(hours=12), now=now)
+    stale = sessions.create("adm", timedelta(hours=1), now=now - timedelta(hours=2))
+    sessions.create("ana", timedelta(hours=12), now=now)  # sweeps the expired one
+    assert sessions.count() == 3 and sessions.find(stale, now) is None
 
 
 # --- 2. logins that cannot be hammered ---------------------------------------------------------

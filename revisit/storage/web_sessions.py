@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from revisit.storage.models import WebSessionRow, as_utc
 from revisit.storage.store import Store
@@ -46,7 +46,7 @@ class WebSessions:
         with self._engine.begin() as connection:
             connection.execute(delete(WebSessionRow).where(WebSessionRow.expires_at <= now))
             connection.execute(
-                WebSessionRow.__table__.insert().values(
+                insert(WebSessionRow).values(
                     id_sha256=_digest(session_id),
                     user_name=user_name,
                     created_at=now,
@@ -71,6 +71,7 @@ class WebSessions:
         if now - found.last_seen_at >= LAST_SEEN_RESOLUTION:
             with self._engine.begin() as connection:
                 connection.execute(update(WebSessionRow).where(WebSessionRow.id_sha256 == key).values(last_seen_at=now))
+            return replace(found, last_seen_at=now)
         return found
 
     def end(self, session_id: str) -> None:
