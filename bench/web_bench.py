@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
+import secrets
 import signal
 import socket
 import statistics
@@ -280,6 +282,7 @@ def main() -> None:
                     "--today",
                     TODAY.isoformat(),
                 ],
+                env={**os.environ, "REVISIT_WEB_SESSION_SECRET": secrets.token_hex(32)},
                 stdout=web_log,
                 stderr=subprocess.STDOUT,
             )

@@ -431,11 +431,26 @@ class WebSettings:
     port: int = 8080
     users: tuple[WebUser, ...] = ()
     api_tokens: tuple[ApiToken, ...] = ()
-    # Signs the session cookie; without one a random key is made at start (sessions end on restart).
+    # Signs the session cookie (at least 32 bytes, never a documented example). The cookie only names
+    # a session kept in the database; who the user is and their role come from [[web.users]] on
+    # every request, so removing a user or changing a role acts at once.
     session_secret_env: str = "REVISIT_WEB_SESSION_SECRET"
     session_secret_file: str = ""
-    secure_cookies: bool = True  # cookies only over HTTPS (browsers also allow them on localhost)
-    session_hours: float = 12.0
+    # With users configured, a missing secret stops the server; false: a random one is made at start
+    # (every session ends when the server restarts).
+    session_secret_required: bool = True
+    secure_cookies: bool = True  # cookies only over HTTPS (browsers also allow them on localhost); HSTS too
+    session_hours: float = 12.0  # a session ends this long after login, used or not
+    # Logins: after this many failures for one user name or from one address, that name or address
+    # waits login_lockout_seconds, doubling with each further failure up to login_lockout_max_seconds
+    # (answer 429 with Retry-After). Failures are forgotten after login_lockout_max_seconds of quiet.
+    login_failures_before_lockout: int = 5
+    login_lockout_seconds: float = 30.0
+    login_lockout_max_seconds: float = 3600.0
+    # An argon2 check takes 64 MiB: at most this many at once; a login waits this long for a turn,
+    # then gets 503 with Retry-After.
+    password_checks_at_once: int = 4
+    password_check_wait_seconds: float = 2.0
     page_size: int = 50
     default_days: int = 30  # lists show visits of the last N days unless a date range is given
 

@@ -195,6 +195,19 @@ class OutcomeRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class WebSessionRow(Base):
+    """A logged-in browser of the web UI. Only the SHA-256 of the random session id is kept, so a
+    copy of this table logs nobody in; deleting the row ends the session (logout)."""
+
+    __tablename__ = "web_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 def to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from revisit.alerts.report import Outcome
 from revisit.core.errors import BadInput
@@ -18,23 +18,34 @@ from revisit.storage.outbox import AlertOutbox
 from revisit.storage.outcomes import record_outcome
 from revisit.web.app import api_user, context, require_admin
 from revisit.web.auth import Principal
+from revisit.web.pages import FIRST_DAY, LARGEST_NUMBER, LAST_DAY, LONGEST_SNOOZE_DAYS
 from revisit.web.queries import AccountFilter, AccountSummary, AlertFilter, AlertLine
 
 router = APIRouter(prefix="/api", tags=["revisit"])
 User = Annotated[Principal, Depends(api_user)]
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # NUL and friends: PostgreSQL refuses NUL
+
+
+def _within_bounds(day: date | None) -> date | None:
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"must be between {FIRST_DAY} and {LAST_DAY}")
+    return day
+
+
+Day = Annotated[date | None, AfterValidator(_within_bounds)]
 
 
 class AccountsQuery(BaseModel):
     tier: Literal["", "A", "B", "C", "active"] = ""
-    owner: str = ""
-    industry: str = ""
-    min_score: int = Field(0, ge=0)
-    since: date | None = None
-    until: date | None = None
-    q: str = Field("", max_length=200, description="name search: width, case and kana insensitive")
+    owner: str = Field("", max_length=200, pattern=NO_CONTROL)
+    industry: str = Field("", max_length=200, pattern=NO_CONTROL)
+    min_score: int = Field(0, ge=0, le=LARGEST_NUMBER)
+    since: Day = None
+    until: Day = None
+    q: str = Field("", max_length=200, pattern=NO_CONTROL, description="name search: width, case and kana insensitive")
     sort: Literal["name", "last_visit", "score", "visits", "tier", "value"] = "last_visit"
     order: Literal["asc", "desc"] = "desc"
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=LARGEST_NUMBER)
 
 
 class AccountsPage(BaseModel):
@@ -46,11 +57,11 @@ class AccountsPage(BaseModel):
 
 class AlertsQuery(BaseModel):
     tier: Literal["", "A", "B", "C"] = ""
-    owner: str = ""
-    since: date | None = None
-    until: date | None = None
-    q: str = Field("", max_length=200)
-    page: int = Field(1, ge=1)
+    owner: str = Field("", max_length=200, pattern=NO_CONTROL)
+    since: Day = None
+    until: Day = None
+    q: str = Field("", max_length=200, pattern=NO_CONTROL)
+    page: int = Field(1, ge=1, le=LARGEST_NUMBER)
 
 
 class AlertsPage(BaseModel):
@@ -61,13 +72,13 @@ class AlertsPage(BaseModel):
 
 
 class SnoozeIn(BaseModel):
-    days: float = Field(gt=0, le=3650)
-    reason: str = Field(min_length=1, max_length=500)
+    days: float = Field(gt=0, le=LONGEST_SNOOZE_DAYS, allow_inf_nan=False)
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_CONTROL)
 
 
 class OutcomeIn(BaseModel):
     result: Outcome
-    note: str = Field("", max_length=2000)
+    note: str = Field("", max_length=2000, pattern=NO_CONTROL)
 
 
 @router.get("/accounts", response_model=AccountsPage, summary="Dormant accounts that visited, filtered")

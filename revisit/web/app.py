@@ -1,14 +1,16 @@
 """``revisit web``: the analysts' pages and JSON API over the same database as the pipeline.
 
-``create_app`` wires the parts: signed session cookies (Starlette's SessionMiddleware), who is
-asking (``auth``), what pages read (``queries``), the HTML pages (``pages``) and the JSON API with
-its OpenAPI description (``api``), plus ``/metrics``, ``/healthz`` and ``/readyz`` like every
-long-running revisit process.
+``create_app`` wires the parts: a signed cookie (Starlette's SessionMiddleware) that names a
+session kept in the database (``revisit.storage.web_sessions``), who is asking (``auth``), what
+pages read (``queries``), the HTML pages (``pages``) and the JSON API with its OpenAPI description
+(``api``), plus ``/metrics``, ``/healthz`` and ``/readyz`` like every long-running revisit process.
+Every response, errors included, carries the security headers (``security_headers``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import signal
 import sys
@@ -21,23 +23,52 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.middleware.sessions import SessionMiddleware
 
-from revisit.core.config import Settings, read_secret
+from revisit.core.config import Settings, WebSettings, read_secret
+from revisit.core.errors import BadInput
 from revisit.core.metrics import RevisitMetrics
 from revisit.core.version import __version__
 from revisit.endpoints import readiness_body
 from revisit.storage.store import Store
-from revisit.web.auth import Authenticator, Principal
+from revisit.storage.web_sessions import WebSessions
+from revisit.web.auth import Authenticator, LoginThrottle, PasswordChecks, Principal, check_token, user_named
 from revisit.web.queries import Reads
 
 log = logging.getLogger("revisit.web")
 SESSION_COOKIE = "revisit_session"
+SHORTEST_SECRET = 32  # bytes
+# Secrets printed in .env.example and the docs: anyone can read them, so they sign nothing.
+EXAMPLE_SECRETS = frozenset({"change-me-to-a-long-random-string"})
+EXAMPLE_PREFIXES = ("change-me", "changeme", "replace-with", "your-secret")
+# /metrics labels requests by method: anything else a client invents counts as "other", so that
+# the label set (and the process's memory) stays closed.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# Swagger UI comes from the CDN FastAPI uses; its start-up script is ours, in /static.
+SWAGGER = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
+DOCS_POLICY = (
+    f"default-src 'self'; script-src 'self' {SWAGGER}/; style-src 'self' {SWAGGER}/; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_PAGE = f"""<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>revisit API</title><link rel="stylesheet" href="{SWAGGER}/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="{SWAGGER}/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
 
 
 class LoginRequired(Exception):
@@ -48,13 +79,16 @@ class LoginRequired(Exception):
 class WebContext:
     """What every route needs, kept on ``app.state.web``."""
 
-    settings: Settings
+    settings: Settings  # read on every request: users and roles changed here act at once
     store: Store
     reads: Reads
     auth: Authenticator
     templates: Jinja2Templates
     metrics: RevisitMetrics
     today: Callable[[], date]
+    sessions: WebSessions
+    throttle: LoginThrottle
+    password_checks: PasswordChecks
 
 
 def context(request: Request) -> WebContext:
@@ -62,14 +96,22 @@ def context(request: Request) -> WebContext:
 
 
 def principal_of(request: Request) -> Principal | None:
-    """From a bearer token, else from the session cookie."""
+    """From a bearer token, else from the session the cookie names: it must exist in the database,
+    be unexpired and belong to a user still configured; the role is the one configured now."""
+    web = context(request)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return context(request).auth.check_token(header[7:].strip())
-    user = request.session.get("user")
-    if isinstance(user, dict) and user.get("name") and user.get("role"):
-        return Principal(user["name"], user["role"])
-    return None
+        return check_token(web.settings.web.api_tokens, header[7:].strip())
+    session_id = request.session.get("sid")
+    if not isinstance(session_id, str) or not session_id:
+        return None
+    found = web.sessions.find(session_id)
+    principal = user_named(web.settings.web.users, found.user_name) if found else None
+    if principal is None:
+        if found is not None:  # the user was removed from the config: logged out
+            web.sessions.end(session_id)
+        request.session.pop("sid", None)
+    return principal
 
 
 def page_user(request: Request) -> Principal:
@@ -92,19 +134,69 @@ def require_admin(principal: Principal) -> None:
 
 
 def session_secret(settings: Settings) -> str:
+    """The key that signs the cookie. A short one can be guessed and a documented one is known to
+    all: either refuses to start, as does a missing one when users log in (unless the config says
+    a random key, lost at restart, will do)."""
+    web = settings.web
+    where = f"the file {web.session_secret_file}" if web.session_secret_file else f"${web.session_secret_env}"
     try:
-        secret = read_secret(settings.web.session_secret_env, settings.web.session_secret_file)
+        secret = read_secret(web.session_secret_env, web.session_secret_file)
     except OSError as error:
-        raise SystemExit(
-            f"revisit web: session secret file {settings.web.session_secret_file}: {error.strerror}"
-        ) from None
+        raise BadInput(f"web session secret file {web.session_secret_file}: {error.strerror}") from None
     if not secret:
-        log.warning(
-            "no session secret (%s): using a random one, so sessions end when the server restarts",
-            settings.web.session_secret_env,
-        )
+        if web.users and web.session_secret_required:
+            raise BadInput(
+                f"no web session secret in {where}: set one of at least {SHORTEST_SECRET} bytes, "
+                "e.g. `openssl rand -hex 32` (or web.session_secret_required = false for a random one)"
+            )
+        log.warning("no session secret (%s): using a random one, so sessions end when the server restarts", where)
         return secrets.token_urlsafe(32)
+    if secret in EXAMPLE_SECRETS or secret.lower().startswith(EXAMPLE_PREFIXES):
+        raise BadInput(
+            f"the web session secret in {where} is the example from the documentation: "
+            "set a random one, e.g. `openssl rand -hex 32`"
+        )
+    if len(secret.encode("utf-8")) < SHORTEST_SECRET:
+        raise BadInput(
+            f"the web session secret in {where} is {len(secret.encode('utf-8'))} bytes: it needs at "
+            f"least {SHORTEST_SECRET}, e.g. `openssl rand -hex 32`"
+        )
     return secret
+
+
+def check_web_settings(web: WebSettings) -> None:
+    problems = [
+        f"web.{name} must be at least {least}"
+        for name, value, least in (
+            ("login_failures_before_lockout", web.login_failures_before_lockout, 1),
+            ("password_checks_at_once", web.password_checks_at_once, 1),
+            ("login_lockout_seconds", web.login_lockout_seconds, 0),
+            ("login_lockout_max_seconds", web.login_lockout_max_seconds, web.login_lockout_seconds),
+            ("password_check_wait_seconds", web.password_check_wait_seconds, 0),
+            ("session_hours", web.session_hours, 0.01),
+        )
+        if not value >= least
+    ]
+    if problems:
+        raise BadInput("; ".join(problems))
+
+
+def _url_texts(request: Request) -> list[str]:
+    """The decoded path, names and values of the query string."""
+    return [request.scope["path"], *(text for item in request.query_params.multi_items() for text in item)]
+
+
+def security_headers(response: Response, secure: bool) -> Response:
+    """No inline script or style, no framing, no sniffing, no full URLs to other sites; HSTS when
+    the cookies are HTTPS-only anyway. A route may set its own Content-Security-Policy (the API docs)."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
 
 
 def create_app(
@@ -112,10 +204,12 @@ def create_app(
 ) -> FastAPI:
     from revisit.web import api, pages
 
+    check_web_settings(settings.web)
+    secret = session_secret(settings)
     app = FastAPI(
         title="revisit",
         version=_version(),
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
         description="Dormant customers who came back: accounts, their visits, alerts and outcomes. "
@@ -127,14 +221,22 @@ def create_app(
         settings,
         store,
         Reads(store.engine, settings.dormancy, settings.web.default_days),
-        Authenticator(settings.web),
+        Authenticator(),
         templates,
         metrics,
         today or (lambda: datetime.now(UTC).date()),
+        WebSessions(store),
+        LoginThrottle(
+            settings.web.login_failures_before_lockout,
+            settings.web.login_lockout_seconds,
+            settings.web.login_lockout_max_seconds,
+        ),
+        PasswordChecks(settings.web.password_checks_at_once, settings.web.password_check_wait_seconds),
     )
+    secure = settings.web.secure_cookies
     app.add_middleware(
         SessionMiddleware,
-        secret_key=session_secret(settings),
+        secret_key=secret,
         session_cookie=SESSION_COOKIE,
         max_age=int(settings.web.session_hours * 3600),
         same_site="lax",
@@ -145,14 +247,22 @@ def create_app(
     @app.middleware("http")
     async def measure(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
+        if any(CONTROL_CHARACTERS.search(text) for text in _url_texts(request)):
+            # no page or filter has a use for them, and PostgreSQL refuses NUL in text outright
+            response: Response = PlainTextResponse("control characters in the URL", status_code=400)
+        else:
+            response = await call_next(request)
         route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.http_requests.labels(route, request.method, str(response.status_code)).inc()
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        metrics.http_requests.labels(route, method, str(response.status_code)).inc()
         metrics.http_duration.labels(route).observe(time.perf_counter() - started)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+        return security_headers(response, secure)
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, error: Exception) -> Response:
+        """The last resort (a bug): logged with its traceback, answered without one."""
+        log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+        return security_headers(PlainTextResponse("internal error", status_code=500), secure)
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, error: LoginRequired) -> Response:
@@ -169,8 +279,23 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     def ready() -> Response:
-        status, body = readiness_body({"database": store.problem})
+        status, body = readiness_body({"database": database_problem})
         return Response(body, status_code=status, media_type="application/json")
+
+    def database_problem() -> str | None:
+        """Anyone may ask /readyz: the answer names no host, user or driver message; the log does."""
+        try:
+            problem = store.problem()
+        except Exception as error:  # whatever the driver raises, the answer stays the same
+            problem = f"{type(error).__name__}: {error}"
+        if problem is None:
+            return None
+        log.warning("not ready: %s", problem)
+        return "database unavailable"
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE, headers={"Content-Security-Policy": DOCS_POLICY})
 
     app.include_router(pages.router)
     app.include_router(api.router)

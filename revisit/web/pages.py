@@ -9,13 +9,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from revisit.alerts.report import Outcome
 from revisit.core.config import effective_settings
@@ -23,20 +26,29 @@ from revisit.core.errors import BadInput
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.outcomes import record_outcome
 from revisit.web.app import context, page_user, require_admin
-from revisit.web.auth import Principal, csrf_matches, new_csrf_token
+from revisit.web.auth import Busy, Principal, csrf_matches, new_csrf_token, retry_after
 from revisit.web.charts import Bar, bar_chart
 from revisit.web.queries import ACCOUNT_SORTS, TIERS, AccountFilter, AlertFilter
 
 router = APIRouter(include_in_schema=False)
 BOM = "\ufeff"  # Excel reads a CSV as UTF-8 (Japanese intact) only with it
+# Bounds of what filters accept: beyond them dates overflow and numbers overflow the database.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+LARGEST_NUMBER = 1_000_000
+LONGEST_SNOOZE_DAYS = 365
 
 
-def render(request: Request, template: str, user: Principal | None, **values: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, user: Principal | None, status_code: int = 200, **values: Any
+) -> HTMLResponse:
     csrf = request.session.get("csrf")
     if csrf is None:
         csrf = request.session["csrf"] = new_csrf_token()
     return context(request).templates.TemplateResponse(
-        request, template, {"user": user, "csrf": csrf, "today": context(request).today(), **values}
+        request,
+        template,
+        {"user": user, "csrf": csrf, "today": context(request).today(), **values},
+        status_code=status_code,
     )
 
 
@@ -50,21 +62,48 @@ def _date(params: Mapping[str, str], name: str, errors: list[str]) -> date | Non
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        errors.append(f"{name}: {text!r} is not a date (YYYY-MM-DD)")
+        errors.append(f"{name}: {text[:40]!r} is not a date (YYYY-MM-DD)")
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        errors.append(f"{name}: {text!r} is not between {FIRST_DAY} and {LAST_DAY}")
+        return None
+    return day
 
 
-def _int(params: Mapping[str, str], name: str, errors: list[str], default: int = 0) -> int:
+def _int(params: Mapping[str, str], name: str, errors: list[str], default: int = 0, least: int = 0) -> int:
     text = params.get(name, "").strip()
     if not text:
         return default
     try:
-        return max(0, int(text))
+        number = int(text) if len(text) <= 20 else None
     except ValueError:
-        errors.append(f"{name}: {text!r} is not a whole number")
+        number = None
+    if number is None or not least <= number <= LARGEST_NUMBER:
+        errors.append(f"{name}: {text[:40]!r} is not a whole number from {least} to {LARGEST_NUMBER}")
         return default
+    return number
+
+
+def _text(params: Mapping[str, str], name: str, errors: list[str]) -> str:
+    """Free text as given, up to 200 characters; control characters (NUL above all, which
+    PostgreSQL refuses) are an error, not a crash."""
+    text = params.get(name, "")[:200]
+    if _CONTROL.search(text):
+        errors.append(f"{name}: control characters are not allowed")
+        return ""
+    return text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def plain_text(value: str, name: str, longest: int) -> str:
+    """A form's free text, stripped, or 400."""
+    if _CONTROL.search(value) or len(value) > longest:
+        raise HTTPException(400, f"{name}: at most {longest} characters, no control characters")
+    return value.strip()
 
 
 def account_filter(params: Mapping[str, str]) -> tuple[AccountFilter, list[str]]:
@@ -80,15 +119,15 @@ def account_filter(params: Mapping[str, str]) -> tuple[AccountFilter, list[str]]
         sort = "last_visit"
     return AccountFilter(
         tier=tier,
-        owner=params.get("owner", ""),
-        industry=params.get("industry", ""),
+        owner=_text(params, "owner", errors),
+        industry=_text(params, "industry", errors),
         min_score=_int(params, "min_score", errors),
         since=_date(params, "since", errors),
         until=_date(params, "until", errors),
-        q=params.get("q", "")[:200],
+        q=_text(params, "q", errors),
         sort=sort,
         descending=params.get("order", "desc" if sort != "name" else "asc") == "desc",
-        page=_int(params, "page", errors, 1) or 1,
+        page=_int(params, "page", errors, 1, least=1),
     ), errors
 
 
@@ -100,11 +139,11 @@ def alert_filter(params: Mapping[str, str]) -> tuple[AlertFilter, list[str]]:
         tier = ""
     return AlertFilter(
         tier=tier,
-        owner=params.get("owner", ""),
+        owner=_text(params, "owner", errors),
         since=_date(params, "since", errors),
         until=_date(params, "until", errors),
-        q=params.get("q", "")[:200],
-        page=_int(params, "page", errors, 1) or 1,
+        q=_text(params, "q", errors),
+        page=_int(params, "page", errors, 1, least=1),
     ), errors
 
 
@@ -117,8 +156,16 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     return Response(
         buffer.getvalue().encode("utf-8"),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": content_disposition(filename)},
     )
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266: an ASCII name every client understands (anything else becomes ``_``), then the
+    real name in UTF-8 (RFC 8187) for those that know ``filename*``. Nothing from the URL can
+    close the quotes or add a parameter."""
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def link(params: Mapping[str, str], **changes: Any) -> str:
@@ -134,23 +181,51 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
 
 
 @router.post("/login")
-def login(
+async def login(
     request: Request, name: str = Form(""), password: str = Form(""), csrf: str = Form(""), next: str = Form("/")
 ) -> Response:
+    """Throttled per name and per address (429 with Retry-After), and at most
+    ``web.password_checks_at_once`` argon2 checks at a time (503 with Retry-After when no turn comes)."""
     check_csrf(request, csrf)
-    principal = context(request).auth.check_password(name, password)
+    web = context(request)
+    address = request.client.host if request.client else ""
+    wait = web.throttle.wait_for(name, address)
+    if wait > 0:
+        return _login_refused(request, next, 429, wait, "Too many failed logins: try again later.")
+    users = web.settings.web.users
+    try:
+        principal = await web.password_checks.run(lambda: web.auth.check_password(users, name, password))
+    except Busy:
+        return _login_refused(request, next, 503, 1, "The server is busy: try again in a moment.")
     if principal is None:
+        web.throttle.failed(name, address)
         response = render(request, "login.html", None, next=_safe_next(next), error="Wrong name or password.")
         response.status_code = 401
         return response
+    web.throttle.succeeded(name)
+    lifetime = timedelta(hours=web.settings.web.session_hours)
+    session_id = await run_in_threadpool(web.sessions.create, principal.name, lifetime)
+    old = request.session.get("sid")
+    if isinstance(old, str) and old:
+        await run_in_threadpool(web.sessions.end, old)
     request.session.clear()  # a new session on login: no fixation
-    request.session.update({"user": {"name": principal.name, "role": principal.role}, "csrf": new_csrf_token()})
+    request.session.update({"sid": session_id, "csrf": new_csrf_token()})
     return RedirectResponse(_safe_next(next), status_code=303)
+
+
+def _login_refused(request: Request, next: str, status: int, wait: float, error: str) -> Response:
+    response = render(request, "login.html", None, next=_safe_next(next), error=error)
+    response.status_code = status
+    response.headers["Retry-After"] = retry_after(wait)
+    return response
 
 
 @router.post("/logout")
 def logout(request: Request, csrf: str = Form("")) -> Response:
     check_csrf(request, csrf)
+    session_id = request.session.get("sid")
+    if isinstance(session_id, str) and session_id:
+        context(request).sessions.end(session_id)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -194,6 +269,7 @@ def accounts(request: Request, user: Principal = Depends(page_user)) -> HTMLResp
         range_start=start.date(),
         range_end=(end.date().toordinal() - 1),
         from_ordinal=date.fromordinal,
+        status_code=400 if errors else 200,
     )
 
 
@@ -292,9 +368,10 @@ def snooze(
 ) -> Response:
     check_csrf(request, csrf)
     require_admin(user)
-    if days <= 0 or not reason.strip():
-        raise HTTPException(400, "a snooze needs days > 0 and a reason")
-    until = AlertOutbox(context(request).store).snooze(account_id, days, reason.strip(), user.name)
+    why = plain_text(reason, "reason", 500)
+    if not (math.isfinite(days) and 0 < days <= LONGEST_SNOOZE_DAYS) or not why:
+        raise HTTPException(400, f"a snooze needs days from more than 0 to {LONGEST_SNOOZE_DAYS}, and a reason")
+    until = AlertOutbox(context(request).store).snooze(account_id, days, why, user.name)
     message = f"Snoozed until {until:%Y-%m-%d %H:%M} UTC"
     return RedirectResponse(f"/accounts/{account_id}?{urlencode({'message': message})}", status_code=303)
 
@@ -315,6 +392,7 @@ def alerts(request: Request, user: Principal = Depends(page_user)) -> HTMLRespon
         params=params,
         link=link,
         choices=web.reads.choices(),
+        status_code=400 if errors else 200,
     )
 
 
@@ -368,7 +446,9 @@ def outcome(
     check_csrf(request, csrf)
     require_admin(user)
     try:
-        account_id = record_outcome(context(request).store, alert_id, Outcome(result), note.strip(), user.name)
+        account_id = record_outcome(
+            context(request).store, alert_id, Outcome(result), plain_text(note, "note", 2000), user.name
+        )
     except ValueError:
         raise HTTPException(400, f"unknown outcome {result!r}") from None
     except BadInput as error:
