@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from revisit.stream.sources import MAX_LINE_BYTES, read_lines
@@ -31,18 +32,16 @@ def write_with_giant_line(path: Path, opener=gzip.open) -> None:
         out.writelines(HEAD[100:])
 
 
-def run_measured(command: list[str], stdin=None, env: dict[str, str] | None = None) -> tuple[int, str, int]:
-    """Exit code, stdout and stderr, and the peak resident memory in bytes of the command (with
-    the processes it forked and waited for)."""
-    out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"revisit-measured-{os.getpid()}.out"
-    with open(out_path, "w+b") as out:
-        process = subprocess.Popen(command, stdin=stdin, stdout=out, stderr=subprocess.STDOUT, env=env)
+def run_measured(command: list[str], stdin=None, env: dict[str, str] | None = None) -> tuple[int, str, str, int]:
+    """Exit code, stdout, stderr, and the peak resident memory in bytes of the command (with the
+    processes it forked and waited for)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, stdin=stdin, stdout=out, stderr=err, env=env)
         _pid, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
-        output = out.read().decode("utf-8", "replace")
-    out_path.unlink()
-    return process.returncode, output, usage.ru_maxrss * 1024
+        err.seek(0)
+        return process.returncode, out.read().decode(), err.read().decode(), usage.ru_maxrss * 1024
 
 
 def replay_command(tmp_path: Path, log: str, name: str) -> list[str]:
@@ -93,8 +92,8 @@ def test_replay_of_a_gzip_holding_one_512_mib_line_stays_small(tmp_path: Path) -
     packed = tmp_path / "giant.log.gz"
     write_with_giant_line(packed)
     assert packed.stat().st_size < 2 << 20
-    code, output, peak = run_measured(replay_command(tmp_path, str(packed), "gz"))
-    assert code == 0, output
+    code, output, errors, peak = run_measured(replay_command(tmp_path, str(packed), "gz"))
+    assert code == 0, errors
     assert summary_numbers(output) == expected_numbers(tmp_path)
     assert "too_long 1" in output
     assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB"
@@ -104,10 +103,10 @@ def test_replay_from_stdin_of_one_512_mib_line_stays_small(tmp_path: Path) -> No
     packed = tmp_path / "giant.log.gz"
     write_with_giant_line(packed)
     unpacking = subprocess.Popen(["gzip", "-dc", str(packed)], stdout=subprocess.PIPE)
-    code, output, peak = run_measured(replay_command(tmp_path, "-", "stdin"), stdin=unpacking.stdout)
+    code, output, errors, peak = run_measured(replay_command(tmp_path, "-", "stdin"), stdin=unpacking.stdout)
     unpacking.stdout.close()
     assert unpacking.wait() == 0
-    assert code == 0, output
+    assert code == 0, errors
     assert summary_numbers(output) == expected_numbers(tmp_path)
     assert "too_long 1" in output
     assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB"
@@ -118,9 +117,9 @@ def test_parallel_replay_of_a_plain_file_with_one_512_mib_line_stays_small(tmp_p
     write_with_giant_line(plain, opener=open)
     # two worker processes: the cut between their ranges falls inside the giant line
     environment = {**os.environ, "REVISIT_REPLAY__WORKERS": "2", "REVISIT_REPLAY__PARALLEL_MIN_MB": "1"}
-    code, output, peak = run_measured(replay_command(tmp_path, str(plain), "plain"), env=environment)
+    code, output, errors, peak = run_measured(replay_command(tmp_path, str(plain), "plain"), env=environment)
     plain.unlink()
-    assert code == 0, output
+    assert code == 0, errors
     assert summary_numbers(output) == expected_numbers(tmp_path)
     assert "too_long 1" in output
     assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB"

@@ -218,7 +218,7 @@ class RevisitMetrics:
             ),
             ship_failures=Counter(
                 "revisit_ship_failures_total",
-                "Shipper failures by kind (broker refused a line, checkpoint not written).",
+                "Shipper failures by kind: broker, checkpoint, or a line skipped (too_long, too_large_for_broker).",
                 ["kind"],
                 registry=r,
             ),
