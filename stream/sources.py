@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import sys
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -90,7 +91,7 @@ def read_lines(paths: Sequence[str]) -> Iterator[str]:
             with gzip.open(path, "rb") as handle:
                 try:
                     yield from _decoded(handle)
-                except (EOFError, gzip.BadGzipFile) as error:  # lines read so far were processed
+                except (EOFError, zlib.error, gzip.BadGzipFile) as error:  # lines read so far were processed
                     raise BadInput(f"{path}: gzip data ends early or is damaged ({error})") from None
         else:
             with open(path, "rb") as handle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -116,7 +117,6 @@ def test_a_real_log_is_shipped_whole_keyed_by_client(bootstrap: str, topic: str,
 
 
 def test_gzip_is_shipped_when_not_following(bootstrap: str, topic: str, tmp_path: Path) -> None:
-    import gzip
 
     packed = tmp_path / "a.log.gz"
     lines = APACHE_LOG.read_bytes().splitlines()[:500]
@@ -233,3 +233,21 @@ def test_follow_skips_an_over_long_line_written_in_two_parts(bootstrap: str, top
         line.rstrip(b"\n") for line in HEAD[:20]
     )
     assert checkpoint_offset(checkpoint, log) == log.stat().st_size
+
+
+def test_a_damaged_gzip_ships_what_it_holds_and_stops_clearly(bootstrap: str, topic: str, tmp_path: Path) -> None:
+    packed = tmp_path / "cut.log.gz"
+    whole = gzip.compress(APACHE_LOG.read_bytes())
+    packed.write_bytes(whole[: len(whole) // 2])  # a copy that ended early
+    not_gzip = tmp_path / "plain.log.gz"
+    not_gzip.write_bytes(b"".join(HEAD))
+    checkpoint = tmp_path / "ckpt.json"
+    result = subprocess.run(ship(bootstrap, topic, checkpoint, str(packed)), capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"revisit: {packed}: gzip data ends early or is damaged")
+    assert "Traceback" not in result.stderr
+    shipped = checkpoint_offset(checkpoint, packed)
+    lines = APACHE_LOG.read_bytes()[:shipped].splitlines()
+    assert len(lines) > 1000 and sorted(v for _k, v, _p in consume_all(bootstrap, topic, len(lines))) == sorted(lines)
+    refused = subprocess.run(ship(bootstrap, topic, checkpoint, str(not_gzip)), capture_output=True, text=True)
+    assert (refused.returncode, refused.stderr) == (2, f"revisit: {not_gzip}: named .gz but not gzip data\n")

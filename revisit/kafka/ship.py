@@ -27,6 +27,7 @@ import os
 import signal
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from revisit.core.metrics import RevisitMetrics
 from revisit.endpoints import ServiceEndpoints
 from revisit.stream.fields import ClientAddressResolver
 from revisit.stream.formats import make_line_parser
-from revisit.stream.sources import MAX_LINE_BYTES, LineReader, is_cut, skip_rest_of_line
+from revisit.stream.sources import MAX_LINE_BYTES, LineReader, check_log_paths, is_cut, skip_rest_of_line
 
 log = logging.getLogger("revisit.ship")
 
@@ -275,6 +276,12 @@ class Shipper:
             cursor = self._open(path)
             try:
                 self._read_available(cursor, final=True, cursors=[cursor])
+            except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+                self.commit([cursor])  # what was read is shipped and its checkpoint kept
+                raise BadInput(
+                    f"{path}: gzip data ends early or is damaged ({error}); the lines before it were shipped"
+                ) from None
+            else:
                 self.commit([cursor])
             finally:
                 cursor.handle.close()
@@ -384,9 +391,7 @@ def run_ship(
     """The command: the number of lines sent and of lines skipped by reason."""
     if follow and any(p.endswith(".gz") or p == "-" for p in paths):
         raise BadInput("--follow works on plain files only (not .gz or -)")
-    for path in paths:
-        if path != "-" and not Path(path).is_file():
-            raise BadInput(f"{path}: log file not found")
+    check_log_paths(paths)
     stop = Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
