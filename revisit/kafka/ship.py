@@ -169,7 +169,7 @@ class Shipper:
     def _skip(self, reason: str, source: str, offset: int, size: int) -> None:
         self.skipped[reason] += 1
         self._skipped_since_commit = True
-        self.metrics.ship_failures.labels(reason).inc()
+        self.metrics.ship_skipped.labels(reason).inc()
         log.warning("line skipped (%s): %s, byte %d, %d bytes", reason, source, offset, size)
 
     def _batch_due(self) -> bool:
