@@ -11,7 +11,7 @@ stored downstream), and the checkpoint moves past them so a rerun does not meet 
 
 - ``too_long``: over the parser's limit (``MAX_LINE_BYTES``). It is never held whole: its
   beginning is read, the rest dropped up to its newline in bounded chunks (a 512 MiB line read
-  whole took ship to 5 GB and a crash).
+  whole took ship to 1.7 GB, then a traceback; now 83 MB).
 - ``too_large_for_broker``: over the topic's ``max.message.bytes``, read from the broker at start
   and given to the producer as ``max_request_size``, so the producer refuses the line before
   sending it. A refusal by the broker itself is fatal to kafka-python's idempotent producer and
