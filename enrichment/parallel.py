@@ -26,7 +26,7 @@ from revisit.enrichment.classify import (
     tally,
     with_late_resolution,
 )
-from revisit.stream.sources import read_lines
+from revisit.stream.sources import MAX_LINE_BYTES, is_cut, read_lines, skip_rest_of_line
 
 HITS_PER_MESSAGE = 5000
 WORKER_POLL_SECONDS = 1.0
@@ -39,7 +39,7 @@ def line_aligned_ranges(path: str | Path, parts: int) -> list[tuple[int, int]]:
     with open(path, "rb") as handle:
         for k in range(1, parts):
             handle.seek(size * k // parts)
-            handle.readline()  # finish the line we landed in: it belongs to the previous range
+            skip_rest_of_line(handle)  # the line we landed in belongs to the previous range
             position = handle.tell()
             if starts[-1] < position < size:
                 starts.append(position)
@@ -47,14 +47,15 @@ def line_aligned_ranges(path: str | Path, parts: int) -> list[tuple[int, int]]:
 
 
 def read_range(path: str | Path, start: int, end: int) -> Iterator[str]:
-    """The lines of ``[start, end)``, decoded like ``read_lines`` (UTF-8, bad bytes replaced)."""
+    """The lines of ``[start, end)``, read and decoded like ``read_lines`` (UTF-8, bad bytes
+    replaced, an over-long line cut and the rest of it dropped)."""
     with open(path, "rb") as handle:
         handle.seek(start)
         position = start
-        for raw in handle:
-            if position >= end:
-                break
+        while position < end and (raw := handle.readline(MAX_LINE_BYTES)):
             position += len(raw)
+            if is_cut(raw):
+                position += skip_rest_of_line(handle)[0]
             yield raw.decode("utf-8", "replace")
 
 

@@ -270,7 +270,7 @@ def _ship(args: argparse.Namespace, settings: Settings) -> int:
     from revisit.kafka.ship import run_ship
 
     kafka = _kafka_settings(args, settings)
-    sent = run_ship(
+    result = run_ship(
         args.logs,
         args.topic or kafka.raw_topic,
         args.follow,
@@ -279,7 +279,11 @@ def _ship(args: argparse.Namespace, settings: Settings) -> int:
         settings.ship,
         args.checkpoint,
     )
-    print(f"shipped {sent:,} lines to {args.topic or kafka.raw_topic}")
+    print(f"shipped {result.sent:,} lines to {args.topic or kafka.raw_topic}")
+    if result.skipped:
+        count = sum(result.skipped.values())
+        reasons = ", ".join(f"{reason} {number:,}" for reason, number in result.skipped.items())
+        print(f"skipped {count:,} line{'' if count == 1 else 's'}: {reasons}")
     return 0
 
 

@@ -112,3 +112,19 @@ def test_prometheus_scrapes_every_revisit_process_where_it_listens() -> None:
         assert f":{port}/readyz" in " ".join(SERVICES[service]["healthcheck"]["test"]) or service == "worker"
     mounted = " ".join(SERVICES["prometheus"]["volumes"])
     assert all(f"deploy/prometheus/{name}" in mounted for name in scrape["rule_files"])
+
+
+def test_the_internal_web_ports_stay_on_the_compose_network() -> None:
+    """The worker's, sender's and shipper's pages are for Prometheus and health checks only: no
+    host port is published for them, and Prometheus reaches them by service name."""
+    scrape = yaml.safe_load((REPO / "deploy" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    scraped = {
+        target
+        for job in scrape["scrape_configs"]
+        for target in [f"{n}:{d['port']}" for d in job.get("dns_sd_configs", []) for n in d["names"]]
+        + [t for s in job.get("static_configs", []) for t in s["targets"]]
+    }
+    for name, port in (("worker", 6066), ("sender", 6068), ("shipper", 6067)):
+        service = SERVICES[name]
+        assert "ports" not in service and "network_mode" not in service, f"{name} must not publish a host port"
+        assert str(port) in [str(p) for p in service["expose"]] and f"{name}:{port}" in scraped

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -11,10 +14,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
 
 from revisit.cli import main
 from tests.conftest import APACHE_LOG
+from tests.test_bounded_input import HEAD, PEAK_RSS_LIMIT, run_measured, write_with_giant_line
 
 pytestmark = pytest.mark.kafka
 
@@ -112,7 +117,6 @@ def test_a_real_log_is_shipped_whole_keyed_by_client(bootstrap: str, topic: str,
 
 
 def test_gzip_is_shipped_when_not_following(bootstrap: str, topic: str, tmp_path: Path) -> None:
-    import gzip
 
     packed = tmp_path / "a.log.gz"
     lines = APACHE_LOG.read_bytes().splitlines()[:500]
@@ -163,3 +167,87 @@ def test_follow_survives_sigkill_rotation_and_truncation(bootstrap: str, topic: 
     assert not missing, f"{sum(missing.values())} lines lost"
     duplicates = sum((got - expected).values())
     assert duplicates <= 2000, duplicates  # at most the batch in flight when killed (ship.batch_lines)
+
+
+def checkpoint_offset(checkpoint: Path, log: Path) -> int:
+    return json.loads(checkpoint.read_text("utf-8"))[str(log.resolve())]["offset"]
+
+
+def test_a_512_mib_line_is_skipped_in_bounded_memory(bootstrap: str, topic: str, tmp_path: Path) -> None:
+    packed = tmp_path / "giant.log.gz"
+    write_with_giant_line(packed)
+    checkpoint = tmp_path / "ckpt.json"
+    code, output, errors, peak = run_measured(ship(bootstrap, topic, checkpoint, str(packed)))
+    assert code == 0, errors
+    assert "Traceback" not in errors
+    assert output.splitlines() == [f"shipped 200 lines to {topic}", "skipped 1 line: too_long 1"]
+    assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB"
+    assert Counter(v for _k, v, _p in consume_all(bootstrap, topic, 200)) == Counter(
+        line.rstrip(b"\n") for line in HEAD
+    )
+    again = subprocess.run(ship(bootstrap, topic, checkpoint, str(packed)), capture_output=True, text=True)
+    assert again.stdout.splitlines() == [f"shipped 0 lines to {topic}"]  # the checkpoint is past the line
+
+
+def test_a_line_the_broker_refuses_as_too_large_is_skipped_and_passed(bootstrap: str, tmp_path: Path) -> None:
+    name = f"small-{uuid.uuid4().hex[:10]}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(name, 2, 1, topic_configs={"max.message.bytes": "20000"})])
+    admin.close()
+    log = tmp_path / "access.log"
+    refused = b"a" * 50_000 + b"\n"  # under the parser's limit, over this topic's
+    log.write_bytes(b"".join(HEAD[:100]) + refused + b"".join(HEAD[100:]))
+    checkpoint = tmp_path / "ckpt.json"
+    result = subprocess.run(ship(bootstrap, name, checkpoint, str(log)), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"shipped 200 lines to {name}", "skipped 1 line: too_large_for_broker 1"]
+    assert "Traceback" not in result.stderr
+    assert Counter(v for _k, v, _p in consume_all(bootstrap, name, 200)) == Counter(line.rstrip(b"\n") for line in HEAD)
+    assert checkpoint_offset(checkpoint, log) == log.stat().st_size
+    again = subprocess.run(ship(bootstrap, name, checkpoint, str(log)), capture_output=True, text=True, timeout=300)
+    assert again.stdout.splitlines() == [f"shipped 0 lines to {name}"]
+
+
+def test_follow_skips_an_over_long_line_written_in_two_parts(bootstrap: str, topic: str, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_bytes(b"".join(HEAD[:10]) + b"a" * 600_000)  # the long line's end is not written yet
+    checkpoint = tmp_path / "ckpt.json"
+    following = subprocess.Popen(
+        ship(bootstrap, topic, checkpoint, str(log), follow=True),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "REVISIT_SHIP__WEB_PORT": "0"},
+    )
+    try:
+        assert len(consume_all(bootstrap, topic, 10)) == 10
+        with log.open("ab") as handle:
+            handle.write(b"a" * 600_000 + b"\n")
+            handle.writelines(HEAD[10:20])
+        assert len(consume_all(bootstrap, topic, 20)) == 20
+    finally:
+        following.send_signal(signal.SIGTERM)
+        out, err = following.communicate(timeout=60)
+    assert following.returncode == 0, err.decode()
+    assert out.decode().splitlines() == [f"shipped 20 lines to {topic}", "skipped 1 line: too_long 1"]
+    assert Counter(v for _k, v, _p in consume_all(bootstrap, topic, 20)) == Counter(
+        line.rstrip(b"\n") for line in HEAD[:20]
+    )
+    assert checkpoint_offset(checkpoint, log) == log.stat().st_size
+
+
+def test_a_damaged_gzip_ships_what_it_holds_and_stops_clearly(bootstrap: str, topic: str, tmp_path: Path) -> None:
+    packed = tmp_path / "cut.log.gz"
+    whole = gzip.compress(APACHE_LOG.read_bytes())
+    packed.write_bytes(whole[: len(whole) // 2])  # a copy that ended early
+    not_gzip = tmp_path / "plain.log.gz"
+    not_gzip.write_bytes(b"".join(HEAD))
+    checkpoint = tmp_path / "ckpt.json"
+    result = subprocess.run(ship(bootstrap, topic, checkpoint, str(packed)), capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"revisit: {packed}: gzip data ends early or is damaged")
+    assert "Traceback" not in result.stderr
+    shipped = checkpoint_offset(checkpoint, packed)
+    lines = APACHE_LOG.read_bytes()[:shipped].splitlines()
+    assert len(lines) > 1000 and sorted(v for _k, v, _p in consume_all(bootstrap, topic, len(lines))) == sorted(lines)
+    refused = subprocess.run(ship(bootstrap, topic, checkpoint, str(not_gzip)), capture_output=True, text=True)
+    assert (refused.returncode, refused.stderr) == (2, f"revisit: {not_gzip}: named .gz but not gzip data\n")

@@ -414,3 +414,39 @@ def test_a_following_shipper_serves_metrics_and_readiness(bootstrap, tmp_path) -
     assert shipper.returncode == 0, errors
     for line in errors.splitlines():  # whatever it logged is one JSON object per line
         assert {"time", "level", "event", "event_id"} <= json.loads(line).keys()
+
+
+def status_of(port: int, path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_worker_serves_only_metrics_and_health_pages(bootstrap, tmp_path) -> None:
+    setup = Setup(bootstrap, tmp_path)
+    setup.ship(APACHE_LOG)
+    setup.start_worker()
+    port = setup.web_ports[0]
+    try:
+        setup.wait_for_hits(1)  # the account-state table has records: there is something to leak
+        account = next(iter(setup.alerts().values()), "E01 ").split(" ", 1)[0]
+        assert status_of(port, "/metrics") == 200 and "revisit_hits_total" in get(port, "/metrics")
+        assert get_json(port, "/healthz") == (200, {"status": "ok"})
+        assert status_of(port, "/readyz") in (200, 503)  # answers (ready or not) with its checks
+        faust_pages = [
+            "/",
+            "/table/",
+            "/table/account-state/",
+            f"/table/account-state/{account}/",
+            "/router/",
+            f"/router/account-state/{account}/",
+            "/graph/",
+            "/stats/",
+            "/stats/assignment/",
+            "/performance/",
+        ]
+        assert {path: status_of(port, path) for path in faust_pages} == dict.fromkeys(faust_pages, 404)
+    finally:
+        setup.stop_all()

@@ -84,6 +84,7 @@ class RevisitMetrics:
     lines_shipped: Counter
     lines_acknowledged: Counter
     ship_failures: Counter
+    ship_skipped: Counter
     ship_commit: Histogram
     ship_backlog: Gauge
     # the web UI and API
@@ -220,6 +221,12 @@ class RevisitMetrics:
                 "revisit_ship_failures_total",
                 "Shipper failures by kind (broker refused a line, checkpoint not written).",
                 ["kind"],
+                registry=r,
+            ),
+            ship_skipped=Counter(
+                "revisit_ship_skipped_lines_total",
+                "Lines not sent, by reason (too_long: over the parser's limit; too_large_for_broker).",
+                ["reason"],
                 registry=r,
             ),
             ship_commit=Histogram(

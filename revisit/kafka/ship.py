@@ -5,6 +5,17 @@ moves only after the broker acknowledged every line before it (the producer is f
 so a restart never skips a line and re-sends at most the batch that was in flight. With ``--follow``
 files are tailed like ``tail -F``: a rotated file is read to its end before the new one is opened,
 and a truncated file is read again from its start.
+
+Two kinds of line are counted and skipped (not sent, not dead-lettered: neither could be parsed or
+stored downstream), and the checkpoint moves past them so a rerun does not meet them again:
+
+- ``too_long``: over the parser's limit (``MAX_LINE_BYTES``). It is never held whole: its
+  beginning is read, the rest dropped up to its newline in bounded chunks (a 512 MiB line read
+  whole took ship to 1.7 GB, then a traceback; now 83 MB).
+- ``too_large_for_broker``: over the topic's ``max.message.bytes``, read from the broker at start
+  and given to the producer as ``max_request_size``, so the producer refuses the line before
+  sending it. A refusal by the broker itself is fatal to kafka-python's idempotent producer and
+  every line in flight would fail with it.
 """
 
 from __future__ import annotations
@@ -12,26 +23,37 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import logging
 import os
 import signal
 import sys
 import time
+import zlib
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Event
-from typing import BinaryIO
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.errors import KafkaError, MessageSizeTooLargeError
 
 from revisit.core.config import LogSettings, ShipSettings
 from revisit.core.errors import BadInput, ServiceFailure
-from revisit.core.hit import Malformed
+from revisit.core.hit import Malformed, MalformedReason
 from revisit.core.metrics import RevisitMetrics
 from revisit.endpoints import ServiceEndpoints
 from revisit.stream.fields import ClientAddressResolver
 from revisit.stream.formats import make_line_parser
+from revisit.stream.sources import MAX_LINE_BYTES, LineReader, check_log_paths, is_cut, skip_rest_of_line
+
+log = logging.getLogger("revisit.ship")
+
+TOO_LONG = MalformedReason.TOO_LONG
+TOO_LARGE_FOR_BROKER = "too_large_for_broker"
+# The broker's own default for message.max.bytes: the limit when the topic's cannot be read.
+DEFAULT_MESSAGE_LIMIT = 1_048_588
 
 
 class LineKeyer:
@@ -86,8 +108,17 @@ class _Cursor:
     path: str
     handle: io.BufferedIOBase  # a plain file, or a GzipFile
     inode: int
-    offset: int  # bytes read and handed to the producer
+    offset: int  # bytes read and handed to the producer (or skipped)
     acknowledged: int  # bytes the broker confirmed
+    # Bytes of an over-long line dropped so far whose newline is not written yet (following):
+    # the offset stays at the line's start until its end arrives.
+    dropping: int | None = None
+
+
+@dataclass(frozen=True)
+class ShipResult:
+    sent: int
+    skipped: dict[str, int] = field(default_factory=dict)  # lines not sent, by reason
 
 
 class Shipper:
@@ -109,19 +140,37 @@ class Shipper:
         self.settings = settings
         self.stop = stop
         self.sent = 0
+        self.skipped: Counter[str] = Counter()
         self._errors: list[BaseException] = []
         self._pending = 0
+        self._skipped_since_commit = False
         self._last_flush = time.monotonic()
         self._flushing_since: float | None = None  # set while waiting for the broker's acknowledgements
 
     # --- sending -------------------------------------------------------------------------
-    def _send(self, raw_line: bytes) -> None:
+    def _send(self, raw_line: bytes, source: str, offset: int) -> None:
         value = raw_line.rstrip(b"\r\n")
         key = self.keyer.key_for(value.decode("utf-8", "replace"))
-        future = self.producer.send(self.topic, key=key, value=value)
+        try:
+            future = self.producer.send(self.topic, key=key, value=value)
+        except MessageSizeTooLargeError:  # over the topic's max.message.bytes (max_request_size)
+            self._skip(TOO_LARGE_FOR_BROKER, source, offset, len(raw_line))
+            return
+        except KafkaError as error:
+            self.metrics.ship_failures.labels("broker").inc()
+            raise ServiceFailure(
+                f"the producer could not take a line ({error}); the checkpoint was not moved, "
+                "so a restart re-sends from there"
+            ) from None
         future.add_errback(self._errors.append)
         self.sent += 1
         self._pending += 1
+
+    def _skip(self, reason: str, source: str, offset: int, size: int) -> None:
+        self.skipped[reason] += 1
+        self._skipped_since_commit = True
+        self.metrics.ship_skipped.labels(reason).inc()
+        log.warning("line skipped (%s): %s, byte %d, %d bytes", reason, source, offset, size)
 
     def _batch_due(self) -> bool:
         return (
@@ -140,12 +189,19 @@ class Shipper:
             self._flushing_since = None
         if self._errors:
             self.metrics.ship_failures.labels("broker").inc()
+            if isinstance(self._errors[0], MessageSizeTooLargeError):
+                raise ServiceFailure(
+                    "the broker refused a line as too large (was the topic's max.message.bytes lowered "
+                    "while shipping?); the checkpoint was not moved, and a restart reads the new limit "
+                    "and skips such lines"
+                )
             raise ServiceFailure(
                 f"the broker refused a line: {self._errors[0]!r}; "
                 "the checkpoint was not moved, so a restart re-sends from there"
             )
         self.metrics.lines_acknowledged.inc(self._pending)
         self._pending = 0
+        self._skipped_since_commit = False
         for cursor in cursors:
             cursor.acknowledged = cursor.offset
             if self.checkpoint is not None:
@@ -185,16 +241,34 @@ class Shipper:
     def _read_available(self, cursor: _Cursor, final: bool, cursors: Sequence[_Cursor]) -> None:
         """Send every complete line now in the file; with ``final`` also an unterminated last one."""
         while not self.stop.is_set():
-            line = cursor.handle.readline()
+            if cursor.dropping is not None:
+                if not self._drop_rest(cursor, final):
+                    return
+                continue
+            line = cursor.handle.readline(MAX_LINE_BYTES)
             if not line:
                 return
+            if is_cut(line):
+                cursor.dropping = len(line)
+                continue
             if not line.endswith(b"\n") and not final:
                 cursor.handle.seek(cursor.offset)  # a line still being written: wait for its end
                 return
             cursor.offset += len(line)
-            self._send(line)
+            self._send(line, cursor.path, cursor.offset - len(line))
             if self._batch_due():
                 self.commit(cursors)
+
+    def _drop_rest(self, cursor: _Cursor, final: bool) -> bool:
+        """Read on through an over-long line; whether it ended (then it is counted and passed)."""
+        dropped, ended = skip_rest_of_line(cursor.handle)
+        cursor.dropping = (cursor.dropping or 0) + dropped
+        if not ended and not final:
+            return False  # its end is not written yet
+        self._skip(TOO_LONG, cursor.path, cursor.offset, cursor.dropping)
+        cursor.offset += cursor.dropping
+        cursor.dropping = None
+        return True
 
     def ship_once(self, paths: Sequence[str]) -> int:
         """Send what the files hold now, from their checkpoints, and return."""
@@ -202,16 +276,27 @@ class Shipper:
             cursor = self._open(path)
             try:
                 self._read_available(cursor, final=True, cursors=[cursor])
+            except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+                self.commit([cursor])  # what was read is shipped and its checkpoint kept
+                raise BadInput(
+                    f"{path}: gzip data ends early or is damaged ({error}); the lines before it were shipped"
+                ) from None
+            else:
                 self.commit([cursor])
             finally:
                 cursor.handle.close()
         return self.sent
 
-    def ship_stdin(self, stream: BinaryIO) -> int:
-        for line in stream:
-            if self.stop.is_set():
-                break
-            self._send(line)
+    def ship_stdin(self, stream: LineReader) -> int:
+        offset = 0
+        while not self.stop.is_set() and (line := stream.readline(MAX_LINE_BYTES)):
+            if is_cut(line):
+                size = len(line) + skip_rest_of_line(stream)[0]
+                self._skip(TOO_LONG, "stdin", offset, size)
+            else:
+                size = len(line)
+                self._send(line, "stdin", offset)
+            offset += size
             if self._batch_due():
                 self.commit([])
         self.commit([])
@@ -225,7 +310,7 @@ class Shipper:
                 for index, cursor in enumerate(cursors):
                     self._read_available(cursor, final=False, cursors=cursors)
                     cursors[index] = self._after_rotation(cursor, cursors)
-                if self._pending and self._batch_due():
+                if (self._pending or self._skipped_since_commit) and self._batch_due():
                     self.commit(cursors)
                 self.stop.wait(self.settings.poll_seconds)
             self.commit(cursors)
@@ -245,9 +330,10 @@ class Shipper:
             cursor.handle.close()
             handle = open(cursor.path, "rb")  # noqa: SIM115 - owned by the cursor, closed when done with
             return _Cursor(cursor.path, handle, os.fstat(handle.fileno()).st_ino, 0, 0)
-        if status.st_size < cursor.offset:  # truncated in place (copytruncate)
+        if status.st_size < cursor.offset + (cursor.dropping or 0):  # truncated in place (copytruncate)
             cursor.handle.seek(0)
             cursor.offset = cursor.acknowledged = 0
+            cursor.dropping = None
         return cursor
 
 
@@ -258,8 +344,26 @@ def _unacknowledged_bytes(cursor: _Cursor) -> int:
         return 0
 
 
-def make_producer(bootstrap_servers: str) -> KafkaProducer:
-    """Idempotent, acks=all: the broker keeps one copy of a retried send."""
+def topic_message_limit(bootstrap_servers: str, topic: str) -> int:
+    """The largest record batch the topic accepts (its ``max.message.bytes``, or the broker's)."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="revisit-ship")
+    except KafkaError as error:
+        raise BadInput(f"Kafka at {bootstrap_servers}: not reachable ({error})") from None
+    try:
+        resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs={"max.message.bytes": None})
+        found = admin.describe_configs([resource], config_filter="all")
+        entry = found.get("topic", {}).get(topic, {}).get("max.message.bytes")
+        return int(entry["value"]) if entry else DEFAULT_MESSAGE_LIMIT  # no topic yet: the broker's default
+    except KafkaError as error:
+        raise ServiceFailure(f"topic {topic}: cannot read its configuration ({error})") from None
+    finally:
+        admin.close()
+
+
+def make_producer(bootstrap_servers: str, max_request_size: int = DEFAULT_MESSAGE_LIMIT) -> KafkaProducer:
+    """Idempotent, acks=all: the broker keeps one copy of a retried send. ``max_request_size`` is
+    the topic's limit, so the producer, not the broker, refuses a line that is too large."""
     try:
         return KafkaProducer(
             bootstrap_servers=bootstrap_servers,
@@ -269,6 +373,7 @@ def make_producer(bootstrap_servers: str) -> KafkaProducer:
             linger_ms=20,
             compression_type=None,
             max_in_flight_requests_per_connection=5,
+            max_request_size=max_request_size,
         )
     except KafkaError as error:
         raise BadInput(f"Kafka at {bootstrap_servers}: not reachable ({error})") from None
@@ -282,17 +387,15 @@ def run_ship(
     log: LogSettings,
     settings: ShipSettings,
     checkpoint_path: str | None,
-) -> int:
-    """The command: returns the number of lines sent."""
+) -> ShipResult:
+    """The command: the number of lines sent and of lines skipped by reason."""
     if follow and any(p.endswith(".gz") or p == "-" for p in paths):
         raise BadInput("--follow works on plain files only (not .gz or -)")
-    for path in paths:
-        if path != "-" and not Path(path).is_file():
-            raise BadInput(f"{path}: log file not found")
+    check_log_paths(paths)
     stop = Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
-    producer = make_producer(bootstrap_servers)
+    producer = make_producer(bootstrap_servers, topic_message_limit(bootstrap_servers, topic))
     checkpoint = None if paths == ["-"] else Checkpoint(checkpoint_path or settings.checkpoint_path)
     metrics = RevisitMetrics.create()
     shipper = Shipper(producer, topic, LineKeyer(log), checkpoint, settings, stop, metrics)
@@ -304,10 +407,12 @@ def run_ship(
         ).start()
     try:
         if paths == ["-"]:
-            return shipper.ship_stdin(sys.stdin.buffer)
-        if follow:
-            return shipper.follow(paths)
-        return shipper.ship_once(paths)
+            shipper.ship_stdin(sys.stdin.buffer)
+        elif follow:
+            shipper.follow(paths)
+        else:
+            shipper.ship_once(paths)
+        return ShipResult(shipper.sent, dict(sorted(shipper.skipped.items())))
     finally:
         producer.close(timeout=10)
         if endpoints is not None:

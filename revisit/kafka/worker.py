@@ -37,6 +37,7 @@ from revisit.endpoints import ReadinessCheck, readiness_body
 from revisit.enrichment.classify import HitClassifier
 from revisit.kafka.classify_stage import ClassifyStage
 from revisit.kafka.faust_transport import LowLatencyTransport
+from revisit.kafka.faust_web import WorkerApp
 from revisit.kafka.progress import CommittedEventTimes
 from revisit.kafka.records import (
     AccountStateTable,
@@ -68,7 +69,7 @@ def build_app(
     kafka, worker = settings.kafka, settings.worker
     data_dir = Path(worker.data_dir or Path(tempfile.gettempdir()) / "revisit-worker" / worker.app_id)
     data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
-    app = faust.App(
+    app = WorkerApp(  # /metrics, /healthz and /readyz only: no /table, /router
         worker.app_id,
         broker=f"kafka://{kafka.bootstrap_servers}",
         store="memory://",  # tables are rebuilt from their changelog topics at start
