@@ -555,7 +555,8 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
 
         token, digest = new_token()
         print(f"token (give it to the API client, it is not stored): {token}")
-        print(f'config: [[web.api_tokens]] name = "..." token_sha256 = "{digest}" role = "analyst"')
+        print("config (paste into the TOML file, then name the client):")
+        print(f'[[web.api_tokens]]\nname = "client-name"\ntoken_sha256 = "{digest}"\nrole = "analyst"')
         return 0
     from revisit.storage.store import Store
     from revisit.web.app import run_web

@@ -372,3 +372,20 @@ def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> Non
         "1 alert(s) for this account",
     ]
     assert [hit["path"] for hit in json.loads(shown)["hits"]] == list(HOSTILE_PATHS)
+
+
+def test_new_token_prints_a_config_block_that_loads_as_is(tmp_path, capsys) -> None:
+    """What `revisit web new-token` prints after "config" is pasted into the TOML file verbatim."""
+    import hashlib
+
+    from revisit.core.config import load_settings
+
+    assert main(["web", "new-token"]) == 0
+    token_line, intro, *block = capsys.readouterr().out.splitlines()
+    token = token_line.rsplit(": ", 1)[1]
+    assert intro.startswith("config")
+    config = tmp_path / "tokens.toml"
+    config.write_text("\n".join(block) + "\n", encoding="utf-8")
+    (entry,) = load_settings(config, {}).web.api_tokens
+    assert entry.token_sha256 == hashlib.sha256(token.encode()).hexdigest()
+    assert entry.role == "analyst"
