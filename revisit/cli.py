@@ -577,9 +577,14 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _config(args: argparse.Namespace, settings: Settings) -> int:
-    """Loading already validated everything (or exited 2 naming the key); show what is in effect."""
+    """Loading already validated everything (or exited 2 naming the key); show what is in effect.
+    A web session secret that `web serve` would refuse is refused here too, with the same words."""
     from revisit.core.config import effective_settings
+    from revisit.web.app import session_secret
 
+    web = settings.web
+    if web.users or web.session_secret_file or os.environ.get(web.session_secret_env):
+        session_secret(settings)
     status = {}
     for name, (variable, path) in all_secret_sources(settings).items():
         if path:

@@ -389,3 +389,15 @@ def test_new_token_prints_a_config_block_that_loads_as_is(tmp_path, capsys) -> N
     (entry,) = load_settings(config, {}).web.api_tokens
     assert entry.token_sha256 == hashlib.sha256(token.encode()).hexdigest()
     assert entry.role == "analyst"
+
+
+@pytest.mark.parametrize(
+    ("secret", "says"),
+    [("change-me-to-a-long-random-string", "is the example from the documentation"), ("short", "is 5 bytes")],
+)
+def test_config_check_refuses_the_session_secrets_web_serve_refuses(secret, says, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("REVISIT_WEB_SESSION_SECRET", secret)
+    assert main(["config", "check"]) == 2
+    assert says in capsys.readouterr().err
+    monkeypatch.setenv("REVISIT_WEB_SESSION_SECRET", "k" * 32)
+    assert main(["config", "check"]) == 0
