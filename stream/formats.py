@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from revisit.core.config import JsonFieldNames, LogSettings
 from revisit.core.errors import BadInput
 from revisit.core.hit import Malformed, MalformedReason, RawFields
+from revisit.stream.fields import zone_named
 
 # Lines longer than this are not access-log lines; refusing them bounds memory and regex time.
 MAX_LINE_CHARS = 64 * 1024
@@ -44,6 +45,7 @@ class LineParser(Protocol):
 
 def make_line_parser(settings: LogSettings) -> LineParser:
     """The parser for the configured format; raises BadInput for a format we cannot compile."""
+    zone_named(settings.timezone)  # an unknown log.timezone fails here too, before ship sends a line
     name = settings.format
     if name == "auto":
         return AutoClfParser()

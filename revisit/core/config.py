@@ -112,6 +112,9 @@ class LogSettings:
 
     format: str = "auto"
     json_fields: JsonFieldNames = field(default_factory=JsonFieldNames)
+    # IANA zone of timestamps written without an offset (Traefik's ``time``, HAProxy's accept date,
+    # ISO times without ``Z``); times that carry an offset or are epoch numbers keep theirs.
+    timezone: str = "UTC"
     trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED_PROXIES
 
 
