@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from revisit.core.config import JsonFieldNames, LogSettings
@@ -51,7 +52,11 @@ def make_line_parser(settings: LogSettings) -> LineParser:
         return AutoClfParser()
     if name == "json":
         return JsonLineParser(settings.json_fields)
-    return LogFormatParser(NAMED_FORMATS.get(name, name))
+    if name in NAMED_FORMATS:
+        return LogFormatParser(NAMED_FORMATS[name])
+    if is_nginx_log_format(name):
+        return NginxLogFormatParser(name)
+    return LogFormatParser(name)
 
 
 # RawFields from a regex's groups without NamedTuple._make's extra call: this runs once per line.
@@ -173,79 +178,47 @@ def classify_unparsable(line: str) -> str:
     return MalformedReason.UNRECOGNIZED
 
 
-# --- Apache LogFormat strings ----------------------------------------------------------------
-_DIRECTIVE = re.compile(r"%(?:\{([^}]*)\})?[<>]?([a-zA-Z%])")
-_HEADER_FIELDS = {"referer": "referrer", "user-agent": "user_agent", "x-forwarded-for": "forwarded_for"}
+# --- LogFormat templates: Apache LogFormat and nginx log_format strings ---------------------------
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """Literal text, then one field: its name (None = read and ignored) and its unquoted pattern."""
+
+    literal: str
+    field: str | None
+    pattern: str
 
 
-class LogFormatParser:
-    """Lines written by an Apache ``LogFormat`` (or an nginx ``log_format`` spelled the same way)."""
+class TemplateParser:
+    """Lines written by a template of literal text and fields, compiled to a fast and a slow regex.
 
-    fast_pattern = None  # its groups follow the format string, not RawFields
+    A field right after a ``"`` is quoted: ``[^"]*`` in the fast regex, escape-aware in the slow one.
+    """
 
-    def __init__(self, log_format: str) -> None:
-        self.log_format = log_format
-        self._fields: list[str] = []
-        fast, slow = self._compile(log_format)
+    fast_pattern = None  # its groups follow the template, not RawFields
+
+    def __init__(self, description: str, segments: Sequence[_Segment], tail: str, json_escaped: bool = False) -> None:
+        self._fields = [segment.field for segment in segments if segment.field is not None]
         if "client" not in self._fields or "timestamp" not in self._fields:
-            raise BadInput(f"log format {log_format!r}: needs at least %h (client) and %t (time)")
+            raise BadInput(f"log format {description!r}: needs at least the client address and the time")
         if "request" not in self._fields and "path" not in self._fields:
-            raise BadInput(f"log format {log_format!r}: needs %r or %U for the page")
-        self._fast = re.compile(fast)
-        self._slow = re.compile(slow)
-
-    def _compile(self, log_format: str) -> tuple[str, str]:
+            raise BadInput(f"log format {description!r}: needs the request line or its path")
+        self._json_escaped = json_escaped
         fast, slow = ["^"], ["^"]
-        position = 0
-        for directive in _DIRECTIVE.finditer(log_format):
-            literal = log_format[position : directive.start()]
-            fast.append(re.escape(literal))
-            slow.append(re.escape(literal))
-            position = directive.end()
-            quoted = literal.endswith('"')
-            argument, letter = directive.group(1), directive.group(2)
-            name, pattern = self._directive(argument, letter, quoted)
-            if letter == "%":
-                fast.append("%")
-                slow.append("%")
-                continue
-            if name is None:
-                group_fast = group_slow = f"(?:{pattern})"
+        for segment in segments:
+            fast.append(re.escape(segment.literal))
+            slow.append(re.escape(segment.literal))
+            quoted = segment.literal.endswith('"')
+            pattern = r'[^"]*' if quoted else segment.pattern
+            if segment.field is None:
+                fast.append(f"(?:{pattern})")
+                slow.append(r'(?:(?:[^"\\]|\\.)*)' if quoted else f"(?:{pattern})")
             else:
-                self._fields.append(name)
-                group_fast = f"({pattern})"
-                group_slow = r"((?:[^\"\\]|\\.)*)" if quoted else group_fast
-            fast.append(group_fast)
-            slow.append(group_slow)
-        tail = re.escape(log_format[position:])
-        fast.append(tail + r"\s*$")
-        slow.append(tail + r"\s*$")
-        return "".join(fast), "".join(slow)
-
-    def _directive(self, argument: str | None, letter: str, quoted: bool) -> tuple[str | None, str]:
-        text = r'[^"]*' if quoted else r"\S+"
-        if letter in "ha":
-            return ("client", text)
-        if letter in "vV":
-            return ("vhost", r"[^\s:]+" if not quoted else text)
-        if letter == "t" and argument is None:
-            return ("timestamp", r"\[[^\]]+\]") if not quoted else ("timestamp", text)
-        if letter == "r":
-            return ("request", text)
-        if letter == "s":
-            return ("status", r"\d{3}")
-        if letter in "bBO":
-            return ("size", r"\d+|-")
-        if letter == "m":
-            return ("method", text)
-        if letter == "U":
-            return ("path", text)
-        if letter == "q":
-            return ("query", r"\S*")
-        if letter == "i" and argument is not None:
-            field = _HEADER_FIELDS.get(argument.lower())
-            return (field, text)
-        return (None, text)
+                fast.append(f"({pattern})")
+                slow.append(r'((?:[^"\\]|\\.)*)' if quoted else f"({pattern})")
+        fast.append(re.escape(tail) + r"\s*$")
+        slow.append(re.escape(tail) + r"\s*$")
+        self._fast = re.compile("".join(fast))
+        self._slow = re.compile("".join(slow))
 
     def split(self, line: str) -> RawFields | Malformed:
         match = self._fast.match(line)
@@ -256,23 +229,162 @@ class LogFormatParser:
             if match is None:
                 return Malformed(classify_unparsable(line))
         values = dict(zip(self._fields, match.groups(), strict=True))  # one group per field
+        if self._json_escaped:
+            values = {name: _json_unescaped(value) for name, value in values.items()}
         time = values["timestamp"]
         if time.startswith("["):
             time = time[1:-1]
         request = values.get("request")
         if request is None:
-            request = f"{values.get('method', 'GET')} {values['path']}{values.get('query', '')} HTTP/1.1"
+            query = values.get("query", "")
+            args = values.get("args")
+            if args and args != "-":
+                query = f"?{args}"
+            request = f"{values.get('method') or 'GET'} {values['path']}{query} HTTP/1.1"
         return RawFields(
             values.get("vhost"),
             values["client"],
             time,
             request,
             values.get("status", "200"),
-            values.get("size", "-"),
+            values.get("size") or "-",
             values.get("referrer"),
             values.get("user_agent"),
             values.get("forwarded_for"),
         )
+
+
+def _json_unescaped(value: str) -> str:
+    """nginx ``escape=json`` writes ``\\"``, ``\\\\`` and ``\\u0001``; the value as it was sent."""
+    if "\\" not in value:
+        return value
+    try:
+        decoded = json.loads(f'"{value}"')
+    except ValueError:
+        return value
+    return decoded if isinstance(decoded, str) else value
+
+
+_DIRECTIVE = re.compile(r"%(?:\{([^}]*)\})?[<>]?([a-zA-Z%])")
+_HEADER_FIELDS = {"referer": "referrer", "user-agent": "user_agent", "x-forwarded-for": "forwarded_for"}
+
+
+class LogFormatParser(TemplateParser):
+    """Lines written by an Apache ``LogFormat`` string."""
+
+    def __init__(self, log_format: str) -> None:
+        self.log_format = log_format
+        segments: list[_Segment] = []
+        literal = ""
+        position = 0
+        for directive in _DIRECTIVE.finditer(log_format):
+            literal += log_format[position : directive.start()]
+            position = directive.end()
+            argument, letter = directive.group(1), directive.group(2)
+            if letter == "%":
+                literal += "%"
+                continue
+            name, pattern = self._directive(argument, letter)
+            segments.append(_Segment(literal, name, pattern))
+            literal = ""
+        super().__init__(log_format, segments, literal + log_format[position:])
+
+    @staticmethod
+    def _directive(argument: str | None, letter: str) -> tuple[str | None, str]:
+        if letter in "ha":
+            return ("client", r"\S+")
+        if letter in "vV":
+            return ("vhost", r"[^\s:]+")
+        if letter == "t" and argument is None:
+            return ("timestamp", r"\[[^\]]+\]")
+        if letter == "r":
+            return ("request", r"\S+")
+        if letter == "s":
+            return ("status", r"\d{3}")
+        if letter in "bBO":
+            return ("size", r"\d+|-")
+        if letter == "m":
+            return ("method", r"\S+")
+        if letter == "U":
+            return ("path", r"\S+")
+        if letter == "q":
+            return ("query", r"\S*")
+        if letter == "i" and argument is not None:
+            return (_HEADER_FIELDS.get(argument.lower()), r"\S+")
+        return (None, r"\S+")
+
+
+# nginx variables → RawFields' fields and the pattern of their unquoted value
+_CLF_TIME = r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}"
+_NGINX_VARIABLES: dict[str, tuple[str | None, str]] = {
+    "remote_addr": ("client", r"\S+"),
+    "realip_remote_addr": ("client", r"\S+"),
+    "time_local": ("timestamp", _CLF_TIME),
+    "time_iso8601": ("timestamp", r"\S+"),
+    "msec": ("timestamp", r"\d+(?:\.\d+)?"),
+    "request": ("request", r"\S+"),
+    "request_method": ("method", r"\S+"),
+    "request_uri": ("path", r"\S+"),
+    "uri": ("path", r"\S+"),
+    "document_uri": ("path", r"\S+"),
+    "args": ("args", r"\S*"),
+    "query_string": ("args", r"\S*"),
+    "status": ("status", r"\d{3}"),
+    "body_bytes_sent": ("size", r"\d+|-"),
+    "bytes_sent": ("size", r"\d+|-"),
+    "http_referer": ("referrer", r"\S+"),
+    "http_user_agent": ("user_agent", r"\S+"),
+    "http_x_forwarded_for": ("forwarded_for", r"\S+(?:, \S+)*"),
+    "host": ("vhost", r"\S+"),
+    "http_host": ("vhost", r"\S+"),
+    "server_name": ("vhost", r"\S+"),
+}
+_NGINX_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_NGINX_DIRECTIVE = re.compile(r"^\s*log_format\s+\S+\s+((?:\w+=\S+\s+)*)(.*?);?\s*$", re.DOTALL)
+_NGINX_STRING = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"|([^\s'\";]+)")
+
+
+def is_nginx_log_format(text: str) -> bool:
+    """An nginx template: a ``log_format`` directive, or ``$variables`` and no Apache ``%`` directive."""
+    if text.lstrip().startswith("log_format"):
+        return True
+    return _NGINX_VARIABLE.search(text) is not None and _DIRECTIVE.search(text) is None
+
+
+class NginxLogFormatParser(TemplateParser):
+    """Lines written by an nginx ``log_format``, pasted verbatim from nginx.conf (the directive,
+    its name, ``escape=json`` and its quoted pieces) or as the bare template string."""
+
+    def __init__(self, definition: str) -> None:
+        self.log_format = definition
+        template, json_escaped = self._template(definition)
+        segments: list[_Segment] = []
+        literal = ""
+        position = 0
+        for variable in _NGINX_VARIABLE.finditer(template):
+            literal += template[position : variable.start()]
+            position = variable.end()
+            name = variable.group(1) or variable.group(2)
+            # an unknown variable may be empty ([$proxy_upstream_name]) or a list (upstream_addr "a, b")
+            field, pattern = _NGINX_VARIABLES.get(name, (None, r"\S*(?:, \S+)*"))
+            if field is not None and field in (segment.field for segment in segments):
+                field = None  # the first of two variables for one field wins ($host and $http_host)
+            segments.append(_Segment(literal, field, pattern))
+            literal = ""
+        super().__init__(definition, segments, literal + template[position:], json_escaped)
+
+    @staticmethod
+    def _template(definition: str) -> tuple[str, bool]:
+        directive = _NGINX_DIRECTIVE.match(definition)
+        if directive is None:
+            return definition, False
+        options, body = directive.groups()
+        pieces = [
+            quoted_single if quoted_single is not None else quoted_double if quoted_double is not None else bare
+            for quoted_single, quoted_double, bare in _NGINX_STRING.findall(body)
+        ]
+        template = "".join(re.sub(r"\\(.)", r"\1", piece) for piece in pieces)
+        return template, "escape=json" in options
 
 
 # --- JSON lines --------------------------------------------------------------------------------
