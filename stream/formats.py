@@ -18,9 +18,9 @@ from revisit.core.config import JsonFieldNames, LogSettings
 from revisit.core.errors import BadInput
 from revisit.core.hit import Malformed, MalformedReason, RawFields
 from revisit.stream.fields import zone_named
-
-# Lines longer than this are not access-log lines; refusing them bounds memory and regex time.
-MAX_LINE_CHARS = 64 * 1024
+from revisit.stream.lines import MAX_LINE_CHARS as MAX_LINE_CHARS
+from revisit.stream.lines import classify_unparsable as classify_unparsable
+from revisit.stream.w3c import W3cParser
 
 COMBINED = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"'
 COMMON = '%h %l %u %t "%r" %>s %b'
@@ -49,7 +49,9 @@ def make_line_parser(settings: LogSettings) -> LineParser:
     zone_named(settings.timezone)  # an unknown log.timezone fails here too, before ship sends a line
     name = settings.format
     if name == "auto":
-        return AutoClfParser()
+        return AutoParser(settings)
+    if name in W3C_NAMES:
+        return W3cParser(settings.w3c_fields)
     if name == "json":
         return JsonLineParser(settings.json_fields)
     if name in NAMED_FORMATS:
@@ -68,6 +70,33 @@ _ESCAPED_QUOTED = r'"((?:[^"\\]|\\.)*)"'
 _TIME = r"\[([^\]]+)\]"
 _STATUS = r"(\d{3})"
 _SIZE = r"(\d+|-)"
+
+
+W3C_NAMES = ("w3c", "iis", "cloudfront")
+
+
+class AutoParser:
+    """``auto``: combined/common lines through `AutoClfParser` (its fast pattern is the hot loop's),
+    and the formats a line names unambiguously: a ``#Fields:`` directive switches to W3C lines.
+
+    Only lines the fast pattern misses come here, so combined logs pay nothing for the others.
+    """
+
+    def __init__(self, settings: LogSettings) -> None:
+        self._clf = AutoClfParser()
+        self.fast_pattern: re.Pattern[str] | None = self._clf.fast_pattern
+        self._w3c_fields = settings.w3c_fields
+        self._w3c: W3cParser | None = None
+
+    def split(self, line: str) -> RawFields | Malformed:
+        if self._w3c is None:
+            if not line.startswith("#Fields:"):
+                return self._clf.split(line)
+            self._w3c = W3cParser(self._w3c_fields)
+        parsed = self._w3c.split(line)
+        if type(parsed) is Malformed and parsed.reason == MalformedReason.MISSING_FIELDS:
+            return self._clf.split(line)  # a combined line after a W3C file in the same stream
+        return parsed
 
 
 class AutoClfParser:
@@ -149,33 +178,6 @@ class AutoClfParser:
         if len(groups) == 3:
             return groups[0], f"{groups[1]}, {groups[2]}"
         return Malformed(MalformedReason.BAD_CLIENT)
-
-
-_ERROR_LOG = re.compile(
-    r"^(?:\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \w{3} +\d+ [\d:.]+ \d{4}\] \["  # Apache error log
-    r"|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[\w+\] )"  # nginx error log
-)
-_CLF_START = re.compile(r'^[^\[]*\[[^\]]+\] "')
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
-
-
-def classify_unparsable(line: str) -> str:
-    """Name the reason a line matched no format, for the counters and the dead-letter output."""
-    text = line.strip()
-    if not text:
-        return MalformedReason.EMPTY
-    if text.startswith("#"):
-        return MalformedReason.COMMENT
-    if _CONTROL.search(text):
-        return MalformedReason.BINARY
-    if _ERROR_LOG.match(text):
-        return MalformedReason.ERROR_LOG
-    if _CLF_START.match(text):
-        unescaped_quotes = len(re.findall(r'(?<!\\)"', text))
-        if unescaped_quotes % 2 == 1:
-            return MalformedReason.TRUNCATED
-        return MalformedReason.MISSING_FIELDS
-    return MalformedReason.UNRECOGNIZED
 
 
 # --- LogFormat templates: Apache LogFormat and nginx log_format strings ---------------------------

@@ -1,4 +1,5 @@
-"""The formats beyond combined: nginx log_format strings, ... over real samples (tests/data/logs/SOURCES.md)."""
+"""The formats beyond combined, over real samples (tests/data/logs/SOURCES.md): nginx log_format
+strings, W3C extended logs (IIS, CloudFront), ..."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import json
 from pathlib import Path
 
 import pytest
+import tomli_w
 
+from revisit.cli import main
 from revisit.core.config import LogSettings
 from revisit.core.errors import BadInput
-from revisit.core.hit import RawFields
-from revisit.stream.fields import split_request
+from revisit.core.hit import Malformed, RawFields
+from revisit.kafka.ship import LineKeyer
+from revisit.stream.fields import TimestampParser, split_request, zone_named
 from revisit.stream.formats import NginxLogFormatParser, make_line_parser
 from tests.conftest import ACCESS_LOGS
+from tests.test_cli import ACCOUNTS
 from tests.test_parse import parse_file
 
 LOGS = Path(__file__).parent / "data" / "logs"
@@ -102,3 +107,114 @@ def test_nginx_escape_json_format() -> None:
 def test_nginx_format_without_address_is_refused() -> None:
     with pytest.raises(BadInput, match="needs at least the client address"):
         NginxLogFormatParser('[$time_local] "$request" $status')
+
+
+def _split_all(format_name: str, *paths: Path) -> list[RawFields | Malformed]:
+    parser = make_line_parser(LogSettings(format=format_name))
+    found: list[RawFields | Malformed] = []
+    for path in paths:
+        with open(path, encoding="utf-8", newline="") as handle:
+            found.extend(parser.split(line) for line in handle)
+    return found
+
+
+@pytest.mark.parametrize("format_name", ["w3c", "iis", "auto"])
+@pytest.mark.parametrize(
+    "sample, expected",
+    [
+        ("lnav_w3c.log", {"lines": 5, "comment": 4, "ok": 1}),
+        ("lnav_iis85_excerpt.log", {"lines": 69, "comment": 40, "ok": 29}),
+        ("cloudfront_web_2019-12.log", {"lines": 5, "comment": 2, "ok": 3}),
+    ],
+)
+def test_w3c_samples(format_name: str, sample: str, expected: dict[str, int]) -> None:
+    counts, _ = parse_file(LOGS / sample, LogSettings(format=format_name))
+    assert counts == expected
+
+
+def test_w3c_fields_change_inside_one_stream() -> None:
+    """HTTP.sys's layout (c-ip third), then IIS 8.5's (c-ip ninth), as when logs are concatenated."""
+    found = _split_all("w3c", LOGS / "lnav_w3c.log", LOGS / "lnav_iis85_excerpt.log")
+    parsed = [raw for raw in found if isinstance(raw, RawFields)]
+    assert len(found) == 74 and len(parsed) == 30
+    first, second, with_query = parsed[0], parsed[1], parsed[-1]
+    assert (first.client, first.timestamp, first.request, first.status) == (
+        "172.22.255.255",
+        "2002-05-02T17:42:15Z",
+        "GET /images/picture.jpg HTTP/1.1",
+        "200",
+    )
+    assert first.user_agent == "Mozilla/4.0 (compatible;MSIE 5.5; Windows 2000 Server)"
+    assert (second.client, second.status, second.referrer) == ("157.55.39.146", "404", None)
+    assert second.user_agent == "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"
+    assert split_request(with_query.request) == ("GET", "/", "c=4e5e5d7364f443e28fbf0d3ae744a59a")
+    assert TimestampParser().parse(with_query.timestamp) == TimestampParser().parse("2015-01-13T22:29:45+00:00")
+
+
+def test_cloudfront_fields() -> None:
+    parsed = [
+        raw for raw in _split_all("cloudfront", LOGS / "cloudfront_web_2019-12.log") if isinstance(raw, RawFields)
+    ]
+    raw = parsed[0]
+    assert (raw.vhost, raw.client, raw.timestamp, raw.request, raw.size) == (
+        "d111111abcdef8.cloudfront.net",
+        "192.0.2.100",
+        "2019-12-04T21:02:31Z",
+        "GET /index.html HTTP/2.0",
+        "392",
+    )
+    assert raw.user_agent == (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/78.0.3904.108 Safari/537.36"
+    )
+
+
+def test_iis_x_forwarded_for_and_local_time_fields() -> None:
+    """IIS custom field X-Forwarded-For (IIS 8.5+) and Advanced Logging's local date and time."""
+    parser = make_line_parser(LogSettings(format="iis"))
+    assert isinstance(
+        parser.split("#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status X-Forwarded-For\n"),
+        Malformed,
+    )
+    raw = parser.split("2026-11-20 01:12:00 10.0.0.5 GET /pricing plan=pro 200 81.2.69.160\n")
+    assert isinstance(raw, RawFields) and (raw.client, raw.forwarded_for) == ("10.0.0.5", "81.2.69.160")
+    parser.split("#Fields: date-local time-local c-ip cs-uri-stem sc-status\n")
+    raw = parser.split("2026-11-20 10:12:00 81.2.69.160 /pricing 200\n")
+    assert isinstance(raw, RawFields)
+    tokyo = TimestampParser(zone_named("Asia/Tokyo"))
+    assert tokyo.parse(raw.timestamp) == tokyo.parse("2026-11-20T01:12:00Z")
+    assert parser.split("2026-11-20 10:12:00 81.2.69.160\n") == Malformed("missing_fields")
+
+
+def test_w3c_fields_setting_is_checked() -> None:
+    with pytest.raises(BadInput, match="log.w3c_fields"):
+        make_line_parser(LogSettings(format="w3c", w3c_fields="date time cs-uri-stem"))
+
+
+@pytest.mark.parametrize(
+    "sample, log_format, summary",
+    [
+        ("lnav_iis85_excerpt.log", "auto", "lines 69  parsed 29  malformed 40"),
+        ("cloudfront_web_2019-12.log", "cloudfront", "lines 5  parsed 3  malformed 2"),
+        ("nginx_ingress_controller.log", INGRESS_NGINX_UPSTREAM, "lines 29  parsed 27  malformed 2"),
+    ],
+)
+def test_replay_reads_each_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sample: str, log_format: str, summary: str
+) -> None:
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    (tmp_path / "revisit.toml").write_text(tomli_w.dumps({"log": {"format": log_format}}), encoding="utf-8")
+    arguments = ["replay", str(LOGS / sample), "--accounts", str(tmp_path / "accounts.csv")]
+    arguments += ["--config", str(tmp_path / "revisit.toml"), "--db", f"sqlite:///{tmp_path / 'r.sqlite'}"]
+    assert main(arguments) == 0
+    out = capsys.readouterr().out
+    assert any(line.startswith(summary) for line in out.splitlines()), out
+
+
+def test_ship_keys_w3c_lines_by_their_client() -> None:
+    """ship keys each line with the same parser the worker reads it with (file order kept)."""
+    keyer = LineKeyer(LogSettings(format="auto"))
+    with open(LOGS / "lnav_iis85_excerpt.log", encoding="utf-8") as handle:
+        keys = [keyer.key_for(line) for line in handle]  # the directives too, as ship sends them
+    keys = [key for key in keys if not key.startswith(b"#")]
+    assert keys[0] == b"157.55.39.146" and keys[-1] == b"183.60.244.30" and len(set(keys)) == 11

@@ -115,6 +115,13 @@ class LogSettings:
     # IANA zone of timestamps written without an offset (Traefik's ``time``, HAProxy's accept date,
     # ISO times without ``Z``); times that carry an offset or are epoch numbers keep theirs.
     timezone: str = "UTC"
+    # W3C extended logs (IIS, CloudFront): the layout before the first "#Fields:" line of a file,
+    # IIS's default; a worker fed by ship reads lines of many files and partitions, so set it
+    # to your "#Fields:" value there ("revisit logs check" prints it).
+    w3c_fields: str = (
+        "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) "
+        "cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
+    )
     trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED_PROXIES
 
 
