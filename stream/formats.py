@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from revisit.core.config import JsonFieldNames, LogSettings
 from revisit.core.errors import BadInput
 from revisit.core.hit import Malformed, MalformedReason, RawFields
+from revisit.stream.balancers import AlbParser, ElbParser, HaproxyParser
 from revisit.stream.fields import zone_named
 from revisit.stream.lines import MAX_LINE_CHARS as MAX_LINE_CHARS
 from revisit.stream.lines import classify_unparsable as classify_unparsable
@@ -52,6 +53,12 @@ def make_line_parser(settings: LogSettings) -> LineParser:
         return AutoParser(settings)
     if name in W3C_NAMES:
         return W3cParser(settings.w3c_fields)
+    if name == "alb":
+        return AlbParser()
+    if name == "elb":
+        return ElbParser()
+    if name == "haproxy":
+        return HaproxyParser(settings.haproxy_captures)
     if name == "json":
         return JsonLineParser(settings.json_fields)
     if name in NAMED_FORMATS:
@@ -77,7 +84,8 @@ W3C_NAMES = ("w3c", "iis", "cloudfront")
 
 class AutoParser:
     """``auto``: combined/common lines through `AutoClfParser` (its fast pattern is the hot loop's),
-    and the formats a line names unambiguously: a ``#Fields:`` directive switches to W3C lines.
+    and the formats a line names unambiguously: a ``#Fields:`` directive switches to W3C lines;
+    AWS ALB, Classic ELB and HAProxy lines are tried on lines no other layout reads.
 
     Only lines the fast pattern misses come here, so combined logs pay nothing for the others.
     """
@@ -87,15 +95,26 @@ class AutoParser:
         self.fast_pattern: re.Pattern[str] | None = self._clf.fast_pattern
         self._w3c_fields = settings.w3c_fields
         self._w3c: W3cParser | None = None
+        self._others: tuple[LineParser, ...] = (AlbParser(), ElbParser(), HaproxyParser(settings.haproxy_captures))
 
     def split(self, line: str) -> RawFields | Malformed:
         if self._w3c is None:
             if not line.startswith("#Fields:"):
-                return self._clf.split(line)
+                return self._split_other(line)
             self._w3c = W3cParser(self._w3c_fields)
         parsed = self._w3c.split(line)
         if type(parsed) is Malformed and parsed.reason == MalformedReason.MISSING_FIELDS:
-            return self._clf.split(line)  # a combined line after a W3C file in the same stream
+            return self._split_other(line)  # a combined line after a W3C file in the same stream
+        return parsed
+
+    def _split_other(self, line: str) -> RawFields | Malformed:
+        parsed = self._clf.split(line)
+        if type(parsed) is not Malformed or parsed.reason != MalformedReason.UNRECOGNIZED:
+            return parsed
+        for other in self._others:  # each starts unlike a combined line: one regex miss apiece
+            found = other.split(line)
+            if type(found) is not Malformed:
+                return found
         return parsed
 
 

@@ -1,5 +1,5 @@
 """The formats beyond combined, over real samples (tests/data/logs/SOURCES.md): nginx log_format
-strings, W3C extended logs (IIS, CloudFront), ..."""
+strings, W3C extended logs (IIS, CloudFront), AWS ALB and Classic ELB, HAProxy, ..."""
 
 from __future__ import annotations
 
@@ -197,6 +197,9 @@ def test_w3c_fields_setting_is_checked() -> None:
         ("lnav_iis85_excerpt.log", "auto", "lines 69  parsed 29  malformed 40"),
         ("cloudfront_web_2019-12.log", "cloudfront", "lines 5  parsed 3  malformed 2"),
         ("nginx_ingress_controller.log", INGRESS_NGINX_UPSTREAM, "lines 29  parsed 27  malformed 2"),
+        ("aws_alb_docs.log", "auto", "lines 7  parsed 7  malformed 0"),
+        ("aws_elb_classic_docs.log", "elb", "lines 4  parsed 2  malformed 2"),
+        ("lnav_haproxy.log", "haproxy", "lines 17  parsed 13  malformed 4"),
     ],
 )
 def test_replay_reads_each_format(
@@ -218,3 +221,62 @@ def test_ship_keys_w3c_lines_by_their_client() -> None:
         keys = [keyer.key_for(line) for line in handle]  # the directives too, as ship sends them
     keys = [key for key in keys if not key.startswith(b"#")]
     assert keys[0] == b"157.55.39.146" and keys[-1] == b"183.60.244.30" and len(set(keys)) == 11
+
+
+@pytest.mark.parametrize(
+    "sample, names, expected",
+    [
+        ("aws_alb_docs.log", ("alb", "auto"), {"lines": 7, "ok": 7}),
+        # the two TCP/SSL listener entries log "- - - " as their request: no page
+        ("aws_elb_classic_docs.log", ("elb", "auto"), {"lines": 4, "ok": 2, "bad_request": 2}),
+        # three "Proxy ... started" lines and one "SSL handshake failure"
+        ("lnav_haproxy.log", ("haproxy", "auto"), {"lines": 17, "ok": 13, "unrecognized": 4}),
+    ],
+)
+def test_load_balancer_samples(sample: str, names: tuple[str, ...], expected: dict[str, int]) -> None:
+    for name in names:
+        counts, _ = parse_file(LOGS / sample, LogSettings(format=name))
+        assert counts == expected, name
+
+
+def test_alb_and_elb_fields() -> None:
+    alb = _split_all("alb", LOGS / "aws_alb_docs.log")
+    https, lambda_failed = alb[1], alb[6]
+    assert isinstance(https, RawFields) and isinstance(lambda_failed, RawFields)
+    assert (https.vhost, https.client, https.timestamp, https.status, https.size, https.user_agent) == (
+        "www.example.com",
+        "192.168.131.39:2817",
+        "2018-07-02T22:23:00.186641Z",
+        "200",
+        "57",
+        "curl/7.46.0",
+    )
+    assert split_request(https.request) == ("GET", "/", "")
+    assert lambda_failed.status == "502" and lambda_failed.vhost is None
+    elb = _split_all("elb", LOGS / "aws_elb_classic_docs.log")[0]
+    assert isinstance(elb, RawFields) and (elb.client, elb.size, elb.user_agent) == (
+        "192.168.131.39:2817",
+        "29",
+        "curl/7.38.0",
+    )
+
+
+def test_haproxy_fields_and_captures() -> None:
+    first = _split_all("haproxy", LOGS / "lnav_haproxy.log")[3]
+    assert isinstance(first, RawFields)
+    assert (first.client, first.timestamp, first.status, first.size) == (
+        "141.35.244.171",
+        "25/Feb/2019:16:19:48.143",
+        "200",
+        "11394",
+    )
+    assert first.user_agent == "Mozilla/5.0 (Windows NT 6.1; Win64; x64; rv:65.0) Gecko/20100101 Firefox/65.0"
+    # HAProxy's own example (configuration.txt, "HTTP log format"), a Host header captured
+    line = (
+        "Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in "
+        'static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} "GET /index.html HTTP/1.1"\n'
+    )
+    raw = make_line_parser(LogSettings(format="haproxy", haproxy_captures=("Host",))).split(line)
+    assert isinstance(raw, RawFields) and (raw.vhost, raw.client, raw.user_agent) == ("1wt.eu", "10.0.1.2", None)
+    tokyo = TimestampParser(zone_named("Asia/Tokyo"))
+    assert tokyo.parse(raw.timestamp) == tokyo.parse("2009-02-06T03:14:14.655Z")

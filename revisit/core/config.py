@@ -115,6 +115,8 @@ class LogSettings:
     # IANA zone of timestamps written without an offset (Traefik's ``time``, HAProxy's accept date,
     # ISO times without ``Z``); times that carry an offset or are epoch numbers keep theirs.
     timezone: str = "UTC"
+    # HAProxy: the headers of haproxy.cfg's "capture request header" lines, in order
+    haproxy_captures: tuple[str, ...] = ()
     # W3C extended logs (IIS, CloudFront): the layout before the first "#Fields:" line of a file,
     # IIS's default; a worker fed by ship reads lines of many files and partitions, so set it
     # to your "#Fields:" value there ("revisit logs check" prints it).
