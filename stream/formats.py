@@ -8,17 +8,24 @@ bare regex can be) and only when that fails a slower, escape-aware one, so that 
 from __future__ import annotations
 
 import json
-import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from revisit.core.config import JsonFieldNames, LogSettings
+from revisit.core.config import LogSettings
 from revisit.core.errors import BadInput
 from revisit.core.hit import Malformed, MalformedReason, RawFields
 from revisit.stream.balancers import AlbParser, ElbParser, HaproxyParser
 from revisit.stream.fields import zone_named
+from revisit.stream.jsonlogs import (
+    JSON_PRESETS,
+    ContainerLineParser,
+    JsonLineParser,
+    parse_record,
+    preset_for,
+    unwrap_container_line,
+)
 from revisit.stream.lines import MAX_LINE_CHARS as MAX_LINE_CHARS
 from revisit.stream.lines import classify_unparsable as classify_unparsable
 from revisit.stream.w3c import W3cParser
@@ -45,9 +52,33 @@ class LineParser(Protocol):
     def split(self, line: str) -> RawFields | Malformed: ...
 
 
+FORMAT_NAMES = (
+    "auto",
+    *NAMED_FORMATS,
+    "w3c",
+    "iis",
+    "cloudfront",
+    "alb",
+    "elb",
+    "haproxy",
+    "json",
+    *JSON_PRESETS,
+)
+CONTAINER_WRAPPERS = ("none", "docker", "cri")
+
+
 def make_line_parser(settings: LogSettings) -> LineParser:
     """The parser for the configured format; raises BadInput for a format we cannot compile."""
     zone_named(settings.timezone)  # an unknown log.timezone fails here too, before ship sends a line
+    if settings.container not in CONTAINER_WRAPPERS:
+        raise BadInput(f"log.container {settings.container!r}: one of {', '.join(CONTAINER_WRAPPERS)}")
+    parser = _parser_for_format(settings)
+    if settings.container != "none" and settings.format != "auto":  # auto unwraps on its own
+        return ContainerLineParser(parser)
+    return parser
+
+
+def _parser_for_format(settings: LogSettings) -> LineParser:
     name = settings.format
     if name == "auto":
         return AutoParser(settings)
@@ -61,10 +92,17 @@ def make_line_parser(settings: LogSettings) -> LineParser:
         return HaproxyParser(settings.haproxy_captures)
     if name == "json":
         return JsonLineParser(settings.json_fields)
+    if name in JSON_PRESETS:
+        return JsonLineParser(JSON_PRESETS[name])
     if name in NAMED_FORMATS:
         return LogFormatParser(NAMED_FORMATS[name])
     if is_nginx_log_format(name):
         return NginxLogFormatParser(name)
+    if "%" not in name:
+        raise BadInput(
+            f"log.format {name!r}: unknown; one of {', '.join(FORMAT_NAMES)}, "
+            "an Apache LogFormat string or an nginx log_format"
+        )
     return LogFormatParser(name)
 
 
@@ -96,6 +134,8 @@ class AutoParser:
         self._w3c_fields = settings.w3c_fields
         self._w3c: W3cParser | None = None
         self._others: tuple[LineParser, ...] = (AlbParser(), ElbParser(), HaproxyParser(settings.haproxy_captures))
+        self._json = JsonLineParser(settings.json_fields)
+        self._presets = {name: JsonLineParser(names) for name, names in JSON_PRESETS.items()}
 
     def split(self, line: str) -> RawFields | Malformed:
         if self._w3c is None:
@@ -108,6 +148,12 @@ class AutoParser:
         return parsed
 
     def _split_other(self, line: str) -> RawFields | Malformed:
+        if line.startswith("{"):
+            return self._split_json(line)
+        if line[:4].isdigit():
+            unwrapped = unwrap_container_line(line)  # Kubernetes CRI
+            if unwrapped is not None:
+                return self.split(unwrapped)
         parsed = self._clf.split(line)
         if type(parsed) is not Malformed or parsed.reason != MalformedReason.UNRECOGNIZED:
             return parsed
@@ -116,6 +162,18 @@ class AutoParser:
             if type(found) is not Malformed:
                 return found
         return parsed
+
+    def _split_json(self, line: str) -> RawFields | Malformed:
+        if len(line) > MAX_LINE_CHARS:
+            return Malformed(MalformedReason.TOO_LONG)
+        record = parse_record(line)
+        if isinstance(record, Malformed):
+            return record
+        wrapped = record.get("log")
+        if isinstance(wrapped, str) and "stream" in record:  # Docker's json-file driver
+            return self.split(wrapped) if not wrapped.startswith('{"log":') else Malformed(MalformedReason.BAD_JSON)
+        preset = preset_for(record)
+        return (self._presets[preset] if preset is not None else self._json).from_record(record)
 
 
 class AutoClfParser:
@@ -406,73 +464,3 @@ class NginxLogFormatParser(TemplateParser):
         ]
         template = "".join(re.sub(r"\\(.)", r"\1", piece) for piece in pieces)
         return template, "escape=json" in options
-
-
-# --- JSON lines --------------------------------------------------------------------------------
-class JsonLineParser:
-    """One JSON object per line, field names from config (``log.json_fields``)."""
-
-    fast_pattern = None
-
-    def __init__(self, names: JsonFieldNames) -> None:
-        self._names = names
-        self._getters: dict[str, Callable[[dict[str, Any]], Any]] = {
-            field: _dotted_getter(getattr(names, field)) for field in names.__dataclass_fields__
-        }
-
-    def split(self, line: str) -> RawFields | Malformed:
-        if len(line) > MAX_LINE_CHARS:
-            return Malformed(MalformedReason.TOO_LONG)
-        text = line.strip()
-        if not text:
-            return Malformed(MalformedReason.EMPTY)
-        try:
-            record = json.loads(text)
-        except ValueError:
-            return Malformed(classify_unparsable(line) if not text.startswith("{") else MalformedReason.BAD_JSON)
-        if not isinstance(record, dict):
-            return Malformed(MalformedReason.BAD_JSON)
-        get = self._getters
-        client = get["client_ip"](record)
-        time = get["timestamp"](record)
-        if client is None or time is None:
-            return Malformed(MalformedReason.MISSING_FIELDS)
-        request = get["request"](record)
-        if request is None:
-            path = get["path"](record)
-            if path is None:
-                return Malformed(MalformedReason.MISSING_FIELDS)
-            request = f"{get['method'](record) or 'GET'} {path} HTTP/1.1"
-        status = get["status"](record)
-        size = get["size"](record)
-        return RawFields(
-            _text_or_none(get["vhost"](record)),
-            str(client),
-            str(time),
-            str(request),
-            str(status if status is not None else "200"),
-            str(size if size is not None else "-"),
-            _text_or_none(get["referrer"](record)),
-            _text_or_none(get["user_agent"](record)),
-            _text_or_none(get["forwarded_for"](record)),
-        )
-
-
-def _dotted_getter(path: str) -> Callable[[dict[str, Any]], Any]:
-    keys = path.split(".")
-    if len(keys) == 1:
-        return operator.methodcaller("get", keys[0])
-
-    def get(record: dict[str, Any]) -> Any:
-        value: Any = record
-        for key in keys:
-            if not isinstance(value, dict):  # json.loads gives dicts; typing.Mapping checks are slow
-                return None
-            value = value.get(key)
-        return value
-
-    return get
-
-
-def _text_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)

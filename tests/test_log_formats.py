@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from revisit.cli import main
 from revisit.core.config import LogSettings
@@ -280,3 +282,105 @@ def test_haproxy_fields_and_captures() -> None:
     assert isinstance(raw, RawFields) and (raw.vhost, raw.client, raw.user_agent) == ("1wt.eu", "10.0.1.2", None)
     tokyo = TimestampParser(zone_named("Asia/Tokyo"))
     assert tokyo.parse(raw.timestamp) == tokyo.parse("2009-02-06T03:14:14.655Z")
+
+
+@pytest.mark.parametrize("format_name", ["caddy", "auto"])
+def test_caddy_json_with_nested_request(format_name: str) -> None:
+    counts, addresses = parse_file(LOGS / "lnav_caddy_excerpt.log", LogSettings(format=format_name, trusted_proxies=()))
+    # the one line that is no request is Caddy's own "shutting down" notice
+    assert counts == {"lines": 4, "ok": 3, "missing_fields": 1} and addresses == ["172.19.0.1"] * 3
+    raw = _split_all(format_name, LOGS / "lnav_caddy_excerpt.log")[3]
+    assert isinstance(raw, RawFields)
+    assert (raw.vhost, raw.timestamp, raw.status, raw.size) == ("localhost", "1761019957.9247544", "200", "188")
+    assert split_request(raw.request) == ("GET", "/index.html", "")
+    assert raw.user_agent == "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:142.0) Gecko/20100101 Firefox/142.0"
+    assert TimestampParser().parse(raw.timestamp) == TimestampParser().parse("2025-10-21T04:12:37.924754Z")
+
+
+def test_the_documented_json_settings_read_no_caddy_line() -> None:
+    """Why the presets exist: the plain json mapping finds no client in Caddy's nested request."""
+    counts, _ = parse_file(LOGS / "lnav_caddy_excerpt.log", LogSettings(format="json"))
+    assert counts == {"lines": 4, "missing_fields": 4}
+
+
+def test_cloudflare_nanosecond_lines_are_counted_not_fatal() -> None:
+    """Cloudflare's documented ndjson example logs no page (its job asked for three fields only)."""
+    for name in ("cloudflare", "auto"):
+        found = _split_all(name, LOGS / "cloudflare_docs_ndjson.log")
+        assert found == [Malformed("missing_fields")] * 3
+    parser = make_line_parser(LogSettings(format="cloudflare"))
+    raw = parser.split(
+        '{"ClientIP":"89.163.242.206","EdgeStartTimestamp":1506702504433000200,"RayID":"3a6050bcbe121a87",'
+        '"ClientRequestURI":"/pricing?plan=pro","ClientRequestMethod":"GET","EdgeResponseStatus":200}\n'
+    )
+    assert isinstance(raw, RawFields) and raw.timestamp == "1506702504433000200"
+    assert TimestampParser().parse(raw.timestamp) == TimestampParser().parse("2017-09-29T16:28:24.433000Z")
+
+
+def test_traefik_prefers_start_utc_and_reads_local_time_in_log_timezone() -> None:
+    """Field names from Traefik's access-log documentation (a JSON line written from them)."""
+    parser = make_line_parser(LogSettings(format="traefik"))
+    base = (
+        '{"ClientHost":"81.2.69.160","RequestMethod":"GET","RequestPath":"/pricing","DownstreamStatus":200,'
+        '"DownstreamContentSize":512,"RequestHost":"www.example.jp","request_User-Agent":"Mozilla/5.0",%s}\n'
+    )
+    with_utc = parser.split(base % '"StartUTC":"2026-11-20T01:12:00.123456789Z","time":"2026-11-20T10:12:00"')
+    only_local = parser.split(base % '"time":"2026-11-20T10:12:00"')
+    assert isinstance(with_utc, RawFields) and isinstance(only_local, RawFields)
+    tokyo = TimestampParser(zone_named("Asia/Tokyo"))
+    assert tokyo.parse(with_utc.timestamp) == tokyo.parse("2026-11-20T01:12:00.123456Z")
+    assert tokyo.parse(only_local.timestamp) == tokyo.parse("2026-11-20T01:12:00Z")
+    assert (with_utc.vhost, with_utc.user_agent, with_utc.size) == ("www.example.jp", "Mozilla/5.0", "512")
+
+
+@pytest.mark.parametrize("settings", [LogSettings(format="auto"), LogSettings(format="caddy", container="docker")])
+def test_docker_json_file_lines_are_unwrapped(settings: LogSettings) -> None:
+    counts, _ = parse_file(LOGS / "caddy_in_docker_json.log", settings)
+    assert counts == {"lines": 4, "ok": 3, "missing_fields": 1}
+
+
+@pytest.mark.parametrize(
+    "settings", [LogSettings(format="auto"), LogSettings(format=INGRESS_NGINX_UPSTREAM, container="cri")]
+)
+def test_cri_lines_are_unwrapped(settings: LogSettings) -> None:
+    counts, _ = parse_file(LOGS / "ingress_in_cri.log", settings)
+    assert counts == {"lines": 6, "ok": 4, "bad_request": 2}
+
+
+def test_unknown_format_name_lists_the_valid_ones() -> None:
+    with pytest.raises(BadInput, match="log.format 'nginx-json': unknown; one of auto, combined, .*caddy"):
+        make_line_parser(LogSettings(format="nginx-json"))
+    with pytest.raises(BadInput, match="log.container 'podman'"):
+        make_line_parser(LogSettings(container="podman"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "ClientIP",
+                "EdgeStartTimestamp",
+                "ClientRequestURI",
+                "request",
+                "ts",
+                "log",
+                "stream",
+                "ClientHost",
+                "StartUTC",
+                "httpRequest",
+            ]
+        ),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+            max_leaves=8,
+        ),
+    )
+)
+def test_no_json_value_raises(record: dict[str, object]) -> None:
+    line = json.dumps(record) + "\n"
+    for name in ("auto", "caddy", "cloudflare", "traefik", "gcp_lb", "istio"):
+        raw = make_line_parser(LogSettings(format=name)).split(line)
+        if isinstance(raw, RawFields):
+            TimestampParser().parse(raw.timestamp)

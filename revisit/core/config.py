@@ -115,6 +115,9 @@ class LogSettings:
     # IANA zone of timestamps written without an offset (Traefik's ``time``, HAProxy's accept date,
     # ISO times without ``Z``); times that carry an offset or are epoch numbers keep theirs.
     timezone: str = "UTC"
+    # Lines wrapped by a container runtime: "docker" (json-file driver) or "cri" (Kubernetes);
+    # format = "auto" unwraps both on its own.
+    container: str = "none"
     # HAProxy: the headers of haproxy.cfg's "capture request header" lines, in order
     haproxy_captures: tuple[str, ...] = ()
     # W3C extended logs (IIS, CloudFront): the layout before the first "#Fields:" line of a file,
