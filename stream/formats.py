@@ -7,6 +7,7 @@ bare regex can be) and only when that fails a slower, escape-aware one, so that 
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Sequence
@@ -70,6 +71,12 @@ CONTAINER_WRAPPERS = ("none", "docker", "cri")
 def make_line_parser(settings: LogSettings) -> LineParser:
     """The parser for the configured format; raises BadInput for a format we cannot compile."""
     zone_named(settings.timezone)  # an unknown log.timezone fails here too, before ship sends a line
+    try:
+        codecs.lookup(settings.encoding)
+    except LookupError:
+        raise BadInput(
+            f"log.encoding {settings.encoding!r}: not a known encoding (utf-8, cp932, euc_jp, ...)"
+        ) from None
     if settings.container not in CONTAINER_WRAPPERS:
         raise BadInput(f"log.container {settings.container!r}: one of {', '.join(CONTAINER_WRAPPERS)}")
     parser = _parser_for_format(settings)

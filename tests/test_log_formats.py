@@ -18,6 +18,7 @@ from revisit.core.hit import Malformed, RawFields
 from revisit.kafka.ship import LineKeyer
 from revisit.stream.fields import TimestampParser, split_request, zone_named
 from revisit.stream.formats import NginxLogFormatParser, make_line_parser
+from revisit.stream.sources import read_lines
 from tests.conftest import ACCESS_LOGS
 from tests.test_cli import ACCOUNTS
 from tests.test_parse import parse_file
@@ -384,3 +385,41 @@ def test_no_json_value_raises(record: dict[str, object]) -> None:
         raw = make_line_parser(LogSettings(format=name)).split(line)
         if isinstance(raw, RawFields):
             TimestampParser().parse(raw.timestamp)
+
+
+def test_log_encoding_cp932_and_euc_jp(tmp_path: Path) -> None:
+    """IIS on Japanese Windows writes CP932; older Apache servers EUC-JP. The referrer is a search."""
+    line = (
+        "2015-01-13 09:49:46 100.79.192.81 GET / - 80 - 188.120.253.124 NerdyBot "
+        "https://www.google.co.jp/search?q=株式会社サクラ精機 200 0 0 960 205 468\n"
+    )
+    header = (LOGS / "lnav_iis85_excerpt.log").read_text(encoding="utf-8").splitlines(keepends=True)[:4]
+    for encoding in ("cp932", "euc_jp"):
+        log = tmp_path / f"u_ex150113.{encoding}.log"
+        log.write_bytes(("".join(header) + line).encode(encoding))
+        parser = make_line_parser(LogSettings(format="iis", encoding=encoding))
+        parsed = [parser.split(text) for text in read_lines([str(log)], encoding)]
+        raw = parsed[-1]
+        assert isinstance(raw, RawFields) and raw.referrer == "https://www.google.co.jp/search?q=株式会社サクラ精機"
+        in_utf8 = [parser.split(text) for text in read_lines([str(log)])][-1]
+        assert isinstance(in_utf8, RawFields) and "\ufffd" in (in_utf8.referrer or "")
+
+
+def test_unknown_log_encoding_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    (tmp_path / "revisit.toml").write_text('[log]\nencoding = "shift-jiss"\n', encoding="utf-8")
+    arguments = ["replay", str(LOGS / "lnav_w3c.log"), "--accounts", str(tmp_path / "accounts.csv")]
+    arguments += ["--config", str(tmp_path / "revisit.toml"), "--db", f"sqlite:///{tmp_path / 'r.sqlite'}"]
+    assert main(arguments) == 2
+    assert "log.encoding 'shift-jiss'" in capsys.readouterr().err
+
+
+def test_a_w3c_log_is_never_cut_into_ranges(tmp_path: Path) -> None:
+    """A range starting mid-file would not see the #Fields: line above it."""
+    from revisit.enrichment.parallel import can_split
+
+    big = tmp_path / "u_ex150113.log"
+    big.write_text((LOGS / "lnav_iis85_excerpt.log").read_text(encoding="utf-8") * 20, encoding="utf-8")
+    combined = tmp_path / "access.log"
+    combined.write_text((LOGS / "nginx_ingress_controller.log").read_text(encoding="utf-8") * 20, encoding="utf-8")
+    assert not can_split(str(big), 1024) and can_split(str(combined), 1024)

@@ -115,6 +115,9 @@ class LogSettings:
     # IANA zone of timestamps written without an offset (Traefik's ``time``, HAProxy's accept date,
     # ISO times without ``Z``); times that carry an offset or are epoch numbers keep theirs.
     timezone: str = "UTC"
+    # Text encoding of the log files (Python codec name): "utf-8", "cp932" (Shift_JIS as Windows
+    # writes it: IIS on Japanese Windows), "euc_jp". Replay, ship's keys and the worker read with it.
+    encoding: str = "utf-8"
     # Lines wrapped by a container runtime: "docker" (json-file driver) or "cri" (Kubernetes);
     # format = "auto" unwraps both on its own.
     container: str = "none"
