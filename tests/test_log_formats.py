@@ -423,3 +423,35 @@ def test_a_w3c_log_is_never_cut_into_ranges(tmp_path: Path) -> None:
     combined = tmp_path / "access.log"
     combined.write_text((LOGS / "nginx_ingress_controller.log").read_text(encoding="utf-8") * 20, encoding="utf-8")
     assert not can_split(str(big), 1024) and can_split(str(combined), 1024)
+
+
+def test_logs_check_reports_format_share_reasons_and_config(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["logs", "check", str(LOGS / "lnav_haproxy.log")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "format: haproxy"
+    assert out[1].startswith("lines 17  parsed 13 (76.5 % of 17 lines that are not empty or comments)  malformed 4")
+    assert out[2:5] == [
+        "  unrecognized 4",
+        "    Feb 25 16:19:38 192.168.4.2 haproxy[1]: Proxy prod_http_in started.",
+        "    Feb 25 16:19:38 192.168.4.2 haproxy[1]: Proxy tools_http_frnt started.",
+    ]
+    assert out[-3:] == ["config:", "  [log]", '  format = "haproxy"']
+
+
+def test_logs_check_says_what_auto_would_pick_when_the_named_format_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "revisit.toml"
+    config.write_text('[log]\nformat = "alb"\n', encoding="utf-8")
+    assert main(["logs", "check", str(LOGS / "lnav_iis85_excerpt.log"), "--config", str(config)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [
+        "format: alb",
+        "warning: log.format 'alb' reads under half of the first lines; auto would pick: w3c",
+    ]
+    assert out[-2:] == ["  [log]", '  format = "w3c"']
+
+
+def test_logs_check_of_a_missing_file_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["logs", "check", "/nonexistent/access.log"]) == 2
+    assert "log file not found" in capsys.readouterr().err
