@@ -17,7 +17,7 @@ from revisit.core.errors import BadInput
 from revisit.core.hit import Malformed, RawFields
 from revisit.kafka.ship import LineKeyer
 from revisit.stream.fields import TimestampParser, split_request, zone_named
-from revisit.stream.formats import NginxLogFormatParser, make_line_parser
+from revisit.stream.formats import FORMAT_NAMES, NginxLogFormatParser, make_line_parser
 from revisit.stream.sources import read_lines
 from tests.conftest import ACCESS_LOGS
 from tests.test_cli import ACCOUNTS
@@ -455,3 +455,30 @@ def test_logs_check_says_what_auto_would_pick_when_the_named_format_fails(
 def test_logs_check_of_a_missing_file_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["logs", "check", "/nonexistent/access.log"]) == 2
     assert "log file not found" in capsys.readouterr().err
+
+
+_SAMPLES = sorted(path for path in LOGS.glob("*.log"))
+_SAMPLE_LINES = [line for path in _SAMPLES for line in path.read_text(encoding="utf-8").splitlines(keepends=True)]
+_EVERY_FORMAT = [*FORMAT_NAMES, INGRESS_NGINX_UPSTREAM, NGINX_COMBINED_DIRECTIVE, '%h %l %u %t "%r" %>s %b']
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.tuples(st.sampled_from(_SAMPLE_LINES), st.integers(0, 400), st.text(max_size=12)).map(
+            lambda cut: cut[0][: cut[1]] + cut[2] + cut[0][cut[1] :]  # a real line with text put inside
+        ),
+        st.tuples(st.sampled_from(_SAMPLE_LINES), st.integers(0, 400)).map(lambda cut: cut[0][: cut[1]]),
+    )
+)
+def test_no_line_makes_any_format_raise(line: str) -> None:
+    """Every format, fed real lines with text inserted or cut short, and random text: an outcome, never
+    an exception; a #Fields: line with odd fields included."""
+    for name in _EVERY_FORMAT:
+        parser = make_line_parser(LogSettings(format=name))
+        for text in ("#Fields: " + line, line):
+            raw = parser.split(text)
+            if isinstance(raw, RawFields):
+                TimestampParser().parse(raw.timestamp)
+                split_request(raw.request)
