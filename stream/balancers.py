@@ -106,3 +106,32 @@ class HaproxyParser:
         if self._captures:
             return self._captures
         return [7 if _AGENT_LIKE.match(value) else None for value in captured.split("|")]
+
+
+class EnvoyParser:
+    """Envoy's default text access log, and Istio's (which adds the response details after the
+    flags and the upstream cluster and addresses at the end): ``[start] "METHOD path PROTOCOL"
+    code flags ... "x-forwarded-for" "user-agent" "request-id" "authority" "upstream host" ...``.
+
+    The client is Istio's ``DOWNSTREAM_REMOTE_ADDRESS``; Envoy's default format logs none, so there
+    the X-Forwarded-For chain stands for it.
+    """
+
+    fast_pattern = None
+    _LINE = re.compile(
+        r'^\[(\S+)\] "((?:[^"\\]|\\.)*)" (\d+) \S+(?: \S+ \S+ "[^"]*")? (?:\d+|-) (\d+|-) \S+ \S+ '
+        r'"([^"]*)" "([^"]*)" "[^"]*" "([^"]*)" "[^"]*"(?: \S+ \S+ \S+ (\S+) \S+ \S+)?\s*$'
+    )
+
+    def split(self, line: str) -> RawFields | Malformed:
+        if len(line) > MAX_LINE_CHARS:
+            return Malformed(MalformedReason.TOO_LONG)
+        match = self._LINE.match(line)
+        if match is None:
+            return Malformed(classify_unparsable(line))
+        time, request, status, size, forwarded, agent, authority, downstream = match.groups()
+        if downstream is None:  # plain Envoy: the forwarded chain is all there is
+            return RawFields(_text(authority), forwarded, time, request, status, size, None, _text(agent), None)
+        return RawFields(
+            _text(authority), downstream, time, request, status, size, None, _text(agent), _text(forwarded)
+        )

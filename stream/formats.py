@@ -17,7 +17,7 @@ from typing import Protocol
 from revisit.core.config import LogSettings
 from revisit.core.errors import BadInput
 from revisit.core.hit import Malformed, MalformedReason, RawFields
-from revisit.stream.balancers import AlbParser, ElbParser, HaproxyParser
+from revisit.stream.balancers import AlbParser, ElbParser, EnvoyParser, HaproxyParser
 from revisit.stream.fields import zone_named
 from revisit.stream.jsonlogs import (
     JSON_PRESETS,
@@ -62,6 +62,7 @@ FORMAT_NAMES = (
     "alb",
     "elb",
     "haproxy",
+    "envoy",
     "json",
     *JSON_PRESETS,
 )
@@ -97,6 +98,8 @@ def _parser_for_format(settings: LogSettings) -> LineParser:
         return ElbParser()
     if name == "haproxy":
         return HaproxyParser(settings.haproxy_captures)
+    if name == "envoy":
+        return EnvoyParser()
     if name == "json":
         return JsonLineParser(settings.json_fields)
     if name in JSON_PRESETS:
@@ -125,6 +128,8 @@ _SIZE = r"(\d+|-)"
 
 
 W3C_NAMES = ("w3c", "iis", "cloudfront")
+# reasons no other layout can change (an Envoy line looks like a broken combined one: missing_fields)
+_NOT_ANY_FORMAT = (MalformedReason.EMPTY, MalformedReason.COMMENT, MalformedReason.BINARY, MalformedReason.TOO_LONG)
 
 
 class AutoParser:
@@ -140,7 +145,12 @@ class AutoParser:
         self.fast_pattern: re.Pattern[str] | None = self._clf.fast_pattern
         self._w3c_fields = settings.w3c_fields
         self._w3c: W3cParser | None = None
-        self._others: tuple[LineParser, ...] = (AlbParser(), ElbParser(), HaproxyParser(settings.haproxy_captures))
+        self._others: tuple[LineParser, ...] = (
+            AlbParser(),
+            ElbParser(),
+            HaproxyParser(settings.haproxy_captures),
+            EnvoyParser(),
+        )
         self._json = JsonLineParser(settings.json_fields)
         self._presets = {name: JsonLineParser(names) for name, names in JSON_PRESETS.items()}
 
@@ -162,7 +172,7 @@ class AutoParser:
             if unwrapped is not None:
                 return self.split(unwrapped)
         parsed = self._clf.split(line)
-        if type(parsed) is not Malformed or parsed.reason != MalformedReason.UNRECOGNIZED:
+        if type(parsed) is not Malformed or parsed.reason in _NOT_ANY_FORMAT:
             return parsed
         for other in self._others:  # each starts unlike a combined line: one regex miss apiece
             found = other.split(line)

@@ -482,3 +482,21 @@ def test_no_line_makes_any_format_raise(line: str) -> None:
             if isinstance(raw, RawFields):
                 TimestampParser().parse(raw.timestamp)
                 split_request(raw.request)
+
+
+@pytest.mark.parametrize("format_name", ["envoy", "auto"])
+def test_envoy_and_istio_text_lines(format_name: str) -> None:
+    envoy = _split_all(format_name, LOGS / "envoy_docs.log")[0]
+    istio_client, istio_server = _split_all(format_name, LOGS / "istio_envoy_docs.log")
+    assert isinstance(envoy, RawFields) and isinstance(istio_client, RawFields) and isinstance(istio_server, RawFields)
+    # Envoy's default format logs no client address: the X-Forwarded-For chain stands for it
+    assert (envoy.vhost, envoy.client, envoy.status, envoy.size, envoy.user_agent) == (
+        "locations",
+        "10.0.35.28",
+        "204",
+        "0",
+        "nsq2http",
+    )
+    assert split_request(envoy.request) == ("POST", "/api/v1/locations", "")
+    assert (istio_client.client, istio_server.client) == ("10.44.1.23:46520", "10.44.1.23:37652")
+    assert istio_server.timestamp == "2020-11-25T21:26:18.409Z" and istio_server.status == "418"
