@@ -500,3 +500,37 @@ def test_envoy_and_istio_text_lines(format_name: str) -> None:
     assert split_request(envoy.request) == ("POST", "/api/v1/locations", "")
     assert (istio_client.client, istio_server.client) == ("10.44.1.23:46520", "10.44.1.23:37652")
     assert istio_server.timestamp == "2020-11-25T21:26:18.409Z" and istio_server.status == "418"
+
+
+@pytest.mark.parametrize("format_name", ["gcp_lb", "istio", "auto"])
+def test_gcp_and_istio_json_presets(format_name: str) -> None:
+    """Lines written from the documented field names (Cloud Logging's HttpRequest; Istio's JSON
+    access-log encoding), no public sample of either being at hand."""
+    gcp = (
+        '{"httpRequest":{"requestMethod":"GET","requestUrl":"https://www.example.jp/pricing?plan=pro",'
+        '"status":200,"responseSize":"5120","userAgent":"Mozilla/5.0","remoteIp":"81.2.69.160",'
+        '"referer":"https://www.google.co.jp/"},"timestamp":"2026-11-20T01:12:00.123456Z",'
+        '"resource":{"type":"http_load_balancer"}}\n'
+    )
+    istio = (
+        '{"start_time":"2020-11-25T21:26:18.409Z","method":"GET","path":"/status/418","protocol":"HTTP/1.1",'
+        '"response_code":418,"bytes_sent":135,"user_agent":"curl/7.73.0-DEV","x_forwarded_for":null,'
+        '"authority":"httpbin:8000","downstream_remote_address":"10.44.1.23:46520"}\n'
+    )
+    parser = make_line_parser(LogSettings(format=format_name))
+    if format_name != "istio":
+        raw = parser.split(gcp)
+        assert isinstance(raw, RawFields) and (raw.client, raw.status, raw.size, raw.referrer) == (
+            "81.2.69.160",
+            "200",
+            "5120",
+            "https://www.google.co.jp/",
+        )
+        assert split_request(raw.request) == ("GET", "/pricing", "plan=pro")
+    if format_name != "gcp_lb":
+        raw = parser.split(istio)
+        assert isinstance(raw, RawFields) and (raw.client, raw.vhost, raw.status) == (
+            "10.44.1.23:46520",
+            "httpbin:8000",
+            "418",
+        )
