@@ -38,6 +38,7 @@ from revisit.stream.fields import (
     TimestampParser,
     normalize_address,
     split_request,
+    zone_named,
 )
 from revisit.stream.filters import FilterReason, HitFilter
 from revisit.stream.formats import MAX_LINE_CHARS, LineParser, make_line_parser
@@ -143,7 +144,7 @@ class HitClassifier:
         self.resolvers = resolvers
         self.late = late if late is not None and late.enabled else None
         self.parser = parser or make_line_parser(settings.log)
-        self._timestamps = TimestampParser()
+        self._timestamps = TimestampParser(zone_named(settings.log.timezone))
         self._clients = ClientAddressResolver(settings.log.trusted_proxies, settings.resolution.cache_size)
         self._filter = HitFilter(settings.filters)
         self._by_address: BoundedCache = BoundedCache(settings.resolution.cache_size)

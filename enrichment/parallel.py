@@ -46,7 +46,7 @@ def line_aligned_ranges(path: str | Path, parts: int) -> list[tuple[int, int]]:
     return [(start, end) for start, end in zip(starts, starts[1:] + [size], strict=True)]
 
 
-def read_range(path: str | Path, start: int, end: int) -> Iterator[str]:
+def read_range(path: str | Path, start: int, end: int, encoding: str = "utf-8") -> Iterator[str]:
     """The lines of ``[start, end)``, read and decoded like ``read_lines`` (UTF-8, bad bytes
     replaced, an over-long line cut and the rest of it dropped)."""
     with open(path, "rb") as handle:
@@ -56,7 +56,7 @@ def read_range(path: str | Path, start: int, end: int) -> Iterator[str]:
             position += len(raw)
             if is_cut(raw):
                 position += skip_rest_of_line(handle)[0]
-            yield raw.decode("utf-8", "replace")
+            yield raw.decode(encoding, "replace")
 
 
 def _classify_range(classifier: HitClassifier, path: str, start: int, end: int, results: multiprocessing.Queue) -> None:
@@ -66,7 +66,9 @@ def _classify_range(classifier: HitClassifier, path: str, start: int, end: int, 
         classifier.new_registrations.clear()
         summary = RunSummary()
         batch: list[MatchedHit] = []
-        outcomes = with_late_resolution(read_range(path, start, end), classifier, classifier.settings)
+        outcomes = with_late_resolution(
+            read_range(path, start, end, classifier.settings.log.encoding), classifier, classifier.settings
+        )
         for matched in tally(outcomes, summary):
             batch.append(matched)
             if len(batch) >= HITS_PER_MESSAGE:
@@ -126,8 +128,13 @@ def classify_in_parallel(
 
 
 def can_split(path: str, min_bytes: int) -> bool:
-    """Only plain files can be cut into ranges; small ones are not worth a process."""
-    return path != "-" and not path.endswith(".gz") and os.path.getsize(path) >= min_bytes
+    """Only plain files can be cut into ranges; small ones are not worth a process. A W3C log
+    (its first byte a ``#`` directive) is read whole: its ``#Fields:`` lines set the layout of the
+    lines after them, which a range starting mid-file would not see."""
+    if path == "-" or path.endswith(".gz") or os.path.getsize(path) < min_bytes:
+        return False
+    with open(path, "rb") as handle:
+        return handle.read(1) != b"#"
 
 
 def matched_hits_of_files(
@@ -138,5 +145,7 @@ def matched_hits_of_files(
         if workers > 1 and can_split(path, min_bytes):
             yield from classify_in_parallel(classifier, path, workers, summary)
         else:
-            outcomes = with_late_resolution(read_lines([path]), classifier, classifier.settings)
+            outcomes = with_late_resolution(
+                read_lines([path], classifier.settings.log.encoding), classifier, classifier.settings
+            )
             yield from tally(outcomes, summary)

@@ -117,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     account_lint.add_argument("--json", action="store_true", help="the findings as JSON lines")
     account_lint.add_argument("--config", metavar="TOML")
 
+    logs = commands.add_parser("logs", help="access logs")
+    logs_commands = logs.add_subparsers(dest="logs_command", required=True, parser_class=_Parser)
+    logs_check = logs_commands.add_parser(
+        "check", help="the detected format, the share parsed, malformed lines by reason, the config to use"
+    )
+    logs_check.add_argument("logs", nargs="+", metavar="LOG")
+    logs_check.add_argument("--config", metavar="TOML")
+
     history = commands.add_parser("history", help="an account's visit history")
     history.add_argument("account_id")
     history.add_argument("--db", metavar="URL")
@@ -596,7 +604,17 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Subcommand → handler(args, settings); demo and replay are handled above.
+def _logs(args: argparse.Namespace, settings: Settings) -> int:
+    from revisit.stream.check import check_logs, render
+    from revisit.stream.sources import check_log_paths
+
+    check_log_paths(args.logs)
+    print("\n".join(printable(line) for line in render(check_logs(args.logs, settings.log))))
+    return 0
+
+
 _COMMANDS = {
+    "logs": _logs,
     "explain": _explain,
     "ship": _ship,
     "worker": _worker,

@@ -7,10 +7,13 @@ client and the same proxy chain repeat across thousands of lines.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from revisit.core.caches import BoundedCache
+from revisit.core.errors import BadInput
 
 _MONTHS = {
     name: number
@@ -24,11 +27,19 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class TimestampParser:
-    """CLF (``10/Oct/2000:13:55:36 -0700``), ISO 8601 and epoch seconds → aware datetime."""
+    """Every timestamp an access log writes → aware datetime, or None; never an exception.
 
-    def __init__(self, cache_size: int = 100_000) -> None:
+    CLF (``10/Oct/2000:13:55:36 -0700``, also with milliseconds and without an offset as HAProxy
+    writes it), ISO 8601 / RFC 3339, and epoch numbers in seconds, milliseconds, microseconds or
+    nanoseconds (the unit read from the magnitude, see `epoch_to_datetime`). A time written without
+    an offset is in ``zone`` (``log.timezone``): Traefik's ``time`` and IIS-less local logs are
+    local times, and reading them as UTC put every Tokyo hit nine hours late.
+    """
+
+    def __init__(self, zone: tzinfo = UTC, cache_size: int = 100_000) -> None:
         # text → datetime, or False for text that is not a timestamp (misses are remembered too)
         self.cache = BoundedCache(cache_size)
+        self.zone = zone
         self._zones: dict[str, timezone] = {}
 
     def parse(self, text: str) -> datetime | None:
@@ -42,17 +53,13 @@ class TimestampParser:
             if len(text) == 26 and text[2] == "/" and text[6] == "/" and text[11] == ":":
                 return self._parse_clf(text)
             return self._parse_other(text)
-        except (ValueError, KeyError, OverflowError):
-            return False  # remembered as a miss
+        except (ValueError, KeyError, OverflowError, OSError, IndexError):
+            return False  # remembered as a miss: one odd value must never stop a run
 
     def _parse_clf(self, text: str) -> datetime:
         zone = self._zones.get(text[21:])
         if zone is None:
-            offset = text[21:]
-            if len(offset) != 5 or offset[0] not in "+-":
-                raise ValueError(offset)
-            minutes = int(offset[1:3]) * 60 + int(offset[3:5])
-            zone = timezone(timedelta(minutes=-minutes if offset[0] == "-" else minutes))
+            zone = self._offset(text[21:])
             self._zones[text[21:]] = zone
         return datetime(
             int(text[7:11]),
@@ -65,14 +72,74 @@ class TimestampParser:
         )
 
     @staticmethod
-    def _parse_other(text: str) -> datetime:
+    def _offset(offset: str) -> timezone:
+        if len(offset) != 5 or offset[0] not in "+-" or not offset[1:].isdigit():
+            raise ValueError(offset)
+        minutes = int(offset[1:3]) * 60 + int(offset[3:5])
+        return timezone(timedelta(minutes=-minutes if offset[0] == "-" else minutes))
+
+    def _parse_other(self, text: str) -> datetime:
         stripped = text.strip()
-        if stripped.replace(".", "", 1).isdigit():
-            return datetime.fromtimestamp(float(stripped), tz=UTC)
-        value = datetime.fromisoformat(stripped.replace("Z", "+00:00"))
-        if value.tzinfo is None:  # a log without an offset is taken as UTC (documented)
-            value = value.replace(tzinfo=UTC)
+        if _EPOCH.fullmatch(stripped):
+            return epoch_to_datetime(stripped)
+        clf = _CLF_LOOSE.fullmatch(stripped)
+        if clf is not None:
+            day, month, year, hour, minute, second, fraction, offset = clf.groups()
+            zone = self._offset(offset) if offset else self.zone
+            return datetime(
+                int(year),
+                _MONTHS[month],
+                int(day),
+                int(hour),
+                int(minute),
+                int(second),
+                int((fraction or "0").ljust(6, "0")[:6]),
+                tzinfo=zone,
+            )
+        value = datetime.fromisoformat(stripped.replace("Z", "+00:00").replace("z", "+00:00"))
+        if value.tzinfo is None:  # a time without an offset is in log.timezone
+            value = value.replace(tzinfo=self.zone)
+        value.astimezone(UTC)  # out of range once moved to UTC (year 1 or 9999): a miss now, not later
         return value
+
+
+_EPOCH = re.compile(r"\d{1,30}(?:\.\d{1,9})?")
+_CLF_LOOSE = re.compile(
+    r"\[?(\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(?: ?([+-]\d{4}))?\]?"
+)
+_EPOCH_START = datetime(1970, 1, 1, tzinfo=UTC)
+# Magnitudes that tell the unit of an epoch number: seconds stay below 1e11 until the year 5138,
+# and milliseconds pass 1e11 in 1973, so any time from 1973 to 5138 is read in the right unit.
+_MILLIS_FROM, _MICROS_FROM, _NANOS_FROM = 10**11, 10**14, 10**17
+
+
+def epoch_to_datetime(text: str) -> datetime:
+    """``1763600000`` (s), ``1763600000123`` (ms), ``…123456`` (µs), ``…123456789`` (ns) → UTC.
+
+    Integer arithmetic, not ``fromtimestamp(float)``: a nanosecond value (Cloudflare's ``unixnano``)
+    made ``fromtimestamp`` raise OSError and stop the run, and a float loses the microseconds.
+    """
+    whole, _, fraction = text.partition(".")
+    number = int(whole)
+    if number >= _NANOS_FROM:
+        microseconds = number // 1_000
+    elif number >= _MICROS_FROM:
+        microseconds = number
+    elif number >= _MILLIS_FROM:
+        microseconds = number * 1_000 + int(fraction[:3].ljust(3, "0"))
+    else:
+        microseconds = number * 1_000_000 + int(fraction[:6].ljust(6, "0"))
+    return _EPOCH_START + timedelta(microseconds=microseconds)
+
+
+def zone_named(name: str) -> tzinfo:
+    """``log.timezone`` as a tzinfo; BadInput naming the setting for an unknown name."""
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"log.timezone: {name!r} is not an IANA time zone name (such as Asia/Tokyo or UTC)") from None
 
 
 def split_request(request: str) -> tuple[str, str, str] | None:

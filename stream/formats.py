@@ -7,18 +7,29 @@ bare regex can be) and only when that fails a slower, escape-aware one, so that 
 
 from __future__ import annotations
 
+import codecs
 import json
-import operator
 import re
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-from revisit.core.config import JsonFieldNames, LogSettings
+from revisit.core.config import LogSettings
 from revisit.core.errors import BadInput
 from revisit.core.hit import Malformed, MalformedReason, RawFields
-
-# Lines longer than this are not access-log lines; refusing them bounds memory and regex time.
-MAX_LINE_CHARS = 64 * 1024
+from revisit.stream.balancers import AlbParser, ElbParser, EnvoyParser, HaproxyParser
+from revisit.stream.fields import zone_named
+from revisit.stream.jsonlogs import (
+    JSON_PRESETS,
+    ContainerLineParser,
+    JsonLineParser,
+    parse_record,
+    preset_for,
+    unwrap_container_line,
+)
+from revisit.stream.lines import MAX_LINE_CHARS as MAX_LINE_CHARS
+from revisit.stream.lines import classify_unparsable as classify_unparsable
+from revisit.stream.w3c import W3cParser
 
 COMBINED = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"'
 COMMON = '%h %l %u %t "%r" %>s %b'
@@ -42,14 +53,67 @@ class LineParser(Protocol):
     def split(self, line: str) -> RawFields | Malformed: ...
 
 
+FORMAT_NAMES = (
+    "auto",
+    *NAMED_FORMATS,
+    "w3c",
+    "iis",
+    "cloudfront",
+    "alb",
+    "elb",
+    "haproxy",
+    "envoy",
+    "json",
+    *JSON_PRESETS,
+)
+CONTAINER_WRAPPERS = ("none", "docker", "cri")
+
+
 def make_line_parser(settings: LogSettings) -> LineParser:
     """The parser for the configured format; raises BadInput for a format we cannot compile."""
+    zone_named(settings.timezone)  # an unknown log.timezone fails here too, before ship sends a line
+    try:
+        codecs.lookup(settings.encoding)
+    except LookupError:
+        raise BadInput(
+            f"log.encoding {settings.encoding!r}: not a known encoding (utf-8, cp932, euc_jp, ...)"
+        ) from None
+    if settings.container not in CONTAINER_WRAPPERS:
+        raise BadInput(f"log.container {settings.container!r}: one of {', '.join(CONTAINER_WRAPPERS)}")
+    parser = _parser_for_format(settings)
+    if settings.container != "none" and settings.format != "auto":  # auto unwraps on its own
+        return ContainerLineParser(parser)
+    return parser
+
+
+def _parser_for_format(settings: LogSettings) -> LineParser:
     name = settings.format
     if name == "auto":
-        return AutoClfParser()
+        return AutoParser(settings)
+    if name in W3C_NAMES:
+        return W3cParser(settings.w3c_fields)
+    if name == "alb":
+        return AlbParser()
+    if name == "elb":
+        return ElbParser()
+    if name == "haproxy":
+        return HaproxyParser(settings.haproxy_captures)
+    if name == "envoy":
+        return EnvoyParser()
     if name == "json":
         return JsonLineParser(settings.json_fields)
-    return LogFormatParser(NAMED_FORMATS.get(name, name))
+    if name in JSON_PRESETS:
+        return JsonLineParser(JSON_PRESETS[name])
+    if name in NAMED_FORMATS:
+        return LogFormatParser(NAMED_FORMATS[name])
+    if is_nginx_log_format(name):
+        return NginxLogFormatParser(name)
+    if "%" not in name:
+        raise BadInput(
+            f"log.format {name!r}: unknown; one of {', '.join(FORMAT_NAMES)}, "
+            "an Apache LogFormat string or an nginx log_format"
+        )
+    return LogFormatParser(name)
 
 
 # RawFields from a regex's groups without NamedTuple._make's extra call: this runs once per line.
@@ -61,6 +125,72 @@ _ESCAPED_QUOTED = r'"((?:[^"\\]|\\.)*)"'
 _TIME = r"\[([^\]]+)\]"
 _STATUS = r"(\d{3})"
 _SIZE = r"(\d+|-)"
+
+
+W3C_NAMES = ("w3c", "iis", "cloudfront")
+# reasons no other layout can change (an Envoy line looks like a broken combined one: missing_fields)
+_NOT_ANY_FORMAT = (MalformedReason.EMPTY, MalformedReason.COMMENT, MalformedReason.BINARY, MalformedReason.TOO_LONG)
+
+
+class AutoParser:
+    """``auto``: combined/common lines through `AutoClfParser` (its fast pattern is the hot loop's),
+    and the formats a line names unambiguously: a ``#Fields:`` directive switches to W3C lines;
+    AWS ALB, Classic ELB and HAProxy lines are tried on lines no other layout reads.
+
+    Only lines the fast pattern misses come here, so combined logs pay nothing for the others.
+    """
+
+    def __init__(self, settings: LogSettings) -> None:
+        self._clf = AutoClfParser()
+        self.fast_pattern: re.Pattern[str] | None = self._clf.fast_pattern
+        self._w3c_fields = settings.w3c_fields
+        self._w3c: W3cParser | None = None
+        self._others: tuple[LineParser, ...] = (
+            AlbParser(),
+            ElbParser(),
+            HaproxyParser(settings.haproxy_captures),
+            EnvoyParser(),
+        )
+        self._json = JsonLineParser(settings.json_fields)
+        self._presets = {name: JsonLineParser(names) for name, names in JSON_PRESETS.items()}
+
+    def split(self, line: str) -> RawFields | Malformed:
+        if self._w3c is None:
+            if not line.startswith("#Fields:"):
+                return self._split_other(line)
+            self._w3c = W3cParser(self._w3c_fields)
+        parsed = self._w3c.split(line)
+        if type(parsed) is Malformed and parsed.reason == MalformedReason.MISSING_FIELDS:
+            return self._split_other(line)  # a combined line after a W3C file in the same stream
+        return parsed
+
+    def _split_other(self, line: str) -> RawFields | Malformed:
+        if line.startswith("{"):
+            return self._split_json(line)
+        if line[:4].isdigit():
+            unwrapped = unwrap_container_line(line)  # Kubernetes CRI
+            if unwrapped is not None:
+                return self.split(unwrapped)
+        parsed = self._clf.split(line)
+        if type(parsed) is not Malformed or parsed.reason in _NOT_ANY_FORMAT:
+            return parsed
+        for other in self._others:  # each starts unlike a combined line: one regex miss apiece
+            found = other.split(line)
+            if type(found) is not Malformed:
+                return found
+        return parsed
+
+    def _split_json(self, line: str) -> RawFields | Malformed:
+        if len(line) > MAX_LINE_CHARS:
+            return Malformed(MalformedReason.TOO_LONG)
+        record = parse_record(line)
+        if isinstance(record, Malformed):
+            return record
+        wrapped = record.get("log")
+        if isinstance(wrapped, str) and "stream" in record:  # Docker's json-file driver
+            return self.split(wrapped) if not wrapped.startswith('{"log":') else Malformed(MalformedReason.BAD_JSON)
+        preset = preset_for(record)
+        return (self._presets[preset] if preset is not None else self._json).from_record(record)
 
 
 class AutoClfParser:
@@ -144,106 +274,47 @@ class AutoClfParser:
         return Malformed(MalformedReason.BAD_CLIENT)
 
 
-_ERROR_LOG = re.compile(
-    r"^(?:\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \w{3} +\d+ [\d:.]+ \d{4}\] \["  # Apache error log
-    r"|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[\w+\] )"  # nginx error log
-)
-_CLF_START = re.compile(r'^[^\[]*\[[^\]]+\] "')
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+# --- LogFormat templates: Apache LogFormat and nginx log_format strings ---------------------------
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """Literal text, then one field: its name (None = read and ignored) and its unquoted pattern."""
+
+    literal: str
+    field: str | None
+    pattern: str
 
 
-def classify_unparsable(line: str) -> str:
-    """Name the reason a line matched no format, for the counters and the dead-letter output."""
-    text = line.strip()
-    if not text:
-        return MalformedReason.EMPTY
-    if text.startswith("#"):
-        return MalformedReason.COMMENT
-    if _CONTROL.search(text):
-        return MalformedReason.BINARY
-    if _ERROR_LOG.match(text):
-        return MalformedReason.ERROR_LOG
-    if _CLF_START.match(text):
-        unescaped_quotes = len(re.findall(r'(?<!\\)"', text))
-        if unescaped_quotes % 2 == 1:
-            return MalformedReason.TRUNCATED
-        return MalformedReason.MISSING_FIELDS
-    return MalformedReason.UNRECOGNIZED
+class TemplateParser:
+    """Lines written by a template of literal text and fields, compiled to a fast and a slow regex.
 
+    A field right after a ``"`` is quoted: ``[^"]*`` in the fast regex, escape-aware in the slow one.
+    """
 
-# --- Apache LogFormat strings ----------------------------------------------------------------
-_DIRECTIVE = re.compile(r"%(?:\{([^}]*)\})?[<>]?([a-zA-Z%])")
-_HEADER_FIELDS = {"referer": "referrer", "user-agent": "user_agent", "x-forwarded-for": "forwarded_for"}
+    fast_pattern = None  # its groups follow the template, not RawFields
 
-
-class LogFormatParser:
-    """Lines written by an Apache ``LogFormat`` (or an nginx ``log_format`` spelled the same way)."""
-
-    fast_pattern = None  # its groups follow the format string, not RawFields
-
-    def __init__(self, log_format: str) -> None:
-        self.log_format = log_format
-        self._fields: list[str] = []
-        fast, slow = self._compile(log_format)
+    def __init__(self, description: str, segments: Sequence[_Segment], tail: str, json_escaped: bool = False) -> None:
+        self._fields = [segment.field for segment in segments if segment.field is not None]
         if "client" not in self._fields or "timestamp" not in self._fields:
-            raise BadInput(f"log format {log_format!r}: needs at least %h (client) and %t (time)")
+            raise BadInput(f"log format {description!r}: needs at least the client address and the time")
         if "request" not in self._fields and "path" not in self._fields:
-            raise BadInput(f"log format {log_format!r}: needs %r or %U for the page")
-        self._fast = re.compile(fast)
-        self._slow = re.compile(slow)
-
-    def _compile(self, log_format: str) -> tuple[str, str]:
+            raise BadInput(f"log format {description!r}: needs the request line or its path")
+        self._json_escaped = json_escaped
         fast, slow = ["^"], ["^"]
-        position = 0
-        for directive in _DIRECTIVE.finditer(log_format):
-            literal = log_format[position : directive.start()]
-            fast.append(re.escape(literal))
-            slow.append(re.escape(literal))
-            position = directive.end()
-            quoted = literal.endswith('"')
-            argument, letter = directive.group(1), directive.group(2)
-            name, pattern = self._directive(argument, letter, quoted)
-            if letter == "%":
-                fast.append("%")
-                slow.append("%")
-                continue
-            if name is None:
-                group_fast = group_slow = f"(?:{pattern})"
+        for segment in segments:
+            fast.append(re.escape(segment.literal))
+            slow.append(re.escape(segment.literal))
+            quoted = segment.literal.endswith('"')
+            pattern = r'[^"]*' if quoted else segment.pattern
+            if segment.field is None:
+                fast.append(f"(?:{pattern})")
+                slow.append(r'(?:(?:[^"\\]|\\.)*)' if quoted else f"(?:{pattern})")
             else:
-                self._fields.append(name)
-                group_fast = f"({pattern})"
-                group_slow = r"((?:[^\"\\]|\\.)*)" if quoted else group_fast
-            fast.append(group_fast)
-            slow.append(group_slow)
-        tail = re.escape(log_format[position:])
-        fast.append(tail + r"\s*$")
-        slow.append(tail + r"\s*$")
-        return "".join(fast), "".join(slow)
-
-    def _directive(self, argument: str | None, letter: str, quoted: bool) -> tuple[str | None, str]:
-        text = r'[^"]*' if quoted else r"\S+"
-        if letter in "ha":
-            return ("client", text)
-        if letter in "vV":
-            return ("vhost", r"[^\s:]+" if not quoted else text)
-        if letter == "t" and argument is None:
-            return ("timestamp", r"\[[^\]]+\]") if not quoted else ("timestamp", text)
-        if letter == "r":
-            return ("request", text)
-        if letter == "s":
-            return ("status", r"\d{3}")
-        if letter in "bBO":
-            return ("size", r"\d+|-")
-        if letter == "m":
-            return ("method", text)
-        if letter == "U":
-            return ("path", text)
-        if letter == "q":
-            return ("query", r"\S*")
-        if letter == "i" and argument is not None:
-            field = _HEADER_FIELDS.get(argument.lower())
-            return (field, text)
-        return (None, text)
+                fast.append(f"({pattern})")
+                slow.append(r'((?:[^"\\]|\\.)*)' if quoted else f"({pattern})")
+        fast.append(re.escape(tail) + r"\s*$")
+        slow.append(re.escape(tail) + r"\s*$")
+        self._fast = re.compile("".join(fast))
+        self._slow = re.compile("".join(slow))
 
     def split(self, line: str) -> RawFields | Malformed:
         match = self._fast.match(line)
@@ -254,90 +325,159 @@ class LogFormatParser:
             if match is None:
                 return Malformed(classify_unparsable(line))
         values = dict(zip(self._fields, match.groups(), strict=True))  # one group per field
+        if self._json_escaped:
+            values = {name: _json_unescaped(value) for name, value in values.items()}
         time = values["timestamp"]
         if time.startswith("["):
             time = time[1:-1]
         request = values.get("request")
         if request is None:
-            request = f"{values.get('method', 'GET')} {values['path']}{values.get('query', '')} HTTP/1.1"
+            query = values.get("query", "")
+            args = values.get("args")
+            if args and args != "-":
+                query = f"?{args}"
+            request = f"{values.get('method') or 'GET'} {values['path']}{query} HTTP/1.1"
         return RawFields(
             values.get("vhost"),
             values["client"],
             time,
             request,
             values.get("status", "200"),
-            values.get("size", "-"),
+            values.get("size") or "-",
             values.get("referrer"),
             values.get("user_agent"),
             values.get("forwarded_for"),
         )
 
 
-# --- JSON lines --------------------------------------------------------------------------------
-class JsonLineParser:
-    """One JSON object per line, field names from config (``log.json_fields``)."""
-
-    fast_pattern = None
-
-    def __init__(self, names: JsonFieldNames) -> None:
-        self._names = names
-        self._getters: dict[str, Callable[[dict[str, Any]], Any]] = {
-            field: _dotted_getter(getattr(names, field)) for field in names.__dataclass_fields__
-        }
-
-    def split(self, line: str) -> RawFields | Malformed:
-        if len(line) > MAX_LINE_CHARS:
-            return Malformed(MalformedReason.TOO_LONG)
-        text = line.strip()
-        if not text:
-            return Malformed(MalformedReason.EMPTY)
-        try:
-            record = json.loads(text)
-        except ValueError:
-            return Malformed(classify_unparsable(line) if not text.startswith("{") else MalformedReason.BAD_JSON)
-        if not isinstance(record, dict):
-            return Malformed(MalformedReason.BAD_JSON)
-        get = self._getters
-        client = get["client_ip"](record)
-        time = get["timestamp"](record)
-        if client is None or time is None:
-            return Malformed(MalformedReason.MISSING_FIELDS)
-        request = get["request"](record)
-        if request is None:
-            path = get["path"](record)
-            if path is None:
-                return Malformed(MalformedReason.MISSING_FIELDS)
-            request = f"{get['method'](record) or 'GET'} {path} HTTP/1.1"
-        status = get["status"](record)
-        size = get["size"](record)
-        return RawFields(
-            _text_or_none(get["vhost"](record)),
-            str(client),
-            str(time),
-            str(request),
-            str(status if status is not None else "200"),
-            str(size if size is not None else "-"),
-            _text_or_none(get["referrer"](record)),
-            _text_or_none(get["user_agent"](record)),
-            _text_or_none(get["forwarded_for"](record)),
-        )
-
-
-def _dotted_getter(path: str) -> Callable[[dict[str, Any]], Any]:
-    keys = path.split(".")
-    if len(keys) == 1:
-        return operator.methodcaller("get", keys[0])
-
-    def get(record: dict[str, Any]) -> Any:
-        value: Any = record
-        for key in keys:
-            if not isinstance(value, dict):  # json.loads gives dicts; typing.Mapping checks are slow
-                return None
-            value = value.get(key)
+def _json_unescaped(value: str) -> str:
+    """nginx ``escape=json`` writes ``\\"``, ``\\\\`` and ``\\u0001``; the value as it was sent."""
+    if "\\" not in value:
         return value
+    try:
+        decoded = json.loads(f'"{value}"')
+    except ValueError:
+        return value
+    return decoded if isinstance(decoded, str) else value
 
-    return get
+
+_DIRECTIVE = re.compile(r"%(?:\{([^}]*)\})?[<>]?([a-zA-Z%])")
+_HEADER_FIELDS = {"referer": "referrer", "user-agent": "user_agent", "x-forwarded-for": "forwarded_for"}
 
 
-def _text_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
+class LogFormatParser(TemplateParser):
+    """Lines written by an Apache ``LogFormat`` string."""
+
+    def __init__(self, log_format: str) -> None:
+        self.log_format = log_format
+        segments: list[_Segment] = []
+        literal = ""
+        position = 0
+        for directive in _DIRECTIVE.finditer(log_format):
+            literal += log_format[position : directive.start()]
+            position = directive.end()
+            argument, letter = directive.group(1), directive.group(2)
+            if letter == "%":
+                literal += "%"
+                continue
+            name, pattern = self._directive(argument, letter)
+            segments.append(_Segment(literal, name, pattern))
+            literal = ""
+        super().__init__(log_format, segments, literal + log_format[position:])
+
+    @staticmethod
+    def _directive(argument: str | None, letter: str) -> tuple[str | None, str]:
+        if letter in "ha":
+            return ("client", r"\S+")
+        if letter in "vV":
+            return ("vhost", r"[^\s:]+")
+        if letter == "t" and argument is None:
+            return ("timestamp", r"\[[^\]]+\]")
+        if letter == "r":
+            return ("request", r"\S+")
+        if letter == "s":
+            return ("status", r"\d{3}")
+        if letter in "bBO":
+            return ("size", r"\d+|-")
+        if letter == "m":
+            return ("method", r"\S+")
+        if letter == "U":
+            return ("path", r"\S+")
+        if letter == "q":
+            return ("query", r"\S*")
+        if letter == "i" and argument is not None:
+            return (_HEADER_FIELDS.get(argument.lower()), r"\S+")
+        return (None, r"\S+")
+
+
+# nginx variables → RawFields' fields and the pattern of their unquoted value
+_CLF_TIME = r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}"
+_NGINX_VARIABLES: dict[str, tuple[str | None, str]] = {
+    "remote_addr": ("client", r"\S+"),
+    "realip_remote_addr": ("client", r"\S+"),
+    "time_local": ("timestamp", _CLF_TIME),
+    "time_iso8601": ("timestamp", r"\S+"),
+    "msec": ("timestamp", r"\d+(?:\.\d+)?"),
+    "request": ("request", r"\S+"),
+    "request_method": ("method", r"\S+"),
+    "request_uri": ("path", r"\S+"),
+    "uri": ("path", r"\S+"),
+    "document_uri": ("path", r"\S+"),
+    "args": ("args", r"\S*"),
+    "query_string": ("args", r"\S*"),
+    "status": ("status", r"\d{3}"),
+    "body_bytes_sent": ("size", r"\d+|-"),
+    "bytes_sent": ("size", r"\d+|-"),
+    "http_referer": ("referrer", r"\S+"),
+    "http_user_agent": ("user_agent", r"\S+"),
+    "http_x_forwarded_for": ("forwarded_for", r"\S+(?:, \S+)*"),
+    "host": ("vhost", r"\S+"),
+    "http_host": ("vhost", r"\S+"),
+    "server_name": ("vhost", r"\S+"),
+}
+_NGINX_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_NGINX_DIRECTIVE = re.compile(r"^\s*log_format\s+\S+\s+((?:\w+=\S+\s+)*)(.*?);?\s*$", re.DOTALL)
+_NGINX_STRING = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"|([^\s'\";]+)")
+
+
+def is_nginx_log_format(text: str) -> bool:
+    """An nginx template: a ``log_format`` directive, or ``$variables`` and no Apache ``%`` directive."""
+    if text.lstrip().startswith("log_format"):
+        return True
+    return _NGINX_VARIABLE.search(text) is not None and _DIRECTIVE.search(text) is None
+
+
+class NginxLogFormatParser(TemplateParser):
+    """Lines written by an nginx ``log_format``, pasted verbatim from nginx.conf (the directive,
+    its name, ``escape=json`` and its quoted pieces) or as the bare template string."""
+
+    def __init__(self, definition: str) -> None:
+        self.log_format = definition
+        template, json_escaped = self._template(definition)
+        segments: list[_Segment] = []
+        literal = ""
+        position = 0
+        for variable in _NGINX_VARIABLE.finditer(template):
+            literal += template[position : variable.start()]
+            position = variable.end()
+            name = variable.group(1) or variable.group(2)
+            # an unknown variable may be empty ([$proxy_upstream_name]) or a list (upstream_addr "a, b")
+            field, pattern = _NGINX_VARIABLES.get(name, (None, r"\S*(?:, \S+)*"))
+            if field is not None and field in (segment.field for segment in segments):
+                field = None  # the first of two variables for one field wins ($host and $http_host)
+            segments.append(_Segment(literal, field, pattern))
+            literal = ""
+        super().__init__(definition, segments, literal + template[position:], json_escaped)
+
+    @staticmethod
+    def _template(definition: str) -> tuple[str, bool]:
+        directive = _NGINX_DIRECTIVE.match(definition)
+        if directive is None:
+            return definition, False
+        options, body = directive.groups()
+        pieces = [
+            quoted_single if quoted_single is not None else quoted_double if quoted_double is not None else bare
+            for quoted_single, quoted_double, bare in _NGINX_STRING.findall(body)
+        ]
+        template = "".join(re.sub(r"\\(.)", r"\1", piece) for piece in pieces)
+        return template, "escape=json" in options

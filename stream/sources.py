@@ -1,8 +1,8 @@
 """Reading log lines from files, gzip files and stdin (replay mode).
 
-Bytes that are not UTF-8 are replaced, not fatal: such a line is then counted as malformed
-("binary") by the parser and the run goes on. Lines end at "\n" only (a stray "\r" stays inside
-its line), the same in every reader, so a file split across processes reads the same.
+Bytes that are not of ``log.encoding`` (UTF-8 by default) are replaced, not fatal: such a line is
+then counted as malformed ("binary") by the parser and the run goes on. Lines end at "\n" only (a
+stray "\r" stays inside its line), the same in every reader, so a file split across processes reads the same.
 
 No line is ever held whole past the parser's limit: every reader reads at most ``MAX_LINE_BYTES``
 of a line, hands that cut beginning on (the parser counts it as malformed, ``too_long``) and drops
@@ -78,21 +78,23 @@ def check_log_paths(paths: Sequence[str]) -> None:
             raise BadInput(f"{path}: named .gz but not gzip data")
 
 
-def _decoded(handle: LineReader) -> Iterator[str]:
+def _decoded(handle: LineReader, encoding: str) -> Iterator[str]:
     for line in bounded_lines(handle):
-        yield line.decode("utf-8", "replace")
+        yield line.decode(encoding, "replace")
 
 
-def read_lines(paths: Sequence[str]) -> Iterator[str]:
+def read_lines(paths: Sequence[str], encoding: str = "utf-8") -> Iterator[str]:
+    """The lines of the files in ``log.encoding`` (CP932 and EUC-JP logs of Japanese IIS and Apache
+    servers); bytes that are not of the encoding are replaced, so the line counts as malformed."""
     for path in paths:
         if path == "-":
-            yield from _decoded(sys.stdin.buffer)
+            yield from _decoded(sys.stdin.buffer, encoding)
         elif path.endswith(".gz"):
             with gzip.open(path, "rb") as handle:
                 try:
-                    yield from _decoded(handle)
+                    yield from _decoded(handle, encoding)
                 except (EOFError, zlib.error, gzip.BadGzipFile) as error:  # lines read so far were processed
                     raise BadInput(f"{path}: gzip data ends early or is damaged ({error})") from None
         else:
             with open(path, "rb") as handle:
-                yield from _decoded(handle)
+                yield from _decoded(handle, encoding)

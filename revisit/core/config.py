@@ -112,6 +112,24 @@ class LogSettings:
 
     format: str = "auto"
     json_fields: JsonFieldNames = field(default_factory=JsonFieldNames)
+    # IANA zone of timestamps written without an offset (Traefik's ``time``, HAProxy's accept date,
+    # ISO times without ``Z``); times that carry an offset or are epoch numbers keep theirs.
+    timezone: str = "UTC"
+    # Text encoding of the log files (Python codec name): "utf-8", "cp932" (Shift_JIS as Windows
+    # writes it: IIS on Japanese Windows), "euc_jp". Replay, ship's keys and the worker read with it.
+    encoding: str = "utf-8"
+    # Lines wrapped by a container runtime: "docker" (json-file driver) or "cri" (Kubernetes);
+    # format = "auto" unwraps both on its own.
+    container: str = "none"
+    # HAProxy: the headers of haproxy.cfg's "capture request header" lines, in order
+    haproxy_captures: tuple[str, ...] = ()
+    # W3C extended logs (IIS, CloudFront): the layout before the first "#Fields:" line of a file,
+    # IIS's default; a worker fed by ship reads lines of many files and partitions, so set it
+    # to your "#Fields:" value there ("revisit logs check" prints it).
+    w3c_fields: str = (
+        "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) "
+        "cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
+    )
     trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED_PROXIES
 
 

@@ -198,7 +198,8 @@ class ClassifyStage(Service):
         deliveries: list[asyncio.Future] = []
         next_offsets: dict[TopicPartition, int] = {}
         for tp, records in batches.items():
-            lines = [(record.value or b"").decode("utf-8", "replace") for record in records]
+            encoding = self.settings.log.encoding  # ship sends the file's bytes as they are
+            lines = [(record.value or b"").decode(encoding, "replace") for record in records]
             for record, outcome in zip(records, classify_lines(lines), strict=True):  # one pass, as in replay
                 if type(outcome) is MatchedHit:
                     outcomes["matched", outcome.match.method] += 1

@@ -62,6 +62,7 @@ class LineKeyer:
 
     def __init__(self, settings: LogSettings) -> None:
         self._parser = make_line_parser(settings)
+        self.encoding = settings.encoding  # lines are sent as read; this only finds their key
         self._clients = ClientAddressResolver(settings.trusted_proxies)
 
     def key_for(self, line: str) -> bytes:
@@ -150,7 +151,7 @@ class Shipper:
     # --- sending -------------------------------------------------------------------------
     def _send(self, raw_line: bytes, source: str, offset: int) -> None:
         value = raw_line.rstrip(b"\r\n")
-        key = self.keyer.key_for(value.decode("utf-8", "replace"))
+        key = self.keyer.key_for(value.decode(self.keyer.encoding, "replace"))
         try:
             future = self.producer.send(self.topic, key=key, value=value)
         except MessageSizeTooLargeError:  # over the topic's max.message.bytes (max_request_size)
