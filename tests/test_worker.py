@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -230,6 +232,48 @@ def test_shipped_log_gives_the_alerts_replay_gives(bootstrap, tmp_path, replayed
         assert replayed.organizations and stored_organizations(setup.db) == replayed.organizations
     finally:
         setup.stop_all()  # SIGTERM: exit status 0
+
+
+def as_alb_lines(combined_log: Path) -> list[str]:
+    """The real Apache log's lines as an AWS Application Load Balancer would have written the same
+    requests (field order from AWS's documentation: type, time in UTC, elb, client:port, target:port,
+    three timings, statuses, sizes, "request", "user agent", TLS fields, target group, trace id, ...)."""
+    combined = re.compile(r'^(\S+) \S+ \S+ \[([^\]]+)\] "([^"]*)" (\d{3}) (\d+|-) "[^"]*" "([^"]*)"')
+    lines = []
+    for number, raw in enumerate(combined_log.read_text(encoding="utf-8", errors="replace").splitlines()):
+        found = combined.match(raw)
+        if not found:
+            continue  # the sample's truncated line: not a request either way
+        client, when, request, status, size, agent = found.groups()
+        at = datetime.strptime(when, "%d/%b/%Y:%H:%M:%S %z").astimezone(UTC)
+        method, _, rest = request.partition(" ")
+        target, _, protocol = rest.rpartition(" ")
+        url = f"https://www.example.com:443{target}" if target.startswith("/") else target
+        lines.append(
+            f"https {at:%Y-%m-%dT%H:%M:%S.%fZ} app/my-loadbalancer/50dc6c495c0c9188 {client}:{40000 + number % 20000} "
+            f"10.0.0.1:80 0.000 0.001 0.000 {status} {status} 34 {0 if size == '-' else size} "
+            f'"{method} {url} {protocol}" "{agent}" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 '
+            "arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "
+            f'"Root=1-58337262-{number:024x}" "www.example.com" "-" 0 {at:%Y-%m-%dT%H:%M:%S.%fZ} "forward" "-" "-"'
+        )
+    return lines
+
+
+def test_a_shipped_alb_log_gives_the_alerts_replay_gives_of_the_same_requests(
+    bootstrap, tmp_path, replayed, monkeypatch
+) -> None:
+    """A format other than combined through ship → Kafka → worker: the same requests in ALB's format
+    (UTC times, client:port, absolute URLs) give exactly replay's hits and alerts of the Apache log."""
+    log = tmp_path / "alb.log"
+    log.write_text("\n".join(as_alb_lines(APACHE_LOG)) + "\n", encoding="utf-8")
+    monkeypatch.setenv("REVISIT_LOG__FORMAT", "alb")  # the shipper and the worker both read it
+    setup = Setup(bootstrap, tmp_path)
+    setup.ship(log)
+    setup.start_worker()
+    try:
+        setup.assert_same_as_replay(replayed)
+    finally:
+        setup.stop_all()
 
 
 def metric_value(exposition: str, name: str) -> float | None:
