@@ -234,6 +234,9 @@ def test_ship_keys_w3c_lines_by_their_client() -> None:
         ("aws_elb_classic_docs.log", ("elb", "auto"), {"lines": 4, "ok": 2, "bad_request": 2}),
         # three "Proxy ... started" lines and one "SSL handshake failure"
         ("lnav_haproxy.log", ("haproxy", "auto"), {"lines": 17, "ok": 13, "unrecognized": 4}),
+        # lines 2-10 come from a custom log-format (a host field after the server, no captures) on a
+        # UNIX-socket listener: their client is "-", so no visitor address to read
+        ("beats_haproxy.log", ("haproxy", "auto"), {"lines": 10, "ok": 1, "unrecognized": 9}),
     ],
 )
 def test_load_balancer_samples(sample: str, names: tuple[str, ...], expected: dict[str, int]) -> None:
@@ -283,6 +286,28 @@ def test_haproxy_fields_and_captures() -> None:
     assert isinstance(raw, RawFields) and (raw.vhost, raw.client, raw.user_agent) == ("1wt.eu", "10.0.1.2", None)
     tokyo = TimestampParser(zone_named("Asia/Tokyo"))
     assert tokyo.parse(raw.timestamp) == tokyo.parse("2009-02-06T03:14:14.655Z")
+
+
+def test_haproxy_empty_captures_in_a_real_line() -> None:
+    """Beats' sample: three request captures and four response captures, most of them empty."""
+    line = (LOGS / "beats_haproxy.log").read_text().splitlines(keepends=True)[0]
+    named = make_line_parser(LogSettings(format="haproxy", haproxy_captures=("Host", "Referer", "User-Agent")))
+    raw = named.split(line)
+    assert isinstance(raw, RawFields)
+    assert (raw.vhost, raw.client, raw.status, raw.size, raw.referrer, raw.user_agent) == (
+        "docs.example.internal",
+        "1.2.3.4",
+        "304",
+        "168",
+        None,
+        None,
+    )
+    assert split_request(raw.request) == ("GET", "/component---src-pages-index-js-4b15624544f97cf0bb8f.js", "")
+    # unnamed, a host name is not mistaken for a user agent
+    unnamed = make_line_parser(LogSettings(format="haproxy")).split(line)
+    assert isinstance(unnamed, RawFields) and (unnamed.vhost, unnamed.user_agent) == (None, None)
+    utc = TimestampParser()
+    assert utc.parse(raw.timestamp) == utc.parse("2018-07-30T09:03:52.726Z")
 
 
 @pytest.mark.parametrize("format_name", ["caddy", "auto"])
