@@ -8,6 +8,7 @@ keyer, do). Before any directive the layout is ``log.w3c_fields`` (IIS's default
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -85,7 +86,9 @@ class W3cLayout:
                 where.get("time", -1),
             )
         )
-        client = where.get("client", -1)
+        # IIS Advanced Logging behind ARR may log the visitor only in its X-Forwarded-For field
+        client = where.get("client", where.get("forwarded_for", -1))
+        forwarded_for = where.get("forwarded_for", -1) if "client" in where else -1
         stem, uri = where.get("stem", -1), where.get("uri", -1)
         if client < 0 or date < 0 or time < 0 or (stem < 0 and uri < 0):
             return None
@@ -103,7 +106,7 @@ class W3cLayout:
             size=where.get("size", -1),
             referrer=where.get("referrer", -1),
             user_agent=where.get("user_agent", -1),
-            forwarded_for=where.get("forwarded_for", -1),
+            forwarded_for=forwarded_for,
             vhost=where.get("vhost", where.get("host", -1)),
             version=where.get("version", -1),
         )
@@ -132,6 +135,11 @@ class W3cParser:
             return _MISSING
         text = line.rstrip("\r\n")
         values = text.split("\t") if "\t" in text else text.rstrip().split(" ")
+        if '"' in text:  # IIS Advanced Logging quotes its text values, spaces and all
+            # only a line that does not fit is re-split: an IIS query holding a quote keeps its width
+            if "\t" not in text and len(values) != layout.width:
+                values = _QUOTED_OR_BARE.findall(text)
+            values = _unquoted(values)
         if len(values) != layout.width:
             if len(values) > layout.width and not any(values[layout.width :]):
                 values = values[: layout.width]  # CloudFront ends lines with a tab
@@ -158,6 +166,13 @@ class W3cParser:
             _decoded(_value(values, layout.user_agent)),
             _value(values, layout.forwarded_for),
         )
+
+
+_QUOTED_OR_BARE = re.compile(r'"[^"]*"|[^ "]+')
+
+
+def _unquoted(values: list[str]) -> list[str]:
+    return [value[1:-1] if len(value) > 1 and value[0] == value[-1] == '"' else value for value in values]
 
 
 def _value(values: list[str], position: int) -> str | None:

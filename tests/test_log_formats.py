@@ -128,6 +128,7 @@ def _split_all(format_name: str, *paths: Path) -> list[RawFields | Malformed]:
         ("lnav_w3c.log", {"lines": 5, "comment": 4, "ok": 1}),
         ("lnav_iis85_excerpt.log", {"lines": 69, "comment": 40, "ok": 29}),
         ("cloudfront_web_2019-12.log", {"lines": 5, "comment": 2, "ok": 3}),
+        ("iis_advanced_logging_arr_docs.log", {"lines": 6, "comment": 5, "ok": 1}),
     ],
 )
 def test_w3c_samples(format_name: str, sample: str, expected: dict[str, int]) -> None:
@@ -187,6 +188,26 @@ def test_iis_x_forwarded_for_and_local_time_fields() -> None:
     tokyo = TimestampParser(zone_named("Asia/Tokyo"))
     assert tokyo.parse(raw.timestamp) == tokyo.parse("2026-11-20T01:12:00Z")
     assert parser.split("2026-11-20 10:12:00 81.2.69.160\n") == Malformed("missing_fields")
+
+
+def test_iis_advanced_logging_quoted_values_and_client_in_x_forwarded_for() -> None:
+    """Microsoft's ARR example: Advanced Logging quotes its text values and, behind ARR, logs the
+    visitor only in a custom X-Forwarded-For field (no c-ip, no cs-method)."""
+    raw = _split_all("iis", LOGS / "iis_advanced_logging_arr_docs.log")[-1]
+    assert isinstance(raw, RawFields)
+    assert (raw.client, raw.forwarded_for, raw.timestamp, raw.request, raw.status, raw.size) == (
+        "127.0.0.1:62489",
+        None,
+        "2009-10-16T18:51:29.983Z",
+        "GET /iisstart.htm HTTP/1.1",
+        "200",
+        "1680",
+    )
+    # a quoted user agent keeps its spaces (Advanced Logging writes them as they came)
+    parser = make_line_parser(LogSettings(format="iis"))
+    parser.split("#Fields: date time c-ip cs-uri-stem sc-status cs(User-Agent)\n")
+    quoted = parser.split('2017-09-23 00:03:11.235 192.168.64.43 / 401 "Mozilla/4.0 (ISA Server Connectivity Check)"\n')
+    assert isinstance(quoted, RawFields) and quoted.user_agent == "Mozilla/4.0 (ISA Server Connectivity Check)"
 
 
 def test_w3c_fields_setting_is_checked() -> None:
