@@ -143,7 +143,7 @@ def _candidates(address: IPAddress, index: AccountIndex, org: Organization | Non
         for account, method, listed in index.by_name(normalized.key):
             consider(Candidate(account.account_id, account.name, f"{method.value} {listed!r}", 100.0))
         if index.matching.fuzzy and normalized.key:
-            for candidate in index.fuzzy_verdict(normalized).candidates:
+            for candidate in index.fuzzy_names.candidates(normalized):  # near misses too
                 account, method = candidate.item
                 consider(
                     Candidate(

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from rapidfuzz.distance import OSA
+
 # Japanese forms are removed wherever they stand: 株式会社 goes before or after the name.
 JAPANESE_FORMS = (
     "株式会社",
@@ -67,6 +69,19 @@ FORMS_ANYWHERE = (
     "sdn bhd",
 )
 LEADING_WORDS = ("the",)
+# Long legal-form words read as themselves with one typo (a letter missing, doubled or swapped:
+# Corporaton, Limitted, Kabushki Kaisha), so the form is taken off as if spelt right. Short
+# forms (Ltd, Inc, AB) are left exact: one letter off, they are other words or initials.
+TYPO_TOLERANT_FORM_WORDS = (
+    "company",
+    "limited",
+    "corporation",
+    "incorporated",
+    "kabushiki",
+    "kaisha",
+    "gaisha",
+    "partnership",
+)
 
 # Old and variant kanji that company names and lists write both ways (髙島屋/高島屋, 山﨑/山崎).
 VARIANT_KANJI = str.maketrans(
@@ -270,6 +285,20 @@ def normalize_uncached(name: str) -> NormalizedName:
     return NormalizedName("".join(tokens), tuple(removed), tuple(tokens))
 
 
+@lru_cache(maxsize=65_536)
+def form_word(token: str) -> str:
+    """The legal-form word a token stands for, allowing one letter missing, doubled or swapped
+    with its neighbour in a long one; any other token as it is. A wrong letter is not read
+    through: ``limiter`` is a word of its own, not ``limited``."""
+    if len(token) < 6 or token in TYPO_TOLERANT_FORM_WORDS:
+        return token
+    for word in TYPO_TOLERANT_FORM_WORDS:
+        one_edit = abs(len(word) - len(token)) <= 1 and OSA.distance(token, word, score_cutoff=1) <= 1
+        if one_edit and (len(word) != len(token) or sorted(word) == sorted(token)):  # same length: a swap
+            return word
+    return token
+
+
 def _strip_branch(tokens: list[str], removed: list[str]) -> list[str]:
     """Take a branch or office designation off the end, keeping at least one word."""
     if not tokens:
@@ -298,8 +327,8 @@ def _remove_anywhere(tokens: list[str], forms: dict[str, tuple[tuple[str, ...], 
     result: list[str] = []
     i = 0
     while i < len(tokens):
-        for form in forms.get(tokens[i], ()):
-            if tuple(tokens[i : i + len(form)]) == form and len(tokens) > len(form):
+        for form in forms.get(form_word(tokens[i]), ()):
+            if tuple(map(form_word, tokens[i : i + len(form)])) == form and len(tokens) > len(form):
                 removed.append(" ".join(form))
                 i += len(form)
                 break
@@ -316,9 +345,9 @@ def _strip_trailing_forms(
     changed = True
     while changed and tokens:
         changed = False
-        for form in forms.get(tokens[-1], ()):
+        for form in forms.get(form_word(tokens[-1]), ()):
             n = len(form)
-            if len(tokens) > n and tuple(tokens[-n:]) == form:
+            if len(tokens) > n and tuple(map(form_word, tokens[-n:])) == form:
                 removed.append(" ".join(form))
                 del tokens[-n:]
                 changed = True

@@ -297,9 +297,10 @@ def test_fuzzy_matching_catches_what_normalisation_cannot(fuzzy_index, name, acc
 @pytest.mark.parametrize(
     ("name", "why"),
     [
-        ("Southwind Traders", "only 88% alike"),  # a different company, one letter apart in a short word
+        # a different company, one letter apart in a short word: below 90 %, no rival is looked for
+        ("Southwind Traders", "no account has the organisation's network, domain or name"),
         ("Blue Harbor Logistic", "too close to tell apart"),  # two accounts within the margin
-        ("NTT Date", "only 88% alike"),
+        ("NTT Date", "no account has the organisation's network, domain or name"),
         ("NTN", "no account has the organisation's network, domain or name"),  # too short to be fuzzy about
         ("Caravan Guards Club", "no account"),
     ],
@@ -308,6 +309,12 @@ def test_fuzzy_matching_declines_without_a_clear_winner(fuzzy_index, name, why) 
     result = fuzzy_index.match(SOMEWHERE, business(name))
     assert isinstance(result, NoMatch), result
     assert why in result.reason
+
+
+@pytest.mark.parametrize("name", ["Southwind Traders", "NTT Date"])
+def test_a_near_miss_is_named_when_a_decision_is_explained(fuzzy_index, name) -> None:
+    verdict = fuzzy_index.fuzzy_names.decide_thoroughly(normalize_name(name))
+    assert verdict.winner is None and "only 88% alike" in verdict.reason
 
 
 def test_an_account_with_many_close_aliases_does_not_hide_a_rival_within_the_margin() -> None:
@@ -343,3 +350,23 @@ def test_fuzzy_matching_can_be_switched_off() -> None:
 )
 def test_variant_kanji_and_branch_suffixes_normalise_away(a: str, b: str) -> None:
     assert normalize_name(a).key == normalize_name(b).key != ""
+
+
+@pytest.mark.parametrize(
+    ("written", "listed"),
+    [
+        ("Sakura Seiki Limitted", "Sakura Seiki Limited"),  # a doubled letter
+        ("Northwind Corporaton", "Northwind Corporation"),  # a missing letter
+        ("Northwind Corportaion", "Northwind Corp."),  # neighbours swapped
+        ("Kabushki Kaisha Toyota", "Toyota K.K."),  # the romanised form, a letter missing
+        ("Toyota Kabushiki Kaihsa", "Toyota K.K."),
+        ("Acme Trading Compnay", "ACME Trading"),
+    ],
+)
+def test_a_typo_in_a_legal_form_word_is_tolerated(written, listed) -> None:
+    assert normalize_name(written).key == normalize_name(listed).key != ""
+
+
+def test_only_long_legal_form_words_are_read_through_a_typo() -> None:
+    assert normalize_name("Northwind Limiter").key == "northwindlimiter"  # a wrong letter: a word of its own
+    assert normalize_name("Northwind Lts").key == "northwindlts"  # Ltd with a typo: too short to tell
