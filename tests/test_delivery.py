@@ -9,16 +9,18 @@ import json
 import socket
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import update
 
 from revisit.alerts.channels import remote_channels
 from revisit.alerts.sender import DeliverySender
 from revisit.core.config import settings_from_mapping
 from revisit.demo import sample_alert
+from revisit.storage.models import DeliveryRow
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.store import PendingRows, Store
 from tests.shared_fixtures import Mailbox
@@ -97,7 +99,8 @@ def secrets(http_peer, monkeypatch):
 
 def store_alert(db_url, settings, owner="owner@example.test", **changes):
     store = Store(db_url, delivery=settings.delivery)
-    alert = replace(sample_alert(settings, owner), pages=("/", HOSTILE_PATH, "/pricing"), **changes)
+    alert = sample_alert(settings, owner)
+    alert = replace(alert, pages=("/", HOSTILE_PATH, "/pricing"), page_times=alert.page_times[:3], **changes)
     assert store.write_rows(PendingRows([], {}, [alert], {})) == [alert]
     return store, alert
 
@@ -606,8 +609,9 @@ BACKTICK_PATH = "/a`<!here>`b>c&d"
 
 def hostile_alert(db_url, settings):
     store = Store(db_url, delivery=settings.delivery)
+    alert = sample_alert(settings, "U024BE7LH")
     alert = replace(
-        sample_alert(settings, "U024BE7LH"), account_id=HOSTILE_ACCOUNT_ID, pages=("/", BACKTICK_PATH, "/pricing")
+        alert, account_id=HOSTILE_ACCOUNT_ID, pages=("/", BACKTICK_PATH, "/pricing"), page_times=alert.page_times[:3]
     )
     assert store.write_rows(PendingRows([], {}, [alert], {})) == [alert]
     return store, alert
@@ -639,9 +643,9 @@ def test_visitor_paths_and_account_ids_arrive_escaped_unfurled_never_and_the_lin
     assert posted["text"] == "<@U024BE7LH> 株式会社サンプル商事 (revisit test)が再訪しました"
     (button,) = posted["blocks"][-1]["elements"]
     assert button["url"] == "https://revisit.test/a/%E5%96%B6%E6%A5%AD%20A%3Fx%231%3C%21here%3E"
-    assert reply["blocks"][0]["text"]["text"].splitlines()[-2:] == [
-        f"• {times[2]} `/pricing`",
-        f"• {times[3]} `/zˋ&lt;!channel&gt;ˋ`",
+    # only the page after what the first message showed
+    assert reply["blocks"][0]["text"]["text"].splitlines()[1:] == [
+        f"• {alert.last_seen:%m-%d %H:%M} `/zˋ&lt;!channel&gt;ˋ`"
     ]
     for message in (posted, reply):
         assert (message["unfurl_links"], message["unfurl_media"]) == (False, False)
@@ -661,3 +665,110 @@ def test_a_slack_incoming_webhook_post_escapes_paths_and_does_not_unfurl(tmp_pat
     posted = json.loads(body)
     assert path == "/services/T0/B0/secret" and (posted["unfurl_links"], posted["unfurl_media"]) == (False, False)
     assert f"2. {alert.page_times[1]:%H:%M} `/aˋ&lt;!here&gt;ˋb&gt;c&amp;d`" in posted["blocks"][2]["text"]["text"]
+
+
+JST = timezone(timedelta(hours=9))
+
+
+def jst_alert(settings):
+    """The sample alert as a replay of a +09:00 log makes it: every time in the log's own offset."""
+    alert = sample_alert(settings, "owner@example.test")
+    return replace(
+        alert,
+        first_seen=alert.first_seen.astimezone(JST),
+        last_seen=alert.last_seen.astimezone(JST),
+        page_times=tuple(at.astimezone(JST) for at in alert.page_times),
+    )
+
+
+def stored_hit(alert, at: datetime, path: str) -> dict:
+    return {
+        "hit_key": f"{alert.account_id}:{at.isoformat()}:{path}",
+        "account_id": alert.account_id,
+        "session_id": f"s{at:%H}",
+        "occurred_at": at.astimezone(UTC),
+        "client_ip": "203.0.113.9",
+        "method": "GET",
+        "path": path,
+        "query": "",
+        "status": 200,
+        "referrer": "",
+        "user_agent": "ua",
+        "page_label": None,
+        "match_method": "domain",
+        "organization_name": "Sample",
+    }
+
+
+def reply_paths(request_body: bytes) -> list[str]:
+    """The paths a thread reply lists, in order (each sits in a code span)."""
+    import re
+
+    return re.findall(r"`([^`]*)`", json.loads(request_body)["blocks"][0]["text"]["text"])
+
+
+def test_a_comeback_is_one_reply_with_exactly_the_later_pages_and_replaying_it_sends_nothing_more(
+    db_url, http_peer, smtp_peer, secrets
+):
+    """Times of a +09:00 log (SQLite keeps no offset, PostgreSQL does: both compare in UTC); the
+    same log replayed, or re-read by a worker, adds no row and no message of any kind."""
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack", "webhook"], thread_reply_delay_seconds=0.0)
+    store = Store(db_url, delivery=settings.delivery)
+    alert = jst_alert(settings)
+    visit = [stored_hit(alert, at, path) for at, path in zip(alert.page_times, alert.pages, strict=True)]
+    comeback = [
+        stored_hit(alert, alert.last_seen + timedelta(hours=3), "/contact"),
+        stored_hit(alert, alert.last_seen + timedelta(hours=3, minutes=2), "/case-studies/kyoto"),
+    ]
+
+    def replay() -> None:
+        store.write_rows(PendingRows(visit, {}, [alert], {}))
+        store.write_rows(PendingRows(comeback, {}, [], {}))
+
+    replay()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery)
+    assert dict(sender.run_once().outcomes) == {
+        ("slack", "sent"): 1,
+        ("webhook", "sent"): 1,
+        ("slack-thread", "sent"): 1,
+    }
+    slack, crm, reply = http_peer.requests
+    assert crm[1]["Idempotency-Key"] == f"{alert.alert_id}:webhook"
+    assert json.loads(reply[2])["thread_ts"] == "1.0001"
+    assert reply_paths(reply[2]) == ["/contact", "/case-studies/kyoto"]
+    rows = AlertOutbox(store).statuses()
+    for _ in range(2):  # the same log replayed, then re-read by a restarted worker
+        replay()
+        assert sender.run_once().total() == 0
+    assert len(http_peer.requests) == 3 and AlertOutbox(store).statuses() == rows
+    # a later comeback is a reply of its own, with only what came after the first reply
+    store.write_rows(PendingRows([stored_hit(alert, alert.last_seen + timedelta(hours=5), "/pricing")], {}, [], {}))
+    assert dict(sender.run_once().outcomes) == {("slack-thread", "sent"): 1}
+    assert reply_paths(http_peer.requests[-1][2]) == ["/pricing"]
+    replay()
+    assert sender.run_once().total() == 0 and len(http_peer.requests) == 4
+    store.close()
+
+
+def test_a_reply_waits_for_its_first_message_and_then_lists_only_what_that_message_did_not(
+    sqlite_url, http_peer, smtp_peer, secrets
+):
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack"], thread_reply_delay_seconds=0.0)
+    store = Store(sqlite_url, delivery=settings.delivery)
+    alert = jst_alert(settings)
+    store.write_rows(PendingRows([], {}, [alert], {}))
+    with store.engine.begin() as connection:  # the first message is held (quiet hours, a Slack outage)
+        connection.execute(update(DeliveryRow).values(not_before=datetime.now(UTC) + timedelta(hours=1)))
+    store.write_rows(
+        PendingRows([stored_hit(alert, alert.last_seen + timedelta(hours=2), "/seminar/2026")], {}, [], {})
+    )
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert sender.run_once().total() == 0
+    clock.now += timedelta(hours=1, seconds=1)
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 1, ("slack-thread", "sent"): 1}
+    first, reply = http_peer.requests
+    assert "thread_ts" not in json.loads(first[2]) and reply_paths(reply[2]) == ["/seminar/2026"]
+    ((_, _, status, attempts, _), (_, _, reply_status, reply_attempts, _)) = AlertOutbox(store).statuses()
+    assert (status, attempts, reply_status, reply_attempts) == ("sent", 1, "sent", 1)  # the wait was no attempt
+    store.close()

@@ -34,6 +34,7 @@ from sqlalchemy.exc import (
 )
 
 from revisit.alerts.channels import thread_channel
+from revisit.alerts.outbox import message_key
 from revisit.alerts.policy import Alert
 from revisit.alerts.routing import THREAD_REPLY, plan_deliveries
 from revisit.alerts.sessions import PageView, Session
@@ -76,7 +77,7 @@ def open_engine(url: str) -> Engine:
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -350,6 +351,7 @@ class Store:
                     "sent_at": None,
                     "last_error": note,
                     "provider_ref": "",
+                    "message_key": message_key(p.alert_id, p.channel),
                 }
                 for p in planned
             ],
@@ -366,8 +368,14 @@ class Store:
         new_alerts: list[Alert] = []
         with engine.begin() as connection:
             if rows.hits:
+                # Only hits stored for the first time are news: a replayed or re-read log adds no reply.
+                keys = [hit["hit_key"] for hit in rows.hits]
+                stored: set[str] = set()
+                for start in range(0, len(keys), 5000):  # within every backend's bound-parameter limit
+                    chunk = keys[start : start + 5000]
+                    stored.update(connection.execute(select(HitRow.hit_key).where(HitRow.hit_key.in_(chunk))).scalars())
                 connection.execute(_insert_ignoring_duplicates(engine, HitRow.__table__, ["hit_key"]), rows.hits)
-                self._add_activity_replies(connection, rows.hits)
+                self._add_activity_replies(connection, [hit for hit in rows.hits if hit["hit_key"] not in stored])
             if rows.sessions:
                 connection.execute(
                     _upsert(engine, SessionRow.__table__, ["session_id"], ["last_seen", "page_count", "score"]),
@@ -392,16 +400,29 @@ class Store:
                         new_alerts.append(alert)
                         self._add_deliveries(connection, alert)
             if rows.updated_alerts:
+                updated = list(rows.updated_alerts.values())
+                known: dict[str, dict[str, Any]] = dict(
+                    connection.execute(
+                        select(AlertRow.alert_id, AlertRow.payload).where(
+                            AlertRow.alert_id.in_([a.alert_id for a in updated])
+                        )
+                    ).all()
+                )
                 connection.execute(
                     update(AlertRow)
                     .where(AlertRow.alert_id == bindparam("b_alert_id"))
                     .values(score=bindparam("b_score"), payload=bindparam("b_payload")),
-                    [
-                        {"b_alert_id": a.alert_id, "b_score": a.score, "b_payload": a.to_record()}
-                        for a in rows.updated_alerts.values()
-                    ],
+                    [{"b_alert_id": a.alert_id, "b_score": a.score, "b_payload": a.to_record()} for a in updated],
                 )
-                self._add_thread_replies(connection, list(rows.updated_alerts))
+                # a visit that grew since it was stored; the same record again (a replay) is no news
+                self._add_thread_replies(
+                    connection,
+                    {
+                        a.alert_id: to_utc(a.last_seen)
+                        for a in updated
+                        if a.alert_id in known and len(a.pages) > len(known[a.alert_id]["pages"])
+                    },
+                )
         return new_alerts
 
     def _add_activity_replies(self, connection: Any, hits: list[dict[str, Any]]) -> None:
@@ -427,55 +448,74 @@ class Store:
         window = timedelta(hours=self.delivery.thread_reply_hours)
         self._add_thread_replies(
             connection,
-            [
-                alert_id
+            {
+                alert_id: latest_hit[account_id]
                 for account_id, (triggered, alert_id) in latest_alert.items()
                 if triggered < latest_hit[account_id] <= triggered + window
-            ],
+            },
         )
 
-    def _add_thread_replies(self, connection: Any, alert_ids: list[str]) -> None:
-        """More activity on alerts that go to Slack: one reply in each one's thread, a little later
-        (``delivery.thread_reply_delay_seconds``), carrying whatever the visit has become by then.
-        A reply already pending is pushed back rather than doubled."""
-        if self.delivery is None or not alert_ids:
+    def _add_thread_replies(self, connection: Any, activity: dict[str, datetime]) -> None:
+        """More activity (alert id → its latest time, UTC) on alerts that go to Slack: one reply in
+        each one's thread, a little later (``delivery.thread_reply_delay_seconds``), carrying
+        whatever the visit has become by then. A reply still pending is pushed back rather than
+        doubled; a sent one is answered by a new reply (a new message key) only for activity after
+        what it reported."""
+        if self.delivery is None or not activity:
             return
-        in_slack = (
+        in_slack = set(
             connection.execute(
                 select(DeliveryRow.alert_id).where(
-                    DeliveryRow.alert_id.in_(alert_ids), DeliveryRow.channel == thread_channel()
+                    DeliveryRow.alert_id.in_(list(activity)), DeliveryRow.channel == thread_channel()
                 )
-            )
-            .scalars()
-            .all()
+            ).scalars()
         )
         if not in_slack:
             return
+        replies = {
+            row.alert_id: row
+            for row in connection.execute(
+                select(DeliveryRow.alert_id, DeliveryRow.status, DeliveryRow.covered_until).where(
+                    DeliveryRow.alert_id.in_(list(in_slack)), DeliveryRow.channel == THREAD_REPLY
+                )
+            )
+        }
         now = datetime.now(UTC)
-        rows = [
-            {
-                "alert_id": alert_id,
-                "channel": THREAD_REPLY,
+        not_before = now + timedelta(seconds=self.delivery.thread_reply_delay_seconds)
+        for alert_id in sorted(in_slack):
+            at = activity[alert_id]
+            reply = replies.get(alert_id)
+            fresh = {
                 "status": "pending",
-                "route": "activity",
                 "attempts": 0,
-                "not_before": now + timedelta(seconds=self.delivery.thread_reply_delay_seconds),
-                "created_at": now,
-                "sent_at": None,
+                "not_before": not_before,
                 "last_error": "",
-                "provider_ref": "",
+                "message_key": message_key(alert_id, THREAD_REPLY, f"{at:%Y-%m-%dT%H:%M:%S.%f}"),
             }
-            for alert_id in in_slack
-        ]
-        connection.execute(
-            _upsert(
-                self.engine,
-                DeliveryRow.__table__,
-                ["alert_id", "channel"],
-                ["status", "attempts", "not_before", "last_error"],
-            ),
-            rows,
-        )
+            if reply is None:
+                connection.execute(
+                    DeliveryRow.__table__.insert().values(
+                        alert_id=alert_id,
+                        channel=THREAD_REPLY,
+                        route="activity",
+                        created_at=now,
+                        sent_at=None,
+                        provider_ref="",
+                        **fresh,
+                    )
+                )
+            elif reply.status == "pending":
+                connection.execute(
+                    update(DeliveryRow)
+                    .where(DeliveryRow.alert_id == alert_id, DeliveryRow.channel == THREAD_REPLY)
+                    .values(not_before=not_before)
+                )
+            elif reply.status == "sent" and (reply.covered_until is None or at > as_utc(reply.covered_until)):
+                connection.execute(
+                    update(DeliveryRow)
+                    .where(DeliveryRow.alert_id == alert_id, DeliveryRow.channel == THREAD_REPLY)
+                    .values(**fresh)
+                )
 
 
 @dataclass
