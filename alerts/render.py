@@ -14,9 +14,9 @@ import hashlib
 import hmac
 import html
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formataddr
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 from urllib.parse import quote
 
@@ -187,7 +187,31 @@ def slack_thread_reply(alert: Alert, activity: list[tuple[datetime, str]]) -> tu
     return slack_escape(f"{title(alert)}: +{count}"), [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
 
-def email_message(alert: Alert, sender: str, recipient: str, history_url: str = "") -> EmailMessage:
+def message_id(sender: str, *parts: str) -> str:
+    """A Message-ID that is the same each time the same message is made (RFC 5322 3.6.4): a copy
+    sent again after a crash is recognisably the same mail, and providers that score mail without
+    one as spam do not. The right side is the sending domain."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "revisit.invalid"
+    left = hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:32]
+    return f"<revisit.{left}@{domain}>"
+
+
+def _envelope(message: EmailMessage, sender: str, sent_at: datetime, identity: str, reply_to: str) -> None:
+    """Date (the time it is sent, RFC 5322 requires it), a stable Message-ID, and Reply-To the owner
+    when the mail comes from a team address, so that a reply reaches a person."""
+    message["Date"] = format_datetime(sent_at)
+    message["Message-ID"] = identity
+    if reply_to and parseaddr(reply_to)[1].casefold() != parseaddr(sender)[1].casefold():
+        message["Reply-To"] = reply_to
+
+
+def _owner_address(alert: Alert) -> str:
+    return formataddr((one_line(alert.owner.name), alert.owner.email)) if alert.owner.email else ""
+
+
+def email_message(
+    alert: Alert, sender: str, recipient: str, history_url: str = "", sent_at: datetime | None = None
+) -> EmailMessage:
     """Multipart text and HTML; UTF-8 subject and body, encoded by the ``email`` package."""
     words = _labels(alert)
     facts = _facts(alert)
@@ -218,6 +242,13 @@ def email_message(alert: Alert, sender: str, recipient: str, history_url: str = 
     message["From"] = sender
     message["To"] = formataddr((one_line(alert.owner.name), recipient)) if alert.owner.email == recipient else recipient
     message["X-Revisit-Alert-Id"] = alert.alert_id
+    _envelope(
+        message,
+        sender,
+        sent_at or datetime.now(UTC),
+        message_id(sender, alert.alert_id, "email"),
+        _owner_address(alert) if alert.owner.email != recipient else "",
+    )
     message.set_content("\n".join(text_lines), charset="utf-8")
     message.add_alternative(body_html, subtype="html", charset="utf-8")
     return message
@@ -229,7 +260,9 @@ _DIGEST_WORDS = {
 }
 
 
-def digest_message(alerts: list[Alert], sender: str, recipient: str, history_url: str = "") -> EmailMessage:
+def digest_message(
+    alerts: list[Alert], sender: str, recipient: str, history_url: str = "", sent_at: datetime | None = None
+) -> EmailMessage:
     """One e-mail for many alerts (tier C and held ones): a list to glance at, not a call to act."""
     locale = alerts[0].locale if alerts else "en"
     heading, came_back, details = _DIGEST_WORDS.get(locale, _DIGEST_WORDS["en"])
@@ -249,6 +282,14 @@ def digest_message(alerts: list[Alert], sender: str, recipient: str, history_url
     message["Subject"] = subject
     message["From"] = sender
     message["To"] = recipient
+    owners = {_owner_address(alert) for alert in alerts} - {""}
+    _envelope(
+        message,
+        sender,
+        sent_at or datetime.now(UTC),
+        message_id(sender, "digest", recipient, *sorted(alert.alert_id for alert in alerts)),
+        owners.pop() if len(owners) == 1 else "",
+    )
     message.set_content("\n".join(text_lines), charset="utf-8")
     message.add_alternative(
         f"<html><body><h2>{html.escape(subject)}</h2><ul>{''.join(items)}</ul></body></html>",

@@ -772,3 +772,58 @@ def test_a_reply_waits_for_its_first_message_and_then_lists_only_what_that_messa
     ((_, _, status, attempts, _), (_, _, reply_status, reply_attempts, _)) = AlertOutbox(store).statuses()
     assert (status, attempts, reply_status, reply_attempts) == ("sent", 1, "sent", 1)  # the wait was no attempt
     store.close()
+
+
+def test_mail_has_a_date_a_message_id_stable_per_alert_and_digests_reply_to_the_owner(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    from email.utils import parsedate_to_datetime
+
+    settings = settings_for(http_peer, smtp_peer, default_channels=["email"])
+    before = datetime.now(UTC).replace(microsecond=0)
+    store, alert = store_alert(f"sqlite:///{tmp_path / 'first.sqlite'}", settings)
+    again = Store(f"sqlite:///{tmp_path / 'again.sqlite'}", delivery=settings.delivery)
+    again.write_rows(PendingRows([], {}, [alert], {}))
+    for database in (store, again):  # the same alert sent twice (a sender restarted mid-send): one Message-ID
+        DeliverySender(AlertOutbox(database), remote_channels(settings.delivery), settings.delivery).run_once()
+        database.close()
+    store, other = store_alert(
+        f"sqlite:///{tmp_path / 'other.sqlite'}", settings, alert_id="0" * 8 + "-0000-0000-0000-" + "0" * 12
+    )
+    DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once()
+    store.close()
+    first, again, third = smtp_peer[1].messages
+    assert before <= parsedate_to_datetime(first["Date"]) <= datetime.now(UTC)
+    assert first["Message-ID"] == again["Message-ID"] != third["Message-ID"]
+    assert first["Message-ID"].startswith("<revisit.") and first["Message-ID"].endswith("@example.test>")
+    assert first["Reply-To"] is None  # it went to the owner: a reply goes to the sender, nobody else
+    # a digest from the team address: replies reach the owner it was about
+    digest_settings = settings_for(
+        http_peer,
+        smtp_peer,
+        default_channels=["email"],
+        email={**settings_mapping_email(smtp_peer), "sender": "sales-team@example.test"},
+    )
+    store = Store(f"sqlite:///{tmp_path / 'digest.sqlite'}", delivery=digest_settings.delivery)
+    light = replace(sample_alert(digest_settings, "owner@example.test"), tier=type(alert.tier)("C"), delivery="digest")
+    store.write_rows(PendingRows([], {}, [light], {}))
+    clock = Clock()
+    clock.now += timedelta(days=1, hours=1)  # past the next digest time
+    DeliverySender(
+        AlertOutbox(store), remote_channels(digest_settings.delivery), digest_settings.delivery, clock
+    ).run_once()
+    digest = smtp_peer[1].messages[-1]
+    assert digest["From"] == "sales-team@example.test"
+    assert str(digest["Reply-To"]) == "テスト担当 <owner@example.test>"
+    assert digest["Date"] is not None and digest["Message-ID"] not in {first["Message-ID"], third["Message-ID"]}
+    store.close()
+
+
+def settings_mapping_email(smtp_peer) -> dict:
+    controller, _ = smtp_peer
+    return {
+        "host": controller.hostname,
+        "port": controller.port,
+        "security": "none",
+        "fallback_to": "team@example.test",
+    }
