@@ -827,3 +827,76 @@ def settings_mapping_email(smtp_peer) -> dict:
         "security": "none",
         "fallback_to": "team@example.test",
     }
+
+
+def test_replay_delivers_what_its_log_made_due_says_what_it_holds_and_a_second_replay_sends_nothing(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    """The Apache sample log (May 2015) with the README's default grouping wait (30 s): the replay's
+    delivery pass goes by the log's own time, lists what is still held (the last visit's wait runs
+    past the log's last line), `revisit sender --once` then sends it, and the same log replayed
+    again sends nothing of any kind."""
+    from tests.conftest import APACHE_LOG, mmdb
+    from tests.test_cli import ACCOUNTS, CONFIG
+
+    host, port = http_peer.server_address
+    controller, mailbox = smtp_peer
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    (tmp_path / "revisit.toml").write_text(
+        CONFIG
+        + f"""
+[delivery]
+default_channels = ["slack", "email", "webhook"]
+[delivery.slack]
+api_url = "http://{host}:{port}/api/"
+channel = "#sales"
+[delivery.email]
+host = "{controller.hostname}"
+port = {controller.port}
+security = "none"
+sender = "revisit@example.test"
+fallback_to = "team@example.test"
+""",
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    common = ["--config", str(tmp_path / "revisit.toml"), "--db", db]
+    replay = [
+        "replay",
+        str(APACHE_LOG),
+        "--accounts",
+        str(tmp_path / "accounts.csv"),
+        "--mmdb",
+        mmdb("GeoIP2-ISP-Test"),
+    ]
+    replay += ["--alerts-jsonl", str(tmp_path / "a.jsonl"), "--workers", "1", *common]
+
+    def run(*arguments: str) -> list[str]:
+        """The command's lines about delivery (it runs as a user runs it: its own process)."""
+        import os
+        import subprocess
+        import sys
+
+        done = subprocess.run(
+            [sys.executable, "-m", "revisit", *arguments],
+            env=os.environ.copy(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return [line for line in done.stdout.splitlines() if line.startswith(("delivered:", "  held:"))]
+
+    held = "until 2015-05-21 03:06 JST"
+    assert run(*replay) == [
+        "delivered: digest sent 1, email sent 3, slack sent 3, webhook sent 3",
+        f"  held: Rackspace Office Inc. via email {held}",
+        f"  held: Rackspace Office Inc. via slack {held}",
+        f"  held: Rackspace Office Inc. via webhook {held}",
+    ]
+    assert (len(http_peer.requests), len(mailbox.messages)) == (6, 4)
+    assert run("sender", "--once", *common) == ["delivered: email sent 1, slack sent 1, webhook sent 1"]
+    assert run("sender", "--once", *common) == ["delivered: nothing due"]
+    assert run(*replay) == ["delivered: nothing due"]  # the same log again: nothing of any kind
+    assert run("sender", "--once", *common) == ["delivered: nothing due"]
+    assert (len(http_peer.requests), len(mailbox.messages)) == (8, 5)

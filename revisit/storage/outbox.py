@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -10,6 +11,16 @@ from revisit.alerts.outbox import DeliveryState, DueDelivery
 from revisit.alerts.policy import Alert
 from revisit.storage.models import AlertRow, DeliveryRow, HitRow, SnoozeRow, as_utc, to_utc
 from revisit.storage.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDelivery:
+    """A message the outbox still holds, and until when (grouping wait, quiet hours, digest time)."""
+
+    alert_id: str
+    account_name: str
+    channel: str
+    until: datetime
 
 
 class AlertOutbox:
@@ -47,6 +58,21 @@ class AlertOutbox:
             pending = {channel: count for channel, count in connection.execute(counts)}
             first_due = connection.execute(oldest).scalar()
         return pending, (now - as_utc(first_due)).total_seconds() if first_due is not None else 0.0
+
+    def held(self, after: datetime, limit: int = 50) -> list[HeldDelivery]:
+        """Pending rows not due until after ``after``, soonest first: what a command leaves behind."""
+        statement = (
+            select(DeliveryRow.alert_id, AlertRow.payload, DeliveryRow.channel, DeliveryRow.not_before)
+            .join(AlertRow, AlertRow.alert_id == DeliveryRow.alert_id)
+            .where(DeliveryRow.status == "pending", DeliveryRow.not_before > to_utc(after))
+            .order_by(DeliveryRow.not_before, DeliveryRow.alert_id, DeliveryRow.channel)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [
+                HeldDelivery(alert_id, payload["account_name"], channel, as_utc(at))
+                for alert_id, payload, channel, at in connection.execute(statement)
+            ]
 
     def _update(self, alert_id: str, channel: str, **values: object) -> None:
         with self.engine.begin() as connection:

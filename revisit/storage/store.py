@@ -160,11 +160,18 @@ class Store:
     """``delivery``: when given, each new alert gets its outbox rows in the same transaction."""
 
     def __init__(
-        self, url: str, delivery: DeliverySettings | None = None, protect_address: Callable[[str], str] | None = None
+        self,
+        url: str,
+        delivery: DeliverySettings | None = None,
+        protect_address: Callable[[str], str] | None = None,
+        plan_in_event_time: bool = False,
     ) -> None:
         self.url = url
         self.engine = open_engine(url)
         self.delivery = delivery
+        # A replay plans deliveries from the time of the hits (the grouping wait of a visit in last
+        # week's log is long over); a live worker from the clock, which its hits follow.
+        self.plan_in_event_time = plan_in_event_time
         # what is stored of a visitor's address (revisit.privacy.AddressProtector.protect)
         self.protect_address: Callable[[str], str] = protect_address or (lambda address: address)
         migrate(self.engine)
@@ -231,6 +238,12 @@ class Store:
             statement = statement.where(AlertRow.account_id == account_id)
         with self.engine.connect() as connection:
             return [row[0] for row in connection.execute(statement)]
+
+    def latest_hit_time(self) -> datetime | None:
+        """The event time of the newest stored hit: how far a replay has read."""
+        with self.engine.connect() as connection:
+            latest = connection.execute(select(func.max(HitRow.occurred_at))).scalar()
+        return None if latest is None else as_utc(latest)
 
     def count(self, table: str) -> int:
         model = {
@@ -322,7 +335,7 @@ class Store:
         if self.delivery is None:
             return
         now = datetime.now(UTC)
-        planned = plan_deliveries(alert, self.delivery, now)
+        planned = plan_deliveries(alert, self.delivery, to_utc(alert.last_seen) if self.plan_in_event_time else now)
         if not planned:
             return
         snooze = connection.execute(
@@ -481,9 +494,10 @@ class Store:
             )
         }
         now = datetime.now(UTC)
-        not_before = now + timedelta(seconds=self.delivery.thread_reply_delay_seconds)
+        delay = timedelta(seconds=self.delivery.thread_reply_delay_seconds)
         for alert_id in sorted(in_slack):
             at = activity[alert_id]
+            not_before = (at if self.plan_in_event_time else now) + delay
             reply = replies.get(alert_id)
             fresh = {
                 "status": "pending",
