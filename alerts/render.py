@@ -14,11 +14,13 @@ import hashlib
 import hmac
 import html
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 from urllib.parse import quote
+
+from babel.numbers import format_currency
 
 from revisit.alerts.policy import Alert
 from revisit.enrichment.accounts import is_slack_member_id
@@ -47,6 +49,9 @@ _LABELS = {
         "no_owner": "（担当者なし）",
         "priority": "優先度",
         "unknown": "不明",
+        "dormant": "休眠期間",
+        "lost": "失注日",
+        "reason": "休眠理由",
     },
     "en": {
         "back": " is back on the website",
@@ -63,8 +68,69 @@ _LABELS = {
         "no_owner": "(no owner)",
         "priority": "Priority",
         "unknown": "unknown",
+        "dormant": "Dormant",
+        "lost": "Lost deal",
+        "reason": "Why they went quiet",
     },
 }
+_PRIORITY = {
+    "ja": {"high": "高", "medium": "中", "normal": "通常"},
+    "en": {"high": "High", "medium": "Medium", "normal": "Normal"},
+}
+# The default intent rules' labels (core.config.DEFAULT_PAGE_RULES); a label of one's own rules is
+# shown as written there.
+_PAGE_LABEL = {
+    "ja": {
+        "pricing": "料金",
+        "contact": "お問い合わせ",
+        "demo": "デモ",
+        "trial": "無料トライアル",
+        "case study": "導入事例",
+        "product": "製品",
+        "document": "資料",
+        "seminar": "セミナー",
+    },
+    "en": {},
+}
+_REASON = {
+    "ja": {
+        "forgotten": "当社を忘れている可能性",
+        "dissatisfied": "以前の不満",
+        "timing": "前回はタイミングが合わなかった",
+        "competitor": "競合へ移った可能性",
+        "campaign": "キャンペーン時のみの購入",
+        "unknown": "不明",
+    },
+    "en": {
+        "forgotten": "they may have forgotten us",
+        "dissatisfied": "they were unhappy",
+        "timing": "the timing was wrong",
+        "competitor": "they may have moved to a competitor",
+        "campaign": "they bought only in a campaign",
+        "unknown": "unknown",
+    },
+}
+_MATCH = {
+    "ja": {
+        "network": "ご登録のネットワーク {network} からのアクセス",
+        "domain": "ドメイン {domain} が一致",
+        "name": "社名が一致",
+        "alias": "別名が一致",
+        "fuzzy": "社名が類似（要確認）",
+    },
+    "en": {
+        "network": "a visit from your registered network {network}",
+        "domain": "the domain {domain} matches",
+        "name": "the company name matches",
+        "alias": "a listed alias matches",
+        "fuzzy": "a similar company name (please check)",
+    },
+}
+_DORMANT = {
+    "ja": ("休眠 {months} か月", "最終取引 {date}", "最終接触 {date}"),
+    "en": ("dormant for {months} months", "last deal {date}", "last contact {date}"),
+}
+_BABEL_LOCALE = {"ja": "ja_JP", "en": "en_US"}
 
 
 def slack_escape(text: str) -> str:
@@ -86,23 +152,73 @@ def _labels(alert: Alert) -> dict[str, str]:
     return _LABELS.get(alert.locale, _LABELS["en"])
 
 
-def _facts(alert: Alert) -> list[tuple[str, str]]:
-    """(label, value) pairs shared by every medium; values are raw text, escaped by the caller."""
-    words = _labels(alert)
-    value = f"{alert.lifetime_value:,.0f}" if alert.lifetime_value is not None else words["unknown"]
+def _locale(alert: Alert) -> str:
+    return alert.locale if alert.locale in _LABELS else "en"
+
+
+def money(alert: Alert) -> str:
+    """The lifetime value in the list's currency, written the reader's way (CLDR, via Babel)."""
+    if alert.lifetime_value is None:
+        return _labels(alert)["unknown"]
+    return format_currency(alert.lifetime_value, alert.currency, locale=_BABEL_LOCALE[_locale(alert)])
+
+
+def page_label(label: str, locale: str) -> str:
+    return _PAGE_LABEL.get(locale, {}).get(label, label)
+
+
+def _months_between(start: date, end: date) -> int:
+    return max(0, (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day))
+
+
+def dormancy(alert: Alert) -> str:
+    """「休眠 9 か月（最終取引 2026-03-06）」: months since the last deal or contact, whichever is later."""
+    words, deal, contact = _DORMANT[_locale(alert)]
+    dates = [
+        (date.fromisoformat(value), template)
+        for value, template in ((alert.last_deal_at, deal), (alert.last_contact_at, contact))
+        if value
+    ]
+    if not dates:
+        return _labels(alert)["unknown"]
+    latest, template = max(dates)
+    months = _months_between(latest, alert.last_seen.date())
+    opening, closing = ("（", "）") if _locale(alert) == "ja" else (" (", ")")
+    return f"{words.format(months=months)}{opening}{template.format(date=latest.isoformat())}{closing}"
+
+
+def match_in_words(alert: Alert) -> str:
+    """The organisation and why it is this account, in words instead of a method code."""
     org = alert.organization
-    return [
-        (words["tier"], _TIER_TITLE.get(alert.locale, _TIER_TITLE["en"])[alert.tier.value]),
-        (words["last_deal"], alert.last_deal_at or words["unknown"]),
-        (words["value"], value),
-        (words["score"], f"{alert.score} ({', '.join(alert.page_labels) or '-'})"),
-        (words["priority"], alert.priority),
-        (
-            words["who"],
-            f"{org.name or org.domain or org.network or '-'} ({alert.match_method}, {alert.match_confidence:.2f})",
-        ),
+    template = _MATCH[_locale(alert)].get(alert.match_method, "")
+    why = template.format(network=org.network or "-", domain=org.domain or "-")
+    who = org.name or org.domain or org.network or "-"
+    opening, closing = ("（", "）") if _locale(alert) == "ja" else (" (", ")")
+    return f"{who}{opening}{why}{closing}" if why else who
+
+
+def _facts(alert: Alert) -> list[tuple[str, str]]:
+    """(label, value) pairs shared by every medium, every word in the reader's language; values
+    are raw text, escaped by the caller."""
+    words = _labels(alert)
+    locale = _locale(alert)
+    labels = ("、" if locale == "ja" else ", ").join(page_label(label, locale) for label in alert.page_labels)
+    opening, closing = ("（", "）") if locale == "ja" else (" (", ")")
+    facts = [
+        (words["tier"], _TIER_TITLE[locale][alert.tier.value]),
+        (words["dormant"], dormancy(alert)),
+    ]
+    if alert.lost_deal_at:
+        facts.append((words["lost"], alert.lost_deal_at))
+    facts += [
+        (words["reason"], _REASON[locale].get(alert.dormancy_reason.value, alert.dormancy_reason.value)),
+        (words["value"], money(alert)),
+        (words["score"], f"{alert.score}{opening}{labels}{closing}" if labels else str(alert.score)),
+        (words["priority"], _PRIORITY[locale].get(alert.priority, alert.priority)),
+        (words["who"], match_in_words(alert)),
         (words["owner"], alert.owner.name or words["no_owner"]),
     ]
+    return facts
 
 
 def _times(alert: Alert) -> list[str]:
@@ -166,25 +282,23 @@ def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tupl
     return text, blocks
 
 
-_MORE = {"ja": "さらに閲覧が続いています", "en": "More activity"}
+_MORE = {"ja": ("その後の閲覧", "ページ"), "en": ("Later pages", "")}
 
 
 def slack_thread_reply(alert: Alert, activity: list[tuple[datetime, str]]) -> tuple[str, list[dict[str, Any]]]:
-    """The reply in an alert's thread when the account kept reading: the pages since the alert
-    (the alert's own visit if it went on while held, else the later visits)."""
-    words = _labels(alert)
-    if activity:
-        latest = "\n".join(
-            f"• {at.astimezone(alert.last_seen.tzinfo):%m-%d %H:%M} {slack_code(path)}" for at, path in activity[-8:]
-        )
-        count = len(activity)
-    else:
-        latest = "\n".join(
-            f"• {when} {slack_code(page)}" for when, page in list(zip(_times(alert), alert.pages, strict=False))[-5:]
-        )
-        count = len(alert.pages)
-    text = f"*{_MORE.get(alert.locale, _MORE['en'])}*: {count} {words['pages'].lower()}\n{latest}"
-    return slack_escape(f"{title(alert)}: +{count}"), [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    """The reply in an alert's thread when the account kept reading: exactly the pages after what
+    the thread already told (the sender chooses them)."""
+    heading, unit = _MORE[_locale(alert)]
+    latest = "\n".join(
+        f"• {at.astimezone(alert.last_seen.tzinfo):%m-%d %H:%M} {slack_code(path)}" for at, path in activity[-8:]
+    )
+    count = f"{len(activity)} {unit}".strip()
+    if len(activity) > 8:
+        latest = f"… (+{len(activity) - 8})\n{latest}"
+    text = f"*{heading}*: {count}\n{latest}"
+    return slack_escape(f"{title(alert)}: +{len(activity)}"), [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    ]
 
 
 def message_id(sender: str, *parts: str) -> str:
@@ -209,6 +323,22 @@ def _owner_address(alert: Alert) -> str:
     return formataddr((one_line(alert.owner.name), alert.owner.email)) if alert.owner.email else ""
 
 
+def email_text(alert: Alert, history_url: str = "") -> list[str]:
+    """The plain-text part, made for a phone: short lines, one fact a line, a blank line between
+    parts, no tables or indented columns (a narrow screen wraps long lines itself)."""
+    words = _labels(alert)
+    colon = "：" if _locale(alert) == "ja" else ": "
+    bullet = "・" if _locale(alert) == "ja" else "- "
+    lines = [title(alert), ""] + [f"{label}{colon}{value}" for label, value in _facts(alert)]
+    lines += ["", f"{words['pages']}{colon}{alert.first_seen:%Y-%m-%d}"]
+    lines += [f"{bullet}{when} {page}".rstrip() for when, page in zip(_times(alert), alert.pages, strict=False)]
+    lines += ["", words["approach"], alert.approach, "", words["opener"], alert.opening_line]
+    link = history_link(alert, history_url)
+    if link:
+        lines += ["", words["history"], link]
+    return lines
+
+
 def email_message(
     alert: Alert, sender: str, recipient: str, history_url: str = "", sent_at: datetime | None = None
 ) -> EmailMessage:
@@ -216,13 +346,7 @@ def email_message(
     words = _labels(alert)
     facts = _facts(alert)
     link = history_link(alert, history_url)
-    text_lines = [title(alert), ""] + [f"{label}: {value}" for label, value in facts]
-    text_lines += ["", f"{words['pages']}:"] + [
-        f"  {n}. {when} {page}" for n, (when, page) in enumerate(zip(_times(alert), alert.pages, strict=False), start=1)
-    ]
-    text_lines += ["", f"{words['approach']}: {alert.approach}", f"{words['opener']}: {alert.opening_line}"]
-    if link:
-        text_lines += ["", f"{words['history']}: {link}"]
+    text_lines = email_text(alert, history_url)
     rows = "".join(
         f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>" for label, value in facts
     )
@@ -255,8 +379,8 @@ def email_message(
 
 
 _DIGEST_WORDS = {
-    "ja": ("本日のダイジェスト", "社が再訪しました", "詳細"),
-    "en": ("Daily digest", "accounts came back", "details"),
+    "ja": ("本日のダイジェスト", "{n} 社が再訪しました", "詳細"),
+    "en": ("Daily digest", "{n} accounts came back", "details"),
 }
 
 
@@ -266,16 +390,25 @@ def digest_message(
     """One e-mail for many alerts (tier C and held ones): a list to glance at, not a call to act."""
     locale = alerts[0].locale if alerts else "en"
     heading, came_back, details = _DIGEST_WORDS.get(locale, _DIGEST_WORDS["en"])
-    subject = f"[revisit] {heading}: {len(alerts)} {came_back}"
+    if len(alerts) == 1 and locale == "en":
+        came_back = "{n} account came back"
+    subject = f"[revisit] {heading}: {came_back.format(n=len(alerts))}"
     text_lines, items = [subject, ""], []
     for alert in alerts:
         words = _labels(alert)
-        summary = (
-            f"{alert.account_name} ({words['tier']} {alert.tier.value}, {words['score']} {alert.score}, "
-            f"{alert.first_seen:%Y-%m-%d %H:%M}): {' → '.join(alert.pages[:6])}"
+        separator = "、" if _locale(alert) == "ja" else ", "
+        summary = separator.join(
+            (
+                f"{words['tier']} {alert.tier.value}",
+                dormancy(alert),
+                f"{words['score']} {alert.score}",
+                f"{alert.first_seen:%Y-%m-%d %H:%M}",
+            )
         )
         link = history_link(alert, history_url)
-        text_lines += [f"- {summary}", f"  {alert.approach}"] + ([f"  {link}"] if link else [])
+        text_lines += [f"■ {alert.account_name}", summary, " → ".join(alert.pages[:6]), alert.approach]
+        text_lines += [link, ""] if link else [""]
+        summary = f"{alert.account_name}: {summary}: {' → '.join(alert.pages[:6])}"
         link_html = f' <a href="{html.escape(link, quote=True)}">{html.escape(details)}</a>' if link else ""
         items.append(f"<li>{html.escape(summary)}<br><small>{html.escape(alert.approach)}</small>{link_html}</li>")
     message = EmailMessage()

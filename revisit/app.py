@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from babel.numbers import is_currency
+
 from revisit.alerts.channels import (
     Channel,
     DeliveryResult,
@@ -186,6 +188,8 @@ def load_checked_settings(path: str | None) -> Settings:
     the routes checked against the channels there are."""
     settings = load_settings(path)
     check_channel_names(settings.delivery)
+    if not is_currency(settings.alerts.currency):
+        raise BadInput(f"alerts.currency: {settings.alerts.currency!r} is no ISO 4217 currency code (e.g. JPY, USD)")
     return settings
 
 

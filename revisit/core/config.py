@@ -255,6 +255,7 @@ class AlertSettings:
     # the visit, so sales gets one alert with the whole story rather than the first two pages.
     grouping_minutes: int = 10
     locale: str = "ja"
+    currency: str = "JPY"  # ISO 4217 code of the account list's amounts (lifetime_value)
     jsonl_path: str = "revisit-alerts.jsonl"
 
 
