@@ -22,6 +22,7 @@ class DueDelivery:
     channel: str
     attempts: int
     message_key: str = ""
+    route: str = ""  # which rule planned it, and why held ("route 2, over budget")
 
 
 @dataclass(frozen=True, slots=True)

@@ -384,16 +384,34 @@ _DIGEST_WORDS = {
 }
 
 
+_PRIORITY_RANK = {"high": 0, "medium": 1, "normal": 2}
+_OVER_BUDGET = {
+    "ja": "本日の通知上限を超えたため、{n} 件をこちらにまとめました（優先度の高い順）。",
+    "en": "{n} of these went past today's limit of realtime alerts and are listed here (highest priority first).",
+}
+
+
 def digest_message(
-    alerts: list[Alert], sender: str, recipient: str, history_url: str = "", sent_at: datetime | None = None
+    alerts: list[Alert],
+    sender: str,
+    recipient: str,
+    history_url: str = "",
+    sent_at: datetime | None = None,
+    over_budget: int = 0,
 ) -> EmailMessage:
-    """One e-mail for many alerts (tier C and held ones): a list to glance at, not a call to act."""
+    """One e-mail for many alerts (tier C, held ones, those past the owner's daily budget): a list
+    to glance at, not a call to act; highest priority first."""
+    alerts = sorted(alerts, key=lambda a: (_PRIORITY_RANK.get(a.priority, 3), -a.score, a.first_seen))
     locale = alerts[0].locale if alerts else "en"
     heading, came_back, details = _DIGEST_WORDS.get(locale, _DIGEST_WORDS["en"])
     if len(alerts) == 1 and locale == "en":
         came_back = "{n} account came back"
     subject = f"[revisit] {heading}: {came_back.format(n=len(alerts))}"
-    text_lines, items = [subject, ""], []
+    text_lines, items, notice_html = [subject, ""], [], ""
+    if over_budget:
+        notice = _OVER_BUDGET[locale if locale in _OVER_BUDGET else "en"].format(n=over_budget)
+        text_lines += [notice, ""]
+        notice_html = f"<p>{html.escape(notice)}</p>"
     for alert in alerts:
         words = _labels(alert)
         separator = "、" if _locale(alert) == "ja" else ", "
@@ -425,7 +443,7 @@ def digest_message(
     )
     message.set_content("\n".join(text_lines), charset="utf-8")
     message.add_alternative(
-        f"<html><body><h2>{html.escape(subject)}</h2><ul>{''.join(items)}</ul></body></html>",
+        f"<html><body><h2>{html.escape(subject)}</h2>{notice_html}<ul>{''.join(items)}</ul></body></html>",
         subtype="html",
         charset="utf-8",
     )

@@ -29,7 +29,7 @@ from revisit.alerts.channels import (
     thread_channel,
 )
 from revisit.alerts.outbox import DueDelivery, Outbox
-from revisit.alerts.routing import DIGEST, THREAD_REPLY
+from revisit.alerts.routing import DIGEST, OVER_BUDGET, THREAD_REPLY
 from revisit.core.config import DeliverySettings
 from revisit.core.metrics import RevisitMetrics
 
@@ -114,7 +114,8 @@ class DeliverySender:
 
     @staticmethod
     def _send_digest(channel: DigestChannel, items: list[DueDelivery], recipient: str) -> tuple[str, datetime | None]:
-        return channel.send_digest([i.alert for i in items], recipient), None
+        over_budget = sum(item.route.endswith(OVER_BUDGET) for item in items)
+        return channel.send_digest([i.alert for i in items], recipient, over_budget), None
 
     def _send_one(self, item: DueDelivery) -> tuple[str, datetime | None]:
         channel = self.channels.get(item.channel)

@@ -889,14 +889,66 @@ fallback_to = "team@example.test"
 
     held = "until 2015-05-21 03:06 JST"
     assert run(*replay) == [
-        "delivered: digest sent 1, email sent 3, slack sent 3, webhook sent 3",
+        "delivered: digest sent 1, email sent 3, slack sent 3, webhook sent 4",  # the CRM sees the digest's one too
         f"  held: Rackspace Office Inc. via email {held}",
         f"  held: Rackspace Office Inc. via slack {held}",
         f"  held: Rackspace Office Inc. via webhook {held}",
     ]
-    assert (len(http_peer.requests), len(mailbox.messages)) == (6, 4)
+    assert (len(http_peer.requests), len(mailbox.messages)) == (7, 4)
     assert run("sender", "--once", *common) == ["delivered: email sent 1, slack sent 1, webhook sent 1"]
     assert run("sender", "--once", *common) == ["delivered: nothing due"]
     assert run(*replay) == ["delivered: nothing due"]  # the same log again: nothing of any kind
     assert run("sender", "--once", *common) == ["delivered: nothing due"]
-    assert (len(http_peer.requests), len(mailbox.messages)) == (8, 5)
+    assert (len(http_peer.requests), len(mailbox.messages)) == (9, 5)
+
+
+def test_an_owners_daily_budget_sends_the_rest_to_their_digest_highest_priority_first_and_says_so(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    settings = settings_for(http_peer, smtp_peer, owner_daily_budget=1)
+    store = Store(f"sqlite:///{tmp_path / 'd.sqlite'}", delivery=settings.delivery)
+    base = sample_alert(settings, "owner@example.test")
+    first = replace(base, alert_id="00000000-0000-0000-0000-000000000001", priority="normal")
+    medium = replace(base, alert_id="00000000-0000-0000-0000-000000000002", account_name="中村工業", priority="medium")
+    high = replace(base, alert_id="00000000-0000-0000-0000-000000000003", account_name="高田製作所", priority="high")
+    other = replace(
+        base, alert_id="00000000-0000-0000-0000-000000000004", owner=replace(base.owner, email="other@example.test")
+    )
+    assert len(store.write_rows(PendingRows([], {}, [first, medium, high, other], {}))) == 4
+    planned = {(alert_id[-1], channel) for alert_id, channel, *_ in AlertOutbox(store).statuses()}
+    assert planned == {
+        ("1", "slack"), ("1", "email"), ("1", "webhook"),  # within the budget
+        ("2", "digest"), ("2", "webhook"),  # past it: the digest, and the CRM still sees it at once
+        ("3", "digest"), ("3", "webhook"),
+        ("4", "slack"), ("4", "email"), ("4", "webhook"),  # another owner's budget
+    }  # fmt: skip
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 2, ("email", "sent"): 2, ("webhook", "sent"): 4}
+    clock.now += timedelta(days=1, hours=1)  # past the owner's next digest time
+    assert dict(sender.run_once().outcomes) == {("digest", "sent"): 2}
+    digest = smtp_peer[1].messages[-1]
+    assert digest["To"] == "owner@example.test"
+    lines = digest.get_body(("plain",)).get_content().splitlines()
+    assert lines[2] == "本日の通知上限を超えたため、2 件をこちらにまとめました（優先度の高い順）。"
+    assert [line for line in lines if line.startswith("■")] == ["■ 高田製作所", "■ 中村工業"]
+    store.close()
+
+
+def test_the_digest_comes_at_the_owners_own_morning_and_the_webhook_sees_digest_alerts_at_once(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    from revisit.alerts.routing import plan_deliveries
+
+    settings = settings_for(http_peer, smtp_peer, default_channels=["email", "webhook"], digest_time="08:30")
+    light = replace(sample_alert(settings, "owner@example.test"), tier=type(sample_alert(settings).tier)("C"))
+    light = replace(light, delivery="digest")
+    monday_noon_utc = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    tokyo = [(p.channel, p.not_before) for p in plan_deliveries(light, settings.delivery, monday_noon_utc)]
+    assert tokyo == [("digest", datetime(2026, 11, 23, 23, 30, tzinfo=UTC)), ("webhook", monday_noon_utc)]
+    new_york = replace(light, owner=replace(light.owner, timezone="America/New_York"))
+    planned = [(p.channel, p.not_before) for p in plan_deliveries(new_york, settings.delivery, monday_noon_utc)]
+    assert planned == [
+        ("digest", datetime(2026, 11, 23, 13, 30, tzinfo=UTC)),
+        ("webhook", monday_noon_utc),
+    ]  # 08:30 there

@@ -339,8 +339,11 @@ class DeliverySettings:
     web_port: int = 6068
     business_hours: BusinessHours = field(default_factory=BusinessHours)
     # Tier C alerts, and e-mails held by quiet hours, go out once a day per owner in one e-mail,
-    # at this time in business_hours.timezone.
+    # at this time in the owner's time zone (the list's owner_timezone, else business_hours.timezone).
     digest_time: str = "08:30"
+    # Realtime alerts per owner and day (in the owner's time zone); the ones beyond go to that
+    # owner's digest, highest priority first, which says how many. 0: no limit.
+    owner_daily_budget: int = 0
     # More pages on an alert already posted to Slack become one reply in its thread this much later.
     thread_reply_delay_seconds: float = 60.0
     # Pages seen this long after an alert (matching the default alerts.cooldown_hours) are replies in

@@ -175,6 +175,7 @@ class DeliveryRow(Base):
     message_key: Mapped[str] = mapped_column(String(200), server_default="")
     # Event time up to which the sent message reported the visit: a thread reply lists what came after.
     covered_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    owner: Mapped[str] = mapped_column(String(320), server_default="", index=True)  # routing.owner_key
 
 
 class SnoozeRow(Base):

@@ -31,7 +31,9 @@ class AlertOutbox:
 
     def due(self, now: datetime, limit: int = 100) -> list[DueDelivery]:
         statement = (
-            select(DeliveryRow.channel, DeliveryRow.attempts, AlertRow.payload, DeliveryRow.message_key)
+            select(
+                DeliveryRow.channel, DeliveryRow.attempts, AlertRow.payload, DeliveryRow.message_key, DeliveryRow.route
+            )
             .join(AlertRow, AlertRow.alert_id == DeliveryRow.alert_id)
             .where(DeliveryRow.status == "pending", DeliveryRow.not_before <= to_utc(now))
             .order_by(DeliveryRow.not_before, DeliveryRow.alert_id, DeliveryRow.channel)
@@ -39,8 +41,8 @@ class AlertOutbox:
         )
         with self.engine.connect() as connection:
             return [
-                DueDelivery(Alert.from_record(payload), channel, attempts, key)
-                for channel, attempts, payload, key in connection.execute(statement)
+                DueDelivery(Alert.from_record(payload), channel, attempts, key, route)
+                for channel, attempts, payload, key, route in connection.execute(statement)
             ]
 
     def backlog(self, now: datetime) -> tuple[dict[str, int], float]:

@@ -35,8 +35,8 @@ from sqlalchemy.exc import (
 
 from revisit.alerts.channels import thread_channel
 from revisit.alerts.outbox import message_key
-from revisit.alerts.policy import Alert
-from revisit.alerts.routing import THREAD_REPLY, plan_deliveries
+from revisit.alerts.policy import Alert, Delivery
+from revisit.alerts.routing import DIGEST, OVER_BUDGET, THREAD_REPLY, owner_day, owner_key, plan_deliveries
 from revisit.alerts.sessions import PageView, Session
 from revisit.core.config import DeliverySettings, masked_url
 from revisit.core.errors import BadInput
@@ -335,7 +335,8 @@ class Store:
         if self.delivery is None:
             return
         now = datetime.now(UTC)
-        planned = plan_deliveries(alert, self.delivery, to_utc(alert.last_seen) if self.plan_in_event_time else now)
+        plan_time = to_utc(alert.last_seen) if self.plan_in_event_time else now
+        planned = plan_deliveries(alert, self.delivery, plan_time, self._over_budget(connection, alert, plan_time))
         if not planned:
             return
         snooze = connection.execute(
@@ -365,10 +366,33 @@ class Store:
                     "last_error": note,
                     "provider_ref": "",
                     "message_key": message_key(p.alert_id, p.channel),
+                    "owner": owner_key(alert),
                 }
                 for p in planned
             ],
         )
+
+    def _over_budget(self, connection: Any, alert: Alert, at: datetime) -> bool:
+        """Whether the owner has had ``delivery.owner_daily_budget`` realtime alerts on ``at``'s day
+        (their time zone) already: the alerts of one batch count one after the other."""
+        assert self.delivery is not None
+        budget = self.delivery.owner_daily_budget
+        if budget <= 0 or alert.delivery != Delivery.REALTIME or not owner_key(alert):
+            return False
+        start, end = owner_day(at, alert, self.delivery)
+        sent_now = (
+            select(func.count(func.distinct(DeliveryRow.alert_id)))
+            .join(AlertRow, AlertRow.alert_id == DeliveryRow.alert_id)
+            .where(
+                DeliveryRow.owner == owner_key(alert),
+                AlertRow.delivery == Delivery.REALTIME,
+                DeliveryRow.channel.not_in([DIGEST, THREAD_REPLY]),
+                ~DeliveryRow.route.like(f"%{OVER_BUDGET}"),
+                AlertRow.triggered_at >= start,
+                AlertRow.triggered_at < end,
+            )
+        )
+        return connection.execute(sent_now).scalar_one() >= budget
 
     def hit_sink(self) -> DatabaseHitSink:
         return DatabaseHitSink(self)
