@@ -242,8 +242,51 @@ def one_line(text: str) -> str:
     return "".join(" " if ord(ch) < 32 or ch == "\x7f" else ch for ch in text)
 
 
-def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, blocks). ``mention`` is a Slack user id to address, put in by us, not the visitor."""
+ACTIONS_BLOCK = "revisit_actions"  # the buttons' block: the interactivity endpoint replaces it
+ACTION_PREFIX = "revisit:"  # action_id = prefix + an Outcome value, or "snooze"
+_BUTTONS = {
+    "ja": (
+        ("contacted", "対応した"),
+        ("opportunity", "商談化"),
+        ("not_interested", "興味なし"),
+        ("snooze", "スヌーズ"),
+    ),
+    "en": (
+        ("contacted", "Contacted"),
+        ("opportunity", "Opportunity"),
+        ("not_interested", "Not interested"),
+        ("snooze", "Snooze"),
+    ),
+}
+
+
+def button_label(action: str, locale: str) -> str:
+    return dict(_BUTTONS.get(locale, _BUTTONS["en"])).get(action, action)
+
+
+def outcome_buttons(alert: Alert) -> dict[str, Any]:
+    """The rep's answers, each carrying the alert id (Slack sends it back to the endpoint)."""
+    return {
+        "type": "actions",
+        "block_id": ACTIONS_BLOCK,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": f"{ACTION_PREFIX}{action}",
+                "text": {"type": "plain_text", "text": label},
+                "value": alert.alert_id,
+                **({"style": "primary"} if action == "opportunity" else {}),
+            }
+            for action, label in _BUTTONS[_locale(alert)]
+        ],
+    }
+
+
+def slack_blocks(
+    alert: Alert, history_url: str = "", mention: str = "", buttons: bool = False
+) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks). ``mention`` is a Slack user id to address, put in by us, not the
+    visitor; ``buttons``: the outcome buttons (``slack.interactive``)."""
     words = _labels(alert)
     heading = title(alert)
     fields = [
@@ -277,6 +320,8 @@ def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tupl
                 "elements": [{"type": "button", "text": {"type": "plain_text", "text": words["history"]}, "url": link}],
             }
         )
+    if buttons:
+        blocks.append(outcome_buttons(alert))
     address = slack_mention(mention)
     text = f"{address} {slack_escape(heading)}" if address else slack_escape(heading)
     return text, blocks

@@ -272,6 +272,12 @@ class SlackSettings:
     fallback_channel: str = ""  # without ``channel``: where alerts of owners without a Slack id go
     api_url: str = "https://slack.com/api/"
     timeout_seconds: float = 10.0
+    # Buttons on each alert (対応した / 商談化 / 興味なし / スヌーズ), answered by `revisit web serve` at
+    # POST /slack/interactivity (the Slack app's Request URL), which checks the app's signing secret.
+    interactive: bool = False
+    signing_secret_env: str = "REVISIT_SLACK_SIGNING_SECRET"
+    signing_secret_file: str = ""
+    snooze_days: int = 30
 
 
 @dataclass(frozen=True)
