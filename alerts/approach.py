@@ -6,6 +6,8 @@ repaired (above all after a lost deal), tier C gets a light touch; the reason de
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from revisit.enrichment.accounts import DormancyReason
 from revisit.enrichment.dormancy import DormancyTier
 
@@ -55,19 +57,96 @@ _REASON_STEP = {
     },
 }
 
-_OPENING_LINE = {
-    "ja": "{account}様、ご無沙汰しております。{owner}です。最近のご状況はいかがでしょうか。",
-    "en": "Hello {account} team, it has been a while - this is {owner}. How are things going on your side?",
+# The opening line never says the visit was seen (the source articles: a natural reason to get in
+# touch, not "we noticed you on our pricing page"). The pretext comes from what they read, the most
+# telling topic first; the dormancy reason adds a sentence where it changes what to offer.
+_PRETEXT_TOPICS = ("seminar", "case study", "pricing", "document", "product")
+
+_GREETING = {
+    "ja": "{account}様、ご無沙汰しております。{owner}でございます。",
+    "en": "Hello {account} team, it has been a while - this is {owner}.",
 }
+
+_PRETEXT = {
+    "seminar": {
+        "ja": "近く開催するセミナーのご案内を兼ねて、ご連絡いたしました。",
+        "en": "I am writing to invite you to one of our upcoming seminars.",
+    },
+    "case study": {
+        "ja": "貴社と近い業種のお客様の導入事例がまとまりましたので、ご参考までにお届けできればと存じます。",
+        "en": "We have put together a few case studies from companies like yours and I thought they might be useful.",
+    },
+    "pricing": {
+        "ja": "現在のプランとお見積りの考え方を改めてご案内できればと思い、ご連絡いたしました。",
+        "en": "I would be glad to walk you through our current plans and how we price them today.",
+    },
+    "document": {
+        "ja": "最新の資料がまとまりましたので、お届けできればと存じます。",
+        "en": "Our latest materials are ready and I would be happy to send them over.",
+    },
+    "product": {
+        "ja": "製品にいくつか新しい機能が加わりましたので、ご紹介を兼ねてご連絡いたしました。",
+        "en": "Our product has gained a few new capabilities and I wanted to share them with you.",
+    },
+    "": {
+        "ja": "その後お変わりなくお過ごしでしょうか。近況をお伺いできれば幸いです。",
+        "en": "I hope all is well - I would love to hear how things are going on your side.",
+    },
+}
+
+_REASON_ADDENDUM = {
+    DormancyReason.DISSATISFIED: {
+        "ja": "以前いただいたご意見を踏まえて改善した点も、あわせてご報告させてください。",
+        "en": "I would also like to show you what we have improved since your feedback.",
+    },
+    DormancyReason.COMPETITOR: {
+        "ja": "費用対効果の比較資料もご用意しております。",
+        "en": "I can also share a cost-performance comparison if that helps.",
+    },
+    DormancyReason.TIMING: {
+        "ja": "前回から状況も変わられたかと存じますので、改めてお役に立てることがあればと考えております。",
+        "en": "Things may well have changed since we last spoke, so I wanted to reach out again.",
+    },
+    DormancyReason.CAMPAIGN: {
+        "ja": "継続してご利用いただく場合のメリットもご紹介できればと存じます。",
+        "en": "I can also explain what you gain by staying with us over time.",
+    },
+}
+
+_CLOSING = {
+    "ja": "ご都合のよろしいときに、15分ほどお時間をいただけますと幸いです。",
+    "en": "Would you have 15 minutes in the coming weeks?",
+}
+
+
+def pretext_topic(page_labels: Sequence[str]) -> str:
+    """The topic the opening line builds on: the first of ``_PRETEXT_TOPICS`` they read, else ""."""
+    return next((topic for topic in _PRETEXT_TOPICS if topic in page_labels), "")
+
+
+def opening_line(
+    account_name: str,
+    owner_name: str,
+    locale: str,
+    page_labels: Sequence[str] = (),
+    reason: DormancyReason = DormancyReason.UNKNOWN,
+) -> str:
+    """A business-style first message that gives a natural reason to write (the topic of the pages
+    read, the dormancy reason), never the visit itself."""
+    locale = locale if locale in LOCALES else "en"
+    owner = owner_name or ("担当" if locale == "ja" else "your account manager")
+    parts = [
+        _GREETING[locale].format(account=account_name, owner=owner),
+        _PRETEXT[pretext_topic(page_labels)][locale],
+    ]
+    if reason in _REASON_ADDENDUM:
+        parts.append(_REASON_ADDENDUM[reason][locale])
+    parts.append(_CLOSING[locale])
+    return ("" if locale == "ja" else " ").join(parts)
 
 
 def suggested_approach(tier: DormancyTier, reason: DormancyReason, locale: str) -> str:
     locale = locale if locale in LOCALES else "en"
     if tier is DormancyTier.ACTIVE:
         return ""
-    return f"{_TIER_STEP[tier][locale]} {_REASON_STEP[reason][locale]}"
-
-
-def opening_line(account_name: str, owner_name: str, locale: str) -> str:
-    locale = locale if locale in LOCALES else "en"
-    return _OPENING_LINE[locale].format(account=account_name, owner=owner_name or "担当")
+    return ("" if locale == "ja" else " ").join((_TIER_STEP[tier][locale], _REASON_STEP[reason][locale]))

@@ -55,6 +55,9 @@ class Alert:
     locale: str
     industry: str = ""
     page_times: tuple[datetime, ...] = ()  # when each of ``pages`` was seen, same order
+    last_contact_at: str | None = None
+    lost_deal_at: str | None = None
+    currency: str = "JPY"  # ISO 4217 code of the list's amounts (``alerts.currency``)
 
     def to_record(self) -> dict[str, Any]:
         """The JSON form of the contract (extra keys may be added, never removed or renamed)."""
@@ -86,6 +89,9 @@ class Alert:
             "locale": self.locale,
             "industry": self.industry,
             "page_times": [at.isoformat() for at in self.page_times],
+            "last_contact_at": self.last_contact_at,
+            "lost_deal_at": self.lost_deal_at,
+            "currency": self.currency,
         }
 
     @classmethod
@@ -116,6 +122,9 @@ class Alert:
             locale=record["locale"],
             industry=record.get("industry", ""),
             page_times=tuple(datetime.fromisoformat(at) for at in record.get("page_times", ())),
+            last_contact_at=record.get("last_contact_at"),
+            lost_deal_at=record.get("lost_deal_at"),
+            currency=record.get("currency", "JPY"),
         )
 
 
@@ -157,13 +166,15 @@ class AlertDecision:
 def refresh_alert(alert: Alert, session: Session) -> Alert:
     """The same alert (same id, tier, trigger) carrying the pages its session has gathered since,
     while it waits out the grouping window: a burst of page views becomes one alert."""
+    labels = tuple(sorted({p.label for p in session.pages if p.label}))
     return replace(
         alert,
         score=max(alert.score, session.score),
         last_seen=session.last_seen,
         pages=tuple(p.path for p in session.pages),
-        page_labels=tuple(sorted({p.label for p in session.pages if p.label})),
+        page_labels=labels,
         page_times=tuple(p.at for p in session.pages),
+        opening_line=opening_line(alert.account_name, alert.owner.name, alert.locale, labels, alert.dormancy_reason),
     )
 
 
@@ -218,12 +229,21 @@ def decide_alert(
         owner=account.owner,
         dormancy_reason=account.dormancy_reason,
         approach=suggested_approach(tier, account.dormancy_reason, locale),
-        opening_line=opening_line(account.name, account.owner.name, locale),
+        opening_line=opening_line(
+            account.name,
+            account.owner.name,
+            locale,
+            tuple({p.label for p in session.pages if p.label}),
+            account.dormancy_reason,
+        ),
         delivery=Delivery.DIGEST if tier is DormancyTier.C else Delivery.REALTIME,
         priority=priority_for(account.lifetime_value),
         lifetime_value=account.lifetime_value,
         last_deal_at=account.last_deal_at.isoformat() if account.last_deal_at else None,
         locale=locale,
         industry=account.industry,
+        last_contact_at=account.last_contact_at.isoformat() if account.last_contact_at else None,
+        lost_deal_at=account.lost_deal_at.isoformat() if account.lost_deal_at else None,
+        currency=settings.alerts.currency,
     )
     return AlertDecision(alert, "alert")

@@ -14,11 +14,13 @@ import hashlib
 import hmac
 import html
 import json
-from datetime import datetime
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
-from email.utils import formataddr
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 from urllib.parse import quote
+
+from babel.numbers import format_currency
 
 from revisit.alerts.policy import Alert
 from revisit.enrichment.accounts import is_slack_member_id
@@ -47,6 +49,9 @@ _LABELS = {
         "no_owner": "（担当者なし）",
         "priority": "優先度",
         "unknown": "不明",
+        "dormant": "休眠期間",
+        "lost": "失注日",
+        "reason": "休眠理由",
     },
     "en": {
         "back": " is back on the website",
@@ -63,8 +68,69 @@ _LABELS = {
         "no_owner": "(no owner)",
         "priority": "Priority",
         "unknown": "unknown",
+        "dormant": "Dormant",
+        "lost": "Lost deal",
+        "reason": "Why they went quiet",
     },
 }
+_PRIORITY = {
+    "ja": {"high": "高", "medium": "中", "normal": "通常"},
+    "en": {"high": "High", "medium": "Medium", "normal": "Normal"},
+}
+# The default intent rules' labels (core.config.DEFAULT_PAGE_RULES); a label of one's own rules is
+# shown as written there.
+_PAGE_LABEL = {
+    "ja": {
+        "pricing": "料金",
+        "contact": "お問い合わせ",
+        "demo": "デモ",
+        "trial": "無料トライアル",
+        "case study": "導入事例",
+        "product": "製品",
+        "document": "資料",
+        "seminar": "セミナー",
+    },
+    "en": {},
+}
+_REASON = {
+    "ja": {
+        "forgotten": "当社を忘れている可能性",
+        "dissatisfied": "以前の不満",
+        "timing": "前回はタイミングが合わなかった",
+        "competitor": "競合へ移った可能性",
+        "campaign": "キャンペーン時のみの購入",
+        "unknown": "不明",
+    },
+    "en": {
+        "forgotten": "they may have forgotten us",
+        "dissatisfied": "they were unhappy",
+        "timing": "the timing was wrong",
+        "competitor": "they may have moved to a competitor",
+        "campaign": "they bought only in a campaign",
+        "unknown": "unknown",
+    },
+}
+_MATCH = {
+    "ja": {
+        "network": "ご登録のネットワーク {network} からのアクセス",
+        "domain": "ドメイン {domain} が一致",
+        "name": "社名が一致",
+        "alias": "別名が一致",
+        "fuzzy": "社名が類似（要確認）",
+    },
+    "en": {
+        "network": "a visit from your registered network {network}",
+        "domain": "the domain {domain} matches",
+        "name": "the company name matches",
+        "alias": "a listed alias matches",
+        "fuzzy": "a similar company name (please check)",
+    },
+}
+_DORMANT = {
+    "ja": ("休眠 {months} か月", "最終取引 {date}", "最終接触 {date}"),
+    "en": ("dormant for {months} months", "last deal {date}", "last contact {date}"),
+}
+_BABEL_LOCALE = {"ja": "ja_JP", "en": "en_US"}
 
 
 def slack_escape(text: str) -> str:
@@ -86,23 +152,73 @@ def _labels(alert: Alert) -> dict[str, str]:
     return _LABELS.get(alert.locale, _LABELS["en"])
 
 
-def _facts(alert: Alert) -> list[tuple[str, str]]:
-    """(label, value) pairs shared by every medium; values are raw text, escaped by the caller."""
-    words = _labels(alert)
-    value = f"{alert.lifetime_value:,.0f}" if alert.lifetime_value is not None else words["unknown"]
+def _locale(alert: Alert) -> str:
+    return alert.locale if alert.locale in _LABELS else "en"
+
+
+def money(alert: Alert) -> str:
+    """The lifetime value in the list's currency, written the reader's way (CLDR, via Babel)."""
+    if alert.lifetime_value is None:
+        return _labels(alert)["unknown"]
+    return format_currency(alert.lifetime_value, alert.currency, locale=_BABEL_LOCALE[_locale(alert)])
+
+
+def page_label(label: str, locale: str) -> str:
+    return _PAGE_LABEL.get(locale, {}).get(label, label)
+
+
+def _months_between(start: date, end: date) -> int:
+    return max(0, (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day))
+
+
+def dormancy(alert: Alert) -> str:
+    """「休眠 9 か月（最終取引 2026-03-06）」: months since the last deal or contact, whichever is later."""
+    words, deal, contact = _DORMANT[_locale(alert)]
+    dates = [
+        (date.fromisoformat(value), template)
+        for value, template in ((alert.last_deal_at, deal), (alert.last_contact_at, contact))
+        if value
+    ]
+    if not dates:
+        return _labels(alert)["unknown"]
+    latest, template = max(dates)
+    months = _months_between(latest, alert.last_seen.date())
+    opening, closing = ("（", "）") if _locale(alert) == "ja" else (" (", ")")
+    return f"{words.format(months=months)}{opening}{template.format(date=latest.isoformat())}{closing}"
+
+
+def match_in_words(alert: Alert) -> str:
+    """The organisation and why it is this account, in words instead of a method code."""
     org = alert.organization
-    return [
-        (words["tier"], _TIER_TITLE.get(alert.locale, _TIER_TITLE["en"])[alert.tier.value]),
-        (words["last_deal"], alert.last_deal_at or words["unknown"]),
-        (words["value"], value),
-        (words["score"], f"{alert.score} ({', '.join(alert.page_labels) or '-'})"),
-        (words["priority"], alert.priority),
-        (
-            words["who"],
-            f"{org.name or org.domain or org.network or '-'} ({alert.match_method}, {alert.match_confidence:.2f})",
-        ),
+    template = _MATCH[_locale(alert)].get(alert.match_method, "")
+    why = template.format(network=org.network or "-", domain=org.domain or "-")
+    who = org.name or org.domain or org.network or "-"
+    opening, closing = ("（", "）") if _locale(alert) == "ja" else (" (", ")")
+    return f"{who}{opening}{why}{closing}" if why else who
+
+
+def _facts(alert: Alert) -> list[tuple[str, str]]:
+    """(label, value) pairs shared by every medium, every word in the reader's language; values
+    are raw text, escaped by the caller."""
+    words = _labels(alert)
+    locale = _locale(alert)
+    labels = ("、" if locale == "ja" else ", ").join(page_label(label, locale) for label in alert.page_labels)
+    opening, closing = ("（", "）") if locale == "ja" else (" (", ")")
+    facts = [
+        (words["tier"], _TIER_TITLE[locale][alert.tier.value]),
+        (words["dormant"], dormancy(alert)),
+    ]
+    if alert.lost_deal_at:
+        facts.append((words["lost"], alert.lost_deal_at))
+    facts += [
+        (words["reason"], _REASON[locale].get(alert.dormancy_reason.value, alert.dormancy_reason.value)),
+        (words["value"], money(alert)),
+        (words["score"], f"{alert.score}{opening}{labels}{closing}" if labels else str(alert.score)),
+        (words["priority"], _PRIORITY[locale].get(alert.priority, alert.priority)),
+        (words["who"], match_in_words(alert)),
         (words["owner"], alert.owner.name or words["no_owner"]),
     ]
+    return facts
 
 
 def _times(alert: Alert) -> list[str]:
@@ -126,8 +242,51 @@ def one_line(text: str) -> str:
     return "".join(" " if ord(ch) < 32 or ch == "\x7f" else ch for ch in text)
 
 
-def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, blocks). ``mention`` is a Slack user id to address, put in by us, not the visitor."""
+ACTIONS_BLOCK = "revisit_actions"  # the buttons' block: the interactivity endpoint replaces it
+ACTION_PREFIX = "revisit:"  # action_id = prefix + an Outcome value, or "snooze"
+_BUTTONS = {
+    "ja": (
+        ("contacted", "対応した"),
+        ("opportunity", "商談化"),
+        ("not_interested", "興味なし"),
+        ("snooze", "スヌーズ"),
+    ),
+    "en": (
+        ("contacted", "Contacted"),
+        ("opportunity", "Opportunity"),
+        ("not_interested", "Not interested"),
+        ("snooze", "Snooze"),
+    ),
+}
+
+
+def button_label(action: str, locale: str) -> str:
+    return dict(_BUTTONS.get(locale, _BUTTONS["en"])).get(action, action)
+
+
+def outcome_buttons(alert: Alert) -> dict[str, Any]:
+    """The rep's answers, each carrying the alert id (Slack sends it back to the endpoint)."""
+    return {
+        "type": "actions",
+        "block_id": ACTIONS_BLOCK,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": f"{ACTION_PREFIX}{action}",
+                "text": {"type": "plain_text", "text": label},
+                "value": alert.alert_id,
+                **({"style": "primary"} if action == "opportunity" else {}),
+            }
+            for action, label in _BUTTONS[_locale(alert)]
+        ],
+    }
+
+
+def slack_blocks(
+    alert: Alert, history_url: str = "", mention: str = "", buttons: bool = False
+) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks). ``mention`` is a Slack user id to address, put in by us, not the
+    visitor; ``buttons``: the outcome buttons (``slack.interactive``)."""
     words = _labels(alert)
     heading = title(alert)
     fields = [
@@ -161,44 +320,78 @@ def slack_blocks(alert: Alert, history_url: str = "", mention: str = "") -> tupl
                 "elements": [{"type": "button", "text": {"type": "plain_text", "text": words["history"]}, "url": link}],
             }
         )
+    if buttons:
+        blocks.append(outcome_buttons(alert))
     address = slack_mention(mention)
     text = f"{address} {slack_escape(heading)}" if address else slack_escape(heading)
     return text, blocks
 
 
-_MORE = {"ja": "さらに閲覧が続いています", "en": "More activity"}
+_MORE = {"ja": ("その後の閲覧", "ページ"), "en": ("Later pages", "")}
 
 
 def slack_thread_reply(alert: Alert, activity: list[tuple[datetime, str]]) -> tuple[str, list[dict[str, Any]]]:
-    """The reply in an alert's thread when the account kept reading: the pages since the alert
-    (the alert's own visit if it went on while held, else the later visits)."""
+    """The reply in an alert's thread when the account kept reading: exactly the pages after what
+    the thread already told (the sender chooses them)."""
+    heading, unit = _MORE[_locale(alert)]
+    latest = "\n".join(
+        f"• {at.astimezone(alert.last_seen.tzinfo):%m-%d %H:%M} {slack_code(path)}" for at, path in activity[-8:]
+    )
+    count = f"{len(activity)} {unit}".strip()
+    if len(activity) > 8:
+        latest = f"… (+{len(activity) - 8})\n{latest}"
+    text = f"*{heading}*: {count}\n{latest}"
+    return slack_escape(f"{title(alert)}: +{len(activity)}"), [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    ]
+
+
+def message_id(sender: str, *parts: str) -> str:
+    """A Message-ID that is the same each time the same message is made (RFC 5322 3.6.4): a copy
+    sent again after a crash is recognisably the same mail, and providers that score mail without
+    one as spam do not. The right side is the sending domain."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "revisit.invalid"
+    left = hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:32]
+    return f"<revisit.{left}@{domain}>"
+
+
+def _envelope(message: EmailMessage, sender: str, sent_at: datetime, identity: str, reply_to: str) -> None:
+    """Date (the time it is sent, RFC 5322 requires it), a stable Message-ID, and Reply-To the owner
+    when the mail comes from a team address, so that a reply reaches a person."""
+    message["Date"] = format_datetime(sent_at)
+    message["Message-ID"] = identity
+    if reply_to and parseaddr(reply_to)[1].casefold() != parseaddr(sender)[1].casefold():
+        message["Reply-To"] = reply_to
+
+
+def _owner_address(alert: Alert) -> str:
+    return formataddr((one_line(alert.owner.name), alert.owner.email)) if alert.owner.email else ""
+
+
+def email_text(alert: Alert, history_url: str = "") -> list[str]:
+    """The plain-text part, made for a phone: short lines, one fact a line, a blank line between
+    parts, no tables or indented columns (a narrow screen wraps long lines itself)."""
     words = _labels(alert)
-    if activity:
-        latest = "\n".join(
-            f"• {at.astimezone(alert.last_seen.tzinfo):%m-%d %H:%M} {slack_code(path)}" for at, path in activity[-8:]
-        )
-        count = len(activity)
-    else:
-        latest = "\n".join(
-            f"• {when} {slack_code(page)}" for when, page in list(zip(_times(alert), alert.pages, strict=False))[-5:]
-        )
-        count = len(alert.pages)
-    text = f"*{_MORE.get(alert.locale, _MORE['en'])}*: {count} {words['pages'].lower()}\n{latest}"
-    return slack_escape(f"{title(alert)}: +{count}"), [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    colon = "：" if _locale(alert) == "ja" else ": "
+    bullet = "・" if _locale(alert) == "ja" else "- "
+    lines = [title(alert), ""] + [f"{label}{colon}{value}" for label, value in _facts(alert)]
+    lines += ["", f"{words['pages']}{colon}{alert.first_seen:%Y-%m-%d}"]
+    lines += [f"{bullet}{when} {page}".rstrip() for when, page in zip(_times(alert), alert.pages, strict=False)]
+    lines += ["", words["approach"], alert.approach, "", words["opener"], alert.opening_line]
+    link = history_link(alert, history_url)
+    if link:
+        lines += ["", words["history"], link]
+    return lines
 
 
-def email_message(alert: Alert, sender: str, recipient: str, history_url: str = "") -> EmailMessage:
+def email_message(
+    alert: Alert, sender: str, recipient: str, history_url: str = "", sent_at: datetime | None = None
+) -> EmailMessage:
     """Multipart text and HTML; UTF-8 subject and body, encoded by the ``email`` package."""
     words = _labels(alert)
     facts = _facts(alert)
     link = history_link(alert, history_url)
-    text_lines = [title(alert), ""] + [f"{label}: {value}" for label, value in facts]
-    text_lines += ["", f"{words['pages']}:"] + [
-        f"  {n}. {when} {page}" for n, (when, page) in enumerate(zip(_times(alert), alert.pages, strict=False), start=1)
-    ]
-    text_lines += ["", f"{words['approach']}: {alert.approach}", f"{words['opener']}: {alert.opening_line}"]
-    if link:
-        text_lines += ["", f"{words['history']}: {link}"]
+    text_lines = email_text(alert, history_url)
     rows = "".join(
         f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>" for label, value in facts
     )
@@ -218,40 +411,84 @@ def email_message(alert: Alert, sender: str, recipient: str, history_url: str = 
     message["From"] = sender
     message["To"] = formataddr((one_line(alert.owner.name), recipient)) if alert.owner.email == recipient else recipient
     message["X-Revisit-Alert-Id"] = alert.alert_id
+    _envelope(
+        message,
+        sender,
+        sent_at or datetime.now(UTC),
+        message_id(sender, alert.alert_id, "email"),
+        _owner_address(alert) if alert.owner.email != recipient else "",
+    )
     message.set_content("\n".join(text_lines), charset="utf-8")
     message.add_alternative(body_html, subtype="html", charset="utf-8")
     return message
 
 
 _DIGEST_WORDS = {
-    "ja": ("本日のダイジェスト", "社が再訪しました", "詳細"),
-    "en": ("Daily digest", "accounts came back", "details"),
+    "ja": ("本日のダイジェスト", "{n} 社が再訪しました", "詳細"),
+    "en": ("Daily digest", "{n} accounts came back", "details"),
 }
 
 
-def digest_message(alerts: list[Alert], sender: str, recipient: str, history_url: str = "") -> EmailMessage:
-    """One e-mail for many alerts (tier C and held ones): a list to glance at, not a call to act."""
+_PRIORITY_RANK = {"high": 0, "medium": 1, "normal": 2}
+_OVER_BUDGET = {
+    "ja": "本日の通知上限を超えたため、{n} 件をこちらにまとめました（優先度の高い順）。",
+    "en": "{n} of these went past today's limit of realtime alerts and are listed here (highest priority first).",
+}
+
+
+def digest_message(
+    alerts: list[Alert],
+    sender: str,
+    recipient: str,
+    history_url: str = "",
+    sent_at: datetime | None = None,
+    over_budget: int = 0,
+) -> EmailMessage:
+    """One e-mail for many alerts (tier C, held ones, those past the owner's daily budget): a list
+    to glance at, not a call to act; highest priority first."""
+    alerts = sorted(alerts, key=lambda a: (_PRIORITY_RANK.get(a.priority, 3), -a.score, a.first_seen))
     locale = alerts[0].locale if alerts else "en"
     heading, came_back, details = _DIGEST_WORDS.get(locale, _DIGEST_WORDS["en"])
-    subject = f"[revisit] {heading}: {len(alerts)} {came_back}"
-    text_lines, items = [subject, ""], []
+    if len(alerts) == 1 and locale == "en":
+        came_back = "{n} account came back"
+    subject = f"[revisit] {heading}: {came_back.format(n=len(alerts))}"
+    text_lines, items, notice_html = [subject, ""], [], ""
+    if over_budget:
+        notice = _OVER_BUDGET[locale if locale in _OVER_BUDGET else "en"].format(n=over_budget)
+        text_lines += [notice, ""]
+        notice_html = f"<p>{html.escape(notice)}</p>"
     for alert in alerts:
         words = _labels(alert)
-        summary = (
-            f"{alert.account_name} ({words['tier']} {alert.tier.value}, {words['score']} {alert.score}, "
-            f"{alert.first_seen:%Y-%m-%d %H:%M}): {' → '.join(alert.pages[:6])}"
+        separator = "、" if _locale(alert) == "ja" else ", "
+        summary = separator.join(
+            (
+                f"{words['tier']} {alert.tier.value}",
+                dormancy(alert),
+                f"{words['score']} {alert.score}",
+                f"{alert.first_seen:%Y-%m-%d %H:%M}",
+            )
         )
         link = history_link(alert, history_url)
-        text_lines += [f"- {summary}", f"  {alert.approach}"] + ([f"  {link}"] if link else [])
+        text_lines += [f"■ {alert.account_name}", summary, " → ".join(alert.pages[:6]), alert.approach]
+        text_lines += [link, ""] if link else [""]
+        summary = f"{alert.account_name}: {summary}: {' → '.join(alert.pages[:6])}"
         link_html = f' <a href="{html.escape(link, quote=True)}">{html.escape(details)}</a>' if link else ""
         items.append(f"<li>{html.escape(summary)}<br><small>{html.escape(alert.approach)}</small>{link_html}</li>")
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
     message["To"] = recipient
+    owners = {_owner_address(alert) for alert in alerts} - {""}
+    _envelope(
+        message,
+        sender,
+        sent_at or datetime.now(UTC),
+        message_id(sender, "digest", recipient, *sorted(alert.alert_id for alert in alerts)),
+        owners.pop() if len(owners) == 1 else "",
+    )
     message.set_content("\n".join(text_lines), charset="utf-8")
     message.add_alternative(
-        f"<html><body><h2>{html.escape(subject)}</h2><ul>{''.join(items)}</ul></body></html>",
+        f"<html><body><h2>{html.escape(subject)}</h2>{notice_html}<ul>{''.join(items)}</ul></body></html>",
         subtype="html",
         charset="utf-8",
     )

@@ -7,7 +7,7 @@ alert that matches none goes to ``default_channels``. Quiet hours defer, they ne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from revisit.alerts.channels import digest_channel
@@ -65,9 +65,10 @@ def next_opening(now: datetime, hours: BusinessHours, owner_zone: str = "") -> d
     return now  # no working day configured: deliver rather than hold forever
 
 
-def next_digest(now: datetime, delivery: DeliverySettings) -> datetime:
-    """The next daily digest time (today's if still ahead) in the business time zone."""
-    zone = ZoneInfo(delivery.business_hours.timezone)
+def next_digest(now: datetime, delivery: DeliverySettings, owner_zone: str = "") -> datetime:
+    """The next daily digest time (today's if still ahead) in the owner's time zone when the list
+    gives one, else the business time zone."""
+    zone = ZoneInfo(owner_zone or delivery.business_hours.timezone)
     local = now.astimezone(zone)
     at = datetime.combine(local.date(), time.fromisoformat(delivery.digest_time), zone)
     if at <= local:
@@ -75,24 +76,48 @@ def next_digest(now: datetime, delivery: DeliverySettings) -> datetime:
     return at.astimezone(now.tzinfo)
 
 
-def plan_deliveries(alert: Alert, delivery: DeliverySettings, now: datetime) -> list[PlannedDelivery]:
+OVER_BUDGET = "over budget"  # in the route of an alert the owner's daily budget sent to the digest
+
+
+def owner_key(alert: Alert) -> str:
+    """Whose budget an alert counts against: the owner's e-mail, else name (case-folded)."""
+    return (alert.owner.email or alert.owner.name).casefold()
+
+
+def owner_day(now: datetime, alert: Alert, delivery: DeliverySettings) -> tuple[datetime, datetime]:
+    """The owner's calendar day around ``now`` (their time zone), as [start, end) in UTC."""
+    zone = ZoneInfo(alert.owner.timezone or delivery.business_hours.timezone)
+    start = datetime.combine(now.astimezone(zone).date(), time(), zone)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+def plan_deliveries(
+    alert: Alert, delivery: DeliverySettings, now: datetime, over_budget: bool = False
+) -> list[PlannedDelivery]:
     """Tier C (``delivery == "digest"``) goes only into the owner's daily digest e-mail: a light
-    touch, no ping (without e-mail among its channels: the others, once a day at digest time). An
-    e-mail that quiet hours would hold joins the digest too; other channels wait for the opening."""
+    touch, no ping (without e-mail among its channels: the others, once a day at digest time). So
+    does a realtime alert past the owner's daily budget (``over_budget``). The webhook, a machine's
+    channel (a CRM that must see every alert), gets those at once. An e-mail that quiet hours would
+    hold joins the digest too; other channels wait for the opening."""
     channels, route = choose_channels(alert, delivery)
     if not channels:
         return []
-    if alert.delivery == Delivery.DIGEST:
-        at = next_digest(now, delivery)
+    zone = alert.owner.timezone
+    if alert.delivery == Delivery.DIGEST or over_budget:
+        at = next_digest(now, delivery, zone)
+        why = f"{route}, {OVER_BUDGET}" if over_budget else route
         if digest_channel() in channels:
-            return [PlannedDelivery(alert.alert_id, DIGEST, at, route)]
-        return [PlannedDelivery(alert.alert_id, channel, at, route) for channel in dict.fromkeys(channels)]
+            machine = [PlannedDelivery(alert.alert_id, "webhook", now, why)] if "webhook" in channels else []
+            return [PlannedDelivery(alert.alert_id, DIGEST, at, why), *machine]
+        return [PlannedDelivery(alert.alert_id, channel, at, why) for channel in dict.fromkeys(channels)]
     grouped = now + timedelta(seconds=delivery.group_wait_seconds)
-    not_before = next_opening(grouped, delivery.business_hours, alert.owner.timezone)
+    not_before = next_opening(grouped, delivery.business_hours, zone)
     planned = []
     for channel in dict.fromkeys(channels):
         if channel == digest_channel() and not_before > grouped:
-            planned.append(PlannedDelivery(alert.alert_id, DIGEST, next_digest(now, delivery), route + ", quiet hours"))
+            planned.append(
+                PlannedDelivery(alert.alert_id, DIGEST, next_digest(now, delivery, zone), route + ", quiet hours")
+            )
         else:
             planned.append(PlannedDelivery(alert.alert_id, channel, not_before, route))
     return planned

@@ -2,8 +2,9 @@
 
 Each due row is sent and then marked in its own transaction. The one window for a duplicate is a
 sender killed after the provider accepted a message and before the mark committed (milliseconds);
-the row is then sent again on restart. Webhook receivers can de-duplicate on the
-``X-Revisit-Alert-Id`` header; Slack and e-mail would show the message twice.
+the row is then sent again on restart, with the same message key: webhook receivers de-duplicate
+on ``Idempotency-Key`` (and ``X-Revisit-Alert-Id``), mail systems on the stable ``Message-ID``;
+Slack would show the message twice.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from revisit.alerts.channels import (
     thread_channel,
 )
 from revisit.alerts.outbox import DueDelivery, Outbox
-from revisit.alerts.routing import DIGEST, THREAD_REPLY
+from revisit.alerts.routing import DIGEST, OVER_BUDGET, THREAD_REPLY
 from revisit.core.config import DeliverySettings
 from revisit.core.metrics import RevisitMetrics
 
@@ -36,6 +37,14 @@ log = logging.getLogger("revisit.sender")
 
 # Every value the outbox's channel column takes: the label values of the delivery metrics.
 OUTBOX_CHANNELS = (*REMOTE_CHANNELS, DIGEST, THREAD_REPLY)
+
+
+class NotYet(Exception):
+    """A message that must wait for another (a thread reply for its first message): no attempt."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"waiting until {until.isoformat()}")
+        self.until = until
 
 
 @dataclass
@@ -69,8 +78,10 @@ class DeliverySender:
         if metrics is not None:
             metrics.start_series(outcomes=(), channels=OUTBOX_CHANNELS)
 
-    def run_once(self, limit: int = 100) -> SendReport:
-        report = self._send_due(limit)
+    def run_once(self, limit: int = 100, due_by: datetime | None = None) -> SendReport:
+        """One pass over what is due by ``due_by`` (default: the clock; a replay: the time of its
+        last hit, so what its log's own time has made due goes, and nothing later)."""
+        report = self._send_due(limit, due_by or self.clock())
         if self.metrics is not None:
             self._measure_backlog()
         return report
@@ -82,13 +93,14 @@ class DeliverySender:
             self.metrics.outbox_backlog.labels(channel).set(pending.get(channel, 0))
         self.metrics.outbox_oldest_age.set(oldest_age)
 
-    def _send_due(self, limit: int) -> SendReport:
+    def _send_due(self, limit: int, due_by: datetime) -> SendReport:
         report = SendReport()
-        due = self.outbox.due(self.clock(), limit)
+        due = self.outbox.due(due_by, limit)
         digests: dict[str, list[DueDelivery]] = defaultdict(list)
         email = self.channels.get(digest_channel())
         digest = email if isinstance(email, DigestChannel) else None
-        for item in due:
+        # a thread reply after the other rows: its first message may be due in the same pass
+        for item in sorted(due, key=lambda row: row.channel == THREAD_REPLY):
             if item.channel == DIGEST and digest is not None:
                 digests[digest.recipient(item.alert)].append(item)
             elif item.channel == THREAD_REPLY:
@@ -101,32 +113,55 @@ class DeliverySender:
         return report
 
     @staticmethod
-    def _send_digest(channel: DigestChannel, items: list[DueDelivery], recipient: str) -> str:
-        return channel.send_digest([i.alert for i in items], recipient)
+    def _send_digest(channel: DigestChannel, items: list[DueDelivery], recipient: str) -> tuple[str, datetime | None]:
+        over_budget = sum(item.route.endswith(OVER_BUDGET) for item in items)
+        return channel.send_digest([i.alert for i in items], recipient, over_budget), None
 
-    def _send_one(self, item: DueDelivery) -> str:
+    def _send_one(self, item: DueDelivery) -> tuple[str, datetime | None]:
         channel = self.channels.get(item.channel)
         if channel is None:
             raise DeliveryFailure(f"no channel {item.channel!r} configured for delivery", permanent=True)
-        return channel.send(item.alert)
+        return channel.send(item.alert), None
 
-    def _reply_in_thread(self, item: DueDelivery) -> str:
+    def _reply_in_thread(self, item: DueDelivery) -> tuple[str, datetime | None]:
+        """The pages after what the thread already told: after the first message's visit, or after
+        the previous reply. Nothing new (a comeback the first message already carried): no post."""
         slack = self.channels.get(thread_channel())
         first = self.outbox.delivery_of(item.alert.alert_id, thread_channel())
-        if not isinstance(slack, ThreadChannel) or first is None or first[0] == "dead":
+        if not isinstance(slack, ThreadChannel) or first is None or first.status in ("dead", "suppressed"):
             raise DeliveryFailure("no Slack message to reply to", permanent=True)
-        status, reference = first
-        if status != "sent":
-            # The first message has not gone yet: when it goes it shows the visit as it is then.
-            return "merged into the first message"
-        return slack.send_reply(
-            item.alert, reference, self.outbox.activity_since(item.alert.account_id, item.alert.last_seen)
-        )
+        if first.status != "sent":
+            # the first message shows the visit as it is when it goes; what comes after, the reply
+            raise NotYet(
+                max(first.not_before, self.clock()) + timedelta(seconds=self.delivery.thread_reply_delay_seconds)
+            )
+        previous = self.outbox.delivery_of(item.alert.alert_id, THREAD_REPLY)
+        told = [t for t in (first.covered_until, previous.covered_until if previous else None) if t is not None]
+        since = max(told) if told else item.alert.last_seen
+        activity = self.outbox.activity_since(item.alert.account_id, since)
+        if not activity:  # pages the stored alert gathered without stored hits: its own page times
+            times = item.alert.page_times
+            activity = [
+                (times[n] if n < len(times) else item.alert.last_seen, page)
+                for n, page in enumerate(item.alert.pages)
+                if n >= len(times) or times[n] > since
+            ]
+        if not activity:
+            return "nothing new since the last message", since
+        return slack.send_reply(item.alert, first.provider_ref, activity), max(since, activity[-1][0])
 
-    def _attempt(self, report: SendReport, items: list[DueDelivery], send: Callable[[], str]) -> None:
-        """One message (an alert, or one digest of several): every row it carries ends the same way."""
+    def _attempt(
+        self, report: SendReport, items: list[DueDelivery], send: Callable[[], tuple[str, datetime | None]]
+    ) -> None:
+        """One message (an alert, or one digest of several): every row it carries ends the same way.
+        A sent row remembers up to which event time it told the visit (the alert's last page, or a
+        reply's last activity)."""
         try:
-            reference = send()
+            reference, covered = send()
+        except NotYet as waiting:
+            for item in items:
+                self.outbox.defer(item.alert.alert_id, item.channel, waiting.until)
+            return
         except DeliveryFailure as failure:
             for item in items:
                 attempts = item.attempts + 1
@@ -152,7 +187,14 @@ class DeliverySender:
                     self._count(report, item, "retry")
             return
         for item in items:
-            self.outbox.mark_sent(item.alert.alert_id, item.channel, item.attempts + 1, reference, self.clock())
+            self.outbox.mark_sent(
+                item.alert.alert_id,
+                item.channel,
+                item.attempts + 1,
+                reference,
+                self.clock(),
+                covered if covered is not None else item.alert.last_seen,
+            )
             self._count(report, item, "sent")
 
     def _count(self, report: SendReport, item: DueDelivery, status: str) -> None:

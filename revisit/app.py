@@ -13,7 +13,11 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from babel.numbers import is_currency
 
 from revisit.alerts.channels import (
     Channel,
@@ -24,7 +28,8 @@ from revisit.alerts.channels import (
 )
 from revisit.alerts.channels.local import ConsoleChannel, JsonLinesChannel
 from revisit.alerts.policy import Alert
-from revisit.alerts.sender import DeliverySender, SenderThread, wants_sender
+from revisit.alerts.render import one_line
+from revisit.alerts.sender import DeliverySender, SenderThread, SendReport, wants_sender
 from revisit.alerts.tracker import VisitTracker, track_and_store
 from revisit.core.config import Settings, load_settings, secret_sources
 from revisit.core.errors import BadInput
@@ -44,7 +49,7 @@ from revisit.enrichment.resolve import (
     ResolverChain,
 )
 from revisit.privacy import AddressProtector
-from revisit.storage.outbox import AlertOutbox
+from revisit.storage.outbox import AlertOutbox, HeldDelivery
 from revisit.storage.store import Store
 from revisit.stream.filters import FilterReason
 from revisit.stream.sources import check_log_paths
@@ -122,7 +127,7 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
     check_log_paths(request.logs)
     accounts = load_accounts(request.accounts_csv, request.encoding)
     enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths), settings)
-    store = open_store(request.db_url, settings)
+    store = open_store(request.db_url, settings, plan_in_event_time=True)
     try:
         store.save_accounts(accounts)
         if enrichment.late is not None:
@@ -145,16 +150,37 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
         store.save_organizations(classifier.resolved_addresses)
         store.save_network_registrations(classifier.new_registrations)
         if settings.delivery.routes or settings.delivery.default_channels:
-            deliver_due_alerts(store, settings)
+            console.write(deliver_due_alerts(store, settings) + "\n")
         return summary
     finally:
         store.close()
         enrichment.close()
 
 
-def deliver_due_alerts(store: Store, settings: Settings) -> None:
-    """One pass of the sender after a replay; retries are left to ``revisit sender``."""
-    delivery_sender(store, settings).run_once(limit=10_000)
+def deliver_due_alerts(store: Store, settings: Settings) -> str:
+    """One pass of the sender after a replay, over what is due by the time of the log's last hit
+    (its alerts were planned in event time); retries and what is still held are left to
+    ``revisit sender``. Returns what was sent and what is held, for the console."""
+    due_by = store.latest_hit_time() or datetime.now(UTC)
+    report = delivery_sender(store, settings).run_once(limit=10_000, due_by=due_by)
+    return delivery_summary(report, AlertOutbox(store).held(due_by), settings)
+
+
+def delivery_summary(report: SendReport, held: Sequence[HeldDelivery], settings: Settings) -> str:
+    """``delivered: slack sent 2, ...`` (or ``nothing due``), then each held message and until when,
+    in the business time zone: a command that leaves something behind says so."""
+    lines = [
+        "delivered: "
+        + (
+            ", ".join(f"{channel} {outcome} {n}" for (channel, outcome), n in sorted(report.outcomes.items()))
+            or "nothing due"
+        )
+    ]
+    zone = ZoneInfo(settings.delivery.business_hours.timezone)
+    for item in held:
+        until = item.until.astimezone(zone)
+        lines.append(f"  held: {one_line(item.account_name)} via {item.channel} until {until:%Y-%m-%d %H:%M %Z}")
+    return "\n".join(lines)
 
 
 def load_checked_settings(path: str | None) -> Settings:
@@ -162,6 +188,8 @@ def load_checked_settings(path: str | None) -> Settings:
     the routes checked against the channels there are."""
     settings = load_settings(path)
     check_channel_names(settings.delivery)
+    if not is_currency(settings.alerts.currency):
+        raise BadInput(f"alerts.currency: {settings.alerts.currency!r} is no ISO 4217 currency code (e.g. JPY, USD)")
     return settings
 
 
@@ -170,12 +198,13 @@ def all_secret_sources(settings: Settings) -> dict[str, tuple[str, str]]:
     return {**channel_secrets(settings.delivery), **secret_sources(settings)}
 
 
-def open_store(db_url: str | None, settings: Settings) -> Store:
+def open_store(db_url: str | None, settings: Settings, plan_in_event_time: bool = False) -> Store:
     """The database of a pipeline run: hits stored with addresses protected as ``[privacy]`` says."""
     return Store(
         db_url or settings.database_url,
         delivery=settings.delivery,
         protect_address=AddressProtector.from_settings(settings.privacy).protect,
+        plan_in_event_time=plan_in_event_time,
     )
 
 

@@ -23,6 +23,7 @@ from revisit.app import (
     all_secret_sources,
     build_enrichment,
     delivery_sender,
+    delivery_summary,
     format_summary,
     load_checked_settings,
     replay,
@@ -418,19 +419,17 @@ def _sender(args: argparse.Namespace, settings: Settings) -> int:
 
     from revisit.core.metrics import RevisitMetrics
     from revisit.endpoints import ServiceEndpoints
+    from revisit.storage.outbox import AlertOutbox
     from revisit.storage.store import Store
 
     store = Store(args.db or settings.database_url)
     endpoints = None
     try:
         if args.once:
-            report = delivery_sender(store, settings).run_once(limit=10_000)
-            print(
-                ", ".join(
-                    f"{channel} {outcome} {count}" for (channel, outcome), count in sorted(report.outcomes.items())
-                )
-                or "nothing due"
-            )
+            sender = delivery_sender(store, settings)
+            report = sender.run_once(limit=10_000)
+            for line in delivery_summary(report, AlertOutbox(store).held(sender.clock()), settings).splitlines():
+                print(printable(line))
             return 0
         metrics = RevisitMetrics.create()
         sender = delivery_sender(store, settings, metrics)

@@ -9,16 +9,18 @@ import json
 import socket
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import update
 
 from revisit.alerts.channels import remote_channels
 from revisit.alerts.sender import DeliverySender
 from revisit.core.config import settings_from_mapping
 from revisit.demo import sample_alert
+from revisit.storage.models import DeliveryRow
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.store import PendingRows, Store
 from tests.shared_fixtures import Mailbox
@@ -97,7 +99,8 @@ def secrets(http_peer, monkeypatch):
 
 def store_alert(db_url, settings, owner="owner@example.test", **changes):
     store = Store(db_url, delivery=settings.delivery)
-    alert = replace(sample_alert(settings, owner), pages=("/", HOSTILE_PATH, "/pricing"), **changes)
+    alert = sample_alert(settings, owner)
+    alert = replace(alert, pages=("/", HOSTILE_PATH, "/pricing"), page_times=alert.page_times[:3], **changes)
     assert store.write_rows(PendingRows([], {}, [alert], {})) == [alert]
     return store, alert
 
@@ -606,8 +609,9 @@ BACKTICK_PATH = "/a`<!here>`b>c&d"
 
 def hostile_alert(db_url, settings):
     store = Store(db_url, delivery=settings.delivery)
+    alert = sample_alert(settings, "U024BE7LH")
     alert = replace(
-        sample_alert(settings, "U024BE7LH"), account_id=HOSTILE_ACCOUNT_ID, pages=("/", BACKTICK_PATH, "/pricing")
+        alert, account_id=HOSTILE_ACCOUNT_ID, pages=("/", BACKTICK_PATH, "/pricing"), page_times=alert.page_times[:3]
     )
     assert store.write_rows(PendingRows([], {}, [alert], {})) == [alert]
     return store, alert
@@ -639,9 +643,9 @@ def test_visitor_paths_and_account_ids_arrive_escaped_unfurled_never_and_the_lin
     assert posted["text"] == "<@U024BE7LH> 株式会社サンプル商事 (revisit test)が再訪しました"
     (button,) = posted["blocks"][-1]["elements"]
     assert button["url"] == "https://revisit.test/a/%E5%96%B6%E6%A5%AD%20A%3Fx%231%3C%21here%3E"
-    assert reply["blocks"][0]["text"]["text"].splitlines()[-2:] == [
-        f"• {times[2]} `/pricing`",
-        f"• {times[3]} `/zˋ&lt;!channel&gt;ˋ`",
+    # only the page after what the first message showed
+    assert reply["blocks"][0]["text"]["text"].splitlines()[1:] == [
+        f"• {alert.last_seen:%m-%d %H:%M} `/zˋ&lt;!channel&gt;ˋ`"
     ]
     for message in (posted, reply):
         assert (message["unfurl_links"], message["unfurl_media"]) == (False, False)
@@ -661,3 +665,290 @@ def test_a_slack_incoming_webhook_post_escapes_paths_and_does_not_unfurl(tmp_pat
     posted = json.loads(body)
     assert path == "/services/T0/B0/secret" and (posted["unfurl_links"], posted["unfurl_media"]) == (False, False)
     assert f"2. {alert.page_times[1]:%H:%M} `/aˋ&lt;!here&gt;ˋb&gt;c&amp;d`" in posted["blocks"][2]["text"]["text"]
+
+
+JST = timezone(timedelta(hours=9))
+
+
+def jst_alert(settings):
+    """The sample alert as a replay of a +09:00 log makes it: every time in the log's own offset."""
+    alert = sample_alert(settings, "owner@example.test")
+    return replace(
+        alert,
+        first_seen=alert.first_seen.astimezone(JST),
+        last_seen=alert.last_seen.astimezone(JST),
+        page_times=tuple(at.astimezone(JST) for at in alert.page_times),
+    )
+
+
+def stored_hit(alert, at: datetime, path: str) -> dict:
+    return {
+        "hit_key": f"{alert.account_id}:{at.isoformat()}:{path}",
+        "account_id": alert.account_id,
+        "session_id": f"s{at:%H}",
+        "occurred_at": at.astimezone(UTC),
+        "client_ip": "203.0.113.9",
+        "method": "GET",
+        "path": path,
+        "query": "",
+        "status": 200,
+        "referrer": "",
+        "user_agent": "ua",
+        "page_label": None,
+        "match_method": "domain",
+        "organization_name": "Sample",
+    }
+
+
+def reply_paths(request_body: bytes) -> list[str]:
+    """The paths a thread reply lists, in order (each sits in a code span)."""
+    import re
+
+    return re.findall(r"`([^`]*)`", json.loads(request_body)["blocks"][0]["text"]["text"])
+
+
+def test_a_comeback_is_one_reply_with_exactly_the_later_pages_and_replaying_it_sends_nothing_more(
+    db_url, http_peer, smtp_peer, secrets
+):
+    """Times of a +09:00 log (SQLite keeps no offset, PostgreSQL does: both compare in UTC); the
+    same log replayed, or re-read by a worker, adds no row and no message of any kind."""
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack", "webhook"], thread_reply_delay_seconds=0.0)
+    store = Store(db_url, delivery=settings.delivery)
+    alert = jst_alert(settings)
+    visit = [stored_hit(alert, at, path) for at, path in zip(alert.page_times, alert.pages, strict=True)]
+    comeback = [
+        stored_hit(alert, alert.last_seen + timedelta(hours=3), "/contact"),
+        stored_hit(alert, alert.last_seen + timedelta(hours=3, minutes=2), "/case-studies/kyoto"),
+    ]
+
+    def replay() -> None:
+        store.write_rows(PendingRows(visit, {}, [alert], {}))
+        store.write_rows(PendingRows(comeback, {}, [], {}))
+
+    replay()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery)
+    assert dict(sender.run_once().outcomes) == {
+        ("slack", "sent"): 1,
+        ("webhook", "sent"): 1,
+        ("slack-thread", "sent"): 1,
+    }
+    slack, crm, reply = http_peer.requests
+    assert crm[1]["Idempotency-Key"] == f"{alert.alert_id}:webhook"
+    assert json.loads(reply[2])["thread_ts"] == "1.0001"
+    assert reply_paths(reply[2]) == ["/contact", "/case-studies/kyoto"]
+    rows = AlertOutbox(store).statuses()
+    for _ in range(2):  # the same log replayed, then re-read by a restarted worker
+        replay()
+        assert sender.run_once().total() == 0
+    assert len(http_peer.requests) == 3 and AlertOutbox(store).statuses() == rows
+    # a later comeback is a reply of its own, with only what came after the first reply
+    store.write_rows(PendingRows([stored_hit(alert, alert.last_seen + timedelta(hours=5), "/pricing")], {}, [], {}))
+    assert dict(sender.run_once().outcomes) == {("slack-thread", "sent"): 1}
+    assert reply_paths(http_peer.requests[-1][2]) == ["/pricing"]
+    replay()
+    assert sender.run_once().total() == 0 and len(http_peer.requests) == 4
+    store.close()
+
+
+def test_a_reply_waits_for_its_first_message_and_then_lists_only_what_that_message_did_not(
+    sqlite_url, http_peer, smtp_peer, secrets
+):
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack"], thread_reply_delay_seconds=0.0)
+    store = Store(sqlite_url, delivery=settings.delivery)
+    alert = jst_alert(settings)
+    store.write_rows(PendingRows([], {}, [alert], {}))
+    with store.engine.begin() as connection:  # the first message is held (quiet hours, a Slack outage)
+        connection.execute(update(DeliveryRow).values(not_before=datetime.now(UTC) + timedelta(hours=1)))
+    store.write_rows(
+        PendingRows([stored_hit(alert, alert.last_seen + timedelta(hours=2), "/seminar/2026")], {}, [], {})
+    )
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert sender.run_once().total() == 0
+    clock.now += timedelta(hours=1, seconds=1)
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 1, ("slack-thread", "sent"): 1}
+    first, reply = http_peer.requests
+    assert "thread_ts" not in json.loads(first[2]) and reply_paths(reply[2]) == ["/seminar/2026"]
+    ((_, _, status, attempts, _), (_, _, reply_status, reply_attempts, _)) = AlertOutbox(store).statuses()
+    assert (status, attempts, reply_status, reply_attempts) == ("sent", 1, "sent", 1)  # the wait was no attempt
+    store.close()
+
+
+def test_mail_has_a_date_a_message_id_stable_per_alert_and_digests_reply_to_the_owner(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    from email.utils import parsedate_to_datetime
+
+    settings = settings_for(http_peer, smtp_peer, default_channels=["email"])
+    before = datetime.now(UTC).replace(microsecond=0)
+    store, alert = store_alert(f"sqlite:///{tmp_path / 'first.sqlite'}", settings)
+    again = Store(f"sqlite:///{tmp_path / 'again.sqlite'}", delivery=settings.delivery)
+    again.write_rows(PendingRows([], {}, [alert], {}))
+    for database in (store, again):  # the same alert sent twice (a sender restarted mid-send): one Message-ID
+        DeliverySender(AlertOutbox(database), remote_channels(settings.delivery), settings.delivery).run_once()
+        database.close()
+    store, other = store_alert(
+        f"sqlite:///{tmp_path / 'other.sqlite'}", settings, alert_id="0" * 8 + "-0000-0000-0000-" + "0" * 12
+    )
+    DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once()
+    store.close()
+    first, again, third = smtp_peer[1].messages
+    assert before <= parsedate_to_datetime(first["Date"]) <= datetime.now(UTC)
+    assert first["Message-ID"] == again["Message-ID"] != third["Message-ID"]
+    assert first["Message-ID"].startswith("<revisit.") and first["Message-ID"].endswith("@example.test>")
+    assert first["Reply-To"] is None  # it went to the owner: a reply goes to the sender, nobody else
+    # a digest from the team address: replies reach the owner it was about
+    digest_settings = settings_for(
+        http_peer,
+        smtp_peer,
+        default_channels=["email"],
+        email={**settings_mapping_email(smtp_peer), "sender": "sales-team@example.test"},
+    )
+    store = Store(f"sqlite:///{tmp_path / 'digest.sqlite'}", delivery=digest_settings.delivery)
+    light = replace(sample_alert(digest_settings, "owner@example.test"), tier=type(alert.tier)("C"), delivery="digest")
+    store.write_rows(PendingRows([], {}, [light], {}))
+    clock = Clock()
+    clock.now += timedelta(days=1, hours=1)  # past the next digest time
+    DeliverySender(
+        AlertOutbox(store), remote_channels(digest_settings.delivery), digest_settings.delivery, clock
+    ).run_once()
+    digest = smtp_peer[1].messages[-1]
+    assert digest["From"] == "sales-team@example.test"
+    assert str(digest["Reply-To"]) == "テスト担当 <owner@example.test>"
+    assert digest["Date"] is not None and digest["Message-ID"] not in {first["Message-ID"], third["Message-ID"]}
+    store.close()
+
+
+def settings_mapping_email(smtp_peer) -> dict:
+    controller, _ = smtp_peer
+    return {
+        "host": controller.hostname,
+        "port": controller.port,
+        "security": "none",
+        "fallback_to": "team@example.test",
+    }
+
+
+def test_replay_delivers_what_its_log_made_due_says_what_it_holds_and_a_second_replay_sends_nothing(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    """The Apache sample log (May 2015) with the README's default grouping wait (30 s): the replay's
+    delivery pass goes by the log's own time, lists what is still held (the last visit's wait runs
+    past the log's last line), `revisit sender --once` then sends it, and the same log replayed
+    again sends nothing of any kind."""
+    from tests.conftest import APACHE_LOG, mmdb
+    from tests.test_cli import ACCOUNTS, CONFIG
+
+    host, port = http_peer.server_address
+    controller, mailbox = smtp_peer
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    (tmp_path / "revisit.toml").write_text(
+        CONFIG
+        + f"""
+[delivery]
+default_channels = ["slack", "email", "webhook"]
+[delivery.slack]
+api_url = "http://{host}:{port}/api/"
+channel = "#sales"
+[delivery.email]
+host = "{controller.hostname}"
+port = {controller.port}
+security = "none"
+sender = "revisit@example.test"
+fallback_to = "team@example.test"
+""",
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    common = ["--config", str(tmp_path / "revisit.toml"), "--db", db]
+    replay = [
+        "replay",
+        str(APACHE_LOG),
+        "--accounts",
+        str(tmp_path / "accounts.csv"),
+        "--mmdb",
+        mmdb("GeoIP2-ISP-Test"),
+    ]
+    replay += ["--alerts-jsonl", str(tmp_path / "a.jsonl"), "--workers", "1", *common]
+
+    def run(*arguments: str) -> list[str]:
+        """The command's lines about delivery (it runs as a user runs it: its own process)."""
+        import os
+        import subprocess
+        import sys
+
+        done = subprocess.run(
+            [sys.executable, "-m", "revisit", *arguments],
+            env=os.environ.copy(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return [line for line in done.stdout.splitlines() if line.startswith(("delivered:", "  held:"))]
+
+    held = "until 2015-05-21 03:06 JST"
+    assert run(*replay) == [
+        "delivered: digest sent 1, email sent 3, slack sent 3, webhook sent 4",  # the CRM sees the digest's one too
+        f"  held: Rackspace Office Inc. via email {held}",
+        f"  held: Rackspace Office Inc. via slack {held}",
+        f"  held: Rackspace Office Inc. via webhook {held}",
+    ]
+    assert (len(http_peer.requests), len(mailbox.messages)) == (7, 4)
+    assert run("sender", "--once", *common) == ["delivered: email sent 1, slack sent 1, webhook sent 1"]
+    assert run("sender", "--once", *common) == ["delivered: nothing due"]
+    assert run(*replay) == ["delivered: nothing due"]  # the same log again: nothing of any kind
+    assert run("sender", "--once", *common) == ["delivered: nothing due"]
+    assert (len(http_peer.requests), len(mailbox.messages)) == (9, 5)
+
+
+def test_an_owners_daily_budget_sends_the_rest_to_their_digest_highest_priority_first_and_says_so(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    settings = settings_for(http_peer, smtp_peer, owner_daily_budget=1)
+    store = Store(f"sqlite:///{tmp_path / 'd.sqlite'}", delivery=settings.delivery)
+    base = sample_alert(settings, "owner@example.test")
+    first = replace(base, alert_id="00000000-0000-0000-0000-000000000001", priority="normal")
+    medium = replace(base, alert_id="00000000-0000-0000-0000-000000000002", account_name="中村工業", priority="medium")
+    high = replace(base, alert_id="00000000-0000-0000-0000-000000000003", account_name="高田製作所", priority="high")
+    other = replace(
+        base, alert_id="00000000-0000-0000-0000-000000000004", owner=replace(base.owner, email="other@example.test")
+    )
+    assert len(store.write_rows(PendingRows([], {}, [first, medium, high, other], {}))) == 4
+    planned = {(alert_id[-1], channel) for alert_id, channel, *_ in AlertOutbox(store).statuses()}
+    assert planned == {
+        ("1", "slack"), ("1", "email"), ("1", "webhook"),  # within the budget
+        ("2", "digest"), ("2", "webhook"),  # past it: the digest, and the CRM still sees it at once
+        ("3", "digest"), ("3", "webhook"),
+        ("4", "slack"), ("4", "email"), ("4", "webhook"),  # another owner's budget
+    }  # fmt: skip
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 2, ("email", "sent"): 2, ("webhook", "sent"): 4}
+    clock.now += timedelta(days=1, hours=1)  # past the owner's next digest time
+    assert dict(sender.run_once().outcomes) == {("digest", "sent"): 2}
+    digest = smtp_peer[1].messages[-1]
+    assert digest["To"] == "owner@example.test"
+    lines = digest.get_body(("plain",)).get_content().splitlines()
+    assert lines[2] == "本日の通知上限を超えたため、2 件をこちらにまとめました（優先度の高い順）。"
+    assert [line for line in lines if line.startswith("■")] == ["■ 高田製作所", "■ 中村工業"]
+    store.close()
+
+
+def test_the_digest_comes_at_the_owners_own_morning_and_the_webhook_sees_digest_alerts_at_once(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    from revisit.alerts.routing import plan_deliveries
+
+    settings = settings_for(http_peer, smtp_peer, default_channels=["email", "webhook"], digest_time="08:30")
+    light = replace(sample_alert(settings, "owner@example.test"), tier=type(sample_alert(settings).tier)("C"))
+    light = replace(light, delivery="digest")
+    monday_noon_utc = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    tokyo = [(p.channel, p.not_before) for p in plan_deliveries(light, settings.delivery, monday_noon_utc)]
+    assert tokyo == [("digest", datetime(2026, 11, 23, 23, 30, tzinfo=UTC)), ("webhook", monday_noon_utc)]
+    new_york = replace(light, owner=replace(light.owner, timezone="America/New_York"))
+    planned = [(p.channel, p.not_before) for p in plan_deliveries(new_york, settings.delivery, monday_noon_utc)]
+    assert planned == [
+        ("digest", datetime(2026, 11, 23, 13, 30, tzinfo=UTC)),
+        ("webhook", monday_noon_utc),
+    ]  # 08:30 there

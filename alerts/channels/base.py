@@ -62,7 +62,10 @@ class DigestChannel(RemoteChannel, Protocol):
 
     def recipient(self, alert: Alert) -> str: ...
 
-    def send_digest(self, alerts: list[Alert], recipient: str) -> str: ...
+    def send_digest(self, alerts: list[Alert], recipient: str, over_budget: int = 0) -> str:
+        """``over_budget``: how many of ``alerts`` are here because the owner's daily budget of
+        realtime alerts was spent (the digest says so)."""
+        ...
 
 
 def read_secret(env_name: str, file_path: str) -> str:

@@ -28,10 +28,13 @@ class EmailChannel:
             raise DeliveryFailure("email: the owner has no e-mail and email.fallback_to is not set", permanent=True)
         return self._deliver(email_message(alert, self.settings.sender, recipient, self.history_url), recipient)
 
-    def send_digest(self, alerts: list[Alert], recipient: str) -> str:
+    def send_digest(self, alerts: list[Alert], recipient: str, over_budget: int = 0) -> str:
         if not recipient:
             raise DeliveryFailure("email: the owner has no e-mail and email.fallback_to is not set", permanent=True)
-        return self._deliver(digest_message(alerts, self.settings.sender, recipient, self.history_url), recipient)
+        return self._deliver(
+            digest_message(alerts, self.settings.sender, recipient, self.history_url, over_budget=over_budget),
+            recipient,
+        )
 
     def _deliver(self, message: EmailMessage, recipient: str) -> str:
         password = read_secret(self.settings.password_env, self.settings.password_file)

@@ -90,7 +90,7 @@ class SlackChannel:
                 "slack: the owner has no Slack id and neither slack.channel nor slack.fallback_channel is set",
                 permanent=True,
             )
-        text, blocks = slack_blocks(alert, self.history_url, mention=mention)
+        text, blocks = slack_blocks(alert, self.history_url, mention=mention, buttons=self.settings.interactive)
         response = self._post_message_api(
             token, channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
         )
@@ -154,4 +154,5 @@ def secrets(delivery: DeliverySettings) -> dict[str, tuple[str, str]]:
     return {
         "slack webhook URL": (slack.webhook_url_env, slack.webhook_url_file),
         "slack bot token": (slack.bot_token_env, slack.bot_token_file),
+        "slack signing secret": (slack.signing_secret_env, slack.signing_secret_file),
     }

@@ -1,4 +1,8 @@
-"""A signed JSON webhook (urllib): ``X-Revisit-Signature: sha256=HMAC(secret, timestamp + "." + body)``."""
+"""A signed JSON webhook (urllib): ``X-Revisit-Signature: sha256=HMAC(secret, timestamp + "." + body)``.
+
+``Idempotency-Key`` (the IETF httpapi draft's header) carries the message key, the same on every
+attempt: a receiver that keeps the keys it has seen takes each alert once, even one sent again by a
+sender restarted between the receiver's answer and the outbox's mark."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from revisit.alerts.channels.base import DeliveryFailure, read_secret, retry_after
+from revisit.alerts.outbox import message_key
 from revisit.alerts.policy import Alert
 from revisit.alerts.render import webhook_body, webhook_signature
 from revisit.core.config import DeliverySettings, WebhookSettings
@@ -29,6 +34,7 @@ class WebhookChannel:
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "X-Revisit-Alert-Id": alert.alert_id,
+            "Idempotency-Key": message_key(alert.alert_id, self.name),
             "X-Revisit-Timestamp": timestamp,
             "User-Agent": "revisit-webhook/1",
         }

@@ -273,6 +273,7 @@ class AlertSettings:
     # the visit, so sales gets one alert with the whole story rather than the first two pages.
     grouping_minutes: int = 10
     locale: str = "ja"
+    currency: str = "JPY"  # ISO 4217 code of the account list's amounts (lifetime_value)
     jsonl_path: str = "revisit-alerts.jsonl"
 
 
@@ -289,6 +290,12 @@ class SlackSettings:
     fallback_channel: str = ""  # without ``channel``: where alerts of owners without a Slack id go
     api_url: str = "https://slack.com/api/"
     timeout_seconds: float = 10.0
+    # Buttons on each alert (対応した / 商談化 / 興味なし / スヌーズ), answered by `revisit web serve` at
+    # POST /slack/interactivity (the Slack app's Request URL), which checks the app's signing secret.
+    interactive: bool = False
+    signing_secret_env: str = "REVISIT_SLACK_SIGNING_SECRET"
+    signing_secret_file: str = ""
+    snooze_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -356,8 +363,11 @@ class DeliverySettings:
     web_port: int = 6068
     business_hours: BusinessHours = field(default_factory=BusinessHours)
     # Tier C alerts, and e-mails held by quiet hours, go out once a day per owner in one e-mail,
-    # at this time in business_hours.timezone.
+    # at this time in the owner's time zone (the list's owner_timezone, else business_hours.timezone).
     digest_time: str = "08:30"
+    # Realtime alerts per owner and day (in the owner's time zone); the ones beyond go to that
+    # owner's digest, highest priority first, which says how many. 0: no limit.
+    owner_daily_budget: int = 0
     # More pages on an alert already posted to Slack become one reply in its thread this much later.
     thread_reply_delay_seconds: float = 60.0
     # Pages seen this long after an alert (matching the default alerts.cooldown_hours) are replies in

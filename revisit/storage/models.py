@@ -150,11 +150,15 @@ class DeliveryRow(Base):
     """The transactional outbox: one row per alert and channel, written with the alert.
 
     The primary key is what makes "never twice to one channel" hold: a row is sent, retried, or
-    declared dead, never duplicated.
+    declared dead, never duplicated. A thread reply's row is the alert's latest reply: only pages
+    stored for the first time (never a replayed or re-read one) make it pending again.
     """
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_sent_at", "sent_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_sent_at", "sent_at"),
+        Index("ux_deliveries_message_key", "message_key", unique=True),
+    )
 
     alert_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -166,6 +170,12 @@ class DeliveryRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str] = mapped_column(Text, default="")
     provider_ref: Mapped[str] = mapped_column(Text, default="")  # Slack message ts, SMTP/HTTP answer
+    # The idempotency key of the message this row carries ("<alert_id>:<channel>", a thread reply's
+    # names the activity it reports): peers see it (Message-ID, Idempotency-Key) and may de-duplicate.
+    message_key: Mapped[str] = mapped_column(String(200), server_default="")
+    # Event time up to which the sent message reported the visit: a thread reply lists what came after.
+    covered_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    owner: Mapped[str] = mapped_column(String(320), server_default="", index=True)  # routing.owner_key
 
 
 class SnoozeRow(Base):

@@ -34,8 +34,9 @@ from sqlalchemy.exc import (
 )
 
 from revisit.alerts.channels import thread_channel
-from revisit.alerts.policy import Alert
-from revisit.alerts.routing import THREAD_REPLY, plan_deliveries
+from revisit.alerts.outbox import message_key
+from revisit.alerts.policy import Alert, Delivery
+from revisit.alerts.routing import DIGEST, OVER_BUDGET, THREAD_REPLY, owner_day, owner_key, plan_deliveries
 from revisit.alerts.sessions import PageView, Session
 from revisit.core.config import DeliverySettings, masked_url
 from revisit.core.errors import BadInput
@@ -76,7 +77,7 @@ def open_engine(url: str) -> Engine:
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -159,11 +160,18 @@ class Store:
     """``delivery``: when given, each new alert gets its outbox rows in the same transaction."""
 
     def __init__(
-        self, url: str, delivery: DeliverySettings | None = None, protect_address: Callable[[str], str] | None = None
+        self,
+        url: str,
+        delivery: DeliverySettings | None = None,
+        protect_address: Callable[[str], str] | None = None,
+        plan_in_event_time: bool = False,
     ) -> None:
         self.url = url
         self.engine = open_engine(url)
         self.delivery = delivery
+        # A replay plans deliveries from the time of the hits (the grouping wait of a visit in last
+        # week's log is long over); a live worker from the clock, which its hits follow.
+        self.plan_in_event_time = plan_in_event_time
         # what is stored of a visitor's address (revisit.privacy.AddressProtector.protect)
         self.protect_address: Callable[[str], str] = protect_address or (lambda address: address)
         migrate(self.engine)
@@ -230,6 +238,12 @@ class Store:
             statement = statement.where(AlertRow.account_id == account_id)
         with self.engine.connect() as connection:
             return [row[0] for row in connection.execute(statement)]
+
+    def latest_hit_time(self) -> datetime | None:
+        """The event time of the newest stored hit: how far a replay has read."""
+        with self.engine.connect() as connection:
+            latest = connection.execute(select(func.max(HitRow.occurred_at))).scalar()
+        return None if latest is None else as_utc(latest)
 
     def count(self, table: str) -> int:
         model = {
@@ -321,7 +335,8 @@ class Store:
         if self.delivery is None:
             return
         now = datetime.now(UTC)
-        planned = plan_deliveries(alert, self.delivery, now)
+        plan_time = to_utc(alert.last_seen) if self.plan_in_event_time else now
+        planned = plan_deliveries(alert, self.delivery, plan_time, self._over_budget(connection, alert, plan_time))
         if not planned:
             return
         snooze = connection.execute(
@@ -350,10 +365,34 @@ class Store:
                     "sent_at": None,
                     "last_error": note,
                     "provider_ref": "",
+                    "message_key": message_key(p.alert_id, p.channel),
+                    "owner": owner_key(alert),
                 }
                 for p in planned
             ],
         )
+
+    def _over_budget(self, connection: Any, alert: Alert, at: datetime) -> bool:
+        """Whether the owner has had ``delivery.owner_daily_budget`` realtime alerts on ``at``'s day
+        (their time zone) already: the alerts of one batch count one after the other."""
+        assert self.delivery is not None
+        budget = self.delivery.owner_daily_budget
+        if budget <= 0 or alert.delivery != Delivery.REALTIME or not owner_key(alert):
+            return False
+        start, end = owner_day(at, alert, self.delivery)
+        sent_now = (
+            select(func.count(func.distinct(DeliveryRow.alert_id)))
+            .join(AlertRow, AlertRow.alert_id == DeliveryRow.alert_id)
+            .where(
+                DeliveryRow.owner == owner_key(alert),
+                AlertRow.delivery == Delivery.REALTIME,
+                DeliveryRow.channel.not_in([DIGEST, THREAD_REPLY]),
+                ~DeliveryRow.route.like(f"%{OVER_BUDGET}"),
+                AlertRow.triggered_at >= start,
+                AlertRow.triggered_at < end,
+            )
+        )
+        return connection.execute(sent_now).scalar_one() >= budget
 
     def hit_sink(self) -> DatabaseHitSink:
         return DatabaseHitSink(self)
@@ -366,8 +405,14 @@ class Store:
         new_alerts: list[Alert] = []
         with engine.begin() as connection:
             if rows.hits:
+                # Only hits stored for the first time are news: a replayed or re-read log adds no reply.
+                keys = [hit["hit_key"] for hit in rows.hits]
+                stored: set[str] = set()
+                for start in range(0, len(keys), 5000):  # within every backend's bound-parameter limit
+                    chunk = keys[start : start + 5000]
+                    stored.update(connection.execute(select(HitRow.hit_key).where(HitRow.hit_key.in_(chunk))).scalars())
                 connection.execute(_insert_ignoring_duplicates(engine, HitRow.__table__, ["hit_key"]), rows.hits)
-                self._add_activity_replies(connection, rows.hits)
+                self._add_activity_replies(connection, [hit for hit in rows.hits if hit["hit_key"] not in stored])
             if rows.sessions:
                 connection.execute(
                     _upsert(engine, SessionRow.__table__, ["session_id"], ["last_seen", "page_count", "score"]),
@@ -392,16 +437,29 @@ class Store:
                         new_alerts.append(alert)
                         self._add_deliveries(connection, alert)
             if rows.updated_alerts:
+                updated = list(rows.updated_alerts.values())
+                known: dict[str, dict[str, Any]] = dict(
+                    connection.execute(
+                        select(AlertRow.alert_id, AlertRow.payload).where(
+                            AlertRow.alert_id.in_([a.alert_id for a in updated])
+                        )
+                    ).all()
+                )
                 connection.execute(
                     update(AlertRow)
                     .where(AlertRow.alert_id == bindparam("b_alert_id"))
                     .values(score=bindparam("b_score"), payload=bindparam("b_payload")),
-                    [
-                        {"b_alert_id": a.alert_id, "b_score": a.score, "b_payload": a.to_record()}
-                        for a in rows.updated_alerts.values()
-                    ],
+                    [{"b_alert_id": a.alert_id, "b_score": a.score, "b_payload": a.to_record()} for a in updated],
                 )
-                self._add_thread_replies(connection, list(rows.updated_alerts))
+                # a visit that grew since it was stored; the same record again (a replay) is no news
+                self._add_thread_replies(
+                    connection,
+                    {
+                        a.alert_id: to_utc(a.last_seen)
+                        for a in updated
+                        if a.alert_id in known and len(a.pages) > len(known[a.alert_id]["pages"])
+                    },
+                )
         return new_alerts
 
     def _add_activity_replies(self, connection: Any, hits: list[dict[str, Any]]) -> None:
@@ -427,55 +485,75 @@ class Store:
         window = timedelta(hours=self.delivery.thread_reply_hours)
         self._add_thread_replies(
             connection,
-            [
-                alert_id
+            {
+                alert_id: latest_hit[account_id]
                 for account_id, (triggered, alert_id) in latest_alert.items()
                 if triggered < latest_hit[account_id] <= triggered + window
-            ],
+            },
         )
 
-    def _add_thread_replies(self, connection: Any, alert_ids: list[str]) -> None:
-        """More activity on alerts that go to Slack: one reply in each one's thread, a little later
-        (``delivery.thread_reply_delay_seconds``), carrying whatever the visit has become by then.
-        A reply already pending is pushed back rather than doubled."""
-        if self.delivery is None or not alert_ids:
+    def _add_thread_replies(self, connection: Any, activity: dict[str, datetime]) -> None:
+        """More activity (alert id → its latest time, UTC) on alerts that go to Slack: one reply in
+        each one's thread, a little later (``delivery.thread_reply_delay_seconds``), carrying
+        whatever the visit has become by then. A reply still pending is pushed back rather than
+        doubled; a sent one is answered by a new reply (a new message key) only for activity after
+        what it reported."""
+        if self.delivery is None or not activity:
             return
-        in_slack = (
+        in_slack = set(
             connection.execute(
                 select(DeliveryRow.alert_id).where(
-                    DeliveryRow.alert_id.in_(alert_ids), DeliveryRow.channel == thread_channel()
+                    DeliveryRow.alert_id.in_(list(activity)), DeliveryRow.channel == thread_channel()
                 )
-            )
-            .scalars()
-            .all()
+            ).scalars()
         )
         if not in_slack:
             return
+        replies = {
+            row.alert_id: row
+            for row in connection.execute(
+                select(DeliveryRow.alert_id, DeliveryRow.status, DeliveryRow.covered_until).where(
+                    DeliveryRow.alert_id.in_(list(in_slack)), DeliveryRow.channel == THREAD_REPLY
+                )
+            )
+        }
         now = datetime.now(UTC)
-        rows = [
-            {
-                "alert_id": alert_id,
-                "channel": THREAD_REPLY,
+        delay = timedelta(seconds=self.delivery.thread_reply_delay_seconds)
+        for alert_id in sorted(in_slack):
+            at = activity[alert_id]
+            not_before = (at if self.plan_in_event_time else now) + delay
+            reply = replies.get(alert_id)
+            fresh = {
                 "status": "pending",
-                "route": "activity",
                 "attempts": 0,
-                "not_before": now + timedelta(seconds=self.delivery.thread_reply_delay_seconds),
-                "created_at": now,
-                "sent_at": None,
+                "not_before": not_before,
                 "last_error": "",
-                "provider_ref": "",
+                "message_key": message_key(alert_id, THREAD_REPLY, f"{at:%Y-%m-%dT%H:%M:%S.%f}"),
             }
-            for alert_id in in_slack
-        ]
-        connection.execute(
-            _upsert(
-                self.engine,
-                DeliveryRow.__table__,
-                ["alert_id", "channel"],
-                ["status", "attempts", "not_before", "last_error"],
-            ),
-            rows,
-        )
+            if reply is None:
+                connection.execute(
+                    DeliveryRow.__table__.insert().values(
+                        alert_id=alert_id,
+                        channel=THREAD_REPLY,
+                        route="activity",
+                        created_at=now,
+                        sent_at=None,
+                        provider_ref="",
+                        **fresh,
+                    )
+                )
+            elif reply.status == "pending":
+                connection.execute(
+                    update(DeliveryRow)
+                    .where(DeliveryRow.alert_id == alert_id, DeliveryRow.channel == THREAD_REPLY)
+                    .values(not_before=not_before)
+                )
+            elif reply.status == "sent" and (reply.covered_until is None or at > as_utc(reply.covered_until)):
+                connection.execute(
+                    update(DeliveryRow)
+                    .where(DeliveryRow.alert_id == alert_id, DeliveryRow.channel == THREAD_REPLY)
+                    .values(**fresh)
+                )
 
 
 @dataclass

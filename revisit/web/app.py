@@ -202,7 +202,7 @@ def security_headers(response: Response, secure: bool) -> Response:
 def create_app(
     settings: Settings, store: Store, today: Callable[[], date] | None = None, metrics: RevisitMetrics | None = None
 ) -> FastAPI:
-    from revisit.web import api, pages
+    from revisit.web import api, pages, slack
 
     check_web_settings(settings.web)
     secret = session_secret(settings)
@@ -299,6 +299,7 @@ def create_app(
 
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(slack.router)
     return app
 
 

@@ -1,0 +1,202 @@
+"""What a rep reads, rendered from one fixed alert in Japanese and English: exact texts, and the
+README's examples (section "What a rep reads"), which this test keeps true.
+
+``REVISIT_WRITE_README=1`` rewrites the README's block from the rendering (then review the diff).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from revisit.alerts.approach import opening_line, suggested_approach
+from revisit.alerts.policy import Alert
+from revisit.alerts.render import _facts, digest_message, email_message, slack_blocks, slack_thread_reply
+from revisit.core.config import settings_from_mapping
+from revisit.core.errors import BadInput
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.accounts import DormancyReason, Owner
+from revisit.enrichment.dormancy import DormancyTier
+from tests.conftest import REPO
+
+JST = timezone(timedelta(hours=9))
+BEGIN, END = "<!-- rendered messages: tests/test_messages.py -->", "<!-- end of rendered messages -->"
+
+
+def fixed_alert(locale: str) -> Alert:
+    """A tier-A account back on pricing and case studies, nine months after its last deal."""
+    start = datetime(2026, 11, 30, 10, 2, tzinfo=JST)
+    minutes = (0, 3, 7, 12)
+    labels = ("case study", "contact", "pricing")
+    reason = DormancyReason.DISSATISFIED
+    return Alert(
+        alert_id="2f6a0c1e-5b7d-5c3e-9a41-7d2b8e0f4c11",
+        account_id="C-1024",
+        account_name="株式会社さくら精機" if locale == "ja" else "Sakura Seiki Co., Ltd.",
+        tier=DormancyTier.A,
+        score=95,
+        first_seen=start,
+        last_seen=start + timedelta(minutes=minutes[-1]),
+        pages=("/", "/case-studies/kyoto-plant", "/pricing", "/contact"),
+        page_labels=labels,
+        page_times=tuple(start + timedelta(minutes=m) for m in minutes),
+        organization=Organization("Sakura Seiki", OrgKind.BUSINESS, "account-network", 1.0, network="133.242.18.0/24"),
+        match_method="network",
+        match_confidence=1.0,
+        match_detail="133.242.18.7 in 133.242.18.0/24",
+        owner=Owner("山田 太郎" if locale == "ja" else "Taro Yamada", "yamada@example.co.jp", "U024BE7LH"),
+        dormancy_reason=reason,
+        approach=suggested_approach(DormancyTier.A, reason, locale),
+        opening_line=opening_line(
+            "株式会社さくら精機" if locale == "ja" else "Sakura Seiki",
+            "山田" if locale == "ja" else "Taro",
+            locale,
+            labels,
+            reason,
+        ),
+        delivery="realtime",
+        priority="medium",
+        lifetime_value=Decimal("4800000"),
+        last_deal_at="2026-02-20",
+        last_contact_at="2025-12-01",
+        lost_deal_at="2026-03-10",
+        locale=locale,
+    )
+
+
+def slack_text(alert: Alert) -> str:
+    """The Slack message as its blocks' text, in order (what the rep reads in the app)."""
+    text, blocks = slack_blocks(alert, "https://revisit.example/accounts/{account_id}", mention="U024BE7LH")
+    lines = [text, ""]
+    for block in blocks:
+        if block["type"] == "header":
+            lines.append(block["text"]["text"])
+        elif "fields" in block:
+            lines += [field["text"].replace("\n", " ") for field in block["fields"]]
+        elif block["type"] == "section":
+            lines.append(block["text"]["text"])
+        else:
+            lines += [f"[{element['text']['text']}]" for element in block["elements"]]
+    return "\n".join(lines)
+
+
+def mail_text(message) -> str:
+    headers = [f"Subject: {message['Subject']}"] + ([f"Reply-To: {message['Reply-To']}"] if message["Reply-To"] else [])
+    return "\n".join(headers) + "\n\n" + message.get_body(("plain",)).get_content().rstrip("\n")
+
+
+def rendered(locale: str) -> str:
+    alert = fixed_alert(locale)
+    later = alert.last_seen + timedelta(hours=3)
+    light = replace(
+        alert,
+        tier=DormancyTier.C,
+        delivery="digest",
+        alert_id="c" * 8 + alert.alert_id[8:],
+        last_deal_at="2023-06-30",
+        last_contact_at=None,
+        approach=suggested_approach(DormancyTier.C, alert.dormancy_reason, locale),
+    )
+    reply = slack_thread_reply(alert, [(later, "/seminar/2026-winter"), (later + timedelta(minutes=2), "/contact")])
+    parts = {
+        "Slack": slack_text(alert),
+        "Slack thread reply": reply[1][0]["text"]["text"],
+        "E-mail": mail_text(email_message(alert, "revisit@example.co.jp", "yamada@example.co.jp")),
+        "Digest": mail_text(
+            digest_message(
+                [light],
+                "sales-team@example.co.jp",
+                "yamada@example.co.jp",
+                "https://revisit.example/accounts/{account_id}",
+            )
+        ),
+    }
+    return "\n\n".join(f"{locale} · {kind}:\n\n```text\n{text}\n```" for kind, text in parts.items())
+
+
+def test_a_japanese_reader_reads_no_english_label_and_the_facts_in_words():
+    facts = dict(_facts(fixed_alert("ja")))
+    assert facts == {
+        "ランク": "A（休眠半年〜1年：最優先で連絡）",
+        "休眠期間": "休眠 9 か月（最終取引 2026-02-20）",
+        "失注日": "2026-03-10",
+        "休眠理由": "以前の不満",
+        "累計取引額": "￥4,800,000",
+        "関心度": "95（導入事例、お問い合わせ、料金）",
+        "優先度": "中",
+        "訪問元": "Sakura Seiki（ご登録のネットワーク 133.242.18.0/24 からのアクセス）",
+        "担当": "山田 太郎",
+    }
+
+
+def test_an_english_reader_gets_the_same_facts_in_english_and_the_currency_is_configurable():
+    alert = replace(fixed_alert("en"), currency="USD", lifetime_value=Decimal("48000"))
+    assert dict(_facts(alert)) == {
+        "Tier": "A (6-12 months: contact first)",
+        "Dormant": "dormant for 9 months (last deal 2026-02-20)",
+        "Lost deal": "2026-03-10",
+        "Why they went quiet": "they were unhappy",
+        "Lifetime value": "$48,000.00",
+        "Intent score": "95 (case study, contact, pricing)",
+        "Priority": "Medium",
+        "Visitor": "Sakura Seiki (a visit from your registered network 133.242.18.0/24)",
+        "Owner": "Taro Yamada",
+    }
+    domain = replace(alert, match_method="domain", organization=replace(alert.organization, domain="sakura.co.jp"))
+    assert dict(_facts(domain))["Visitor"] == "Sakura Seiki (the domain sakura.co.jp matches)"
+    named = replace(fixed_alert("ja"), match_method="name")
+    assert dict(_facts(named))["訪問元"] == "Sakura Seiki（社名が一致）"
+
+
+def test_a_currency_that_is_no_iso_code_is_a_clear_configuration_error(tmp_path):
+    from revisit.app import load_checked_settings
+
+    config = tmp_path / "revisit.toml"
+    config.write_text('[alerts]\ncurrency = "YEN"\n', encoding="utf-8")
+    with pytest.raises(BadInput, match="alerts.currency: 'YEN' is no ISO 4217 currency code"):
+        load_checked_settings(str(config))
+    assert settings_from_mapping({"alerts": {"currency": "USD"}}).alerts.currency == "USD"
+
+
+def test_the_opening_line_takes_a_pretext_from_what_was_read_and_never_mentions_the_visit():
+    reason = DormancyReason.TIMING
+    assert opening_line("株式会社さくら精機", "山田", "ja", ("seminar", "pricing"), reason) == (
+        "株式会社さくら精機様、ご無沙汰しております。山田でございます。"
+        "近く開催するセミナーのご案内を兼ねて、ご連絡いたしました。"
+        "前回から状況も変わられたかと存じますので、改めてお役に立てることがあればと考えております。"
+        "ご都合のよろしいときに、15分ほどお時間をいただけますと幸いです。"
+    )
+    assert opening_line("Sakura Seiki", "Taro", "en", ("pricing",), DormancyReason.COMPETITOR) == (
+        "Hello Sakura Seiki team, it has been a while - this is Taro. "
+        "I would be glad to walk you through our current plans and how we price them today. "
+        "I can also share a cost-performance comparison if that helps. "
+        "Would you have 15 minutes in the coming weeks?"
+    )
+    assert opening_line("X", "Y", "ja", ("case study", "product")) == (
+        "X様、ご無沙汰しております。Yでございます。"
+        "貴社と近い業種のお客様の導入事例がまとまりましたので、ご参考までにお届けできればと存じます。"
+        "ご都合のよろしいときに、15分ほどお時間をいただけますと幸いです。"
+    )
+    for locale in ("ja", "en"):
+        for labels in ((), ("pricing",), ("seminar",), ("case study",), ("document",), ("product",)):
+            for reason in DormancyReason:
+                line = opening_line("X", "Y", locale, labels, reason).casefold()
+                assert not any(
+                    word in line for word in ("visit", "閲覧", "アクセス", "ご覧", "拝見", "website", "サイト")
+                )
+
+
+def test_the_readme_shows_each_message_kind_as_rendered_from_the_fixed_alert():
+    block = "\n\n".join(rendered(locale) for locale in ("ja", "en"))
+    readme = REPO / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    before, _, rest = text.partition(BEGIN)
+    _, _, after = rest.partition(END)
+    expected = f"{before}{BEGIN}\n\n{block}\n\n{END}{after}"
+    if os.environ.get("REVISIT_WRITE_README") == "1":
+        readme.write_text(expected, encoding="utf-8")
+    assert text == expected
