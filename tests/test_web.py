@@ -332,7 +332,7 @@ def test_an_analyst_filters_opens_an_account_and_exports_csv_in_a_browser(browse
     evidence = page.locator("section.card", has_text="How we know").inner_text()
     assert "130.237.218.0/24" in evidence and "network" in evidence
     visits = page.locator(".timeline > li")
-    assert visits.count() > 0 and "UTC" in visits.first.inner_text()
+    assert visits.first.inner_text().startswith("2015-05-20 17:05–17:05 (Asia/Tokyo)")  # 08:05 UTC
     assert page.locator("form[action$='/snooze']").count() == 0  # no admin forms for an analyst
     page.screenshot(path=str(ARTIFACTS / "account.png"), full_page=True)
     page.close()
@@ -414,3 +414,83 @@ def test_pages_run_a_fixed_number_of_queries_whatever_the_rows(web_db) -> None:
     assert count("/alerts?tier=C") <= count("/alerts") <= 6 + session
     assert count("/accounts") <= count("/accounts?q=nothing-like-this") <= 4 + session  # + a count when empty
     store.close()
+
+
+# --- issue 22: the team's time zone --------------------------------------------------------------
+ANALYST = {"Authorization": f"Bearer {TOKENS['analyst']}"}
+
+
+def csv_rows(response: httpx.Response) -> list[dict[str, str]]:
+    assert response.status_code == 200, response.text
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_days_begin_at_midnight_in_tokyo_and_every_exported_time_carries_its_offset(server, web_db) -> None:
+    """W05's visits (208.43.252.0/24) run from 18 May 21:05 UTC to 19 May 14:05 UTC: that is
+    19 May 06:05-23:05 in Tokyo, the business-hours zone the test config leaves as the default."""
+
+    def ids(day: str) -> set[str]:
+        answer = httpx.get(server + "/api/accounts", params={"since": day, "until": day}, headers=ANALYST).json()
+        return {item["account_id"] for item in answer["items"]}
+
+    assert "W05" in ids("2015-05-19") and "W05" not in ids("2015-05-18")
+    detail = httpx.get(server + "/api/accounts/W05", headers=ANALYST).json()
+    first_visit, last_visit = detail["visits"][-1], detail["visits"][0]
+    assert (first_visit["started_at"], last_visit["last_seen"]) == (
+        "2015-05-19T06:05:02+09:00",
+        "2015-05-19T23:05:52+09:00",
+    )
+    assert first_visit["pages"][0]["at"] == "2015-05-19T06:05:02+09:00"
+    listed = httpx.get(server + "/api/accounts", params={"q": "Active Reader"}, headers=ANALYST).json()["items"]
+    assert [a["last_visit"] for a in listed] == ["2015-05-19T23:05:52+09:00"]
+    alerts = httpx.get(server + "/api/alerts", headers=ANALYST).json()["items"]
+    assert alerts and all(a["triggered_at"].endswith("+09:00") for a in alerts)
+
+    client, _ = logged_in(server, "ana")
+    visits = csv_rows(client.get("/accounts/W05/visits.csv"))
+    assert (visits[0]["occurred_at"], visits[-1]["occurred_at"]) == (
+        "2015-05-19T06:05:02+09:00",
+        "2015-05-19T23:05:52+09:00",
+    )
+    exported = csv_rows(client.get("/accounts.csv", params={"q": "Active Reader"}))
+    assert [r["last_visit"] for r in exported] == ["2015-05-19T23:05:52+09:00"]
+    assert all(r["triggered_at"].endswith("+09:00") for r in csv_rows(client.get("/alerts.csv")))
+    page = client.get("/accounts", params={"since": "2015-05-19", "until": "2015-05-19"}).text
+    assert "2015-05-19 23:05" in page and "Asia/Tokyo" in page
+
+    # the chart's days are Tokyo days: the same counts as Python's zoneinfo gives the stored starts
+    from collections import Counter
+    from datetime import date, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(web_db[0])
+    with engine.connect() as connection:
+        starts = connection.execute(text("select account_id, started_at from sessions")).all()
+        alert_times = connection.execute(text("select triggered_at from alerts")).scalars().all()
+    engine.dispose()
+    tokyo = ZoneInfo("Asia/Tokyo")
+    accounts_by_day = Counter(day for _, day in {(a, t.astimezone(tokyo).date()) for a, t in starts})
+    alerts_by_day = Counter(t.astimezone(tokyo).date() for t in alert_times)
+    trend = httpx.get(server + "/api/dashboard", headers=ANALYST).json()["trend"]
+    first = date.fromisoformat(TODAY) - timedelta(days=27)
+    expected = [
+        {"day": str(d), "accounts": accounts_by_day[d], "alerts": alerts_by_day[d]}
+        for d in (first + timedelta(days=n) for n in range(28))
+    ]
+    assert trend == expected and sum(t["accounts"] for t in trend) > 0
+
+
+def test_an_unknown_time_zone_is_a_configuration_error() -> None:
+    from dataclasses import replace
+
+    from revisit.core.config import load_settings
+    from revisit.core.errors import BadInput
+    from revisit.web.clock import web_clock
+
+    settings = load_settings(None, {})
+    assert web_clock(settings).name == "Asia/Tokyo"  # the business-hours zone
+    assert web_clock(load_settings(None, {"REVISIT_WEB__TIMEZONE": "Europe/Berlin"})).name == "Europe/Berlin"
+    with pytest.raises(BadInput, match="web.timezone: 'Mars/Olympus' is not an IANA time zone"):
+        web_clock(replace(settings, web=replace(settings.web, timezone="Mars/Olympus")))

@@ -453,6 +453,9 @@ class WebSettings:
     password_check_wait_seconds: float = 2.0
     page_size: int = 50
     default_days: int = 30  # lists show visits of the last N days unless a date range is given
+    # IANA zone of every time, date filter, week and chart day shown; empty: the zone of
+    # delivery.business_hours (the alerts' "10:12 +0900" and the page's time are then the same).
+    timezone: str = ""
 
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]

@@ -1,11 +1,14 @@
 """The JSON API: the same data as the pages, described at /api/docs (OpenAPI).
 
+Every time is ISO 8601 with its offset, in the web UI's zone (``web.timezone``), as on the pages.
+
 Reads accept a bearer token or a logged-in session; writes (snooze, outcome) accept only a bearer
 token with the admin role, since a cookie alone would let another site's form act for the user.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -97,7 +100,8 @@ def list_accounts(request: Request, user: User, query: Annotated[AccountsQuery, 
         query.page,
     )
     page = web.reads.accounts(chosen, web.today(), web.settings.web.page_size)
-    return {"items": page.items, "total": page.total, "page": page.page, "pages": page.pages}
+    items = [replace(item, last_visit=web.clock.local(item.last_visit)) for item in page.items]
+    return {"items": items, "total": page.total, "page": page.page, "pages": page.pages}
 
 
 @router.get("/accounts/{account_id}", summary="One account: visits with pages, evidence, alerts, outcomes")
@@ -107,6 +111,7 @@ def get_account(request: Request, account_id: str, user: User) -> dict[str, Any]
     if detail is None:
         raise HTTPException(404, f"no account {account_id!r}")
     a = detail.account
+    local = web.clock.local
     return {
         "account_id": a.account_id,
         "name": a.name,
@@ -118,15 +123,15 @@ def get_account(request: Request, account_id: str, user: User) -> dict[str, Any]
         "lifetime_value": a.lifetime_value,
         "visit_count": detail.session_count,
         "alert_count": detail.alert_count,
-        "snoozed_until": detail.snoozed_until,
+        "snoozed_until": detail.snoozed_until and local(detail.snoozed_until),
         "visits": [
             {
                 "session_id": v.session_id,
-                "started_at": v.started_at,
-                "last_seen": v.last_seen,
+                "started_at": local(v.started_at),
+                "last_seen": local(v.last_seen),
                 "score": v.score,
                 "pages": [
-                    {"at": p.occurred_at, "path": p.path, "label": p.page_label, "match_method": p.match_method}
+                    {"at": local(p.occurred_at), "path": p.path, "label": p.page_label, "match_method": p.match_method}
                     for p in v.pages
                 ],
             }
@@ -141,14 +146,14 @@ def get_account(request: Request, account_id: str, user: User) -> dict[str, Any]
                 "alert_id": al.alert_id,
                 "tier": al.tier,
                 "score": al.score,
-                "triggered_at": al.triggered_at,
+                "triggered_at": local(al.triggered_at),
                 "match": {
                     **(al.payload.get("match") or {}),
                     "resolver": (al.payload.get("organization") or {}).get("source"),
                 },
                 "deliveries": [{"channel": d.channel, "status": d.status} for d in al.deliveries],
                 "outcomes": [
-                    {"outcome": o.outcome, "note": o.note, "by": o.recorded_by, "at": o.recorded_at}
+                    {"outcome": o.outcome, "note": o.note, "by": o.recorded_by, "at": local(o.recorded_at)}
                     for o in al.outcomes
                 ],
             }
@@ -163,7 +168,8 @@ def list_alerts(request: Request, user: User, query: Annotated[AlertsQuery, Quer
     page = web.reads.alerts(
         AlertFilter(query.tier, query.owner, query.since, query.until, query.q, query.page), web.settings.web.page_size
     )
-    return {"items": page.items, "total": page.total, "page": page.page, "pages": page.pages}
+    items = [replace(item, triggered_at=web.clock.local(item.triggered_at)) for item in page.items]
+    return {"items": items, "total": page.total, "page": page.page, "pages": page.pages}
 
 
 @router.get("/dashboard", summary="This week: accounts seen by tier, alerts, deliveries, outcomes, trend")
@@ -188,8 +194,9 @@ def bearer_admin(request: Request, user: Principal) -> None:
 @router.post("/accounts/{account_id}/snooze", summary="Hold deliveries for an account (admin)")
 def snooze_account(request: Request, account_id: str, body: SnoozeIn, user: User) -> dict[str, Any]:
     bearer_admin(request, user)
-    until = AlertOutbox(context(request).store).snooze(account_id, body.days, body.reason.strip(), user.name)
-    return {"account_id": account_id, "snoozed_until": until}
+    web = context(request)
+    until = AlertOutbox(web.store).snooze(account_id, body.days, body.reason.strip(), user.name)
+    return {"account_id": account_id, "snoozed_until": web.clock.local(until)}
 
 
 @router.post("/alerts/{alert_id}/outcome", summary="Record what followed an alert (admin)")

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -38,6 +38,7 @@ from revisit.endpoints import readiness_body
 from revisit.storage.store import Store
 from revisit.storage.web_sessions import WebSessions
 from revisit.web.auth import Authenticator, LoginThrottle, PasswordChecks, Principal, check_token, user_named
+from revisit.web.clock import Clock, web_clock
 from revisit.web.queries import Reads
 
 log = logging.getLogger("revisit.web")
@@ -86,6 +87,7 @@ class WebContext:
     templates: Jinja2Templates
     metrics: RevisitMetrics
     today: Callable[[], date]
+    clock: Clock
     sessions: WebSessions
     throttle: LoginThrottle
     password_checks: PasswordChecks
@@ -205,6 +207,7 @@ def create_app(
     from revisit.web import api, pages
 
     check_web_settings(settings.web)
+    clock = web_clock(settings)
     secret = session_secret(settings)
     app = FastAPI(
         title="revisit",
@@ -216,15 +219,19 @@ def create_app(
         "Authenticate with `Authorization: Bearer TOKEN` (see `revisit web new-token`).",
     )
     templates = Jinja2Templates(directory=str(resources.files("revisit.web").joinpath("templates")))
+    templates.env.filters["local"] = lambda moment, form="%Y-%m-%d %H:%M": clock.local(moment).strftime(form)
+    templates.env.filters["iso"] = clock.iso
+    templates.env.globals["zone"] = clock.name
     metrics = metrics or RevisitMetrics.create()
     app.state.web = WebContext(
         settings,
         store,
-        Reads(store.engine, settings.dormancy, settings.web.default_days),
+        Reads(store.engine, settings.dormancy, clock, settings.web.default_days),
         Authenticator(),
         templates,
         metrics,
-        today or (lambda: datetime.now(UTC).date()),
+        today or clock.today,
+        clock,
         WebSessions(store),
         LoginThrottle(
             settings.web.login_failures_before_lockout,

@@ -254,7 +254,7 @@ def accounts(request: Request, user: Principal = Depends(page_user)) -> HTMLResp
     params = dict(request.query_params)
     chosen, errors = account_filter(params)
     page = web.reads.accounts(chosen, web.today(), web.settings.web.page_size)
-    start, end = chosen.visit_range(web.today(), web.settings.web.default_days)
+    start, end = chosen.visit_range(web.today(), web.settings.web.default_days, web.clock)
     return render(
         request,
         "accounts.html",
@@ -266,9 +266,8 @@ def accounts(request: Request, user: Principal = Depends(page_user)) -> HTMLResp
         link=link,
         choices=web.reads.choices(),
         tiers=TIERS,
-        range_start=start.date(),
-        range_end=(end.date().toordinal() - 1),
-        from_ordinal=date.fromordinal,
+        range_start=web.clock.local(start).date(),
+        range_end=web.clock.local(end).date() - timedelta(days=1),
         status_code=400 if errors else 200,
     )
 
@@ -312,7 +311,7 @@ def accounts_csv(request: Request, user: Principal = Depends(page_user)) -> Resp
                 r.visits,
                 r.pages,
                 r.max_score,
-                r.last_visit.isoformat(),
+                web.clock.iso(r.last_visit),
                 r.alerts,
             )
             for r in rows
@@ -338,13 +337,14 @@ def account(request: Request, account_id: str, user: Principal = Depends(page_us
 
 @router.get("/accounts/{account_id}/visits.csv")
 def account_visits_csv(request: Request, account_id: str, user: Principal = Depends(page_user)) -> Response:
-    rows = context(request).reads.account_visits_for_export(account_id)
+    web = context(request)
+    rows = web.reads.account_visits_for_export(account_id)
     return csv_response(
         f"revisit-{account_id}-visits.csv",
         ["occurred_at", "session_id", "path", "page_label", "client_ip", "organization", "match_method"],
         [
             (
-                r.occurred_at.isoformat(),
+                web.clock.iso(r.occurred_at),
                 r.session_id,
                 r.path,
                 r.page_label,
@@ -371,8 +371,9 @@ def snooze(
     why = plain_text(reason, "reason", 500)
     if not (math.isfinite(days) and 0 < days <= LONGEST_SNOOZE_DAYS) or not why:
         raise HTTPException(400, f"a snooze needs days from more than 0 to {LONGEST_SNOOZE_DAYS}, and a reason")
-    until = AlertOutbox(context(request).store).snooze(account_id, days, why, user.name)
-    message = f"Snoozed until {until:%Y-%m-%d %H:%M} UTC"
+    web = context(request)
+    until = web.clock.local(AlertOutbox(web.store).snooze(account_id, days, why, user.name))
+    message = f"Snoozed until {until:%Y-%m-%d %H:%M} ({web.clock.name})"
     return RedirectResponse(f"/accounts/{account_id}?{urlencode({'message': message})}", status_code=303)
 
 
@@ -401,7 +402,8 @@ def alerts_csv(request: Request, user: Principal = Depends(page_user)) -> Respon
     chosen, errors = alert_filter(dict(request.query_params))
     if errors:
         raise HTTPException(400, "; ".join(errors))
-    rows = context(request).reads.alerts_for_export(chosen)
+    web = context(request)
+    rows = web.reads.alerts_for_export(chosen)
     return csv_response(
         "revisit-alerts.csv",
         [
@@ -424,7 +426,7 @@ def alerts_csv(request: Request, user: Principal = Depends(page_user)) -> Respon
                 r.tier,
                 r.score,
                 r.delivery,
-                r.triggered_at.isoformat(),
+                web.clock.iso(r.triggered_at),
                 r.owner_name,
                 r.deliveries,
                 r.outcome,

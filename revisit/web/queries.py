@@ -12,7 +12,7 @@ import ipaddress
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -35,6 +35,7 @@ from revisit.storage.models import (
     SnoozeRow,
     as_utc,
 )
+from revisit.web.clock import Clock
 
 TIERS = ("A", "B", "C", "active")
 AccountSort = Literal["name", "last_visit", "score", "visits", "tier", "value"]
@@ -73,14 +74,10 @@ class AccountFilter:
     descending: bool = True
     page: int = 1
 
-    def visit_range(self, today: date, default_days: int) -> tuple[datetime, datetime]:
-        """[start, end) in UTC: whole days from ``since`` to ``until``; by default the last N days."""
+    def visit_range(self, today: date, default_days: int, clock: Clock) -> tuple[datetime, datetime]:
+        """[start, end) in UTC: whole local days from ``since`` to ``until``; by default the last N days."""
         since = self.since or today - timedelta(days=default_days - 1)
-        until = self.until or today
-        return (
-            datetime.combine(since, time.min, UTC),
-            datetime.combine(until + timedelta(days=1), time.min, UTC),
-        )
+        return clock.days(since, self.until or today)
 
 
 @dataclass(frozen=True)
@@ -116,8 +113,9 @@ class Page:
 class Reads:
     """The read side of the web UI over one database."""
 
-    def __init__(self, engine: Engine, dormancy: DormancySettings, default_days: int = 30) -> None:
+    def __init__(self, engine: Engine, dormancy: DormancySettings, clock: Clock, default_days: int = 30) -> None:
         self.engine = engine
+        self.clock = clock
         self.dormancy = dormancy
         self.default_days = default_days
         # byte order of the sort key (kana in gojūon order) whatever the database's locale
@@ -125,7 +123,7 @@ class Reads:
 
     # --- accounts --------------------------------------------------------------------------
     def _accounts_query(self, f: AccountFilter, today: date) -> Select:
-        start, end = f.visit_range(today, self.default_days)
+        start, end = f.visit_range(today, self.default_days, self.clock)
         visits = (
             select(
                 SessionRow.account_id,
@@ -408,9 +406,9 @@ class Reads:
         if f.owner:
             query = query.where(or_(AccountRow.owner_name == f.owner, AccountRow.owner_email == f.owner))
         if f.since:
-            query = query.where(AlertRow.triggered_at >= datetime.combine(f.since, time.min, UTC))
+            query = query.where(AlertRow.triggered_at >= self.clock.start_of(f.since))
         if f.until:
-            query = query.where(AlertRow.triggered_at < datetime.combine(f.until + timedelta(days=1), time.min, UTC))
+            query = query.where(AlertRow.triggered_at < self.clock.start_of(f.until + timedelta(days=1)))
         if f.q.strip():
             query = query.where(AccountRow.search_text.contains(folded_for_search(f.q), autoescape=True))
         return query if counting else query.order_by(AlertRow.triggered_at.desc(), AlertRow.alert_id)
@@ -465,8 +463,9 @@ class Reads:
 
     # --- dashboard -------------------------------------------------------------------------
     def dashboard(self, today: date, trend_days: int = 28) -> Dashboard:
-        week_start = datetime.combine(today - timedelta(days=6), time.min, UTC)
-        trend_start = datetime.combine(today - timedelta(days=trend_days - 1), time.min, UTC)
+        days = [today - timedelta(days=offset) for offset in range(trend_days - 1, -1, -1)]
+        week_start = self.clock.start_of(today - timedelta(days=6))
+        trend_start, trend_end = self.clock.days(days[0], today)
         tier = tier_expression(self.dormancy, today)
         seen = select(SessionRow.account_id).distinct().where(SessionRow.started_at >= week_start).subquery()
         with self.engine.connect() as connection:
@@ -499,23 +498,26 @@ class Reads:
                     .group_by(OutcomeRow.outcome)
                 ).all()
             )
-            day = func.date(AlertRow.triggered_at)
+            # grouped outside a subquery: the CASE's parameters appear once, not again in GROUP BY
+            alerting = (
+                select(self.clock.day_of(AlertRow.triggered_at, days).label("day"))
+                .where(AlertRow.triggered_at >= trend_start, AlertRow.triggered_at < trend_end)
+                .subquery()
+            )
             alert_days = {
-                str(d): n
-                for d, n in connection.execute(
-                    select(day, func.count()).where(AlertRow.triggered_at >= trend_start).group_by(day)
-                )
+                str(d): n for d, n in connection.execute(select(alerting.c.day, func.count()).group_by(alerting.c.day))
             }
-            visit_day = func.date(SessionRow.started_at)
+            visiting = (
+                select(self.clock.day_of(SessionRow.started_at, days).label("day"), SessionRow.account_id)
+                .where(SessionRow.started_at >= trend_start, SessionRow.started_at < trend_end)
+                .subquery()
+            )
             visit_days = {
                 str(d): n
                 for d, n in connection.execute(
-                    select(visit_day, func.count(distinct(SessionRow.account_id)))
-                    .where(SessionRow.started_at >= trend_start)
-                    .group_by(visit_day)
+                    select(visiting.c.day, func.count(distinct(visiting.c.account_id))).group_by(visiting.c.day)
                 )
             }
-        days = [today - timedelta(days=offset) for offset in range(trend_days - 1, -1, -1)]
         return Dashboard(
             accounts_by_tier={t: by_tier.get(t, 0) for t in TIERS},
             alerts_by_tier=alerts_by_tier,
