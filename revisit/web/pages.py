@@ -23,11 +23,14 @@ from starlette.concurrency import run_in_threadpool
 from revisit.alerts.report import Outcome
 from revisit.core.config import effective_settings
 from revisit.core.errors import BadInput
+from revisit.core.logs import mask_address_text
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.outcomes import record_outcome
-from revisit.web.app import context, page_user, require_admin
+from revisit.web import i18n
+from revisit.web.app import context, page_user, principal_of, require_admin
 from revisit.web.auth import Busy, Principal, csrf_matches, new_csrf_token, retry_after
 from revisit.web.charts import Bar, bar_chart
+from revisit.web.i18n import gettext as _
 from revisit.web.queries import ACCOUNT_SORTS, TIERS, AccountFilter, AlertFilter
 
 router = APIRouter(include_in_schema=False)
@@ -47,9 +50,45 @@ def render(
     return context(request).templates.TemplateResponse(
         request,
         template,
-        {"user": user, "csrf": csrf, "today": context(request).today(), **values},
+        {
+            "user": user,
+            "csrf": csrf,
+            "today": context(request).today(),
+            "locale": getattr(request.state, "locale", i18n.DEFAULT_LOCALE),
+            "locales": i18n.LOCALES,
+            **values,
+        },
         status_code=status_code,
     )
+
+
+ERROR_TITLES = {
+    400: i18n.N_("The request could not be understood"),
+    403: i18n.N_("Not allowed"),
+    404: i18n.N_("Not found"),
+    405: i18n.N_("Not allowed"),
+    422: i18n.N_("Some values are missing or wrong"),
+}
+
+
+def error_page(request: Request, status: int, detail: str, headers: Mapping[str, str] | None) -> Response:
+    """What a browser gets for an error: the page's frame with its navigation, what went wrong, a way back."""
+    try:
+        user = principal_of(request)
+    except Exception:  # the database is what failed: the page still says what happened
+        user = None
+    response = render(
+        request,
+        "error.html",
+        user,
+        status_code=status,
+        title=_(ERROR_TITLES.get(status, i18n.N_("Something went wrong"))),
+        detail=detail,
+        status=status,
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
 
 
 def check_csrf(request: Request, token: str) -> None:
@@ -64,10 +103,18 @@ def _date(params: Mapping[str, str], name: str, errors: list[str]) -> date | Non
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        errors.append(f"{name}: {text[:40]!r} is not a date (YYYY-MM-DD)")
+        errors.append(_("%(name)s: %(text)r is not a date (YYYY-MM-DD)", name=name, text=text[:40]))
         return None
     if not FIRST_DAY <= day <= LAST_DAY:
-        errors.append(f"{name}: {text!r} is not between {FIRST_DAY} and {LAST_DAY}")
+        errors.append(
+            _(
+                "%(name)s: %(text)r is not between %(first)s and %(last)s",
+                name=name,
+                text=text,
+                first=FIRST_DAY,
+                last=LAST_DAY,
+            )
+        )
         return None
     return day
 
@@ -81,7 +128,15 @@ def _int(params: Mapping[str, str], name: str, errors: list[str], default: int =
     except ValueError:
         number = None
     if number is None or not least <= number <= LARGEST_NUMBER:
-        errors.append(f"{name}: {text[:40]!r} is not a whole number from {least} to {LARGEST_NUMBER}")
+        errors.append(
+            _(
+                "%(name)s: %(text)r is not a whole number from %(least)s to %(most)s",
+                name=name,
+                text=text[:40],
+                least=least,
+                most=LARGEST_NUMBER,
+            )
+        )
         return default
     return number
 
@@ -91,7 +146,7 @@ def _text(params: Mapping[str, str], name: str, errors: list[str]) -> str:
     PostgreSQL refuses) are an error, not a crash."""
     text = params.get(name, "")[:200]
     if _CONTROL.search(text):
-        errors.append(f"{name}: control characters are not allowed")
+        errors.append(_("%(name)s: control characters are not allowed", name=name))
         return ""
     return text
 
@@ -111,11 +166,15 @@ def account_filter(params: Mapping[str, str]) -> tuple[AccountFilter, list[str]]
     errors: list[str] = []
     tier = params.get("tier", "")
     if tier and tier not in TIERS:
-        errors.append(f"tier: {tier!r} is not one of {', '.join(TIERS)}")
+        errors.append(
+            _("%(name)s: %(text)r is not one of %(choices)s", name="tier", text=tier, choices=", ".join(TIERS))
+        )
         tier = ""
     sort = params.get("sort", "last_visit")
     if sort not in ACCOUNT_SORTS:
-        errors.append(f"sort: {sort!r} is not one of {', '.join(ACCOUNT_SORTS)}")
+        errors.append(
+            _("%(name)s: %(text)r is not one of %(choices)s", name="sort", text=sort, choices=", ".join(ACCOUNT_SORTS))
+        )
         sort = "last_visit"
     return AccountFilter(
         tier=tier,
@@ -135,7 +194,7 @@ def alert_filter(params: Mapping[str, str]) -> tuple[AlertFilter, list[str]]:
     errors: list[str] = []
     tier = params.get("tier", "")
     if tier and tier not in ("A", "B", "C"):
-        errors.append(f"tier: {tier!r} is not one of A, B, C")
+        errors.append(_("%(name)s: %(text)r is not one of %(choices)s", name="tier", text=tier, choices="A, B, C"))
         tier = ""
     return AlertFilter(
         tier=tier,
@@ -152,12 +211,26 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     buffer.write(BOM)
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    writer.writerows([spreadsheet_safe(value) for value in row] for row in rows)
     return Response(
         buffer.getvalue().encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": content_disposition(filename)},
     )
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that Excel or LibreOffice would run as a formula (``=HYPERLINK(...)`` in an
+    account name or a visited path, OWASP's "CSV injection") gets a leading apostrophe, which the
+    spreadsheet shows as text; numbers and dates are left as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def content_disposition(filename: str) -> str:
@@ -191,15 +264,15 @@ async def login(
     address = request.client.host if request.client else ""
     wait = web.throttle.wait_for(name, address)
     if wait > 0:
-        return _login_refused(request, next, 429, wait, "Too many failed logins: try again later.")
+        return _login_refused(request, next, 429, wait, _("Too many failed logins: try again later."))
     users = web.settings.web.users
     try:
         principal = await web.password_checks.run(lambda: web.auth.check_password(users, name, password))
     except Busy:
-        return _login_refused(request, next, 503, 1, "The server is busy: try again in a moment.")
+        return _login_refused(request, next, 503, 1, _("The server is busy: try again in a moment."))
     if principal is None:
         web.throttle.failed(name, address)
-        response = render(request, "login.html", None, next=_safe_next(next), error="Wrong name or password.")
+        response = render(request, "login.html", None, next=_safe_next(next), error=_("Wrong name or password."))
         response.status_code = 401
         return response
     web.throttle.succeeded(name)
@@ -208,8 +281,11 @@ async def login(
     old = request.session.get("sid")
     if isinstance(old, str) and old:
         await run_in_threadpool(web.sessions.end, old)
+    chosen = request.session.get("locale")
     request.session.clear()  # a new session on login: no fixation
     request.session.update({"sid": session_id, "csrf": new_csrf_token()})
+    if chosen in i18n.LOCALES:
+        request.session["locale"] = chosen
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
@@ -226,8 +302,21 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
     session_id = request.session.get("sid")
     if isinstance(session_id, str) and session_id:
         context(request).sessions.end(session_id)
+    chosen = request.session.get("locale")
     request.session.clear()
+    if chosen in i18n.LOCALES:  # the language is the person's, not the session's
+        request.session["locale"] = chosen
     return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/language")
+def choose_language(request: Request, locale: str = Form(""), csrf: str = Form(""), next: str = Form("/")) -> Response:
+    """The switch in the page header: kept in the signed session cookie, across logins."""
+    check_csrf(request, csrf)
+    if locale not in i18n.LOCALES:
+        raise HTTPException(400, f"locale: one of {', '.join(i18n.LOCALES)}")
+    request.session["locale"] = locale
+    return RedirectResponse(_safe_next(next), status_code=303)
 
 
 def _safe_next(target: str) -> str:
@@ -242,10 +331,20 @@ def dashboard(request: Request, user: Principal = Depends(page_user)) -> HTMLRes
     board = web.reads.dashboard(web.today())
     chart = bar_chart(
         [Bar(day.day.strftime("%m-%d"), day.accounts, day.alerts) for day in board.trend],
-        "Dormant accounts seen per day, and alerts",
-        legend=("accounts seen", "alerts"),
+        _("Dormant accounts seen per day, and alerts"),
+        legend=(_("accounts seen"), _("alerts")),
     )
-    return render(request, "dashboard.html", user, board=board, chart=chart, week_start=web.today() - timedelta(days=6))
+    return render(
+        request,
+        "dashboard.html",
+        user,
+        board=board,
+        chart=chart,
+        week_start=web.today() - timedelta(days=6),
+        came_back=web.reads.came_back(web.today()),
+        thresholds=web.settings.dormancy.default,
+        industries_with_own_thresholds=sorted(web.settings.dormancy.by_industry),
+    )
 
 
 @router.get("/accounts", response_class=HTMLResponse)
@@ -348,13 +447,24 @@ def account_visits_csv(request: Request, account_id: str, user: Principal = Depe
                 r.session_id,
                 r.path,
                 r.page_label,
-                r.client_ip,
+                visitor_address(r.client_ip, web.settings.privacy.web_visitor_ips),
                 r.organization_name,
                 r.match_method,
             )
             for r in rows
         ],
     )
+
+
+def visitor_address(stored: str, shown: str) -> str:
+    """A visitor's address as ``privacy.web_visitor_ips`` allows analysts to see it: ``network``
+    (the default: its /24 or /48, enough to check an attribution, not to single out a person),
+    ``full``, or ``none``. A keyed hash (``ip_storage = "hashed"``) is shown as it is stored."""
+    if shown == "full":
+        return stored
+    if shown == "none":
+        return ""
+    return mask_address_text(stored)
 
 
 @router.post("/accounts/{account_id}/snooze")
@@ -373,7 +483,7 @@ def snooze(
         raise HTTPException(400, f"a snooze needs days from more than 0 to {LONGEST_SNOOZE_DAYS}, and a reason")
     web = context(request)
     until = web.clock.local(AlertOutbox(web.store).snooze(account_id, days, why, user.name))
-    message = f"Snoozed until {until:%Y-%m-%d %H:%M} ({web.clock.name})"
+    message = _("Snoozed until %(until)s (%(zone)s)", until=f"{until:%Y-%m-%d %H:%M}", zone=web.clock.name)
     return RedirectResponse(f"/accounts/{account_id}?{urlencode({'message': message})}", status_code=303)
 
 
@@ -455,8 +565,10 @@ def outcome(
         raise HTTPException(400, f"unknown outcome {result!r}") from None
     except BadInput as error:
         raise HTTPException(404, str(error)) from None
+    message = _("Outcome recorded: %(outcome)s", outcome=i18n.word(i18n.OUTCOMES, result))
     return RedirectResponse(
-        f"/accounts/{account_id}?{urlencode({'message': f'Outcome {result} recorded'})}", status_code=303
+        f"/accounts/{account_id}?{urlencode({'message': message})}",
+        status_code=303,
     )
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Engine, case, distinct, func, or_, select
+from sqlalchemy import Engine, case, distinct, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -461,6 +461,62 @@ class Reads:
             for row in rows
         ]
 
+    # --- who came back (the home page) ------------------------------------------------------
+    def came_back(self, today: date, days: int = 7, limit: int = 15) -> list[Returning]:
+        """The accounts seen in the last ``days`` local days, hottest first (best visit score, then
+        the latest visit), with what they read most, their latest alert's outcome and any snooze:
+        four queries whatever the number of accounts, hits or alerts."""
+        week = AccountFilter(since=today - timedelta(days=days - 1), until=today, sort="score")
+        start, end = week.visit_range(today, self.default_days, self.clock)
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                self._accounts_query(week, today)
+                .order_by(None)
+                .order_by(
+                    func.coalesce(text_column("max_score"), 0).desc(),
+                    text_column("last_visit").desc(),
+                    AccountRow.account_id,
+                )
+                .limit(limit)
+            ).all()
+            summaries = [_summary(row) for row in rows]
+            ids = [summary.account_id for summary in summaries]
+            if not ids:
+                return []
+            page = func.coalesce(func.nullif(HitRow.page_label, ""), HitRow.path)
+            read: dict[str, list[str]] = defaultdict(list)
+            for account_id, what, _count in connection.execute(
+                select(HitRow.account_id, page.label("what"), func.count().label("n"))
+                .where(HitRow.account_id.in_(ids), HitRow.occurred_at >= start, HitRow.occurred_at < end)
+                .group_by(HitRow.account_id, page)
+                .order_by(HitRow.account_id, func.count().desc(), page)
+            ):
+                if len(read[account_id]) < 3:
+                    read[account_id].append(what)
+            latest_outcome: dict[str, str] = {}
+            for account_id, outcome in connection.execute(
+                select(OutcomeRow.account_id, OutcomeRow.outcome)
+                .where(OutcomeRow.account_id.in_(ids))
+                .order_by(OutcomeRow.recorded_at, OutcomeRow.id)
+            ):
+                latest_outcome[account_id] = outcome
+            snoozed = {
+                account_id: as_utc(until)
+                for account_id, until in connection.execute(
+                    select(SnoozeRow.account_id, SnoozeRow.until).where(SnoozeRow.account_id.in_(ids))
+                )
+                if as_utc(until) > _now()
+            }
+        return [
+            Returning(
+                summary,
+                read.get(summary.account_id, []),
+                latest_outcome.get(summary.account_id, ""),
+                snoozed.get(summary.account_id),
+            )
+            for summary in summaries
+        ]
+
     # --- dashboard -------------------------------------------------------------------------
     def dashboard(self, today: date, trend_days: int = 28) -> Dashboard:
         days = [today - timedelta(days=offset) for offset in range(trend_days - 1, -1, -1)]
@@ -587,6 +643,16 @@ class AccountDetail:
 
 
 @dataclass(frozen=True)
+class Returning:
+    """An account that came back this week, as the home page lists it."""
+
+    account: AccountSummary
+    read: list[str]  # its most read pages (labels where the page rules give one), most read first
+    outcome: str  # the latest outcome recorded for any of its alerts, "" if none
+    snoozed_until: datetime | None
+
+
+@dataclass(frozen=True)
 class TrendDay:
     day: date
     accounts: int
@@ -660,6 +726,11 @@ def _summary(row: Any) -> AccountSummary:
         as_utc(row.last_visit),
         row.alerts,
     )
+
+
+def text_column(name: str) -> ColumnElement[Any]:
+    """A column of the accounts query by its label (its ORDER BY is replaced)."""
+    return literal_column(name)
 
 
 def _now() -> datetime:
