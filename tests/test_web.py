@@ -754,3 +754,50 @@ def test_the_home_page_names_who_came_back_hottest_first_and_draws_both_series_w
     assert table == [[t["day"], str(t["accounts"]), str(t["alerts"])] for t in trend]
     screenshots(page, "dashboard")
     page.close()
+
+
+# --- issue 22: phones and accessibility --------------------------------------------------------
+AXE = REPO / ".test-tools" / "node_modules" / "axe-core" / "axe.min.js"  # installed by tests/run.sh from npm
+A11Y_PAGES = ["/", "/accounts", "/accounts?sort=name", "/accounts/W04", "/alerts", "/settings", "/no/such/page"]
+
+
+def axe_problems(page) -> list[str]:
+    """Serious and critical violations of axe-core's WCAG 2 A and AA rules on the page as it is."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', "
+        "'wcag21aa']}, resultTypes: ['violations']})"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']} {v['nodes'][0]['failureSummary'][:200]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("locale", ["en-US", "ja-JP"])
+def test_every_page_passes_axe_and_fits_a_390_px_phone_without_sideways_scrolling(browser, server, locale) -> None:
+    if not AXE.is_file():
+        if os.environ.get("CI"):
+            pytest.fail("no axe-core: run the suite with `make test` (tests/run.sh installs it from npm)")
+        pytest.skip("no axe-core: run `npm install --prefix .test-tools axe-core` or `make test`")
+    # the policy forbids scripts the page did not load itself: axe is added by the test, so only here
+    context = browser.new_context(locale=locale, bypass_csp=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(server + "/login")
+    assert axe_problems(page) == [], "/login"
+    page.fill("input[name=name]", "adm")
+    page.fill("input[name=password]", PASSWORDS["adm"])
+    page.click("button[type=submit]:not([name])")
+    page.wait_for_url(server + "/")
+    assert page.locator("a.skip-link").get_attribute("href") == "#main"
+    for path in A11Y_PAGES:
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(server + path)
+            assert axe_problems(page) == [], (path, width)
+            if width == 390:
+                assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+            name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-") or "home"
+            page.screenshot(path=str(ARTIFACTS / f"a11y-{locale}-{name}-{width}.png"), full_page=True)
+    context.close()
