@@ -801,3 +801,36 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone_without_sideways_scrollin
             name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-") or "home"
             page.screenshot(path=str(ARTIFACTS / f"a11y-{locale}-{name}-{width}.png"), full_page=True)
     context.close()
+
+
+def test_the_settings_page_has_sections_masks_secrets_and_names_the_database_in_use(server, web_db) -> None:
+    from revisit.core.config import masked_url
+
+    client, _ = logged_in(server, "adm")
+    page = client.get("/settings", headers={"Accept-Language": "en"}).text
+    in_use = re.search(r'<code id="database-in-use">([^<]*)</code>', page).group(1)
+    assert in_use == masked_url(web_db[0]).replace("&", "&amp;")  # --db, not the config's database_url
+    sections = re.findall(r'<h2 id="section-\d+">([^<]*)</h2>', page)
+    assert sections[0] == "General" and {"[web]", "[privacy]", "[delivery]", "[dormancy]"} <= set(sections)
+    assert (
+        "<code>timezone</code>" in page
+        and "<code>web_visitor_ips</code>" in page
+        and "<code>users[0].name</code>" in page
+    )
+    assert "$argon2" not in page and token_digest(TOKENS["admin"]) not in page
+    assert page.count("<code>***</code>") == len(PASSWORDS) + len(TOKENS)
+
+
+def test_a_date_range_that_ends_before_it_starts_is_explained_not_run(server) -> None:
+    client, _ = logged_in(server, "ana")
+    backwards = {"since": "2015-05-20", "until": "2015-05-18"}
+    for path in ("/accounts", "/alerts"):
+        english = client.get(path, params=backwards, headers={"Accept-Language": "en"})
+        assert english.status_code == 400
+        assert "From (2015-05-20) is after To (2015-05-18): swap them or change one" in english.text
+        japanese = client.get(path, params=backwards, headers={"Accept-Language": "ja"})
+        assert "開始日（2015-05-20）が終了日（2015-05-18）より後です" in japanese.text
+    assert client.get("/accounts.csv", params=backwards).status_code == 400
+    for path in ("/api/accounts", "/api/alerts"):
+        answer = httpx.get(server + path, params=backwards, headers=ANALYST)
+        assert answer.status_code == 422 and "since (2015-05-20) is after until (2015-05-18)" in answer.text

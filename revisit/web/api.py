@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from revisit.alerts.report import Outcome
 from revisit.core.errors import BadInput
@@ -36,6 +36,13 @@ def _within_bounds(day: date | None) -> date | None:
 
 
 Day = Annotated[date | None, AfterValidator(_within_bounds)]
+Ranged = TypeVar("Ranged", "AccountsQuery", "AlertsQuery")
+
+
+def ordered_range(query: Ranged) -> Ranged:
+    if query.since is not None and query.until is not None and query.since > query.until:
+        raise ValueError(f"since ({query.since}) is after until ({query.until}): no day can match")
+    return query
 
 
 class AccountsQuery(BaseModel):
@@ -49,6 +56,10 @@ class AccountsQuery(BaseModel):
     sort: Literal["name", "last_visit", "score", "visits", "tier", "value"] = "last_visit"
     order: Literal["asc", "desc"] = "desc"
     page: int = Field(1, ge=1, le=LARGEST_NUMBER)
+
+    @model_validator(mode="after")
+    def _range(self) -> AccountsQuery:
+        return ordered_range(self)
 
 
 class AccountsPage(BaseModel):
@@ -65,6 +76,10 @@ class AlertsQuery(BaseModel):
     until: Day = None
     q: str = Field("", max_length=200, pattern=NO_CONTROL)
     page: int = Field(1, ge=1, le=LARGEST_NUMBER)
+
+    @model_validator(mode="after")
+    def _range(self) -> AlertsQuery:
+        return ordered_range(self)
 
 
 class AlertsPage(BaseModel):

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from revisit.alerts.report import Outcome
-from revisit.core.config import effective_settings
+from revisit.core.config import effective_settings, masked_url
 from revisit.core.errors import BadInput
 from revisit.core.logs import mask_address_text
 from revisit.storage.outbox import AlertOutbox
@@ -119,6 +119,15 @@ def _date(params: Mapping[str, str], name: str, errors: list[str]) -> date | Non
     return day
 
 
+def _date_range(params: Mapping[str, str], errors: list[str]) -> tuple[date | None, date | None]:
+    """``since`` and ``until``; a range that ends before it starts matches no day: said, not run."""
+    since, until = _date(params, "since", errors), _date(params, "until", errors)
+    if since is not None and until is not None and since > until:
+        errors.append(_("From (%(since)s) is after To (%(until)s): swap them or change one", since=since, until=until))
+        return None, None
+    return since, until
+
+
 def _int(params: Mapping[str, str], name: str, errors: list[str], default: int = 0, least: int = 0) -> int:
     text = params.get(name, "").strip()
     if not text:
@@ -176,13 +185,14 @@ def account_filter(params: Mapping[str, str]) -> tuple[AccountFilter, list[str]]
             _("%(name)s: %(text)r is not one of %(choices)s", name="sort", text=sort, choices=", ".join(ACCOUNT_SORTS))
         )
         sort = "last_visit"
+    since, until = _date_range(params, errors)
     return AccountFilter(
         tier=tier,
         owner=_text(params, "owner", errors),
         industry=_text(params, "industry", errors),
         min_score=_int(params, "min_score", errors),
-        since=_date(params, "since", errors),
-        until=_date(params, "until", errors),
+        since=since,
+        until=until,
         q=_text(params, "q", errors),
         sort=sort,
         descending=params.get("order", "desc" if sort != "name" else "asc") == "desc",
@@ -196,11 +206,12 @@ def alert_filter(params: Mapping[str, str]) -> tuple[AlertFilter, list[str]]:
     if tier and tier not in ("A", "B", "C"):
         errors.append(_("%(name)s: %(text)r is not one of %(choices)s", name="tier", text=tier, choices="A, B, C"))
         tier = ""
+    since, until = _date_range(params, errors)
     return AlertFilter(
         tier=tier,
         owner=_text(params, "owner", errors),
-        since=_date(params, "since", errors),
-        until=_date(params, "until", errors),
+        since=since,
+        until=until,
         q=_text(params, "q", errors),
         page=_int(params, "page", errors, 1, least=1),
     ), errors
@@ -580,4 +591,35 @@ def settings_page(request: Request, user: Principal = Depends(page_user)) -> HTM
         entry["password_hash"] = "***"
     for entry in shown.get("web", {}).get("api_tokens", []):
         entry["token_sha256"] = "***"
-    return render(request, "settings.html", user, settings_json=json.dumps(shown, ensure_ascii=False, indent=2))
+    web = context(request)
+    sections = [
+        (name, [(key, _setting_text(value)) for key, value in _flattened(value)])
+        for name, value in shown.items()
+        if isinstance(value, dict)
+    ]
+    top = [(key, _setting_text(value)) for key, value in shown.items() if not isinstance(value, dict)]
+    return render(
+        request,
+        "settings.html",
+        user,
+        sections=[("", top), *sections],
+        database_in_use=masked_url(web.store.engine.url.render_as_string(hide_password=False)),
+    )
+
+
+def _flattened(values: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested sections as ``key.subkey`` rows, in the order of the settings' dataclasses."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            rows += _flattened(value, f"{prefix}{key}.")
+        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            for index, item in enumerate(value):  # [[web.users]]: one row per field, secrets masked alone
+                rows += _flattened(item, f"{prefix}{key}[{index}].")
+        else:
+            rows.append((f"{prefix}{key}", value))
+    return rows
+
+
+def _setting_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
