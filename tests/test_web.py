@@ -834,3 +834,22 @@ def test_a_date_range_that_ends_before_it_starts_is_explained_not_run(server) ->
     for path in ("/api/accounts", "/api/alerts"):
         answer = httpx.get(server + path, params=backwards, headers=ANALYST)
         assert answer.status_code == 422 and "since (2015-05-20) is after until (2015-05-18)" in answer.text
+
+
+# --- issue 22: people ----------------------------------------------------------------------------
+def test_an_admin_undoes_a_snooze_in_a_browser_and_an_analyst_cannot(browser, server) -> None:
+    analyst, csrf = logged_in(server, "ana")
+    assert analyst.post("/accounts/W05/snooze/end", data={"csrf": csrf}).status_code == 403
+    page = log_in(browser, server, "adm", start="/accounts/W05")
+    page.fill("input[name=days]", "10")
+    page.fill("input[name=reason]", "展示会後に連絡予定")
+    page.click("button:has-text('Snooze')")
+    page.wait_for_url(re.compile(r".*message=.*"))
+    assert "展示会後に連絡予定" in page.locator("section.card").first.inner_text()
+    assert httpx.get(server + "/api/accounts/W05", headers=ANALYST).json()["snoozed_until"] is not None
+    page.click("button:has-text('End the snooze')")
+    page.wait_for_url(re.compile(r".*message=.*"))
+    assert page.locator(".message").inner_text() == "Snooze ended: alerts are delivered again"
+    assert "Snoozed" not in page.locator("section.card").first.inner_text()
+    assert httpx.get(server + "/api/accounts/W05", headers=ANALYST).json()["snoozed_until"] is None
+    page.close()

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import case
+from sqlalchemy import case, func
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
@@ -46,12 +47,18 @@ class Clock:
         return datetime.now(self.zone).date()
 
     def day_of(
-        self, column: InstrumentedAttribute[datetime] | ColumnElement[datetime], days: Sequence[date]
-    ) -> ColumnElement[str | None]:
-        """The local day of ``column`` among consecutive ``days``, in SQL, as ``YYYY-MM-DD``.
+        self,
+        column: InstrumentedAttribute[datetime] | ColumnElement[datetime],
+        days: Sequence[date],
+        dialect: str = "sqlite",
+    ) -> ColumnElement[Any]:
+        """The local day of ``column`` among consecutive ``days``, in SQL (a date, or ``YYYY-MM-DD``).
 
-        A CASE over the days' UTC boundaries rather than the database's own time zone functions:
-        the same on PostgreSQL and SQLite (which has none), and right across DST changes."""
+        PostgreSQL converts with its own IANA data (``timezone(zone, t)``); SQLite has no zones, so
+        there it is a CASE over the days' UTC boundaries, right across DST changes too (28 branches
+        per row: on PostgreSQL the function is the cheaper of the two)."""
+        if dialect == "postgresql":
+            return func.date(func.timezone(self.zone.key, column))
         return case(
             *((column < self.start_of(day + timedelta(days=1)), day.isoformat()) for day in days),
             else_=None,

@@ -498,6 +498,20 @@ def snooze(
     return RedirectResponse(f"/accounts/{account_id}?{urlencode({'message': message})}", status_code=303)
 
 
+@router.post("/accounts/{account_id}/snooze/end")
+def end_snooze(
+    request: Request, account_id: str, csrf: str = Form(""), user: Principal = Depends(page_user)
+) -> Response:
+    """The undo of a snooze (admin, like the snooze itself)."""
+    check_csrf(request, csrf)
+    require_admin(user)
+    ended = AlertOutbox(context(request).store).end_snooze(account_id)
+    message = _("Snooze ended: alerts are delivered again") if ended else _("There was no snooze to end")
+    return RedirectResponse(
+        f"/accounts/{quote(account_id, safe='')}?{urlencode({'message': message})}", status_code=303
+    )
+
+
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts(request: Request, user: Principal = Depends(page_user)) -> HTMLResponse:
     web = context(request)

@@ -556,7 +556,7 @@ class Reads:
             )
             # grouped outside a subquery: the CASE's parameters appear once, not again in GROUP BY
             alerting = (
-                select(self.clock.day_of(AlertRow.triggered_at, days).label("day"))
+                select(self.clock.day_of(AlertRow.triggered_at, days, self.engine.dialect.name).label("day"))
                 .where(AlertRow.triggered_at >= trend_start, AlertRow.triggered_at < trend_end)
                 .subquery()
             )
@@ -564,7 +564,10 @@ class Reads:
                 str(d): n for d, n in connection.execute(select(alerting.c.day, func.count()).group_by(alerting.c.day))
             }
             visiting = (
-                select(self.clock.day_of(SessionRow.started_at, days).label("day"), SessionRow.account_id)
+                select(
+                    self.clock.day_of(SessionRow.started_at, days, self.engine.dialect.name).label("day"),
+                    SessionRow.account_id,
+                )
                 .where(SessionRow.started_at >= trend_start, SessionRow.started_at < trend_end)
                 .subquery()
             )
