@@ -288,7 +288,8 @@ def main() -> None:
             )
         base_url = f"http://127.0.0.1:{port}"
         client = httpx.Client(base_url=base_url, timeout=30)
-        for _ in range(100):
+        deadline = time.monotonic() + 120  # a loaded machine can take long to import and start
+        while time.monotonic() < deadline:
             try:
                 if client.get("/readyz").status_code == 200:
                     break

@@ -37,6 +37,17 @@ if ! command -v chromium >/dev/null 2>&1 || [ -z "$(fc-list :lang=ja 2>/dev/null
   fi
 fi
 
+# axe-core (the accessibility rules engine) for the web UI's browser tests, from the npm registry
+# into .test-tools/ (a test tool only: the product never loads it).
+if [ ! -f .test-tools/node_modules/axe-core/axe.min.js ]; then
+  if command -v npm >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null 2>&1; }; then
+    echo "tests: installing axe-core into .test-tools/"
+    npm install --silent --no-audit --no-fund --prefix .test-tools axe-core@4.14.1 >/dev/null
+  else
+    echo "tests: npm is missing (apt-get install npm): the accessibility tests need axe-core" >&2
+  fi
+fi
+
 state=$(mktemp -d /tmp/revisit-tests.XXXXXX)
 chmod 755 "$state"
 port=${REVISIT_TEST_PG_PORT:-$((20000 + RANDOM % 20000))}

@@ -491,17 +491,18 @@ def test_security_headers_are_on_every_response_errors_included(tmp_path, store)
             422: httpx.get(base + "/api/accounts?tier=Z", headers=admin),
             400: httpx.get(base + "/accounts/%00"),
         }
-        docs = httpx.get(base + "/api/docs")
     for status, answer in answers.items():
         assert answer.status_code == status
         assert {name: answer.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS, status
         assert answer.headers["strict-transport-security"] == "max-age=31536000", status
-    # the API docs load Swagger UI from its CDN, but run no inline script either
-    assert docs.status_code == 200 and "frame-ancestors 'none'" in docs.headers["content-security-policy"]
-    assert "'unsafe-inline'" not in docs.headers["content-security-policy"]
-    assert re.findall(r"<script(?![^>]*\bsrc=)", docs.text) == []
     with serving(create_app(web_settings(tmp_path), store)) as base:
         assert "strict-transport-security" not in httpx.get(base + "/login").headers  # plain-HTTP cookies
+        docs = log_in(base, "adm")[0].get("/api/docs")  # (the cookie of a secure_cookies server needs HTTPS)
+    # the API docs load Swagger UI from the package, and run no inline script either
+    assert docs.status_code == 200 and "frame-ancestors 'none'" in docs.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in docs.headers["content-security-policy"]
+    assert "http" not in docs.headers["content-security-policy"]
+    assert re.findall(r"<script(?![^>]*\bsrc=)", docs.text) == []
 
 
 def test_the_pages_have_no_inline_script_or_style_for_the_policy_to_block(tmp_path, store) -> None:

@@ -481,6 +481,12 @@ class WebSettings:
     password_check_wait_seconds: float = 2.0
     page_size: int = 50
     default_days: int = 30  # lists show visits of the last N days unless a date range is given
+    # IANA zone of every time, date filter, week and chart day shown; empty: the zone of
+    # delivery.business_hours (the alerts' "10:12 +0900" and the page's time are then the same).
+    timezone: str = ""
+    # ja or en for whoever has not chosen with the switch in the page header; empty: the browser's
+    # Accept-Language (English when it asks for neither).
+    locale: str = ""
 
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
@@ -505,6 +511,8 @@ class PrivacySettings:
     ip_hash_key_env: str = "REVISIT_IP_HASH_KEY"
     ip_hash_key_file: str = ""
     retention_days: int = 180  # `revisit retention` deletes hits older than this
+    # What the web UI's visits export shows of a visitor's address: network (/24, /48), full or none.
+    web_visitor_ips: Literal["network", "full", "none"] = "network"
 
 
 @dataclass(frozen=True)

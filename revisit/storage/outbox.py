@@ -158,3 +158,9 @@ class AlertOutbox:
                 )
             )
         return as_utc(until)
+
+    def end_snooze(self, account_id: str) -> bool:
+        """Undoes a snooze: deliveries for the account go out again. False if none was in force."""
+        with self.engine.begin() as connection:
+            ended = connection.execute(SnoozeRow.__table__.delete().where(SnoozeRow.account_id == account_id))
+        return ended.rowcount > 0

@@ -1,16 +1,19 @@
 """The JSON API: the same data as the pages, described at /api/docs (OpenAPI).
 
+Every time is ISO 8601 with its offset, in the web UI's zone (``web.timezone``), as on the pages.
+
 Reads accept a bearer token or a logged-in session; writes (snooze, outcome) accept only a bearer
 token with the admin role, since a cookie alone would let another site's form act for the user.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from revisit.alerts.report import Outcome
 from revisit.core.errors import BadInput
@@ -33,6 +36,13 @@ def _within_bounds(day: date | None) -> date | None:
 
 
 Day = Annotated[date | None, AfterValidator(_within_bounds)]
+Ranged = TypeVar("Ranged", "AccountsQuery", "AlertsQuery")
+
+
+def ordered_range(query: Ranged) -> Ranged:
+    if query.since is not None and query.until is not None and query.since > query.until:
+        raise ValueError(f"since ({query.since}) is after until ({query.until}): no day can match")
+    return query
 
 
 class AccountsQuery(BaseModel):
@@ -46,6 +56,10 @@ class AccountsQuery(BaseModel):
     sort: Literal["name", "last_visit", "score", "visits", "tier", "value"] = "last_visit"
     order: Literal["asc", "desc"] = "desc"
     page: int = Field(1, ge=1, le=LARGEST_NUMBER)
+
+    @model_validator(mode="after")
+    def _range(self) -> AccountsQuery:
+        return ordered_range(self)
 
 
 class AccountsPage(BaseModel):
@@ -62,6 +76,10 @@ class AlertsQuery(BaseModel):
     until: Day = None
     q: str = Field("", max_length=200, pattern=NO_CONTROL)
     page: int = Field(1, ge=1, le=LARGEST_NUMBER)
+
+    @model_validator(mode="after")
+    def _range(self) -> AlertsQuery:
+        return ordered_range(self)
 
 
 class AlertsPage(BaseModel):
@@ -97,7 +115,8 @@ def list_accounts(request: Request, user: User, query: Annotated[AccountsQuery, 
         query.page,
     )
     page = web.reads.accounts(chosen, web.today(), web.settings.web.page_size)
-    return {"items": page.items, "total": page.total, "page": page.page, "pages": page.pages}
+    items = [replace(item, last_visit=web.clock.local(item.last_visit)) for item in page.items]
+    return {"items": items, "total": page.total, "page": page.page, "pages": page.pages}
 
 
 @router.get("/accounts/{account_id}", summary="One account: visits with pages, evidence, alerts, outcomes")
@@ -107,6 +126,7 @@ def get_account(request: Request, account_id: str, user: User) -> dict[str, Any]
     if detail is None:
         raise HTTPException(404, f"no account {account_id!r}")
     a = detail.account
+    local = web.clock.local
     return {
         "account_id": a.account_id,
         "name": a.name,
@@ -118,15 +138,15 @@ def get_account(request: Request, account_id: str, user: User) -> dict[str, Any]
         "lifetime_value": a.lifetime_value,
         "visit_count": detail.session_count,
         "alert_count": detail.alert_count,
-        "snoozed_until": detail.snoozed_until,
+        "snoozed_until": detail.snoozed_until and local(detail.snoozed_until),
         "visits": [
             {
                 "session_id": v.session_id,
-                "started_at": v.started_at,
-                "last_seen": v.last_seen,
+                "started_at": local(v.started_at),
+                "last_seen": local(v.last_seen),
                 "score": v.score,
                 "pages": [
-                    {"at": p.occurred_at, "path": p.path, "label": p.page_label, "match_method": p.match_method}
+                    {"at": local(p.occurred_at), "path": p.path, "label": p.page_label, "match_method": p.match_method}
                     for p in v.pages
                 ],
             }
@@ -141,14 +161,14 @@ def get_account(request: Request, account_id: str, user: User) -> dict[str, Any]
                 "alert_id": al.alert_id,
                 "tier": al.tier,
                 "score": al.score,
-                "triggered_at": al.triggered_at,
+                "triggered_at": local(al.triggered_at),
                 "match": {
                     **(al.payload.get("match") or {}),
                     "resolver": (al.payload.get("organization") or {}).get("source"),
                 },
                 "deliveries": [{"channel": d.channel, "status": d.status} for d in al.deliveries],
                 "outcomes": [
-                    {"outcome": o.outcome, "note": o.note, "by": o.recorded_by, "at": o.recorded_at}
+                    {"outcome": o.outcome, "note": o.note, "by": o.recorded_by, "at": local(o.recorded_at)}
                     for o in al.outcomes
                 ],
             }
@@ -163,7 +183,8 @@ def list_alerts(request: Request, user: User, query: Annotated[AlertsQuery, Quer
     page = web.reads.alerts(
         AlertFilter(query.tier, query.owner, query.since, query.until, query.q, query.page), web.settings.web.page_size
     )
-    return {"items": page.items, "total": page.total, "page": page.page, "pages": page.pages}
+    items = [replace(item, triggered_at=web.clock.local(item.triggered_at)) for item in page.items]
+    return {"items": items, "total": page.total, "page": page.page, "pages": page.pages}
 
 
 @router.get("/dashboard", summary="This week: accounts seen by tier, alerts, deliveries, outcomes, trend")
@@ -188,8 +209,9 @@ def bearer_admin(request: Request, user: Principal) -> None:
 @router.post("/accounts/{account_id}/snooze", summary="Hold deliveries for an account (admin)")
 def snooze_account(request: Request, account_id: str, body: SnoozeIn, user: User) -> dict[str, Any]:
     bearer_admin(request, user)
-    until = AlertOutbox(context(request).store).snooze(account_id, body.days, body.reason.strip(), user.name)
-    return {"account_id": account_id, "snoozed_until": until}
+    web = context(request)
+    until = AlertOutbox(web.store).snooze(account_id, body.days, body.reason.strip(), user.name)
+    return {"account_id": account_id, "snoozed_until": web.clock.local(until)}
 
 
 @router.post("/alerts/{alert_id}/outcome", summary="Record what followed an alert (admin)")

@@ -17,17 +17,24 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
+from functools import partial
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request, Security
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from revisit.core.config import Settings, WebSettings, read_secret
@@ -37,7 +44,9 @@ from revisit.core.version import __version__
 from revisit.endpoints import readiness_body
 from revisit.storage.store import Store
 from revisit.storage.web_sessions import WebSessions
+from revisit.web import i18n
 from revisit.web.auth import Authenticator, LoginThrottle, PasswordChecks, Principal, check_token, user_named
+from revisit.web.clock import Clock, web_clock
 from revisit.web.queries import Reads
 
 log = logging.getLogger("revisit.web")
@@ -54,21 +63,22 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# Swagger UI comes from the CDN FastAPI uses; its start-up script is ours, in /static.
-SWAGGER = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
-DOCS_POLICY = (
-    f"default-src 'self'; script-src 'self' {SWAGGER}/; style-src 'self' {SWAGGER}/; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-DOCS_PAGE = f"""<!doctype html>
+# Swagger UI from the fastapi-offline package (its own copy of swagger-ui-dist): served here, to
+# signed-in users, so the docs work offline and the browser asks no other site for anything.
+SWAGGER_ASSETS = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.css": "text/css; charset=utf-8"}
+DOCS_PAGE = """<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>revisit API</title><link rel="stylesheet" href="{SWAGGER}/swagger-ui.css"></head>
+<head><meta charset="utf-8"><title>revisit API</title><link rel="stylesheet" href="/api/docs/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
-<script src="{SWAGGER}/swagger-ui-bundle.js"></script>
+<script src="/api/docs/swagger-ui-bundle.js"></script>
 <script src="/static/api-docs.js"></script>
 </body>
 </html>
 """
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="An API token from `revisit web new-token`; a signed-in browser's session cookie also reads.",
+)
 
 
 class LoginRequired(Exception):
@@ -86,6 +96,7 @@ class WebContext:
     templates: Jinja2Templates
     metrics: RevisitMetrics
     today: Callable[[], date]
+    clock: Clock
     sessions: WebSessions
     throttle: LoginThrottle
     password_checks: PasswordChecks
@@ -121,11 +132,29 @@ def page_user(request: Request) -> Principal:
     return principal
 
 
-def api_user(request: Request) -> Principal:
+def api_user(request: Request, credentials: HTTPAuthorizationCredentials | None = Security(BEARER)) -> Principal:
+    """Declares the bearer scheme in the OpenAPI description; the token itself is read by ``principal_of``."""
+    return api_principal(request)
+
+
+def api_principal(request: Request) -> Principal:
     principal = principal_of(request)
     if principal is None:
         raise HTTPException(401, "log in or send a bearer token", headers={"WWW-Authenticate": "Bearer"})
     return principal
+
+
+def wants_json(request: Request) -> bool:
+    """The API, and clients that do not say they read HTML (curl, scripts), get JSON errors."""
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
+
+
+INTERNAL_ERROR_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Error · revisit</title>
+<link rel="stylesheet" href="/static/revisit.css"></head>
+<body><main><h1>Something went wrong on the server</h1>
+<p>It has been logged. <a href="/">Back to the dashboard</a></p></main></body></html>
+"""
 
 
 def require_admin(principal: Principal) -> None:
@@ -165,7 +194,10 @@ def session_secret(settings: Settings) -> str:
 
 
 def check_web_settings(web: WebSettings) -> None:
-    problems = [
+    problems = (
+        [] if web.locale in ("", *i18n.LOCALES) else [f"web.locale must be one of {', '.join(i18n.LOCALES)} or empty"]
+    )
+    problems += [
         f"web.{name} must be at least {least}"
         for name, value, least in (
             ("login_failures_before_lockout", web.login_failures_before_lockout, 1),
@@ -205,26 +237,47 @@ def create_app(
     from revisit.web import api, pages, slack
 
     check_web_settings(settings.web)
+    clock = web_clock(settings)
     secret = session_secret(settings)
     app = FastAPI(
         title="revisit",
         version=_version(),
         docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # served below, to signed-in users only
         description="Dormant customers who came back: accounts, their visits, alerts and outcomes. "
         "Authenticate with `Authorization: Bearer TOKEN` (see `revisit web new-token`).",
     )
-    templates = Jinja2Templates(directory=str(resources.files("revisit.web").joinpath("templates")))
+    environment = Environment(
+        loader=FileSystemLoader(str(resources.files("revisit.web").joinpath("templates"))),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_callables(i18n.plain_gettext, i18n.plain_ngettext, newstyle=True)  # type: ignore[attr-defined]
+    templates = Jinja2Templates(env=environment)
+    for name, codes in (
+        ("reason_word", i18n.DORMANCY_REASONS),
+        ("tier_word", i18n.TIER_NAMES),
+        ("outcome_word", i18n.OUTCOMES),
+        ("status_word", i18n.DELIVERY_STATUSES),
+        ("method_word", i18n.MATCH_METHODS),
+        ("role_word", i18n.ROLES),
+    ):
+        templates.env.globals[name] = partial(i18n.word, codes)
+    catalogs = i18n.Catalogs.load()
+    templates.env.filters["local"] = lambda moment, form="%Y-%m-%d %H:%M": clock.local(moment).strftime(form)
+    templates.env.filters["iso"] = clock.iso
+    templates.env.globals["zone"] = clock.name
     metrics = metrics or RevisitMetrics.create()
     app.state.web = WebContext(
         settings,
         store,
-        Reads(store.engine, settings.dormancy, settings.web.default_days),
+        Reads(store.engine, settings.dormancy, clock, settings.web.default_days),
         Authenticator(),
         templates,
         metrics,
-        today or (lambda: datetime.now(UTC).date()),
+        today or clock.today,
+        clock,
         WebSessions(store),
         LoginThrottle(
             settings.web.login_failures_before_lockout,
@@ -234,6 +287,20 @@ def create_app(
         PasswordChecks(settings.web.password_checks_at_once, settings.web.password_check_wait_seconds),
     )
     secure = settings.web.secure_cookies
+
+    @app.middleware("http")
+    async def language(request: Request, call_next: Any) -> Response:
+        """Inside the session middleware (it reads the user's choice from the session)."""
+        web = context(request)
+        locale = i18n.choose_locale(
+            request.session.get("locale"), web.settings.web.locale, request.headers.get("accept-language", "")
+        )
+        request.state.locale = locale
+        with i18n.speaking(catalogs.get(locale)):
+            response: Response = await call_next(request)
+        response.headers.setdefault("Content-Language", locale)
+        return response
+
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
@@ -262,7 +329,23 @@ def create_app(
     async def failed(request: Request, error: Exception) -> Response:
         """The last resort (a bug): logged with its traceback, answered without one."""
         log.error("%s %s failed", request.method, request.url.path, exc_info=error)
-        return security_headers(PlainTextResponse("internal error", status_code=500), secure)
+        if wants_json(request):
+            return security_headers(PlainTextResponse("internal error", status_code=500), secure)
+        return security_headers(HTMLResponse(INTERNAL_ERROR_PAGE, status_code=500), secure)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        """JSON for the API and for clients that do not ask for HTML; a page with the navigation for browsers."""
+        if wants_json(request):
+            return await http_exception_handler(request, error)
+        return await run_in_threadpool(pages.error_page, request, error.status_code, str(error.detail), error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        if wants_json(request):
+            return await request_validation_exception_handler(request, error)
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors())
+        return await run_in_threadpool(pages.error_page, request, 422, problems, None)
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, error: LoginRequired) -> Response:
@@ -293,9 +376,25 @@ def create_app(
         log.warning("not ready: %s", problem)
         return "database unavailable"
 
+    swagger = resources.files("fastapi_offline").joinpath("static")
+    swagger_files = {name: swagger.joinpath(name).read_bytes() for name in SWAGGER_ASSETS}
+
     @app.get("/api/docs", include_in_schema=False)
-    def api_docs() -> HTMLResponse:
-        return HTMLResponse(DOCS_PAGE, headers={"Content-Security-Policy": DOCS_POLICY})
+    def api_docs(request: Request) -> HTMLResponse:
+        page_user(request)
+        return HTMLResponse(DOCS_PAGE)
+
+    @app.get("/api/docs/{asset}", include_in_schema=False)
+    def api_docs_asset(request: Request, asset: str) -> Response:
+        page_user(request)
+        if asset not in swagger_files:
+            raise HTTPException(404, f"no file {asset!r}")
+        return Response(swagger_files[asset], media_type=SWAGGER_ASSETS[asset], headers={"Cache-Control": "private"})
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi_document(request: Request) -> JSONResponse:
+        api_principal(request)
+        return JSONResponse(app.openapi())
 
     app.include_router(pages.router)
     app.include_router(api.router)

@@ -21,13 +21,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from revisit.alerts.report import Outcome
-from revisit.core.config import effective_settings
+from revisit.core.config import effective_settings, masked_url
 from revisit.core.errors import BadInput
+from revisit.core.logs import mask_address_text
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.outcomes import record_outcome
-from revisit.web.app import context, page_user, require_admin
+from revisit.web import i18n
+from revisit.web.app import context, page_user, principal_of, require_admin
 from revisit.web.auth import Busy, Principal, csrf_matches, new_csrf_token, retry_after
 from revisit.web.charts import Bar, bar_chart
+from revisit.web.i18n import gettext as _
 from revisit.web.queries import ACCOUNT_SORTS, TIERS, AccountFilter, AlertFilter
 
 router = APIRouter(include_in_schema=False)
@@ -47,9 +50,45 @@ def render(
     return context(request).templates.TemplateResponse(
         request,
         template,
-        {"user": user, "csrf": csrf, "today": context(request).today(), **values},
+        {
+            "user": user,
+            "csrf": csrf,
+            "today": context(request).today(),
+            "locale": getattr(request.state, "locale", i18n.DEFAULT_LOCALE),
+            "locales": i18n.LOCALES,
+            **values,
+        },
         status_code=status_code,
     )
+
+
+ERROR_TITLES = {
+    400: i18n.N_("The request could not be understood"),
+    403: i18n.N_("Not allowed"),
+    404: i18n.N_("Not found"),
+    405: i18n.N_("Not allowed"),
+    422: i18n.N_("Some values are missing or wrong"),
+}
+
+
+def error_page(request: Request, status: int, detail: str, headers: Mapping[str, str] | None) -> Response:
+    """What a browser gets for an error: the page's frame with its navigation, what went wrong, a way back."""
+    try:
+        user = principal_of(request)
+    except Exception:  # the database is what failed: the page still says what happened
+        user = None
+    response = render(
+        request,
+        "error.html",
+        user,
+        status_code=status,
+        title=_(ERROR_TITLES.get(status, i18n.N_("Something went wrong"))),
+        detail=detail,
+        status=status,
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
 
 
 def check_csrf(request: Request, token: str) -> None:
@@ -64,12 +103,29 @@ def _date(params: Mapping[str, str], name: str, errors: list[str]) -> date | Non
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        errors.append(f"{name}: {text[:40]!r} is not a date (YYYY-MM-DD)")
+        errors.append(_("%(name)s: %(text)r is not a date (YYYY-MM-DD)", name=name, text=text[:40]))
         return None
     if not FIRST_DAY <= day <= LAST_DAY:
-        errors.append(f"{name}: {text!r} is not between {FIRST_DAY} and {LAST_DAY}")
+        errors.append(
+            _(
+                "%(name)s: %(text)r is not between %(first)s and %(last)s",
+                name=name,
+                text=text,
+                first=FIRST_DAY,
+                last=LAST_DAY,
+            )
+        )
         return None
     return day
+
+
+def _date_range(params: Mapping[str, str], errors: list[str]) -> tuple[date | None, date | None]:
+    """``since`` and ``until``; a range that ends before it starts matches no day: said, not run."""
+    since, until = _date(params, "since", errors), _date(params, "until", errors)
+    if since is not None and until is not None and since > until:
+        errors.append(_("From (%(since)s) is after To (%(until)s): swap them or change one", since=since, until=until))
+        return None, None
+    return since, until
 
 
 def _int(params: Mapping[str, str], name: str, errors: list[str], default: int = 0, least: int = 0) -> int:
@@ -81,7 +137,15 @@ def _int(params: Mapping[str, str], name: str, errors: list[str], default: int =
     except ValueError:
         number = None
     if number is None or not least <= number <= LARGEST_NUMBER:
-        errors.append(f"{name}: {text[:40]!r} is not a whole number from {least} to {LARGEST_NUMBER}")
+        errors.append(
+            _(
+                "%(name)s: %(text)r is not a whole number from %(least)s to %(most)s",
+                name=name,
+                text=text[:40],
+                least=least,
+                most=LARGEST_NUMBER,
+            )
+        )
         return default
     return number
 
@@ -91,7 +155,7 @@ def _text(params: Mapping[str, str], name: str, errors: list[str]) -> str:
     PostgreSQL refuses) are an error, not a crash."""
     text = params.get(name, "")[:200]
     if _CONTROL.search(text):
-        errors.append(f"{name}: control characters are not allowed")
+        errors.append(_("%(name)s: control characters are not allowed", name=name))
         return ""
     return text
 
@@ -111,19 +175,24 @@ def account_filter(params: Mapping[str, str]) -> tuple[AccountFilter, list[str]]
     errors: list[str] = []
     tier = params.get("tier", "")
     if tier and tier not in TIERS:
-        errors.append(f"tier: {tier!r} is not one of {', '.join(TIERS)}")
+        errors.append(
+            _("%(name)s: %(text)r is not one of %(choices)s", name="tier", text=tier, choices=", ".join(TIERS))
+        )
         tier = ""
     sort = params.get("sort", "last_visit")
     if sort not in ACCOUNT_SORTS:
-        errors.append(f"sort: {sort!r} is not one of {', '.join(ACCOUNT_SORTS)}")
+        errors.append(
+            _("%(name)s: %(text)r is not one of %(choices)s", name="sort", text=sort, choices=", ".join(ACCOUNT_SORTS))
+        )
         sort = "last_visit"
+    since, until = _date_range(params, errors)
     return AccountFilter(
         tier=tier,
         owner=_text(params, "owner", errors),
         industry=_text(params, "industry", errors),
         min_score=_int(params, "min_score", errors),
-        since=_date(params, "since", errors),
-        until=_date(params, "until", errors),
+        since=since,
+        until=until,
         q=_text(params, "q", errors),
         sort=sort,
         descending=params.get("order", "desc" if sort != "name" else "asc") == "desc",
@@ -135,13 +204,14 @@ def alert_filter(params: Mapping[str, str]) -> tuple[AlertFilter, list[str]]:
     errors: list[str] = []
     tier = params.get("tier", "")
     if tier and tier not in ("A", "B", "C"):
-        errors.append(f"tier: {tier!r} is not one of A, B, C")
+        errors.append(_("%(name)s: %(text)r is not one of %(choices)s", name="tier", text=tier, choices="A, B, C"))
         tier = ""
+    since, until = _date_range(params, errors)
     return AlertFilter(
         tier=tier,
         owner=_text(params, "owner", errors),
-        since=_date(params, "since", errors),
-        until=_date(params, "until", errors),
+        since=since,
+        until=until,
         q=_text(params, "q", errors),
         page=_int(params, "page", errors, 1, least=1),
     ), errors
@@ -152,12 +222,26 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     buffer.write(BOM)
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    writer.writerows([spreadsheet_safe(value) for value in row] for row in rows)
     return Response(
         buffer.getvalue().encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": content_disposition(filename)},
     )
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that Excel or LibreOffice would run as a formula (``=HYPERLINK(...)`` in an
+    account name or a visited path, OWASP's "CSV injection") gets a leading apostrophe, which the
+    spreadsheet shows as text; numbers and dates are left as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def content_disposition(filename: str) -> str:
@@ -191,15 +275,15 @@ async def login(
     address = request.client.host if request.client else ""
     wait = web.throttle.wait_for(name, address)
     if wait > 0:
-        return _login_refused(request, next, 429, wait, "Too many failed logins: try again later.")
+        return _login_refused(request, next, 429, wait, _("Too many failed logins: try again later."))
     users = web.settings.web.users
     try:
         principal = await web.password_checks.run(lambda: web.auth.check_password(users, name, password))
     except Busy:
-        return _login_refused(request, next, 503, 1, "The server is busy: try again in a moment.")
+        return _login_refused(request, next, 503, 1, _("The server is busy: try again in a moment."))
     if principal is None:
         web.throttle.failed(name, address)
-        response = render(request, "login.html", None, next=_safe_next(next), error="Wrong name or password.")
+        response = render(request, "login.html", None, next=_safe_next(next), error=_("Wrong name or password."))
         response.status_code = 401
         return response
     web.throttle.succeeded(name)
@@ -208,8 +292,11 @@ async def login(
     old = request.session.get("sid")
     if isinstance(old, str) and old:
         await run_in_threadpool(web.sessions.end, old)
+    chosen = request.session.get("locale")
     request.session.clear()  # a new session on login: no fixation
     request.session.update({"sid": session_id, "csrf": new_csrf_token()})
+    if chosen in i18n.LOCALES:
+        request.session["locale"] = chosen
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
@@ -226,8 +313,21 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
     session_id = request.session.get("sid")
     if isinstance(session_id, str) and session_id:
         context(request).sessions.end(session_id)
+    chosen = request.session.get("locale")
     request.session.clear()
+    if chosen in i18n.LOCALES:  # the language is the person's, not the session's
+        request.session["locale"] = chosen
     return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/language")
+def choose_language(request: Request, locale: str = Form(""), csrf: str = Form(""), next: str = Form("/")) -> Response:
+    """The switch in the page header: kept in the signed session cookie, across logins."""
+    check_csrf(request, csrf)
+    if locale not in i18n.LOCALES:
+        raise HTTPException(400, f"locale: one of {', '.join(i18n.LOCALES)}")
+    request.session["locale"] = locale
+    return RedirectResponse(_safe_next(next), status_code=303)
 
 
 def _safe_next(target: str) -> str:
@@ -242,10 +342,20 @@ def dashboard(request: Request, user: Principal = Depends(page_user)) -> HTMLRes
     board = web.reads.dashboard(web.today())
     chart = bar_chart(
         [Bar(day.day.strftime("%m-%d"), day.accounts, day.alerts) for day in board.trend],
-        "Dormant accounts seen per day, and alerts",
-        legend=("accounts seen", "alerts"),
+        _("Dormant accounts seen per day, and alerts"),
+        legend=(_("accounts seen"), _("alerts")),
     )
-    return render(request, "dashboard.html", user, board=board, chart=chart, week_start=web.today() - timedelta(days=6))
+    return render(
+        request,
+        "dashboard.html",
+        user,
+        board=board,
+        chart=chart,
+        week_start=web.today() - timedelta(days=6),
+        came_back=web.reads.came_back(web.today()),
+        thresholds=web.settings.dormancy.default,
+        industries_with_own_thresholds=sorted(web.settings.dormancy.by_industry),
+    )
 
 
 @router.get("/accounts", response_class=HTMLResponse)
@@ -254,7 +364,7 @@ def accounts(request: Request, user: Principal = Depends(page_user)) -> HTMLResp
     params = dict(request.query_params)
     chosen, errors = account_filter(params)
     page = web.reads.accounts(chosen, web.today(), web.settings.web.page_size)
-    start, end = chosen.visit_range(web.today(), web.settings.web.default_days)
+    start, end = chosen.visit_range(web.today(), web.settings.web.default_days, web.clock)
     return render(
         request,
         "accounts.html",
@@ -266,9 +376,8 @@ def accounts(request: Request, user: Principal = Depends(page_user)) -> HTMLResp
         link=link,
         choices=web.reads.choices(),
         tiers=TIERS,
-        range_start=start.date(),
-        range_end=(end.date().toordinal() - 1),
-        from_ordinal=date.fromordinal,
+        range_start=web.clock.local(start).date(),
+        range_end=web.clock.local(end).date() - timedelta(days=1),
         status_code=400 if errors else 200,
     )
 
@@ -312,7 +421,7 @@ def accounts_csv(request: Request, user: Principal = Depends(page_user)) -> Resp
                 r.visits,
                 r.pages,
                 r.max_score,
-                r.last_visit.isoformat(),
+                web.clock.iso(r.last_visit),
                 r.alerts,
             )
             for r in rows
@@ -338,23 +447,35 @@ def account(request: Request, account_id: str, user: Principal = Depends(page_us
 
 @router.get("/accounts/{account_id}/visits.csv")
 def account_visits_csv(request: Request, account_id: str, user: Principal = Depends(page_user)) -> Response:
-    rows = context(request).reads.account_visits_for_export(account_id)
+    web = context(request)
+    rows = web.reads.account_visits_for_export(account_id)
     return csv_response(
         f"revisit-{account_id}-visits.csv",
         ["occurred_at", "session_id", "path", "page_label", "client_ip", "organization", "match_method"],
         [
             (
-                r.occurred_at.isoformat(),
+                web.clock.iso(r.occurred_at),
                 r.session_id,
                 r.path,
                 r.page_label,
-                r.client_ip,
+                visitor_address(r.client_ip, web.settings.privacy.web_visitor_ips),
                 r.organization_name,
                 r.match_method,
             )
             for r in rows
         ],
     )
+
+
+def visitor_address(stored: str, shown: str) -> str:
+    """A visitor's address as ``privacy.web_visitor_ips`` allows analysts to see it: ``network``
+    (the default: its /24 or /48, enough to check an attribution, not to single out a person),
+    ``full``, or ``none``. A keyed hash (``ip_storage = "hashed"``) is shown as it is stored."""
+    if shown == "full":
+        return stored
+    if shown == "none":
+        return ""
+    return mask_address_text(stored)
 
 
 @router.post("/accounts/{account_id}/snooze")
@@ -371,9 +492,24 @@ def snooze(
     why = plain_text(reason, "reason", 500)
     if not (math.isfinite(days) and 0 < days <= LONGEST_SNOOZE_DAYS) or not why:
         raise HTTPException(400, f"a snooze needs days from more than 0 to {LONGEST_SNOOZE_DAYS}, and a reason")
-    until = AlertOutbox(context(request).store).snooze(account_id, days, why, user.name)
-    message = f"Snoozed until {until:%Y-%m-%d %H:%M} UTC"
+    web = context(request)
+    until = web.clock.local(AlertOutbox(web.store).snooze(account_id, days, why, user.name))
+    message = _("Snoozed until %(until)s (%(zone)s)", until=f"{until:%Y-%m-%d %H:%M}", zone=web.clock.name)
     return RedirectResponse(f"/accounts/{account_id}?{urlencode({'message': message})}", status_code=303)
+
+
+@router.post("/accounts/{account_id}/snooze/end")
+def end_snooze(
+    request: Request, account_id: str, csrf: str = Form(""), user: Principal = Depends(page_user)
+) -> Response:
+    """The undo of a snooze (admin, like the snooze itself)."""
+    check_csrf(request, csrf)
+    require_admin(user)
+    ended = AlertOutbox(context(request).store).end_snooze(account_id)
+    message = _("Snooze ended: alerts are delivered again") if ended else _("There was no snooze to end")
+    return RedirectResponse(
+        f"/accounts/{quote(account_id, safe='')}?{urlencode({'message': message})}", status_code=303
+    )
 
 
 @router.get("/alerts", response_class=HTMLResponse)
@@ -401,7 +537,8 @@ def alerts_csv(request: Request, user: Principal = Depends(page_user)) -> Respon
     chosen, errors = alert_filter(dict(request.query_params))
     if errors:
         raise HTTPException(400, "; ".join(errors))
-    rows = context(request).reads.alerts_for_export(chosen)
+    web = context(request)
+    rows = web.reads.alerts_for_export(chosen)
     return csv_response(
         "revisit-alerts.csv",
         [
@@ -424,7 +561,7 @@ def alerts_csv(request: Request, user: Principal = Depends(page_user)) -> Respon
                 r.tier,
                 r.score,
                 r.delivery,
-                r.triggered_at.isoformat(),
+                web.clock.iso(r.triggered_at),
                 r.owner_name,
                 r.deliveries,
                 r.outcome,
@@ -453,8 +590,10 @@ def outcome(
         raise HTTPException(400, f"unknown outcome {result!r}") from None
     except BadInput as error:
         raise HTTPException(404, str(error)) from None
+    message = _("Outcome recorded: %(outcome)s", outcome=i18n.word(i18n.OUTCOMES, result))
     return RedirectResponse(
-        f"/accounts/{account_id}?{urlencode({'message': f'Outcome {result} recorded'})}", status_code=303
+        f"/accounts/{account_id}?{urlencode({'message': message})}",
+        status_code=303,
     )
 
 
@@ -466,4 +605,35 @@ def settings_page(request: Request, user: Principal = Depends(page_user)) -> HTM
         entry["password_hash"] = "***"
     for entry in shown.get("web", {}).get("api_tokens", []):
         entry["token_sha256"] = "***"
-    return render(request, "settings.html", user, settings_json=json.dumps(shown, ensure_ascii=False, indent=2))
+    web = context(request)
+    sections = [
+        (name, [(key, _setting_text(value)) for key, value in _flattened(value)])
+        for name, value in shown.items()
+        if isinstance(value, dict)
+    ]
+    top = [(key, _setting_text(value)) for key, value in shown.items() if not isinstance(value, dict)]
+    return render(
+        request,
+        "settings.html",
+        user,
+        sections=[("", top), *sections],
+        database_in_use=masked_url(web.store.engine.url.render_as_string(hide_password=False)),
+    )
+
+
+def _flattened(values: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested sections as ``key.subkey`` rows, in the order of the settings' dataclasses."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            rows += _flattened(value, f"{prefix}{key}.")
+        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            for index, item in enumerate(value):  # [[web.users]]: one row per field, secrets masked alone
+                rows += _flattened(item, f"{prefix}{key}[{index}].")
+        else:
+            rows.append((f"{prefix}{key}", value))
+    return rows
+
+
+def _setting_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

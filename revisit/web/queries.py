@@ -12,11 +12,11 @@ import ipaddress
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Engine, case, distinct, func, or_, select
+from sqlalchemy import Engine, case, distinct, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -35,6 +35,7 @@ from revisit.storage.models import (
     SnoozeRow,
     as_utc,
 )
+from revisit.web.clock import Clock
 
 TIERS = ("A", "B", "C", "active")
 AccountSort = Literal["name", "last_visit", "score", "visits", "tier", "value"]
@@ -73,14 +74,10 @@ class AccountFilter:
     descending: bool = True
     page: int = 1
 
-    def visit_range(self, today: date, default_days: int) -> tuple[datetime, datetime]:
-        """[start, end) in UTC: whole days from ``since`` to ``until``; by default the last N days."""
+    def visit_range(self, today: date, default_days: int, clock: Clock) -> tuple[datetime, datetime]:
+        """[start, end) in UTC: whole local days from ``since`` to ``until``; by default the last N days."""
         since = self.since or today - timedelta(days=default_days - 1)
-        until = self.until or today
-        return (
-            datetime.combine(since, time.min, UTC),
-            datetime.combine(until + timedelta(days=1), time.min, UTC),
-        )
+        return clock.days(since, self.until or today)
 
 
 @dataclass(frozen=True)
@@ -116,8 +113,9 @@ class Page:
 class Reads:
     """The read side of the web UI over one database."""
 
-    def __init__(self, engine: Engine, dormancy: DormancySettings, default_days: int = 30) -> None:
+    def __init__(self, engine: Engine, dormancy: DormancySettings, clock: Clock, default_days: int = 30) -> None:
         self.engine = engine
+        self.clock = clock
         self.dormancy = dormancy
         self.default_days = default_days
         # byte order of the sort key (kana in gojūon order) whatever the database's locale
@@ -125,7 +123,7 @@ class Reads:
 
     # --- accounts --------------------------------------------------------------------------
     def _accounts_query(self, f: AccountFilter, today: date) -> Select:
-        start, end = f.visit_range(today, self.default_days)
+        start, end = f.visit_range(today, self.default_days, self.clock)
         visits = (
             select(
                 SessionRow.account_id,
@@ -408,9 +406,9 @@ class Reads:
         if f.owner:
             query = query.where(or_(AccountRow.owner_name == f.owner, AccountRow.owner_email == f.owner))
         if f.since:
-            query = query.where(AlertRow.triggered_at >= datetime.combine(f.since, time.min, UTC))
+            query = query.where(AlertRow.triggered_at >= self.clock.start_of(f.since))
         if f.until:
-            query = query.where(AlertRow.triggered_at < datetime.combine(f.until + timedelta(days=1), time.min, UTC))
+            query = query.where(AlertRow.triggered_at < self.clock.start_of(f.until + timedelta(days=1)))
         if f.q.strip():
             query = query.where(AccountRow.search_text.contains(folded_for_search(f.q), autoescape=True))
         return query if counting else query.order_by(AlertRow.triggered_at.desc(), AlertRow.alert_id)
@@ -463,10 +461,67 @@ class Reads:
             for row in rows
         ]
 
+    # --- who came back (the home page) ------------------------------------------------------
+    def came_back(self, today: date, days: int = 7, limit: int = 15) -> list[Returning]:
+        """The accounts seen in the last ``days`` local days, hottest first (best visit score, then
+        the latest visit), with what they read most, their latest alert's outcome and any snooze:
+        four queries whatever the number of accounts, hits or alerts."""
+        week = AccountFilter(since=today - timedelta(days=days - 1), until=today, sort="score")
+        start, end = week.visit_range(today, self.default_days, self.clock)
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                self._accounts_query(week, today)
+                .order_by(None)
+                .order_by(
+                    func.coalesce(text_column("max_score"), 0).desc(),
+                    text_column("last_visit").desc(),
+                    AccountRow.account_id,
+                )
+                .limit(limit)
+            ).all()
+            summaries = [_summary(row) for row in rows]
+            ids = [summary.account_id for summary in summaries]
+            if not ids:
+                return []
+            page = func.coalesce(func.nullif(HitRow.page_label, ""), HitRow.path)
+            read: dict[str, list[str]] = defaultdict(list)
+            for account_id, what, _count in connection.execute(
+                select(HitRow.account_id, page.label("what"), func.count().label("n"))
+                .where(HitRow.account_id.in_(ids), HitRow.occurred_at >= start, HitRow.occurred_at < end)
+                .group_by(HitRow.account_id, page)
+                .order_by(HitRow.account_id, func.count().desc(), page)
+            ):
+                if len(read[account_id]) < 3:
+                    read[account_id].append(what)
+            latest_outcome: dict[str, str] = {}
+            for account_id, outcome in connection.execute(
+                select(OutcomeRow.account_id, OutcomeRow.outcome)
+                .where(OutcomeRow.account_id.in_(ids))
+                .order_by(OutcomeRow.recorded_at, OutcomeRow.id)
+            ):
+                latest_outcome[account_id] = outcome
+            snoozed = {
+                account_id: as_utc(until)
+                for account_id, until in connection.execute(
+                    select(SnoozeRow.account_id, SnoozeRow.until).where(SnoozeRow.account_id.in_(ids))
+                )
+                if as_utc(until) > _now()
+            }
+        return [
+            Returning(
+                summary,
+                read.get(summary.account_id, []),
+                latest_outcome.get(summary.account_id, ""),
+                snoozed.get(summary.account_id),
+            )
+            for summary in summaries
+        ]
+
     # --- dashboard -------------------------------------------------------------------------
     def dashboard(self, today: date, trend_days: int = 28) -> Dashboard:
-        week_start = datetime.combine(today - timedelta(days=6), time.min, UTC)
-        trend_start = datetime.combine(today - timedelta(days=trend_days - 1), time.min, UTC)
+        days = [today - timedelta(days=offset) for offset in range(trend_days - 1, -1, -1)]
+        week_start = self.clock.start_of(today - timedelta(days=6))
+        trend_start, trend_end = self.clock.days(days[0], today)
         tier = tier_expression(self.dormancy, today)
         seen = select(SessionRow.account_id).distinct().where(SessionRow.started_at >= week_start).subquery()
         with self.engine.connect() as connection:
@@ -499,23 +554,29 @@ class Reads:
                     .group_by(OutcomeRow.outcome)
                 ).all()
             )
-            day = func.date(AlertRow.triggered_at)
+            # grouped outside a subquery: the CASE's parameters appear once, not again in GROUP BY
+            alerting = (
+                select(self.clock.day_of(AlertRow.triggered_at, days, self.engine.dialect.name).label("day"))
+                .where(AlertRow.triggered_at >= trend_start, AlertRow.triggered_at < trend_end)
+                .subquery()
+            )
             alert_days = {
-                str(d): n
-                for d, n in connection.execute(
-                    select(day, func.count()).where(AlertRow.triggered_at >= trend_start).group_by(day)
-                )
+                str(d): n for d, n in connection.execute(select(alerting.c.day, func.count()).group_by(alerting.c.day))
             }
-            visit_day = func.date(SessionRow.started_at)
+            visiting = (
+                select(
+                    self.clock.day_of(SessionRow.started_at, days, self.engine.dialect.name).label("day"),
+                    SessionRow.account_id,
+                )
+                .where(SessionRow.started_at >= trend_start, SessionRow.started_at < trend_end)
+                .subquery()
+            )
             visit_days = {
                 str(d): n
                 for d, n in connection.execute(
-                    select(visit_day, func.count(distinct(SessionRow.account_id)))
-                    .where(SessionRow.started_at >= trend_start)
-                    .group_by(visit_day)
+                    select(visiting.c.day, func.count(distinct(visiting.c.account_id))).group_by(visiting.c.day)
                 )
             }
-        days = [today - timedelta(days=offset) for offset in range(trend_days - 1, -1, -1)]
         return Dashboard(
             accounts_by_tier={t: by_tier.get(t, 0) for t in TIERS},
             alerts_by_tier=alerts_by_tier,
@@ -582,6 +643,16 @@ class AccountDetail:
     alerts: list[AlertView]
     snoozed_until: datetime | None
     snooze_reason: str
+
+
+@dataclass(frozen=True)
+class Returning:
+    """An account that came back this week, as the home page lists it."""
+
+    account: AccountSummary
+    read: list[str]  # its most read pages (labels where the page rules give one), most read first
+    outcome: str  # the latest outcome recorded for any of its alerts, "" if none
+    snoozed_until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -658,6 +729,11 @@ def _summary(row: Any) -> AccountSummary:
         as_utc(row.last_visit),
         row.alerts,
     )
+
+
+def text_column(name: str) -> ColumnElement[Any]:
+    """A column of the accounts query by its label (its ORDER BY is replaced)."""
+    return literal_column(name)
 
 
 def _now() -> datetime:

@@ -1,0 +1,147 @@
+"""The web UI in Japanese and English: Babel message catalogs, Jinja's i18n extension.
+
+The catalogs live in ``revisit/web/locale/<lang>/LC_MESSAGES/messages.po`` and are compiled to
+``messages.mo`` in the same folder, committed and shipped as package data: nothing is fetched or
+compiled when the server runs. English is the source language (the msgids); ``ja`` translates it.
+
+Which language a request gets, first match wins: the user's own choice (the switch in the page
+header, kept in the signed session cookie, so it outlives logging out and in again), ``web.locale``,
+the browser's ``Accept-Language``, English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from babel.support import NullTranslations, Translations
+
+LOCALES = ("ja", "en")
+DEFAULT_LOCALE = "en"
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; translated where it is shown."""
+    return message
+
+
+# Codes stored in the database, shown to people as words.
+DORMANCY_REASONS: Mapping[str, str] = {
+    "forgotten": N_("they forgot about us"),
+    "dissatisfied": N_("they were dissatisfied"),
+    "timing": N_("the timing was not right"),
+    "competitor": N_("they went to a competitor"),
+    "campaign": N_("a campaign ended"),
+    "unknown": N_("not known"),
+}
+TIER_NAMES: Mapping[str, str] = {
+    "A": N_("recently dormant"),
+    "B": N_("dormant"),
+    "C": N_("long dormant"),
+    "active": N_("active customer"),
+}
+OUTCOMES: Mapping[str, str] = {
+    "contacted": N_("contacted"),
+    "meeting": N_("meeting set"),
+    "opportunity": N_("opportunity"),
+    "won": N_("won"),
+    "not_interested": N_("not interested"),
+}
+DELIVERY_STATUSES: Mapping[str, str] = {
+    "sent": N_("sent"),
+    "pending": N_("waiting"),
+    "dead": N_("gave up"),
+}
+ROLES: Mapping[str, str] = {"analyst": N_("analyst"), "admin": N_("admin")}
+MATCH_METHODS: Mapping[str, str] = {
+    "network": N_("the account's own network"),
+    "domain": N_("the account's domain"),
+    "name": N_("the company name"),
+    "fuzzy": N_("similar company name"),
+    "alias": N_("a known alias"),
+}
+
+
+@dataclass(frozen=True)
+class Catalogs:
+    by_locale: Mapping[str, NullTranslations]
+
+    @classmethod
+    def load(cls) -> Catalogs:
+        folder = resources.files("revisit.web").joinpath("locale")
+        found: dict[str, NullTranslations] = {DEFAULT_LOCALE: NullTranslations()}
+        for locale in LOCALES:
+            if locale != DEFAULT_LOCALE:
+                with resources.as_file(folder) as path:
+                    found[locale] = Translations.load(str(path), [locale], "messages")
+        return cls(found)
+
+    def get(self, locale: str) -> NullTranslations:
+        return self.by_locale.get(locale, self.by_locale[DEFAULT_LOCALE])
+
+
+def from_accept_language(header: str) -> str | None:
+    """The first of LOCALES the browser prefers (RFC 9110 quality values; ``ja-JP`` counts as ``ja``)."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")[:40]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        language = tag.strip().lower().split("-")[0]
+        if language in LOCALES and quality > 0:
+            ranked.append((-quality, position, language))
+    return min(ranked)[2] if ranked else None
+
+
+def choose_locale(chosen: object, configured: str, accept_language: str) -> str:
+    for candidate in (chosen, configured):
+        if isinstance(candidate, str) and candidate in LOCALES:
+            return candidate
+    return from_accept_language(accept_language) or DEFAULT_LOCALE
+
+
+_ENGLISH = NullTranslations()
+_current: ContextVar[NullTranslations | None] = ContextVar("revisit_web_translations", default=None)
+
+
+@contextmanager
+def speaking(translations: NullTranslations) -> Iterator[None]:
+    """Templates rendered (and messages made) inside use ``translations``."""
+    token = _current.set(translations)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def plain_gettext(message: str) -> str:
+    return (_current.get() or _ENGLISH).gettext(message)
+
+
+def plain_ngettext(singular: str, plural: str, number: int) -> str:
+    return (_current.get() or _ENGLISH).ngettext(singular, plural, number)
+
+
+def gettext(message: str, **values: Any) -> str:
+    text = (_current.get() or _ENGLISH).gettext(message)
+    return text % values if values else text
+
+
+def ngettext(singular: str, plural: str, number: int, **values: Any) -> str:
+    text = (_current.get() or _ENGLISH).ngettext(singular, plural, number)
+    return text % {"num": number, **values}
+
+
+def word(codes: Mapping[str, str], code: str | None) -> str:
+    """A stored code as a word in the current language; an unknown code as it is."""
+    if not code:
+        return ""
+    return gettext(codes[code]) if code in codes else code
