@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from revisit.core.hit import Malformed, MalformedReason, RawFields
-from revisit.stream.lines import MAX_LINE_CHARS, classify_unparsable
+from revisit.core.hit import Malformed, RawFields
+from revisit.stream.lines import match_line
 
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'
 
@@ -33,11 +33,9 @@ class AlbParser:
     )
 
     def split(self, line: str) -> RawFields | Malformed:
-        if len(line) > MAX_LINE_CHARS:
-            return Malformed(MalformedReason.TOO_LONG)
-        match = self._LINE.match(line)
-        if match is None:
-            return Malformed(classify_unparsable(line))
+        match = match_line(self._LINE, line)
+        if isinstance(match, Malformed):
+            return match
         time, client, status, size, request, agent, domain = match.groups()
         return RawFields(_text(domain), client, time, request, status, size, None, _text(agent), None)
 
@@ -56,11 +54,9 @@ class ElbParser:
     )
 
     def split(self, line: str) -> RawFields | Malformed:
-        if len(line) > MAX_LINE_CHARS:
-            return Malformed(MalformedReason.TOO_LONG)
-        match = self._LINE.match(line)
-        if match is None:
-            return Malformed(classify_unparsable(line))
+        match = match_line(self._LINE, line)
+        if isinstance(match, Malformed):
+            return match
         time, client, status, size, request, agent = match.groups()
         return RawFields(None, client, time, request, status, size, None, _text(agent), None)
 
@@ -89,11 +85,9 @@ class HaproxyParser:
         self._captures = [_CAPTURED.get(name.lower()) for name in captures]
 
     def split(self, line: str) -> RawFields | Malformed:
-        if len(line) > MAX_LINE_CHARS:
-            return Malformed(MalformedReason.TOO_LONG)
-        match = self._LINE.match(line)
-        if match is None:
-            return Malformed(classify_unparsable(line))
+        match = match_line(self._LINE, line)
+        if isinstance(match, Malformed):
+            return match
         client, time, status, size, captured, request = match.groups()
         values: list[str | None] = [None, client, time, request, status, size, None, None, None]
         if captured:
@@ -124,11 +118,9 @@ class EnvoyParser:
     )
 
     def split(self, line: str) -> RawFields | Malformed:
-        if len(line) > MAX_LINE_CHARS:
-            return Malformed(MalformedReason.TOO_LONG)
-        match = self._LINE.match(line)
-        if match is None:
-            return Malformed(classify_unparsable(line))
+        match = match_line(self._LINE, line)
+        if isinstance(match, Malformed):
+            return match
         time, request, status, size, forwarded, agent, authority, downstream = match.groups()
         if downstream is None:  # plain Envoy: the forwarded chain is all there is
             return RawFields(_text(authority), forwarded, time, request, status, size, None, _text(agent), None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from revisit.core.hit import MalformedReason
+from revisit.core.hit import Malformed, MalformedReason
 
 # Lines longer than this are not access-log lines; refusing them bounds memory and regex time.
 MAX_LINE_CHARS = 64 * 1024
@@ -34,3 +34,12 @@ def classify_unparsable(line: str) -> str:
             return MalformedReason.TRUNCATED
         return MalformedReason.MISSING_FIELDS
     return MalformedReason.UNRECOGNIZED
+
+
+def match_line(pattern: re.Pattern[str], line: str) -> re.Match[str] | Malformed:
+    """``pattern``'s match of a one-pattern format's line, or why the line is malformed (too long,
+    or not this format): the prologue every such parser shares."""
+    if len(line) > MAX_LINE_CHARS:
+        return Malformed(MalformedReason.TOO_LONG)
+    match = pattern.match(line)
+    return match if match is not None else Malformed(classify_unparsable(line))
