@@ -221,6 +221,42 @@ def _facts(alert: Alert) -> list[tuple[str, str]]:
     return facts
 
 
+_CONSOLE = {
+    "ja": {
+        "when": "日時",
+        "pages_count": "{count} ページ",
+        "no_key_pages": "注目ページなし",
+        "realtime": "即時通知",
+        "digest": "ダイジェスト",
+        "delivery": "配信",
+    },
+}
+
+
+def console_card_ja(alert: Alert) -> list[str]:
+    """The console card (``revisit replay``, ``revisit demo``) for a Japanese reader: the same
+    facts as Slack and e-mail, every label and value in Japanese."""
+    words, console = _LABELS["ja"], _CONSOLE["ja"]
+    labels = "、".join(page_label(label, "ja") for label in alert.page_labels) or console["no_key_pages"]
+    pages = " → ".join(alert.pages[:8]) + (" …" if len(alert.pages) > 8 else "")
+    reason = _REASON["ja"].get(alert.dormancy_reason.value, alert.dormancy_reason.value)
+    lost = f"、{words['lost']} {alert.lost_deal_at}" if alert.lost_deal_at else ""
+    return [
+        f"● {alert.account_name} ({alert.account_id}){words['back']} - "
+        f"{words['tier']} {_TIER_TITLE['ja'][alert.tier.value]}",
+        f"  {console['when']}      {alert.first_seen:%Y-%m-%d %H:%M %z}、"
+        f"{console['pages_count'].format(count=len(alert.pages))}、{words['score']} {alert.score}（{labels}）",
+        f"  {words['pages']}  {pages}",
+        f"  {words['who']}    {match_in_words(alert)}",
+        f"  {words['dormant']}  {dormancy(alert)}{lost}、{words['value']} {money(alert)}、"
+        f"{words['priority']} {_PRIORITY['ja'].get(alert.priority, alert.priority)}、{words['reason']} {reason}",
+        f"  {words['owner']}      {alert.owner.name or words['no_owner']} ・ {console['delivery']}: "
+        f"{console.get(alert.delivery, alert.delivery)}",
+        f"  {words['approach']} {alert.approach}",
+        f"  {words['opener']}  {alert.opening_line}",
+    ]
+
+
 def _times(alert: Alert) -> list[str]:
     """HH:MM of each page in the alert's own offset (blank for records made before page times)."""
     times = [f"{at:%H:%M}" for at in alert.page_times]

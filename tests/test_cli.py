@@ -359,11 +359,12 @@ def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> Non
     history = run("history", "E03")
     shown = run("history", "E03", "--json")
     assert _terminal_controls(replayed + history + shown) == []
-    assert replayed.startswith("● Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J (E03) is back - tier C")
+    # the card is in the list's language (Japanese here); the hostile text is shown, never obeyed
+    assert replayed.startswith("● Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J (E03)が再訪しました - ランク C")
     assert (
-        "  pages     /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd → /files/x\ufffd\ufffd[31mred\ufffd → " in replayed
+        "  閲覧ページ  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd → /files/x\ufffd\ufffd[31mred\ufffd → " in replayed
     )
-    assert "  owner     Ken\ufffd31m  · delivery: digest" in replayed
+    assert "  担当      Ken\ufffd31m ・ 配信: ダイジェスト" in replayed
     assert history.splitlines() == [
         "visit 2015-05-19 05:00 UTC from Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J",
         "  05:00:03  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd  [project]",

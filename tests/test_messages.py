@@ -200,3 +200,18 @@ def test_the_readme_shows_each_message_kind_as_rendered_from_the_fixed_alert():
     if os.environ.get("REVISIT_WRITE_README") == "1":
         readme.write_text(expected, encoding="utf-8")
     assert text == expected
+
+
+def test_the_console_card_of_replay_and_the_demo_reads_in_japanese_for_a_japanese_reader():
+    """`revisit replay` and `revisit demo` print the alert as a card: for `ja`, no English label."""
+    from revisit.alerts.channels.local import format_alert
+
+    card = format_alert(fixed_alert("ja")).splitlines()
+    labels = [line.split()[0] for line in card[1:]]
+    assert labels == ["日時", "閲覧ページ", "訪問元", "休眠期間", "担当", "おすすめの対応", "書き出し例"]
+    assert card[0].endswith("が再訪しました - ランク A（休眠半年〜1年：最優先で連絡）")
+    assert "休眠 9 か月（最終取引 2026-02-20）、失注日 2026-03-10、累計取引額 ￥4,800,000、優先度 中" in card[4]
+    assert "関心度 95（導入事例、お問い合わせ、料金）" in card[1]
+    for english in ("priority", "went quiet", "delivery", "pages", "confidence", "is back", "medium"):
+        assert english not in "\n".join(card)
+    assert format_alert(fixed_alert("en")).splitlines()[0].endswith("is back - tier A: contact first")

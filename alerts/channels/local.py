@@ -11,6 +11,7 @@ from typing import TextIO
 
 from revisit.alerts.channels.base import DeliveryResult
 from revisit.alerts.policy import Alert
+from revisit.alerts.render import console_card_ja
 from revisit.core.text import printable
 
 
@@ -49,8 +50,11 @@ _TIER_TITLES = {
 
 
 def format_alert(alert: Alert) -> str:
-    """A short card a salesperson can act on without opening anything else. Names, paths and the
-    opener carry visitor and list text: each line is made ``printable`` for the terminal."""
+    """A short card a salesperson can act on without opening anything else, in the alert's
+    language. Names, paths and the opener carry visitor and list text: each line is made
+    ``printable`` for the terminal."""
+    if alert.locale == "ja":
+        return "\n".join(printable(line) for line in console_card_ja(alert))
     org = alert.organization
     owner = alert.owner.name or "(no owner: route to the team)"
     value = f"{alert.lifetime_value:,.0f}" if alert.lifetime_value is not None else "unknown"
