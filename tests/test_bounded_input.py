@@ -32,16 +32,28 @@ def write_with_giant_line(path: Path, opener=gzip.open) -> None:
         out.writelines(HEAD[100:])
 
 
+# The command runs under a small launcher: a process forked from the test process itself starts
+# with the test process's pages counted in its ru_maxrss (a high-water mark from the fork on),
+# which late in the suite is 400 MB of pytest, not of the command.
+_LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "process = subprocess.Popen(sys.argv[2:])\n"
+    "_pid, status, usage = os.wait4(process.pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def run_measured(command: list[str], stdin=None, env: dict[str, str] | None = None) -> tuple[int, str, str, int]:
     """Exit code, stdout, stderr, and the peak resident memory in bytes of the command (with the
     processes it forked and waited for)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, stdin=stdin, stdout=out, stderr=err, env=env)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as folder:
+        peak_file = Path(folder) / "peak"
+        launcher = [sys.executable, "-c", _LAUNCHER, str(peak_file), *command]
+        code = subprocess.run(launcher, stdin=stdin, stdout=out, stderr=err, env=env, check=False).returncode
         out.seek(0)
         err.seek(0)
-        return process.returncode, out.read().decode(), err.read().decode(), usage.ru_maxrss * 1024
+        return code, out.read().decode(), err.read().decode(), int(peak_file.read_text()) * 1024
 
 
 def replay_command(tmp_path: Path, log: str, name: str) -> list[str]:
