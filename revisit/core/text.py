@@ -40,7 +40,7 @@ def printable(text: str) -> str:
 
 def json_for_terminal(text: str) -> str:
     """JSON text with the controls ``json.dumps(ensure_ascii=False)`` leaves raw (DEL, C1 and the
-    bidirectional ones) written as ``\\uXXXX``: the same data for a parser, inert on a terminal,
+    bidirectional ones) written as ``\\u`` escapes (``\\u202e``): the same data for a parser, inert on a terminal,
     Japanese still readable. C0 in its output is only the layout's newlines: strings escape C0."""
     return "".join(
         f"\\u{ord(ch):04x}" if (ch >= "\x7f" and unicodedata.category(ch) == "Cc") or ch in _BIDI_CONTROLS else ch
