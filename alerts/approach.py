@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from revisit.enrichment.accounts import DormancyReason
-from revisit.enrichment.dormancy import DormancyTier
+from revisit.core.account import DormancyReason, DormancyTier
 
 LOCALES = ("ja", "en")
 

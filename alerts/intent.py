@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 from revisit.core.caches import BoundedCache
 from revisit.core.config import PageRule
+from revisit.core.visit import LabelWeights
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +53,6 @@ class PageScorer:
             if pattern.match(readable) or pattern.match(path):
                 return weight
         return NO_WEIGHT
-
-
-LabelWeights = tuple[tuple[str, int], ...]  # the best weight seen per label, sorted by label
 
 
 def with_page(best: LabelWeights, page: PageWeight) -> LabelWeights:

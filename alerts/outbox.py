@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from revisit.alerts.policy import Alert
+from revisit.core.alert import Alert
 
 
 @dataclass(frozen=True, slots=True)

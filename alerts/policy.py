@@ -10,151 +10,18 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from revisit.alerts.approach import opening_line, suggested_approach
-from revisit.alerts.sessions import Session
+from revisit.core.account import Account, DormancyTier
+from revisit.core.alert import Alert, Delivery
 from revisit.core.config import Settings
-from revisit.core.organization import Organization, OrgKind
-from revisit.enrichment.accounts import Account, DormancyReason, Owner
-from revisit.enrichment.dormancy import DormancyTier, dormancy_tier
-from revisit.enrichment.match import AccountMatch
+from revisit.core.match import AccountMatch
+from revisit.core.organization import Organization
+from revisit.core.visit import Session
+from revisit.enrichment.dormancy import dormancy_tier
 
 # Fixed namespace: the same account and visit give the same alert_id in every process and replay.
 ALERT_NAMESPACE = uuid.UUID("5b0c3f57-8a51-4f7e-9a0b-2f1d3c4e5a61")
-
-
-class Delivery:
-    REALTIME = "realtime"
-    DIGEST = "digest"
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    alert_id: str
-    account_id: str
-    account_name: str
-    tier: DormancyTier
-    score: int
-    first_seen: datetime
-    last_seen: datetime
-    pages: tuple[str, ...]
-    page_labels: tuple[str, ...]
-    organization: Organization
-    match_method: str
-    match_confidence: float
-    match_detail: str
-    owner: Owner
-    dormancy_reason: DormancyReason
-    approach: str
-    opening_line: str
-    delivery: str
-    priority: str
-    lifetime_value: Decimal | None
-    last_deal_at: str | None
-    locale: str
-    industry: str = ""
-    page_times: tuple[datetime, ...] = ()  # when each of ``pages`` was seen, same order
-    last_contact_at: str | None = None
-    lost_deal_at: str | None = None
-    currency: str = "JPY"  # ISO 4217 code of the list's amounts (``alerts.currency``)
-
-    def to_record(self) -> dict[str, Any]:
-        """The JSON form of the contract (extra keys may be added, never removed or renamed)."""
-        return {
-            "alert_id": self.alert_id,
-            "account_id": self.account_id,
-            "account_name": self.account_name,
-            "tier": self.tier.value,
-            "score": self.score,
-            "first_seen": self.first_seen.isoformat(),
-            "last_seen": self.last_seen.isoformat(),
-            "pages": list(self.pages),
-            "page_labels": list(self.page_labels),
-            "organization": organization_record(self.organization),
-            "match": {"method": self.match_method, "confidence": self.match_confidence, "detail": self.match_detail},
-            "owner": {
-                "name": self.owner.name,
-                "email": self.owner.email,
-                "slack": self.owner.slack,
-                "timezone": self.owner.timezone,
-            },
-            "dormancy_reason": self.dormancy_reason.value,
-            "approach": self.approach,
-            "opening_line": self.opening_line,
-            "delivery": self.delivery,
-            "priority": self.priority,
-            "lifetime_value": str(self.lifetime_value) if self.lifetime_value is not None else None,
-            "last_deal_at": self.last_deal_at,
-            "locale": self.locale,
-            "industry": self.industry,
-            "page_times": [at.isoformat() for at in self.page_times],
-            "last_contact_at": self.last_contact_at,
-            "lost_deal_at": self.lost_deal_at,
-            "currency": self.currency,
-        }
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> Alert:
-        """The inverse of ``to_record``: how a held alert crosses a process boundary."""
-        return cls(
-            alert_id=record["alert_id"],
-            account_id=record["account_id"],
-            account_name=record["account_name"],
-            tier=DormancyTier(record["tier"]),
-            score=record["score"],
-            first_seen=datetime.fromisoformat(record["first_seen"]),
-            last_seen=datetime.fromisoformat(record["last_seen"]),
-            pages=tuple(record["pages"]),
-            page_labels=tuple(record["page_labels"]),
-            organization=organization_from_record(record["organization"]),
-            match_method=record["match"]["method"],
-            match_confidence=record["match"]["confidence"],
-            match_detail=record["match"]["detail"],
-            owner=Owner(**record["owner"]),
-            dormancy_reason=DormancyReason(record["dormancy_reason"]),
-            approach=record["approach"],
-            opening_line=record["opening_line"],
-            delivery=record["delivery"],
-            priority=record["priority"],
-            lifetime_value=Decimal(record["lifetime_value"]) if record["lifetime_value"] is not None else None,
-            last_deal_at=record["last_deal_at"],
-            locale=record["locale"],
-            industry=record.get("industry", ""),
-            page_times=tuple(datetime.fromisoformat(at) for at in record.get("page_times", ())),
-            last_contact_at=record.get("last_contact_at"),
-            lost_deal_at=record.get("lost_deal_at"),
-            currency=record.get("currency", "JPY"),
-        )
-
-
-def organization_record(organization: Organization) -> dict[str, Any]:
-    """The contract's {name, domain, network, source}, plus what rebuilds the Organization."""
-    return {
-        "name": organization.name,
-        "domain": organization.domain,
-        "network": organization.network,
-        "source": organization.source,
-        "kind": organization.kind.value,
-        "asn": organization.asn,
-        "confidence": organization.confidence,
-        "access_provider": organization.access_provider,
-        "evidence": organization.evidence,
-    }
-
-
-def organization_from_record(record: dict[str, Any]) -> Organization:
-    return Organization(
-        name=record["name"],
-        kind=OrgKind(record["kind"]),
-        source=record["source"],
-        confidence=record["confidence"],
-        domain=record["domain"],
-        asn=record["asn"],
-        network=record["network"],
-        access_provider=record["access_provider"],
-        evidence=record["evidence"],
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from babel.numbers import format_currency
 
-from revisit.alerts.policy import Alert
+from revisit.core.alert import Alert
 from revisit.enrichment.accounts import is_slack_member_id
 
 _TIER_TITLE = {

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from revisit.alerts.channels import digest_channel
-from revisit.alerts.policy import Alert, Delivery
+from revisit.core.alert import Alert, Delivery
 from revisit.core.config import BusinessHours, DeliverySettings, Route
 
 DIGEST = "digest"  # the daily e-mail per owner, a channel of its own in the outbox

@@ -8,31 +8,12 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from revisit.alerts.intent import LabelWeights, PageWeight, score_of, with_page
+from revisit.alerts.intent import PageWeight, score_of, with_page
+from revisit.core.visit import PageView, Session
 
 MAX_PAGES_PER_SESSION = 200  # a crawler that slipped through must not grow state without bound
-
-
-@dataclass(frozen=True, slots=True)
-class PageView:
-    at: datetime
-    path: str
-    weight: int = 0
-    label: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    session_id: str  # fixed when the session starts: account and first event time
-    account_id: str
-    started_at: datetime
-    last_seen: datetime
-    pages: tuple[PageView, ...]
-    best_by_label: LabelWeights
-    score: int
 
 
 def session_id_for(account_id: str, started_at: datetime) -> str:

@@ -18,9 +18,11 @@ from typing import (
 )
 
 from revisit.alerts.intent import PageScorer
-from revisit.alerts.policy import Alert, decide_alert, refresh_alert
-from revisit.alerts.sessions import PageView, Session, advance_session
+from revisit.alerts.policy import decide_alert, refresh_alert
+from revisit.alerts.sessions import advance_session
+from revisit.core.alert import Alert
 from revisit.core.config import Settings
+from revisit.core.visit import PageView, Session
 from revisit.enrichment.classify import MatchedHit, RunSummary
 
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from revisit.enrichment.accounts import Account
+from revisit.core.account import Account
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.normalize import normalize_name
 from tests.company_names import company_names, with_typo

@@ -33,9 +33,9 @@ if str(ROOT) not in sys.path:
 
 from revisit.app import build_enrichment
 from revisit.core.config import RdapSettings, Settings
+from revisit.core.match import AccountMatch
 from revisit.core.organization import Organization, OrgKind
 from revisit.enrichment.accounts import load_accounts
-from revisit.enrichment.match import AccountMatch
 from revisit.enrichment.rdap import RdapClient, RdapLookupFailed
 from tests.loopback_servers import LoopbackRdap, recorded_rdap_answers
 

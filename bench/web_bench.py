@@ -34,7 +34,7 @@ from sqlalchemy import create_engine, text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from revisit.enrichment.accounts import Account, DormancyReason, Owner
+from revisit.core.account import Account, DormancyReason, Owner
 from revisit.storage.store import Store
 from revisit.web.auth import hash_password
 

@@ -10,15 +10,14 @@ import csv
 import io
 import ipaddress
 import re
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from revisit.core.account import Account, DormancyReason, Owner
 from revisit.core.errors import BadInput
-from revisit.stream.fields import IPNetwork
+from revisit.core.networks import IPNetwork
 
 KNOWN_COLUMNS = (
     "account_id",
@@ -48,51 +47,6 @@ _SLACK_MEMBER_ID = re.compile(r"[UW][A-Z0-9]+")
 
 def is_slack_member_id(text: str) -> bool:
     return _SLACK_MEMBER_ID.fullmatch(text) is not None
-
-
-class DormancyReason(StrEnum):
-    FORGOTTEN = "forgotten"
-    DISSATISFIED = "dissatisfied"
-    TIMING = "timing"
-    COMPETITOR = "competitor"
-    CAMPAIGN = "campaign"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class Owner:
-    name: str = ""
-    email: str = ""
-    slack: str = ""
-    timezone: str = ""  # IANA name, e.g. Asia/Tokyo: business hours are the owner's own
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    account_id: str
-    name: str
-    aliases: tuple[str, ...] = ()
-    domains: tuple[str, ...] = ()
-    networks: tuple[IPNetwork, ...] = ()
-    owner: Owner = field(default_factory=Owner)
-    last_deal_at: date | None = None
-    last_contact_at: date | None = None
-    lost_deal_at: date | None = None
-    lifetime_value: Decimal | None = None
-    dormancy_reason: DormancyReason = DormancyReason.UNKNOWN
-    industry: str = ""
-    attributes: tuple[tuple[str, str], ...] = ()  # unknown columns, kept as they were
-
-    @property
-    def reading(self) -> str:
-        """The name's reading (フリガナ) from an optional ``name_kana`` column, for sorting."""
-        return dict(self.attributes).get("name_kana", "")
-
-    @property
-    def last_touch(self) -> date | None:
-        """The latest of last deal and last contact: dormancy counts from here."""
-        dates = [d for d in (self.last_deal_at, self.last_contact_at) if d is not None]
-        return max(dates) if dates else None
 
 
 class _RowError(Exception):

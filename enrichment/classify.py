@@ -28,9 +28,10 @@ from typing import (
 from revisit.core.caches import BoundedCache
 from revisit.core.config import Settings
 from revisit.core.hit import Hit, Malformed, MalformedReason
+from revisit.core.match import AccountMatch, NoMatch
 from revisit.core.organization import Organization
 from revisit.enrichment.late import LateAnswer, LateResolver
-from revisit.enrichment.match import AccountIndex, AccountMatch, NoMatch
+from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.rdap import NetworkRegistration
 from revisit.enrichment.resolve import ResolverChain
 from revisit.stream.fields import (

@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
+from revisit.core.account import Account, DormancyTier
 from revisit.core.config import DormancySettings, DormancyThresholds
-from revisit.enrichment.accounts import Account
-
-
-class DormancyTier(StrEnum):
-    ACTIVE = "active"  # a current customer: never alerted
-    A = "A"  # 6-12 months: contact first
-    B = "B"  # over a year, often a lost deal: relationship repair
-    C = "C"  # two years and more, or no date at all: light touch, digest
 
 
 def months_between(earlier: date, later: date) -> int:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from revisit.core.match import AccountMatch, NoMatch
+from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization
 from revisit.enrichment.late import LateResolver
-from revisit.enrichment.match import AccountIndex, AccountMatch, NoMatch
+from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.normalize import normalize_name
 from revisit.enrichment.resolve import ResolverChain
-from revisit.stream.fields import IPAddress
 
 SOURCE_NAMES = {
     "account_networks": "your account list's networks",

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from revisit.core.config import ResolutionSettings
+from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization
 from revisit.enrichment.rdap import (
     NetworkRegistration,
@@ -34,7 +35,6 @@ from revisit.enrichment.rdap import (
     RegistrationCache,
 )
 from revisit.enrichment.reverse_dns import ReverseDnsResolver, public_suffixes
-from revisit.stream.fields import IPAddress
 
 log = logging.getLogger("revisit.resolve.late")
 

@@ -15,9 +15,9 @@ from datetime import date
 
 from rapidfuzz import fuzz, process
 
+from revisit.core.account import Account
 from revisit.core.config import MatchingSettings
 from revisit.core.networks import subnet_of
-from revisit.enrichment.accounts import Account
 from revisit.enrichment.normalize import normalize_uncached
 from revisit.enrichment.providers import ProviderDirectory, access_providers
 

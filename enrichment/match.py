@@ -13,13 +13,13 @@ search runs once per new organisation name, over the few names an index finds (a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
 
+from revisit.core.account import Account
 from revisit.core.caches import BoundedCache
 from revisit.core.config import MatchingSettings
+from revisit.core.match import AccountMatch, MatchMethod, NoMatch
+from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization
-from revisit.enrichment.accounts import Account
 from revisit.enrichment.fuzzy import FuzzyNames, FuzzyVerdict
 from revisit.enrichment.networks import NetworkTable
 from revisit.enrichment.normalize import (
@@ -27,16 +27,6 @@ from revisit.enrichment.normalize import (
     normalize_name,
     normalize_uncached,
 )
-from revisit.stream.fields import IPAddress
-
-
-class MatchMethod(StrEnum):
-    NETWORK = "network"
-    DOMAIN = "domain"
-    NAME = "name"
-    ALIAS = "alias"
-    FUZZY = "fuzzy"
-
 
 _BASE_CONFIDENCE = {
     MatchMethod.NETWORK: 1.0,
@@ -45,19 +35,6 @@ _BASE_CONFIDENCE = {
     MatchMethod.ALIAS: 0.85,
     MatchMethod.FUZZY: 0.8,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class AccountMatch:
-    account: Account
-    method: MatchMethod
-    confidence: float
-    detail: str  # in words: "network 203.0.113.0/24 is on the account", "name 'acme' = 'ACME Co., Ltd.'"
-
-
-@dataclass(frozen=True, slots=True)
-class NoMatch:
-    reason: str
 
 
 class AccountIndex:

@@ -21,13 +21,13 @@ import geoip2.errors
 import maxminddb
 
 from revisit.core.errors import BadInput
+from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization, OrgKind
 from revisit.enrichment.providers import (
     ProviderDirectory,
     access_providers,
     provider_words_clue,
 )
-from revisit.stream.fields import IPAddress
 
 log = logging.getLogger("revisit.resolve.maxmind")
 

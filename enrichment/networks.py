@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
-from revisit.stream.fields import IPAddress, IPNetwork
+from revisit.core.networks import IPAddress, IPNetwork
 
 Value = TypeVar("Value")
 

@@ -25,10 +25,10 @@ from ipwhois.nir import NIRWhois
 from ipwhois.rdap import RDAP
 
 from revisit.core.config import RdapSettings
+from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization, OrgKind
 from revisit.enrichment.networks import NetworkTable
 from revisit.enrichment.providers import ProviderDirectory, access_providers
-from revisit.stream.fields import IPAddress
 
 _PROVIDER_ALLOCATIONS = (
     "ALLOCATED PA",

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization, OrgKind
-from revisit.stream.fields import IPAddress
 
 if TYPE_CHECKING:
     from revisit.enrichment.match import AccountIndex

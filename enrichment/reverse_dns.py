@@ -23,13 +23,13 @@ import dns.reversename
 from publicsuffixlist import PublicSuffixList
 
 from revisit.core.config import ReverseDnsSettings
+from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization, OrgKind
 from revisit.enrichment.providers import (
     ProviderDirectory,
     access_providers,
     pool_name_clue,
 )
-from revisit.stream.fields import IPAddress
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,18 +27,20 @@ from revisit.alerts.channels import (
     remote_channels,
 )
 from revisit.alerts.channels.local import ConsoleChannel, JsonLinesChannel
-from revisit.alerts.policy import Alert
 from revisit.alerts.render import one_line
 from revisit.alerts.sender import DeliverySender, SenderThread, SendReport, wants_sender
 from revisit.alerts.tracker import VisitTracker, track_and_store
+from revisit.core.account import Account
+from revisit.core.alert import Alert
 from revisit.core.config import Settings, load_settings, secret_sources
 from revisit.core.errors import BadInput
 from revisit.core.hit import MalformedReason
+from revisit.core.match import MatchMethod
 from revisit.core.metrics import RevisitMetrics
-from revisit.enrichment.accounts import Account, load_accounts
+from revisit.enrichment.accounts import load_accounts
 from revisit.enrichment.classify import HitClassifier, RunSummary
 from revisit.enrichment.late import LateResolver
-from revisit.enrichment.match import AccountIndex, MatchMethod
+from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.maxmind import MaxMindResolver
 from revisit.enrichment.parallel import matched_hits_of_files
 from revisit.enrichment.rdap import NetworkRegistration

@@ -29,11 +29,12 @@ from revisit.app import (
     replay,
     run_worker_process,
 )
+from revisit.core.account import Account
 from revisit.core.config import KafkaSettings, Settings
 from revisit.core.errors import BadInput, ServiceFailure
 from revisit.core.logs import configure_logging
 from revisit.core.text import json_for_terminal, printable, without_credentials
-from revisit.enrichment.accounts import Account, load_accounts
+from revisit.enrichment.accounts import load_accounts
 from revisit.stream.filters import FilterReason, HitFilter
 
 

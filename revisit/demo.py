@@ -20,14 +20,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from revisit.alerts.intent import PageScorer
-from revisit.alerts.policy import Alert, decide_alert
-from revisit.alerts.sessions import PageView, advance_session
+from revisit.alerts.policy import decide_alert
+from revisit.alerts.sessions import advance_session
 from revisit.app import ReplayRequest, format_summary, replay
+from revisit.core.account import Account, DormancyReason, Owner
+from revisit.core.alert import Alert
 from revisit.core.config import Settings
 from revisit.core.errors import BadInput
+from revisit.core.match import AccountMatch, MatchMethod
 from revisit.core.organization import Organization, OrgKind
-from revisit.enrichment.accounts import Account, DormancyReason, Owner
-from revisit.enrichment.match import AccountMatch, MatchMethod
+from revisit.core.visit import PageView
 
 JST = timezone(timedelta(hours=9))
 DEMO_DAY = datetime(2026, 11, 20, tzinfo=JST)

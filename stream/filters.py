@@ -13,7 +13,7 @@ import crawleruseragents
 
 from revisit.core.caches import BoundedCache
 from revisit.core.config import FilterSettings
-from revisit.stream.fields import IPAddress
+from revisit.core.networks import IPAddress
 
 
 class FilterReason:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from revisit.alerts.sessions import PageView, Session, advance_session
+from revisit.alerts.sessions import advance_session
+from revisit.core.visit import PageView, Session
 from revisit.kafka.expiry import ExpiryQueue
 from revisit.kafka.progress import CommittedEventTimes
 from revisit.kafka.records import AccountStateTable, last_alerts_field, sessions_field

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from revisit.core.account import DormancyReason
 from revisit.core.errors import BadInput
-from revisit.enrichment.accounts import DormancyReason, load_accounts
+from revisit.enrichment.accounts import load_accounts
 
 HEADER = (
     "account_id,name,aliases,domains,networks,owner_name,owner_email,owner_slack,last_deal_at,"

@@ -8,16 +8,19 @@ import pytest
 
 from revisit.alerts.approach import suggested_approach
 from revisit.alerts.intent import PageScorer, PageWeight, score_of, with_page
-from revisit.alerts.policy import Delivery, decide_alert
-from revisit.alerts.sessions import PageView, advance_session
+from revisit.alerts.policy import decide_alert
+from revisit.alerts.sessions import advance_session
 from revisit.alerts.tracker import VisitTracker
+from revisit.core.account import Account, DormancyReason, DormancyTier, Owner
+from revisit.core.alert import Delivery
 from revisit.core.config import DormancySettings, DormancyThresholds, PageRule, Settings
 from revisit.core.hit import Hit
+from revisit.core.match import AccountMatch, MatchMethod
 from revisit.core.organization import Organization, OrgKind
-from revisit.enrichment.accounts import Account, DormancyReason, Owner, parse_accounts
+from revisit.core.visit import PageView
+from revisit.enrichment.accounts import parse_accounts
 from revisit.enrichment.classify import MatchedHit
-from revisit.enrichment.dormancy import DormancyTier, dormancy_tier, months_between
-from revisit.enrichment.match import AccountMatch, MatchMethod
+from revisit.enrichment.dormancy import dormancy_tier, months_between
 
 JST = timezone(timedelta(hours=9))
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=JST)

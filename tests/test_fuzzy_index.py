@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import random
 
-from revisit.enrichment.accounts import Account, load_accounts
+from revisit.core.account import Account
+from revisit.enrichment.accounts import load_accounts
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.normalize import normalize_name
 from tests.company_names import company_names, with_typo

@@ -7,9 +7,10 @@ import ipaddress
 
 import pytest
 
+from revisit.core.match import AccountMatch, MatchMethod, NoMatch
 from revisit.core.organization import Organization, OrgKind
 from revisit.enrichment.accounts import parse_accounts
-from revisit.enrichment.match import AccountIndex, AccountMatch, MatchMethod, NoMatch
+from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.normalize import normalize_name
 
 ACCOUNTS_CSV = """account_id,name,aliases,domains,networks

@@ -14,13 +14,12 @@ from decimal import Decimal
 import pytest
 
 from revisit.alerts.approach import opening_line, suggested_approach
-from revisit.alerts.policy import Alert
 from revisit.alerts.render import _facts, digest_message, email_message, slack_blocks, slack_thread_reply
+from revisit.core.account import DormancyReason, DormancyTier, Owner
+from revisit.core.alert import Alert
 from revisit.core.config import settings_from_mapping
 from revisit.core.errors import BadInput
 from revisit.core.organization import Organization, OrgKind
-from revisit.enrichment.accounts import DormancyReason, Owner
-from revisit.enrichment.dormancy import DormancyTier
 from tests.conftest import REPO
 
 JST = timezone(timedelta(hours=9))

@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from revisit.alerts.channels import remote_channels
 from revisit.alerts.sender import DeliverySender
+from revisit.core.account import Account, Owner
 from revisit.demo import sample_alert
-from revisit.enrichment.accounts import Account, Owner
 from revisit.storage.models import OutcomeRow, SnoozeRow
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.store import PendingRows, Store

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from revisit.alerts.policy import Alert
+from revisit.core.alert import Alert
 from revisit.core.config import read_secret as read_secret_value
 
 

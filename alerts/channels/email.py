@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from revisit.alerts.channels.base import DeliveryFailure, read_secret
-from revisit.alerts.policy import Alert
 from revisit.alerts.render import digest_message, email_message
+from revisit.core.alert import Alert
 from revisit.core.config import DeliverySettings, EmailSettings
 
 

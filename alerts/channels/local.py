@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TextIO
 
 from revisit.alerts.channels.base import DeliveryResult
-from revisit.alerts.policy import Alert
 from revisit.alerts.render import console_card_ja
+from revisit.core.alert import Alert
 from revisit.core.text import printable
 
 

@@ -11,8 +11,8 @@ from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError
 
 from revisit.alerts.channels.base import DeliveryFailure, read_secret, retry_after
-from revisit.alerts.policy import Alert
 from revisit.alerts.render import slack_blocks, slack_thread_reply
+from revisit.core.alert import Alert
 from revisit.core.config import DeliverySettings, SlackSettings
 from revisit.enrichment.accounts import is_slack_member_id
 

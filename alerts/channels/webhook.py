@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from revisit.alerts.channels.base import DeliveryFailure, read_secret, retry_after
 from revisit.alerts.outbox import message_key
-from revisit.alerts.policy import Alert
 from revisit.alerts.render import webhook_body, webhook_signature
+from revisit.core.alert import Alert
 from revisit.core.config import DeliverySettings, WebhookSettings
 
 

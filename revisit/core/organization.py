@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class OrgKind(StrEnum):
@@ -48,3 +49,32 @@ class Organization:
             "kind": self.kind.value,
             "asn": self.asn,
         }
+
+
+def organization_record(organization: Organization) -> dict[str, Any]:
+    """The contract's {name, domain, network, source}, plus what rebuilds the Organization."""
+    return {
+        "name": organization.name,
+        "domain": organization.domain,
+        "network": organization.network,
+        "source": organization.source,
+        "kind": organization.kind.value,
+        "asn": organization.asn,
+        "confidence": organization.confidence,
+        "access_provider": organization.access_provider,
+        "evidence": organization.evidence,
+    }
+
+
+def organization_from_record(record: dict[str, Any]) -> Organization:
+    return Organization(
+        name=record["name"],
+        kind=OrgKind(record["kind"]),
+        source=record["source"],
+        confidence=record["confidence"],
+        domain=record["domain"],
+        asn=record["asn"],
+        network=record["network"],
+        access_provider=record["access_provider"],
+        evidence=record["evidence"],
+    )

@@ -16,12 +16,14 @@ from typing import (
     TypeVar,
 )
 
-from revisit.alerts.policy import Alert, organization_from_record, organization_record
-from revisit.alerts.sessions import PageView, Session
 from revisit.alerts.tracker import PendingAlert
+from revisit.core.alert import Alert
 from revisit.core.hit import Hit
+from revisit.core.match import AccountMatch, MatchMethod
+from revisit.core.organization import organization_from_record, organization_record
+from revisit.core.visit import PageView, Session
 from revisit.enrichment.classify import MatchedHit
-from revisit.enrichment.match import AccountIndex, AccountMatch, MatchMethod
+from revisit.enrichment.match import AccountIndex
 from revisit.kafka.expiry import ExpiryQueue, watermark_of
 
 

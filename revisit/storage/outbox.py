@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 
 from revisit.alerts.outbox import DeliveryState, DueDelivery
-from revisit.alerts.policy import Alert
+from revisit.core.alert import Alert
 from revisit.storage.models import AlertRow, DeliveryRow, HitRow, SnoozeRow, as_utc, to_utc
 from revisit.storage.store import Store
 

@@ -35,14 +35,14 @@ from sqlalchemy.exc import (
 
 from revisit.alerts.channels import thread_channel
 from revisit.alerts.outbox import message_key
-from revisit.alerts.policy import Alert, Delivery
 from revisit.alerts.routing import DIGEST, OVER_BUDGET, THREAD_REPLY, owner_day, owner_key, plan_deliveries
-from revisit.alerts.sessions import PageView, Session
+from revisit.core.account import Account, DormancyReason, Owner
+from revisit.core.alert import Alert, Delivery
 from revisit.core.config import DeliverySettings, masked_url
 from revisit.core.errors import BadInput
 from revisit.core.organization import Organization, OrgKind
 from revisit.core.text import without_credentials
-from revisit.enrichment.accounts import Account, DormancyReason, Owner
+from revisit.core.visit import PageView, Session
 from revisit.enrichment.classify import MatchedHit
 from revisit.enrichment.normalize import search_text, sort_key
 from revisit.enrichment.rdap import NetworkRegistration

@@ -28,9 +28,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from revisit.alerts.policy import Alert
 from revisit.alerts.render import ACTION_PREFIX, ACTIONS_BLOCK, button_label, slack_escape
 from revisit.alerts.report import Outcome
+from revisit.core.alert import Alert
 from revisit.core.config import Settings, read_secret
 from revisit.core.errors import BadInput
 from revisit.storage.models import AccountRow, AlertRow
