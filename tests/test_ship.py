@@ -56,6 +56,22 @@ def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) 
     return records
 
 
+def wait_until_shipped(bootstrap: str, topic: str, lines: list[bytes], timeout: float = 180) -> None:
+    """Wait until every one of ``lines`` is on the topic: the follower has caught up.
+
+    Rotation and copytruncate are only safe for lines the follower has read (logrotate's own
+    caveat for copytruncate), so the test waits for that instead of sleeping a guessed time,
+    which lost 600 lines on a loaded machine where the follower started late.
+    """
+    wanted = {line.rstrip(b"\n") for line in lines}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = {value for _key, value, _partition in consume_all(bootstrap, topic, 0, timeout=3)}
+        if wanted <= seen:
+            return
+    raise AssertionError(f"{len(wanted - seen)} lines not shipped within {timeout} s")
+
+
 def ship(bootstrap: str, topic: str, checkpoint: Path, *logs: str, follow: bool = False) -> list[str]:
     return [
         sys.executable,
@@ -146,17 +162,17 @@ def test_follow_survives_sigkill_rotation_and_truncation(bootstrap: str, topic: 
     second = subprocess.Popen(
         ship(bootstrap, topic, checkpoint, str(log), follow=True), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    time.sleep(4)
+    wait_until_shipped(bootstrap, topic, source[:2000])
     log.rename(tmp_path / "access.log.1")  # logrotate: move away, then a new file
     with (tmp_path / "access.log.1").open("ab") as handle:
         handle.writelines(source[2000:2100])  # late lines written to the old file
     log.write_bytes(b"".join(source[2100:2600]))
-    time.sleep(4)
+    wait_until_shipped(bootstrap, topic, source[:2600])
     with log.open("r+b") as handle:  # copytruncate
         handle.truncate(0)
     time.sleep(2)
     log.write_bytes(b"".join(source[2600:2700]))
-    time.sleep(4)
+    wait_until_shipped(bootstrap, topic, source[:2700])
     second.send_signal(signal.SIGTERM)
     out, err = second.communicate(timeout=60)
     assert second.returncode == 0, err.decode()
