@@ -224,6 +224,8 @@ def test_w3c_fields_setting_is_checked() -> None:
         ("aws_alb_docs.log", "auto", "lines 7  parsed 7  malformed 0"),
         ("aws_elb_classic_docs.log", "elb", "lines 4  parsed 2  malformed 2"),
         ("lnav_haproxy.log", "haproxy", "lines 17  parsed 13  malformed 4"),
+        ("matomo_incapsula_w3c.log", "auto", "lines 5  parsed 1  malformed 4"),
+        ("nswl_docker_readme.log", "w3c", "lines 7  parsed 3  malformed 4"),
     ],
 )
 def test_replay_reads_each_format(
@@ -580,3 +582,84 @@ def test_gcp_and_istio_json_presets(format_name: str) -> None:
             "httpbin:8000",
             "418",
         )
+
+
+# --- real samples of the formats that had none (tests/data/logs/SOURCES.md) ----------------------
+
+
+@pytest.mark.parametrize(
+    "sample, detected, summary",
+    [
+        ("matomo_incapsula_w3c.log", "w3c", "lines 5  parsed 1 (100.0 % of 1 lines that are not empty or comments)"),
+        ("nswl_docker_readme.log", "w3c", "lines 7  parsed 3 (100.0 % of 3 lines that are not empty or comments)"),
+    ],
+)
+def test_logs_check_detects_each_real_sample(
+    capsys: pytest.CaptureFixture[str], sample: str, detected: str, summary: str
+) -> None:
+    assert main(["logs", "check", str(LOGS / sample)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"format: {detected}" and out[1].startswith(summary), out
+    assert out[-2:] == ["  [log]", f'  format = "{detected}"']
+
+
+@pytest.mark.parametrize("format_name", ["w3c", "auto"])
+def test_incapsula_w3c_sample(format_name: str) -> None:
+    """Incapsula quotes every value ("" when empty), logs the page as host and path with no scheme
+    in cs-uri, its query apart in cs-uri-query, and spells the referrer header cs(Referrer)."""
+    counts, addresses = parse_file(LOGS / "matomo_incapsula_w3c.log", LogSettings(format=format_name))
+    assert counts == {"lines": 5, "comment": 4, "ok": 1} and addresses == ["123.123.123.123"]
+    raw = _split_all(format_name, LOGS / "matomo_incapsula_w3c.log")[-1]
+    assert isinstance(raw, RawFields)
+    assert (raw.vhost, raw.client, raw.timestamp, raw.status, raw.referrer, raw.forwarded_for) == (
+        "www.example.com",
+        "123.123.123.123",
+        "2017-06-28T07:26:35Z",
+        "200",
+        None,
+        "123.123.123.123",
+    )
+    assert split_request(raw.request) == ("GET", "/page.php", "variable=test")
+    assert raw.user_agent == (
+        "Mozilla/5.0 (Windows NT 6.1; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/58.0.3029.110 Safari/537.36"
+    )
+
+
+def test_a_quoted_w3c_user_agent_keeps_its_plus() -> None:
+    """Quoted values keep their spaces, so a "+" in them is a plus, not IIS's escaped space."""
+    parser = make_line_parser(LogSettings(format="w3c"))
+    header = (LOGS / "matomo_incapsula_w3c.log").read_text(encoding="utf-8").splitlines(keepends=True)[3]
+    assert parser.split(header) == Malformed("comment")
+    line = (
+        (LOGS / "matomo_incapsula_w3c.log")
+        .read_text(encoding="utf-8")
+        .splitlines()[4]
+        .replace(
+            "Mozilla/5.0 (Windows NT 6.1; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/58.0.3029.110 Safari/537.36",
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        )
+    )
+    raw = parser.split(line + "\n")
+    assert isinstance(raw, RawFields)
+    assert raw.user_agent == "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+@pytest.mark.parametrize("format_name", ["w3c", "auto"])
+def test_netscaler_web_logging_sample(format_name: str) -> None:
+    """NSWL's W3C output: a #Fields: line ending in a space, sc-servicename and cs(Cookie) fields."""
+    counts, addresses = parse_file(LOGS / "nswl_docker_readme.log", LogSettings(format=format_name))
+    assert counts == {"lines": 7, "comment": 4, "ok": 3} and addresses == ["172.16.0.1"] * 3
+    raw = _split_all(format_name, LOGS / "nswl_docker_readme.log")[4]
+    assert isinstance(raw, RawFields)
+    assert (raw.vhost, raw.client, raw.timestamp, raw.status, raw.size, raw.referrer, raw.user_agent) == (
+        None,
+        "172.16.0.1",
+        "2017-10-29T03:54:12Z",
+        "200",
+        "131",
+        None,
+        "curl/7.54.0",
+    )
+    assert split_request(raw.request) == ("GET", "/", "")
