@@ -119,10 +119,13 @@ class JsonLineParser:
             if path is None or isinstance(path, dict | list):
                 return Malformed(MalformedReason.MISSING_FIELDS)
             request = f"{_text(get['method'](record)) or 'GET'} {path} HTTP/1.1"
+        vhost = _text(get["vhost"](record))
+        if vhost is None and request.count(" ") == 2:
+            vhost = _url_host(request.split(" ")[1])  # Google Cloud logs the host only in requestUrl
         status = get["status"](record)
         size = get["size"](record)
         return RawFields(
-            _text(get["vhost"](record)),
+            vhost,
             str(client),
             _time_text(time),
             request,
@@ -239,6 +242,17 @@ def _text(value: Any) -> str | None:
     if isinstance(value, list):  # Caddy logs each header as a list of values
         return ", ".join(str(item) for item in value) or None
     return str(value)
+
+
+def _url_host(target: str) -> str | None:
+    """The host of an absolute URL (``https://www.example.jp:8443/pricing`` → ``www.example.jp``)."""
+    if not target.startswith(("http://", "https://")):
+        return None
+    authority = target.split("/", 3)[2].rpartition("@")[2]
+    if authority.startswith("["):  # an IPv6 literal: [2001:db8::1]:8443
+        end = authority.find("]")
+        return authority[1:end] if end > 1 else None
+    return authority.partition(":")[0] or None
 
 
 def _time_text(value: Any) -> str:

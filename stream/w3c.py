@@ -30,6 +30,7 @@ _ROLES = {
     "x-forwarded-for": "forwarded_for",
     "cs(x-forwarded-for)": "forwarded_for",
     "x-forwarded-for-ip": "forwarded_for",
+    "s-xff": "forwarded_for",  # Incapsula: the X-Forwarded-For its proxy received
     "cs-method": "method",
     "cs-uri-stem": "stem",
     "cs-uri-query": "query",
@@ -135,7 +136,8 @@ class W3cParser:
             return _MISSING
         text = line.rstrip("\r\n")
         values = text.split("\t") if "\t" in text else text.rstrip().split(" ")
-        if '"' in text:  # IIS Advanced Logging quotes its text values, spaces and all
+        quoted = '"' in text
+        if quoted:  # IIS Advanced Logging and Incapsula quote their text values, spaces and all
             # only a line that does not fit is re-split: an IIS query holding a quote keeps its width
             if "\t" not in text and len(values) != layout.width:
                 values = _QUOTED_OR_BARE.findall(text)
@@ -146,24 +148,31 @@ class W3cParser:
             else:
                 return Malformed(classify_unparsable(line)) if len(values) < 3 else _MISSING
         timestamp = f"{values[layout.date]}T{values[layout.time]}" + ("" if layout.local else "Z")
+        vhost = _value(values, layout.vhost)
         if layout.stem >= 0:
             target = values[layout.stem]
-            query = values[layout.query] if layout.query >= 0 else "-"
-            if query not in ("-", ""):
-                target = f"{target}?{query}"
         else:
             target = values[layout.uri]
+            if target[:1] not in ("/", "*") and "://" not in target:
+                # Incapsula's cs-uri is the host and the path with no scheme: www.example.com/page.php
+                host, slash, path = target.partition("/")
+                target = slash + path or "/"
+                vhost = vhost or host or None
+        query = values[layout.query] if layout.query >= 0 else "-"
+        if query not in ("-", "") and "?" not in target:
+            target = f"{target}?{query}"
         method = values[layout.method] if layout.method >= 0 else "GET"
         version = values[layout.version] if layout.version >= 0 else "HTTP/1.1"
         return RawFields(
-            _value(values, layout.vhost),
+            vhost,
             values[layout.client],
             timestamp,
             f"{method} {target} {version if version.startswith('HTTP/') else 'HTTP/1.1'}",
             values[layout.status] if layout.status >= 0 else "200",
             values[layout.size] if layout.size >= 0 else "-",
             _value(values, layout.referrer),
-            _decoded(_value(values, layout.user_agent)),
+            # a quoted user agent keeps its spaces, so its "+" is a plus ("; +http://www.google.com/bot.html")
+            _value(values, layout.user_agent) if quoted else _decoded(_value(values, layout.user_agent)),
             _value(values, layout.forwarded_for),
         )
 
@@ -179,7 +188,7 @@ def _value(values: list[str], position: int) -> str | None:
     if position < 0:
         return None
     value = values[position]
-    return None if value == "-" else value
+    return None if value in ("-", "") else value  # Incapsula quotes an empty value: ""
 
 
 @functools.lru_cache(maxsize=8192)

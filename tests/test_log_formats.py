@@ -224,6 +224,10 @@ def test_w3c_fields_setting_is_checked() -> None:
         ("aws_alb_docs.log", "auto", "lines 7  parsed 7  malformed 0"),
         ("aws_elb_classic_docs.log", "elb", "lines 4  parsed 2  malformed 2"),
         ("lnav_haproxy.log", "haproxy", "lines 17  parsed 13  malformed 4"),
+        ("matomo_incapsula_w3c.log", "auto", "lines 5  parsed 1  malformed 4"),
+        ("nswl_docker_readme.log", "w3c", "lines 7  parsed 3  malformed 4"),
+        ("matomo_traefik_json.log", "traefik", "lines 1  parsed 1  malformed 0"),
+        ("gcp_lb_otel_ndjson.log", "auto", "lines 3  parsed 3  malformed 0"),
     ],
 )
 def test_replay_reads_each_format(
@@ -551,7 +555,8 @@ def test_envoy_and_istio_text_lines(format_name: str) -> None:
 @pytest.mark.parametrize("format_name", ["gcp_lb", "istio", "auto"])
 def test_gcp_and_istio_json_presets(format_name: str) -> None:
     """Lines written from the documented field names (Cloud Logging's HttpRequest; Istio's JSON
-    access-log encoding), no public sample of either being at hand."""
+    access-log encoding): no public sample of Istio's JSON lines is at hand (SOURCES.md); the Google
+    Cloud samples are read in test_gcp_load_balancer_samples."""
     gcp = (
         '{"httpRequest":{"requestMethod":"GET","requestUrl":"https://www.example.jp/pricing?plan=pro",'
         '"status":200,"responseSize":"5120","userAgent":"Mozilla/5.0","remoteIp":"81.2.69.160",'
@@ -580,3 +585,147 @@ def test_gcp_and_istio_json_presets(format_name: str) -> None:
             "httpbin:8000",
             "418",
         )
+
+
+# --- real samples of the formats that had none (tests/data/logs/SOURCES.md) ----------------------
+
+
+@pytest.mark.parametrize(
+    "sample, detected, summary",
+    [
+        ("matomo_incapsula_w3c.log", "w3c", "lines 5  parsed 1 (100.0 % of 1 lines that are not empty or comments)"),
+        ("nswl_docker_readme.log", "w3c", "lines 7  parsed 3 (100.0 % of 3 lines that are not empty or comments)"),
+        ("matomo_traefik_json.log", "traefik", "lines 1  parsed 1 (100.0 % of 1 lines that are not empty or comments)"),
+        ("gcp_lb_otel_ndjson.log", "gcp_lb", "lines 3  parsed 3 (100.0 % of 3 lines that are not empty or comments)"),
+    ],
+)
+def test_logs_check_detects_each_real_sample(
+    capsys: pytest.CaptureFixture[str], sample: str, detected: str, summary: str
+) -> None:
+    assert main(["logs", "check", str(LOGS / sample)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"format: {detected}" and out[1].startswith(summary), out
+    assert out[-2:] == ["  [log]", f'  format = "{detected}"']
+
+
+@pytest.mark.parametrize("format_name", ["w3c", "auto"])
+def test_incapsula_w3c_sample(format_name: str) -> None:
+    """Incapsula quotes every value ("" when empty), logs the page as host and path with no scheme
+    in cs-uri, its query apart in cs-uri-query, and spells the referrer header cs(Referrer)."""
+    counts, addresses = parse_file(LOGS / "matomo_incapsula_w3c.log", LogSettings(format=format_name))
+    assert counts == {"lines": 5, "comment": 4, "ok": 1} and addresses == ["123.123.123.123"]
+    raw = _split_all(format_name, LOGS / "matomo_incapsula_w3c.log")[-1]
+    assert isinstance(raw, RawFields)
+    assert (raw.vhost, raw.client, raw.timestamp, raw.status, raw.referrer, raw.forwarded_for) == (
+        "www.example.com",
+        "123.123.123.123",
+        "2017-06-28T07:26:35Z",
+        "200",
+        None,
+        "123.123.123.123",
+    )
+    assert split_request(raw.request) == ("GET", "/page.php", "variable=test")
+    assert raw.user_agent == (
+        "Mozilla/5.0 (Windows NT 6.1; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/58.0.3029.110 Safari/537.36"
+    )
+
+
+def test_a_quoted_w3c_user_agent_keeps_its_plus() -> None:
+    """Quoted values keep their spaces, so a "+" in them is a plus, not IIS's escaped space."""
+    parser = make_line_parser(LogSettings(format="w3c"))
+    header = (LOGS / "matomo_incapsula_w3c.log").read_text(encoding="utf-8").splitlines(keepends=True)[3]
+    assert parser.split(header) == Malformed("comment")
+    line = (
+        (LOGS / "matomo_incapsula_w3c.log")
+        .read_text(encoding="utf-8")
+        .splitlines()[4]
+        .replace(
+            "Mozilla/5.0 (Windows NT 6.1; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/58.0.3029.110 Safari/537.36",
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        )
+    )
+    raw = parser.split(line + "\n")
+    assert isinstance(raw, RawFields)
+    assert raw.user_agent == "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+@pytest.mark.parametrize("format_name", ["w3c", "auto"])
+def test_netscaler_web_logging_sample(format_name: str) -> None:
+    """NSWL's W3C output: a #Fields: line ending in a space, sc-servicename and cs(Cookie) fields."""
+    counts, addresses = parse_file(LOGS / "nswl_docker_readme.log", LogSettings(format=format_name))
+    assert counts == {"lines": 7, "comment": 4, "ok": 3} and addresses == ["172.16.0.1"] * 3
+    raw = _split_all(format_name, LOGS / "nswl_docker_readme.log")[4]
+    assert isinstance(raw, RawFields)
+    assert (raw.vhost, raw.client, raw.timestamp, raw.status, raw.size, raw.referrer, raw.user_agent) == (
+        None,
+        "172.16.0.1",
+        "2017-10-29T03:54:12Z",
+        "200",
+        "131",
+        None,
+        "curl/7.54.0",
+    )
+    assert split_request(raw.request) == ("GET", "/", "")
+
+
+@pytest.mark.parametrize("format_name", ["traefik", "auto"])
+def test_traefik_json_sample(format_name: str) -> None:
+    """The status returned to the visitor (DownstreamStatus 200), not the origin's (504); the time
+    the request started (StartUTC), not when the line was written (time, two minutes later)."""
+    counts, addresses = parse_file(LOGS / "matomo_traefik_json.log", LogSettings(format=format_name))
+    assert counts == {"lines": 1, "ok": 1} and addresses == ["172.0.0.1"]
+    raw = _split_all(format_name, LOGS / "matomo_traefik_json.log")[0]
+    assert isinstance(raw, RawFields)
+    assert (raw.vhost, raw.client, raw.status, raw.size, raw.referrer, raw.user_agent) == (
+        "localhost",
+        "172.0.0.1",
+        "200",
+        "15",
+        "www.example.com",
+        "Prometheus/2.40.5",
+    )
+    assert split_request(raw.request) == ("GET", "/my/app/auth", "id=1234&user=dude")
+    assert TimestampParser().parse(raw.timestamp) == TimestampParser().parse("2023-08-11T11:39:21.773360Z")
+
+
+_GCP_DOCUMENTS = (
+    "global_external_application_load_balancer.json",
+    "regional_external_application_load_balancer.json",
+    "enforced_security_policy.json",
+)
+
+
+def test_gcp_sample_lines_are_the_published_entries() -> None:
+    """gcp_lb_otel_ndjson.log holds the three published LogEntry documents one per line, as Cloud
+    Logging's exports to Cloud Storage and Pub/Sub carry them."""
+    documents = [json.loads((LOGS / "gcp_lb_otel" / name).read_text(encoding="utf-8")) for name in _GCP_DOCUMENTS]
+    lines = (LOGS / "gcp_lb_otel_ndjson.log").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == documents
+
+
+@pytest.mark.parametrize("format_name", ["gcp_lb", "auto"])
+def test_gcp_load_balancer_samples(format_name: str) -> None:
+    """A global and a regional external Application Load Balancer and a Cloud Armor denial: the
+    regional one logs the visitor's port, and only the request URL names the site."""
+    counts, addresses = parse_file(LOGS / "gcp_lb_otel_ndjson.log", LogSettings(format=format_name))
+    assert counts == {"lines": 3, "ok": 3} and addresses == ["79.117.34.252"] * 3
+    global_lb, regional, denied = _split_all(format_name, LOGS / "gcp_lb_otel_ndjson.log")
+    assert isinstance(global_lb, RawFields) and isinstance(regional, RawFields) and isinstance(denied, RawFields)
+    assert (global_lb.vhost, global_lb.client, global_lb.timestamp, global_lb.status, global_lb.size) == (
+        "35.227.246.6",
+        "79.117.34.252",
+        "2025-11-20T13:35:27.558637Z",
+        "200",
+        "780",
+    )
+    assert global_lb.user_agent == "curl/8.7.1" and split_request(global_lb.request) == ("GET", "/", "")
+    assert (regional.vhost, regional.client) == ("34.0.217.72", "79.117.34.252:60102")
+    assert split_request(regional.request) == ("GET", "/", "curl=")
+    assert (denied.vhost, denied.status, denied.size, denied.referrer) == ("136.110.215.198", "403", "275", None)
+    assert denied.user_agent == (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/142.0.0.0 Safari/537.36"
+    )
+    assert TimestampParser().parse(denied.timestamp) == TimestampParser().parse("2025-11-11T12:25:33.653165Z")
