@@ -242,6 +242,7 @@ port = {dns_port}
 timeout_seconds = 1.0
 [resolution.rdap]
 enabled = true
+acknowledge_terms = true
 url = "{rdap.rdap_url}"
 jpnic_url = "{rdap.jpnic_url}"
 timeout_seconds = 2.0
