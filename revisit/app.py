@@ -48,7 +48,7 @@ from revisit.enrichment.resolve import (
     Resolver,
     ResolverChain,
 )
-from revisit.enrichment.terms import SourceTerms, check_source_terms, late_source_terms
+from revisit.enrichment.terms import SourceTerms, check_source_terms
 from revisit.privacy import AddressProtector
 from revisit.storage.outbox import AlertOutbox, HeldDelivery
 from revisit.storage.store import Store
@@ -112,7 +112,7 @@ def build_enrichment(
         resolvers.append(maxmind)
     late = LateResolver(settings.resolution, observer=observer)
     chain = ResolverChain(resolvers, observer)
-    terms = chain.terms() + late_source_terms(settings.resolution)
+    terms = chain.terms() + late.terms
     return Enrichment(index, chain, maxmind, late if late.enabled else None, terms)
 
 
