@@ -43,9 +43,16 @@ class SourceTerms:
 
 
 _REGISTRY_NOTE = (
-    "ARIN: not for 'advertising, direct marketing, marketing research or similar purposes'; "
-    "APNIC: not for compiling marketing lists; RIPE NCC: Database Terms and Conditions (use for "
-    "marketing forbidden); JPNIC: for network operation and management only"
+    "ARIN: not for 'advertising, direct marketing, marketing research or similar purposes', nor as "
+    "part of a commercial service 'including the solicitation and servicing of ... customers'; "
+    "APNIC: 'any use of this material to target advertising or similar activities is explicitly "
+    "forbidden'; RIPE NCC (Terms and Conditions, article 4.4): not for 'advertising, direct "
+    "marketing, marketing research or similar purposes'; JPNIC: published for network operation "
+    "and management, not for sales"
+)
+_REGISTRY_URLS = (
+    " (APNIC: https://www.apnic.net/manage-ip/using-whois/bulk-access/copyright/ ; RIPE NCC: "
+    "https://www.ripe.net/publications/news/incorrect-use-of-the-ripe-database/)"
 )
 
 SOURCE_TERMS: dict[str, SourceTerms] = {
@@ -123,13 +130,13 @@ SOURCE_TERMS: dict[str, SourceTerms] = {
             "each registry's WHOIS/RDAP terms of use",
             "https://www.arin.net/resources/registry/whois/tou/",
             False,
-            note=_REGISTRY_NOTE,
+            note=_REGISTRY_NOTE + _REGISTRY_URLS,
         ),
         SourceTerms(
             "rdap+jpnic",
             "JPNIC WHOIS (through APNIC's RDAP)",
             "JPNIC WHOIS terms of use",
-            "https://www.nic.ad.jp/en/whois/",
+            "https://www.nic.ad.jp/ja/topics/2003/20030912-01.html",
             False,
             note=_REGISTRY_NOTE,
         ),
