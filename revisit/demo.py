@@ -461,9 +461,9 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
     if quiet:
         print(f"  came back without an alert (active customer or cooldown): {', '.join(quiet)}")
     program = sys.argv[0] if sys.argv[0].endswith("revisit") else "revisit"
-    show_database_visitors(accounts_csv, mmdb, program, demo_settings(locale))
     print(f"\nFiles: {log_path}, {accounts_csv}, {mmdb}, {alerts_jsonl}, {database}")
     print(f"Next: {program} history C-1001 --db sqlite:///{database}")
+    show_database_visitors(accounts_csv, mmdb, program, demo_settings(locale))
     return 0
 
 
