@@ -54,6 +54,7 @@ port = {dns.port}
 timeout_seconds = 5.0
 [resolution.rdap]
 enabled = true
+acknowledge_terms = true
 url = "{rdap.rdap_url}"
 timeout_seconds = 5.0
 retries = 0

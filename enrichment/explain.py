@@ -16,10 +16,16 @@ from revisit.enrichment.late import LateResolver
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.normalize import normalize_name
 from revisit.enrichment.resolve import ResolverChain
+from revisit.enrichment.terms import SourceTerms, terms_for
 
 SOURCE_NAMES = {
     "account_networks": "your account list's networks",
     "maxmind": "MaxMind databases",
+    "geolite2": "MaxMind GeoLite2 databases",
+    "ipinfo_lite": "IPinfo Lite database",
+    "dbip_lite": "DB-IP Lite database",
+    "iptoasn": "iptoasn database",
+    "mmdb": "a MaxMind-format database",
     "reverse_dns": "reverse DNS",
     "rdap": "RDAP registry",
     "rdap+jpnic": "RDAP + JPNIC whois",
@@ -49,6 +55,11 @@ class Explanation:
     match: AccountMatch | None = None
     reason: str = ""  # why the match, or why none
 
+    @property
+    def terms(self) -> SourceTerms | None:
+        """The terms of the source that named the organisation."""
+        return terms_for(self.organization.source) if self.organization is not None else None
+
     def lines(self) -> list[str]:
         out = [f"address {self.address}", "what each source says:"]
         out += [f"  {answer.source:<30} {answer.said}" for answer in self.sources]
@@ -61,6 +72,11 @@ class Explanation:
                 f"organisation: {label} [{org.kind.value}] from {SOURCE_NAMES.get(org.source, org.source)}"
                 + (", an access provider (its customers are not told apart)" if org.is_access_provider else "")
             )
+            terms = self.terms
+            if terms is not None:
+                out.append(f"  terms: {terms.summary()}")
+                if terms.note:
+                    out.append(f"  note: {terms.note}")
         if self.candidates:
             out.append("accounts considered:")
             out += [f"  {c.account_id:<12} {c.name:<32} {c.how:<36} {c.score:5.1f}" for c in self.candidates]

@@ -35,6 +35,7 @@ from revisit.enrichment.rdap import (
     RegistrationCache,
 )
 from revisit.enrichment.reverse_dns import ReverseDnsResolver, public_suffixes
+from revisit.enrichment.terms import late_source_terms
 
 log = logging.getLogger("revisit.resolve.late")
 
@@ -124,6 +125,7 @@ class LateResolver:
         observer: LateObserver | None = None,
     ) -> None:
         self.config = config
+        self.terms = late_source_terms(config)  # of reverse DNS and RDAP, when turned on
         self.rdap = RdapClient(config.rdap) if config.rdap.enabled else None
         if config.reverse_dns.enabled:
             public_suffixes()  # parsed here, in the parent of replay's forked classifiers

@@ -1,17 +1,25 @@
-"""Organization from MaxMind databases (ISP, Enterprise, ASN, Domain, Connection-Type, Anonymous-IP).
+"""Organization from MaxMind-format databases: MaxMind's own (ISP, Enterprise, ASN, Domain,
+Connection-Type, Anonymous-IP, City), and the open ones in the same file format: IPinfo Lite,
+DB-IP Lite ASN, iptoasn, GeoLite2-ASN/City.
 
-Any number of ``.mmdb`` files may be given; each one's type is read from its own metadata, and the
-answers of all of them for one address are merged into one Organization. The merge is where the
+Any number of ``.mmdb`` files may be given; each one's type is read from its own metadata (its
+``database_type``), or, for a file whose type names no known product, from the shape of its
+records (IPinfo's ``asn``/``as_name``/``as_domain``, iptoasn's ``as_number``/``as_description``,
+MaxMind's ``autonomous_system_*``). The answers of all of them for one address are merged into one
+Organization, whose ``source`` names the product that named it (its terms: enrichment/terms.py). The merge is where the
 ISP problem is decided: an organisation name equal to the ISP's, a cellular connection, a hosting
 or VPN flag all mark the visit as an access provider's, which is never matched by name.
 """
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import logging
 import os
+import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +36,7 @@ from revisit.enrichment.providers import (
     access_providers,
     provider_words_clue,
 )
+from revisit.enrichment.terms import SOURCE_TERMS, SourceTerms
 
 log = logging.getLogger("revisit.resolve.maxmind")
 
@@ -40,6 +49,19 @@ _LOOKUPS: tuple[tuple[str, str], ...] = (
     ("Connection-Type", "connection_type"),
     ("Anonymous-IP", "anonymous_ip"),
     ("Anonymous-Plus", "anonymous_plus"),
+    ("City", "city"),  # country only: a clue in the evidence, never an organisation by itself
+    ("Country", "country"),
+)
+# database_type (substring, case-insensitive) → the product, whose terms apply (enrichment/terms.py).
+# DB-IP's files say "DBIP-ASN-Lite (compat=GeoLite2-ASN)": they are looked for before GeoLite2.
+_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("dbip", "dbip_lite"),
+    ("db-ip", "dbip_lite"),
+    ("ipinfo", "ipinfo_lite"),
+    ("iptoasn", "iptoasn"),
+    ("ip2asn", "iptoasn"),
+    ("geolite", "geolite2"),
+    ("geoip", "maxmind"),
 )
 
 # Enterprise `user_type` → kind. Unlisted values (business, unknown) leave the kind to other clues.
@@ -79,9 +101,101 @@ _ANONYMOUS_FLAGS = (
 class MaxMindDatabase:
     path: str
     database_type: str
-    method: str
-    reader: geoip2.database.Reader = field(repr=False, compare=False)
+    method: str  # the geoip2 reader method, or "record:<shape>" for records read as they are
+    reader: geoip2.database.Reader | maxminddb.Reader = field(repr=False, compare=False)
     file_identity: tuple[int, int, int] | None = None  # (inode, size, mtime) of the file opened
+    family: str = "maxmind"  # the product (a key of enrichment.terms.SOURCE_TERMS)
+
+    @property
+    def answer_slot(self) -> str:
+        """Where its answer goes in the merge: an AS record of any shape answers as "asn"."""
+        return "asn" if self.method.startswith("record:") else self.method
+
+
+@dataclass(frozen=True, slots=True)
+class AsRecord:
+    """An open database's record in the shape of geoip2's ASN answer, plus its AS domain and country."""
+
+    autonomous_system_number: int | None
+    autonomous_system_organization: str | None
+    network: str | None
+    domain: str | None = None
+    country_code: str | None = None
+
+
+# iptoasn writes "HANDLE - Organisation" ("GOOGLE - Google LLC"): the handle is not a name.
+_IPTOASN_HANDLE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]* - (?=\S)")
+
+
+def _asn_number(value: Any) -> int | None:
+    """145, "145" or IPinfo's "AS145" → 145."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value > 0 else None
+    text = str(value or "").strip().upper().removeprefix("AS")
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def record_shape(record: Mapping[str, Any]) -> str | None:
+    """Which schema a record is in, from its keys (each product's documented fields; the URLs in
+    tests/data/open-mmdb/SOURCES.md)."""
+    if "as_name" in record or "as_domain" in record or isinstance(record.get("asn"), str):
+        return "ipinfo"
+    if "as_number" in record or "as_description" in record:
+        return "iptoasn"
+    if "autonomous_system_number" in record or "autonomous_system_organization" in record:
+        return "asn"
+    if isinstance(record.get("country"), Mapping) or isinstance(record.get("city"), Mapping):
+        return "geo"
+    return None
+
+
+def as_record(shape: str, record: Mapping[str, Any], network: str | None) -> AsRecord:
+    if shape == "ipinfo":
+        return AsRecord(
+            _asn_number(record.get("asn")),
+            _text(record.get("as_name")),
+            network,
+            _text(record.get("as_domain")),
+            _text(record.get("country_code")),
+        )
+    if shape == "iptoasn":
+        description = _text(record.get("as_description"))
+        if description is not None:
+            description = _IPTOASN_HANDLE.sub("", description) or description
+        if description is not None and description.casefold() in ("not routed", "none"):
+            description = None
+        return AsRecord(
+            _asn_number(record.get("as_number")), description, network, None, _text(record.get("as_country_code"))
+        )
+    if shape == "asn":
+        return AsRecord(
+            _asn_number(record.get("autonomous_system_number")),
+            _text(record.get("autonomous_system_organization")),
+            network,
+        )
+    country = record.get("country")
+    code = country.get("iso_code") if isinstance(country, Mapping) else None
+    return AsRecord(None, None, network, None, _text(code))
+
+
+def _record_lookup(reader: maxminddb.Reader, shape: str, address: str) -> AsRecord:
+    record, prefix_len = reader.get_with_prefix_len(address)
+    if not isinstance(record, Mapping):
+        raise geoip2.errors.AddressNotFoundError(f"{address} is not in the database", address, prefix_len)
+    network = ipaddress.ip_network(f"{address}/{prefix_len}", strict=False)
+    return as_record(shape, record, str(network))
+
+
+def _family(database_type: str, shape: str | None) -> str:
+    lowered = database_type.casefold()
+    for marker, family in _FAMILIES:
+        if marker in lowered:
+            return family
+    return {"ipinfo": "ipinfo_lite", "iptoasn": "iptoasn"}.get(shape or "", "mmdb")
 
 
 def _file_identity(path: str | Path) -> tuple[int, int, int] | None:
@@ -103,14 +217,23 @@ def open_database(path: str | Path) -> MaxMindDatabase:
     except (maxminddb.InvalidDatabaseError, ValueError, OSError) as error:
         raise BadInput(f"{path}: not a readable MaxMind database ({error})") from None
     database_type = reader.metadata().database_type
-    for marker, method in _LOOKUPS:
-        if marker in database_type:
-            return MaxMindDatabase(str(path), database_type, method, reader, identity)
+    family = _family(database_type, None)
+    if family in ("maxmind", "geolite2"):
+        for marker, method in _LOOKUPS:
+            if marker in database_type:
+                return MaxMindDatabase(str(path), database_type, method, reader, identity, family)
     reader.close()
-    raise BadInput(
-        f"{path}: database type {database_type!r} says nothing about organisations; "
-        "use ISP, Enterprise, ASN, Domain, Connection-Type or Anonymous-IP databases"
-    )
+    raw = maxminddb.open_database(str(path))
+    first = next(iter(raw), None)
+    shape = record_shape(first[1]) if first is not None and isinstance(first[1], Mapping) else None
+    if shape is None:
+        raw.close()
+        raise BadInput(
+            f"{path}: database type {database_type!r} says nothing about organisations; use ISP, "
+            "Enterprise, ASN, Domain, Connection-Type or Anonymous-IP databases, or an open AS "
+            "database (IPinfo Lite, DB-IP Lite ASN, iptoasn, GeoLite2-ASN)"
+        )
+    return MaxMindDatabase(str(path), database_type, f"record:{shape}", raw, identity, _family(database_type, shape))
 
 
 _Lookups = tuple[tuple[str, Callable[[str], Any]], ...]
@@ -128,6 +251,10 @@ class MaxMindResolver:
 
     name = "maxmind"
     RETIRED_GRACE_SECONDS = 60.0
+
+    @property
+    def terms(self) -> tuple[SourceTerms, ...]:
+        return tuple(dict.fromkeys(SOURCE_TERMS[database.family] for database in self.databases))
 
     def __init__(
         self,
@@ -193,21 +320,33 @@ class MaxMindResolver:
         if self.reload_seconds > 0 and time.monotonic() >= self._next_check:
             self.reload_changed()
         answers: dict[str, Any] = {}
-        for method, lookup in self._state[1]:
+        families: dict[str, str] = {}
+        for (slot, lookup), database in zip(self._state[1], self._state[0], strict=True):
+            if slot in answers:
+                continue
             try:
-                answers.setdefault(method, lookup(str(address)))
+                answers[slot] = lookup(str(address))
             except (geoip2.errors.AddressNotFoundError, ValueError):
                 continue
+            families[slot] = database.family
         if not answers:
             return None
-        return merge_answers(answers, self.providers)
+        return merge_answers(answers, self.providers, families)
+
+
+def _lookup_of(database: MaxMindDatabase) -> Callable[[str], Any]:
+    if not isinstance(database.reader, geoip2.database.Reader):  # a record-shaped file, read as it is
+        return functools.partial(_record_lookup, database.reader, database.method.removeprefix("record:"))
+    return getattr(database.reader, database.method)
 
 
 def _state_of(databases: Sequence[MaxMindDatabase]) -> tuple[tuple[MaxMindDatabase, ...], _Lookups]:
-    return tuple(databases), tuple((db.method, getattr(db.reader, db.method)) for db in databases)
+    return tuple(databases), tuple((db.answer_slot, _lookup_of(db)) for db in databases)
 
 
-def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None = None) -> Organization | None:
+def merge_answers(
+    answers: dict[str, Any], providers: ProviderDirectory | None = None, families: Mapping[str, str] | None = None
+) -> Organization | None:
     """One Organization from the answers of several database types for one address.
 
     ``providers`` (the packaged access-provider list) marks an answer that names no organisation
@@ -234,7 +373,8 @@ def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None =
         asn_answer and asn_answer.autonomous_system_organization,
     )
     domain_answer = answers.get("domain")
-    domain = first(traits and traits.domain, domain_answer and domain_answer.domain)
+    as_domain = getattr(asn_answer, "domain", None)  # IPinfo's as_domain: the AS organisation's own
+    domain = first(traits and traits.domain, domain_answer and domain_answer.domain, as_domain)
     if domain is not None and domain.lower().endswith(".arpa"):
         domain = None  # a reverse-DNS zone says nothing about who the visitor is
     connection_answer = answers.get("connection_type")
@@ -300,6 +440,11 @@ def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None =
         assert provider is not None
         kind = provider.kind
         clues.append(f"AS{asn} is {provider.name}, on the access-provider list ({provider.kind.value})")
+    elif not organization and not isp_name and asn_org and _as_provider(asn_org, as_domain, providers) is not None:
+        # An AS database alone (GeoLite2-ASN, IPinfo Lite, DB-IP, iptoasn) names the network's
+        # operator: an access or cloud provider by the list's names and domains, or by its words.
+        kind, clue = _as_provider(asn_org, as_domain, providers) or (OrgKind.UNKNOWN, "")
+        clues.append(clue)
     elif organization:
         kind = OrgKind.BUSINESS if connection in (None, "Corporate") else OrgKind.UNKNOWN
         clues.append(
@@ -313,7 +458,10 @@ def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None =
 
     name = organization or isp_name or asn_org
     if name is None and domain is None and kind is OrgKind.UNKNOWN:
-        return None
+        return None  # a City or Country answer alone names no one
+    country = _country_code(answers)
+    if country:
+        clues.append(f"country {country}")
     if organization:
         confidence = 0.8
     elif asn_org:
@@ -324,7 +472,7 @@ def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None =
     return Organization(
         name=name,
         kind=kind,
-        source="maxmind",
+        source=_answering_family(families or {}, organization is not None, enterprise is not None),
         confidence=confidence,
         domain=domain,
         asn=asn,
@@ -332,3 +480,39 @@ def merge_answers(answers: dict[str, Any], providers: ProviderDirectory | None =
         access_provider=isp_name if isp_name != name else None,
         evidence="; ".join(clues),
     )
+
+
+def _as_provider(
+    asn_org: str, as_domain: str | None, providers: ProviderDirectory | None
+) -> tuple[OrgKind, str] | None:
+    """(kind, why) when an autonomous system's operator is an access provider, else None."""
+    provider = providers.for_name(asn_org) or providers.for_domain(as_domain) if providers is not None else None
+    if provider is not None:
+        return provider.kind, f"{asn_org!r} is {provider.name}, on the access-provider list ({provider.kind.value})"
+    words = provider_words_clue(asn_org)
+    if words is not None:
+        return OrgKind.ISP, f"the autonomous system's operator is a network operator ({words})"
+    return None
+
+
+def _country_code(answers: Mapping[str, Any]) -> str | None:
+    for slot in ("asn", "city", "country"):
+        answer = answers.get(slot)
+        code = getattr(answer, "country_code", None)
+        if code is None:
+            country = getattr(answer, "country", None)
+            code = getattr(country, "iso_code", None)
+        if code:
+            return str(code)
+    return None
+
+
+def _answering_family(families: Mapping[str, str], named_by_organization: bool, enterprise: bool) -> str:
+    """The product whose answer named the visitor: its terms are the ones that apply."""
+    if named_by_organization:
+        slot = "enterprise" if enterprise else "isp"
+        return families.get(slot, families.get("isp", "maxmind"))
+    for slot in ("asn", "isp", "enterprise", "domain"):
+        if slot in families:
+            return families[slot]
+    return next(iter(families.values()), "maxmind")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.terms import SOURCE_TERMS, SourceTerms
 
 if TYPE_CHECKING:
     from revisit.enrichment.match import AccountIndex
@@ -27,6 +28,11 @@ ResolutionObserver = Callable[[str, float, str], None]
 
 class Resolver(Protocol):
     name: str
+
+    @property
+    def terms(self) -> tuple[SourceTerms, ...]:
+        """The terms of the data it answers from (licence, credit, sales use)."""
+        ...
 
     def resolve(self, address: IPAddress) -> Organization | None: ...
 
@@ -68,6 +74,9 @@ class ResolverChain:
             self.observer(resolver.name, time.perf_counter() - started, "none" if organization is None else "answer")
         return organization
 
+    def terms(self) -> tuple[SourceTerms, ...]:
+        return tuple(dict.fromkeys(t for r in self.resolvers for t in r.terms))
+
     def answers(self, address: IPAddress) -> list[ResolverAnswer]:
         """Every resolver's answer, for explaining a decision (the hot path stops at the first)."""
         return [ResolverAnswer(r.name, self._ask(r, address)) for r in self.resolvers]
@@ -77,6 +86,7 @@ class AccountNetworkResolver:
     """The account list's own networks: the most trusted answer there is (confidence 1.0)."""
 
     name = "account_networks"
+    terms = (SOURCE_TERMS["account_networks"],)
 
     def __init__(self, index: AccountIndex) -> None:
         self._index = index

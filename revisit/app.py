@@ -50,6 +50,7 @@ from revisit.enrichment.resolve import (
     Resolver,
     ResolverChain,
 )
+from revisit.enrichment.terms import SourceTerms, check_source_terms
 from revisit.privacy import AddressProtector
 from revisit.storage.outbox import AlertOutbox, HeldDelivery
 from revisit.storage.store import Store
@@ -76,6 +77,7 @@ class Enrichment:
     resolvers: ResolverChain  # the fast ones, asked on the hot path
     maxmind: MaxMindResolver | None
     late: LateResolver | None  # reverse DNS and RDAP, off the hot path; None when both are off
+    terms: tuple[SourceTerms, ...] = ()  # of every enabled source, for `revisit sources` and explain
 
     def remember_registrations(self, registrations: Sequence[NetworkRegistration]) -> None:
         """RDAP answers kept by earlier runs (the database), so they are not asked again."""
@@ -111,7 +113,19 @@ def build_enrichment(
     if maxmind is not None:
         resolvers.append(maxmind)
     late = LateResolver(settings.resolution, observer=observer)
-    return Enrichment(index, ResolverChain(resolvers, observer), maxmind, late if late.enabled else None)
+    chain = ResolverChain(resolvers, observer)
+    terms = chain.terms() + late.terms
+    return Enrichment(index, chain, maxmind, late if late.enabled else None, terms)
+
+
+def enabled_source_terms(settings: Settings, mmdb_paths: Sequence[str] = ()) -> tuple[SourceTerms, ...]:
+    """The terms of every source the settings (and ``mmdb_paths``) turn on; each database's product
+    is read from the file. BadInput (exit 2) for a file that cannot be read."""
+    enrichment = build_enrichment([], list(settings.resolution.mmdb_paths) + list(mmdb_paths), settings)
+    try:
+        return enrichment.terms
+    finally:
+        enrichment.close()
 
 
 @dataclass(frozen=True)
@@ -190,6 +204,7 @@ def load_checked_settings(path: str | None) -> Settings:
     the routes checked against the channels there are."""
     settings = load_settings(path)
     check_channel_names(settings.delivery)
+    check_source_terms(settings.resolution)
     if not is_currency(settings.alerts.currency):
         raise BadInput(f"alerts.currency: {settings.alerts.currency!r} is no ISO 4217 currency code (e.g. JPY, USD)")
     return settings

@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--db", metavar="URL", help="accounts (without --accounts) and cached RDAP answers from here")
     explain.add_argument("--config", metavar="TOML")
 
+    sources = commands.add_parser(
+        "sources", help="the enabled data sources: licence, required credits, whether sales use is allowed"
+    )
+    sources.add_argument("--mmdb", action="append", default=[], metavar="PATH")
+    sources.add_argument("--config", metavar="TOML")
+
     accounts = commands.add_parser("accounts", help="the dormant-account list")
     accounts_commands = accounts.add_subparsers(dest="accounts_command", required=True, parser_class=_Parser)
     account_import = accounts_commands.add_parser("import", help="validate and import a CSV")
@@ -268,6 +274,16 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         enrichment.close()
+
+
+def _sources(args: argparse.Namespace, settings: Settings) -> int:
+    """The attribution page: the open databases' licences (CC BY, CC BY-SA) ask for credit
+    wherever their data is shown; this is the text to show."""
+    from revisit.app import enabled_source_terms
+    from revisit.enrichment.terms import attribution_page
+
+    print("\n".join(printable(line) for line in attribution_page(enabled_source_terms(settings, args.mmdb))))
+    return 0
 
 
 def _kafka_settings(args: argparse.Namespace, settings: Settings) -> KafkaSettings:
@@ -616,6 +632,7 @@ def _logs(args: argparse.Namespace, settings: Settings) -> int:
 _COMMANDS = {
     "logs": _logs,
     "explain": _explain,
+    "sources": _sources,
     "ship": _ship,
     "worker": _worker,
     "topics": _topics,

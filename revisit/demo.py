@@ -5,6 +5,12 @@ dormant accounts coming back (some with Japanese names), an account that comes b
 alert: cooldown), a tier C account (digest) and an active customer (never alerted). Nothing outside
 the installed package is needed: the account list and the log are written into ``--out``.
 The companies and their networks are invented for the demo.
+
+Three more visitors are known only through an IP database, as most are in production: the demo
+writes a small one (``demo.mmdb``, IPinfo Lite's record schema, invented records) with mmdb-writer
+and replays with it, so its alerts include a name match through a ㈱/half-width variant and a
+romanised-name match, an ISP's visitor is ignored, and it ends by showing ``revisit explain`` for
+one of them (``database_*`` below).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from pathlib import Path
 from revisit.alerts.intent import PageScorer
 from revisit.alerts.policy import decide_alert
 from revisit.alerts.sessions import advance_session
-from revisit.app import ReplayRequest, format_summary, replay
+from revisit.app import ReplayRequest, build_enrichment, format_summary, replay
 from revisit.core.account import Account, DormancyReason, Owner
 from revisit.core.alert import Alert
 from revisit.core.config import Settings
@@ -30,6 +36,8 @@ from revisit.core.errors import BadInput
 from revisit.core.match import AccountMatch, MatchMethod
 from revisit.core.organization import Organization, OrgKind
 from revisit.core.visit import PageView
+from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.explain import explain_address
 
 JST = timezone(timedelta(hours=9))
 DEMO_DAY = datetime(2026, 11, 20, tzinfo=JST)
@@ -198,6 +206,87 @@ DEMO_ACCOUNTS = (
     ),
 )
 
+# Accounts without networks of their own: recognised through the demo database only.
+DATABASE_ACCOUNTS = (
+    DemoAccount(
+        "C-1011",
+        "株式会社ひばり電子",
+        "",
+        "",
+        "",
+        ("山田 花子", "hanako.yamada@example.com", "U02SALES01"),
+        "2025-11-12",
+        "",
+        "",
+        "6400000",
+        "timing",
+        "electronics",
+        (),
+        "",
+    ),
+    DemoAccount(
+        "C-1012",
+        "株式会社こだま製作所",
+        "Kodama Seisakusho",
+        "",
+        "",
+        ("佐藤 健", "ken.sato@example.com", "U02SALES02"),
+        "2025-08-04",
+        "",
+        "",
+        "9100000",
+        "forgotten",
+        "manufacturing",
+        (),
+        "",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DatabaseVisitor:
+    """A visitor the demo database names: its network's record (IPinfo Lite's fields)."""
+
+    network: str
+    asn: str
+    as_name: str
+    as_domain: str
+    visit: tuple[tuple[str, int], ...]
+    arrives_at: str  # HH:MM JST
+    shows: str  # what it demonstrates, printed after the run
+
+
+DATABASE_VISITORS = (
+    DatabaseVisitor(
+        "160.251.20.0/24",
+        "AS64500",
+        "ﾋﾊﾞﾘ電子㈱",  # half-width katakana and ㈱: the list says 株式会社ひばり電子
+        "",
+        (("/", 0), ("/products/laser-cutter", 45), ("/pricing", 130), ("/contact", 260)),
+        "10:40",
+        "a name match through ㈱ and half-width katakana",
+    ),
+    DatabaseVisitor(
+        "160.251.21.0/24",
+        "AS64501",
+        "KODAMA SEISAKUSHO CO.,LTD.",  # romanised: the list's alias is "Kodama Seisakusho"
+        "kodama-ss.example",
+        (("/case-studies/automotive", 0), ("/pricing", 70), ("/download/whitepaper-omnichannel", 190)),
+        "14:25",
+        "a romanised-name match",
+    ),
+    DatabaseVisitor(
+        "153.240.0.0/16",
+        "AS4713",
+        "NTT Communications Corporation",  # an ISP's subscriber: never shown as a company
+        "ntt.com",
+        (("/", 0), ("/pricing", 55), ("/contact", 120)),
+        "12:05",
+        "an ISP's visitor, ignored",
+    ),
+)
+
+
 BROWSERS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -248,7 +337,7 @@ def write_accounts(path: Path) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(ACCOUNT_COLUMNS)
-        for a in DEMO_ACCOUNTS:
+        for a in (*DEMO_ACCOUNTS, *DATABASE_ACCOUNTS):
             writer.writerow(
                 (
                     a.account_id,
@@ -283,7 +372,9 @@ def _public_ip(rng: random.Random, taken: list[ipaddress.IPv4Network | ipaddress
 
 def generate_day(rng: random.Random) -> list[tuple[datetime, str]]:
     """(time, line) pairs for one day; sorted by time by the caller."""
-    taken = [ipaddress.ip_network(a.network) for a in DEMO_ACCOUNTS]
+    taken = [ipaddress.ip_network(a.network) for a in DEMO_ACCOUNTS] + [
+        ipaddress.ip_network(v.network) for v in DATABASE_VISITORS
+    ]
     events: list[tuple[datetime, str]] = []
     day_seconds = 24 * 3600
     for _visitor in range(3000):  # anonymous visitors: a few pages each, with their assets
@@ -341,19 +432,24 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
     for stale in (database, alerts_jsonl):  # the demo shows a fresh run every time
         stale.unlink(missing_ok=True)
     write_accounts(accounts_csv)
-    events = generate_day(random.Random(seed))
+    events = generate_day(random.Random(seed)) + database_visits(random.Random(seed))
+    mmdb = write_demo_database(folder / "demo.mmdb")
     events.sort(key=lambda event: event[0])
     with log_path.open("w", encoding="utf-8") as handle:
         handle.writelines(line for _at, line in events)
 
     print(
         f"revisit demo: {len(events):,} log lines for {DEMO_DAY:%Y-%m-%d} (JST), "
-        f"{len(DEMO_ACCOUNTS)} accounts on the dormant list\n"
+        f"{len(DEMO_ACCOUNTS) + len(DATABASE_ACCOUNTS)} accounts on the dormant list\n"
     )
     print("Alerts, as the sales team receives them:\n")
     summary = replay(
         ReplayRequest(
-            [str(log_path)], str(accounts_csv), db_url=f"sqlite:///{database}", alerts_jsonl=str(alerts_jsonl)
+            [str(log_path)],
+            str(accounts_csv),
+            (str(mmdb),),
+            db_url=f"sqlite:///{database}",
+            alerts_jsonl=str(alerts_jsonl),
         ),
         demo_settings(locale),
         sys.stdout,
@@ -367,10 +463,76 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
     )
     if quiet:
         print(f"  came back without an alert (active customer or cooldown): {', '.join(quiet)}")
-    print(f"\nFiles: {log_path}, {accounts_csv}, {alerts_jsonl}, {database}")
     program = sys.argv[0] if sys.argv[0].endswith("revisit") else "revisit"
+    print(f"\nFiles: {log_path}, {accounts_csv}, {mmdb}, {alerts_jsonl}, {database}")
     print(f"Next: {program} history C-1001 --db sqlite:///{database}")
+    show_database_visitors(accounts_csv, mmdb, program, demo_settings(locale))
     return 0
+
+
+def write_demo_database(path: Path) -> Path:
+    """The demo's IP database: DATABASE_VISITORS' networks in IPinfo Lite's schema (asn, as_name,
+    as_domain, country_code, ...), written with mmdb-writer as an IPv6 tree with IPv4 mapped in."""
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    writer = MMDBWriter(
+        ip_version=6, ipv4_compatible=True, database_type="revisit-demo", description="revisit demo: invented records"
+    )
+    for visitor in DATABASE_VISITORS:
+        record = {
+            "asn": visitor.asn,
+            "as_name": visitor.as_name,
+            "as_domain": visitor.as_domain,
+            "country_code": "JP",
+            "country": "Japan",
+            "continent_code": "AS",
+            "continent": "Asia",
+        }
+        writer.insert_network(IPSet([visitor.network]), record)
+    writer.to_db_file(str(path))
+    return path
+
+
+def database_visitor_address(visitor: DatabaseVisitor) -> str:
+    return str(ipaddress.ip_network(visitor.network)[77])
+
+
+def database_visits(rng: random.Random) -> list[tuple[datetime, str]]:
+    """(time, line) pairs of the visitors the demo database names."""
+    events: list[tuple[datetime, str]] = []
+    for visitor in DATABASE_VISITORS:
+        ip, agent = database_visitor_address(visitor), rng.choice(BROWSERS)
+        hour, minute = (int(x) for x in visitor.arrives_at.split(":"))
+        start = DEMO_DAY + timedelta(hours=hour, minutes=minute)
+        for path, offset in visitor.visit:
+            at = start + timedelta(seconds=offset)
+            events.append((at, _clf(ip, at, path, 200, 24000, "https://www.google.com/", agent)))
+    return events
+
+
+def show_database_visitors(accounts_csv: Path, mmdb: Path, program: str, settings: Settings) -> None:
+    """What each database visitor shows, and ``revisit explain`` for the romanised match."""
+    enrichment = build_enrichment(load_accounts(accounts_csv), [str(mmdb)], settings)
+    try:
+        print("\nVisitors named by the demo database (demo.mmdb):")
+        explanations = []
+        for visitor in DATABASE_VISITORS:
+            address = ipaddress.ip_address(database_visitor_address(visitor))
+            explanation = explain_address(address, enrichment.index, enrichment.resolvers)
+            explanations.append(explanation)
+            verdict = (
+                f"account {explanation.match.account.account_id} {explanation.match.account.name}"
+                if explanation.match is not None
+                else f"no account: {explanation.reason}"
+            )
+            print(f"  {address}  {visitor.as_name!r} → {verdict}  ({visitor.shows})")
+        romanised = explanations[1]
+        print(f"\n$ {program} explain {romanised.address} --accounts {accounts_csv} --mmdb {mmdb}")
+        print("\n".join(romanised.lines()))
+        print("(demo.mmdb holds invented records in IPinfo Lite's schema: the terms shown are IPinfo Lite's)")
+    finally:
+        enrichment.close()
 
 
 def _read_jsonl(path: Path) -> list[dict]:

@@ -244,11 +244,32 @@ def test_demo_tells_sales_who_came_back(tmp_path, capsys) -> None:
     assert main(["demo", "--out", str(tmp_path / "demo"), "--locale", "en"]) == 0
     out = capsys.readouterr().out
     alerts = read_jsonl(str(tmp_path / "demo" / "alerts.jsonl"))
-    assert sorted(a["account_id"] for a in alerts) == ["C-1001", "C-1002", "C-1003", "C-1004", "C-1005"]
+    assert sorted(a["account_id"] for a in alerts) == [
+        "C-1001",
+        "C-1002",
+        "C-1003",
+        "C-1004",
+        "C-1005",
+        "C-1011",
+        "C-1012",
+    ]
     assert {a["account_id"]: a["delivery"] for a in alerts}["C-1004"] == "digest"
     assert "株式会社さくら精機 (C-1001) is back" in out and "C-2001" in out  # the active customer is named as quiet
     sakura = next(a for a in alerts if a["account_id"] == "C-1001")
     assert sakura["pages"] == ["/", "/products/laser-cutter", "/pricing", "/case-studies/automotive", "/contact"]
+    # the visitors only the demo's own IP database (written with mmdb-writer) names
+    hibari, kodama = (next(a for a in alerts if a["account_id"] == i) for i in ("C-1011", "C-1012"))
+    assert (hibari["organization"]["name"], hibari["match"]["method"]) == ("ﾋﾊﾞﾘ電子㈱", "name")
+    assert (kodama["organization"]["name"], kodama["match"]["method"]) == ("KODAMA SEISAKUSHO CO.,LTD.", "alias")
+    assert hibari["organization"]["source"] == kodama["organization"]["source"] == "ipinfo_lite"
+    assert (
+        "153.240.0.77  'NTT Communications Corporation' → no account: traffic of an access provider (isp: NTT "
+        "Communications Corporation); never matched by name  (an ISP's visitor, ignored)" in out
+    )
+    explain = out.split("$ ")[1]
+    assert explain.startswith("revisit explain 160.251.21.77 --accounts ")
+    assert "organisation: KODAMA SEISAKUSHO CO.,LTD. [unknown] from IPinfo Lite database" in explain
+    assert "match: account C-1012 '株式会社こだま製作所' by alias" in explain
     # running it again gives the same alerts (fixed seed, fresh files)
     assert main(["demo", "--out", str(tmp_path / "demo"), "--locale", "en"]) == 0
     assert [a["alert_id"] for a in read_jsonl(str(tmp_path / "demo" / "alerts.jsonl"))] == [

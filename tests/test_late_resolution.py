@@ -242,6 +242,7 @@ port = {dns_port}
 timeout_seconds = 1.0
 [resolution.rdap]
 enabled = true
+acknowledge_terms = true
 url = "{rdap.rdap_url}"
 jpnic_url = "{rdap.jpnic_url}"
 timeout_seconds = 2.0
@@ -333,9 +334,11 @@ def test_explain_asks_reverse_dns_and_rdap_and_says_why(dns_server, rdap_server,
     out = capsys.readouterr().out
     assert "reverse DNS" in out and "forward-confirmed" in out
     assert "match: account L1 'サクラ精機株式会社' by domain" in out
+    assert "  terms: Reverse DNS (PTR names): public DNS answers, no licence (RFC 1035); sales use allowed\n" in out
     assert main(["explain", "206.41.110.1", *common]) == 0
     out = capsys.readouterr().out
     assert "allocated to a provider" in out
+    assert "terms: Regional Internet Registries' RDAP/WHOIS" in out and "sales use NOT allowed by its terms" in out
     assert "L4" in out.split("accounts considered:")[1]  # the name fits, but ...
     assert "no match: traffic of an access provider" in out
     assert main(["explain", "45.67.89.11", *common]) == 0

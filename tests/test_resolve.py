@@ -44,7 +44,7 @@ def test_unreadable_and_unsupported_databases_are_bad_input(tmp_path: Path) -> N
     with pytest.raises(BadInput, match="Invalid-Node-Count.mmdb: not a readable MaxMind database"):
         open_database(mmdb("GeoIP2-City-Test-Invalid-Node-Count"))
     with pytest.raises(BadInput, match="says nothing about organisations"):
-        open_database(mmdb("GeoIP2-City-Test"))
+        open_database(mmdb("GeoIP2-DensityIncome-Test"))
     fake = tmp_path / "fake.mmdb"
     fake.write_text("not a database")
     with pytest.raises(BadInput, match="fake.mmdb: not a readable MaxMind database"):

@@ -166,6 +166,9 @@ class RdapSettings:
     """Registry lookups through ipwhois. Off by default: they send visitors' addresses to the RIRs."""
 
     enabled: bool = False
+    # The registries' terms forbid marketing use of their data (README, "Data sources"): enabling
+    # RDAP needs this set too, as a record that whoever turned it on has read them.
+    acknowledge_terms: bool = False
     url: str = "https://rdap-bootstrap.arin.net/bootstrap/ip/{address}"
     jpnic_url: str = "http://whois.nic.ad.jp/cgi-bin/whois_gw?lang=%2Fe&key={address}&submit=query"
     timeout_seconds: float = 5.0

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from revisit.alerts.report import Outcome
+from revisit.app import enabled_source_terms
 from revisit.core.config import effective_settings, masked_url
 from revisit.core.errors import BadInput
 from revisit.core.logs import mask_address_text
@@ -356,6 +357,17 @@ def dashboard(request: Request, user: Principal = Depends(page_user)) -> HTMLRes
         thresholds=web.settings.dormancy.default,
         industries_with_own_thresholds=sorted(web.settings.dormancy.by_industry),
     )
+
+
+@router.get("/sources", response_class=HTMLResponse)
+def sources(request: Request, user: Principal = Depends(page_user)) -> HTMLResponse:
+    """The attribution page the open databases' licences ask for (CC BY, CC BY-SA): every enabled
+    source with its licence, credit and whether its data may be used for sales."""
+    try:
+        terms = enabled_source_terms(context(request).settings)
+    except BadInput as error:
+        return render(request, "sources.html", user, status_code=200, sources=[], errors=[str(error)])
+    return render(request, "sources.html", user, sources=terms)
 
 
 @router.get("/accounts", response_class=HTMLResponse)

@@ -1,0 +1,117 @@
+"""Sources and their terms: each resolver declares licence, credit and whether sales use is
+allowed; `revisit explain` shows the terms of the source that answered, `revisit sources` prints the
+attribution page, the web UI links it, and RDAP (whose registries forbid marketing use) needs an
+explicit acknowledgement in the config."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from revisit.cli import main
+from revisit.core.config import RdapSettings, ResolutionSettings, Settings
+from revisit.enrichment.match import AccountIndex
+from revisit.enrichment.maxmind import MaxMindResolver
+from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
+from revisit.enrichment.terms import late_source_terms
+from revisit.storage.store import Store
+from revisit.web.app import create_app
+from tests import open_mmdb
+from tests.conftest import keeping_root_logger, mmdb
+from tests.test_web_security import log_in, serving, web_settings
+
+
+def test_every_resolver_declares_the_terms_of_its_data(tmp_path: Path) -> None:
+    maxmind = MaxMindResolver.from_paths(
+        [mmdb("GeoIP2-ISP-Test"), mmdb("GeoLite2-ASN-Test"), open_mmdb.ipinfo_lite(tmp_path / "ipinfo.mmdb")]
+    )
+    chain = ResolverChain([AccountNetworkResolver(AccountIndex([], Settings().matching)), maxmind])
+    try:
+        terms = chain.terms()
+    finally:
+        maxmind.close()
+    assert [(t.key, t.licence, t.sales_use) for t in terms] == [
+        ("account_networks", "your own data", True),
+        ("maxmind", "MaxMind commercial licence (End User License Agreement)", True),
+        ("geolite2", "GeoLite End User License Agreement", True),
+        ("ipinfo_lite", "CC BY-SA 4.0", True),
+    ]
+    assert terms[3].attribution == "IP address data powered by IPinfo"
+    on = ResolutionSettings(rdap=RdapSettings(enabled=True, acknowledge_terms=True))
+    assert [(t.key, t.sales_use) for t in late_source_terms(on)] == [("rdap", False), ("rdap+jpnic", False)]
+
+
+def test_rdap_is_refused_without_the_acknowledgement_key(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "revisit.toml"
+    config.write_text("[resolution.rdap]\nenabled = true\n", encoding="utf-8")
+    with keeping_root_logger():
+        assert main(["config", "check", "--config", str(config)]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith("revisit: resolution.rdap.enabled: the registries' WHOIS/RDAP terms forbid")
+        assert "ARIN: not for 'advertising, direct marketing, marketing research or similar purposes'" in error
+        assert "Set resolution.rdap.acknowledge_terms = true" in error
+        assert main(["sources", "--config", str(config)]) == 2  # every command, not only config check
+        capsys.readouterr()
+        config.write_text("[resolution.rdap]\nenabled = true\nacknowledge_terms = true\n", encoding="utf-8")
+        assert main(["config", "check", "--config", str(config)]) == 0
+        assert '"acknowledge_terms": true' in capsys.readouterr().out
+
+
+def test_sources_prints_the_attribution_page_of_the_enabled_sources(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "revisit.toml"
+    config.write_text("[resolution.rdap]\nenabled = true\nacknowledge_terms = true\n", encoding="utf-8")
+    ipinfo = open_mmdb.ipinfo_lite(tmp_path / "ipinfo.mmdb")
+    dbip = open_mmdb.dbip_asn_lite(tmp_path / "dbip.mmdb")
+    with keeping_root_logger():
+        assert main(["sources", "--config", str(config), "--mmdb", ipinfo, "--mmdb", dbip]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "Data sources of this revisit installation"
+    assert (
+        "IPinfo Lite\n  licence: CC BY-SA 4.0 (https://ipinfo.io/developers/ipinfo-lite-database)\n"
+        "  sales use: allowed\n" in out
+    )
+    assert "DB-IP Lite\n  licence: CC BY 4.0" in out
+    assert "sales use: NOT allowed by its terms" in out  # RDAP, acknowledged but still shown
+    credits = out.split("Show these credits wherever revisit's results are shown:\n")[1].splitlines()
+    assert credits == [
+        "  IP address data powered by IPinfo <https://ipinfo.io>",
+        "  IP Geolocation by DB-IP <https://db-ip.com>",
+    ]
+
+
+def test_explain_shows_the_terms_of_the_source_that_answered(tmp_path: Path, capsys) -> None:
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("account_id,name,aliases\nC-1001,株式会社さくら精機,Sakura Seiki Co. Ltd.\n", encoding="utf-8")
+    ipinfo = open_mmdb.ipinfo_lite(tmp_path / "ipinfo.mmdb")
+    with keeping_root_logger():
+        assert main(["explain", "160.251.10.9", "--accounts", str(accounts), "--mmdb", ipinfo]) == 0
+    out = capsys.readouterr().out
+    assert "organisation: Sakura Seiki Co., Ltd. [unknown] from IPinfo Lite database" in out
+    assert (
+        "  terms: IPinfo Lite: CC BY-SA 4.0 (https://ipinfo.io/developers/ipinfo-lite-database); sales use allowed; "
+        "credit required: 'IP address data powered by IPinfo'" in out
+    )
+    assert "match: account C-1001 '株式会社さくら精機'" in out
+
+
+def test_the_web_ui_links_the_attribution_page_on_every_page(tmp_path: Path) -> None:
+    ipinfo = open_mmdb.ipinfo_lite(tmp_path / "ipinfo.mmdb")
+    settings = web_settings(tmp_path)
+    settings = replace(settings, resolution=replace(settings.resolution, mmdb_paths=(ipinfo,)))
+    store = Store(f"sqlite:///{tmp_path / 'web.sqlite'}")
+    try:
+        with serving(create_app(settings, store)) as base:
+            assert httpx.get(base + "/sources").status_code in (303, 307)  # signed-in users only
+            client, _csrf = log_in(base, "ana")
+            assert '<a href="/sources">Data sources and credits</a>' in client.get("/accounts").text
+            page = client.get("/sources")
+            assert page.status_code == 200
+            assert "IPinfo Lite" in page.text and "CC BY-SA 4.0" in page.text
+            assert "IP address data powered by IPinfo" in page.text
+            client.post("/language", data={"locale": "ja", "csrf": _csrf, "next": "/sources"})
+            japanese = client.get("/sources").text
+            assert "データソースとクレジット表記" in japanese and "営業目的での利用" in japanese
+    finally:
+        store.close()
