@@ -113,6 +113,7 @@ _REASON = {
 _MATCH = {
     "ja": {
         "network": "ご登録のネットワーク {network} からのアクセス",
+        "ledger": "この会社の方がログイン・フォーム送信に使ったネットワーク {network} からのアクセス",
         "domain": "ドメイン {domain} が一致",
         "name": "社名が一致",
         "alias": "別名が一致",
@@ -120,6 +121,7 @@ _MATCH = {
     },
     "en": {
         "network": "a visit from your registered network {network}",
+        "ledger": "a visit from {network}, used by this company's people to sign in or send a form",
         "domain": "the domain {domain} matches",
         "name": "the company name matches",
         "alias": "a listed alias matches",

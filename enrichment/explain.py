@@ -18,6 +18,7 @@ from revisit.stream.fields import IPAddress
 
 SOURCE_NAMES = {
     "account_networks": "your account list's networks",
+    "ledger": "your network ledger (sign-ins, forms)",
     "maxmind": "MaxMind databases",
     "reverse_dns": "reverse DNS",
     "rdap": "RDAP registry",
@@ -132,6 +133,13 @@ def _candidates(address: IPAddress, index: AccountIndex, org: Organization | Non
         accounts, network = by_network
         for account in accounts:
             consider(Candidate(account.account_id, account.name, f"own network {network}", 100.0))
+    by_ledger = index.ledger.by_address(address) if index.ledger is not None else None
+    if by_ledger is not None:
+        entries, learned = by_ledger
+        for entry in entries:
+            learned_for = index.accounts.get(entry.account_id)
+            if learned_for is not None:
+                consider(Candidate(learned_for.account_id, learned_for.name, f"ledger {learned} ({entry.kind})", 100.0))
     if org is not None and org.domain:
         by_domain = index.by_domain(org.domain)
         if by_domain is not None:

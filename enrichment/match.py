@@ -1,6 +1,7 @@
 """Organization → dormant account (名寄せ), precision first, and always able to say why.
 
-Order of trust: the account's own networks (CIDR), then its domains, then its normalised name or
+Order of trust: the account's own networks (CIDR), then the first-party ledger's learned
+addresses (``enrichment.ledger``), then its domains, then its normalised name or
 aliases, then a fuzzy name match with a clear margin (``enrichment.fuzzy``). A name or domain that
 fits two accounts matches neither, and traffic from an access provider (ISP, mobile, hosting, VPN)
 is never matched by name or domain.
@@ -21,6 +22,7 @@ from revisit.core.config import MatchingSettings
 from revisit.core.organization import Organization
 from revisit.enrichment.accounts import Account
 from revisit.enrichment.fuzzy import FuzzyNames, FuzzyVerdict
+from revisit.enrichment.ledger import LEDGER_CONFIDENCE, Ledger, entry_accounts
 from revisit.enrichment.networks import NetworkTable
 from revisit.enrichment.normalize import (
     NormalizedName,
@@ -32,6 +34,7 @@ from revisit.stream.fields import IPAddress
 
 class MatchMethod(StrEnum):
     NETWORK = "network"
+    LEDGER = "ledger"
     DOMAIN = "domain"
     NAME = "name"
     ALIAS = "alias"
@@ -40,6 +43,7 @@ class MatchMethod(StrEnum):
 
 _BASE_CONFIDENCE = {
     MatchMethod.NETWORK: 1.0,
+    MatchMethod.LEDGER: LEDGER_CONFIDENCE,
     MatchMethod.DOMAIN: 0.95,
     MatchMethod.NAME: 0.9,
     MatchMethod.ALIAS: 0.85,
@@ -61,8 +65,11 @@ class NoMatch:
 
 
 class AccountIndex:
-    def __init__(self, accounts: Iterable[Account], matching: MatchingSettings | None = None) -> None:
+    def __init__(
+        self, accounts: Iterable[Account], matching: MatchingSettings | None = None, ledger: Ledger | None = None
+    ) -> None:
         self.matching = matching or MatchingSettings()
+        self.ledger = ledger  # the first-party network ledger, asked right after the own networks
         self.fuzzy_names: FuzzyNames[tuple[Account, MatchMethod]] = FuzzyNames(self.matching)
         self._fuzzy_verdicts: BoundedCache = BoundedCache(65_536)
         self.accounts: dict[str, Account] = {}
@@ -93,6 +100,11 @@ class AccountIndex:
             self._names[key] = candidates + ((account, method, text),)
             if self.matching.fuzzy:
                 self.fuzzy_names.add(normalized, (account, method), account.account_id, text)
+
+    def use_ledger(self, ledger: Ledger | None) -> None:
+        """Match by these learned addresses from now on (the ledger is read from the database,
+        which is opened after the inputs are checked)."""
+        self.ledger = ledger
 
     # --- lookups ---------------------------------------------------------------------------
     def by_network(self, address: IPAddress) -> tuple[tuple[Account, ...], str] | None:
@@ -132,6 +144,23 @@ class AccountIndex:
             return AccountMatch(
                 accounts[0], MatchMethod.NETWORK, 1.0, f"address is in {network}, one of the account's own networks"
             )
+        ledger_hit = self.ledger.by_address(address) if self.ledger is not None else None
+        if ledger_hit is not None:
+            entries, learned = ledger_hit
+            owners = entry_accounts(entries)
+            account = self.accounts.get(owners[0]) if len(owners) == 1 else None
+            if len(owners) > 1:
+                return NoMatch(
+                    f"ledger: {learned} was learned for {len(owners)} accounts ({', '.join(owners)}); "
+                    "revoke the wrong one (`revisit ledger revoke`)"
+                )
+            if account is not None:
+                return AccountMatch(
+                    account,
+                    MatchMethod.LEDGER,
+                    LEDGER_CONFIDENCE,
+                    f"ledger: address is in {learned}, learned for the account from {entries[0].describe()}",
+                )
         if organization is None:
             return NoMatch("no resolver knows this address")
         if organization.is_access_provider:
