@@ -118,6 +118,8 @@ _MATCH = {
         "name": "社名が一致",
         "alias": "別名が一致",
         "fuzzy": "社名が類似（要確認）",
+        "english_name": "法人番号データの英語表記の社名が一致",
+        "reading": "法人番号データのフリガナ（ローマ字）が一致（要確認）",
     },
     "en": {
         "network": "a visit from your registered network {network}",
@@ -126,6 +128,8 @@ _MATCH = {
         "name": "the company name matches",
         "alias": "a listed alias matches",
         "fuzzy": "a similar company name (please check)",
+        "english_name": "the registered English name (corporate-number data) matches",
+        "reading": "the registered reading, romanised, matches (please check)",
     },
 }
 _DORMANT = {

@@ -113,6 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
     account_lint = accounts_commands.add_parser(
         "lint", help="likely duplicates, shared domains or networks, rows without owner, domain or dates"
     )
+    account_enrich = accounts_commands.add_parser(
+        "enrich",
+        help="attach corporate numbers, registered, English names and readings from the 法人番号 full-data CSV",
+    )
+    account_enrich.add_argument("csv")
+    account_enrich.add_argument(
+        "--houjin", required=True, metavar="FILE", help="the National Tax Agency's full-data CSV (Unicode), or its ZIP"
+    )
+    account_enrich.add_argument("--out", metavar="PATH", help="write the enriched list here (default: stdout)")
+    account_enrich.add_argument("--encoding", default="utf-8-sig")
+    account_enrich.add_argument("--config", metavar="TOML")
     account_lint.add_argument("csv")
     account_lint.add_argument("--encoding", default="utf-8-sig")
     account_lint.add_argument("--json", action="store_true", help="the findings as JSON lines")
@@ -340,7 +351,49 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _accounts(args: argparse.Namespace, settings: Settings) -> int:
+    if args.accounts_command == "enrich":
+        return _enrich_accounts(args)
     return _lint_accounts(args, settings) if args.accounts_command == "lint" else _import_accounts(args, settings)
+
+
+def _enrich_accounts(args: argparse.Namespace) -> int:
+    """The enriched list on stdout (or ``--out``), what was found on stderr: the list can be piped."""
+    from pathlib import Path
+
+    from revisit.enrichment.houjin import enrich, enriched_csv
+
+    accounts = load_accounts(args.csv, args.encoding)
+    report = enrich(accounts, args.houjin)
+    text = Path(args.csv).read_bytes().decode(args.encoding)  # load_accounts decoded it already
+    enriched = enriched_csv(text, report)
+    if args.out:
+        try:
+            Path(args.out).write_text(enriched, encoding="utf-8")
+        except OSError as error:
+            raise BadInput(f"--out {args.out}: cannot write it ({error.strerror})") from None
+    else:
+        sys.stdout.write(enriched)
+    how: dict[str, int] = {}
+    for way in report.how.values():
+        how[way] = how.get(way, 0) + 1
+    ways = ", ".join(f"{count:,} by {way}" for way, count in sorted(how.items()))
+    print(
+        f"{report.rows:,} companies read from {args.houjin}: {len(report.found):,} of {len(accounts):,} "
+        f"accounts found ({ways or 'none'})",
+        file=sys.stderr,
+    )
+    for account_id, numbers in sorted(report.ambiguous.items()):
+        print(
+            printable(
+                f"  {account_id}: its name fits {len(numbers)} companies ({', '.join(numbers)}); "
+                "add a prefecture or corporate_number column"
+            ),
+            file=sys.stderr,
+        )
+    for account_id, record in sorted(report.found.items()):
+        if record.status != "active":
+            print(printable(f"  {account_id}: {record.name} is {record.status} ({record.close_date})"), file=sys.stderr)
+    return 0
 
 
 def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:

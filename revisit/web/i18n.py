@@ -66,6 +66,8 @@ MATCH_METHODS: Mapping[str, str] = {
     "name": N_("the company name"),
     "fuzzy": N_("similar company name"),
     "alias": N_("a known alias"),
+    "english_name": N_("the registered English name"),
+    "reading": N_("the registered reading, romanised"),
 }
 
 
