@@ -150,6 +150,17 @@ def _candidates(address: IPAddress, index: AccountIndex, org: Organization | Non
         normalized = normalize_name(org.name)
         for account, method, listed in index.by_name(normalized.key):
             consider(Candidate(account.account_id, account.name, f"{method.value} {listed!r}", 100.0))
+        folded, crossed = index.by_cross_script(org.name)
+        for account, method, listed in crossed:
+            consider(Candidate(account.account_id, account.name, f"registered {method.value} {listed!r}", 100.0))
+        if index.matching.fuzzy and folded.key:
+            for candidate in index.cross_fuzzy.candidates(folded):
+                account, method = candidate.item
+                consider(
+                    Candidate(
+                        account.account_id, account.name, f"fuzzy {method.value} {candidate.listed!r}", candidate.score
+                    )
+                )
         if index.matching.fuzzy and normalized.key:
             for candidate in index.fuzzy_names.candidates(normalized):  # near misses too
                 account, method = candidate.item
