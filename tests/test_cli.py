@@ -244,7 +244,15 @@ def test_demo_tells_sales_who_came_back(tmp_path, capsys) -> None:
     assert main(["demo", "--out", str(tmp_path / "demo"), "--locale", "en"]) == 0
     out = capsys.readouterr().out
     alerts = read_jsonl(str(tmp_path / "demo" / "alerts.jsonl"))
-    assert sorted(a["account_id"] for a in alerts) == ["C-1001", "C-1002", "C-1003", "C-1004", "C-1005"]
+    assert sorted(a["account_id"] for a in alerts) == ["C-1001", "C-1002", "C-1003", "C-1004", "C-1005", "C-1006"]
+    # C-1006 has no network on the list: its visitor is known from a form sent from that address
+    ledger = next(a for a in alerts if a["account_id"] == "C-1006")
+    assert (ledger["match"]["method"], ledger["match"]["confidence"]) == ("ledger", 0.9)
+    assert ledger["match"]["detail"].startswith(
+        "ledger: address is in 106.185.77.23/32, learned for the account from form export leads.csv line 2: "
+        "an address at shiosai-sys.example; seen 1 time, first 2026-11-13"
+    )
+    assert "Network ledger, from the form export leads.csv: 2 sightings: 1 used" in out
     assert {a["account_id"]: a["delivery"] for a in alerts}["C-1004"] == "digest"
     assert "株式会社さくら精機 (C-1001) is back" in out and "C-2001" in out  # the active customer is named as quiet
     sakura = next(a for a in alerts if a["account_id"] == "C-1001")

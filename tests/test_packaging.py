@@ -99,4 +99,4 @@ def test_the_wheel_installs_beside_a_package_named_stream(wheel, tmp_path) -> No
         cwd=tmp_path,
     )
     assert demo.returncode == 0, demo.stderr
-    assert "alerts 5 (5 new)" in demo.stdout
+    assert "alerts 6 (6 new)" in demo.stdout
