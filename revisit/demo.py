@@ -403,9 +403,8 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
         f"{len(DEMO_ACCOUNTS)} accounts on the dormant list\n"
     )
     settings = demo_settings(locale)
-    print(
-        f"Network ledger, from the form export {leads_csv.name}: {learn_form_export(leads_csv, accounts_csv, database, settings)}\n"
-    )
+    learned = learn_form_export(leads_csv, accounts_csv, database, settings)
+    print(f"Network ledger, from the form export {leads_csv.name}: {learned}\n")
     print("Alerts, as the sales team receives them:\n")
     summary = replay(
         ReplayRequest(
