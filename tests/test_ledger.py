@@ -352,3 +352,42 @@ def test_retention_deletes_expired_ledger_entries_revoked_or_not_and_keeps_the_r
     assert main(["ledger", "list", "--all", "--db", sqlite_url]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert listed[0] == "1 learned network(s)" and listed[1].startswith("  150.162.56.185/32    L01")
+
+
+def test_the_streaming_worker_matches_by_the_ledger_it_finds_in_the_database(bootstrap, tmp_path) -> None:
+    """`revisit ledger import` into the worker's database, then the real log through Kafka: the
+    worker reads the ledger at start and matches the learned address."""
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    from tests.test_worker import Setup
+
+    setup = Setup(bootstrap, tmp_path)
+    setup.accounts.write_text(
+        setup.accounts.read_text(encoding="utf-8")
+        + "L01,星空工業株式会社,,hoshizora.co.jp,,,,,2014-01-10,,,,timing,\n",
+        encoding="utf-8",
+    )
+    export = tmp_path / "leads.csv"
+    export.write_text(f"email,ip,time\ntanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(3)}\n", encoding="utf-8")
+    assert main(["accounts", "import", str(setup.accounts), "--db", setup.db]) == 0
+    assert main(["ledger", "import", str(export), "--db", setup.db]) == 0
+    setup.ship(APACHE_LOG)
+    setup.start_worker(import_accounts=False)
+    engine = create_engine(setup.db)
+    query = text("SELECT DISTINCT account_id, match_method FROM hits WHERE client_ip = '150.162.56.185'")
+    try:
+        found: list = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not found:
+            try:
+                with engine.connect() as connection:
+                    found = [tuple(row) for row in connection.execute(query)]
+            except Exception:  # the worker is still creating its tables
+                found = []
+            time.sleep(0.5)
+        assert found == [("L01", "ledger")], setup.worker_logs()
+    finally:
+        engine.dispose()
+        setup.stop_all()
