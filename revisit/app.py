@@ -229,7 +229,19 @@ def load_checked_settings(path: str | None) -> Settings:
     check_channel_names(settings.delivery)
     if not is_currency(settings.alerts.currency):
         raise BadInput(f"alerts.currency: {settings.alerts.currency!r} is no ISO 4217 currency code (e.g. JPY, USD)")
+    check_ledger_settings(settings)
     return settings
+
+
+def check_ledger_settings(settings: Settings) -> None:
+    """Prefixes a learned address can be widened to, and an expiry: out of range is exit 2."""
+    ledger = settings.ledger
+    # no wider than an office's /16 or a site's /32: a wider block is a provider's, not a company's
+    for key, value, low, high in (("prefix_v4", ledger.prefix_v4, 16, 32), ("prefix_v6", ledger.prefix_v6, 32, 128)):
+        if not low <= value <= high:
+            raise BadInput(f"ledger.{key}: {value} is not a prefix length from {low} to {high}")
+    if ledger.expiry_days < 1:
+        raise BadInput(f"ledger.expiry_days: {ledger.expiry_days} must be 1 or more")
 
 
 def all_secret_sources(settings: Settings) -> dict[str, tuple[str, str]]:

@@ -391,3 +391,23 @@ def test_the_streaming_worker_matches_by_the_ledger_it_finds_in_the_database(boo
     finally:
         engine.dispose()
         setup.stop_all()
+
+
+@pytest.mark.parametrize(
+    ("setting", "error"),
+    [
+        ("prefix_v4 = 33", "ledger.prefix_v4: 33 is not a prefix length from 16 to 32"),
+        ("prefix_v4 = 8", "ledger.prefix_v4: 8 is not a prefix length from 16 to 32"),
+        ("prefix_v6 = 129", "ledger.prefix_v6: 129 is not a prefix length from 32 to 128"),
+        ("expiry_days = 0", "ledger.expiry_days: 0 must be 1 or more"),
+        ('log_field_holds = "user"', "ledger.log_field_holds"),
+    ],
+)
+def test_ledger_settings_out_of_range_are_refused(files, sqlite_url, capsys, setting, error) -> None:
+    Path(files["config"]).write_text(f"[ledger]\n{setting}\n", encoding="utf-8")
+    export = _export(files, [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(3)}"])
+    code = main(
+        ["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url, "--config", files["config"]]
+    )
+    assert code == 2
+    assert error in capsys.readouterr().err
