@@ -24,7 +24,7 @@ from revisit.enrichment.match import AccountIndex, AccountMatch, MatchMethod, No
 from tests.conftest import REPO
 from tests.test_bounded_input import run_measured
 
-HOUJIN = REPO / "tests" / "data" / "houjin" / "13_tokyo_sample_all.csv"
+HOUJIN = REPO / "tests" / "data" / "houjin" / "00_zenkoku_sample_all.csv"
 ACCOUNTS = (
     "account_id,name,prefecture,corporate_number,owner_email,last_deal_at\n"
     "H01,株式会社サクラ精機,東京都,,a@example.jp,2014-01-01\n"
@@ -104,9 +104,9 @@ def test_enrich_attaches_numbers_registered_names_readings_and_english_names(acc
 
 
 def test_the_zip_as_downloaded_is_read_without_unpacking_it(accounts_csv, tmp_path, capsys) -> None:
-    archive = tmp_path / "13_tokyo_all_20241129.zip"
+    archive = tmp_path / "00_zenkoku_all_20241129.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
-        zipped.write(HOUJIN, "13_tokyo_all_20241129.csv")
+        zipped.write(HOUJIN, "00_zenkoku_all_20241129.csv")
     assert main(["accounts", "enrich", str(accounts_csv), "--houjin", str(archive)]) == 0
     captured = capsys.readouterr()
     assert captured.err.startswith(f"8 companies read from {archive}: 4 of 6 accounts found")
