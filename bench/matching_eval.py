@@ -13,10 +13,10 @@ resolver answer is one of:
 - ``answer``: an organisation as a resolver would report it (name, domain, kind): Japanese and
   English variants written for this set, and the traps (ISPs named like customers, near names);
   the ``cross-script`` group is romanised names of Japanese accounts, matched through the
-  registered English names and readings that ``enrich`` attached from ``houjin.csv`` (the
-  corporate-number full-data layout);
+  registered English names and readings that ``enrich`` attached from ``houjin.csv`` (invented
+  companies, written for this set in the corporate-number full-data layout);
 - ``ledger``: an address, looked up through the resolver chain with the first-party ledger
-  learned from ``ledger.csv`` (a form export) by the real learning code.
+  learned from ``ledger.csv`` (a form export written for this set) by the real learning code.
 
 Precision = right matches / all matches made; recall = right matches / cases that have an account.
 Targets: precision ≥ 0.99, recall ≥ 0.95 (tests/test_matching_eval.py checks them).
