@@ -142,7 +142,7 @@ def learn(sighting: Sighting, index: AccountIndex, settings: LedgerSettings) -> 
         network=network,
         account_id=account.account_id,
         kind=sighting.kind,
-        evidence=f"{what} {sighting.source}: {described}".replace("  ", " "),
+        evidence=f"{what} {sighting.source}: {described}" if sighting.source else f"{what}: {described}",
         email_domain=domain,
         first_seen=sighting.seen_at,
         last_seen=sighting.seen_at,
