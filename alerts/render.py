@@ -113,17 +113,23 @@ _REASON = {
 _MATCH = {
     "ja": {
         "network": "ご登録のネットワーク {network} からのアクセス",
+        "ledger": "この会社の方がログイン・フォーム送信に使ったネットワーク {network} からのアクセス",
         "domain": "ドメイン {domain} が一致",
         "name": "社名が一致",
         "alias": "別名が一致",
         "fuzzy": "社名が類似（要確認）",
+        "english_name": "法人番号データの英語表記の社名が一致",
+        "reading": "法人番号データのフリガナ（ローマ字）が一致（要確認）",
     },
     "en": {
         "network": "a visit from your registered network {network}",
+        "ledger": "a visit from {network}, used by this company's people to sign in or send a form",
         "domain": "the domain {domain} matches",
         "name": "the company name matches",
         "alias": "a listed alias matches",
         "fuzzy": "a similar company name (please check)",
+        "english_name": "the registered English name (corporate-number data) matches",
+        "reading": "the registered reading, romanised, matches (please check)",
     },
 }
 _DORMANT = {

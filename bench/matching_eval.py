@@ -14,7 +14,12 @@ resolver answer is one of:
 - ``rdap``: an address, looked up with the real RDAP client against the registries' recorded
   answers (ipwhois' and 20c/rdap's test data, JPNIC's gateway page) served on loopback;
 - ``answer``: an organisation as a resolver would report it (name, domain, kind): Japanese and
-  English variants written for this set, and the traps (ISPs named like customers, near names).
+  English variants written for this set, and the traps (ISPs named like customers, near names);
+  the ``cross-script`` group is romanised names of Japanese accounts, matched through the
+  registered English names and readings that ``enrich`` attached from ``houjin.csv`` (invented
+  companies, written for this set in the corporate-number full-data layout);
+- ``ledger``: an address, looked up through the resolver chain with the first-party ledger
+  learned from ``ledger.csv`` (a form export written for this set) by the real learning code.
 
 Precision = right matches / all matches made; recall = right matches / cases that have an account.
 Targets: precision ≥ 0.99 (1.000 measured), recall ≥ 0.95 (tests/test_matching_eval.py checks them).
@@ -30,6 +35,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -39,7 +45,10 @@ from revisit.app import build_enrichment
 from revisit.core.config import RdapSettings, Settings
 from revisit.core.match import AccountMatch
 from revisit.core.organization import Organization, OrgKind
-from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.accounts import load_accounts, parse_accounts
+from revisit.enrichment.houjin import enrich, enriched_csv
+from revisit.enrichment.ledger import Ledger
+from revisit.enrichment.ledger_import import learn_all, read_form_export
 from revisit.enrichment.rdap import RdapClient, RdapLookupFailed
 from tests.loopback_servers import LoopbackRdap, recorded_rdap_answers
 from tests.open_mmdb import write_mmdb
@@ -56,6 +65,8 @@ class Scores:
     wrong: int = 0  # matched an account the case does not expect (incl. when none is expected)
     missed: int = 0  # expected an account, matched none
     by_source: Counter = field(default_factory=Counter)
+    by_group: Counter = field(default_factory=Counter)
+    failed_by_group: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -70,11 +81,15 @@ class Scores:
 
 def evaluate(shared_data: Path) -> Scores:
     settings = Settings()
-    accounts = load_accounts(EVAL_DIR / "accounts.csv")
+    listed = load_accounts(EVAL_DIR / "accounts.csv")
+    report = enrich(listed, EVAL_DIR / "houjin.csv")
+    accounts = parse_accounts(enriched_csv((EVAL_DIR / "accounts.csv").read_text(encoding="utf-8"), report))
     maxmind_dir = shared_data / "maxmind" / "test-data"
     enrichment = build_enrichment(
         accounts, [str(maxmind_dir / "GeoIP2-ISP-Test.mmdb"), str(maxmind_dir / "GeoLite2-ASN-Test.mmdb")], settings
     )
+    sightings = read_form_export(EVAL_DIR / "ledger.csv", ZoneInfo("Asia/Tokyo"))
+    enrichment.index.use_ledger(Ledger(learn_all(sightings, enrichment.index, settings.ledger).entries))
     answers, jpnic = recorded_rdap_answers(shared_data)
     registry = LoopbackRdap(answers, jpnic)
     rdap = RdapClient(RdapSettings(enabled=True, url=registry.rdap_url, jpnic_url=registry.jpnic_url, retries=0))
@@ -111,6 +126,9 @@ def _resolver_answer(case, enrichment, open_enrichment, rdap: RdapClient):  # ty
     if "maxmind" in case:
         address = ipaddress.ip_address(case["maxmind"])
         return "maxmind", address, enrichment.resolvers.resolve_organization(address)
+    if "ledger" in case:
+        address = ipaddress.ip_address(case["ledger"])
+        return "ledger", address, enrichment.resolvers.resolve_organization(address)
     if "rdap" in case:
         address = ipaddress.ip_address(case["rdap"])
         try:
@@ -132,6 +150,8 @@ def _score(scores: Scores, case: dict, source: str, matched: str | None, organiz
     expected = case["expected"]
     scores.cases += 1
     scores.by_source[source] += 1
+    if "group" in case:
+        scores.by_group[case["group"]] += 1
     if expected is not None:
         scores.expected_matches += 1
     if matched is not None and matched == expected:
@@ -143,6 +163,8 @@ def _score(scores: Scores, case: dict, source: str, matched: str | None, organiz
         scores.missed += 1
     else:
         return
+    if "group" in case:
+        scores.failed_by_group[case["group"]] += 1
     said = organization.name or organization.domain if organization is not None else None
     why = result.detail if isinstance(result, AccountMatch) else result.reason
     scores.failures.append(
@@ -161,6 +183,9 @@ def main() -> int:
         f"cases {scores.cases} ({sources}); {scores.expected_matches} expect an account, "
         f"{scores.cases - scores.expected_matches} expect none"
     )
+    groups = ", ".join(f"{name} {count}" for name, count in sorted(scores.by_group.items()))
+    if groups:
+        print(f"groups: {groups}")
     print(f"right {scores.right}  wrong {scores.wrong}  missed {scores.missed}")
     print(f"precision {scores.precision:.3f} (target 0.99)  recall {scores.recall:.3f} (target 0.95)")
     for failure in scores.failures if args.verbose else scores.failures[:20]:

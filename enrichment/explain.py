@@ -20,6 +20,7 @@ from revisit.enrichment.terms import SourceTerms, terms_for
 
 SOURCE_NAMES = {
     "account_networks": "your account list's networks",
+    "ledger": "your network ledger (sign-ins, forms)",
     "maxmind": "MaxMind databases",
     "geolite2": "MaxMind GeoLite2 databases",
     "ipinfo_lite": "IPinfo Lite database",
@@ -149,6 +150,13 @@ def _candidates(address: IPAddress, index: AccountIndex, org: Organization | Non
         accounts, network = by_network
         for account in accounts:
             consider(Candidate(account.account_id, account.name, f"own network {network}", 100.0))
+    by_ledger = index.ledger.by_address(address) if index.ledger is not None else None
+    if by_ledger is not None:
+        entries, learned = by_ledger
+        for entry in entries:
+            learned_for = index.accounts.get(entry.account_id)
+            if learned_for is not None:
+                consider(Candidate(learned_for.account_id, learned_for.name, f"ledger {learned} ({entry.kind})", 100.0))
     if org is not None and org.domain:
         by_domain = index.by_domain(org.domain)
         if by_domain is not None:
@@ -159,6 +167,17 @@ def _candidates(address: IPAddress, index: AccountIndex, org: Organization | Non
         normalized = normalize_name(org.name)
         for account, method, listed in index.by_name(normalized.key):
             consider(Candidate(account.account_id, account.name, f"{method.value} {listed!r}", 100.0))
+        folded, crossed = index.by_cross_script(org.name)
+        for account, method, listed in crossed:
+            consider(Candidate(account.account_id, account.name, f"registered {method.value} {listed!r}", 100.0))
+        if index.matching.fuzzy and folded.key:
+            for candidate in index.cross_fuzzy.candidates(folded):
+                account, method = candidate.item
+                consider(
+                    Candidate(
+                        account.account_id, account.name, f"fuzzy {method.value} {candidate.listed!r}", candidate.score
+                    )
+                )
         if index.matching.fuzzy and normalized.key:
             for candidate in index.fuzzy_names.candidates(normalized):  # near misses too
                 account, method = candidate.item

@@ -18,6 +18,7 @@ from rapidfuzz import fuzz, process
 from revisit.core.account import Account
 from revisit.core.config import MatchingSettings
 from revisit.core.networks import subnet_of
+from revisit.enrichment.houjin import describe_closure
 from revisit.enrichment.normalize import normalize_uncached
 from revisit.enrichment.providers import ProviderDirectory, access_providers
 
@@ -32,6 +33,9 @@ KINDS = {
     "no_domain_or_network": "no domain and no network: only its name can match it",
     "no_dates": "no last deal or contact date: counted as tier C (light touch)",
     "future_date": "a last deal or contact date in the future",
+    "merged_company": "merged into another company (corporate-number data): follow up the successor, "
+    "whose name and networks are the ones visiting now",
+    "closed_company": "the company was closed (corporate-number data): no one is left to win back",
 }
 
 
@@ -73,6 +77,10 @@ def lint_accounts(
             findings.append(Finding("no_owner", (account.account_id,), account.name))
         if not account.domains and not account.networks:
             findings.append(Finding("no_domain_or_network", (account.account_id,), account.name))
+        closure = describe_closure(dict(account.attributes))
+        if closure is not None:
+            kind = "merged_company" if dict(account.attributes)["houjin_status"] == "merged" else "closed_company"
+            findings.append(Finding(kind, (account.account_id,), f"{account.name}: {closure}"))
         if account.last_touch is None:
             findings.append(Finding("no_dates", (account.account_id,), account.name))
         elif account.last_touch > today:

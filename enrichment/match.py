@@ -1,6 +1,7 @@
 """Organization → dormant account (名寄せ), precision first, and always able to say why.
 
-Order of trust: the account's own networks (CIDR), then its domains, then its normalised name or
+Order of trust: the account's own networks (CIDR), then the first-party ledger's learned
+addresses (``enrichment.ledger``), then its domains, then its normalised name or
 aliases, then a fuzzy name match with a clear margin (``enrichment.fuzzy``). A name or domain that
 fits two accounts matches neither, and traffic from an access provider (ISP, mobile, hosting, VPN)
 is never matched by name or domain.
@@ -20,7 +21,9 @@ from revisit.core.config import MatchingSettings
 from revisit.core.match import AccountMatch, MatchMethod, NoMatch
 from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization
+from revisit.enrichment.crossscript import cross_key, has_latin
 from revisit.enrichment.fuzzy import FuzzyNames, FuzzyVerdict
+from revisit.enrichment.ledger import LEDGER_CONFIDENCE, Ledger, entry_accounts
 from revisit.enrichment.networks import NetworkTable
 from revisit.enrichment.normalize import (
     NormalizedName,
@@ -30,16 +33,26 @@ from revisit.enrichment.normalize import (
 
 _BASE_CONFIDENCE = {
     MatchMethod.NETWORK: 1.0,
+    MatchMethod.LEDGER: LEDGER_CONFIDENCE,
     MatchMethod.DOMAIN: 0.95,
     MatchMethod.NAME: 0.9,
     MatchMethod.ALIAS: 0.85,
     MatchMethod.FUZZY: 0.8,
+    # below every same-script name: a romanised name is one step removed from the registered one,
+    # and readings are shared by homophones (measured on bench/matching_eval.py: precision 1.000)
+    MatchMethod.ENGLISH_NAME: 0.75,
+    MatchMethod.READING: 0.7,
 }
+# account CSV columns ``revisit accounts enrich --houjin`` writes (enrichment/houjin.py)
+REGISTERED_NAME, REGISTERED_NAME_EN, REGISTERED_KANA = "registered_name", "registered_name_en", "registered_kana"
 
 
 class AccountIndex:
-    def __init__(self, accounts: Iterable[Account], matching: MatchingSettings | None = None) -> None:
+    def __init__(
+        self, accounts: Iterable[Account], matching: MatchingSettings | None = None, ledger: Ledger | None = None
+    ) -> None:
         self.matching = matching or MatchingSettings()
+        self.ledger = ledger  # the first-party network ledger, asked right after the own networks
         self.fuzzy_names: FuzzyNames[tuple[Account, MatchMethod]] = FuzzyNames(self.matching)
         self._fuzzy_verdicts: BoundedCache = BoundedCache(65_536)
         self.accounts: dict[str, Account] = {}
@@ -47,6 +60,10 @@ class AccountIndex:
         self._domains: dict[str, tuple[Account, ...]] = {}
         # normalised name → (account, how it was listed, the listed text) per account holding it
         self._names: dict[str, tuple[tuple[Account, MatchMethod, str], ...]] = {}
+        # folded romanised key → (account, english_name or reading, the registered text)
+        self._cross: dict[str, tuple[tuple[Account, MatchMethod, str], ...]] = {}
+        self.cross_fuzzy: FuzzyNames[tuple[Account, MatchMethod]] = FuzzyNames(self.matching)
+        self._cross_verdicts: BoundedCache = BoundedCache(65_536)
         for account in accounts:
             self._add(account)
 
@@ -59,7 +76,13 @@ class AccountIndex:
             self._networks.put(network, (self._networks.get(network) or ()) + (account,))
         for domain in account.domains:
             self._domains[domain] = self._domains.get(domain, ()) + (account,)
-        for text, method in [(account.name, MatchMethod.NAME)] + [(a, MatchMethod.ALIAS) for a in account.aliases]:
+        attributes = dict(account.attributes)
+        registered = attributes.get(REGISTERED_NAME, "")
+        for text, method in (
+            [(account.name, MatchMethod.NAME)]
+            + [(a, MatchMethod.ALIAS) for a in account.aliases]
+            + ([(registered, MatchMethod.ALIAS)] if registered else [])
+        ):
             normalized = normalize_uncached(text)  # each listed name once: not worth a cache entry
             key = normalized.key
             if not key:
@@ -70,6 +93,22 @@ class AccountIndex:
             self._names[key] = candidates + ((account, method, text),)
             if self.matching.fuzzy:
                 self.fuzzy_names.add(normalized, (account, method), account.account_id, text)
+        for column, method in ((REGISTERED_NAME_EN, MatchMethod.ENGLISH_NAME), (REGISTERED_KANA, MatchMethod.READING)):
+            text = attributes.get(column, "")
+            folded = cross_key(text) if text else None
+            if folded is None or not folded.key:
+                continue
+            cross = self._cross.get(folded.key, ())
+            if any(c[0].account_id == account.account_id for c in cross):
+                continue  # English name and reading alike: one entry
+            self._cross[folded.key] = cross + ((account, method, text),)
+            if self.matching.fuzzy:
+                self.cross_fuzzy.add(folded, (account, method), account.account_id, text)
+
+    def use_ledger(self, ledger: Ledger | None) -> None:
+        """Match by these learned addresses from now on (the ledger is read from the database,
+        which is opened after the inputs are checked)."""
+        self.ledger = ledger
 
     # --- lookups ---------------------------------------------------------------------------
     def by_network(self, address: IPAddress) -> tuple[tuple[Account, ...], str] | None:
@@ -91,6 +130,17 @@ class AccountIndex:
         """Accounts listed under a normalised name (``normalize_name(...).key``)."""
         return self._names.get(key, ()) if key else ()
 
+    def by_cross_script(self, name: str) -> tuple[NormalizedName, tuple[tuple[Account, MatchMethod, str], ...]]:
+        """Accounts whose registered English name or romanised reading is this Latin name's."""
+        folded = cross_key(name)
+        return folded, self._cross.get(folded.key, ()) if folded.key else ()
+
+    def cross_verdict(self, folded: NormalizedName) -> FuzzyVerdict[tuple[Account, MatchMethod]]:
+        verdict = self._cross_verdicts.get(folded.key)
+        if verdict is None:
+            verdict = self._cross_verdicts.remember(folded.key, self.cross_fuzzy.decide(folded))
+        return verdict
+
     def fuzzy_verdict(self, normalized: NormalizedName) -> FuzzyVerdict[tuple[Account, MatchMethod]]:
         """The fuzzy search's answer for a name, with its candidates (cached per key)."""
         verdict = self._fuzzy_verdicts.get(normalized.key)
@@ -109,6 +159,23 @@ class AccountIndex:
             return AccountMatch(
                 accounts[0], MatchMethod.NETWORK, 1.0, f"address is in {network}, one of the account's own networks"
             )
+        ledger_hit = self.ledger.by_address(address) if self.ledger is not None else None
+        if ledger_hit is not None:
+            entries, learned = ledger_hit
+            owners = entry_accounts(entries)
+            account = self.accounts.get(owners[0]) if len(owners) == 1 else None
+            if len(owners) > 1:
+                return NoMatch(
+                    f"ledger: {learned} was learned for {len(owners)} accounts ({', '.join(owners)}); "
+                    "revoke the wrong one (`revisit ledger revoke`)"
+                )
+            if account is not None:
+                return AccountMatch(
+                    account,
+                    MatchMethod.LEDGER,
+                    LEDGER_CONFIDENCE,
+                    f"ledger: address is in {learned}, learned for the account from {entries[0].describe()}",
+                )
         if organization is None:
             return NoMatch("no resolver knows this address")
         if organization.is_access_provider:
@@ -146,6 +213,22 @@ class AccountIndex:
                     f"{organization.name!r} and the account's {method.value} {listed!r} "
                     f"are both {key!r} once legal forms, width, case and punctuation are set aside",
                 )
+            cross_script = bool(self._cross) and has_latin(organization.name)
+            folded, crossed = self.by_cross_script(organization.name) if cross_script else (normalized, ())
+            if len(crossed) > 1:
+                return NoMatch(
+                    f"name {organization.name!r} is the registered English name or reading of "
+                    f"{len(crossed)} accounts ({_ids(c[0] for c in crossed)}); none is alerted"
+                )
+            if crossed:
+                account, method, listed = crossed[0]
+                return AccountMatch(
+                    account,
+                    method,
+                    round(_BASE_CONFIDENCE[method] * organization.confidence, 2),
+                    f"{organization.name!r} and the account's registered {_CROSS_WORDS[method]} {listed!r} "
+                    f"are both {folded.key!r} once legal forms, case and long vowels are set aside",
+                )
             if self.matching.fuzzy and key:
                 verdict = self.fuzzy_verdict(normalized)
                 if verdict.winner is not None:
@@ -164,9 +247,29 @@ class AccountIndex:
                         f"no account has the organisation's name {organization.name!r} exactly, and "
                         f"the fuzzy match declined: {verdict.reason}"
                     )
+            if cross_script and self.matching.fuzzy and folded.key:
+                cross_verdict = self.cross_verdict(folded)
+                if cross_verdict.winner is not None:
+                    account, method = cross_verdict.winner.item
+                    confidence = _BASE_CONFIDENCE[method] * cross_verdict.winner.score / 100 * organization.confidence
+                    return AccountMatch(
+                        account,
+                        method,
+                        round(confidence, 2),
+                        f"{organization.name!r} is {cross_verdict.reason} "
+                        f"(the account's registered {_CROSS_WORDS[method]}, romanised and folded)",
+                    )
+                if cross_verdict.candidates:
+                    return NoMatch(
+                        f"no account has the organisation's name {organization.name!r}, and the match "
+                        f"with registered English names and readings declined: {cross_verdict.reason}"
+                    )
         return NoMatch(
             f"no account has the organisation's network, domain or name ({organization.name or organization.domain})"
         )
+
+
+_CROSS_WORDS = {MatchMethod.ENGLISH_NAME: "English name", MatchMethod.READING: "reading"}
 
 
 def _ids(accounts: Iterable[Account]) -> str:

@@ -66,6 +66,14 @@ SOURCE_TERMS: dict[str, SourceTerms] = {
             True,
         ),
         SourceTerms(
+            "ledger",
+            "Your network ledger",
+            "your own data (sign-ins and form exports of your own visitors)",
+            "revisit ledger list",
+            True,
+            note="first-party evidence: only the e-mail's domain is kept (README, data map)",
+        ),
+        SourceTerms(
             "maxmind",
             "MaxMind GeoIP databases",
             "MaxMind commercial licence (End User License Agreement)",

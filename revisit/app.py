@@ -40,6 +40,8 @@ from revisit.core.metrics import RevisitMetrics
 from revisit.enrichment.accounts import load_accounts
 from revisit.enrichment.classify import HitClassifier, RunSummary
 from revisit.enrichment.late import LateResolver
+from revisit.enrichment.ledger import Ledger, LedgerResolver, learn
+from revisit.enrichment.ledger_import import Learned, sightings_of_sign_ins
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.maxmind import MaxMindResolver
 from revisit.enrichment.parallel import matched_hits_of_files
@@ -55,7 +57,8 @@ from revisit.privacy import AddressProtector
 from revisit.storage.outbox import AlertOutbox, HeldDelivery
 from revisit.storage.store import Store
 from revisit.stream.filters import FilterReason
-from revisit.stream.sources import check_log_paths
+from revisit.stream.identity import SignInReader
+from revisit.stream.sources import check_log_paths, read_lines
 
 
 @dataclass
@@ -78,6 +81,12 @@ class Enrichment:
     maxmind: MaxMindResolver | None
     late: LateResolver | None  # reverse DNS and RDAP, off the hot path; None when both are off
     terms: tuple[SourceTerms, ...] = ()  # of every enabled source, for `revisit sources` and explain
+    ledger_enabled: bool = True
+
+    def use_ledger(self, store: Store) -> None:
+        """Match by the ledger's unexpired, unrevoked entries (``ledger.enabled``)."""
+        if self.ledger_enabled:
+            self.index.use_ledger(Ledger(store.load_ledger(), datetime.now(UTC)))
 
     def remember_registrations(self, registrations: Sequence[NetworkRegistration]) -> None:
         """RDAP answers kept by earlier runs (the database), so they are not asked again."""
@@ -109,13 +118,15 @@ def build_enrichment(
 ) -> Enrichment:
     index = AccountIndex(accounts, settings.matching)
     resolvers: list[Resolver] = [AccountNetworkResolver(index)]
+    if settings.ledger.enabled:
+        resolvers.append(LedgerResolver(index))
     maxmind = MaxMindResolver.from_paths(mmdb_paths, settings.resolution.mmdb_reload_seconds) if mmdb_paths else None
     if maxmind is not None:
         resolvers.append(maxmind)
     late = LateResolver(settings.resolution, observer=observer)
     chain = ResolverChain(resolvers, observer)
     terms = chain.terms() + late.terms
-    return Enrichment(index, chain, maxmind, late if late.enabled else None, terms)
+    return Enrichment(index, chain, maxmind, late if late.enabled else None, terms, settings.ledger.enabled)
 
 
 def enabled_source_terms(settings: Settings, mmdb_paths: Sequence[str] = ()) -> tuple[SourceTerms, ...]:
@@ -126,6 +137,28 @@ def enabled_source_terms(settings: Settings, mmdb_paths: Sequence[str] = ()) -> 
         return enrichment.terms
     finally:
         enrichment.close()
+
+
+def learn_sign_ins(logs: Sequence[str], settings: Settings, index: AccountIndex) -> Learned:
+    """The ledger's lesson from the sign-ins in these logs (``ledger.log_field``)."""
+    reader = SignInReader(settings.log, settings.ledger.log_field)
+    learned = Learned()
+    for path in logs:
+        sign_ins = (s for s in map(reader.sign_in, read_lines([path], settings.log.encoding)) if s is not None)
+        source = "stdin" if path == "-" else path.rsplit("/", 1)[-1]
+        for sighting in sightings_of_sign_ins(sign_ins, settings.ledger.log_field_holds, source):
+            learned.add(learn(sighting, index, settings.ledger))
+    return learned
+
+
+def learns_sign_ins(logs: Sequence[str], settings: Settings) -> bool:
+    """Whether replay reads the logs' sign-ins first (checked before anything is written)."""
+    if not (settings.ledger.enabled and settings.ledger.log_field):
+        return False
+    SignInReader(settings.log, settings.ledger.log_field)  # a field the format lacks: exit 2 now
+    if "-" in logs:
+        raise BadInput("ledger.log_field: replay reads the logs twice (sign-ins first), so not from stdin (-)")
+    return True
 
 
 @dataclass(frozen=True)
@@ -143,9 +176,13 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
     check_log_paths(request.logs)
     accounts = load_accounts(request.accounts_csv, request.encoding)
     enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths), settings)
+    sign_ins = learns_sign_ins(request.logs, settings)
     store = open_store(request.db_url, settings, plan_in_event_time=True)
     try:
         store.save_accounts(accounts)
+        if sign_ins:
+            store.save_ledger_entries(learn_sign_ins(request.logs, settings, enrichment.index).entries)
+        enrichment.use_ledger(store)
         if enrichment.late is not None:
             enrichment.remember_registrations(store.load_network_registrations())
         classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers, late=enrichment.late)
@@ -207,7 +244,19 @@ def load_checked_settings(path: str | None) -> Settings:
     check_source_terms(settings.resolution)
     if not is_currency(settings.alerts.currency):
         raise BadInput(f"alerts.currency: {settings.alerts.currency!r} is no ISO 4217 currency code (e.g. JPY, USD)")
+    check_ledger_settings(settings)
     return settings
+
+
+def check_ledger_settings(settings: Settings) -> None:
+    """Prefixes a learned address can be widened to, and an expiry: out of range is exit 2."""
+    ledger = settings.ledger
+    # no wider than an office's /16 or a site's /32: a wider block is a provider's, not a company's
+    for key, value, low, high in (("prefix_v4", ledger.prefix_v4, 16, 32), ("prefix_v6", ledger.prefix_v6, 32, 128)):
+        if not low <= value <= high:
+            raise BadInput(f"ledger.{key}: {value} is not a prefix length from {low} to {high}")
+    if ledger.expiry_days < 1:
+        raise BadInput(f"ledger.expiry_days: {ledger.expiry_days} must be 1 or more")
 
 
 def all_secret_sources(settings: Settings) -> dict[str, tuple[str, str]]:
@@ -267,6 +316,7 @@ def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
         accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths), settings, metrics.observe_resolution
     )
     enrichment.remember_registrations(store.load_network_registrations())
+    enrichment.use_ledger(store)
     late_resolvers = [
         name
         for name, on in (

@@ -120,10 +120,45 @@ def build_parser() -> argparse.ArgumentParser:
     account_lint = accounts_commands.add_parser(
         "lint", help="likely duplicates, shared domains or networks, rows without owner, domain or dates"
     )
+    account_enrich = accounts_commands.add_parser(
+        "enrich",
+        help="attach corporate numbers, registered, English names and readings from the 法人番号 full-data CSV",
+    )
+    account_enrich.add_argument("csv")
+    account_enrich.add_argument(
+        "--houjin", required=True, metavar="FILE", help="the National Tax Agency's full-data CSV (Unicode), or its ZIP"
+    )
+    account_enrich.add_argument("--out", metavar="PATH", help="write the enriched list here (default: stdout)")
+    account_enrich.add_argument("--encoding", default="utf-8-sig")
+    account_enrich.add_argument("--config", metavar="TOML")
     account_lint.add_argument("csv")
     account_lint.add_argument("--encoding", default="utf-8-sig")
     account_lint.add_argument("--json", action="store_true", help="the findings as JSON lines")
     account_lint.add_argument("--config", metavar="TOML")
+
+    ledger = commands.add_parser(
+        "ledger", help="the first-party network ledger: addresses learned from sign-ins and forms"
+    )
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True, parser_class=_Parser)
+    ledger_import = ledger_commands.add_parser(
+        "import", help="learn from a form or MA-tool export (CSV: e-mail, IP address, time)"
+    )
+    ledger_import.add_argument("csv")
+    ledger_learn = ledger_commands.add_parser("learn", help="learn from the sign-ins in access logs (ledger.log_field)")
+    ledger_learn.add_argument("logs", nargs="+", metavar="LOG")
+    ledger_list = ledger_commands.add_parser("list", help="the learned networks, with their evidence")
+    ledger_list.add_argument("--account", metavar="ID")
+    ledger_list.add_argument("--all", action="store_true", help="expired and revoked entries too")
+    ledger_revoke = ledger_commands.add_parser("revoke", help="stop matching by learned networks")
+    ledger_revoke.add_argument("network", nargs="?", metavar="CIDR")
+    ledger_revoke.add_argument("--account", metavar="ID")
+    ledger_revoke.add_argument("--reason", default="revoked by hand")
+    for command in (ledger_import, ledger_learn):
+        command.add_argument("--accounts", metavar="CSV", help="the account list (default: the one in the database)")
+        command.add_argument("--encoding", default="utf-8-sig", help="encoding of the CSV files (cp932 for Excel)")
+    for command in (ledger_import, ledger_learn, ledger_list, ledger_revoke):
+        command.add_argument("--db", metavar="URL")
+        command.add_argument("--config", metavar="TOML")
 
     logs = commands.add_parser("logs", help="access logs")
     logs_commands = logs.add_subparsers(dest="logs_command", required=True, parser_class=_Parser)
@@ -255,6 +290,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
         enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(args.mmdb), settings)
         if store is not None:
             enrichment.remember_registrations(store.load_network_registrations())
+            enrichment.use_ledger(store)
     finally:
         if store is not None:
             store.close()
@@ -332,7 +368,49 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _accounts(args: argparse.Namespace, settings: Settings) -> int:
+    if args.accounts_command == "enrich":
+        return _enrich_accounts(args)
     return _lint_accounts(args, settings) if args.accounts_command == "lint" else _import_accounts(args, settings)
+
+
+def _enrich_accounts(args: argparse.Namespace) -> int:
+    """The enriched list on stdout (or ``--out``), what was found on stderr: the list can be piped."""
+    from pathlib import Path
+
+    from revisit.enrichment.houjin import enrich, enriched_csv
+
+    accounts = load_accounts(args.csv, args.encoding)
+    report = enrich(accounts, args.houjin)
+    text = Path(args.csv).read_bytes().decode(args.encoding)  # load_accounts decoded it already
+    enriched = enriched_csv(text, report)
+    if args.out:
+        try:
+            Path(args.out).write_text(enriched, encoding="utf-8")
+        except OSError as error:
+            raise BadInput(f"--out {args.out}: cannot write it ({error.strerror})") from None
+    else:
+        sys.stdout.write(enriched)
+    how: dict[str, int] = {}
+    for way in report.how.values():
+        how[way] = how.get(way, 0) + 1
+    ways = ", ".join(f"{count:,} by {way}" for way, count in sorted(how.items()))
+    print(
+        f"{report.rows:,} companies read from {args.houjin}: {len(report.found):,} of {len(accounts):,} "
+        f"accounts found ({ways or 'none'})",
+        file=sys.stderr,
+    )
+    for account_id, numbers in sorted(report.ambiguous.items()):
+        print(
+            printable(
+                f"  {account_id}: its name fits {len(numbers)} companies ({', '.join(numbers)}); "
+                "add a prefecture or corporate_number column"
+            ),
+            file=sys.stderr,
+        )
+    for account_id, record in sorted(report.found.items()):
+        if record.status != "active":
+            print(printable(f"  {account_id}: {record.name} is {record.status} ({record.close_date})"), file=sys.stderr)
+    return 0
 
 
 def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
@@ -619,6 +697,64 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _ledger(args: argparse.Namespace, settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from revisit.app import learn_sign_ins
+    from revisit.enrichment.ledger_import import learn_all, read_form_export
+    from revisit.enrichment.match import AccountIndex
+    from revisit.storage.store import Store
+    from revisit.stream.identity import SignInReader
+    from revisit.stream.sources import check_log_paths
+
+    if args.ledger_command == "revoke" and args.network is None and args.account is None:
+        raise BadInput("ledger revoke: name a network (CIDR), --account ID, or both")
+    network = None
+    if args.ledger_command == "revoke" and args.network is not None:
+        try:
+            network = str(ipaddress.ip_network(args.network, strict=False))
+        except ValueError:
+            raise BadInput(f"{args.network!r} is not an IP network (CIDR such as 203.0.113.7/32)") from None
+    # every input is read and checked before the database is opened
+    accounts = load_accounts(args.accounts, args.encoding) if getattr(args, "accounts", None) else None
+    sightings = None
+    if args.ledger_command == "import":
+        zone = ZoneInfo(settings.delivery.business_hours.timezone)
+        sightings = read_form_export(args.csv, zone, args.encoding)
+    elif args.ledger_command == "learn":
+        check_log_paths(args.logs)
+        SignInReader(settings.log, settings.ledger.log_field)
+    store = Store(args.db or settings.database_url)
+    try:
+        if args.ledger_command == "list":
+            entries = store.load_ledger(args.account, include_inactive=args.all)
+            print(f"{len(entries):,} learned network(s)")
+            for entry in entries:
+                print(printable(f"  {str(entry.network):<20} {entry.account_id:<12} {entry.describe()}"))
+            return 0
+        if args.ledger_command == "revoke":
+            count = store.revoke_ledger(network, args.account, args.reason)
+            if not count:
+                raise BadInput("no learned network in use matches (see `revisit ledger list --all`)")
+            print(f"revoked {count:,} learned network(s)")
+            return 0
+        if accounts is None:
+            accounts = store.load_accounts()
+        if not accounts:
+            raise BadInput("no accounts: pass --accounts CSV or import a list with `revisit accounts import CSV`")
+        index = AccountIndex(accounts, settings.matching)
+        if sightings is not None:
+            learned = learn_all(sightings, index, settings.ledger)
+        else:
+            learned = learn_sign_ins(args.logs, settings, index)
+        stored = store.save_ledger_entries(learned.entries)
+    finally:
+        store.close()
+    print("\n".join(printable(line) for line in learned.summary()))
+    print(f"stored {stored:,} ledger entr{'y' if stored == 1 else 'ies'}")
+    return 0
+
+
 # Subcommand → handler(args, settings); demo and replay are handled above.
 def _logs(args: argparse.Namespace, settings: Settings) -> int:
     from revisit.stream.check import check_logs, render
@@ -633,6 +769,7 @@ _COMMANDS = {
     "logs": _logs,
     "explain": _explain,
     "sources": _sources,
+    "ledger": _ledger,
     "ship": _ship,
     "worker": _worker,
     "topics": _topics,

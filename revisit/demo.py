@@ -2,7 +2,9 @@
 
 The day has thousands of anonymous visitors, crawlers, asset requests and scanners, a handful of
 dormant accounts coming back (some with Japanese names), an account that comes back twice (one
-alert: cooldown), a tier C account (digest) and an active customer (never alerted). Nothing outside
+alert: cooldown), a tier C account (digest), an active customer (never alerted) and an account with
+no network on the list whose visitor is known from a form its people sent (the first-party ledger,
+learned from the ``leads.csv`` the demo writes). Nothing outside
 the installed package is needed: the account list and the log are written into ``--out``.
 The companies and their networks are invented for the demo.
 
@@ -76,6 +78,7 @@ class DemoAccount:
     industry: str
     visit: tuple[tuple[str, int], ...]  # (path, seconds after arrival) for the day's visit
     arrives_at: str  # HH:MM JST; "" = does not visit today
+    ledger_address: str = ""  # no network on the list: visits from this address, known from a form
 
 
 DEMO_ACCOUNTS = (
@@ -169,6 +172,24 @@ DEMO_ACCOUNTS = (
         "software",
         (("/", 0), ("/demo", 80), ("/pricing", 150)),
         "11:20",
+    ),
+    # No network on the list: its visitor is known from a form a colleague sent from that address.
+    DemoAccount(
+        "C-1006",
+        "株式会社潮騒システム",
+        "",
+        "shiosai-sys.example",
+        "",
+        ("山田 花子", "hanako.yamada@example.com", "U02SALES01"),
+        "2025-11-10",
+        "",
+        "",
+        "5400000",
+        "forgotten",
+        "software",
+        (("/", 0), ("/products/fleet-tracker", 70), ("/pricing", 190)),
+        "16:05",
+        ledger_address="106.185.77.23",
     ),
     # An active customer: reads the pricing page, must not raise an alert.
     DemoAccount(
@@ -328,6 +349,9 @@ SCANS = ("/wp-login.php", "/.env", "/phpmyadmin/", "/xmlrpc.php")
 
 def demo_settings(locale: str | None) -> Settings:
     settings = Settings()
+    # the demo's day is fixed: what the ledger learned a week before it stays 90 days after it
+    since = max(0, (datetime.now(UTC) - DEMO_DAY).days)
+    settings = replace(settings, ledger=replace(settings.ledger, expiry_days=90 + since))
     if locale:
         settings = replace(settings, alerts=replace(settings.alerts, locale=locale))
     return settings
@@ -372,7 +396,7 @@ def _public_ip(rng: random.Random, taken: list[ipaddress.IPv4Network | ipaddress
 
 def generate_day(rng: random.Random) -> list[tuple[datetime, str]]:
     """(time, line) pairs for one day; sorted by time by the caller."""
-    taken = [ipaddress.ip_network(a.network) for a in DEMO_ACCOUNTS] + [
+    taken = [ipaddress.ip_network(a.network or a.ledger_address) for a in DEMO_ACCOUNTS] + [
         ipaddress.ip_network(v.network) for v in DATABASE_VISITORS
     ]
     events: list[tuple[datetime, str]] = []
@@ -408,8 +432,8 @@ def generate_day(rng: random.Random) -> list[tuple[datetime, str]]:
     for account in DEMO_ACCOUNTS:
         if not account.arrives_at:
             continue
-        network = ipaddress.ip_network(account.network)
-        ip = str(network[rng.randrange(2, 250)])
+        network = ipaddress.ip_network(account.network or account.ledger_address)
+        ip = str(network[rng.randrange(2, 250)]) if account.network else account.ledger_address
         hour, minute = (int(x) for x in account.arrives_at.split(":"))
         start = DEMO_DAY + timedelta(hours=hour, minutes=minute)
         agent = rng.choice(BROWSERS)
@@ -424,6 +448,34 @@ def generate_day(rng: random.Random) -> list[tuple[datetime, str]]:
     return events
 
 
+def write_form_export(path: Path) -> None:
+    """A marketing tool's export of last week's form submissions: a colleague at C-1006 sent one
+    from the address its visitor uses today; a free-mail sender teaches nothing."""
+    sent = (DEMO_DAY - timedelta(days=7)).replace(hour=14, minute=30)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("email,ip,time\n")
+        for a in DEMO_ACCOUNTS:
+            if a.ledger_address:
+                handle.write(f"kenji.mori@{a.domains},{a.ledger_address},{sent.isoformat()}\n")
+        handle.write(f"someone@gmail.com,198.51.100.23,{sent.isoformat()}\n")
+
+
+def learn_form_export(path: Path, accounts_csv: Path, database: Path, settings: Settings) -> str:
+    """``revisit ledger import``'s work, for the demo's database; its summary line."""
+    from revisit.enrichment.accounts import load_accounts
+    from revisit.enrichment.ledger_import import learn_all, read_form_export
+    from revisit.enrichment.match import AccountIndex
+    from revisit.storage.store import Store
+
+    learned = learn_all(read_form_export(path, JST), AccountIndex(load_accounts(accounts_csv)), settings.ledger)
+    store = Store(f"sqlite:///{database}")
+    try:
+        store.save_ledger_entries(learned.entries)
+    finally:
+        store.close()
+    return learned.summary()[0]
+
+
 def run_demo(out: str, seed: int, locale: str | None) -> int:
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -432,6 +484,8 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
     for stale in (database, alerts_jsonl):  # the demo shows a fresh run every time
         stale.unlink(missing_ok=True)
     write_accounts(accounts_csv)
+    leads_csv = folder / "leads.csv"
+    write_form_export(leads_csv)
     events = generate_day(random.Random(seed)) + database_visits(random.Random(seed))
     mmdb = write_demo_database(folder / "demo.mmdb")
     events.sort(key=lambda event: event[0])
@@ -442,6 +496,9 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
         f"revisit demo: {len(events):,} log lines for {DEMO_DAY:%Y-%m-%d} (JST), "
         f"{len(DEMO_ACCOUNTS) + len(DATABASE_ACCOUNTS)} accounts on the dormant list\n"
     )
+    settings = demo_settings(locale)
+    learned = learn_form_export(leads_csv, accounts_csv, database, settings)
+    print(f"Network ledger, from the form export {leads_csv.name}: {learned}\n")
     print("Alerts, as the sales team receives them:\n")
     summary = replay(
         ReplayRequest(
@@ -451,7 +508,7 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
             db_url=f"sqlite:///{database}",
             alerts_jsonl=str(alerts_jsonl),
         ),
-        demo_settings(locale),
+        settings,
         sys.stdout,
     )
     print()
@@ -464,7 +521,7 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
     if quiet:
         print(f"  came back without an alert (active customer or cooldown): {', '.join(quiet)}")
     program = sys.argv[0] if sys.argv[0].endswith("revisit") else "revisit"
-    print(f"\nFiles: {log_path}, {accounts_csv}, {mmdb}, {alerts_jsonl}, {database}")
+    print(f"\nFiles: {log_path}, {accounts_csv}, {leads_csv}, {mmdb}, {alerts_jsonl}, {database}")
     print(f"Next: {program} history C-1001 --db sqlite:///{database}")
     show_database_visitors(accounts_csv, mmdb, program, demo_settings(locale))
     return 0

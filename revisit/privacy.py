@@ -26,7 +26,7 @@ from sqlalchemy import Engine, delete, func, select
 from revisit.core.config import PrivacySettings, read_secret
 from revisit.core.errors import BadInput
 from revisit.core.networks import subnet_of
-from revisit.storage.models import HitRow, NetworkRegistrationRow, OrganizationRow
+from revisit.storage.models import HitRow, LedgerRow, NetworkRegistrationRow, OrganizationRow
 
 HASH_PREFIX = "h:"
 
@@ -90,7 +90,7 @@ def delete_expired(
     engine: Engine, days: int, now: datetime | None = None, dry_run: bool = False, batch: int = 10_000
 ) -> RetentionReport:
     """Deletes hits and cached resolutions older than ``days``, in batches (short locks on a busy
-    table), and expired RDAP answers; alerts, sessions, deliveries and outcomes stay."""
+    table), and expired RDAP answers and ledger entries; alerts, sessions, deliveries and outcomes stay."""
     if days < 1:
         raise BadInput("retention days must be 1 or more")
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
@@ -115,4 +115,7 @@ def delete_expired(
         connection.execute(
             delete(NetworkRegistrationRow).where(NetworkRegistrationRow.expires_at < (now or datetime.now(UTC)))
         )
+        # ledger entries past their expiry (``ledger.expiry_days`` after their last sighting),
+        # revoked ones too: a learned address may be one person's, kept no longer than it is used
+        connection.execute(delete(LedgerRow).where(LedgerRow.expires_at < (now or datetime.now(UTC))))
     return RetentionReport(cutoff, old_hits, old_resolutions)

@@ -316,7 +316,8 @@ class TemplateParser:
         self._fast = re.compile("".join(fast))
         self._slow = re.compile("".join(slow))
 
-    def split(self, line: str) -> RawFields | Malformed:
+    def values(self, line: str) -> dict[str, str] | Malformed:
+        """The line's fields by name (``identity`` too, when the template was given one)."""
         match = self._fast.match(line)
         if match is None or '\\"' in line:
             if len(line) > MAX_LINE_CHARS:
@@ -327,6 +328,16 @@ class TemplateParser:
         values = dict(zip(self._fields, match.groups(), strict=True))  # one group per field
         if self._json_escaped:
             values = {name: _json_unescaped(value) for name, value in values.items()}
+        return values
+
+    def split(self, line: str) -> RawFields | Malformed:
+        values = self.values(line)
+        if isinstance(values, Malformed):
+            return values
+        return self.raw_fields(values)
+
+    @staticmethod
+    def raw_fields(values: dict[str, str]) -> RawFields:
         time = values["timestamp"]
         if time.startswith("["):
             time = time[1:-1]
@@ -368,7 +379,9 @@ _HEADER_FIELDS = {"referer": "referrer", "user-agent": "user_agent", "x-forwarde
 class LogFormatParser(TemplateParser):
     """Lines written by an Apache ``LogFormat`` string."""
 
-    def __init__(self, log_format: str) -> None:
+    def __init__(self, log_format: str, identity: str = "") -> None:
+        """``identity``: one directive of the format (``%u``, ``%{X-User-Email}o``) read as the
+        signed-in user (the first-party ledger's ``ledger.log_field``)."""
         self.log_format = log_format
         segments: list[_Segment] = []
         literal = ""
@@ -381,6 +394,8 @@ class LogFormatParser(TemplateParser):
                 literal += "%"
                 continue
             name, pattern = self._directive(argument, letter)
+            if identity and directive.group(0).replace("<", "").replace(">", "") == identity:
+                name = "identity"
             segments.append(_Segment(literal, name, pattern))
             literal = ""
         super().__init__(log_format, segments, literal + log_format[position:])
@@ -451,7 +466,9 @@ class NginxLogFormatParser(TemplateParser):
     """Lines written by an nginx ``log_format``, pasted verbatim from nginx.conf (the directive,
     its name, ``escape=json`` and its quoted pieces) or as the bare template string."""
 
-    def __init__(self, definition: str) -> None:
+    def __init__(self, definition: str, identity: str = "") -> None:
+        """``identity``: one variable of the format (``$remote_user``, ``$upstream_http_x_user``)
+        read as the signed-in user (the first-party ledger's ``ledger.log_field``)."""
         self.log_format = definition
         template, json_escaped = self._template(definition)
         segments: list[_Segment] = []
@@ -465,6 +482,8 @@ class NginxLogFormatParser(TemplateParser):
             field, pattern = _NGINX_VARIABLES.get(name, (None, r"\S*(?:, \S+)*"))
             if field is not None and field in (segment.field for segment in segments):
                 field = None  # the first of two variables for one field wins ($host and $http_host)
+            if identity and identity.lstrip("$").strip("{}") == name:
+                field = "identity"
             segments.append(_Segment(literal, field, pattern))
             literal = ""
         super().__init__(definition, segments, literal + template[position:], json_escaped)

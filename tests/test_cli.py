@@ -250,9 +250,18 @@ def test_demo_tells_sales_who_came_back(tmp_path, capsys) -> None:
         "C-1003",
         "C-1004",
         "C-1005",
+        "C-1006",
         "C-1011",
         "C-1012",
     ]
+    # C-1006 has no network on the list: its visitor is known from a form sent from that address
+    ledger = next(a for a in alerts if a["account_id"] == "C-1006")
+    assert (ledger["match"]["method"], ledger["match"]["confidence"]) == ("ledger", 0.9)
+    assert ledger["match"]["detail"].startswith(
+        "ledger: address is in 106.185.77.23/32, learned for the account from form export leads.csv line 2: "
+        "an address at shiosai-sys.example; seen 1 time, first 2026-11-13"
+    )
+    assert "Network ledger, from the form export leads.csv: 2 sightings: 1 used" in out
     assert {a["account_id"]: a["delivery"] for a in alerts}["C-1004"] == "digest"
     assert "株式会社さくら精機 (C-1001) is back" in out and "C-2001" in out  # the active customer is named as quiet
     sakura = next(a for a in alerts if a["account_id"] == "C-1001")

@@ -99,5 +99,5 @@ def test_the_wheel_installs_beside_a_package_named_stream(wheel, tmp_path) -> No
         cwd=tmp_path,
     )
     assert demo.returncode == 0, demo.stderr
-    assert "alerts 7 (7 new)" in demo.stdout
+    assert "alerts 8 (8 new)" in demo.stdout
     assert "match: account C-1012 '株式会社こだま製作所' by alias" in demo.stdout  # its mmdb written, explained

@@ -203,6 +203,24 @@ class MatchingSettings:
 
 
 @dataclass(frozen=True)
+class LedgerSettings:
+    """The first-party network ledger: which addresses belong to which account, learned from
+    sign-ins in the access log and from form or MA-tool exports (``revisit ledger import``)."""
+
+    enabled: bool = True  # match visitors by the learned addresses
+    # The log field carrying a signed-in user's e-mail or account id: an nginx variable
+    # ("$upstream_http_x_user_email"), an Apache directive ("%u", "%{X-User-Email}o") or a JSON
+    # path ("user.email"); log.format must then name a template or be json. Empty: not read.
+    log_field: str = ""
+    log_field_holds: Literal["email", "account_id"] = "email"
+    # What is learned of an address: the address itself (32, 128) or its network (24, 48) when
+    # an office's line is known to be a fixed block of its own.
+    prefix_v4: int = 32
+    prefix_v6: int = 64  # one site's LAN; a /128 changes daily with IPv6 privacy addresses
+    expiry_days: int = 90  # an entry not seen again for this long is forgotten (dynamic addresses)
+
+
+@dataclass(frozen=True)
 class DormancyThresholds:
     """Months since the last deal or contact at which an account enters each tier."""
 
@@ -525,6 +543,7 @@ class Settings:
     filters: FilterSettings = field(default_factory=FilterSettings)
     resolution: ResolutionSettings = field(default_factory=ResolutionSettings)
     matching: MatchingSettings = field(default_factory=MatchingSettings)
+    ledger: LedgerSettings = field(default_factory=LedgerSettings)
     dormancy: DormancySettings = field(default_factory=DormancySettings)
     intent: IntentSettings = field(default_factory=IntentSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)

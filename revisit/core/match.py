@@ -10,10 +10,15 @@ from revisit.core.account import Account
 
 class MatchMethod(StrEnum):
     NETWORK = "network"
+    LEDGER = "ledger"
     DOMAIN = "domain"
     NAME = "name"
     ALIAS = "alias"
     FUZZY = "fuzzy"
+    # the National Tax Agency's registered names (``revisit accounts enrich --houjin``), for
+    # romanised names: the registered English name, and the reading (フリガナ) romanised
+    ENGLISH_NAME = "english_name"
+    READING = "reading"
 
 
 @dataclass(frozen=True, slots=True)

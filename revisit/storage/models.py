@@ -89,6 +89,27 @@ class NetworkRegistrationRow(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+class LedgerRow(Base):
+    """The first-party network ledger (enrichment/ledger.py): a network learned for an account from
+    a sign-in or a form. Of an e-mail only its domain is kept. A revoked row stays, so that the
+    same evidence imported again does not bring it back."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_account_id", "account_id"),)
+
+    network: Mapped[str] = mapped_column(String(49), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    evidence: Mapped[str] = mapped_column(Text)
+    email_domain: Mapped[str] = mapped_column(Text, default="")
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sightings: Mapped[int] = mapped_column(Integer, default=1)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_reason: Mapped[str] = mapped_column(Text, default="")
+
+
 class SessionRow(Base):
     __tablename__ = "sessions"
     __table_args__ = (

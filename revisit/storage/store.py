@@ -44,6 +44,7 @@ from revisit.core.organization import Organization, OrgKind
 from revisit.core.text import without_credentials
 from revisit.core.visit import PageView, Session
 from revisit.enrichment.classify import MatchedHit
+from revisit.enrichment.ledger import LedgerEntry, merge_entries
 from revisit.enrichment.normalize import search_text, sort_key
 from revisit.enrichment.rdap import NetworkRegistration
 from revisit.storage.models import (
@@ -51,6 +52,7 @@ from revisit.storage.models import (
     AlertRow,
     DeliveryRow,
     HitRow,
+    LedgerRow,
     NetworkRegistrationRow,
     OrganizationRow,
     SessionRow,
@@ -77,7 +79,7 @@ def open_engine(url: str) -> Engine:
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -252,9 +254,65 @@ class Store:
             "sessions": SessionRow,
             "accounts": AccountRow,
             "organizations": OrganizationRow,
+            "ledger_entries": LedgerRow,
         }[table]
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(model)).scalar_one()
+
+    # --- the first-party network ledger ----------------------------------------------------
+    def save_ledger_entries(self, entries: Sequence[LedgerEntry]) -> int:
+        """Add what was learned, folded into the entries already kept (first and last sighting,
+        expiry, count); a revoked entry stays revoked. Returns the entries added or updated."""
+        table = LedgerRow.__table__
+        fresh = merge_entries(entries)
+        if not fresh:
+            return 0
+        written = 0
+        with self.engine.begin() as connection:
+            for start in range(0, len(fresh), 500):
+                batch = fresh[start : start + 500]
+                keys = [(str(e.network), e.account_id) for e in batch]
+                existing = {
+                    (row.network, row.account_id): row
+                    for row in connection.execute(
+                        select(table).where(table.c.network.in_({network for network, _ in keys}))
+                    ).all()
+                }
+                rows = []
+                for entry in batch:
+                    row = existing.get((str(entry.network), entry.account_id))
+                    if row is not None and row.revoked_at is not None:
+                        continue
+                    if row is not None:
+                        entry = _ledger_entry(row).merged(entry)
+                    rows.append(_ledger_row(entry))
+                if rows:
+                    columns = [c for c in rows[0] if c not in ("network", "account_id")]
+                    connection.execute(_upsert(self.engine, table, ["network", "account_id"], columns), rows)
+                    written += len(rows)
+        return written
+
+    def load_ledger(self, account_id: str | None = None, include_inactive: bool = False) -> list[LedgerEntry]:
+        """Unexpired, unrevoked entries (all of them with ``include_inactive``), newest first."""
+        table = LedgerRow.__table__
+        query = select(table).order_by(table.c.last_seen.desc(), table.c.network)
+        if account_id is not None:
+            query = query.where(table.c.account_id == account_id)
+        if not include_inactive:
+            query = query.where(table.c.revoked_at.is_(None), table.c.expires_at > datetime.now(UTC))
+        with self.engine.connect() as connection:
+            return [_ledger_entry(row) for row in connection.execute(query).all()]
+
+    def revoke_ledger(self, network: str | None, account_id: str | None, reason: str) -> int:
+        """Mark entries revoked (by network, by account, or both); returns how many."""
+        table = LedgerRow.__table__
+        query = update(table).where(table.c.revoked_at.is_(None))
+        if network is not None:
+            query = query.where(table.c.network == network)
+        if account_id is not None:
+            query = query.where(table.c.account_id == account_id)
+        with self.engine.begin() as connection:
+            return connection.execute(query.values(revoked_at=datetime.now(UTC), revoked_reason=reason)).rowcount
 
     # --- writes from the pipeline ------------------------------------------------------------
     def save_organizations(self, resolved: dict[str, Organization]) -> None:
@@ -645,6 +703,34 @@ def _alert_row(alert: Alert) -> dict[str, Any]:
         "triggered_at": to_utc(alert.last_seen),
         "payload": alert.to_record(),
     }
+
+
+def _ledger_row(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "network": str(entry.network),
+        "account_id": entry.account_id,
+        "kind": entry.kind,
+        "evidence": entry.evidence,
+        "email_domain": entry.email_domain,
+        "first_seen": to_utc(entry.first_seen),
+        "last_seen": to_utc(entry.last_seen),
+        "expires_at": to_utc(entry.expires_at),
+        "sightings": entry.sightings,
+    }
+
+
+def _ledger_entry(row: Any) -> LedgerEntry:
+    return LedgerEntry(
+        network=ipaddress.ip_network(row.network),
+        account_id=row.account_id,
+        kind=row.kind,
+        evidence=row.evidence,
+        email_domain=row.email_domain,
+        first_seen=as_utc(row.first_seen),
+        last_seen=as_utc(row.last_seen),
+        expires_at=as_utc(row.expires_at),
+        sightings=row.sightings,
+    )
 
 
 def _account_from_row(row: Any) -> Account:

@@ -262,6 +262,8 @@ def create_app(
         ("status_word", i18n.DELIVERY_STATUSES),
         ("method_word", i18n.MATCH_METHODS),
         ("role_word", i18n.ROLES),
+        ("ledger_state_word", i18n.LEDGER_STATES),
+        ("ledger_kind_word", i18n.LEDGER_KINDS),
     ):
         templates.env.globals[name] = partial(i18n.word, codes)
     catalogs = i18n.Catalogs.load()

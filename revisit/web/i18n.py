@@ -56,13 +56,18 @@ DELIVERY_STATUSES: Mapping[str, str] = {
     "pending": N_("waiting"),
     "dead": N_("gave up"),
 }
+LEDGER_STATES: Mapping[str, str] = {"active": N_("in use"), "expired": N_("expired"), "revoked": N_("revoked")}
+LEDGER_KINDS: Mapping[str, str] = {"sign-in": N_("sign-in"), "form": N_("form")}
 ROLES: Mapping[str, str] = {"analyst": N_("analyst"), "admin": N_("admin")}
 MATCH_METHODS: Mapping[str, str] = {
     "network": N_("the account's own network"),
+    "ledger": N_("a network learned from sign-ins and forms"),
     "domain": N_("the account's domain"),
     "name": N_("the company name"),
     "fuzzy": N_("similar company name"),
     "alias": N_("a known alias"),
+    "english_name": N_("the registered English name"),
+    "reading": N_("the registered reading, romanised"),
 }
 
 

@@ -29,6 +29,7 @@ from revisit.storage.models import (
     AlertRow,
     DeliveryRow,
     HitRow,
+    LedgerRow,
     OrganizationRow,
     OutcomeRow,
     SessionRow,
@@ -248,7 +249,7 @@ class Reads:
 
     # --- one account -----------------------------------------------------------------------
     def account(
-        self, account_id: str, today: date, sessions_limit: int = 30, alerts_limit: int = 50
+        self, account_id: str, today: date, sessions_limit: int = 30, alerts_limit: int = 50, ledger_limit: int = 100
     ) -> AccountDetail | None:
         tier = tier_expression(self.dormancy, today).label("tier")
         with Session(self.engine) as connection:  # ORM rows: the page reads their attributes
@@ -320,6 +321,16 @@ class Reads:
                 else []
             )
             snooze = connection.execute(select(SnoozeRow).where(SnoozeRow.account_id == account_id)).scalars().first()
+            ledger = (
+                connection.execute(
+                    select(LedgerRow)
+                    .where(LedgerRow.account_id == account_id)
+                    .order_by(LedgerRow.last_seen.desc(), LedgerRow.network)
+                    .limit(ledger_limit)
+                )
+                .scalars()
+                .all()
+            )
         account, account_tier = row
         pages_by_session: dict[str, list[Any]] = defaultdict(list)
         for hit in hits:
@@ -362,6 +373,7 @@ class Reads:
             ],
             snoozed_until=as_utc(snooze.until) if snooze is not None and as_utc(snooze.until) > _now() else None,
             snooze_reason=snooze.reason if snooze is not None else "",
+            ledger=[_learned(entry) for entry in ledger],
         )
 
     def account_visits_for_export(self, account_id: str) -> Sequence[Any]:
@@ -643,6 +655,40 @@ class AccountDetail:
     alerts: list[AlertView]
     snoozed_until: datetime | None
     snooze_reason: str
+    ledger: list[LearnedNetwork] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LearnedNetwork:
+    """A network the first-party ledger learned for the account (revisit.enrichment.ledger)."""
+
+    network: str
+    kind: str  # sign-in or form
+    evidence: str
+    email_domain: str
+    first_seen: datetime
+    last_seen: datetime
+    expires_at: datetime
+    sightings: int
+    state: str  # active, expired or revoked
+    revoked_reason: str
+
+
+def _learned(row: LedgerRow) -> LearnedNetwork:
+    expires_at = as_utc(row.expires_at)
+    state = "revoked" if row.revoked_at is not None else "expired" if expires_at <= _now() else "active"
+    return LearnedNetwork(
+        row.network,
+        row.kind,
+        row.evidence,
+        row.email_domain,
+        as_utc(row.first_seen),
+        as_utc(row.last_seen),
+        expires_at,
+        row.sightings,
+        state,
+        row.revoked_reason,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,223 @@
+"""The first-party network ledger: addresses the company itself saw used by an account's people.
+
+Evidence comes from what the company owns: a sign-in in its access log (a log field with the
+user's e-mail or account id, ``revisit.stream.identity``) or a form / MA-tool export
+(``revisit ledger import``). An e-mail counts through its domain only: the domain names the
+account (the list's ``domains``), a free-mail domain names nobody and is never learned, and the
+ledger keeps the domain, never the address (see README, "Data map").
+
+Each learned address (or its network, by ``ledger.prefix_v4/v6``) carries its evidence, first and
+last sighting and an expiry, since office lines change hands and home addresses move. An account's
+own CIDR always decides first: an address inside another account's network is refused when
+learned, and at match time the account networks are asked before the ledger.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from revisit.core.config import LedgerSettings
+from revisit.core.networks import IPAddress, IPNetwork
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.networks import NetworkTable
+from revisit.enrichment.terms import SOURCE_TERMS
+
+if TYPE_CHECKING:
+    from revisit.enrichment.match import AccountIndex
+
+_EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
+
+SIGN_IN = "sign-in"  # a log field named the signed-in user
+FORM = "form"  # a row of a form or MA-tool export
+
+
+@lru_cache(maxsize=1)
+def free_mail_domains() -> frozenset[str]:
+    """The packaged list (``enrichment/data/free_mail_domains.txt``; its header names its sources)."""
+    text = resources.files("revisit.enrichment").joinpath("data/free_mail_domains.txt").read_text("utf-8")
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    )
+
+
+def is_free_mail(domain: str) -> bool:
+    labels = domain.lower().rstrip(".").split(".")
+    domains = free_mail_domains()
+    return any(".".join(labels[start:]) in domains for start in range(len(labels) - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One piece of evidence: an address seen with an e-mail or an account id at a time."""
+
+    address: IPAddress
+    seen_at: datetime  # aware
+    email: str = ""
+    account_id: str = ""
+    kind: str = FORM  # SIGN_IN or FORM
+    source: str = ""  # where it was read: "leads.csv line 4", "access.log"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    network: IPNetwork
+    account_id: str
+    kind: str  # SIGN_IN or FORM: the latest evidence's
+    evidence: str  # in words: "form export leads.csv line 4: an address at example.co.jp"
+    email_domain: str  # the e-mail's domain ("" for an account id); never the e-mail itself
+    first_seen: datetime
+    last_seen: datetime
+    expires_at: datetime
+    sightings: int = 1
+
+    def merged(self, other: LedgerEntry) -> LedgerEntry:
+        """This entry with another sighting of the same network for the same account."""
+        latest = other if other.last_seen >= self.last_seen else self
+        return replace(
+            latest,
+            first_seen=min(self.first_seen, other.first_seen),
+            last_seen=max(self.last_seen, other.last_seen),
+            expires_at=max(self.expires_at, other.expires_at),
+            sightings=self.sightings + other.sightings,
+        )
+
+    def describe(self) -> str:
+        return (
+            f"{self.evidence}; seen {self.sightings} time{'' if self.sightings == 1 else 's'}, "
+            f"first {self.first_seen:%Y-%m-%d}, last {self.last_seen:%Y-%m-%d}, until {self.expires_at:%Y-%m-%d}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a sighting teaches nothing (counted per reason by the importers)."""
+
+    reason: str  # short key: free_mail, unknown_domain, ambiguous_domain, unknown_account, other_account_network
+    detail: str
+
+
+def learn(sighting: Sighting, index: AccountIndex, settings: LedgerSettings) -> LedgerEntry | Refusal:
+    """The ledger entry a sighting teaches, or why it teaches nothing."""
+    domain = ""
+    if sighting.account_id:
+        account = index.accounts.get(sighting.account_id)
+        if account is None:
+            return Refusal("unknown_account", f"account id {sighting.account_id!r} is not on the account list")
+        described = f"account {account.account_id}"
+    else:
+        found = _EMAIL.match(sighting.email.strip())
+        if found is None:
+            return Refusal("not_an_email", f"{sighting.email!r} is not an e-mail address")
+        domain = found.group(1).lower().rstrip(".")
+        if is_free_mail(domain):
+            return Refusal("free_mail", f"{domain} is a free-mail domain: it names a person, not a company")
+        by_domain = index.by_domain(domain)
+        if by_domain is None:
+            return Refusal("unknown_domain", f"no account has the domain {domain}")
+        accounts, listed = by_domain
+        if len(accounts) > 1:
+            ids = ", ".join(sorted(a.account_id for a in accounts))
+            return Refusal("ambiguous_domain", f"domain {listed} is on {len(accounts)} accounts ({ids})")
+        account = accounts[0]
+        described = f"an address at {domain}"
+    by_network = index.by_network(sighting.address)
+    if by_network is not None:
+        owners, listed = by_network
+        others = [a.account_id for a in owners if a.account_id != account.account_id]
+        if others:
+            return Refusal(
+                "other_account_network",
+                f"{sighting.address} is in {listed}, a network of account {', '.join(sorted(others))}",
+            )
+    prefix = settings.prefix_v4 if sighting.address.version == 4 else settings.prefix_v6
+    network = ipaddress.ip_network((sighting.address, prefix), strict=False)
+    what = "sign-in" if sighting.kind == SIGN_IN else "form export"
+    return LedgerEntry(
+        network=network,
+        account_id=account.account_id,
+        kind=sighting.kind,
+        evidence=f"{what} {sighting.source}: {described}" if sighting.source else f"{what}: {described}",
+        email_domain=domain,
+        first_seen=sighting.seen_at,
+        last_seen=sighting.seen_at,
+        expires_at=sighting.seen_at + timedelta(days=settings.expiry_days),
+    )
+
+
+def merge_entries(entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
+    """One entry per (network, account): sightings of the same pair folded together."""
+    merged: dict[tuple[str, str], LedgerEntry] = {}
+    for entry in entries:
+        key = (str(entry.network), entry.account_id)
+        earlier = merged.get(key)
+        merged[key] = entry if earlier is None else earlier.merged(entry)
+    return list(merged.values())
+
+
+class Ledger:
+    """The unexpired, unrevoked entries, found by address (most specific network first)."""
+
+    def __init__(self, entries: Iterable[LedgerEntry] = (), now: datetime | None = None) -> None:
+        self._table: NetworkTable[tuple[LedgerEntry, ...]] = NetworkTable()
+        self.entries: list[LedgerEntry] = []
+        for entry in entries:
+            if now is not None and entry.expires_at <= now:
+                continue
+            self.entries.append(entry)
+            self._table.put(entry.network, (self._table.get(entry.network) or ()) + (entry,))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def by_address(self, address: IPAddress) -> tuple[tuple[LedgerEntry, ...], IPNetwork] | None:
+        for network, entries in self._table.matches(address):
+            return entries, network
+        return None
+
+    def for_account(self, account_id: str) -> list[LedgerEntry]:
+        return sorted((e for e in self.entries if e.account_id == account_id), key=lambda e: -e.last_seen.timestamp())
+
+
+class LedgerResolver:
+    """Names an address by the ledger's account, after the account list's own networks."""
+
+    name = "ledger"
+    terms = (SOURCE_TERMS["ledger"],)
+
+    def __init__(self, index: AccountIndex) -> None:
+        self._index = index
+
+    def resolve(self, address: IPAddress) -> Organization | None:
+        ledger = self._index.ledger
+        found = ledger.by_address(address) if ledger is not None else None
+        if found is None:
+            return None
+        entries, network = found
+        account = self._index.accounts.get(entries[0].account_id)
+        if account is None:
+            return None
+        return Organization(
+            name=account.name,
+            kind=OrgKind.BUSINESS,
+            source=self.name,
+            confidence=LEDGER_CONFIDENCE,
+            domain=account.domains[0] if account.domains else None,
+            network=str(network),
+            evidence=f"{network} is in the ledger for account {account.account_id}: {entries[0].describe()}",
+        )
+
+
+# Below an own CIDR (1.0) and a domain (0.95): the evidence is the company's own, but a learned
+# address may have changed hands since (dynamic lines, a visitor's home connection).
+LEDGER_CONFIDENCE = 0.9
+
+
+def entry_accounts(entries: Sequence[LedgerEntry]) -> list[str]:
+    return sorted({entry.account_id for entry in entries})

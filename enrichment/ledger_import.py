@@ -1,0 +1,177 @@
+"""Reading evidence for the network ledger: form / MA-tool exports (CSV) and sign-ins in access logs.
+
+A CSV needs a header with an e-mail, an IP address and a time column; the names the common
+tools export under are accepted (``email``/``e-mail``/``メールアドレス``, ``ip``/``ip_address``/
+``IPアドレス``, ``time``/``submitted_at``/``created_at``/``日時``). Every bad row is reported
+(``file:line:column: reason``) and then nothing is learned: an import is all or nothing, so
+fixing the file and importing it again loses no row and counts none twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from revisit.core.config import LedgerSettings
+from revisit.core.errors import BadInput
+from revisit.enrichment.ledger import FORM, SIGN_IN, LedgerEntry, Refusal, Sighting, learn, merge_entries
+from revisit.stream.fields import normalize_address
+
+if TYPE_CHECKING:
+    from revisit.enrichment.match import AccountIndex
+    from revisit.stream.identity import SignIn
+
+_COLUMNS = {
+    "email": ("email", "e-mail", "mail", "email_address", "メールアドレス", "メール"),
+    "ip": ("ip", "ip_address", "ipaddress", "address", "remote_ip", "ipアドレス"),
+    "time": ("time", "timestamp", "submitted_at", "created_at", "date", "日時", "送信日時"),
+}
+_MAX_ERRORS_SHOWN = 50
+_LOCAL_TIME = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
+@dataclass
+class Learned:
+    """What an import taught: entries to keep (sightings of one network and account folded into
+    one as they come, so a long log costs one entry per address), and refusals per reason."""
+
+    learned: dict[tuple[str, str], LedgerEntry] = field(default_factory=dict)
+    refused: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)  # one refusal's detail per reason
+    rows: int = 0
+
+    def add(self, outcome: LedgerEntry | Refusal) -> None:
+        self.rows += 1
+        if isinstance(outcome, Refusal):
+            self.refused[outcome.reason] += 1
+            self.examples.setdefault(outcome.reason, outcome.detail)
+        else:
+            key = (str(outcome.network), outcome.account_id)
+            earlier = self.learned.get(key)
+            self.learned[key] = outcome if earlier is None else earlier.merged(outcome)
+
+    @property
+    def entries(self) -> list[LedgerEntry]:
+        return merge_entries(self.learned.values())
+
+    def summary(self) -> list[str]:
+        accounts = {entry.account_id for entry in self.entries}
+        refused = sum(self.refused.values())
+        lines = [
+            f"{self.rows:,} sightings: {self.rows - refused:,} used ({len(self.learned):,} network(s) of "
+            f"{len(accounts):,} account(s)), {refused:,} not used"
+        ]
+        for reason, count in sorted(self.refused.items()):
+            lines.append(f"  not used, {reason}: {count:,} (e.g. {self.examples[reason]})")
+        return lines
+
+
+def parse_time(text: str, zone: tzinfo) -> datetime | None:
+    """ISO 8601 (an offset kept, none read in ``zone``) or ``YYYY/MM/DD HH:MM[:SS]``."""
+    text = text.strip()
+    local = _LOCAL_TIME.match(text)
+    try:
+        if local is not None:
+            year, month, day, hour, minute, second = (int(part or 0) for part in local.groups())
+            value = datetime(year, month, day, hour, minute, second)
+        else:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+
+
+def read_form_export(path: str | Path, zone: tzinfo, encoding: str = "utf-8-sig") -> list[Sighting]:
+    """Every row as a sighting; BadInput listing every bad row (none is returned then)."""
+    try:
+        text = Path(path).read_bytes().decode(encoding)
+    except FileNotFoundError:
+        raise BadInput(f"{path}: file not found") from None
+    except OSError as error:
+        raise BadInput(f"{path}: cannot read it ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise BadInput(
+            f"{path}: not valid {encoding} text" + (" (try --encoding cp932)" if encoding.startswith("utf") else "")
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        raise BadInput(f"{path}:1:1: empty file, expected a header (email, ip, time)") from None
+    except csv.Error as error:
+        raise BadInput(f"{path}:1:1: {error}") from None
+    positions: dict[str, int] = {}
+    for column, names in _COLUMNS.items():
+        for index, name in enumerate(header):
+            if name in names:
+                positions[column] = index
+                break
+        else:
+            raise BadInput(f"{path}:1:1: no {column} column (one of: {', '.join(names)})")
+    source = Path(path).name
+    sightings: list[Sighting] = []
+    errors: list[str] = []
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            errors.append(f"{path}:{line}:1: {error}")
+            break
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            errors.append(f"{path}:{line}:1: expected {len(header)} fields, found {len(row)}")
+            continue
+        email, ip_text, time_text = (row[positions[c]].strip() for c in ("email", "ip", "time"))
+        address = normalize_address(ip_text) if ip_text else None
+        seen_at = parse_time(time_text, zone) if time_text else None
+        if "@" not in email:
+            errors.append(f"{path}:{line}:{positions['email'] + 1}: email: {email!r} is not an e-mail address")
+        elif address is None:
+            errors.append(f"{path}:{line}:{positions['ip'] + 1}: ip: {ip_text!r} is not an IP address")
+        elif seen_at is None:
+            errors.append(
+                f"{path}:{line}:{positions['time'] + 1}: time: {time_text!r} is not a time "
+                "(ISO 8601 or YYYY/MM/DD HH:MM:SS)"
+            )
+        else:
+            sightings.append(Sighting(address, seen_at, email=email, kind=FORM, source=f"{source} line {line}"))
+    if errors:
+        shown = errors[:_MAX_ERRORS_SHOWN]
+        more = len(errors) - len(shown)
+        raise BadInput(
+            f"{len(errors):,} bad row(s) in {path}; nothing was imported:\n"
+            + "\n".join(shown)
+            + (f"\n... and {more:,} more" if more else "")
+        )
+    return sightings
+
+
+def learn_all(sightings: Iterable[Sighting], index: AccountIndex, settings: LedgerSettings) -> Learned:
+    learned = Learned()
+    for sighting in sightings:
+        learned.add(learn(sighting, index, settings))
+    return learned
+
+
+def sightings_of_sign_ins(sign_ins: Iterable[SignIn], holds: str, source: str) -> Iterable[Sighting]:
+    """Sign-ins as sightings: the field holds an e-mail or an account id (``ledger.log_field_holds``)."""
+    for sign_in in sign_ins:
+        if holds == "account_id":
+            yield Sighting(
+                sign_in.address, sign_in.seen_at, account_id=sign_in.identity, kind=SIGN_IN, source=f"in {source}"
+            )
+        else:
+            yield Sighting(
+                sign_in.address, sign_in.seen_at, email=sign_in.identity, kind=SIGN_IN, source=f"in {source}"
+            )

@@ -1,0 +1,413 @@
+"""The first-party network ledger (issue 24, point 3): addresses learned from form exports and from
+sign-ins in access logs, matched after the account's own networks, shown and revocable.
+
+The visits are the real Apache log in shared/data (elastic-examples-apache); the form exports and
+sign-in lines are written here, dated relative to today since entries expire.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from revisit.cli import main
+from revisit.storage.store import Store
+from tests.conftest import APACHE_LOG
+
+ACCOUNTS = (
+    "account_id,name,domains,networks,owner_name,owner_email,last_deal_at,lifetime_value,dormancy_reason\n"
+    "L01,星空工業株式会社,hoshizora.co.jp,,山田太郎,yamada@example.jp,2014-01-10,9000000,timing\n"
+    "L02,Keynav Partners Inc.,keynav-partners.example,88.103.19.0/24,Ken,ken@example.com,2013-05-01,,unknown\n"
+    "L03,あおば商事株式会社,aoba-shoji.co.jp,,佐藤花子,sato@example.jp,2014-03-01,3000000,competitor\n"
+    "L04,Twin Domain A,shared.example,,,,2014-03-01,,unknown\n"
+    "L05,Twin Domain B,shared.example,,,,2014-03-01,,unknown\n"
+)
+CONFIG = """
+[[intent.rules]]
+pattern = "/projects/*"
+weight = 20
+label = "project"
+"""
+
+
+def _days_ago(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    (tmp_path / "revisit.toml").write_text(CONFIG, encoding="utf-8")
+    return {
+        "accounts": str(tmp_path / "accounts.csv"),
+        "config": str(tmp_path / "revisit.toml"),
+        "jsonl": str(tmp_path / "alerts.jsonl"),
+        "dir": str(tmp_path),
+    }
+
+
+def _export(files: dict[str, str], rows: list[str], name: str = "leads.csv", header: str = "email,ip,time") -> str:
+    path = Path(files["dir"]) / name
+    path.write_text(header + "\n" + "".join(row + "\n" for row in rows), encoding="utf-8")
+    return str(path)
+
+
+def test_a_form_export_teaches_an_address_that_then_matches_a_real_visitor_by_ledger(files, db_url, capsys) -> None:
+    export = _export(
+        files,
+        [
+            f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(3)}",  # a visitor of the real log
+            f"suzuki@mail.hoshizora.co.jp,150.162.56.185,{_days_ago(1)}",  # a subdomain: the same account
+            f"someone@gmail.com,199.168.96.66,{_days_ago(2)}",  # free mail names nobody
+            f"taro@docomo.ne.jp,199.168.96.66,{_days_ago(2)}",  # a Japanese carrier's mail neither
+            f"sato@aoba-shoji.co.jp,88.103.19.195,{_days_ago(2)}",  # inside L02's own /24
+            f"x@unknown-company.example,65.55.213.73,{_days_ago(2)}",
+            f"y@shared.example,65.55.213.74,{_days_ago(2)}",  # a domain on two accounts
+        ],
+    )
+    args = ["--accounts", files["accounts"], "--db", db_url]
+    assert main(["ledger", "import", export, *args]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "7 sightings: 2 used (1 network(s) of 1 account(s)), 5 not used",
+        "  not used, ambiguous_domain: 1 (e.g. domain shared.example is on 2 accounts (L04, L05))",
+        "  not used, free_mail: 2 (e.g. gmail.com is a free-mail domain: it names a person, not a company)",
+        "  not used, other_account_network: 1 (e.g. 88.103.19.195 is in 88.103.19.0/24, a network of account L02)",
+        "  not used, unknown_domain: 1 (e.g. no account has the domain unknown-company.example)",
+        "stored 1 ledger entry",
+    ]
+    store = Store(db_url)
+    try:
+        [entry] = store.load_ledger()
+        assert (str(entry.network), entry.account_id, entry.kind, entry.email_domain, entry.sightings) == (
+            "150.162.56.185/32",
+            "L01",
+            "form",
+            "mail.hoshizora.co.jp",
+            2,
+        )
+        assert entry.evidence == "form export leads.csv line 3: an address at mail.hoshizora.co.jp"
+        assert entry.expires_at - entry.last_seen == timedelta(days=90)
+        assert entry.last_seen - entry.first_seen == timedelta(days=2)
+    finally:
+        store.close()
+
+    # the real log: 150.162.56.185 read /projects/xdotool/ on 20 May 2015
+    assert (
+        main(
+            ["replay", str(APACHE_LOG), "--config", files["config"], "--alerts-jsonl", files["jsonl"], "--workers", "1"]
+            + args
+        )
+        == 0
+    )
+    capsys.readouterr()
+    alerts = [json.loads(line) for line in Path(files["jsonl"]).read_text(encoding="utf-8").splitlines()]
+    by_ledger = [a for a in alerts if a["match"]["method"] == "ledger"]
+    assert {a["account_id"] for a in by_ledger} == {"L01"}
+    assert by_ledger[0]["match"]["confidence"] == 0.9
+    assert by_ledger[0]["match"]["detail"].startswith(
+        "ledger: address is in 150.162.56.185/32, learned for the account from form export leads.csv line 3"
+    )
+    # L02's own CIDR still decides for its own network: the ledger never overrides it
+    assert {a["match"]["method"] for a in alerts if a["account_id"] == "L02"} == {"network"}
+
+    assert main(["explain", "150.162.56.185", "--db", db_url]) == 0
+    explained = capsys.readouterr().out
+    assert "  your network ledger (sign-ins, forms) 星空工業株式会社 [business] domain hoshizora.co.jp" in explained
+    assert "  L01          星空工業株式会社" in explained and "ledger 150.162.56.185/32 (form)" in explained
+    assert "match: account L01 '星空工業株式会社' by ledger, confidence 0.90" in explained
+
+    assert main(["ledger", "revoke", "150.162.56.185", "--db", db_url, "--reason", "a shared co-working space"]) == 0
+    assert capsys.readouterr().out == "revoked 1 learned network(s)\n"
+    # importing the same export again does not bring a revoked entry back
+    assert main(["ledger", "import", export, *args]) == 0
+    capsys.readouterr()
+    assert main(["explain", "150.162.56.185", "--db", db_url]) == 0
+    assert "match: account" not in capsys.readouterr().out
+    assert main(["ledger", "list", "--all", "--db", db_url]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0] == "1 learned network(s)" and listed[1].startswith("  150.162.56.185/32    L01")
+    store = Store(db_url)
+    try:
+        assert store.load_ledger() == []
+    finally:
+        store.close()
+
+
+def test_every_bad_row_of_an_export_is_reported_and_nothing_is_learned(files, sqlite_url, capsys) -> None:
+    export = _export(
+        files,
+        [
+            f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(3)}",
+            f"not-an-email,150.162.56.185,{_days_ago(3)}",
+            "tanaka@hoshizora.co.jp,150.162.56.999,2026/11/30 10:00",
+            "tanaka@hoshizora.co.jp,150.162.56.185,yesterday",
+            "tanaka@hoshizora.co.jp,150.162.56.185",
+        ],
+    )
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 2
+    error = capsys.readouterr().err
+    assert error.splitlines() == [
+        f"revisit: 4 bad row(s) in {export}; nothing was imported:",
+        f"{export}:3:1: email: 'not-an-email' is not an e-mail address",
+        f"{export}:4:2: ip: '150.162.56.999' is not an IP address",
+        f"{export}:5:3: time: 'yesterday' is not a time (ISO 8601 or YYYY/MM/DD HH:MM:SS)",
+        f"{export}:6:1: expected 3 fields, found 2",
+    ]
+    assert Store(sqlite_url).count("ledger_entries") == 0
+    missing = _export(files, ["a@b.example,1.2.3.4"], name="no-time.csv", header="email,ip")
+    assert main(["ledger", "import", missing, "--accounts", files["accounts"], "--db", sqlite_url]) == 2
+    assert capsys.readouterr().err.startswith(f"revisit: {missing}:1:1: no time column (one of: time, timestamp,")
+
+
+def test_a_japanese_ma_export_with_local_times_is_read_in_the_business_time_zone(files, sqlite_url, capsys) -> None:
+    when = datetime.now(UTC).astimezone().replace(microsecond=0) - timedelta(days=2)
+    jst = when.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
+    export = _export(
+        files,
+        [f"tanaka@hoshizora.co.jp,2001:db8:1234:5678::42,{jst:%Y/%m/%d %H:%M:%S}"],
+        name="ma.csv",
+        header="メールアドレス,IPアドレス,送信日時",
+    )
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
+    capsys.readouterr()
+    [entry] = Store(sqlite_url).load_ledger()
+    assert str(entry.network) == "2001:db8:1234:5678::/64"  # ledger.prefix_v6: one site's LAN
+    assert entry.first_seen == when.astimezone(UTC)  # delivery.business_hours.timezone is Asia/Tokyo
+
+
+def test_an_entry_not_seen_again_within_the_expiry_is_not_used(files, sqlite_url, capsys) -> None:
+    export = _export(files, [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(120)}"])
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
+    capsys.readouterr()
+    assert main(["explain", "150.162.56.185", "--db", sqlite_url]) == 0
+    assert "match: account" not in capsys.readouterr().out
+    assert main(["ledger", "list", "--db", sqlite_url]) == 0
+    assert capsys.readouterr().out == "0 learned network(s)\n"
+
+
+STAMP = (datetime.now(UTC) - timedelta(days=1)).strftime("%d/%b/%Y:%H:%M:%S +0000")  # entries expire
+SIGN_IN_LINES = [
+    # nginx: log_format with the e-mail the application put in a response header
+    f'150.162.56.185 - [{STAMP}] "GET /account HTTP/1.1" 200 512 "tanaka@hoshizora.co.jp"',
+    f'65.55.213.73 - [{STAMP}] "GET /account HTTP/1.1" 200 512 "someone@gmail.com"',
+    f'199.168.96.66 - [{STAMP}] "GET / HTTP/1.1" 200 512 "-"',
+]
+NGINX_FORMAT = (
+    'log_format signed \'$remote_addr - [$time_local] "$request" $status $body_bytes_sent '
+    '"$upstream_http_x_user_email"\';'
+)
+
+
+def _learn(files: dict[str, str], db: str, log: Path, config: str, capsys) -> list[str]:
+    Path(files["config"]).write_text(CONFIG + config, encoding="utf-8")
+    code = main(["ledger", "learn", str(log), "--accounts", files["accounts"], "--db", db, "--config", files["config"]])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return captured.out.splitlines()
+
+
+def test_sign_ins_in_an_nginx_log_format_an_apache_user_field_and_a_json_field_teach_the_ledger(
+    files, sqlite_url, capsys
+) -> None:
+    log = Path(files["dir"]) / "nginx.log"
+    log.write_text("\n".join(SIGN_IN_LINES) + "\n", encoding="utf-8")
+    nginx = f"[log]\nformat = '''{NGINX_FORMAT}'''\n[ledger]\nlog_field = \"$upstream_http_x_user_email\"\n"
+    assert _learn(files, sqlite_url, log, nginx, capsys) == [
+        "2 sightings: 1 used (1 network(s) of 1 account(s)), 1 not used",
+        "  not used, free_mail: 1 (e.g. gmail.com is a free-mail domain: it names a person, not a company)",
+        "stored 1 ledger entry",
+    ]
+    [entry] = Store(sqlite_url).load_ledger()
+    assert (str(entry.network), entry.account_id, entry.kind) == ("150.162.56.185/32", "L01", "sign-in")
+    assert entry.evidence == "sign-in in nginx.log: an address at hoshizora.co.jp"
+
+    # Apache combined: %u holds the account id the portal signs its customers in with
+    apache = Path(files["dir"]) / "apache.log"
+    apache.write_text(
+        f'46.105.14.53 - L03 [{STAMP}] "GET /portal HTTP/1.1" 200 10 "-" "Mozilla/5.0"\n'
+        f'46.105.14.54 - L99 [{STAMP}] "GET /portal HTTP/1.1" 200 10 "-" "Mozilla/5.0"\n',
+        encoding="utf-8",
+    )
+    config = '[log]\nformat = "combined"\n[ledger]\nlog_field = "%u"\nlog_field_holds = "account_id"\n'
+    assert _learn(files, sqlite_url, apache, config, capsys)[:2] == [
+        "2 sightings: 1 used (1 network(s) of 1 account(s)), 1 not used",
+        "  not used, unknown_account: 1 (e.g. account id 'L99' is not on the account list)",
+    ]
+
+    # JSON (Caddy) with the user in a nested field
+    caddy = Path(files["dir"]) / "caddy.log"
+    caddy.write_text(
+        json.dumps(
+            {
+                "ts": datetime.now(UTC).timestamp() - 3600,
+                "request": {"client_ip": "75.97.9.59", "method": "GET", "uri": "/app", "headers": {}},
+                "status": 200,
+                "size": 1,
+                "user": {"email": "sato@aoba-shoji.co.jp"},
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    config = '[log]\nformat = "caddy"\n[ledger]\nlog_field = "user.email"\n'
+    assert (
+        _learn(files, sqlite_url, caddy, config, capsys)[0]
+        == "1 sightings: 1 used (1 network(s) of 1 account(s)), 0 not used"
+    )
+    learned = {(str(e.network), e.account_id) for e in Store(sqlite_url).load_ledger()}
+    assert learned == {("150.162.56.185/32", "L01"), ("46.105.14.53/32", "L03"), ("75.97.9.59/32", "L03")}
+
+
+def test_a_log_field_the_format_lacks_is_refused_before_anything_is_written(files, sqlite_url, capsys) -> None:
+    Path(files["config"]).write_text('[log]\nformat = "combined"\n[ledger]\nlog_field = "$remote_user"\n')
+    code = main(
+        ["replay", str(APACHE_LOG), "--accounts", files["accounts"], "--config", files["config"], "--db", sqlite_url]
+    )
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "revisit: ledger.log_field '$remote_user' is not a field of log.format "
+        '\'%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"\'\n'
+    )
+    assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()
+
+
+def test_replay_learns_the_sign_ins_of_its_logs_first_and_matches_their_addresses(files, sqlite_url, capsys) -> None:
+    """Sign-ins in the log itself: the ledger learns them, then the same log's pages match."""
+    now = datetime.now(UTC) - timedelta(days=1)
+    stamp = now.strftime("%d/%b/%Y:%H:%M:%S +0000")
+    lines = [
+        f'150.162.56.185 - tanaka@hoshizora.co.jp [{stamp}] "POST /login HTTP/1.1" 302 0 "-" "Mozilla/5.0"',
+        f'150.162.56.185 - - [{stamp}] "GET /projects/xdotool/ HTTP/1.1" 200 12292 "-" "Mozilla/5.0"',
+    ]
+    log = Path(files["dir"]) / "site.log"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    Path(files["config"]).write_text(
+        CONFIG + '[log]\nformat = "combined"\n[ledger]\nlog_field = "%u"\n', encoding="utf-8"
+    )
+    args = ["--accounts", files["accounts"], "--config", files["config"], "--db", sqlite_url]
+    assert main(["replay", str(log), *args, "--alerts-jsonl", files["jsonl"]]) == 0
+    capsys.readouterr()
+    [alert] = [json.loads(line) for line in Path(files["jsonl"]).read_text(encoding="utf-8").splitlines()]
+    assert (alert["account_id"], alert["match"]["method"]) == ("L01", "ledger")
+    assert "sign-in in site.log: an address at hoshizora.co.jp" in alert["match"]["detail"]
+
+
+def test_the_web_account_page_shows_what_the_ledger_learned_in_english_and_japanese(files, db_url, capsys) -> None:
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from revisit.core.config import WebUser, load_settings
+    from revisit.web.app import create_app
+    from revisit.web.auth import hash_password
+    from tests.test_web import form_token
+
+    export = _export(
+        files,
+        [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(3)}", f"kato@hoshizora.co.jp,203.0.113.9,{_days_ago(2)}"],
+    )
+    assert main(["accounts", "import", files["accounts"], "--db", db_url]) == 0
+    assert main(["ledger", "import", export, "--db", db_url]) == 0  # the list in the database
+    assert main(["ledger", "revoke", "203.0.113.9/32", "--db", db_url, "--reason", "a hotel's guest network"]) == 0
+    capsys.readouterr()
+    settings = load_settings(
+        None, {"REVISIT_WEB__SECURE_COOKIES": "false", "REVISIT_WEB__SESSION_SECRET_REQUIRED": "false"}
+    )
+    settings = replace(settings, web=replace(settings.web, users=(WebUser("ana", hash_password("pw-ana-123")),)))
+    store = Store(db_url)
+    try:
+        client = TestClient(create_app(settings, store))
+        client.post("/login", data={"name": "ana", "password": "pw-ana-123", "csrf": form_token(client.get("/login"))})
+        page = client.get("/accounts/L01", headers={"Accept-Language": "en"}).text
+        section = page[page.index('id="ledger"') :]
+        section = section[: section.index("</section>")]
+        assert "<code>150.162.56.185/32</code> · form · hoshizora.co.jp · <strong>in use</strong>" in section
+        assert "form export leads.csv line 2: an address at hoshizora.co.jp" in section
+        assert "<code>203.0.113.9/32</code> · form · hoshizora.co.jp · <strong>revoked</strong>" in section
+        assert "a hotel&#39;s guest network" in section
+        japanese = client.get("/accounts/L01", headers={"Accept-Language": "ja"}).text
+        assert "ログイン・フォーム送信から分かったネットワーク" in japanese
+        assert "<code>150.162.56.185/32</code> · フォーム · hoshizora.co.jp · <strong>使用中</strong>" in japanese
+    finally:
+        store.close()
+
+
+def test_retention_deletes_expired_ledger_entries_revoked_or_not_and_keeps_the_rest(files, sqlite_url, capsys) -> None:
+    export = _export(
+        files,
+        [
+            f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(2)}",
+            f"tanaka@hoshizora.co.jp,203.0.113.9,{_days_ago(100)}",
+            f"sato@aoba-shoji.co.jp,203.0.113.10,{_days_ago(95)}",
+        ],
+    )
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
+    assert main(["ledger", "revoke", "--account", "L01", "--db", sqlite_url]) == 0
+    assert main(["retention", "--db", sqlite_url]) == 0
+    capsys.readouterr()
+    assert main(["ledger", "list", "--all", "--db", sqlite_url]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0] == "1 learned network(s)" and listed[1].startswith("  150.162.56.185/32    L01")
+
+
+def test_the_streaming_worker_matches_by_the_ledger_it_finds_in_the_database(bootstrap, tmp_path) -> None:
+    """`revisit ledger import` into the worker's database, then the real log through Kafka: the
+    worker reads the ledger at start and matches the learned address."""
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    from tests.test_worker import Setup
+
+    setup = Setup(bootstrap, tmp_path)
+    setup.accounts.write_text(
+        setup.accounts.read_text(encoding="utf-8")
+        + "L01,星空工業株式会社,,hoshizora.co.jp,,,,,2014-01-10,,,,timing,\n",
+        encoding="utf-8",
+    )
+    export = tmp_path / "leads.csv"
+    export.write_text(f"email,ip,time\ntanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(3)}\n", encoding="utf-8")
+    assert main(["accounts", "import", str(setup.accounts), "--db", setup.db]) == 0
+    assert main(["ledger", "import", str(export), "--db", setup.db]) == 0
+    setup.ship(APACHE_LOG)
+    setup.start_worker(import_accounts=False)
+    engine = create_engine(setup.db)
+    query = text("SELECT DISTINCT account_id, match_method FROM hits WHERE client_ip = '150.162.56.185'")
+    try:
+        found: list = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not found:
+            try:
+                with engine.connect() as connection:
+                    found = [tuple(row) for row in connection.execute(query)]
+            except Exception:  # the worker is still creating its tables
+                found = []
+            time.sleep(0.5)
+        assert found == [("L01", "ledger")], setup.worker_logs()
+    finally:
+        engine.dispose()
+        setup.stop_all()
+
+
+@pytest.mark.parametrize(
+    ("setting", "error"),
+    [
+        ("prefix_v4 = 33", "ledger.prefix_v4: 33 is not a prefix length from 16 to 32"),
+        ("prefix_v4 = 8", "ledger.prefix_v4: 8 is not a prefix length from 16 to 32"),
+        ("prefix_v6 = 129", "ledger.prefix_v6: 129 is not a prefix length from 32 to 128"),
+        ("expiry_days = 0", "ledger.expiry_days: 0 must be 1 or more"),
+        ('log_field_holds = "user"', "ledger.log_field_holds"),
+    ],
+)
+def test_ledger_settings_out_of_range_are_refused(files, sqlite_url, capsys, setting, error) -> None:
+    Path(files["config"]).write_text(f"[ledger]\n{setting}\n", encoding="utf-8")
+    export = _export(files, [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(3)}"])
+    code = main(
+        ["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url, "--config", files["config"]]
+    )
+    assert code == 2
+    assert error in capsys.readouterr().err
