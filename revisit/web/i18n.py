@@ -56,7 +56,8 @@ DELIVERY_STATUSES: Mapping[str, str] = {
     "pending": N_("waiting"),
     "dead": N_("gave up"),
 }
-ROLES: Mapping[str, str] = {"analyst": N_("analyst"), "admin": N_("admin")}
+HEAT: Mapping[str, str] = {"hot": N_("hot"), "warm": N_("warm"), "cool": N_("cool")}
+ROLES: Mapping[str, str] = {"analyst": N_("analyst"), "sales": N_("sales"), "admin": N_("admin")}
 MATCH_METHODS: Mapping[str, str] = {
     "network": N_("the account's own network"),
     "domain": N_("the account's domain"),
