@@ -1067,3 +1067,92 @@ def test_a_sales_user_or_token_without_an_email_is_a_configuration_error() -> No
     with pytest.raises(BadInput, match=r"web.api_tokens\[0\] \(crm\): the sales role needs an email"):
         check_web_settings(WebSettings(api_tokens=(ApiToken("crm", "x", "sales"),)))
     check_web_settings(WebSettings(users=(WebUser("rep", "x", "sales", "rep@example.jp"),)))
+
+
+# --- issue 22: lists -----------------------------------------------------------------------------
+MONTHS_DORMANT = {"W01": 8, "W02": 15, "W03": 37, "W04": 9, "W05": 2}  # from the list's last deal to 2015-05-21
+
+
+def test_the_accounts_list_shows_pages_read_months_dormant_and_scores_in_words(browser, server) -> None:
+    listed = {a["account_id"]: a for a in httpx.get(server + "/api/accounts", headers=ANALYST).json()["items"]}
+    page = log_in(browser, server, "ana")
+    for row in page.locator("#accounts tbody tr").all():
+        account_id = row.locator("td:first-child .muted").inner_text()
+        months = MONTHS_DORMANT[account_id]
+        assert row.locator("td.dormant").inner_text() == f"{months} month{'s' if months != 1 else ''}"
+        assert row.locator("td.pages").inner_text() == str(listed[account_id]["pages"])
+        score = listed[account_id]["max_score"]
+        word = "hot" if score >= 20 else "warm" if score >= 10 else "cool"  # intent.threshold 10
+        assert row.locator("td.score").inner_text() == f"{score} {word}"
+    assert page.locator(".heat").count() == len(listed) == 5
+
+    page.click("#accounts th a:has-text('Tier')")  # A first, then B, C
+    page.wait_for_url(re.compile(r".*sort=tier.*"))
+    assert "order=asc" in page.url
+    tiers = page.locator("#accounts tbody td:nth-child(2)").all_inner_texts()
+    rank = ["A", "B", "C", "active"]
+    assert tiers == sorted(tiers, key=rank.index) and tiers[0] == "A" and tiers[-1] == "active"
+    assert page.locator("#accounts th[aria-sort]").inner_text().startswith("Tier")
+
+    page.click("#accounts th a:has-text('Best score')")
+    page.click("#accounts th a:has-text('Best score')")  # again: lowest first
+    page.wait_for_url(re.compile(r".*sort=score.*order=asc.*"))
+    page.select_option("select[name=owner]", "山田太郎")
+    page.click("button:has-text('Filter')")
+    page.wait_for_url(re.compile(r".*owner=.*"))
+    assert "sort=score" in page.url and "order=asc" in page.url  # the sort survives the filter
+    scores = [int(text.split()[0]) for text in page.locator("#accounts td.score").all_inner_texts()]
+    assert scores == sorted(scores) and len(scores) == 2
+    screenshots(page, "accounts-lists")
+    page.close()
+
+
+def test_lists_have_page_numbers_and_a_page_size_that_keeps_the_filters(web_db) -> None:
+    from dataclasses import replace
+    from datetime import date
+
+    from fastapi.testclient import TestClient
+
+    from revisit.core.config import WebUser, load_settings
+    from revisit.storage.store import Store
+    from revisit.web.app import create_app
+    from revisit.web.pages import page_numbers
+
+    assert page_numbers(1, 1) == [1]
+    assert page_numbers(5, 20) == [1, None, 3, 4, 5, 6, 7, None, 20]
+    assert page_numbers(2, 4) == [1, 2, 3, 4]
+    url, _ = web_db
+    settings = load_settings(
+        None, {"REVISIT_WEB__SECURE_COOKIES": "false", "REVISIT_WEB__SESSION_SECRET_REQUIRED": "false"}
+    )
+    users = (WebUser("ana", hash_password("pw-ana-123")),)
+    settings = replace(settings, web=replace(settings.web, users=users, page_size=2))
+    store = Store(url)
+    client = TestClient(create_app(settings, store, lambda: date.fromisoformat(TODAY)))
+    client.post("/login", data={"name": "ana", "password": "pw-ana-123", "csrf": form_token(client.get("/login"))})
+    second = client.get(
+        "/accounts", params={"sort": "name", "order": "asc", "page": "2"}, headers={"Accept-Language": "en"}
+    )
+    numbers = re.search(r'<span class="page-numbers">(.*?)</span>\s*<a rel="next"', second.text, re.S).group(1)
+    assert re.findall(r">(\d+)</a>", numbers) == ["1", "2", "3"]
+    assert re.search(r'<a aria-current="page" href="\?([^"]+)">2</a>', numbers).group(1) == (
+        "sort=name&amp;order=asc&amp;page=2"
+    )
+    assert re.findall(r'<td data-label="Account"><a href="/accounts/(W\d+)"', second.text) == [
+        "W02",
+        "W01",
+    ]  # あおば, サクラ
+    # the page-size form carries the filters and the sort, not the page
+    form = re.search(r'<form class="page-size" method="get">(.*?)</form>', second.text, re.S).group(1)
+    assert re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form) == [
+        ("sort", "name"),
+        ("order", "asc"),
+    ]
+    everything = client.get("/accounts", params={"sort": "name", "order": "asc", "per_page": "25"})
+    assert len(re.findall(r'<td data-label="Account">', everything.text)) == 5
+    assert "page 1 of 1" in everything.text
+    wrong = client.get("/accounts", params={"per_page": "7"}, headers={"Accept-Language": "en"})
+    assert wrong.status_code == 400 and "per_page: &#39;7&#39; is not one of 2, 25, 50, 100" in wrong.text
+    alerts = client.get("/alerts", params={"per_page": "2"})
+    assert alerts.status_code == 200 and len(re.findall(r'<td data-label="When">', alerts.text)) == 2
+    store.close()
