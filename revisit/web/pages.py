@@ -35,7 +35,7 @@ from revisit.web.app import context, page_user, principal_of, require_admin, req
 from revisit.web.auth import Busy, Principal, csrf_matches, new_csrf_token, retry_after
 from revisit.web.charts import Bar, bar_chart
 from revisit.web.i18n import gettext as _
-from revisit.web.queries import ACCOUNT_SORTS, TIERS, AccountDetail, AccountFilter, AlertFilter
+from revisit.web.queries import ACCOUNT_SORTS, RECENT_VISITS, TIERS, AccountDetail, AccountFilter, AlertFilter
 
 router = APIRouter(include_in_schema=False)
 BOM = "\ufeff"  # Excel reads a CSV as UTF-8 (Japanese intact) only with it
@@ -545,6 +545,7 @@ def account(request: Request, account_id: str, user: Principal = Depends(page_us
         user,
         d=detail,
         may_act=user.may_act_on(detail.account.owner_email or ""),
+        recent_visits=RECENT_VISITS,
         step=next_step(detail, web.today(), locale),
         chart=chart,
         params=params,

@@ -43,6 +43,7 @@ AccountSort = Literal["name", "last_visit", "score", "visits", "tier", "value"]
 ACCOUNT_SORTS: tuple[str, ...] = ("name", "last_visit", "score", "visits", "tier", "value")
 MAX_EXPORT_ROWS = 100_000
 TOP_PAGES, TOP_SOURCES = 10, 5
+RECENT_VISITS = 500  # an account page's "most read" and "came from" count this many latest visits
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign")
 
 
@@ -315,6 +316,16 @@ class Reads:
                     select(by_day.c.day, func.count(), func.sum(by_day.c.page_count)).group_by(by_day.c.day)
                 )
             }
+            # what they read and where they came from: over their latest RECENT_VISITS visits, so the
+            # page costs the same for an account with 50,000 visits (the 1M-hit benchmark's busiest:
+            # 232 ms for the pages and 491 ms for the sources over all its hits; 13 and 24 ms now)
+            recent = (
+                select(SessionRow.session_id)
+                .where(SessionRow.account_id == account_id)
+                .order_by(SessionRow.started_at.desc())
+                .limit(RECENT_VISITS)
+                .scalar_subquery()
+            )
             page = func.coalesce(func.nullif(HitRow.page_label, ""), HitRow.path)
             top_pages = [
                 PageCount(what, labelled, count)
@@ -324,7 +335,7 @@ class Reads:
                         func.max(case((func.coalesce(HitRow.page_label, "") != "", 1), else_=0)),
                         func.count(),
                     )
-                    .where(HitRow.account_id == account_id)
+                    .where(HitRow.session_id.in_(recent))
                     .group_by(page)
                     .order_by(func.count().desc(), page)
                     .limit(TOP_PAGES)
@@ -338,7 +349,7 @@ class Reads:
                     .over(partition_by=HitRow.session_id, order_by=(HitRow.occurred_at, HitRow.id))
                     .label("nth"),
                 )
-                .where(HitRow.account_id == account_id)
+                .where(HitRow.session_id.in_(recent))
                 .subquery()
             )
             sources = _sources(
