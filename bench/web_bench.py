@@ -53,6 +53,9 @@ PATHS = [
     "/news/2026",
 ]
 
+REFERRERS = ["", "", "https://www.google.com/", "https://www.bing.com/search", "https://news.example.jp/it/123"]
+CAMPAIGNS = ["", "", "", "utm_source=newsletter&utm_medium=email&utm_campaign=2026-11", "utm_source=ads&utm_medium=cpc"]
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -107,8 +110,13 @@ def generate(url: str, accounts: int, hits: int, rng: random.Random) -> dict[str
         pages = min(hits - made, rng.randint(1, 9))
         at = began
         score = 0
-        for _ in range(pages):
+        for page in range(pages):
             path = rng.choice(PATHS)
+            # where the visit came from, on its first page: a search, a campaign link, or typed in
+            referrer, query = "", ""
+            if page == 0:
+                referrer = rng.choice(REFERRERS)
+                query = rng.choice(CAMPAIGNS)
             score += 30 if path in ("/pricing", "/contact") else 5
             hit_rows.append(
                 (
@@ -119,9 +127,9 @@ def generate(url: str, accounts: int, hits: int, rng: random.Random) -> dict[str
                     f"198.51.{made % 200}.{made % 250}",
                     "GET",
                     path,
-                    "",
+                    query,
                     200,
-                    "",
+                    referrer,
                     "Mozilla/5.0",
                     None,
                     "network",
@@ -139,7 +147,9 @@ def generate(url: str, accounts: int, hits: int, rng: random.Random) -> dict[str
                 "approach": "contact first",
             }
             alerts.append((alert_id, account, rng.choice("ABC"), score, "realtime", began, at, json.dumps(payload)))
-            deliveries.append((alert_id, "slack", "sent", "", 1, at, at, at + timedelta(seconds=40), "", "ts"))
+            deliveries.append(
+                (alert_id, "slack", "sent", "", 1, at, at, at + timedelta(seconds=40), "", "ts", f"{alert_id}:slack")
+            )
             if rng.random() < 0.1:
                 outcomes.append(
                     (
@@ -201,6 +211,7 @@ def generate(url: str, accounts: int, hits: int, rng: random.Random) -> dict[str
                 "sent_at",
                 "last_error",
                 "provider_ref",
+                "message_key",  # unique since migration 0008
             ],
             deliveries,
         )
@@ -237,6 +248,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=60, help="timed requests per route")
     parser.add_argument("--db", help="an empty PostgreSQL database URL (default: a throwaway server)")
+    parser.add_argument("--reuse", action="store_true", help="--db already holds this benchmark's data: measure only")
     args = parser.parse_args()
     rng = random.Random(11)
     folder = Path(tempfile.mkdtemp(prefix="revisit-web-bench."))
@@ -258,8 +270,9 @@ def main() -> None:
     server = None
     try:
         started = time.monotonic()
-        counts = generate(url, args.accounts, args.hits, rng)
-        print(f"data: {counts} in {time.monotonic() - started:.0f} s")
+        if not args.reuse:
+            counts = generate(url, args.accounts, args.hits, rng)
+            print(f"data: {counts} in {time.monotonic() - started:.0f} s")
         config = folder / "web.toml"
         config.write_text(
             f'[web]\nsecure_cookies = false\n[[web.users]]\nname = "bench"\n'
@@ -307,6 +320,8 @@ def main() -> None:
             "accounts 90 days, score ≥ 60, page 3": lambda i: "/accounts?since=2026-08-23&min_score=60&page=3",
             "account page": lambda i: f"/accounts/{visited[i % len(visited)]}",
             "account page (busiest account)": lambda i: f"/accounts/{busiest}",
+            "account page, older visits": lambda i: f"/accounts/{busiest}?visits_page=3",
+            "accounts by tier, 100 a page": lambda i: "/accounts?sort=tier&order=asc&per_page=100",
             "alerts": lambda i: "/alerts",
             "alerts page 100": lambda i: "/alerts?page=100",
             "API accounts": lambda i: "/api/accounts?sort=score",

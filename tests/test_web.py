@@ -42,8 +42,12 @@ W06,かがやき物産株式会社,,,,198.46.149.0/24,佐藤花子,sato@example.
 W07,Quiet Corp,,,,192.0.2.0/24,Ken,ken@example.com,,2013-01-01,,,,unknown,
 """
 )
-PASSWORDS = {"ana": "analyst-pass-1", "adm": "admin-pass-1"}
-TOKENS = {"analyst": "analyst-token-0123456789", "admin": "admin-token-0123456789"}
+PASSWORDS = {"ana": "analyst-pass-1", "adm": "admin-pass-1", "sal": "sales-pass-1", "yam": "sales-pass-2"}
+ROLES = {"ana": "analyst", "adm": "admin", "sal": "sales", "yam": "sales"}
+TOKENS = {"analyst": "analyst-token-0123456789", "admin": "admin-token-0123456789", "sales": "sales-token-0123456789"}
+# sales users own the accounts whose owner_email is theirs, compared case-insensitively: sal owns W04
+# (emily@example.com, the account with alerts), yam and the sales token own W01 and W03 (yamada@example.jp)
+EMAILS = {"sal": "Emily@Example.com", "yam": "yamada@example.jp", "sales": "YAMADA@example.jp"}
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +83,19 @@ def server(web_db):
     url, folder = web_db
     users = "".join(
         f'[[web.users]]\nname = "{name}"\npassword_hash = "{hash_password(password)}"\n'
-        f'role = "{"admin" if name == "adm" else "analyst"}"\n'
+        f'role = "{ROLES[name]}"\n' + (f'email = "{EMAILS[name]}"\n' if name in EMAILS else "")
         for name, password in PASSWORDS.items()
     )
     tokens = "".join(
         f'[[web.api_tokens]]\nname = "{role}-client"\ntoken_sha256 = "{token_digest(token)}"\nrole = "{role}"\n'
+        + (f'email = "{EMAILS[role]}"\n' if role in EMAILS else "")
         for role, token in TOKENS.items()
     )
     config = folder / "web.toml"
-    config.write_text(CONFIG + "[web]\nsecure_cookies = true\npage_size = 50\n" + users + tokens, encoding="utf-8")
+    config.write_text(
+        CONFIG + "[web]\nsecure_cookies = true\npage_size = 50\nvisits_per_page = 3\n" + users + tokens,
+        encoding="utf-8",
+    )
     port = free_port()
     with open(folder / "web.log", "w") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(
@@ -364,6 +372,8 @@ def test_an_admin_records_an_outcome_and_sees_it_on_the_dashboard_in_a_browser(b
     row.locator("select[name=result]").select_option("meeting")
     row.locator("input[name=note]").fill("打ち合わせ設定済み")
     row.locator("button:has-text('Record')").click()
+    assert page.locator("#confirm-outcome").inner_text() == "meeting set"
+    page.click("button:has-text('Yes, record it')")
     page.wait_for_url(re.compile(r".*message=.*"))
     assert "Outcome recorded: meeting set" in page.locator(".message").inner_text()
     assert "meeting set (adm): 打ち合わせ設定済み" in page.locator("#alerts tbody tr").first.inner_text()
@@ -409,7 +419,7 @@ def test_pages_run_a_fixed_number_of_queries_whatever_the_rows(web_db) -> None:
     detail = client.get(f"/api/accounts/{many}").json()
     assert len(detail["visits"]) > 5 and len(detail["alerts"]) > 2
     session = 1  # every request looks its session up
-    assert count(f"/accounts/{few}") <= count(f"/accounts/{many}") <= 11 + session  # + the ledger's networks
+    assert count(f"/accounts/{few}") <= count(f"/accounts/{many}") <= 14 + session  # + the ledger's networks
     assert count("/alerts?tier=C") <= count("/alerts") <= 6 + session
     assert count("/accounts") <= count("/accounts?q=nothing-like-this") <= 4 + session  # + a count when empty
     store.close()
@@ -758,7 +768,16 @@ def test_the_home_page_names_who_came_back_hottest_first_and_draws_both_series_w
 
 # --- issue 22: phones and accessibility --------------------------------------------------------
 AXE = REPO / ".test-tools" / "node_modules" / "axe-core" / "axe.min.js"  # installed by tests/run.sh from npm
-A11Y_PAGES = ["/", "/accounts", "/accounts?sort=name", "/accounts/W04", "/alerts", "/settings", "/no/such/page"]
+A11Y_PAGES = [
+    "/",
+    "/accounts",
+    "/accounts?sort=name",
+    "/accounts/W04",
+    "/accounts/W04?visits_page=2",
+    "/alerts",
+    "/settings",
+    "/no/such/page",
+]
 
 
 def axe_problems(page) -> list[str]:
@@ -845,11 +864,295 @@ def test_an_admin_undoes_a_snooze_in_a_browser_and_an_analyst_cannot(browser, se
     page.fill("input[name=reason]", "展示会後に連絡予定")
     page.click("button:has-text('Snooze')")
     page.wait_for_url(re.compile(r".*message=.*"))
-    assert "展示会後に連絡予定" in page.locator("section.card").first.inner_text()
+    assert "展示会後に連絡予定" in page.locator("#account-card").inner_text()
     assert httpx.get(server + "/api/accounts/W05", headers=ANALYST).json()["snoozed_until"] is not None
     page.click("button:has-text('End the snooze')")
     page.wait_for_url(re.compile(r".*message=.*"))
     assert page.locator(".message").inner_text() == "Snooze ended: alerts are delivered again"
-    assert "Snoozed" not in page.locator("section.card").first.inner_text()
+    assert "Snoozed" not in page.locator("#account-card").inner_text()
     assert httpx.get(server + "/api/accounts/W05", headers=ANALYST).json()["snoozed_until"] is None
     page.close()
+
+
+# --- issue 22: an account page to act from -------------------------------------------------------
+def test_the_account_page_says_what_to_do_once_then_shows_what_they_read_where_from_and_what_is_new(
+    browser, server
+) -> None:
+    from collections import Counter
+
+    api = httpx.get(server + "/api/accounts/W04", headers=ANALYST).json()
+    client, _ = logged_in(server, "ana")
+    hits = csv_rows(client.get("/accounts/W04/visits.csv"))
+    sessions: dict[str, str] = {}
+    for hit in hits:  # a visit begins with its first page
+        sessions[hit["session_id"]] = min(sessions.get(hit["session_id"], hit["occurred_at"]), hit["occurred_at"])
+    last_alert = max(alert["triggered_at"] for alert in api["alerts"])
+    after = sorted((start for start in sessions.values() if start > last_alert), reverse=True)
+    read = Counter(hit["page_label"] or hit["path"] for hit in hits)
+    expected_top = sorted(read.items(), key=lambda item: (-item[1], item[0]))[:10]
+    unanswered = sum(1 for alert in api["alerts"] if not alert["outcomes"])
+
+    page = log_in(browser, server, "ana", start="/accounts/W04")
+    summary = page.locator("#summary")
+    assert summary.locator("#dormant-for").inner_text() == "9 months (since 2014-08-01)"  # last deal, today 05-21
+    assert "Lost deal\n—" in summary.inner_text() and "the timing was not right" in summary.inner_text()
+    assert (
+        summary.locator("#unanswered")
+        .inner_text()
+        .startswith(
+            f"alerted {unanswered} times without an outcome" if unanswered != 1 else "alerted 1 time without an outcome"
+        )
+    )
+    approach, opening = summary.locator("#approach").inner_text(), summary.locator("#opening-line").inner_text()
+    assert approach.startswith("Call or write personally soon") and opening.startswith(
+        "Hello Rackspace Office Inc. team"
+    )
+    body = page.locator("main").inner_text()
+    assert body.count(approach) == 1 and body.count(opening) == 1  # once, not again per alert
+    assert (
+        summary.locator("#since-alert")
+        .inner_text()
+        .startswith(f"{len(after)} new visit" + ("" if len(after) == 1 else "s"))
+    )
+
+    top = page.locator("#top-pages li").all_inner_texts()
+    assert top == [f"{what} {count} time{'s' if count != 1 else ''}" for what, count in expected_top]
+    assert (
+        "feedburner / feed / Feed: semicomplete/main (semicomplete.com - Jordan Sissel)"
+        in page.locator("#campaigns").inner_text()
+    )
+    assert page.locator("#campaigns li").count() == len(api["campaigns"]) >= 1
+    referrers = page.locator("#referrers li").all_inner_texts()
+    assert sum(int(re.search(r"(\d+) visits?$", r).group(1)) for r in referrers) <= len(sessions)
+
+    page.locator("summary", has_text="The same as a table").click()
+    daily = [row.split("\t") for row in page.locator("#daily-table tbody tr").all_inner_texts()]
+    assert len(daily) == 30 and daily[-1][0] == TODAY
+    by_day = Counter(start[:10] for start in sessions.values())  # local (Tokyo) dates from the CSV
+    assert {day: int(visits) for day, visits, _pages in daily if int(visits)} == dict(by_day)
+
+    shown = page.locator(".timeline > li")
+    newest = sorted(sessions.values(), reverse=True)
+    assert shown.count() == 3  # web.visits_per_page in this test's config
+    marked = page.locator(".timeline > li.after-alert")
+    assert marked.count() == sum(1 for start in newest[:3] if start > last_alert)
+    assert all("after the last alert" in text for text in marked.all_inner_texts())
+    screenshots(page, "account-summary")
+    assert len(sessions) == 7
+    page.click("#visits-pager a[rel=next]")
+    page.wait_for_url(re.compile(r".*visits_page=2.*"))
+    assert page.locator(".timeline > li h3").all_inner_texts()[0].startswith(newest[3][:16].replace("T", " "))
+    assert page.locator("#visits-pager").inner_text().startswith("page 2 of 3")
+    page.click("#visits-pager a[rel=next]")
+    page.wait_for_url(re.compile(r".*visits_page=3.*"))
+    assert page.locator(".timeline > li").count() == 1
+    assert client.get("/accounts/W04", params={"visits_page": "0"}).status_code == 400
+    page.close()
+
+    japanese = browser.new_context(locale="ja-JP", viewport={"width": 390, "height": 900}).new_page()
+    japanese.goto(server + "/login?next=/accounts/W04")
+    japanese.fill("input[name=name]", "ana")
+    japanese.fill("input[name=password]", PASSWORDS["ana"])
+    japanese.click("button[type=submit]:not([name])")
+    japanese.wait_for_url(server + "/accounts/W04")
+    ja_summary = japanese.locator("#summary").inner_text()
+    assert "9 か月 （2014-08-01 から）" in ja_summary and "タイミングが合わなかった" in ja_summary
+    assert "Rackspace Office Inc." in japanese.locator("#opening-line").inner_text()
+    assert "ご都合のよろしいときに" in japanese.locator("#opening-line").inner_text()
+    assert japanese.evaluate("document.documentElement.scrollWidth") <= 390
+    japanese.context.close()
+
+
+# --- issue 22: the sales role, confirmed outcomes ------------------------------------------------
+def test_a_sales_rep_reads_everything_but_acts_only_on_the_accounts_it_owns(server) -> None:
+    detail = lambda account_id: httpx.get(f"{server}/api/accounts/{account_id}", headers=ANALYST).json()  # noqa: E731
+    emilys = detail("W04")["alerts"]
+    assert emilys
+    yamada, csrf = logged_in(server, "yam")  # owns W01 and W03, not W04
+    for path in ("/", "/accounts", "/accounts/W04", "/alerts", "/accounts.csv", "/accounts/W04/visits.csv"):
+        assert yamada.get(path).status_code == 200, path
+    assert yamada.get("/settings").status_code == 403
+    assert 'action="/accounts/W04/snooze"' not in yamada.get("/accounts/W04").text
+    assert 'action="/alerts/' not in yamada.get("/accounts/W04").text
+    assert 'action="/accounts/W01/snooze"' in yamada.get("/accounts/W01").text
+
+    # another rep's account: 403 for every change, and nothing changed
+    assert yamada.post("/accounts/W04/snooze", data={"days": "5", "reason": "x", "csrf": csrf}).status_code == 403
+    assert yamada.post("/accounts/W04/snooze/end", data={"csrf": csrf}).status_code == 403
+    for confirmed in ("", "yes"):
+        refused = yamada.post(
+            f"/alerts/{emilys[0]['alert_id']}/outcome",
+            data={"result": "won", "note": "", "confirmed": confirmed, "csrf": csrf},
+        )
+        assert refused.status_code == 403
+    assert yamada.post("/alerts/no-such-alert/outcome", data={"result": "won", "csrf": csrf}).status_code == 403
+    assert detail("W04")["snoozed_until"] is None and detail("W04")["alerts"] == emilys
+    token = {"Authorization": f"Bearer {TOKENS['sales']}"}  # yamada's too
+    refused = httpx.post(f"{server}/api/accounts/W04/snooze", json={"days": 1, "reason": "x"}, headers=token)
+    assert refused.status_code == 403
+    refused = httpx.post(f"{server}/api/alerts/{emilys[0]['alert_id']}/outcome", json={"result": "won"}, headers=token)
+    assert refused.status_code == 403 and detail("W04")["alerts"] == emilys
+
+    # their own accounts: snooze and undo, from the API and the pages
+    own = httpx.post(f"{server}/api/accounts/W03/snooze", json={"days": 3, "reason": "商談中"}, headers=token)
+    assert own.status_code == 200 and detail("W03")["snoozed_until"] is not None
+    analyst, analyst_csrf = logged_in(server, "ana")
+    assert analyst.post("/accounts/W03/snooze/end", data={"csrf": analyst_csrf}).status_code == 403
+    assert yamada.post("/accounts/W03/snooze/end", data={"csrf": csrf}).status_code == 303
+    assert detail("W03")["snoozed_until"] is None
+    emily, emily_csrf = logged_in(server, "sal")
+    assert (
+        emily.post("/accounts/W04/snooze", data={"days": "5", "reason": "商談中", "csrf": emily_csrf}).status_code
+        == 303
+    )
+    assert detail("W04")["snoozed_until"] is not None
+    assert yamada.post("/accounts/W04/snooze/end", data={"csrf": csrf}).status_code == 403
+    assert emily.post("/accounts/W04/snooze/end", data={"csrf": emily_csrf}).status_code == 303
+    assert detail("W04")["snoozed_until"] is None
+
+
+def test_an_outcome_is_confirmed_before_it_is_saved_even_without_javascript(browser, server) -> None:
+    alert = httpx.get(f"{server}/api/accounts/W04", headers=ANALYST).json()["alerts"][0]
+    before = len(alert["outcomes"])
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    page.goto(server + "/login?next=/accounts/W04")
+    page.fill("input[name=name]", "sal")
+    page.fill("input[name=password]", PASSWORDS["sal"])
+    page.click("button[type=submit]:not([name])")
+    page.wait_for_url(server + "/accounts/W04")
+    assert page.locator("form[action$='/snooze']").count() == 1  # its own account: the forms are there
+    row = page.locator("#alerts tbody tr").first
+    row.locator("select[name=result]").select_option("opportunity")
+    row.locator("input[name=note]").fill("見積依頼あり")
+    row.locator("button:has-text('Record')").click()
+    page.wait_for_url(re.compile(r".*/outcome$"))
+    assert page.locator("h1").inner_text() == "Record this outcome?"
+    assert page.locator("#confirm-outcome").inner_text() == "opportunity"
+    assert page.locator("#confirm-note").inner_text() == "見積依頼あり"
+    assert page.locator("#confirm-what").inner_text() == "Rackspace Office Inc."
+    screenshots(page, "confirm-outcome")
+    after_question = httpx.get(f"{server}/api/accounts/W04", headers=ANALYST).json()["alerts"][0]
+    assert len(after_question["outcomes"]) == before  # asking saved nothing
+    page.click("a:has-text('Cancel')")
+    page.wait_for_url(server + "/accounts/W04")
+    assert len(httpx.get(f"{server}/api/accounts/W04", headers=ANALYST).json()["alerts"][0]["outcomes"]) == before
+    row = page.locator("#alerts tbody tr").first
+    row.locator("select[name=result]").select_option("opportunity")
+    row.locator("input[name=note]").fill("見積依頼あり")
+    row.locator("button:has-text('Record')").click()
+    page.click("button:has-text('Yes, record it')")
+    page.wait_for_url(re.compile(r".*message=.*"))
+    assert page.locator(".message").inner_text() == "Outcome recorded: opportunity"
+    outcomes = httpx.get(f"{server}/api/accounts/W04", headers=ANALYST).json()["alerts"][0]["outcomes"]
+    assert len(outcomes) == before + 1 and (outcomes[-1]["outcome"], outcomes[-1]["note"], outcomes[-1]["by"]) == (
+        "opportunity",
+        "見積依頼あり",
+        "sal",
+    )
+    page.goto(server + "/accounts/W01")
+    assert (
+        page.locator("form[action$='/outcome']").count() == 0 and page.locator("form[action$='/snooze']").count() == 0
+    )
+    context.close()
+
+
+def test_a_sales_user_or_token_without_an_email_is_a_configuration_error() -> None:
+    from revisit.core.config import ApiToken, WebSettings, WebUser
+    from revisit.core.errors import BadInput
+    from revisit.web.app import check_web_settings
+
+    with pytest.raises(BadInput, match=r"web.users\[0\] \(rep\): the sales role needs an email"):
+        check_web_settings(WebSettings(users=(WebUser("rep", "x", "sales"),)))
+    with pytest.raises(BadInput, match=r"web.api_tokens\[0\] \(crm\): the sales role needs an email"):
+        check_web_settings(WebSettings(api_tokens=(ApiToken("crm", "x", "sales"),)))
+    check_web_settings(WebSettings(users=(WebUser("rep", "x", "sales", "rep@example.jp"),)))
+
+
+# --- issue 22: lists -----------------------------------------------------------------------------
+MONTHS_DORMANT = {"W01": 8, "W02": 15, "W03": 37, "W04": 9, "W05": 2}  # from the list's last deal to 2015-05-21
+
+
+def test_the_accounts_list_shows_pages_read_months_dormant_and_scores_in_words(browser, server) -> None:
+    listed = {a["account_id"]: a for a in httpx.get(server + "/api/accounts", headers=ANALYST).json()["items"]}
+    page = log_in(browser, server, "ana")
+    for row in page.locator("#accounts tbody tr").all():
+        account_id = row.locator("td:first-child .muted").inner_text()
+        months = MONTHS_DORMANT[account_id]
+        assert row.locator("td.dormant").inner_text() == f"{months} month{'s' if months != 1 else ''}"
+        assert row.locator("td.pages").inner_text() == str(listed[account_id]["pages"])
+        score = listed[account_id]["max_score"]
+        word = "hot" if score >= 20 else "warm" if score >= 10 else "cool"  # intent.threshold 10
+        assert row.locator("td.score").inner_text() == f"{score} {word}"
+    assert page.locator(".heat").count() == len(listed) == 5
+
+    page.click("#accounts th a:has-text('Tier')")  # A first, then B, C
+    page.wait_for_url(re.compile(r".*sort=tier.*"))
+    assert "order=asc" in page.url
+    tiers = page.locator("#accounts tbody td:nth-child(2)").all_inner_texts()
+    rank = ["A", "B", "C", "active"]
+    assert tiers == sorted(tiers, key=rank.index) and tiers[0] == "A" and tiers[-1] == "active"
+    assert page.locator("#accounts th[aria-sort]").inner_text().startswith("Tier")
+
+    page.click("#accounts th a:has-text('Best score')")
+    page.click("#accounts th a:has-text('Best score')")  # again: lowest first
+    page.wait_for_url(re.compile(r".*sort=score.*order=asc.*"))
+    page.select_option("select[name=owner]", "山田太郎")
+    page.click("button:has-text('Filter')")
+    page.wait_for_url(re.compile(r".*owner=.*"))
+    assert "sort=score" in page.url and "order=asc" in page.url  # the sort survives the filter
+    scores = [int(text.split()[0]) for text in page.locator("#accounts td.score").all_inner_texts()]
+    assert scores == sorted(scores) and len(scores) == 2
+    screenshots(page, "accounts-lists")
+    page.close()
+
+
+def test_lists_have_page_numbers_and_a_page_size_that_keeps_the_filters(web_db) -> None:
+    from dataclasses import replace
+    from datetime import date
+
+    from fastapi.testclient import TestClient
+
+    from revisit.core.config import WebUser, load_settings
+    from revisit.storage.store import Store
+    from revisit.web.app import create_app
+    from revisit.web.pages import page_numbers
+
+    assert page_numbers(1, 1) == [1]
+    assert page_numbers(5, 20) == [1, None, 3, 4, 5, 6, 7, None, 20]
+    assert page_numbers(2, 4) == [1, 2, 3, 4]
+    url, _ = web_db
+    settings = load_settings(
+        None, {"REVISIT_WEB__SECURE_COOKIES": "false", "REVISIT_WEB__SESSION_SECRET_REQUIRED": "false"}
+    )
+    users = (WebUser("ana", hash_password("pw-ana-123")),)
+    settings = replace(settings, web=replace(settings.web, users=users, page_size=2))
+    store = Store(url)
+    client = TestClient(create_app(settings, store, lambda: date.fromisoformat(TODAY)))
+    client.post("/login", data={"name": "ana", "password": "pw-ana-123", "csrf": form_token(client.get("/login"))})
+    second = client.get(
+        "/accounts", params={"sort": "name", "order": "asc", "page": "2"}, headers={"Accept-Language": "en"}
+    )
+    numbers = re.search(r'<span class="page-numbers">(.*?)</span>\s*<a rel="next"', second.text, re.S).group(1)
+    assert re.findall(r">(\d+)</a>", numbers) == ["1", "2", "3"]
+    assert re.search(r'<a aria-current="page" href="\?([^"]+)">2</a>', numbers).group(1) == (
+        "sort=name&amp;order=asc&amp;page=2"
+    )
+    assert re.findall(r'<td data-label="Account"><a href="/accounts/(W\d+)"', second.text) == [
+        "W02",
+        "W01",
+    ]  # あおば, サクラ
+    # the page-size form carries the filters and the sort, not the page
+    form = re.search(r'<form class="page-size" method="get">(.*?)</form>', second.text, re.S).group(1)
+    assert re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form) == [
+        ("sort", "name"),
+        ("order", "asc"),
+    ]
+    everything = client.get("/accounts", params={"sort": "name", "order": "asc", "per_page": "25"})
+    assert len(re.findall(r'<td data-label="Account">', everything.text)) == 5
+    assert "page 1 of 1" in everything.text
+    wrong = client.get("/accounts", params={"per_page": "7"}, headers={"Accept-Language": "en"})
+    assert wrong.status_code == 400 and "per_page: &#39;7&#39; is not one of 2, 25, 50, 100" in wrong.text
+    alerts = client.get("/alerts", params={"per_page": "2"})
+    assert alerts.status_code == 200 and len(re.findall(r'<td data-label="When">', alerts.text)) == 2
+    store.close()

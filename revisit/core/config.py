@@ -455,7 +455,10 @@ class WorkerSettings:
     data_dir: str = ""
 
 
-Role = Literal["analyst", "admin"]  # analyst: read and export; admin: also snooze, outcomes, settings
+# analyst: read and export; sales: also snooze and record outcomes for the accounts whose
+# owner_email (the account list's column) is the user's email; admin: all of it for every account,
+# and the settings page.
+Role = Literal["analyst", "sales", "admin"]
 
 
 @dataclass(frozen=True)
@@ -463,6 +466,7 @@ class WebUser:
     name: str
     password_hash: str  # argon2, printed by `revisit web hash-password`; never the password itself
     role: Role = "analyst"
+    email: str = ""  # a sales user acts on the accounts with this owner_email (compared case-insensitively)
 
 
 @dataclass(frozen=True)
@@ -472,6 +476,7 @@ class ApiToken:
     name: str
     token_sha256: str
     role: Role = "analyst"
+    email: str = ""  # as for a user: the accounts a sales token may act on
 
 
 @dataclass(frozen=True)
@@ -501,6 +506,7 @@ class WebSettings:
     password_checks_at_once: int = 4
     password_check_wait_seconds: float = 2.0
     page_size: int = 50
+    visits_per_page: int = 10  # an account page's visits, newest first, this many a page
     default_days: int = 30  # lists show visits of the last N days unless a date range is given
     # IANA zone of every time, date filter, week and chart day shown; empty: the zone of
     # delivery.business_hours (the alerts' "10:12 +0900" and the page's time are then the same).

@@ -3,7 +3,8 @@
 Every time is ISO 8601 with its offset, in the web UI's zone (``web.timezone``), as on the pages.
 
 Reads accept a bearer token or a logged-in session; writes (snooze, outcome) accept only a bearer
-token with the admin role, since a cookie alone would let another site's form act for the user.
+token (admin, or sales for the accounts it owns), since a cookie alone would let another site's form act
+for the user.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from revisit.alerts.report import Outcome
 from revisit.core.errors import BadInput
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.outcomes import record_outcome
-from revisit.web.app import api_user, context, require_admin
+from revisit.web.app import api_user, context, require_owner
 from revisit.web.auth import Principal
 from revisit.web.pages import FIRST_DAY, LARGEST_NUMBER, LAST_DAY, LONGEST_SNOOZE_DAYS
 from revisit.web.queries import AccountFilter, AccountSummary, AlertFilter, AlertLine
@@ -138,6 +139,10 @@ def get_account(request: Request, account_id: str, user: User) -> dict[str, Any]
         "lifetime_value": a.lifetime_value,
         "visit_count": detail.session_count,
         "alert_count": detail.alert_count,
+        "alerts_without_outcome": detail.alerts_without_outcome,
+        "top_pages": [{"page": p.what, "labelled": p.labelled, "hits": p.hits} for p in detail.top_pages],
+        "referrers": [{"host": host, "visits": count} for host, count in detail.sources.referrers],
+        "campaigns": [{"campaign": name, "visits": count} for name, count in detail.sources.campaigns],
         "snoozed_until": detail.snoozed_until and local(detail.snoozed_until),
         "visits": [
             {
@@ -200,23 +205,27 @@ def get_dashboard(request: Request, user: User) -> dict[str, Any]:
     }
 
 
-def bearer_admin(request: Request, user: Principal) -> None:
+def bearer_owner(request: Request, user: Principal, owner_email: str | None) -> None:
+    """A bearer token (never a cookie alone) of an admin, or of a sales token for its own accounts."""
     if not request.headers.get("authorization", "").lower().startswith("bearer "):
         raise HTTPException(403, "changes through the API need a bearer token")
-    require_admin(user)
+    require_owner(user, owner_email)
 
 
-@router.post("/accounts/{account_id}/snooze", summary="Hold deliveries for an account (admin)")
+@router.post("/accounts/{account_id}/snooze", summary="Hold deliveries for an account (admin, or its sales owner)")
 def snooze_account(request: Request, account_id: str, body: SnoozeIn, user: User) -> dict[str, Any]:
-    bearer_admin(request, user)
     web = context(request)
+    bearer_owner(request, user, web.reads.owner_email(account_id))
     until = AlertOutbox(web.store).snooze(account_id, body.days, body.reason.strip(), user.name)
     return {"account_id": account_id, "snoozed_until": web.clock.local(until)}
 
 
-@router.post("/alerts/{alert_id}/outcome", summary="Record what followed an alert (admin)")
+@router.post(
+    "/alerts/{alert_id}/outcome", summary="Record what followed an alert (admin, or the account's sales owner)"
+)
 def add_outcome(request: Request, alert_id: str, body: OutcomeIn, user: User) -> dict[str, Any]:
-    bearer_admin(request, user)
+    alert = context(request).reads.alert_for_outcome(alert_id)
+    bearer_owner(request, user, alert.owner_email if alert else None)
     try:
         account_id = record_outcome(context(request).store, alert_id, body.result, body.note.strip(), user.name)
     except BadInput as error:

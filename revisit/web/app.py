@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from revisit.core.config import Settings, WebSettings, read_secret
+from revisit.core.config import ApiToken, Settings, WebSettings, WebUser, read_secret
 from revisit.core.errors import BadInput
 from revisit.core.metrics import RevisitMetrics
 from revisit.core.version import __version__
@@ -162,6 +162,15 @@ def require_admin(principal: Principal) -> None:
         raise HTTPException(403, "this needs the admin role")
 
 
+def require_owner(principal: Principal, owner_email: str | None) -> None:
+    """403 unless ``principal`` may act on the account with this owner (``None``: no such account,
+    which only an admin is told about as a 404 later; others get the same 403 as for another rep's)."""
+    if owner_email is None and principal.is_admin:
+        return
+    if owner_email is None or not principal.may_act_on(owner_email):
+        raise HTTPException(403, "this needs the admin role, or the sales role and this account's owner e-mail")
+
+
 def session_secret(settings: Settings) -> str:
     """The key that signs the cookie. A short one can be guessed and a documented one is known to
     all: either refuses to start, as does a missing one when users log in (unless the config says
@@ -206,8 +215,18 @@ def check_web_settings(web: WebSettings) -> None:
             ("login_lockout_max_seconds", web.login_lockout_max_seconds, web.login_lockout_seconds),
             ("password_check_wait_seconds", web.password_check_wait_seconds, 0),
             ("session_hours", web.session_hours, 0.01),
+            ("visits_per_page", web.visits_per_page, 1),
         )
         if not value >= least
+    ]
+    entries: list[tuple[str, WebUser | ApiToken]] = [
+        *((f"users[{index}]", user) for index, user in enumerate(web.users)),
+        *((f"api_tokens[{index}]", token) for index, token in enumerate(web.api_tokens)),
+    ]
+    problems += [
+        f"web.{where} ({entry.name}): the sales role needs an email (the owner_email of its accounts)"
+        for where, entry in entries
+        if entry.role == "sales" and not entry.email.strip()
     ]
     if problems:
         raise BadInput("; ".join(problems))
@@ -264,6 +283,7 @@ def create_app(
         ("role_word", i18n.ROLES),
         ("ledger_state_word", i18n.LEDGER_STATES),
         ("ledger_kind_word", i18n.LEDGER_KINDS),
+        ("heat_word", i18n.HEAT),
     ):
         templates.env.globals[name] = partial(i18n.word, codes)
     catalogs = i18n.Catalogs.load()

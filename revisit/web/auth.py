@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from revisit.core.config import ApiToken, WebUser
 
-ANALYST, ADMIN = "analyst", "admin"
+ANALYST, SALES, ADMIN = "analyst", "sales", "admin"
 LONGEST_PASSWORD = 1024  # longer is refused unchecked: hashing megabytes is a way to burn CPU
 
 
@@ -38,10 +38,19 @@ LONGEST_PASSWORD = 1024  # longer is refused unchecked: hashing megabytes is a w
 class Principal:
     name: str
     role: str
+    email: str = ""
 
     @property
     def is_admin(self) -> bool:
         return self.role == ADMIN
+
+    def may_act_on(self, owner_email: str) -> bool:
+        """Snooze, undo a snooze, record an outcome: an admin for any account, a sales user for the
+        accounts it owns (the list's owner_email is its configured email), an analyst never."""
+        if self.role == ADMIN:
+            return True
+        mine = self.email.strip().casefold()
+        return self.role == SALES and bool(mine) and mine == owner_email.strip().casefold()
 
 
 class Authenticator:
@@ -60,19 +69,19 @@ class Authenticator:
             self.hasher.verify(user.password_hash if user else self._decoy, password)
         except (VerificationError, InvalidHashError):
             return None
-        return Principal(user.name, user.role) if user else None
+        return Principal(user.name, user.role, user.email) if user else None
 
 
 def user_named(users: Sequence[WebUser], name: str) -> Principal | None:
     """The user as configured now (their role may have changed since they logged in), or None."""
     user = next((u for u in users if u.name == name), None)
-    return Principal(user.name, user.role) if user else None
+    return Principal(user.name, user.role, user.email) if user else None
 
 
 def check_token(tokens: Sequence[ApiToken], token: str) -> Principal | None:
     digest = token_digest(token)
     found = next((t for t in tokens if secrets.compare_digest(t.token_sha256.lower().encode(), digest.encode())), None)
-    return Principal(found.name, found.role) if found else None
+    return Principal(found.name, found.role, found.email) if found else None
 
 
 # --- throttling ----------------------------------------------------------------------------------

@@ -58,7 +58,8 @@ DELIVERY_STATUSES: Mapping[str, str] = {
 }
 LEDGER_STATES: Mapping[str, str] = {"active": N_("in use"), "expired": N_("expired"), "revoked": N_("revoked")}
 LEDGER_KINDS: Mapping[str, str] = {"sign-in": N_("sign-in"), "form": N_("form")}
-ROLES: Mapping[str, str] = {"analyst": N_("analyst"), "admin": N_("admin")}
+HEAT: Mapping[str, str] = {"hot": N_("hot"), "warm": N_("warm"), "cool": N_("cool")}
+ROLES: Mapping[str, str] = {"analyst": N_("analyst"), "sales": N_("sales"), "admin": N_("admin")}
 MATCH_METHODS: Mapping[str, str] = {
     "network": N_("the account's own network"),
     "ledger": N_("a network learned from sign-ins and forms"),

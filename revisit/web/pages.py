@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -20,19 +21,22 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from revisit.alerts.approach import opening_line, suggested_approach
 from revisit.alerts.report import Outcome
 from revisit.app import enabled_source_terms
 from revisit.core.config import effective_settings, masked_url
 from revisit.core.errors import BadInput
 from revisit.core.logs import mask_address_text
+from revisit.enrichment.accounts import DormancyReason
+from revisit.enrichment.dormancy import DormancyTier, months_between
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.outcomes import record_outcome
 from revisit.web import i18n
-from revisit.web.app import context, page_user, principal_of, require_admin
+from revisit.web.app import context, page_user, principal_of, require_admin, require_owner
 from revisit.web.auth import Busy, Principal, csrf_matches, new_csrf_token, retry_after
 from revisit.web.charts import Bar, bar_chart
 from revisit.web.i18n import gettext as _
-from revisit.web.queries import ACCOUNT_SORTS, TIERS, AccountFilter, AlertFilter
+from revisit.web.queries import ACCOUNT_SORTS, RECENT_VISITS, TIERS, AccountDetail, AccountFilter, AlertFilter
 
 router = APIRouter(include_in_schema=False)
 BOM = "\ufeff"  # Excel reads a CSV as UTF-8 (Japanese intact) only with it
@@ -57,10 +61,20 @@ def render(
             "today": context(request).today(),
             "locale": getattr(request.state, "locale", i18n.DEFAULT_LOCALE),
             "locales": i18n.LOCALES,
+            "page_sizes": PAGE_SIZES,
+            "page_numbers": page_numbers,
+            "heat": heat,
+            "months_since": lambda *days: _months_since(context(request).today(), days),
             **values,
         },
         status_code=status_code,
     )
+
+
+def _months_since(today: date, days: Sequence[date | None]) -> int | None:
+    """Months from the latest of ``days`` (last deal, last contact) to today; None without a date."""
+    known = [day for day in days if day is not None]
+    return months_between(max(known), today) if known else None
 
 
 ERROR_TITLES = {
@@ -196,9 +210,52 @@ def account_filter(params: Mapping[str, str]) -> tuple[AccountFilter, list[str]]
         until=until,
         q=_text(params, "q", errors),
         sort=sort,
-        descending=params.get("order", "desc" if sort != "name" else "asc") == "desc",
+        descending=params.get("order", "asc" if sort in ASCENDING_FIRST else "desc") == "desc",
         page=_int(params, "page", errors, 1, least=1),
     ), errors
+
+
+ASCENDING_FIRST = ("name", "tier")  # あ before か, A before B; every other column: the largest first
+PAGE_SIZES = (25, 50, 100)
+
+
+def page_size(params: Mapping[str, str], errors: list[str], configured: int) -> int:
+    """``per_page``: one of PAGE_SIZES or the configured ``web.page_size``."""
+    text = params.get("per_page", "").strip()
+    if not text:
+        return configured
+    allowed = sorted({*PAGE_SIZES, configured})
+    if text not in {str(size) for size in allowed}:
+        errors.append(
+            _(
+                "%(name)s: %(text)r is not one of %(choices)s",
+                name="per_page",
+                text=text[:40],
+                choices=", ".join(map(str, allowed)),
+            )
+        )
+        return configured
+    return int(text)
+
+
+def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
+    """The page links of a pager: the first, the last, and ``around`` either side of the current
+    one; ``None`` where pages are left out (shown as …)."""
+    shown = sorted({1, pages, *range(max(1, page - around), min(pages, page + around) + 1)})
+    numbers: list[int | None] = []
+    for number in shown:
+        if numbers and number - (numbers[-1] or 0) > 1:
+            numbers.append(None)
+        numbers.append(number)
+    return numbers
+
+
+def heat(score: int, threshold: int) -> str:
+    """A score in words on a three-step scale, from the alert threshold (``intent.threshold``):
+    hot at twice it, warm from it, cool below (seen, not enough to alert)."""
+    if score >= 2 * threshold:
+        return "hot"
+    return "warm" if score >= threshold else "cool"
 
 
 def alert_filter(params: Mapping[str, str]) -> tuple[AlertFilter, list[str]]:
@@ -375,13 +432,16 @@ def accounts(request: Request, user: Principal = Depends(page_user)) -> HTMLResp
     web = context(request)
     params = dict(request.query_params)
     chosen, errors = account_filter(params)
-    page = web.reads.accounts(chosen, web.today(), web.settings.web.page_size)
+    per_page = page_size(params, errors, web.settings.web.page_size)
+    page = web.reads.accounts(chosen, web.today(), per_page)
     start, end = chosen.visit_range(web.today(), web.settings.web.default_days, web.clock)
     return render(
         request,
         "accounts.html",
         user,
         page=page,
+        per_page=per_page,
+        threshold=web.settings.intent.threshold,
         f=chosen,
         errors=errors,
         params=params,
@@ -441,19 +501,69 @@ def accounts_csv(request: Request, user: Principal = Depends(page_user)) -> Resp
     )
 
 
+@dataclass(frozen=True)
+class NextStep:
+    """The top of the account page, what a rep acts from: how long the account has been quiet and
+    what to say, in the page's language (the alerts' own texts are in the alert's language)."""
+
+    months_dormant: int | None  # since the later of the last deal and the last contact; None: no date
+    last_touch: date | None
+    approach: str
+    opening_line: str
+
+
+def next_step(detail: AccountDetail, today: date, locale: str) -> NextStep:
+    account = detail.account
+    touches = [day for day in (account.last_deal_at, account.last_contact_at) if day is not None]
+    last_touch = max(touches) if touches else None
+    try:
+        reason = DormancyReason(account.dormancy_reason)
+    except ValueError:
+        reason = DormancyReason.UNKNOWN
+    tier = DormancyTier(detail.tier)
+    labels = [page.what for page in detail.top_pages if page.labelled]
+    return NextStep(
+        months_between(last_touch, today) if last_touch else None,
+        last_touch,
+        suggested_approach(tier, reason, locale),
+        opening_line(account.name, account.owner_name, locale, labels, reason)
+        if tier is not DormancyTier.ACTIVE
+        else "",
+    )
+
+
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
 def account(request: Request, account_id: str, user: Principal = Depends(page_user)) -> HTMLResponse:
     web = context(request)
-    detail = web.reads.account(account_id, web.today())
+    params = dict(request.query_params)
+    errors: list[str] = []
+    visits_page = _int(params, "visits_page", errors, 1, least=1)
+    if errors:
+        raise HTTPException(400, "; ".join(errors))
+    detail = web.reads.account(
+        account_id, web.today(), sessions_limit=web.settings.web.visits_per_page, visits_page=visits_page
+    )
     if detail is None:
         raise HTTPException(404, f"no account {account_id!r}")
+    locale = getattr(request.state, "locale", i18n.DEFAULT_LOCALE)
+    chart = bar_chart(
+        [Bar(day.day.strftime("%m-%d"), day.visits, day.pages) for day in detail.daily],
+        _("Visits and pages read per day"),
+        legend=(_("visits"), _("pages")),
+    )
     return render(
         request,
         "account.html",
         user,
         d=detail,
+        may_act=user.may_act_on(detail.account.owner_email or ""),
+        recent_visits=RECENT_VISITS,
+        step=next_step(detail, web.today(), locale),
+        chart=chart,
+        params=params,
+        link=link,
         outcomes=[o.value for o in Outcome],
-        message=request.query_params.get("message", ""),
+        message=params.get("message", ""),
     )
 
 
@@ -500,11 +610,11 @@ def snooze(
     user: Principal = Depends(page_user),
 ) -> Response:
     check_csrf(request, csrf)
-    require_admin(user)
+    web = context(request)
+    require_owner(user, web.reads.owner_email(account_id))
     why = plain_text(reason, "reason", 500)
     if not (math.isfinite(days) and 0 < days <= LONGEST_SNOOZE_DAYS) or not why:
         raise HTTPException(400, f"a snooze needs days from more than 0 to {LONGEST_SNOOZE_DAYS}, and a reason")
-    web = context(request)
     until = web.clock.local(AlertOutbox(web.store).snooze(account_id, days, why, user.name))
     message = _("Snoozed until %(until)s (%(zone)s)", until=f"{until:%Y-%m-%d %H:%M}", zone=web.clock.name)
     return RedirectResponse(f"/accounts/{account_id}?{urlencode({'message': message})}", status_code=303)
@@ -514,9 +624,9 @@ def snooze(
 def end_snooze(
     request: Request, account_id: str, csrf: str = Form(""), user: Principal = Depends(page_user)
 ) -> Response:
-    """The undo of a snooze (admin, like the snooze itself)."""
+    """The undo of a snooze (whoever may snooze the account: an admin, or its owner in the sales role)."""
     check_csrf(request, csrf)
-    require_admin(user)
+    require_owner(user, context(request).reads.owner_email(account_id))
     ended = AlertOutbox(context(request).store).end_snooze(account_id)
     message = _("Snooze ended: alerts are delivered again") if ended else _("There was no snooze to end")
     return RedirectResponse(
@@ -529,12 +639,15 @@ def alerts(request: Request, user: Principal = Depends(page_user)) -> HTMLRespon
     web = context(request)
     params = dict(request.query_params)
     chosen, errors = alert_filter(params)
-    page = web.reads.alerts(chosen, web.settings.web.page_size)
+    per_page = page_size(params, errors, web.settings.web.page_size)
+    page = web.reads.alerts(chosen, per_page)
     return render(
         request,
         "alerts.html",
         user,
         page=page,
+        per_page=per_page,
+        threshold=web.settings.intent.threshold,
         f=chosen,
         errors=errors,
         params=params,
@@ -589,22 +702,33 @@ def outcome(
     alert_id: str,
     result: str = Form(...),
     note: str = Form(""),
+    confirmed: str = Form(""),
     csrf: str = Form(""),
     user: Principal = Depends(page_user),
 ) -> Response:
+    """Two steps, no script needed: the form's answer is a page that says what will be recorded for
+    which account, and only its "record" button (``confirmed=yes``) saves. An outcome feeds the
+    reactivation report, so a slip of the drop-down should not land in it unseen."""
     check_csrf(request, csrf)
-    require_admin(user)
+    web = context(request)
+    alert = web.reads.alert_for_outcome(alert_id)
+    require_owner(user, alert.owner_email if alert else None)
+    if alert is None:
+        raise HTTPException(404, f"no alert {alert_id!r}")
     try:
-        account_id = record_outcome(
-            context(request).store, alert_id, Outcome(result), plain_text(note, "note", 2000), user.name
-        )
+        chosen = Outcome(result)
     except ValueError:
         raise HTTPException(400, f"unknown outcome {result!r}") from None
+    why = plain_text(note, "note", 2000)
+    if confirmed != "yes":
+        return render(request, "confirm_outcome.html", user, alert=alert, result=chosen.value, note=why)
+    try:
+        account_id = record_outcome(web.store, alert_id, chosen, why, user.name)
     except BadInput as error:
         raise HTTPException(404, str(error)) from None
-    message = _("Outcome recorded: %(outcome)s", outcome=i18n.word(i18n.OUTCOMES, result))
+    message = _("Outcome recorded: %(outcome)s", outcome=i18n.word(i18n.OUTCOMES, chosen.value))
     return RedirectResponse(
-        f"/accounts/{account_id}?{urlencode({'message': message})}",
+        f"/accounts/{quote(account_id, safe='')}?{urlencode({'message': message})}",
         status_code=303,
     )
 
