@@ -356,6 +356,7 @@ class RunSummary:
     matched: int = 0
     alerts: int = 0
     alerts_new: int = 0
+    late: int = 0  # matched hits older than the watermark when they came (README, "Event time")
     accounts_seen: set = field(default_factory=set)
     seconds: float = 0.0  # time spent in the pipeline itself, without start-up
 
@@ -385,6 +386,7 @@ class RunSummary:
             "resolved": self.resolved,
             "matched": self.matched,
             "alerts": self.alerts,
+            "late": self.late,
             "malformed_by_reason": dict(sorted(self.malformed.items())),
             "filtered_by_reason": dict(sorted(self.filtered.items())),
         }
