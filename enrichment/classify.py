@@ -310,6 +310,10 @@ class HitClassifier:
         assert organization is not None, "a matched address has an organisation"
         return _Known(organization, match)
 
+    def awaiting(self, address: str) -> bool:
+        """Whether ``address`` is still being looked up late."""
+        return type(self._by_address.get(address)) is Awaiting
+
     def settle_late(self) -> list[str]:
         """Take in the late answers that arrived; returns their addresses, whose held lines can now
         be classified again (``classify_lines`` gives their final outcome)."""
@@ -480,7 +484,10 @@ class HeldLines(Generic[_Tag]):
         """Held lines whose late answer arrived, classified again (a line may be held anew if its
         address went back under resolution meanwhile)."""
         released: list[tuple[Classified, _Tag | None]] = []
-        for address in self.classifier.settle_late():
+        answered = dict.fromkeys(self.classifier.settle_late())
+        # Answers another holder took in first (replay reads several files at once, one holder each)
+        answered.update(dict.fromkeys(address for address in self._lines if not self.classifier.awaiting(address)))
+        for address in answered:
             lines = self._lines.pop(address, None)
             if lines is None:
                 continue
