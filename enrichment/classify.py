@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import (
     Any,
     Generic,
@@ -162,6 +163,15 @@ class HitClassifier:
         for outcome in self.classify_lines((line,)):
             return outcome
         raise AssertionError("classify_lines yields one outcome per line")
+
+    def event_time(self, line: str) -> datetime | None:
+        """The line's timestamp, or None if it has none that parses: how far a stream that read
+        it has got in event time, whatever became of the line."""
+        parsed = self.parser.split(line)
+        if type(parsed) is Malformed:
+            return None
+        time_text = parsed[2]
+        return self._timestamps.parse(time_text)
 
     @overload
     def classify_lines(self, lines: Iterable[str], held: None = None) -> Iterator[Classified | Deferred]: ...

@@ -190,6 +190,8 @@ def load_checked_settings(path: str | None) -> Settings:
     check_channel_names(settings.delivery)
     if settings.stream.max_disorder_seconds < 0:
         raise BadInput(f"stream.max_disorder_seconds: {settings.stream.max_disorder_seconds} is below 0")
+    if settings.stream.idle_seconds <= 0:
+        raise BadInput(f"stream.idle_seconds: {settings.stream.idle_seconds} must be above 0")
     if not is_currency(settings.alerts.currency):
         raise BadInput(f"alerts.currency: {settings.alerts.currency!r} is no ISO 4217 currency code (e.g. JPY, USD)")
     return settings

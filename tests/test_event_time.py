@@ -11,6 +11,8 @@ from revisit.alerts.policy import Alert
 from revisit.alerts.tracker import Advance, VisitTracker
 from revisit.core.config import Settings, StreamSettings
 from revisit.enrichment.accounts import DormancyReason
+from revisit.kafka.event_order import EventTimeOrder
+from revisit.kafka.progress import CommittedEventTimes
 from tests.test_decisions import AT, account, matched
 
 ACCOUNT = account(last_deal_at=date(2025, 1, 1), dormancy_reason=DormancyReason.TIMING)
@@ -95,3 +97,48 @@ def test_no_disorder_allowed_takes_each_hit_at_once() -> None:
     assert [step.matched.hit.path for step in first.steps] == []  # the watermark equals it: not yet older
     second = tracker.offer("k2", visit([(0.1, "/")])[0])
     assert [step.matched.hit.path for step in second.steps] == ["/pricing"]
+
+
+def test_the_classify_stage_sends_hits_of_several_raw_partitions_in_event_time_order() -> None:
+    """One company behind three addresses on three raw partitions, each read a batch at a time:
+    the matched topic gets the hits in event-time order once the low watermark passes them."""
+    order: EventTimeOrder[int, str] = EventTimeOrder(timedelta(seconds=60), idle_seconds=10.0)
+    order.assign({1, 2, 3}, now=0.0)
+    at = [AT + timedelta(minutes=m) for m in range(6)]
+    # partition 3 is read first: its pages at minutes 1 and 4 wait, partitions 1 and 2 are unread
+    assert order.add(3, 10, at[1], "c1", "p3:1", now=0.1) == [] and order.add(3, 11, at[4], "c4", "p3:4", now=0.1) == []
+    assert order.due(now=0.1) == []
+    assert order.add(1, 7, at[0], "a0", "p1:0", now=0.2) == [] and order.add(1, 8, at[3], "a3", "p1:3", now=0.2) == []
+    assert order.due(now=0.2) == [] and order.held_from() == {3: 10, 1: 7}
+    order.saw(2, at[5], now=0.3)  # partition 2's last line (no match) is at minute 5
+    order.add(2, 3, at[2], "b2", "p2:2", now=0.3)
+    # low watermark: min(4, 3, 5) minutes - 60 s = minute 2: minutes 0 and 1 go
+    assert order.due(now=0.3) == ["p1:0", "p3:1"]
+    assert order.held_from() == {3: 11, 1: 8, 2: 3}
+    # nothing more for the idle time: partitions 3 and 1 are idle, partition 2 alone counts (minute 4)
+    assert order.due(now=10.2) == ["p2:2", "p1:3"]
+    assert order.due(now=10.3) == ["p3:4"]  # every partition idle: all that waits goes
+    # a page older than what has gone is late: sent at once, counted
+    assert order.add(1, 9, at[2], "a2", "p1:2 late", now=11.0) == ["p1:2 late"] and order.late == 1
+
+
+def test_an_idle_raw_partition_stops_holding_the_watermark_back() -> None:
+    order: EventTimeOrder[int, str] = EventTimeOrder(timedelta(seconds=60), idle_seconds=10.0)
+    order.assign({0, 1}, now=0.0)  # partition 1 never gives a line
+    order.add(0, 1, AT, "x", "first", now=1.0)
+    order.add(0, 2, AT + timedelta(minutes=5), "y", "second", now=9.0)
+    assert order.due(now=9.5) == []  # partition 1 may still hold older lines
+    assert order.due(now=10.0) == ["first"]  # idle since its assignment 10 s ago: partition 0 alone counts
+    order.drop({1})  # partition 0 went to another worker: its waiting hits are read there
+    assert len(order) == 0 and order.held_from() == {}
+
+
+def test_the_sweep_judges_a_matched_partition_by_its_slowest_classify_stage() -> None:
+    """Two classify stages write to one matched partition, one far ahead in event time while a
+    backlog is read: state is forgotten by the slower one's low watermark, not the newest hit."""
+    times = CommittedEventTimes()
+    ahead, behind = AT + timedelta(hours=8), AT + timedelta(minutes=5)
+    times.read(0, 1, AT + timedelta(minutes=6), ((0, 1), behind))
+    times.read(0, 2, ahead, ((2, 3), ahead - timedelta(minutes=1)))
+    times.commit([(0, 3)])
+    assert times.watermarks() == {0: behind}

@@ -388,6 +388,9 @@ class StreamSettings:
     much delay."""
 
     max_disorder_seconds: int = 60
+    # Worker: a raw partition that has given no line for this long stops holding the watermark
+    # back; when all have, every waiting hit is sent (a quiet site's last visit is not held).
+    idle_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
