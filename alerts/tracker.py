@@ -8,6 +8,7 @@ it the matched hits of ``revisit.enrichment.classify`` and hands hits and alerts
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections import Counter
 from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, replace
@@ -29,7 +30,7 @@ from revisit.enrichment.classify import MatchedHit, RunSummary
 class Observation(NamedTuple):
     session: Session
     page: PageView
-    released: list[Alert]  # held alerts whose grouping window has passed
+    released: list[Alert]  # held alerts whose grouping window passed before this hit
     triggered: Alert | None  # an alert decided by this hit (now held for the grouping window)
     refreshed: Alert | None  # the held alert of this account, with this hit's page added
 
@@ -53,15 +54,41 @@ def state_horizons(settings: Settings, margin: timedelta) -> dict[str, timedelta
     }
 
 
+class Step(NamedTuple):
+    """One hit taken into its account's state, with the key it is stored under."""
+
+    key: str
+    matched: MatchedHit
+    session: Session
+    page: PageView
+    triggered: Alert | None
+    refreshed: Alert | None
+
+
+class Advance(NamedTuple):
+    """What one move of the watermark decided: hits taken in event-time order, and held alerts
+    whose grouping window the watermark has passed (each released before any later hit)."""
+
+    steps: list[Step]
+    released: list[Alert]
+
+
 class VisitTracker:
     """Sessions, pending alerts and last alert times per account, judged in event time.
 
     An alert is decided when a session first crosses the intent threshold, then held for the
-    grouping window while the same visit goes on, and released with the whole visit in it.
+    grouping window while the same visit goes on, and released with the whole visit in it: the
+    pages seen before the window ends (trigger time + ``alerts.grouping_minutes``), never a later one.
+
+    Hits are handed in with ``offer``, in whatever order they arrive. They wait in a buffer until the
+    watermark (the newest event time seen minus ``stream.max_disorder_seconds``) has passed them and
+    are then taken in event-time order; ties in the order of their raw lines, so the same hits
+    give the same sessions, pages and alert ids however they were split or interleaved. A hit older
+    than the watermark is late (README, "Event time"): it is taken at once, as it comes.
 
     The state lives in three mappings keyed by account id: plain dicts in replay, changelog-backed
-    tables in the streaming worker (which passes ``release_others=False``, since a table may only
-    change the key of the event at hand).
+    tables in the streaming worker (which calls ``observe`` per hit with ``release_others=False``,
+    since a table may only change the key of the event at hand).
     """
 
     def __init__(
@@ -76,16 +103,80 @@ class VisitTracker:
         self.scorer = PageScorer(settings.intent.rules)
         self.gap = timedelta(minutes=settings.intent.session_gap_minutes)
         self.grouping = timedelta(minutes=settings.alerts.grouping_minutes)
+        self.max_disorder = timedelta(seconds=settings.stream.max_disorder_seconds)
         self.sessions: MutableMapping[str, Session] = sessions if sessions is not None else {}
         self.pending: MutableMapping[str, PendingAlert] = pending if pending is not None else {}
         self.last_alerts: MutableMapping[str, datetime] = last_alerts if last_alerts is not None else {}
         self.release_others = release_others
         self.decisions: Counter = Counter()  # why sessions did or did not alert, for the summary
+        self.late_events = 0  # hits that came after the watermark had passed them
+        self._waiting: list[tuple[datetime, str, int, str, MatchedHit]] = []  # a heap, in event-time order
+        self._arrivals = 0  # arrival number: keeps the heap from comparing two MatchedHits
+        self._newest: datetime | None = None
+        self._watermark: datetime | None = None
+
+    @property
+    def watermark(self) -> datetime | None:
+        """Event time below which no more input is expected (None before the first hit)."""
+        return self._watermark
+
+    def waiting(self) -> int:
+        """Hits buffered until the watermark passes them."""
+        return len(self._waiting)
+
+    def offer(self, key: str, matched: MatchedHit) -> Advance:
+        """Take a hit in arrival order; returns what the watermark, moved by it, decided."""
+        at = matched.hit.timestamp
+        if self._watermark is not None and at < self._watermark:
+            self.late_events += 1
+            return Advance([self._step(key, matched)], [])
+        self._arrivals += 1
+        heapq.heappush(self._waiting, (at, matched.raw_line, self._arrivals, key, matched))
+        if self._newest is None or at > self._newest:
+            self._newest = at
+            return self.advance_to(at - self.max_disorder)
+        return Advance([], [])
+
+    def advance_to(self, watermark: datetime) -> Advance:
+        """Take every buffered hit older than ``watermark``, then release the held alerts whose
+        window ends at or before it. Hits and releases interleave in event time: a window that
+        ends before a hit is closed before that hit is taken."""
+        if self._watermark is not None and watermark <= self._watermark:
+            return Advance([], [])
+        self._watermark = watermark
+        steps: list[Step] = []
+        released: list[Alert] = []
+        while self._waiting and self._waiting[0][0] < watermark:
+            at, _line, _arrival, key, matched = heapq.heappop(self._waiting)
+            released += self.release_due(at)
+            steps.append(self._step(key, matched))
+        released += self.release_due(watermark)
+        return Advance(steps, released)
+
+    def finish(self) -> Advance:
+        """End of the input: every buffered hit is taken and every held alert goes out."""
+        steps: list[Step] = []
+        released: list[Alert] = []
+        while self._waiting:
+            at, _line, _arrival, key, matched = heapq.heappop(self._waiting)
+            released += self.release_due(at)
+            steps.append(self._step(key, matched))
+        return Advance(steps, released + self.release_all())
+
+    def _step(self, key: str, matched: MatchedHit) -> Step:
+        session, page, released, triggered, refreshed = self._take(matched, release_before=False)
+        return Step(key, matched, session, page, triggered, refreshed)
 
     def observe(self, matched: MatchedHit) -> Observation:
-        """Add one hit; returns its session, its page and what it did to alerts."""
+        """Take one hit at once, in the order given (the streaming worker's per-event path); the
+        held alert of its account (of every account, with ``release_others``) whose window ended
+        before this hit is released first, so it never carries this hit's page."""
+        return self._take(matched, release_before=True)
+
+    def _take(self, matched: MatchedHit, release_before: bool) -> Observation:
         account = matched.match.account
         at = matched.hit.timestamp
+        released = self.release_due(at, None if self.release_others else account.account_id) if release_before else []
         weight = self.scorer.weigh(matched.hit.path)
         view = PageView(at, matched.hit.path, weight.weight, weight.label)
         session = advance_session(self.sessions.get(account.account_id), account.account_id, view, self.gap)
@@ -110,8 +201,7 @@ class VisitTracker:
                 triggered = decision.alert
                 self.pending[account.account_id] = PendingAlert(triggered, at, session.started_at)
                 self.last_alerts[account.account_id] = at
-        scope = None if self.release_others else account.account_id
-        return Observation(session, view, self.release_due(at, scope), triggered, refreshed)
+        return Observation(session, view, released, triggered, refreshed)
 
     def release_due(self, now: datetime, account_id: str | None = None) -> list[Alert]:
         """Held alerts whose window has passed at event time ``now`` (of one account, if given)."""
@@ -121,7 +211,7 @@ class VisitTracker:
         else:
             candidates = list(self.pending.items())
         due = [key for key, held in candidates if now - held.triggered_at >= self.grouping]
-        return [self.pending.pop(key).alert for key in due]
+        return [self.pending.pop(key).alert for key in sorted(due)]
 
     def release_all(self) -> list[Alert]:
         """At the end of the input every held alert goes out."""
@@ -165,26 +255,31 @@ def track_and_store(
     summary: RunSummary,
     flush_every: int = 2000,
 ) -> None:
-    """Sessions and alert decisions for the matched hits, in order; hits and alerts to the sink,
-    new alerts to the channels after each flush (so an alert is only sent once it is stored)."""
+    """Sessions and alert decisions for the matched hits, in event time (``VisitTracker.offer``);
+    hits and alerts to the sink, new alerts to the channels after each flush (so an alert is only
+    sent once it is stored)."""
     keys = HitKeys()
     pending = 0
+    late_before = tracker.late_events
     for matched in matched_hits:
         summary.matched += 1
-        session, page, released, _triggered, _refreshed = tracker.observe(matched)
         summary.accounts_seen.add(matched.match.account.account_id)
-        sink.add_hit(keys.key_for(matched.raw_line), matched, session, page)
-        for alert in released:
-            summary.alerts += 1
-            sink.add_alert(alert)
-        pending += 1
+        pending += _store(tracker.offer(keys.key_for(matched.raw_line), matched), sink, summary)
         if pending >= flush_every:
             _flush(sink, sender, summary)
             pending = 0
-    for alert in tracker.release_all():
+    _store(tracker.finish(), sink, summary)
+    summary.late += tracker.late_events - late_before
+    _flush(sink, sender, summary)
+
+
+def _store(advance: Advance, sink: HitSink, summary: RunSummary) -> int:
+    for step in advance.steps:
+        sink.add_hit(step.key, step.matched, step.session, step.page)
+    for alert in advance.released:
         summary.alerts += 1
         sink.add_alert(alert)
-    _flush(sink, sender, summary)
+    return len(advance.steps)
 
 
 def _flush(sink: HitSink, sender: AlertSender, summary: RunSummary) -> None:

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import (
     Any,
     Generic,
@@ -164,6 +165,15 @@ class HitClassifier:
             return outcome
         raise AssertionError("classify_lines yields one outcome per line")
 
+    def event_time(self, line: str) -> datetime | None:
+        """The line's timestamp, or None if it has none that parses: how far a stream that read
+        it has got in event time, whatever became of the line."""
+        parsed = self.parser.split(line)
+        if type(parsed) is Malformed:
+            return None
+        time_text = parsed[2]
+        return self._timestamps.parse(time_text)
+
     @overload
     def classify_lines(self, lines: Iterable[str], held: None = None) -> Iterator[Classified | Deferred]: ...
 
@@ -311,6 +321,10 @@ class HitClassifier:
         assert organization is not None, "a matched address has an organisation"
         return _Known(organization, match)
 
+    def awaiting(self, address: str) -> bool:
+        """Whether ``address`` is still being looked up late."""
+        return type(self._by_address.get(address)) is Awaiting
+
     def settle_late(self) -> list[str]:
         """Take in the late answers that arrived; returns their addresses, whose held lines can now
         be classified again (``classify_lines`` gives their final outcome)."""
@@ -357,6 +371,7 @@ class RunSummary:
     matched: int = 0
     alerts: int = 0
     alerts_new: int = 0
+    late: int = 0  # matched hits older than the watermark when they came (README, "Event time")
     accounts_seen: set = field(default_factory=set)
     seconds: float = 0.0  # time spent in the pipeline itself, without start-up
 
@@ -386,6 +401,7 @@ class RunSummary:
             "resolved": self.resolved,
             "matched": self.matched,
             "alerts": self.alerts,
+            "late": self.late,
             "malformed_by_reason": dict(sorted(self.malformed.items())),
             "filtered_by_reason": dict(sorted(self.filtered.items())),
         }
@@ -479,7 +495,10 @@ class HeldLines(Generic[_Tag]):
         """Held lines whose late answer arrived, classified again (a line may be held anew if its
         address went back under resolution meanwhile)."""
         released: list[tuple[Classified, _Tag | None]] = []
-        for address in self.classifier.settle_late():
+        answered = dict.fromkeys(self.classifier.settle_late())
+        # Answers another holder took in first (replay reads several files at once, one holder each)
+        answered.update(dict.fromkeys(address for address in self._lines if not self.classifier.awaiting(address)))
+        for address in answered:
             lines = self._lines.pop(address, None)
             if lines is None:
                 continue

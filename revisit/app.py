@@ -242,6 +242,10 @@ def load_checked_settings(path: str | None) -> Settings:
     settings = load_settings(path)
     check_channel_names(settings.delivery)
     check_source_terms(settings.resolution)
+    if settings.stream.max_disorder_seconds < 0:
+        raise BadInput(f"stream.max_disorder_seconds: {settings.stream.max_disorder_seconds} is below 0")
+    if settings.stream.idle_seconds <= 0:
+        raise BadInput(f"stream.idle_seconds: {settings.stream.idle_seconds} must be above 0")
     if not is_currency(settings.alerts.currency):
         raise BadInput(f"alerts.currency: {settings.alerts.currency!r} is no ISO 4217 currency code (e.g. JPY, USD)")
     check_ledger_settings(settings)
@@ -354,6 +358,11 @@ def format_summary(summary: RunSummary) -> str:
         lines.append("  malformed: " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.malformed.items())))
     if summary.filtered:
         lines.append("  filtered:  " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.filtered.items())))
+    if summary.late:
+        lines.append(
+            f"  late: {summary.late:,} matched hits came over stream.max_disorder_seconds after newer ones "
+            '(taken as they came: README, "Event time")'
+        )
     if summary.accounts_seen:
         lines.append(f"  dormant-list accounts seen: {len(summary.accounts_seen):,}")
     if summary.seconds > 0:

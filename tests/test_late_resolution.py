@@ -302,6 +302,28 @@ def test_replay_matches_visitors_that_only_dns_or_rdap_know(dns_server, rdap_ser
     assert kept["206.41.110.0/24"] == "United-IX"
 
 
+def test_two_servers_logs_held_for_the_same_addresses_are_all_matched(
+    dns_server, rdap_server, tmp_path, capsys
+) -> None:
+    """Replay reads both files at once (merged by event time), each holding lines of the same
+    addresses: an answer taken in by one file's holder releases the other's lines too."""
+    log, accounts, config = write_inputs(tmp_path, dns_server.port, rdap_server)
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "web1.log").write_text("".join(lines[0::2]), encoding="utf-8")
+    (tmp_path / "web2.log").write_text("".join(lines[1::2]), encoding="utf-8")
+    jsonl = tmp_path / "alerts.jsonl"
+    arguments = ["replay", str(tmp_path / "web1.log"), str(tmp_path / "web2.log"), "--accounts", str(accounts)]
+    arguments += ["--config", str(config), "--db", f"sqlite:///{tmp_path / 'r.sqlite'}", "--alerts-jsonl", str(jsonl)]
+    assert main(arguments) == 0
+    out = capsys.readouterr().out
+    assert "lines 30  parsed 30  malformed 0  filtered 0" in out and "matched 12" in out, out
+    import json
+
+    alerts = {a["account_id"]: a for a in map(json.loads, jsonl.read_text(encoding="utf-8").splitlines())}
+    assert set(alerts) == {"L1", "L3"}
+    assert alerts["L1"]["pages"][0] == "/products/press"
+
+
 def test_rdap_answers_kept_in_the_database_serve_the_next_run(dns_server, rdap_server, tmp_path, capsys) -> None:
     log, accounts, config = write_inputs(tmp_path, dns_server.port, rdap_server)
     db_url = f"sqlite:///{tmp_path / 'revisit.sqlite'}"

@@ -400,6 +400,21 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class StreamSettings:
+    """Event time (README, "Event time"): how far out of order hits may arrive and still be taken
+    in their place. The watermark is the newest event time seen minus this bound; a visit's pages,
+    its alert's grouping window and the cooldown are decided once the watermark has passed them.
+    60 s covers the clock skew and buffering of several web servers writing one log each (their
+    lines reach a merge at most a few seconds apart) with a wide margin, and costs the alert that
+    much delay."""
+
+    max_disorder_seconds: int = 60
+    # Worker: a raw partition that has given no line for this long stops holding the watermark
+    # back; when all have, every waiting hit is sent (a quiet site's last visit is not held).
+    idle_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
 class ReplaySettings:
     # Worker processes for large plain files; 0 = one per core (at most 4), 1 = no parallelism.
     workers: int = 0
@@ -553,6 +568,7 @@ class Settings:
     dormancy: DormancySettings = field(default_factory=DormancySettings)
     intent: IntentSettings = field(default_factory=IntentSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    stream: StreamSettings = field(default_factory=StreamSettings)
     replay: ReplaySettings = field(default_factory=ReplaySettings)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     ship: ShipSettings = field(default_factory=ShipSettings)

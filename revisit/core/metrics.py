@@ -63,6 +63,7 @@ class RevisitMetrics:
     filtered: Counter
     matches: Counter
     dead_letters: Counter
+    late_events: Counter
     cache_lookups: Counter
     resolution: Histogram
     resolutions: Counter
@@ -118,6 +119,12 @@ class RevisitMetrics:
                 registry=r,
             ),
             dead_letters=Counter("revisit_dead_letters_total", "Lines sent to the dead-letter topic.", registry=r),
+            late_events=Counter(
+                "revisit_late_events_total",
+                "Matched hits that came after the watermark had passed them (taken as they came), by stage.",
+                ["stage"],
+                registry=r,
+            ),
             cache_lookups=Counter(
                 "revisit_cache_lookups_total",
                 "Look-ups in the per-address resolution cache, by result (hit or miss).",

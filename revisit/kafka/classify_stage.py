@@ -23,7 +23,7 @@ import json
 import logging
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from aiokafka import (
@@ -49,7 +49,8 @@ from revisit.enrichment.classify import (
     Unmatched,
 )
 from revisit.enrichment.rdap import NetworkRegistration
-from revisit.kafka.records import matched_to_record
+from revisit.kafka.event_order import EventTimeOrder
+from revisit.kafka.records import matched_to_record, with_source
 
 log = logging.getLogger("revisit.worker.classify")
 
@@ -90,10 +91,14 @@ class _CommitBeforeHandingOver(ConsumerRebalanceListener):
         self.stage = stage
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
+        self.stage._assigned = False
         await self.stage._commit()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        return None
+        # hits of partitions gone to another worker are read and sent by it: not here
+        self.stage._order.drop(set(assigned))
+        self.stage._order.assign(set(assigned), time.monotonic())
+        self.stage._assigned = True
 
 
 class ClassifyStage(Service):
@@ -125,6 +130,12 @@ class ClassifyStage(Service):
         self._processed_to: dict[TopicPartition, int] = {}  # next offset after what is processed and delivered
         self._committed: dict[TopicPartition, int] = {}
         self._commit_due = 0.0
+        self._assigned = False  # the group has given this worker its partitions (maybe none)
+        # matched hits wait here until the raw partitions' low watermark passes them
+        self._order: EventTimeOrder[TopicPartition, tuple[bytes, dict[str, Any]]] = EventTimeOrder(
+            timedelta(seconds=settings.stream.max_disorder_seconds), settings.stream.idle_seconds
+        )
+        self._late_counted = 0
         self._counted_lookups = self._counted_misses = 0  # the classifier's totals already in the metrics
         super().__init__(**kwargs)
 
@@ -167,6 +178,11 @@ class ClassifyStage(Service):
                     await self._process(batches)
                 if self._held is not None:
                     await self._settle_late()
+                await self._send_due()
+                if time.monotonic() >= self._commit_due:
+                    # here rather than after a batch only: what the last batch before a quiet spell
+                    # (or a late answer) finished is committed within the interval too
+                    await self._commit()
                 await self._keep_resolutions()
                 if time.monotonic() >= lag_due:
                     await self._measure_lag()
@@ -179,6 +195,8 @@ class ClassifyStage(Service):
         """A readiness check: None once the raw topic's consumer has started."""
         if self._consumer is None or not self.started or self._loop_finished.is_set():
             return "the raw-topic consumer is not running"
+        if not self._assigned:
+            return "raw-topic partitions not assigned yet (joining the group or rebalancing)"
         return None
 
     async def on_stop(self) -> None:
@@ -197,20 +215,17 @@ class ClassifyStage(Service):
         outcomes: Counter[tuple[str, str]] = Counter()  # (outcome, reason or match method) → lines
         deliveries: list[asyncio.Future] = []
         next_offsets: dict[TopicPartition, int] = {}
+        order, now = self._order, time.monotonic()
         for tp, records in batches.items():
             encoding = self.settings.log.encoding  # ship sends the file's bytes as they are
             lines = [(record.value or b"").decode(encoding, "replace") for record in records]
+            # the last line tells how far the partition has got, even when none of it matched
+            order.saw(tp, self.classifier.event_time(lines[-1]), now)
             for record, outcome in zip(records, classify_lines(lines), strict=True):  # one pass, as in replay
                 if type(outcome) is MatchedHit:
                     outcomes["matched", outcome.match.method] += 1
-                    hit_key = f"{record.topic}:{record.partition}:{record.offset}"
-                    deliveries.append(
-                        await send(
-                            kafka.matched_topic,
-                            key=outcome.match.account.account_id.encode(),
-                            value=encode_json(matched_to_record(outcome, hit_key)),
-                        )
-                    )
+                    for key, value in self._encoded(self._wait_in_order(tp, record.offset, outcome, now)):
+                        deliveries.append(await send(kafka.matched_topic, key=key, value=value))
                 elif type(outcome) is Filtered:
                     outcomes["filtered", outcome.reason] += 1
                 elif type(outcome) is Unmatched:
@@ -232,13 +247,45 @@ class ClassifyStage(Service):
                         )
                     )
             next_offsets[tp] = records[-1].offset + 1
+        for key, value in self._encoded(order.due(now)):
+            deliveries.append(await send(kafka.matched_topic, key=key, value=value))
         if deliveries:
             await asyncio.gather(*deliveries)  # raises if the broker refused one: nothing is committed
         self._processed_to.update(next_offsets)
-        if time.monotonic() >= self._commit_due:
-            await self._commit()
         self._count(outcomes)
         self.metrics.batch.labels("classify").observe(time.perf_counter() - started)
+
+    def _wait_in_order(
+        self, tp: TopicPartition, offset: int, matched: MatchedHit, now: float
+    ) -> list[tuple[bytes, dict[str, Any]]]:
+        """Hand a matched hit to the event-time order; returns what goes out at once (a late hit)."""
+        record = (
+            matched.match.account.account_id.encode(),
+            matched_to_record(matched, f"{tp.topic}:{tp.partition}:{offset}"),
+        )
+        return self._order.add(tp, offset, matched.hit.timestamp, matched.raw_line, record, now)
+
+    def _encoded(self, due: list[tuple[bytes, dict[str, Any]]]) -> list[tuple[bytes, bytes]]:
+        """The records to send, each naming this stage's raw partitions and low watermark (what the
+        stateful stage's sweep judges by: revisit/kafka/progress.py)."""
+        if not due:
+            return []
+        assert self._consumer is not None
+        raw_partitions = [tp.partition for tp in self._consumer.assignment()]
+        watermark = self._order.watermark
+        return [(key, encode_json(with_source(record, raw_partitions, watermark))) for key, record in due]
+
+    async def _send_due(self) -> None:
+        """Between batches: what the low watermark has passed since (an idle partition, the end of
+        a backlog) goes out, so a quiet stream is not held."""
+        assert self._producer is not None
+        due = self._encoded(self._order.due(time.monotonic()))
+        deliveries = [await self._producer.send(self.settings.kafka.matched_topic, key=k, value=v) for k, v in due]
+        if deliveries:
+            await asyncio.gather(*deliveries)
+        if self._order.late > self._late_counted:
+            self.metrics.late_events.labels("classify").inc(self._order.late - self._late_counted)
+            self._late_counted = self._order.late
 
     def _count(self, outcomes: Counter[tuple[str, str]]) -> None:
         metrics = self.metrics
@@ -266,7 +313,7 @@ class ClassifyStage(Service):
         """
         assert self._consumer is not None
         self._commit_due = time.monotonic() + COMMIT_INTERVAL_SECONDS
-        held_from: dict[TopicPartition, int] = {}
+        held_from = self._order.held_from()  # hits waiting for the watermark are read again after a crash
         for tp, offset in self._held.tags() if self._held is not None else ():
             held_from[tp] = min(offset, held_from.get(tp, offset))
         assigned = self._consumer.assignment()
@@ -298,13 +345,10 @@ class ClassifyStage(Service):
                 assert tag is not None  # the stage holds every line with its partition and offset
                 tp, offset = tag
                 outcomes["matched", outcome.match.method] += 1
-                deliveries.append(
-                    await self._producer.send(
-                        self.settings.kafka.matched_topic,
-                        key=outcome.match.account.account_id.encode(),
-                        value=encode_json(matched_to_record(outcome, f"{tp.topic}:{tp.partition}:{offset}")),
+                for key, value in self._encoded(self._wait_in_order(tp, offset, outcome, time.monotonic())):
+                    deliveries.append(
+                        await self._producer.send(self.settings.kafka.matched_topic, key=key, value=value)
                     )
-                )
             else:
                 outcomes["unmatched", ""] += 1
         if deliveries:
@@ -346,7 +390,10 @@ class ClassifyStage(Service):
             self.resolutions.save_network_registrations(registrations)
 
     async def _measure_lag(self) -> None:
-        """Lag per assigned raw partition: the broker's high watermark minus the next offset to process."""
+        """Lag per assigned raw partition: the broker's high watermark minus the group's offset
+        committed on the broker, which is what a restarted or new owner resumes from. The
+        consumer's own position runs ahead of what is done (fetched, not yet processed) and starts
+        from nothing after a restart, so it showed less, or other, than what is left to do."""
         assert self._consumer is not None
         assigned = self._consumer.assignment()
         for tp in self._lag_labelled - assigned:  # moved to another worker after a rebalance
@@ -354,7 +401,10 @@ class ClassifyStage(Service):
         self._lag_labelled = set()
         for tp in assigned:
             highwater = self._consumer.highwater(tp)
-            if highwater is not None:
-                position = await self._consumer.position(tp)
-                self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
-                self._lag_labelled.add(tp)
+            if highwater is None:
+                continue
+            committed = await self._consumer.committed(tp)
+            if committed is None:  # nothing committed yet: all that the log still holds is to do
+                committed = (await self._consumer.beginning_offsets([tp]))[tp]
+            self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - committed))
+            self._lag_labelled.add(tp)

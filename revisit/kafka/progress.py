@@ -19,16 +19,27 @@ from collections import deque
 from collections.abc import Iterable
 from datetime import datetime
 
+Source = tuple[tuple[int, ...], datetime]  # raw partitions of one classify stage, and its low watermark
+
 
 class CommittedEventTimes:
-    """Per partition, the newest event time among events whose offsets are committed."""
+    """Per partition, the newest event time among events whose offsets are committed, held back to
+    the low watermarks of the classify stages that wrote them.
+
+    A matched partition gets hits from every classify stage, each in event-time order but not in
+    step with the others: while two workers read a backlog, one stage's hits ran hours of event
+    time ahead of the other's (the two-worker test ships four days of log in seconds), and judged by
+    the newest hit alone the sweep forgot a cooldown that hits still to come from the slower stage
+    needed. Each matched record names its stage's raw partitions and low watermark (``source``);
+    a partition's watermark is no later than the lowest of them."""
 
     def __init__(self) -> None:
-        # partition → (offset, newest event time up to and including that offset), in read order
-        self._read: dict[int, deque[tuple[int, datetime]]] = {}
+        # partition → (offset, newest event time up to and including that offset, source), in read order
+        self._read: dict[int, deque[tuple[int, datetime, Source | None]]] = {}
         self._committed: dict[int, datetime] = {}
+        self._sources: dict[int, dict[int, datetime]] = {}  # partition → raw partition → low watermark
 
-    def read(self, partition: int, offset: int, at: datetime) -> None:
+    def read(self, partition: int, offset: int, at: datetime, source: Source | None = None) -> None:
         """An event was read (not yet committed)."""
         entries = self._read.setdefault(partition, deque())
         if entries and offset <= entries[-1][0]:
@@ -37,7 +48,7 @@ class CommittedEventTimes:
             entries.clear()
         if entries and entries[-1][1] > at:
             at = entries[-1][1]
-        entries.append((offset, at))
+        entries.append((offset, at, source))
 
     def commit(self, committed: Iterable[tuple[int, int]]) -> None:
         """``committed``: (partition, offset) pairs, where offset is the next one to be read,
@@ -45,11 +56,22 @@ class CommittedEventTimes:
         for partition, offset in committed:
             entries = self._read.get(partition)
             while entries and entries[0][0] < offset:
-                _, at = entries.popleft()
+                _, at, source = entries.popleft()
                 previous = self._committed.get(partition)
                 if previous is None or at > previous:
                     self._committed[partition] = at
+                if source is not None:
+                    marks = self._sources.setdefault(partition, {})
+                    raw_partitions, watermark = source
+                    for raw in raw_partitions:
+                        if raw not in marks or watermark > marks[raw]:
+                            marks[raw] = watermark
 
     def watermarks(self) -> dict[int, datetime]:
-        """Partition → newest committed event time (partitions with nothing committed are absent)."""
-        return dict(self._committed)
+        """Partition → newest committed event time, but no later than the lowest low watermark of
+        the raw partitions its hits came through (partitions with nothing committed are absent)."""
+        result = {}
+        for partition, newest in self._committed.items():
+            marks = self._sources.get(partition)
+            result[partition] = min(newest, min(marks.values())) if marks else newest
+        return result

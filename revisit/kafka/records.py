@@ -67,6 +67,20 @@ def matched_from_record(record: dict[str, Any], index: AccountIndex) -> tuple[st
     )
 
 
+def with_source(record: dict[str, Any], raw_partitions: Iterable[int], watermark: datetime | None) -> dict[str, Any]:
+    """The record naming the classify stage it came from: its raw partitions and low watermark."""
+    if watermark is None:
+        return record
+    return {**record, "source": {"raw_partitions": sorted(raw_partitions), "watermark": watermark.isoformat()}}
+
+
+def source_of(record: dict[str, Any]) -> tuple[tuple[int, ...], datetime] | None:
+    source = record.get("source")
+    if not isinstance(source, dict):
+        return None
+    return tuple(source["raw_partitions"]), datetime.fromisoformat(source["watermark"])
+
+
 def session_to_record(session: Session) -> dict[str, Any]:
     return {
         "session_id": session.session_id,

@@ -38,6 +38,7 @@ from revisit.enrichment.classify import HitClassifier
 from revisit.kafka.classify_stage import ClassifyStage
 from revisit.kafka.faust_transport import LowLatencyTransport
 from revisit.kafka.faust_web import WorkerApp
+from revisit.kafka.lag import GroupOffsets
 from revisit.kafka.progress import CommittedEventTimes
 from revisit.kafka.records import (
     AccountStateTable,
@@ -46,6 +47,7 @@ from revisit.kafka.records import (
     matched_from_record,
     pending_field,
     sessions_field,
+    source_of,
 )
 from revisit.storage.store import Store
 
@@ -108,8 +110,6 @@ def build_app(
         metrics.state_accounts.set(states.stored_count())
         log.info("account state ready: %d accounts with visit or cooldown state", states.stored_count())
 
-    processed: dict[tuple[str, int], int] = {}
-
     tracker = VisitTracker(
         settings, last_alerts_field(states), sessions_field(states), pending_field(states), release_others=False
     )
@@ -169,7 +169,9 @@ def build_app(
                 log.warning("matched hit for account %s, which this worker's list does not hold", error)
                 event.ack()
                 continue
-            committed_times.read(event.message.partition, event.message.offset, matched.hit.timestamp)
+            committed_times.read(
+                event.message.partition, event.message.offset, matched.hit.timestamp, source_of(event.value)
+            )
             states.note_partition(matched.match.account.account_id, event.message.partition)
             observation = tracker.observe(matched)  # state changes are staged: see AccountStateTable
             sink.add_hit(hit_key, matched, observation.session, observation.page)
@@ -178,7 +180,6 @@ def build_app(
             if observation.refreshed is not None:
                 sink.update_alert(observation.refreshed)
             unstored.append((event, matched.hit.timestamp.timestamp()))
-            processed[(event.message.topic, event.message.partition)] = event.message.offset
             if len(unstored) >= worker.store_batch:
                 while not store_and_acknowledge():  # back-pressure: read nothing more until stored
                     await asyncio.sleep(DATABASE_RETRY_SECONDS)
@@ -221,17 +222,31 @@ def build_app(
         while buffer.size > CHANGELOG_QUEUE_CALM and time.monotonic() < waited_until:
             await asyncio.sleep(0.005)
 
+    group_offsets = GroupOffsets(kafka.bootstrap_servers, worker.app_id)
+    lag_labelled: set[int] = set()
+
     @app.timer(interval=worker.lag_interval_seconds)
     async def measure_lag() -> None:
-        for tp in app.consumer.assignment():
-            if tp.topic != kafka.matched_topic:
-                continue
-            done = processed.get((tp.topic, tp.partition))
-            highwater = app.consumer.highwater(tp)
-            if highwater is not None:
-                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
-                    max(0, highwater - (done + 1 if done is not None else 0))
-                )
+        """Matched-topic lag per assigned partition against the group's offsets committed on the
+        broker: right after a restart too, when this process has read nothing yet (it used to
+        show the whole topic as lag then)."""
+        assigned = {tp for tp in app.consumer.assignment() if tp.topic == kafka.matched_topic}
+        for partition in lag_labelled - {tp.partition for tp in assigned}:  # moved to another worker
+            metrics.consumer_lag.remove(kafka.matched_topic, str(partition))
+            lag_labelled.discard(partition)
+        highwaters = {tp: app.consumer.highwater(tp) for tp in assigned}
+        known = {tp: highwater for tp, highwater in highwaters.items() if highwater is not None}
+        if not known:
+            return
+        committed = await group_offsets.committed(kafka.matched_topic)
+        if committed is None:
+            return
+        missing = [tp for tp in known if tp.partition not in committed]
+        earliest = await app.consumer.earliest_offsets(*missing) if missing else {}
+        for tp, highwater in known.items():
+            done = committed.get(tp.partition, earliest.get(tp, 0))
+            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - done))
+            lag_labelled.add(tp.partition)
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
@@ -248,10 +263,23 @@ def build_app(
 
     checks["database"] = store.problem
     checks["storing"] = lambda: write_failure[0] if write_failure else None
-    checks["stream"] = lambda: (
-        "starting" if not app.started else "tables are being recovered after a rebalance" if app.rebalancing else None
-    )
+    checks["stream"] = lambda: stream_problem(app)
     return app
+
+
+def stream_problem(app: faust.App) -> str | None:
+    """A readiness check: None once the matched topic's partitions are assigned and the account
+    state recovered from its changelog (after the first assignment and after every rebalance).
+    Faust's ``rebalancing`` flag alone turned false before recovery, so /readyz said 200 while
+    the state was still being read back."""
+    if not app.started:
+        return "starting"
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    if not recovery.completed.is_set():
+        return "matched-topic partitions not assigned yet or account state not recovered"
+    if app.rebalancing or recovery.in_recovery:
+        return "tables are being recovered after a rebalance"
+    return None
 
 
 def run_worker(

@@ -24,11 +24,11 @@ from starlette.concurrency import run_in_threadpool
 from revisit.alerts.approach import opening_line, suggested_approach
 from revisit.alerts.report import Outcome
 from revisit.app import enabled_source_terms
+from revisit.core.account import DormancyReason, DormancyTier
 from revisit.core.config import effective_settings, masked_url
 from revisit.core.errors import BadInput
 from revisit.core.logs import mask_address_text
-from revisit.enrichment.accounts import DormancyReason
-from revisit.enrichment.dormancy import DormancyTier, months_between
+from revisit.enrichment.dormancy import months_between
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.outcomes import record_outcome
 from revisit.web import i18n

@@ -1,0 +1,144 @@
+"""The event-time model (README, "Event time"): hits taken in event-time order within
+``stream.max_disorder_seconds``, grouping windows closed when the watermark passes them, late hits
+counted and taken as they come."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+from revisit.alerts.tracker import Advance, VisitTracker
+from revisit.core.account import DormancyReason
+from revisit.core.alert import Alert
+from revisit.core.config import Settings, StreamSettings
+from revisit.kafka.event_order import EventTimeOrder
+from revisit.kafka.progress import CommittedEventTimes
+from tests.test_decisions import AT, account, matched
+
+ACCOUNT = account(last_deal_at=date(2025, 1, 1), dormancy_reason=DormancyReason.TIMING)
+OTHER = account(account_id="C-2", name="株式会社みなと物産", last_deal_at=date(2024, 1, 1))
+
+
+def visit(minutes_and_paths: list[tuple[float, str]], acct=ACCOUNT) -> list:
+    """Matched hits, each with a raw line of its own (the order of hits at one second follows it)."""
+    hits = [matched(acct, path, AT + timedelta(minutes=minutes)) for minutes, path in minutes_and_paths]
+    return [replace(hit, raw_line=f"{hit.hit.client_ip} {hit.hit.timestamp} {hit.hit.path}") for hit in hits]
+
+
+def offer_all(tracker: VisitTracker, hits: list) -> tuple[list[str], list[Alert]]:
+    """(paths in the order they were taken, alerts released), the end of input included."""
+    taken: list[str] = []
+    released: list[Alert] = []
+
+    def add(advance: Advance) -> None:
+        taken.extend(step.matched.hit.path for step in advance.steps)
+        released.extend(advance.released)
+
+    for number, hit in enumerate(hits):
+        add(tracker.offer(f"k{number}", hit))
+    add(tracker.finish())
+    return taken, released
+
+
+def test_hits_out_of_order_within_the_bound_give_the_in_order_alert() -> None:
+    in_order = visit([(0, "/"), (0.5, "/products/a"), (1, "/pricing"), (3, "/contact")])
+    # the first page comes 50 s after the second (another web server's log, read later)
+    shuffled = [in_order[1], in_order[0], in_order[2], in_order[3]]
+    expected = offer_all(VisitTracker(Settings()), in_order)
+    taken, released = offer_all(VisitTracker(Settings()), shuffled)
+    assert taken == ["/", "/products/a", "/pricing", "/contact"] == expected[0]
+    (alert,) = released
+    assert alert == expected[1][0]
+    assert alert.first_seen == AT and alert.pages == ("/", "/products/a", "/pricing", "/contact")
+
+
+def test_the_window_closes_when_the_watermark_passes_it_not_on_the_accounts_next_hit() -> None:
+    tracker = VisitTracker(Settings())
+    for number, hit in enumerate(visit([(0, "/"), (1, "/pricing")])):
+        assert tracker.offer(f"a{number}", hit).released == []
+    # another account's hits move event time on: at 11:00 + 60 s of disorder the window (1 + 10 min) is over
+    assert tracker.offer("b1", visit([(11.5, "/")], OTHER)[0]).released == []
+    closing = tracker.offer("b2", visit([(12, "/")], OTHER)[0])
+    (alert,) = closing.released
+    assert alert.pages == ("/", "/pricing") and alert.last_seen == AT + timedelta(minutes=1)
+    # the account's own page after the window stays in its visit but not in the alert gone out
+    after = tracker.offer("a2", visit([(12.5, "/contact")])[0])
+    assert after.released == [] and tracker.finish().released == []
+    assert tracker.late_events == 0
+
+
+def test_a_page_exactly_at_the_window_end_is_not_in_the_alert() -> None:
+    _taken, (alert,) = offer_all(VisitTracker(Settings()), visit([(1, "/pricing"), (10.9, "/"), (11, "/contact")]))
+    assert alert.pages == ("/pricing", "/")
+
+
+def test_hits_at_the_same_second_are_taken_in_one_order_whatever_their_arrival() -> None:
+    same_second = visit([(1, "/pricing"), (1, "/contact"), (1, "/products/a")])
+    orders = {
+        tuple(offer_all(VisitTracker(Settings()), list(arrival))[1][0].pages)
+        for arrival in (same_second, same_second[::-1], [same_second[1], same_second[2], same_second[0]])
+    }
+    assert len(orders) == 1
+
+
+def test_a_hit_later_than_the_bound_is_counted_and_taken_as_it_comes() -> None:
+    settings = replace(Settings(), stream=StreamSettings(max_disorder_seconds=60))
+    tracker = VisitTracker(settings)
+    hits = visit([(5, "/"), (0, "/pricing")])  # /pricing comes five minutes of event time late
+    taken, (alert,) = offer_all(tracker, hits)
+    assert tracker.late_events == 1
+    # the rule: taken at once with its own time, into the visit that is open (never dropped)
+    assert taken == ["/pricing", "/"] and alert.pages == ("/pricing", "/")
+
+
+def test_no_disorder_allowed_takes_each_hit_at_once() -> None:
+    tracker = VisitTracker(replace(Settings(), stream=StreamSettings(max_disorder_seconds=0)))
+    first = tracker.offer("k1", visit([(0, "/pricing")])[0])
+    assert [step.matched.hit.path for step in first.steps] == []  # the watermark equals it: not yet older
+    second = tracker.offer("k2", visit([(0.1, "/")])[0])
+    assert [step.matched.hit.path for step in second.steps] == ["/pricing"]
+
+
+def test_the_classify_stage_sends_hits_of_several_raw_partitions_in_event_time_order() -> None:
+    """One company behind three addresses on three raw partitions, each read a batch at a time:
+    the matched topic gets the hits in event-time order once the low watermark passes them."""
+    order: EventTimeOrder[int, str] = EventTimeOrder(timedelta(seconds=60), idle_seconds=10.0)
+    order.assign({1, 2, 3}, now=0.0)
+    at = [AT + timedelta(minutes=m) for m in range(6)]
+    # partition 3 is read first: its pages at minutes 1 and 4 wait, partitions 1 and 2 are unread
+    assert order.add(3, 10, at[1], "c1", "p3:1", now=0.1) == [] and order.add(3, 11, at[4], "c4", "p3:4", now=0.1) == []
+    assert order.due(now=0.1) == []
+    assert order.add(1, 7, at[0], "a0", "p1:0", now=0.2) == [] and order.add(1, 8, at[3], "a3", "p1:3", now=0.2) == []
+    assert order.due(now=0.2) == [] and order.held_from() == {3: 10, 1: 7}
+    order.saw(2, at[5], now=0.3)  # partition 2's last line (no match) is at minute 5
+    order.add(2, 3, at[2], "b2", "p2:2", now=0.3)
+    # low watermark: min(4, 3, 5) minutes - 60 s = minute 2: minutes 0 and 1 go
+    assert order.due(now=0.3) == ["p1:0", "p3:1"]
+    assert order.held_from() == {3: 11, 1: 8, 2: 3}
+    # nothing more for the idle time: partitions 3 and 1 are idle, partition 2 alone counts (minute 4)
+    assert order.due(now=10.2) == ["p2:2", "p1:3"]
+    assert order.due(now=10.3) == ["p3:4"]  # every partition idle: all that waits goes
+    # a page older than what has gone is late: sent at once, counted
+    assert order.add(1, 9, at[2], "a2", "p1:2 late", now=11.0) == ["p1:2 late"] and order.late == 1
+
+
+def test_an_idle_raw_partition_stops_holding_the_watermark_back() -> None:
+    order: EventTimeOrder[int, str] = EventTimeOrder(timedelta(seconds=60), idle_seconds=10.0)
+    order.assign({0, 1}, now=0.0)  # partition 1 never gives a line
+    order.add(0, 1, AT, "x", "first", now=1.0)
+    order.add(0, 2, AT + timedelta(minutes=5), "y", "second", now=9.0)
+    assert order.due(now=9.5) == []  # partition 1 may still hold older lines
+    assert order.due(now=10.0) == ["first"]  # idle since its assignment 10 s ago: partition 0 alone counts
+    order.drop({1})  # partition 0 went to another worker: its waiting hits are read there
+    assert len(order) == 0 and order.held_from() == {}
+
+
+def test_the_sweep_judges_a_matched_partition_by_its_slowest_classify_stage() -> None:
+    """Two classify stages write to one matched partition, one far ahead in event time while a
+    backlog is read: state is forgotten by the slower one's low watermark, not the newest hit."""
+    times = CommittedEventTimes()
+    ahead, behind = AT + timedelta(hours=8), AT + timedelta(minutes=5)
+    times.read(0, 1, AT + timedelta(minutes=6), ((0, 1), behind))
+    times.read(0, 2, ahead, ((2, 3), ahead - timedelta(minutes=1)))
+    times.commit([(0, 3)])
+    assert times.watermarks() == {0: behind}

@@ -1,0 +1,165 @@
+"""What a worker's bars show is true (issue 20, point 4), on a real broker: offsets committed while
+the stream is quiet, lag against the offsets committed on the broker (right after a restart too),
+and /readyz 200 only once partitions are assigned and the account state is recovered."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.partitioner.default import murmur2
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
+
+from revisit.cli import main
+from tests.conftest import APACHE_LOG
+from tests.test_worker import Setup, get, get_json
+
+pytestmark = pytest.mark.kafka
+
+
+def committed_and_end(bootstrap: str, group: str, topic: str) -> tuple[dict[int, int], dict[int, int]]:
+    """(partition → the group's offset committed on the broker, partition → end offset)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        committed = {
+            tp.partition: meta.offset
+            for tp, meta in admin.list_group_offsets({group: None})[group].items()
+            if tp.topic == topic and meta.offset >= 0
+        }
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in range(4)])
+        # an empty partition has nothing to commit: its offset counts as 0
+        return {p: committed.get(p, 0) for p in range(4)}, {tp.partition: offset for tp, offset in ends.items()}
+    finally:
+        admin.close()
+        consumer.close()
+
+
+def group_state(bootstrap: str, group: str) -> tuple[str, int]:
+    """(the group's state, members): "Stable" once the broker has handed out the partitions."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        description = admin.describe_groups([group])[group]
+        return description["group_state"], len(description["members"])
+    finally:
+        admin.close()
+
+
+def lag_gauges(port: int) -> dict[tuple[str, str], float]:
+    return {
+        (sample.labels["topic"], sample.labels["partition"]): sample.value
+        for family in text_string_to_metric_families(get(port, "/metrics"))
+        for sample in family.samples
+        if sample.name == "revisit_consumer_lag_messages"
+    }
+
+
+def first_ready(setup: Setup, port: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status, _body = get_json(port, "/readyz")
+        except OSError:  # not listening yet
+            status = 0
+        if status == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"/readyz never 200\n{setup.worker_logs()}")
+
+
+def test_readiness_commits_and_lag_tell_the_truth(bootstrap, tmp_path, replayed) -> None:
+    setup = Setup(bootstrap, tmp_path)
+    setup.start_worker()
+    try:
+        first_ready(setup, setup.web_ports[0])
+        # the moment /readyz first says 200, both stages' groups have handed out their partitions
+        assert group_state(bootstrap, f"{setup.name}-app-classify") == ("Stable", 1)
+        assert group_state(bootstrap, f"{setup.name}-app") == ("Stable", 1)
+        setup.ship(APACHE_LOG)
+        setup.assert_same_as_replay(replayed)
+        # quiet now: both stages' offsets reach the end on the broker within their commit intervals
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            raw = committed_and_end(bootstrap, f"{setup.name}-app-classify", setup.raw)
+            matched = committed_and_end(bootstrap, f"{setup.name}-app", f"{setup.name}-m")
+            if raw[0] == raw[1] and matched[0] == matched[1]:
+                break
+            time.sleep(0.5)
+        assert raw[0] == raw[1] and matched[0] == matched[1], (raw, matched)
+        # a restarted worker: lag 0 on every partition of both topics from its first figures
+        process = setup.workers[0]
+        process.terminate()
+        assert process.wait(timeout=60) == 0, setup.worker_logs()
+        setup.start_worker(import_accounts=False)
+        port = setup.web_ports[-1]
+        first_ready(setup, port)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(gauges := lag_gauges(port)) < 8:
+            time.sleep(0.2)
+        assert gauges == {(topic, str(p)): 0.0 for topic in (setup.raw, f"{setup.name}-m") for p in range(4)}
+    finally:
+        setup.stop_all()
+
+
+def partition_of(address: str) -> int:
+    """The raw partition ``revisit ship`` writes an address's lines to (the client's default partitioner)."""
+    return (murmur2(address.encode()) & 0x7FFFFFFF) % 4
+
+
+def visit_line(address: str, at: str, path: str) -> str:
+    return (
+        f'{address} - - [20/Nov/2026:{at} +0900] "GET {path} HTTP/1.1" 200 2048 "-" '
+        '"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"\n'
+    )
+
+
+def test_one_account_from_three_partitions_gives_replays_alert(bootstrap, tmp_path) -> None:
+    """One company (E01's network) visiting from three addresses on three raw partitions, pages
+    interleaved in time, one page after the grouping window, a fourth partition quiet: the stored
+    alerts (ids, pages, scores) and hits equal replay's of the merged log."""
+    addresses = []
+    for host in range(1, 255):
+        address = f"108.171.116.{host}"
+        if partition_of(address) not in {partition_of(a) for a in addresses}:
+            addresses.append(address)
+        if len(addresses) == 3:
+            break
+    a, b, c = addresses
+    lines = [
+        visit_line(a, "10:00:00", "/"),
+        visit_line(b, "10:00:20", "/projects/xdotool/"),  # the trigger: the window ends at 10:10:20
+        visit_line(c, "10:00:40", "/files/release-notes"),
+        visit_line(a, "10:05:00", "/blog/geekery/b.html"),
+        visit_line(c, "10:10:19", "/projects/grok/"),
+        visit_line(b, "10:10:25", "/files/changelog"),  # after the window: in the visit, not in the alert
+        visit_line(a, "10:40:00", "/"),
+    ]
+    log = tmp_path / "merged.log"
+    log.write_text("".join(lines), encoding="utf-8")
+    setup = Setup(bootstrap, tmp_path)
+    jsonl = tmp_path / "replay.jsonl"
+    arguments = ["replay", str(log), "--accounts", str(setup.accounts), "--config", str(setup.config)]
+    assert main([*arguments, "--db", f"sqlite:///{tmp_path / 'replay.sqlite'}", "--alerts-jsonl", str(jsonl)]) == 0
+    replayed = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    assert [alert["pages"] for alert in replayed] == [
+        ["/", "/projects/xdotool/", "/files/release-notes", "/blog/geekery/b.html", "/projects/grok/"]
+    ]
+    setup.ship(log)
+    setup.start_worker()
+    try:
+        setup.wait_for_hits(len(lines))
+        engine = create_engine(setup.db)
+        with engine.connect() as connection:
+            stored = [
+                (row[0], row[1], json.loads(row[2])["pages"])
+                for row in connection.execute(text("SELECT alert_id, score, payload FROM alerts"))
+            ]
+            hits = connection.execute(text("SELECT count(*) FROM hits")).scalar_one()
+        engine.dispose()
+        assert stored == [(alert["alert_id"], alert["score"], alert["pages"]) for alert in replayed]
+        assert hits == len(lines)
+    finally:
+        setup.stop_all()
