@@ -573,6 +573,10 @@ def test_what_one_worker_learned_reaches_another_at_its_reload_and_a_revoked_ent
     assert type(first_classifier.classify(visit)) is Unmatched
     assert first.learn_lines([sign_in]) == []
     assert first.refused == {"free_mail": 1, "revoked": 1}
+    # a line older than ledger.expiry_days (a backlog read late) teaches nothing
+    stale = _signed_line("150.162.57.9", "tanaka@hoshizora.co.jp", "/account/", 24 * 91)
+    assert first.learn_lines([stale]) == []
+    assert first.refused == {"free_mail": 1, "revoked": 1, "expired": 1}
     assert type(first_classifier.classify(visit)) is Unmatched
     store.close()
 

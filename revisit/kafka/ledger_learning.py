@@ -80,7 +80,7 @@ class StreamLedger:
         sign_ins = [sign_in for sign_in in map(read, lines) if sign_in is not None]
         if not sign_ins:
             return []
-        ledger = self._ledger()
+        ledger, now = self._ledger(), datetime.now(UTC)
         new: list[IPNetwork] = []
         for sighting in sightings_of_sign_ins(sign_ins, self._holds, SOURCE):
             outcome = learn(sighting, self._index, self._settings)
@@ -88,6 +88,9 @@ class StreamLedger:
                 self.refused[outcome.reason] += 1
                 continue
             key = _key(outcome)
+            if outcome.expires_at <= now:  # a backlog older than ledger.expiry_days
+                self.refused["expired"] += 1
+                continue
             if key in self._revoked:
                 self.refused["revoked"] += 1
                 continue
