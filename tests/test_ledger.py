@@ -400,6 +400,7 @@ def test_the_streaming_worker_matches_by_the_ledger_it_finds_in_the_database(boo
         ("prefix_v4 = 8", "ledger.prefix_v4: 8 is not a prefix length from 16 to 32"),
         ("prefix_v6 = 129", "ledger.prefix_v6: 129 is not a prefix length from 32 to 128"),
         ("expiry_days = 0", "ledger.expiry_days: 0 must be 1 or more"),
+        ("reload_seconds = 0", "ledger.reload_seconds: 0.0 must be more than 0"),
         ('log_field_holds = "user"', "ledger.log_field_holds"),
     ],
 )
