@@ -587,3 +587,31 @@ def _reload(ledger, classifier, store: Store) -> list:
     changed = ledger.use(*ledger.load(store))
     classifier.forget_addresses_in(changed)
     return changed
+
+
+def test_the_classifier_decides_again_exactly_the_cached_addresses_of_changed_networks(files) -> None:
+    from dataclasses import replace
+    from ipaddress import ip_network
+
+    from revisit.app import build_enrichment
+    from revisit.core.config import LogSettings, load_settings
+    from revisit.enrichment.classify import HitClassifier
+
+    settings = replace(load_settings(files["config"]), log=replace(LogSettings(), format="combined"))
+    enrichment = build_enrichment([], [], settings)
+    classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers)
+    addresses = [
+        "150.162.56.77",
+        "150.162.56.200",
+        "150.162.57.1",
+        "2001:db8:1:2::5",
+        "2001:db8:1:3::5",
+        "46.105.14.53",
+    ]
+    for address in addresses:
+        classifier.classify(_signed_line(address, "-", "/projects/", 1))
+    changed = [ip_network("150.162.56.0/25"), ip_network("2001:db8:1:2::/64"), ip_network("46.105.14.53/32")]
+    assert classifier.forget_addresses_in(changed) == 3
+    assert sorted(classifier._by_address) == ["150.162.56.200", "150.162.57.1", "2001:db8:1:3::5"]
+    assert classifier.forget_addresses_in([ip_network("150.162.0.0/16")]) == 2
+    assert sorted(classifier._by_address) == ["2001:db8:1:3::5"]
