@@ -13,8 +13,10 @@ restart, or a crash that re-reads the uncommitted lines, loses nothing. Every
 lessons (other partitions) reach it within that time, and so do ``revisit ledger import`` and
 ``revisit ledger revoke`` from the command line, which a compacted topic of learned entries would
 not carry without a second path for them; the topic would also need its own consumer in every
-process and a bootstrap from the database anyway. One read of the whole ledger costs about as much
-as the entries it holds (a few milliseconds for thousands) and runs off the event loop's thread.
+process and a bootstrap from the database anyway. One read of the whole ledger runs in a thread,
+off the event loop: 0.2-0.4 s for 10,000 entries on SQLite (measured on the shared 2-core test
+machine), so about half a percent of a core at the default interval; the cached addresses of the
+networks that came or went are then decided again (``HitClassifier.forget_addresses_in``).
 """
 
 from __future__ import annotations
