@@ -166,12 +166,21 @@ class Ledger:
 
     def __init__(self, entries: Iterable[LedgerEntry] = (), now: datetime | None = None) -> None:
         self._table: NetworkTable[tuple[LedgerEntry, ...]] = NetworkTable()
+        self._keys: set[tuple[IPNetwork, str]] = set()
         self.entries: list[LedgerEntry] = []
         for entry in entries:
-            if now is not None and entry.expires_at <= now:
-                continue
-            self.entries.append(entry)
-            self._table.put(entry.network, (self._table.get(entry.network) or ()) + (entry,))
+            if now is None or entry.expires_at > now:
+                self.add(entry)
+
+    def add(self, entry: LedgerEntry) -> None:
+        """One more entry, found from now on (the streaming worker adds what it learns)."""
+        self.entries.append(entry)
+        self._keys.add((entry.network, entry.account_id))
+        self._table.put(entry.network, (self._table.get(entry.network) or ()) + (entry,))
+
+    def has(self, entry: LedgerEntry) -> bool:
+        """Whether the entry's network is already here for the entry's account."""
+        return (entry.network, entry.account_id) in self._keys
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -261,6 +261,8 @@ def check_ledger_settings(settings: Settings) -> None:
             raise BadInput(f"ledger.{key}: {value} is not a prefix length from {low} to {high}")
     if ledger.expiry_days < 1:
         raise BadInput(f"ledger.expiry_days: {ledger.expiry_days} must be 1 or more")
+    if not ledger.reload_seconds > 0:
+        raise BadInput(f"ledger.reload_seconds: {ledger.reload_seconds} must be more than 0")
 
 
 def all_secret_sources(settings: Settings) -> dict[str, tuple[str, str]]:
@@ -294,6 +296,7 @@ class WorkerRequest:
 def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
     """``revisit worker``: checks the topics, loads the accounts, builds the same classifier as
     replay and runs the Kafka worker (with the sender in a thread when channels are configured)."""
+    from revisit.kafka.ledger_learning import StreamLedger
     from revisit.kafka.topics import missing_topics
     from revisit.kafka.worker import run_worker
 
@@ -336,12 +339,17 @@ def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
         resolvers=[resolver.name for resolver in enrichment.resolvers.resolvers] + late_resolvers,
     )
     classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers, late=enrichment.late)
+    ledger = (
+        StreamLedger(settings, enrichment.index, store.revoked_ledger_keys())
+        if settings.ledger.enabled and settings.ledger.log_field
+        else None
+    )
     sender = None
     if settings.delivery.sender_in_worker and wants_sender(settings.delivery):
         sender = SenderThread(delivery_sender(store, settings, metrics))
     freeze_long_lived_objects()
     try:
-        return run_worker(settings, classifier, store, metrics, sender)
+        return run_worker(settings, classifier, store, metrics, sender, ledger)
     finally:
         store.close()
         enrichment.close()

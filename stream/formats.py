@@ -330,6 +330,15 @@ class TemplateParser:
             values = {name: _json_unescaped(value) for name, value in values.items()}
         return values
 
+    def value_of(self, line: str, name: str) -> str | None:
+        """One field of the line (None when the line does not parse): a third of ``values``'s
+        cost, for a pass that wants one field of every line and the rest of a few."""
+        match = self._fast.match(line)
+        if match is None or '\\"' in line or self._json_escaped:
+            values = self.values(line)
+            return None if isinstance(values, Malformed) else values[name]
+        return match.group(self._fields.index(name) + 1)
+
     def split(self, line: str) -> RawFields | Malformed:
         values = self.values(line)
         if isinstance(values, Malformed):

@@ -400,6 +400,7 @@ def test_the_streaming_worker_matches_by_the_ledger_it_finds_in_the_database(boo
         ("prefix_v4 = 8", "ledger.prefix_v4: 8 is not a prefix length from 16 to 32"),
         ("prefix_v6 = 129", "ledger.prefix_v6: 129 is not a prefix length from 32 to 128"),
         ("expiry_days = 0", "ledger.expiry_days: 0 must be 1 or more"),
+        ("reload_seconds = 0", "ledger.reload_seconds: 0.0 must be more than 0"),
         ('log_field_holds = "user"', "ledger.log_field_holds"),
     ],
 )
@@ -411,3 +412,206 @@ def test_ledger_settings_out_of_range_are_refused(files, sqlite_url, capsys, set
     )
     assert code == 2
     assert error in capsys.readouterr().err
+
+
+def _signed_line(address: str, user: str, path: str, hours_ago: float) -> str:
+    stamp = (datetime.now(UTC) - timedelta(hours=hours_ago)).strftime("%d/%b/%Y:%H:%M:%S +0000")
+    return f'{address} - {user} [{stamp}] "GET {path} HTTP/1.1" 200 5120 "-" "Mozilla/5.0 (Windows NT 10.0)"\n'
+
+
+def _poll(engine, query: str, want: int, setup) -> list[tuple]:
+    """The query's rows once there are ``want`` of them (the worker writes asynchronously)."""
+    import time
+
+    from sqlalchemy import text
+
+    found: list[tuple] = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with engine.connect() as connection:
+                found = [tuple(row) for row in connection.execute(text(query))]
+        except Exception:  # the worker is still creating its tables
+            found = []
+        if len(found) >= want:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"{query}: {found}\n{setup.worker_logs()}")
+
+
+@pytest.mark.kafka
+def test_the_streaming_worker_learns_sign_ins_from_kafka_and_matches_the_network_on_other_partitions(
+    bootstrap, db_url, tmp_path
+) -> None:
+    """A sign-in shipped through Kafka teaches its /24 at once: the sign-in line itself and a later
+    line from another address of the /24 (another partition: ship keys lines by client address)
+    match by ``ledger``; a free-mail sign-in teaches nothing; a restarted worker keeps the lesson."""
+    from sqlalchemy import create_engine
+
+    from tests.test_worker import Setup
+
+    setup = Setup(bootstrap, tmp_path)
+    setup.db = db_url
+    setup.config.write_text(
+        setup.config.read_text(encoding="utf-8")
+        + '[log]\nformat = "combined"\n[ledger]\nlog_field = "%u"\nprefix_v4 = 24\n',
+        encoding="utf-8",
+    )
+    setup.accounts.write_text(
+        setup.accounts.read_text(encoding="utf-8")
+        + "L01,星空工業株式会社,,hoshizora.co.jp,,,,,2014-01-10,,,,timing,\n",
+        encoding="utf-8",
+    )
+    sign_ins = tmp_path / "sign-ins.log"
+    sign_ins.write_text(
+        _signed_line("150.162.56.185", "tanaka@hoshizora.co.jp", "/account/", 3)
+        + _signed_line("75.97.9.59", "someone@gmail.com", "/account/", 3),
+        encoding="utf-8",
+    )
+    later = tmp_path / "later.log"
+    later.write_text(
+        _signed_line("150.162.56.77", "-", "/projects/xdotool/", 2) + _signed_line("75.97.9.59", "-", "/projects/", 2),
+        encoding="utf-8",
+    )
+    after_restart = tmp_path / "after-restart.log"
+    after_restart.write_text(_signed_line("150.162.56.200", "-", "/projects/xdotool/", 1), encoding="utf-8")
+    engine = create_engine(db_url)
+    ledger_query = "SELECT network, account_id, kind, evidence, email_domain, sightings FROM ledger_entries"
+    hits_query = "SELECT client_ip, account_id, match_method, hit_key FROM hits ORDER BY occurred_at, client_ip"
+    try:
+        setup.start_worker()
+        setup.ship(sign_ins)
+        assert _poll(engine, ledger_query, 1, setup) == [
+            (
+                "150.162.56.0/24",
+                "L01",
+                "sign-in",
+                "sign-in in the access log: an address at hoshizora.co.jp",
+                "hoshizora.co.jp",
+                1,
+            )
+        ]
+        setup.ship(later)
+        hits = _poll(engine, hits_query, 2, setup)
+        assert [hit[:3] for hit in hits] == [
+            ("150.162.56.185", "L01", "ledger"),  # the sign-in line itself
+            ("150.162.56.77", "L01", "ledger"),
+        ]
+        partitions = {hit[3].split(":")[1] for hit in hits}
+        assert len(partitions) == 2, hits  # learned on one partition, used on another
+        _poll(engine, "SELECT alert_id FROM alerts", 1, setup)
+        assert [(a["account_id"], a["match"]["method"]) for a in _alert_payloads(engine)] == [("L01", "ledger")]
+        setup.stop_all()
+
+        setup.start_worker(import_accounts=False)
+        setup.ship(after_restart)
+        hits = _poll(engine, hits_query, 3, setup)
+        assert [hit[:3] for hit in hits][2:] == [("150.162.56.200", "L01", "ledger")]
+        assert [row[:2] for row in _poll(engine, ledger_query, 1, setup)] == [("150.162.56.0/24", "L01")]
+    finally:
+        engine.dispose()
+        setup.stop_all()
+
+
+def _alert_payloads(engine) -> list[dict]:
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT payload FROM alerts")).scalars().all()
+    return [row if isinstance(row, dict) else json.loads(row) for row in rows]
+
+
+def test_what_one_worker_learned_reaches_another_at_its_reload_and_a_revoked_entry_is_not_learned_again(
+    files, db_url
+) -> None:
+    """Two classify processes' ledgers over one database (what ``ledger.reload_seconds`` runs):
+    the second decides an address again once it reads back the first one's lesson, even though it
+    had already cached the address as unmatched."""
+    from dataclasses import replace
+
+    from revisit.app import build_enrichment
+    from revisit.core.config import LedgerSettings, LogSettings, load_settings
+    from revisit.enrichment.accounts import load_accounts
+    from revisit.enrichment.classify import HitClassifier, MatchedHit, Unmatched
+    from revisit.kafka.ledger_learning import StreamLedger
+
+    settings = load_settings(files["config"])
+    settings = replace(
+        settings,
+        log=replace(LogSettings(), format="combined"),
+        ledger=replace(LedgerSettings(), log_field="%u", prefix_v4=24),
+    )
+    accounts = load_accounts(files["accounts"])
+    store = Store(db_url)
+    store.save_accounts(accounts)
+    processes = []
+    for _ in range(2):
+        enrichment = build_enrichment(accounts, [], settings)
+        ledger = StreamLedger(settings, enrichment.index, store.revoked_ledger_keys())
+        classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers)
+        processes.append((ledger, classifier))
+    (first, first_classifier), (second, second_classifier) = processes
+    visit = _signed_line("150.162.56.77", "-", "/projects/xdotool/", 1)
+    assert type(second_classifier.classify(visit)) is Unmatched  # now cached as unmatched
+
+    sign_in = _signed_line("150.162.56.185", "tanaka@hoshizora.co.jp", "/account/", 2)
+    free_mail = _signed_line("75.97.9.59", "someone@gmail.com", "/account/", 2)
+    assert [str(n) for n in first.learn_lines([sign_in, free_mail, sign_in])] == ["150.162.56.0/24"]
+    assert first.refused == {"free_mail": 1}
+    matched = first_classifier.classify(visit)
+    assert type(matched) is MatchedHit and matched.match.method == "ledger"
+    first.save(store, first.take_pending())
+    assert [(str(e.network), e.account_id, e.sightings) for e in store.load_ledger()] == [("150.162.56.0/24", "L01", 2)]
+
+    assert type(second_classifier.classify(visit)) is Unmatched  # before its reload
+    assert [str(n) for n in _reload(second, second_classifier, store)] == ["150.162.56.0/24"]
+    matched = second_classifier.classify(visit)
+    assert type(matched) is MatchedHit and matched.match.method == "ledger"
+
+    # revoked by hand: gone at the next reload, and a later sign-in does not bring it back
+    assert store.revoke_ledger("150.162.56.0/24", None, "a shared office building") == 1
+    assert [str(n) for n in _reload(first, first_classifier, store)] == ["150.162.56.0/24"]
+    assert type(first_classifier.classify(visit)) is Unmatched
+    assert first.learn_lines([sign_in]) == []
+    assert first.refused == {"free_mail": 1, "revoked": 1}
+    # a line older than ledger.expiry_days (a backlog read late) teaches nothing
+    stale = _signed_line("150.162.57.9", "tanaka@hoshizora.co.jp", "/account/", 24 * 91)
+    assert first.learn_lines([stale]) == []
+    assert first.refused == {"free_mail": 1, "revoked": 1, "expired": 1}
+    assert type(first_classifier.classify(visit)) is Unmatched
+    store.close()
+
+
+def _reload(ledger, classifier, store: Store) -> list:
+    """One reload as the classify stage runs it: read back, use, forget the changed networks."""
+    changed = ledger.use(*ledger.load(store))
+    classifier.forget_addresses_in(changed)
+    return changed
+
+
+def test_the_classifier_decides_again_exactly_the_cached_addresses_of_changed_networks(files) -> None:
+    from dataclasses import replace
+    from ipaddress import ip_network
+
+    from revisit.app import build_enrichment
+    from revisit.core.config import LogSettings, load_settings
+    from revisit.enrichment.classify import HitClassifier
+
+    settings = replace(load_settings(files["config"]), log=replace(LogSettings(), format="combined"))
+    enrichment = build_enrichment([], [], settings)
+    classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers)
+    addresses = [
+        "150.162.56.77",
+        "150.162.56.200",
+        "150.162.57.1",
+        "2001:db8:1:2::5",
+        "2001:db8:1:3::5",
+        "46.105.14.53",
+    ]
+    for address in addresses:
+        classifier.classify(_signed_line(address, "-", "/projects/", 1))
+    changed = [ip_network("150.162.56.0/25"), ip_network("2001:db8:1:2::/64"), ip_network("46.105.14.53/32")]
+    assert classifier.forget_addresses_in(changed) == 3
+    assert sorted(classifier._by_address) == ["150.162.56.200", "150.162.57.1", "2001:db8:1:3::5"]
+    assert classifier.forget_addresses_in([ip_network("150.162.0.0/16")]) == 2
+    assert sorted(classifier._by_address) == ["2001:db8:1:3::5"]

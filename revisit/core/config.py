@@ -218,6 +218,9 @@ class LedgerSettings:
     prefix_v4: int = 32
     prefix_v6: int = 64  # one site's LAN; a /128 changes daily with IPv6 privacy addresses
     expiry_days: int = 90  # an entry not seen again for this long is forgotten (dynamic addresses)
+    # How often each streaming worker reads the ledger back from the database: what another worker
+    # learned, imported or revoked is used here within this time (its own lessons at once).
+    reload_seconds: float = 60.0
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@ record it caused. A crash re-reads at most the uncommitted batches; their matche
 Lines whose address is being resolved late (reverse DNS, RDAP) are held here, and the committed
 offset of their partition stays below the oldest held line until its answer came and the line
 went on: a crash while waiting re-reads it rather than losing a late match.
+
+With ``ledger.log_field`` set, a batch's sign-ins are learned before its lines are classified
+(``revisit.kafka.ledger_learning``), and what was learned is in the database before the offsets
+of its lines are committed.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from revisit.enrichment.classify import (
 )
 from revisit.enrichment.rdap import NetworkRegistration
 from revisit.kafka.event_order import EventTimeOrder
+from revisit.kafka.ledger_learning import LedgerStore, StreamLedger
 from revisit.kafka.records import matched_to_record, with_source
 
 log = logging.getLogger("revisit.worker.classify")
@@ -67,6 +72,10 @@ class ResolutionStore(Protocol):
     def save_organizations(self, resolved: dict[str, Organization]) -> None: ...
 
     def save_network_registrations(self, registrations: list[NetworkRegistration]) -> object: ...
+
+
+class StageStore(ResolutionStore, LedgerStore, Protocol):
+    """Both: the worker's ``revisit.storage.Store``."""
 
 
 def dead_letter_record(line_bytes: bytes, reason: str, topic: str, partition: int, offset: int) -> dict[str, Any]:
@@ -109,13 +118,16 @@ class ClassifyStage(Service):
         settings: Settings,
         classifier: HitClassifier,
         metrics: RevisitMetrics,
-        resolutions: ResolutionStore | None = None,
+        resolutions: StageStore | None = None,
+        ledger: StreamLedger | None = None,
         **kwargs: Any,
     ) -> None:
         self.settings = settings
         self.classifier = classifier
         self.metrics = metrics
         self.resolutions = resolutions
+        self.ledger = ledger if resolutions is not None else None  # learning needs the database
+        self._ledger_reload_due = time.monotonic() + settings.ledger.reload_seconds
         resolution = settings.resolution
         self._held: HeldLines[tuple[TopicPartition, int]] | None = (
             HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
@@ -184,6 +196,7 @@ class ClassifyStage(Service):
                     # (or a late answer) finished is committed within the interval too
                     await self._commit()
                 await self._keep_resolutions()
+                await self._reload_ledger()
                 if time.monotonic() >= lag_due:
                     await self._measure_lag()
                     lag_due = time.monotonic() + self.settings.worker.lag_interval_seconds
@@ -219,6 +232,9 @@ class ClassifyStage(Service):
         for tp, records in batches.items():
             encoding = self.settings.log.encoding  # ship sends the file's bytes as they are
             lines = [(record.value or b"").decode(encoding, "replace") for record in records]
+            if self.ledger is not None:
+                # before classifying: the sign-in line itself matches by what it taught
+                self.classifier.forget_addresses_in(self.ledger.learn_lines(lines))
             # the last line tells how far the partition has got, even when none of it matched
             order.saw(tp, self.classifier.event_time(lines[-1]), now)
             for record, outcome in zip(records, classify_lines(lines), strict=True):  # one pass, as in replay
@@ -313,6 +329,8 @@ class ClassifyStage(Service):
         """
         assert self._consumer is not None
         self._commit_due = time.monotonic() + COMMIT_INTERVAL_SECONDS
+        if not await self._save_learned():
+            return  # the lines are read again and teach it again; none is lost
         held_from = self._order.held_from()  # hits waiting for the watermark are read again after a crash
         for tp, offset in self._held.tags() if self._held is not None else ():
             held_from[tp] = min(offset, held_from.get(tp, offset))
@@ -333,6 +351,40 @@ class ClassifyStage(Service):
         except (CommitFailedError, IllegalStateError) as error:
             # A rebalance took partitions away: their new owner reads those lines again, harmlessly.
             log.warning("offsets not committed after a rebalance (%s); the lines will be read again", error)
+
+    async def _save_learned(self) -> bool:
+        """Write what the ledger learned since the last commit, in one batch off the event loop's
+        thread; False if the database refused it (kept for the next try)."""
+        if self.ledger is None or not self.ledger.has_pending:
+            return True
+        assert self.resolutions is not None
+        entries = self.ledger.take_pending()
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self.ledger.save, self.resolutions, entries)
+        except Exception as error:
+            self.ledger.keep_pending(entries)
+            log.warning(
+                "ledger entries not written, offsets not committed (tried again in a second): %s: %s",
+                type(error).__name__,
+                error,
+            )
+            return False
+        return True
+
+    async def _reload_ledger(self) -> None:
+        """Every ``ledger.reload_seconds``: the ledger as every worker and the command line left it."""
+        if self.ledger is None or time.monotonic() < self._ledger_reload_due:
+            return
+        assert self.resolutions is not None
+        self._ledger_reload_due = time.monotonic() + self.settings.ledger.reload_seconds
+        if not await self._save_learned():
+            return
+        try:
+            loaded = await asyncio.get_running_loop().run_in_executor(None, self.ledger.load, self.resolutions)
+        except Exception as error:
+            log.warning("ledger not read back (the one in memory stays): %s: %s", type(error).__name__, error)
+            return
+        self.classifier.forget_addresses_in(self.ledger.use(*loaded))
 
     async def _settle_late(self) -> None:
         """Send on the held lines whose late answers came."""

@@ -39,6 +39,7 @@ from revisit.kafka.classify_stage import ClassifyStage
 from revisit.kafka.faust_transport import LowLatencyTransport
 from revisit.kafka.faust_web import WorkerApp
 from revisit.kafka.lag import GroupOffsets
+from revisit.kafka.ledger_learning import StreamLedger
 from revisit.kafka.progress import CommittedEventTimes
 from revisit.kafka.records import (
     AccountStateTable,
@@ -288,12 +289,14 @@ def run_worker(
     store: Store,
     metrics: RevisitMetrics,
     sender: SenderThread | None = None,
+    ledger: StreamLedger | None = None,
 ) -> int:
     """Run until SIGTERM or SIGINT: Faust finishes the events in flight, commits and closes.
-    ``sender``, when given, delivers the outbox in a thread of this process meanwhile."""
+    ``sender``, when given, delivers the outbox in a thread of this process meanwhile; ``ledger``,
+    when given, learns the sign-ins of the raw lines (``revisit.kafka.ledger_learning``)."""
     checks: dict[str, ReadinessCheck] = {}
     app = build_app(settings, classifier, store, metrics, checks)
-    classify_stage = ClassifyStage(settings, classifier, metrics, resolutions=store, loop=app.loop)
+    classify_stage = ClassifyStage(settings, classifier, metrics, resolutions=store, ledger=ledger, loop=app.loop)
     checks["raw_topic"] = classify_stage.problem
     # override_logging=False: the process's logging (revisit.logs) stays as configured.
     worker = faust.Worker(app, classify_stage, quiet=True, override_logging=False)

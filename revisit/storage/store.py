@@ -303,6 +303,13 @@ class Store:
         with self.engine.connect() as connection:
             return [_ledger_entry(row) for row in connection.execute(query).all()]
 
+    def revoked_ledger_keys(self) -> set[tuple[str, str]]:
+        """(network, account id) of the revoked entries: what learning must not bring back."""
+        table = LedgerRow.__table__
+        query = select(table.c.network, table.c.account_id).where(table.c.revoked_at.is_not(None))
+        with self.engine.connect() as connection:
+            return {(row.network, row.account_id) for row in connection.execute(query).all()}
+
     def revoke_ledger(self, network: str | None, account_id: str | None, reason: str) -> int:
         """Mark entries revoked (by network, by account, or both); returns how many."""
         table = LedgerRow.__table__
