@@ -105,21 +105,28 @@ class _RowError(Exception):
 def load_accounts(path: str | Path, encoding: str = "utf-8-sig") -> tuple[Account, ...]:
     """Read and validate the whole list; BadInput with ``file:line:column: reason`` on the first
     bad value. ``utf-8-sig`` reads UTF-8 with or without a BOM; pass ``cp932`` for Excel exports."""
+    return parse_accounts(decode_accounts(path, read_accounts(path), encoding), str(path))
+
+
+def read_accounts(path: str | Path) -> bytes:
+    """The list file's bytes (BadInput when it cannot be read)."""
     try:
-        raw = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise BadInput(f"{path}: account list not found") from None
     except OSError as error:
         raise BadInput(f"{path}: cannot read the account list ({error.strerror})") from None
+
+
+def decode_accounts(path: str | Path, raw: bytes, encoding: str) -> str:
     try:
-        text = raw.decode(encoding)
+        return raw.decode(encoding)
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise BadInput(
             f"{path}:{line}:1: not valid {encoding} text"
             + (" (try --encoding cp932)" if encoding.startswith("utf") else "")
         ) from None
-    return parse_accounts(text, str(path))
 
 
 def parse_accounts(text: str, source: str = "<accounts>") -> tuple[Account, ...]:

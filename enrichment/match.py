@@ -12,7 +12,7 @@ search runs once per new organisation name, over the few names an index finds (a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -61,8 +61,17 @@ class NoMatch:
 
 
 class AccountIndex:
-    def __init__(self, accounts: Iterable[Account], matching: MatchingSettings | None = None) -> None:
+    """``normalize``: how listed names become keys; ``enrichment.prepared`` passes one that
+    remembers the previous list's names, so a changed list normalises only its new names."""
+
+    def __init__(
+        self,
+        accounts: Iterable[Account],
+        matching: MatchingSettings | None = None,
+        normalize: Callable[[str], NormalizedName] = normalize_uncached,
+    ) -> None:
         self.matching = matching or MatchingSettings()
+        self._normalize = normalize
         self.fuzzy_names: FuzzyNames[tuple[Account, MatchMethod]] = FuzzyNames(self.matching)
         self._fuzzy_verdicts: BoundedCache = BoundedCache(65_536)
         self.accounts: dict[str, Account] = {}
@@ -72,6 +81,7 @@ class AccountIndex:
         self._names: dict[str, tuple[tuple[Account, MatchMethod, str], ...]] = {}
         for account in accounts:
             self._add(account)
+        del self._normalize  # not kept: the index is pickled, and a memo would only cost memory
 
     def __len__(self) -> int:
         return len(self.accounts)
@@ -83,7 +93,7 @@ class AccountIndex:
         for domain in account.domains:
             self._domains[domain] = self._domains.get(domain, ()) + (account,)
         for text, method in [(account.name, MatchMethod.NAME)] + [(a, MatchMethod.ALIAS) for a in account.aliases]:
-            normalized = normalize_uncached(text)  # each listed name once: not worth a cache entry
+            normalized = self._normalize(text)  # each listed name once: not worth a cache entry
             key = normalized.key
             if not key:
                 continue

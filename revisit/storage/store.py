@@ -7,6 +7,7 @@ they caused.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +48,7 @@ from revisit.enrichment.classify import MatchedHit
 from revisit.enrichment.normalize import search_text, sort_key
 from revisit.enrichment.rdap import NetworkRegistration
 from revisit.storage.models import (
+    AccountListRow,
     AccountRow,
     AlertRow,
     DeliveryRow,
@@ -77,7 +79,7 @@ def open_engine(url: str) -> Engine:
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -147,6 +149,22 @@ def _upsert(engine: Engine, table: Any, key_columns: Sequence[str], update_colum
 
 
 @dataclass(frozen=True, slots=True)
+class AccountImport:
+    """What an import changed: accounts added, changed and removed, or nothing at all."""
+
+    listed: int
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: bool = False  # the same list (by digest) as last time: not even compared
+
+
+def account_fingerprint(account: Account) -> str:
+    """A digest of everything validated about an account (its repr names every field)."""
+    return hashlib.blake2b(repr(account).encode("utf-8"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     occurred_at: datetime
     session_id: str
@@ -189,15 +207,40 @@ class Store:
             return f"database unavailable: {without_credentials(str(error.orig))}"
         return None
 
-    def save_accounts(self, accounts: Sequence[Account], batch: int = 2000) -> int:
-        """Insert or update the whole list in one transaction, in batches to bound memory."""
-        now = datetime.now(UTC)
+    def save_accounts(self, accounts: Sequence[Account], digest: str = "", batch: int = 2000) -> AccountImport:
+        """Make the stored list the given one, in one transaction: nothing when its ``digest`` is
+        the one last imported, else only the accounts added, changed (by fingerprint) or gone.
+        Writing every row took 6.5 s for 100,000 accounts; an unchanged list now costs one query."""
         with self.engine.begin() as connection:
-            for start in range(0, len(accounts), batch):
-                rows = [_account_row(a, now) for a in accounts[start : start + batch]]
+            last = connection.execute(select(AccountListRow.digest).where(AccountListRow.list_id == 1)).scalar()
+            if digest and last == digest:
+                return AccountImport(len(accounts), unchanged=True)
+            stored = dict(connection.execute(select(AccountRow.account_id, AccountRow.fingerprint)).all())
+            listed = {account.account_id: account for account in accounts}
+            changed = [a for a in accounts if stored.get(a.account_id, "") != account_fingerprint(a)]
+            gone = [account_id for account_id in stored if account_id not in listed]
+            now = datetime.now(UTC)
+            for start in range(0, len(changed), batch):
+                rows = [_account_row(a, now) for a in changed[start : start + batch]]
                 columns = [c for c in rows[0] if c != "account_id"]
                 connection.execute(_upsert(self.engine, AccountRow.__table__, ["account_id"], columns), rows)
-        return len(accounts)
+            for start in range(0, len(gone), batch):
+                connection.execute(
+                    AccountRow.__table__.delete().where(AccountRow.account_id.in_(gone[start : start + batch]))
+                )
+            list_row = {"list_id": 1, "digest": digest, "account_count": len(accounts), "imported_at": now}
+            connection.execute(
+                _upsert(self.engine, AccountListRow.__table__, ["list_id"], ["digest", "account_count", "imported_at"]),
+                [list_row],
+            )
+        inserted = sum(1 for a in changed if a.account_id not in stored)
+        return AccountImport(len(accounts), inserted, len(changed) - inserted, len(gone))
+
+    def account_list_digest(self) -> str:
+        """The content digest of the list last imported ("" before any, or for a list from elsewhere)."""
+        with self.engine.connect() as connection:
+            found = connection.execute(select(AccountListRow.digest).where(AccountListRow.list_id == 1)).scalar()
+        return found or ""
 
     def load_accounts(self) -> tuple[Account, ...]:
         """The list as last imported: what the streaming worker matches against."""
@@ -686,4 +729,5 @@ def _account_row(account: Account, now: datetime) -> dict[str, Any]:
         "imported_at": now,
         "sort_name": sort_key(account.name, account.reading),
         "search_text": search_text(account.name, *account.aliases, account.reading),
+        "fingerprint": account_fingerprint(account),
     }

@@ -1,0 +1,101 @@
+"""Start-up that does not grow with an unchanged account list: the validated list and its index are
+kept by the file's digest and reused, and the database takes a changed list as a difference."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+import pytest
+
+from revisit.core.config import MatchingSettings
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.match import AccountMatch
+from revisit.enrichment.prepared import prepare_accounts, prepare_stored_accounts
+from revisit.storage.store import AccountImport, Store
+
+HEADER = "account_id,name,aliases,networks\n"
+SOMEWHERE = ipaddress.ip_address("198.51.100.7")
+
+
+def rows(count: int) -> dict[str, str]:
+    return {f"A{i:03d}": f"A{i:03d},Company {i} Trading Co. Ltd.,,10.{i}.0.0/16\n" for i in range(count)}
+
+
+def write(path: Path, by_id: dict[str, str]) -> Path:
+    path.write_text(HEADER + "".join(by_id.values()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def matching(tmp_path) -> MatchingSettings:
+    return MatchingSettings(prepared_dir=str(tmp_path / "kept"))
+
+
+def test_an_unchanged_list_is_neither_validated_nor_imported_again(tmp_path, matching) -> None:
+    csv = write(tmp_path / "accounts.csv", rows(50))
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        first = prepare_accounts(csv, "utf-8-sig", matching)
+        assert not first.reused
+        assert store.save_accounts(first.accounts, first.digest) == AccountImport(50, 50, 0, 0)
+        second = prepare_accounts(csv, "utf-8-sig", matching)
+        assert second.reused and second.digest == first.digest and second.accounts == first.accounts
+        assert store.save_accounts(second.accounts, second.digest) == AccountImport(50, unchanged=True)
+        found = second.index.match(SOMEWHERE, Organization("Company 7 Trading", OrgKind.BUSINESS, "test", 1.0))
+        assert isinstance(found, AccountMatch) and found.account.account_id == "A007"
+    finally:
+        store.close()
+
+
+def test_a_changed_list_is_applied_as_its_difference(tmp_path, matching) -> None:
+    csv = tmp_path / "accounts.csv"
+    by_id = rows(50)
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        first = prepare_accounts(write(csv, by_id), "utf-8-sig", matching)
+        store.save_accounts(first.accounts, first.digest)
+        by_id["A003"] = "A003,Renamed Three K.K.,,10.3.0.0/16\n"
+        by_id["A004"] = "A004,Company 4 Trading Co. Ltd.,Four;Fourth,10.4.0.0/16\n"
+        del by_id["A010"]
+        for i in (50, 51, 52):
+            by_id[f"A{i:03d}"] = f"A{i:03d},New {i},,\n"
+        changed = prepare_accounts(write(csv, by_id), "utf-8-sig", matching)
+        assert not changed.reused and changed.digest != first.digest
+        assert store.save_accounts(changed.accounts, changed.digest) == AccountImport(52, 3, 2, 1)
+        stored = {account.account_id: account for account in store.load_accounts()}
+        assert len(stored) == 52 and "A010" not in stored
+        assert stored["A003"].name == "Renamed Three K.K." and stored["A004"].aliases == ("Four", "Fourth")
+        renamed = changed.index.match(SOMEWHERE, Organization("Renamed Three", OrgKind.BUSINESS, "test", 1.0))
+        assert isinstance(renamed, AccountMatch) and renamed.account.account_id == "A003"
+    finally:
+        store.close()
+
+
+def test_the_worker_reuses_the_list_the_database_was_given(tmp_path, matching) -> None:
+    csv = write(tmp_path / "accounts.csv", rows(20))
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        imported = prepare_accounts(csv, "utf-8-sig", matching)
+        store.save_accounts(imported.accounts, imported.digest)
+        assert store.account_list_digest() == imported.digest
+        first = prepare_stored_accounts(store.account_list_digest(), store.load_accounts, matching)
+        second = prepare_stored_accounts(store.account_list_digest(), store.load_accounts, matching)
+        assert (first.reused, second.reused) == (False, True)
+        assert sorted(second.accounts, key=lambda a: a.account_id) == sorted(
+            imported.accounts, key=lambda a: a.account_id
+        )
+    finally:
+        store.close()
+
+
+def test_a_folder_others_can_write_to_is_not_read(tmp_path) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    os.chmod(folder, 0o777)
+    matching = MatchingSettings(prepared_dir=str(folder))
+    csv = write(tmp_path / "accounts.csv", rows(5))
+    assert not prepare_accounts(csv, "utf-8-sig", matching).reused
+    assert not prepare_accounts(csv, "utf-8-sig", matching).reused
+    assert list(folder.iterdir()) == []
