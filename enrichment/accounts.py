@@ -129,7 +129,17 @@ def decode_accounts(path: str | Path, raw: bytes, encoding: str) -> str:
         ) from None
 
 
-def parse_accounts(text: str, source: str = "<accounts>") -> tuple[Account, ...]:
+@dataclass
+class RowMemo:
+    """Rows already validated, by their cells, under one header: a list changed in a few rows is
+    validated only in those (``enrichment.prepared`` keeps the memo of the previous list)."""
+
+    header: tuple[str, ...] = ()
+    previous: dict[tuple[str, ...], Account] = field(default_factory=dict)
+    seen: dict[tuple[str, ...], Account] = field(default_factory=dict)
+
+
+def parse_accounts(text: str, source: str = "<accounts>", memo: RowMemo | None = None) -> tuple[Account, ...]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
@@ -151,6 +161,10 @@ def parse_accounts(text: str, source: str = "<accounts>") -> tuple[Account, ...]
 
     accounts: list[Account] = []
     first_line_of: dict[str, int] = {}
+    known: dict[tuple[str, ...], Account] = {}
+    if memo is not None:
+        known = memo.previous if memo.header == tuple(header) else {}
+        memo.header, memo.previous = tuple(header), {}
     while True:
         line = reader.line_num + 1
         try:
@@ -163,12 +177,19 @@ def parse_accounts(text: str, source: str = "<accounts>") -> tuple[Account, ...]
             continue  # blank lines between blocks are common in hand-edited lists
         if len(row) != len(header):
             raise BadInput(f"{source}:{line}:1: expected {len(header)} fields, found {len(row)}")
-        values = dict(zip(header, (cell.strip() for cell in row), strict=True))  # lengths checked above
-        try:
-            account = _account_from_row(values)
-        except _RowError as error:
-            column = header.index(error.column) + 1
-            raise BadInput(f"{source}:{line}:{column}: {error.column}: {error.reason}") from None
+        cells = tuple(row)
+        found = known.get(cells)
+        if found is not None:
+            account = found
+        else:
+            values = dict(zip(header, (cell.strip() for cell in row), strict=True))  # lengths checked above
+            try:
+                account = _account_from_row(values)
+            except _RowError as error:
+                column = header.index(error.column) + 1
+                raise BadInput(f"{source}:{line}:{column}: {error.column}: {error.reason}") from None
+        if memo is not None:
+            memo.seen[cells] = account
         if account.account_id in first_line_of:
             raise BadInput(
                 f"{source}:{line}:{header.index('account_id') + 1}: account_id "
