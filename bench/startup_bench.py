@@ -54,7 +54,7 @@ def main() -> None:
             print(
                 f"{args.accounts:,} accounts, {label:<12} list and index {ready:5.2f} s "
                 f"({'kept copy' if prepared.reused else 'validated'}), with the import {total:5.2f} s: "
-                f"{done.inserted:,} added, {done.updated:,} changed, {done.deleted:,} removed"
+                f"{done.inserted:,} added, {done.updated:,} changed, {done.delisted:,} no longer listed"
                 + (" (unchanged)" if done.unchanged else "")
             )
     finally:

@@ -144,7 +144,7 @@ def _candidates(address: IPAddress, index: AccountIndex, org: Organization | Non
             consider(Candidate(account.account_id, account.name, f"{method.value} {listed!r}", 100.0))
         if index.matching.fuzzy and normalized.key:
             for candidate in index.fuzzy_names.candidates(normalized):  # near misses too
-                account, method = candidate.item
+                account, method = index.listed_as(candidate.item)
                 consider(
                     Candidate(
                         account.account_id, account.name, f"fuzzy {method.value} {candidate.listed!r}", candidate.score

@@ -1,9 +1,12 @@
 """The account list prepared once per content: validated accounts and their index, kept on disk
 keyed by the file's SHA-256 and reused while the file is unchanged.
 
-Validating 100,000 rows and building their index took 6-10 s at every start; loading the kept
-result takes well under a second. A changed list is validated again (every row can be wrong), but
-only its new or changed names are normalised: the others come from the previous list's names.
+Validating 100,000 rows and building their index took 6-10 s at every start (and 25-50 s on the
+loaded bench machine); the kept index is ints and strings plus one small pickle per account (see
+``enrichment.account_table``), loaded without making an object of any account. A changed list is
+the newest kept one with its difference applied: rows with the same cells under the same header
+are neither validated nor indexed again, accounts gone or changed are taken out of the index, and
+only new or changed rows are validated and added.
 
 The kept files are pickles, so they are read only from a directory that this user owns and
 nobody else can write to (a pickle can run code when loaded); anything else means no cache.
@@ -13,33 +16,29 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import ipaddress
-import operator
 import os
 import pickle
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from revisit.core.config import MatchingSettings
+from revisit.enrichment.account_table import REDUCERS
 from revisit.enrichment.accounts import (
     Account,
-    Owner,
-    RowMemo,
+    Cells,
     decode_accounts,
-    parse_accounts,
+    parse_rows,
     read_accounts,
 )
 from revisit.enrichment.match import AccountIndex
-from revisit.enrichment.normalize import NormalizedName, normalize_uncached
-from revisit.stream.fields import IPNetwork
 
-FORMAT = 1  # raised whenever what is pickled, or how names are normalised, changes
+FORMAT = 2  # raised whenever what is pickled, or how names are normalised, changes
 KEPT_LISTS = 2  # the current list and the one before it (its names help the next change)
 SUFFIX = ".prepared"
 
@@ -47,7 +46,7 @@ SUFFIX = ".prepared"
 @dataclass(frozen=True)
 class PreparedAccounts:
     digest: str  # SHA-256 of the file's bytes: what the database remembers of the last import
-    accounts: tuple[Account, ...]
+    accounts: Collection[Account]  # the index's own table: accounts become objects when read
     index: AccountIndex
     reused: bool  # loaded as kept, not validated again
 
@@ -58,12 +57,40 @@ def default_cache_dir() -> Path:
 
 
 def prepare_accounts(path: str | Path, encoding: str, matching: MatchingSettings) -> PreparedAccounts:
-    """The list of a CSV file: kept by the file's digest (and the encoding it is read in)."""
+    """The list of a CSV file: kept by the file's digest (and the encoding it is read in). A
+    changed file is the newest kept list with the difference applied: its new and changed rows
+    validated and indexed, its unchanged rows taken as they were, accounts gone removed."""
     raw = read_accounts(path)
     digest = hashlib.sha256(raw).hexdigest()
-    return _prepared(
-        digest, encoding, matching, lambda memo: parse_accounts(decode_accounts(path, raw, encoding), str(path), memo)
-    )
+    folder = _folder(matching)
+    key = _cache_key(digest, encoding, matching)
+    found = _reused(folder, key, digest)
+    if found is not None:
+        return found
+    text = decode_accounts(path, raw, encoding)
+    rules = _rules(matching)
+    previous = _load(_newest(folder), parts=2) if folder is not None else []
+    if (
+        len(previous) == 2
+        and isinstance(previous[0], AccountIndex)
+        and isinstance(previous[1], _Rows)
+        and previous[1].rules == rules
+    ):
+        index, before = previous[0], previous[1]
+        header, parsed = parse_rows(text, str(path), before.header, before.positions)
+        if header == before.header:
+            _apply_difference(index, parsed)
+        else:  # other columns: every row was validated again, the index is made anew
+            index = _new_index(index, parsed, matching)
+    else:
+        header, parsed = parse_rows(text, str(path), (), {})
+        index = _new_index(None, parsed, matching)
+    if index.accounts.empty_positions > len(index.accounts) // 4:
+        index = _new_index(index, parsed, matching)  # many accounts gone: not worth carrying their places
+    positions = {cells: row if isinstance(row, int) else _position(index, row) for cells, row in parsed}
+    if folder is not None:
+        _keep(folder, key, index, _Rows(rules, header, positions))
+    return PreparedAccounts(digest, index.accounts, index, reused=False)
 
 
 def prepare_stored_accounts(
@@ -71,81 +98,80 @@ def prepare_stored_accounts(
 ) -> PreparedAccounts:
     """The list in the database (the worker without ``--accounts``), kept by the digest of the
     import that stored it; ``load`` reads it when it is not kept."""
-    if not digest:
-        accounts = load()
-        return PreparedAccounts(digest, accounts, AccountIndex(accounts, matching), reused=False)
-    return _prepared(digest, "database", matching, lambda _memo: load())
-
-
-def _prepared(
-    digest: str, encoding: str, matching: MatchingSettings, validate: Callable[[RowMemo], tuple[Account, ...]]
-) -> PreparedAccounts:
-    folder = _private_folder(Path(matching.prepared_dir) if matching.prepared_dir else default_cache_dir())
-    key = _cache_key(digest, encoding, matching)
+    folder = _folder(matching) if digest else None
+    key = _cache_key(digest, "database", matching)
+    found = _reused(folder, key, digest)
+    if found is not None:
+        return found
+    index = AccountIndex(load(), matching)
     if folder is not None:
-        kept = _load(folder / f"{key}{SUFFIX}", parts=1)
-        if kept:
-            accounts, index = kept[0]
-            return PreparedAccounts(digest, accounts, index, reused=True)
-    previous = _load(_newest(folder), parts=2) if folder is not None else []
-    rows, names = previous[1] if len(previous) == 2 else (RowMemo(), {})
-    rows.seen = {}
-    accounts = validate(rows)
-    memo = _NameMemo(names)
+        _keep(folder, key, index, _Rows(_rules(matching), (), {}))
+    return PreparedAccounts(digest, index.accounts, index, reused=False)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Kept after the index: the rows it was made from, by their cells, so the next change of
+    the list is validated and indexed in its changed rows only."""
+
+    rules: str  # what the index depends on besides the rows (format, version, matching settings)
+    header: Cells
+    positions: dict[Cells, int]  # row → its account's position in the index's table
+
+
+def _folder(matching: MatchingSettings) -> Path | None:
+    return _private_folder(Path(matching.prepared_dir) if matching.prepared_dir else default_cache_dir())
+
+
+def _reused(folder: Path | None, key: str, digest: str) -> PreparedAccounts | None:
+    if folder is None:
+        return None
+    kept = _load(folder / f"{key}{SUFFIX}", parts=1)
+    if not kept or not isinstance(kept[0], AccountIndex):
+        return None
+    return PreparedAccounts(digest, kept[0].accounts, kept[0], reused=True)
+
+
+def _apply_difference(index: AccountIndex, parsed: list[tuple[Cells, Account | int]]) -> None:
+    still = {row for _cells, row in parsed if isinstance(row, int)}
+    # gone from the list, or changed (added again below)
+    index.remove([account_id for account_id, position in index.accounts.positions() if position not in still])
     with _no_collection():
-        index = AccountIndex(accounts, matching, memo.normalize)
-    if folder is not None:
-        _keep(folder, key, (accounts, index), (RowMemo(rows.header, rows.seen), memo.used))
-    return PreparedAccounts(digest, accounts, index, reused=False)
+        for _cells, row in parsed:
+            if isinstance(row, Account):
+                index.add(row)
 
 
-class _NameMemo:
-    def __init__(self, previous: dict[str, NormalizedName]) -> None:
-        self.previous = previous
-        self.used: dict[str, NormalizedName] = {}
+def _new_index(
+    previous: AccountIndex | None, parsed: list[tuple[Cells, Account | int]], matching: MatchingSettings
+) -> AccountIndex:
+    def account(row: Account | int) -> Account:
+        if isinstance(row, Account):
+            return row
+        assert previous is not None  # a row is known only with a previous index
+        return previous.accounts.at(row)
 
-    def normalize(self, text: str) -> NormalizedName:
-        normalized = self.previous.get(text)
-        if normalized is None:
-            normalized = normalize_uncached(text)
-        self.used[text] = normalized
-        return normalized
-
-
-def _account_reduced(account: Account) -> tuple[type[Account], tuple[Any, ...]]:
-    return Account, _account_fields(account)
+    with _no_collection():
+        return AccountIndex([account(row) for _cells, row in parsed], matching)
 
 
-def _owner_reduced(owner: Owner) -> tuple[type[Owner], tuple[str, str, str, str]]:
-    return Owner, (owner.name, owner.email, owner.slack, owner.timezone)
+def _position(index: AccountIndex, account: Account) -> int:
+    position = index.accounts.position(account.account_id)
+    assert position is not None  # every parsed account is in the index
+    return position
 
 
-def _network_reduced(network: IPNetwork) -> tuple[type[IPNetwork], tuple[tuple[int, int]]]:
-    return type(network), ((int(network.network_address), network.prefixlen),)
-
-
-# Accounts and networks written as constructor calls: a frozen dataclass otherwise comes back
-# through ``__setstate__`` (a field list per object) and a network by parsing its text, which
-# made loading 100,000 accounts take 5 s instead of under one. A dispatch table, not a
-# ``reducer_override``: that would be a Python call for each of millions of objects.
-_REDUCERS: dict[type, Callable[[Any], Any]] = {
-    Account: _account_reduced,
-    Owner: _owner_reduced,
-    ipaddress.IPv4Network: _network_reduced,
-    ipaddress.IPv6Network: _network_reduced,
-}
-
-
-_account_fields = operator.attrgetter(*(field.name for field in fields(Account)))
-
-
-def _cache_key(digest: str, encoding: str, matching: MatchingSettings) -> str:
+def _rules(matching: MatchingSettings) -> str:
     try:
         version = metadata.version("revisit")
     except metadata.PackageNotFoundError:
         version = "source"
     rules = replace(matching, prepared_dir="")  # where the files are is no part of what they hold
-    text = f"{FORMAT}\0{version}\0{digest}\0{encoding}\0{rules!r}"
+    return f"{FORMAT}\0{version}\0{rules!r}"
+
+
+def _cache_key(digest: str, encoding: str, matching: MatchingSettings) -> str:
+    text = f"{_rules(matching)}\0{digest}\0{encoding}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
@@ -200,7 +226,7 @@ def _keep(folder: Path, key: str, prepared: object, memos: object) -> None:
     try:
         with partial.open("wb") as handle:
             pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
-            pickler.dispatch_table = _REDUCERS
+            pickler.dispatch_table = REDUCERS
             pickler.dump(prepared)
             pickler.dump(memos)  # the same pickler: accounts and names are written once
         partial.replace(target)

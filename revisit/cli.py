@@ -365,7 +365,7 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
     change = (
         "unchanged since the last import"
         if done.unchanged
-        else f"{done.inserted:,} added, {done.updated:,} changed, {done.deleted:,} removed"
+        else f"{done.inserted:,} added, {done.updated:,} changed, {done.delisted:,} no longer listed"
     )
     print(f"imported {done.listed:,} accounts from {args.csv} ({change})")
     return 0

@@ -8,11 +8,14 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from revisit.core.config import MatchingSettings
 from revisit.core.organization import Organization, OrgKind
-from revisit.enrichment.match import AccountMatch
+from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.match import AccountIndex, AccountMatch, NoMatch
 from revisit.enrichment.prepared import prepare_accounts, prepare_stored_accounts
+from revisit.storage.models import AccountRow
 from revisit.storage.store import AccountImport, Store
 
 HEADER = "account_id,name,aliases,networks\n"
@@ -33,15 +36,15 @@ def matching(tmp_path) -> MatchingSettings:
     return MatchingSettings(prepared_dir=str(tmp_path / "kept"))
 
 
-def test_an_unchanged_list_is_neither_validated_nor_imported_again(tmp_path, matching) -> None:
+def test_an_unchanged_list_is_neither_validated_nor_imported_again(tmp_path, matching, db_url) -> None:
     csv = write(tmp_path / "accounts.csv", rows(50))
-    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store = Store(db_url)
     try:
         first = prepare_accounts(csv, "utf-8-sig", matching)
         assert not first.reused
         assert store.save_accounts(first.accounts, first.digest) == AccountImport(50, 50, 0, 0)
         second = prepare_accounts(csv, "utf-8-sig", matching)
-        assert second.reused and second.digest == first.digest and second.accounts == first.accounts
+        assert second.reused and second.digest == first.digest and list(second.accounts) == list(first.accounts)
         assert store.save_accounts(second.accounts, second.digest) == AccountImport(50, unchanged=True)
         found = second.index.match(SOMEWHERE, Organization("Company 7 Trading", OrgKind.BUSINESS, "test", 1.0))
         assert isinstance(found, AccountMatch) and found.account.account_id == "A007"
@@ -49,10 +52,10 @@ def test_an_unchanged_list_is_neither_validated_nor_imported_again(tmp_path, mat
         store.close()
 
 
-def test_a_changed_list_is_applied_as_its_difference(tmp_path, matching) -> None:
+def test_a_changed_list_is_applied_as_its_difference(tmp_path, matching, db_url) -> None:
     csv = tmp_path / "accounts.csv"
     by_id = rows(50)
-    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store = Store(db_url)
     try:
         first = prepare_accounts(write(csv, by_id), "utf-8-sig", matching)
         store.save_accounts(first.accounts, first.digest)
@@ -67,15 +70,56 @@ def test_a_changed_list_is_applied_as_its_difference(tmp_path, matching) -> None
         stored = {account.account_id: account for account in store.load_accounts()}
         assert len(stored) == 52 and "A010" not in stored
         assert stored["A003"].name == "Renamed Three K.K." and stored["A004"].aliases == ("Four", "Fourth")
+        assert stored == {account.account_id: account for account in changed.accounts}
         renamed = changed.index.match(SOMEWHERE, Organization("Renamed Three", OrgKind.BUSINESS, "test", 1.0))
         assert isinstance(renamed, AccountMatch) and renamed.account.account_id == "A003"
+        assert_same_answers(changed.index, AccountIndex(load_accounts(csv), matching))
     finally:
         store.close()
 
 
-def test_the_worker_reuses_the_list_the_database_was_given(tmp_path, matching) -> None:
+def assert_same_answers(applied: AccountIndex, fresh: AccountIndex) -> None:
+    """The index with a difference applied answers as one built from the changed list."""
+    names = ["Company 3 Trading", "Company 10 Trading", "Compnay 12 Trading", "Renamed Three", "Four", "New 51"]
+    for i in range(55):
+        address = ipaddress.ip_address(f"10.{i}.3.4")
+        assert applied.match(address, None) == fresh.match(address, None), address
+    for name in names:
+        organization = Organization(name, OrgKind.BUSINESS, "test", 1.0)
+        assert applied.match(SOMEWHERE, organization) == fresh.match(SOMEWHERE, organization), name
+    assert sorted(a.account_id for a in applied.accounts) == sorted(a.account_id for a in fresh.accounts)
+
+
+def test_an_account_that_leaves_the_list_stops_matching_and_keeps_its_row(tmp_path, matching, db_url) -> None:
+    csv = tmp_path / "accounts.csv"
+    by_id = rows(5)
+    store = Store(db_url)
+    try:
+        first = prepare_accounts(write(csv, by_id), "utf-8-sig", matching)
+        store.save_accounts(first.accounts, first.digest)
+        left = by_id.pop("A002")
+        shorter = prepare_accounts(write(csv, by_id), "utf-8-sig", matching)
+        assert store.save_accounts(shorter.accounts, shorter.digest) == AccountImport(4, 0, 0, 1)
+        assert [a.account_id for a in store.load_accounts()] == ["A000", "A001", "A003", "A004"]
+        assert isinstance(shorter.index.match(ipaddress.ip_address("10.2.0.1"), None), NoMatch)
+        assert store.count("accounts") == 5  # still there for its visits, alerts and outcomes
+        with store.engine.connect() as connection:
+            delisted = connection.execute(select(AccountRow.account_id).where(AccountRow.delisted_at.is_not(None)))
+            assert delisted.scalars().all() == ["A002"]
+        assert store.save_accounts(shorter.accounts, "") == AccountImport(4, 0, 0, 0)  # not delisted twice
+        by_id["A002"] = left
+        again = prepare_accounts(write(csv, by_id), "utf-8-sig", matching)
+        assert store.save_accounts(again.accounts, again.digest) == AccountImport(5, 1, 0, 0)
+        assert [a.account_id for a in store.load_accounts()] == ["A000", "A001", "A002", "A003", "A004"]
+        assert not again.reused
+        assert_same_answers(again.index, AccountIndex(load_accounts(csv), matching))
+    finally:
+        store.close()
+
+
+def test_the_worker_reuses_the_list_the_database_was_given(tmp_path, matching, db_url) -> None:
     csv = write(tmp_path / "accounts.csv", rows(20))
-    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store = Store(db_url)
     try:
         imported = prepare_accounts(csv, "utf-8-sig", matching)
         store.save_accounts(imported.accounts, imported.digest)

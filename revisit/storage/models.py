@@ -57,6 +57,8 @@ class AccountRow(Base):
     sort_name: Mapped[str] = mapped_column(Text, default="")  # enrichment.normalize.sort_key
     search_text: Mapped[str] = mapped_column(Text, default="")  # enrichment.normalize.search_text
     fingerprint: Mapped[str | None] = mapped_column(String(32))  # of the validated row: what changed
+    # set when the account left the list: it no longer matches, its history stays
+    delisted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AccountListRow(Base):

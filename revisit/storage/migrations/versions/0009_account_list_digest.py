@@ -1,5 +1,6 @@
 """The imported account list's content digest, and a fingerprint per account: an unchanged list is
-not imported again, a changed one is applied as a difference.
+not imported again, a changed one is applied as a difference; an account that left the list is
+marked ``delisted_at`` (it stops matching, its history stays).
 
 Revision ID: 0009
 Revises: 0008
@@ -24,8 +25,10 @@ def upgrade() -> None:
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.add_column("accounts", sa.Column("fingerprint", sa.String(32), nullable=True))
+    op.add_column("accounts", sa.Column("delisted_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("accounts", "delisted_at")
     op.drop_column("accounts", "fingerprint")
     op.drop_table("account_lists")
