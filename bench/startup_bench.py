@@ -9,6 +9,8 @@ Not a test: figures go into the notes, never into assertions.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,10 +26,26 @@ from revisit.enrichment.prepared import prepare_accounts
 from revisit.storage.store import Store
 
 
+def bare_parse_rate(log: str) -> float:
+    """Lines per second of the bare regular expression over ``log``, as it reports them."""
+    output = subprocess.run(
+        [sys.executable, str(ROOT.parent / "shared" / "bench" / "bare_parse.py"), log],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return int(output[0]) / float(output[2])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    parser.add_argument(
+        "--calibrate",
+        metavar="LOG",
+        help="a combined log for ../shared/bench/bare_parse.py, run between the steps: how loaded the machine was",
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -46,6 +64,8 @@ def main() -> None:
     try:
         for label, lines in (("first run", rows), ("unchanged", rows), ("1 % changed", changed)):
             csv.write_text(header + "".join(lines), encoding="utf-8")
+            if args.calibrate:
+                print(f"    (bare parse now: {bare_parse_rate(args.calibrate):,.0f} lines/s)")
             started = time.perf_counter()
             prepared = prepare_accounts(csv, "utf-8-sig", matching)
             ready = time.perf_counter() - started
@@ -56,6 +76,7 @@ def main() -> None:
                 f"({'kept copy' if prepared.reused else 'validated'}), with the import {total:5.2f} s: "
                 f"{done.inserted:,} added, {done.updated:,} changed, {done.delisted:,} no longer listed"
                 + (" (unchanged)" if done.unchanged else "")
+                + f"; load average {os.getloadavg()[0]:.1f}"
             )
     finally:
         store.close()

@@ -102,14 +102,14 @@ class FuzzyNames(Generic[Item]):
         self, text: str, positions: Sequence[int], limit: int, cutoff: float
     ) -> list[FuzzyCandidate[Item]]:
         """Positions in list order, so that ties fall as in a scan of the whole list."""
-        positions = [position for position in positions if self._entries[position] is not None]
-        choices = [self._texts[position] for position in positions]
+        choices = [self._texts[position] for position in positions]  # a removed name is "": no score
         best: dict[str, FuzzyCandidate[Item]] = {}
         for _text, score, found in process.extract(
             text, choices, scorer=fuzz.ratio, processor=None, limit=None, score_cutoff=cutoff
         ):
             entry = self._entries[positions[found]]
-            assert entry is not None  # removed names were left out above
+            if entry is None:
+                continue  # removed, and scored only because the cutoff is 0
             item, owner, listed = entry
             if owner not in best:  # results come best first
                 best[owner] = FuzzyCandidate(item, owner, listed, round(float(score), 1))
