@@ -41,6 +41,7 @@ from revisit.enrichment.match import AccountIndex
 FORMAT = 2  # raised whenever what is pickled, or how names are normalised, changes
 KEPT_LISTS = 2  # the current list and the one before it (its names help the next change)
 SUFFIX = ".prepared"
+IMPORT_ENCODINGS = ("utf-8-sig", "utf-8", "cp932")  # the encodings lists are usually read in (--encoding)
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,12 @@ def prepare_stored_accounts(
     import that stored it; ``load`` reads it when it is not kept."""
     folder = _folder(matching) if digest else None
     key = _cache_key(digest, "database", matching)
-    found = _reused(folder, key, digest)
-    if found is not None:
-        return found
+    # the index kept when the file was imported holds the same list (those that left it are out
+    # of both): a worker started after `revisit accounts import` on this machine loads that one
+    for encoding in ("database", *IMPORT_ENCODINGS):
+        found = _reused(folder, _cache_key(digest, encoding, matching), digest)
+        if found is not None:
+            return found
     index = AccountIndex(load(), matching)
     if folder is not None:
         _keep(folder, key, index, _Rows(_rules(matching), (), {}))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from revisit.core.config import MatchingSettings
 from revisit.core.organization import Organization, OrgKind
-from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.accounts import load_accounts, parse_accounts
 from revisit.enrichment.match import AccountIndex, AccountMatch, NoMatch
 from revisit.enrichment.prepared import prepare_accounts, prepare_stored_accounts
 from revisit.storage.models import AccountRow
@@ -117,6 +117,20 @@ def test_an_account_that_leaves_the_list_stops_matching_and_keeps_its_row(tmp_pa
         store.close()
 
 
+def test_a_worker_without_a_file_reuses_the_index_kept_for_a_list_read_from_the_database(
+    tmp_path, matching, db_url
+) -> None:
+    store = Store(db_url)
+    try:
+        store.save_accounts(parse_accounts(HEADER + "".join(rows(20).values())), "d" * 64)
+        first = prepare_stored_accounts(store.account_list_digest(), store.load_accounts, matching)
+        second = prepare_stored_accounts(store.account_list_digest(), store.load_accounts, matching)
+        assert (first.reused, second.reused) == (False, True)
+        assert sorted(a.account_id for a in second.accounts) == [f"A{i:03d}" for i in range(20)]
+    finally:
+        store.close()
+
+
 def test_the_worker_reuses_the_list_the_database_was_given(tmp_path, matching, db_url) -> None:
     csv = write(tmp_path / "accounts.csv", rows(20))
     store = Store(db_url)
@@ -126,7 +140,7 @@ def test_the_worker_reuses_the_list_the_database_was_given(tmp_path, matching, d
         assert store.account_list_digest() == imported.digest
         first = prepare_stored_accounts(store.account_list_digest(), store.load_accounts, matching)
         second = prepare_stored_accounts(store.account_list_digest(), store.load_accounts, matching)
-        assert (first.reused, second.reused) == (False, True)
+        assert (first.reused, second.reused) == (True, True)  # the index kept by the import
         assert sorted(second.accounts, key=lambda a: a.account_id) == sorted(
             imported.accounts, key=lambda a: a.account_id
         )
