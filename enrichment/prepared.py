@@ -79,9 +79,10 @@ def prepare_accounts(path: str | Path, encoding: str, matching: MatchingSettings
     ):
         index, before = previous[0], previous[1]
         header, parsed = parse_rows(text, str(path), before.header, before.positions)
-        if header == before.header:
+        kept = sum(isinstance(row, int) for _cells, row in parsed)
+        if header == before.header and len(index.accounts) - kept <= len(parsed) // 4:
             _apply_difference(index, parsed)
-        else:  # other columns: every row was validated again, the index is made anew
+        else:  # other columns, or most of the list gone (taking 99,990 accounts out took 13 s)
             index = _new_index(index, parsed, matching)
     else:
         header, parsed = parse_rows(text, str(path), (), {})
