@@ -70,7 +70,7 @@ def prepare_accounts(path: str | Path, encoding: str, matching: MatchingSettings
         return found
     text = decode_accounts(path, raw, encoding)
     rules = _rules(matching)
-    previous = _load(_newest(folder), parts=2) if folder is not None else []
+    previous = _load(_newest(folder), parts=2)
     if (
         len(previous) == 2
         and isinstance(previous[0], AccountIndex)
@@ -218,25 +218,41 @@ def _load(path: Path | None, parts: int) -> list[Any]:
         return []  # missing, half-written or from another version: prepared anew
 
 
-def _newest(folder: Path) -> Path | None:
-    found = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
-    return found[0] if found else None
+def _newest(folder: Path | None) -> Path | None:
+    if folder is None:
+        return None
+    found = [(mtime, path) for path in folder.glob(f"*{SUFFIX}") if (mtime := _mtime(path)) is not None]
+    return max(found)[1] if found else None
+
+
+def _mtime(path: Path) -> float | None:
+    """None for a file gone meanwhile: another process on the same folder may just have removed it."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def _keep(folder: Path, key: str, prepared: object, memos: object) -> None:
     """Written to a temporary file and renamed, so a reader never sees half a file; the oldest
     lists beyond ``KEPT_LISTS`` are removed."""
     target = folder / f"{key}{SUFFIX}"
-    partial = target.with_suffix(".partial")
+    partial: Path | None = None
     try:
-        with partial.open("wb") as handle:
+        # a name of its own: two workers starting on one machine may keep the same list at once
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=key, suffix=".partial", delete=False) as handle:
+            partial = Path(handle.name)
             pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
             pickler.dispatch_table = REDUCERS
             pickler.dump(prepared)
             pickler.dump(memos)  # the same pickler: accounts and names are written once
         partial.replace(target)
-        kept = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in kept[KEPT_LISTS:]:
+        kept = sorted(
+            ((mtime, path) for path in folder.glob(f"*{SUFFIX}") if (mtime := _mtime(path)) is not None),
+            reverse=True,
+        )
+        for _mtime_of_old, old in kept[KEPT_LISTS:]:
             old.unlink(missing_ok=True)
-    except OSError:
-        return  # a full or read-only disk costs the next start its speed, nothing else
+    except OSError:  # a full or read-only disk costs the next start its speed, nothing else
+        if partial is not None:
+            partial.unlink(missing_ok=True)
