@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from revisit.cli import main
 from revisit.core.config import MatchingSettings
 from revisit.core.organization import Organization, OrgKind
 from revisit.enrichment.accounts import load_accounts, parse_accounts
@@ -157,3 +158,21 @@ def test_a_folder_others_can_write_to_is_not_read(tmp_path) -> None:
     assert not prepare_accounts(csv, "utf-8-sig", matching).reused
     assert not prepare_accounts(csv, "utf-8-sig", matching).reused
     assert list(folder.iterdir()) == []
+
+
+def test_accounts_import_says_what_changed_and_that_an_unchanged_list_was_left_as_it_was(
+    tmp_path, sqlite_url, capsys
+) -> None:
+    csv = tmp_path / "accounts.csv"
+    by_id = rows(6)
+    write(csv, by_id)
+    assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 0
+    assert f"imported 6 accounts from {csv} (6 added, 0 changed, 0 no longer listed)" in capsys.readouterr().out
+    assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 0
+    assert f"imported 6 accounts from {csv} (unchanged since the last import)" in capsys.readouterr().out
+    by_id["A001"] = "A001,Renamed One,,10.1.0.0/16\n"
+    del by_id["A004"], by_id["A005"]
+    by_id["A100"] = "A100,Hundred Ltd,,\n"
+    write(csv, by_id)
+    assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 0
+    assert f"imported 5 accounts from {csv} (1 added, 1 changed, 2 no longer listed)" in capsys.readouterr().out
