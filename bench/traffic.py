@@ -1,8 +1,11 @@
 """Synthetic traffic for the benchmarks: a combined-format log and account lists.
 
-10,000 distinct client addresses (1,500 from MaxMind's test ISP networks, 300 inside the first 10
-accounts' networks, the rest random public addresses), 20 % crawler lines, 50 % asset requests, a
-few errors, evenly spread over one day.
+10,000 distinct client addresses (1,500 from MaxMind's test ISP networks, 1,500 from the networks
+of 1,500 generated organisations, 300 inside the first 10 accounts' networks, the rest random
+public addresses), 20 % crawler lines, 50 % asset requests, a few errors, evenly spread over one
+day. The organisations' networks are in an ISP database in MaxMind's format written here
+(``organisations.mmdb``, mmdb-writer), so each distinct organisation costs the name search what
+a real visitor's would; MaxMind's own test databases name only a few dozen.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,6 +28,8 @@ MMDBS = (
     "GeoIP2-Anonymous-IP-Test",
 )
 ACCOUNT_BASE = 0x2D000000  # account networks are 45.0.0.0/24, 45.0.1.0/24, ...
+ORGANISATION_BASE = 0x0B000000  # visitor organisations' networks are 11.0.0.0/24, 11.0.1.0/24, ...
+ORGANISATIONS = 1_500
 
 
 BROWSERS = [
@@ -83,12 +89,15 @@ def generate(lines: int, out: Path, seed: int = 1) -> tuple[Path, dict[int, Path
     account_networks = [ipaddress.IPv4Network((ACCOUNT_BASE + (i << 8), 24)) for i in range(100_000)]  # 45.0.0.0+
     visitors: list[str] = []
     visitors += rng.sample(isp_test_addresses(), 1500)
+    visitors += [str(ipaddress.IPv4Address(ORGANISATION_BASE + (i << 8) + 7)) for i in range(ORGANISATIONS)]
     # 300 visitors from the first 10 accounts: every account list (10, 10,000, 100,000) matches the
     # same hits, so the runs differ only in the size of the list
     visitors += [str(account_networks[i % 10][2 + i // 10]) for i in range(300)]
     while len(visitors) < 10_000:
         address = ipaddress.IPv4Address(rng.getrandbits(32))
-        if address.is_global and not (ACCOUNT_BASE <= int(address) < ACCOUNT_BASE + (100_000 << 8)):
+        in_accounts = ACCOUNT_BASE <= int(address) < ACCOUNT_BASE + (100_000 << 8)
+        in_organisations = ORGANISATION_BASE <= int(address) < ORGANISATION_BASE + (ORGANISATIONS << 8)
+        if address.is_global and not in_accounts and not in_organisations:
             visitors.append(str(address))
     agents = [b.format(i, i) for b in BROWSERS for i in range(20)]
     start = datetime(2026, 11, 20, tzinfo=timezone(timedelta(hours=9)))
@@ -111,14 +120,42 @@ def generate(lines: int, out: Path, seed: int = 1) -> tuple[Path, dict[int, Path
             handle.write(
                 f'{ip} - - [{stamp}] "GET {path} HTTP/1.1" {status} {size} "https://www.example.com/" "{agent}"\n'
             )
-    header = "account_id,name,domains,networks,owner_name,last_deal_at,dormancy_reason\n"
-    rows = [
-        f"B{i},Bench Company {i} K.K.,bench{i}.example,{account_networks[i]},Owner {i % 50},"
-        f"{2024 + i % 2}-0{1 + i % 9}-15,forgotten\n"
-        for i in range(100_000)
-    ]
+    header, rows = generate_account_rows(100_000)
     lists = {}
     for size in (10_000, 10, 100_000):
         lists[size] = out / f"accounts_{size}.csv"
         lists[size].write_text(header + "".join(rows[:size]), encoding="utf-8")
     return log, lists
+
+
+def generate_account_rows(count: int) -> tuple[str, list[str]]:
+    """The header and rows of an account list: account i owns 45.x.y.0/24 (from ACCOUNT_BASE)."""
+    header = "account_id,name,domains,networks,owner_name,last_deal_at,dormancy_reason\n"
+    rows = [
+        f"B{i},Bench Company {i} K.K.,bench{i}.example,{ipaddress.IPv4Network((ACCOUNT_BASE + (i << 8), 24))},"
+        f"Owner {i % 50},{2024 + i % 2}-0{1 + i % 9}-15,forgotten\n"
+        for i in range(count)
+    ]
+    return header, rows
+
+
+def write_organisations_mmdb(out: Path) -> Path:
+    """An ISP database in MaxMind's format naming ``ORGANISATIONS`` generated companies, one /24
+    each: names nobody listed, as most visitors are."""
+    import netaddr
+    from mmdb_writer import MMDBWriter
+
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tests.company_names import company_names
+
+    writer = MMDBWriter(ip_version=4, database_type="GeoIP2-ISP", description="revisit bench organisations")
+    for i, name in enumerate(company_names(ORGANISATIONS, seed=2026)):
+        network = ipaddress.IPv4Network((ORGANISATION_BASE + (i << 8), 24))
+        writer.insert_network(
+            netaddr.IPSet([str(network)]),
+            {"organization": name, "isp": "Bench Transit", "autonomous_system_number": 64_512 + i % 1000},
+        )
+    path = out / "organisations.mmdb"
+    writer.to_db_file(str(path))
+    return path

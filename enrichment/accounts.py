@@ -10,6 +10,7 @@ import csv
 import io
 import ipaddress
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -59,24 +60,45 @@ class _RowError(Exception):
 def load_accounts(path: str | Path, encoding: str = "utf-8-sig") -> tuple[Account, ...]:
     """Read and validate the whole list; BadInput with ``file:line:column: reason`` on the first
     bad value. ``utf-8-sig`` reads UTF-8 with or without a BOM; pass ``cp932`` for Excel exports."""
+    return parse_accounts(decode_accounts(path, read_accounts(path), encoding), str(path))
+
+
+def read_accounts(path: str | Path) -> bytes:
+    """The list file's bytes (BadInput when it cannot be read)."""
     try:
-        raw = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise BadInput(f"{path}: account list not found") from None
     except OSError as error:
         raise BadInput(f"{path}: cannot read the account list ({error.strerror})") from None
+
+
+def decode_accounts(path: str | Path, raw: bytes, encoding: str) -> str:
     try:
-        text = raw.decode(encoding)
+        return raw.decode(encoding)
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise BadInput(
             f"{path}:{line}:1: not valid {encoding} text"
             + (" (try --encoding cp932)" if encoding.startswith("utf") else "")
         ) from None
-    return parse_accounts(text, str(path))
+
+
+Cells = tuple[str, ...]  # one row of the list as read, before validation
 
 
 def parse_accounts(text: str, source: str = "<accounts>") -> tuple[Account, ...]:
+    header, rows = parse_rows(text, source, (), {})
+    return tuple(row for _cells, row in rows if isinstance(row, Account))  # nothing is known: all validated
+
+
+def parse_rows(
+    text: str, source: str, known_header: Cells, known: Mapping[Cells, int]
+) -> tuple[Cells, list[tuple[Cells, Account | int]]]:
+    """The header, and each row with its account; a row whose cells are in ``known`` (under the
+    same header: a list validated before) is not validated again and comes back as the number
+    ``known`` gives it. A list changed in 1,000 of 100,000 rows is validated in those only;
+    the list as a whole is still checked for repeated account ids."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
@@ -95,8 +117,11 @@ def parse_accounts(text: str, source: str = "<accounts>") -> tuple[Account, ...]
         if name in seen_columns:
             raise BadInput(f"{source}:1:{index}: column {name!r} appears twice")
         seen_columns.add(name)
+    if tuple(header) != known_header:
+        known = {}
+    id_column = header.index("account_id")
 
-    accounts: list[Account] = []
+    rows: list[tuple[Cells, Account | int]] = []
     first_line_of: dict[str, int] = {}
     while True:
         line = reader.line_num + 1
@@ -110,20 +135,24 @@ def parse_accounts(text: str, source: str = "<accounts>") -> tuple[Account, ...]
             continue  # blank lines between blocks are common in hand-edited lists
         if len(row) != len(header):
             raise BadInput(f"{source}:{line}:1: expected {len(header)} fields, found {len(row)}")
-        values = dict(zip(header, (cell.strip() for cell in row), strict=True))  # lengths checked above
-        try:
-            account = _account_from_row(values)
-        except _RowError as error:
-            column = header.index(error.column) + 1
-            raise BadInput(f"{source}:{line}:{column}: {error.column}: {error.reason}") from None
-        if account.account_id in first_line_of:
+        cells = tuple(row)
+        account: Account | int | None = known.get(cells)
+        if account is None:
+            values = dict(zip(header, (cell.strip() for cell in row), strict=True))  # lengths checked above
+            try:
+                account = _account_from_row(values)
+            except _RowError as error:
+                column = header.index(error.column) + 1
+                raise BadInput(f"{source}:{line}:{column}: {error.column}: {error.reason}") from None
+        account_id = cells[id_column].strip()
+        if account_id in first_line_of:
             raise BadInput(
-                f"{source}:{line}:{header.index('account_id') + 1}: account_id "
-                f"{account.account_id!r} already used on line {first_line_of[account.account_id]}"
+                f"{source}:{line}:{id_column + 1}: account_id "
+                f"{account_id!r} already used on line {first_line_of[account_id]}"
             )
-        first_line_of[account.account_id] = line
-        accounts.append(account)
-    return tuple(accounts)
+        first_line_of[account_id] = line
+        rows.append((cells, account))
+    return tuple(header), rows
 
 
 def _is_time_zone(name: str) -> bool:

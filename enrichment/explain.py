@@ -172,7 +172,7 @@ def _candidates(address: IPAddress, index: AccountIndex, org: Organization | Non
             consider(Candidate(account.account_id, account.name, f"registered {method.value} {listed!r}", 100.0))
         if index.matching.fuzzy and folded.key:
             for candidate in index.cross_fuzzy.candidates(folded):
-                account, method = candidate.item
+                account, method = index.listed_as(candidate.item)
                 consider(
                     Candidate(
                         account.account_id, account.name, f"fuzzy {method.value} {candidate.listed!r}", candidate.score
@@ -180,7 +180,7 @@ def _candidates(address: IPAddress, index: AccountIndex, org: Organization | Non
                 )
         if index.matching.fuzzy and normalized.key:
             for candidate in index.fuzzy_names.candidates(normalized):  # near misses too
-                account, method = candidate.item
+                account, method = index.listed_as(candidate.item)
                 consider(
                     Candidate(
                         account.account_id, account.name, f"fuzzy {method.value} {candidate.listed!r}", candidate.score

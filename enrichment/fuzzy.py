@@ -15,7 +15,7 @@ the evaluation set and on 100,000 generated names).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -52,7 +52,9 @@ class FuzzyNames(Generic[Item]):
     def __init__(self, settings: MatchingSettings) -> None:
         self.settings = settings
         self._texts: list[str] = []  # the words of each listed name, sorted, space-separated
-        self._entries: list[tuple[Item, str, str]] = []  # (item, owner, listed name)
+        # (item, owner, listed name); None where a removed account's name was
+        self._entries: list[tuple[Item, str, str] | None] = []
+        self._live = 0  # names still searched
         self.cutoff = max(0.0, settings.fuzzy_min_score - settings.fuzzy_margin)
         self._near = SegmentIndex(settings.fuzzy_min_score)
         self._wide = SegmentIndex(self.cutoff)
@@ -63,11 +65,21 @@ class FuzzyNames(Generic[Item]):
         text = _sorted_words(normalized)
         self._near.add(text, len(self._texts))
         self._wide.add(text, len(self._texts))
+        self._live += 1
         self._texts.append(text)
         self._entries.append((item, owner, listed))
 
+    def remove(self, owners: Collection[str]) -> None:
+        """These owners' names out of the search, in one pass over the names; the segment index
+        keeps their positions, which ``_best_per_owner`` then passes over."""
+        for position, entry in enumerate(self._entries):
+            if entry is not None and entry[1] in owners:
+                self._texts[position] = ""
+                self._entries[position] = None
+                self._live -= 1
+
     def _searchable(self, normalized: NormalizedName) -> bool:
-        return bool(self._texts) and len(normalized.key) >= self.settings.fuzzy_min_length
+        return self._live > 0 and len(normalized.key) >= self.settings.fuzzy_min_length
 
     def candidates(self, normalized: NormalizedName, limit: int = 5) -> list[FuzzyCandidate[Item]]:
         """The best-scoring listed names, one per account, best first (scores ≥ min - margin).
@@ -90,12 +102,15 @@ class FuzzyNames(Generic[Item]):
         self, text: str, positions: Sequence[int], limit: int, cutoff: float
     ) -> list[FuzzyCandidate[Item]]:
         """Positions in list order, so that ties fall as in a scan of the whole list."""
-        choices = [self._texts[position] for position in positions]
+        choices = [self._texts[position] for position in positions]  # a removed name is "": no score
         best: dict[str, FuzzyCandidate[Item]] = {}
         for _text, score, found in process.extract(
             text, choices, scorer=fuzz.ratio, processor=None, limit=None, score_cutoff=cutoff
         ):
-            item, owner, listed = self._entries[positions[found]]
+            entry = self._entries[positions[found]]
+            if entry is None:
+                continue  # removed, and scored only because the cutoff is 0
+            item, owner, listed = entry
             if owner not in best:  # results come best first
                 best[owner] = FuzzyCandidate(item, owner, listed, round(float(score), 1))
                 if len(best) == limit:
@@ -123,7 +138,7 @@ class FuzzyNames(Generic[Item]):
         return _verdict(self.exhaustive_candidates(normalized), self.settings)
 
     def __len__(self) -> int:
-        return len(self._texts)
+        return self._live
 
 
 def _verdict(found: list[FuzzyCandidate[Item]], settings: MatchingSettings) -> FuzzyVerdict[Item]:

@@ -13,7 +13,8 @@ search runs once per new organisation name, over the few names an index finds (a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from typing import Any
 
 from revisit.core.account import Account
 from revisit.core.caches import BoundedCache
@@ -21,6 +22,7 @@ from revisit.core.config import MatchingSettings
 from revisit.core.match import AccountMatch, MatchMethod, NoMatch
 from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization
+from revisit.enrichment.account_table import AccountTable
 from revisit.enrichment.crossscript import cross_key, has_latin
 from revisit.enrichment.fuzzy import FuzzyNames, FuzzyVerdict
 from revisit.enrichment.ledger import LEDGER_CONFIDENCE, Ledger, entry_accounts
@@ -48,73 +50,114 @@ REGISTERED_NAME, REGISTERED_NAME_EN, REGISTERED_KANA = "registered_name", "regis
 
 
 class AccountIndex:
+    """The lookups hold accounts by their position in ``accounts`` (an ``AccountTable``) and their
+    methods as plain text, so that an index kept on disk loads as ints and strings, at C speed,
+    and an account becomes an object only when a visitor matches it."""
+
     def __init__(
         self, accounts: Iterable[Account], matching: MatchingSettings | None = None, ledger: Ledger | None = None
     ) -> None:
         self.matching = matching or MatchingSettings()
         self.ledger = ledger  # the first-party network ledger, asked right after the own networks
-        self.fuzzy_names: FuzzyNames[tuple[Account, MatchMethod]] = FuzzyNames(self.matching)
+        # (position, method): the fuzzy search's items, read with ``listed_as``
+        self.fuzzy_names: FuzzyNames[tuple[int, str]] = FuzzyNames(self.matching)
         self._fuzzy_verdicts: BoundedCache = BoundedCache(65_536)
-        self.accounts: dict[str, Account] = {}
-        self._networks: NetworkTable[tuple[Account, ...]] = NetworkTable()  # tuples: a list costs more memory
-        self._domains: dict[str, tuple[Account, ...]] = {}
-        # normalised name → (account, how it was listed, the listed text) per account holding it
-        self._names: dict[str, tuple[tuple[Account, MatchMethod, str], ...]] = {}
-        # folded romanised key → (account, english_name or reading, the registered text)
-        self._cross: dict[str, tuple[tuple[Account, MatchMethod, str], ...]] = {}
-        self.cross_fuzzy: FuzzyNames[tuple[Account, MatchMethod]] = FuzzyNames(self.matching)
+        self.accounts = AccountTable()
+        self._networks: NetworkTable[tuple[int, ...]] = NetworkTable()  # tuples: a list costs more memory
+        self._domains: dict[str, tuple[int, ...]] = {}
+        # normalised name → (position, how it was listed, the listed text) per account holding it
+        self._names: dict[str, tuple[tuple[int, str, str], ...]] = {}
+        # folded romanised key → (position, english_name or reading, the registered text)
+        self._cross: dict[str, tuple[tuple[int, str, str], ...]] = {}
+        self.cross_fuzzy: FuzzyNames[tuple[int, str]] = FuzzyNames(self.matching)
         self._cross_verdicts: BoundedCache = BoundedCache(65_536)
         for account in accounts:
-            self._add(account)
+            self.add(account)
 
     def __len__(self) -> int:
         return len(self.accounts)
 
-    def _add(self, account: Account) -> None:
-        self.accounts[account.account_id] = account
+    def add(self, account: Account) -> None:
+        """One more account (``remove`` the one of the same id first, when it changed)."""
+        position = self.accounts.add(account)
         for network in account.networks:
-            self._networks.put(network, (self._networks.get(network) or ()) + (account,))
+            on_network = self._networks.get(network) or ()
+            if position not in on_network:
+                self._networks.put(network, on_network + (position,))
         for domain in account.domains:
-            self._domains[domain] = self._domains.get(domain, ()) + (account,)
-        attributes = dict(account.attributes)
-        registered = attributes.get(REGISTERED_NAME, "")
-        for text, method in (
-            [(account.name, MatchMethod.NAME)]
-            + [(a, MatchMethod.ALIAS) for a in account.aliases]
-            + ([(registered, MatchMethod.ALIAS)] if registered else [])
-        ):
+            on_domain = self._domains.get(domain, ())
+            if position not in on_domain:
+                self._domains[domain] = on_domain + (position,)
+        for text, method in _listed_names(account):
             normalized = normalize_uncached(text)  # each listed name once: not worth a cache entry
             key = normalized.key
             if not key:
                 continue
             candidates = self._names.get(key, ())
-            if any(c[0].account_id == account.account_id for c in candidates):
+            if any(c[0] == position for c in candidates):
                 continue  # an alias that normalises to the account's own name adds nothing
-            self._names[key] = candidates + ((account, method, text),)
+            self._names[key] = candidates + ((position, method.value, text),)
             if self.matching.fuzzy:
-                self.fuzzy_names.add(normalized, (account, method), account.account_id, text)
-        for column, method in ((REGISTERED_NAME_EN, MatchMethod.ENGLISH_NAME), (REGISTERED_KANA, MatchMethod.READING)):
-            text = attributes.get(column, "")
-            folded = cross_key(text) if text else None
-            if folded is None or not folded.key:
-                continue
+                self.fuzzy_names.add(normalized, (position, method.value), account.account_id, text)
+        for folded, method, text in _registered_cross(account):
             cross = self._cross.get(folded.key, ())
-            if any(c[0].account_id == account.account_id for c in cross):
+            if any(c[0] == position for c in cross):
                 continue  # English name and reading alike: one entry
-            self._cross[folded.key] = cross + ((account, method, text),)
+            self._cross[folded.key] = cross + ((position, method.value, text),)
             if self.matching.fuzzy:
-                self.cross_fuzzy.add(folded, (account, method), account.account_id, text)
+                self.cross_fuzzy.add(folded, (position, method.value), account.account_id, text)
 
     def use_ledger(self, ledger: Ledger | None) -> None:
         """Match by these learned addresses from now on (the ledger is read from the database,
         which is opened after the inputs are checked)."""
         self.ledger = ledger
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Kept on disk without the ledger: it is the database's, read afresh at every start."""
+        return {**self.__dict__, "ledger": None}
+
+    def remove(self, account_ids: Collection[str]) -> None:
+        """These accounts out of every lookup: a changed list is the previous index with its
+        difference applied, not a new index (building one for 100,000 accounts took 13 s)."""
+        gone = {account_id for account_id in account_ids if self.accounts.position(account_id) is not None}
+        for account_id in gone:
+            position = self.accounts.position(account_id)
+            assert position is not None  # looked up above
+            account = self.accounts.at(position)
+            for network in account.networks:
+                on_network = tuple(p for p in self._networks.get(network) or () if p != position)
+                if on_network:
+                    self._networks.put(network, on_network)
+                else:
+                    self._networks.remove(network)
+            for domain in account.domains:
+                on_domain = tuple(p for p in self._domains.get(domain, ()) if p != position)
+                if on_domain:
+                    self._domains[domain] = on_domain
+                else:
+                    self._domains.pop(domain, None)
+            for text, _method in _listed_names(account):
+                _drop(self._names, normalize_uncached(text).key, position)
+            for folded, _method, _text in _registered_cross(account):
+                _drop(self._cross, folded.key, position)
+            self.accounts.remove(position)
+        if gone:
+            self.fuzzy_names.remove(gone)
+            self.cross_fuzzy.remove(gone)
+            self._fuzzy_verdicts.clear()
+            self._cross_verdicts.clear()
+
+    def _at(self, positions: tuple[int, ...]) -> tuple[Account, ...]:
+        return tuple(self.accounts.at(position) for position in positions)
+
+    def _listed(self, entries: tuple[tuple[int, str, str], ...]) -> tuple[tuple[Account, MatchMethod, str], ...]:
+        return tuple((self.accounts.at(position), MatchMethod(method), text) for position, method, text in entries)
+
     # --- lookups ---------------------------------------------------------------------------
     def by_network(self, address: IPAddress) -> tuple[tuple[Account, ...], str] | None:
         """Accounts whose most specific network holds the address, and that network."""
-        for network, accounts in self._networks.matches(address):
-            return accounts, str(network)
+        for network, positions in self._networks.matches(address):
+            return self._at(positions), str(network)
         return None
 
     def by_domain(self, domain: str) -> tuple[tuple[Account, ...], str] | None:
@@ -123,26 +166,34 @@ class AccountIndex:
             candidate = ".".join(labels[start:])
             found = self._domains.get(candidate)
             if found is not None:
-                return found, candidate
+                return self._at(found), candidate
         return None
 
     def by_name(self, key: str) -> tuple[tuple[Account, MatchMethod, str], ...]:
         """Accounts listed under a normalised name (``normalize_name(...).key``)."""
-        return self._names.get(key, ()) if key else ()
+        return self._listed(self._names.get(key, ())) if key else ()
 
     def by_cross_script(self, name: str) -> tuple[NormalizedName, tuple[tuple[Account, MatchMethod, str], ...]]:
         """Accounts whose registered English name or romanised reading is this Latin name's."""
         folded = cross_key(name)
-        return folded, self._cross.get(folded.key, ()) if folded.key else ()
+        return folded, self._listed(self._cross.get(folded.key, ())) if folded.key else ()
 
-    def cross_verdict(self, folded: NormalizedName) -> FuzzyVerdict[tuple[Account, MatchMethod]]:
+    def cross_verdict(self, folded: NormalizedName) -> FuzzyVerdict[tuple[int, str]]:
+        """The fuzzy search over registered English names and readings (cached per key); its
+        items are read with ``listed_as``."""
         verdict = self._cross_verdicts.get(folded.key)
         if verdict is None:
             verdict = self._cross_verdicts.remember(folded.key, self.cross_fuzzy.decide(folded))
         return verdict
 
-    def fuzzy_verdict(self, normalized: NormalizedName) -> FuzzyVerdict[tuple[Account, MatchMethod]]:
-        """The fuzzy search's answer for a name, with its candidates (cached per key)."""
+    def listed_as(self, item: tuple[int, str]) -> tuple[Account, MatchMethod]:
+        """The account and how it was listed, of a fuzzy candidate's ``item``."""
+        position, method = item
+        return self.accounts.at(position), MatchMethod(method)
+
+    def fuzzy_verdict(self, normalized: NormalizedName) -> FuzzyVerdict[tuple[int, str]]:
+        """The fuzzy search's answer for a name, with its candidates (cached per key); its items
+        are read with ``listed_as``."""
         verdict = self._fuzzy_verdicts.get(normalized.key)
         if verdict is None:
             verdict = self._fuzzy_verdicts.remember(normalized.key, self.fuzzy_names.decide(normalized))
@@ -232,7 +283,7 @@ class AccountIndex:
             if self.matching.fuzzy and key:
                 verdict = self.fuzzy_verdict(normalized)
                 if verdict.winner is not None:
-                    account, listed_as = verdict.winner.item
+                    account, listed_as = self.listed_as(verdict.winner.item)
                     confidence = (
                         _BASE_CONFIDENCE[MatchMethod.FUZZY] * verdict.winner.score / 100 * organization.confidence
                     )
@@ -250,7 +301,7 @@ class AccountIndex:
             if cross_script and self.matching.fuzzy and folded.key:
                 cross_verdict = self.cross_verdict(folded)
                 if cross_verdict.winner is not None:
-                    account, method = cross_verdict.winner.item
+                    account, method = self.listed_as(cross_verdict.winner.item)
                     confidence = _BASE_CONFIDENCE[method] * cross_verdict.winner.score / 100 * organization.confidence
                     return AccountMatch(
                         account,
@@ -270,6 +321,37 @@ class AccountIndex:
 
 
 _CROSS_WORDS = {MatchMethod.ENGLISH_NAME: "English name", MatchMethod.READING: "reading"}
+
+
+def _listed_names(account: Account) -> list[tuple[str, MatchMethod]]:
+    """The names an account is matched by exactly: its own, its aliases, its registered name."""
+    registered = dict(account.attributes).get(REGISTERED_NAME, "")
+    return (
+        [(account.name, MatchMethod.NAME)]
+        + [(a, MatchMethod.ALIAS) for a in account.aliases]
+        + ([(registered, MatchMethod.ALIAS)] if registered else [])
+    )
+
+
+def _registered_cross(account: Account) -> list[tuple[NormalizedName, MatchMethod, str]]:
+    """The account's registered English name and reading, folded for the cross-script lookup."""
+    attributes = dict(account.attributes)
+    found = []
+    for column, method in ((REGISTERED_NAME_EN, MatchMethod.ENGLISH_NAME), (REGISTERED_KANA, MatchMethod.READING)):
+        text = attributes.get(column, "")
+        folded = cross_key(text) if text else None
+        if folded is not None and folded.key:
+            found.append((folded, method, text))
+    return found
+
+
+def _drop(lookup: dict[str, tuple[tuple[int, str, str], ...]], key: str, position: int) -> None:
+    """The entries of the account at ``position`` out of a name lookup's ``key``."""
+    kept = tuple(entry for entry in lookup.get(key, ()) if entry[0] != position)
+    if kept:
+        lookup[key] = kept
+    else:
+        lookup.pop(key, None)
 
 
 def _ids(accounts: Iterable[Account]) -> str:

@@ -37,7 +37,6 @@ from revisit.core.errors import BadInput
 from revisit.core.hit import MalformedReason
 from revisit.core.match import MatchMethod
 from revisit.core.metrics import RevisitMetrics
-from revisit.enrichment.accounts import load_accounts
 from revisit.enrichment.classify import HitClassifier, RunSummary
 from revisit.enrichment.late import LateResolver
 from revisit.enrichment.ledger import Ledger, LedgerResolver, learn
@@ -45,6 +44,7 @@ from revisit.enrichment.ledger_import import Learned, sightings_of_sign_ins
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.maxmind import MaxMindResolver
 from revisit.enrichment.parallel import matched_hits_of_files
+from revisit.enrichment.prepared import prepare_accounts, prepare_stored_accounts
 from revisit.enrichment.rdap import NetworkRegistration
 from revisit.enrichment.resolve import (
     AccountNetworkResolver,
@@ -111,12 +111,13 @@ def freeze_long_lived_objects() -> None:
 
 
 def build_enrichment(
-    accounts: Sequence[Account],
+    accounts: Sequence[Account] | AccountIndex,
     mmdb_paths: Sequence[str],
     settings: Settings,
     observer: ResolutionObserver | None = None,
 ) -> Enrichment:
-    index = AccountIndex(accounts, settings.matching)
+    """``accounts``: a list, or its index as ``prepare_accounts`` kept it."""
+    index = accounts if isinstance(accounts, AccountIndex) else AccountIndex(accounts, settings.matching)
     resolvers: list[Resolver] = [AccountNetworkResolver(index)]
     if settings.ledger.enabled:
         resolvers.append(LedgerResolver(index))
@@ -174,12 +175,14 @@ class ReplayRequest:
 
 def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.stdout) -> RunSummary:
     check_log_paths(request.logs)
-    accounts = load_accounts(request.accounts_csv, request.encoding)
-    enrichment = build_enrichment(accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths), settings)
+    prepared = prepare_accounts(request.accounts_csv, request.encoding, settings.matching)
+    enrichment = build_enrichment(
+        prepared.index, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths), settings
+    )
     sign_ins = learns_sign_ins(request.logs, settings)
     store = open_store(request.db_url, settings, plan_in_event_time=True)
     try:
-        store.save_accounts(accounts)
+        store.save_accounts(prepared.accounts, prepared.digest)
         if sign_ins:
             store.save_ledger_entries(learn_sign_ins(request.logs, settings, enrichment.index).entries)
         enrichment.use_ledger(store)
@@ -306,13 +309,16 @@ def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
             f"Kafka at {settings.kafka.bootstrap_servers}: topics missing: {', '.join(missing)}; "
             "create them with `revisit topics create`"
         )
-    accounts = load_accounts(request.accounts_csv, request.encoding) if request.accounts_csv else None
+    # the same start-up as replay: a list kept by its digest is loaded, not validated again
+    prepared = (
+        prepare_accounts(request.accounts_csv, request.encoding, settings.matching) if request.accounts_csv else None
+    )
     store = open_store(request.db_url, settings)
-    if accounts is not None:
-        store.save_accounts(accounts)
+    if prepared is not None:
+        store.save_accounts(prepared.accounts, prepared.digest)
     else:
-        accounts = store.load_accounts()
-        if not accounts:
+        prepared = prepare_stored_accounts(store.account_list_digest(), store.load_accounts, settings.matching)
+        if not prepared.accounts:
             store.close()
             raise BadInput(
                 "no accounts in the database: import a list with `revisit accounts import CSV` or pass --accounts"
@@ -320,7 +326,10 @@ def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
     metrics = RevisitMetrics.create()
     metrics.watch_garbage_collector()
     enrichment = build_enrichment(
-        accounts, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths), settings, metrics.observe_resolution
+        prepared.index,
+        list(settings.resolution.mmdb_paths) + list(request.mmdb_paths),
+        settings,
+        metrics.observe_resolution,
     )
     enrichment.remember_registrations(store.load_network_registrations())
     enrichment.use_ledger(store)

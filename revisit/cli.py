@@ -448,15 +448,21 @@ def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
+    from revisit.enrichment.prepared import prepare_accounts
     from revisit.storage.store import Store
 
-    accounts = load_accounts(args.csv, args.encoding)
+    prepared = prepare_accounts(args.csv, args.encoding, settings.matching)
     store = Store(args.db or settings.database_url)
     try:
-        count = store.save_accounts(accounts)
+        done = store.save_accounts(prepared.accounts, prepared.digest)
     finally:
         store.close()
-    print(f"imported {count:,} accounts from {args.csv}")
+    change = (
+        "unchanged since the last import"
+        if done.unchanged
+        else f"{done.inserted:,} added, {done.updated:,} changed, {done.delisted:,} no longer listed"
+    )
+    print(f"imported {done.listed:,} accounts from {args.csv} ({change})")
     return 0
 
 

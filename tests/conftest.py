@@ -123,3 +123,19 @@ def keeping_root_logger() -> Iterator[None]:
 def _restore_root_logger() -> Iterator[None]:
     with keeping_root_logger():
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _prepared_accounts_of_this_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Account lists kept (``[matching] prepared_dir``) in this run's own folder, not the user's
+    temporary one: a test never starts from what another run left there. Set in the environment,
+    so commands run as child processes keep theirs there too."""
+    folder = tmp_path_factory.mktemp("prepared-accounts")
+    folder.chmod(0o700)
+    before = os.environ.get("REVISIT_MATCHING__PREPARED_DIR")
+    os.environ["REVISIT_MATCHING__PREPARED_DIR"] = str(folder)
+    yield
+    if before is None:
+        os.environ.pop("REVISIT_MATCHING__PREPARED_DIR", None)
+    else:
+        os.environ["REVISIT_MATCHING__PREPARED_DIR"] = before

@@ -16,7 +16,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_defaults_without_a_file() -> None:
+def test_defaults_without_a_file(monkeypatch) -> None:
+    # conftest points [matching] prepared_dir at the run's own folder through the environment
+    monkeypatch.delenv("REVISIT_MATCHING__PREPARED_DIR")
     settings = load_settings(None)
     assert settings == Settings()
     assert settings.alerts.cooldown_hours == 24 and settings.intent.session_gap_minutes == 30

@@ -200,6 +200,9 @@ class MatchingSettings:
     fuzzy_min_score: float = 90.0  # 0-100: the best candidate needs at least this
     fuzzy_margin: float = 8.0  # ...and must beat the second best by this much, else no match
     fuzzy_min_length: int = 4  # names shorter than this (after normalisation) match exactly only
+    # Where the validated account list and its index are kept between runs (enrichment.prepared):
+    # empty = <system temp dir>/revisit-accounts-<uid>; must be this user's alone
+    prepared_dir: str = ""
 
 
 @dataclass(frozen=True)

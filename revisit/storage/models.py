@@ -56,6 +56,20 @@ class AccountRow(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sort_name: Mapped[str] = mapped_column(Text, default="")  # enrichment.normalize.sort_key
     search_text: Mapped[str] = mapped_column(Text, default="")  # enrichment.normalize.search_text
+    fingerprint: Mapped[str | None] = mapped_column(String(32))  # of the validated row: what changed
+    # set when the account left the list: it no longer matches, its history stays
+    delisted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AccountListRow(Base):
+    """The account list last imported, by content digest: the same list is not imported again."""
+
+    __tablename__ = "account_lists"
+
+    list_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    account_count: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class OrganizationRow(Base):

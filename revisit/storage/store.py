@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -43,11 +43,13 @@ from revisit.core.errors import BadInput
 from revisit.core.organization import Organization, OrgKind
 from revisit.core.text import without_credentials
 from revisit.core.visit import PageView, Session
+from revisit.enrichment.account_table import AccountTable, account_fingerprint
 from revisit.enrichment.classify import MatchedHit
 from revisit.enrichment.ledger import LedgerEntry, merge_entries
 from revisit.enrichment.normalize import search_text, sort_key
 from revisit.enrichment.rdap import NetworkRegistration
 from revisit.storage.models import (
+    AccountListRow,
     AccountRow,
     AlertRow,
     DeliveryRow,
@@ -79,7 +81,7 @@ def open_engine(url: str) -> Engine:
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -149,6 +151,17 @@ def _upsert(engine: Engine, table: Any, key_columns: Sequence[str], update_colum
 
 
 @dataclass(frozen=True, slots=True)
+class AccountImport:
+    """What an import changed: accounts added, changed and no longer listed, or nothing at all."""
+
+    listed: int
+    inserted: int = 0
+    updated: int = 0
+    delisted: int = 0  # left the list: marked, not deleted (their history stays)
+    unchanged: bool = False  # the same list (by digest) as last time: not even compared
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     occurred_at: datetime
     session_id: str
@@ -191,20 +204,70 @@ class Store:
             return f"database unavailable: {without_credentials(str(error.orig))}"
         return None
 
-    def save_accounts(self, accounts: Sequence[Account], batch: int = 2000) -> int:
-        """Insert or update the whole list in one transaction, in batches to bound memory."""
-        now = datetime.now(UTC)
+    def save_accounts(self, accounts: Collection[Account], digest: str = "", batch: int = 2000) -> AccountImport:
+        """Make the stored list the given one, in one transaction: nothing when its ``digest`` is
+        the one last imported, else only the accounts added, changed (by fingerprint) or gone.
+        Writing every row took 6.5 s for 100,000 accounts; an unchanged list now costs one query.
+
+        An account gone from the list is marked ``delisted_at``, not deleted: it stops matching
+        (``load_accounts`` leaves it out) while its visits, alerts and outcomes stay readable in
+        the web UI and ``revisit history``; listed again, it is an account like any other."""
         with self.engine.begin() as connection:
-            for start in range(0, len(accounts), batch):
-                rows = [_account_row(a, now) for a in accounts[start : start + batch]]
+            last = connection.execute(select(AccountListRow.digest).where(AccountListRow.list_id == 1)).scalar()
+            if digest and last == digest:
+                return AccountImport(len(accounts), unchanged=True)
+            stored = {
+                account_id: (fingerprint, delisted_at is None)
+                for account_id, fingerprint, delisted_at in connection.execute(
+                    select(AccountRow.account_id, AccountRow.fingerprint, AccountRow.delisted_at)
+                )
+            }
+            fingerprints = (
+                dict(accounts.fingerprints())  # of kept accounts without making objects of them
+                if isinstance(accounts, AccountTable)
+                else {account.account_id: account_fingerprint(account) for account in accounts}
+            )
+            changed = _changed_accounts(accounts, fingerprints, stored)
+            gone = [
+                account_id for account_id, (_, on_list) in stored.items() if on_list and account_id not in fingerprints
+            ]
+            now = datetime.now(UTC)
+            for start in range(0, len(changed), batch):
+                rows = [_account_row(a, now, fingerprints[a.account_id]) for a in changed[start : start + batch]]
                 columns = [c for c in rows[0] if c != "account_id"]
                 connection.execute(_upsert(self.engine, AccountRow.__table__, ["account_id"], columns), rows)
-        return len(accounts)
+            for start in range(0, len(gone), batch):
+                connection.execute(
+                    update(AccountRow)
+                    .where(AccountRow.account_id.in_(gone[start : start + batch]))
+                    .values(delisted_at=now)
+                )
+            list_row = {"list_id": 1, "digest": digest, "account_count": len(accounts), "imported_at": now}
+            connection.execute(
+                _upsert(self.engine, AccountListRow.__table__, ["list_id"], ["digest", "account_count", "imported_at"]),
+                [list_row],
+            )
+        # listed again after leaving the list counts as added, as the user sees it
+        added = sum(1 for a in changed if not stored.get(a.account_id, ("", False))[1])
+        return AccountImport(len(accounts), added, len(changed) - added, len(gone))
+
+    def account_list_digest(self) -> str:
+        """The content digest of the list last imported ("" before any, or for a list from elsewhere)."""
+        with self.engine.connect() as connection:
+            found = connection.execute(select(AccountListRow.digest).where(AccountListRow.list_id == 1)).scalar()
+        return found or ""
 
     def load_accounts(self) -> tuple[Account, ...]:
-        """The list as last imported: what the streaming worker matches against."""
+        """The list as last imported, without the accounts that left it: what the streaming
+        worker matches against."""
         with self.engine.connect() as connection:
-            rows = connection.execute(select(AccountRow).order_by(AccountRow.account_id)).mappings().all()
+            rows = (
+                connection.execute(
+                    select(AccountRow).where(AccountRow.delisted_at.is_(None)).order_by(AccountRow.account_id)
+                )
+                .mappings()
+                .all()
+            )
         return tuple(_account_from_row(row) for row in rows)
 
     def account_count(self) -> int:
@@ -758,7 +821,20 @@ def _account_from_row(row: Any) -> Account:
     )
 
 
-def _account_row(account: Account, now: datetime) -> dict[str, Any]:
+def _changed_accounts(
+    accounts: Collection[Account], fingerprints: dict[str, str], stored: dict[str, tuple[str | None, bool]]
+) -> list[Account]:
+    """Accounts new, changed or listed again: only these become objects (from a kept table)."""
+    ids = [
+        account_id for account_id, fingerprint in fingerprints.items() if stored.get(account_id) != (fingerprint, True)
+    ]
+    if isinstance(accounts, AccountTable):
+        return [account for account_id in ids if (account := accounts.get(account_id)) is not None]
+    by_id = {account.account_id: account for account in accounts}
+    return [by_id[account_id] for account_id in ids]
+
+
+def _account_row(account: Account, now: datetime, fingerprint: str) -> dict[str, Any]:
     return {
         "account_id": account.account_id,
         "name": account.name,
@@ -779,4 +855,6 @@ def _account_row(account: Account, now: datetime) -> dict[str, Any]:
         "imported_at": now,
         "sort_name": sort_key(account.name, account.reading),
         "search_text": search_text(account.name, *account.aliases, account.reading),
+        "fingerprint": fingerprint,
+        "delisted_at": None,
     }

@@ -1,0 +1,86 @@
+"""Start-up cost of the account list: validation and index (or their kept copy) and the import into
+the database, for 100,000 accounts: first run, unchanged list, and after a change of 1 %.
+
+    .venv/bin/python bench/startup_bench.py [--accounts 100000] [--out bench/out]
+
+Not a test: figures go into the notes, never into assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from traffic import generate_account_rows
+
+from revisit.core.config import MatchingSettings
+from revisit.enrichment.prepared import prepare_accounts
+from revisit.storage.store import Store
+
+
+def bare_parse_rate(log: str) -> float:
+    """Lines per second of the bare regular expression over ``log``, as it reports them."""
+    output = subprocess.run(
+        [sys.executable, str(ROOT.parent / "shared" / "bench" / "bare_parse.py"), log],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return int(output[0]) / float(output[2])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    parser.add_argument(
+        "--calibrate",
+        metavar="LOG",
+        help="a combined log for ../shared/bench/bare_parse.py, run between the steps: how loaded the machine was",
+    )
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    header, rows = generate_account_rows(args.accounts)
+    csv = out / "startup_accounts.csv"
+    database = out / "startup.sqlite"
+    database.unlink(missing_ok=True)
+    kept = out / "startup_kept"
+    for old in kept.glob("*"):
+        old.unlink()
+    matching = MatchingSettings(prepared_dir=str(kept))
+    store = Store(f"sqlite:///{database}")
+    changed = rows[:]
+    for i in range(0, len(changed), 100):  # 1 %: every hundredth account gets a new name
+        changed[i] = changed[i].replace("Bench Company", "Renamed Company", 1)
+    try:
+        for label, lines in (("first run", rows), ("unchanged", rows), ("1 % changed", changed)):
+            csv.write_text(header + "".join(lines), encoding="utf-8")
+            if args.calibrate:
+                print(f"    (bare parse now: {bare_parse_rate(args.calibrate):,.0f} lines/s)")
+            started = time.perf_counter()
+            prepared = prepare_accounts(csv, "utf-8-sig", matching)
+            ready = time.perf_counter() - started
+            done = store.save_accounts(prepared.accounts, prepared.digest)
+            total = time.perf_counter() - started
+            print(
+                f"{args.accounts:,} accounts, {label:<12} list and index {ready:5.2f} s "
+                f"({'kept copy' if prepared.reused else 'validated'}), with the import {total:5.2f} s: "
+                f"{done.inserted:,} added, {done.updated:,} changed, {done.delisted:,} no longer listed"
+                + (" (unchanged)" if done.unchanged else "")
+                + f"; load average {os.getloadavg()[0]:.1f}"
+            )
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Start-up that does not grow with an unchanged account list: the validated list and its index are
+kept by the file's digest and reused, and the database takes a changed list as a difference."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from revisit.cli import main
+from revisit.core.config import MatchingSettings
+from revisit.core.match import AccountMatch, MatchMethod, NoMatch
+from revisit.core.organization import Organization, OrgKind
+from revisit.enrichment.accounts import load_accounts, parse_accounts
+from revisit.enrichment.match import AccountIndex
+from revisit.enrichment.prepared import prepare_accounts, prepare_stored_accounts
+from revisit.storage.models import AccountRow
+from revisit.storage.store import AccountImport, Store
+
+HEADER = "account_id,name,aliases,networks\n"
+SOMEWHERE = ipaddress.ip_address("198.51.100.7")
+
+
+def rows(count: int) -> dict[str, str]:
+    return {f"A{i:03d}": f"A{i:03d},Company {i} Trading Co. Ltd.,,10.{i}.0.0/16\n" for i in range(count)}
+
+
+def write(path: Path, by_id: dict[str, str]) -> Path:
+    path.write_text(HEADER + "".join(by_id.values()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def matching(tmp_path) -> MatchingSettings:
+    return MatchingSettings(prepared_dir=str(tmp_path / "kept"))
+
+
+def test_an_unchanged_list_is_neither_validated_nor_imported_again(tmp_path, matching, db_url) -> None:
+    csv = write(tmp_path / "accounts.csv", rows(50))
+    store = Store(db_url)
+    try:
+        first = prepare_accounts(csv, "utf-8-sig", matching)
+        assert not first.reused
+        assert store.save_accounts(first.accounts, first.digest) == AccountImport(50, 50, 0, 0)
+        second = prepare_accounts(csv, "utf-8-sig", matching)
+        assert second.reused and second.digest == first.digest and list(second.accounts) == list(first.accounts)
+        assert store.save_accounts(second.accounts, second.digest) == AccountImport(50, unchanged=True)
+        found = second.index.match(SOMEWHERE, Organization("Company 7 Trading", OrgKind.BUSINESS, "test", 1.0))
+        assert isinstance(found, AccountMatch) and found.account.account_id == "A007"
+    finally:
+        store.close()
+
+
+def test_a_changed_list_is_applied_as_its_difference(tmp_path, matching, db_url) -> None:
+    csv = tmp_path / "accounts.csv"
+    by_id = rows(50)
+    store = Store(db_url)
+    try:
+        first = prepare_accounts(write(csv, by_id), "utf-8-sig", matching)
+        store.save_accounts(first.accounts, first.digest)
+        by_id["A003"] = "A003,Renamed Three K.K.,,10.3.0.0/16\n"
+        by_id["A004"] = "A004,Company 4 Trading Co. Ltd.,Four;Fourth,10.4.0.0/16\n"
+        del by_id["A010"]
+        for i in (50, 51, 52):
+            by_id[f"A{i:03d}"] = f"A{i:03d},New {i},,\n"
+        changed = prepare_accounts(write(csv, by_id), "utf-8-sig", matching)
+        assert not changed.reused and changed.digest != first.digest
+        assert store.save_accounts(changed.accounts, changed.digest) == AccountImport(52, 3, 2, 1)
+        stored = {account.account_id: account for account in store.load_accounts()}
+        assert len(stored) == 52 and "A010" not in stored
+        assert stored["A003"].name == "Renamed Three K.K." and stored["A004"].aliases == ("Four", "Fourth")
+        assert stored == {account.account_id: account for account in changed.accounts}
+        renamed = changed.index.match(SOMEWHERE, Organization("Renamed Three", OrgKind.BUSINESS, "test", 1.0))
+        assert isinstance(renamed, AccountMatch) and renamed.account.account_id == "A003"
+        assert_same_answers(changed.index, AccountIndex(load_accounts(csv), matching))
+    finally:
+        store.close()
+
+
+def assert_same_answers(applied: AccountIndex, fresh: AccountIndex) -> None:
+    """The index with a difference applied answers as one built from the changed list."""
+    names = ["Company 3 Trading", "Company 10 Trading", "Compnay 12 Trading", "Renamed Three", "Four", "New 51"]
+    for i in range(55):
+        address = ipaddress.ip_address(f"10.{i}.3.4")
+        assert applied.match(address, None) == fresh.match(address, None), address
+    for name in names:
+        organization = Organization(name, OrgKind.BUSINESS, "test", 1.0)
+        assert applied.match(SOMEWHERE, organization) == fresh.match(SOMEWHERE, organization), name
+    assert sorted(a.account_id for a in applied.accounts) == sorted(a.account_id for a in fresh.accounts)
+
+
+def test_an_account_that_leaves_the_list_stops_matching_and_keeps_its_row(tmp_path, matching, db_url) -> None:
+    csv = tmp_path / "accounts.csv"
+    by_id = rows(5)
+    store = Store(db_url)
+    try:
+        first = prepare_accounts(write(csv, by_id), "utf-8-sig", matching)
+        store.save_accounts(first.accounts, first.digest)
+        left = by_id.pop("A002")
+        shorter = prepare_accounts(write(csv, by_id), "utf-8-sig", matching)
+        assert store.save_accounts(shorter.accounts, shorter.digest) == AccountImport(4, 0, 0, 1)
+        assert [a.account_id for a in store.load_accounts()] == ["A000", "A001", "A003", "A004"]
+        assert isinstance(shorter.index.match(ipaddress.ip_address("10.2.0.1"), None), NoMatch)
+        assert store.count("accounts") == 5  # still there for its visits, alerts and outcomes
+        with store.engine.connect() as connection:
+            delisted = connection.execute(select(AccountRow.account_id).where(AccountRow.delisted_at.is_not(None)))
+            assert delisted.scalars().all() == ["A002"]
+        assert store.save_accounts(shorter.accounts, "") == AccountImport(4, 0, 0, 0)  # not delisted twice
+        by_id["A002"] = left
+        again = prepare_accounts(write(csv, by_id), "utf-8-sig", matching)
+        assert store.save_accounts(again.accounts, again.digest) == AccountImport(5, 1, 0, 0)
+        assert [a.account_id for a in store.load_accounts()] == ["A000", "A001", "A002", "A003", "A004"]
+        assert not again.reused
+        assert_same_answers(again.index, AccountIndex(load_accounts(csv), matching))
+    finally:
+        store.close()
+
+
+def test_a_worker_without_a_file_reuses_the_index_kept_for_a_list_read_from_the_database(
+    tmp_path, matching, db_url
+) -> None:
+    store = Store(db_url)
+    try:
+        store.save_accounts(parse_accounts(HEADER + "".join(rows(20).values())), "d" * 64)
+        first = prepare_stored_accounts(store.account_list_digest(), store.load_accounts, matching)
+        second = prepare_stored_accounts(store.account_list_digest(), store.load_accounts, matching)
+        assert (first.reused, second.reused) == (False, True)
+        assert sorted(a.account_id for a in second.accounts) == [f"A{i:03d}" for i in range(20)]
+    finally:
+        store.close()
+
+
+def test_the_worker_reuses_the_list_the_database_was_given(tmp_path, matching, db_url) -> None:
+    csv = write(tmp_path / "accounts.csv", rows(20))
+    store = Store(db_url)
+    try:
+        imported = prepare_accounts(csv, "utf-8-sig", matching)
+        store.save_accounts(imported.accounts, imported.digest)
+        assert store.account_list_digest() == imported.digest
+        first = prepare_stored_accounts(store.account_list_digest(), store.load_accounts, matching)
+        second = prepare_stored_accounts(store.account_list_digest(), store.load_accounts, matching)
+        assert (first.reused, second.reused) == (True, True)  # the index kept by the import
+        assert sorted(second.accounts, key=lambda a: a.account_id) == sorted(
+            imported.accounts, key=lambda a: a.account_id
+        )
+    finally:
+        store.close()
+
+
+def test_a_folder_others_can_write_to_is_not_read(tmp_path) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    os.chmod(folder, 0o777)
+    matching = MatchingSettings(prepared_dir=str(folder))
+    csv = write(tmp_path / "accounts.csv", rows(5))
+    assert not prepare_accounts(csv, "utf-8-sig", matching).reused
+    assert not prepare_accounts(csv, "utf-8-sig", matching).reused
+    assert list(folder.iterdir()) == []
+
+
+def test_accounts_import_says_what_changed_and_that_an_unchanged_list_was_left_as_it_was(
+    tmp_path, sqlite_url, capsys
+) -> None:
+    csv = tmp_path / "accounts.csv"
+    by_id = rows(6)
+    write(csv, by_id)
+    assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 0
+    assert f"imported 6 accounts from {csv} (6 added, 0 changed, 0 no longer listed)" in capsys.readouterr().out
+    assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 0
+    assert f"imported 6 accounts from {csv} (unchanged since the last import)" in capsys.readouterr().out
+    by_id["A001"] = "A001,Renamed One,,10.1.0.0/16\n"
+    del by_id["A004"], by_id["A005"]
+    by_id["A100"] = "A100,Hundred Ltd,,\n"
+    write(csv, by_id)
+    assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 0
+    assert f"imported 5 accounts from {csv} (1 added, 1 changed, 2 no longer listed)" in capsys.readouterr().out
+
+
+REGISTERED = "account_id,name,registered_name,registered_name_en,registered_kana\n"
+
+
+def registered_rows() -> dict[str, str]:
+    """Japanese accounts as ``revisit accounts enrich --houjin`` writes them, and a few others."""
+    by_id = {f"A{i:03d}": f"A{i:03d},Company {i} Trading Co. Ltd.,,,\n" for i in range(7)}
+    by_id["J01"] = 'J01,サクラ精機,株式会社サクラ精機製作所,"Sakura Seiki Co., Ltd.",サクラセイキ\n'
+    by_id["J02"] = "J02,橘工業株式会社,,,タチバナコウギョウ\n"
+    return by_id
+
+
+def how(index: AccountIndex, name: str) -> tuple[str, MatchMethod, float] | None:
+    """Which account a visitor of this organisation name matches, how and how sure; None: none."""
+    found = index.match(SOMEWHERE, Organization(name, OrgKind.BUSINESS, "test", 1.0))
+    return (found.account.account_id, found.method, found.confidence) if isinstance(found, AccountMatch) else None
+
+
+def test_registered_names_are_kept_with_the_index_and_leave_with_their_account(tmp_path, matching) -> None:
+    csv = tmp_path / "accounts.csv"
+    by_id = registered_rows()
+    csv.write_text(REGISTERED + "".join(by_id.values()), encoding="utf-8")
+    prepare_accounts(csv, "utf-8-sig", matching)
+    kept = prepare_accounts(csv, "utf-8-sig", matching)
+    assert kept.reused  # loaded as kept: the cross-script lookups and their fuzzy search came with it
+    assert how(kept.index, "SAKURA SEIKI CO.,LTD.") == ("J01", MatchMethod.ENGLISH_NAME, 0.75)
+    assert how(kept.index, "Sakura Seki Co.") == ("J01", MatchMethod.ENGLISH_NAME, 0.71)  # fuzzy, 95% alike
+    assert how(kept.index, "サクラ精機製作所") == ("J01", MatchMethod.ALIAS, 0.85)  # the registered name
+    assert how(kept.index, "Tachibana Kogyo K.K.") == ("J02", MatchMethod.READING, 0.7)
+    assert how(kept.index, "Tachibana Kogiyo K.K.") == ("J02", MatchMethod.READING, 0.68)
+    # J01 renamed in the registry, J02 gone: applied to the kept index as a difference
+    by_id["J01"] = 'J01,サクラ精機,株式会社桜プレシジョン,"Cherry Precision Co., Ltd.",サクラプレシジョン\n'
+    del by_id["J02"]
+    csv.write_text(REGISTERED + "".join(by_id.values()), encoding="utf-8")
+    changed = prepare_accounts(csv, "utf-8-sig", matching)
+    assert not changed.reused and changed.index.accounts.empty_positions == 2  # J01's old place, J02's
+    names = ["SAKURA SEIKI CO.,LTD.", "Sakura Seki Co.", "サクラ精機製作所", "Tachibana Kogyo K.K."]
+    names += ["Tachibana Kogiyo K.K.", "Cherry Precision Co., Ltd.", "Chery Precision", "桜プレシジョン"]
+    fresh = AccountIndex(load_accounts(csv), matching)
+    assert [how(changed.index, name) for name in names] == [how(fresh, name) for name in names]
+    assert [how(changed.index, name) for name in names] == [
+        None,
+        None,
+        None,
+        None,
+        None,
+        ("J01", MatchMethod.ENGLISH_NAME, 0.75),
+        ("J01", MatchMethod.ENGLISH_NAME, 0.72),
+        ("J01", MatchMethod.ALIAS, 0.85),
+    ]
