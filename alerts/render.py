@@ -236,6 +236,15 @@ _CONSOLE = {
         "digest": "ダイジェスト",
         "delivery": "配信",
     },
+    "en": {
+        "when": "When",
+        "pages_count": "{count} pages",
+        "no_key_pages": "no key pages",
+        "realtime": "real time",
+        "digest": "digest",
+        "delivery": "delivery",
+        "no_owner": "(no owner: route to the team)",
+    },
 }
 
 
@@ -261,6 +270,36 @@ def console_card_ja(alert: Alert) -> list[str]:
         f"  {words['approach']} {alert.approach}",
         f"  {words['opener']}  {alert.opening_line}",
     ]
+
+
+def console_card_en(alert: Alert) -> list[str]:
+    """The console card for an English reader, built like the Japanese one: the match, dormancy
+    and money in words (never a method code or a bare number), the tier title in the header."""
+    words, console = _LABELS["en"], _CONSOLE["en"]
+    labels = ", ".join(alert.page_labels) or console["no_key_pages"]
+    pages = " → ".join(alert.pages[:8]) + (" …" if len(alert.pages) > 8 else "")
+    reason = _REASON["en"].get(alert.dormancy_reason.value, alert.dormancy_reason.value)
+    lost = f", {words['lost'].lower()} {alert.lost_deal_at}" if alert.lost_deal_at else ""
+    return [
+        f"● {alert.account_name} ({alert.account_id}) is back - {_CONSOLE_TIER_EN[alert.tier.value]}",
+        f"  when      {alert.first_seen:%Y-%m-%d %H:%M %z}, "
+        f"{console['pages_count'].format(count=len(alert.pages))}, intent score {alert.score} ({labels})",
+        f"  pages     {pages}",
+        f"  who       {match_in_words(alert)}",
+        f"  account   {dormancy(alert)}{lost}, lifetime value {money(alert)}, "
+        f"priority {_PRIORITY['en'].get(alert.priority, alert.priority).lower()}, went quiet: {reason}",
+        f"  owner     {alert.owner.name or console['no_owner']} · {console['delivery']}: "
+        f"{console.get(alert.delivery, alert.delivery)}",
+        f"  next step {alert.approach}",
+        f"  opener    {alert.opening_line}",
+    ]
+
+
+_CONSOLE_TIER_EN = {
+    "A": "tier A: contact first",
+    "B": "tier B: repair the relationship",
+    "C": "tier C: light touch (digest)",
+}
 
 
 def _times(alert: Alert) -> list[str]:

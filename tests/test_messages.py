@@ -214,3 +214,21 @@ def test_the_console_card_of_replay_and_the_demo_reads_in_japanese_for_a_japanes
     for english in ("priority", "went quiet", "delivery", "pages", "confidence", "is back", "medium"):
         assert english not in "\n".join(card)
     assert format_alert(fixed_alert("en")).splitlines()[0].endswith("is back - tier A: contact first")
+
+
+def test_the_english_console_card_says_the_match_dormancy_and_money_in_words():
+    """The English card, like the Japanese one: no method code or resolver name, the currency
+    written by CLDR, and dormancy counted from a contact later than the last deal."""
+    from revisit.alerts.channels.local import format_alert
+
+    alert = replace(fixed_alert("en"), last_contact_at="2026-06-15")
+    card = format_alert(alert).splitlines()
+    assert card[0] == "● Sakura Seiki Co., Ltd. (C-1024) is back - tier A: contact first"
+    assert card[3] == "  who       Sakura Seiki (a visit from your registered network 133.242.18.0/24)"
+    assert card[4] == (
+        "  account   dormant for 5 months (last contact 2026-06-15), lost deal 2026-03-10, "
+        "lifetime value ¥4,800,000, priority medium, went quiet: they were unhappy"
+    )
+    assert card[5] == "  owner     Taro Yamada · delivery: real time"
+    for code in ("account-network", "network match", "confidence", "value 4,800,000", "last deal 2026-02-20"):
+        assert code not in "\n".join(card)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from revisit.alerts.channels.base import DeliveryResult
-from revisit.alerts.render import console_card_ja
+from revisit.alerts.render import console_card_en, console_card_ja
 from revisit.core.alert import Alert
 from revisit.core.text import printable
 
@@ -42,34 +42,9 @@ class ConsoleChannel:
         return DeliveryResult(self.name, alert.alert_id, True)
 
 
-_TIER_TITLES = {
-    "A": "tier A: contact first",
-    "B": "tier B: repair the relationship",
-    "C": "tier C: light touch (digest)",
-}
-
-
 def format_alert(alert: Alert) -> str:
     """A short card a salesperson can act on without opening anything else, in the alert's
     language. Names, paths and the opener carry visitor and list text: each line is made
     ``printable`` for the terminal."""
-    if alert.locale == "ja":
-        return "\n".join(printable(line) for line in console_card_ja(alert))
-    org = alert.organization
-    owner = alert.owner.name or "(no owner: route to the team)"
-    value = f"{alert.lifetime_value:,.0f}" if alert.lifetime_value is not None else "unknown"
-    when = alert.first_seen.strftime("%Y-%m-%d %H:%M %z")
-    lines = [
-        f"● {alert.account_name} ({alert.account_id}) is back - {_TIER_TITLES[alert.tier.value]}",
-        f"  when      {when}, {len(alert.pages)} pages, intent score {alert.score} "
-        f"({', '.join(alert.page_labels) or 'no key pages'})",
-        f"  pages     {' → '.join(alert.pages[:8])}{' …' if len(alert.pages) > 8 else ''}",
-        f"  who       {org.name or org.domain} via {org.source} ({alert.match_method} match, "
-        f"confidence {alert.match_confidence:.2f})",
-        f"  account   last deal {alert.last_deal_at or 'unknown'}, lifetime value {value}, "
-        f"priority {alert.priority}, went quiet: {alert.dormancy_reason.value}",
-        f"  owner     {owner}  · delivery: {alert.delivery}",
-        f"  next step {alert.approach}",
-        f"  opener    {alert.opening_line}",
-    ]
-    return "\n".join(printable(line) for line in lines)
+    card = console_card_ja(alert) if alert.locale == "ja" else console_card_en(alert)
+    return "\n".join(printable(line) for line in card)
