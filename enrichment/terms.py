@@ -11,6 +11,7 @@ published terms (URLs beside them; README, "Data sources").
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -42,14 +43,16 @@ class SourceTerms:
         return text
 
 
-_REGISTRY_NOTE = (
+# Each registry's own words, one per line in the refusal (a single line was over 500 characters).
+_REGISTRY_QUOTES = (
     "ARIN: not for 'advertising, direct marketing, marketing research or similar purposes', nor as "
-    "part of a commercial service 'including the solicitation and servicing of ... customers'; "
-    "APNIC: 'any use of this material to target advertising or similar activities is explicitly "
-    "forbidden'; RIPE NCC (Terms and Conditions, article 4.4): not for 'advertising, direct "
-    "marketing, marketing research or similar purposes'; JPNIC: published for network operation "
-    "and management, not for sales"
+    "part of a commercial service 'including the solicitation and servicing of ... customers'",
+    "APNIC: 'any use of this material to target advertising or similar activities is explicitly forbidden'",
+    "RIPE NCC (Terms and Conditions, article 4.4): not for 'advertising, direct "
+    "marketing, marketing research or similar purposes'",
+    "JPNIC: published for network operation and management, not for sales",
 )
+_REGISTRY_NOTE = "; ".join(_REGISTRY_QUOTES)
 _REGISTRY_URLS = (
     " (APNIC: https://www.apnic.net/manage-ip/using-whois/bulk-access/copyright/ ; RIPE NCC: "
     "https://www.ripe.net/publications/news/incorrect-use-of-the-ripe-database/)"
@@ -167,16 +170,26 @@ def late_source_terms(resolution: ResolutionSettings) -> tuple[SourceTerms, ...]
 def check_source_terms(resolution: ResolutionSettings) -> None:
     """BadInput (exit 2) when a source whose terms forbid sales use is enabled without the
     acknowledgement key: a user must not learn from a lawyer that RDAP was on by a default."""
-    if resolution.rdap.enabled and not resolution.rdap.acknowledge_terms:
+    if rdap_needs_acknowledgement(resolution):
+        quotes = "\n".join(
+            textwrap.fill(quote, 100, initial_indent="  ", subsequent_indent="    ") for quote in _REGISTRY_QUOTES
+        )
         raise BadInput(
-            "resolution.rdap.enabled: the registries' WHOIS/RDAP terms forbid using their data for "
-            f"marketing or sales ({_REGISTRY_NOTE}). Set resolution.rdap.acknowledge_terms = true to "
-            "confirm your use complies with them (see `revisit sources`), or turn RDAP off."
+            "resolution.rdap.enabled: the registries' WHOIS/RDAP terms forbid using their data\n"
+            f"for marketing or sales:\n{quotes}\n"
+            "Set resolution.rdap.acknowledge_terms = true to confirm your use complies with them\n"
+            "(see `revisit sources`), or turn RDAP off."
         )
 
 
-def attribution_page(sources: Iterable[SourceTerms]) -> list[str]:
-    """The attribution page for the enabled sources, as plain-text lines (``revisit sources``)."""
+def rdap_needs_acknowledgement(resolution: ResolutionSettings) -> bool:
+    return resolution.rdap.enabled and not resolution.rdap.acknowledge_terms
+
+
+def attribution_page(sources: Iterable[SourceTerms], unacknowledged: frozenset[str] = frozenset()) -> list[str]:
+    """The attribution page for the enabled sources, as plain-text lines (``revisit sources``).
+    ``unacknowledged``: keys of sources that need an acknowledgement not given yet; the page is
+    where the refusal sends the user, so it is printed anyway, with that said at the source."""
     listed = list(dict.fromkeys(sources))
     lines = ["Data sources of this revisit installation", ""]
     for terms in listed:
@@ -189,6 +202,11 @@ def attribution_page(sources: Iterable[SourceTerms]) -> list[str]:
             )
         if terms.note:
             lines.append(f"  note: {terms.note}")
+        if terms.key in unacknowledged:
+            lines.append(
+                "  NOT ACKNOWLEDGED: set resolution.rdap.acknowledge_terms = true once your use complies "
+                "with these terms; until then every other command refuses to start"
+            )
         lines.append("")
     credits = [t for t in listed if t.attribution]
     if credits:

@@ -239,12 +239,14 @@ def delivery_summary(report: SendReport, held: Sequence[HeldDelivery], settings:
     return "\n".join(lines)
 
 
-def load_checked_settings(path: str | None) -> Settings:
+def load_checked_settings(path: str | None, check_terms: bool = True) -> Settings:
     """The settings of a command: the file and ``REVISIT_...`` overrides, with the channel names of
-    the routes checked against the channels there are."""
+    the routes checked against the channels there are. ``check_terms=False`` only for ``revisit
+    sources``: it prints the terms the refusal tells the user to read."""
     settings = load_settings(path)
     check_channel_names(settings.delivery)
-    check_source_terms(settings.resolution)
+    if check_terms:
+        check_source_terms(settings.resolution)
     if settings.stream.max_disorder_seconds < 0:
         raise BadInput(f"stream.max_disorder_seconds: {settings.stream.max_disorder_seconds} is below 0")
     if settings.stream.idle_seconds <= 0:

@@ -255,7 +255,7 @@ def _run(args: argparse.Namespace) -> int:
         from revisit.demo import run_demo
 
         return run_demo(args.out, args.seed, args.locale)
-    settings = load_checked_settings(getattr(args, "config", None))
+    settings = load_checked_settings(getattr(args, "config", None), check_terms=args.command != "sources")
     configure_logging(settings, getattr(args, "loglevel", None), secret_sources=all_secret_sources(settings))
     if args.command == "replay":
         if args.workers is not None and args.workers < 1:
@@ -316,9 +316,11 @@ def _sources(args: argparse.Namespace, settings: Settings) -> int:
     """The attribution page: the open databases' licences (CC BY, CC BY-SA) ask for credit
     wherever their data is shown; this is the text to show."""
     from revisit.app import enabled_source_terms
-    from revisit.enrichment.terms import attribution_page
+    from revisit.enrichment.terms import attribution_page, rdap_needs_acknowledgement
 
-    print("\n".join(printable(line) for line in attribution_page(enabled_source_terms(settings, args.mmdb))))
+    unacknowledged = frozenset({"rdap", "rdap+jpnic"} if rdap_needs_acknowledgement(settings.resolution) else set())
+    page = attribution_page(enabled_source_terms(settings, args.mmdb), unacknowledged)
+    print("\n".join(printable(line) for line in page))
     return 0
 
 

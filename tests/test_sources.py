@@ -52,11 +52,44 @@ def test_rdap_is_refused_without_the_acknowledgement_key(tmp_path: Path, capsys)
         assert error.startswith("revisit: resolution.rdap.enabled: the registries' WHOIS/RDAP terms forbid")
         assert "ARIN: not for 'advertising, direct marketing, marketing research or similar purposes'" in error
         assert "Set resolution.rdap.acknowledge_terms = true" in error
-        assert main(["sources", "--config", str(config)]) == 2  # every command, not only config check
+        assert main(["explain", "192.0.2.1", "--config", str(config)]) == 2  # every command, not only config check
         capsys.readouterr()
         config.write_text("[resolution.rdap]\nenabled = true\nacknowledge_terms = true\n", encoding="utf-8")
         assert main(["config", "check", "--config", str(config)]) == 0
         assert '"acknowledge_terms": true' in capsys.readouterr().out
+
+
+def test_the_rdap_refusal_quotes_each_registry_on_its_own_short_line(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "revisit.toml"
+    config.write_text("[resolution.rdap]\nenabled = true\n", encoding="utf-8")
+    with keeping_root_logger():
+        assert main(["config", "check", "--config", str(config)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert max(len(line) for line in lines) <= 110
+    assert [line.split(":")[0] for line in lines if line.startswith("  ") and not line.startswith("    ")] == [
+        "  ARIN",
+        "  APNIC",
+        "  RIPE NCC (Terms and Conditions, article 4.4)",
+        "  JPNIC",
+    ]
+    assert lines[-2:] == [
+        "Set resolution.rdap.acknowledge_terms = true to confirm your use complies with them",
+        "(see `revisit sources`), or turn RDAP off.",
+    ]
+
+
+def test_sources_prints_the_page_the_rdap_refusal_points_to_marking_rdap_unacknowledged(tmp_path: Path, capsys) -> None:
+    """The refusal says "see `revisit sources`": that command must not be refused too."""
+    config = tmp_path / "revisit.toml"
+    config.write_text("[resolution.rdap]\nenabled = true\n", encoding="utf-8")
+    with keeping_root_logger():
+        assert main(["sources", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("  NOT ACKNOWLEDGED: set resolution.rdap.acknowledge_terms = true") == 2  # RDAP, JPNIC
+    config.write_text("[resolution.rdap]\nenabled = true\nacknowledge_terms = true\n", encoding="utf-8")
+    with keeping_root_logger():
+        assert main(["sources", "--config", str(config)]) == 0
+    assert "NOT ACKNOWLEDGED" not in capsys.readouterr().out
 
 
 def test_sources_prints_the_attribution_page_of_the_enabled_sources(tmp_path: Path, capsys) -> None:
