@@ -769,8 +769,9 @@ def _logs(args: argparse.Namespace, settings: Settings) -> int:
     from revisit.stream.sources import check_log_paths
 
     check_log_paths(args.logs)
-    print("\n".join(printable(line) for line in render(check_logs(args.logs, settings.log))))
-    return 0
+    check = check_logs(args.logs, settings.log)
+    print("\n".join(printable(line) for line in render(check)))
+    return 2 if check.unreadable else 0
 
 
 _COMMANDS = {

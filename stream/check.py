@@ -41,6 +41,20 @@ class LogCheck:
     def data_lines(self) -> int:
         return self.lines - sum(self.malformed[reason] for reason in _NOT_DATA)
 
+    @property
+    def unreadable(self) -> bool:
+        """Lines that are data, none of them parsed with the settings used: ``revisit logs check``
+        exits 2 (and proposes a config only when another format reads some of them)."""
+        return self.data_lines > 0 and self.parsed == 0
+
+    def parsed_share(self) -> str:
+        """The share parsed in percent, rounded DOWN to one decimal: 9,999 of 10,000 is "99.9",
+        never "100.0" while a line failed."""
+        if not self.data_lines:
+            return "0.0"
+        tenths = 1000 * self.parsed // self.data_lines
+        return f"{tenths // 10}.{tenths % 10}"
+
 
 def outcome_of(parser: LineParser, timestamps: TimestampParser, line: str) -> str:
     """``ok`` or the reason a line is not a hit's raw material (as replay counts it)."""
@@ -124,7 +138,6 @@ def _toml_string(value: str) -> str:
 
 def render(check: LogCheck) -> list[str]:
     """The report, one line per item, for a person setting revisit up."""
-    share = 100.0 * check.parsed / check.data_lines if check.data_lines else 0.0
     name = check.settings.format
     out = [f"format: {name if name in FORMAT_NAMES else 'the configured log.format string'}"]
     if check.configured_fails:
@@ -133,12 +146,15 @@ def render(check: LogCheck) -> list[str]:
             f"auto would pick: {check.detected.format}"
         )
     out.append(
-        f"lines {check.lines:,}  parsed {check.parsed:,} ({share:.1f} % of {check.data_lines:,} lines that are "
-        f"not empty or comments)  malformed {sum(check.malformed.values()):,}"
+        f"lines {check.lines:,}  parsed {check.parsed:,} ({check.parsed_share()} % of {check.data_lines:,} "
+        f"lines that are not empty or comments)  malformed {sum(check.malformed.values()):,}"
     )
     for reason, count in check.malformed.most_common():
         out.append(f"  {reason} {count:,}")
         out.extend(f"    {example}" for example in check.examples.get(reason, []))
+    if check.unreadable and not check.configured_fails:
+        out.append("no line parses with any known format: no [log] config to propose (see log.format in README)")
+        return out
     out.append("config:")
     out.extend(
         f"  {line}" for line in config_lines(check.settings if check.configured_fails is False else check.detected)

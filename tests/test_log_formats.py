@@ -479,7 +479,7 @@ def test_logs_check_reports_format_share_reasons_and_config(capsys: pytest.Captu
     assert main(["logs", "check", str(LOGS / "lnav_haproxy.log")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "format: haproxy"
-    assert out[1].startswith("lines 17  parsed 13 (76.5 % of 17 lines that are not empty or comments)  malformed 4")
+    assert out[1].startswith("lines 17  parsed 13 (76.4 % of 17 lines that are not empty or comments)  malformed 4")
     assert out[2:5] == [
         "  unrecognized 4",
         "    Feb 25 16:19:38 192.168.4.2 haproxy[1]: Proxy prod_http_in started.",
@@ -493,13 +493,36 @@ def test_logs_check_says_what_auto_would_pick_when_the_named_format_fails(
 ) -> None:
     config = tmp_path / "revisit.toml"
     config.write_text('[log]\nformat = "alb"\n', encoding="utf-8")
-    assert main(["logs", "check", str(LOGS / "lnav_iis85_excerpt.log"), "--config", str(config)]) == 0
+    assert main(["logs", "check", str(LOGS / "lnav_iis85_excerpt.log"), "--config", str(config)]) == 2  # 0 % read
     out = capsys.readouterr().out.splitlines()
     assert out[:2] == [
         "format: alb",
         "warning: log.format 'alb' reads under half of the first lines; auto would pick: w3c",
     ]
     assert out[-2:] == ["  [log]", '  format = "w3c"']
+
+
+def test_logs_check_never_rounds_up_to_100_percent_while_a_line_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = (LOGS / "nginx_ingress_controller.log").read_text(encoding="utf-8").splitlines()[0]
+    log = tmp_path / "access.log"
+    log.write_text("\n".join([line] * 9_999 + ["not a request at all"]) + "\n", encoding="utf-8")
+    assert main(["logs", "check", str(log)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("lines 10,000  parsed 9,999 (99.9 % of 10,000 lines that are not empty or comments)")
+
+
+def test_logs_check_of_a_file_nothing_parses_exits_2_without_proposing_a_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "notes.txt"
+    log.write_text("meeting at ten\nbring the slides\n", encoding="utf-8")
+    assert main(["logs", "check", str(log)]) == 2
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("lines 2  parsed 0 (0.0 % of 2 lines")
+    assert out[-1] == "no line parses with any known format: no [log] config to propose (see log.format in README)"
+    assert "config:" not in out
 
 
 def test_logs_check_of_a_missing_file_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
