@@ -103,8 +103,41 @@ class Refusal:
     detail: str
 
 
-def learn(sighting: Sighting, index: AccountIndex, settings: LedgerSettings) -> LedgerEntry | Refusal:
-    """The ledger entry a sighting teaches, or why it teaches nothing."""
+# RFC 5737 and RFC 3849: addresses for examples, never a visitor's
+_DOCUMENTATION = tuple(
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+
+
+def not_public(address: IPAddress) -> str:
+    """What kind of non-public address this is ("" for a public one): such visits are dropped
+    before resolution (``filters.drop_private``), so an entry for one could never match."""
+    if any(address in network for network in _DOCUMENTATION if network.version == address.version):
+        return "documentation (RFC 5737/3849)"
+    for kind, flag in (
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("private", address.is_private),
+    ):
+        if flag:
+            return kind
+    return "" if address.is_global else "reserved"
+
+
+def learn(
+    sighting: Sighting, index: AccountIndex, settings: LedgerSettings, drop_private: bool = True
+) -> LedgerEntry | Refusal:
+    """The ledger entry a sighting teaches, or why it teaches nothing. ``drop_private``: the
+    filter's setting of that name; with it on, a private, reserved or documentation address is
+    refused (it is filtered before resolution and could never match)."""
+    kind = not_public(sighting.address) if drop_private else ""
+    if kind:
+        where = f"{sighting.source}: " if sighting.source else ""
+        return Refusal(
+            "not_public_address",
+            f"{where}{sighting.address} is a {kind} address, filtered before resolution: it can never match",
+        )
     domain = ""
     if sighting.account_id:
         account = index.accounts.get(sighting.account_id)

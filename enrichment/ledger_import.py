@@ -46,12 +46,17 @@ class Learned:
     refused: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)  # one refusal's detail per reason
     rows: int = 0
+    # each row with an address that can never match, named (the first _MAX_ERRORS_SHOWN): a typo or a
+    # test address in an export is the user's to fix, not a count to shrug at
+    unusable_addresses: list[str] = field(default_factory=list)
 
     def add(self, outcome: LedgerEntry | Refusal) -> None:
         self.rows += 1
         if isinstance(outcome, Refusal):
             self.refused[outcome.reason] += 1
             self.examples.setdefault(outcome.reason, outcome.detail)
+            if outcome.reason == "not_public_address" and len(self.unusable_addresses) < _MAX_ERRORS_SHOWN:
+                self.unusable_addresses.append(outcome.detail)
         else:
             key = (str(outcome.network), outcome.account_id)
             earlier = self.learned.get(key)
@@ -69,7 +74,11 @@ class Learned:
             f"{len(accounts):,} account(s)), {refused:,} not used"
         ]
         for reason, count in sorted(self.refused.items()):
-            lines.append(f"  not used, {reason}: {count:,} (e.g. {self.examples[reason]})")
+            if reason == "not_public_address":
+                lines.append(f"  not used, {reason}: {count:,}")
+                lines += [f"    warning: {detail}" for detail in self.unusable_addresses]
+            else:
+                lines.append(f"  not used, {reason}: {count:,} (e.g. {self.examples[reason]})")
         return lines
 
 
@@ -157,10 +166,12 @@ def read_form_export(path: str | Path, zone: tzinfo, encoding: str = "utf-8-sig"
     return sightings
 
 
-def learn_all(sightings: Iterable[Sighting], index: AccountIndex, settings: LedgerSettings) -> Learned:
+def learn_all(
+    sightings: Iterable[Sighting], index: AccountIndex, settings: LedgerSettings, drop_private: bool = True
+) -> Learned:
     learned = Learned()
     for sighting in sightings:
-        learned.add(learn(sighting, index, settings))
+        learned.add(learn(sighting, index, settings, drop_private))
     return learned
 
 

@@ -148,7 +148,7 @@ def learn_sign_ins(logs: Sequence[str], settings: Settings, index: AccountIndex)
         sign_ins = (s for s in map(reader.sign_in, read_lines([path], settings.log.encoding)) if s is not None)
         source = "stdin" if path == "-" else path.rsplit("/", 1)[-1]
         for sighting in sightings_of_sign_ins(sign_ins, settings.ledger.log_field_holds, source):
-            learned.add(learn(sighting, index, settings.ledger))
+            learned.add(learn(sighting, index, settings.ledger, settings.filters.drop_private))
     return learned
 
 

@@ -752,7 +752,7 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
             raise BadInput("no accounts: pass --accounts CSV or import a list with `revisit accounts import CSV`")
         index = AccountIndex(accounts, settings.matching)
         if sightings is not None:
-            learned = learn_all(sightings, index, settings.ledger)
+            learned = learn_all(sightings, index, settings.ledger, settings.filters.drop_private)
         else:
             learned = learn_sign_ins(args.logs, settings, index)
         stored = store.save_ledger_entries(learned.entries)

@@ -457,7 +457,7 @@ def write_form_export(path: Path) -> None:
         for a in DEMO_ACCOUNTS:
             if a.ledger_address:
                 handle.write(f"kenji.mori@{a.domains},{a.ledger_address},{sent.isoformat()}\n")
-        handle.write(f"someone@gmail.com,198.51.100.23,{sent.isoformat()}\n")
+        handle.write(f"someone@gmail.com,126.208.135.23,{sent.isoformat()}\n")
 
 
 def learn_form_export(path: Path, accounts_csv: Path, database: Path, settings: Settings) -> str:

@@ -163,19 +163,47 @@ def test_every_bad_row_of_an_export_is_reported_and_nothing_is_learned(files, sq
     assert capsys.readouterr().err.startswith(f"revisit: {missing}:1:1: no time column (one of: time, timestamp,")
 
 
+def test_an_export_row_with_a_documentation_private_or_reserved_address_is_named_and_not_learned(
+    files, sqlite_url, capsys
+) -> None:
+    """Such visits are filtered before resolution: an entry for one could never match."""
+    export = _export(
+        files,
+        [
+            f"tanaka@hoshizora.co.jp,203.0.113.77,{_days_ago(1)}",
+            f"tanaka@hoshizora.co.jp,192.168.1.20,{_days_ago(1)}",
+            f"tanaka@hoshizora.co.jp,2001:db8::7,{_days_ago(1)}",
+            f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(1)}",
+        ],
+    )
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "4 sightings: 1 used (1 network(s) of 1 account(s)), 3 not used",
+        "  not used, not_public_address: 3",
+        "    warning: leads.csv line 2: 203.0.113.77 is a documentation (RFC 5737/3849) address, filtered before "
+        "resolution: it can never match",
+        "    warning: leads.csv line 3: 192.168.1.20 is a private address, filtered before resolution: "
+        "it can never match",
+        "    warning: leads.csv line 4: 2001:db8::7 is a documentation (RFC 5737/3849) address, filtered before "
+        "resolution: it can never match",
+        "stored 1 ledger entry",
+    ]
+    assert [str(entry.network) for entry in Store(sqlite_url).load_ledger()] == ["150.162.56.185/32"]
+
+
 def test_a_japanese_ma_export_with_local_times_is_read_in_the_business_time_zone(files, sqlite_url, capsys) -> None:
     when = datetime.now(UTC).astimezone().replace(microsecond=0) - timedelta(days=2)
     jst = when.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
     export = _export(
         files,
-        [f"tanaka@hoshizora.co.jp,2001:db8:1234:5678::42,{jst:%Y/%m/%d %H:%M:%S}"],
+        [f"tanaka@hoshizora.co.jp,2400:4050:1234:5678::42,{jst:%Y/%m/%d %H:%M:%S}"],
         name="ma.csv",
         header="メールアドレス,IPアドレス,送信日時",
     )
     assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
     capsys.readouterr()
     [entry] = Store(sqlite_url).load_ledger()
-    assert str(entry.network) == "2001:db8:1234:5678::/64"  # ledger.prefix_v6: one site's LAN
+    assert str(entry.network) == "2400:4050:1234:5678::/64"  # ledger.prefix_v6: one site's LAN
     assert entry.first_seen == when.astimezone(UTC)  # delivery.business_hours.timezone is Asia/Tokyo
 
 
@@ -308,11 +336,11 @@ def test_the_web_account_page_shows_what_the_ledger_learned_in_english_and_japan
 
     export = _export(
         files,
-        [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(3)}", f"kato@hoshizora.co.jp,203.0.113.9,{_days_ago(2)}"],
+        [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(3)}", f"kato@hoshizora.co.jp,61.211.38.9,{_days_ago(2)}"],
     )
     assert main(["accounts", "import", files["accounts"], "--db", db_url]) == 0
     assert main(["ledger", "import", export, "--db", db_url]) == 0  # the list in the database
-    assert main(["ledger", "revoke", "203.0.113.9/32", "--db", db_url, "--reason", "a hotel's guest network"]) == 0
+    assert main(["ledger", "revoke", "61.211.38.9/32", "--db", db_url, "--reason", "a hotel's guest network"]) == 0
     capsys.readouterr()
     settings = load_settings(
         None, {"REVISIT_WEB__SECURE_COOKIES": "false", "REVISIT_WEB__SESSION_SECRET_REQUIRED": "false"}
@@ -327,7 +355,7 @@ def test_the_web_account_page_shows_what_the_ledger_learned_in_english_and_japan
         section = section[: section.index("</section>")]
         assert "<code>150.162.56.185/32</code> · form · hoshizora.co.jp · <strong>in use</strong>" in section
         assert "form export leads.csv line 2: an address at hoshizora.co.jp" in section
-        assert "<code>203.0.113.9/32</code> · form · hoshizora.co.jp · <strong>revoked</strong>" in section
+        assert "<code>61.211.38.9/32</code> · form · hoshizora.co.jp · <strong>revoked</strong>" in section
         assert "a hotel&#39;s guest network" in section
         japanese = client.get("/accounts/L01", headers={"Accept-Language": "ja"}).text
         assert "ログイン・フォーム送信から分かったネットワーク" in japanese
@@ -341,8 +369,8 @@ def test_retention_deletes_expired_ledger_entries_revoked_or_not_and_keeps_the_r
         files,
         [
             f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(2)}",
-            f"tanaka@hoshizora.co.jp,203.0.113.9,{_days_ago(100)}",
-            f"sato@aoba-shoji.co.jp,203.0.113.10,{_days_ago(95)}",
+            f"tanaka@hoshizora.co.jp,61.211.38.9,{_days_ago(100)}",
+            f"sato@aoba-shoji.co.jp,61.211.38.10,{_days_ago(95)}",
         ],
     )
     assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
