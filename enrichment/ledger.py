@@ -96,6 +96,22 @@ class LedgerEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ListedEntry:
+    """An entry as ``revisit ledger list --all`` shows it: a revoked or expired one must not read
+    like one in use."""
+
+    entry: LedgerEntry
+    revoked_at: datetime | None = None
+    revoked_reason: str = ""
+
+    def state(self, now: datetime) -> str:
+        """``active``, ``expired`` or ``revoked <day> (<reason>)``."""
+        if self.revoked_at is not None:
+            return f"revoked {self.revoked_at:%Y-%m-%d}" + (f" ({self.revoked_reason})" if self.revoked_reason else "")
+        return "expired" if self.entry.expires_at <= now else "active"
+
+
+@dataclass(frozen=True, slots=True)
 class Refusal:
     """Why a sighting teaches nothing (counted per reason by the importers)."""
 

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import NoReturn
 
 from revisit.alerts.channels import REMOTE_CHANNELS
@@ -735,10 +735,16 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(args.db or settings.database_url)
     try:
         if args.ledger_command == "list":
-            entries = store.load_ledger(args.account, include_inactive=args.all)
-            print(f"{len(entries):,} learned network(s)")
-            for entry in entries:
-                print(printable(f"  {str(entry.network):<20} {entry.account_id:<12} {entry.describe()}"))
+            listed = store.list_ledger(args.account, include_inactive=args.all)
+            now = datetime.now(UTC)
+            print(f"{len(listed):,} learned network(s)")
+            for item in listed:
+                entry = item.entry
+                print(
+                    printable(
+                        f"  {str(entry.network):<20} {entry.account_id:<12} {item.state(now)} · {entry.describe()}"
+                    )
+                )
             return 0
         if args.ledger_command == "revoke":
             count = store.revoke_ledger(network, args.account, args.reason)
@@ -755,10 +761,23 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
             learned = learn_all(sightings, index, settings.ledger, settings.filters.drop_private)
         else:
             learned = learn_sign_ins(args.logs, settings, index)
+        revoked = {
+            (str(item.entry.network), item.entry.account_id): item
+            for item in store.list_ledger(include_inactive=True)
+            if item.revoked_at is not None
+        }
+        not_again = [revoked[key] for key in learned.learned if key in revoked]
         stored = store.save_ledger_entries(learned.entries)
     finally:
         store.close()
     print("\n".join(printable(line) for line in learned.summary()))
+    for item in not_again:  # save_ledger_entries keeps a revoked entry revoked
+        print(
+            printable(
+                f"  not learned again: {item.entry.network} for {item.entry.account_id} was "
+                f"{item.state(datetime.now(UTC))}; revoked entries stay revoked"
+            )
+        )
     print(f"stored {stored:,} ledger entr{'y' if stored == 1 else 'ies'}")
     return 0
 

@@ -191,6 +191,37 @@ def test_an_export_row_with_a_documentation_private_or_reserved_address_is_named
     assert [str(entry.network) for entry in Store(sqlite_url).load_ledger()] == ["150.162.56.185/32"]
 
 
+def test_ledger_list_all_shows_each_entrys_state_and_a_revoked_address_is_said_not_learned_again(
+    files, sqlite_url, capsys
+) -> None:
+    export = _export(
+        files,
+        [
+            f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(3)}",
+            f"sato@aoba-shoji.co.jp,61.211.38.10,{_days_ago(95)}",  # past ledger.expiry_days (90)
+            f"kato@hoshizora.co.jp,61.211.38.9,{_days_ago(2)}",
+        ],
+    )
+    args = ["--accounts", files["accounts"], "--db", sqlite_url]
+    assert main(["ledger", "import", export, *args]) == 0
+    assert main(["ledger", "revoke", "61.211.38.9/32", "--db", sqlite_url, "--reason", "a hotel's guest network"]) == 0
+    capsys.readouterr()
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert main(["ledger", "list", "--all", "--db", sqlite_url]) == 0
+    states = [line.split(" · ")[0].split(maxsplit=2) for line in capsys.readouterr().out.splitlines()[1:]]
+    assert states == [
+        ["61.211.38.9/32", "L01", f"revoked {today} (a hotel's guest network)"],
+        ["150.162.56.185/32", "L01", "active"],
+        ["61.211.38.10/32", "L03", "expired"],
+    ]
+    assert main(["ledger", "import", export, *args]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        f"  not learned again: 61.211.38.9/32 for L01 was revoked {today} (a hotel's guest network); "
+        "revoked entries stay revoked",
+        "stored 2 ledger entries",
+    ]
+
+
 def test_a_japanese_ma_export_with_local_times_is_read_in_the_business_time_zone(files, sqlite_url, capsys) -> None:
     when = datetime.now(UTC).astimezone().replace(microsecond=0) - timedelta(days=2)
     jst = when.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))

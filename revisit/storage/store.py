@@ -45,7 +45,7 @@ from revisit.core.text import without_credentials
 from revisit.core.visit import PageView, Session
 from revisit.enrichment.account_table import AccountTable, account_fingerprint
 from revisit.enrichment.classify import MatchedHit
-from revisit.enrichment.ledger import LedgerEntry, merge_entries
+from revisit.enrichment.ledger import LedgerEntry, ListedEntry, merge_entries
 from revisit.enrichment.normalize import search_text, sort_key
 from revisit.enrichment.rdap import NetworkRegistration
 from revisit.storage.models import (
@@ -365,6 +365,24 @@ class Store:
             query = query.where(table.c.revoked_at.is_(None), table.c.expires_at > datetime.now(UTC))
         with self.engine.connect() as connection:
             return [_ledger_entry(row) for row in connection.execute(query).all()]
+
+    def list_ledger(self, account_id: str | None = None, include_inactive: bool = False) -> list[ListedEntry]:
+        """As ``load_ledger``, each entry with its revocation (when and why)."""
+        table = LedgerRow.__table__
+        query = select(table).order_by(table.c.last_seen.desc(), table.c.network)
+        if account_id is not None:
+            query = query.where(table.c.account_id == account_id)
+        if not include_inactive:
+            query = query.where(table.c.revoked_at.is_(None), table.c.expires_at > datetime.now(UTC))
+        with self.engine.connect() as connection:
+            return [
+                ListedEntry(
+                    _ledger_entry(row),
+                    as_utc(row.revoked_at) if row.revoked_at is not None else None,
+                    row.revoked_reason or "",
+                )
+                for row in connection.execute(query).all()
+            ]
 
     def revoked_ledger_keys(self) -> set[tuple[str, str]]:
         """(network, account id) of the revoked entries: what learning must not bring back."""
