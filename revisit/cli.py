@@ -387,7 +387,8 @@ def _enrich_accounts(args: argparse.Namespace) -> int:
     enriched = enriched_csv(text, report)
     if args.out:
         try:
-            Path(args.out).write_text(enriched, encoding="utf-8")
+            # with a BOM, as the web UI's CSV exports: Japanese Excel reads UTF-8 only then
+            Path(args.out).write_text(enriched.removeprefix("\ufeff"), encoding="utf-8-sig")
         except OSError as error:
             raise BadInput(f"--out {args.out}: cannot write it ({error.strerror})") from None
     else:

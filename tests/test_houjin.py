@@ -50,6 +50,21 @@ def test_the_check_digit_of_a_corporate_number() -> None:
     assert not check_digit_ok("400001209000")
 
 
+def test_enrich_writes_its_out_file_with_one_bom_for_excel_from_a_list_with_or_without_one(
+    accounts_csv, tmp_path, capsys
+) -> None:
+    """Japanese Excel reads a CSV as UTF-8 only with a BOM (the web UI's exports carry one)."""
+    with_bom = tmp_path / "accounts-bom.csv"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + accounts_csv.read_bytes())
+    for source in (accounts_csv, with_bom):
+        out = tmp_path / f"enriched-{source.stem}.csv"
+        assert main(["accounts", "enrich", str(source), "--houjin", str(HOUJIN), "--out", str(out)]) == 0
+        data = out.read_bytes()
+        assert data.startswith(b"\xef\xbb\xbfaccount_id,") and data.count(b"\xef\xbb\xbf") == 1
+        assert main(["accounts", "lint", str(out)]) == 0  # read back as the list it is
+    capsys.readouterr()
+
+
 def test_enrich_attaches_numbers_registered_names_readings_and_english_names(accounts_csv, tmp_path, capsys) -> None:
     out = tmp_path / "enriched.csv"
     assert main(["accounts", "enrich", str(accounts_csv), "--houjin", str(HOUJIN), "--out", str(out)]) == 0
@@ -60,7 +75,7 @@ def test_enrich_attaches_numbers_registered_names_readings_and_english_names(acc
         "  H04: あおば商事株式会社 is merged (2024-04-01)",
         "  H05: 株式会社かがやき物産 is closed (2023-03-31)",
     ]
-    rows = {row["account_id"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
+    rows = {row["account_id"]: row for row in csv.DictReader(out.open(encoding="utf-8-sig"))}
     added = ("corporate_number", "registered_name", "registered_kana", "registered_name_en", "houjin_status")
     assert [rows["H01"][c] for c in added] == [
         "4010001990011",
