@@ -471,6 +471,7 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
     from revisit.storage.store import Store
+    from revisit.web.clock import web_clock
 
     store = Store(args.db or settings.database_url)
     try:
@@ -505,14 +506,17 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
     if not entries:
         print(printable(f"no visits stored for account {args.account_id}"))
         return 0
+    # the web UI's zone (web.timezone, else the business hours'): the times alerts and pages show
+    zone = web_clock(settings).zone
     current = None
     for entry in entries:
+        at = entry.occurred_at.astimezone(zone)
         if entry.session_id != current:
             current = entry.session_id
             source = entry.organization_name or entry.client_ip
-            print(printable(f"visit {entry.occurred_at:%Y-%m-%d %H:%M} UTC from {source}"))
+            print(printable(f"visit {at:%Y-%m-%d %H:%M %z} from {source}"))
         label = f"  [{entry.page_label}]" if entry.page_label else ""
-        print(printable(f"  {entry.occurred_at:%H:%M:%S}  {entry.path}{label}"))
+        print(printable(f"  {at:%H:%M:%S}  {entry.path}{label}"))
     print(f"{len(alerts)} alert(s) for this account")
     return 0
 

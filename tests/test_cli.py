@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, inspect
@@ -238,6 +240,16 @@ def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:
     assert main(["history", "E03", "--db", url, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["alerts"][0]["tier"] == "C" and data["hits"][0]["path"].startswith("/")
+    first = datetime.fromisoformat(data["hits"][0]["at"])
+    # in the display zone with its offset, as alerts and the web UI: business hours' Asia/Tokyo by default
+    tokyo = first.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert out.splitlines()[0].startswith(f"visit {tokyo:%Y-%m-%d %H:%M} +0900 from ")
+    assert out.splitlines()[1].startswith(f"  {tokyo:%H:%M:%S}  /")
+    config = tmp_path / "revisit.toml"
+    config.write_text('[web]\ntimezone = "America/New_York"\n', encoding="utf-8")
+    assert main(["history", "E03", "--db", url, "--config", str(config)]) == 0
+    new_york = first.astimezone(ZoneInfo("America/New_York"))
+    assert capsys.readouterr().out.splitlines()[0].startswith(f"visit {new_york:%Y-%m-%d %H:%M %z} from ")
 
 
 def test_demo_tells_sales_who_came_back(tmp_path, capsys) -> None:
@@ -396,10 +408,10 @@ def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> Non
     )
     assert "  担当      Ken\ufffd31m ・ 配信: ダイジェスト" in replayed
     assert history.splitlines() == [
-        "visit 2015-05-19 05:00 UTC from Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J",
-        "  05:00:03  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd  [project]",
-        "  05:01:03  /files/x\ufffd\ufffd[31mred\ufffd  [download]",
-        "  05:02:03  /blog/geekery/\ufffd6n  [article]",
+        "visit 2015-05-19 14:00 +0900 from Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J",
+        "  14:00:03  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd  [project]",
+        "  14:01:03  /files/x\ufffd\ufffd[31mred\ufffd  [download]",
+        "  14:02:03  /blog/geekery/\ufffd6n  [article]",
         "1 alert(s) for this account",
     ]
     assert [hit["path"] for hit in json.loads(shown)["hits"]] == list(HOSTILE_PATHS)
