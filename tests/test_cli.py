@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -12,9 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from revisit.cli import main
+from revisit.cli import build_parser, main
 from revisit.storage.store import Store
-from tests.conftest import ACCESS_LOGS, APACHE_LOG, mmdb
+from tests.conftest import ACCESS_LOGS, APACHE_LOG, REPO, mmdb
+
+README = REPO / "README.md"
 
 ACCOUNTS = (
     "account_id,name,aliases,domains,networks,owner_name,owner_email,owner_slack,"
@@ -444,3 +447,40 @@ def test_config_check_refuses_the_session_secrets_web_serve_refuses(secret, says
     assert says in capsys.readouterr().err
     monkeypatch.setenv("REVISIT_WEB_SESSION_SECRET", "k" * 32)
     assert main(["config", "check"]) == 0
+
+
+def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, argparse.ArgumentParser]]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return [found for name, sub in action.choices.items() for found in _commands(sub, (*path, name))]
+    return [(" ".join(("revisit", *path)), parser)]
+
+
+def test_the_readme_command_table_names_every_option_of_every_command() -> None:
+    """A new user reads the table, not `--help`: `--db` was missing from `ledger list`, `--encoding`
+    from every command but replay. `--config` is said once, under the table, for all of them."""
+    rows = [
+        line.split(" | ")[0]
+        for line in README.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `revisit ")
+    ]
+    missing = {}
+    for command, parser in _commands(build_parser()):
+        cells = [cell for cell in rows if f"`{command} " in cell or f"`{command}`" in cell]
+        options = {o for a in parser._actions for o in a.option_strings if o.startswith("--")} - {"--help", "--config"}
+        absent = sorted(o for o in options if not any(f"{o} " in cell or f"{o}]" in cell for cell in cells))
+        if not cells or absent:
+            missing[command] = absent or ["(no row)"]
+    assert missing == {}
+
+
+def test_the_readme_table_of_base_confidences_is_the_one_matching_uses() -> None:
+    """An exact name match can show 0.54 (0.9 × a GeoLite2-ASN answer's 0.6): the README explains
+    it with this table of bases, which must stay the code's."""
+    from revisit.enrichment.match import _BASE_CONFIDENCE
+
+    text = README.read_text(encoding="utf-8")
+    table = text.split("| method | base |\n|---|---|\n", 1)[1].split("\n\n", 1)[0]
+    bases = {cell[1].strip("` "): float(cell[2]) for cell in (row.split("|") for row in table.splitlines())}
+    assert bases == {method.value: base for method, base in _BASE_CONFIDENCE.items()}
+    assert "an exact `name` match from GeoLite2-ASN is 0.9 × 0.6 = **0.54**" in text
