@@ -357,14 +357,7 @@ class Store:
 
     def load_ledger(self, account_id: str | None = None, include_inactive: bool = False) -> list[LedgerEntry]:
         """Unexpired, unrevoked entries (all of them with ``include_inactive``), newest first."""
-        table = LedgerRow.__table__
-        query = select(table).order_by(table.c.last_seen.desc(), table.c.network)
-        if account_id is not None:
-            query = query.where(table.c.account_id == account_id)
-        if not include_inactive:
-            query = query.where(table.c.revoked_at.is_(None), table.c.expires_at > datetime.now(UTC))
-        with self.engine.connect() as connection:
-            return [_ledger_entry(row) for row in connection.execute(query).all()]
+        return [listed.entry for listed in self.list_ledger(account_id, include_inactive)]
 
     def list_ledger(self, account_id: str | None = None, include_inactive: bool = False) -> list[ListedEntry]:
         """As ``load_ledger``, each entry with its revocation (when and why)."""
