@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 from alembic.autogenerate import compare_metadata
@@ -10,8 +11,11 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
+from revisit.alerts.sessions import advance_session
+from revisit.core.visit import PageView
 from revisit.storage.models import Base
 from revisit.storage.store import SCHEMA_REVISION, Store
+from tests.test_decisions import account, matched
 
 
 def test_migrations_match_the_models(db_url: str) -> None:
@@ -39,3 +43,30 @@ def test_schema_revision_constant_is_alembics_head() -> None:
     config = Config()
     config.set_main_option("script_location", str(resources.files("revisit.storage").joinpath("migrations")))
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION
+
+
+def test_a_hit_stored_early_gets_its_visit_once(db_url: str) -> None:
+    """The worker stores a hit from its early copy, before its visit is decided, and attaches the
+    visit when the event-time order takes it; a hit read again after a crash may meet a later
+    visit (a straggler), and must keep the one it was given first."""
+    at = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    acct = account(account_id="E01")
+    hit = matched(acct, "/projects/xdotool/", at)
+    gap = timedelta(minutes=30)
+    first = advance_session(None, "E01", PageView(at, "/projects/xdotool/", 30, "product"), gap)
+    later = advance_session(None, "E01", PageView(at + timedelta(hours=2), "/", 0, None), gap)
+    store = Store(db_url)
+    sink = store.hit_sink()
+    sink.add_early_hit("raw:0:7", hit, "product")
+    store.write_rows(sink.take())
+    assert store.history("E01")[0].session_id is None
+    sink.add_hit("raw:0:7", hit, first, first.pages[0])
+    sink.add_hit("raw:0:7", hit, later, later.pages[0])  # the same hit again, in the same batch
+    store.write_rows(sink.take())
+    sink.add_early_hit("raw:0:7", hit, "product")  # its early copy read again
+    sink.add_hit("raw:0:7", hit, later, later.pages[0])
+    store.write_rows(sink.take())
+    assert [(entry.session_id, entry.path) for entry in store.history("E01")] == [
+        (first.session_id, "/projects/xdotool/")
+    ]
+    store.close()

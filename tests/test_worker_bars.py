@@ -163,3 +163,37 @@ def test_one_account_from_three_partitions_gives_replays_alert(bootstrap, tmp_pa
         assert hits == len(lines)
     finally:
         setup.stop_all()
+
+
+def test_a_hit_is_stored_before_the_watermark_passes_it(bootstrap, tmp_path) -> None:
+    """Hits are stored at once; only visits and alerts wait for the watermark. Three raw
+    partitions never read (idle only after an hour) hold the watermark back: the hit is stored
+    all the same, without a visit, and no session or alert is decided from it yet."""
+    setup = Setup(bootstrap, tmp_path)
+    with setup.config.open("a", encoding="utf-8") as config:
+        config.write("\n[stream]\nidle_seconds = 3600\n")
+    log = tmp_path / "one.log"
+    log.write_text(visit_line("108.171.116.1", "10:00:00", "/projects/xdotool/"), encoding="utf-8")
+    setup.ship(log)
+    setup.start_worker()
+    engine = create_engine(setup.db)
+    query = text("SELECT account_id, path, session_id FROM hits")
+    try:
+        deadline = time.monotonic() + 90
+        stored: list = []
+        while time.monotonic() < deadline and not stored:
+            time.sleep(0.2)
+            try:
+                with engine.connect() as connection:
+                    stored = [tuple(row) for row in connection.execute(query)]
+            except Exception:  # the worker has not created the schema yet
+                stored = []
+        assert stored == [("E01", "/projects/xdotool/", None)], setup.worker_logs()
+        with engine.connect() as connection:
+            decided = [
+                connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in ("sessions", "alerts")
+            ]
+        assert decided == [0, 0]
+    finally:
+        engine.dispose()
+        setup.stop_all()

@@ -55,7 +55,7 @@ from revisit.enrichment.classify import (
 from revisit.enrichment.rdap import NetworkRegistration
 from revisit.kafka.event_order import EventTimeOrder
 from revisit.kafka.ledger_learning import LedgerStore, StreamLedger
-from revisit.kafka.records import matched_to_record, with_source
+from revisit.kafka.records import early, matched_to_record, with_source
 
 log = logging.getLogger("revisit.worker.classify")
 
@@ -274,12 +274,16 @@ class ClassifyStage(Service):
     def _wait_in_order(
         self, tp: TopicPartition, offset: int, matched: MatchedHit, now: float
     ) -> list[tuple[bytes, dict[str, Any]]]:
-        """Hand a matched hit to the event-time order; returns what goes out at once (a late hit)."""
+        """Hand a matched hit to the event-time order; returns what goes out at once: its early copy
+        (the hit stored without waiting), and the hit itself if it is late."""
         record = (
             matched.match.account.account_id.encode(),
             matched_to_record(matched, f"{tp.topic}:{tp.partition}:{offset}"),
         )
-        return self._order.add(tp, offset, matched.hit.timestamp, matched.raw_line, record, now)
+        return [
+            (record[0], early(record[1])),
+            *self._order.add(tp, offset, matched.hit.timestamp, matched.raw_line, record, now),
+        ]
 
     def _encoded(self, due: list[tuple[bytes, dict[str, Any]]]) -> list[tuple[bytes, bytes]]:
         """The records to send, each naming this stage's raw partitions and low watermark (what the

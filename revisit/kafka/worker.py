@@ -44,6 +44,7 @@ from revisit.kafka.progress import CommittedEventTimes
 from revisit.kafka.records import (
     AccountStateTable,
     UnknownAccount,
+    is_early,
     last_alerts_field,
     matched_from_record,
     pending_field,
@@ -116,7 +117,8 @@ def build_app(
     )
     committed_times = CommittedEventTimes()  # what the sweep judges by: see revisit/kafka/progress.py
     sink = store.hit_sink()
-    unstored: list[tuple[Any, float]] = []  # events (and their event times) whose rows are not yet stored
+    # events whose rows are not yet stored, with the event time of the early ones (None for the ordered)
+    unstored: list[tuple[Any, float | None]] = []
     write_failure: list[str] = []  # why the last write failed, while it keeps failing (for /readyz)
 
     def store_and_acknowledge() -> bool:
@@ -152,7 +154,8 @@ def build_app(
         states.publish(state)  # only now: see AccountStateTable
         now = time.time()
         for event, event_time in events:
-            metrics.event_to_hit_stored.observe(max(0.0, now - event_time))
+            if event_time is not None:  # a hit is stored by its early copy: that is its latency
+                metrics.event_to_hit_stored.observe(max(0.0, now - event_time))
             event.ack()
         for alert in new_alerts:
             metrics.event_to_alert_stored.observe(max(0.0, now - alert.last_seen.timestamp()))
@@ -170,17 +173,22 @@ def build_app(
                 log.warning("matched hit for account %s, which this worker's list does not hold", error)
                 event.ack()
                 continue
-            committed_times.read(
-                event.message.partition, event.message.offset, matched.hit.timestamp, source_of(event.value)
-            )
-            states.note_partition(matched.match.account.account_id, event.message.partition)
-            observation = tracker.observe(matched)  # state changes are staged: see AccountStateTable
-            sink.add_hit(hit_key, matched, observation.session, observation.page)
-            if observation.triggered is not None:
-                sink.add_alert(observation.triggered)
-            if observation.refreshed is not None:
-                sink.update_alert(observation.refreshed)
-            unstored.append((event, matched.hit.timestamp.timestamp()))
+            if is_early(event.value):
+                # stored at once, without its visit; the ordered copy (after the watermark) decides
+                sink.add_early_hit(hit_key, matched, tracker.scorer.weigh(matched.hit.path).label)
+                unstored.append((event, matched.hit.timestamp.timestamp()))
+            else:
+                committed_times.read(
+                    event.message.partition, event.message.offset, matched.hit.timestamp, source_of(event.value)
+                )
+                states.note_partition(matched.match.account.account_id, event.message.partition)
+                observation = tracker.observe(matched)  # state changes are staged: see AccountStateTable
+                sink.add_hit(hit_key, matched, observation.session, observation.page)
+                if observation.triggered is not None:
+                    sink.add_alert(observation.triggered)
+                if observation.refreshed is not None:
+                    sink.update_alert(observation.refreshed)
+                unstored.append((event, None))
             if len(unstored) >= worker.store_batch:
                 while not store_and_acknowledge():  # back-pressure: read nothing more until stored
                     await asyncio.sleep(DATABASE_RETRY_SECONDS)

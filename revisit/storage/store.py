@@ -81,7 +81,7 @@ def open_engine(url: str) -> Engine:
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0011"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -142,6 +142,17 @@ def _insert_ignoring_duplicates(engine: Engine, table: Any, key_columns: Sequenc
     return _dialect_insert(engine, table).on_conflict_do_nothing(index_elements=list(key_columns))
 
 
+def _attach_session(engine: Engine):
+    """Insert a hit with its visit, or give a hit stored early (no visit yet) its visit. One row per
+    key per statement: PostgreSQL refuses to update a row twice in one ``INSERT``."""
+    statement = _dialect_insert(engine, HitRow.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["hit_key"],
+        set_={"session_id": statement.excluded.session_id},
+        where=HitRow.__table__.c.session_id.is_(None),
+    )
+
+
 def _upsert(engine: Engine, table: Any, key_columns: Sequence[str], update_columns: Sequence[str]):
     statement = _dialect_insert(engine, table)
     return statement.on_conflict_do_update(
@@ -164,7 +175,7 @@ class AccountImport:
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     occurred_at: datetime
-    session_id: str
+    session_id: str | None  # None: stored early, its visit not decided yet (README, "Event time")
     path: str
     page_label: str | None
     client_ip: str
@@ -550,7 +561,14 @@ class Store:
                 for start in range(0, len(keys), 5000):  # within every backend's bound-parameter limit
                     chunk = keys[start : start + 5000]
                     stored.update(connection.execute(select(HitRow.hit_key).where(HitRow.hit_key.in_(chunk))).scalars())
-                connection.execute(_insert_ignoring_duplicates(engine, HitRow.__table__, ["hit_key"]), rows.hits)
+                early = [hit for hit in rows.hits if hit["session_id"] is None]
+                if early:
+                    connection.execute(_insert_ignoring_duplicates(engine, HitRow.__table__, ["hit_key"]), early)
+                ordered = list({hit["hit_key"]: hit for hit in reversed(rows.hits) if hit["session_id"]}.values())
+                if ordered:
+                    # an early row gets its visit now; a row that has one keeps it (a hit read
+                    # again after a crash can meet a later visit and must not move to it)
+                    connection.execute(_attach_session(engine), ordered)
                 self._add_activity_replies(connection, [hit for hit in rows.hits if hit["hit_key"] not in stored])
             if rows.sessions:
                 connection.execute(
@@ -724,25 +742,7 @@ class DatabaseHitSink:
         self._pending = PendingRows.empty()
 
     def add_hit(self, hit_key: str, matched: MatchedHit, session: Session, page: PageView) -> None:
-        hit = matched.hit
-        self._pending.hits.append(
-            {
-                "hit_key": hit_key,
-                "account_id": matched.match.account.account_id,
-                "session_id": session.session_id,
-                "occurred_at": to_utc(hit.timestamp),
-                "client_ip": self._store.protect_address(hit.client_ip),
-                "method": hit.method,
-                "path": hit.path,
-                "query": hit.query,
-                "status": hit.status,
-                "referrer": hit.referrer,
-                "user_agent": hit.user_agent,
-                "page_label": page.label,
-                "match_method": matched.match.method.value,
-                "organization_name": matched.organization.name,
-            }
-        )
+        self._pending.hits.append(self._hit_row(hit_key, matched, session.session_id, page.label))
         self._pending.sessions[session.session_id] = {
             "session_id": session.session_id,
             "account_id": session.account_id,
@@ -750,6 +750,30 @@ class DatabaseHitSink:
             "last_seen": to_utc(session.last_seen),
             "page_count": len(session.pages),
             "score": session.score,
+        }
+
+    def add_early_hit(self, hit_key: str, matched: MatchedHit, page_label: str | None) -> None:
+        """A hit as soon as it is matched, before the event-time order takes it: its visit
+        (``session_id``) is attached by the ``add_hit`` of the same key once that order has."""
+        self._pending.hits.append(self._hit_row(hit_key, matched, None, page_label))
+
+    def _hit_row(self, hit_key: str, matched: MatchedHit, session_id: str | None, label: str | None) -> dict[str, Any]:
+        hit = matched.hit
+        return {
+            "hit_key": hit_key,
+            "account_id": matched.match.account.account_id,
+            "session_id": session_id,
+            "occurred_at": to_utc(hit.timestamp),
+            "client_ip": self._store.protect_address(hit.client_ip),
+            "method": hit.method,
+            "path": hit.path,
+            "query": hit.query,
+            "status": hit.status,
+            "referrer": hit.referrer,
+            "user_agent": hit.user_agent,
+            "page_label": label,
+            "match_method": matched.match.method.value,
+            "organization_name": matched.organization.name,
         }
 
     def add_alert(self, alert: Alert) -> None:
