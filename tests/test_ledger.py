@@ -674,3 +674,29 @@ def test_the_classifier_decides_again_exactly_the_cached_addresses_of_changed_ne
     assert sorted(classifier._by_address) == ["150.162.56.200", "150.162.57.1", "2001:db8:1:3::5"]
     assert classifier.forget_addresses_in([ip_network("150.162.0.0/16")]) == 2
     assert sorted(classifier._by_address) == ["2001:db8:1:3::5"]
+
+
+def test_explain_from_the_database_alone_says_why_the_ledger_cannot_match(files, sqlite_url, capsys) -> None:
+    """``ledger import --accounts CSV --db URL`` stores the ledger, not the list: ``explain --db URL``
+    said "no answer" as if the ledger were empty; it now names the accounts it lacks and the remedy."""
+    export = _export(files, [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(2)}"])
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
+    capsys.readouterr()
+    assert main(["explain", "150.162.56.185", "--db", sqlite_url]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "match: account" not in "\n".join(out)
+    assert out[-2] == (
+        "note: the ledger cannot match 1 learned network(s): their account(s) L01 are not in the "
+        "database's account list, which is empty (store the list with `revisit accounts import CSV "
+        "--db URL`, or pass --accounts CSV)"
+    )
+    assert out[-1].startswith(
+        "  150.162.56.185 is in 150.162.56.185/32, learned for account L01: form export leads.csv line 2"
+    )
+    # the remedy it names works
+    assert main(["accounts", "import", files["accounts"], "--db", sqlite_url]) == 0
+    capsys.readouterr()
+    assert main(["explain", "150.162.56.185", "--db", sqlite_url]) == 0
+    out = capsys.readouterr().out
+    assert "match: account L01 '星空工業株式会社' by ledger, confidence 0.90" in out
+    assert "the ledger cannot match" not in out
