@@ -700,3 +700,32 @@ def test_explain_from_the_database_alone_says_why_the_ledger_cannot_match(files,
     out = capsys.readouterr().out
     assert "match: account L01 '星空工業株式会社' by ledger, confidence 0.90" in out
     assert "the ledger cannot match" not in out
+
+
+@pytest.mark.parametrize(
+    "drop_private, learned, refused", [(True, [], {"not_public_address": 1}), (False, ["10.20.30.40/32"], {})]
+)
+def test_the_worker_learns_private_sign_ins_when_private_traffic_is_kept(
+    files, drop_private: bool, learned: list[str], refused: dict[str, int]
+) -> None:
+    """``filters.drop_private = false`` keeps an intranet's visitors (a portal behind the VPN): the
+    worker learned their sign-ins never, where replay and ``ledger learn`` do; now it follows the setting."""
+    from dataclasses import replace
+
+    from revisit.app import build_enrichment
+    from revisit.core.config import FilterSettings, LedgerSettings, LogSettings, load_settings
+    from revisit.enrichment.accounts import load_accounts
+    from revisit.kafka.ledger_learning import StreamLedger
+
+    settings = load_settings(files["config"])
+    settings = replace(
+        settings,
+        log=replace(LogSettings(), format="combined"),
+        ledger=replace(LedgerSettings(), log_field="%u"),
+        filters=replace(FilterSettings(), drop_private=drop_private),
+    )
+    enrichment = build_enrichment(load_accounts(files["accounts"]), [], settings)
+    ledger = StreamLedger(settings, enrichment.index, set())
+    sign_in = _signed_line("10.20.30.40", "tanaka@hoshizora.co.jp", "/account/", 1)
+    assert [str(network) for network in ledger.learn_lines([sign_in])] == learned
+    assert ledger.refused == refused
