@@ -25,6 +25,8 @@ from revisit.enrichment.providers import ProviderDirectory, access_providers
 # (kind, why it matters), in the order they are reported
 KINDS = {
     "same_name": "the same company written two ways: it would be contacted twice",
+    "same_name_distinct_companies": "one name, different corporate numbers (法人番号): distinct companies, "
+    "not duplicates; a visitor known only by this name matches neither, so give each its domain or network",
     "similar_name": "names this alike may be one company: check, then merge or add aliases",
     "shared_domain": "a domain on two accounts matches neither of them",
     "shared_network": "a network on two accounts matches neither (the most specific one wins)",
@@ -89,29 +91,56 @@ def lint_accounts(
     return sorted(findings, key=lambda f: (order.index(f.kind), f.account_ids))
 
 
+def _corporate_number(account: Account) -> str:
+    return dict(account.attributes).get("corporate_number", "").strip()
+
+
 def _same_names(accounts: Iterable[Account]) -> list[Finding]:
+    """Accounts whose names (or aliases) normalise alike. When their corporate numbers differ they
+    are homonyms, reported as distinct companies; accounts that share a number, or of which at most
+    one has a number, are the same company listed twice."""
     by_key: dict[str, dict[str, str]] = defaultdict(dict)  # key → account id → name as listed
+    numbers: dict[str, str] = {}
     for account in accounts:
+        numbers[account.account_id] = _corporate_number(account)
         for text in (account.name, *account.aliases):
             key = normalize_uncached(text).key
             if key:
                 by_key[key].setdefault(account.account_id, text)
-    return [
-        Finding(
-            "same_name",
-            tuple(sorted(listed)),
-            " = ".join(f"{listed[i]!r} ({i})" for i in sorted(listed)) + f" → {key!r}",
+    findings = []
+    for key, listed in sorted(by_key.items()):
+        if len(listed) < 2:
+            continue
+        ids = sorted(listed)
+        by_number: dict[str, list[str]] = defaultdict(list)
+        for account_id in ids:
+            by_number[numbers[account_id]].append(account_id)
+        if len(by_number.keys() - {""}) < 2:
+            findings.append(Finding("same_name", tuple(ids), _listed(listed, ids) + f" → {key!r}"))
+            continue
+        detail = ", ".join(
+            f"{listed[i]!r} ({i}, " + (f"法人番号 {numbers[i]})" if numbers[i] else "no corporate number)") for i in ids
         )
-        for key, listed in sorted(by_key.items())
-        if len(listed) > 1
-    ]
+        findings.append(Finding("same_name_distinct_companies", tuple(ids), detail))
+        findings += [
+            Finding("same_name", tuple(same), _listed(listed, same) + f" → {key!r}, 法人番号 {number}")
+            for number, same in by_number.items()
+            if number and len(same) > 1
+        ]
+    return findings
+
+
+def _listed(names: dict[str, str], ids: Sequence[str]) -> str:
+    return " = ".join(f"{names[i]!r} ({i})" for i in ids)
 
 
 def _similar_names(accounts: Sequence[Account], matching: MatchingSettings) -> list[Finding]:
     """Pairs of different keys scoring ≥ fuzzy_min_score. Compared within blocks of names starting
     with the same two characters, so 100,000 accounts take seconds, not hours (a typo in the first
-    two characters goes unnoticed)."""
+    two characters goes unnoticed). Two accounts with different corporate numbers are known to be
+    two companies: no finding."""
     entries: dict[str, tuple[str, str]] = {}  # sorted-words text → (account id, name)
+    numbers = {account.account_id: _corporate_number(account) for account in accounts}
     for account in accounts:
         normalized = normalize_uncached(account.name)
         if len(normalized.key) >= matching.fuzzy_min_length:
@@ -129,7 +158,8 @@ def _similar_names(accounts: Sequence[Account], matching: MatchingSettings) -> l
                 text, later, scorer=fuzz.ratio, processor=None, score_cutoff=matching.fuzzy_min_score, limit=None
             ):
                 (id_a, name_a), (id_b, name_b) = entries[text], entries[later[j]]
-                if id_a != id_b:
+                distinct_companies = numbers[id_a] and numbers[id_b] and numbers[id_a] != numbers[id_b]
+                if id_a != id_b and not distinct_companies:
                     findings.append(
                         Finding(
                             "similar_name", tuple(sorted((id_a, id_b))), f"{name_a!r} ~ {name_b!r} ({score:.0f}% alike)"

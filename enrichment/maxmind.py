@@ -36,7 +36,7 @@ from revisit.enrichment.providers import (
     access_providers,
     provider_words_clue,
 )
-from revisit.enrichment.terms import SOURCE_TERMS, SourceTerms
+from revisit.enrichment.terms import DEMO_DATABASE_TYPE, SOURCE_TERMS, SourceTerms
 
 log = logging.getLogger("revisit.resolve.maxmind")
 
@@ -254,7 +254,7 @@ class MaxMindResolver:
 
     @property
     def terms(self) -> tuple[SourceTerms, ...]:
-        return tuple(dict.fromkeys(SOURCE_TERMS[database.family] for database in self.databases))
+        return tuple(dict.fromkeys(_terms_of(database) for database in self.databases))
 
     def __init__(
         self,
@@ -332,6 +332,13 @@ class MaxMindResolver:
         if not answers:
             return None
         return merge_answers(answers, self.providers, families)
+
+
+def _terms_of(database: MaxMindDatabase) -> SourceTerms:
+    """The terms of a database's product; the demo's file, in IPinfo Lite's schema, is not IPinfo's."""
+    if database.database_type == DEMO_DATABASE_TYPE:
+        return SOURCE_TERMS["revisit_demo"]
+    return SOURCE_TERMS[database.family]
 
 
 def _lookup_of(database: MaxMindDatabase) -> Callable[[str], Any]:

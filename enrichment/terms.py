@@ -58,6 +58,10 @@ _REGISTRY_URLS = (
     "https://www.ripe.net/publications/news/incorrect-use-of-the-ripe-database/)"
 )
 
+# The database_type ``revisit demo`` writes into demo.mmdb: read as IPinfo Lite (its schema), listed
+# by ``revisit sources`` as invented data, which owes IPinfo no credit.
+DEMO_DATABASE_TYPE = "revisit-demo"
+
 SOURCE_TERMS: dict[str, SourceTerms] = {
     terms.key: terms
     for terms in (
@@ -102,6 +106,15 @@ SOURCE_TERMS: dict[str, SourceTerms] = {
             True,
             "IP address data powered by IPinfo",
             "https://ipinfo.io",
+        ),
+        SourceTerms(
+            "revisit_demo",
+            "The revisit demo's IP database (invented records in IPinfo Lite's schema)",
+            "invented by `revisit demo`: no third-party data",
+            "revisit/demo.py",
+            True,
+            note="its organisations and networks are made up for the demo and name no real visitor; "
+            "IPinfo's credit is owed for a real IPinfo Lite file, not for this one",
         ),
         SourceTerms(
             "dbip_lite",

@@ -35,6 +35,7 @@ from revisit.core.errors import BadInput, ServiceFailure
 from revisit.core.logs import configure_logging
 from revisit.core.text import json_for_terminal, printable, without_credentials
 from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.ledger import LedgerEntry
 from revisit.stream.filters import FilterReason, HitFilter
 
 
@@ -284,6 +285,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
         raise BadInput(f"{args.ip!r} is not an IP address") from None
     accounts: Sequence[Account] | None = load_accounts(args.accounts, args.encoding) if args.accounts else None
     store = Store(args.db) if args.db else None
+    ledger_notes: list[str] = []
     try:
         if accounts is None:
             accounts = store.load_accounts() if store is not None else []
@@ -291,6 +293,8 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
         if store is not None:
             enrichment.remember_registrations(store.load_network_registrations())
             enrichment.use_ledger(store)
+            if settings.ledger.enabled:
+                ledger_notes = _ledger_accounts_missing(address, store.load_ledger(), accounts, bool(args.accounts))
     finally:
         if store is not None:
             store.close()
@@ -306,10 +310,48 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 0
         explanation = explain_address(address, enrichment.index, enrichment.resolvers, enrichment.late)
-        print("\n".join(printable(line) for line in explanation.lines()))
+        print("\n".join(printable(line) for line in [*explanation.lines(), *ledger_notes]))
         return 0
     finally:
         enrichment.close()
+
+
+def _ledger_accounts_missing(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    entries: Sequence[LedgerEntry],
+    accounts: Sequence[Account],
+    from_csv: bool,
+) -> list[str]:
+    """Why ledger entries cannot match: their account is not in the list explain matches against.
+
+    ``ledger import --accounts CSV --db URL`` stores the ledger but not the list, so ``explain
+    --db URL`` alone found no account for any entry and said "no answer" as if the ledger were empty.
+    """
+    known = {account.account_id for account in accounts}
+    missing = [entry for entry in entries if entry.account_id not in known]
+    if not missing:
+        return []
+    if from_csv:
+        where, remedy = "the --accounts list", "they left the list, or pass the list the ledger was learned with"
+    elif not accounts:
+        where = "the database's account list, which is empty"
+        remedy = "store the list with `revisit accounts import CSV --db URL`, or pass --accounts CSV"
+    else:
+        where, remedy = (
+            "the database's account list",
+            "they left the list, or pass the current list with --accounts CSV",
+        )
+    ids = sorted({entry.account_id for entry in missing})
+    lines = [
+        f"note: the ledger cannot match {len(missing)} learned network(s): their account(s) "
+        f"{', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''} are not in {where} ({remedy})"
+    ]
+    lines += [
+        f"  {address} is in {entry.network}, learned for account {entry.account_id}: {entry.describe()}"
+        for entry in missing
+        if address in entry.network
+    ]
+    return lines
 
 
 def _sources(args: argparse.Namespace, settings: Settings) -> int:

@@ -40,6 +40,7 @@ from revisit.core.organization import Organization, OrgKind
 from revisit.core.visit import PageView
 from revisit.enrichment.accounts import load_accounts
 from revisit.enrichment.explain import explain_address
+from revisit.enrichment.terms import DEMO_DATABASE_TYPE
 
 JST = timezone(timedelta(hours=9))
 DEMO_DAY = datetime(2026, 11, 20, tzinfo=JST)
@@ -534,7 +535,10 @@ def write_demo_database(path: Path) -> Path:
     from netaddr import IPSet
 
     writer = MMDBWriter(
-        ip_version=6, ipv4_compatible=True, database_type="revisit-demo", description="revisit demo: invented records"
+        ip_version=6,
+        ipv4_compatible=True,
+        database_type=DEMO_DATABASE_TYPE,
+        description="revisit demo: invented records",
     )
     for visitor in DATABASE_VISITORS:
         record = {

@@ -108,12 +108,13 @@ class EnvoyParser:
     code flags ... "x-forwarded-for" "user-agent" "request-id" "authority" "upstream host" ...``.
 
     The client is Istio's ``DOWNSTREAM_REMOTE_ADDRESS``; Envoy's default format logs none, so there
-    the X-Forwarded-For chain stands for it.
+    the X-Forwarded-For chain stands for it. Emissary-ingress (formerly Ambassador) writes Envoy's
+    format after ``ACCESS `` (such a line in Elastic's Envoy sample read as missing_fields).
     """
 
     fast_pattern = None
     _LINE = re.compile(
-        r'^\[(\S+)\] "((?:[^"\\]|\\.)*)" (\d+) \S+(?: \S+ \S+ "[^"]*")? (?:\d+|-) (\d+|-) \S+ \S+ '
+        r'^(?:ACCESS )?\[(\S+)\] "((?:[^"\\]|\\.)*)" (\d+) \S+(?: \S+ \S+ "[^"]*")? (?:\d+|-) (\d+|-) \S+ \S+ '
         r'"([^"]*)" "([^"]*)" "[^"]*" "([^"]*)" "[^"]*"(?: \S+ \S+ \S+ (\S+) \S+ \S+)?\s*$'
     )
 

@@ -120,6 +120,8 @@ class JsonLineParser:
                 return Malformed(MalformedReason.MISSING_FIELDS)
             request = f"{_text(get['method'](record)) or 'GET'} {path} HTTP/1.1"
         vhost = _text(get["vhost"](record))
+        if vhost == "-":  # Envoy's JSON, like its text, writes "-" for a request without a Host
+            vhost = None
         if vhost is None and request.count(" ") == 2:
             vhost = _url_host(request.split(" ")[1])  # Google Cloud logs the host only in requestUrl
         status = get["status"](record)

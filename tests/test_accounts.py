@@ -140,6 +140,42 @@ def test_lint_finds_duplicates_shared_keys_and_missing_fields(tmp_path: Path, ca
     assert "203.0.113.128/25 inside 203.0.113.0/24" in text
 
 
+HOMONYMS_CSV = """account_id,name,domains,owner_email,last_deal_at,corporate_number
+H1,株式会社サクラ精機,sakura-seiki.co.jp,a@example.jp,2025-01-01,1010001000001
+H2,サクラ精機（株）,sakura-osaka.co.jp,b@example.jp,2025-02-01,2120001000002
+H3,サクラ精機株式会社,sakura-seiki.co.jp,c@example.jp,2025-03-01,1010001000001
+H4,Northwind Traders,northwind.example,d@example.com,2025-03-01,3010001000003
+H5,Northwind Trader,northwind-kansai.example,e@example.com,2025-03-01,4120001000004
+"""
+
+
+def test_lint_reports_one_name_with_different_corporate_numbers_as_distinct_companies(tmp_path: Path, capsys) -> None:
+    """Two sakura-seiki rows with different 法人番号 are two companies (one in Tokyo, one in Osaka):
+    the lint called them "the same company written two ways"; the rows sharing a number still are."""
+    from revisit.cli import main
+
+    path = tmp_path / "accounts.csv"
+    path.write_text(HOMONYMS_CSV, encoding="utf-8")
+    assert main(["accounts", "lint", str(path), "--json"]) == 0
+    findings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(f["kind"], f["accounts"], f["detail"]) for f in findings] == [
+        (
+            "same_name",
+            ["H1", "H3"],
+            "'株式会社サクラ精機' (H1) = 'サクラ精機株式会社' (H3) → 'さくら精機', 法人番号 1010001000001",
+        ),
+        (
+            "same_name_distinct_companies",
+            ["H1", "H2", "H3"],
+            "'株式会社サクラ精機' (H1, 法人番号 1010001000001), 'サクラ精機（株）' (H2, 法人番号 2120001000002), "
+            "'サクラ精機株式会社' (H3, 法人番号 1010001000001)",
+        ),
+        # H4 and H5 are alike but their numbers say they are two companies: no similar_name
+        ("shared_domain", ["H1", "H3"], "sakura-seiki.co.jp"),
+    ]
+    assert findings[1]["why"].startswith("one name, different corporate numbers (法人番号): distinct companies")
+
+
 @pytest.mark.parametrize("slack", ["<!channel>", "U123> <!here", "u024be7lh", "@tanaka", "U024BE7LH>"])
 def test_an_owner_slack_that_is_no_member_id_is_refused(tmp_path: Path, slack: str) -> None:
     """Only a member id goes into ``<@…>``: anything else could ping a whole channel."""

@@ -674,3 +674,58 @@ def test_the_classifier_decides_again_exactly_the_cached_addresses_of_changed_ne
     assert sorted(classifier._by_address) == ["150.162.56.200", "150.162.57.1", "2001:db8:1:3::5"]
     assert classifier.forget_addresses_in([ip_network("150.162.0.0/16")]) == 2
     assert sorted(classifier._by_address) == ["2001:db8:1:3::5"]
+
+
+def test_explain_from_the_database_alone_says_why_the_ledger_cannot_match(files, sqlite_url, capsys) -> None:
+    """``ledger import --accounts CSV --db URL`` stores the ledger, not the list: ``explain --db URL``
+    said "no answer" as if the ledger were empty; it now names the accounts it lacks and the remedy."""
+    export = _export(files, [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(2)}"])
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
+    capsys.readouterr()
+    assert main(["explain", "150.162.56.185", "--db", sqlite_url]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "match: account" not in "\n".join(out)
+    assert out[-2] == (
+        "note: the ledger cannot match 1 learned network(s): their account(s) L01 are not in the "
+        "database's account list, which is empty (store the list with `revisit accounts import CSV "
+        "--db URL`, or pass --accounts CSV)"
+    )
+    assert out[-1].startswith(
+        "  150.162.56.185 is in 150.162.56.185/32, learned for account L01: form export leads.csv line 2"
+    )
+    # the remedy it names works
+    assert main(["accounts", "import", files["accounts"], "--db", sqlite_url]) == 0
+    capsys.readouterr()
+    assert main(["explain", "150.162.56.185", "--db", sqlite_url]) == 0
+    out = capsys.readouterr().out
+    assert "match: account L01 '星空工業株式会社' by ledger, confidence 0.90" in out
+    assert "the ledger cannot match" not in out
+
+
+@pytest.mark.parametrize(
+    "drop_private, learned, refused", [(True, [], {"not_public_address": 1}), (False, ["10.20.30.40/32"], {})]
+)
+def test_the_worker_learns_private_sign_ins_when_private_traffic_is_kept(
+    files, drop_private: bool, learned: list[str], refused: dict[str, int]
+) -> None:
+    """``filters.drop_private = false`` keeps an intranet's visitors (a portal behind the VPN): the
+    worker learned their sign-ins never, where replay and ``ledger learn`` do; now it follows the setting."""
+    from dataclasses import replace
+
+    from revisit.app import build_enrichment
+    from revisit.core.config import FilterSettings, LedgerSettings, LogSettings, load_settings
+    from revisit.enrichment.accounts import load_accounts
+    from revisit.kafka.ledger_learning import StreamLedger
+
+    settings = load_settings(files["config"])
+    settings = replace(
+        settings,
+        log=replace(LogSettings(), format="combined"),
+        ledger=replace(LedgerSettings(), log_field="%u"),
+        filters=replace(FilterSettings(), drop_private=drop_private),
+    )
+    enrichment = build_enrichment(load_accounts(files["accounts"]), [], settings)
+    ledger = StreamLedger(settings, enrichment.index, set())
+    sign_in = _signed_line("10.20.30.40", "tanaka@hoshizora.co.jp", "/account/", 1)
+    assert [str(network) for network in ledger.learn_lines([sign_in])] == learned
+    assert ledger.refused == refused

@@ -4,6 +4,7 @@ strings, W3C extended logs (IIS, CloudFront), AWS ALB and Classic ELB, HAProxy, 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -228,13 +229,19 @@ def test_w3c_fields_setting_is_checked() -> None:
         ("nswl_docker_readme.log", "w3c", "lines 7  parsed 3  malformed 4"),
         ("matomo_traefik_json.log", "traefik", "lines 1  parsed 1  malformed 0"),
         ("gcp_lb_otel_ndjson.log", "auto", "lines 3  parsed 3  malformed 0"),
+        ("elastic_istio_json.log", "istio", "lines 3  parsed 2  malformed 1"),
+        ("elastic_istio_in_cri.log", {"format": "envoy", "container": "cri"}, "lines 15  parsed 15  malformed 0"),
+        ("elastic_istio_text_public_client.log", "envoy", "lines 1  parsed 1  malformed 0"),
+        ("elastic_envoyproxy.log", "envoy", "lines 7  parsed 4  malformed 3"),
     ],
 )
 def test_replay_reads_each_format(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], sample: str, log_format: str, summary: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sample: str, log_format: str | dict[str, str], summary: str
 ) -> None:
+    """``log_format``: the format's name, or the whole ``[log]`` section when it takes more."""
+    log_section = log_format if isinstance(log_format, dict) else {"format": log_format}
     (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
-    (tmp_path / "revisit.toml").write_text(tomli_w.dumps({"log": {"format": log_format}}), encoding="utf-8")
+    (tmp_path / "revisit.toml").write_text(tomli_w.dumps({"log": log_section}), encoding="utf-8")
     arguments = ["replay", str(LOGS / sample), "--accounts", str(tmp_path / "accounts.csv")]
     arguments += ["--config", str(tmp_path / "revisit.toml"), "--db", f"sqlite:///{tmp_path / 'r.sqlite'}"]
     assert main(arguments) == 0
@@ -578,8 +585,8 @@ def test_envoy_and_istio_text_lines(format_name: str) -> None:
 @pytest.mark.parametrize("format_name", ["gcp_lb", "istio", "auto"])
 def test_gcp_and_istio_json_presets(format_name: str) -> None:
     """Lines written from the documented field names (Cloud Logging's HttpRequest; Istio's JSON
-    access-log encoding): no public sample of Istio's JSON lines is at hand (SOURCES.md); the Google
-    Cloud samples are read in test_gcp_load_balancer_samples."""
+    access-log encoding); the public samples are read in test_gcp_load_balancer_samples and
+    test_istio_json_sample."""
     gcp = (
         '{"httpRequest":{"requestMethod":"GET","requestUrl":"https://www.example.jp/pricing?plan=pro",'
         '"status":200,"responseSize":"5120","userAgent":"Mozilla/5.0","remoteIp":"81.2.69.160",'
@@ -620,6 +627,9 @@ def test_gcp_and_istio_json_presets(format_name: str) -> None:
         ("nswl_docker_readme.log", "w3c", "lines 7  parsed 3 (100.0 % of 3 lines that are not empty or comments)"),
         ("matomo_traefik_json.log", "traefik", "lines 1  parsed 1 (100.0 % of 1 lines that are not empty or comments)"),
         ("gcp_lb_otel_ndjson.log", "gcp_lb", "lines 3  parsed 3 (100.0 % of 3 lines that are not empty or comments)"),
+        ("elastic_istio_json.log", "istio", "lines 3  parsed 2 (66.6 % of 3 lines that are not empty or comments)"),
+        ("elastic_istio_text.log", "envoy", "lines 8  parsed 8 (100.0 % of 8 lines that are not empty or comments)"),
+        ("elastic_envoyproxy.log", "envoy", "lines 7  parsed 4 (57.1 % of 7 lines that are not empty or comments)"),
     ],
 )
 def test_logs_check_detects_each_real_sample(
@@ -752,3 +762,140 @@ def test_gcp_load_balancer_samples(format_name: str) -> None:
         "Chrome/142.0.0.0 Safari/537.36"
     )
     assert TimestampParser().parse(denied.timestamp) == TimestampParser().parse("2025-11-11T12:25:33.653165Z")
+
+
+# --- Istio and Envoy lines from Elastic's integrations (tests/data/logs/SOURCES.md, ELv2) --------
+
+
+@pytest.mark.parametrize("format_name", ["istio", "auto"])
+def test_istio_json_sample(format_name: str) -> None:
+    """Istio's JSON encoding: numbers as JSON numbers, nulls for absent values, an IPv6 client as
+    ``[addr]:port``, and a request Envoy could not decode (http1.codec_error: method, path and
+    authority "-"), which has no page."""
+    counts, addresses = parse_file(LOGS / "elastic_istio_json.log", LogSettings(format=format_name))
+    assert counts == {"lines": 3, "ok": 2, "bad_request": 1}
+    assert addresses == ["10.124.0.13", "2a02:cf40::4e36"]
+    _, ipv6, codec_error = _split_all(format_name, LOGS / "elastic_istio_json.log")
+    assert isinstance(ipv6, RawFields) and isinstance(codec_error, RawFields)
+    assert (ipv6.vhost, ipv6.client, ipv6.timestamp, ipv6.status, ipv6.size, ipv6.forwarded_for) == (
+        "reviews:9080",
+        "[2a02:cf40::4e36]:5000",
+        "2022-09-08T12:51:05.656Z",
+        "200",
+        "358",
+        None,
+    )
+    assert split_request(ipv6.request) == ("GET", "/reviews/0", "")
+    assert ipv6.user_agent == (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/103.0.5060.114 Safari/537.36"
+    )
+    assert TimestampParser().parse(ipv6.timestamp) == datetime(2022, 9, 8, 12, 51, 5, 656000, tzinfo=UTC)
+    # Envoy's "-" for a request without a Host is no site name
+    assert (codec_error.vhost, codec_error.client, codec_error.status) == (None, "10.128.0.60:51643", "400")
+    assert split_request(codec_error.request) is None
+
+
+@pytest.mark.parametrize(
+    "settings", [LogSettings(format="envoy", container="cri"), LogSettings(format="auto")], ids=["envoy+cri", "auto"]
+)
+def test_istio_text_lines_in_cri_sample(settings: LogSettings) -> None:
+    """istio-proxy's text lines as the kubelet stores them: the time read is Envoy's start time,
+    not the runtime's (three seconds later on the first line); the client is the downstream peer."""
+    counts, addresses = parse_file(LOGS / "elastic_istio_in_cri.log", settings)
+    assert counts == {"lines": 15, "ok": 15}
+    # reviews (10.24.0.10) is called by 10.24.0.11 and itself calls ratings: 7 and 8 lines
+    assert addresses[:3] == ["10.24.0.11", "10.24.0.10", "10.24.0.10"]
+    assert (addresses.count("10.24.0.11"), addresses.count("10.24.0.10")) == (7, 8)
+    parser = make_line_parser(settings)
+    with open(LOGS / "elastic_istio_in_cri.log", encoding="utf-8", newline="") as handle:
+        first = parser.split(handle.readline())
+    assert first == RawFields(
+        "reviews:9080",
+        "10.24.0.11:49888",
+        "2022-07-22T12:24:09.217Z",
+        "GET /reviews/0 HTTP/1.1",
+        "0",  # downstream_remote_disconnect: the visitor left before the answer
+        "0",
+        None,
+        "curl/7.79.1",
+        None,
+    )
+
+
+@pytest.mark.parametrize("format_name", ["envoy", "auto"])
+def test_istio_text_samples(format_name: str) -> None:
+    """Istio's text lines with an X-Forwarded-For chain (the ingress gateway's hop, port 0), an IPv6
+    downstream peer, and the one public visitor address of Elastic's samples."""
+    counts, addresses = parse_file(LOGS / "elastic_istio_text.log", LogSettings(format=format_name))
+    assert counts == {"lines": 8, "ok": 8}
+    assert addresses == [
+        "10.68.1.7",
+        "10.128.0.64",
+        "10.124.2.6",
+        "10.124.2.6",
+        "10.128.0.161",
+        "10.124.2.6",
+        "10.124.0.12",
+        "2a02:cf40::4e36",
+    ]
+    lines = _split_all(format_name, LOGS / "elastic_istio_text.log")
+    forwarded = lines[1]
+    assert isinstance(forwarded, RawFields)
+    assert (forwarded.vhost, forwarded.client, forwarded.forwarded_for, forwarded.status, forwarded.size) == (
+        "35.184.82.199",
+        "10.128.0.64:0",
+        "10.128.0.64",
+        "200",
+        "18028",
+    )
+    assert split_request(forwarded.request) == ("GET", "/static/bootstrap/fonts/glyphicons-halflings-regular.woff2", "")
+    counts, addresses = parse_file(LOGS / "elastic_istio_text_public_client.log", LogSettings(format=format_name))
+    assert counts == {"lines": 1, "ok": 1} and addresses == ["89.160.20.156"]
+
+
+@pytest.mark.parametrize(
+    "format_name, expected",
+    [
+        ("envoy", {"lines": 7, "ok": 4, "bad_request": 1, "unrecognized": 2}),
+        ("auto", {"lines": 7, "ok": 4, "bad_request": 1, "missing_fields": 2}),
+    ],
+)
+def test_envoy_default_format_sample(format_name: str, expected: dict[str, int]) -> None:
+    """Envoy's older default format (no response details): a TCP proxy line (``"- - -"``: no page),
+    a request with no X-Forwarded-For (no visitor address), Emissary-ingress's ``ACCESS `` prefix;
+    the last two lines are a log shipper's records (the line in ``message`` beside Kubernetes
+    metadata), which no runtime writes: they stay malformed."""
+    counts, addresses = parse_file(LOGS / "elastic_envoyproxy.log", LogSettings(format=format_name))
+    assert counts == expected
+    assert addresses == [None, "172.17.0.3", "172.17.0.3", "192.168.0.9"]
+    emissary = _split_all(format_name, LOGS / "elastic_envoyproxy.log")[4]
+    assert emissary == RawFields(
+        "localhost:9001",
+        "192.168.0.9",
+        "2024-04-25T17:51:55.294Z",
+        "GET /backend/ HTTP/1.1",
+        "200",
+        "141",
+        None,
+        "curl/8.4.0",
+        None,
+    )
+
+
+def test_logs_check_detects_istio_in_cri_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["logs", "check", str(LOGS / "elastic_istio_in_cri.log")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "format: envoy"
+    assert out[1].startswith("lines 15  parsed 15 (100.0 % of 15 lines that are not empty or comments)"), out
+    assert out[-3:] == ["  [log]", '  format = "envoy"', '  container = "cri"']
+
+
+def test_ship_keys_istio_lines_by_their_client() -> None:
+    """ship's partition key is the visitor's address, brackets and port removed (IPv6 too)."""
+    keyer = LineKeyer(LogSettings(format="istio"))
+    with open(LOGS / "elastic_istio_json.log", encoding="utf-8") as handle:
+        assert [keyer.key_for(line) for line in handle] == [b"10.124.0.13", b"2a02:cf40::4e36", b"10.128.0.60"]
+    keyer = LineKeyer(LogSettings(format="envoy", container="cri"))
+    with open(LOGS / "elastic_istio_in_cri.log", encoding="utf-8") as handle:
+        assert keyer.key_for(handle.readline()) == b"10.24.0.11"

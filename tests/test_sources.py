@@ -12,6 +12,7 @@ import httpx
 
 from revisit.cli import main
 from revisit.core.config import RdapSettings, ResolutionSettings, Settings
+from revisit.demo import write_demo_database
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.maxmind import MaxMindResolver
 from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
@@ -112,6 +113,24 @@ def test_sources_prints_the_attribution_page_of_the_enabled_sources(tmp_path: Pa
         "  IP address data powered by IPinfo <https://ipinfo.io>",
         "  IP Geolocation by DB-IP <https://db-ip.com>",
     ]
+
+
+def test_sources_says_the_demo_database_is_invented_and_owes_no_credit(tmp_path: Path, capsys) -> None:
+    """demo.mmdb is in IPinfo Lite's schema (so it is read as one), but its records are made up:
+    the page listed it as IPinfo Lite and asked for IPinfo's credit. Its database_type tells."""
+    demo = write_demo_database(tmp_path / "demo.mmdb")
+    with keeping_root_logger():
+        assert main(["sources", "--mmdb", str(demo)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "The revisit demo's IP database (invented records in IPinfo Lite's schema)\n"
+        "  licence: invented by `revisit demo`: no third-party data (revisit/demo.py)\n"
+        "  sales use: allowed\n"
+        "  note: its organisations and networks are made up for the demo and name no real visitor; "
+        "IPinfo's credit is owed for a real IPinfo Lite file, not for this one\n" in out
+    )
+    assert "IPinfo Lite\n" not in out and "powered by IPinfo" not in out
+    assert out.splitlines()[-1] == "No enabled source asks for a credit."
 
 
 def test_explain_shows_the_terms_of_the_source_that_answered(tmp_path: Path, capsys) -> None:

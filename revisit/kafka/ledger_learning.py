@@ -59,6 +59,7 @@ class StreamLedger:
         self._reader = SignInReader(settings.log, settings.ledger.log_field)
         self._holds = settings.ledger.log_field_holds
         self._settings = settings.ledger
+        self._drop_private = settings.filters.drop_private  # kept private traffic is learned from too
         self._index = index
         if index.ledger is None:
             index.use_ledger(Ledger())
@@ -85,7 +86,7 @@ class StreamLedger:
         ledger, now = self._ledger(), datetime.now(UTC)
         new: list[IPNetwork] = []
         for sighting in sightings_of_sign_ins(sign_ins, self._holds, SOURCE):
-            outcome = learn(sighting, self._index, self._settings)
+            outcome = learn(sighting, self._index, self._settings, self._drop_private)
             if not isinstance(outcome, LedgerEntry):
                 self.refused[outcome.reason] += 1
                 continue
