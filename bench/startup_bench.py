@@ -72,7 +72,7 @@ def main() -> None:
             started, cpu_started = time.perf_counter(), time.process_time()
             prepared = prepare_accounts(csv, "utf-8-sig", matching)
             ready = time.perf_counter() - started
-            done = store.save_accounts(prepared.accounts, prepared.digest)
+            done = store.save_accounts(prepared.accounts, prepared.digest, keys=prepared.keys)
             total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             print(
                 f"{args.accounts:,} accounts, {label:<12} list and index {ready:5.2f} s "

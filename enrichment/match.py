@@ -55,7 +55,11 @@ class AccountIndex:
     and an account becomes an object only when a visitor matches it."""
 
     def __init__(
-        self, accounts: Iterable[Account], matching: MatchingSettings | None = None, ledger: Ledger | None = None
+        self,
+        accounts: Iterable[Account],
+        matching: MatchingSettings | None = None,
+        ledger: Ledger | None = None,
+        keys: dict[str, str] | None = None,
     ) -> None:
         self.matching = matching or MatchingSettings()
         self.ledger = ledger  # the first-party network ledger, asked right after the own networks
@@ -72,13 +76,15 @@ class AccountIndex:
         self.cross_fuzzy: FuzzyNames[tuple[int, str]] = FuzzyNames(self.matching)
         self._cross_verdicts: BoundedCache = BoundedCache(65_536)
         for account in accounts:
-            self.add(account)
+            self.add(account, keys)
 
     def __len__(self) -> int:
         return len(self.accounts)
 
-    def add(self, account: Account) -> None:
-        """One more account (``remove`` the one of the same id first, when it changed)."""
+    def add(self, account: Account, keys: dict[str, str] | None = None) -> None:
+        """One more account (``remove`` the one of the same id first, when it changed). ``keys``
+        gets the matching key of each name indexed: the import into the database needs them too
+        (its sort and search columns), and normalising 100,000 names again took it ~3 s."""
         position = self.accounts.add(account)
         for network in account.networks:
             on_network = self._networks.get(network) or ()
@@ -91,6 +97,8 @@ class AccountIndex:
         for text, method in _listed_names(account):
             normalized = normalize_uncached(text)  # each listed name once: not worth a cache entry
             key = normalized.key
+            if keys is not None:
+                keys[text] = key
             if not key:
                 continue
             candidates = self._names.get(key, ())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -369,23 +370,32 @@ def _hiragana(text: str) -> str:
     return text.translate(_TO_HIRAGANA)
 
 
-def sort_key(name: str, reading: str = "") -> str:
+_NO_KEYS: Mapping[str, str] = {}
+
+
+def _key(name: str, keys: Mapping[str, str]) -> str:
+    found = keys.get(name)
+    return normalize_name(name).key if found is None else found
+
+
+def sort_key(name: str, reading: str = "", keys: Mapping[str, str] = _NO_KEYS) -> str:
     """Where a company belongs in a list: by its reading (フリガナ) when the list gives one, else by
     its name without legal forms, so 株式会社サクラ sorts under さ, not under 株. Kana sort in
-    gojūon order; a name in kanji without a reading sorts by code point."""
+    gojūon order; a name in kanji without a reading sorts by code point. ``keys``: names whose
+    matching key is known already (``normalize_name(name).key``), not normalised again."""
     if reading.strip():
         return _hiragana("".join(unicodedata.normalize("NFKC", reading).casefold().split()))
-    key = normalize_name(name).key
+    key = _key(name, keys)
     return _hiragana(key or unicodedata.normalize("NFKC", name).casefold())
 
 
-def search_text(*names: str) -> str:
+def search_text(*names: str, keys: Mapping[str, str] = _NO_KEYS) -> str:
     """What a name search looks in: each name as written and as its matching key, width- and
-    case-folded, kana as hiragana (one line each)."""
+    case-folded, kana as hiragana (one line each); ``keys`` as for ``sort_key``."""
     forms: list[str] = []
     for name in names:
         if name:
-            forms += [folded_for_search(name), _hiragana(normalize_name(name).key)]
+            forms += [folded_for_search(name), _hiragana(_key(name, keys))]
     return "\n".join(dict.fromkeys(form for form in forms if form))
 
 
