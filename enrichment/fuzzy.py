@@ -19,7 +19,7 @@ import math
 import struct
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -202,8 +202,12 @@ class SegmentIndex:
         self._segments: dict[int, list[dict[str, bytearray]]] = {}
         self._unsegmented: dict[int, bytearray] = {}  # too short to cut: always candidates
         # query length → what to look up: per listed length, the segments' dicts and which
-        # (start, end) of the query to probe in each; made once per length, anew when a length is new
-        self._probes: dict[int, list[tuple[int, list[tuple[dict[str, bytearray], int, int]]]]] = {}
+        # (start, end) of the query to probe in each (None: the length is too short to cut, all its
+        # texts are candidates); made once per length, anew when a length is new, never kept on disk
+        self._probes: dict[int, list[tuple[int, _Windows | None]]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_probes": {}}
 
     def d_max(self, m: int, n: int) -> int:
         """The largest distance at which texts of lengths m and n still reach the cutoff (the
@@ -258,7 +262,7 @@ class SegmentIndex:
             probes = self._probes[len(query)] = self._probes_for(len(query))
         found: list[bytearray] = []
         for n, windows in probes:
-            if not windows:
+            if windows is None:
                 found.append(self._unsegmented[n])
                 continue
             for records, start, end in windows:
@@ -267,13 +271,16 @@ class SegmentIndex:
                     found.append(hit)
         return np.frombuffer(b"".join(found), dtype=np.uint64).reshape(-1, RECORD_WORDS)
 
-    def _probes_for(self, m: int) -> list[tuple[int, list[tuple[dict[str, bytearray], int, int]]]]:
-        probes: list[tuple[int, list[tuple[dict[str, bytearray], int, int]]]] = []
+    def _probes_for(self, m: int) -> list[tuple[int, _Windows | None]]:
+        probes: list[tuple[int, _Windows | None]] = []
         for n in sorted(self._lengths):
             if abs(m - n) > self.d_max(m, n):
                 continue
             tau, parts = self._segments_of(n)
-            windows: list[tuple[dict[str, bytearray], int, int]] = []
+            if not parts:
+                probes.append((n, None))
+                continue
+            windows: _Windows = []
             for i, ((start, size), records) in enumerate(zip(parts, self._segments.get(n, ()), strict=True)):
                 low = max(0, start - i, start + m - n - (tau - i))
                 high = min(m - size, start + i, start + m - n + (tau - i))
@@ -282,6 +289,7 @@ class SegmentIndex:
         return probes
 
 
+_Windows = list[tuple[dict[str, bytearray], int, int]]  # (a segment's dict, start, end in the query)
 BUCKETS = 64  # letters are counted in this many buckets (a-z and the space each in its own)
 LEVELS = 3  # counts up to this kept exactly as bits (letter_masks sets three); beyond it, only their sum
 RECORD_WORDS = LEVELS + 1  # the masks, then position | length << 32 | beyond << 48

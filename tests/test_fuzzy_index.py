@@ -4,14 +4,17 @@ candidates, scores and order, on the labelled evaluation set and on 100,000 gene
 from __future__ import annotations
 
 import json
+import pickle
 import random
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
 from revisit.core.account import Account
+from revisit.core.config import MatchingSettings
 from revisit.enrichment.accounts import load_accounts
 from revisit.enrichment.fuzzy import RECORD_WORDS, letter_masks, letter_record, reaching
 from revisit.enrichment.match import AccountIndex
@@ -89,3 +92,20 @@ def test_the_letter_count_filter_drops_a_text_whose_letters_cannot_reach_the_cut
     query = "kasushi tradnig"
     assert reaching(query, letter_masks(query), records, 90.0) == [0, 2]
     assert reaching(query, letter_masks(query), np.concatenate([records, records]), 90.0) == [0, 2]  # once each
+
+
+@pytest.mark.parametrize(("min_score", "margin"), [(8.0, 8.0), (50.0, 8.0), (97.0, 3.0)])
+def test_candidate_search_equals_exhaustive_search_at_any_cutoff_and_after_a_removal(min_score, margin) -> None:
+    """Cutoff 0 leaves every name uncut (all are candidates, a removed one too, scored as nothing);
+    a high one cuts names into many short segments."""
+    names = company_names(400, seed=3)
+    index = AccountIndex(
+        (Account(f"G{i}", name) for i, name in enumerate(names)),
+        MatchingSettings(fuzzy_min_score=min_score, fuzzy_margin=margin),
+    )
+    index.remove(["G1", "G7"])
+    rng = random.Random(13)
+    queries = [with_typo(names[rng.randrange(len(names))], rng) for _ in range(40)] + names[:10]
+    assert assert_same_as_exhaustive(index, queries) >= 30  # the typos and the listed names themselves
+    kept = pickle.loads(pickle.dumps(index))  # as prepared.py keeps it: without the probe plans
+    assert assert_same_as_exhaustive(kept, queries) >= 30
