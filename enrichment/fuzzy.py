@@ -52,9 +52,9 @@ class FuzzyNames(Generic[Item]):
     ten times the candidates). Most visitors resemble no account, and for them the narrow search
     is the whole cost; the winner is the exhaustive search's in every case. Measured in CPU time
     on bench/fuzzy_bench.py's 100,000 much-alike names (2026-12-01, a shared 2-core machine):
-    0.1 ms for a narrow search alone, 1.1 ms with the wide one (its 12,800 candidates of 100,000
-    cut to 100 by their letter counts), 1.0 ms per new name on the bench's mix, against 7.4 ms
-    with the segment index alone and 46 ms for a scan."""
+    0.1 ms for a narrow search alone, ~0.8 ms with the wide one (its 12,800 candidates of 100,000
+    cut to 100 by their letter counts), 0.40-0.65 ms per new name on the bench's mix, against
+    7.4 ms with the segment index alone and 34-48 ms for a scan."""
 
     def __init__(self, settings: MatchingSettings) -> None:
         self.settings = settings
