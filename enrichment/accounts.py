@@ -40,6 +40,10 @@ KNOWN_COLUMNS = (
 REQUIRED_COLUMNS = ("account_id", "name")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# an IPv4 CIDR written as ``ipaddress`` writes one (no leading zeros, prefix 0-32) is read by int():
+# 3.8 µs instead of ``ip_network``'s 7.5 on the loaded bench machine; anything else still goes there
+_OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_PLAIN_IPV4_CIDR = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}/(3[0-2]|[12]?\d)", re.ASCII)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A Slack member id (U024BE7LH; W… in Enterprise Grid). Only such an id goes into a mention
 # ``<@…>``: any other text there could close it and add ``<!channel>``.
@@ -212,8 +216,8 @@ def _domain(text: str) -> str:
     domain = text.lower().rstrip(".")
     if domain.startswith("www."):
         domain = domain[4:]
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii")
+    try:  # an ASCII name is its own IDNA form: what the codec would refuse, _DOMAIN refuses too
+        ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
     except UnicodeError:
         raise _RowError("domains", f"{text!r} is not a domain name") from None
     if not _DOMAIN.match(ascii_domain):
@@ -222,6 +226,10 @@ def _domain(text: str) -> str:
 
 
 def _network(text: str) -> IPNetwork:
+    plain = _PLAIN_IPV4_CIDR.fullmatch(text)
+    if plain is not None:
+        a, b, c, d, prefix = map(int, plain.groups())
+        return ipaddress.IPv4Network(((a << 24) | (b << 16) | (c << 8) | d, prefix), strict=False)
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:

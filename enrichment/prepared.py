@@ -20,9 +20,9 @@ import os
 import pickle
 import stat
 import tempfile
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from revisit.enrichment.account_table import REDUCERS
 from revisit.enrichment.accounts import Cells, decode_accounts, parse_rows, read_accounts
 from revisit.enrichment.match import AccountIndex
 
-FORMAT = 3  # raised whenever what is pickled, or how names are normalised, changes
+FORMAT = 4  # raised whenever what is pickled, or how names are normalised, changes
 KEPT_LISTS = 2  # the current list and the one before it (its names help the next change)
 SUFFIX = ".prepared"
 IMPORT_ENCODINGS = ("utf-8-sig", "utf-8", "cp932")  # the encodings lists are usually read in (--encoding)
@@ -45,6 +45,8 @@ class PreparedAccounts:
     accounts: Collection[Account]  # the index's own table: accounts become objects when read
     index: AccountIndex
     reused: bool  # loaded as kept, not validated again
+    # the matching key of each name indexed by this start (none when kept): for the import
+    keys: Mapping[str, str] = field(default_factory=dict)
 
 
 def default_cache_dir() -> Path:
@@ -63,6 +65,7 @@ def prepare_accounts(path: str | Path, encoding: str, matching: MatchingSettings
     found = _reused(folder, key, digest)
     if found is not None:
         return found
+    keys: dict[str, str] = {}
     text = decode_accounts(path, raw, encoding)
     rules = _rules(matching)
     previous = _load(_newest(folder), parts=2)
@@ -76,18 +79,18 @@ def prepare_accounts(path: str | Path, encoding: str, matching: MatchingSettings
         header, parsed = parse_rows(text, str(path), before.header, before.positions)
         kept = sum(isinstance(row, int) for _cells, row in parsed)
         if header == before.header and len(index.accounts) - kept <= len(parsed) // 4:
-            _apply_difference(index, parsed)
+            _apply_difference(index, parsed, keys)
         else:  # other columns, or most of the list gone (taking 99,990 accounts out took 13 s)
-            index = _new_index(index, parsed, matching)
+            index = _new_index(index, parsed, matching, keys)
     else:
         header, parsed = parse_rows(text, str(path), (), {})
-        index = _new_index(None, parsed, matching)
+        index = _new_index(None, parsed, matching, keys)
     if index.accounts.empty_positions > len(index.accounts) // 4:
-        index = _new_index(index, parsed, matching)  # many accounts gone: not worth carrying their places
+        index = _new_index(index, parsed, matching, keys)  # many accounts gone: not worth carrying their places
     positions = {cells: row if isinstance(row, int) else _position(index, row) for cells, row in parsed}
     if folder is not None:
         _keep(folder, key, index, _Rows(rules, header, positions))
-    return PreparedAccounts(digest, index.accounts, index, reused=False)
+    return PreparedAccounts(digest, index.accounts, index, reused=False, keys=keys)
 
 
 def prepare_stored_accounts(
@@ -132,18 +135,21 @@ def _reused(folder: Path | None, key: str, digest: str) -> PreparedAccounts | No
     return PreparedAccounts(digest, kept[0].accounts, kept[0], reused=True)
 
 
-def _apply_difference(index: AccountIndex, parsed: list[tuple[Cells, Account | int]]) -> None:
+def _apply_difference(index: AccountIndex, parsed: list[tuple[Cells, Account | int]], keys: dict[str, str]) -> None:
     still = {row for _cells, row in parsed if isinstance(row, int)}
     # gone from the list, or changed (added again below)
     index.remove([account_id for account_id, position in index.accounts.positions() if position not in still])
     with _no_collection():
         for _cells, row in parsed:
             if isinstance(row, Account):
-                index.add(row)
+                index.add(row, keys)
 
 
 def _new_index(
-    previous: AccountIndex | None, parsed: list[tuple[Cells, Account | int]], matching: MatchingSettings
+    previous: AccountIndex | None,
+    parsed: list[tuple[Cells, Account | int]],
+    matching: MatchingSettings,
+    keys: dict[str, str],
 ) -> AccountIndex:
     def account(row: Account | int) -> Account:
         if isinstance(row, Account):
@@ -152,7 +158,7 @@ def _new_index(
         return previous.accounts.at(row)
 
     with _no_collection():
-        return AccountIndex([account(row) for _cells, row in parsed], matching)
+        return AccountIndex([account(row) for _cells, row in parsed], matching, keys=keys)
 
 
 def _position(index: AccountIndex, account: Account) -> int:

@@ -182,7 +182,7 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.std
     sign_ins = learns_sign_ins(request.logs, settings)
     store = open_store(request.db_url, settings, plan_in_event_time=True)
     try:
-        store.save_accounts(prepared.accounts, prepared.digest)
+        store.save_accounts(prepared.accounts, prepared.digest, keys=prepared.keys)
         if sign_ins:
             store.save_ledger_entries(learn_sign_ins(request.logs, settings, enrichment.index).entries)
         enrichment.use_ledger(store)
@@ -317,7 +317,7 @@ def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
     )
     store = open_store(request.db_url, settings)
     if prepared is not None:
-        store.save_accounts(prepared.accounts, prepared.digest)
+        store.save_accounts(prepared.accounts, prepared.digest, keys=prepared.keys)
     else:
         prepared = prepare_stored_accounts(store.account_list_digest(), store.load_accounts, settings.matching)
         if not prepared.accounts:

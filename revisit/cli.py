@@ -499,7 +499,7 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
     prepared = prepare_accounts(args.csv, args.encoding, settings.matching)
     store = Store(args.db or settings.database_url)
     try:
-        done = store.save_accounts(prepared.accounts, prepared.digest)
+        done = store.save_accounts(prepared.accounts, prepared.digest, keys=prepared.keys)
     finally:
         store.close()
     change = (

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from revisit.cli import main
@@ -18,7 +20,7 @@ from revisit.enrichment.accounts import load_accounts, parse_accounts
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.prepared import prepare_accounts, prepare_stored_accounts
 from revisit.storage.models import AccountRow
-from revisit.storage.store import AccountImport, Store
+from revisit.storage.store import AccountImport, Store, _network_text
 
 HEADER = "account_id,name,aliases,networks\n"
 SOMEWHERE = ipaddress.ip_address("198.51.100.7")
@@ -228,3 +230,50 @@ def test_registered_names_are_kept_with_the_index_and_leave_with_their_account(t
         ("J01", MatchMethod.ENGLISH_NAME, 0.72),
         ("J01", MatchMethod.ALIAS, 0.85),
     ]
+
+
+def test_the_import_takes_the_names_keys_from_the_index_and_stores_what_it_would_compute(tmp_path, matching) -> None:
+    by_id = {
+        "J1": 'J1,株式会社サクラ精機,"ｻｸﾗ精機;Sakura Seiki K.K.",10.1.0.0/16\n',
+        "J2": "J2,ﾄﾖﾀ自動車（株）,,10.2.0.0/16\n",
+        "E1": "E1,The Northwind Corporaton,Northwind,10.3.0.0/16\n",
+    }
+    csv = write(tmp_path / "accounts.csv", by_id)
+    prepared = prepare_accounts(csv, "utf-8-sig", matching)
+    assert prepared.keys == {
+        "株式会社サクラ精機": "さくら精機",
+        "ｻｸﾗ精機": "さくら精機",
+        "Sakura Seiki K.K.": "sakuraseiki",
+        "ﾄﾖﾀ自動車（株）": "とよた自動車",
+        "The Northwind Corporaton": "northwind",
+        "Northwind": "northwind",
+    }
+    assert prepare_accounts(csv, "utf-8-sig", matching).keys == {}  # kept: nothing normalised, nothing to import
+    stored = []
+    for name, keys in (("with", prepared.keys), ("without", None)):
+        store = Store(f"sqlite:///{tmp_path / name}.sqlite")
+        try:
+            store.save_accounts(prepared.accounts, prepared.digest, keys=keys)
+            with store.engine.connect() as connection:
+                stored.append(
+                    connection.execute(
+                        select(AccountRow.account_id, AccountRow.sort_name, AccountRow.search_text).order_by(
+                            AccountRow.account_id
+                        )
+                    ).all()
+                )
+        finally:
+            store.close()
+    assert stored[0] == stored[1]
+    assert stored[0][1] == (
+        "J1",
+        "さくら精機",
+        "株式会社さくら精機\nさくら精機\nsakura seiki k.k.\nsakuraseiki",
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)), st.integers(min_value=0, max_value=128))
+def test_a_network_is_stored_as_ipaddress_writes_it(address, prefix) -> None:
+    network = ipaddress.ip_network(f"{address}/{min(prefix, address.max_prefixlen)}", strict=False)
+    assert _network_text(network) == str(network)

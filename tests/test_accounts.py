@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from revisit.core.account import DormancyReason
 from revisit.core.errors import BadInput
-from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.accounts import _network, _RowError, load_accounts
 
 HEADER = (
     "account_id,name,aliases,domains,networks,owner_name,owner_email,owner_slack,last_deal_at,"
@@ -187,3 +190,27 @@ def test_an_owner_slack_that_is_no_member_id_is_refused(tmp_path: Path, slack: s
         f"{tmp_path / 'accounts.csv'}:3:3: owner_slack: {slack!r} is not a Slack member id "
         "(U or W, then capital letters and digits: U024BE7LH)"
     )
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.builds(
+            "{}.{}.{}.{}/{}".format,
+            *[st.integers(0, 300)] * 4,
+            st.one_of(st.integers(0, 40), st.sampled_from(["08", "", " 8"])),
+        ),
+        st.text(alphabet="0123456789./:abf １ \n", max_size=20),
+    )
+)
+def test_a_network_cell_reads_as_ipaddress_reads_it(text: str) -> None:
+    """The quick path for plain IPv4 CIDRs gives what ``ip_network`` gives, refusals included."""
+    try:
+        expected: object = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        expected = "refused"
+    try:
+        found: object = _network(text)
+    except _RowError:
+        found = "refused"
+    assert found == expected and type(found) is type(expected)

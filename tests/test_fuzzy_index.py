@@ -4,10 +4,19 @@ candidates, scores and order, on the labelled evaluation set and on 100,000 gene
 from __future__ import annotations
 
 import json
+import pickle
 import random
 
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz import fuzz
+
 from revisit.core.account import Account
+from revisit.core.config import MatchingSettings
 from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.fuzzy import RECORD_WORDS, letter_masks, letter_record, reaching
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.normalize import normalize_name
 from tests.company_names import company_names, with_typo
@@ -56,3 +65,47 @@ def test_candidate_search_equals_exhaustive_search_on_100000_generated_names() -
     queries += [with_typo(with_typo(names[rng.randrange(len(names))], rng), rng) for _ in range(30)]
     queries += company_names(30, seed=99)  # mostly names nobody listed
     assert assert_same_as_exhaustive(index, queries) >= 80
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(alphabet="abcdeko tn株式会社サクラ精機0123", max_size=30),
+    st.text(alphabet="abcdeko tn株式会社サクラ精機0123", max_size=30),
+    st.sampled_from([0.0, 50.0, 82.0, 90.0]),
+)
+def test_the_letter_count_filter_keeps_every_text_that_reaches_the_cutoff(
+    query: str, listed: str, cutoff: float
+) -> None:
+    """The filter may keep a text that then scores too little, never drop one that scores enough:
+    letters repeated past the last exact level, kanji sharing buckets and empty texts included."""
+    records = np.frombuffer(letter_record(listed, 7), dtype=np.uint64).reshape(-1, RECORD_WORDS)
+    kept = reaching(query, letter_masks(query), records, cutoff)
+    if fuzz.ratio(query, listed) >= cutoff:
+        assert kept == [7]
+
+
+def test_the_letter_count_filter_drops_a_text_whose_letters_cannot_reach_the_cutoff() -> None:
+    records = np.frombuffer(
+        letter_record("kasushi trading", 0) + letter_record("momore trading", 1) + letter_record("kasushi tradin", 2),
+        dtype=np.uint64,
+    ).reshape(-1, RECORD_WORDS)
+    query = "kasushi tradnig"
+    assert reaching(query, letter_masks(query), records, 90.0) == [0, 2]
+    assert reaching(query, letter_masks(query), np.concatenate([records, records]), 90.0) == [0, 2]  # once each
+
+
+@pytest.mark.parametrize(("min_score", "margin"), [(8.0, 8.0), (50.0, 8.0), (97.0, 3.0)])
+def test_candidate_search_equals_exhaustive_search_at_any_cutoff_and_after_a_removal(min_score, margin) -> None:
+    """Cutoff 0 leaves every name uncut (all are candidates, a removed one too, scored as nothing);
+    a high one cuts names into many short segments."""
+    names = company_names(400, seed=3)
+    index = AccountIndex(
+        (Account(f"G{i}", name) for i, name in enumerate(names)),
+        MatchingSettings(fuzzy_min_score=min_score, fuzzy_margin=margin),
+    )
+    index.remove(["G1", "G7"])
+    rng = random.Random(13)
+    queries = [with_typo(names[rng.randrange(len(names))], rng) for _ in range(40)] + names[:10]
+    assert assert_same_as_exhaustive(index, queries) >= 30  # the typos and the listed names themselves
+    kept = pickle.loads(pickle.dumps(index))  # as prepared.py keeps it: without the probe plans
+    assert assert_same_as_exhaustive(kept, queries) >= 30

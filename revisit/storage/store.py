@@ -8,8 +8,9 @@ they caused.
 from __future__ import annotations
 
 import ipaddress
+import socket
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -215,10 +216,18 @@ class Store:
             return f"database unavailable: {without_credentials(str(error.orig))}"
         return None
 
-    def save_accounts(self, accounts: Collection[Account], digest: str = "", batch: int = 2000) -> AccountImport:
+    def save_accounts(
+        self,
+        accounts: Collection[Account],
+        digest: str = "",
+        batch: int = 2000,
+        keys: Mapping[str, str] | None = None,
+    ) -> AccountImport:
         """Make the stored list the given one, in one transaction: nothing when its ``digest`` is
         the one last imported, else only the accounts added, changed (by fingerprint) or gone.
         Writing every row took 6.5 s for 100,000 accounts; an unchanged list now costs one query.
+        ``keys``: the matching key of names already normalised (``PreparedAccounts.keys``), for
+        the sort and search columns.
 
         An account gone from the list is marked ``delisted_at``, not deleted: it stops matching
         (``load_accounts`` leaves it out) while its visits, alerts and outcomes stay readable in
@@ -244,7 +253,9 @@ class Store:
             ]
             now = datetime.now(UTC)
             for start in range(0, len(changed), batch):
-                rows = [_account_row(a, now, fingerprints[a.account_id]) for a in changed[start : start + batch]]
+                rows = [
+                    _account_row(a, now, fingerprints[a.account_id], keys or {}) for a in changed[start : start + batch]
+                ]
                 columns = [c for c in rows[0] if c != "account_id"]
                 connection.execute(_upsert(self.engine, AccountRow.__table__, ["account_id"], columns), rows)
             for start in range(0, len(gone), batch):
@@ -869,13 +880,21 @@ def _changed_accounts(
     return [by_id[account_id] for account_id in ids]
 
 
-def _account_row(account: Account, now: datetime, fingerprint: str) -> dict[str, Any]:
+def _network_text(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    """``str(network)``; an IPv4 one by ``inet_ntoa``, as ``ipaddress`` formats an address through
+    Python steps (100,000 accounts: 1.6 of the import's 10.8 s under cProfile)."""
+    if network.version == 4:
+        return f"{socket.inet_ntoa(network.network_address.packed)}/{network.prefixlen}"
+    return str(network)
+
+
+def _account_row(account: Account, now: datetime, fingerprint: str, keys: Mapping[str, str]) -> dict[str, Any]:
     return {
         "account_id": account.account_id,
         "name": account.name,
         "aliases": list(account.aliases),
         "domains": list(account.domains),
-        "networks": [str(n) for n in account.networks],
+        "networks": [_network_text(n) for n in account.networks],
         "owner_name": account.owner.name,
         "owner_email": account.owner.email,
         "owner_slack": account.owner.slack,
@@ -888,8 +907,8 @@ def _account_row(account: Account, now: datetime, fingerprint: str) -> dict[str,
         "industry": account.industry,
         "attributes": dict(account.attributes),
         "imported_at": now,
-        "sort_name": sort_key(account.name, account.reading),
-        "search_text": search_text(account.name, *account.aliases, account.reading),
+        "sort_name": sort_key(account.name, account.reading, keys),
+        "search_text": search_text(account.name, *account.aliases, account.reading, keys=keys),
         "fingerprint": fingerprint,
         "delisted_at": None,
     }
