@@ -602,11 +602,17 @@ def with_late_resolution(
 
     Held lines come back after later lines of the file; sessions are judged in event time, so a
     visit's pages still land in the right session. Answers are looked for every ``check_every``
-    lines, between chunks: no per-line work is added to the hot loop."""
+    lines, between chunks: no per-line work is added to the hot loop. Without late resolution the
+    classifier's own iterator is returned: one generator less for each line to pass through."""
     late = classifier.late
     if late is None:
-        yield from classifier.classify_lines(lines)
-        return
+        return classifier.classify_lines(lines)
+    return _with_late_resolution(lines, classifier, late, settings, check_every)
+
+
+def _with_late_resolution(
+    lines: Iterable[str], classifier: HitClassifier, late: LateResolver, settings: Settings, check_every: int
+) -> Iterator[LineOutcome | Settled | GaveUp]:
     resolution = settings.resolution
     held: HeldLines[None] = HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
     outcomes = classifier.classify_lines(lines, held)

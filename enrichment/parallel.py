@@ -71,13 +71,17 @@ class _ByteRange(io.RawIOBase):
         self._left -= count
         return count
 
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
 
 def read_range(path: str | Path, start: int, end: int, encoding: str = "utf-8") -> Iterator[str]:
     """The lines of ``[start, end)``, read and decoded like ``read_lines`` (bad bytes replaced, an
     over-long line cut and the rest of it dropped). Ranges begin at lines' starts, so an
     over-long line lies in one range."""
-    with open(path, "rb", buffering=0) as handle:
-        yield from decoded_lines(io.BufferedReader(_ByteRange(handle, start, end), _RANGE_BUFFER), encoding)
+    handle = open(path, "rb", buffering=0)  # noqa: SIM115 (closed with the lines: one generator less a line)
+    return decoded_lines(io.BufferedReader(_ByteRange(handle, start, end), _RANGE_BUFFER), encoding, owned=True)
 
 
 def _classify_range(classifier: HitClassifier, path: str, start: int, end: int, results: multiprocessing.Queue) -> None:

@@ -81,14 +81,15 @@ def check_log_paths(paths: Sequence[str]) -> None:
             raise BadInput(f"{path}: named .gz but not gzip data")
 
 
-def decoded_lines(handle: IO[bytes] | gzip.GzipFile, encoding: str) -> Iterator[str]:
+def decoded_lines(handle: IO[bytes] | gzip.GzipFile, encoding: str, owned: bool = False) -> Iterator[str]:
     """The lines of a binary stream decoded as they are read, an over-long one cut after
     ``MAX_LINE_CHARS + 1`` characters (the rest dropped): it is refused as too long either way.
 
     Decoded by the stream (``io.TextIOWrapper``, newlines left as they are) rather than line by
     line: 0.25 µs a line against 0.7 µs for ``readline`` in bytes and a ``decode`` per line (the
     1,000,000-line replay bench), the same text for every line that fits. The wrapper is detached
-    at the end, so the caller's handle stays the caller's to close."""
+    at the end, so the caller's handle stays the caller's to close, unless ``owned``: then it is
+    closed here."""
     text = io.TextIOWrapper(handle, encoding=encoding, errors="replace", newline="\n")
     readline = text.readline
     try:
@@ -98,7 +99,10 @@ def decoded_lines(handle: IO[bytes] | gzip.GzipFile, encoding: str) -> Iterator[
                     pass
             yield line
     finally:
-        text.detach()
+        if owned:
+            text.close()
+        else:
+            text.detach()
 
 
 def _decoded(handle: LineReader, encoding: str) -> Iterator[str]:
