@@ -34,7 +34,7 @@ from revisit.enrichment.classify import (
 )
 from revisit.stream.sources import decoded_lines, read_lines, skip_rest_of_line
 
-HITS_PER_MESSAGE = 5000
+HITS_PER_MESSAGE = 1000
 WORKER_POLL_SECONDS = 1.0
 _RANGE_BUFFER = 1 << 16
 
@@ -84,24 +84,29 @@ def read_range(path: str | Path, start: int, end: int, encoding: str = "utf-8") 
     return decoded_lines(io.BufferedReader(_ByteRange(handle, start, end), _RANGE_BUFFER), encoding, owned=True)
 
 
-def _classify_range(classifier: HitClassifier, path: str, start: int, end: int, results: multiprocessing.Queue) -> None:
-    """Worker body: classify one range, stream matched hits back, then the counts."""
+def _classify_ranges(
+    classifier: HitClassifier, path: str, ranges: Sequence[tuple[int, int]], results: multiprocessing.Queue
+) -> None:
+    """Worker body: classify its ranges one after the other, streaming each one's matched hits
+    back, then that range's counts; at the end what the worker resolved."""
     try:
         classifier.resolved_addresses.clear()  # report only what this worker learned
         classifier.new_registrations.clear()
-        summary = RunSummary()
-        batch: list[MatchedHit] = []
-        outcomes = with_late_resolution(
-            read_range(path, start, end, classifier.settings.log.encoding), classifier, classifier.settings
-        )
-        for matched in tally(outcomes, summary):
-            batch.append(matched)
-            if len(batch) >= HITS_PER_MESSAGE:
+        for start, end in ranges:
+            summary = RunSummary()
+            batch: list[MatchedHit] = []
+            outcomes = with_late_resolution(
+                read_range(path, start, end, classifier.settings.log.encoding), classifier, classifier.settings
+            )
+            for matched in tally(outcomes, summary):
+                batch.append(matched)
+                if len(batch) >= HITS_PER_MESSAGE:
+                    results.put(("hits", batch))
+                    batch = []
+            if batch:
                 results.put(("hits", batch))
-                batch = []
-        if batch:
-            results.put(("hits", batch))
-        results.put(("done", (summary, classifier.resolved_addresses, classifier.new_registrations)))
+            results.put(("range", summary))
+        results.put(("done", (classifier.resolved_addresses, classifier.new_registrations)))
     except BaseException:  # the parent must hear about it rather than wait forever
         results.put(("error", traceback.format_exc()))
 
@@ -110,62 +115,87 @@ def _classify_range(classifier: HitClassifier, path: str, start: int, end: int, 
 class _Job:
     process: multiprocessing.process.BaseProcess
     results: multiprocessing.Queue
-    start: int
-    end: int
+    ranges: Sequence[tuple[int, int]]
 
 
 class ParallelFile:
     """One file classified by worker processes, started as soon as this is made (the caller's
     remaining start-up, such as storing the account list, overlaps their work); iterated, the
     matched hits in file order, every line's outcome counted into ``summary``. ``close`` stops
-    the workers of a run that ends early."""
+    the workers of a run that ends early.
+
+    The file is cut into ``RANGES_PER_WORKER`` ranges a worker, taken in turn (worker 1 the first,
+    worker 2 the second, ... worker 1 again), and the parent takes each range's hits in file
+    order as it is done. With one range a worker, the parent had every hit of the second half
+    only once the file was read, and tracked them all after the workers ended: 0.7 s of the
+    1,000,000-line bench's 6.5 s. With late resolution on, a worker's lines are one range, as a
+    held line waits for its answer until the end of its range."""
+
+    RANGES_PER_WORKER = 8
 
     def __init__(self, classifier: HitClassifier, path: str, workers: int, summary: RunSummary) -> None:
         self.classifier = classifier
         self.path = path
         self.summary = summary
+        per_worker = self.RANGES_PER_WORKER if classifier.late is None else 1
+        self._ranges = line_aligned_ranges(path, workers * per_worker)
+        workers = min(workers, len(self._ranges))
         context = multiprocessing.get_context("fork")
         self._jobs: list[_Job] = []
-        for start, end in line_aligned_ranges(path, workers):
+        for number in range(workers):
+            ranges = self._ranges[number::workers]
             results = context.Queue()
             process = context.Process(
-                target=_classify_range,
-                args=(classifier, path, start, end, results),
-                name=f"revisit-replay-{start}",
+                target=_classify_ranges,
+                args=(classifier, path, ranges, results),
+                name=f"revisit-replay-{number + 1}",
                 daemon=True,
             )
             process.start()
-            self._jobs.append(_Job(process, results, start, end))
+            self._jobs.append(_Job(process, results, ranges))
 
     def __iter__(self) -> Iterator[MatchedHit]:
         try:
+            for number, (start, end) in enumerate(self._ranges):
+                yield from self._hits_of(self._jobs[number % len(self._jobs)], start, end)
             for job in self._jobs:
-                yield from self._hits_of(job)
+                resolved, registrations = self._next(job, "done", *job.ranges[-1])
+                self.classifier.resolved_addresses.update(resolved)
+                self.classifier.new_registrations.extend(registrations)
                 job.process.join()
         finally:
             self.close()
 
-    def _hits_of(self, job: _Job) -> Iterator[MatchedHit]:
+    def _hits_of(self, job: _Job, start: int, end: int) -> Iterator[MatchedHit]:
+        while True:
+            kind, payload = self._next(job, None, start, end)
+            if kind == "hits":
+                yield from payload
+            elif kind == "range":
+                self.summary.add_counts(payload)
+                return
+            else:
+                raise RuntimeError(f"{self.path}: worker for bytes {start}-{end} sent {kind!r} before its counts")
+
+    def _next(self, job: _Job, expected: str | None, start: int, end: int) -> Any:
+        """The worker's next message (``expected``: its payload, which must be of that kind)."""
         while True:
             try:
                 kind, payload = job.results.get(timeout=WORKER_POLL_SECONDS)
             except queue.Empty:
                 if not job.process.is_alive():
                     raise RuntimeError(
-                        f"{self.path}: worker for bytes {job.start}-{job.end} ended "
+                        f"{self.path}: worker for bytes {start}-{end} ended "
                         f"(exit code {job.process.exitcode}) without its results"
                     ) from None
                 continue
-            if kind == "hits":
-                yield from payload
-            elif kind == "done":
-                part, resolved, registrations = payload
-                self.summary.add_counts(part)
-                self.classifier.resolved_addresses.update(resolved)
-                self.classifier.new_registrations.extend(registrations)
-                return
-            else:
-                raise RuntimeError(f"{self.path}: worker for bytes {job.start}-{job.end} failed:\n{payload}")
+            if kind == "error":
+                raise RuntimeError(f"{self.path}: worker for bytes {start}-{end} failed:\n{payload}")
+            if expected is None:
+                return kind, payload
+            if kind != expected:
+                raise RuntimeError(f"{self.path}: worker for bytes {start}-{end} sent {kind!r}, not {expected!r}")
+            return payload
 
     def close(self) -> None:
         for job in self._jobs:
