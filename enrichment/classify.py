@@ -295,7 +295,8 @@ class HitClassifier:
         return shared if shared is not None else self._outcomes.remember(outcome, outcome)
 
     def _decide_address(self, client_ip: str) -> _AddressOutcome:
-        address = normalize_address(client_ip)
+        last = self._clients.last_found
+        address = last[1] if last is not None and last[0] == client_ip else normalize_address(client_ip)
         if address is None:
             return _FILTERED[FilterReason.CLIENT_NOT_IP]
         reason = self._filter.reason_for_address(address)

@@ -363,13 +363,15 @@ class MaxMindResolver:
         cached = loaded.by_network.get(network_key, _UNSEEN)
         if cached is not _UNSEEN:
             return cached
-        return loaded.by_network.remember(network_key, self._merged(loaded, text))
+        return loaded.by_network.remember(network_key, self._merged(loaded, text, network_key[1:]))
 
-    def _merged(self, loaded: _Loaded, text: str) -> Organization | None:
+    def _merged(self, loaded: _Loaded, text: str, networks: tuple[object, ...]) -> Organization | None:
+        """geoip2's answers merged, asked only of the databases that hold the address (``networks``:
+        None for the others, which would raise an exception each)."""
         answers: dict[str, Any] = {}
         families: dict[str, str] = {}
-        for (slot, lookup), database in zip(loaded.lookups, loaded.databases, strict=True):
-            if slot in answers:
+        for (slot, lookup), database, network in zip(loaded.lookups, loaded.databases, networks, strict=True):
+            if slot in answers or network is None:
                 continue
             try:
                 answers[slot] = lookup(text)
