@@ -204,13 +204,6 @@ class ParallelFile:
                 job.process.join()
 
 
-def classify_in_parallel(
-    classifier: HitClassifier, path: str, workers: int, summary: RunSummary
-) -> Iterator[MatchedHit]:
-    """Matched hits of one file in file order; every line's outcome is counted into ``summary``."""
-    return iter(ParallelFile(classifier, path, workers, summary))
-
-
 def can_split(path: str, min_bytes: int) -> bool:
     """Only plain files can be cut into ranges; small ones are not worth a process. A W3C log
     (its first byte a ``#`` directive) is read whole: its ``#Fields:`` lines set the layout of the

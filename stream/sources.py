@@ -53,15 +53,6 @@ def skip_rest_of_line(handle: LineReader) -> tuple[int, bool]:
     return dropped, False
 
 
-def bounded_lines(handle: LineReader) -> Iterator[bytes]:
-    """The lines of a binary stream, an over-long one cut at ``MAX_LINE_BYTES`` (the rest dropped)."""
-    readline = handle.readline
-    while line := readline(MAX_LINE_BYTES):
-        if is_cut(line):
-            skip_rest_of_line(handle)
-        yield line
-
-
 def check_log_paths(paths: Sequence[str]) -> None:
     """Fail before any work (and any database write) if a named log cannot be read."""
     for path in paths:
@@ -105,17 +96,12 @@ def decoded_lines(handle: IO[bytes] | gzip.GzipFile, encoding: str, owned: bool 
             text.detach()
 
 
-def _decoded(handle: LineReader, encoding: str) -> Iterator[str]:
-    for line in bounded_lines(handle):
-        yield line.decode(encoding, "replace")
-
-
 def read_lines(paths: Sequence[str], encoding: str = "utf-8") -> Iterator[str]:
     """The lines of the files in ``log.encoding`` (CP932 and EUC-JP logs of Japanese IIS and Apache
     servers); bytes that are not of the encoding are replaced, so the line counts as malformed."""
     for path in paths:
         if path == "-":
-            yield from _decoded(sys.stdin.buffer, encoding)
+            yield from decoded_lines(sys.stdin.buffer, encoding)
         elif path.endswith(".gz"):
             with gzip.open(path, "rb") as handle:
                 try:
