@@ -17,12 +17,11 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ipwhois.exceptions import BaseIpwhoisException
-from ipwhois.net import Net
-from ipwhois.nir import NIRWhois
-from ipwhois.rdap import RDAP
+if TYPE_CHECKING:
+    from ipwhois.net import Net
+
 
 from revisit.core.config import RdapSettings
 from revisit.core.networks import IPAddress
@@ -165,8 +164,9 @@ def _containing_network(cidrs: str, address: IPAddress) -> str:
     return f"{address}/{address.max_prefixlen}"
 
 
-_LOOKUP_ERRORS = (
-    BaseIpwhoisException,
+# ipwhois' own errors are added where it is imported (RdapClient): RDAP is off by default, and
+# ipwhois (with the dnspython it loads) took 80 ms of every replay's start-up.
+_LOOKUP_ERRORS: tuple[type[BaseException], ...] = (
     json.JSONDecodeError,
     UnicodeError,
     ValueError,
@@ -187,9 +187,15 @@ class RdapClient:
     name = "rdap"
 
     def __init__(self, config: RdapSettings) -> None:
+        from ipwhois.exceptions import BaseIpwhoisException
+
         self.config = config
+        self._errors = (BaseIpwhoisException, *_LOOKUP_ERRORS)
 
     def lookup(self, address: IPAddress, now: datetime | None = None) -> NetworkRegistration:
+        from ipwhois.net import Net
+        from ipwhois.rdap import RDAP
+
         now = now or datetime.now(UTC)
         ttl = timedelta(days=self.config.cache_days)
         net = Net(str(address), timeout=self.config.timeout_seconds)
@@ -203,7 +209,7 @@ class RdapClient:
             registration = registration_from_rdap(result, address, now, ttl)
         except RdapLookupFailed:
             raise
-        except _LOOKUP_ERRORS as error:
+        except self._errors as error:
             raise RdapLookupFailed(f"{type(error).__name__}: {error}") from None
         if delegated_to_jpnic(result):
             return self._ask_jpnic(net, address, now, ttl) or replace(
@@ -212,6 +218,8 @@ class RdapClient:
         return registration
 
     def _ask_jpnic(self, net: Net, address: IPAddress, now: datetime, ttl: timedelta) -> NetworkRegistration | None:
+        from ipwhois.nir import NIRWhois
+
         try:
             raw = net.get_http_raw(
                 url=self.config.jpnic_url.format(address=address),
@@ -221,7 +229,7 @@ class RdapClient:
             return registration_from_jpnic(
                 NIRWhois(net).lookup(nir="jpnic", response=raw, is_offline=True), address, now, ttl
             )
-        except _LOOKUP_ERRORS:
+        except self._errors:
             return None
 
     def negative(self, address: IPAddress, reason: str, now: datetime | None = None) -> NetworkRegistration:

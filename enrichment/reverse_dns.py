@@ -7,6 +7,8 @@ and of access providers' domains are marked as access providers, never used as t
 
 Asynchronous (dnspython), with a timeout per query, a bounded number in flight and answers
 cached for their TTL (capped): it runs off the hot path, on the late-resolution thread.
+dnspython is imported when a resolver is made: reverse DNS is off by default, and the import
+(with ipwhois', which loads it too) took 80 ms of every replay's start-up.
 """
 
 from __future__ import annotations
@@ -16,10 +18,6 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-import dns.asyncresolver
-import dns.exception
-import dns.resolver
-import dns.reversename
 from publicsuffixlist import PublicSuffixList
 
 from revisit.core.config import ReverseDnsSettings
@@ -97,6 +95,8 @@ class ReverseDnsResolver:
         self.config = config
         self.providers = providers or access_providers()
         self.suffixes = public_suffixes()  # the packaged list: nothing is downloaded
+        import dns.asyncresolver
+
         self._resolver = dns.asyncresolver.Resolver(configure=not config.nameservers)
         if config.nameservers:
             self._resolver.nameservers = list(config.nameservers)
@@ -121,6 +121,10 @@ class ReverseDnsResolver:
         return answer
 
     async def _ask(self, address: IPAddress) -> tuple[PtrAnswer, float]:
+        import dns.exception
+        import dns.resolver
+        import dns.reversename
+
         negative = float(self.config.negative_cache_seconds)
         try:
             reply = await self._resolver.resolve(dns.reversename.from_address(str(address)), "PTR")
@@ -146,6 +150,8 @@ class ReverseDnsResolver:
         return PtrAnswer(name, organization, organization.evidence), ttl
 
     async def _confirms(self, name: str, address: IPAddress) -> bool:
+        import dns.exception
+
         record_type = "A" if address.version == 4 else "AAAA"
         try:
             reply = await self._resolver.resolve(name, record_type)

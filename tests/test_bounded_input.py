@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from revisit.stream.formats import MAX_LINE_CHARS
 from revisit.stream.sources import MAX_LINE_BYTES, read_lines
 from tests.conftest import APACHE_LOG, mmdb
 from tests.test_cli import ACCOUNTS, CONFIG
@@ -97,7 +98,7 @@ def test_the_readers_cut_an_over_long_line_and_drop_the_rest_of_it(tmp_path: Pat
     log.write_bytes(b"first\n" + b"\xe3\x81\x82" * MAX_LINE_BYTES + b"\nlast")
     lines = list(read_lines([str(log)]))
     assert lines[0] == "first\n" and lines[2] == "last"
-    assert len(lines) == 3 and lines[1] == "\u3042" * (MAX_LINE_BYTES // 3) + "\ufffd"  # the cut beginning
+    assert len(lines) == 3 and lines[1] == "\u3042" * (MAX_LINE_CHARS + 1)  # the cut beginning: too long
 
 
 def test_replay_of_a_gzip_holding_one_512_mib_line_stays_small(tmp_path: Path) -> None:

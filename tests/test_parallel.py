@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from pathlib import Path
 
 from revisit.cli import main
-from revisit.enrichment.parallel import line_aligned_ranges, read_range
+from revisit.core.config import Settings
+from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.classify import HitClassifier, RunSummary
+from revisit.enrichment.match import AccountIndex
+from revisit.enrichment.parallel import ParallelFile, line_aligned_ranges, matched_hits_of_files, read_range
+from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
 from revisit.stream.sources import read_lines
 from tests.conftest import APACHE_LOG, mmdb
 from tests.test_cli import ACCOUNTS, CONFIG
@@ -59,3 +65,36 @@ def test_parallel_replay_equals_sequential(tmp_path: Path, capsys) -> None:
         results[workers] = (summary, alerts)
     assert results["1"][0] == results["3"][0] and len(results["1"][0]) == 3
     assert results["1"][1] == results["3"][1] and len(results["1"][1]) >= 3
+
+
+def test_replay_workers_start_before_the_hits_are_asked_for_and_close_stops_them(tmp_path: Path) -> None:
+    """Replay stores the account list while its worker processes classify: they start when the
+    hits of the files are made, not when they are first read."""
+    settings = Settings()
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    index = AccountIndex(load_accounts(str(tmp_path / "accounts.csv")))
+    classifier = HitClassifier(settings, index, ResolverChain([AccountNetworkResolver(index)]))
+    hits = matched_hits_of_files([str(APACHE_LOG)], classifier, RunSummary(), 2, 0)
+    started = [p for p in multiprocessing.active_children() if p.name.startswith("revisit-replay-")]
+    assert len(started) == 2
+    hits.close()
+    assert not any(p.is_alive() for p in started)
+
+
+def test_workers_taking_ranges_in_turn_count_every_line_once(tmp_path: Path) -> None:
+    """Sixteen ranges over two workers give the counts and hits of one process, in file order."""
+    settings = Settings()
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    index = AccountIndex(load_accounts(str(tmp_path / "accounts.csv")))
+    outcomes = {}
+    for workers in (1, 2):
+        classifier = HitClassifier(settings, index, ResolverChain([AccountNetworkResolver(index)]))
+        summary = RunSummary()
+        if workers == 1:
+            matched = matched_hits_of_files([str(APACHE_LOG)], classifier, summary, 1, 0)
+        else:
+            assert ParallelFile.RANGES_PER_WORKER == 8
+            matched = ParallelFile(classifier, str(APACHE_LOG), workers, summary)
+        outcomes[workers] = (summary, [m.raw_line for m in matched])
+    assert outcomes[1][0].as_dict() == outcomes[2][0].as_dict() and outcomes[1][0].lines == 10_000
+    assert outcomes[1][1] == outcomes[2][1] and outcomes[1][1]

@@ -75,6 +75,17 @@ def resolve(resolver: MaxMindResolver, ip: str):
     return resolver.resolve(ipaddress.ip_address(ip))
 
 
+def test_addresses_of_one_network_get_the_answer_merged_once(maxmind: MaxMindResolver) -> None:
+    """The merged answer is remembered per network of every database: the second address of
+    a network gets the very same Organization, not one built again from geoip2's answers."""
+    first, second = resolve(maxmind, "1.0.128.1"), resolve(maxmind, "1.0.128.200")
+    assert first is second and first.name == "TOT Public Company Limited"
+    other = resolve(maxmind, "1.128.0.1")  # another network of the test databases
+    assert other is not None and other is not first and other.name != first.name
+    assert resolve(maxmind, "198.51.100.7") is None  # in no database
+    assert resolve(maxmind, "2001:db8::1") is None
+
+
 def test_customer_organisation_behind_an_isp_is_a_business(maxmind: MaxMindResolver) -> None:
     org = resolve(maxmind, "64.17.254.217")
     assert (org.name, org.kind, org.access_provider, org.network) == (
