@@ -132,15 +132,29 @@ class FuzzyNames(Generic[Item]):
     def decide(self, normalized: NormalizedName) -> FuzzyVerdict[Item]:
         """The verdict of the margin rule. A name no listed name resembles ``fuzzy_min_score`` has
         no winner whatever its rivals, so its near misses are not looked for (``explain`` shows
-        them, through ``decide_thoroughly``)."""
+        them, through ``decide_thoroughly``). A name with a winner is searched again only for the
+        rivals that could take the win away, those within ``fuzzy_margin`` of the winner's score
+        (``_rival_cutoff``)."""
         if not self._searchable(normalized):
             return _verdict([], self.settings)
         text = _sorted_words(normalized)
         letters = letter_masks(text)
         near = reaching(text, letters, self._near.candidates(text), self.settings.fuzzy_min_score)
-        if not near or not self._best_per_owner(text, near, 1, self.settings.fuzzy_min_score):
+        best = self._best_per_owner(text, near, 1, self.settings.fuzzy_min_score) if near else []
+        if not best:
             return FuzzyVerdict(None, (), f"no listed name is {self.settings.fuzzy_min_score:.0f}% alike")
-        return _verdict(self._wide_candidates(text, letters, 5), self.settings)
+        cutoff = self._rival_cutoff(best[0].score)
+        if cutoff < self.settings.fuzzy_min_score:
+            near = reaching(text, letters, self._wide.candidates(text), cutoff)
+        return _verdict(_decisive(self._best_per_owner(text, near, 5, cutoff), self.settings), self.settings)
+
+    def _rival_cutoff(self, best: float) -> float:
+        """The lowest score of a rival that can still take the win from a candidate scoring
+        ``best``: verdicts compare scores rounded to 0.1, and a rival rounded to more than ``best -
+        margin`` scores more than ``best - margin - 0.05`` (the 0.1 keeps a float rounding on the
+        side of one rival too many). At or above ``fuzzy_min_score`` the narrow search has found
+        them all already."""
+        return max(self.cutoff, best - self.settings.fuzzy_margin - 0.1)
 
     def decide_thoroughly(self, normalized: NormalizedName) -> FuzzyVerdict[Item]:
         """The verdict with the near misses too: for explaining a decision, not for the hot path."""
@@ -148,10 +162,18 @@ class FuzzyNames(Generic[Item]):
 
     def decide_exhaustively(self, normalized: NormalizedName) -> FuzzyVerdict[Item]:
         """The verdict of a scan of every listed name: the reference the index is tested against."""
-        return _verdict(self.exhaustive_candidates(normalized), self.settings)
+        return _verdict(_decisive(self.exhaustive_candidates(normalized), self.settings), self.settings)
 
     def __len__(self) -> int:
         return self._live
+
+
+def _decisive(found: list[FuzzyCandidate[Item]], settings: MatchingSettings) -> list[FuzzyCandidate[Item]]:
+    """A possible winner and the rivals that decide whether it wins: those within the margin. The
+    near misses below them change nothing, and are not looked for on the hot path."""
+    if not found or found[0].score < settings.fuzzy_min_score:
+        return found
+    return [found[0], *(c for c in found[1:] if found[0].score - c.score < settings.fuzzy_margin)]
 
 
 def _verdict(found: list[FuzzyCandidate[Item]], settings: MatchingSettings) -> FuzzyVerdict[Item]:
@@ -173,7 +195,11 @@ def _verdict(found: list[FuzzyCandidate[Item]], settings: MatchingSettings) -> F
             f"{first.listed!r} ({first.score:.0f}%) and {second.listed!r} "
             f"({second.score:.0f}%) are too close to tell apart",
         )
-    runner_up = f", the next account only {found[1].score:.0f}%" if len(found) > 1 else ", no other account comes close"
+    runner_up = (
+        f", the next account only {found[1].score:.0f}%"
+        if len(found) > 1
+        else f", no other account within {settings.fuzzy_margin:.0f} points"
+    )
     return FuzzyVerdict(first, tuple(found), f"{first.score:.0f}% alike to {first.listed!r}{runner_up}")
 
 
