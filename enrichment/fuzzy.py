@@ -145,7 +145,7 @@ class FuzzyNames(Generic[Item]):
             return FuzzyVerdict(None, (), f"no listed name is {self.settings.fuzzy_min_score:.0f}% alike")
         cutoff = self._rival_cutoff(best[0].score)
         if cutoff < self.settings.fuzzy_min_score:
-            near = reaching(text, letters, self._wide.candidates(text), cutoff)
+            near = reaching(text, letters, self._wide.candidates(text, cutoff), cutoff)
         return _verdict(_decisive(self._best_per_owner(text, near, 5, cutoff), self.settings), self.settings)
 
     def _rival_cutoff(self, best: float) -> float:
@@ -227,10 +227,10 @@ class SegmentIndex:
         # length → per segment: its text → the records (``letter_record``) of the texts holding it
         self._segments: dict[int, list[dict[str, bytearray]]] = {}
         self._unsegmented: dict[int, bytearray] = {}  # too short to cut: always candidates
-        # query length → what to look up: per listed length, the segments' dicts and which
-        # (start, end) of the query to probe in each (None: the length is too short to cut, all its
-        # texts are candidates); made once per length, anew when a length is new, never kept on disk
-        self._probes: dict[int, list[tuple[int, _Windows | None]]] = {}
+        # (query length, whole cutoff) → what to look up: per listed length, the segments' dicts and
+        # which (start, end) of the query to probe in each (None: the length is too short to cut,
+        # all its texts are candidates); made once, anew when a length is new, never kept on disk
+        self._probes: dict[tuple[int, int], list[tuple[int, _Windows | None]]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_probes": {}}
@@ -280,12 +280,15 @@ class SegmentIndex:
             else:
                 found.extend(record)
 
-    def candidates(self, query: str) -> np.ndarray:
+    def candidates(self, query: str, cutoff: float | None = None) -> np.ndarray:
         """The ``letter_record`` of each text found, one row each, unsorted and with repeats (a text
-        found by two of its segments comes twice)."""
-        probes = self._probes.get(len(query))
+        found by two of its segments comes twice). A ``cutoff`` above the index's own (a winner's
+        rivals) looks at fewer lengths and fewer places in the query (``_probes_for``)."""
+        own = math.floor(100.0 - 100.0 * self._slack - 1e-7)  # plans are per whole cutoff: only wider
+        whole = own if cutoff is None else max(own, math.floor(cutoff))
+        probes = self._probes.get((len(query), whole))
         if probes is None:
-            probes = self._probes[len(query)] = self._probes_for(len(query))
+            probes = self._probes[len(query), whole] = self._probes_for(len(query), whole)
         found: list[bytearray] = []
         for n, windows in probes:
             if windows is None:
@@ -297,10 +300,16 @@ class SegmentIndex:
                     found.append(hit)
         return np.frombuffer(b"".join(found), dtype=np.uint64).reshape(-1, RECORD_WORDS)
 
-    def _probes_for(self, m: int) -> list[tuple[int, _Windows | None]]:
+    def _probes_for(self, m: int, cutoff: int) -> list[tuple[int, _Windows | None]]:
+        """Per listed length within reach, the windows of Pass-Join's multi-match-aware rule for
+        the tau its texts were cut for. A text that reaches a higher ``cutoff`` is within d < tau
+        edits, so its lengths differ by at most d and an unchanged segment lies at most d places
+        from its own, on either side of the length difference: the windows narrow to that."""
+        slack = (100.0 - cutoff) / 100.0
         probes: list[tuple[int, _Windows | None]] = []
         for n in sorted(self._lengths):
-            if abs(m - n) > self.d_max(m, n):
+            d = min(self.d_max(m, n), math.floor((m + n) * slack + 1e-7))
+            if abs(m - n) > d:
                 continue
             tau, parts = self._segments_of(n)
             if not parts:
@@ -308,8 +317,8 @@ class SegmentIndex:
                 continue
             windows: _Windows = []
             for i, ((start, size), records) in enumerate(zip(parts, self._segments.get(n, ()), strict=True)):
-                low = max(0, start - i, start + m - n - (tau - i))
-                high = min(m - size, start + i, start + m - n + (tau - i))
+                low = max(0, start - i, start + m - n - (tau - i), start - d, start + m - n - d)
+                high = min(m - size, start + i, start + m - n + (tau - i), start + d, start + m - n + d)
                 windows += [(records, at, at + size) for at in range(low, high + 1)]
             probes.append((n, windows))
         return probes
