@@ -48,13 +48,17 @@ class FuzzyVerdict(Generic[Item]):
 class FuzzyNames(Generic[Item]):
     """Listed names searched in two steps: only a name that some listed name resembles at least
     ``fuzzy_min_score`` (a narrow search: segments of about 4 letters) can win, and only then are
-    its rivals down to ``min - margin`` looked for (a wide search: segments of about 2 letters,
-    ten times the candidates). Most visitors resemble no account, and for them the narrow search
-    is the whole cost; the winner is the exhaustive search's in every case. Measured in CPU time
-    on bench/fuzzy_bench.py's 100,000 much-alike names (2026-12-01, a shared 2-core machine):
-    0.1 ms for a narrow search alone, ~0.8 ms with the wide one (its 12,800 candidates of 100,000
-    cut to 100 by their letter counts), 0.40-0.65 ms per new name on the bench's mix, against
-    7.4 ms with the segment index alone and 34-48 ms for a scan."""
+    the rivals that could take the win looked for: those within ``fuzzy_margin`` of its score, in
+    a wide index cut for ``min - margin`` (segments of about 2 letters, ten times the candidates),
+    or in the narrow search's own candidates when the winner scores ``min + margin`` or more. Most
+    visitors resemble no account, and for them the narrow search is the whole cost; the winner is
+    the exhaustive search's in every case. Measured in CPU time on bench/fuzzy_bench.py's 100,000
+    much-alike names (2,000 new names, 661 with a rival search; 2026-12-01 11:01-11:03, a shared
+    2-core machine, runs alternating with the code that looked for rivals down to ``min -
+    margin``): 0.17-0.19 ms for a narrow search alone, 0.90-0.97 ms with the rival search (was
+    1.29-1.36: 131 of them now answered by the narrow search, the other 530 probing fewer lengths
+    and places for 19,300 candidates instead of 22,000, 88 scored instead of 176), 0.41-0.45 ms
+    per new name on the bench's mix (was 0.54-0.58), against 45-57 ms for a scan."""
 
     def __init__(self, settings: MatchingSettings) -> None:
         self.settings = settings
@@ -132,15 +136,29 @@ class FuzzyNames(Generic[Item]):
     def decide(self, normalized: NormalizedName) -> FuzzyVerdict[Item]:
         """The verdict of the margin rule. A name no listed name resembles ``fuzzy_min_score`` has
         no winner whatever its rivals, so its near misses are not looked for (``explain`` shows
-        them, through ``decide_thoroughly``)."""
+        them, through ``decide_thoroughly``). A name with a winner is searched again only for the
+        rivals that could take the win away, those within ``fuzzy_margin`` of the winner's score
+        (``_rival_cutoff``)."""
         if not self._searchable(normalized):
             return _verdict([], self.settings)
         text = _sorted_words(normalized)
         letters = letter_masks(text)
         near = reaching(text, letters, self._near.candidates(text), self.settings.fuzzy_min_score)
-        if not near or not self._best_per_owner(text, near, 1, self.settings.fuzzy_min_score):
+        best = self._best_per_owner(text, near, 1, self.settings.fuzzy_min_score) if near else []
+        if not best:
             return FuzzyVerdict(None, (), f"no listed name is {self.settings.fuzzy_min_score:.0f}% alike")
-        return _verdict(self._wide_candidates(text, letters, 5), self.settings)
+        cutoff = self._rival_cutoff(best[0].score)
+        if cutoff < self.settings.fuzzy_min_score:
+            near = reaching(text, letters, self._wide.candidates(text, cutoff), cutoff)
+        return _verdict(_decisive(self._best_per_owner(text, near, 5, cutoff), self.settings), self.settings)
+
+    def _rival_cutoff(self, best: float) -> float:
+        """The lowest score of a rival that can still take the win from a candidate scoring
+        ``best``: verdicts compare scores rounded to 0.1, and a rival rounded to more than ``best -
+        margin`` scores more than ``best - margin - 0.05`` (the 0.1 keeps a float rounding on the
+        side of one rival too many). At or above ``fuzzy_min_score`` the narrow search has found
+        them all already."""
+        return max(self.cutoff, best - self.settings.fuzzy_margin - 0.1)
 
     def decide_thoroughly(self, normalized: NormalizedName) -> FuzzyVerdict[Item]:
         """The verdict with the near misses too: for explaining a decision, not for the hot path."""
@@ -148,10 +166,18 @@ class FuzzyNames(Generic[Item]):
 
     def decide_exhaustively(self, normalized: NormalizedName) -> FuzzyVerdict[Item]:
         """The verdict of a scan of every listed name: the reference the index is tested against."""
-        return _verdict(self.exhaustive_candidates(normalized), self.settings)
+        return _verdict(_decisive(self.exhaustive_candidates(normalized), self.settings), self.settings)
 
     def __len__(self) -> int:
         return self._live
+
+
+def _decisive(found: list[FuzzyCandidate[Item]], settings: MatchingSettings) -> list[FuzzyCandidate[Item]]:
+    """A possible winner and the rivals that decide whether it wins: those within the margin. The
+    near misses below them change nothing, and are not looked for on the hot path."""
+    if not found or found[0].score < settings.fuzzy_min_score:
+        return found
+    return [found[0], *(c for c in found[1:] if found[0].score - c.score < settings.fuzzy_margin)]
 
 
 def _verdict(found: list[FuzzyCandidate[Item]], settings: MatchingSettings) -> FuzzyVerdict[Item]:
@@ -173,7 +199,11 @@ def _verdict(found: list[FuzzyCandidate[Item]], settings: MatchingSettings) -> F
             f"{first.listed!r} ({first.score:.0f}%) and {second.listed!r} "
             f"({second.score:.0f}%) are too close to tell apart",
         )
-    runner_up = f", the next account only {found[1].score:.0f}%" if len(found) > 1 else ", no other account comes close"
+    runner_up = (
+        f", the next account only {found[1].score:.0f}%"
+        if len(found) > 1
+        else f", no other account within {settings.fuzzy_margin:.0f} points"
+    )
     return FuzzyVerdict(first, tuple(found), f"{first.score:.0f}% alike to {first.listed!r}{runner_up}")
 
 
@@ -201,10 +231,10 @@ class SegmentIndex:
         # length → per segment: its text → the records (``letter_record``) of the texts holding it
         self._segments: dict[int, list[dict[str, bytearray]]] = {}
         self._unsegmented: dict[int, bytearray] = {}  # too short to cut: always candidates
-        # query length → what to look up: per listed length, the segments' dicts and which
-        # (start, end) of the query to probe in each (None: the length is too short to cut, all its
-        # texts are candidates); made once per length, anew when a length is new, never kept on disk
-        self._probes: dict[int, list[tuple[int, _Windows | None]]] = {}
+        # (query length, whole cutoff) → what to look up: per listed length, the segments' dicts and
+        # which (start, end) of the query to probe in each (None: the length is too short to cut,
+        # all its texts are candidates); made once, anew when a length is new, never kept on disk
+        self._probes: dict[tuple[int, int], list[tuple[int, _Windows | None]]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_probes": {}}
@@ -254,12 +284,15 @@ class SegmentIndex:
             else:
                 found.extend(record)
 
-    def candidates(self, query: str) -> np.ndarray:
+    def candidates(self, query: str, cutoff: float | None = None) -> np.ndarray:
         """The ``letter_record`` of each text found, one row each, unsorted and with repeats (a text
-        found by two of its segments comes twice)."""
-        probes = self._probes.get(len(query))
+        found by two of its segments comes twice). A ``cutoff`` above the index's own (a winner's
+        rivals) looks at fewer lengths and fewer places in the query (``_probes_for``)."""
+        own = math.floor(100.0 - 100.0 * self._slack - 1e-7)  # plans are per whole cutoff: only wider
+        whole = own if cutoff is None else max(own, math.floor(cutoff))
+        probes = self._probes.get((len(query), whole))
         if probes is None:
-            probes = self._probes[len(query)] = self._probes_for(len(query))
+            probes = self._probes[len(query), whole] = self._probes_for(len(query), whole)
         found: list[bytearray] = []
         for n, windows in probes:
             if windows is None:
@@ -271,10 +304,16 @@ class SegmentIndex:
                     found.append(hit)
         return np.frombuffer(b"".join(found), dtype=np.uint64).reshape(-1, RECORD_WORDS)
 
-    def _probes_for(self, m: int) -> list[tuple[int, _Windows | None]]:
+    def _probes_for(self, m: int, cutoff: int) -> list[tuple[int, _Windows | None]]:
+        """Per listed length within reach, the windows of Pass-Join's multi-match-aware rule for
+        the tau its texts were cut for. A text that reaches a higher ``cutoff`` is within d < tau
+        edits, so its lengths differ by at most d and an unchanged segment lies at most d places
+        from its own, on either side of the length difference: the windows narrow to that."""
+        slack = (100.0 - cutoff) / 100.0
         probes: list[tuple[int, _Windows | None]] = []
         for n in sorted(self._lengths):
-            if abs(m - n) > self.d_max(m, n):
+            d = min(self.d_max(m, n), math.floor((m + n) * slack + 1e-7))
+            if abs(m - n) > d:
                 continue
             tau, parts = self._segments_of(n)
             if not parts:
@@ -282,8 +321,8 @@ class SegmentIndex:
                 continue
             windows: _Windows = []
             for i, ((start, size), records) in enumerate(zip(parts, self._segments.get(n, ()), strict=True)):
-                low = max(0, start - i, start + m - n - (tau - i))
-                high = min(m - size, start + i, start + m - n + (tau - i))
+                low = max(0, start - i, start + m - n - (tau - i), start - d, start + m - n - d)
+                high = min(m - size, start + i, start + m - n + (tau - i), start + d, start + m - n + d)
                 windows += [(records, at, at + size) for at in range(low, high + 1)]
             probes.append((n, windows))
         return probes
