@@ -13,6 +13,7 @@ from revisit.core.alert import Alert
 from revisit.core.config import Settings, StreamSettings
 from revisit.kafka.event_order import EventTimeOrder
 from revisit.kafka.progress import CommittedEventTimes
+from revisit.kafka.release import HeldAlertIndex, LowWatermarks, WatermarkReport
 from tests.test_decisions import AT, account, matched
 
 ACCOUNT = account(last_deal_at=date(2025, 1, 1), dormancy_reason=DormancyReason.TIMING)
@@ -142,3 +143,35 @@ def test_the_sweep_judges_a_matched_partition_by_its_slowest_classify_stage() ->
     times.read(0, 2, ahead, ((2, 3), ahead - timedelta(minutes=1)))
     times.commit([(0, 3)])
     assert times.watermarks() == {0: behind}
+
+
+def test_held_alerts_may_close_by_wall_clock_only_once_every_raw_partition_is_idle() -> None:
+    order: EventTimeOrder[int, str] = EventTimeOrder(timedelta(seconds=60), idle_seconds=10.0)
+    order.assign({0, 1}, now=0.0)
+    order.add(0, 1, AT, "x", "first", now=1.0)
+    order.saw(1, AT + timedelta(minutes=5), now=1.0)
+    order.due(now=1.0)
+    wall = AT + timedelta(days=30)  # a backlog: its event times lie far behind the clock
+    assert order.release_watermark(now=1.0, wall_now=wall) == AT + timedelta(minutes=-1)  # the hits' watermark
+    # both idle: a quiet site's held alert closes by the clock; the hits wait for no one either
+    assert order.release_watermark(now=11.0, wall_now=wall) == wall - timedelta(seconds=60)
+    assert order.due(now=11.0) == ["first"] and order.watermark == AT + timedelta(minutes=5, microseconds=1)
+
+
+def test_the_tracker_closes_held_alerts_by_the_lowest_watermark_of_every_raw_partition() -> None:
+    marks = LowWatermarks(idle_seconds=10.0)
+    # a stage owning raw partitions 0 and 1 of 4: partitions 2 and 3 may still send older hits
+    assert marks.report(5, WatermarkReport((0, 1), 4, AT), now=0.0) is None
+    assert marks.report(5, WatermarkReport((2, 3), 4, AT - timedelta(minutes=2)), now=1.0) == AT - timedelta(minutes=2)
+    assert marks.report(5, WatermarkReport((2, 3), 4, AT + timedelta(minutes=9)), now=2.0) == AT
+    # a raw partition's new owner starts further back: the watermark does not move back
+    assert marks.report(5, WatermarkReport((0, 1), 4, AT - timedelta(hours=1)), now=3.0) == AT
+    lonely = LowWatermarks(idle_seconds=10.0)  # no other stage reports: after the idle time it counts alone
+    assert lonely.report(0, WatermarkReport((0,), 2, AT), now=0.0) is None
+    assert lonely.report(0, WatermarkReport((0,), 2, AT), now=10.0) == AT
+    held = HeldAlertIndex(timedelta(minutes=10))
+    held.hold(5, AT, "C-1")
+    held.hold(5, AT + timedelta(minutes=1), "C-2")
+    held.hold(6, AT, "C-3")
+    assert held.due(5, AT + timedelta(minutes=10)) == ["C-1"]  # a window ending at the watermark is closed
+    assert held.due(5, AT + timedelta(minutes=10)) == [] and held.due(6, AT + timedelta(minutes=11)) == ["C-3"]

@@ -5,6 +5,7 @@ and /readyz 200 only once partitions are assigned and the account state is recov
 from __future__ import annotations
 
 import json
+import signal
 import time
 
 import pytest
@@ -196,4 +197,122 @@ def test_a_hit_is_stored_before_the_watermark_passes_it(bootstrap, tmp_path) -> 
         assert decided == [0, 0]
     finally:
         engine.dispose()
+        setup.stop_all()
+
+
+def address_on(partition: int, network: str = "198.51.100") -> str:
+    """An address of ``network`` whose lines go to raw ``partition`` (198.51.100.0/24, a
+    documentation range, is filtered: its lines only move the event time)."""
+    return next(f"{network}.{host}" for host in range(1, 255) if partition_of(f"{network}.{host}") == partition)
+
+
+def traffic_on_every_partition(at: str) -> list[str]:
+    """A line on each of the four raw partitions at ``at``: every partition's event time reaches it."""
+    return [visit_line(address_on(partition), at, "/") for partition in range(4)]
+
+
+HELD_VISIT = [  # E01's visit: the trigger at 10:00:20, so its grouping window ends at 10:10:20
+    visit_line("108.171.116.7", "10:00:00", "/"),
+    visit_line("108.171.116.7", "10:00:20", "/projects/xdotool/"),
+    visit_line("108.171.116.7", "10:03:00", "/files/release-notes"),
+]
+
+
+def replay_of(setup: Setup, *parts: list[str]) -> tuple[list[tuple[str, int, list[str]]], list[tuple]]:
+    """(alerts as (id, score, pages), sessions) that `revisit replay` makes of the parts merged."""
+    log = setup.tmp_path / "merged.log"
+    log.write_text("".join(line for part in parts for line in part), encoding="utf-8")
+    jsonl, database = setup.tmp_path / "replay.jsonl", f"sqlite:///{setup.tmp_path / 'replay.sqlite'}"
+    arguments = ["replay", str(log), "--accounts", str(setup.accounts), "--config", str(setup.config)]
+    assert main([*arguments, "--db", database, "--alerts-jsonl", str(jsonl)]) == 0
+    alerts = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    return [(alert["alert_id"], alert["score"], alert["pages"]) for alert in alerts], stored_sessions(database)
+
+
+def stored_sessions(database: str) -> list[tuple]:
+    engine = create_engine(database)
+    try:
+        with engine.connect() as connection:
+            return [
+                tuple(row)
+                for row in connection.execute(
+                    text("SELECT session_id, account_id, page_count, score FROM sessions ORDER BY session_id")
+                )
+            ]
+    finally:
+        engine.dispose()
+
+
+def stored_alerts(setup: Setup) -> list[tuple[str, int, list[str]]]:
+    engine = create_engine(setup.db)
+    try:
+        with engine.connect() as connection:
+            return [
+                (row[0], row[1], json.loads(row[2])["pages"])
+                for row in connection.execute(text("SELECT alert_id, score, payload FROM alerts ORDER BY alert_id"))
+            ]
+    except Exception:  # the worker has not created the schema yet
+        return []
+    finally:
+        engine.dispose()
+
+
+def ship_lines(setup: Setup, name: str, lines: list[str]) -> None:
+    log = setup.tmp_path / name
+    log.write_text("".join(lines), encoding="utf-8")
+    setup.ship(log)
+
+
+def wait_for_alerts(setup: Setup, count: int, timeout: float = 120) -> list[tuple[str, int, list[str]]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(alerts := stored_alerts(setup)) >= count:
+            return alerts
+        time.sleep(0.3)
+    raise AssertionError(f"{stored_alerts(setup)} after {timeout} s\n{setup.worker_logs()}\n{setup.worker_metrics()}")
+
+
+def held_alert_setup(bootstrap: str, tmp_path) -> Setup:
+    """A worker's topics and config where no raw partition turns idle: only event time moves the watermark."""
+    setup = Setup(bootstrap, tmp_path)
+    with setup.config.open("a", encoding="utf-8") as config:
+        config.write("\n[stream]\nidle_seconds = 3600\n")
+    return setup
+
+
+def assert_held_then_closed_by_others_traffic(setup: Setup, kill_while_held: bool) -> None:
+    """E01's visit is taken and its alert held (not stored) while the watermark is inside the window;
+    traffic of others on every partition moves the watermark past the window's end, and the alert
+    is stored with replay's id, score and pages, without a later hit of E01."""
+    before, after = [*HELD_VISIT, *traffic_on_every_partition("10:05:00")], traffic_on_every_partition("10:12:00")
+    replayed_alerts, replayed_sessions = replay_of(setup, before, after)
+    assert [pages for _id, _score, pages in replayed_alerts] == [["/", "/projects/xdotool/", "/files/release-notes"]]
+    ship_lines(setup, "before.log", before)
+    setup.start_worker()
+    setup.wait_for_hits(len(HELD_VISIT))  # taken by the event-time order: the watermark is at 10:04
+    assert stored_alerts(setup) == []  # held: the window ends at 10:10:20
+    if kill_while_held:
+        time.sleep(3)  # a commit interval: the state's changelog and the offsets are written
+        setup.workers[0].send_signal(signal.SIGKILL)
+        setup.workers[0].wait(timeout=30)
+        setup.start_worker(import_accounts=False)
+    ship_lines(setup, "after.log", after)
+    assert wait_for_alerts(setup, 1) == replayed_alerts
+    setup.wait_for_hits(len(HELD_VISIT))
+    assert (setup.counts(), stored_sessions(setup.db)) == ((len(HELD_VISIT), 1), replayed_sessions)
+
+
+def test_a_held_alert_closes_when_the_watermark_passes_its_window(bootstrap, tmp_path) -> None:
+    setup = held_alert_setup(bootstrap, tmp_path)
+    try:
+        assert_held_then_closed_by_others_traffic(setup, kill_while_held=False)
+    finally:
+        setup.stop_all()
+
+
+def test_sigkill_while_an_alert_is_held_gives_replays_alert(bootstrap, tmp_path) -> None:
+    setup = held_alert_setup(bootstrap, tmp_path)
+    try:
+        assert_held_then_closed_by_others_traffic(setup, kill_while_held=True)
+    finally:
         setup.stop_all()

@@ -25,6 +25,7 @@ from revisit.core.visit import PageView, Session
 from revisit.enrichment.classify import MatchedHit
 from revisit.enrichment.match import AccountIndex
 from revisit.kafka.expiry import ExpiryQueue, watermark_of
+from revisit.kafka.release import WatermarkReport
 
 
 class UnknownAccount(LookupError):
@@ -90,6 +91,27 @@ def source_of(record: dict[str, Any]) -> tuple[tuple[int, ...], datetime] | None
     if not isinstance(source, dict):
         return None
     return tuple(source["raw_partitions"]), datetime.fromisoformat(source["watermark"])
+
+
+MARKER_KEY = b"~watermark"  # the key of watermark markers (an account id never starts with "~")
+
+
+def watermark_marker(raw_partitions: Iterable[int], raw_count: int, watermark: datetime) -> dict[str, Any]:
+    """What a classify stage sends to every matched partition about once a second: held alerts may
+    close up to ``watermark`` as far as its ``raw_partitions`` (of ``raw_count``) are concerned
+    (README, "Event time")."""
+    return {
+        "marker": {"raw_partitions": sorted(raw_partitions), "raw_count": raw_count, "watermark": watermark.isoformat()}
+    }
+
+
+def marker_of(record: dict[str, Any]) -> WatermarkReport | None:
+    marker = record.get("marker")
+    if not isinstance(marker, dict):
+        return None
+    return WatermarkReport(
+        tuple(marker["raw_partitions"]), int(marker["raw_count"]), datetime.fromisoformat(marker["watermark"])
+    )
 
 
 def session_to_record(session: Session) -> dict[str, Any]:
@@ -238,6 +260,15 @@ class AccountStateTable:
             record = self._read(account_id)
             if record:
                 self._schedule(account_id, record)
+
+    def held_alerts(self) -> Iterator[tuple[str, int | None, datetime]]:
+        """(account id, its partition, trigger time) of every stored held alert: what a recovered
+        worker closes when the watermark passes their windows."""
+        for account_id in list(self._table.keys()):
+            record = self._read(account_id)
+            pending = record.get("pending") if record else None
+            if record and pending:
+                yield account_id, record.get(PARTITION), datetime.fromisoformat(pending["triggered_at"])
 
     def due_accounts(self, watermarks: Mapping[int, datetime]) -> list[str]:
         """Accounts whose state may have expired (``watermarks``: partition → newest event time

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from revisit.alerts.sender import SenderThread
 from revisit.alerts.tracker import VisitTracker, state_horizons
+from revisit.core.alert import Alert
 from revisit.core.config import Settings
 from revisit.core.metrics import RevisitMetrics
 from revisit.endpoints import ReadinessCheck, readiness_body
@@ -46,11 +47,13 @@ from revisit.kafka.records import (
     UnknownAccount,
     is_early,
     last_alerts_field,
+    marker_of,
     matched_from_record,
     pending_field,
     sessions_field,
     source_of,
 )
+from revisit.kafka.release import HeldAlertIndex, LowWatermarks
 from revisit.storage.store import Store
 
 log = logging.getLogger("revisit.worker")
@@ -105,10 +108,16 @@ def build_app(
     )  # bytes: the raw codec, JSON made here
     states = AccountStateTable(state_table, state_horizons(settings, timedelta(minutes=worker.forget_margin_minutes)))
 
+    held = HeldAlertIndex(timedelta(minutes=settings.alerts.grouping_minutes))
+    low_watermarks = LowWatermarks(settings.stream.idle_seconds)
+
     @state_table.on_recover
     async def schedule_recovered_state() -> None:
         """Recovery fills the table from its changelog behind the state's back: queue it all once."""
         states.rebuild_expiry()
+        held.clear()
+        for account_id, partition, triggered_at in states.held_alerts():
+            held.hold(partition, triggered_at, account_id)
         metrics.state_accounts.set(states.stored_count())
         log.info("account state ready: %d accounts with visit or cooldown state", states.stored_count())
 
@@ -160,13 +169,36 @@ def build_app(
         for alert in new_alerts:
             metrics.event_to_alert_stored.observe(max(0.0, now - alert.last_seen.timestamp()))
             metrics.alerts.labels(alert.tier.value).inc()
+            if (end := window_ends.get(alert.alert_id)) is not None:
+                metrics.window_to_alert_stored.observe(max(0.0, now - end.timestamp()))
+        window_ends.clear()  # the alerts of this write (one already stored is no news)
         return True
+
+    window_ends: dict[str, datetime] = {}  # alert id → the end of its grouping window, until stored
+
+    def close(alerts: list[Alert]) -> None:
+        """Held alerts the watermark (or their account's next hit) has closed: stored now."""
+        for alert in alerts:
+            sink.add_alert(alert)
+            end = held.closed(alert.account_id)
+            if end is not None:
+                window_ends[alert.alert_id] = end
 
     @app.agent(matched_topic)
     async def track(stream: faust.StreamT) -> None:
         # faust.StreamT does not declare noack(), which every Stream an agent is given has
         async for event in stream.noack().events():  # type: ignore[attr-defined]
             started = time.perf_counter()
+            report = marker_of(event.value)
+            if report is not None:
+                # held alerts whose window the low watermark has passed close now, not on their
+                # account's next hit; their state changes are staged and stored like a hit's
+                watermark = low_watermarks.report(event.message.partition, report, time.monotonic())
+                if watermark is not None:
+                    for account_id in held.due(event.message.partition, watermark):
+                        close(tracker.release_due(watermark, account_id))
+                unstored.append((event, None))
+                continue
             try:
                 hit_key, matched = matched_from_record(event.value, classifier.index)
             except UnknownAccount as error:
@@ -184,10 +216,9 @@ def build_app(
                 states.note_partition(matched.match.account.account_id, event.message.partition)
                 observation = tracker.observe(matched)  # state changes are staged: see AccountStateTable
                 sink.add_hit(hit_key, matched, observation.session, observation.page)
-                if observation.triggered is not None:
-                    sink.add_alert(observation.triggered)
-                if observation.refreshed is not None:
-                    sink.update_alert(observation.refreshed)
+                close(observation.released)  # closed by this hit, which it does not carry
+                if observation.triggered is not None:  # held, and stored once the watermark closes it
+                    held.hold(event.message.partition, matched.hit.timestamp, matched.match.account.account_id)
                 unstored.append((event, None))
             if len(unstored) >= worker.store_batch:
                 while not store_and_acknowledge():  # back-pressure: read nothing more until stored
