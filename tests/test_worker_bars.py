@@ -316,3 +316,61 @@ def test_sigkill_while_an_alert_is_held_gives_replays_alert(bootstrap, tmp_path)
         assert_held_then_closed_by_others_traffic(setup, kill_while_held=True)
     finally:
         setup.stop_all()
+
+
+def all_hits_stored(setup: Setup) -> int:
+    """Hits stored, with or without their visit (a hit is stored from its early copy at once)."""
+    engine = create_engine(setup.db)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM hits")).scalar_one()
+    except Exception:  # the worker has not created the schema yet
+        return 0
+    finally:
+        engine.dispose()
+
+
+def test_two_workers_order_one_accounts_hits_from_partitions_each_owns(bootstrap, tmp_path) -> None:
+    """The interleaved visit of three addresses with two workers: raw partitions 0 and 1 are read
+    by one classify stage, 2 and 3 by the other, so the hits reach the tracker from two stages out
+    of step (partition 3 holds the second one back at 10:00:30 - 60 s while the first sends up to
+    10:09:19); the tracker takes them in event-time order by the low watermark of every raw
+    partition: replay's alert (id, pages, score), hits and sessions."""
+    a, c, b = (address_on(partition, "108.171.116") for partition in (0, 1, 2))
+    visit = [
+        visit_line(a, "10:00:00", "/"),
+        visit_line(b, "10:00:20", "/projects/xdotool/"),  # the trigger: the window ends at 10:10:20
+        visit_line(address_on(3), "10:00:30", "/"),  # another visitor: partition 3 has reached 10:00:30
+        visit_line(c, "10:00:40", "/files/release-notes"),
+        # sent by the first stage long before the true trigger: taken first, this page would
+        # trigger the alert itself, with another id
+        visit_line(a, "10:02:00", "/projects/grok/"),
+        visit_line(c, "10:10:19", "/blog/geekery/b.html"),
+        visit_line(b, "10:10:25", "/files/changelog"),  # after the window: in the visit, not in the alert
+        visit_line(a, "10:40:00", "/"),
+    ]
+    later = traffic_on_every_partition("11:00:00")  # moves every partition's watermark past the visit
+    setup = held_alert_setup(bootstrap, tmp_path)
+    replayed_alerts, replayed_sessions = replay_of(setup, visit, later)
+    assert [pages for _id, _score, pages in replayed_alerts] == [
+        ["/", "/projects/xdotool/", "/files/release-notes", "/projects/grok/", "/blog/geekery/b.html"]
+    ]
+    hits = len(visit) - 1
+    setup.start_worker()
+    setup.start_worker()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (
+            group_state(bootstrap, f"{setup.name}-app-classify") != ("Stable", 2)
+            or group_state(bootstrap, f"{setup.name}-app") != ("Stable", 2)
+        ):
+            time.sleep(0.5)
+        ship_lines(setup, "visit.log", visit)
+        while time.monotonic() < deadline and all_hits_stored(setup) < hits:  # both stages have read it
+            time.sleep(0.3)
+        ship_lines(setup, "later.log", later)
+        assert wait_for_alerts(setup, 1) == replayed_alerts
+        setup.wait_for_hits(hits)
+        assert (setup.counts(), stored_sessions(setup.db)) == ((hits, 1), replayed_sessions)
+    finally:
+        setup.stop_all()

@@ -326,7 +326,12 @@ class ClassifyStage(Service):
         raw_count = len(self._consumer.partitions_for_topic(kafka.raw_topic) or ())
         if watermark is None or not assigned or not raw_count:
             return
-        value = encode_json(watermark_marker(assigned, raw_count, watermark))
+        value = encode_json(
+            # idle: every partition idle and nothing left to send, so it holds no hit back
+            watermark_marker(
+                assigned, raw_count, watermark, self._order.watermark, self._order.all_idle(now) and not self._order
+            )
+        )
         try:
             partitions = sorted(await self._producer.partitions_for(kafka.matched_topic))
             deliveries = [

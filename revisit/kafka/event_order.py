@@ -91,7 +91,7 @@ class EventTimeOrder(Generic[P, T]):
         """Items older than the low watermark (everything, when every partition is idle), in
         event-time order."""
         watermark = self.low_watermark(now)
-        if watermark is None and self._all_idle(now):
+        if watermark is None and self.all_idle(now):
             newest = [clock.newest for clock in self._clocks.values() if clock.newest is not None]
             watermark = max(newest) + timedelta(microseconds=1) if newest else None
         if watermark is not None and (self._sent_below is None or watermark > self._sent_below):
@@ -111,14 +111,15 @@ class EventTimeOrder(Generic[P, T]):
         behind the clock, has every held alert closed at its end, as replay closes them at the
         end of its input. Hits are not sent by it: a backlog shipped after a pause is not late."""
         watermark = self._sent_below
-        if self._clocks and self._all_idle(now):
+        if self.all_idle(now):
             idle_watermark = wall_now - self.max_disorder
             if watermark is None or idle_watermark > watermark:
                 watermark = idle_watermark
         return watermark
 
-    def _all_idle(self, now: float) -> bool:
-        return all(now - clock.last_seen >= self.idle_seconds for clock in self._clocks.values())
+    def all_idle(self, now: float) -> bool:
+        """Every raw partition idle (and at least one assigned): all that was read has been sent."""
+        return bool(self._clocks) and all(now - clock.last_seen >= self.idle_seconds for clock in self._clocks.values())
 
     def held_from(self) -> dict[P, int]:
         """Partition → smallest offset still waiting: commits stop below it."""

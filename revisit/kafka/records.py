@@ -96,12 +96,21 @@ def source_of(record: dict[str, Any]) -> tuple[tuple[int, ...], datetime] | None
 MARKER_KEY = b"~watermark"  # the key of watermark markers (an account id never starts with "~")
 
 
-def watermark_marker(raw_partitions: Iterable[int], raw_count: int, watermark: datetime) -> dict[str, Any]:
-    """What a classify stage sends to every matched partition about once a second: held alerts may
-    close up to ``watermark`` as far as its ``raw_partitions`` (of ``raw_count``) are concerned
+def watermark_marker(
+    raw_partitions: Iterable[int], raw_count: int, watermark: datetime, hits_watermark: datetime | None, idle: bool
+) -> dict[str, Any]:
+    """What a classify stage sends to every matched partition about once a second: as far as its
+    ``raw_partitions`` (of ``raw_count``) are concerned, every hit below ``hits_watermark`` has been
+    sent (all it read, when they are ``idle``), and held alerts may close up to ``watermark``
     (README, "Event time")."""
     return {
-        "marker": {"raw_partitions": sorted(raw_partitions), "raw_count": raw_count, "watermark": watermark.isoformat()}
+        "marker": {
+            "raw_partitions": sorted(raw_partitions),
+            "raw_count": raw_count,
+            "watermark": watermark.isoformat(),
+            "hits_watermark": None if hits_watermark is None else hits_watermark.isoformat(),
+            "idle": idle,
+        }
     }
 
 
@@ -109,9 +118,20 @@ def marker_of(record: dict[str, Any]) -> WatermarkReport | None:
     marker = record.get("marker")
     if not isinstance(marker, dict):
         return None
+    hits = marker.get("hits_watermark")
     return WatermarkReport(
-        tuple(marker["raw_partitions"]), int(marker["raw_count"]), datetime.fromisoformat(marker["watermark"])
+        tuple(marker["raw_partitions"]),
+        int(marker["raw_count"]),
+        datetime.fromisoformat(marker["watermark"]),
+        None if hits is None else datetime.fromisoformat(hits),
+        marker.get("idle") is True,
     )
+
+
+def waiting_order(record: dict[str, Any]) -> tuple[datetime, str]:
+    """Where a matched record waiting in an account's state stands: (event time, raw line), the
+    order replay takes the same hits in."""
+    return datetime.fromisoformat(record["hit"][1]), record["raw_line"]
 
 
 def session_to_record(session: Session) -> dict[str, Any]:
@@ -261,14 +281,13 @@ class AccountStateTable:
             if record:
                 self._schedule(account_id, record)
 
-    def held_alerts(self) -> Iterator[tuple[str, int | None, datetime]]:
-        """(account id, its partition, trigger time) of every stored held alert: what a recovered
-        worker closes when the watermark passes their windows."""
+    def stored(self, name: str) -> Iterator[tuple[str, int | None, Any]]:
+        """(account id, its partition, the field as stored) of every stored record holding field
+        ``name``: what a recovered worker rebuilds its indexes from."""
         for account_id in list(self._table.keys()):
             record = self._read(account_id)
-            pending = record.get("pending") if record else None
-            if record and pending:
-                yield account_id, record.get(PARTITION), datetime.fromisoformat(pending["triggered_at"])
+            if record and record.get(name):
+                yield account_id, record.get(PARTITION), record[name]
 
     def due_accounts(self, watermarks: Mapping[int, datetime]) -> list[str]:
         """Accounts whose state may have expired (``watermarks``: partition → newest event time
@@ -378,6 +397,11 @@ def sessions_field(states: AccountStateTable) -> StateField[Session]:
 
 def pending_field(states: AccountStateTable) -> StateField[PendingAlert]:
     return states.field("pending", pending_to_record, pending_from_record)
+
+
+def waiting_field(states: AccountStateTable) -> StateField[list[dict[str, Any]]]:
+    """Matched records of each account waiting for the low watermark, in ``waiting_order``."""
+    return states.field("waiting", list, list)
 
 
 def last_alerts_field(states: AccountStateTable) -> StateField[datetime]:

@@ -21,41 +21,92 @@ from datetime import datetime, timedelta
 class WatermarkReport:
     raw_partitions: tuple[int, ...]
     raw_count: int  # partitions of the raw topic: the ones never named hold the watermark back
-    watermark: datetime
+    watermark: datetime  # held alerts may close up to it
+    hits_watermark: datetime | None  # every hit below it has been sent (None: none sent yet)
+    idle: bool = False  # every raw partition of the stage idle: it holds no hit back
+
+
+@dataclass(frozen=True, slots=True)
+class Lows:
+    """A matched partition's low watermarks: hits below ``hits`` are taken, held alerts whose
+    window ends at or before ``release`` close (None: not known yet)."""
+
+    hits: datetime | None
+    release: datetime | None
 
 
 @dataclass
 class LowWatermarks:
-    """Matched partition → the low watermark over every raw partition, from the markers read on it.
+    """Matched partition → the low watermarks over every raw partition, from the markers read on it.
 
     Per matched partition because a marker is read in its partition's order: when it is read, the
-    hits its stage sent to that partition before it have been taken. It never moves back (a raw
+    hits its stage sent to that partition before it have been read. They never move back (a raw
     partition's new owner may start from an older point: what it sends below is late)."""
 
     idle_seconds: float
-    _reports: dict[int, dict[int, datetime]] = field(default_factory=dict)
+    _release: dict[int, dict[int, datetime]] = field(default_factory=dict)
+    _hits: dict[int, dict[int, tuple[datetime | None, bool]]] = field(default_factory=dict)
     _first_heard: dict[int, float] = field(default_factory=dict)
-    _low: dict[int, datetime] = field(default_factory=dict)
+    _low: dict[int, Lows] = field(default_factory=dict)
 
-    def report(self, partition: int, report: WatermarkReport, now: float) -> datetime | None:
-        """A marker read on ``partition`` (``now``: monotonic seconds); returns its low watermark."""
-        marks = self._reports.setdefault(partition, {})
+    def report(self, partition: int, report: WatermarkReport, now: float) -> Lows:
+        """A marker read on ``partition`` (``now``: monotonic seconds); returns its low watermarks."""
+        release, hits = self._release.setdefault(partition, {}), self._hits.setdefault(partition, {})
         first = self._first_heard.setdefault(partition, now)
-        for raw in report.raw_partitions:
-            marks[raw] = report.watermark  # the latest report wins: the partition may have a new owner
-        if set(range(report.raw_count)) - marks.keys() and now - first < self.idle_seconds:
-            return self._low.get(partition)
-        low = min(marks.values())
-        previous = self._low.get(partition)
-        if previous is None or low > previous:
-            self._low[partition] = low
-        return self._low[partition]
+        for raw in report.raw_partitions:  # the latest report wins: the partition may have a new owner
+            release[raw] = report.watermark
+            hits[raw] = (report.hits_watermark, report.idle)
+        previous = self._low.get(partition, Lows(None, None))
+        if set(range(report.raw_count)) - release.keys() and now - first < self.idle_seconds:
+            return previous
+        low = Lows(
+            _later(previous.hits, _hits_low(list(hits.values()))), _later(previous.release, min(release.values()))
+        )
+        self._low[partition] = low
+        return low
 
-    def forget(self, partition: int) -> None:
-        """The partition went to another worker: a later owner starts from its markers again."""
-        self._reports.pop(partition, None)
-        self._first_heard.pop(partition, None)
-        self._low.pop(partition, None)
+    def lows(self, partition: int) -> Lows:
+        return self._low.get(partition, Lows(None, None))
+
+
+def _hits_low(reports: list[tuple[datetime | None, bool]]) -> datetime | None:
+    """The lowest hits' watermark of the stages not idle (Flink's ``withIdleness``: an idle stage
+    has sent all it read and holds nothing back); when every one is idle, the highest, below
+    which every stage has sent all it read."""
+    active = [watermark for watermark, idle in reports if not idle]
+    if active:
+        return None if None in active else min(w for w in active if w is not None)
+    return max((watermark for watermark, _idle in reports if watermark is not None), default=None)
+
+
+def _later(previous: datetime | None, new: datetime | None) -> datetime | None:
+    if previous is None or (new is not None and new > previous):
+        return new
+    return previous
+
+
+@dataclass
+class WaitingIndex:
+    """Matched partition → accounts by the event time of their earliest hit waiting for the low
+    watermark, so a marker looks only at the accounts it lets go on. Stale entries (hits taken
+    since) are found empty when they come up."""
+
+    _heaps: dict[int | None, list[tuple[datetime, str]]] = field(default_factory=dict)
+
+    def wait(self, partition: int | None, at: datetime, account_id: str) -> None:
+        heapq.heappush(self._heaps.setdefault(partition, []), (at, account_id))
+
+    def due(self, partition: int, watermark: datetime) -> list[str]:
+        """Accounts of ``partition`` (or of records naming none) with a hit older than ``watermark``."""
+        accounts: list[str] = []
+        for key in (partition, None):
+            heap = self._heaps.get(key, [])
+            while heap and heap[0][0] < watermark:
+                accounts.append(heapq.heappop(heap)[1])
+        return list(dict.fromkeys(accounts))
+
+    def clear(self) -> None:
+        self._heaps.clear()
 
 
 @dataclass
