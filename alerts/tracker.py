@@ -44,12 +44,12 @@ class PendingAlert:
 
 def state_horizons(settings: Settings, margin: timedelta) -> dict[str, timedelta]:
     """How long after its own time each kind of ``VisitTracker`` state still matters, plus
-    ``margin`` for late events: a session until its gap has passed, a held alert until its grouping
-    window has, a last alert time until its cooldown has. Older state can be forgotten (the
-    streaming worker's sweep) without changing a decision; replay keeps it all in memory anyway."""
+    ``margin`` for late events: a session until its gap has passed, a last alert time until its
+    cooldown has. Older state can be forgotten (the streaming worker's sweep) without changing a
+    decision; replay keeps it all in memory anyway. A held alert is not among them: it is stored
+    only when the watermark closes it, which takes it out of the state; forgotten, it would be lost."""
     return {
         "session": timedelta(minutes=settings.intent.session_gap_minutes) + margin,
-        "pending": timedelta(minutes=settings.alerts.grouping_minutes) + margin,
         "last_alert_at": timedelta(hours=settings.alerts.cooldown_hours) + margin,
     }
 

@@ -1,6 +1,6 @@
 """Streaming worker throughput and latency on a real local broker.
 
-    .venv/bin/python bench/worker_bench.py [--lines 200000] [--rate 1000] [--seconds 30]
+    .venv/bin/python bench/worker_bench.py [--lines 200000] [--rate 1000] [--seconds 30] [--alert-seconds 150]
 
 1. Throughput: ships ``--lines`` generated combined-format lines into a 4-partition topic, then in
    the same run measures a bare kafka-python consumer reading the topic (the floor: fetch and
@@ -9,6 +9,13 @@
 2. Latency: a producer writes JSON log lines stamped with their send time at a steady ``--rate``
    per second for ``--seconds``; 10 % come from dormant accounts' networks, the rest from a pool of
    5,000 visitors. The worker's histogram from event time to hit stored gives p50 and p99.
+3. Alert latency: the same traffic for ``--alert-seconds`` with ``alerts.grouping_minutes = 1``
+   (the shortest the setting allows; ``stream.max_disorder_seconds`` keeps its default, 60 s), then
+   quiet until every held alert has closed. Each line's event time is its send time, so the
+   worker's histogram from an alert's window end (trigger + grouping) to the alert stored is the
+   wall time from the trigger hit's shipping to the alert stored, minus the grouping window: the
+   model promises at most ``max_disorder_seconds`` + 1 s. Alerts closed while traffic flows (by
+   the watermark) and after it stops (every raw partition idle: by the clock) both count.
 
 Starts its own broker with deploy/kafka.sh (stopped by PID) unless ``--bootstrap`` is given.
 Prints figures; never asserts.
@@ -42,7 +49,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def write_config(folder: Path, bootstrap: str, name: str, web_port: int, json_logs: bool) -> Path:
+def write_config(folder: Path, bootstrap: str, name: str, web_port: int, json_logs: bool, extra: str = "") -> Path:
     config = folder / f"{name}.toml"
     text = (
         f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\nmatched_topic = "{name}-m"\n'
@@ -51,6 +58,7 @@ def write_config(folder: Path, bootstrap: str, name: str, web_port: int, json_lo
     )
     if json_logs:
         text += '[log]\nformat = "json"\n'
+    text += extra
     config.write_text(text, encoding="utf-8")
     subprocess.run([REVISIT, "topics", "create", "--config", str(config)], check=True, stdout=subprocess.DEVNULL)
     return config
@@ -183,28 +191,41 @@ def throughput(bootstrap: str, folder: Path, lines: int) -> None:
         stop_worker(worker)
 
 
-def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
-    name = f"lat{uuid.uuid4().hex[:8]}"
+LATENCY_ACCOUNTS = 2000
+AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+
+
+def latency_worker(bootstrap: str, folder: Path, name: str, extra: str = "") -> tuple[subprocess.Popen, int]:
+    """A worker for the latency phases, with /metrics answering and its groups settled."""
     port = free_port()
-    config = write_config(folder, bootstrap, name, port, json_logs=True)
+    config = write_config(folder, bootstrap, name, port, json_logs=True, extra=extra)
     accounts = folder / "latency_accounts.csv"
     accounts.write_text(
         "account_id,name,networks,last_deal_at\n"
-        + "".join(f"L{i},Latency Company {i},45.{i // 256}.{i % 256}.0/24,2025-01-15\n" for i in range(2000)),
+        + "".join(
+            f"L{i},Latency Company {i},45.{i // 256}.{i % 256}.0/24,2025-01-15\n" for i in range(LATENCY_ACCOUNTS)
+        ),
         encoding="utf-8",
     )
-    worker = start_worker(config, f"sqlite:///{folder / (name + '.sqlite')}", accounts, folder / "lat.log")
+    worker = start_worker(config, f"sqlite:///{folder / (name + '.sqlite')}", accounts, folder / f"{name}.log")
+    while not metrics_text(port):
+        if worker.poll() is not None:
+            raise SystemExit(f"worker ended: see {folder / (name + '.log')}")
+        time.sleep(0.5)
+    time.sleep(5)  # let the group settle
+    return worker, port
+
+
+def send_steadily(bootstrap: str, topic: str, rate: int, seconds: int) -> None:
+    """JSON log lines stamped with their send time at ``rate`` a second: 10 % from dormant
+    accounts' networks (pricing, contact, product pages), the rest from 5,000 returning visitors."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
     rng = random.Random(3)
     visitors = [
         f"{rng.randrange(60, 220)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
         for _ in range(5000)
     ]  # returning visitors, as on a real site
-    agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
     try:
-        while not metrics_text(port):
-            time.sleep(0.5)
-        time.sleep(5)  # let the group settle
         sent, started = 0, time.perf_counter()
         while sent < rate * seconds:
             due = started + sent / rate
@@ -212,7 +233,7 @@ def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
             if delay > 0:
                 time.sleep(delay)
             if rng.random() < 0.10:
-                account = rng.randrange(2000)
+                account = rng.randrange(LATENCY_ACCOUNTS)
                 ip = f"45.{account // 256}.{account % 256}.{rng.randrange(2, 250)}"
                 path = rng.choice(["/pricing", "/contact", "/products/a", "/"])
             else:
@@ -225,11 +246,20 @@ def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
                 "status": 200,
                 "body_bytes_sent": 512,
                 "http_referer": "-",
-                "http_user_agent": agent,
+                "http_user_agent": AGENT,
             }
-            producer.send(name, key=ip.encode(), value=json.dumps(record).encode())
+            producer.send(topic, key=ip.encode(), value=json.dumps(record).encode())
             sent += 1
         producer.flush()
+    finally:
+        producer.close()
+
+
+def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
+    name = f"lat{uuid.uuid4().hex[:8]}"
+    worker, port = latency_worker(bootstrap, folder, name)
+    try:
+        send_steadily(bootstrap, name, rate, seconds)
         time.sleep(5)
         text = metrics_text(port)
         (folder / f"{name}.metrics.txt").write_text(text, encoding="utf-8")
@@ -240,7 +270,42 @@ def latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
             f"event time → hit stored p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (from histogram buckets)"
         )
     finally:
-        producer.close()
+        stop_worker(worker)
+
+
+def histogram_sum(text: str, name: str) -> float:
+    found = re.search(rf"^{name}_sum ([\d.e+]+)$", text, re.M)
+    return float(found.group(1)) if found else float("nan")
+
+
+def alert_latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None:
+    name = f"alert{uuid.uuid4().hex[:8]}"
+    grouping_seconds, disorder_seconds = 60, 60
+    worker, port = latency_worker(bootstrap, folder, name, extra="[alerts]\ngrouping_minutes = 1\n")
+    metric = "revisit_window_end_to_alert_stored_seconds"
+    try:
+        send_steadily(bootstrap, name, rate, seconds)
+        flowing = metrics_text(port)  # alerts closed by the watermark while the traffic flowed
+        # quiet: the last trigger's window ends 60 s after it, and the idle stages' clock-driven
+        # watermark (now - 60 s) passes it 60 s after that
+        time.sleep(grouping_seconds + disorder_seconds + 15)
+        text = metrics_text(port)
+        (folder / f"{name}.metrics.txt").write_text(text, encoding="utf-8")
+        p50, alerts = quantile_from_histogram(text, metric, 0.50)
+        p99, _ = quantile_from_histogram(text, metric, 0.99)
+        top, _ = quantile_from_histogram(text, metric, 1.0)
+        mean = histogram_sum(text, metric) / alerts if alerts else float("nan")
+        _, while_flowing = quantile_from_histogram(flowing, metric, 0.5)
+        hit_p99, _ = quantile_from_histogram(text, "revisit_event_to_hit_stored_seconds", 0.99)
+        print(
+            f"alert latency at {rate:,} events/s for {seconds} s, grouping window {grouping_seconds} s, "
+            f"allowed disorder {disorder_seconds} s: {alerts:,} alerts ({while_flowing:,} closed while the "
+            f"traffic flowed, the rest once every partition was idle); trigger hit shipped → alert stored "
+            f"= {grouping_seconds} s + mean {mean:.2f} s, p50 {p50:.2f} s, p99 {p99:.2f} s, max ≤ {top:.0f} s "
+            f"(bucket bound; the promise: ≤ {disorder_seconds + 1} s); event time → hit stored p99 "
+            f"{hit_p99 * 1000:.0f} ms"
+        )
+    finally:
         stop_worker(worker)
 
 
@@ -249,6 +314,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--alert-seconds", type=int, default=150, help="0: no alert-latency phase")
     parser.add_argument("--bootstrap")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="revisit-worker-bench-"))
@@ -265,6 +331,8 @@ def main() -> None:
         print(f"broker {bootstrap}; work folder {folder}")
         throughput(bootstrap, folder, args.lines)
         latency(bootstrap, folder, args.rate, args.seconds)
+        if args.alert_seconds:
+            alert_latency(bootstrap, folder, args.rate, args.alert_seconds)
     finally:
         if args.bootstrap is None:
             subprocess.run(["bash", str(REPO / "deploy" / "kafka.sh"), "stop", str(broker_dir)], check=False)

@@ -13,6 +13,7 @@ from revisit.core.alert import Alert
 from revisit.core.config import Settings, StreamSettings
 from revisit.kafka.event_order import EventTimeOrder
 from revisit.kafka.progress import CommittedEventTimes
+from revisit.kafka.release import HeldAlertIndex, Lows, LowWatermarks, WaitingIndex, WatermarkReport
 from tests.test_decisions import AT, account, matched
 
 ACCOUNT = account(last_deal_at=date(2025, 1, 1), dormancy_reason=DormancyReason.TIMING)
@@ -142,3 +143,54 @@ def test_the_sweep_judges_a_matched_partition_by_its_slowest_classify_stage() ->
     times.read(0, 2, ahead, ((2, 3), ahead - timedelta(minutes=1)))
     times.commit([(0, 3)])
     assert times.watermarks() == {0: behind}
+
+
+def test_held_alerts_may_close_by_wall_clock_only_once_every_raw_partition_is_idle() -> None:
+    order: EventTimeOrder[int, str] = EventTimeOrder(timedelta(seconds=60), idle_seconds=10.0)
+    order.assign({0, 1}, now=0.0)
+    order.add(0, 1, AT, "x", "first", now=1.0)
+    order.saw(1, AT + timedelta(minutes=5), now=1.0)
+    order.due(now=1.0)
+    wall = AT + timedelta(days=30)  # a backlog: its event times lie far behind the clock
+    assert order.release_watermark(now=1.0, wall_now=wall) == AT + timedelta(minutes=-1)  # the hits' watermark
+    # both idle: a quiet site's held alert closes by the clock; the hits wait for no one either
+    assert order.release_watermark(now=11.0, wall_now=wall) == wall - timedelta(seconds=60)
+    assert order.due(now=11.0) == ["first"] and order.watermark == AT + timedelta(minutes=5, microseconds=1)
+
+
+def test_the_tracker_goes_by_the_lowest_watermarks_of_every_raw_partition() -> None:
+    marks = LowWatermarks(idle_seconds=10.0)
+    minutes = [AT + timedelta(minutes=m) for m in range(12)]
+    # a stage owning raw partitions 0 and 1 of 4: partitions 2 and 3 may still send older hits
+    assert marks.report(5, WatermarkReport((0, 1), 4, minutes[5], minutes[4]), now=0.0) == Lows(None, None)
+    # the other stage has sent no hit yet: alerts may close up to minute 3, no hit is taken
+    assert marks.report(5, WatermarkReport((2, 3), 4, minutes[3], None), now=1.0) == Lows(None, minutes[3])
+    assert marks.report(5, WatermarkReport((2, 3), 4, minutes[9], minutes[8]), now=2.0) == Lows(minutes[4], minutes[5])
+    # a raw partition's new owner starts further back: the watermarks do not move back
+    assert marks.report(5, WatermarkReport((0, 1), 4, minutes[1], minutes[0]), now=3.0) == Lows(minutes[4], minutes[5])
+    assert marks.lows(5) == Lows(minutes[4], minutes[5]) and marks.lows(6) == Lows(None, None)
+    # a stage whose partitions are all idle has sent all it read: the other one alone holds hits back
+    assert marks.report(5, WatermarkReport((0, 1), 4, minutes[9], minutes[7], idle=True), now=4.0) == Lows(
+        minutes[8], minutes[9]
+    )
+    # both idle: every stage has sent all it read, so the highest goes
+    assert marks.report(5, WatermarkReport((2, 3), 4, minutes[11], minutes[10], idle=True), now=5.0) == Lows(
+        minutes[10], minutes[9]
+    )
+    lonely = LowWatermarks(idle_seconds=10.0)  # no other stage reports: after the idle time it counts alone
+    assert lonely.report(0, WatermarkReport((0,), 2, AT, AT), now=0.0) == Lows(None, None)
+    assert lonely.report(0, WatermarkReport((0,), 2, AT, AT), now=10.0) == Lows(AT, AT)
+
+
+def test_held_alerts_and_waiting_hits_come_up_by_their_time_per_matched_partition() -> None:
+    held = HeldAlertIndex(timedelta(minutes=10))
+    held.hold(5, AT, "C-1")
+    held.hold(5, AT + timedelta(minutes=1), "C-2")
+    held.hold(6, AT, "C-3")
+    assert held.due(5, AT + timedelta(minutes=10)) == ["C-1"]  # a window ending at the watermark is closed
+    assert held.due(5, AT + timedelta(minutes=10)) == [] and held.due(6, AT + timedelta(minutes=11)) == ["C-3"]
+    assert held.closed("C-1") == AT + timedelta(minutes=10) and held.closed("C-1") is None
+    waiting = WaitingIndex()
+    waiting.wait(5, AT, "C-1")
+    waiting.wait(5, AT + timedelta(minutes=1), "C-2")
+    assert waiting.due(5, AT) == [] and waiting.due(5, AT + timedelta(seconds=61)) == ["C-1", "C-2"]

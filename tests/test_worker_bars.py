@@ -5,6 +5,7 @@ and /readyz 200 only once partitions are assigned and the account state is recov
 from __future__ import annotations
 
 import json
+import signal
 import time
 
 import pytest
@@ -196,4 +197,180 @@ def test_a_hit_is_stored_before_the_watermark_passes_it(bootstrap, tmp_path) -> 
         assert decided == [0, 0]
     finally:
         engine.dispose()
+        setup.stop_all()
+
+
+def address_on(partition: int, network: str = "198.51.100") -> str:
+    """An address of ``network`` whose lines go to raw ``partition`` (198.51.100.0/24, a
+    documentation range, is filtered: its lines only move the event time)."""
+    return next(f"{network}.{host}" for host in range(1, 255) if partition_of(f"{network}.{host}") == partition)
+
+
+def traffic_on_every_partition(at: str) -> list[str]:
+    """A line on each of the four raw partitions at ``at``: every partition's event time reaches it."""
+    return [visit_line(address_on(partition), at, "/") for partition in range(4)]
+
+
+HELD_VISIT = [  # E01's visit: the trigger at 10:00:20, so its grouping window ends at 10:10:20
+    visit_line("108.171.116.7", "10:00:00", "/"),
+    visit_line("108.171.116.7", "10:00:20", "/projects/xdotool/"),
+    visit_line("108.171.116.7", "10:03:00", "/files/release-notes"),
+]
+
+
+def replay_of(setup: Setup, *parts: list[str]) -> tuple[list[tuple[str, int, list[str]]], list[tuple]]:
+    """(alerts as (id, score, pages), sessions) that `revisit replay` makes of the parts merged."""
+    log = setup.tmp_path / "merged.log"
+    log.write_text("".join(line for part in parts for line in part), encoding="utf-8")
+    jsonl, database = setup.tmp_path / "replay.jsonl", f"sqlite:///{setup.tmp_path / 'replay.sqlite'}"
+    arguments = ["replay", str(log), "--accounts", str(setup.accounts), "--config", str(setup.config)]
+    assert main([*arguments, "--db", database, "--alerts-jsonl", str(jsonl)]) == 0
+    alerts = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    return [(alert["alert_id"], alert["score"], alert["pages"]) for alert in alerts], stored_sessions(database)
+
+
+def stored_sessions(database: str) -> list[tuple]:
+    engine = create_engine(database)
+    try:
+        with engine.connect() as connection:
+            return [
+                tuple(row)
+                for row in connection.execute(
+                    text("SELECT session_id, account_id, page_count, score FROM sessions ORDER BY session_id")
+                )
+            ]
+    finally:
+        engine.dispose()
+
+
+def stored_alerts(setup: Setup) -> list[tuple[str, int, list[str]]]:
+    engine = create_engine(setup.db)
+    try:
+        with engine.connect() as connection:
+            return [
+                (row[0], row[1], json.loads(row[2])["pages"])
+                for row in connection.execute(text("SELECT alert_id, score, payload FROM alerts ORDER BY alert_id"))
+            ]
+    except Exception:  # the worker has not created the schema yet
+        return []
+    finally:
+        engine.dispose()
+
+
+def ship_lines(setup: Setup, name: str, lines: list[str]) -> None:
+    log = setup.tmp_path / name
+    log.write_text("".join(lines), encoding="utf-8")
+    setup.ship(log)
+
+
+def wait_for_alerts(setup: Setup, count: int, timeout: float = 120) -> list[tuple[str, int, list[str]]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(alerts := stored_alerts(setup)) >= count:
+            return alerts
+        time.sleep(0.3)
+    raise AssertionError(f"{stored_alerts(setup)} after {timeout} s\n{setup.worker_logs()}\n{setup.worker_metrics()}")
+
+
+def held_alert_setup(bootstrap: str, tmp_path) -> Setup:
+    """A worker's topics and config where no raw partition turns idle: only event time moves the watermark."""
+    setup = Setup(bootstrap, tmp_path)
+    with setup.config.open("a", encoding="utf-8") as config:
+        config.write("\n[stream]\nidle_seconds = 3600\n")
+    return setup
+
+
+def assert_held_then_closed_by_others_traffic(setup: Setup, kill_while_held: bool) -> None:
+    """E01's visit is taken and its alert held (not stored) while the watermark is inside the window;
+    traffic of others on every partition moves the watermark past the window's end, and the alert
+    is stored with replay's id, score and pages, without a later hit of E01."""
+    before, after = [*HELD_VISIT, *traffic_on_every_partition("10:05:00")], traffic_on_every_partition("10:12:00")
+    replayed_alerts, replayed_sessions = replay_of(setup, before, after)
+    assert [pages for _id, _score, pages in replayed_alerts] == [["/", "/projects/xdotool/", "/files/release-notes"]]
+    ship_lines(setup, "before.log", before)
+    setup.start_worker()
+    setup.wait_for_hits(len(HELD_VISIT))  # taken by the event-time order: the watermark is at 10:04
+    assert stored_alerts(setup) == []  # held: the window ends at 10:10:20
+    if kill_while_held:
+        time.sleep(3)  # a commit interval: the state's changelog and the offsets are written
+        setup.workers[0].send_signal(signal.SIGKILL)
+        setup.workers[0].wait(timeout=30)
+        setup.start_worker(import_accounts=False)
+    ship_lines(setup, "after.log", after)
+    assert wait_for_alerts(setup, 1) == replayed_alerts
+    setup.wait_for_hits(len(HELD_VISIT))
+    assert (setup.counts(), stored_sessions(setup.db)) == ((len(HELD_VISIT), 1), replayed_sessions)
+
+
+def test_a_held_alert_closes_when_the_watermark_passes_its_window(bootstrap, tmp_path) -> None:
+    setup = held_alert_setup(bootstrap, tmp_path)
+    try:
+        assert_held_then_closed_by_others_traffic(setup, kill_while_held=False)
+    finally:
+        setup.stop_all()
+
+
+def test_sigkill_while_an_alert_is_held_gives_replays_alert(bootstrap, tmp_path) -> None:
+    setup = held_alert_setup(bootstrap, tmp_path)
+    try:
+        assert_held_then_closed_by_others_traffic(setup, kill_while_held=True)
+    finally:
+        setup.stop_all()
+
+
+def all_hits_stored(setup: Setup) -> int:
+    """Hits stored, with or without their visit (a hit is stored from its early copy at once)."""
+    engine = create_engine(setup.db)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM hits")).scalar_one()
+    except Exception:  # the worker has not created the schema yet
+        return 0
+    finally:
+        engine.dispose()
+
+
+def test_two_workers_order_one_accounts_hits_from_partitions_each_owns(bootstrap, tmp_path) -> None:
+    """The interleaved visit of three addresses with two workers: raw partitions 0 and 1 are read
+    by one classify stage, 2 and 3 by the other, so the hits reach the tracker from two stages out
+    of step (partition 3 holds the second one back at 10:00:30 - 60 s while the first sends up to
+    10:09:19); the tracker takes them in event-time order by the low watermark of every raw
+    partition: replay's alert (id, pages, score), hits and sessions."""
+    a, c, b = (address_on(partition, "108.171.116") for partition in (0, 1, 2))
+    visit = [
+        visit_line(a, "10:00:00", "/"),
+        visit_line(b, "10:00:20", "/projects/xdotool/"),  # the trigger: the window ends at 10:10:20
+        visit_line(address_on(3), "10:00:30", "/"),  # another visitor: partition 3 has reached 10:00:30
+        visit_line(c, "10:00:40", "/files/release-notes"),
+        # sent by the first stage long before the true trigger: taken first, this page would
+        # trigger the alert itself, with another id
+        visit_line(a, "10:02:00", "/projects/grok/"),
+        visit_line(c, "10:10:19", "/blog/geekery/b.html"),
+        visit_line(b, "10:10:25", "/files/changelog"),  # after the window: in the visit, not in the alert
+        visit_line(a, "10:40:00", "/"),
+    ]
+    later = traffic_on_every_partition("11:00:00")  # moves every partition's watermark past the visit
+    setup = held_alert_setup(bootstrap, tmp_path)
+    replayed_alerts, replayed_sessions = replay_of(setup, visit, later)
+    assert [pages for _id, _score, pages in replayed_alerts] == [
+        ["/", "/projects/xdotool/", "/files/release-notes", "/projects/grok/", "/blog/geekery/b.html"]
+    ]
+    hits = len(visit) - 1
+    setup.start_worker()
+    setup.start_worker()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (
+            group_state(bootstrap, f"{setup.name}-app-classify") != ("Stable", 2)
+            or group_state(bootstrap, f"{setup.name}-app") != ("Stable", 2)
+        ):
+            time.sleep(0.5)
+        ship_lines(setup, "visit.log", visit)
+        while time.monotonic() < deadline and all_hits_stored(setup) < hits:  # both stages have read it
+            time.sleep(0.3)
+        ship_lines(setup, "later.log", later)
+        assert wait_for_alerts(setup, 1) == replayed_alerts
+        setup.wait_for_hits(hits)
+        assert (setup.counts(), stored_sessions(setup.db)) == ((hits, 1), replayed_sessions)
+    finally:
         setup.stop_all()

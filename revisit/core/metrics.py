@@ -46,6 +46,9 @@ LATENCY_BUCKETS = (
     60,
     300,
 )
+# An alert closes when the watermark passes its window's end: the allowed disorder (60 s by
+# default) plus up to a second for the next watermark marker, or more while input is late.
+ALERT_CLOSE_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 45, 60, 61, 62, 65, 70, 90, 120, 300, 600, 3600, 24 * 3600)
 # Delivery waits for grouping (30 s), retries with backoff and quiet hours: seconds to a day.
 DELIVERY_BUCKETS = (1, 5, 15, 30, 45, 60, 90, 120, 300, 600, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600)
 
@@ -72,6 +75,7 @@ class RevisitMetrics:
     consumer_lag: Gauge
     event_to_hit_stored: Histogram
     event_to_alert_stored: Histogram
+    window_to_alert_stored: Histogram
     alerts: Counter
     state_accounts: Gauge
     sweep: Histogram
@@ -174,6 +178,13 @@ class RevisitMetrics:
                 "revisit_event_to_alert_stored_seconds",
                 "From the last hit of an alert's visit to the alert being stored.",
                 buckets=LATENCY_BUCKETS,
+                registry=r,
+            ),
+            window_to_alert_stored=Histogram(
+                "revisit_window_end_to_alert_stored_seconds",
+                "From the end of an alert's grouping window (its trigger's event time + "
+                "alerts.grouping_minutes) to the alert stored.",
+                buckets=ALERT_CLOSE_BUCKETS,
                 registry=r,
             ),
             alerts=Counter("revisit_alerts_total", "Alerts stored, by dormancy tier.", ["tier"], registry=r),

@@ -37,7 +37,7 @@ from aiokafka import (
     ConsumerRecord,
     TopicPartition,
 )
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from mode import Service
 
 from revisit.core.config import Settings
@@ -55,7 +55,7 @@ from revisit.enrichment.classify import (
 from revisit.enrichment.rdap import NetworkRegistration
 from revisit.kafka.event_order import EventTimeOrder
 from revisit.kafka.ledger_learning import LedgerStore, StreamLedger
-from revisit.kafka.records import early, matched_to_record, with_source
+from revisit.kafka.records import MARKER_KEY, early, matched_to_record, watermark_marker, with_source
 
 log = logging.getLogger("revisit.worker.classify")
 
@@ -64,6 +64,7 @@ MAX_BATCH_RECORDS = 5000
 COMMIT_INTERVAL_SECONDS = 1.0
 MIN_FETCH_INTERVAL_SECONDS = 0.025
 KEEP_RESOLUTIONS_SECONDS = 5.0
+MARKER_INTERVAL_SECONDS = 1.0  # how often the release watermark goes to the matched partitions
 
 
 class ResolutionStore(Protocol):
@@ -148,6 +149,7 @@ class ClassifyStage(Service):
             timedelta(seconds=settings.stream.max_disorder_seconds), settings.stream.idle_seconds
         )
         self._late_counted = 0
+        self._marker_due = 0.0
         self._counted_lookups = self._counted_misses = 0  # the classifier's totals already in the metrics
         super().__init__(**kwargs)
 
@@ -191,6 +193,7 @@ class ClassifyStage(Service):
                 if self._held is not None:
                     await self._settle_late()
                 await self._send_due()
+                await self._send_marker()
                 if time.monotonic() >= self._commit_due:
                     # here rather than after a batch only: what the last batch before a quiet spell
                     # (or a late answer) finished is committed within the interval too
@@ -306,6 +309,38 @@ class ClassifyStage(Service):
         if self._order.late > self._late_counted:
             self.metrics.late_events.labels("classify").inc(self._order.late - self._late_counted)
             self._late_counted = self._order.late
+
+    async def _send_marker(self) -> None:
+        """About once a second, after the hits it covers: the watermark up to which held alerts may
+        close (``EventTimeOrder.release_watermark``) to every partition of the matched topic, so the
+        stateful stage closes them without waiting for their account's next hit. Four small records
+        a second, sent whether or not it moved: a restarted or rebalanced tracker learns it at once."""
+        now = time.monotonic()
+        if now < self._marker_due or not self._assigned:
+            return
+        self._marker_due = now + MARKER_INTERVAL_SECONDS
+        assert self._consumer is not None and self._producer is not None
+        kafka = self.settings.kafka
+        assigned = [tp.partition for tp in self._consumer.assignment()]
+        watermark = self._order.release_watermark(now, datetime.now(UTC))
+        raw_count = len(self._consumer.partitions_for_topic(kafka.raw_topic) or ())
+        if watermark is None or not assigned or not raw_count:
+            return
+        value = encode_json(
+            # idle: every partition idle and nothing left to send, so it holds no hit back
+            watermark_marker(
+                assigned, raw_count, watermark, self._order.watermark, self._order.all_idle(now) and not self._order
+            )
+        )
+        try:
+            partitions = sorted(await self._producer.partitions_for(kafka.matched_topic))
+            deliveries = [
+                await self._producer.send(kafka.matched_topic, key=MARKER_KEY, value=value, partition=partition)
+                for partition in partitions
+            ]
+            await asyncio.gather(*deliveries)
+        except KafkaError as error:  # the next marker says as much: none is owed
+            log.warning("watermark marker not sent (the next one goes in a second): %s", error)
 
     def _count(self, outcomes: Counter[tuple[str, str]]) -> None:
         metrics = self.metrics

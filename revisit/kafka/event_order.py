@@ -91,7 +91,7 @@ class EventTimeOrder(Generic[P, T]):
         """Items older than the low watermark (everything, when every partition is idle), in
         event-time order."""
         watermark = self.low_watermark(now)
-        if watermark is None and self._all_idle(now):
+        if watermark is None and self.all_idle(now):
             newest = [clock.newest for clock in self._clocks.values() if clock.newest is not None]
             watermark = max(newest) + timedelta(microseconds=1) if newest else None
         if watermark is not None and (self._sent_below is None or watermark > self._sent_below):
@@ -101,8 +101,25 @@ class EventTimeOrder(Generic[P, T]):
             items.append(heapq.heappop(self._waiting)[5])
         return items
 
-    def _all_idle(self, now: float) -> bool:
-        return all(now - clock.last_seen >= self.idle_seconds for clock in self._clocks.values())
+    def release_watermark(self, now: float, wall_now: datetime) -> datetime | None:
+        """The event time up to which held alerts may close: the watermark hits have been sent by
+        and, once every raw partition is idle, wall-clock ``wall_now`` − ``max_disorder`` if later.
+
+        Live input is shipped within the allowed disorder of its event time, so a quiet site's
+        held alert closes on time without another visitor (Beam's ``KafkaIO`` limited-delay policy
+        advances an idle partition's watermark the same way); a backlog, whose event times lie far
+        behind the clock, has every held alert closed at its end, as replay closes them at the
+        end of its input. Hits are not sent by it: a backlog shipped after a pause is not late."""
+        watermark = self._sent_below
+        if self.all_idle(now):
+            idle_watermark = wall_now - self.max_disorder
+            if watermark is None or idle_watermark > watermark:
+                watermark = idle_watermark
+        return watermark
+
+    def all_idle(self, now: float) -> bool:
+        """Every raw partition idle (and at least one assigned): all that was read has been sent."""
+        return bool(self._clocks) and all(now - clock.last_seen >= self.idle_seconds for clock in self._clocks.values())
 
     def held_from(self) -> dict[P, int]:
         """Partition → smallest offset still waiting: commits stop below it."""

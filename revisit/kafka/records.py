@@ -25,6 +25,7 @@ from revisit.core.visit import PageView, Session
 from revisit.enrichment.classify import MatchedHit
 from revisit.enrichment.match import AccountIndex
 from revisit.kafka.expiry import ExpiryQueue, watermark_of
+from revisit.kafka.release import WatermarkReport
 
 
 class UnknownAccount(LookupError):
@@ -90,6 +91,47 @@ def source_of(record: dict[str, Any]) -> tuple[tuple[int, ...], datetime] | None
     if not isinstance(source, dict):
         return None
     return tuple(source["raw_partitions"]), datetime.fromisoformat(source["watermark"])
+
+
+MARKER_KEY = b"~watermark"  # the key of watermark markers (an account id never starts with "~")
+
+
+def watermark_marker(
+    raw_partitions: Iterable[int], raw_count: int, watermark: datetime, hits_watermark: datetime | None, idle: bool
+) -> dict[str, Any]:
+    """What a classify stage sends to every matched partition about once a second: as far as its
+    ``raw_partitions`` (of ``raw_count``) are concerned, every hit below ``hits_watermark`` has been
+    sent (all it read, when they are ``idle``), and held alerts may close up to ``watermark``
+    (README, "Event time")."""
+    return {
+        "marker": {
+            "raw_partitions": sorted(raw_partitions),
+            "raw_count": raw_count,
+            "watermark": watermark.isoformat(),
+            "hits_watermark": None if hits_watermark is None else hits_watermark.isoformat(),
+            "idle": idle,
+        }
+    }
+
+
+def marker_of(record: dict[str, Any]) -> WatermarkReport | None:
+    marker = record.get("marker")
+    if not isinstance(marker, dict):
+        return None
+    hits = marker.get("hits_watermark")
+    return WatermarkReport(
+        tuple(marker["raw_partitions"]),
+        int(marker["raw_count"]),
+        datetime.fromisoformat(marker["watermark"]),
+        None if hits is None else datetime.fromisoformat(hits),
+        marker.get("idle") is True,
+    )
+
+
+def waiting_order(record: dict[str, Any]) -> tuple[datetime, str]:
+    """Where a matched record waiting in an account's state stands: (event time, raw line), the
+    order replay takes the same hits in."""
+    return datetime.fromisoformat(record["hit"][1]), record["raw_line"]
 
 
 def session_to_record(session: Session) -> dict[str, Any]:
@@ -239,6 +281,14 @@ class AccountStateTable:
             if record:
                 self._schedule(account_id, record)
 
+    def stored(self, name: str) -> Iterator[tuple[str, int | None, Any]]:
+        """(account id, its partition, the field as stored) of every stored record holding field
+        ``name``: what a recovered worker rebuilds its indexes from."""
+        for account_id in list(self._table.keys()):
+            record = self._read(account_id)
+            if record and record.get(name):
+                yield account_id, record.get(PARTITION), record[name]
+
     def due_accounts(self, watermarks: Mapping[int, datetime]) -> list[str]:
         """Accounts whose state may have expired (``watermarks``: partition → newest event time
         known there for good), taken from the expiry queue: pass them to ``forget_expired``."""
@@ -347,6 +397,11 @@ def sessions_field(states: AccountStateTable) -> StateField[Session]:
 
 def pending_field(states: AccountStateTable) -> StateField[PendingAlert]:
     return states.field("pending", pending_to_record, pending_from_record)
+
+
+def waiting_field(states: AccountStateTable) -> StateField[list[dict[str, Any]]]:
+    """Matched records of each account waiting for the low watermark, in ``waiting_order``."""
+    return states.field("waiting", list, list)
 
 
 def last_alerts_field(states: AccountStateTable) -> StateField[datetime]:

@@ -4,11 +4,12 @@
    per-address caches stay partition-local, and runs ``HitClassifier`` over whole fetched batches.
    Malformed lines go to the dead-letter topic with their reasons and the raw payload; matched hits
    are re-keyed by account id onto the matched topic.
-2. The Faust agent ``track`` reads matched hits and runs ``VisitTracker`` over three
-   changelog-backed tables (sessions, held alerts, last alert times), so a restarted or rebalanced
-   worker continues where the last one stopped. Hits and alerts go to the database keyed by their
-   idempotency keys (``topic:partition:offset`` of the raw line, ``alert_id``) before the event is
-   acknowledged: reprocessing after a crash stores nothing twice.
+2. The Faust agent ``track`` reads matched hits and watermark markers and runs ``VisitTracker``
+   over one changelog-backed record per account (session, held alert, last alert time, hits
+   waiting for the low watermark of every raw partition: ``revisit.kafka.release``), so a
+   restarted or rebalanced worker continues where the last one stopped. Hits and alerts go to
+   the database keyed by their idempotency keys (``topic:partition:offset`` of the raw line,
+   ``alert_id``) before the event is acknowledged: reprocessing after a crash stores nothing twice.
 
 Both stages deliver at least once (Faust's offset commits after a rebalance have known issues), which
 is why exactly-once is never assumed: every write is idempotent instead.
@@ -20,7 +21,7 @@ import asyncio
 import logging
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,11 @@ from sqlalchemy.exc import DBAPIError
 
 from revisit.alerts.sender import SenderThread
 from revisit.alerts.tracker import VisitTracker, state_horizons
+from revisit.core.alert import Alert
 from revisit.core.config import Settings
 from revisit.core.metrics import RevisitMetrics
 from revisit.endpoints import ReadinessCheck, readiness_body
-from revisit.enrichment.classify import HitClassifier
+from revisit.enrichment.classify import HitClassifier, MatchedHit
 from revisit.kafka.classify_stage import ClassifyStage
 from revisit.kafka.faust_transport import LowLatencyTransport
 from revisit.kafka.faust_web import WorkerApp
@@ -46,11 +48,15 @@ from revisit.kafka.records import (
     UnknownAccount,
     is_early,
     last_alerts_field,
+    marker_of,
     matched_from_record,
     pending_field,
     sessions_field,
     source_of,
+    waiting_field,
+    waiting_order,
 )
+from revisit.kafka.release import HeldAlertIndex, Lows, LowWatermarks, WaitingIndex
 from revisit.storage.store import Store
 
 log = logging.getLogger("revisit.worker")
@@ -105,16 +111,27 @@ def build_app(
     )  # bytes: the raw codec, JSON made here
     states = AccountStateTable(state_table, state_horizons(settings, timedelta(minutes=worker.forget_margin_minutes)))
 
+    held = HeldAlertIndex(timedelta(minutes=settings.alerts.grouping_minutes))
+    waiting_accounts = WaitingIndex()
+    low_watermarks = LowWatermarks(settings.stream.idle_seconds)
+
     @state_table.on_recover
     async def schedule_recovered_state() -> None:
         """Recovery fills the table from its changelog behind the state's back: queue it all once."""
         states.rebuild_expiry()
+        held.clear()
+        for account_id, partition, pending in states.stored("pending"):
+            held.hold(partition, datetime.fromisoformat(pending["triggered_at"]), account_id)
+        waiting_accounts.clear()
+        for account_id, partition, records in states.stored("waiting"):
+            waiting_accounts.wait(partition, waiting_order(records[0])[0], account_id)
         metrics.state_accounts.set(states.stored_count())
         log.info("account state ready: %d accounts with visit or cooldown state", states.stored_count())
 
     tracker = VisitTracker(
         settings, last_alerts_field(states), sessions_field(states), pending_field(states), release_others=False
     )
+    waiting = waiting_field(states)
     committed_times = CommittedEventTimes()  # what the sweep judges by: see revisit/kafka/progress.py
     sink = store.hit_sink()
     # events whose rows are not yet stored, with the event time of the early ones (None for the ordered)
@@ -160,13 +177,81 @@ def build_app(
         for alert in new_alerts:
             metrics.event_to_alert_stored.observe(max(0.0, now - alert.last_seen.timestamp()))
             metrics.alerts.labels(alert.tier.value).inc()
+            if (end := window_ends.get(alert.alert_id)) is not None:
+                metrics.window_to_alert_stored.observe(max(0.0, now - end.timestamp()))
+        window_ends.clear()  # the alerts of this write (one already stored is no news)
         return True
+
+    window_ends: dict[str, datetime] = {}  # alert id → the end of its grouping window, until stored
+
+    def close(alerts: list[Alert]) -> None:
+        """Held alerts the watermark (or their account's next hit) has closed: stored now."""
+        for alert in alerts:
+            sink.add_alert(alert)
+            end = held.closed(alert.account_id)
+            if end is not None:
+                window_ends[alert.alert_id] = end
+
+    def take(partition: int, hit_key: str, matched: MatchedHit) -> None:
+        """One hit into its account's visit and alert decisions, in event-time order."""
+        observation = tracker.observe(matched)  # state changes are staged: see AccountStateTable
+        sink.add_hit(hit_key, matched, observation.session, observation.page)
+        close(observation.released)  # closed by this hit, which it does not carry
+        if observation.triggered is not None:  # held, and stored once the watermark closes it
+            held.hold(partition, matched.hit.timestamp, matched.match.account.account_id)
+
+    def wait(partition: int, account_id: str, record: dict[str, Any]) -> None:
+        """A hit waits in its account's state until the low watermark of every raw partition has
+        passed it: hits of one account sent by several classify stages are taken in event-time order."""
+        records = waiting.get(account_id) or []
+        if any(kept["hit_key"] == record["hit_key"] for kept in records):
+            return  # sent again after a stage's crash or rebalance
+        records = sorted([*records, record], key=waiting_order)
+        waiting[account_id] = records
+        waiting_accounts.wait(partition, waiting_order(records[0])[0], account_id)
+
+    def go_on(partition: int, lows: Lows) -> None:
+        """A marker moved the partition's low watermarks: the waiting hits below the hits'
+        watermark are taken, then the held alerts whose window the release watermark has passed
+        close (an account's alert waits for its own hits before the window's end still waiting)."""
+        if lows.hits is not None:
+            for account_id in waiting_accounts.due(partition, lows.hits):
+                records = waiting.get(account_id) or []
+                due = [record for record in records if waiting_order(record)[0] < lows.hits]
+                rest = records[len(due) :]
+                for record in due:
+                    try:
+                        take(partition, *matched_from_record(record, classifier.index))
+                    except UnknownAccount:  # the list was changed since it came: as on arrival
+                        log.warning("waiting hit for account %s, which this worker's list no longer holds", account_id)
+                if rest:
+                    waiting[account_id] = rest
+                    waiting_accounts.wait(partition, waiting_order(rest[0])[0], account_id)
+                elif records:
+                    del waiting[account_id]
+        if lows.release is not None:
+            for account_id in held.due(partition, lows.release):
+                still = waiting.get(account_id)
+                limit = min(lows.release, waiting_order(still[0])[0]) if still else lows.release
+                closed = tracker.release_due(limit, account_id)
+                close(closed)
+                pending = tracker.pending.get(account_id)
+                if not closed and pending is not None:
+                    held.hold(partition, pending.triggered_at, account_id)  # closes after its hits
 
     @app.agent(matched_topic)
     async def track(stream: faust.StreamT) -> None:
         # faust.StreamT does not declare noack(), which every Stream an agent is given has
         async for event in stream.noack().events():  # type: ignore[attr-defined]
             started = time.perf_counter()
+            partition = event.message.partition
+            report = marker_of(event.value)
+            if report is not None:
+                # hits go on and held alerts close when the low watermarks pass them, not on their
+                # account's next hit; the state changes are staged and stored like a hit's
+                go_on(partition, low_watermarks.report(partition, report, time.monotonic()))
+                unstored.append((event, None))
+                continue
             try:
                 hit_key, matched = matched_from_record(event.value, classifier.index)
             except UnknownAccount as error:
@@ -178,16 +263,14 @@ def build_app(
                 sink.add_early_hit(hit_key, matched, tracker.scorer.weigh(matched.hit.path).label)
                 unstored.append((event, matched.hit.timestamp.timestamp()))
             else:
-                committed_times.read(
-                    event.message.partition, event.message.offset, matched.hit.timestamp, source_of(event.value)
-                )
-                states.note_partition(matched.match.account.account_id, event.message.partition)
-                observation = tracker.observe(matched)  # state changes are staged: see AccountStateTable
-                sink.add_hit(hit_key, matched, observation.session, observation.page)
-                if observation.triggered is not None:
-                    sink.add_alert(observation.triggered)
-                if observation.refreshed is not None:
-                    sink.update_alert(observation.refreshed)
+                committed_times.read(partition, event.message.offset, matched.hit.timestamp, source_of(event.value))
+                account_id = matched.match.account.account_id
+                states.note_partition(account_id, partition)
+                hits_low = low_watermarks.lows(partition).hits
+                if hits_low is not None and matched.hit.timestamp < hits_low:
+                    take(partition, hit_key, matched)  # late: taken as it comes (README, "Event time")
+                else:
+                    wait(partition, account_id, event.value)
                 unstored.append((event, None))
             if len(unstored) >= worker.store_batch:
                 while not store_and_acknowledge():  # back-pressure: read nothing more until stored
@@ -207,7 +290,13 @@ def build_app(
             for tp, offset in app.monitor.tp_committed_offsets.items()
             if tp.topic == kafka.matched_topic
         )
-        watermarks = committed_times.watermarks()
+        # never past the hits still waiting for every raw partition's watermark: a visit they
+        # continue must not be forgotten before they are taken
+        watermarks = {
+            partition: min(watermark, hits_low)
+            for partition, watermark in committed_times.watermarks().items()
+            if (hits_low := low_watermarks.lows(partition).hits) is not None
+        }
         if not watermarks:
             return
         started = time.perf_counter()
