@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import pickle
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,7 +23,7 @@ from revisit.core.config import MatchingSettings
 from revisit.core.match import AccountMatch, MatchMethod, NoMatch
 from revisit.core.organization import Organization, OrgKind
 from revisit.enrichment.account_table import account_fingerprint
-from revisit.enrichment.accounts import load_accounts, parse_accounts
+from revisit.enrichment.accounts import load_accounts, parse_accounts, row_key
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.prepared import prepare_accounts, prepare_stored_accounts
 from revisit.storage.models import AccountRow
@@ -338,3 +339,19 @@ def test_the_import_stores_each_value_as_sqlalchemy_would(tmp_path, db_url) -> N
     finally:
         store.close()
     assert loaded == {a.account_id: replace(a, attributes=tuple(sorted(a.attributes))) for a in accounts}
+
+
+def test_the_kept_copy_holds_each_row_by_a_digest_and_its_accounts_as_one_bytes_object(tmp_path, matching) -> None:
+    """What keeps the first run's memory down: no cells (15 objects a row) for the pickler to
+    remember, and the accounts' pickles written once into the table instead of held twice."""
+    csv = write(tmp_path / "accounts.csv", rows(30))
+    first = prepare_accounts(csv, "utf-8-sig", matching)
+    (kept,) = Path(matching.prepared_dir).glob("*.prepared")
+    with kept.open("rb") as handle:
+        unpickler = pickle.Unpickler(handle)
+        index, kept_rows = unpickler.load(), unpickler.load()
+    assert len(kept_rows.positions) == 30 and {len(key) for key in kept_rows.positions} == {16}
+    assert kept_rows.positions[row_key(tuple(rows(30)["A007"].rstrip("\n").split(",")))] == 7
+    assert first.accounts._pickles == [b""] * 30 and len(first.accounts._ends) == 30  # joined, not kept apart
+    assert list(index.accounts) == list(first.accounts)
+    assert row_key(("a,b", "c")) != row_key(("a", "b,c")) and row_key(("a\0", "b")) != row_key(("a", "\0b"))
