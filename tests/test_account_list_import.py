@@ -353,5 +353,6 @@ def test_the_kept_copy_holds_each_row_by_a_digest_and_its_accounts_as_one_bytes_
     assert len(kept_rows.positions) == 30 and {len(key) for key in kept_rows.positions} == {16}
     assert kept_rows.positions[row_key(tuple(rows(30)["A007"].rstrip("\n").split(",")))] == 7
     assert first.accounts._pickles == [b""] * 30 and len(first.accounts._ends) == 30  # joined, not kept apart
+    assert first.accounts._objects == [None] * 30  # let go once pickled: made again when asked for
     assert list(index.accounts) == list(first.accounts)
     assert row_key(("a,b", "c")) != row_key(("a", "b,c")) and row_key(("a\0", "b")) != row_key(("a", "\0b"))
