@@ -78,6 +78,15 @@ class AccountTable(Collection[Account]):
             return self._pickles[position]
         return self._joined[self._ends[position - 1] if position else 0 : self._ends[position]]
 
+    def made(self, account_id: str) -> Account | None:
+        """The account, made from its pickle without keeping the object here (``get`` keeps it):
+        for the import of a new list, which needs each account once."""
+        position = self._position.get(account_id)
+        if position is None:
+            return None
+        account = self._objects[position]
+        return account if account is not None else pickle.loads(self._pickle_at(position))
+
     def get(self, account_id: str) -> Account | None:
         position = self._position.get(account_id)
         return None if position is None else self.at(position)

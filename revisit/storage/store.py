@@ -253,7 +253,7 @@ class Store:
                 if isinstance(accounts, AccountTable)
                 else {account.account_id: account_fingerprint(account) for account in accounts}
             )
-            changed = _changed_accounts(accounts, fingerprints, stored)
+            changed = _changed_accounts(fingerprints, stored)
             gone = [
                 account_id for account_id, (_, on_list) in stored.items() if on_list and account_id not in fingerprints
             ]
@@ -262,7 +262,7 @@ class Store:
             for start in range(0, len(changed), batch):
                 rows = [
                     writer.row(_account_row(a, now, fingerprints[a.account_id], keys or {}))
-                    for a in changed[start : start + batch]
+                    for a in _accounts_of(accounts, changed[start : start + batch])
                 ]
                 connection.exec_driver_sql(writer.statement, rows)
             for start in range(0, len(gone), batch):
@@ -277,7 +277,7 @@ class Store:
                 [list_row],
             )
         # listed again after leaving the list counts as added, as the user sees it
-        added = sum(1 for a in changed if not stored.get(a.account_id, ("", False))[1])
+        added = sum(1 for account_id in changed if not stored.get(account_id, ("", False))[1])
         return AccountImport(len(accounts), added, len(changed) - added, len(gone))
 
     def account_list_digest(self) -> str:
@@ -874,17 +874,20 @@ def _account_from_row(row: Any) -> Account:
     )
 
 
-def _changed_accounts(
-    accounts: Collection[Account], fingerprints: dict[str, str], stored: dict[str, tuple[str | None, bool]]
-) -> list[Account]:
-    """Accounts new, changed or listed again: only these become objects (from a kept table)."""
-    ids = [
+def _changed_accounts(fingerprints: dict[str, str], stored: dict[str, tuple[str | None, bool]]) -> list[str]:
+    """The ids of the accounts new, changed or listed again."""
+    return [
         account_id for account_id, fingerprint in fingerprints.items() if stored.get(account_id) != (fingerprint, True)
     ]
+
+
+def _accounts_of(accounts: Collection[Account], account_ids: Sequence[str]) -> list[Account]:
+    """Only these become objects from a kept table, one batch at a time and not kept in it: a
+    run needs only the accounts its visitors match (``enrichment.account_table``)."""
     if isinstance(accounts, AccountTable):
-        return [account for account_id in ids if (account := accounts.get(account_id)) is not None]
+        return [account for account_id in account_ids if (account := accounts.made(account_id)) is not None]
     by_id = {account.account_id: account for account in accounts}
-    return [by_id[account_id] for account_id in ids]
+    return [by_id[account_id] for account_id in account_ids]
 
 
 def _network_text(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
