@@ -121,19 +121,17 @@ class AccountTable(Collection[Account]):
         return self._position, self._joined, self._ends
 
     def _join(self) -> None:
-        """Every account's pickle written into one bytes object, and the objects let go: the
-        table becomes what a loaded one is, its accounts made again only when asked for.
-        Keeping each pickle as its own ``bytes`` and joining them at the end held every pickle
-        twice (~70 MB more at the first run's peak, 100,000 accounts), and the 100,000 objects
-        (~100 MB) stayed alive through the whole run when a run only needs the few its visitors
-        match. The price: the first import of a new list makes them again (~1.2-1.9 s CPU)."""
+        """Every account's pickle written into one bytes object, as a loaded table holds them.
+        Keeping each as its own ``bytes`` and joining them at the end held every pickle twice:
+        ~70 MB more at the first run's peak, for 100,000 accounts. The objects stay: letting
+        them go here lowered no peak (their memory is interleaved with the index's, so Python
+        keeps it) and made the import of a new list make them again, 3 s CPU."""
         joined, ends = io.BytesIO(), array("Q")
         for position, account in enumerate(self._objects):
             kept = self._pickle_at(position)
             joined.write(kept if kept or account is None else account_pickle(account))
             ends.append(joined.tell())
         self._joined, self._ends = joined.getvalue(), ends
-        self._objects = [None] * len(self._objects)
         self._pickles = [b""] * len(self._objects)
         self._changed = set()
 

@@ -93,7 +93,7 @@ def prepare_accounts(path: str | Path, encoding: str, matching: MatchingSettings
     if index.accounts.empty_positions > len(index.accounts) // 4:
         index = _new_index(index, parsed, matching, keys)  # many accounts gone: not worth carrying their places
     positions = {cells: row if isinstance(row, int) else _position(index, row) for cells, row in parsed}
-    del parsed  # its accounts are in the index's table, which lets them go once pickled (``_keep``)
+    del parsed  # the row keys: not needed once their positions are known
     if folder is not None:
         _keep(folder, key, index, _Rows(rules, header, positions))
     return PreparedAccounts(digest, index.accounts, index, reused=False, keys=keys)
