@@ -12,7 +12,6 @@ import copyreg
 import hashlib
 import io
 import ipaddress
-import itertools
 import operator
 import pickle
 from array import array
@@ -79,6 +78,15 @@ class AccountTable(Collection[Account]):
             return self._pickles[position]
         return self._joined[self._ends[position - 1] if position else 0 : self._ends[position]]
 
+    def made(self, account_id: str) -> Account | None:
+        """The account, made from its pickle without keeping the object here (``get`` keeps it):
+        for the import of a new list, which needs each account once."""
+        position = self._position.get(account_id)
+        if position is None:
+            return None
+        account = self._objects[position]
+        return account if account is not None else pickle.loads(self._pickle_at(position))
+
     def get(self, account_id: str) -> Account | None:
         position = self._position.get(account_id)
         return None if position is None else self.at(position)
@@ -109,8 +117,23 @@ class AccountTable(Collection[Account]):
         return (self.at(position) for position in self._position.values())
 
     def __getstate__(self) -> tuple[dict[str, int], bytes, array[int]]:
-        pickles = [self._pickle(position) for position in range(len(self._objects))]
-        return self._position, b"".join(pickles), array("Q", itertools.accumulate(map(len, pickles)))
+        self._join()
+        return self._position, self._joined, self._ends
+
+    def _join(self) -> None:
+        """Every account's pickle written into one bytes object, as a loaded table holds them.
+        Keeping each as its own ``bytes`` and joining them at the end held every pickle twice:
+        ~70 MB more at the first run's peak, for 100,000 accounts. The objects stay: letting
+        them go here lowered no peak (their memory is interleaved with the index's, so Python
+        keeps it) and made the import of a new list make them again, 3 s CPU."""
+        joined, ends = io.BytesIO(), array("Q")
+        for position, account in enumerate(self._objects):
+            kept = self._pickle_at(position)
+            joined.write(kept if kept or account is None else account_pickle(account))
+            ends.append(joined.tell())
+        self._joined, self._ends = joined.getvalue(), ends
+        self._pickles = [b""] * len(self._objects)
+        self._changed = set()
 
     def __setstate__(self, state: tuple[dict[str, int], bytes, array[int]]) -> None:
         self._position, self._joined, self._ends = state

@@ -7,16 +7,20 @@ they caused.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
+import json
 import socket
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Engine,
     bindparam,
     create_engine,
@@ -220,7 +224,7 @@ class Store:
         self,
         accounts: Collection[Account],
         digest: str = "",
-        batch: int = 2000,
+        batch: int = 5000,
         keys: Mapping[str, str] | None = None,
     ) -> AccountImport:
         """Make the stored list the given one, in one transaction: nothing when its ``digest`` is
@@ -232,7 +236,9 @@ class Store:
         An account gone from the list is marked ``delisted_at``, not deleted: it stops matching
         (``load_accounts`` leaves it out) while its visits, alerts and outcomes stay readable in
         the web UI and ``revisit history``; listed again, it is an account like any other."""
-        with self.engine.begin() as connection:
+        # no collection: the rows and the accounts made again from a kept table (100,000 of each
+        # on a new list) all live to the end; the collector's passes over them freed nothing
+        with self.engine.begin() as connection, _no_collection():
             last = connection.execute(select(AccountListRow.digest).where(AccountListRow.list_id == 1)).scalar()
             if digest and last == digest:
                 return AccountImport(len(accounts), unchanged=True)
@@ -247,17 +253,18 @@ class Store:
                 if isinstance(accounts, AccountTable)
                 else {account.account_id: account_fingerprint(account) for account in accounts}
             )
-            changed = _changed_accounts(accounts, fingerprints, stored)
+            changed = _changed_accounts(fingerprints, stored)
             gone = [
                 account_id for account_id, (_, on_list) in stored.items() if on_list and account_id not in fingerprints
             ]
             now = datetime.now(UTC)
+            writer = _AccountWriter(self.engine)
             for start in range(0, len(changed), batch):
                 rows = [
-                    _account_row(a, now, fingerprints[a.account_id], keys or {}) for a in changed[start : start + batch]
+                    writer.row(_account_row(a, now, fingerprints[a.account_id], keys or {}))
+                    for a in _accounts_of(accounts, changed[start : start + batch])
                 ]
-                columns = [c for c in rows[0] if c != "account_id"]
-                connection.execute(_upsert(self.engine, AccountRow.__table__, ["account_id"], columns), rows)
+                connection.exec_driver_sql(writer.statement, rows)
             for start in range(0, len(gone), batch):
                 connection.execute(
                     update(AccountRow)
@@ -270,7 +277,7 @@ class Store:
                 [list_row],
             )
         # listed again after leaving the list counts as added, as the user sees it
-        added = sum(1 for a in changed if not stored.get(a.account_id, ("", False))[1])
+        added = sum(1 for account_id in changed if not stored.get(account_id, ("", False))[1])
         return AccountImport(len(accounts), added, len(changed) - added, len(gone))
 
     def account_list_digest(self) -> str:
@@ -867,17 +874,20 @@ def _account_from_row(row: Any) -> Account:
     )
 
 
-def _changed_accounts(
-    accounts: Collection[Account], fingerprints: dict[str, str], stored: dict[str, tuple[str | None, bool]]
-) -> list[Account]:
-    """Accounts new, changed or listed again: only these become objects (from a kept table)."""
-    ids = [
+def _changed_accounts(fingerprints: dict[str, str], stored: dict[str, tuple[str | None, bool]]) -> list[str]:
+    """The ids of the accounts new, changed or listed again."""
+    return [
         account_id for account_id, fingerprint in fingerprints.items() if stored.get(account_id) != (fingerprint, True)
     ]
+
+
+def _accounts_of(accounts: Collection[Account], account_ids: Sequence[str]) -> list[Account]:
+    """Only these become objects from a kept table, one batch at a time and not kept in it: a
+    run needs only the accounts its visitors match (``enrichment.account_table``)."""
     if isinstance(accounts, AccountTable):
-        return [account for account_id in ids if (account := accounts.get(account_id)) is not None]
+        return [account for account_id in account_ids if (account := accounts.made(account_id)) is not None]
     by_id = {account.account_id: account for account in accounts}
-    return [by_id[account_id] for account_id in ids]
+    return [by_id[account_id] for account_id in account_ids]
 
 
 def _network_text(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
@@ -886,6 +896,64 @@ def _network_text(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str
     if network.version == 4:
         return f"{socket.inet_ntoa(network.network_address.packed)}/{network.prefixlen}"
     return str(network)
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class _AccountWriter:
+    """Account rows as the database driver takes them, for one ``executemany`` per batch.
+
+    Through SQLAlchemy's ``execute`` each of 100,000 rows was compiled into parameters, with a
+    ``json.dumps`` call per list: 6.4 of the import's 11.5 s under cProfile, against 1.0 s in
+    SQLite's own ``executemany``. Here the statement is compiled once and each value goes through
+    the same bind processor SQLAlchemy would use (dates and amounts as SQLite stores them; none on
+    PostgreSQL), except JSON: lists of strings and the attributes (text to text) are written by
+    ``_json_text``, the very text ``json.dumps`` writes, without its per-call set-up."""
+
+    def __init__(self, engine: Engine) -> None:
+        table = AccountRow.__table__
+        dialect = engine.dialect
+        columns = [column.name for column in table.c]
+        statement = _upsert(engine, table, ["account_id"], [c for c in columns if c != "account_id"]).compile(
+            dialect=dialect
+        )
+        self.statement = statement.string
+        self._names = list(statement.positiontup) if statement.positional and statement.positiontup else None
+        default_json = getattr(dialect, "_json_serializer", None) is None
+        self._processors: list[tuple[str, Callable[[Any], Any]]] = []
+        for column in table.c:
+            if isinstance(column.type, JSON) and default_json:
+                self._processors.append((column.name, _json_text))
+            elif (processor := column.type._cached_bind_processor(dialect)) is not None:
+                self._processors.append((column.name, processor))
+
+    def row(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        for name, processor in self._processors:
+            values[name] = processor(values[name])
+        return values if self._names is None else tuple([values[name] for name in self._names])
+
+
+_json_string = json.encoder.encode_basestring_ascii
+
+
+def _json_text(value: list[str] | dict[str, str]) -> str:
+    """``json.dumps(value)`` for a list of strings or a dict of text to text (what account rows
+    hold): the same separators and escapes, 4x faster on 100,000 rows of four such values."""
+    try:
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{_json_string(key)}: {_json_string(text)}" for key, text in value.items()) + "}"
+        return "[" + ", ".join(map(_json_string, value)) + "]"
+    except TypeError:  # a value that is not text (an account made in code): as json.dumps writes it
+        return json.dumps(value)
 
 
 def _account_row(account: Account, now: datetime, fingerprint: str, keys: Mapping[str, str]) -> dict[str, Any]:
