@@ -9,6 +9,8 @@ a broken account list, an unreadable mmdb) ends the command with status 2 and an
 from __future__ import annotations
 
 import gc
+import logging
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -305,9 +307,18 @@ class WorkerRequest:
     encoding: str = "utf-8-sig"
 
 
+def _stop_during_start_up(number: int, frame: object) -> None:
+    """SIGTERM while the worker starts (checking topics, loading the list: seconds with 100,000
+    accounts), before Faust handles signals: nothing has been read or committed yet, so it stops
+    cleanly (exit 0, as after a stop once running) instead of dying of the signal."""
+    logging.getLogger("revisit.worker").info("stopped by SIGTERM before it started: nothing read, nothing to finish")
+    raise SystemExit(0)
+
+
 def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
     """``revisit worker``: checks the topics, loads the accounts, builds the same classifier as
     replay and runs the Kafka worker (with the sender in a thread when channels are configured)."""
+    signal.signal(signal.SIGTERM, _stop_during_start_up)  # until Faust's own handler takes over
     from revisit.kafka.ledger_learning import StreamLedger
     from revisit.kafka.topics import missing_topics
     from revisit.kafka.worker import run_worker

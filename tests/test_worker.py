@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
 from revisit.cli import main
+from tests.company_names import company_names
 from tests.conftest import ACCESS_LOGS, APACHE_LOG, mmdb
 from tests.shared_fixtures import Replayed, stored_organizations
 from tests.test_cli import ACCOUNTS, CONFIG
@@ -301,6 +302,24 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(bootstrap, tmp_pat
         setup.assert_same_as_replay(replayed)
     finally:
         setup.stop_all()
+
+
+def test_sigterm_while_the_worker_starts_stops_it_cleanly(bootstrap, tmp_path) -> None:
+    """`docker stop` during a long start-up (a new list of 40,000 accounts is checked, indexed and
+    imported first): exit 0 and a line saying why, not death by the signal (-15)."""
+    setup = Setup(bootstrap, tmp_path)
+    run = uuid.uuid4().hex[:8]  # a list never kept before: its start-up takes seconds
+    rows = "".join(f"B{i},{name} {run}\n" for i, name in enumerate(company_names(40_000)))
+    setup.accounts.write_text("account_id,name\n" + rows, encoding="utf-8")
+    worker = setup.start_worker()
+    log = tmp_path / "worker-0.log"
+    deadline = time.monotonic() + 60
+    while "Bootstrap complete" not in log.read_text() and time.monotonic() < deadline:  # topics checked
+        assert worker.poll() is None, log.read_text()
+        time.sleep(0.02)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0, log.read_text()[-3000:]
+    assert "stopped by SIGTERM before it started" in log.read_text()
 
 
 def test_two_workers_share_four_partitions(bootstrap, tmp_path, replayed) -> None:
