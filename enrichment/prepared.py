@@ -14,20 +14,19 @@ nobody else can write to (a pickle can run code when loaded); anything else mean
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import pickle
 import stat
 import tempfile
-from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from revisit.core.account import Account
+from revisit.core.collection import no_collection
 from revisit.core.config import MatchingSettings
 from revisit.enrichment.account_table import REDUCERS
 from revisit.enrichment.accounts import Cells, RowKey, decode_accounts, parse_rows, read_accounts
@@ -77,7 +76,7 @@ def prepare_accounts(path: str | Path, encoding: str, matching: MatchingSettings
         and previous[1].rules == rules
     ):
         index, before = previous[0], previous[1]
-        with _no_collection():
+        with no_collection():
             header, parsed = parse_rows(text, str(path), before.header, before.positions)
         del text
         kept = sum(isinstance(row, int) for _cells, row in parsed)
@@ -86,7 +85,7 @@ def prepare_accounts(path: str | Path, encoding: str, matching: MatchingSettings
         else:  # other columns, or most of the list gone (taking 99,990 accounts out took 13 s)
             index = _new_index(index, parsed, matching, keys)
     else:
-        with _no_collection():
+        with no_collection():
             header, parsed = parse_rows(text, str(path), (), {})
         del text
         index = _new_index(None, parsed, matching, keys)
@@ -145,7 +144,7 @@ def _apply_difference(index: AccountIndex, parsed: list[tuple[RowKey, Account | 
     still = {row for _cells, row in parsed if isinstance(row, int)}
     # gone from the list, or changed (added again below)
     index.remove([account_id for account_id, position in index.accounts.positions() if position not in still])
-    with _no_collection():
+    with no_collection():
         for _cells, row in parsed:
             if isinstance(row, Account):
                 index.add(row, keys)
@@ -163,7 +162,7 @@ def _new_index(
         assert previous is not None  # a row is known only with a previous index
         return previous.accounts.at(row)
 
-    with _no_collection():
+    with no_collection():
         return AccountIndex([account(row) for _cells, row in parsed], matching, keys=keys)
 
 
@@ -199,26 +198,13 @@ def _private_folder(folder: Path) -> Path | None:
     return folder
 
 
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """The garbage collector paused while a million long-lived objects are made: its passes over
-    them (which free nothing) took two thirds of the time of loading 100,000 accounts."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _load(path: Path | None, parts: int) -> list[Any]:
     """The first ``parts`` pickles of a kept file: the list and its index, then the memos of rows
     and names that only a changed list needs (they share the accounts, so both are read together)."""
     if path is None:
         return []
     try:
-        with path.open("rb") as handle, _no_collection():
+        with path.open("rb") as handle, no_collection():
             unpickler = pickle.Unpickler(handle)
             return [unpickler.load() for _ in range(parts)]
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):

@@ -7,13 +7,11 @@ they caused.
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import json
 import socket
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -43,6 +41,7 @@ from revisit.alerts.outbox import message_key
 from revisit.alerts.routing import DIGEST, OVER_BUDGET, THREAD_REPLY, owner_day, owner_key, plan_deliveries
 from revisit.core.account import Account, DormancyReason, Owner
 from revisit.core.alert import Alert, Delivery
+from revisit.core.collection import no_collection
 from revisit.core.config import DeliverySettings, masked_url
 from revisit.core.errors import BadInput
 from revisit.core.organization import Organization, OrgKind
@@ -238,7 +237,7 @@ class Store:
         the web UI and ``revisit history``; listed again, it is an account like any other."""
         # no collection: the rows and the accounts made again from a kept table (100,000 of each
         # on a new list) all live to the end; the collector's passes over them freed nothing
-        with self.engine.begin() as connection, _no_collection():
+        with self.engine.begin() as connection, no_collection():
             last = connection.execute(select(AccountListRow.digest).where(AccountListRow.list_id == 1)).scalar()
             if digest and last == digest:
                 return AccountImport(len(accounts), unchanged=True)
@@ -896,17 +895,6 @@ def _network_text(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str
     if network.version == 4:
         return f"{socket.inet_ntoa(network.network_address.packed)}/{network.prefixlen}"
     return str(network)
-
-
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _AccountWriter:
