@@ -74,7 +74,7 @@ def decide_alert(
     cooldown = timedelta(hours=settings.alerts.cooldown_hours)
     if last_alert_at is not None and at - last_alert_at < cooldown:
         return AlertDecision(None, f"already alerted at {last_alert_at.isoformat()} (cooldown)")
-    locale = settings.alerts.locale
+    locale = account.owner.locale or settings.alerts.locale
     alert_id = str(
         uuid.uuid5(ALERT_NAMESPACE, f"{account.account_id}|{session.started_at.isoformat()}|{at.isoformat()}")
     )

@@ -159,7 +159,10 @@ def _account_reduced(account: Account) -> tuple[type[Account], tuple[Any, ...]]:
     return Account, _account_fields(account)
 
 
-def _owner_reduced(owner: Owner) -> tuple[type[Owner], tuple[str, str, str, str]]:
+def _owner_reduced(owner: Owner) -> tuple[type[Owner], tuple[str, ...]]:
+    # without a locale, the four fields of before: kept lists and fingerprints stay as they were
+    if owner.locale:
+        return Owner, (owner.name, owner.email, owner.slack, owner.timezone, owner.locale)
     return Owner, (owner.name, owner.email, owner.slack, owner.timezone)
 
 

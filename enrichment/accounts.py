@@ -31,6 +31,7 @@ KNOWN_COLUMNS = (
     "owner_email",
     "owner_slack",
     "owner_timezone",
+    "owner_locale",
     "last_deal_at",
     "last_contact_at",
     "lost_deal_at",
@@ -39,6 +40,7 @@ KNOWN_COLUMNS = (
     "industry",
 )
 REQUIRED_COLUMNS = ("account_id", "name")
+_OWNER_LOCALES = ("", "ja", "en")  # the languages alerts are written in (alerts/approach.py)
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # an IPv4 CIDR written as ``ipaddress`` writes one (no leading zeros, prefix 0-32) is read by int():
@@ -194,6 +196,9 @@ def _account_from_row(values: dict[str, str]) -> Account:
     zone = values.get("owner_timezone", "")
     if zone and not _is_time_zone(zone):
         raise _RowError("owner_timezone", f"{zone!r} is not an IANA time zone (e.g. Asia/Tokyo)")
+    locale = values.get("owner_locale", "").lower()
+    if locale not in _OWNER_LOCALES:
+        raise _RowError("owner_locale", f"{locale!r} is not one of ja|en (or empty: the alerts.locale setting)")
     reason_text = values.get("dormancy_reason", "").lower() or "unknown"
     try:
         reason = DormancyReason(reason_text)
@@ -206,7 +211,7 @@ def _account_from_row(values: dict[str, str]) -> Account:
         aliases=_list(values.get("aliases", "")),
         domains=tuple(_domain(d) for d in _list(values.get("domains", ""))),
         networks=tuple(_network(n) for n in _list(values.get("networks", ""))),
-        owner=Owner(values.get("owner_name", ""), email, slack, zone),
+        owner=Owner(values.get("owner_name", ""), email, slack, zone, locale),
         last_deal_at=_date(values, "last_deal_at"),
         last_contact_at=_date(values, "last_contact_at"),
         lost_deal_at=_date(values, "lost_deal_at"),

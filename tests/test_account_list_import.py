@@ -303,12 +303,12 @@ def test_the_import_stores_each_value_as_sqlalchemy_would(tmp_path, db_url) -> N
     through SQLAlchemy they are the values an ORM insert of the same account stores."""
     csv = tmp_path / "accounts.csv"
     csv.write_text(
-        "account_id,name,aliases,domains,networks,owner_name,owner_email,owner_timezone,last_deal_at,"
+        "account_id,name,aliases,domains,networks,owner_name,owner_email,owner_timezone,owner_locale,last_deal_at,"
         "lost_deal_at,lifetime_value,dormancy_reason,industry,担当部署,note\n"
         'J1,株式会社サクラ精機,"Sakura Seiki K.K.;ｻｸﾗ","sakura.example.jp;ＷＷＷ.Sakura.co.jp",'
-        '"10.1.0.0/16;2001:db8::/32",山田 太郎,yamada@example.jp,Asia/Tokyo,2024-03-31,2023-11-02,'
+        '"10.1.0.0/16;2001:db8::/32",山田 太郎,yamada@example.jp,Asia/Tokyo,en,2024-03-31,2023-11-02,'
         '"12,345,678.90",competitor,製造,営業一部,"a ""quoted"" \\ note"\n'
-        "E1,Northwind Traders Inc.,,,,,,,,,,,,,\n",
+        "E1,Northwind Traders Inc.,,,,,,,,,,,,,,\n",
         encoding="utf-8",
     )
     accounts = load_accounts(csv)
@@ -333,6 +333,7 @@ def test_the_import_stores_each_value_as_sqlalchemy_would(tmp_path, db_url) -> N
     assert stored[0][1]["attributes"] == {"担当部署": "営業一部", "note": 'a "quoted" \\ note'}
     assert stored[0][1]["lifetime_value"] == Decimal("12345678.90")
     assert stored[0][1]["networks"] == ["10.1.0.0/16", "2001:db8::/32"]
+    assert [row["owner_locale"] for row in stored[0]] == ["", "en"]
     store = Store(db_url)
     try:
         loaded = {account.account_id: account for account in store.load_accounts()}

@@ -102,6 +102,14 @@ def test_owner_time_zone_is_checked_and_kept(tmp_path: Path) -> None:
         load_accounts(write(tmp_path, header + "C-1,A,a@example.com,Tokyo\n"))
 
 
+def test_owner_locale_is_checked_and_kept(tmp_path: Path) -> None:
+    header = "account_id,name,owner_email,owner_locale\n"
+    accounts = load_accounts(write(tmp_path, header + "C-1,A,a@example.com,en\nC-2,B,b@example.com,\n"))
+    assert [a.owner.locale for a in accounts] == ["en", ""]
+    with pytest.raises(BadInput, match=r"accounts.csv:2:4: owner_locale: 'fr' is not one of ja\|en"):
+        load_accounts(write(tmp_path, header + "C-1,A,a@example.com,fr\n"))
+
+
 # --- revisit accounts lint ----------------------------------------------------------------------
 
 LINT_CSV = """account_id,name,aliases,domains,networks,owner_email,owner_slack,last_deal_at

@@ -185,6 +185,26 @@ def test_tier_c_goes_to_the_digest_with_a_light_touch() -> None:
     assert "季節のご挨拶" in decision.alert.approach and "継続して得られるメリット" in decision.alert.approach
 
 
+def test_an_owner_who_reads_english_gets_english_alerts_from_a_japanese_team() -> None:
+    """alerts.locale is the team's language (ja); a rep of a foreign office reads English."""
+    rows = parse_accounts(
+        "account_id,name,owner_name,owner_email,owner_locale,last_deal_at,dormancy_reason\n"
+        "C-1,株式会社さくら精機,山田 花子,h@example.com,,2025-06-30,timing\n"
+        "C-2,ミナト物流㈱,Jane Smith,j@example.com,EN,2025-06-30,timing\n"
+    )
+    assert [a.owner.locale for a in rows] == ["", "en"]
+    settings = Settings()
+    assert settings.alerts.locale == "ja"
+    alerts = {}
+    for acct in rows:
+        session = advance_session(None, acct.account_id, PageView(AT, "/pricing", 30, "pricing"), timedelta(minutes=30))
+        hit = matched(acct, "/pricing", AT)
+        alerts[acct.account_id] = decide_alert(acct, hit.match, hit.organization, session, AT, None, settings).alert
+    assert alerts["C-1"].locale == "ja" and "今だからこそ" in alerts["C-1"].approach
+    assert alerts["C-2"].locale == "en" and "new now" in alerts["C-2"].approach
+    assert alerts["C-2"].opening_line.startswith("Hello ミナト物流㈱ team, it has been a while - this is Jane Smith.")
+
+
 @pytest.mark.parametrize(
     "reason, ja, en",
     [

@@ -35,6 +35,7 @@ class Owner:
     email: str = ""
     slack: str = ""
     timezone: str = ""  # IANA name, e.g. Asia/Tokyo: business hours are the owner's own
+    locale: str = ""  # ja or en: the language of this owner's alerts; empty: alerts.locale
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ class AccountRow(Base):
     owner_email: Mapped[str] = mapped_column(Text, default="")
     owner_slack: Mapped[str] = mapped_column(Text, default="")
     owner_timezone: Mapped[str] = mapped_column(Text, default="")
+    owner_locale: Mapped[str] = mapped_column(Text, default="")
     last_deal_at: Mapped[date | None] = mapped_column(Date)
     last_contact_at: Mapped[date | None] = mapped_column(Date)
     lost_deal_at: Mapped[date | None] = mapped_column(Date)

@@ -85,7 +85,7 @@ def open_engine(url: str) -> Engine:
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
-SCHEMA_REVISION = "0011"
+SCHEMA_REVISION = "0012"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -862,7 +862,9 @@ def _account_from_row(row: Any) -> Account:
         aliases=tuple(row["aliases"]),
         domains=tuple(row["domains"]),
         networks=tuple(ipaddress.ip_network(n) for n in row["networks"]),
-        owner=Owner(row["owner_name"], row["owner_email"], row["owner_slack"], row["owner_timezone"]),
+        owner=Owner(
+            row["owner_name"], row["owner_email"], row["owner_slack"], row["owner_timezone"], row["owner_locale"]
+        ),
         last_deal_at=row["last_deal_at"],
         last_contact_at=row["last_contact_at"],
         lost_deal_at=row["lost_deal_at"],
@@ -955,6 +957,7 @@ def _account_row(account: Account, now: datetime, fingerprint: str, keys: Mappin
         "owner_email": account.owner.email,
         "owner_slack": account.owner.slack,
         "owner_timezone": account.owner.timezone,
+        "owner_locale": account.owner.locale,
         "last_deal_at": account.last_deal_at,
         "last_contact_at": account.last_contact_at,
         "lost_deal_at": account.lost_deal_at,
