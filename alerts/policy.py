@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from revisit.alerts.approach import opening_line, suggested_approach
 from revisit.core.account import Account, DormancyTier
@@ -30,17 +31,26 @@ class AlertDecision:
     reason: str  # "alert", or why not: "active customer", "cooldown until ...", "score 5 < 10"
 
 
+def team_zone(account: Account, settings: Settings) -> ZoneInfo:
+    """The zone every time of an alert is shown in: the owner's (``owner_timezone``), else the
+    business hours' (``delivery.business_hours.timezone``). A log written in UTC must not show a
+    Tokyo rep ``01:02 +0000`` for a visit at 10:02 their time."""
+    return ZoneInfo(account.owner.timezone or settings.delivery.business_hours.timezone)
+
+
 def refresh_alert(alert: Alert, session: Session) -> Alert:
     """The same alert (same id, tier, trigger) carrying the pages its session has gathered since,
-    while it waits out the grouping window: a burst of page views becomes one alert."""
+    while it waits out the grouping window: a burst of page views becomes one alert. Its times stay
+    in the zone ``decide_alert`` chose (the team's)."""
     labels = tuple(sorted({p.label for p in session.pages if p.label}))
+    zone = alert.first_seen.tzinfo
     return replace(
         alert,
         score=max(alert.score, session.score),
-        last_seen=session.last_seen,
+        last_seen=session.last_seen.astimezone(zone),
         pages=tuple(p.path for p in session.pages),
         page_labels=labels,
-        page_times=tuple(p.at for p in session.pages),
+        page_times=tuple(p.at.astimezone(zone) for p in session.pages),
         opening_line=opening_line(alert.account_name, alert.owner.name, alert.locale, labels, alert.dormancy_reason),
     )
 
@@ -78,17 +88,18 @@ def decide_alert(
     alert_id = str(
         uuid.uuid5(ALERT_NAMESPACE, f"{account.account_id}|{session.started_at.isoformat()}|{at.isoformat()}")
     )
+    zone = team_zone(account, settings)
     alert = Alert(
         alert_id=alert_id,
         account_id=account.account_id,
         account_name=account.name,
         tier=tier,
         score=session.score,
-        first_seen=session.started_at,
-        last_seen=session.last_seen,
+        first_seen=session.started_at.astimezone(zone),
+        last_seen=session.last_seen.astimezone(zone),
         pages=tuple(p.path for p in session.pages),
         page_labels=tuple(sorted({p.label for p in session.pages if p.label})),
-        page_times=tuple(p.at for p in session.pages),
+        page_times=tuple(p.at.astimezone(zone) for p in session.pages),
         organization=organization,
         match_method=match.method.value,
         match_confidence=match.confidence,

@@ -175,7 +175,8 @@ class ReplayRequest:
     workers: int | None = None  # None: from settings
 
 
-def replay(request: ReplayRequest, settings: Settings, console: TextIO = sys.stdout) -> RunSummary:
+def replay(request: ReplayRequest, settings: Settings, console: TextIO | None = None) -> RunSummary:
+    console = console or sys.stdout  # read at call time: a default bound at import misses a redirected stdout
     check_log_paths(request.logs)
     prepared = prepare_accounts(request.accounts_csv, request.encoding, settings.matching)
     enrichment = build_enrichment(

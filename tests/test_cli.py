@@ -6,7 +6,7 @@ import argparse
 import json
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -95,7 +95,8 @@ def test_replay_of_a_real_log_alerts_the_right_accounts(inputs, db_url, capsys) 
     assert (by_account["E02"]["tier"], by_account["E02"]["delivery"]) == ("B", "realtime")
     assert (by_account["E03"]["tier"], by_account["E03"]["delivery"]) == ("C", "digest")
     assert by_account["E01"]["match"]["method"] == "network"
-    assert by_account["E01"]["first_seen"].endswith("+00:00")
+    # the log is written in UTC; the record keeps ISO 8601 with offset, in the team's zone (Asia/Tokyo)
+    assert by_account["E01"]["first_seen"].endswith("+09:00")
     assert all(p.startswith("/") for a in alerts for p in a["pages"])
     # one alert per account per 24 h of event time
     for account_id in by_account:
@@ -109,6 +110,17 @@ def test_replay_of_a_real_log_alerts_the_right_accounts(inputs, db_url, capsys) 
         assert store.count("accounts") == 6
     finally:
         store.close()
+
+
+def test_the_console_card_shows_a_utc_log_in_the_teams_time_zone(inputs, tmp_path, capsys) -> None:
+    """The sample log is written in +0000; a Tokyo team reads its visits in +0900, as in history."""
+    assert main(replay_args(inputs, f"sqlite:///{tmp_path / 'z.sqlite'}")) == 0
+    out = capsys.readouterr().out
+    first_seen = [datetime.fromisoformat(a["first_seen"]) for a in read_jsonl(inputs["jsonl"])]
+    assert first_seen and all(at.utcoffset() == timedelta(hours=9) for at in first_seen)
+    for at in first_seen:
+        assert f"日時      {at:%Y-%m-%d %H:%M} +0900、" in out
+    assert "+0000" not in out
 
 
 def test_replaying_the_same_log_adds_nothing(inputs, db_url, capsys) -> None:

@@ -541,7 +541,7 @@ def test_a_later_visit_inside_the_cooldown_is_a_thread_reply_not_a_new_alert(tmp
     assert dict(sender.run_once().outcomes) == {("slack", "sent"): 1}
 
     def hit(minutes: float, path: str) -> dict:
-        at = alert.last_seen + timedelta(minutes=minutes)
+        at = (alert.last_seen + timedelta(minutes=minutes)).astimezone(UTC)  # hit rows are stored in UTC
         return {
             "hit_key": f"later:{minutes}",
             "account_id": alert.account_id,
