@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from revisit.core.hit import Malformed, RawFields
+from revisit.core.hit import Malformed, MalformedReason, RawFields
 from revisit.stream.lines import match_line
 
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'
@@ -21,22 +21,27 @@ def _text(value: str | None) -> str | None:
 
 class AlbParser:
     """``type time elb client:port target:port t t t elb_status target_status received sent "request"
-    "user_agent" ... "trace_id" "domain_name" ...`` (AWS docs, "Access log entries")."""
+    "user_agent" ssl_cipher ssl_protocol target_group_arn "trace_id" "domain_name" "chosen_cert_arn"
+    matched_rule_priority request_creation_time "actions_executed" "redirect_url" "error_reason" ...``
+    (AWS docs, "Access log entries"). Those 25 fields are in every documented entry (the docs'
+    seven examples all have them; later fields such as ``"target:port_list"`` came after and stay
+    optional): a line cut off before ``error_reason`` is ``missing_fields``, not a visit."""
 
     fast_pattern = None
     _LINE = re.compile(
-        r"^(?:https?|h2|grpcs|wss?) (\S+) \S+ (\S+) \S+ \S+ \S+ \S+ (\d{3}|-) \S+ \d+ (\d+) "
-        + _QUOTED
-        + " "
-        + _QUOTED
-        + r'(?: \S+ \S+ \S+ "[^"]*" "([^"]*)")?'
+        r"^(?:https?|h2|grpcs|wss?) (\S+) \S+ (\S+) \S+ \S+ \S+ \S+ (\d{3}|-) \S+ \d+ (\d+) " + _QUOTED + " " + _QUOTED
     )
+    _TAIL = re.compile(r' \S+ \S+ \S+ "[^"]*" "([^"]*)" "[^"]*" \S+ \S+ "[^"]*" "[^"]*" "[^"]*"(?: |$)')
 
     def split(self, line: str) -> RawFields | Malformed:
         match = match_line(self._LINE, line)
         if isinstance(match, Malformed):
             return match
-        time, client, status, size, request, agent, domain = match.groups()
+        tail = self._TAIL.match(line, match.end())
+        if tail is None:
+            return Malformed(MalformedReason.MISSING_FIELDS)
+        time, client, status, size, request, agent = match.groups()
+        domain = tail.group(1)
         return RawFields(_text(domain), client, time, request, status, size, None, _text(agent), None)
 
 

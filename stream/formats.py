@@ -178,6 +178,8 @@ class AutoParser:
             found = other.split(line)
             if type(found) is not Malformed:
                 return found
+            if found.reason == MalformedReason.MISSING_FIELDS:
+                parsed = found  # its layout's head matched, its tail is cut: say so over "unrecognized"
         return parsed
 
     def _split_json(self, line: str) -> RawFields | Malformed:

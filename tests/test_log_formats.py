@@ -899,3 +899,14 @@ def test_ship_keys_istio_lines_by_their_client() -> None:
     keyer = LineKeyer(LogSettings(format="envoy", container="cri"))
     with open(LOGS / "elastic_istio_in_cri.log", encoding="utf-8") as handle:
         assert keyer.key_for(handle.readline()) == b"10.24.0.11"
+
+
+@pytest.mark.parametrize("name", ["alb", "auto"])
+def test_an_alb_line_cut_after_the_user_agent_is_missing_fields_not_a_visit(tmp_path, name) -> None:
+    """The docs' HTTP entry cut right after ``"curl/7.46.0"``: 12 of its 25 fields are gone."""
+    whole = (LOGS / "aws_alb_docs.log").read_text(encoding="utf-8").splitlines()[0]
+    cut = whole[: whole.index('"curl/7.46.0"') + len('"curl/7.46.0"')]
+    log = tmp_path / "alb.log"
+    log.write_text(whole + "\n" + cut + "\n", encoding="utf-8")
+    counts, _ = parse_file(log, LogSettings(format=name))
+    assert counts == {"lines": 2, "ok": 1, "missing_fields": 1}
