@@ -418,6 +418,7 @@ class RunSummary:
     lines: int = 0
     deferred: int = 0  # lines held for late resolution right now (0 once a run has ended)
     malformed: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)  # MalformedReason.NOT_DATA: no data, no fault
     filtered: Counter = field(default_factory=Counter)
     unmatched: int = 0
     unmatched_resolved: int = 0  # unmatched, but some resolver named an organisation
@@ -430,7 +431,7 @@ class RunSummary:
 
     @property
     def parsed(self) -> int:
-        return self.lines - sum(self.malformed.values())
+        return self.lines - sum(self.malformed.values()) - sum(self.skipped.values())
 
     @property
     def resolved(self) -> int:
@@ -441,6 +442,7 @@ class RunSummary:
         self.lines += other.lines
         self.deferred += other.deferred
         self.malformed.update(other.malformed)
+        self.skipped.update(other.skipped)
         self.filtered.update(other.filtered)
         self.unmatched += other.unmatched
         self.unmatched_resolved += other.unmatched_resolved
@@ -450,12 +452,14 @@ class RunSummary:
             "lines": self.lines,
             "parsed": self.parsed,
             "malformed": sum(self.malformed.values()),
+            "skipped": sum(self.skipped.values()),
             "filtered": sum(self.filtered.values()),
             "resolved": self.resolved,
             "matched": self.matched,
             "alerts": self.alerts,
             "late": self.late,
             "malformed_by_reason": dict(sorted(self.malformed.items())),
+            "skipped_by_reason": dict(sorted(self.skipped.items())),
             "filtered_by_reason": dict(sorted(self.filtered.items())),
         }
 
@@ -463,7 +467,7 @@ class RunSummary:
 def tally(outcomes: Iterable[LineOutcome | Settled | GaveUp], summary: RunSummary) -> Iterator[MatchedHit]:
     """Count every outcome into ``summary`` and pass on only the matched hits, which are all the
     rest of the pipeline needs to see."""
-    malformed, filtered = summary.malformed, summary.filtered
+    malformed, skipped, filtered = summary.malformed, summary.skipped, summary.filtered
     lines = unmatched = unmatched_resolved = 0
     try:
         for outcome in outcomes:
@@ -496,7 +500,7 @@ def tally(outcomes: Iterable[LineOutcome | Settled | GaveUp], summary: RunSummar
             if type(outcome) is Filtered:
                 filtered[outcome.reason] += 1
             elif type(outcome) is Malformed:
-                malformed[outcome.reason] += 1
+                (skipped if outcome.reason in MalformedReason.NOT_DATA else malformed)[outcome.reason] += 1
             elif type(outcome) is Unmatched:
                 unmatched += 1
                 if outcome.organization is not None:

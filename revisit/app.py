@@ -394,6 +394,8 @@ def format_summary(summary: RunSummary) -> str:
     ]
     if summary.malformed:
         lines.append("  malformed: " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.malformed.items())))
+    if summary.skipped:
+        lines.append("  skipped:   " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.skipped.items())))
     if summary.filtered:
         lines.append("  filtered:  " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.filtered.items())))
     if summary.late:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from revisit.core.config import LogSettings
-from revisit.core.hit import Malformed, RawFields
+from revisit.core.hit import Malformed, MalformedReason, RawFields
 from revisit.stream.fields import TimestampParser, split_request, zone_named
 from revisit.stream.formats import FORMAT_NAMES, LineParser, make_line_parser
 from revisit.stream.jsonlogs import unwrap_container_line
@@ -22,7 +22,6 @@ from revisit.stream.sources import read_lines
 
 SAMPLE_LINES = 1000
 EXAMPLES_PER_REASON = 2
-_NOT_DATA = ("empty", "comment")  # lines no log format means as a request
 
 
 @dataclass
@@ -35,11 +34,12 @@ class LogCheck:
     lines: int = 0
     parsed: int = 0
     malformed: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)  # MalformedReason.NOT_DATA: no data, no fault
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def data_lines(self) -> int:
-        return self.lines - sum(self.malformed[reason] for reason in _NOT_DATA)
+        return self.lines - sum(self.skipped.values())
 
     @property
     def unreadable(self) -> bool:
@@ -113,6 +113,9 @@ def _tally(check: LogCheck, lines: Iterable[str]) -> None:
         if outcome == "ok":
             check.parsed += 1
             continue
+        if outcome in MalformedReason.NOT_DATA:
+            check.skipped[outcome] += 1
+            continue
         check.malformed[outcome] += 1
         examples = check.examples.setdefault(outcome, [])
         if len(examples) < EXAMPLES_PER_REASON:
@@ -149,6 +152,8 @@ def render(check: LogCheck) -> list[str]:
         f"lines {check.lines:,}  parsed {check.parsed:,} ({check.parsed_share()} % of {check.data_lines:,} "
         f"lines that are not empty or comments)  malformed {sum(check.malformed.values()):,}"
     )
+    if check.skipped:
+        out.append("skipped (no data): " + ", ".join(f"{k} {v:,}" for k, v in sorted(check.skipped.items())))
     for reason, count in check.malformed.most_common():
         out.append(f"  {reason} {count:,}")
         out.extend(f"    {example}" for example in check.examples.get(reason, []))

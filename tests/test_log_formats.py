@@ -219,14 +219,14 @@ def test_w3c_fields_setting_is_checked() -> None:
 @pytest.mark.parametrize(
     "sample, log_format, summary",
     [
-        ("lnav_iis85_excerpt.log", "auto", "lines 69  parsed 29  malformed 40"),
-        ("cloudfront_web_2019-12.log", "cloudfront", "lines 5  parsed 3  malformed 2"),
+        ("lnav_iis85_excerpt.log", "auto", "lines 69  parsed 29  malformed 0"),  # 40 directives: skipped
+        ("cloudfront_web_2019-12.log", "cloudfront", "lines 5  parsed 3  malformed 0"),  # #Version, #Fields: skipped
         ("nginx_ingress_controller.log", INGRESS_NGINX_UPSTREAM, "lines 29  parsed 27  malformed 2"),
         ("aws_alb_docs.log", "auto", "lines 7  parsed 7  malformed 0"),
         ("aws_elb_classic_docs.log", "elb", "lines 4  parsed 2  malformed 2"),
         ("lnav_haproxy.log", "haproxy", "lines 17  parsed 13  malformed 4"),
-        ("matomo_incapsula_w3c.log", "auto", "lines 5  parsed 1  malformed 4"),
-        ("nswl_docker_readme.log", "w3c", "lines 7  parsed 3  malformed 4"),
+        ("matomo_incapsula_w3c.log", "auto", "lines 5  parsed 1  malformed 0"),  # 4 directives
+        ("nswl_docker_readme.log", "w3c", "lines 7  parsed 3  malformed 0"),  # 4 directives
         ("matomo_traefik_json.log", "traefik", "lines 1  parsed 1  malformed 0"),
         ("gcp_lb_otel_ndjson.log", "auto", "lines 3  parsed 3  malformed 0"),
         ("elastic_istio_json.log", "istio", "lines 3  parsed 2  malformed 1"),
@@ -910,3 +910,25 @@ def test_an_alb_line_cut_after_the_user_agent_is_missing_fields_not_a_visit(tmp_
     log.write_text(whole + "\n" + cut + "\n", encoding="utf-8")
     counts, _ = parse_file(log, LogSettings(format=name))
     assert counts == {"lines": 2, "ok": 1, "missing_fields": 1}
+
+
+def test_w3c_directives_are_skipped_not_malformed_in_replay_and_logs_check(tmp_path, capsys) -> None:
+    """lnav's IIS 8.5 excerpt: 40 directive lines (#Software, #Version, #Date, #Fields) and 29
+    requests; one request line broken by us makes exactly one malformed line."""
+    lines = (LOGS / "lnav_iis85_excerpt.log").read_text(encoding="utf-8").splitlines()
+    broken = next(n for n, line in enumerate(lines) if not line.startswith("#"))
+    lines[broken] = lines[broken].split(" ")[0] + " 10:00:00"
+    log = tmp_path / "iis.log"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    arguments = ["replay", str(log), "--accounts", str(tmp_path / "accounts.csv")]
+    assert main([*arguments, "--db", f"sqlite:///{tmp_path / 'r.sqlite'}"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("lines 69  parsed 28  malformed 1") for line in out), out
+    assert "  skipped:   comment 40" in out
+    assert main(["logs", "check", str(log)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert any(
+        line.startswith("lines 69  parsed 28 (96.5 % of 29 lines") and line.endswith("malformed 1") for line in out
+    )
+    assert "skipped (no data): comment 40" in out

@@ -71,6 +71,9 @@ class MalformedReason:
         TOO_LONG,
         UNRECOGNIZED,
     )
+    # lines no log format means as a request (W3C's #Fields/#Date directives, blank lines): counted
+    # apart as skipped, never as malformed, so an IIS file with one bad line reads "malformed 1"
+    NOT_DATA = (EMPTY, COMMENT)
 
 
 @final  # outcomes are told apart by `type(x) is Malformed`, which mypy narrows for final classes
