@@ -735,13 +735,19 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
 
 def _config(args: argparse.Namespace, settings: Settings) -> int:
     """Loading already validated everything (or exited 2 naming the key); show what is in effect.
-    A web session secret that `web serve` would refuse is refused here too, with the same words."""
+    A web session secret that `web serve` would refuse is refused here too, with the same words;
+    a missing one is only a warning: the check is how one finds out what is unset."""
     from revisit.core.config import effective_settings
     from revisit.web.app import session_secret
 
     web = settings.web
-    if web.users or web.session_secret_file or os.environ.get(web.session_secret_env):
+    if web.session_secret_file or os.environ.get(web.session_secret_env):
         session_secret(settings)
+    elif web.users:
+        try:
+            session_secret(settings)
+        except BadInput as missing:
+            print(f"warning: {missing} (`revisit web serve` will not start without it)", file=sys.stderr)
     status = {}
     for name, (variable, path) in all_secret_sources(settings).items():
         if path:

@@ -496,3 +496,21 @@ def test_the_readme_table_of_base_confidences_is_the_one_matching_uses() -> None
     bases = {cell[1].strip("` "): float(cell[2]) for cell in (row.split("|") for row in table.splitlines())}
     assert bases == {method.value: base for method, base in _BASE_CONFIDENCE.items()}
     assert "an exact `name` match from GeoLite2-ASN is 0.9 × 0.6 = **0.54**" in text
+
+
+def test_config_check_with_web_users_and_no_session_secret_warns_and_shows_the_settings(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.delenv("REVISIT_WEB_SESSION_SECRET", raising=False)
+    config = tmp_path / "web.toml"
+    config.write_text(
+        '[[web.users]]\nname = "aiko"\npassword_hash = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2g"\n'
+        'role = "admin"\n',
+        encoding="utf-8",
+    )
+    assert main(["config", "check", "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    shown = json.loads(captured.out)
+    assert shown["secrets"]["web session secret"] == "$REVISIT_WEB_SESSION_SECRET: not set"
+    assert shown["settings"]["web"]["users"][0]["name"] == "aiko"
+    assert captured.err.startswith("warning: no web session secret in $REVISIT_WEB_SESSION_SECRET")
