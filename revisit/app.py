@@ -59,6 +59,7 @@ from revisit.privacy import AddressProtector
 from revisit.storage.outbox import AlertOutbox, HeldDelivery
 from revisit.storage.store import Store
 from revisit.stream.filters import FilterReason
+from revisit.stream.formats import make_line_parser
 from revisit.stream.identity import SignInReader
 from revisit.stream.sources import check_log_paths, read_lines
 
@@ -264,6 +265,10 @@ def load_checked_settings(path: str | None, check_terms: bool = True) -> Setting
     if not is_currency(settings.alerts.currency):
         raise BadInput(f"alerts.currency: {settings.alerts.currency!r} is no ISO 4217 currency code (e.g. JPY, USD)")
     check_ledger_settings(settings)
+    try:  # the [log] keys, read at start-up, not after a run has opened its files
+        make_line_parser(settings.log)
+    except BadInput as error:
+        raise BadInput(f"{path}: {error}" if path else str(error)) from None
     return settings
 
 

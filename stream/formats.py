@@ -110,7 +110,7 @@ def _parser_for_format(settings: LogSettings) -> LineParser:
         return NginxLogFormatParser(name)
     if "%" not in name:
         raise BadInput(
-            f"log.format {name!r}: unknown; one of {', '.join(FORMAT_NAMES)}, "
+            f"log.format: {name!r} unknown; one of {', '.join(FORMAT_NAMES)}, "
             "an Apache LogFormat string or an nginx log_format"
         )
     return LogFormatParser(name)

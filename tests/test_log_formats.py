@@ -406,7 +406,7 @@ def test_cri_lines_are_unwrapped(settings: LogSettings) -> None:
 
 
 def test_unknown_format_name_lists_the_valid_ones() -> None:
-    with pytest.raises(BadInput, match="log.format 'nginx-json': unknown; one of auto, combined, .*caddy"):
+    with pytest.raises(BadInput, match="log.format: 'nginx-json' unknown; one of auto, combined, .*caddy"):
         make_line_parser(LogSettings(format="nginx-json"))
     with pytest.raises(BadInput, match="log.container 'podman'"):
         make_line_parser(LogSettings(container="podman"))
@@ -932,3 +932,12 @@ def test_w3c_directives_are_skipped_not_malformed_in_replay_and_logs_check(tmp_p
         line.startswith("lines 69  parsed 28 (96.5 % of 29 lines") and line.endswith("malformed 1") for line in out
     )
     assert "skipped (no data): comment 40" in out
+
+
+def test_an_unknown_log_format_in_the_config_names_the_file_and_the_key(tmp_path, capsys) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[log]\nformat = "isito"\n', encoding="utf-8")
+    log = tmp_path / "x.log"
+    log.write_text("x\n", encoding="utf-8")
+    assert main(["logs", "check", str(log), "--config", str(config)]) == 2
+    assert capsys.readouterr().err.startswith(f"revisit: {config}: log.format: 'isito' unknown; one of auto, combined,")
