@@ -154,6 +154,25 @@ def slack_mention(user_id: str) -> str:
     return f"<@{user_id}>" if is_slack_member_id(user_id) else ""
 
 
+_HISTORY = {
+    "ja": {
+        "visit": "訪問 {at}（{source}）",
+        "alerts": "このアカウントのアラート {count} 件",
+        "none": "アカウント {account_id} の訪問記録はありません",
+    },
+    "en": {
+        "visit": "visit {at} from {source}",
+        "alerts": "{count} alert(s) for this account",
+        "none": "no visits stored for account {account_id}",
+    },
+}
+
+
+def history_words(locale: str) -> dict[str, str]:
+    """``revisit history``'s words in ``alerts.locale``: a rep reads it beside the alerts."""
+    return _HISTORY.get(locale, _HISTORY["en"])
+
+
 def _labels(alert: Alert) -> dict[str, str]:
     return _LABELS.get(alert.locale, _LABELS["en"])
 

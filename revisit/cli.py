@@ -512,6 +512,7 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
+    from revisit.alerts.render import history_words, page_label
     from revisit.storage.store import Store
     from revisit.web.clock import web_clock
 
@@ -545,8 +546,9 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
         return 0
+    words = history_words(settings.alerts.locale)
     if not entries:
-        print(printable(f"no visits stored for account {args.account_id}"))
+        print(printable(words["none"].format(account_id=args.account_id)))
         return 0
     # the web UI's zone (web.timezone, else the business hours'): the times alerts and pages show
     zone = web_clock(settings).zone
@@ -556,10 +558,10 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         if entry.session_id != current:
             current = entry.session_id
             source = entry.organization_name or entry.client_ip
-            print(printable(f"visit {at:%Y-%m-%d %H:%M %z} from {source}"))
-        label = f"  [{entry.page_label}]" if entry.page_label else ""
+            print(printable(words["visit"].format(at=f"{at:%Y-%m-%d %H:%M %z}", source=source)))
+        label = f"  [{page_label(entry.page_label, settings.alerts.locale)}]" if entry.page_label else ""
         print(printable(f"  {at:%H:%M:%S}  {entry.path}{label}"))
-    print(f"{len(alerts)} alert(s) for this account")
+    print(words["alerts"].format(count=len(alerts)))
     return 0
 
 

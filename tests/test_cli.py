@@ -251,20 +251,22 @@ def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:
     capsys.readouterr()
     assert main(["history", "E03", "--db", url]) == 0
     out = capsys.readouterr().out
-    assert "/projects/newpsm" in out and "1 alert(s) for this account" in out
+    assert "/projects/newpsm" in out and "このアカウントのアラート 1 件" in out
     assert main(["history", "E03", "--db", url, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["alerts"][0]["tier"] == "C" and data["hits"][0]["path"].startswith("/")
     first = datetime.fromisoformat(data["hits"][0]["at"])
     # in the display zone with its offset, as alerts and the web UI: business hours' Asia/Tokyo by default
     tokyo = first.astimezone(ZoneInfo("Asia/Tokyo"))
-    assert out.splitlines()[0].startswith(f"visit {tokyo:%Y-%m-%d %H:%M} +0900 from ")
+    assert out.splitlines()[0].startswith(f"訪問 {tokyo:%Y-%m-%d %H:%M} +0900（")
     assert out.splitlines()[1].startswith(f"  {tokyo:%H:%M:%S}  /")
     config = tmp_path / "revisit.toml"
-    config.write_text('[web]\ntimezone = "America/New_York"\n', encoding="utf-8")
+    config.write_text('[web]\ntimezone = "America/New_York"\n[alerts]\nlocale = "en"\n', encoding="utf-8")
     assert main(["history", "E03", "--db", url, "--config", str(config)]) == 0
     new_york = first.astimezone(ZoneInfo("America/New_York"))
-    assert capsys.readouterr().out.splitlines()[0].startswith(f"visit {new_york:%Y-%m-%d %H:%M %z} from ")
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith(f"visit {new_york:%Y-%m-%d %H:%M %z} from ")
+    assert out.splitlines()[-1] == "1 alert(s) for this account"
 
 
 def test_demo_tells_sales_who_came_back(tmp_path, capsys) -> None:
@@ -423,11 +425,11 @@ def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> Non
     )
     assert "  担当      Ken\ufffd31m ・ 配信: ダイジェスト" in replayed
     assert history.splitlines() == [
-        "visit 2015-05-19 14:00 +0900 from Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J",
+        "訪問 2015-05-19 14:00 +0900（Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J）",
         "  14:00:03  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd  [project]",
         "  14:01:03  /files/x\ufffd\ufffd[31mred\ufffd  [download]",
         "  14:02:03  /blog/geekery/\ufffd6n  [article]",
-        "1 alert(s) for this account",
+        "このアカウントのアラート 1 件",
     ]
     assert [hit["path"] for hit in json.loads(shown)["hits"]] == list(HOSTILE_PATHS)
 
