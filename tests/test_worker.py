@@ -355,6 +355,36 @@ def test_malformed_lines_go_to_the_dead_letter_topic(bootstrap, tmp_path) -> Non
     assert any("AH01618: user sss not found" in r["raw"] for r in records)
 
 
+def test_w3c_directives_are_skipped_not_dead_letters(bootstrap, tmp_path) -> None:
+    """An IIS log's #Software/#Version/#Date/#Fields lines are no fault: counted as skipped, not
+    sent to the dead-letter topic, which gets the real log's two error-log lines only."""
+    log = tmp_path / "with-directives.log"
+    log.write_bytes(
+        b"#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Date: 2026-11-20 01:00:00\n"
+        + MALFORMED_LOG.read_bytes()
+    )
+    setup = Setup(bootstrap, tmp_path)
+    setup.ship(log)
+    setup.start_worker()
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=1000)
+        consumer.assign([TopicPartition(setup.dead, p) for p in range(4)])
+        records: list[dict] = []
+        deadline = time.monotonic() + 120
+        while len(records) < 2 and time.monotonic() < deadline:
+            for messages in consumer.poll(timeout_ms=1000).values():
+                records.extend(json.loads(m.value) for m in messages)
+        time.sleep(2)  # a directive sent there would have come by now
+        for messages in consumer.poll(timeout_ms=1000).values():
+            records.extend(json.loads(m.value) for m in messages)
+        consumer.close()
+        metrics = setup.worker_metrics()
+    finally:
+        setup.stop_all()
+    assert sorted(r["reasons"] for r in records) == [["error_log"], ["error_log"]]
+    assert 'revisit_hits_total{outcome="skipped"} 3.0' in metrics, metrics
+
+
 def test_worker_refuses_to_start_without_its_topics(bootstrap, tmp_path) -> None:
     config = tmp_path / "revisit.toml"
     config.write_text(

@@ -52,7 +52,7 @@ ALERT_CLOSE_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 45, 60, 61, 62, 65, 70, 90, 120
 # Delivery waits for grouping (30 s), retries with backoff and quiet hours: seconds to a day.
 DELIVERY_BUCKETS = (1, 5, 15, 30, 45, 60, 90, 120, 300, 600, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600)
 
-HIT_OUTCOMES = ("matched", "unmatched", "filtered", "malformed")
+HIT_OUTCOMES = ("matched", "unmatched", "filtered", "malformed", "skipped")  # skipped: no data (W3C directives)
 DELIVERY_STATUSES = ("sent", "retry", "dead")
 RESOLUTION_RESULTS = ("answer", "none", "error")
 

@@ -41,7 +41,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from mode import Service
 
 from revisit.core.config import Settings
-from revisit.core.hit import Malformed
+from revisit.core.hit import Malformed, MalformedReason
 from revisit.core.metrics import RevisitMetrics
 from revisit.core.organization import Organization
 from revisit.enrichment.classify import (
@@ -252,6 +252,8 @@ class ClassifyStage(Service):
                 elif type(outcome) is Deferred:
                     if self._held is None or not self._held.hold(outcome, (tp, record.offset)):
                         outcomes["unmatched", ""] += 1
+                elif type(outcome) is Malformed and outcome.reason in MalformedReason.NOT_DATA:
+                    outcomes["skipped", outcome.reason] += 1  # a W3C directive or a blank line: no fault
                 elif type(outcome) is Malformed:
                     outcomes["malformed", outcome.reason] += 1
                     deliveries.append(
