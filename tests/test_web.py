@@ -1156,3 +1156,36 @@ def test_lists_have_page_numbers_and_a_page_size_that_keeps_the_filters(web_db) 
     alerts = client.get("/alerts", params={"per_page": "2"})
     assert alerts.status_code == 200 and len(re.findall(r'<td data-label="When">', alerts.text)) == 2
     store.close()
+
+
+# --- issue 22 follow-up: a Japanese user reads no English codes ---------------------------------
+def test_japanese_pages_show_labels_tiers_deliveries_and_evidence_in_words_not_codes(server, web_db) -> None:
+    from datetime import date
+
+    from revisit.core.config import load_settings
+    from revisit.storage.store import Store
+    from revisit.web.app import create_app
+
+    store = Store(web_db[0])
+    try:  # the default intent labels (this replay's rules have their own) in the alerts' Japanese words
+        app = create_app(load_settings(None, {"REVISIT_WEB__SESSION_SECRET_REQUIRED": "false"}), store, date.today)
+        words = app.state.web.templates.env.from_string(
+            '{% for w in ["pricing", "case study", "/x"] %}{{ page_word(w, "ja") }}|{% endfor %}'
+        )
+        assert words.render() == "料金|導入事例|/x|"
+    finally:
+        store.close()
+    client, _ = logged_in(server, "ana")
+    ja = {"Accept-Language": "ja"}
+    home = client.get("/", headers=ja).text
+    assert ">active<" not in home and ">active<" not in client.get("/accounts", headers=ja).text
+    alerts = client.get("/alerts", headers=ja).text
+    cells = re.findall(r"data-label=\"配信\">([^<]*)<", alerts)
+    assert cells and not set(cells) & {"realtime", "digest"}
+    account = client.get("/accounts/W01", headers=ja).text
+    evidence = account[account.index('id="evidence"') :]
+    evidence = evidence[: evidence.index("</section>")]
+    assert "account_networks" not in evidence and "is listed on account" not in evidence
+    assert "130.237.218.0/24 は取引先 W01 に登録されたネットワークです" in evidence
+    assert "取引先に登録済みのネットワーク" in evidence
+    assert "`" not in account and "<code>revisit ledger import</code> で" in account

@@ -37,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from revisit.alerts.render import page_label
 from revisit.core.config import ApiToken, Settings, WebSettings, WebUser, read_secret
 from revisit.core.errors import BadInput
 from revisit.core.metrics import RevisitMetrics
@@ -284,8 +285,11 @@ def create_app(
         ("ledger_state_word", i18n.LEDGER_STATES),
         ("ledger_kind_word", i18n.LEDGER_KINDS),
         ("heat_word", i18n.HEAT),
+        ("source_word", i18n.SOURCES),
+        ("delivery_word", i18n.DELIVERIES),
     ):
         templates.env.globals[name] = partial(i18n.word, codes)
+    templates.env.globals["page_word"] = page_label  # the alerts' own words for the intent labels
     catalogs = i18n.Catalogs.load()
     templates.env.filters["local"] = lambda moment, form="%Y-%m-%d %H:%M": clock.local(moment).strftime(form)
     templates.env.filters["iso"] = clock.iso

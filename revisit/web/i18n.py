@@ -60,6 +60,18 @@ LEDGER_STATES: Mapping[str, str] = {"active": N_("in use"), "expired": N_("expir
 LEDGER_KINDS: Mapping[str, str] = {"sign-in": N_("sign-in"), "form": N_("form")}
 HEAT: Mapping[str, str] = {"hot": N_("hot"), "warm": N_("warm"), "cool": N_("cool")}
 ROLES: Mapping[str, str] = {"analyst": N_("analyst"), "sales": N_("sales"), "admin": N_("admin")}
+# Which resolver named the visitor's organisation (``Organization.source``).
+SOURCES: Mapping[str, str] = {
+    "account_networks": N_("the account's own networks"),
+    "ledger": N_("networks learned from sign-ins and forms"),
+    "maxmind": N_("MaxMind database"),
+    "ipinfo_lite": N_("IPinfo Lite database"),
+    "iptoasn": N_("iptoasn database"),
+    "rdap": N_("RDAP registry lookup"),
+    "reverse_dns": N_("reverse DNS"),
+}
+# How an alert is delivered (``Alert.delivery``).
+DELIVERIES: Mapping[str, str] = {"realtime": N_("right away"), "digest": N_("digest")}
 MATCH_METHODS: Mapping[str, str] = {
     "network": N_("the account's own network"),
     "ledger": N_("a network learned from sign-ins and forms"),
