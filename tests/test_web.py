@@ -1152,7 +1152,7 @@ def test_lists_have_page_numbers_and_a_page_size_that_keeps_the_filters(web_db) 
     assert len(re.findall(r'<td data-label="Account">', everything.text)) == 5
     assert "page 1 of 1" in everything.text
     wrong = client.get("/accounts", params={"per_page": "7"}, headers={"Accept-Language": "en"})
-    assert wrong.status_code == 400 and "per_page: &#39;7&#39; is not one of 2, 25, 50, 100" in wrong.text
+    assert wrong.status_code == 400 and "Rows per page: &#39;7&#39; is not one of 2, 25, 50, 100" in wrong.text
     alerts = client.get("/alerts", params={"per_page": "2"})
     assert alerts.status_code == 200 and len(re.findall(r'<td data-label="When">', alerts.text)) == 2
     store.close()
@@ -1189,3 +1189,20 @@ def test_japanese_pages_show_labels_tiers_deliveries_and_evidence_in_words_not_c
     assert "130.237.218.0/24 は取引先 W01 に登録されたネットワークです" in evidence
     assert "取引先に登録済みのネットワーク" in evidence
     assert "`" not in account and "<code>revisit ledger import</code> で" in account
+
+
+def test_japanese_error_pages_say_what_went_wrong_in_japanese_and_name_fields_by_their_labels(server) -> None:
+    client, _ = logged_in(server, "ana")
+    ja = {"Accept": "text/html", "Accept-Language": "ja"}
+    missing = client.get("/accounts/NOPE", headers=ja)
+    assert missing.status_code == 404 and "取引先 &#39;NOPE&#39; は見つかりません" in missing.text
+    nowhere = client.get("/no/such/page", headers=ja)
+    assert nowhere.status_code == 404 and '<p class="errors">ページが見つかりません</p>' in nowhere.text
+    stale = client.post("/language", data={"locale": "en", "csrf": "stale", "next": "/"}, headers=ja)
+    assert stale.status_code == 403 and "フォームの有効期限が切れています。ページを再読み込みしてください" in stale.text
+    assert (
+        "開始日: &#39;2026-13-45&#39; は日付ではありません" in client.get("/alerts?since=2026-13-45", headers=ja).text
+    )
+    assert "最低スコア: &#39;abc&#39;" in client.get("/accounts?min_score=abc", headers=ja).text
+    english = client.get("/accounts?min_score=abc", headers={"Accept-Language": "en"}).text
+    assert "Min. score: &#39;abc&#39; is not a whole number" in english

@@ -160,7 +160,7 @@ INTERNAL_ERROR_PAGE = """<!doctype html>
 
 def require_admin(principal: Principal) -> None:
     if not principal.is_admin:
-        raise HTTPException(403, "this needs the admin role")
+        raise HTTPException(403, i18n.N_("this needs the admin role"))
 
 
 def require_owner(principal: Principal, owner_email: str | None) -> None:
@@ -169,7 +169,9 @@ def require_owner(principal: Principal, owner_email: str | None) -> None:
     if owner_email is None and principal.is_admin:
         return
     if owner_email is None or not principal.may_act_on(owner_email):
-        raise HTTPException(403, "this needs the admin role, or the sales role and this account's owner e-mail")
+        raise HTTPException(
+            403, i18n.N_("this needs the admin role, or the sales role and this account's owner e-mail")
+        )
 
 
 def session_secret(settings: Settings) -> str:
