@@ -1206,3 +1206,14 @@ def test_japanese_error_pages_say_what_went_wrong_in_japanese_and_name_fields_by
     assert "最低スコア: &#39;abc&#39;" in client.get("/accounts?min_score=abc", headers=ja).text
     english = client.get("/accounts?min_score=abc", headers={"Accept-Language": "en"}).text
     assert "Min. score: &#39;abc&#39; is not a whole number" in english
+
+
+def test_a_backwards_date_range_shows_the_message_and_the_form_but_no_list(server) -> None:
+    client, _ = logged_in(server, "ana")
+    backwards = {"since": "2015-05-20", "until": "2015-05-18"}
+    for path, table in (("/alerts", 'id="alert-log"'), ("/accounts", 'id="accounts"')):
+        assert table in client.get(path).text  # the same page lists them without the range
+        answer = client.get(path, params=backwards, headers={"Accept-Language": "ja"})
+        assert answer.status_code == 400 and "開始日（2015-05-20）が終了日（2015-05-18）より後です" in answer.text
+        assert table not in answer.text and 'name="since" type="date" value=""' in answer.text
+        assert "Active Reader Co." not in answer.text and "Rackspace" not in answer.text

@@ -170,6 +170,13 @@ def _date_range(params: Mapping[str, str], errors: list[str]) -> tuple[date | No
     return since, until
 
 
+def backwards_range(params: Mapping[str, str]) -> bool:
+    """``until`` before ``since``: no row can match, so no list is shown (the message says why)."""
+    found: list[str] = []
+    since, until = _date(params, "since", found), _date(params, "until", found)
+    return since is not None and until is not None and since > until
+
+
 def _int(params: Mapping[str, str], name: str, errors: list[str], default: int = 0, least: int = 0) -> int:
     text = params.get(name, "").strip()
     if not text:
@@ -467,7 +474,7 @@ def accounts(request: Request, user: Principal = Depends(page_user)) -> HTMLResp
     params = dict(request.query_params)
     chosen, errors = account_filter(params)
     per_page = page_size(params, errors, web.settings.web.page_size)
-    page = web.reads.accounts(chosen, web.today(), per_page)
+    page = None if backwards_range(params) else web.reads.accounts(chosen, web.today(), per_page)
     start, end = chosen.visit_range(web.today(), web.settings.web.default_days, web.clock)
     return render(
         request,
@@ -674,7 +681,7 @@ def alerts(request: Request, user: Principal = Depends(page_user)) -> HTMLRespon
     params = dict(request.query_params)
     chosen, errors = alert_filter(params)
     per_page = page_size(params, errors, web.settings.web.page_size)
-    page = web.reads.alerts(chosen, per_page)
+    page = None if backwards_range(params) else web.reads.alerts(chosen, per_page)
     return render(
         request,
         "alerts.html",
