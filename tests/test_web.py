@@ -733,10 +733,11 @@ def test_the_home_page_names_who_came_back_hottest_first_and_draws_both_series_w
         params={"since": "2015-05-15", "until": TODAY, "sort": "score"},
         headers=ANALYST,
     ).json()["items"]
+    week = [a for a in week if a["tier"] != "active"]  # customers now are not "back"
     page = log_in(browser, server, "ana", start="/")
     rows = page.locator("#came-back-list tbody tr")
     names = rows.locator("td:first-child a").all_inner_texts()
-    assert sorted(names) == sorted(a["name"] for a in week) and len(names) == 5
+    assert sorted(names) == sorted(a["name"] for a in week) and len(names) == 4
     scores = [int(s) for s in rows.locator("td:nth-child(3)").all_inner_texts()]
     assert scores == sorted(scores, reverse=True) == sorted((a["max_score"] for a in week), reverse=True)
     first = next(a for a in week if a["name"] == names[0])
@@ -1217,3 +1218,19 @@ def test_a_backwards_date_range_shows_the_message_and_the_form_but_no_list(serve
         assert answer.status_code == 400 and "開始日（2015-05-20）が終了日（2015-05-18）より後です" in answer.text
         assert table not in answer.text and 'name="since" type="date" value=""' in answer.text
         assert "Active Reader Co." not in answer.text and "Rackspace" not in answer.text
+
+
+def test_active_customers_are_not_listed_or_counted_as_dormant_ones_that_came_back(server) -> None:
+    week = httpx.get(server + "/api/accounts", params={"since": "2015-05-15", "until": TODAY}, headers=ANALYST).json()
+    active = [a for a in week["items"] if a["tier"] == "active"]
+    assert [a["account_id"] for a in active] == ["W05"]  # an active customer visited this week
+    client, _ = logged_in(server, "ana")
+    home = client.get("/", headers={"Accept-Language": "ja"}).text
+    came_back = home[home.index('id="came-back-list"') : home.index("</table>", home.index('id="came-back-list"'))]
+    assert "Active Reader Co." not in came_back and came_back.count("<tr>") == 1 + len(week["items"]) - len(
+        active
+    )  # the header
+    assert "休眠顧客ではないため上の件数に含めていません：取引中の顧客 1 社" in home
+    page = client.get("/accounts/W05", headers={"Accept-Language": "ja"}).text
+    assert "取引中（最近の取引・連絡あり。休眠顧客ではありません）" in page
+    assert 'id="dormant-for"' not in page and 'id="approach"' not in page and 'id="opening-line"' not in page

@@ -617,7 +617,7 @@ class Reads:
 
     # --- who came back (the home page) ------------------------------------------------------
     def came_back(self, today: date, days: int = 7, limit: int = 15) -> list[Returning]:
-        """The accounts seen in the last ``days`` local days, hottest first (best visit score, then
+        """The dormant accounts (active customers are not coming back) seen in the last ``days`` local days, hottest first (best visit score, then
         the latest visit), with what they read most, their latest alert's outcome and any snooze:
         four queries whatever the number of accounts, hits or alerts."""
         week = AccountFilter(since=today - timedelta(days=days - 1), until=today, sort="score")
@@ -625,6 +625,7 @@ class Reads:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 self._accounts_query(week, today)
+                .where(tier_expression(self.dormancy, today) != "active")  # customers now: not "back"
                 .order_by(None)
                 .order_by(
                     func.coalesce(text_column("max_score"), 0).desc(),
