@@ -1234,3 +1234,18 @@ def test_active_customers_are_not_listed_or_counted_as_dormant_ones_that_came_ba
     page = client.get("/accounts/W05", headers={"Accept-Language": "ja"}).text
     assert "取引中（最近の取引・連絡あり。休眠顧客ではありません）" in page
     assert 'id="dormant-for"' not in page and 'id="approach"' not in page and 'id="opening-line"' not in page
+
+
+def test_japanese_wording_of_the_chart_heading_login_and_an_account_without_alerts(server) -> None:
+    ja = {"Accept-Language": "ja"}
+    assert '<label>ユーザー名 <input name="name"' in httpx.get(server + "/login", headers=ja).text
+    client, _ = logged_in(server, "ana")
+    home = client.get("/", headers=ja).text
+    assert "戻ってきた取引先（関心度の高い順）" in home
+    days = re.findall(r"<g><title>([^<]*)</title>", home)
+    assert len(days) == 28 and all(re.fullmatch(r"\d\d-\d\d: 訪問した取引先 \d+ 社・アラート \d+ 件", d) for d in days)
+    assert "05-19: 訪問した取引先 " in " ".join(days)
+    account = client.get("/accounts/W01", headers=ja).text
+    assert re.findall(r"<g><title>([^<]*)</title>", account)[-1].endswith("回・閲覧 0 ページ")
+    alerts = account[account.index("<h2>アラート") : account.index("</table>", account.index("<h2>アラート"))]
+    assert "アラートはありません。" in alerts and "全 0 件中" not in alerts

@@ -443,6 +443,12 @@ def dashboard(request: Request, user: Principal = Depends(page_user)) -> HTMLRes
         [Bar(day.day.strftime("%m-%d"), day.accounts, day.alerts) for day in board.trend],
         _("Dormant accounts seen per day, and alerts"),
         legend=(_("accounts seen"), _("alerts")),
+        describe=lambda bar: _(
+            "%(day)s: %(accounts)d accounts seen, %(alerts)d alerts",
+            day=bar.label,
+            accounts=bar.value,
+            alerts=bar.secondary,
+        ),
     )
     return render(
         request,
@@ -591,6 +597,9 @@ def account(request: Request, account_id: str, user: Principal = Depends(page_us
         [Bar(day.day.strftime("%m-%d"), day.visits, day.pages) for day in detail.daily],
         _("Visits and pages read per day"),
         legend=(_("visits"), _("pages")),
+        describe=lambda bar: _(
+            "%(day)s: %(visits)d visits, %(pages)d pages", day=bar.label, visits=bar.value, pages=bar.secondary
+        ),
     )
     return render(
         request,
