@@ -1249,3 +1249,18 @@ def test_japanese_wording_of_the_chart_heading_login_and_an_account_without_aler
     assert re.findall(r"<g><title>([^<]*)</title>", account)[-1].endswith("回・閲覧 0 ページ")
     alerts = account[account.index("<h2>アラート") : account.index("</table>", account.index("<h2>アラート"))]
     assert "アラートはありません。" in alerts and "全 0 件中" not in alerts
+
+
+def test_the_latest_alerts_match_is_explained_in_the_pages_language_by_the_alerts_own_sentence(server) -> None:
+    stored = httpx.get(server + "/api/accounts/W04", headers=ANALYST).json()["alerts"][0]["match"]
+    assert stored["method"] == "network" and stored["detail"]  # the enrichment layer's English
+    client, _ = logged_in(server, "ana")
+    ja = client.get("/accounts/W04", headers={"Accept-Language": "ja"}).text
+    evidence = ja[ja.index('id="evidence"') : ja.index("</section>", ja.index('id="evidence"'))]
+    line = re.search(r"<p>最新のアラートは[^<]*</p>", evidence).group(0)
+    assert re.fullmatch(r"<p>最新のアラートは.+で照合: .+（ご登録のネットワーク [0-9./]+ からのアクセス）</p>", line), (
+        line
+    )
+    assert stored["detail"] not in evidence.replace("&#39;", "'")
+    en = client.get("/accounts/W04", headers={"Accept-Language": "en"}).text
+    assert stored["detail"] in en.replace("&#39;", "'")

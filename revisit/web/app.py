@@ -292,6 +292,7 @@ def create_app(
     ):
         templates.env.globals[name] = partial(i18n.word, codes)
     templates.env.globals["page_word"] = page_label  # the alerts' own words for the intent labels
+    templates.env.globals["match_words"] = i18n.alert_match_in_words
     catalogs = i18n.Catalogs.load()
     templates.env.filters["local"] = lambda moment, form="%Y-%m-%d %H:%M": clock.local(moment).strftime(form)
     templates.env.filters["iso"] = clock.iso

@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
 from babel.support import NullTranslations, Translations
+
+from revisit.alerts.render import match_in_words
+from revisit.core.alert import Alert
 
 LOCALES = ("ja", "en")
 DEFAULT_LOCALE = "en"
@@ -163,3 +166,14 @@ def word(codes: Mapping[str, str], code: str | None) -> str:
     if not code:
         return ""
     return gettext(codes[code]) if code in codes else code
+
+
+def alert_match_in_words(payload: Mapping[str, Any], locale: str) -> str:
+    """Why a stored alert's visitor is this account, in the page's language: the alerts' own
+    sentence per match method (the stored ``detail`` is the enrichment layer's English). A payload
+    too old to read back as an Alert keeps its stored detail."""
+    try:
+        alert = Alert.from_record(dict(payload))
+    except (KeyError, ValueError, TypeError):
+        return str(payload.get("match", {}).get("detail", ""))
+    return match_in_words(replace(alert, locale=locale))
