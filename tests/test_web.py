@@ -1234,6 +1234,7 @@ def test_active_customers_are_not_listed_or_counted_as_dormant_ones_that_came_ba
     page = client.get("/accounts/W05", headers={"Accept-Language": "ja"}).text
     assert "取引中（最近の取引・連絡あり。休眠顧客ではありません）" in page
     assert 'id="dormant-for"' not in page and 'id="approach"' not in page and 'id="opening-line"' not in page
+    assert ">active<" not in page  # the tier's word, not its code
 
 
 def test_japanese_wording_of_the_chart_heading_login_and_an_account_without_alerts(server) -> None:
