@@ -37,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from revisit.alerts.render import page_label
 from revisit.core.config import ApiToken, Settings, WebSettings, WebUser, read_secret
 from revisit.core.errors import BadInput
 from revisit.core.metrics import RevisitMetrics
@@ -159,7 +160,7 @@ INTERNAL_ERROR_PAGE = """<!doctype html>
 
 def require_admin(principal: Principal) -> None:
     if not principal.is_admin:
-        raise HTTPException(403, "this needs the admin role")
+        raise HTTPException(403, i18n.N_("this needs the admin role"))
 
 
 def require_owner(principal: Principal, owner_email: str | None) -> None:
@@ -168,7 +169,9 @@ def require_owner(principal: Principal, owner_email: str | None) -> None:
     if owner_email is None and principal.is_admin:
         return
     if owner_email is None or not principal.may_act_on(owner_email):
-        raise HTTPException(403, "this needs the admin role, or the sales role and this account's owner e-mail")
+        raise HTTPException(
+            403, i18n.N_("this needs the admin role, or the sales role and this account's owner e-mail")
+        )
 
 
 def session_secret(settings: Settings) -> str:
@@ -284,8 +287,12 @@ def create_app(
         ("ledger_state_word", i18n.LEDGER_STATES),
         ("ledger_kind_word", i18n.LEDGER_KINDS),
         ("heat_word", i18n.HEAT),
+        ("source_word", i18n.SOURCES),
+        ("delivery_word", i18n.DELIVERIES),
     ):
         templates.env.globals[name] = partial(i18n.word, codes)
+    templates.env.globals["page_word"] = page_label  # the alerts' own words for the intent labels
+    templates.env.globals["match_words"] = i18n.alert_match_in_words
     catalogs = i18n.Catalogs.load()
     templates.env.filters["local"] = lambda moment, form="%Y-%m-%d %H:%M": clock.local(moment).strftime(form)
     templates.env.filters["iso"] = clock.iso

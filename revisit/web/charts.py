@@ -8,7 +8,7 @@ page puts the same numbers in a table for screen readers and for reading exact v
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -31,9 +31,15 @@ def nice_top(largest: int) -> int:
 
 
 def bar_chart(
-    bars: Sequence[Bar], title: str, width: int = 760, height: int = 200, legend: tuple[str, str] = ("", "")
+    bars: Sequence[Bar],
+    title: str,
+    width: int = 760,
+    height: int = 200,
+    legend: tuple[str, str] = ("", ""),
+    describe: Callable[[Bar], str] | None = None,
 ) -> str:
-    """SVG markup; each day has a <title> with its label and both values (hover, screen readers)."""
+    """SVG markup; each day has a <title> with its label and both values (hover, screen readers):
+    ``describe(bar)`` when given, so that a language can put the numbers where its grammar wants them."""
     top = nice_top(max([bar.value for bar in bars] + [bar.secondary for bar in bars] + [1]))
     left, bottom, upper = 36, height - 22, 10
     plot_height = bottom - upper
@@ -54,7 +60,7 @@ def bar_chart(
         w = step * 0.4
         h = plot_height * bar.value / top
         h2 = plot_height * bar.secondary / top
-        tooltip = f"{bar.label}: {bar.value} {legend[0]}, {bar.secondary} {legend[1]}"
+        tooltip = describe(bar) if describe else f"{bar.label}: {bar.value} {legend[0]}, {bar.secondary} {legend[1]}"
         parts.append(
             f"<g><title>{escape(tooltip)}</title>"
             f'<rect class="bar" x="{x:.1f}" y="{bottom - h:.1f}" width="{w:.1f}" height="{h:.1f}"/>'

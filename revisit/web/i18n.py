@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
 from babel.support import NullTranslations, Translations
+
+from revisit.alerts.render import match_in_words
+from revisit.core.alert import Alert
 
 LOCALES = ("ja", "en")
 DEFAULT_LOCALE = "en"
@@ -60,6 +63,18 @@ LEDGER_STATES: Mapping[str, str] = {"active": N_("in use"), "expired": N_("expir
 LEDGER_KINDS: Mapping[str, str] = {"sign-in": N_("sign-in"), "form": N_("form")}
 HEAT: Mapping[str, str] = {"hot": N_("hot"), "warm": N_("warm"), "cool": N_("cool")}
 ROLES: Mapping[str, str] = {"analyst": N_("analyst"), "sales": N_("sales"), "admin": N_("admin")}
+# Which resolver named the visitor's organisation (``Organization.source``).
+SOURCES: Mapping[str, str] = {
+    "account_networks": N_("the account's own networks"),
+    "ledger": N_("networks learned from sign-ins and forms"),
+    "maxmind": N_("MaxMind database"),
+    "ipinfo_lite": N_("IPinfo Lite database"),
+    "iptoasn": N_("iptoasn database"),
+    "rdap": N_("RDAP registry lookup"),
+    "reverse_dns": N_("reverse DNS"),
+}
+# How an alert is delivered (``Alert.delivery``).
+DELIVERIES: Mapping[str, str] = {"realtime": N_("right away"), "digest": N_("digest")}
 MATCH_METHODS: Mapping[str, str] = {
     "network": N_("the account's own network"),
     "ledger": N_("a network learned from sign-ins and forms"),
@@ -151,3 +166,14 @@ def word(codes: Mapping[str, str], code: str | None) -> str:
     if not code:
         return ""
     return gettext(codes[code]) if code in codes else code
+
+
+def alert_match_in_words(payload: Mapping[str, Any], locale: str) -> str:
+    """Why a stored alert's visitor is this account, in the page's language: the alerts' own
+    sentence per match method (the stored ``detail`` is the enrichment layer's English). A payload
+    too old to read back as an Alert keeps its stored detail."""
+    try:
+        alert = Alert.from_record(dict(payload))
+    except (KeyError, ValueError, TypeError):
+        return str(payload.get("match", {}).get("detail", ""))
+    return match_in_words(replace(alert, locale=locale))

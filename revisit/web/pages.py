@@ -86,8 +86,35 @@ ERROR_TITLES = {
 }
 
 
+# Starlette's own details, shown through the catalog like the details raised with ``N_``.
+ERROR_DETAILS = (
+    i18n.N_("Not Found"),
+    i18n.N_("Method Not Allowed"),
+)
+FORM_OUT_OF_DATE = i18n.N_("the form is out of date (CSRF token missing or wrong): reload the page")
+# A query parameter as its form names it, for error messages.
+FIELD_LABELS: Mapping[str, str] = {
+    "since": i18n.N_("From"),
+    "until": i18n.N_("To"),
+    "min_score": i18n.N_("Min. score"),
+    "q": i18n.N_("Name"),
+    "owner": i18n.N_("Owner"),
+    "industry": i18n.N_("Industry"),
+    "tier": i18n.N_("Tier"),
+    "sort": i18n.N_("Sort order"),
+    "page": i18n.N_("Page"),
+    "per_page": i18n.N_("Rows per page"),
+    "visits_page": i18n.N_("Visit page"),
+}
+
+
+def field(name: str) -> str:
+    return _(FIELD_LABELS[name]) if name in FIELD_LABELS else name
+
+
 def error_page(request: Request, status: int, detail: str, headers: Mapping[str, str] | None) -> Response:
-    """What a browser gets for an error: the page's frame with its navigation, what went wrong, a way back."""
+    """What a browser gets for an error: the page's frame with its navigation, what went wrong, a way back.
+    A detail that is a catalog message is shown translated; others are already in the reader's language."""
     try:
         user = principal_of(request)
     except Exception:  # the database is what failed: the page still says what happened
@@ -98,7 +125,7 @@ def error_page(request: Request, status: int, detail: str, headers: Mapping[str,
         user,
         status_code=status,
         title=_(ERROR_TITLES.get(status, i18n.N_("Something went wrong"))),
-        detail=detail,
+        detail=i18n.plain_gettext(detail) if detail else detail,
         status=status,
     )
     for name, value in (headers or {}).items():
@@ -108,7 +135,7 @@ def error_page(request: Request, status: int, detail: str, headers: Mapping[str,
 
 def check_csrf(request: Request, token: str) -> None:
     if not csrf_matches(request.session.get("csrf"), token):
-        raise HTTPException(403, "the form is out of date (CSRF token missing or wrong): reload the page")
+        raise HTTPException(403, FORM_OUT_OF_DATE)
 
 
 def _date(params: Mapping[str, str], name: str, errors: list[str]) -> date | None:
@@ -118,13 +145,13 @@ def _date(params: Mapping[str, str], name: str, errors: list[str]) -> date | Non
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        errors.append(_("%(name)s: %(text)r is not a date (YYYY-MM-DD)", name=name, text=text[:40]))
+        errors.append(_("%(name)s: %(text)r is not a date (YYYY-MM-DD)", name=field(name), text=text[:40]))
         return None
     if not FIRST_DAY <= day <= LAST_DAY:
         errors.append(
             _(
                 "%(name)s: %(text)r is not between %(first)s and %(last)s",
-                name=name,
+                name=field(name),
                 text=text,
                 first=FIRST_DAY,
                 last=LAST_DAY,
@@ -143,6 +170,13 @@ def _date_range(params: Mapping[str, str], errors: list[str]) -> tuple[date | No
     return since, until
 
 
+def backwards_range(params: Mapping[str, str]) -> bool:
+    """``until`` before ``since``: no row can match, so no list is shown (the message says why)."""
+    found: list[str] = []
+    since, until = _date(params, "since", found), _date(params, "until", found)
+    return since is not None and until is not None and since > until
+
+
 def _int(params: Mapping[str, str], name: str, errors: list[str], default: int = 0, least: int = 0) -> int:
     text = params.get(name, "").strip()
     if not text:
@@ -155,7 +189,7 @@ def _int(params: Mapping[str, str], name: str, errors: list[str], default: int =
         errors.append(
             _(
                 "%(name)s: %(text)r is not a whole number from %(least)s to %(most)s",
-                name=name,
+                name=field(name),
                 text=text[:40],
                 least=least,
                 most=LARGEST_NUMBER,
@@ -170,7 +204,7 @@ def _text(params: Mapping[str, str], name: str, errors: list[str]) -> str:
     PostgreSQL refuses) are an error, not a crash."""
     text = params.get(name, "")[:200]
     if _CONTROL.search(text):
-        errors.append(_("%(name)s: control characters are not allowed", name=name))
+        errors.append(_("%(name)s: control characters are not allowed", name=field(name)))
         return ""
     return text
 
@@ -191,13 +225,18 @@ def account_filter(params: Mapping[str, str]) -> tuple[AccountFilter, list[str]]
     tier = params.get("tier", "")
     if tier and tier not in TIERS:
         errors.append(
-            _("%(name)s: %(text)r is not one of %(choices)s", name="tier", text=tier, choices=", ".join(TIERS))
+            _("%(name)s: %(text)r is not one of %(choices)s", name=field("tier"), text=tier, choices=", ".join(TIERS))
         )
         tier = ""
     sort = params.get("sort", "last_visit")
     if sort not in ACCOUNT_SORTS:
         errors.append(
-            _("%(name)s: %(text)r is not one of %(choices)s", name="sort", text=sort, choices=", ".join(ACCOUNT_SORTS))
+            _(
+                "%(name)s: %(text)r is not one of %(choices)s",
+                name=field("sort"),
+                text=sort,
+                choices=", ".join(ACCOUNT_SORTS),
+            )
         )
         sort = "last_visit"
     since, until = _date_range(params, errors)
@@ -229,7 +268,7 @@ def page_size(params: Mapping[str, str], errors: list[str], configured: int) -> 
         errors.append(
             _(
                 "%(name)s: %(text)r is not one of %(choices)s",
-                name="per_page",
+                name=field("per_page"),
                 text=text[:40],
                 choices=", ".join(map(str, allowed)),
             )
@@ -262,7 +301,9 @@ def alert_filter(params: Mapping[str, str]) -> tuple[AlertFilter, list[str]]:
     errors: list[str] = []
     tier = params.get("tier", "")
     if tier and tier not in ("A", "B", "C"):
-        errors.append(_("%(name)s: %(text)r is not one of %(choices)s", name="tier", text=tier, choices="A, B, C"))
+        errors.append(
+            _("%(name)s: %(text)r is not one of %(choices)s", name=field("tier"), text=tier, choices="A, B, C")
+        )
         tier = ""
     since, until = _date_range(params, errors)
     return AlertFilter(
@@ -402,6 +443,12 @@ def dashboard(request: Request, user: Principal = Depends(page_user)) -> HTMLRes
         [Bar(day.day.strftime("%m-%d"), day.accounts, day.alerts) for day in board.trend],
         _("Dormant accounts seen per day, and alerts"),
         legend=(_("accounts seen"), _("alerts")),
+        describe=lambda bar: _(
+            "%(day)s: %(accounts)d accounts seen, %(alerts)d alerts",
+            day=bar.label,
+            accounts=bar.value,
+            alerts=bar.secondary,
+        ),
     )
     return render(
         request,
@@ -433,7 +480,7 @@ def accounts(request: Request, user: Principal = Depends(page_user)) -> HTMLResp
     params = dict(request.query_params)
     chosen, errors = account_filter(params)
     per_page = page_size(params, errors, web.settings.web.page_size)
-    page = web.reads.accounts(chosen, web.today(), per_page)
+    page = None if backwards_range(params) else web.reads.accounts(chosen, web.today(), per_page)
     start, end = chosen.visit_range(web.today(), web.settings.web.default_days, web.clock)
     return render(
         request,
@@ -525,7 +572,7 @@ def next_step(detail: AccountDetail, today: date, locale: str) -> NextStep:
     return NextStep(
         months_between(last_touch, today) if last_touch else None,
         last_touch,
-        suggested_approach(tier, reason, locale),
+        suggested_approach(tier, reason, locale) if tier is not DormancyTier.ACTIVE else "",
         opening_line(account.name, account.owner_name, locale, labels, reason)
         if tier is not DormancyTier.ACTIVE
         else "",
@@ -544,12 +591,15 @@ def account(request: Request, account_id: str, user: Principal = Depends(page_us
         account_id, web.today(), sessions_limit=web.settings.web.visits_per_page, visits_page=visits_page
     )
     if detail is None:
-        raise HTTPException(404, f"no account {account_id!r}")
+        raise HTTPException(404, _("no account %(id)r", id=account_id))
     locale = getattr(request.state, "locale", i18n.DEFAULT_LOCALE)
     chart = bar_chart(
         [Bar(day.day.strftime("%m-%d"), day.visits, day.pages) for day in detail.daily],
         _("Visits and pages read per day"),
         legend=(_("visits"), _("pages")),
+        describe=lambda bar: _(
+            "%(day)s: %(visits)d visits, %(pages)d pages", day=bar.label, visits=bar.value, pages=bar.secondary
+        ),
     )
     return render(
         request,
@@ -640,7 +690,7 @@ def alerts(request: Request, user: Principal = Depends(page_user)) -> HTMLRespon
     params = dict(request.query_params)
     chosen, errors = alert_filter(params)
     per_page = page_size(params, errors, web.settings.web.page_size)
-    page = web.reads.alerts(chosen, per_page)
+    page = None if backwards_range(params) else web.reads.alerts(chosen, per_page)
     return render(
         request,
         "alerts.html",
@@ -714,7 +764,7 @@ def outcome(
     alert = web.reads.alert_for_outcome(alert_id)
     require_owner(user, alert.owner_email if alert else None)
     if alert is None:
-        raise HTTPException(404, f"no alert {alert_id!r}")
+        raise HTTPException(404, _("no alert %(id)r", id=alert_id))
     try:
         chosen = Outcome(result)
     except ValueError:

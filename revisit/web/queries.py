@@ -617,14 +617,15 @@ class Reads:
 
     # --- who came back (the home page) ------------------------------------------------------
     def came_back(self, today: date, days: int = 7, limit: int = 15) -> list[Returning]:
-        """The accounts seen in the last ``days`` local days, hottest first (best visit score, then
-        the latest visit), with what they read most, their latest alert's outcome and any snooze:
-        four queries whatever the number of accounts, hits or alerts."""
+        """The dormant accounts (an active customer is not "back") seen in the last ``days`` local
+        days, hottest first (best visit score, then the latest visit), with what they read most, their
+        latest alert's outcome and any snooze: four queries whatever the number of accounts, hits or alerts."""
         week = AccountFilter(since=today - timedelta(days=days - 1), until=today, sort="score")
         start, end = week.visit_range(today, self.default_days, self.clock)
         with self.engine.connect() as connection:
             rows = connection.execute(
                 self._accounts_query(week, today)
+                .where(tier_expression(self.dormancy, today) != "active")  # customers now: not "back"
                 .order_by(None)
                 .order_by(
                     func.coalesce(text_column("max_score"), 0).desc(),
