@@ -276,7 +276,7 @@ def console_card_ja(alert: Alert) -> list[str]:
     reason = _REASON["ja"].get(alert.dormancy_reason.value, alert.dormancy_reason.value)
     lost = f"、{words['lost']} {alert.lost_deal_at}" if alert.lost_deal_at else ""
     return [
-        f"● {alert.account_name} ({alert.account_id}){words['back']} - "
+        f"● {alert.account_name}（{alert.account_id}）{words['back']} - "
         f"{words['tier']} {_TIER_TITLE['ja'][alert.tier.value]}",
         f"  {console['when']}      {alert.first_seen:%Y-%m-%d %H:%M %z}、"
         f"{console['pages_count'].format(count=len(alert.pages))}、{words['score']} {alert.score}（{labels}）",

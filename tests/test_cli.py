@@ -419,7 +419,7 @@ def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> Non
     shown = run("history", "E03", "--json")
     assert _terminal_controls(replayed + history + shown) == []
     # the card is in the list's language (Japanese here); the hostile text is shown, never obeyed
-    assert replayed.startswith("● Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J (E03)が再訪しました - ランク C")
+    assert replayed.startswith("● Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J（E03）が再訪しました - ランク C")
     assert (
         "  閲覧ページ  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd → /files/x\ufffd\ufffd[31mred\ufffd → " in replayed
     )
