@@ -1265,3 +1265,50 @@ def test_the_latest_alerts_match_is_explained_in_the_pages_language_by_the_alert
     assert stored["detail"] not in evidence.replace("&#39;", "'")
     en = client.get("/accounts/W04", headers={"Accept-Language": "en"}).text
     assert stored["detail"] in en.replace("&#39;", "'")
+
+
+def test_the_dashboard_counts_today_and_yesterday_live_and_the_closed_days_once_in_a_while(tmp_path) -> None:
+    """Older days are read again only after ``closed_days_seconds``: a visit added today shows at once,
+    one added to last week shows after that time (late replays of old logs), never a wrong day."""
+    from datetime import date, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy.orm import Session
+
+    from revisit.core.config import Settings
+    from revisit.storage.models import SessionRow
+    from revisit.storage.store import Store
+    from revisit.web.clock import Clock
+    from revisit.web.queries import Reads
+
+    store = Store(f"sqlite:///{tmp_path / 'trend.sqlite'}")
+    clock = Clock(ZoneInfo("Asia/Tokyo"))
+    today = date(2026, 11, 20)
+
+    def visit(session_id: str, account_id: str, day: date) -> None:
+        started = clock.start_of(day) + timedelta(minutes=30)  # 00:30 in Tokyo: the day before in UTC
+        with Session(store.engine) as session, session.begin():
+            session.add(
+                SessionRow(
+                    session_id=session_id,
+                    account_id=account_id,
+                    started_at=started,
+                    last_seen=started,
+                    page_count=1,
+                    score=10,
+                )
+            )
+
+    def seen(reads: Reads) -> dict[date, int]:
+        return {d.day: d.accounts for d in reads.dashboard(today).trend if d.accounts}
+
+    visit("s1", "C-1", today - timedelta(days=7))
+    kept = Reads(store.engine, Settings().dormancy, clock, closed_days_seconds=3600)
+    fresh = Reads(store.engine, Settings().dormancy, clock, closed_days_seconds=0)
+    assert seen(kept) == seen(fresh) == {today - timedelta(days=7): 1}
+
+    visit("s2", "C-2", today)
+    visit("s3", "C-3", today - timedelta(days=1))
+    visit("s4", "C-2", today - timedelta(days=7))
+    assert seen(kept) == {today - timedelta(days=7): 1, today - timedelta(days=1): 1, today: 1}
+    assert seen(fresh) == {today - timedelta(days=7): 2, today - timedelta(days=1): 1, today: 1}
