@@ -183,3 +183,31 @@ def test_database_passwords_in_any_url_are_masked_in_the_log(captured_logs) -> N
     assert second["event"] == "cannot reach postgresql://ops@db3/revisit?sslmode=require&password=***&x=1: refused"
     assert (third["event"], third["url"]) == ("dsn host=db4 password=*** dbname=revisit", "mysql://u:***@h/d")
     assert fourth["event"] == "the configured one: ***"
+
+
+def test_uvicorns_coloured_copy_of_its_messages_stays_out_of_the_json_log(captured_logs) -> None:
+    import asyncio
+
+    import uvicorn
+
+    async def empty_app(scope, receive, send) -> None:
+        return None
+
+    lines = captured_logs()
+    server = uvicorn.Server(uvicorn.Config(empty_app, host="127.0.0.1", port=0, log_config=None, lifespan="off"))
+
+    async def start_and_stop() -> None:
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        server.should_exit = True
+        await serving
+
+    asyncio.run(start_and_stop())
+    logged = [line for line in lines() if line["logger"] == "uvicorn.error"]
+    assert [line["event"].split(" [")[0] for line in logged if "server process" in line["event"]] == [
+        "Started server process",
+        "Finished server process",
+    ]
+    assert any(line["event"].startswith("Uvicorn running on http://127.0.0.1:") for line in logged)
+    assert all("color_message" not in line and "\x1b[" not in json.dumps(line) for line in logged)

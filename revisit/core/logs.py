@@ -99,6 +99,19 @@ def mask_addresses(logger: Any, method: str, event: EventDict) -> EventDict:
     return event
 
 
+class DropFields:
+    """Removes fields a library adds for its own console: uvicorn's ``color_message`` is its message
+    again with ANSI colour codes, noise in a JSON log and in a log search."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+
+    def __call__(self, logger: Any, method: str, event: EventDict) -> EventDict:
+        for name in self.names:
+            event.pop(name, None)
+        return event
+
+
 def known_secrets(settings: Settings, sources: Mapping[str, tuple[str, str]] | None = None) -> list[str]:
     """The secret values this configuration uses (unreadable files are the channels' concern):
     the database password and every secret in ``sources`` (default: those outside the channels)."""
@@ -118,6 +131,7 @@ def processor_chain(settings: Settings, sources: Mapping[str, tuple[str, str]] |
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
+        DropFields("color_message"),
         add_event_id,
         structlog.processors.format_exc_info,
         secret_masker(known_secrets(settings, sources)),
