@@ -483,18 +483,22 @@ SECURITY_HEADERS = {
 
 def test_security_headers_are_on_every_response_errors_included(tmp_path, store) -> None:
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    proxied = {"X-Forwarded-Proto": "https"}  # TLS ended by the reverse proxy on loopback
     with serving(create_app(web_settings(tmp_path, secure_cookies=True), store)) as base:
         answers = {
-            200: httpx.get(base + "/login"),
-            404: httpx.get(base + "/no/such/page"),
-            401: httpx.get(base + "/api/accounts"),
-            422: httpx.get(base + "/api/accounts?tier=Z", headers=admin),
-            400: httpx.get(base + "/accounts/%00"),
+            200: httpx.get(base + "/login", headers=proxied),
+            404: httpx.get(base + "/no/such/page", headers=proxied),
+            401: httpx.get(base + "/api/accounts", headers=proxied),
+            422: httpx.get(base + "/api/accounts?tier=Z", headers=admin | proxied),
+            400: httpx.get(base + "/accounts/%00", headers=proxied),
         }
+        over_http = httpx.get(base + "/login")
     for status, answer in answers.items():
         assert answer.status_code == status
         assert {name: answer.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS, status
         assert answer.headers["strict-transport-security"] == "max-age=31536000", status
+    assert over_http.status_code == 200 and "strict-transport-security" not in over_http.headers
+    assert {name: over_http.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
     with serving(create_app(web_settings(tmp_path), store)) as base:
         assert "strict-transport-security" not in httpx.get(base + "/login").headers  # plain-HTTP cookies
         docs = log_in(base, "adm")[0].get("/api/docs")  # (the cookie of a secure_cookies server needs HTTPS)

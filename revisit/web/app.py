@@ -242,7 +242,8 @@ def _url_texts(request: Request) -> list[str]:
 
 def security_headers(response: Response, secure: bool) -> Response:
     """No inline script or style, no framing, no sniffing, no full URLs to other sites; HSTS when
-    the cookies are HTTPS-only anyway. A route may set its own Content-Security-Policy (the API docs)."""
+    the cookies are HTTPS-only anyway and the request came over HTTPS (browsers ignore it over plain
+    HTTP, RFC 6797 8.1). A route may set its own Content-Security-Policy (the API docs)."""
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -352,15 +353,16 @@ def create_app(
         method = request.method if request.method in KNOWN_METHODS else "other"
         metrics.http_requests.labels(route, method, str(response.status_code)).inc()
         metrics.http_duration.labels(route).observe(time.perf_counter() - started)
-        return security_headers(response, secure)
+        return security_headers(response, secure and request.url.scheme == "https")
 
     @app.exception_handler(Exception)
     async def failed(request: Request, error: Exception) -> Response:
         """The last resort (a bug): logged with its traceback, answered without one."""
         log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+        over_https = secure and request.url.scheme == "https"
         if wants_json(request):
-            return security_headers(PlainTextResponse("internal error", status_code=500), secure)
-        return security_headers(HTMLResponse(INTERNAL_ERROR_PAGE, status_code=500), secure)
+            return security_headers(PlainTextResponse("internal error", status_code=500), over_https)
+        return security_headers(HTMLResponse(INTERNAL_ERROR_PAGE, status_code=500), over_https)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
