@@ -88,7 +88,7 @@ _PRETEXT = {
         "en": "Our product has gained a few new capabilities and I wanted to share them with you.",
     },
     "": {
-        "ja": "その後お変わりなくお過ごしでしょうか。近況をお伺いできれば幸いです。",
+        "ja": "その後お変わりなくお過ごしでしょうか。近況をお伺いしたく、ご連絡いたしました。",
         "en": "I hope all is well - I would love to hear how things are going on your side.",
     },
 }
@@ -103,11 +103,11 @@ _REASON_ADDENDUM = {
         "en": "I can also share a cost-performance comparison if that helps.",
     },
     DormancyReason.TIMING: {
-        "ja": "前回から状況も変わられたかと存じますので、改めてお役に立てることがあればと考えております。",
+        "ja": "前回から状況も変わられたことと思いますので、改めてお役に立てることがあればと考えております。",
         "en": "Things may well have changed since we last spoke, so I wanted to reach out again.",
     },
     DormancyReason.CAMPAIGN: {
-        "ja": "継続してご利用いただく場合のメリットもご紹介できればと存じます。",
+        "ja": "継続してご利用いただく場合のメリットも、あわせてお伝えいたします。",
         "en": "I can also explain what you gain by staying with us over time.",
     },
 }

@@ -166,7 +166,7 @@ def test_the_opening_line_takes_a_pretext_from_what_was_read_and_never_mentions_
     assert opening_line("株式会社さくら精機", "山田", "ja", ("seminar", "pricing"), reason) == (
         "株式会社さくら精機様、ご無沙汰しております。山田でございます。"
         "近く開催するセミナーのご案内を兼ねて、ご連絡いたしました。"
-        "前回から状況も変わられたかと存じますので、改めてお役に立てることがあればと考えております。"
+        "前回から状況も変わられたことと思いますので、改めてお役に立てることがあればと考えております。"
         "ご都合のよろしいときに、15分ほどお時間をいただけますと幸いです。"
     )
     assert opening_line("Sakura Seiki", "Taro", "en", ("pricing",), DormancyReason.COMPETITOR) == (
@@ -187,6 +187,9 @@ def test_the_opening_line_takes_a_pretext_from_what_was_read_and_never_mentions_
                 assert not any(
                     word in line for word in ("visit", "閲覧", "アクセス", "ご覧", "拝見", "website", "サイト")
                 )
+                # one polite ending of each kind: the same formula twice reads like a template
+                for ending in ("存じます", "ご連絡いたしました", "幸いです", "ご紹介", "あわせて"):
+                    assert line.count(ending) <= 1, (labels, reason, line)
 
 
 def test_the_readme_shows_each_message_kind_as_rendered_from_the_fixed_alert():
