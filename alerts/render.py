@@ -188,6 +188,11 @@ def money(alert: Alert) -> str:
     return format_currency(alert.lifetime_value, alert.currency, locale=_BABEL_LOCALE[_locale(alert)])
 
 
+def dormancy_reason_words(code: str, locale: str) -> str:
+    """Why the account went quiet, as the alerts say it (the web UI shows the same words)."""
+    return _REASON.get(locale, _REASON["en"]).get(code or "unknown", code)
+
+
 def page_label(label: str, locale: str) -> str:
     return _PAGE_LABEL.get(locale, {}).get(label, label)
 
@@ -236,7 +241,7 @@ def _facts(alert: Alert) -> list[tuple[str, str]]:
     if alert.lost_deal_at:
         facts.append((words["lost"], alert.lost_deal_at))
     facts += [
-        (words["reason"], _REASON[locale].get(alert.dormancy_reason.value, alert.dormancy_reason.value)),
+        (words["reason"], dormancy_reason_words(alert.dormancy_reason.value, locale)),
         (words["value"], money(alert)),
         (words["score"], f"{alert.score}{opening}{labels}{closing}" if labels else str(alert.score)),
         (words["priority"], _PRIORITY[locale].get(alert.priority, alert.priority)),
@@ -273,7 +278,7 @@ def console_card_ja(alert: Alert) -> list[str]:
     words, console = _LABELS["ja"], _CONSOLE["ja"]
     labels = "、".join(page_label(label, "ja") for label in alert.page_labels) or console["no_key_pages"]
     pages = " → ".join(alert.pages[:8]) + (" …" if len(alert.pages) > 8 else "")
-    reason = _REASON["ja"].get(alert.dormancy_reason.value, alert.dormancy_reason.value)
+    reason = dormancy_reason_words(alert.dormancy_reason.value, "ja")
     lost = f"、{words['lost']} {alert.lost_deal_at}" if alert.lost_deal_at else ""
     return [
         f"● {alert.account_name}（{alert.account_id}）{words['back']} - "
@@ -297,7 +302,7 @@ def console_card_en(alert: Alert) -> list[str]:
     words, console = _LABELS["en"], _CONSOLE["en"]
     labels = ", ".join(alert.page_labels) or console["no_key_pages"]
     pages = " → ".join(alert.pages[:8]) + (" …" if len(alert.pages) > 8 else "")
-    reason = _REASON["en"].get(alert.dormancy_reason.value, alert.dormancy_reason.value)
+    reason = dormancy_reason_words(alert.dormancy_reason.value, "en")
     lost = f", {words['lost'].lower()} {alert.lost_deal_at}" if alert.lost_deal_at else ""
     return [
         f"● {alert.account_name} ({alert.account_id}) is back - {_CONSOLE_TIER_EN[alert.tier.value]}",

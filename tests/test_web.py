@@ -525,7 +525,7 @@ def test_a_japanese_browser_gets_japanese_pages_and_the_switch_keeps_english_acr
     page.wait_for_url(f"{server}/accounts/W01")
     assert page.locator("html").get_attribute("lang") == "ja"
     card = page.locator("section.card").first.inner_text()
-    assert "休眠の理由\nタイミングが合わなかった" in card and "timing" not in card  # the code as words
+    assert "休眠の理由\n前回はタイミングが合わなかった" in card and "timing" not in card  # the code as words
     assert page.locator("#evidence h2").inner_text() == "この会社だと分かる根拠"
     assert page.locator("nav a[href='/accounts']").inner_text() == "取引先"
     font = page.evaluate("getComputedStyle(document.body).fontFamily")
@@ -549,7 +549,7 @@ def test_a_japanese_browser_gets_japanese_pages_and_the_switch_keeps_english_acr
     page.fill("input[name=password]", PASSWORDS["ana"])
     page.click("button:has-text('Log in')")
     page.goto(server + "/accounts/W01")
-    assert "Why quiet\nthe timing was not right" in page.locator("section.card").first.inner_text()
+    assert "Why quiet\nthe timing was wrong" in page.locator("section.card").first.inner_text()
     page.click("button:has-text('日本語')")
     page.wait_for_url(f"{server}/accounts/W01")
     assert page.locator("html").get_attribute("lang") == "ja"
@@ -896,7 +896,7 @@ def test_the_account_page_says_what_to_do_once_then_shows_what_they_read_where_f
     page = log_in(browser, server, "ana", start="/accounts/W04")
     summary = page.locator("#summary")
     assert summary.locator("#dormant-for").inner_text() == "9 months (since 2014-08-01)"  # last deal, today 05-21
-    assert "Lost deal\n—" in summary.inner_text() and "the timing was not right" in summary.inner_text()
+    assert "Lost deal\n—" in summary.inner_text() and "the timing was wrong" in summary.inner_text()
     assert (
         summary.locator("#unanswered")
         .inner_text()
@@ -957,7 +957,7 @@ def test_the_account_page_says_what_to_do_once_then_shows_what_they_read_where_f
     japanese.click("button[type=submit]:not([name])")
     japanese.wait_for_url(server + "/accounts/W04")
     ja_summary = japanese.locator("#summary").inner_text()
-    assert "9 か月 （2014-08-01 から）" in ja_summary and "タイミングが合わなかった" in ja_summary
+    assert "9 か月 （2014-08-01 から）" in ja_summary and "前回はタイミングが合わなかった" in ja_summary
     assert "Rackspace Office Inc." in japanese.locator("#opening-line").inner_text()
     assert "ご都合のよろしいときに" in japanese.locator("#opening-line").inner_text()
     assert japanese.evaluate("document.documentElement.scrollWidth") <= 390

@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from revisit.alerts.render import page_label
+from revisit.alerts.render import dormancy_reason_words, page_label
 from revisit.core.config import ApiToken, Settings, WebSettings, WebUser, read_secret
 from revisit.core.errors import BadInput
 from revisit.core.metrics import RevisitMetrics
@@ -279,7 +279,6 @@ def create_app(
     environment.install_gettext_callables(i18n.plain_gettext, i18n.plain_ngettext, newstyle=True)  # type: ignore[attr-defined]
     templates = Jinja2Templates(env=environment)
     for name, codes in (
-        ("reason_word", i18n.DORMANCY_REASONS),
         ("tier_word", i18n.TIER_NAMES),
         ("outcome_word", i18n.OUTCOMES),
         ("status_word", i18n.DELIVERY_STATUSES),
@@ -293,6 +292,7 @@ def create_app(
     ):
         templates.env.globals[name] = partial(i18n.word, codes)
     templates.env.globals["page_word"] = page_label  # the alerts' own words for the intent labels
+    templates.env.globals["reason_word"] = dormancy_reason_words  # and for why an account went quiet
     templates.env.globals["match_words"] = i18n.alert_match_in_words
     catalogs = i18n.Catalogs.load()
     templates.env.filters["local"] = lambda moment, form="%Y-%m-%d %H:%M": clock.local(moment).strftime(form)

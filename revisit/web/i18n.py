@@ -33,14 +33,6 @@ def N_(message: str) -> str:
 
 
 # Codes stored in the database, shown to people as words.
-DORMANCY_REASONS: Mapping[str, str] = {
-    "forgotten": N_("they forgot about us"),
-    "dissatisfied": N_("they were dissatisfied"),
-    "timing": N_("the timing was not right"),
-    "competitor": N_("they went to a competitor"),
-    "campaign": N_("a campaign ended"),
-    "unknown": N_("not known"),
-}
 TIER_NAMES: Mapping[str, str] = {
     "A": N_("recently dormant"),
     "B": N_("dormant"),
