@@ -399,6 +399,13 @@ def search_text(*names: str, keys: Mapping[str, str] = _NO_KEYS) -> str:
     return "\n".join(dict.fromkeys(form for form in forms if form))
 
 
+def search_forms(query: str) -> tuple[str, ...]:
+    """The forms of a name search query to look for in ``search_text``: as typed (folded), and as
+    its matching key, so さくら精機株式会社 finds 株式会社さくら精機 (the key drops the legal form
+    wherever it stands; the typed form keeps a partial query like 株式会社サク working)."""
+    return tuple(dict.fromkeys(form for form in (folded_for_search(query), _hiragana(_key(query, _NO_KEYS))) if form))
+
+
 def folded_for_search(text: str) -> str:
     """A search query (or a name) as ``search_text`` stores names: ｻｸﾗ, サクラ and さくら are equal."""
     return _hiragana(unicodedata.normalize("NFKC", text).casefold().strip())

@@ -256,6 +256,14 @@ def test_the_api_serves_the_same_data_with_openapi_docs(server) -> None:
     }
     found = httpx.get(server + "/api/accounts", params={"q": "ｻｸﾗ"}, headers=analyst).json()["items"]
     assert [a["account_id"] for a in found] == ["W01"]
+    # the legal form where the list does not write it, or spelled out where the list abbreviates it
+    for query, account_id in (
+        ("サクラ精機株式会社", "W01"),
+        ("株式会社あおば商事", "W02"),
+        ("タチバナ工業株式会社", "W03"),
+    ):
+        found = httpx.get(server + "/api/accounts", params={"q": query}, headers=analyst).json()["items"]
+        assert [a["account_id"] for a in found] == [account_id], query
     detail = httpx.get(server + "/api/accounts/W01", headers=analyst).json()
     assert detail["name"] == "株式会社サクラ精機" and detail["visits"][0]["pages"]
     assert detail["evidence"] == [

@@ -24,7 +24,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from revisit.core.config import DormancySettings
 from revisit.enrichment.dormancy import tier_cutoffs
-from revisit.enrichment.normalize import folded_for_search
+from revisit.enrichment.normalize import search_forms
 from revisit.privacy import stored_address_in
 from revisit.storage.models import (
     AccountRow,
@@ -49,6 +49,11 @@ RECENT_VISITS = 500  # an account page's "most read" and "came from" count this 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign")
 OPEN_DAYS = 2  # yesterday and today: a late log line can still add a visit to them
 CLOSED_DAYS_SECONDS = 300.0  # how long the older days' counts are shown before they are read again
+
+
+def name_search(query: str) -> ColumnElement[bool]:
+    """Accounts whose name, an alias or the reading contains the query, legal forms aside."""
+    return or_(*(AccountRow.search_text.contains(form, autoescape=True) for form in search_forms(query)))
 
 
 def tier_expression(dormancy: DormancySettings, today: date) -> ColumnElement[str]:
@@ -197,7 +202,7 @@ class Reads:
         if f.min_score:
             query = query.where(visits.c.max_score >= f.min_score)
         if f.q.strip():
-            query = query.where(AccountRow.search_text.contains(folded_for_search(f.q), autoescape=True))
+            query = query.where(name_search(f.q))
         order = {
             "name": AccountRow.sort_name.collate(self._binary_collation),
             "last_visit": visits.c.last_visit,
@@ -576,7 +581,7 @@ class Reads:
         if f.until:
             query = query.where(AlertRow.triggered_at < self.clock.start_of(f.until + timedelta(days=1)))
         if f.q.strip():
-            query = query.where(AccountRow.search_text.contains(folded_for_search(f.q), autoescape=True))
+            query = query.where(name_search(f.q))
         return query if counting else query.order_by(AlertRow.triggered_at.desc(), AlertRow.alert_id)
 
     def alerts(self, f: AlertFilter, page_size: int) -> Page:
