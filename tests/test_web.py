@@ -488,7 +488,11 @@ def test_days_begin_at_midnight_in_tokyo_and_every_exported_time_carries_its_off
         alert_times = connection.execute(text("select triggered_at from alerts")).scalars().all()
     engine.dispose()
     tokyo = ZoneInfo("Asia/Tokyo")
-    accounts_by_day = Counter(day for _, day in {(a, t.astimezone(tokyo).date()) for a, t in starts})
+    listed = httpx.get(server + "/api/accounts", params={"since": "2000-01-01"}, headers=ANALYST).json()["items"]
+    active = {a["account_id"] for a in listed if a["tier"] == "active"}
+    assert active == {"W05"}  # a customer now: no dormant account that came back, not in the chart
+    days_seen = {(a, t.astimezone(tokyo).date()) for a, t in starts if a not in active}
+    accounts_by_day = Counter(day for _, day in days_seen)
     alerts_by_day = Counter(t.astimezone(tokyo).date() for t in alert_times)
     trend = httpx.get(server + "/api/dashboard", headers=ANALYST).json()["trend"]
     first = date.fromisoformat(TODAY) - timedelta(days=27)
@@ -1283,6 +1287,7 @@ def test_the_dashboard_counts_today_and_yesterday_live_and_the_closed_days_once_
 
     from sqlalchemy.orm import Session
 
+    from revisit.core.account import Account
     from revisit.core.config import Settings
     from revisit.storage.models import SessionRow
     from revisit.storage.store import Store
@@ -1292,6 +1297,15 @@ def test_the_dashboard_counts_today_and_yesterday_live_and_the_closed_days_once_
     store = Store(f"sqlite:///{tmp_path / 'trend.sqlite'}")
     clock = Clock(ZoneInfo("Asia/Tokyo"))
     today = date(2026, 11, 20)
+    dormant, customer = date(2025, 9, 1), date(2026, 10, 1)  # tier A, and a deal last month: active
+    store.save_accounts(
+        [
+            Account("C-1", "株式会社一", last_deal_at=dormant),
+            Account("C-2", "株式会社二", last_deal_at=dormant),
+            Account("C-3", "株式会社三", last_deal_at=dormant),
+            Account("C-9", "株式会社九", last_deal_at=customer),
+        ]
+    )
 
     def visit(session_id: str, account_id: str, day: date) -> None:
         started = clock.start_of(day) + timedelta(minutes=30)  # 00:30 in Tokyo: the day before in UTC
@@ -1318,5 +1332,6 @@ def test_the_dashboard_counts_today_and_yesterday_live_and_the_closed_days_once_
     visit("s2", "C-2", today)
     visit("s3", "C-3", today - timedelta(days=1))
     visit("s4", "C-2", today - timedelta(days=7))
+    visit("s5", "C-9", today)  # a customer now: not a dormant account that came back
     assert seen(kept) == {today - timedelta(days=7): 1, today - timedelta(days=1): 1, today: 1}
     assert seen(fresh) == {today - timedelta(days=7): 2, today - timedelta(days=1): 1, today: 1}
