@@ -1335,3 +1335,17 @@ def test_the_dashboard_counts_today_and_yesterday_live_and_the_closed_days_once_
     visit("s5", "C-9", today)  # a customer now: not a dormant account that came back
     assert seen(kept) == {today - timedelta(days=7): 1, today - timedelta(days=1): 1, today: 1}
     assert seen(fresh) == {today - timedelta(days=7): 2, today - timedelta(days=1): 1, today: 1}
+
+
+def test_a_wrong_snooze_is_explained_in_the_readers_language_and_the_form_says_the_limit(server) -> None:
+    client, csrf = logged_in(server, "adm")
+    client.headers["Accept-Language"] = "ja"
+    for days in ("400", "abc", "0", "nan"):
+        answer = client.post("/accounts/W02/snooze", data={"days": days, "reason": "商談中", "csrf": csrf})
+        assert answer.status_code == 400, days
+        assert "一時停止には日数（0 より大きく 365 以下）と理由が必要です" in answer.text, days
+        assert "Input should" not in answer.text and "a snooze needs" not in answer.text
+    client.headers["Accept-Language"] = "en"
+    answer = client.post("/accounts/W02/snooze", data={"days": "abc", "reason": "x", "csrf": csrf})
+    assert "A snooze needs a number of days (more than 0, at most 365) and a reason" in answer.text
+    assert 'name="days" type="number" min="1" max="365"' in client.get("/accounts/W02").text

@@ -613,6 +613,7 @@ def account(request: Request, account_id: str, user: Principal = Depends(page_us
         params=params,
         link=link,
         outcomes=[o.value for o in Outcome],
+        longest_snooze=LONGEST_SNOOZE_DAYS,
         message=params.get("message", ""),
     )
 
@@ -639,6 +640,14 @@ def account_visits_csv(request: Request, account_id: str, user: Principal = Depe
     )
 
 
+def _number_or_none(text: str) -> float | None:
+    try:
+        number = float(text.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def visitor_address(stored: str, shown: str) -> str:
     """A visitor's address as ``privacy.web_visitor_ips`` allows analysts to see it: ``network``
     (the default: its /24 or /48, enough to check an attribution, not to single out a person),
@@ -654,7 +663,7 @@ def visitor_address(stored: str, shown: str) -> str:
 def snooze(
     request: Request,
     account_id: str,
-    days: float = Form(...),
+    days: str = Form(""),
     reason: str = Form(""),
     csrf: str = Form(""),
     user: Principal = Depends(page_user),
@@ -663,9 +672,17 @@ def snooze(
     web = context(request)
     require_owner(user, web.reads.owner_email(account_id))
     why = plain_text(reason, "reason", 500)
-    if not (math.isfinite(days) and 0 < days <= LONGEST_SNOOZE_DAYS) or not why:
-        raise HTTPException(400, f"a snooze needs days from more than 0 to {LONGEST_SNOOZE_DAYS}, and a reason")
-    until = web.clock.local(AlertOutbox(web.store).snooze(account_id, days, why, user.name))
+    number = _number_or_none(days)
+    if number is None or not (0 < number <= LONGEST_SNOOZE_DAYS) or not why:
+        # read here, not by the form's type: "abc" gets this sentence in the reader's language too
+        raise HTTPException(
+            400,
+            _(
+                "A snooze needs a number of days (more than 0, at most %(longest)d) and a reason",
+                longest=LONGEST_SNOOZE_DAYS,
+            ),
+        )
+    until = web.clock.local(AlertOutbox(web.store).snooze(account_id, number, why, user.name))
     message = _("Snoozed until %(until)s (%(zone)s)", until=f"{until:%Y-%m-%d %H:%M}", zone=web.clock.name)
     return RedirectResponse(f"/accounts/{account_id}?{urlencode({'message': message})}", status_code=303)
 
