@@ -663,8 +663,10 @@ def test_browsers_get_error_pages_with_navigation_and_the_api_and_scripts_get_js
     assert "no account &#39;NOPE&#39;" in page.text and 'href="/accounts"' in page.text
     assert client.get("/accounts/NOPE").json() == {"detail": "no account 'NOPE'"}  # curl, scripts
     assert client.get("/api/accounts/NOPE", headers=html).json() == {"detail": "no account 'NOPE'"}
-    form = client.post("/accounts/W01/snooze", data={"csrf": csrf}, headers=html)
-    assert form.status_code == 422 and "days: Field required" in form.text and "<nav" in form.text
+    form = client.post("/alerts/any/outcome", data={"csrf": csrf}, headers=html)
+    assert form.status_code == 422 and "result: required" in form.text and "<nav" in form.text
+    form = client.post("/alerts/any/outcome", data={"csrf": csrf}, headers=html | {"Accept-Language": "ja"})
+    assert form.status_code == 422 and "result: 必須です" in form.text and "Field required" not in form.text
 
     browser_page = log_in(browser, server, "ana", start="/accounts")
     answer = browser_page.goto(server + "/no/such/page")
@@ -877,12 +879,14 @@ def test_an_admin_undoes_a_snooze_in_a_browser_and_an_analyst_cannot(browser, se
     page.fill("input[name=reason]", "展示会後に連絡予定")
     page.click("button:has-text('Snooze')")
     page.wait_for_url(re.compile(r".*message=.*"))
-    assert "展示会後に連絡予定" in page.locator("#account-card").inner_text()
+    assert ", by adm: 展示会後に連絡予定" in page.locator("#snooze").inner_text()  # who and why
+    assert page.locator("input[name=days]").count() == 0  # snoozed: ended first, then snoozed anew
     assert httpx.get(server + "/api/accounts/W05", headers=ANALYST).json()["snoozed_until"] is not None
     page.click("button:has-text('End the snooze')")
     page.wait_for_url(re.compile(r".*message=.*"))
     assert page.locator(".message").inner_text() == "Snooze ended: alerts are delivered again"
     assert "Snoozed" not in page.locator("#account-card").inner_text()
+    assert page.locator("input[name=days]").count() == 1
     assert httpx.get(server + "/api/accounts/W05", headers=ANALYST).json()["snoozed_until"] is None
     page.close()
 
@@ -1348,4 +1352,5 @@ def test_a_wrong_snooze_is_explained_in_the_readers_language_and_the_form_says_t
     client.headers["Accept-Language"] = "en"
     answer = client.post("/accounts/W02/snooze", data={"days": "abc", "reason": "x", "csrf": csrf})
     assert "A snooze needs a number of days (more than 0, at most 365) and a reason" in answer.text
+    client.post("/accounts/W02/snooze/end", data={"csrf": csrf})  # the form shows when not snoozed
     assert 'name="days" type="number" min="1" max="365"' in client.get("/accounts/W02").text

@@ -15,7 +15,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -240,6 +240,16 @@ def _url_texts(request: Request) -> list[str]:
     return [request.scope["path"], *(text for item in request.query_params.multi_items() for text in item)]
 
 
+def _problem(error: Mapping[str, Any]) -> str:
+    """A form field's problem in the reader's language (pydantic's own messages are English)."""
+    kind = str(error.get("type", ""))
+    if kind == "missing":
+        return i18n.gettext("required")
+    if kind.endswith(("_parsing", "_type")):
+        return i18n.gettext("not a valid value")
+    return str(error.get("msg", ""))
+
+
 def security_headers(response: Response, secure: bool) -> Response:
     """No inline script or style, no framing, no sniffing, no full URLs to other sites; HSTS when
     the cookies are HTTPS-only anyway and the request came over HTTPS (browsers ignore it over plain
@@ -375,7 +385,7 @@ def create_app(
     async def invalid(request: Request, error: RequestValidationError) -> Response:
         if wants_json(request):
             return await request_validation_exception_handler(request, error)
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {_problem(e)}" for e in error.errors())
         return await run_in_threadpool(pages.error_page, request, 422, problems, None)
 
     @app.exception_handler(LoginRequired)

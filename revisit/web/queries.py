@@ -495,6 +495,7 @@ class Reads:
             ],
             snoozed_until=as_utc(snooze.until) if snooze is not None and as_utc(snooze.until) > _now() else None,
             snooze_reason=snooze.reason if snooze is not None else "",
+            snoozed_by=snooze.created_by if snooze is not None else "",
             ledger=[_learned(entry) for entry in ledger],
         )
 
@@ -866,6 +867,7 @@ class AccountDetail:
     alerts: list[AlertView]
     snoozed_until: datetime | None
     snooze_reason: str
+    snoozed_by: str = ""
     ledger: list[LearnedNetwork] = field(default_factory=list)
 
 
