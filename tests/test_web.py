@@ -976,6 +976,9 @@ def test_the_account_page_says_what_to_do_once_then_shows_what_they_read_where_f
     assert "9 か月 （2014-08-01 から）" in ja_summary and "前回はタイミングが合わなかった" in ja_summary
     assert "Rackspace Office Inc." in japanese.locator("#opening-line").inner_text()
     assert "ご都合のよろしいときに" in japanese.locator("#opening-line").inner_text()
+    # the alerts' words: the currency (alerts.currency, JPY) and the headings of the approach
+    assert "累計取引額\n￥2,500,000" in japanese.locator("#account-card").inner_text()
+    assert "おすすめの対応" in ja_summary and "書き出し例" in ja_summary
     assert japanese.evaluate("document.documentElement.scrollWidth") <= 390
     japanese.context.close()
 
@@ -1354,3 +1357,25 @@ def test_a_wrong_snooze_is_explained_in_the_readers_language_and_the_form_says_t
     assert "A snooze needs a number of days (more than 0, at most 365) and a reason" in answer.text
     client.post("/accounts/W02/snooze/end", data={"csrf": csrf})  # the form shows when not snoozed
     assert 'name="days" type="number" min="1" max="365"' in client.get("/accounts/W02").text
+
+
+def test_the_web_names_an_outcome_as_the_slack_buttons_do() -> None:
+    from revisit.alerts.render import button_label
+    from revisit.web import i18n
+
+    for locale in i18n.LOCALES:
+        with i18n.speaking(i18n.Catalogs.load().get(locale)):
+            for code in ("contacted", "opportunity", "not_interested"):
+                assert i18n.word(i18n.OUTCOMES, code).casefold() == button_label(code, locale).casefold(), code
+
+
+def test_the_top_page_is_named_in_words_not_as_a_bare_slash() -> None:
+    from revisit.web import i18n
+
+    with i18n.speaking(i18n.Catalogs.load().get("ja")):
+        assert [i18n.page_words(what, "ja") for what in ("/", "pricing", "/blog/x")] == [
+            "トップページ",
+            "料金",
+            "/blog/x",
+        ]
+    assert i18n.page_words("/", "en") == "home page"

@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from revisit.alerts.render import dormancy_reason_words, page_label
+from revisit.alerts.render import dormancy_reason_words
 from revisit.core.config import ApiToken, Settings, WebSettings, WebUser, read_secret
 from revisit.core.errors import BadInput
 from revisit.core.metrics import RevisitMetrics
@@ -301,12 +301,13 @@ def create_app(
         ("delivery_word", i18n.DELIVERIES),
     ):
         templates.env.globals[name] = partial(i18n.word, codes)
-    templates.env.globals["page_word"] = page_label  # the alerts' own words for the intent labels
+    templates.env.globals["page_word"] = i18n.page_words
     templates.env.globals["reason_word"] = dormancy_reason_words  # and for why an account went quiet
     templates.env.globals["match_words"] = i18n.alert_match_in_words
     catalogs = i18n.Catalogs.load()
     templates.env.filters["local"] = lambda moment, form="%Y-%m-%d %H:%M": clock.local(moment).strftime(form)
     templates.env.filters["iso"] = clock.iso
+    templates.env.filters["money"] = lambda amount, locale: i18n.money(settings.alerts.currency, amount, locale)
     templates.env.globals["zone"] = clock.name
     metrics = metrics or RevisitMetrics.create()
     app.state.web = WebContext(

@@ -15,12 +15,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
+from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 
-from revisit.alerts.render import match_in_words
+from revisit.alerts.render import match_in_words, page_label
 from revisit.core.alert import Alert
 
 LOCALES = ("ja", "en")
@@ -151,6 +153,23 @@ def gettext(message: str, **values: Any) -> str:
 def ngettext(singular: str, plural: str, number: int, **values: Any) -> str:
     text = (_current.get() or _ENGLISH).ngettext(singular, plural, number)
     return text % {"num": number, **values}
+
+
+BABEL_LOCALES: Mapping[str, str] = {"ja": "ja_JP", "en": "en_US"}
+
+
+def money(currency: str, amount: Decimal | float | None, locale: str) -> str:
+    """An amount in ``alerts.currency`` as the reader's locale writes it (￥12,000,000, ¥12,000,000),
+    the way the alerts show it; "—" when the list gives none."""
+    if amount is None:
+        return "—"
+    return format_currency(amount, currency, locale=BABEL_LOCALES.get(locale, "en_US"))
+
+
+def page_words(what: str, locale: str) -> str:
+    """A page they read: its intent label in the alerts' own words (料金, 導入事例), and the bare
+    path of the home page as words, not "/"."""
+    return gettext("home page") if what == "/" else page_label(what, locale)
 
 
 def word(codes: Mapping[str, str], code: str | None) -> str:
