@@ -404,8 +404,16 @@ def slack_blocks(
     if len(alert.pages) > 15:
         pages += f"\n… (+{len(alert.pages) - 15})"
     when = f"{alert.first_seen:%Y-%m-%d %H:%M} – {alert.last_seen:%H:%M %Z}".strip()
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": heading[:150]}},
+    address = slack_mention(mention)
+    colon = "：" if _locale(alert) == "ja" else ": "
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": heading[:150]}}]
+    if address:
+        # In the blocks too: with blocks, ``text`` is only the notification's fallback, and the
+        # rep must see in the message itself that it is addressed to them.
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{words['owner']}{colon}{address}"}]}
+        )
+    blocks += [
         {"type": "section", "fields": fields[:10]},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{words['pages']}* ({slack_escape(when)})\n{pages}"}},
         {
@@ -427,7 +435,6 @@ def slack_blocks(
         )
     if buttons:
         blocks.append(outcome_buttons(alert))
-    address = slack_mention(mention)
     text = f"{address} {slack_escape(heading)}" if address else slack_escape(heading)
     return text, blocks
 

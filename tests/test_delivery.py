@@ -430,6 +430,26 @@ def test_a_slack_incoming_webhook_gets_the_blocks_and_its_429_is_honoured(tmp_pa
     store.close()
 
 
+def test_a_slack_incoming_webhook_mentions_the_owner_in_the_text_and_in_the_message(
+    tmp_path, http_peer, smtp_peer, monkeypatch
+):
+    """The webhook posts to its one channel: the owner with a Slack id is mentioned there, as the
+    bot-token path does in a team channel (Slack renders ``<@U…>`` from an incoming webhook too)."""
+    host, port = http_peer.server_address
+    monkeypatch.delenv("REVISIT_SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("REVISIT_SLACK_WEBHOOK_URL", f"http://{host}:{port}/services/T0/B0/secret")
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack"])
+    store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings, owner="U0TANAKA1")
+    assert dict(
+        DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once().outcomes
+    ) == {("slack", "sent"): 1}
+    store.close()
+    ((path, _, body, _),) = http_peer.requests
+    posted = json.loads(body)
+    assert posted["text"] == "<@U0TANAKA1> 株式会社サンプル商事 (revisit test)が再訪しました"
+    assert posted["blocks"][1] == {"type": "context", "elements": [{"type": "mrkdwn", "text": "担当：<@U0TANAKA1>"}]}
+
+
 def test_email_over_starttls_with_auth_and_a_wrong_password_is_retried_without_leaking_it(
     tmp_path, http_peer, monkeypatch
 ):
@@ -635,7 +655,7 @@ def test_visitor_paths_and_account_ids_arrive_escaped_unfurled_never_and_the_lin
     store.close()
     posted, reply = (json.loads(body) for _, _, body, _ in http_peer.requests)
     times = [f"{at:%H:%M}" for at in alert.page_times]
-    assert posted["blocks"][2]["text"]["text"].splitlines()[1:] == [
+    assert posted["blocks"][3]["text"]["text"].splitlines()[1:] == [
         f"1. {times[0]} `/`",
         f"2. {times[1]} `/aˋ&lt;!here&gt;ˋb&gt;c&amp;d`",
         f"3. {times[2]} `/pricing`",
@@ -664,7 +684,7 @@ def test_a_slack_incoming_webhook_post_escapes_paths_and_does_not_unfurl(tmp_pat
     ((path, _, body, _),) = http_peer.requests
     posted = json.loads(body)
     assert path == "/services/T0/B0/secret" and (posted["unfurl_links"], posted["unfurl_media"]) == (False, False)
-    assert f"2. {alert.page_times[1]:%H:%M} `/aˋ&lt;!here&gt;ˋb&gt;c&amp;d`" in posted["blocks"][2]["text"]["text"]
+    assert f"2. {alert.page_times[1]:%H:%M} `/aˋ&lt;!here&gt;ˋb&gt;c&amp;d`" in posted["blocks"][3]["text"]["text"]
 
 
 JST = timezone(timedelta(hours=9))

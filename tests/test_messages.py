@@ -78,6 +78,8 @@ def slack_text(alert: Alert) -> str:
             lines += [field["text"].replace("\n", " ") for field in block["fields"]]
         elif block["type"] == "section":
             lines.append(block["text"]["text"])
+        elif block["type"] == "context":
+            lines += [element["text"] for element in block["elements"]]
         else:
             lines += [f"[{element['text']['text']}]" for element in block["elements"]]
     return "\n".join(lines)

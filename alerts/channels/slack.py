@@ -127,7 +127,10 @@ class SlackChannel:
             raise DeliveryFailure(f"slack: cannot reach the API ({type(error).__name__})") from None
 
     def _post_webhook(self, alert: Alert, url: str) -> str:
-        text, blocks = slack_blocks(alert, self.history_url)
+        # An incoming webhook posts to the one channel it was made for: the owner is mentioned
+        # there, as in the team channel of the bot-token path, or they would not be notified.
+        owner = alert.owner.slack if is_slack_member_id(alert.owner.slack) else ""
+        text, blocks = slack_blocks(alert, self.history_url, mention=owner)
         client = WebhookClient(url, timeout=int(self.settings.timeout_seconds))
         try:
             response = client.send(text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
