@@ -548,6 +548,17 @@ _OVER_BUDGET = {
 }
 
 
+def _whose(alert: Alert, recipient: str) -> str:
+    """「（担当：山本）」 after the account in a digest that is not the owner's own (the team
+    address gets the alerts of owners without e-mail): the team must see whom each one is for."""
+    if alert.owner.email and alert.owner.email.casefold() == parseaddr(recipient)[1].casefold():
+        return ""
+    words, owner = _labels(alert), one_line(alert.owner.name)
+    if _locale(alert) == "ja":
+        return f"（{words['owner']}：{owner}）" if owner else words["no_owner"]
+    return f" ({words['owner'].lower()}: {owner})" if owner else f" {words['no_owner']}"
+
+
 def digest_message(
     alerts: list[Alert],
     sender: str,
@@ -581,9 +592,10 @@ def digest_message(
             )
         )
         link = history_link(alert, history_url)
-        text_lines += [f"■ {alert.account_name}", summary, " → ".join(alert.pages[:6]), alert.approach]
+        name = f"{alert.account_name}{_whose(alert, recipient)}"
+        text_lines += [f"■ {name}", summary, " → ".join(alert.pages[:6]), alert.approach]
         text_lines += [link, ""] if link else [""]
-        summary = f"{alert.account_name}: {summary}: {' → '.join(alert.pages[:6])}"
+        summary = f"{name}: {summary}: {' → '.join(alert.pages[:6])}"
         link_html = f' <a href="{html.escape(link, quote=True)}">{html.escape(details)}</a>' if link else ""
         items.append(f"<li>{html.escape(summary)}<br><small>{html.escape(alert.approach)}</small>{link_html}</li>")
     message = EmailMessage()

@@ -839,6 +839,37 @@ def test_mail_has_a_date_a_message_id_stable_per_alert_and_digests_reply_to_the_
     store.close()
 
 
+def test_a_digest_to_the_team_address_names_each_accounts_owner_and_has_no_reply_to(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    """An owner without e-mail: their digest goes to ``email.fallback_to``, where the team must read
+    whose account each line is; there is nobody to reply to, so no Reply-To header at all."""
+    settings = settings_for(http_peer, smtp_peer, default_channels=["email"])
+    store = Store(f"sqlite:///{tmp_path / 'd.sqlite'}", delivery=settings.delivery)
+    base = sample_alert(settings)
+    light = replace(base, tier=type(base.tier)("C"), delivery="digest", owner=replace(base.owner, name="山本"))
+    nobody = replace(
+        light,
+        alert_id="00000000-0000-0000-0000-000000000002",
+        account_name="有限会社だれも",
+        owner=replace(base.owner, name=""),
+    )
+    assert len(store.write_rows(PendingRows([], {}, [light, nobody], {}))) == 2
+    clock = Clock()
+    clock.now += timedelta(days=1, hours=1)  # past the next digest time
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert dict(sender.run_once().outcomes) == {("digest", "sent"): 2}
+    store.close()
+    (digest,) = smtp_peer[1].messages
+    assert digest["To"] == "team@example.test" and "Reply-To" not in digest
+    lines = digest.get_body(("plain",)).get_content().splitlines()
+    assert {line for line in lines if line.startswith("■")} == {
+        "■ 株式会社サンプル商事 (revisit test)（担当：山本）",
+        "■ 有限会社だれも（担当者なし）",
+    }
+    assert "株式会社サンプル商事 (revisit test)（担当：山本）: " in digest.get_body(("html",)).get_content()
+
+
 def settings_mapping_email(smtp_peer) -> dict:
     controller, _ = smtp_peer
     return {
