@@ -548,6 +548,11 @@ _OVER_BUDGET = {
 }
 
 
+def separator_colon(alert: Alert) -> str:
+    """「：」 in Japanese, ": " in English: between a label and its value on one line."""
+    return "：" if _locale(alert) == "ja" else ": "
+
+
 def _whose(alert: Alert, recipient: str) -> str:
     """「（担当：山本）」 after the account in a digest that is not the owner's own (the team
     address gets the alerts of owners without e-mail): the team must see whom each one is for."""
@@ -594,10 +599,17 @@ def digest_message(
         link = history_link(alert, history_url)
         name = f"{alert.account_name}{_whose(alert, recipient)}"
         text_lines += [f"■ {name}", summary, " → ".join(alert.pages[:6]), alert.approach]
+        # A realtime alert here (held by quiet hours, past the budget) was meant to be acted on:
+        # it keeps its opening line, as its own e-mail would have.
+        opener = f"{words['opener']}{separator_colon(alert)}{alert.opening_line}" if alert.delivery != "digest" else ""
+        text_lines += [opener] if opener else []
         text_lines += [link, ""] if link else [""]
         summary = f"{name}: {summary}: {' → '.join(alert.pages[:6])}"
         link_html = f' <a href="{html.escape(link, quote=True)}">{html.escape(details)}</a>' if link else ""
-        items.append(f"<li>{html.escape(summary)}<br><small>{html.escape(alert.approach)}</small>{link_html}</li>")
+        opener_html = f"<br>{html.escape(opener)}" if opener else ""
+        items.append(
+            f"<li>{html.escape(summary)}<br><small>{html.escape(alert.approach)}</small>{opener_html}{link_html}</li>"
+        )
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender

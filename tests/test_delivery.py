@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
 import socket
 import threading
@@ -198,7 +199,7 @@ def test_quiet_hours_defer_and_never_drop(tmp_path, http_peer, smtp_peer, secret
     settings = settings_for(
         http_peer,
         smtp_peer,
-        default_channels=["webhook"],
+        default_channels=["slack"],
         business_hours={
             "enabled": True,
             "timezone": "UTC",
@@ -212,8 +213,42 @@ def test_quiet_hours_defer_and_never_drop(tmp_path, http_peer, smtp_peer, secret
     sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
     assert sender.run_once().total() == 0 and http_peer.requests == []
     clock.now = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=9)
-    assert dict(sender.run_once().outcomes) == {("webhook", "sent"): 1}
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 1}
     store.close()
+
+
+def test_quiet_hours_hold_people_not_the_webhook_and_a_held_alert_keeps_its_opening_line_in_the_digest(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    """A tier A alert at night: the CRM's webhook gets it at once (quiet hours are for people),
+    Slack at the opening, and the e-mail, in the morning digest, still carries the opening line."""
+    now = datetime.now(UTC)
+    closed_all_day_today = [d for d in range(1, 8) if d != now.isoweekday()]
+    settings = settings_for(
+        http_peer,
+        smtp_peer,
+        digest_time="08:30",
+        business_hours={
+            "enabled": True,
+            "timezone": "UTC",
+            "start": "09:00",
+            "end": "18:00",
+            "weekdays": closed_all_day_today,
+        },
+    )
+    store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert dict(sender.run_once().outcomes) == {("webhook", "sent"): 1}
+    ((path, _, _, _),) = http_peer.requests
+    assert path == "/crm"
+    clock.now = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=9)
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 1, ("digest", "sent"): 1}
+    store.close()
+    (digest,) = smtp_peer[1].messages
+    lines = digest.get_body(("plain",)).get_content().splitlines()
+    assert f"書き出し例：{alert.opening_line}" in lines
+    assert html.escape(f"書き出し例：{alert.opening_line}") in digest.get_body(("html",)).get_content()
 
 
 def test_a_snoozed_account_gets_no_delivery_and_the_record_says_why(tmp_path, http_peer, smtp_peer, secrets):
@@ -376,7 +411,7 @@ def test_routes_choose_channels_and_business_hours_follow_the_owners_time_zone(t
         routes=[
             {"tiers": ["A"], "min_score": 90, "channels": ["slack", "webhook"]},
             {"owners": ["vip@example.test"], "channels": ["slack"]},
-            {"industries": ["sample"], "channels": ["webhook"]},
+            {"industries": ["sample"], "channels": ["slack"]},
         ],
         business_hours={
             "enabled": True,
@@ -389,7 +424,7 @@ def test_routes_choose_channels_and_business_hours_follow_the_owners_time_zone(t
     alert = sample_alert(settings, "owner@example.test")  # tier A, score 85, industry "sample"
     monday_noon_utc = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # 21:00 in Tokyo, 07:00 in New York
     assert [(p.channel, p.route) for p in plan_deliveries(alert, settings.delivery, monday_noon_utc)] == [
-        ("webhook", "route 3")
+        ("slack", "route 3")
     ]
     (tokyo,) = plan_deliveries(alert, settings.delivery, monday_noon_utc)
     assert tokyo.not_before == datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # Tuesday 09:00 in Tokyo
@@ -397,9 +432,14 @@ def test_routes_choose_channels_and_business_hours_follow_the_owners_time_zone(t
     (planned,) = plan_deliveries(new_york, settings.delivery, monday_noon_utc)
     assert planned.not_before == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
     vip = replace(alert, owner=replace(alert.owner, email="VIP@example.test"))
-    assert [p.channel for p in plan_deliveries(vip, settings.delivery, monday_noon_utc)] == ["slack"]
-    top = replace(alert, score=95)
-    assert [p.channel for p in plan_deliveries(top, settings.delivery, monday_noon_utc)] == ["slack", "webhook"]
+    assert [(p.channel, p.route) for p in plan_deliveries(vip, settings.delivery, monday_noon_utc)] == [
+        ("slack", "route 2")
+    ]
+    top = replace(alert, score=95)  # the CRM's webhook is no person: it gets the alert at once
+    assert [(p.channel, p.not_before) for p in plan_deliveries(top, settings.delivery, monday_noon_utc)] == [
+        ("slack", datetime(2026, 11, 24, 0, 0, tzinfo=UTC)),
+        ("webhook", monday_noon_utc),
+    ]
     nowhere = replace(alert, industry="other")
     assert [p.channel for p in plan_deliveries(nowhere, settings.delivery, monday_noon_utc)] == [
         "digest"
