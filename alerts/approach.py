@@ -6,6 +6,7 @@ repaired (above all after a lost deal), tier C gets a light touch; the reason de
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from revisit.core.account import DormancyReason, DormancyTier
@@ -118,6 +119,50 @@ _CLOSING = {
 }
 
 
+# CRM and bank-transfer shorthand for a legal form, which a letter to the customer spells out:
+# (株) ㈱ （株） and ｶ) / (ｶ are 株式会社; (有) ㈲ and ﾕ) / (ﾕ are 有限会社.
+_FORM_SHORTHAND = {
+    "株": "株式会社",
+    "有": "有限会社",
+    "同": "合同会社",
+    "資": "合資会社",
+    "名": "合名会社",
+    "ｶ": "株式会社",
+    "カ": "株式会社",
+    "ﾕ": "有限会社",
+    "ユ": "有限会社",
+}
+_ENCLOSED_FORM = {"㈱": "株", "㈲": "有", "㈴": "名", "㈾": "資"}
+_SHORTHAND = re.compile(
+    r"\s*(?:[(（]\s*([株有同資名])\s*[)）]|([㈱㈲㈴㈾])|^([ｶカﾕユ])\s*[)）]|[(（]\s*([ｶカﾕユ])$)\s*"
+)
+
+
+def spelled_out(company: str) -> str:
+    """``㈱ミドリ商事`` → ``株式会社ミドリ商事``, ``ミドリ商事(株)`` → ``ミドリ商事株式会社``: the legal
+    form written in full where the list abbreviates it, before or after the name as it stands."""
+
+    def full(match: re.Match[str]) -> str:
+        mark = next(group for group in match.groups() if group)
+        return _FORM_SHORTHAND[_ENCLOSED_FORM.get(mark, mark)]
+
+    return _SHORTHAND.sub(full, company).strip()
+
+
+def _has_japanese(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uff66" <= ch <= "\uff9f" for ch in text)
+
+
+def signature(owner_name: str, locale: str) -> str:
+    """How the rep names themself: in a Japanese business letter the surname alone
+    (``田中 一郎`` → ``田中``, the first part when the list separates the names with a space);
+    a Latin name (``Emily Clark``), or any name in English, stays whole."""
+    name = owner_name.strip()
+    if locale == "ja" and _has_japanese(name):
+        return name.replace("\u3000", " ").split(" ", 1)[0]
+    return name
+
+
 def pretext_topic(page_labels: Sequence[str]) -> str:
     """The topic the opening line builds on: the first of ``_PRETEXT_TOPICS`` they read, else ""."""
     return next((topic for topic in _PRETEXT_TOPICS if topic in page_labels), "")
@@ -133,9 +178,9 @@ def opening_line(
     """A business-style first message that gives a natural reason to write (the topic of the pages
     read, the dormancy reason), never the visit itself."""
     locale = locale if locale in LOCALES else "en"
-    owner = owner_name or ("担当" if locale == "ja" else "your account manager")
+    owner = signature(owner_name, locale) or ("担当" if locale == "ja" else "your account manager")
     parts = [
-        _GREETING[locale].format(account=account_name, owner=owner),
+        _GREETING[locale].format(account=spelled_out(account_name), owner=owner),
         _PRETEXT[pretext_topic(page_labels)][locale],
     ]
     if reason in _REASON_ADDENDUM:

@@ -202,7 +202,9 @@ def test_an_owner_who_reads_english_gets_english_alerts_from_a_japanese_team() -
         alerts[acct.account_id] = decide_alert(acct, hit.match, hit.organization, session, AT, None, settings).alert
     assert alerts["C-1"].locale == "ja" and "今だからこそ" in alerts["C-1"].approach
     assert alerts["C-2"].locale == "en" and "new now" in alerts["C-2"].approach
-    assert alerts["C-2"].opening_line.startswith("Hello ミナト物流㈱ team, it has been a while - this is Jane Smith.")
+    assert alerts["C-2"].opening_line.startswith(
+        "Hello ミナト物流株式会社 team, it has been a while - this is Jane Smith."
+    )
 
 
 @pytest.mark.parametrize(

@@ -194,6 +194,25 @@ def test_the_opening_line_takes_a_pretext_from_what_was_read_and_never_mentions_
                     assert line.count(ending) <= 1, (labels, reason, line)
 
 
+def test_the_opening_line_spells_out_the_legal_form_and_signs_with_the_surname():
+    """Text for the customer: no CRM shorthand (㈱, (有), ｶ)) and, in Japanese, the rep's surname
+    (as in 「山田でございます」) when the list gives the full name with a space; Latin names whole."""
+    greetings = {
+        ("㈱ミドリ商事", "田中 一郎"): "株式会社ミドリ商事様、ご無沙汰しております。田中でございます。",
+        ("ミドリ商事㈱", "田中　一郎"): "ミドリ商事株式会社様、ご無沙汰しております。田中でございます。",
+        ("（株）あおば工業", "佐々木"): "株式会社あおば工業様、ご無沙汰しております。佐々木でございます。",
+        ("ｶ)ミドリ", "Emily Clark"): "株式会社ミドリ様、ご無沙汰しております。Emily Clarkでございます。",
+        ("さくら運輸(有)", "山本"): "さくら運輸有限会社様、ご無沙汰しております。山本でございます。",
+        ("㈲さくら運輸", "山本"): "有限会社さくら運輸様、ご無沙汰しております。山本でございます。",
+        ("株式会社つばさ商会", "伊藤 大輔"): "株式会社つばさ商会様、ご無沙汰しております。伊藤でございます。",
+    }
+    for (account, owner), greeting in greetings.items():
+        assert opening_line(account, owner, "ja").startswith(greeting), (account, owner)
+    assert opening_line("(株)あおば工業", "Ichiro Tanaka", "en").startswith(
+        "Hello 株式会社あおば工業 team, it has been a while - this is Ichiro Tanaka. "
+    )
+
+
 def test_the_readme_shows_each_message_kind_as_rendered_from_the_fixed_alert():
     block = "\n\n".join(rendered(locale) for locale in ("ja", "en"))
     readme = REPO / "README.md"
