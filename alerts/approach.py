@@ -113,9 +113,15 @@ _REASON_ADDENDUM = {
     },
 }
 
+# Tier A and B ask for a short meeting; tier C is a light touch (a greeting, a newsletter), so its
+# line closes without asking for anyone's time.
 _CLOSING = {
     "ja": "ご都合のよろしいときに、15分ほどお時間をいただけますと幸いです。",
     "en": "Would you have 15 minutes in the coming weeks?",
+}
+_LIGHT_CLOSING = {
+    "ja": "今後とも何卒よろしくお願いいたします。",
+    "en": "I hope we can stay in touch.",
 }
 
 
@@ -174,9 +180,10 @@ def opening_line(
     locale: str,
     page_labels: Sequence[str] = (),
     reason: DormancyReason = DormancyReason.UNKNOWN,
+    tier: DormancyTier = DormancyTier.A,
 ) -> str:
     """A business-style first message that gives a natural reason to write (the topic of the pages
-    read, the dormancy reason), never the visit itself."""
+    read, the dormancy reason), never the visit itself; it asks for a meeting except in tier C."""
     locale = locale if locale in LOCALES else "en"
     owner = signature(owner_name, locale) or ("担当" if locale == "ja" else "your account manager")
     parts = [
@@ -185,7 +192,7 @@ def opening_line(
     ]
     if reason in _REASON_ADDENDUM:
         parts.append(_REASON_ADDENDUM[reason][locale])
-    parts.append(_CLOSING[locale])
+    parts.append((_LIGHT_CLOSING if tier is DormancyTier.C else _CLOSING)[locale])
     return ("" if locale == "ja" else " ").join(parts)
 
 

@@ -51,7 +51,9 @@ def refresh_alert(alert: Alert, session: Session) -> Alert:
         pages=tuple(p.path for p in session.pages),
         page_labels=labels,
         page_times=tuple(p.at.astimezone(zone) for p in session.pages),
-        opening_line=opening_line(alert.account_name, alert.owner.name, alert.locale, labels, alert.dormancy_reason),
+        opening_line=opening_line(
+            alert.account_name, alert.owner.name, alert.locale, labels, alert.dormancy_reason, alert.tier
+        ),
     )
 
 
@@ -113,6 +115,7 @@ def decide_alert(
             locale,
             tuple({p.label for p in session.pages if p.label}),
             account.dormancy_reason,
+            tier,
         ),
         delivery=Delivery.DIGEST if tier is DormancyTier.C else Delivery.REALTIME,
         priority=priority_for(account.lifetime_value),

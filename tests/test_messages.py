@@ -213,6 +213,24 @@ def test_the_opening_line_spells_out_the_legal_form_and_signs_with_the_surname()
     )
 
 
+def test_a_tier_c_opening_line_closes_lightly_without_asking_for_a_meeting():
+    """Tier C is a light touch (its own advice: a seasonal greeting, a newsletter): no request for
+    15 minutes; tiers A and B keep it."""
+    assert opening_line("有限会社さくら運輸", "山本", "ja", ("product",), tier=DormancyTier.C) == (
+        "有限会社さくら運輸様、ご無沙汰しております。山本でございます。"
+        "製品にいくつか新しい機能が加わりましたので、ご紹介を兼ねてご連絡いたしました。"
+        "今後とも何卒よろしくお願いいたします。"
+    )
+    assert opening_line("Sakura Unyu", "Ken", "en", ("product",), tier=DormancyTier.C) == (
+        "Hello Sakura Unyu team, it has been a while - this is Ken. "
+        "Our product has gained a few new capabilities and I wanted to share them with you. "
+        "I hope we can stay in touch."
+    )
+    for tier in (DormancyTier.A, DormancyTier.B):
+        assert opening_line("X", "Y", "ja", tier=tier).endswith("15分ほどお時間をいただけますと幸いです。")
+        assert opening_line("X", "Y", "en", tier=tier).endswith("Would you have 15 minutes in the coming weeks?")
+
+
 def test_the_readme_shows_each_message_kind_as_rendered_from_the_fixed_alert():
     block = "\n\n".join(rendered(locale) for locale in ("ja", "en"))
     readme = REPO / "README.md"
