@@ -19,14 +19,22 @@ _TIER_STEP = {
         "en": "Call or write personally soon: the account went quiet recently and is the most likely to respond.",
     },
     DormancyTier.B: {
-        "ja": "関係の修復から始めましょう。前回の経緯（失注理由など）を確認してから、"
-        "お詫びや近況伺いを添えて連絡します。",
-        "en": "Start by repairing the relationship: review what happened last time (a lost deal?) before reaching out.",
+        "ja": "関係の修復から始めましょう。これまでの取引の経緯を確認したうえで、近況伺いから連絡を再開します。",
+        "en": "Start by repairing the relationship: review the history of the account, "
+        "then get back in touch by asking how they are doing.",
     },
     DormancyTier.C: {
         "ja": "軽い接触に留めましょう。季節のご挨拶やニュースレター・ダイジェストでの情報提供が適しています。",
         "en": "Keep it light: a seasonal greeting or a newsletter-style digest, not a sales call.",
     },
+}
+
+# Tier B after a lost deal or a complaint: the relationship is repaired with an apology first. Without
+# either, an apology would be for nothing and sound odd: the plain tier B step above asks after them.
+_APOLOGY_STEP = {
+    "ja": "関係の修復から始めましょう。前回の経緯（失注理由やご不満の内容）を確認し、まずはお詫びを添えて連絡します。",
+    "en": "Start by repairing the relationship: review what went wrong last time (the lost deal, the complaint) "
+    "and open with an apology.",
 }
 
 _REASON_STEP = {
@@ -196,8 +204,11 @@ def opening_line(
     return ("" if locale == "ja" else " ").join(parts)
 
 
-def suggested_approach(tier: DormancyTier, reason: DormancyReason, locale: str) -> str:
+def suggested_approach(tier: DormancyTier, reason: DormancyReason, locale: str, lost_deal: bool = False) -> str:
+    """The tier's step, then the reason's. ``lost_deal``: the list has a lost-deal date."""
     locale = locale if locale in LOCALES else "en"
     if tier is DormancyTier.ACTIVE:
         return ""
-    return ("" if locale == "ja" else " ").join((_TIER_STEP[tier][locale], _REASON_STEP[reason][locale]))
+    apology = tier is DormancyTier.B and (lost_deal or reason is DormancyReason.DISSATISFIED)
+    step = _APOLOGY_STEP[locale] if apology else _TIER_STEP[tier][locale]
+    return ("" if locale == "ja" else " ").join((step, _REASON_STEP[reason][locale]))

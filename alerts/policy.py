@@ -108,7 +108,7 @@ def decide_alert(
         match_detail=match.detail,
         owner=account.owner,
         dormancy_reason=account.dormancy_reason,
-        approach=suggested_approach(tier, account.dormancy_reason, locale),
+        approach=suggested_approach(tier, account.dormancy_reason, locale, account.lost_deal_at is not None),
         opening_line=opening_line(
             account.name,
             account.owner.name,
