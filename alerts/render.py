@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import format_currency
 
@@ -326,6 +327,34 @@ _CONSOLE_TIER_EN = {
 }
 
 
+def zone_name(alert: Alert, team_zone: str = "") -> str:
+    """The name of the zone the alert's times are in, as the command line writes it (``JST``):
+    the owner's ``owner_timezone``, else the team's (``business_hours.timezone``) when its offset is
+    the alert's; else the offset (``UTC+09:00``), which a stored record alone carries."""
+    at = alert.last_seen
+    for name in (alert.owner.timezone, team_zone):
+        try:
+            local = at.astimezone(ZoneInfo(name)) if name else None
+        except (ZoneInfoNotFoundError, ValueError):
+            local = None
+        if local is not None and local.utcoffset() == at.utcoffset():
+            return local.tzname() or name
+    return f"{at:%Z}"
+
+
+def visit_span(alert: Alert, team_zone: str = "") -> str:
+    """When the pages were read, said once: ``2026-11-30 10:02 – 10:14 JST``; one time for a
+    one-page visit (``2026-11-30 14:00 JST``), both dates when it ran past midnight."""
+    start, end = alert.first_seen, alert.last_seen
+    if f"{start:%Y-%m-%d %H:%M}" == f"{end:%Y-%m-%d %H:%M}":
+        span = f"{start:%Y-%m-%d %H:%M}"
+    elif start.date() == end.date():
+        span = f"{start:%Y-%m-%d %H:%M} – {end:%H:%M}"
+    else:
+        span = f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
+    return f"{span} {zone_name(alert, team_zone)}"
+
+
 def _times(alert: Alert) -> list[str]:
     """HH:MM of each page in the alert's own offset (blank for records made before page times)."""
     times = [f"{at:%H:%M}" for at in alert.page_times]
@@ -480,14 +509,14 @@ def _owner_address(alert: Alert) -> str:
     return formataddr((one_line(alert.owner.name), alert.owner.email)) if alert.owner.email else ""
 
 
-def email_text(alert: Alert, history_url: str = "") -> list[str]:
+def email_text(alert: Alert, history_url: str = "", team_zone: str = "") -> list[str]:
     """The plain-text part, made for a phone: short lines, one fact a line, a blank line between
     parts, no tables or indented columns (a narrow screen wraps long lines itself)."""
     words = _labels(alert)
     colon = "：" if _locale(alert) == "ja" else ": "
     bullet = "・" if _locale(alert) == "ja" else "- "
     lines = [title(alert), ""] + [f"{label}{colon}{value}" for label, value in _facts(alert)]
-    lines += ["", f"{words['pages']}{colon}{alert.first_seen:%Y-%m-%d}"]
+    lines += ["", f"{words['pages']}{colon}{visit_span(alert, team_zone)}"]
     lines += [f"{bullet}{when} {page}".rstrip() for when, page in zip(_times(alert), alert.pages, strict=False)]
     lines += ["", words["approach"], alert.approach, "", words["opener"], alert.opening_line]
     link = history_link(alert, history_url)
@@ -496,28 +525,49 @@ def email_text(alert: Alert, history_url: str = "") -> list[str]:
     return lines
 
 
-def email_message(
-    alert: Alert, sender: str, recipient: str, history_url: str = "", sent_at: datetime | None = None
-) -> EmailMessage:
-    """Multipart text and HTML; UTF-8 subject and body, encoded by the ``email`` package."""
+def email_html(alert: Alert, history_url: str = "", team_zone: str = "") -> str:
+    """The HTML part: the plain-text part's facts and headings, in the same order (the title, the
+    facts, when the pages were read with date and zone, the pages, the approach, the opening line,
+    the history link), so either part alone tells the rep everything."""
     words = _labels(alert)
-    facts = _facts(alert)
+    colon = "：" if _locale(alert) == "ja" else ": "
     link = history_link(alert, history_url)
-    text_lines = email_text(alert, history_url)
     rows = "".join(
-        f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>" for label, value in facts
+        f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+        for label, value in _facts(alert)
     )
     pages = "".join(
-        f"<li>{when} <code>{html.escape(page)}</code></li>"
+        f"<li>{f'{when} ' if when else ''}<code>{html.escape(page)}</code></li>"
         for when, page in zip(_times(alert), alert.pages, strict=False)
     )
-    link_html = f'<p><a href="{html.escape(link, quote=True)}">{html.escape(words["history"])}</a></p>' if link else ""
-    body_html = (
-        f"<html><body><h2>{html.escape(title(alert))}</h2><table>{rows}</table>"
-        f"<h3>{html.escape(words['pages'])}</h3><ol>{pages}</ol>"
-        f"<h3>{html.escape(words['approach'])}</h3><p>{html.escape(alert.approach)}</p>"
-        f"<blockquote>{html.escape(alert.opening_line)}</blockquote>{link_html}</body></html>"
+    span = html.escape(f"{words['pages']}{colon}{visit_span(alert, team_zone)}")
+    link_html = (
+        f'<h3>{html.escape(words["history"])}</h3><p><a href="{html.escape(link, quote=True)}">'
+        f"{html.escape(link)}</a></p>"
+        if link
+        else ""
     )
+    return (
+        f"<html><body><h2>{html.escape(title(alert))}</h2><table>{rows}</table>"
+        f"<h3>{span}</h3><ul>{pages}</ul>"
+        f"<h3>{html.escape(words['approach'])}</h3><p>{html.escape(alert.approach)}</p>"
+        f"<h3>{html.escape(words['opener'])}</h3><blockquote>{html.escape(alert.opening_line)}</blockquote>"
+        f"{link_html}</body></html>"
+    )
+
+
+def email_message(
+    alert: Alert,
+    sender: str,
+    recipient: str,
+    history_url: str = "",
+    sent_at: datetime | None = None,
+    team_zone: str = "",
+) -> EmailMessage:
+    """Multipart text and HTML; UTF-8 subject and body, encoded by the ``email`` package.
+    ``team_zone``: ``business_hours.timezone``, to name the zone of the times (``JST``)."""
+    text_lines = email_text(alert, history_url, team_zone)
+    body_html = email_html(alert, history_url, team_zone)
     message = EmailMessage()
     message["Subject"] = f"[revisit] {title(alert)}"
     message["From"] = sender

@@ -741,6 +741,34 @@ def jst_alert(settings):
     )
 
 
+def test_the_html_part_of_an_alert_mail_carries_the_text_parts_dates_zone_and_headings(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    """Through the loopback SMTP server: the HTML part says when (date, times and the zone's name,
+    as the command line writes it) and has the 書き出し例 and 訪問履歴 headings of the text part."""
+    settings = settings_for(http_peer, smtp_peer, default_channels=["email"])
+    store = Store(f"sqlite:///{tmp_path / 'd.sqlite'}", delivery=settings.delivery)
+    alert = jst_alert(settings)
+    store.write_rows(PendingRows([], {}, [alert], {}))
+    DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once()
+    store.close()
+    (message,) = smtp_peer[1].messages
+    first, last = alert.first_seen, alert.last_seen
+    span = (
+        f"{first:%Y-%m-%d %H:%M} – {last:%H:%M} JST"
+        if first.date() == last.date()
+        else f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M} JST"
+    )
+    text = message.get_body(("plain",)).get_content().splitlines()
+    assert f"閲覧ページ：{span}" in text
+    page = message.get_body(("html",)).get_content()
+    assert f"<h3>閲覧ページ：{span}</h3><ul><li>{alert.page_times[0]:%H:%M} <code>/</code></li>" in page
+    assert f"<h3>書き出し例</h3><blockquote>{alert.opening_line}</blockquote>" in page
+    link = "https://revisit.test/a/SAMPLE-0001"
+    assert f'<h3>訪問履歴</h3><p><a href="{link}">{link}</a></p>' in page
+    assert ["書き出し例", alert.opening_line] == text[text.index("書き出し例") : text.index("書き出し例") + 2]
+
+
 def stored_hit(alert, at: datetime, path: str) -> dict:
     return {
         "hit_key": f"{alert.account_id}:{at.isoformat()}:{path}",

@@ -106,7 +106,9 @@ def rendered(locale: str) -> str:
     parts = {
         "Slack": slack_text(alert),
         "Slack thread reply": reply[1][0]["text"]["text"],
-        "E-mail": mail_text(email_message(alert, "revisit@example.co.jp", "yamada@example.co.jp")),
+        "E-mail": mail_text(
+            email_message(alert, "revisit@example.co.jp", "yamada@example.co.jp", team_zone="Asia/Tokyo")
+        ),
         "Digest": mail_text(
             digest_message(
                 [light],
