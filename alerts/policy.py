@@ -38,11 +38,17 @@ def team_zone(account: Account, settings: Settings) -> ZoneInfo:
     return ZoneInfo(account.owner.timezone or settings.delivery.business_hours.timezone)
 
 
+def visit_order_labels(session: Session) -> tuple[str, ...]:
+    """The labels of the pages read, each once, in the order they were first read: the alert lists
+    them as the visit went (導入事例、料金、お問い合わせ), not alphabetically."""
+    return tuple(dict.fromkeys(p.label for p in session.pages if p.label))
+
+
 def refresh_alert(alert: Alert, session: Session) -> Alert:
     """The same alert (same id, tier, trigger) carrying the pages its session has gathered since,
     while it waits out the grouping window: a burst of page views becomes one alert. Its times stay
     in the zone ``decide_alert`` chose (the team's)."""
-    labels = tuple(sorted({p.label for p in session.pages if p.label}))
+    labels = visit_order_labels(session)
     zone = alert.first_seen.tzinfo
     return replace(
         alert,
@@ -100,7 +106,7 @@ def decide_alert(
         first_seen=session.started_at.astimezone(zone),
         last_seen=session.last_seen.astimezone(zone),
         pages=tuple(p.path for p in session.pages),
-        page_labels=tuple(sorted({p.label for p in session.pages if p.label})),
+        page_labels=visit_order_labels(session),
         page_times=tuple(p.at.astimezone(zone) for p in session.pages),
         organization=organization,
         match_method=match.method.value,

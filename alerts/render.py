@@ -290,7 +290,7 @@ def console_card_ja(alert: Alert) -> list[str]:
         f"  {words['who']}    {match_in_words(alert)}",
         f"  {words['dormant']}  {dormancy(alert)}{lost}、{words['value']} {money(alert)}、"
         f"{words['priority']} {_PRIORITY['ja'].get(alert.priority, alert.priority)}、{words['reason']} {reason}",
-        f"  {words['owner']}      {alert.owner.name or words['no_owner']} ・ {console['delivery']}: "
+        f"  {words['owner']}      {alert.owner.name or words['no_owner']} ・ {console['delivery']}："
         f"{console.get(alert.delivery, alert.delivery)}",
         f"  {words['approach']} {alert.approach}",
         f"  {words['opener']}  {alert.opening_line}",
@@ -417,10 +417,11 @@ def outcome_buttons(alert: Alert) -> dict[str, Any]:
 
 
 def slack_blocks(
-    alert: Alert, history_url: str = "", mention: str = "", buttons: bool = False
+    alert: Alert, history_url: str = "", mention: str = "", buttons: bool = False, team_zone: str = ""
 ) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks). ``mention`` is a Slack user id to address, put in by us, not the
-    visitor; ``buttons``: the outcome buttons (``slack.interactive``)."""
+    visitor; ``buttons``: the outcome buttons (``slack.interactive``); ``team_zone``:
+    ``business_hours.timezone``, to name the zone of the times (``JST``)."""
     words = _labels(alert)
     heading = title(alert)
     fields = [
@@ -432,7 +433,7 @@ def slack_blocks(
     )
     if len(alert.pages) > 15:
         pages += f"\n… (+{len(alert.pages) - 15})"
-    when = f"{alert.first_seen:%Y-%m-%d %H:%M} – {alert.last_seen:%H:%M %Z}".strip()
+    when = visit_span(alert, team_zone)
     address = slack_mention(mention)
     colon = "：" if _locale(alert) == "ja" else ": "
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": heading[:150]}}]

@@ -136,6 +136,18 @@ def matched(acct: Account, path: str, at: datetime) -> MatchedHit:
     return MatchedHit(hit, org, AccountMatch(acct, MatchMethod.NETWORK, 1.0, "own network"), "line")
 
 
+def test_an_alert_lists_the_labels_of_what_was_read_in_the_order_of_the_visit() -> None:
+    """関心度 95（導入事例、料金、お問い合わせ）: the rep reads the visit as it went, not A-Z."""
+    acct = account(last_deal_at=date(2026, 2, 14))
+    tracker = VisitTracker(Settings())
+    released = []
+    for minutes, path in ((0, "/case-studies/a"), (1, "/pricing"), (2, "/contact"), (3, "/pricing")):
+        released += tracker.observe(matched(acct, path, AT + timedelta(minutes=minutes))).released
+    released += tracker.release_all()
+    (alert,) = released
+    assert alert.page_labels == ("case study", "pricing", "contact")
+
+
 def test_alert_waits_for_the_visit_then_cooldown_holds() -> None:
     acct = account(last_deal_at=date(2026, 2, 14), dormancy_reason=DormancyReason.TIMING)
     tracker = VisitTracker(Settings())
