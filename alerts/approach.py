@@ -6,6 +6,7 @@ repaired (above all after a lost deal), tier C gets a light touch; the reason de
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from revisit.core.account import DormancyReason, DormancyTier
@@ -18,14 +19,22 @@ _TIER_STEP = {
         "en": "Call or write personally soon: the account went quiet recently and is the most likely to respond.",
     },
     DormancyTier.B: {
-        "ja": "関係の修復から始めましょう。前回の経緯（失注理由など）を確認してから、"
-        "お詫びや近況伺いを添えて連絡します。",
-        "en": "Start by repairing the relationship: review what happened last time (a lost deal?) before reaching out.",
+        "ja": "関係の修復から始めましょう。これまでの取引の経緯を確認したうえで、近況伺いから連絡を再開します。",
+        "en": "Start by repairing the relationship: review the history of the account, "
+        "then get back in touch by asking how they are doing.",
     },
     DormancyTier.C: {
         "ja": "軽い接触に留めましょう。季節のご挨拶やニュースレター・ダイジェストでの情報提供が適しています。",
         "en": "Keep it light: a seasonal greeting or a newsletter-style digest, not a sales call.",
     },
+}
+
+# Tier B after a lost deal or a complaint: the relationship is repaired with an apology first. Without
+# either, an apology would be for nothing and sound odd: the plain tier B step above asks after them.
+_APOLOGY_STEP = {
+    "ja": "関係の修復から始めましょう。前回の経緯（失注理由やご不満の内容）を確認し、まずはお詫びを添えて連絡します。",
+    "en": "Start by repairing the relationship: review what went wrong last time (the lost deal, the complaint) "
+    "and open with an apology.",
 }
 
 _REASON_STEP = {
@@ -112,10 +121,60 @@ _REASON_ADDENDUM = {
     },
 }
 
+# Tier A and B ask for a short meeting; tier C is a light touch (a greeting, a newsletter), so its
+# line closes without asking for anyone's time.
 _CLOSING = {
     "ja": "ご都合のよろしいときに、15分ほどお時間をいただけますと幸いです。",
     "en": "Would you have 15 minutes in the coming weeks?",
 }
+_LIGHT_CLOSING = {
+    "ja": "今後とも何卒よろしくお願いいたします。",
+    "en": "I hope we can stay in touch.",
+}
+
+
+# CRM and bank-transfer shorthand for a legal form, which a letter to the customer spells out:
+# (株) ㈱ （株） and ｶ) / (ｶ are 株式会社; (有) ㈲ and ﾕ) / (ﾕ are 有限会社.
+_FORM_SHORTHAND = {
+    "株": "株式会社",
+    "有": "有限会社",
+    "同": "合同会社",
+    "資": "合資会社",
+    "名": "合名会社",
+    "ｶ": "株式会社",
+    "カ": "株式会社",
+    "ﾕ": "有限会社",
+    "ユ": "有限会社",
+}
+_ENCLOSED_FORM = {"㈱": "株", "㈲": "有", "㈴": "名", "㈾": "資"}
+_SHORTHAND = re.compile(
+    r"\s*(?:[(（]\s*([株有同資名])\s*[)）]|([㈱㈲㈴㈾])|^([ｶカﾕユ])\s*[)）]|[(（]\s*([ｶカﾕユ])$)\s*"
+)
+
+
+def spelled_out(company: str) -> str:
+    """``㈱ミドリ商事`` → ``株式会社ミドリ商事``, ``ミドリ商事(株)`` → ``ミドリ商事株式会社``: the legal
+    form written in full where the list abbreviates it, before or after the name as it stands."""
+
+    def full(match: re.Match[str]) -> str:
+        mark = next(group for group in match.groups() if group)
+        return _FORM_SHORTHAND[_ENCLOSED_FORM.get(mark, mark)]
+
+    return _SHORTHAND.sub(full, company).strip()
+
+
+def _has_japanese(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uff66" <= ch <= "\uff9f" for ch in text)
+
+
+def signature(owner_name: str, locale: str) -> str:
+    """How the rep names themself: in a Japanese business letter the surname alone
+    (``田中 一郎`` → ``田中``, the first part when the list separates the names with a space);
+    a Latin name (``Emily Clark``), or any name in English, stays whole."""
+    name = owner_name.strip()
+    if locale == "ja" and _has_japanese(name):
+        return name.replace("\u3000", " ").split(" ", 1)[0]
+    return name
 
 
 def pretext_topic(page_labels: Sequence[str]) -> str:
@@ -129,23 +188,27 @@ def opening_line(
     locale: str,
     page_labels: Sequence[str] = (),
     reason: DormancyReason = DormancyReason.UNKNOWN,
+    tier: DormancyTier = DormancyTier.A,
 ) -> str:
     """A business-style first message that gives a natural reason to write (the topic of the pages
-    read, the dormancy reason), never the visit itself."""
+    read, the dormancy reason), never the visit itself; it asks for a meeting except in tier C."""
     locale = locale if locale in LOCALES else "en"
-    owner = owner_name or ("担当" if locale == "ja" else "your account manager")
+    owner = signature(owner_name, locale) or ("担当" if locale == "ja" else "your account manager")
     parts = [
-        _GREETING[locale].format(account=account_name, owner=owner),
+        _GREETING[locale].format(account=spelled_out(account_name), owner=owner),
         _PRETEXT[pretext_topic(page_labels)][locale],
     ]
     if reason in _REASON_ADDENDUM:
         parts.append(_REASON_ADDENDUM[reason][locale])
-    parts.append(_CLOSING[locale])
+    parts.append((_LIGHT_CLOSING if tier is DormancyTier.C else _CLOSING)[locale])
     return ("" if locale == "ja" else " ").join(parts)
 
 
-def suggested_approach(tier: DormancyTier, reason: DormancyReason, locale: str) -> str:
+def suggested_approach(tier: DormancyTier, reason: DormancyReason, locale: str, lost_deal: bool = False) -> str:
+    """The tier's step, then the reason's. ``lost_deal``: the list has a lost-deal date."""
     locale = locale if locale in LOCALES else "en"
     if tier is DormancyTier.ACTIVE:
         return ""
-    return ("" if locale == "ja" else " ").join((_TIER_STEP[tier][locale], _REASON_STEP[reason][locale]))
+    apology = tier is DormancyTier.B and (lost_deal or reason is DormancyReason.DISSATISFIED)
+    step = _APOLOGY_STEP[locale] if apology else _TIER_STEP[tier][locale]
+    return ("" if locale == "ja" else " ").join((step, _REASON_STEP[reason][locale]))

@@ -38,11 +38,17 @@ def team_zone(account: Account, settings: Settings) -> ZoneInfo:
     return ZoneInfo(account.owner.timezone or settings.delivery.business_hours.timezone)
 
 
+def visit_order_labels(session: Session) -> tuple[str, ...]:
+    """The labels of the pages read, each once, in the order they were first read: the alert lists
+    them as the visit went (導入事例、料金、お問い合わせ), not alphabetically."""
+    return tuple(dict.fromkeys(p.label for p in session.pages if p.label))
+
+
 def refresh_alert(alert: Alert, session: Session) -> Alert:
     """The same alert (same id, tier, trigger) carrying the pages its session has gathered since,
     while it waits out the grouping window: a burst of page views becomes one alert. Its times stay
     in the zone ``decide_alert`` chose (the team's)."""
-    labels = tuple(sorted({p.label for p in session.pages if p.label}))
+    labels = visit_order_labels(session)
     zone = alert.first_seen.tzinfo
     return replace(
         alert,
@@ -51,7 +57,9 @@ def refresh_alert(alert: Alert, session: Session) -> Alert:
         pages=tuple(p.path for p in session.pages),
         page_labels=labels,
         page_times=tuple(p.at.astimezone(zone) for p in session.pages),
-        opening_line=opening_line(alert.account_name, alert.owner.name, alert.locale, labels, alert.dormancy_reason),
+        opening_line=opening_line(
+            alert.account_name, alert.owner.name, alert.locale, labels, alert.dormancy_reason, alert.tier
+        ),
     )
 
 
@@ -98,7 +106,7 @@ def decide_alert(
         first_seen=session.started_at.astimezone(zone),
         last_seen=session.last_seen.astimezone(zone),
         pages=tuple(p.path for p in session.pages),
-        page_labels=tuple(sorted({p.label for p in session.pages if p.label})),
+        page_labels=visit_order_labels(session),
         page_times=tuple(p.at.astimezone(zone) for p in session.pages),
         organization=organization,
         match_method=match.method.value,
@@ -106,13 +114,14 @@ def decide_alert(
         match_detail=match.detail,
         owner=account.owner,
         dormancy_reason=account.dormancy_reason,
-        approach=suggested_approach(tier, account.dormancy_reason, locale),
+        approach=suggested_approach(tier, account.dormancy_reason, locale, account.lost_deal_at is not None),
         opening_line=opening_line(
             account.name,
             account.owner.name,
             locale,
             tuple({p.label for p in session.pages if p.label}),
             account.dormancy_reason,
+            tier,
         ),
         delivery=Delivery.DIGEST if tier is DormancyTier.C else Delivery.REALTIME,
         priority=priority_for(account.lifetime_value),

@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import format_currency
 
@@ -289,7 +290,7 @@ def console_card_ja(alert: Alert) -> list[str]:
         f"  {words['who']}    {match_in_words(alert)}",
         f"  {words['dormant']}  {dormancy(alert)}{lost}、{words['value']} {money(alert)}、"
         f"{words['priority']} {_PRIORITY['ja'].get(alert.priority, alert.priority)}、{words['reason']} {reason}",
-        f"  {words['owner']}      {alert.owner.name or words['no_owner']} ・ {console['delivery']}: "
+        f"  {words['owner']}      {alert.owner.name or words['no_owner']} ・ {console['delivery']}："
         f"{console.get(alert.delivery, alert.delivery)}",
         f"  {words['approach']} {alert.approach}",
         f"  {words['opener']}  {alert.opening_line}",
@@ -324,6 +325,34 @@ _CONSOLE_TIER_EN = {
     "B": "tier B: repair the relationship",
     "C": "tier C: light touch (digest)",
 }
+
+
+def zone_name(alert: Alert, team_zone: str = "") -> str:
+    """The name of the zone the alert's times are in, as the command line writes it (``JST``):
+    the owner's ``owner_timezone``, else the team's (``business_hours.timezone``) when its offset is
+    the alert's; else the offset (``UTC+09:00``), which a stored record alone carries."""
+    at = alert.last_seen
+    for name in (alert.owner.timezone, team_zone):
+        try:
+            local = at.astimezone(ZoneInfo(name)) if name else None
+        except (ZoneInfoNotFoundError, ValueError):
+            local = None
+        if local is not None and local.utcoffset() == at.utcoffset():
+            return local.tzname() or name
+    return f"{at:%Z}"
+
+
+def visit_span(alert: Alert, team_zone: str = "") -> str:
+    """When the pages were read, said once: ``2026-11-30 10:02 – 10:14 JST``; one time for a
+    one-page visit (``2026-11-30 14:00 JST``), both dates when it ran past midnight."""
+    start, end = alert.first_seen, alert.last_seen
+    if f"{start:%Y-%m-%d %H:%M}" == f"{end:%Y-%m-%d %H:%M}":
+        span = f"{start:%Y-%m-%d %H:%M}"
+    elif start.date() == end.date():
+        span = f"{start:%Y-%m-%d %H:%M} – {end:%H:%M}"
+    else:
+        span = f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
+    return f"{span} {zone_name(alert, team_zone)}"
 
 
 def _times(alert: Alert) -> list[str]:
@@ -388,10 +417,11 @@ def outcome_buttons(alert: Alert) -> dict[str, Any]:
 
 
 def slack_blocks(
-    alert: Alert, history_url: str = "", mention: str = "", buttons: bool = False
+    alert: Alert, history_url: str = "", mention: str = "", buttons: bool = False, team_zone: str = ""
 ) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks). ``mention`` is a Slack user id to address, put in by us, not the
-    visitor; ``buttons``: the outcome buttons (``slack.interactive``)."""
+    visitor; ``buttons``: the outcome buttons (``slack.interactive``); ``team_zone``:
+    ``business_hours.timezone``, to name the zone of the times (``JST``)."""
     words = _labels(alert)
     heading = title(alert)
     fields = [
@@ -403,9 +433,17 @@ def slack_blocks(
     )
     if len(alert.pages) > 15:
         pages += f"\n… (+{len(alert.pages) - 15})"
-    when = f"{alert.first_seen:%Y-%m-%d %H:%M} – {alert.last_seen:%H:%M %Z}".strip()
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": heading[:150]}},
+    when = visit_span(alert, team_zone)
+    address = slack_mention(mention)
+    colon = "：" if _locale(alert) == "ja" else ": "
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": heading[:150]}}]
+    if address:
+        # In the blocks too: with blocks, ``text`` is only the notification's fallback, and the
+        # rep must see in the message itself that it is addressed to them.
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{words['owner']}{colon}{address}"}]}
+        )
+    blocks += [
         {"type": "section", "fields": fields[:10]},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{words['pages']}* ({slack_escape(when)})\n{pages}"}},
         {
@@ -427,7 +465,6 @@ def slack_blocks(
         )
     if buttons:
         blocks.append(outcome_buttons(alert))
-    address = slack_mention(mention)
     text = f"{address} {slack_escape(heading)}" if address else slack_escape(heading)
     return text, blocks
 
@@ -473,14 +510,14 @@ def _owner_address(alert: Alert) -> str:
     return formataddr((one_line(alert.owner.name), alert.owner.email)) if alert.owner.email else ""
 
 
-def email_text(alert: Alert, history_url: str = "") -> list[str]:
+def email_text(alert: Alert, history_url: str = "", team_zone: str = "") -> list[str]:
     """The plain-text part, made for a phone: short lines, one fact a line, a blank line between
     parts, no tables or indented columns (a narrow screen wraps long lines itself)."""
     words = _labels(alert)
     colon = "：" if _locale(alert) == "ja" else ": "
     bullet = "・" if _locale(alert) == "ja" else "- "
     lines = [title(alert), ""] + [f"{label}{colon}{value}" for label, value in _facts(alert)]
-    lines += ["", f"{words['pages']}{colon}{alert.first_seen:%Y-%m-%d}"]
+    lines += ["", f"{words['pages']}{colon}{visit_span(alert, team_zone)}"]
     lines += [f"{bullet}{when} {page}".rstrip() for when, page in zip(_times(alert), alert.pages, strict=False)]
     lines += ["", words["approach"], alert.approach, "", words["opener"], alert.opening_line]
     link = history_link(alert, history_url)
@@ -489,28 +526,49 @@ def email_text(alert: Alert, history_url: str = "") -> list[str]:
     return lines
 
 
-def email_message(
-    alert: Alert, sender: str, recipient: str, history_url: str = "", sent_at: datetime | None = None
-) -> EmailMessage:
-    """Multipart text and HTML; UTF-8 subject and body, encoded by the ``email`` package."""
+def email_html(alert: Alert, history_url: str = "", team_zone: str = "") -> str:
+    """The HTML part: the plain-text part's facts and headings, in the same order (the title, the
+    facts, when the pages were read with date and zone, the pages, the approach, the opening line,
+    the history link), so either part alone tells the rep everything."""
     words = _labels(alert)
-    facts = _facts(alert)
+    colon = "：" if _locale(alert) == "ja" else ": "
     link = history_link(alert, history_url)
-    text_lines = email_text(alert, history_url)
     rows = "".join(
-        f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>" for label, value in facts
+        f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+        for label, value in _facts(alert)
     )
     pages = "".join(
-        f"<li>{when} <code>{html.escape(page)}</code></li>"
+        f"<li>{f'{when} ' if when else ''}<code>{html.escape(page)}</code></li>"
         for when, page in zip(_times(alert), alert.pages, strict=False)
     )
-    link_html = f'<p><a href="{html.escape(link, quote=True)}">{html.escape(words["history"])}</a></p>' if link else ""
-    body_html = (
-        f"<html><body><h2>{html.escape(title(alert))}</h2><table>{rows}</table>"
-        f"<h3>{html.escape(words['pages'])}</h3><ol>{pages}</ol>"
-        f"<h3>{html.escape(words['approach'])}</h3><p>{html.escape(alert.approach)}</p>"
-        f"<blockquote>{html.escape(alert.opening_line)}</blockquote>{link_html}</body></html>"
+    span = html.escape(f"{words['pages']}{colon}{visit_span(alert, team_zone)}")
+    link_html = (
+        f'<h3>{html.escape(words["history"])}</h3><p><a href="{html.escape(link, quote=True)}">'
+        f"{html.escape(link)}</a></p>"
+        if link
+        else ""
     )
+    return (
+        f"<html><body><h2>{html.escape(title(alert))}</h2><table>{rows}</table>"
+        f"<h3>{span}</h3><ul>{pages}</ul>"
+        f"<h3>{html.escape(words['approach'])}</h3><p>{html.escape(alert.approach)}</p>"
+        f"<h3>{html.escape(words['opener'])}</h3><blockquote>{html.escape(alert.opening_line)}</blockquote>"
+        f"{link_html}</body></html>"
+    )
+
+
+def email_message(
+    alert: Alert,
+    sender: str,
+    recipient: str,
+    history_url: str = "",
+    sent_at: datetime | None = None,
+    team_zone: str = "",
+) -> EmailMessage:
+    """Multipart text and HTML; UTF-8 subject and body, encoded by the ``email`` package.
+    ``team_zone``: ``business_hours.timezone``, to name the zone of the times (``JST``)."""
+    text_lines = email_text(alert, history_url, team_zone)
+    body_html = email_html(alert, history_url, team_zone)
     message = EmailMessage()
     message["Subject"] = f"[revisit] {title(alert)}"
     message["From"] = sender
@@ -539,6 +597,22 @@ _OVER_BUDGET = {
     "ja": "本日の通知上限を超えたため、{n} 件をこちらにまとめました（優先度の高い順）。",
     "en": "{n} of these went past today's limit of realtime alerts and are listed here (highest priority first).",
 }
+
+
+def separator_colon(alert: Alert) -> str:
+    """「：」 in Japanese, ": " in English: between a label and its value on one line."""
+    return "：" if _locale(alert) == "ja" else ": "
+
+
+def _whose(alert: Alert, recipient: str) -> str:
+    """「（担当：山本）」 after the account in a digest that is not the owner's own (the team
+    address gets the alerts of owners without e-mail): the team must see whom each one is for."""
+    if alert.owner.email and alert.owner.email.casefold() == parseaddr(recipient)[1].casefold():
+        return ""
+    words, owner = _labels(alert), one_line(alert.owner.name)
+    if _locale(alert) == "ja":
+        return f"（{words['owner']}：{owner}）" if owner else words["no_owner"]
+    return f" ({words['owner'].lower()}: {owner})" if owner else f" {words['no_owner']}"
 
 
 def digest_message(
@@ -574,11 +648,19 @@ def digest_message(
             )
         )
         link = history_link(alert, history_url)
-        text_lines += [f"■ {alert.account_name}", summary, " → ".join(alert.pages[:6]), alert.approach]
+        name = f"{alert.account_name}{_whose(alert, recipient)}"
+        text_lines += [f"■ {name}", summary, " → ".join(alert.pages[:6]), alert.approach]
+        # A realtime alert here (held by quiet hours, past the budget) was meant to be acted on:
+        # it keeps its opening line, as its own e-mail would have.
+        opener = f"{words['opener']}{separator_colon(alert)}{alert.opening_line}" if alert.delivery != "digest" else ""
+        text_lines += [opener] if opener else []
         text_lines += [link, ""] if link else [""]
-        summary = f"{alert.account_name}: {summary}: {' → '.join(alert.pages[:6])}"
+        summary = f"{name}: {summary}: {' → '.join(alert.pages[:6])}"
         link_html = f' <a href="{html.escape(link, quote=True)}">{html.escape(details)}</a>' if link else ""
-        items.append(f"<li>{html.escape(summary)}<br><small>{html.escape(alert.approach)}</small>{link_html}</li>")
+        opener_html = f"<br>{html.escape(opener)}" if opener else ""
+        items.append(
+            f"<li>{html.escape(summary)}<br><small>{html.escape(alert.approach)}</small>{opener_html}{link_html}</li>"
+        )
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from revisit.alerts.channels import digest_channel
+from revisit.alerts.channels import digest_channel, machine_channels
 from revisit.core.alert import Alert, Delivery
 from revisit.core.config import BusinessHours, DeliverySettings, Route
 
@@ -96,25 +96,34 @@ def plan_deliveries(
 ) -> list[PlannedDelivery]:
     """Tier C (``delivery == "digest"``) goes only into the owner's daily digest e-mail: a light
     touch, no ping (without e-mail among its channels: the others, once a day at digest time). So
-    does a realtime alert past the owner's daily budget (``over_budget``). The webhook, a machine's
-    channel (a CRM that must see every alert), gets those at once. An e-mail that quiet hours would
-    hold joins the digest too; other channels wait for the opening."""
+    does a realtime alert past the owner's daily budget (``over_budget``). Quiet hours and the
+    digest are for people: a machine's channel (the webhook: a CRM that must see every alert) gets
+    every alert at once, after the grouping wait of a realtime one. An e-mail that quiet hours
+    would hold joins the digest too; other channels wait for the opening."""
     channels, route = choose_channels(alert, delivery)
     if not channels:
         return []
     zone = alert.owner.timezone
+    machines = machine_channels()
     if alert.delivery == Delivery.DIGEST or over_budget:
         at = next_digest(now, delivery, zone)
         why = f"{route}, {OVER_BUDGET}" if over_budget else route
-        if digest_channel() in channels:
-            machine = [PlannedDelivery(alert.alert_id, "webhook", now, why)] if "webhook" in channels else []
-            return [PlannedDelivery(alert.alert_id, DIGEST, at, why), *machine]
-        return [PlannedDelivery(alert.alert_id, channel, at, why) for channel in dict.fromkeys(channels)]
+        people = [channel for channel in dict.fromkeys(channels) if channel not in machines]
+        planned = (
+            [PlannedDelivery(alert.alert_id, DIGEST, at, why)]
+            if digest_channel() in people
+            else [PlannedDelivery(alert.alert_id, channel, at, why) for channel in people]
+        )
+        return planned + [
+            PlannedDelivery(alert.alert_id, c, now, why) for c in dict.fromkeys(channels) if c in machines
+        ]
     grouped = now + timedelta(seconds=delivery.group_wait_seconds)
     not_before = next_opening(grouped, delivery.business_hours, zone)
     planned = []
     for channel in dict.fromkeys(channels):
-        if channel == digest_channel() and not_before > grouped:
+        if channel in machines:
+            planned.append(PlannedDelivery(alert.alert_id, channel, grouped, route))
+        elif channel == digest_channel() and not_before > grouped:
             planned.append(
                 PlannedDelivery(alert.alert_id, DIGEST, next_digest(now, delivery, zone), route + ", quiet hours")
             )

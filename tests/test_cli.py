@@ -423,7 +423,7 @@ def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> Non
     assert (
         "  閲覧ページ  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd → /files/x\ufffd\ufffd[31mred\ufffd → " in replayed
     )
-    assert "  担当      Ken\ufffd31m ・ 配信: ダイジェスト" in replayed
+    assert "  担当      Ken\ufffd31m ・ 配信：ダイジェスト" in replayed
     assert history.splitlines() == [
         "訪問 2015-05-19 14:00 +0900（Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J）",
         "  14:00:03  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd  [project]",

@@ -136,6 +136,18 @@ def matched(acct: Account, path: str, at: datetime) -> MatchedHit:
     return MatchedHit(hit, org, AccountMatch(acct, MatchMethod.NETWORK, 1.0, "own network"), "line")
 
 
+def test_an_alert_lists_the_labels_of_what_was_read_in_the_order_of_the_visit() -> None:
+    """関心度 95（導入事例、料金、お問い合わせ）: the rep reads the visit as it went, not A-Z."""
+    acct = account(last_deal_at=date(2026, 2, 14))
+    tracker = VisitTracker(Settings())
+    released = []
+    for minutes, path in ((0, "/case-studies/a"), (1, "/pricing"), (2, "/contact"), (3, "/pricing")):
+        released += tracker.observe(matched(acct, path, AT + timedelta(minutes=minutes))).released
+    released += tracker.release_all()
+    (alert,) = released
+    assert alert.page_labels == ("case study", "pricing", "contact")
+
+
 def test_alert_waits_for_the_visit_then_cooldown_holds() -> None:
     acct = account(last_deal_at=date(2026, 2, 14), dormancy_reason=DormancyReason.TIMING)
     tracker = VisitTracker(Settings())
@@ -185,6 +197,38 @@ def test_tier_c_goes_to_the_digest_with_a_light_touch() -> None:
     assert "季節のご挨拶" in decision.alert.approach and "継続して得られるメリット" in decision.alert.approach
 
 
+def test_tier_b_apologises_only_after_a_lost_deal_or_a_complaint() -> None:
+    """Tier B repairs the relationship: with an apology after a lost deal (the list's lost_deal_at)
+    or when the reason is dissatisfied; otherwise it asks after them, with nothing to apologise for."""
+    session = advance_session(None, "C-1", PageView(AT, "/pricing", 30, "pricing"), timedelta(minutes=30))
+
+    def approach(**fields: object) -> str:
+        acct = account(last_deal_at=date(2025, 6, 1), **fields)
+        hit = matched(acct, "/pricing", AT)
+        alert = decide_alert(acct, hit.match, hit.organization, session, AT, None, Settings()).alert
+        assert alert.tier is DormancyTier.B
+        return alert.approach
+
+    assert approach(dormancy_reason=DormancyReason.TIMING) == (
+        "関係の修復から始めましょう。これまでの取引の経緯を確認したうえで、近況伺いから連絡を再開します。"
+        "前回はタイミングが合いませんでした。今だからこそ提供できる新しい情報・提案を用意します。"
+    )
+    apology = (
+        "関係の修復から始めましょう。前回の経緯（失注理由やご不満の内容）を確認し、まずはお詫びを添えて連絡します。"
+    )
+    assert approach(dormancy_reason=DormancyReason.TIMING, lost_deal_at=date(2025, 7, 1)).startswith(apology)
+    assert approach(dormancy_reason=DormancyReason.DISSATISFIED).startswith(apology)
+    assert suggested_approach(DormancyTier.B, DormancyReason.FORGOTTEN, "en") == (
+        "Start by repairing the relationship: review the history of the account, then get back in touch by asking "
+        "how they are doing. They may simply have forgotten us: remind them what they used and what we offer today."
+    )
+    assert suggested_approach(DormancyTier.B, DormancyReason.COMPETITOR, "en", lost_deal=True).startswith(
+        "Start by repairing the relationship: review what went wrong last time (the lost deal, the complaint) "
+        "and open with an apology. "
+    )
+    assert "お詫び" not in suggested_approach(DormancyTier.A, DormancyReason.DISSATISFIED, "ja", lost_deal=True)
+
+
 def test_an_owner_who_reads_english_gets_english_alerts_from_a_japanese_team() -> None:
     """alerts.locale is the team's language (ja); a rep of a foreign office reads English."""
     rows = parse_accounts(
@@ -202,7 +246,9 @@ def test_an_owner_who_reads_english_gets_english_alerts_from_a_japanese_team() -
         alerts[acct.account_id] = decide_alert(acct, hit.match, hit.organization, session, AT, None, settings).alert
     assert alerts["C-1"].locale == "ja" and "今だからこそ" in alerts["C-1"].approach
     assert alerts["C-2"].locale == "en" and "new now" in alerts["C-2"].approach
-    assert alerts["C-2"].opening_line.startswith("Hello ミナト物流㈱ team, it has been a while - this is Jane Smith.")
+    assert alerts["C-2"].opening_line.startswith(
+        "Hello ミナト物流株式会社 team, it has been a while - this is Jane Smith."
+    )
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
 import socket
 import threading
@@ -198,7 +199,7 @@ def test_quiet_hours_defer_and_never_drop(tmp_path, http_peer, smtp_peer, secret
     settings = settings_for(
         http_peer,
         smtp_peer,
-        default_channels=["webhook"],
+        default_channels=["slack"],
         business_hours={
             "enabled": True,
             "timezone": "UTC",
@@ -212,8 +213,42 @@ def test_quiet_hours_defer_and_never_drop(tmp_path, http_peer, smtp_peer, secret
     sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
     assert sender.run_once().total() == 0 and http_peer.requests == []
     clock.now = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=9)
-    assert dict(sender.run_once().outcomes) == {("webhook", "sent"): 1}
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 1}
     store.close()
+
+
+def test_quiet_hours_hold_people_not_the_webhook_and_a_held_alert_keeps_its_opening_line_in_the_digest(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    """A tier A alert at night: the CRM's webhook gets it at once (quiet hours are for people),
+    Slack at the opening, and the e-mail, in the morning digest, still carries the opening line."""
+    now = datetime.now(UTC)
+    closed_all_day_today = [d for d in range(1, 8) if d != now.isoweekday()]
+    settings = settings_for(
+        http_peer,
+        smtp_peer,
+        digest_time="08:30",
+        business_hours={
+            "enabled": True,
+            "timezone": "UTC",
+            "start": "09:00",
+            "end": "18:00",
+            "weekdays": closed_all_day_today,
+        },
+    )
+    store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
+    clock = Clock()
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert dict(sender.run_once().outcomes) == {("webhook", "sent"): 1}
+    ((path, _, _, _),) = http_peer.requests
+    assert path == "/crm"
+    clock.now = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=9)
+    assert dict(sender.run_once().outcomes) == {("slack", "sent"): 1, ("digest", "sent"): 1}
+    store.close()
+    (digest,) = smtp_peer[1].messages
+    lines = digest.get_body(("plain",)).get_content().splitlines()
+    assert f"書き出し例：{alert.opening_line}" in lines
+    assert html.escape(f"書き出し例：{alert.opening_line}") in digest.get_body(("html",)).get_content()
 
 
 def test_a_snoozed_account_gets_no_delivery_and_the_record_says_why(tmp_path, http_peer, smtp_peer, secrets):
@@ -376,7 +411,7 @@ def test_routes_choose_channels_and_business_hours_follow_the_owners_time_zone(t
         routes=[
             {"tiers": ["A"], "min_score": 90, "channels": ["slack", "webhook"]},
             {"owners": ["vip@example.test"], "channels": ["slack"]},
-            {"industries": ["sample"], "channels": ["webhook"]},
+            {"industries": ["sample"], "channels": ["slack"]},
         ],
         business_hours={
             "enabled": True,
@@ -389,7 +424,7 @@ def test_routes_choose_channels_and_business_hours_follow_the_owners_time_zone(t
     alert = sample_alert(settings, "owner@example.test")  # tier A, score 85, industry "sample"
     monday_noon_utc = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # 21:00 in Tokyo, 07:00 in New York
     assert [(p.channel, p.route) for p in plan_deliveries(alert, settings.delivery, monday_noon_utc)] == [
-        ("webhook", "route 3")
+        ("slack", "route 3")
     ]
     (tokyo,) = plan_deliveries(alert, settings.delivery, monday_noon_utc)
     assert tokyo.not_before == datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # Tuesday 09:00 in Tokyo
@@ -397,9 +432,14 @@ def test_routes_choose_channels_and_business_hours_follow_the_owners_time_zone(t
     (planned,) = plan_deliveries(new_york, settings.delivery, monday_noon_utc)
     assert planned.not_before == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
     vip = replace(alert, owner=replace(alert.owner, email="VIP@example.test"))
-    assert [p.channel for p in plan_deliveries(vip, settings.delivery, monday_noon_utc)] == ["slack"]
-    top = replace(alert, score=95)
-    assert [p.channel for p in plan_deliveries(top, settings.delivery, monday_noon_utc)] == ["slack", "webhook"]
+    assert [(p.channel, p.route) for p in plan_deliveries(vip, settings.delivery, monday_noon_utc)] == [
+        ("slack", "route 2")
+    ]
+    top = replace(alert, score=95)  # the CRM's webhook is no person: it gets the alert at once
+    assert [(p.channel, p.not_before) for p in plan_deliveries(top, settings.delivery, monday_noon_utc)] == [
+        ("slack", datetime(2026, 11, 24, 0, 0, tzinfo=UTC)),
+        ("webhook", monday_noon_utc),
+    ]
     nowhere = replace(alert, industry="other")
     assert [p.channel for p in plan_deliveries(nowhere, settings.delivery, monday_noon_utc)] == [
         "digest"
@@ -428,6 +468,26 @@ def test_a_slack_incoming_webhook_gets_the_blocks_and_its_429_is_honoured(tmp_pa
     ((_, _, status, attempts, error),) = AlertOutbox(store).statuses()
     assert (status, attempts, error) == ("sent", 2, "")
     store.close()
+
+
+def test_a_slack_incoming_webhook_mentions_the_owner_in_the_text_and_in_the_message(
+    tmp_path, http_peer, smtp_peer, monkeypatch
+):
+    """The webhook posts to its one channel: the owner with a Slack id is mentioned there, as the
+    bot-token path does in a team channel (Slack renders ``<@U…>`` from an incoming webhook too)."""
+    host, port = http_peer.server_address
+    monkeypatch.delenv("REVISIT_SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("REVISIT_SLACK_WEBHOOK_URL", f"http://{host}:{port}/services/T0/B0/secret")
+    settings = settings_for(http_peer, smtp_peer, default_channels=["slack"])
+    store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings, owner="U0TANAKA1")
+    assert dict(
+        DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once().outcomes
+    ) == {("slack", "sent"): 1}
+    store.close()
+    ((path, _, body, _),) = http_peer.requests
+    posted = json.loads(body)
+    assert posted["text"] == "<@U0TANAKA1> 株式会社サンプル商事 (revisit test)が再訪しました"
+    assert posted["blocks"][1] == {"type": "context", "elements": [{"type": "mrkdwn", "text": "担当：<@U0TANAKA1>"}]}
 
 
 def test_email_over_starttls_with_auth_and_a_wrong_password_is_retried_without_leaking_it(
@@ -635,7 +695,7 @@ def test_visitor_paths_and_account_ids_arrive_escaped_unfurled_never_and_the_lin
     store.close()
     posted, reply = (json.loads(body) for _, _, body, _ in http_peer.requests)
     times = [f"{at:%H:%M}" for at in alert.page_times]
-    assert posted["blocks"][2]["text"]["text"].splitlines()[1:] == [
+    assert posted["blocks"][3]["text"]["text"].splitlines()[1:] == [
         f"1. {times[0]} `/`",
         f"2. {times[1]} `/aˋ&lt;!here&gt;ˋb&gt;c&amp;d`",
         f"3. {times[2]} `/pricing`",
@@ -664,7 +724,7 @@ def test_a_slack_incoming_webhook_post_escapes_paths_and_does_not_unfurl(tmp_pat
     ((path, _, body, _),) = http_peer.requests
     posted = json.loads(body)
     assert path == "/services/T0/B0/secret" and (posted["unfurl_links"], posted["unfurl_media"]) == (False, False)
-    assert f"2. {alert.page_times[1]:%H:%M} `/aˋ&lt;!here&gt;ˋb&gt;c&amp;d`" in posted["blocks"][2]["text"]["text"]
+    assert f"2. {alert.page_times[1]:%H:%M} `/aˋ&lt;!here&gt;ˋb&gt;c&amp;d`" in posted["blocks"][3]["text"]["text"]
 
 
 JST = timezone(timedelta(hours=9))
@@ -679,6 +739,34 @@ def jst_alert(settings):
         last_seen=alert.last_seen.astimezone(JST),
         page_times=tuple(at.astimezone(JST) for at in alert.page_times),
     )
+
+
+def test_the_html_part_of_an_alert_mail_carries_the_text_parts_dates_zone_and_headings(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    """Through the loopback SMTP server: the HTML part says when (date, times and the zone's name,
+    as the command line writes it) and has the 書き出し例 and 訪問履歴 headings of the text part."""
+    settings = settings_for(http_peer, smtp_peer, default_channels=["email"])
+    store = Store(f"sqlite:///{tmp_path / 'd.sqlite'}", delivery=settings.delivery)
+    alert = jst_alert(settings)
+    store.write_rows(PendingRows([], {}, [alert], {}))
+    DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once()
+    store.close()
+    (message,) = smtp_peer[1].messages
+    first, last = alert.first_seen, alert.last_seen
+    span = (
+        f"{first:%Y-%m-%d %H:%M} – {last:%H:%M} JST"
+        if first.date() == last.date()
+        else f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M} JST"
+    )
+    text = message.get_body(("plain",)).get_content().splitlines()
+    assert f"閲覧ページ：{span}" in text
+    page = message.get_body(("html",)).get_content()
+    assert f"<h3>閲覧ページ：{span}</h3><ul><li>{alert.page_times[0]:%H:%M} <code>/</code></li>" in page
+    assert f"<h3>書き出し例</h3><blockquote>{alert.opening_line}</blockquote>" in page
+    link = "https://revisit.test/a/SAMPLE-0001"
+    assert f'<h3>訪問履歴</h3><p><a href="{link}">{link}</a></p>' in page
+    assert ["書き出し例", alert.opening_line] == text[text.index("書き出し例") : text.index("書き出し例") + 2]
 
 
 def stored_hit(alert, at: datetime, path: str) -> dict:
@@ -817,6 +905,37 @@ def test_mail_has_a_date_a_message_id_stable_per_alert_and_digests_reply_to_the_
     assert str(digest["Reply-To"]) == "テスト担当 <owner@example.test>"
     assert digest["Date"] is not None and digest["Message-ID"] not in {first["Message-ID"], third["Message-ID"]}
     store.close()
+
+
+def test_a_digest_to_the_team_address_names_each_accounts_owner_and_has_no_reply_to(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    """An owner without e-mail: their digest goes to ``email.fallback_to``, where the team must read
+    whose account each line is; there is nobody to reply to, so no Reply-To header at all."""
+    settings = settings_for(http_peer, smtp_peer, default_channels=["email"])
+    store = Store(f"sqlite:///{tmp_path / 'd.sqlite'}", delivery=settings.delivery)
+    base = sample_alert(settings)
+    light = replace(base, tier=type(base.tier)("C"), delivery="digest", owner=replace(base.owner, name="山本"))
+    nobody = replace(
+        light,
+        alert_id="00000000-0000-0000-0000-000000000002",
+        account_name="有限会社だれも",
+        owner=replace(base.owner, name=""),
+    )
+    assert len(store.write_rows(PendingRows([], {}, [light, nobody], {}))) == 2
+    clock = Clock()
+    clock.now += timedelta(days=1, hours=1)  # past the next digest time
+    sender = DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery, clock)
+    assert dict(sender.run_once().outcomes) == {("digest", "sent"): 2}
+    store.close()
+    (digest,) = smtp_peer[1].messages
+    assert digest["To"] == "team@example.test" and "Reply-To" not in digest
+    lines = digest.get_body(("plain",)).get_content().splitlines()
+    assert {line for line in lines if line.startswith("■")} == {
+        "■ 株式会社サンプル商事 (revisit test)（担当：山本）",
+        "■ 有限会社だれも（担当者なし）",
+    }
+    assert "株式会社サンプル商事 (revisit test)（担当：山本）: " in digest.get_body(("html",)).get_content()
 
 
 def settings_mapping_email(smtp_peer) -> dict:

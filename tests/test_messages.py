@@ -30,7 +30,7 @@ def fixed_alert(locale: str) -> Alert:
     """A tier-A account back on pricing and case studies, nine months after its last deal."""
     start = datetime(2026, 11, 30, 10, 2, tzinfo=JST)
     minutes = (0, 3, 7, 12)
-    labels = ("case study", "contact", "pricing")
+    labels = ("case study", "pricing", "contact")  # the order of the visit
     reason = DormancyReason.DISSATISFIED
     return Alert(
         alert_id="2f6a0c1e-5b7d-5c3e-9a41-7d2b8e0f4c11",
@@ -69,7 +69,9 @@ def fixed_alert(locale: str) -> Alert:
 
 def slack_text(alert: Alert) -> str:
     """The Slack message as its blocks' text, in order (what the rep reads in the app)."""
-    text, blocks = slack_blocks(alert, "https://revisit.example/accounts/{account_id}", mention="U024BE7LH")
+    text, blocks = slack_blocks(
+        alert, "https://revisit.example/accounts/{account_id}", mention="U024BE7LH", team_zone="Asia/Tokyo"
+    )
     lines = [text, ""]
     for block in blocks:
         if block["type"] == "header":
@@ -78,6 +80,8 @@ def slack_text(alert: Alert) -> str:
             lines += [field["text"].replace("\n", " ") for field in block["fields"]]
         elif block["type"] == "section":
             lines.append(block["text"]["text"])
+        elif block["type"] == "context":
+            lines += [element["text"] for element in block["elements"]]
         else:
             lines += [f"[{element['text']['text']}]" for element in block["elements"]]
     return "\n".join(lines)
@@ -104,7 +108,9 @@ def rendered(locale: str) -> str:
     parts = {
         "Slack": slack_text(alert),
         "Slack thread reply": reply[1][0]["text"]["text"],
-        "E-mail": mail_text(email_message(alert, "revisit@example.co.jp", "yamada@example.co.jp")),
+        "E-mail": mail_text(
+            email_message(alert, "revisit@example.co.jp", "yamada@example.co.jp", team_zone="Asia/Tokyo")
+        ),
         "Digest": mail_text(
             digest_message(
                 [light],
@@ -125,7 +131,7 @@ def test_a_japanese_reader_reads_no_english_label_and_the_facts_in_words():
         "失注日": "2026-03-10",
         "休眠理由": "以前の不満",
         "累計取引額": "￥4,800,000",
-        "関心度": "95（導入事例、お問い合わせ、料金）",
+        "関心度": "95（導入事例、料金、お問い合わせ）",
         "優先度": "中",
         "訪問元": "Sakura Seiki（ご登録のネットワーク 133.242.18.0/24 からのアクセス）",
         "担当": "山田 太郎",
@@ -140,7 +146,7 @@ def test_an_english_reader_gets_the_same_facts_in_english_and_the_currency_is_co
         "Lost deal": "2026-03-10",
         "Why they went quiet": "they were unhappy",
         "Lifetime value": "$48,000.00",
-        "Intent score": "95 (case study, contact, pricing)",
+        "Intent score": "95 (case study, pricing, contact)",
         "Priority": "Medium",
         "Visitor": "Sakura Seiki (a visit from your registered network 133.242.18.0/24)",
         "Owner": "Taro Yamada",
@@ -192,6 +198,61 @@ def test_the_opening_line_takes_a_pretext_from_what_was_read_and_never_mentions_
                     assert line.count(ending) <= 1, (labels, reason, line)
 
 
+def test_the_opening_line_spells_out_the_legal_form_and_signs_with_the_surname():
+    """Text for the customer: no CRM shorthand (㈱, (有), ｶ)) and, in Japanese, the rep's surname
+    (as in 「山田でございます」) when the list gives the full name with a space; Latin names whole."""
+    greetings = {
+        ("㈱ミドリ商事", "田中 一郎"): "株式会社ミドリ商事様、ご無沙汰しております。田中でございます。",
+        ("ミドリ商事㈱", "田中　一郎"): "ミドリ商事株式会社様、ご無沙汰しております。田中でございます。",
+        ("（株）あおば工業", "佐々木"): "株式会社あおば工業様、ご無沙汰しております。佐々木でございます。",
+        ("ｶ)ミドリ", "Emily Clark"): "株式会社ミドリ様、ご無沙汰しております。Emily Clarkでございます。",
+        ("さくら運輸(有)", "山本"): "さくら運輸有限会社様、ご無沙汰しております。山本でございます。",
+        ("㈲さくら運輸", "山本"): "有限会社さくら運輸様、ご無沙汰しております。山本でございます。",
+        ("株式会社つばさ商会", "伊藤 大輔"): "株式会社つばさ商会様、ご無沙汰しております。伊藤でございます。",
+    }
+    for (account, owner), greeting in greetings.items():
+        assert opening_line(account, owner, "ja").startswith(greeting), (account, owner)
+    assert opening_line("(株)あおば工業", "Ichiro Tanaka", "en").startswith(
+        "Hello 株式会社あおば工業 team, it has been a while - this is Ichiro Tanaka. "
+    )
+
+
+def test_a_tier_c_opening_line_closes_lightly_without_asking_for_a_meeting():
+    """Tier C is a light touch (its own advice: a seasonal greeting, a newsletter): no request for
+    15 minutes; tiers A and B keep it."""
+    assert opening_line("有限会社さくら運輸", "山本", "ja", ("product",), tier=DormancyTier.C) == (
+        "有限会社さくら運輸様、ご無沙汰しております。山本でございます。"
+        "製品にいくつか新しい機能が加わりましたので、ご紹介を兼ねてご連絡いたしました。"
+        "今後とも何卒よろしくお願いいたします。"
+    )
+    assert opening_line("Sakura Unyu", "Ken", "en", ("product",), tier=DormancyTier.C) == (
+        "Hello Sakura Unyu team, it has been a while - this is Ken. "
+        "Our product has gained a few new capabilities and I wanted to share them with you. "
+        "I hope we can stay in touch."
+    )
+    for tier in (DormancyTier.A, DormancyTier.B):
+        assert opening_line("X", "Y", "ja", tier=tier).endswith("15分ほどお時間をいただけますと幸いです。")
+        assert opening_line("X", "Y", "en", tier=tier).endswith("Would you have 15 minutes in the coming weeks?")
+
+
+def test_slack_says_when_the_pages_were_read_once_with_the_zones_name():
+    """One time for a one-page visit, the zone named as the command line names it (JST), both
+    dates for a visit past midnight; without the team's zone, the offset the record carries."""
+    alert = fixed_alert("ja")
+    one = replace(alert, last_seen=alert.first_seen, pages=alert.pages[:1], page_times=alert.page_times[:1])
+
+    def heading(alert: Alert, team_zone: str = "Asia/Tokyo") -> str:
+        return slack_blocks(alert, team_zone=team_zone)[1][2]["text"]["text"].splitlines()[0]
+
+    assert heading(one) == "*閲覧ページ* (2026-11-30 10:02 JST)"
+    assert heading(alert) == "*閲覧ページ* (2026-11-30 10:02 – 10:14 JST)"
+    late = replace(
+        alert, first_seen=alert.first_seen.replace(hour=23, minute=50), last_seen=alert.last_seen + timedelta(hours=14)
+    )
+    assert heading(late) == "*閲覧ページ* (2026-11-30 23:50 – 2026-12-01 00:14 JST)"
+    assert heading(one, team_zone="") == "*閲覧ページ* (2026-11-30 10:02 UTC+09:00)"
+
+
 def test_the_readme_shows_each_message_kind_as_rendered_from_the_fixed_alert():
     block = "\n\n".join(rendered(locale) for locale in ("ja", "en"))
     readme = REPO / "README.md"
@@ -213,7 +274,8 @@ def test_the_console_card_of_replay_and_the_demo_reads_in_japanese_for_a_japanes
     assert labels == ["日時", "閲覧ページ", "訪問元", "休眠期間", "担当", "おすすめの対応", "書き出し例"]
     assert card[0].endswith("が再訪しました - ランク A（休眠半年〜1年：最優先で連絡）")
     assert "休眠 9 か月（最終取引 2026-02-20）、失注日 2026-03-10、累計取引額 ￥4,800,000、優先度 中" in card[4]
-    assert "関心度 95（導入事例、お問い合わせ、料金）" in card[1]
+    assert "関心度 95（導入事例、料金、お問い合わせ）" in card[1]
+    assert card[5] == "  担当      山田 太郎 ・ 配信：即時通知"  # 全角 ：, as every other Japanese line
     for english in ("priority", "went quiet", "delivery", "pages", "confidence", "is back", "medium"):
         assert english not in "\n".join(card)
     assert format_alert(fixed_alert("en")).splitlines()[0].endswith("is back - tier A: contact first")

@@ -36,6 +36,7 @@ __all__ = [
     "channel_secrets",
     "check_channel_names",
     "digest_channel",
+    "machine_channels",
     "remote_channels",
     "thread_channel",
 ]
@@ -51,6 +52,7 @@ class ChannelSpec:
     secrets: Callable[[DeliverySettings], dict[str, tuple[str, str]]]
     threads: bool = False  # answers later activity in the thread of its first message
     digest: bool = False  # carries the owner's daily digest (tier C, and what quiet hours hold)
+    machine: bool = False  # read by a program (a CRM), not a person: no quiet hours, no digest
 
 
 REMOTE_CHANNELS: Mapping[str, ChannelSpec] = {
@@ -58,7 +60,7 @@ REMOTE_CHANNELS: Mapping[str, ChannelSpec] = {
     for spec in (
         ChannelSpec("slack", slack.build, slack.secrets, threads=True),
         ChannelSpec("email", email.build, email.secrets, digest=True),
-        ChannelSpec("webhook", webhook.build, webhook.secrets),
+        ChannelSpec("webhook", webhook.build, webhook.secrets, machine=True),
     )
 }
 
@@ -71,6 +73,11 @@ def remote_channels(delivery: DeliverySettings) -> dict[str, RemoteChannel]:
 def digest_channel() -> str:
     """The channel that carries digests (e-mail)."""
     return next(name for name, spec in REMOTE_CHANNELS.items() if spec.digest)
+
+
+def machine_channels() -> frozenset[str]:
+    """The channels a program reads (the webhook): they get every alert at once."""
+    return frozenset(name for name, spec in REMOTE_CHANNELS.items() if spec.machine)
 
 
 def thread_channel() -> str:

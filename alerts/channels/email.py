@@ -18,6 +18,7 @@ class EmailChannel:
     settings: EmailSettings
     history_url: str = ""
     name: str = "email"
+    team_zone: str = ""  # business_hours.timezone: the zone the messages name (JST)
 
     def recipient(self, alert: Alert) -> str:
         return alert.owner.email or self.settings.fallback_to
@@ -26,7 +27,9 @@ class EmailChannel:
         recipient = self.recipient(alert)
         if not recipient:
             raise DeliveryFailure("email: the owner has no e-mail and email.fallback_to is not set", permanent=True)
-        return self._deliver(email_message(alert, self.settings.sender, recipient, self.history_url), recipient)
+        return self._deliver(
+            email_message(alert, self.settings.sender, recipient, self.history_url, team_zone=self.team_zone), recipient
+        )
 
     def send_digest(self, alerts: list[Alert], recipient: str, over_budget: int = 0) -> str:
         if not recipient:
@@ -72,7 +75,7 @@ class EmailChannel:
 
 
 def build(delivery: DeliverySettings) -> EmailChannel:
-    return EmailChannel(delivery.email, delivery.history_url)
+    return EmailChannel(delivery.email, delivery.history_url, team_zone=delivery.business_hours.timezone)
 
 
 def secrets(delivery: DeliverySettings) -> dict[str, tuple[str, str]]:

@@ -59,6 +59,7 @@ class SlackChannel:
     settings: SlackSettings
     history_url: str = ""
     name: str = "slack"
+    team_zone: str = ""  # business_hours.timezone: the zone the messages name (JST)
 
     def _token(self) -> str:
         return read_secret(self.settings.bot_token_env, self.settings.bot_token_file)
@@ -90,7 +91,9 @@ class SlackChannel:
                 "slack: the owner has no Slack id and neither slack.channel nor slack.fallback_channel is set",
                 permanent=True,
             )
-        text, blocks = slack_blocks(alert, self.history_url, mention=mention, buttons=self.settings.interactive)
+        text, blocks = slack_blocks(
+            alert, self.history_url, mention=mention, buttons=self.settings.interactive, team_zone=self.team_zone
+        )
         response = self._post_message_api(
             token, channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
         )
@@ -127,7 +130,10 @@ class SlackChannel:
             raise DeliveryFailure(f"slack: cannot reach the API ({type(error).__name__})") from None
 
     def _post_webhook(self, alert: Alert, url: str) -> str:
-        text, blocks = slack_blocks(alert, self.history_url)
+        # An incoming webhook posts to the one channel it was made for: the owner is mentioned
+        # there, as in the team channel of the bot-token path, or they would not be notified.
+        owner = alert.owner.slack if is_slack_member_id(alert.owner.slack) else ""
+        text, blocks = slack_blocks(alert, self.history_url, mention=owner, team_zone=self.team_zone)
         client = WebhookClient(url, timeout=int(self.settings.timeout_seconds))
         try:
             response = client.send(text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
@@ -146,7 +152,7 @@ class SlackChannel:
 
 
 def build(delivery: DeliverySettings) -> SlackChannel:
-    return SlackChannel(delivery.slack, delivery.history_url)
+    return SlackChannel(delivery.slack, delivery.history_url, team_zone=delivery.business_hours.timezone)
 
 
 def secrets(delivery: DeliverySettings) -> dict[str, tuple[str, str]]:
