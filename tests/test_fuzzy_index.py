@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 from revisit.core.account import Account
 from revisit.core.config import MatchingSettings
 from revisit.enrichment.accounts import load_accounts
-from revisit.enrichment.fuzzy import letter_masks, letter_table, reaching, texts_by_length
+from revisit.enrichment.fuzzy import FEW, letter_masks, letter_table, reaching, texts_by_length
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.normalize import normalize_name
 from tests.company_names import company_names, with_typo
@@ -108,8 +108,9 @@ def test_the_letter_table_counts_each_text_as_letter_masks_does(texts: list[str]
 def test_candidate_search_equals_exhaustive_search_at_any_cutoff_and_after_a_removal(min_score, margin) -> None:
     """Cutoff 0 leaves every name uncut (all are candidates, a removed one too, scored as nothing);
     a high one cuts names into many short segments. Names added after the index was sealed (a
-    changed list) are searched unindexed until the next seal, as a kept copy is."""
-    names = company_names(430, seed=3)
+    changed list) are searched unindexed until the next seal, as a kept copy is (more than
+    ``fuzzy.FEW`` of them: through the letter-count filter)."""
+    names = company_names(500, seed=3)
     index = AccountIndex(
         (Account(f"G{i}", name) for i, name in enumerate(names[:400])),
         MatchingSettings(fuzzy_min_score=min_score, fuzzy_margin=margin),
@@ -122,8 +123,10 @@ def test_candidate_search_equals_exhaustive_search_at_any_cutoff_and_after_a_rem
     queries = [with_typo(names[rng.randrange(len(names))], rng) for _ in range(40)] + names[:10]
     queries += [with_typo(name, rng) for name in names[400:]]
     assert assert_same_as_exhaustive(index, queries) >= 50  # the typos and the listed names themselves
+    unindexed = len(index.fuzzy_names._texts) - index.fuzzy_names._sealed
+    assert unindexed > FEW
     kept = pickle.loads(pickle.dumps(index))  # as prepared.py keeps it: without the probe plans,
-    assert len(kept.fuzzy_names._texts) - kept.fuzzy_names._sealed == 30  # the added names unindexed
+    assert len(kept.fuzzy_names._texts) - kept.fuzzy_names._sealed == unindexed  # the added ones unindexed
     assert assert_same_as_exhaustive(kept, queries) >= 50
 
 
