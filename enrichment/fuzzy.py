@@ -91,8 +91,7 @@ class FuzzyNames(Generic[Item]):
         """Kept on disk sealed when more than ``PENDING_MAX`` names are unindexed, so that a kept
         index is ready when loaded; the few of a changed list stay unindexed, not worth building
         every index again (which raised the peak RSS of a 1 % change of 100,000 accounts)."""
-        if len(self._texts) - self._sealed > PENDING_MAX:
-            self.seal()
+        self.ready()
         return {**self.__dict__, "_pending_letters": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -109,6 +108,12 @@ class FuzzyNames(Generic[Item]):
         self._owners.append(owner)
         self._listed.append(listed)
         self._pending_letters = None
+
+    def ready(self) -> None:
+        """Sealed when more than ``PENDING_MAX`` names are unindexed: what a search or a kept copy
+        does first."""
+        if len(self._texts) - self._sealed > PENDING_MAX:
+            self.seal()
 
     def seal(self) -> None:
         """Every name added so far into the segment indexes and the letter table, in bulk."""
@@ -140,8 +145,7 @@ class FuzzyNames(Generic[Item]):
     def _reaching(self, level: SegmentIndex, text: str, letters: tuple[list[int], int], cutoff: float) -> list[int]:
         """Positions of the names that may reach ``cutoff``: those the level's index finds, and
         every name added since it was sealed, less those whose letters cannot."""
-        if len(self._texts) - self._sealed > PENDING_MAX:
-            self.seal()
+        self.ready()
         positions: list[int] = []
         if self._sealed:
             slots = level.candidates(query_codes(text), cutoff)
