@@ -55,15 +55,15 @@ class FuzzyNames(Generic[Item]):
     when the winner scores ``min + margin`` or more. Most visitors resemble no account, and for
     them the narrow search is the whole cost; the winner is the exhaustive search's in every case.
 
-    Names are added one by one (``add``) but indexed in bulk (``seal``: when the index is
-    pickled, or by a search that finds more than ``PENDING_MAX`` names unindexed): until then
+    Names are added one by one (``add``) but indexed in bulk (``seal``, through ``ready``: once
+    more than ``PENDING_MAX`` names wait, by a search or when the index is pickled): until then
     (a short list, or the few added to a kept index by a changed list), they are candidates of
     every search, and the letter-count filter (``letter_table``) keeps that cheap. Measured in
     CPU time on bench/fuzzy_bench.py's 100,000 much-alike names (2,000 new names, 661 with a
-    rival search; 2026-12-01 13:40-14:05, load average 2-8 from other benchmarks, runs
-    alternating with the index before): 0.63-0.86 ms per new name against 0.57-0.66 ms before,
-    the same answers; most of it is the ~5,000 candidates a name (1,850 for the narrow search,
-    3,400-21,000 for a rival search at 88 down to 82) that the letter-count filter reads."""
+    rival search; 2026-12-01 14:26, load average 2-3, two rounds alternating with the index
+    before): 0.41-0.48 ms per new name against 0.40-0.51 ms, the same answers; most of it is the
+    ~5,000 candidates a name (1,850 for the narrow search, 3,400-21,000 for a rival search at 88
+    down to 82) that the letter-count filter reads, ~100 ns each."""
 
     def __init__(self, settings: MatchingSettings) -> None:
         self.settings = settings
