@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 from revisit.core.account import Account
 from revisit.core.config import MatchingSettings
 from revisit.enrichment.accounts import load_accounts
-from revisit.enrichment.fuzzy import FEW, letter_masks, letter_table, reaching, texts_by_length
+from revisit.enrichment.fuzzy import FEW, FuzzyNames, letter_masks, letter_table, reaching, texts_by_length
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.normalize import normalize_name
 from tests.company_names import company_names, with_typo
@@ -157,3 +157,12 @@ def test_a_score_rounded_up_to_the_minimum_wins_as_in_the_exhaustive_search() ->
     verdict = index.fuzzy_names.decide(normalized)
     assert verdict == index.fuzzy_names.decide_exhaustively(normalized)
     assert verdict.winner is not None and (verdict.winner.owner, verdict.winner.score) == ("G1", 97.0)
+
+
+def test_a_fuzzy_index_kept_by_another_version_is_refused_so_that_the_list_is_indexed_anew() -> None:
+    """A kept index is a pickle (enrichment/prepared.py), which reads a ValueError as no kept copy:
+    an index of the dict-of-bytearrays layout would otherwise load and fail at the first search."""
+    names: FuzzyNames[int] = FuzzyNames(MatchingSettings())
+    names._format = 1  # as before the bulk index, which kept no format at all
+    with pytest.raises(ValueError, match="another version"):
+        pickle.loads(pickle.dumps(names))
