@@ -15,8 +15,8 @@ order, so the winner is the exhaustive search's (tests compare both on the evalu
 
 from __future__ import annotations
 
+import functools
 import math
-import struct
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -49,49 +49,122 @@ class FuzzyNames(Generic[Item]):
     """Listed names searched in two steps: only a name that some listed name resembles at least
     ``fuzzy_min_score`` (a narrow search: segments of about 4 letters) can win, and only then are
     the rivals that could take the win looked for: those within ``fuzzy_margin`` of its score, in
-    a wide index cut for ``min - margin`` (segments of about 2 letters, ten times the candidates),
-    or in the narrow search's own candidates when the winner scores ``min + margin`` or more. Most
-    visitors resemble no account, and for them the narrow search is the whole cost; the winner is
-    the exhaustive search's in every case. Measured in CPU time on bench/fuzzy_bench.py's 100,000
-    much-alike names (2,000 new names, 661 with a rival search; 2026-12-01 11:01-11:03, a shared
-    2-core machine, runs alternating with the code that looked for rivals down to ``min -
-    margin``): 0.17-0.19 ms for a narrow search alone, 0.90-0.97 ms with the rival search (was
-    1.29-1.36: 131 of them now answered by the narrow search, the other 530 probing fewer lengths
-    and places for 19,300 candidates instead of 22,000, 88 scored instead of 176), 0.41-0.45 ms
-    per new name on the bench's mix (was 0.54-0.58), against 45-57 ms for a scan."""
+    the index cut for the highest cutoff below that score (``_levels``: one every
+    ``LEVEL_STEP`` points from ``min - margin`` up, the lowest with segments of about 2 letters
+    and ten times the candidates of the narrow search), or in the narrow search's own candidates
+    when the winner scores ``min + margin`` or more. Most visitors resemble no account, and for
+    them the narrow search is the whole cost; the winner is the exhaustive search's in every case.
+
+    Names are added one by one (``add``) but indexed in bulk (``seal``, through ``ready``: once
+    more than ``PENDING_MAX`` names wait, by a search or when the index is pickled): until then
+    (a short list, or the few added to a kept index by a changed list), they are candidates of
+    every search, and the letter-count filter (``letter_table``) keeps that cheap. Measured in
+    CPU time on bench/fuzzy_bench.py's 100,000 much-alike names (2,000 new names, 661 with a
+    rival search; 2026-12-01 14:26, load average 2-3, two rounds alternating with the index
+    before): 0.41-0.48 ms per new name against 0.40-0.51 ms, the same answers; most of it is the
+    ~5,000 candidates a name (1,850 for the narrow search, 3,400-21,000 for a rival search at 88
+    down to 82) that the letter-count filter reads, ~100 ns each."""
 
     def __init__(self, settings: MatchingSettings) -> None:
         self.settings = settings
         self._texts: list[str] = []  # the words of each listed name, sorted, space-separated
-        # (item, owner, listed name); None where a removed account's name was
-        self._entries: list[tuple[Item, str, str] | None] = []
+        # each name's item (None where a removed account's name was), owner and listed text, in
+        # lists side by side: a tuple a name cost 100,000 objects and 6 MB more
+        self._items: list[Item | None] = []
+        self._owners: list[str] = []
+        self._listed: list[str] = []
         self._live = 0  # names still searched
         self.cutoff = max(0.0, settings.fuzzy_min_score - settings.fuzzy_margin)
-        self._near = SegmentIndex(settings.fuzzy_min_score)
-        self._wide = SegmentIndex(self.cutoff)
+        # the narrow search's: a verdict compares scores rounded to 0.1, so 89.96 wins at 90
+        self._near_cutoff = max(self.cutoff, settings.fuzzy_min_score - 0.1)
+        self._levels = tuple(SegmentIndex(cutoff) for cutoff in _level_cutoffs(self.cutoff, self._near_cutoff))
+        self._sealed = 0  # the names before this position are in the segment indexes
+        # The indexes and the letter table number the names by slot: by length, then position, so
+        # that the candidates of one probe, all of one length, have their letters close together
+        # (0.72 -> 0.64 ms a name on bench/fuzzy_bench.py than by position, all over the table)
+        self._slot_positions = np.zeros(0, np.uint32)  # each slot's position
+        self._letters = letter_table((), 0)  # per slot: its name's letter counts (``letter_table``)
+        self._pending_letters: np.ndarray | None = None  # those of the names added since ``seal``
+        self._format = _FORMAT
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Kept on disk sealed when more than ``PENDING_MAX`` names are unindexed, so that a kept
+        index is ready when loaded; the few of a changed list stay unindexed, not worth building
+        every index again (which raised the peak RSS of a 1 % change of 100,000 accounts)."""
+        self.ready()
+        return {**self.__dict__, "_pending_letters": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("_format") != _FORMAT:  # the caller then builds the index anew
+            raise ValueError("a fuzzy name index kept by another version")
+        self.__dict__.update(state)
 
     def add(self, normalized: NormalizedName, item: Item, owner: str, listed: str) -> None:
         if len(normalized.key) < self.settings.fuzzy_min_length:
             return
-        text = _sorted_words(normalized)
-        record = letter_record(text, len(self._texts))
-        self._near.add(text, record)
-        self._wide.add(text, record)
         self._live += 1
-        self._texts.append(text)
-        self._entries.append((item, owner, listed))
+        self._texts.append(_sorted_words(normalized))
+        self._items.append(item)
+        self._owners.append(owner)
+        self._listed.append(listed)
+        self._pending_letters = None
+
+    def ready(self) -> None:
+        """Sealed when more than ``PENDING_MAX`` names are unindexed: what a search or a kept copy
+        does first."""
+        if len(self._texts) - self._sealed > PENDING_MAX:
+            self.seal()
+
+    def seal(self) -> None:
+        """Every name added so far into the segment indexes and the letter table, in bulk."""
+        if self._sealed == len(self._texts) and self._sealed:
+            return
+        groups = texts_by_length(self._texts)
+        slotted, slots = [], 0
+        for n, positions, codes in groups:
+            slotted.append((n, np.arange(slots, slots + len(positions), dtype=np.uint32), codes))
+            slots += len(positions)
+        for level in self._levels:
+            level.build(slotted)
+        self._letters = letter_table(slotted, slots)
+        self._slot_positions = np.concatenate([positions for _n, positions, _codes in groups] or [_NO_POSITIONS])
+        self._sealed, self._pending_letters = len(self._texts), None
 
     def remove(self, owners: Collection[str]) -> None:
-        """These owners' names out of the search, in one pass over the names; the segment index
-        keeps their records, which ``_best_per_owner`` then passes over."""
-        for position, entry in enumerate(self._entries):
-            if entry is not None and entry[1] in owners:
+        """These owners' names out of the search, in one pass over the names; the segment indexes
+        keep their positions, which ``_best_per_owner`` then passes over."""
+        for position, owner in enumerate(self._owners):
+            if owner in owners and self._items[position] is not None:
                 self._texts[position] = ""
-                self._entries[position] = None
+                self._items[position] = None
                 self._live -= 1
 
     def _searchable(self, normalized: NormalizedName) -> bool:
         return self._live > 0 and len(normalized.key) >= self.settings.fuzzy_min_length
+
+    def _reaching(self, level: SegmentIndex, text: str, letters: tuple[list[int], int], cutoff: float) -> list[int]:
+        """Positions of the names that may reach ``cutoff``: those the level's index finds, and
+        every name added since it was sealed, less those whose letters cannot."""
+        self.ready()
+        positions: list[int] = []
+        if self._sealed:
+            slots = level.candidates(query_codes(text), cutoff)
+            found = reaching(len(text), letters, self._letters.take(slots, axis=1), slots, cutoff)
+            positions = self._slot_positions[found].tolist() if found else []
+        if 0 < len(self._texts) - self._sealed <= FEW:
+            positions.extend(range(self._sealed, len(self._texts)))
+        elif self._sealed < len(self._texts):
+            if self._pending_letters is None:
+                pending = texts_by_length(self._texts[self._sealed :])
+                self._pending_letters = letter_table(pending, len(self._texts) - self._sealed)
+            added = np.arange(self._sealed, len(self._texts))
+            positions += reaching(len(text), letters, self._pending_letters, added, cutoff)
+        return sorted(positions)
+
+    def _level_for(self, cutoff: float) -> SegmentIndex:
+        """The index cut for the highest cutoff not above ``cutoff``: the longest segments that
+        still find every name reaching it."""
+        return [level for level in self._levels if level.cutoff <= cutoff][-1]
 
     def candidates(self, normalized: NormalizedName, limit: int = 5) -> list[FuzzyCandidate[Item]]:
         """The best-scoring listed names, one per account, best first (scores ≥ min - margin).
@@ -102,10 +175,7 @@ class FuzzyNames(Generic[Item]):
         if not self._searchable(normalized):
             return []
         text = _sorted_words(normalized)
-        return self._wide_candidates(text, letter_masks(text), limit)
-
-    def _wide_candidates(self, text: str, letters: tuple[list[int], int], limit: int) -> list[FuzzyCandidate[Item]]:
-        found = reaching(text, letters, self._wide.candidates(text), self.cutoff)
+        found = self._reaching(self._levels[0], text, letter_masks(text), self.cutoff)
         return self._best_per_owner(text, found, limit, self.cutoff)
 
     def exhaustive_candidates(self, normalized: NormalizedName, limit: int = 5) -> list[FuzzyCandidate[Item]]:
@@ -123,12 +193,12 @@ class FuzzyNames(Generic[Item]):
         for _text, score, found in process.extract(
             text, choices, scorer=fuzz.ratio, processor=None, limit=None, score_cutoff=cutoff
         ):
-            entry = self._entries[positions[found]]
-            if entry is None:
+            position = positions[found]
+            item, owner = self._items[position], self._owners[position]
+            if item is None:
                 continue  # removed, and scored only because the cutoff is 0
-            item, owner, listed = entry
             if owner not in best:  # results come best first
-                best[owner] = FuzzyCandidate(item, owner, listed, round(float(score), 1))
+                best[owner] = FuzzyCandidate(item, owner, self._listed[position], round(float(score), 1))
                 if len(best) == limit:
                     break
         return sorted(best.values(), key=lambda c: (-c.score, c.owner))
@@ -143,21 +213,22 @@ class FuzzyNames(Generic[Item]):
             return _verdict([], self.settings)
         text = _sorted_words(normalized)
         letters = letter_masks(text)
-        near = reaching(text, letters, self._near.candidates(text), self.settings.fuzzy_min_score)
-        best = self._best_per_owner(text, near, 1, self.settings.fuzzy_min_score) if near else []
-        if not best:
-            return FuzzyVerdict(None, (), f"no listed name is {self.settings.fuzzy_min_score:.0f}% alike")
+        minimum = self.settings.fuzzy_min_score
+        near = self._reaching(self._levels[-1], text, letters, self._near_cutoff)
+        best = self._best_per_owner(text, near, 1, self._near_cutoff) if near else []
+        if not best or best[0].score < minimum:
+            return FuzzyVerdict(None, (), f"no listed name is {minimum:.0f}% alike")
         cutoff = self._rival_cutoff(best[0].score)
-        if cutoff < self.settings.fuzzy_min_score:
-            near = reaching(text, letters, self._wide.candidates(text, cutoff), cutoff)
+        if cutoff < self._near_cutoff:
+            near = self._reaching(self._level_for(cutoff), text, letters, cutoff)
         return _verdict(_decisive(self._best_per_owner(text, near, 5, cutoff), self.settings), self.settings)
 
     def _rival_cutoff(self, best: float) -> float:
         """The lowest score of a rival that can still take the win from a candidate scoring
         ``best``: verdicts compare scores rounded to 0.1, and a rival rounded to more than ``best -
         margin`` scores more than ``best - margin - 0.05`` (the 0.1 keeps a float rounding on the
-        side of one rival too many). At or above ``fuzzy_min_score`` the narrow search has found
-        them all already."""
+        side of one rival too many). At or above the narrow search's cutoff, it has found them all
+        already."""
         return max(self.cutoff, best - self.settings.fuzzy_margin - 0.1)
 
     def decide_thoroughly(self, normalized: NormalizedName) -> FuzzyVerdict[Item]:
@@ -170,6 +241,25 @@ class FuzzyNames(Generic[Item]):
 
     def __len__(self) -> int:
         return self._live
+
+
+_FORMAT = 2  # of what ``FuzzyNames`` keeps on disk: a kept index of another format is built anew
+LEVEL_STEP = 2.0  # points between the cutoffs of the segment indexes (``_level_cutoffs``)
+PENDING_MAX = 2_000  # names added since the last ``seal`` searched without an index, at most
+# so few unindexed names are all scored, without the letter-count filter, whose numpy steps cost
+# more than rapidfuzz scoring them (a list of 10 accounts: 0.118 ms a new name with the filter)
+FEW = 64
+
+
+def _level_cutoffs(lowest: float, highest: float) -> list[float]:
+    """The cutoffs of the segment indexes: ``lowest`` (min - margin: ``candidates``), one every
+    ``LEVEL_STEP`` points above it, and ``highest`` (the narrow search)."""
+    cutoffs = [lowest]
+    while cutoffs[-1] + LEVEL_STEP < highest:
+        cutoffs.append(cutoffs[-1] + LEVEL_STEP)
+    if highest > lowest:
+        cutoffs.append(highest)
+    return cutoffs
 
 
 def _decisive(found: list[FuzzyCandidate[Item]], settings: MatchingSettings) -> list[FuzzyCandidate[Item]]:
@@ -219,25 +309,36 @@ class SegmentIndex:
     listed text of length n is cut into ``tau(n) + 1`` segments, tau(n) being the largest d_max of
     any query it could match: a query within tau edits contains one segment unchanged, near the
     segment's own place (the multi-match-aware window of Pass-Join). A search probes those few
-    substrings of the query in a dict, so its cost follows the query's length and how common its
-    pieces are, not the list's length.
+    substrings of the query, so its cost follows the query's length and how common its pieces are,
+    not the list's length.
+
+    The segments are kept as numbers, not strings: a 64-bit polynomial hash of the segment's code
+    points mixed with its length and place (``_salt``), sorted, beside the position of the text
+    holding it (``_keys`` and ``_postings``, one row per segment of every text). A build is then a
+    few numpy steps per text length, and a search hashes all its probes at once and finds their
+    postings with two ``searchsorted``; two segments hashing alike only bring a candidate too many,
+    which the letter-count filter or the score drops, so the answers stay exact. Measured on
+    bench/fuzzy_bench.py's 100,000 names (2026-12-01, CPU time, a loaded 2-core machine): the
+    ``FuzzyNames`` of five such indexes builds in 0.6-0.8 s and holds 44 MB (tracemalloc) where
+    the two indexes of a dict of segment strings to bytearrays of records a segment took 3.3-4.0 s
+    and 93 MB, and it pickles into 28 MB in 0.2-0.3 s (was 49 MB, 0.9-1.0 s).
     """
 
     def __init__(self, cutoff: float) -> None:
+        self.cutoff = cutoff
         self._slack = (100.0 - cutoff) / 100.0
-        self._lengths: set[int] = set()
+        self._lengths: list[int] = []  # the lengths of the texts in the index, increasing
         self._tau: dict[int, int] = {}
         self._parts: dict[int, tuple[tuple[int, int], ...]] = {}  # length → (start, size) per segment
-        # length → per segment: its text → the records (``letter_record``) of the texts holding it
-        self._segments: dict[int, list[dict[str, bytearray]]] = {}
-        self._unsegmented: dict[int, bytearray] = {}  # too short to cut: always candidates
-        # (query length, whole cutoff) → what to look up: per listed length, the segments' dicts and
-        # which (start, end) of the query to probe in each (None: the length is too short to cut,
-        # all its texts are candidates); made once, anew when a length is new, never kept on disk
-        self._probes: dict[tuple[int, int], list[tuple[int, _Windows | None]]] = {}
+        # each segment's key (``_keys_of``), sorted, once; where its texts' positions start in
+        # ``_postings`` (and one more: the end)
+        self._keys, self._offsets, self._postings = _no_index()
+        # (query length, whole cutoff) → the probes' (gather, weights, salts) for ``_hash_probes``,
+        # or None when no listed length is within reach; made once, anew after a build, never kept
+        self._plans: dict[tuple[int, int], _Plan | None] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_probes": {}}
+        return {**self.__dict__, "_plans": {}}
 
     def d_max(self, m: int, n: int) -> int:
         """The largest distance at which texts of lengths m and n still reach the cutoff (the
@@ -266,78 +367,168 @@ class SegmentIndex:
             self._tau[n], self._parts[n] = tau, parts
         return self._tau[n], parts
 
-    def add(self, text: str, record: bytes) -> None:
-        """The text under each of its segments, as its ``letter_record``."""
-        n = len(text)
-        if n not in self._lengths:
-            self._lengths.add(n)
-            self._probes.clear()
-        _tau, parts = self._segments_of(n)
-        if not parts:
-            self._unsegmented.setdefault(n, bytearray()).extend(record)
+    def build(self, groups: Sequence[_Group]) -> None:
+        """The index of these texts, grouped by length (``texts_by_length``; their positions may be
+        any numbers: ``FuzzyNames`` gives slots), replacing any before.
+        A text too short to cut (``tau + 1`` segments longer than the text) is kept under its
+        length's ``UNCUT`` key: every query within reach of that length gets it."""
+        # one 64-bit number a segment: its key, then the position; sorted in place, they give the
+        # keys in order and each key's positions in order, with one array of 8 bytes a segment
+        # (an argsort and its gathers held three arrays of that size at once)
+        total = sum(len(positions) * max(1, len(self._segments_of(n)[1])) for n, positions, _codes in groups)
+        self._lengths = sorted(n for n, _positions, _codes in groups)
+        self._plans.clear()
+        if not total:
+            self._keys, self._offsets, self._postings = _no_index()
             return
-        segments = self._segments.setdefault(n, [{} for _ in parts])
-        for (start, size), records in zip(parts, segments, strict=True):
-            found = records.get(text[start : start + size])
-            if found is None:
-                records[text[start : start + size]] = bytearray(record)
-            else:
-                found.extend(record)
+        entries, filled = np.empty(total, np.uint64), 0
+        for n, positions, codes in groups:
+            _tau, parts = self._segments_of(n)
+            segments = [(UNCUT, 0, 0)] if not parts else [(i, start, size) for i, (start, size) in enumerate(parts)]
+            for i, start, size in segments:
+                hashes = (codes[:, start : start + size] * _powers(size)).sum(axis=1, dtype=np.uint64)
+                keys = _keys_of(hashes + _salt(n, i)).astype(np.uint64)
+                entries[filled : filled + len(positions)] = keys << np.uint64(32) | positions.astype(np.uint64)
+                filled += len(positions)
+        entries.sort()
+        keys = (entries >> np.uint64(32)).astype(np.uint32)
+        first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+        self._keys = keys.take(first)
+        self._offsets = np.append(first, len(keys)).astype(np.int32)
+        self._postings = entries.astype(np.uint32)  # the low 32 bits: the positions
 
-    def candidates(self, query: str, cutoff: float | None = None) -> np.ndarray:
-        """The ``letter_record`` of each text found, one row each, unsorted and with repeats (a text
-        found by two of its segments comes twice). A ``cutoff`` above the index's own (a winner's
-        rivals) looks at fewer lengths and fewer places in the query (``_probes_for``)."""
-        own = math.floor(100.0 - 100.0 * self._slack - 1e-7)  # plans are per whole cutoff: only wider
+    def candidates(self, codes: np.ndarray, cutoff: float | None = None) -> np.ndarray:
+        """The positions of the texts found for a query given as its code points (``query_codes``),
+        unsorted and with repeats (a text found by two of its segments comes twice). A ``cutoff``
+        above the index's own (a winner's rivals) looks at fewer lengths and fewer places in the
+        query (``_probes_for``)."""
+        m = len(codes) - 1  # the last is the padding ``query_codes`` adds
+        own = math.floor(self.cutoff - 1e-7)  # plans are per whole cutoff: only wider
         whole = own if cutoff is None else max(own, math.floor(cutoff))
-        probes = self._probes.get((len(query), whole))
-        if probes is None:
-            probes = self._probes[len(query), whole] = self._probes_for(len(query), whole)
-        found: list[bytearray] = []
-        for n, windows in probes:
-            if windows is None:
-                found.append(self._unsegmented[n])
-                continue
-            for records, start, end in windows:
-                hit = records.get(query[start:end])
-                if hit is not None:
-                    found.append(hit)
-        return np.frombuffer(b"".join(found), dtype=np.uint64).reshape(-1, RECORD_WORDS)
+        if (m, whole) not in self._plans:
+            self._plans[m, whole] = _plan(m, self._probes_for(m, whole))
+        plan = self._plans[m, whole]
+        if plan is None or len(self._keys) == 0:
+            return _NO_POSITIONS
+        gather, weights, salts = plan
+        probes = _keys_of((codes[gather] * weights).sum(axis=1, dtype=np.uint64) + salts)
+        found = np.minimum(np.searchsorted(self._keys, probes), len(self._keys) - 1)
+        found = found[self._keys[found] == probes]
+        low = self._offsets[found]
+        counts = self._offsets[found + 1] - low
+        total = int(counts.sum())
+        if not total:
+            return _NO_POSITIONS
+        # the postings of every probe in one gather: each run of counts[j] places starts at low[j]
+        starts = np.repeat(low - (np.cumsum(counts) - counts), counts)
+        return self._postings.take(starts + np.arange(total))
 
-    def _probes_for(self, m: int, cutoff: int) -> list[tuple[int, _Windows | None]]:
-        """Per listed length within reach, the windows of Pass-Join's multi-match-aware rule for
-        the tau its texts were cut for. A text that reaches a higher ``cutoff`` is within d < tau
-        edits, so its lengths differ by at most d and an unchanged segment lies at most d places
-        from its own, on either side of the length difference: the windows narrow to that."""
+    def _probes_for(self, m: int, cutoff: int) -> list[tuple[int, int, int, int]]:
+        """(listed length, segment, start in the query, size) of each probe: per listed length
+        within reach, the windows of Pass-Join's multi-match-aware rule for the tau its texts were
+        cut for. A text that reaches a higher ``cutoff`` is within d < tau edits, so its lengths
+        differ by at most d. And an unchanged segment shifted by s places has at least |s| edits
+        before it and |m - n - s| after it, so |s| + |m - n - s| <= d: the windows narrow to
+        that, at any cutoff (on bench/fuzzy_bench.py's names, 5 % fewer candidates at 82)."""
         slack = (100.0 - cutoff) / 100.0
-        probes: list[tuple[int, _Windows | None]] = []
-        for n in sorted(self._lengths):
+        probes: list[tuple[int, int, int, int]] = []
+        for n in self._lengths:
             d = min(self.d_max(m, n), math.floor((m + n) * slack + 1e-7))
             if abs(m - n) > d:
                 continue
             tau, parts = self._segments_of(n)
             if not parts:
-                probes.append((n, None))
+                probes.append((n, UNCUT, 0, 0))
                 continue
-            windows: _Windows = []
-            for i, ((start, size), records) in enumerate(zip(parts, self._segments.get(n, ()), strict=True)):
-                low = max(0, start - i, start + m - n - (tau - i), start - d, start + m - n - d)
-                high = min(m - size, start + i, start + m - n + (tau - i), start + d, start + m - n + d)
-                windows += [(records, at, at + size) for at in range(low, high + 1)]
-            probes.append((n, windows))
+            spare = (d - abs(m - n)) // 2  # the edits that may go back and forth
+            for i, (start, size) in enumerate(parts):
+                low = max(0, start - i, start + m - n - (tau - i), start + min(0, m - n) - spare)
+                high = min(m - size, start + i, start + m - n + (tau - i), start + max(0, m - n) + spare)
+                probes += [(n, i, at, size) for at in range(low, high + 1)]
         return probes
 
 
-_Windows = list[tuple[dict[str, bytearray], int, int]]  # (a segment's dict, start, end in the query)
+_Group = tuple[int, np.ndarray, np.ndarray]  # length n, the texts' positions, their code points (k x n)
+_Plan = tuple[np.ndarray, np.ndarray, np.ndarray]
+_NO_POSITIONS = np.zeros(0, np.int64)
+UNCUT = 0xFFFF  # the segment number of texts too short to cut
+_BASE = 0x100000001B3  # the hash's multiplier (FNV's 64-bit prime: odd, so no information is lost)
+_MASK64 = (1 << 64) - 1
+
+
+def _no_index() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.zeros(0, np.uint32), np.zeros(1, np.int32), np.zeros(0, np.uint32)
+
+
+@functools.cache
+def _powers(size: int) -> np.ndarray:
+    """_BASE ** (k + 1) for k < size, modulo 2 ** 64: the weights of a segment's code points (from
+    the first power, so that every code point reaches the high bits ``_keys_of`` keeps)."""
+    return np.array([pow(_BASE, k + 1, 1 << 64) for k in range(size)], dtype=np.uint64)
+
+
+def _keys_of(hashes: np.ndarray) -> np.ndarray:
+    """The high 32 bits of 64-bit segment hashes: the keys kept. Two segments of 100,000 names'
+    ~3 million share one by chance about once a thousand probes, which only brings a few
+    candidates too many; 32 bits instead of 64 keep the index at 8 bytes a segment."""
+    return (hashes >> np.uint64(32)).astype(np.uint32)
+
+
+@functools.cache
+def _salt(n: int, segment: int) -> np.uint64:
+    """A 64-bit number per (listed length, segment), added to a segment's hash, so that the same
+    letters at another length or place are another key (splitmix64's finaliser)."""
+    z = (n << 16 | segment) * 0x9E3779B97F4A7C15 & _MASK64
+    z = (z ^ z >> 30) * 0xBF58476D1CE4E5B9 & _MASK64
+    z = (z ^ z >> 27) * 0x94D049BB133111EB & _MASK64
+    return np.uint64(z ^ z >> 31)
+
+
+def _plan(m: int, probes: list[tuple[int, int, int, int]]) -> _Plan | None:
+    """The probes as arrays: which code points of the query each reads (``gather``, reading the
+    padding past its size), their weights (0 past the size) and its key's salt."""
+    if not probes:
+        return None
+    starts = np.array([start for _n, _i, start, _size in probes], dtype=np.int64)
+    sizes = np.array([size for _n, _i, _start, size in probes], dtype=np.int64)
+    widest = int(sizes.max())
+    places = np.arange(widest)
+    gather = np.minimum(starts[:, None] + places, m)
+    weights = np.where(places < sizes[:, None], _powers(widest), np.uint64(0)).astype(np.uint64)
+    salts = np.array([_salt(n, i) for n, i, _start, _size in probes], dtype=np.uint64)
+    return gather, weights, salts
+
+
+def query_codes(text: str) -> np.ndarray:
+    """The code points of a query, and a 0 after them that probes read past their size."""
+    return np.frombuffer((text + "\0").encode("utf-32-le"), dtype="<u4")
+
+
+def texts_by_length(texts: Sequence[str]) -> list[_Group]:
+    """The texts grouped by length, as (length, positions, code points one row a text); empty
+    texts (removed names) left out."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    order = np.argsort(lengths, kind="stable")
+    groups: list[_Group] = []
+    for chunk in np.split(order, np.flatnonzero(np.diff(lengths[order])) + 1):
+        if len(chunk) == 0 or lengths[chunk[0]] == 0:
+            continue
+        joined = "".join([texts[position] for position in chunk.tolist()])
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype="<u4").reshape(len(chunk), -1)
+        groups.append((int(lengths[chunk[0]]), chunk, codes))
+    return groups
+
+
 BUCKETS = 64  # letters are counted in this many buckets (a-z and the space each in its own)
 LEVELS = 3  # counts up to this kept exactly as bits (letter_masks sets three); beyond it, only their sum
-RECORD_WORDS = LEVELS + 1  # the masks, then position | length << 32 | beyond << 48
-_RECORD = struct.Struct(f"<{RECORD_WORDS}Q")
+RECORD_WORDS = LEVELS + 1  # the masks, then length | beyond << 16
 
 
-def letter_record(text: str, position: int) -> bytes:
-    """A listed text's letter counts, kept beside its position in the segment index: the count
-    filter that keeps the search exact and cheap on names much alike.
+def letter_table(groups: Sequence[_Group], size: int) -> np.ndarray:
+    """The listed texts' letter counts, a column of ``RECORD_WORDS`` a position (zeros where no
+    text is), each word a row of its own so that the filter's steps run on contiguous arrays (4x
+    faster than a row a text, whose per-row sums cost 30 ns a row): the count filter that keeps
+    the search exact and cheap on names much alike.
 
     ``fuzz.ratio`` is ``200 * LCS / (m + n)``, and a common subsequence cannot hold more of a
     letter than either text does, so ``200 * sum(min(counts)) / (m + n)`` bounds the score from
@@ -346,29 +537,43 @@ def letter_record(text: str, position: int) -> bytes:
     bench/fuzzy_bench.py's 100,000 names). The counts are bit masks, one per level (the letters
     occurring at least once, twice, three times), so ``sum(min(counts))`` is the popcount of the
     masks' intersections plus what lies beyond the last level (at most the smaller of both texts'
-    excess). Each record sits in the segment's posting itself, so that the candidates of a search
-    are one ``bytes.join`` and a few numpy steps, with no lookup per candidate. Letters go into
-    ``BUCKETS`` buckets by code point: kanji share buckets, which only loosens the bound."""
-    masks, beyond = letter_masks(text)
-    return _RECORD.pack(*masks, position | min(len(text), 0xFFFF) << 32 | min(beyond, 0xFFFF) << 48)
+    excess). Letters go into ``BUCKETS`` buckets by code point: kanji share buckets, which only
+    loosens the bound. Counted for all texts of a length at once (``letter_masks`` does one query)."""
+    table = np.zeros((RECORD_WORDS, size), dtype=np.uint64)
+    for n, all_positions, all_codes in groups:
+        # 4,096 texts at a time: a count table of 2 MB (100,000 names of one length at once held
+        # 150 MB of counts and their steps, at the peak of a list's build)
+        for chunk in range(0, len(all_positions), 4096):
+            positions, codes = all_positions[chunk : chunk + 4096], all_codes[chunk : chunk + 4096]
+            rows = np.arange(len(positions))[:, None] * BUCKETS
+            counts = np.bincount((codes % BUCKETS + rows).ravel(), minlength=len(positions) * BUCKETS)
+            counts = counts.reshape(len(positions), BUCKETS)
+            for level in range(LEVELS):
+                masks = np.packbits(counts > level, axis=1, bitorder="little").view("<u8")[:, 0]
+                table[level, positions] = masks
+            beyond = np.maximum(counts - LEVELS, 0).sum(axis=1)
+            table[LEVELS, positions] = min(n, 0xFFFF) | np.minimum(beyond, 0xFFFF).astype(np.uint64) << 16
+    return table
 
 
-def reaching(query: str, letters: tuple[list[int], int], records: np.ndarray, cutoff: float) -> list[int]:
-    """The positions of these records whose letters allow ``cutoff`` against the query (whose
-    ``letter_masks`` are ``letters``), in increasing order and once each. A length or excess past
-    16 bits is kept at 0xFFFF, which can only keep a text too many; a query whose excess is that
-    large is not filtered at all. The 1e-6 keeps a float rounding at the boundary on the side of
-    one too many."""
-    if len(records) == 0:
+def reaching(
+    m: int, letters: tuple[list[int], int], rows: np.ndarray, positions: np.ndarray, cutoff: float
+) -> list[int]:
+    """The positions whose letters (``rows`` of ``letter_table``) allow ``cutoff`` against a query
+    of length m (whose ``letter_masks`` are ``letters``), in increasing order and once each. A
+    length or excess past 16 bits is kept at 0xFFFF, which can only keep a text too many; a query
+    whose excess is that large is not filtered at all. The 1e-6 keeps a float rounding at the
+    boundary on the side of one too many."""
+    if len(positions) == 0:
         return []
     masks, beyond = letters
-    meta = records[:, LEVELS]
     if beyond < 0xFFFF:
-        shared = np.minimum(meta >> 48, beyond).astype(np.int32)
+        meta = rows[LEVELS]
+        shared = np.minimum(meta >> np.uint64(16), np.uint64(beyond))
         for level, mask in enumerate(masks):
-            shared += np.bitwise_count(records[:, level] & np.uint64(mask))
-        meta = meta[200.0 * shared >= (cutoff - 1e-6) * (len(query) + ((meta >> 32) & 0xFFFF))]
-    return sorted(set((meta & 0xFFFFFFFF).tolist()))
+            shared += np.bitwise_count(rows[level] & np.uint64(mask))
+        positions = positions[200.0 * shared >= (cutoff - 1e-6) * (m + (meta & np.uint64(0xFFFF)))]
+    return sorted(set(positions.tolist()))
 
 
 def letter_masks(text: str) -> tuple[list[int], int]:

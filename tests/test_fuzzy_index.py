@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 from revisit.core.account import Account
 from revisit.core.config import MatchingSettings
 from revisit.enrichment.accounts import load_accounts
-from revisit.enrichment.fuzzy import RECORD_WORDS, letter_masks, letter_record, reaching
+from revisit.enrichment.fuzzy import FEW, FuzzyNames, letter_masks, letter_table, reaching, texts_by_length
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.normalize import normalize_name
 from tests.company_names import company_names, with_typo
@@ -78,37 +78,56 @@ def test_the_letter_count_filter_keeps_every_text_that_reaches_the_cutoff(
 ) -> None:
     """The filter may keep a text that then scores too little, never drop one that scores enough:
     letters repeated past the last exact level, kanji sharing buckets and empty texts included."""
-    records = np.frombuffer(letter_record(listed, 7), dtype=np.uint64).reshape(-1, RECORD_WORDS)
-    kept = reaching(query, letter_masks(query), records, cutoff)
+    rows = letter_table(texts_by_length([listed]), 1)
+    kept = reaching(len(query), letter_masks(query), rows, np.array([7]), cutoff)
     if fuzz.ratio(query, listed) >= cutoff:
         assert kept == [7]
 
 
 def test_the_letter_count_filter_drops_a_text_whose_letters_cannot_reach_the_cutoff() -> None:
-    records = np.frombuffer(
-        letter_record("kasushi trading", 0) + letter_record("momore trading", 1) + letter_record("kasushi tradin", 2),
-        dtype=np.uint64,
-    ).reshape(-1, RECORD_WORDS)
+    listed = ["kasushi trading", "momore trading", "kasushi tradin"]
+    rows = letter_table(texts_by_length(listed), len(listed))
     query = "kasushi tradnig"
-    assert reaching(query, letter_masks(query), records, 90.0) == [0, 2]
-    assert reaching(query, letter_masks(query), np.concatenate([records, records]), 90.0) == [0, 2]  # once each
+    assert reaching(len(query), letter_masks(query), rows, np.arange(3), 90.0) == [0, 2]
+    twice = np.concatenate([rows, rows], axis=1)
+    assert reaching(len(query), letter_masks(query), twice, np.array([0, 1, 2, 0, 1, 2]), 90.0) == [0, 2]  # once each
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="abcaaaaeko tn株式会社サクラ精機0123\U0001f600", max_size=30), max_size=8))
+def test_the_letter_table_counts_each_text_as_letter_masks_does(texts: list[str]) -> None:
+    """The table is counted in bulk per text length; the query one letter at a time: the same
+    masks, excess and length, in each text's row (an empty text, a removed name, keeps zeros)."""
+    rows = letter_table(texts_by_length(texts), len(texts))
+    for text, row in zip(texts, rows.T.tolist(), strict=True):
+        masks, beyond = letter_masks(text)
+        assert row == ([*masks, len(text) | beyond << 16] if text else [0, 0, 0, 0])
 
 
 @pytest.mark.parametrize(("min_score", "margin"), [(8.0, 8.0), (50.0, 8.0), (97.0, 3.0)])
 def test_candidate_search_equals_exhaustive_search_at_any_cutoff_and_after_a_removal(min_score, margin) -> None:
     """Cutoff 0 leaves every name uncut (all are candidates, a removed one too, scored as nothing);
-    a high one cuts names into many short segments."""
-    names = company_names(400, seed=3)
+    a high one cuts names into many short segments. Names added after the index was sealed (a
+    changed list) are searched unindexed until the next seal, as a kept copy is (more than
+    ``fuzzy.FEW`` of them: through the letter-count filter)."""
+    names = company_names(500, seed=3)
     index = AccountIndex(
-        (Account(f"G{i}", name) for i, name in enumerate(names)),
+        (Account(f"G{i}", name) for i, name in enumerate(names[:400])),
         MatchingSettings(fuzzy_min_score=min_score, fuzzy_margin=margin),
     )
-    index.remove(["G1", "G7"])
+    index.fuzzy_names.seal()
+    for i, name in enumerate(names[400:], start=400):
+        index.add(Account(f"G{i}", name))
+    index.remove(["G1", "G7", "G405"])
     rng = random.Random(13)
     queries = [with_typo(names[rng.randrange(len(names))], rng) for _ in range(40)] + names[:10]
-    assert assert_same_as_exhaustive(index, queries) >= 30  # the typos and the listed names themselves
-    kept = pickle.loads(pickle.dumps(index))  # as prepared.py keeps it: without the probe plans
-    assert assert_same_as_exhaustive(kept, queries) >= 30
+    queries += [with_typo(name, rng) for name in names[400:]]
+    assert assert_same_as_exhaustive(index, queries) >= 50  # the typos and the listed names themselves
+    unindexed = len(index.fuzzy_names._texts) - index.fuzzy_names._sealed
+    assert unindexed > FEW
+    kept = pickle.loads(pickle.dumps(index))  # as prepared.py keeps it: without the probe plans,
+    assert len(kept.fuzzy_names._texts) - kept.fuzzy_names._sealed == unindexed  # the added ones unindexed
+    assert assert_same_as_exhaustive(kept, queries) >= 50
 
 
 def test_a_winners_verdict_holds_only_the_rivals_within_the_margin() -> None:
@@ -126,3 +145,24 @@ def test_a_winners_verdict_holds_only_the_rivals_within_the_margin() -> None:
     verdict = names.decide(normalized)
     assert verdict == names.decide_exhaustively(normalized)
     assert verdict.winner is None and [c.owner for c in verdict.candidates] == ["G1", "G3"]
+
+
+def test_a_score_rounded_up_to_the_minimum_wins_as_in_the_exhaustive_search() -> None:
+    """Verdicts compare scores rounded to 0.1: 96.97 is 97.0, enough at ``fuzzy_min_score`` 97.
+    The narrow search looked only at 97 and more, and found no winner."""
+    index = AccountIndex(
+        [Account("G1", "Tamunamu Networks LLC")], MatchingSettings(fuzzy_min_score=97.0, fuzzy_margin=3.0)
+    )
+    normalized = normalize_name("Tmunamu Networks LLC")
+    verdict = index.fuzzy_names.decide(normalized)
+    assert verdict == index.fuzzy_names.decide_exhaustively(normalized)
+    assert verdict.winner is not None and (verdict.winner.owner, verdict.winner.score) == ("G1", 97.0)
+
+
+def test_a_fuzzy_index_kept_by_another_version_is_refused_so_that_the_list_is_indexed_anew() -> None:
+    """A kept index is a pickle (enrichment/prepared.py), which reads a ValueError as no kept copy:
+    an index of the dict-of-bytearrays layout would otherwise load and fail at the first search."""
+    names: FuzzyNames[int] = FuzzyNames(MatchingSettings())
+    names._format = 1  # as before the bulk index, which kept no format at all
+    with pytest.raises(ValueError, match="another version"):
+        pickle.loads(pickle.dumps(names))
