@@ -141,6 +141,7 @@ class ParallelFile:
         per_worker = self.RANGES_PER_WORKER if classifier.late is None else 1
         self._ranges = line_aligned_ranges(path, workers * per_worker)
         workers = min(workers, len(self._ranges))
+        classifier.prepare_to_fork()
         context = multiprocessing.get_context("fork")
         self._jobs: list[_Job] = []
         for number in range(workers):
