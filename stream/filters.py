@@ -49,8 +49,8 @@ def is_crawler(user_agent: str) -> bool:
 
 def _private_ipv4_blocks() -> tuple[tuple[int, int], ...] | None:
     """(network, mask) of every IPv4 block that ``not address.is_global or address.is_multicast``
-    holds, from ``ipaddress``'s own tables: deciding it by integer masks took ~2 µs an address
-    instead of ~20 (``is_global`` makes an ``IPv4Network`` at each call). None when this Python's
+    holds, from ``ipaddress``'s own tables: deciding it by integer masks took 2.4-2.7 µs an
+    address instead of 7.4-9.9 (``is_global`` makes an ``IPv4Network`` at each call). None when this Python's
     ``ipaddress`` has exceptions inside its private blocks (3.12.4 and later): then its
     properties decide."""
     constants = getattr(ipaddress.IPv4Address, "_constants", None)
