@@ -20,7 +20,6 @@ import os
 import queue
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -85,14 +84,28 @@ def read_range(path: str | Path, start: int, end: int, encoding: str = "utf-8") 
 
 
 def _classify_ranges(
-    classifier: HitClassifier, path: str, ranges: Sequence[tuple[int, int]], results: multiprocessing.Queue
+    classifier: HitClassifier,
+    path: str,
+    ranges: Sequence[tuple[int, int]],
+    next_range: Any,
+    results: multiprocessing.Queue,
+    worker: int,
 ) -> None:
-    """Worker body: classify its ranges one after the other, streaming each one's matched hits
-    back, then that range's counts; at the end what the worker resolved."""
+    """Worker body: take the next range not taken yet (``next_range``, shared by the workers),
+    classify it, stream its matched hits back, then its counts; again until none is left; at the
+    end what the worker resolved. Each message names its range: the parent puts them in order."""
     try:
         classifier.resolved_addresses.clear()  # report only what this worker learned
         classifier.new_registrations.clear()
-        for start, end in ranges:
+        taken = 0
+        while True:
+            with next_range.get_lock():
+                number = next_range.value
+                next_range.value += 1
+            if number >= len(ranges):
+                break
+            taken += 1
+            start, end = ranges[number]
             summary = RunSummary()
             batch: list[MatchedHit] = []
             outcomes = with_late_resolution(
@@ -101,21 +114,14 @@ def _classify_ranges(
             for matched in tally(outcomes, summary):
                 batch.append(matched)
                 if len(batch) >= HITS_PER_MESSAGE:
-                    results.put(("hits", batch))
+                    results.put(("hits", number, batch))
                     batch = []
             if batch:
-                results.put(("hits", batch))
-            results.put(("range", summary))
-        results.put(("done", (classifier.resolved_addresses, classifier.new_registrations)))
+                results.put(("hits", number, batch))
+            results.put(("range", number, summary))
+        results.put(("done", worker, (taken, classifier.resolved_addresses, classifier.new_registrations)))
     except BaseException:  # the parent must hear about it rather than wait forever
-        results.put(("error", traceback.format_exc()))
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    process: multiprocessing.process.BaseProcess
-    results: multiprocessing.Queue
-    ranges: Sequence[tuple[int, int]]
+        results.put(("error", worker, traceback.format_exc()))
 
 
 class ParallelFile:
@@ -124,13 +130,15 @@ class ParallelFile:
     matched hits in file order, every line's outcome counted into ``summary``. ``close`` stops
     the workers of a run that ends early.
 
-    The file is cut into ``RANGES_PER_WORKER`` ranges a worker, taken in turn (worker 1 the first,
-    worker 2 the second, ... worker 1 again), and the parent takes each range's hits in file
-    order as it is done. With one range a worker (each sent its hits 5,000 at a time), the
-    parent had the hits only as the workers ended, and tracked them all after: 0.7-0.9 s from
-    the last worker's end to the last hit stored on the 1,000,000-line bench, 0.1 s with eight
-    ranges each. With late resolution on, a worker's lines are one range, as a held line waits
-    for its answer until the end of its range."""
+    The file is cut into ``RANGES_PER_WORKER`` ranges a worker; a worker that finishes one takes
+    the next one nobody took, so a worker slowed down (by the parent storing the list, or by
+    other programs on the machine) takes fewer and the workers end together. The parent takes
+    each range's hits in file order as they come, holding those of later ranges that came first.
+    With one range a worker (each sent its hits 5,000 at a time), the parent had the hits only
+    as the workers ended, and tracked them all after: 0.7-0.9 s from the last worker's end to the
+    last hit stored on the 1,000,000-line bench, 0.1 s with eight ranges each. With late
+    resolution on, a worker's lines are one range, as a held line waits for its answer until the
+    end of its range."""
 
     RANGES_PER_WORKER = 8
 
@@ -141,68 +149,82 @@ class ParallelFile:
         per_worker = self.RANGES_PER_WORKER if classifier.late is None else 1
         self._ranges = line_aligned_ranges(path, workers * per_worker)
         workers = min(workers, len(self._ranges))
+        classifier.prepare_to_fork()
         context = multiprocessing.get_context("fork")
-        self._jobs: list[_Job] = []
+        self._results: multiprocessing.Queue = context.Queue()
+        next_range = context.Value("q", 0)
+        self._processes: list[multiprocessing.process.BaseProcess] = []
         for number in range(workers):
-            ranges = self._ranges[number::workers]
-            results = context.Queue()
             process = context.Process(
                 target=_classify_ranges,
-                args=(classifier, path, ranges, results),
+                args=(classifier, path, self._ranges, next_range, self._results, number),
                 name=f"revisit-replay-{number + 1}",
                 daemon=True,
             )
             process.start()
-            self._jobs.append(_Job(process, results, ranges))
+            self._processes.append(process)
+        self._early: dict[int, list[tuple[str, Any]]] = {}  # messages of ranges after the one being read
+        self._finished: list[Any] = []  # the workers' "done" payloads
+        self.ranges_taken: dict[int, int] = {}  # worker number → how many ranges it classified, once done
 
     def __iter__(self) -> Iterator[MatchedHit]:
         try:
-            for number, (start, end) in enumerate(self._ranges):
-                yield from self._hits_of(self._jobs[number % len(self._jobs)], start, end)
-            for job in self._jobs:
-                resolved, registrations = self._next(job, "done", *job.ranges[-1])
+            for number in range(len(self._ranges)):
+                yield from self._hits_of(number)
+            while len(self._finished) < len(self._processes):
+                self._take(None)
+            for worker, (taken, resolved, registrations) in self._finished:
+                self.ranges_taken[worker] = taken
                 self.classifier.resolved_addresses.update(resolved)
                 self.classifier.new_registrations.extend(registrations)
-                job.process.join()
+            for process in self._processes:
+                process.join()
         finally:
             self.close()
 
-    def _hits_of(self, job: _Job, start: int, end: int) -> Iterator[MatchedHit]:
+    def _hits_of(self, number: int) -> Iterator[MatchedHit]:
         while True:
-            kind, payload = self._next(job, None, start, end)
+            early = self._early.get(number)
+            if early:
+                kind, payload = early.pop(0)
+            else:
+                kind, payload = self._take(number)
             if kind == "hits":
                 yield from payload
-            elif kind == "range":
+            else:
+                self._early.pop(number, None)
                 self.summary.add_counts(payload)
                 return
-            else:
-                raise RuntimeError(f"{self.path}: worker for bytes {start}-{end} sent {kind!r} before its counts")
 
-    def _next(self, job: _Job, expected: str | None, start: int, end: int) -> Any:
-        """The worker's next message (``expected``: its payload, which must be of that kind)."""
+    def _take(self, wanted: int | None) -> tuple[str, Any]:
+        """The next message of range ``wanted`` (None: of no range, a worker's end), holding
+        those of other ranges until their turn."""
         while True:
             try:
-                kind, payload = job.results.get(timeout=WORKER_POLL_SECONDS)
+                kind, number, payload = self._results.get(timeout=WORKER_POLL_SECONDS)
             except queue.Empty:
-                if not job.process.is_alive():
+                ended = [p for p in self._processes if not p.is_alive() and p.exitcode != 0]
+                if ended:
                     raise RuntimeError(
-                        f"{self.path}: worker for bytes {start}-{end} ended "
-                        f"(exit code {job.process.exitcode}) without its results"
+                        f"{self.path}: worker {ended[0].name} ended (exit code {ended[0].exitcode}) without its results"
                     ) from None
                 continue
             if kind == "error":
-                raise RuntimeError(f"{self.path}: worker for bytes {start}-{end} failed:\n{payload}")
-            if expected is None:
+                raise RuntimeError(f"{self.path}: worker {self._processes[number].name} failed:\n{payload}")
+            if kind == "done":
+                self._finished.append((number, payload))
+                if wanted is None:
+                    return kind, payload
+                continue
+            if number == wanted:
                 return kind, payload
-            if kind != expected:
-                raise RuntimeError(f"{self.path}: worker for bytes {start}-{end} sent {kind!r}, not {expected!r}")
-            return payload
+            self._early.setdefault(number, []).append((kind, payload))
 
     def close(self) -> None:
-        for job in self._jobs:
-            if job.process.is_alive():
-                job.process.kill()
-                job.process.join()
+        for process in self._processes:
+            if process.is_alive():
+                process.kill()
+                process.join()
 
 
 def can_split(path: str, min_bytes: int) -> bool:

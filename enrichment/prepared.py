@@ -46,6 +46,13 @@ class PreparedAccounts:
     reused: bool  # loaded as kept, not validated again
     # the matching key of each name indexed by this start (none when kept): for the import
     keys: Mapping[str, str] = field(default_factory=dict)
+    # a new list not kept yet (``prepare_accounts(..., keep=False)``): ``keep`` writes it
+    _unkept: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
+
+    def keep(self) -> None:
+        """Write the kept copy of a list prepared with ``keep=False`` (once; nothing otherwise)."""
+        while self._unkept:
+            self._unkept.pop()()
 
 
 def default_cache_dir() -> Path:
@@ -53,10 +60,16 @@ def default_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"revisit-accounts-{os.getuid()}"
 
 
-def prepare_accounts(path: str | Path, encoding: str, matching: MatchingSettings) -> PreparedAccounts:
+def prepare_accounts(
+    path: str | Path, encoding: str, matching: MatchingSettings, keep: bool = True
+) -> PreparedAccounts:
     """The list of a CSV file: kept by the file's digest (and the encoding it is read in). A
     changed file is the newest kept list with the difference applied: its new and changed rows
-    validated and indexed, its unchanged rows taken as they were, accounts gone removed."""
+    validated and indexed, its unchanged rows taken as they were, accounts gone removed.
+
+    ``keep=False``: a new list is kept when the caller calls ``PreparedAccounts.keep``. Replay
+    does so once its worker processes run: pickling 100,000 accounts and their index takes ~2 s
+    that no longer delay the first line."""
     raw = read_accounts(path)
     digest = hashlib.sha256(raw).hexdigest()
     folder = _folder(matching)
@@ -93,9 +106,13 @@ def prepare_accounts(path: str | Path, encoding: str, matching: MatchingSettings
         index = _new_index(index, parsed, matching, keys)  # many accounts gone: not worth carrying their places
     positions = {cells: row if isinstance(row, int) else _position(index, row) for cells, row in parsed}
     del parsed  # the row keys: not needed once their positions are known
+    prepared = PreparedAccounts(digest, index.accounts, index, reused=False, keys=keys)
     if folder is not None:
-        _keep(folder, key, index, _Rows(rules, header, positions))
-    return PreparedAccounts(digest, index.accounts, index, reused=False, keys=keys)
+        kept_folder, rows = folder, _Rows(rules, header, positions)
+        prepared._unkept.append(lambda: _keep(kept_folder, key, index, rows))
+        if keep:
+            prepared.keep()
+    return prepared
 
 
 def prepare_stored_accounts(

@@ -104,12 +104,17 @@ class Enrichment:
             self.late.close()
 
 
-def freeze_long_lived_objects() -> None:
+def freeze_long_lived_objects(collect: bool = True) -> None:
     """Take what was built at start (the account index: a million objects for 100,000 accounts)
     out of the garbage collector's full collections. Each full collection visits every tracked
     object and stops the process meanwhile; without this its pauses grow with the account list
-    and show as latency spikes. The objects are still freed by reference counting."""
-    gc.collect()
+    and show as latency spikes. The objects are still freed by reference counting.
+
+    ``collect``: the start-up's garbage collected first, for a process that runs for days. A
+    replay ends within minutes and skips it: the collection found ~20 objects and took 0.1 s
+    before the first line was read."""
+    if collect:
+        gc.collect()
     gc.freeze()
 
 
@@ -179,7 +184,7 @@ class ReplayRequest:
 def replay(request: ReplayRequest, settings: Settings, console: TextIO | None = None) -> RunSummary:
     console = console or sys.stdout  # read at call time: a default bound at import misses a redirected stdout
     check_log_paths(request.logs)
-    prepared = prepare_accounts(request.accounts_csv, request.encoding, settings.matching)
+    prepared = prepare_accounts(request.accounts_csv, request.encoding, settings.matching, keep=False)
     enrichment = build_enrichment(
         prepared.index, list(settings.resolution.mmdb_paths) + list(request.mmdb_paths), settings
     )
@@ -193,7 +198,7 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO | None = 
         if enrichment.late is not None:
             enrichment.remember_registrations(store.load_network_registrations())
         classifier = HitClassifier(settings, enrichment.index, enrichment.resolvers, late=enrichment.late)
-        freeze_long_lived_objects()
+        freeze_long_lived_objects(collect=False)
         tracker = VisitTracker(settings, dict(store.last_alert_times()))
         channels: list[Channel] = [
             JsonLinesChannel(request.alerts_jsonl or settings.alerts.jsonl_path),
@@ -206,9 +211,10 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO | None = 
             request.logs, classifier, summary, workers, settings.replay.parallel_min_mb * 1024 * 1024
         )
         try:
+            # While the worker processes classify: keeping a new list (2 s for 100,000 accounts)
+            # and storing it (0.85 s for 10,000) delayed their start (README, "Measured performance").
+            prepared.keep()
             if not sign_ins:
-                # While the worker processes classify: storing 10,000 new accounts took 0.85 s of
-                # the bench's 6.3 s replay, before them (README, "Measured performance").
                 store.save_accounts(prepared.accounts, prepared.digest, keys=prepared.keys)
             track_and_store(matched, tracker, store.hit_sink(), ChannelSender(channels), summary)
         finally:

@@ -39,6 +39,9 @@ class TimestampParser:
         self.cache = BoundedCache(cache_size)
         self.zone = zone
         self._zones: dict[str, timezone] = {}
+        # CLF text without its seconds → that minute: a log has a new second every few lines and
+        # a new minute every few hundred; the second set into the minute is a third of the work
+        self._minutes = BoundedCache(4096)
 
     def parse(self, text: str) -> datetime | None:
         value = self.cache.get(text)
@@ -55,6 +58,13 @@ class TimestampParser:
             return False  # remembered as a miss: one odd value must never stop a run
 
     def _parse_clf(self, text: str) -> datetime:
+        minute_key = text[:17] + text[20:]
+        minute = self._minutes.get(minute_key)
+        if minute is None:
+            minute = self._minutes.remember(minute_key, self._parse_clf_minute(text))
+        return minute.replace(second=int(text[18:20]))
+
+    def _parse_clf_minute(self, text: str) -> datetime:
         zone = self._zones.get(text[21:])
         if zone is None:
             zone = self._offset(text[21:])
@@ -65,7 +75,6 @@ class TimestampParser:
             int(text[0:2]),
             int(text[12:14]),
             int(text[15:17]),
-            int(text[18:20]),
             tzinfo=zone,
         )
 

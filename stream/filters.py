@@ -47,6 +47,37 @@ def is_crawler(user_agent: str) -> bool:
     return crawleruseragents.is_crawler(user_agent)
 
 
+def _private_ipv4_blocks() -> tuple[tuple[int, int], ...] | None:
+    """(network, mask) of every IPv4 block that ``not address.is_global or address.is_multicast``
+    holds, from ``ipaddress``'s own tables: deciding it by integer masks took 2.4-2.7 µs an
+    address instead of 7.4-9.9 (``is_global`` makes an ``IPv4Network`` at each call). None when this Python's
+    ``ipaddress`` has exceptions inside its private blocks (3.12.4 and later): then its
+    properties decide."""
+    constants = getattr(ipaddress.IPv4Address, "_constants", None)
+    private = getattr(constants, "_private_networks", None)
+    public = getattr(constants, "_public_network", None)
+    multicast = getattr(constants, "_multicast_network", None)
+    exceptions: object = getattr(constants, "_private_networks_exceptions", None)
+    if private is None or public is None or multicast is None or exceptions:
+        return None
+    return tuple((int(n.network_address), int(n.netmask)) for n in (*private, public, multicast))
+
+
+_PRIVATE_IPV4_BLOCKS = _private_ipv4_blocks()
+
+
+def is_private_address(address: IPAddress) -> bool:
+    """``not address.is_global or address.is_multicast``: no visitor from the internet has it
+    (multicast is "global" to ipaddress, never a client)."""
+    if _PRIVATE_IPV4_BLOCKS is not None and address.version == 4:
+        value = int(address)
+        for network, mask in _PRIVATE_IPV4_BLOCKS:  # noqa: SIM110 (a loop: any() and its generator cost twice as much)
+            if value & mask == network:
+                return True
+        return False
+    return not address.is_global or address.is_multicast
+
+
 class HitFilter:
     """Decides, from cheap text checks first, whether a parsed line is dropped and why."""
 
@@ -84,6 +115,11 @@ class HitFilter:
             bot = self.bot_cache.remember(user_agent, is_crawler(user_agent))
         return bot
 
+    def compile_bot_patterns(self) -> None:
+        """Compile the crawler patterns now (they are compiled at the first check otherwise)."""
+        if self._settings.drop_bots:
+            crawleruseragents.is_crawler("Mozilla/5.0")
+
     def is_asset(self, path: str) -> bool:
         return path.lower().endswith(self._asset_extensions) or path.startswith(self._asset_prefixes)
 
@@ -91,6 +127,6 @@ class HitFilter:
         """Checked once per distinct client address (the caller caches the outcome)."""
         if any(address in network for network in self._own_networks):
             return FilterReason.OWN_NETWORK
-        if self._settings.drop_private and (not address.is_global or address.is_multicast):
-            return FilterReason.PRIVATE_ADDRESS  # multicast is "global" to ipaddress, never a client
+        if self._settings.drop_private and is_private_address(address):
+            return FilterReason.PRIVATE_ADDRESS
         return None

@@ -362,3 +362,20 @@ def test_the_kept_copy_holds_each_row_by_a_digest_and_its_accounts_as_one_bytes_
         store.close()
     assert list(index.accounts) == list(first.accounts)
     assert row_key(("a,b", "c")) != row_key(("a", "b,c")) and row_key(("a\0", "b")) != row_key(("a", "\0b"))
+
+
+def test_a_list_prepared_to_be_kept_later_is_written_when_the_caller_keeps_it(tmp_path, matching) -> None:
+    """Replay keeps a new list once its worker processes run (the pickling no longer delays the
+    first line): until then nothing is in the folder; kept, the next start reuses it, and
+    keeping twice writes it once."""
+    csv = write(tmp_path / "accounts.csv", rows(20))
+    prepared = prepare_accounts(csv, "utf-8-sig", matching, keep=False)
+    kept_folder = Path(matching.prepared_dir)
+    assert not prepared.reused and list(kept_folder.glob("*.prepared")) == []
+    prepared.keep()
+    (written,) = kept_folder.glob("*.prepared")
+    modified = written.stat().st_mtime_ns
+    prepared.keep()
+    assert written.stat().st_mtime_ns == modified
+    again = prepare_accounts(csv, "utf-8-sig", matching)
+    assert again.reused and list(again.accounts) == list(prepared.accounts)

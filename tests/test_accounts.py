@@ -222,3 +222,21 @@ def test_a_network_cell_reads_as_ipaddress_reads_it(text: str) -> None:
     except _RowError:
         found = "refused"
     assert found == expected and type(found) is type(expected)
+
+
+def test_an_owner_date_and_amount_repeated_on_many_rows_are_read_once_and_shared(tmp_path: Path) -> None:
+    """A list names a few dozen owners and a few hundred dates for 100,000 accounts: each distinct
+    one is validated once and its value shared by the rows (less work, less memory), while a bad
+    one is still reported on the first row that has it."""
+    rows = "".join(
+        f'C-{i},Company {i},,,,Sato,sato@example.com,U024BE7LH,2024-01-15,,,"1,000",competitor,,\n' for i in range(3)
+    )
+    accounts = load_accounts(write(tmp_path, HEADER + "\n" + rows))
+    assert len(accounts) == 3
+    assert len({id(a.owner) for a in accounts}) == 1
+    assert len({id(a.last_deal_at) for a in accounts}) == 1
+    assert len({id(a.lifetime_value) for a in accounts}) == 1
+    assert accounts[2].owner.email == "sato@example.com" and accounts[2].lifetime_value == Decimal("1000")
+    bad = rows + "C-9,Company 9,,,,Sato,sato@example,U024BE7LH,2024-01-15,,,,competitor,,\n"
+    with pytest.raises(BadInput, match=r"accounts.csv:5:7: owner_email: 'sato@example' is not an e-mail address"):
+        load_accounts(write(tmp_path, HEADER + "\n" + bad))

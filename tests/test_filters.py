@@ -79,3 +79,28 @@ def test_statuses() -> None:
 def test_addresses(address: str, reason: str | None) -> None:
     hit_filter = HitFilter(FilterSettings(own_networks=("133.18.40.0/24",)))
     assert hit_filter.reason_for_address(ipaddress.ip_address(address)) == reason
+
+
+def test_private_address_check_agrees_with_ipaddress_on_every_block_edge_and_random_addresses() -> None:
+    """The integer check replay uses once per distinct client address gives what ``ipaddress``
+    says: ``not is_global or is_multicast``, at each reserved block's first and last address,
+    just outside them, and on 100,000 random IPv4 addresses; IPv6 still goes through ipaddress."""
+    import random
+
+    from revisit.stream.filters import is_private_address
+
+    edges = []
+    for network in (*ipaddress.IPv4Address._constants._private_networks, ipaddress.ip_network("100.64.0.0/10")):
+        first, last = int(network.network_address), int(network.broadcast_address)
+        edges += [first - 1, first, last, last + 1]
+    edges += [int(ipaddress.IPv4Address("224.0.0.0")) - 1, int(ipaddress.IPv4Address("239.255.255.255")) + 1]
+    rng = random.Random(23)
+    values = [v for v in edges if 0 <= v < 2**32] + [rng.getrandbits(32) for _ in range(100_000)]
+    addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ipaddress.IPv4Address(v) for v in values]
+    addresses += [ipaddress.ip_address(text) for text in ("::1", "fe80::1", "2001:db8::1", "2a00:1450::1", "ff02::1")]
+    wrong = [a for a in addresses if is_private_address(a) != (not a.is_global or a.is_multicast)]
+    assert wrong == []
+    hit_filter = HitFilter(FilterSettings())
+    assert hit_filter.reason_for_address(ipaddress.ip_address("100.64.0.1")) == FilterReason.PRIVATE_ADDRESS
+    assert hit_filter.reason_for_address(ipaddress.ip_address("224.0.0.1")) == FilterReason.PRIVATE_ADDRESS
+    assert hit_filter.reason_for_address(ipaddress.ip_address("45.0.0.7")) is None

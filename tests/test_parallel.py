@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import signal
+import threading
 from pathlib import Path
 
 from revisit.cli import main
@@ -98,3 +101,60 @@ def test_workers_taking_ranges_in_turn_count_every_line_once(tmp_path: Path) -> 
         outcomes[workers] = (summary, [m.raw_line for m in matched])
     assert outcomes[1][0].as_dict() == outcomes[2][0].as_dict() and outcomes[1][0].lines == 10_000
     assert outcomes[1][1] == outcomes[2][1] and outcomes[1][1]
+
+
+def test_a_stopped_worker_leaves_its_ranges_to_the_others(tmp_path: Path) -> None:
+    """Ranges are taken as workers get free, not dealt out at the start: a worker held back (here
+    stopped with SIGSTOP as soon as it started, until the other one has ended; on the bench
+    machine, other programs or the parent storing the list) classifies fewer than its share
+    (the ranges it took before the stop, at most one on any machine seen), the other one the
+    rest, and the hits and counts are still those of one process, in file order."""
+    settings = Settings()
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    index = AccountIndex(load_accounts(str(tmp_path / "accounts.csv")))
+
+    def classifier() -> HitClassifier:
+        return HitClassifier(settings, index, ResolverChain([AccountNetworkResolver(index)]))
+
+    one = RunSummary()
+    sequential = [m.raw_line for m in matched_hits_of_files([str(APACHE_LOG)], classifier(), one, 1, 0)]
+    summary = RunSummary()
+    parallel = ParallelFile(classifier(), str(APACHE_LOG), 2, summary)
+    held, other = [p for p in multiprocessing.active_children() if p.name.startswith("revisit-replay-")]
+    held_number = int(held.name.rsplit("-", 1)[1]) - 1
+    os.kill(held.pid, signal.SIGSTOP)
+
+    def resume_when_the_other_ended() -> None:
+        other.join()
+        os.kill(held.pid, signal.SIGCONT)  # still there: it cannot end while stopped
+
+    resumer = threading.Thread(target=resume_when_the_other_ended)
+    resumer.start()
+    hits = [m.raw_line for m in parallel]
+    resumer.join()
+    assert hits == sequential and summary.as_dict() == one.as_dict()
+    assert parallel.ranges_taken[held_number] < ParallelFile.RANGES_PER_WORKER
+    assert sum(parallel.ranges_taken.values()) == 2 * ParallelFile.RANGES_PER_WORKER
+
+
+def test_a_worker_takes_the_ranges_nobody_took_yet(tmp_path: Path) -> None:
+    """The workers share one counter of ranges: a worker starting when 14 of 16 are taken
+    classifies the last two and reports them, each range's messages naming the range."""
+    from revisit.enrichment.parallel import _classify_ranges
+
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    index = AccountIndex(load_accounts(str(tmp_path / "accounts.csv")))
+    classifier = HitClassifier(Settings(), index, ResolverChain([AccountNetworkResolver(index)]))
+    ranges = line_aligned_ranges(APACHE_LOG, 16)
+    context = multiprocessing.get_context("fork")
+    next_range, results = context.Value("q", 14), context.Queue()
+    _classify_ranges(classifier, str(APACHE_LOG), ranges, next_range, results, 0)
+    messages = [results.get(timeout=10)]
+    while messages[-1][0] != "done":
+        messages.append(results.get(timeout=10))
+    ends = [(kind, number) for kind, number, _payload in messages if kind != "hits"]
+    assert ends == [("range", 14), ("range", 15), ("done", 0)]
+    assert {number for kind, number, _payload in messages if kind == "hits"} <= {14, 15}
+    assert messages[-1][2][0] == 2 and next_range.value == 17
+    counted = sum(payload.lines for kind, _number, payload in messages if kind == "range")
+    assert counted == sum(1 for _ in read_range(APACHE_LOG, ranges[14][0], ranges[15][1]))

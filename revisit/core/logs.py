@@ -22,9 +22,7 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
-from typing import Any
-
-import structlog
+from typing import TYPE_CHECKING, Any
 
 from revisit.core.config import (
     LoggingSettings,
@@ -34,6 +32,9 @@ from revisit.core.config import (
     secret_sources,
 )
 from revisit.core.text import without_credentials
+
+if TYPE_CHECKING:
+    import structlog
 
 EventDict = MutableMapping[str, Any]
 Processor = Callable[[Any, str, EventDict], EventDict]
@@ -126,6 +127,12 @@ def known_secrets(settings: Settings, sources: Mapping[str, tuple[str, str]] | N
 
 def processor_chain(settings: Settings, sources: Mapping[str, tuple[str, str]] | None = None) -> list[Processor]:
     """Steps 1-5 of the module docstring, for standard-library records (see ``configure_logging``)."""
+    return _processor_chain(settings, known_secrets(settings, sources))
+
+
+def _processor_chain(settings: Settings, secrets: Iterable[str]) -> list[Processor]:
+    import structlog
+
     chain: list[Processor] = [
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
         structlog.stdlib.add_log_level,
@@ -134,7 +141,7 @@ def processor_chain(settings: Settings, sources: Mapping[str, tuple[str, str]] |
         DropFields("color_message"),
         add_event_id,
         structlog.processors.format_exc_info,
-        secret_masker(known_secrets(settings, sources)),
+        secret_masker(secrets),
     ]
     if settings.privacy.enabled or settings.privacy.ip_storage != "full":
         chain.append(mask_addresses)
@@ -162,6 +169,39 @@ class StderrHandler(logging.StreamHandler):
         return None
 
 
+class _ChainFormatter(logging.Formatter):
+    """structlog's formatter with the chain of ``configure_logging``, made at the first record.
+
+    Importing structlog (and ``rich``, which it imports whenever it is installed, as the test
+    tools install it) took 0.2-0.3 s of every command's start; a replay that logs nothing no
+    longer pays it. The secrets to mask are read when logging is configured, as before."""
+
+    def __init__(self, settings: Settings, secrets: list[str], json_lines: bool) -> None:
+        super().__init__()
+        self._settings = settings
+        self._secrets = secrets
+        self._json_lines = json_lines
+        self._made: structlog.stdlib.ProcessorFormatter | None = None
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self._made is None:
+            self._made = self._make()
+        return self._made.format(record)
+
+    def _make(self) -> structlog.stdlib.ProcessorFormatter:
+        import structlog
+
+        renderer = (
+            structlog.processors.JSONRenderer(ensure_ascii=False)
+            if self._json_lines
+            else structlog.dev.ConsoleRenderer(colors=False)
+        )
+        return structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=_processor_chain(self._settings, self._secrets),
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+
+
 def configure_logging(
     settings: Settings,
     level: str | None = None,
@@ -171,15 +211,9 @@ def configure_logging(
     """Once per process, before anything logs: the root logger renders through the chain, which
     masks the values of ``secret_sources`` (the wiring passes every channel's too)."""
     handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
-    renderer = (
-        structlog.processors.JSONRenderer(ensure_ascii=False)
-        if wants_json(settings.logging, stream or sys.stderr)
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=processor_chain(settings, secret_sources),
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        _ChainFormatter(
+            settings, known_secrets(settings, secret_sources), wants_json(settings.logging, stream or sys.stderr)
         )
     )
     root = logging.getLogger()
