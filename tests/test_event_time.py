@@ -195,3 +195,33 @@ def test_held_alerts_and_waiting_hits_come_up_by_their_time_per_matched_partitio
     waiting.wait(5, AT, "C-1")
     waiting.wait(5, AT + timedelta(minutes=1), "C-2")
     assert waiting.due(5, AT) == [] and waiting.due(5, AT + timedelta(seconds=61)) == ["C-1", "C-2"]
+
+
+def test_a_live_partition_read_to_its_end_moves_the_watermark_with_the_clock() -> None:
+    """Live input (within the allowed disorder of the clock) read to its end at wall time c gives
+    no line older than c - 60 s, so the watermark is c - 60 s, not the newest line - 60 s, and
+    keeps following the clock when the traffic stops, before the partitions turn idle. A backlog,
+    far behind the clock, goes by its own event time however fast it is read."""
+    clock: RawWatermarks[int] = RawWatermarks(timedelta(seconds=60), idle_seconds=10.0)
+    clock.assign({0, 1}, now=0.0)
+    wall = AT + timedelta(hours=1)
+    clock.saw(0, wall - timedelta(seconds=2), now=1.0)  # the newest lines, 2 s and 1 s behind the clock
+    clock.saw(1, wall - timedelta(seconds=1), now=1.0)
+    assert clock.advance(now=1.0) == wall - timedelta(seconds=62)  # not known read to the end yet
+    clock.caught_up(0, wall)
+    clock.caught_up(1, wall - timedelta(seconds=0.5))
+    assert clock.advance(now=1.0) == wall - timedelta(seconds=60.5)
+    assert clock.release_watermark(now=1.0, wall_now=wall) == wall - timedelta(seconds=60.5)
+    # the traffic stops: 5 s later nothing new was read, both partitions read to their end again
+    clock.caught_up(0, wall + timedelta(seconds=5))
+    clock.caught_up(1, wall + timedelta(seconds=5))
+    assert clock.advance(now=6.0) == wall - timedelta(seconds=55)
+    # a late line (shipped more than 60 s after its time) is late for the hits too
+    assert clock.is_late(wall - timedelta(seconds=56)) and not clock.is_late(wall - timedelta(seconds=55))
+
+    backlog: RawWatermarks[int] = RawWatermarks(timedelta(seconds=60), idle_seconds=10.0)
+    backlog.assign({0}, now=0.0)
+    backlog.saw(0, AT, now=1.0)  # an hour behind the clock, read to its end all the same
+    backlog.caught_up(0, wall)
+    assert backlog.advance(now=1.0) == AT - timedelta(seconds=60)
+    assert backlog.release_watermark(now=1.0, wall_now=wall) == AT - timedelta(seconds=60)
