@@ -64,7 +64,6 @@ SWEEP_SLICE = 50  # accounts forgotten at a time; the sweep waits for their chan
 CHANGELOG_QUEUE_CALM = 25  # records in Faust's producer buffer below which the sweep goes on
 CHANGELOG_WAIT_LIMIT_SECONDS = 1.0
 CHANGELOG_BATCH_BYTES = 512 * 1024  # under the broker's 1 MB message limit
-STORE_SPACING = 4.0  # after a write of d seconds, the timer writes again no sooner than this × d
 
 
 def build_app(
@@ -280,22 +279,9 @@ def build_app(
                     await asyncio.sleep(DATABASE_RETRY_SECONDS)
             metrics.processing.labels("track").observe(time.perf_counter() - started)
 
-    store_again_at = [0.0]  # monotonic time before which the timer leaves the rows buffered
-
     @app.timer(interval=worker.store_interval_seconds)
     async def store_pending_rows() -> None:
-        """Every ``worker.store_interval_seconds``, or less often while writes are slow: after a
-        write that took *d*, the next waits at least ``STORE_SPACING`` × *d*, so storing takes at
-        most a fifth of the event loop whatever a commit costs. At a fixed 50 ms on a busy
-        machine, writes of 0.15-0.5 s overlapped their own timer (SQLite's commit alone was 7 % of
-        py-spy's samples), the worker fell a minute behind at 1,000 lines/s and alerts were
-        stored up to 120 s after their window's end instead of 61 s (bench, load 5-8,
-        2026-12-01); more rows per commit cost little more than fewer."""
-        now = time.monotonic()
-        if now < store_again_at[0]:
-            return
         store_and_acknowledge()
-        store_again_at[0] = time.monotonic() + STORE_SPACING * (time.monotonic() - now)
 
     @app.timer(interval=worker.forget_interval_seconds)
     async def forget_ended_visits() -> None:
