@@ -4,8 +4,16 @@
 
 1. Throughput: ships ``--lines`` generated combined-format lines into a 4-partition topic, then in
    the same run measures a bare kafka-python consumer reading the topic (the floor: fetch and
-   decode, nothing else) and one ``revisit worker`` processing it (from its first processed event
-   to the last, read from its /metrics).
+   decode, nothing else) and one ``revisit worker`` processing it, from its first processed event
+   (read from its /metrics) to (a) every line classified and every matched hit stored: the
+   throughput, as events/s and as a ratio to the bare consumer. Then, apart, (b) the tail: how
+   long after that the last hits waited to be taken into their visits (``session_id`` set in the
+   database). The backlog's last ``stream.max_disorder_seconds`` of event time is above every
+   watermark when the lines run out, and waits until every raw partition has been idle for
+   ``stream.idle_seconds`` (10 s of wall-clock time) and the next marker: latency by design, the
+   price of the event-time order, not a cost per event. With ``--old-code DIR`` (a checkout of
+   other code, run with ``PYTHONPATH=DIR``), a worker of that code reads the same topic in the
+   same run, one after the other with this one, for a comparison on the same broker and load.
 2. Latency: a producer writes JSON log lines stamped with their send time at a steady ``--rate``
    per second for ``--seconds``; 10 % come from dormant accounts' networks, the rest from a pool of
    5,000 visitors. The worker's histogram from event time to hit stored gives p50 and p99.
@@ -25,15 +33,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 import uuid
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,10 +60,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def write_config(folder: Path, bootstrap: str, name: str, web_port: int, json_logs: bool, extra: str = "") -> Path:
+def write_config(
+    folder: Path, bootstrap: str, name: str, web_port: int, json_logs: bool, extra: str = "", raw_topic: str = ""
+) -> Path:
     config = folder / f"{name}.toml"
     text = (
-        f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{name}"\nmatched_topic = "{name}-m"\n'
+        f'[kafka]\nbootstrap_servers = "{bootstrap}"\nraw_topic = "{raw_topic or name}"\nmatched_topic = "{name}-m"\n'
         f'dead_letter_topic = "{name}-dlq"\npartitions = 4\n'
         f'[worker]\napp_id = "{name}-app"\nweb_port = {web_port}\nlag_interval_seconds = 1.0\n'
     )
@@ -115,12 +128,24 @@ def stop_worker(worker: subprocess.Popen) -> None:
         worker.wait()
 
 
-def start_worker(config: Path, db: str, accounts: Path, log: Path) -> subprocess.Popen:
+def start_worker(config: Path, db: str, accounts: Path, log: Path, code: Path | None = None) -> subprocess.Popen:
+    """``code``: a checkout whose ``revisit`` package runs instead of this one's."""
+    env = {**os.environ, "PYTHONPATH": str(code)} if code is not None else None
     return subprocess.Popen(
         [REVISIT, "worker", "--config", str(config), "--db", db, "--accounts", str(accounts)],
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
+        env=env,
     )
+
+
+def hits_without_visit(db_file: Path) -> int | None:
+    """Stored hits not yet taken into a visit (None: the worker has not made the table yet)."""
+    try:
+        with closing(sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, timeout=5)) as connection:
+            return connection.execute("SELECT count(*) FROM hits WHERE session_id IS NULL").fetchone()[0]
+    except sqlite3.OperationalError:
+        return None
 
 
 def bare_consumer_rate(bootstrap: str, topic: str, expected: int, tuned: bool) -> float:
@@ -145,11 +170,10 @@ def bare_consumer_rate(bootstrap: str, topic: str, expected: int, tuned: bool) -
     return count / seconds
 
 
-def throughput(bootstrap: str, folder: Path, lines: int) -> None:
+def throughput(bootstrap: str, folder: Path, lines: int, old_code: Path | None) -> None:
     log, account_lists = generate(lines, folder)
     name = f"tp{uuid.uuid4().hex[:8]}"
-    port = free_port()
-    config = write_config(folder, bootstrap, name, port, json_logs=False)
+    config = write_config(folder, bootstrap, name, free_port(), json_logs=False)
     started = time.perf_counter()
     subprocess.run(
         [REVISIT, "ship", str(log), "--config", str(config), "--checkpoint", str(folder / f"{name}.ckpt")],
@@ -164,9 +188,31 @@ def throughput(bootstrap: str, folder: Path, lines: int) -> None:
     print(f"bare kafka-python consumer (defaults): {bare:,.0f} events/s")
     tuned = bare_consumer_rate(bootstrap, name, lines, tuned=True)
     print(f"bare kafka-python consumer (check_crcs=False, 4 MB fetches): {tuned:,.0f} events/s")
-    worker = start_worker(config, f"sqlite:///{folder / (name + '.sqlite')}", account_lists[10_000], folder / "tp.log")
+    codes: list[tuple[str, Path | None]] = [("this code", None)]
+    if old_code is not None:
+        codes = [(f"old code ({old_code})", old_code), *codes, (f"old code ({old_code})", old_code)]
+    for number, (label, code) in enumerate(codes):
+        worker_throughput(bootstrap, folder, name, f"{name}w{number}", lines, account_lists[10_000], label, code, bare)
+
+
+def worker_throughput(
+    bootstrap: str,
+    folder: Path,
+    raw_topic: str,
+    name: str,
+    lines: int,
+    accounts: Path,
+    label: str,
+    code: Path | None,
+    bare: float,
+) -> None:
+    """One worker (its own consumer groups, matched topic and database) over the shipped topic."""
+    port = free_port()
+    config = write_config(folder, bootstrap, name, port, json_logs=False, raw_topic=raw_topic)
+    db_file = folder / f"{name}.sqlite"
+    worker = start_worker(config, f"sqlite:///{db_file}", accounts, folder / f"{name}.log", code)
     try:
-        first_at = classified_at = None
+        first_at = classified_at = stored_at = None
         while True:
             text = metrics_text(port)
             processed = events_processed(text)
@@ -175,17 +221,22 @@ def throughput(bootstrap: str, folder: Path, lines: int) -> None:
                 first_at, first_count = now, processed
             if processed >= lines and classified_at is None:
                 classified_at = now
-            if classified_at is not None and stored_hits(text) >= matched_events(text):
+            if classified_at is not None and stored_at is None and stored_hits(text) >= matched_events(text):
+                stored_at, matched = now, matched_events(text)
+            if stored_at is not None and hits_without_visit(db_file) == 0:
                 break
             if worker.poll() is not None:
-                raise SystemExit(f"worker ended: see {folder / 'tp.log'}")
+                raise SystemExit(f"worker ended: see {folder / (name + '.log')}")
             time.sleep(0.2)
-        rate = (lines - first_count) / (now - first_at)
+        assert first_at is not None and classified_at is not None and stored_at is not None
         classify_rate = (lines - first_count) / (classified_at - first_at)
+        rate = (lines - first_count) / (stored_at - first_at)
         print(
-            f"revisit worker (1 process), every line classified: {classify_rate:,.0f} events/s; "
-            f"every matched hit ({matched_events(text):,}) stored: {rate:,.0f} events/s "
-            f"= {rate / bare:.2f}x the bare consumer with defaults, {rate / tuned:.2f}x the tuned one"
+            f"revisit worker (1 process, {label}): (a) every line classified: {classify_rate:,.0f} events/s; "
+            f"every line classified and every matched hit ({matched:,}) stored: {rate:,.0f} events/s "
+            f"= {rate / bare:.2f}x the bare consumer with defaults; (b) the tail, apart: the last hits "
+            f"taken into their visits {now - stored_at:.1f} s later (the last max_disorder_seconds of event "
+            f"time wait for every raw partition to be idle for idle_seconds, then a marker: latency by design)"
         )
     finally:
         stop_worker(worker)
@@ -316,6 +367,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--alert-seconds", type=int, default=150, help="0: no alert-latency phase")
     parser.add_argument("--bootstrap")
+    parser.add_argument("--old-code", type=Path, help="a checkout of other code: its worker reads the same topic too")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="revisit-worker-bench-"))
     broker_dir = folder / "kafka"
@@ -329,7 +381,7 @@ def main() -> None:
         ).stdout.strip()
     try:
         print(f"broker {bootstrap}; work folder {folder}")
-        throughput(bootstrap, folder, args.lines)
+        throughput(bootstrap, folder, args.lines, args.old_code)
         latency(bootstrap, folder, args.rate, args.seconds)
         if args.alert_seconds:
             alert_latency(bootstrap, folder, args.rate, args.alert_seconds)

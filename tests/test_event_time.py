@@ -11,7 +11,7 @@ from revisit.alerts.tracker import Advance, VisitTracker
 from revisit.core.account import DormancyReason
 from revisit.core.alert import Alert
 from revisit.core.config import Settings, StreamSettings
-from revisit.kafka.event_order import EventTimeOrder
+from revisit.kafka.event_order import RawWatermarks
 from revisit.kafka.progress import CommittedEventTimes
 from revisit.kafka.release import HeldAlertIndex, Lows, LowWatermarks, WaitingIndex, WatermarkReport
 from tests.test_decisions import AT, account, matched
@@ -100,38 +100,39 @@ def test_no_disorder_allowed_takes_each_hit_at_once() -> None:
     assert [step.matched.hit.path for step in second.steps] == ["/pricing"]
 
 
-def test_the_classify_stage_sends_hits_of_several_raw_partitions_in_event_time_order() -> None:
-    """One company behind three addresses on three raw partitions, each read a batch at a time:
-    the matched topic gets the hits in event-time order once the low watermark passes them."""
-    order: EventTimeOrder[int, str] = EventTimeOrder(timedelta(seconds=60), idle_seconds=10.0)
-    order.assign({1, 2, 3}, now=0.0)
+def test_the_classify_stages_low_watermark_follows_its_slowest_raw_partition() -> None:
+    """One company behind three addresses on three raw partitions, each read a batch at a time: the
+    stage's low watermark (what its markers tell the tracker) is the slowest partition's newest
+    event time − 60 s, waits for every partition's first line, and never moves back."""
+    clock: RawWatermarks[int] = RawWatermarks(timedelta(seconds=60), idle_seconds=10.0)
+    clock.assign({1, 2, 3}, now=0.0)
     at = [AT + timedelta(minutes=m) for m in range(6)]
-    # partition 3 is read first: its pages at minutes 1 and 4 wait, partitions 1 and 2 are unread
-    assert order.add(3, 10, at[1], "c1", "p3:1", now=0.1) == [] and order.add(3, 11, at[4], "c4", "p3:4", now=0.1) == []
-    assert order.due(now=0.1) == []
-    assert order.add(1, 7, at[0], "a0", "p1:0", now=0.2) == [] and order.add(1, 8, at[3], "a3", "p1:3", now=0.2) == []
-    assert order.due(now=0.2) == [] and order.held_from() == {3: 10, 1: 7}
-    order.saw(2, at[5], now=0.3)  # partition 2's last line (no match) is at minute 5
-    order.add(2, 3, at[2], "b2", "p2:2", now=0.3)
-    # low watermark: min(4, 3, 5) minutes - 60 s = minute 2: minutes 0 and 1 go
-    assert order.due(now=0.3) == ["p1:0", "p3:1"]
-    assert order.held_from() == {3: 11, 1: 8, 2: 3}
-    # nothing more for the idle time: partitions 3 and 1 are idle, partition 2 alone counts (minute 4)
-    assert order.due(now=10.2) == ["p2:2", "p1:3"]
-    assert order.due(now=10.3) == ["p3:4"]  # every partition idle: all that waits goes
-    # a page older than what has gone is late: sent at once, counted
-    assert order.add(1, 9, at[2], "a2", "p1:2 late", now=11.0) == ["p1:2 late"] and order.late == 1
+    clock.saw(3, at[4], now=0.1)  # partition 3 is read first; 1 and 2 are unread
+    assert clock.advance(now=0.1) is None and not clock.is_late(at[0])
+    clock.saw(1, at[3], now=0.2)
+    clock.saw(2, at[5], now=0.3)
+    assert clock.advance(now=0.3) == at[3] - timedelta(seconds=60)
+    # a hit the watermark has passed is late (counted; the tracker takes it as it comes)
+    assert clock.is_late(at[1]) and not clock.is_late(at[2]) and clock.late == 1
+    # partitions 3 and 1 idle: partition 2 alone counts (minute 5)
+    assert clock.advance(now=10.2) == at[5] - timedelta(seconds=60)
+    # a partition's new owner restarting further back does not move it back
+    clock.saw(1, at[0], now=10.25)
+    assert clock.advance(now=10.25) == at[5] - timedelta(seconds=60)
+    # every partition idle: all that was read has been sent
+    assert clock.advance(now=10.3 + 10) == at[5] + timedelta(microseconds=1)
 
 
 def test_an_idle_raw_partition_stops_holding_the_watermark_back() -> None:
-    order: EventTimeOrder[int, str] = EventTimeOrder(timedelta(seconds=60), idle_seconds=10.0)
-    order.assign({0, 1}, now=0.0)  # partition 1 never gives a line
-    order.add(0, 1, AT, "x", "first", now=1.0)
-    order.add(0, 2, AT + timedelta(minutes=5), "y", "second", now=9.0)
-    assert order.due(now=9.5) == []  # partition 1 may still hold older lines
-    assert order.due(now=10.0) == ["first"]  # idle since its assignment 10 s ago: partition 0 alone counts
-    order.drop({1})  # partition 0 went to another worker: its waiting hits are read there
-    assert len(order) == 0 and order.held_from() == {}
+    clock: RawWatermarks[int] = RawWatermarks(timedelta(seconds=60), idle_seconds=10.0)
+    clock.assign({0, 1}, now=0.0)  # partition 1 never gives a line
+    clock.saw(0, AT, now=1.0)
+    clock.saw(0, AT + timedelta(minutes=5), now=9.0)
+    assert clock.advance(now=9.5) is None  # partition 1 may still hold older lines
+    # idle since its assignment 10 s ago: partition 0 alone counts
+    assert clock.advance(now=10.0) == AT + timedelta(minutes=4)
+    clock.keep({1})  # partition 0 went to another worker: its clock goes with it
+    assert clock.low_watermark(now=10.5) is None
 
 
 def test_the_sweep_judges_a_matched_partition_by_its_slowest_classify_stage() -> None:
@@ -146,16 +147,16 @@ def test_the_sweep_judges_a_matched_partition_by_its_slowest_classify_stage() ->
 
 
 def test_held_alerts_may_close_by_wall_clock_only_once_every_raw_partition_is_idle() -> None:
-    order: EventTimeOrder[int, str] = EventTimeOrder(timedelta(seconds=60), idle_seconds=10.0)
-    order.assign({0, 1}, now=0.0)
-    order.add(0, 1, AT, "x", "first", now=1.0)
-    order.saw(1, AT + timedelta(minutes=5), now=1.0)
-    order.due(now=1.0)
+    clock: RawWatermarks[int] = RawWatermarks(timedelta(seconds=60), idle_seconds=10.0)
+    clock.assign({0, 1}, now=0.0)
+    clock.saw(0, AT, now=1.0)
+    clock.saw(1, AT + timedelta(minutes=5), now=1.0)
+    clock.advance(now=1.0)
     wall = AT + timedelta(days=30)  # a backlog: its event times lie far behind the clock
-    assert order.release_watermark(now=1.0, wall_now=wall) == AT + timedelta(minutes=-1)  # the hits' watermark
+    assert clock.release_watermark(now=1.0, wall_now=wall) == AT + timedelta(minutes=-1)  # the hits' watermark
     # both idle: a quiet site's held alert closes by the clock; the hits wait for no one either
-    assert order.release_watermark(now=11.0, wall_now=wall) == wall - timedelta(seconds=60)
-    assert order.due(now=11.0) == ["first"] and order.watermark == AT + timedelta(minutes=5, microseconds=1)
+    assert clock.release_watermark(now=11.0, wall_now=wall) == wall - timedelta(seconds=60)
+    assert clock.advance(now=11.0) == AT + timedelta(minutes=5, microseconds=1)
 
 
 def test_the_tracker_goes_by_the_lowest_watermarks_of_every_raw_partition() -> None:
@@ -194,3 +195,33 @@ def test_held_alerts_and_waiting_hits_come_up_by_their_time_per_matched_partitio
     waiting.wait(5, AT, "C-1")
     waiting.wait(5, AT + timedelta(minutes=1), "C-2")
     assert waiting.due(5, AT) == [] and waiting.due(5, AT + timedelta(seconds=61)) == ["C-1", "C-2"]
+
+
+def test_a_live_partition_read_to_its_end_moves_the_watermark_with_the_clock() -> None:
+    """Live input (within the allowed disorder of the clock) read to its end at wall time c gives
+    no line older than c - 60 s, so the watermark is c - 60 s, not the newest line - 60 s, and
+    keeps following the clock when the traffic stops, before the partitions turn idle. A backlog,
+    far behind the clock, goes by its own event time however fast it is read."""
+    clock: RawWatermarks[int] = RawWatermarks(timedelta(seconds=60), idle_seconds=10.0)
+    clock.assign({0, 1}, now=0.0)
+    wall = AT + timedelta(hours=1)
+    clock.saw(0, wall - timedelta(seconds=2), now=1.0)  # the newest lines, 2 s and 1 s behind the clock
+    clock.saw(1, wall - timedelta(seconds=1), now=1.0)
+    assert clock.advance(now=1.0) == wall - timedelta(seconds=62)  # not known read to the end yet
+    clock.caught_up(0, wall)
+    clock.caught_up(1, wall - timedelta(seconds=0.5))
+    assert clock.advance(now=1.0) == wall - timedelta(seconds=60.5)
+    assert clock.release_watermark(now=1.0, wall_now=wall) == wall - timedelta(seconds=60.5)
+    # the traffic stops: 5 s later nothing new was read, both partitions read to their end again
+    clock.caught_up(0, wall + timedelta(seconds=5))
+    clock.caught_up(1, wall + timedelta(seconds=5))
+    assert clock.advance(now=6.0) == wall - timedelta(seconds=55)
+    # a late line (shipped more than 60 s after its time) is late for the hits too
+    assert clock.is_late(wall - timedelta(seconds=56)) and not clock.is_late(wall - timedelta(seconds=55))
+
+    backlog: RawWatermarks[int] = RawWatermarks(timedelta(seconds=60), idle_seconds=10.0)
+    backlog.assign({0}, now=0.0)
+    backlog.saw(0, AT, now=1.0)  # an hour behind the clock, read to its end all the same
+    backlog.caught_up(0, wall)
+    assert backlog.advance(now=1.0) == AT - timedelta(seconds=60)
+    assert backlog.release_watermark(now=1.0, wall_now=wall) == AT - timedelta(seconds=60)

@@ -374,3 +374,60 @@ def test_two_workers_order_one_accounts_hits_from_partitions_each_owns(bootstrap
         assert (setup.counts(), stored_sessions(setup.db)) == ((hits, 1), replayed_sessions)
     finally:
         setup.stop_all()
+
+
+def waiting_in_changelog(setup: Setup, account_id: str) -> list[str]:
+    """The paths of ``account_id``'s hits waiting in its account-state record, as the state's
+    changelog topic (what a restarted worker recovers from) last holds it."""
+    consumer = KafkaConsumer(bootstrap_servers=setup.bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+    topic = f"{setup.name}-app-account-state-changelog"
+    try:
+        partitions = [TopicPartition(topic, partition) for partition in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        ends = consumer.end_offsets(partitions)
+        latest = None
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            for messages in consumer.poll(timeout_ms=1000).values():
+                for message in messages:
+                    if message.key and json.loads(message.key) == account_id:  # Faust's JSON of the key
+                        latest = message.value
+        record = json.loads(latest) if latest else {}  # the record's JSON bytes as they are (None: deleted)
+        return [hit["hit"][3] for hit in record.get("waiting") or []]
+    finally:
+        consumer.close()
+
+
+def test_sigkill_while_hits_wait_in_the_trackers_state_gives_replays_alert(bootstrap, tmp_path) -> None:
+    """E01's hits are stored (without their visit) and wait in E01's changelog-backed state while
+    three raw partitions never read hold the watermark back; the worker is SIGKILLed then. After a
+    restart, traffic of others on every partition moves the watermark past the grouping window:
+    the recovered hits are taken in order, and the stored alert, hits and sessions equal replay's."""
+    setup = held_alert_setup(bootstrap, tmp_path)
+    after = traffic_on_every_partition("10:12:00")
+    replayed_alerts, replayed_sessions = replay_of(setup, HELD_VISIT, after)
+    ship_lines(setup, "visit.log", HELD_VISIT)
+    setup.start_worker()
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and all_hits_stored(setup) < len(HELD_VISIT):
+            time.sleep(0.3)
+        assert (all_hits_stored(setup), setup.counts()) == (len(HELD_VISIT), (0, 0)), setup.worker_logs()
+        paths = [line.split('"GET ')[1].split(" ")[0] for line in HELD_VISIT]
+        while time.monotonic() < deadline and waiting_in_changelog(setup, "E01") != paths:
+            time.sleep(0.5)
+        assert waiting_in_changelog(setup, "E01") == paths
+        setup.workers[0].send_signal(signal.SIGKILL)
+        setup.workers[0].wait(timeout=30)
+        setup.start_worker(import_accounts=False)
+        ship_lines(setup, "after.log", after)
+        assert wait_for_alerts(setup, 1) == replayed_alerts
+        setup.wait_for_hits(len(HELD_VISIT))
+        assert (setup.counts(), all_hits_stored(setup), stored_sessions(setup.db)) == (
+            (len(HELD_VISIT), 1),
+            len(HELD_VISIT),
+            replayed_sessions,
+        )
+    finally:
+        setup.stop_all()

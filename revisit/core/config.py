@@ -416,7 +416,7 @@ class StreamSettings:
 
     max_disorder_seconds: int = 60
     # Worker: a raw partition that has given no line for this long stops holding the watermark
-    # back; when all have, every waiting hit is sent (a quiet site's last visit is not held).
+    # back; when all have, the watermark passes every hit read (a quiet site's last visit is not held).
     idle_seconds: float = 10.0
 
 

@@ -53,9 +53,9 @@ from revisit.enrichment.classify import (
     Unmatched,
 )
 from revisit.enrichment.rdap import NetworkRegistration
-from revisit.kafka.event_order import EventTimeOrder
+from revisit.kafka.event_order import RawWatermarks
 from revisit.kafka.ledger_learning import LedgerStore, StreamLedger
-from revisit.kafka.records import MARKER_KEY, early, matched_to_record, watermark_marker, with_source
+from revisit.kafka.records import MARKER_KEY, matched_to_record, watermark_marker, with_source
 
 log = logging.getLogger("revisit.worker.classify")
 
@@ -64,7 +64,10 @@ MAX_BATCH_RECORDS = 5000
 COMMIT_INTERVAL_SECONDS = 1.0
 MIN_FETCH_INTERVAL_SECONDS = 0.025
 KEEP_RESOLUTIONS_SECONDS = 5.0
-MARKER_INTERVAL_SECONDS = 1.0  # how often the release watermark goes to the matched partitions
+# How often the watermarks go to the matched partitions: a held alert closes at the first marker
+# after its window's end + max_disorder_seconds, so at 1 s the marker's wait alone took a tenth of
+# the alerts past the promised + 1 s (bench, 2026-12-01); twenty small records a second cost nothing.
+MARKER_INTERVAL_SECONDS = 0.25
 
 
 class ResolutionStore(Protocol):
@@ -105,9 +108,9 @@ class _CommitBeforeHandingOver(ConsumerRebalanceListener):
         await self.stage._commit()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        # hits of partitions gone to another worker are read and sent by it: not here
-        self.stage._order.drop(set(assigned))
-        self.stage._order.assign(set(assigned), time.monotonic())
+        # partitions gone to another worker are judged by it: not here
+        self.stage._clock.keep(set(assigned))
+        self.stage._clock.assign(set(assigned), time.monotonic())
         self.stage._assigned = True
 
 
@@ -144,8 +147,8 @@ class ClassifyStage(Service):
         self._committed: dict[TopicPartition, int] = {}
         self._commit_due = 0.0
         self._assigned = False  # the group has given this worker its partitions (maybe none)
-        # matched hits wait here until the raw partitions' low watermark passes them
-        self._order: EventTimeOrder[TopicPartition, tuple[bytes, dict[str, Any]]] = EventTimeOrder(
+        # how far the raw partitions have got in event time: the markers tell the tracker
+        self._clock: RawWatermarks[TopicPartition] = RawWatermarks(
             timedelta(seconds=settings.stream.max_disorder_seconds), settings.stream.idle_seconds
         )
         self._late_counted = 0
@@ -186,13 +189,14 @@ class ClassifyStage(Service):
                 pause = fetched_at + MIN_FETCH_INTERVAL_SECONDS - time.monotonic()
                 if pause > 0:
                     await asyncio.sleep(pause)
-                fetched_at = time.monotonic()
+                fetched_at, fetched_wall = time.monotonic(), datetime.now(UTC)
                 batches = await self._consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH_RECORDS)
                 if batches:
                     await self._process(batches)
+                self._note_caught_up(fetched_wall)
                 if self._held is not None:
                     await self._settle_late()
-                await self._send_due()
+                self._advance()
                 await self._send_marker()
                 if time.monotonic() >= self._commit_due:
                     # here rather than after a batch only: what the last batch before a quiet spell
@@ -231,7 +235,8 @@ class ClassifyStage(Service):
         outcomes: Counter[tuple[str, str]] = Counter()  # (outcome, reason or match method) → lines
         deliveries: list[asyncio.Future] = []
         next_offsets: dict[TopicPartition, int] = {}
-        order, now = self._order, time.monotonic()
+        clock, now = self._clock, time.monotonic()
+        source = self._source()
         for tp, records in batches.items():
             encoding = self.settings.log.encoding  # ship sends the file's bytes as they are
             lines = [(record.value or b"").decode(encoding, "replace") for record in records]
@@ -239,12 +244,12 @@ class ClassifyStage(Service):
                 # before classifying: the sign-in line itself matches by what it taught
                 self.classifier.forget_addresses_in(self.ledger.learn_lines(lines))
             # the last line tells how far the partition has got, even when none of it matched
-            order.saw(tp, self.classifier.event_time(lines[-1]), now)
+            clock.saw(tp, self.classifier.event_time(lines[-1]), now)
             for record, outcome in zip(records, classify_lines(lines), strict=True):  # one pass, as in replay
                 if type(outcome) is MatchedHit:
                     outcomes["matched", outcome.match.method] += 1
-                    for key, value in self._encoded(self._wait_in_order(tp, record.offset, outcome, now)):
-                        deliveries.append(await send(kafka.matched_topic, key=key, value=value))
+                    key, value = self._encoded(tp, record.offset, outcome, source)
+                    deliveries.append(await send(kafka.matched_topic, key=key, value=value))
                 elif type(outcome) is Filtered:
                     outcomes["filtered", outcome.reason] += 1
                 elif type(outcome) is Unmatched:
@@ -268,55 +273,52 @@ class ClassifyStage(Service):
                         )
                     )
             next_offsets[tp] = records[-1].offset + 1
-        for key, value in self._encoded(order.due(now)):
-            deliveries.append(await send(kafka.matched_topic, key=key, value=value))
         if deliveries:
             await asyncio.gather(*deliveries)  # raises if the broker refused one: nothing is committed
         self._processed_to.update(next_offsets)
         self._count(outcomes)
         self.metrics.batch.labels("classify").observe(time.perf_counter() - started)
 
-    def _wait_in_order(
-        self, tp: TopicPartition, offset: int, matched: MatchedHit, now: float
-    ) -> list[tuple[bytes, dict[str, Any]]]:
-        """Hand a matched hit to the event-time order; returns what goes out at once: its early copy
-        (the hit stored without waiting), and the hit itself if it is late."""
-        record = (
-            matched.match.account.account_id.encode(),
-            matched_to_record(matched, f"{tp.topic}:{tp.partition}:{offset}"),
-        )
-        return [
-            (record[0], early(record[1])),
-            *self._order.add(tp, offset, matched.hit.timestamp, matched.raw_line, record, now),
-        ]
-
-    def _encoded(self, due: list[tuple[bytes, dict[str, Any]]]) -> list[tuple[bytes, bytes]]:
-        """The records to send, each naming this stage's raw partitions and low watermark (what the
-        stateful stage's sweep judges by: revisit/kafka/progress.py)."""
-        if not due:
-            return []
+    def _source(self) -> tuple[list[int], datetime | None]:
+        """This stage's raw partitions and low watermark, named by each record it sends: what the
+        stateful stage's sweep judges by (revisit/kafka/progress.py)."""
         assert self._consumer is not None
-        raw_partitions = [tp.partition for tp in self._consumer.assignment()]
-        watermark = self._order.watermark
-        return [(key, encode_json(with_source(record, raw_partitions, watermark))) for key, record in due]
+        return [tp.partition for tp in self._consumer.assignment()], self._clock.watermark
 
-    async def _send_due(self) -> None:
-        """Between batches: what the low watermark has passed since (an idle partition, the end of
-        a backlog) goes out, so a quiet stream is not held."""
-        assert self._producer is not None
-        due = self._encoded(self._order.due(time.monotonic()))
-        deliveries = [await self._producer.send(self.settings.kafka.matched_topic, key=k, value=v) for k, v in due]
-        if deliveries:
-            await asyncio.gather(*deliveries)
-        if self._order.late > self._late_counted:
-            self.metrics.late_events.labels("classify").inc(self._order.late - self._late_counted)
-            self._late_counted = self._order.late
+    def _encoded(
+        self, tp: TopicPartition, offset: int, matched: MatchedHit, source: tuple[list[int], datetime | None]
+    ) -> tuple[bytes, bytes]:
+        """A matched hit's one record, keyed by its account, sent the moment it is matched: the
+        tracker stores the hit at once and orders it among its account's hits by the markers. A hit
+        the low watermark has passed is late: counted here, taken as it comes there."""
+        self._clock.is_late(matched.hit.timestamp)
+        record = matched_to_record(matched, f"{tp.topic}:{tp.partition}:{offset}")
+        return matched.match.account.account_id.encode(), encode_json(with_source(record, *source))
+
+    def _note_caught_up(self, fetched_wall: datetime) -> None:
+        """Partitions whose every line the broker held at the last fetch (started at wall-clock
+        ``fetched_wall``) has been processed and sent: read to their end then, which lets held
+        alerts close by the clock while the input is live (``RawWatermarks.release_watermark``)."""
+        assert self._consumer is not None
+        for tp in self._consumer.assignment():
+            end = self._consumer.highwater(tp)
+            if end is not None and self._processed_to.get(tp, 0) >= end:
+                self._clock.caught_up(tp, fetched_wall)
+
+    def _advance(self) -> None:
+        """Between batches, after the hits read so far were handed to the producer: the low
+        watermark moves (an idle partition, the end of a backlog) for the next marker."""
+        self._clock.advance(time.monotonic())
+        if self._clock.late > self._late_counted:
+            self.metrics.late_events.labels("classify").inc(self._clock.late - self._late_counted)
+            self._late_counted = self._clock.late
 
     async def _send_marker(self) -> None:
-        """About once a second, after the hits it covers: the watermark up to which held alerts may
-        close (``EventTimeOrder.release_watermark``) to every partition of the matched topic, so the
-        stateful stage closes them without waiting for their account's next hit. Four small records
-        a second, sent whether or not it moved: a restarted or rebalanced tracker learns it at once."""
+        """Four times a second, after the hits it covers: the watermark up to which held alerts may
+        close (``RawWatermarks.release_watermark``) to every partition of the matched topic, so the
+        stateful stage closes them without waiting for their account's next hit. One small record per
+        matched partition each time, sent whether or not it moved: a restarted or rebalanced tracker
+        learns it at once."""
         now = time.monotonic()
         if now < self._marker_due or not self._assigned:
             return
@@ -324,15 +326,13 @@ class ClassifyStage(Service):
         assert self._consumer is not None and self._producer is not None
         kafka = self.settings.kafka
         assigned = [tp.partition for tp in self._consumer.assignment()]
-        watermark = self._order.release_watermark(now, datetime.now(UTC))
+        watermark = self._clock.release_watermark(now, datetime.now(UTC))
         raw_count = len(self._consumer.partitions_for_topic(kafka.raw_topic) or ())
         if watermark is None or not assigned or not raw_count:
             return
         value = encode_json(
-            # idle: every partition idle and nothing left to send, so it holds no hit back
-            watermark_marker(
-                assigned, raw_count, watermark, self._order.watermark, self._order.all_idle(now) and not self._order
-            )
+            # idle: every partition idle, so all it read has been sent and it holds no hit back
+            watermark_marker(assigned, raw_count, watermark, self._clock.watermark, self._clock.all_idle(now))
         )
         try:
             partitions = sorted(await self._producer.partitions_for(kafka.matched_topic))
@@ -372,7 +372,7 @@ class ClassifyStage(Service):
         self._commit_due = time.monotonic() + COMMIT_INTERVAL_SECONDS
         if not await self._save_learned():
             return  # the lines are read again and teach it again; none is lost
-        held_from = self._order.held_from()  # hits waiting for the watermark are read again after a crash
+        held_from: dict[TopicPartition, int] = {}  # lines waiting for a late answer are read again after a crash
         for tp, offset in self._held.tags() if self._held is not None else ():
             held_from[tp] = min(offset, held_from.get(tp, offset))
         assigned = self._consumer.assignment()
@@ -438,10 +438,8 @@ class ClassifyStage(Service):
                 assert tag is not None  # the stage holds every line with its partition and offset
                 tp, offset = tag
                 outcomes["matched", outcome.match.method] += 1
-                for key, value in self._encoded(self._wait_in_order(tp, offset, outcome, time.monotonic())):
-                    deliveries.append(
-                        await self._producer.send(self.settings.kafka.matched_topic, key=key, value=value)
-                    )
+                key, value = self._encoded(tp, offset, outcome, self._source())
+                deliveries.append(await self._producer.send(self.settings.kafka.matched_topic, key=key, value=value))
             else:
                 outcomes["unmatched", ""] += 1
         if deliveries:

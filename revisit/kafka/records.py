@@ -68,17 +68,6 @@ def matched_from_record(record: dict[str, Any], index: AccountIndex) -> tuple[st
     )
 
 
-def early(record: dict[str, Any]) -> dict[str, Any]:
-    """The copy of a matched hit sent the moment it is matched, ahead of the event-time order: the
-    worker stores the hit from it at once and takes it into visits and alerts only from the ordered
-    copy (README, "Event time")."""
-    return {**record, "early": True}
-
-
-def is_early(record: dict[str, Any]) -> bool:
-    return record.get("early") is True
-
-
 def with_source(record: dict[str, Any], raw_partitions: Iterable[int], watermark: datetime | None) -> dict[str, Any]:
     """The record naming the classify stage it came from: its raw partitions and low watermark."""
     if watermark is None:

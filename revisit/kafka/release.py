@@ -1,8 +1,9 @@
 """The stateful stage's side of the event-time model: which held alerts the watermark has closed.
 
 Every classify stage sends, about once a second and after the hits it covers, a marker to every
-matched partition: the watermark up to which it has sent its hits (``EventTimeOrder.
-release_watermark``), naming its raw partitions. Per matched partition the tracker keeps the
+matched partition: the low watermark of its raw partitions, below which it has sent every hit
+but late ones (``RawWatermarks.watermark``), the one up to which held alerts may close
+(``RawWatermarks.release_watermark``), and its raw partitions. Per matched partition the tracker keeps the
 latest watermark reported for each raw partition and closes a held alert once the lowest of them
 has passed its window's end (trigger + ``alerts.grouping_minutes``), not on its account's next hit
 (README, "Event time"). A raw partition no marker has named holds the watermark back until

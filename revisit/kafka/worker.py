@@ -46,7 +46,6 @@ from revisit.kafka.progress import CommittedEventTimes
 from revisit.kafka.records import (
     AccountStateTable,
     UnknownAccount,
-    is_early,
     last_alerts_field,
     marker_of,
     matched_from_record,
@@ -64,6 +63,7 @@ DATABASE_RETRY_SECONDS = 1.0
 SWEEP_SLICE = 50  # accounts forgotten at a time; the sweep waits for their changelog records between slices
 CHANGELOG_QUEUE_CALM = 25  # records in Faust's producer buffer below which the sweep goes on
 CHANGELOG_WAIT_LIMIT_SECONDS = 1.0
+CHANGELOG_BATCH_BYTES = 512 * 1024  # under the broker's 1 MB message limit
 
 
 def build_app(
@@ -96,6 +96,11 @@ def build_app(
         # or rebalance (the writes are idempotent), so nothing waits for them.
         stream_wait_empty=False,
         producer_linger=0.005,  # table changelog records go out in batches, not one request each
+        # An account's record is 4 KB (p50; p90 7 KB, up to 14 KB) with its visit, held alert and
+        # waiting hits: Faust's 16 KB batches held one to four of them, a broker round trip each
+        # per partition, and at 1,000 lines/s the changelog could not keep up (Faust's "producer
+        # buffer full" stalls, 141-154 a run in the bench's alert phase).
+        producer_max_batch_size=CHANGELOG_BATCH_BYTES,
         broker_session_timeout=worker.session_timeout_seconds,
         broker_heartbeat_interval=max(1.0, worker.session_timeout_seconds / 3),
     )
@@ -134,7 +139,7 @@ def build_app(
     waiting = waiting_field(states)
     committed_times = CommittedEventTimes()  # what the sweep judges by: see revisit/kafka/progress.py
     sink = store.hit_sink()
-    # events whose rows are not yet stored, with the event time of the early ones (None for the ordered)
+    # events whose rows are not yet stored, with the event time of the hits (None for markers)
     unstored: list[tuple[Any, float | None]] = []
     write_failure: list[str] = []  # why the last write failed, while it keeps failing (for /readyz)
 
@@ -171,7 +176,7 @@ def build_app(
         states.publish(state)  # only now: see AccountStateTable
         now = time.time()
         for event, event_time in events:
-            if event_time is not None:  # a hit is stored by its early copy: that is its latency
+            if event_time is not None:  # a hit, stored now with or without its visit: its latency
                 metrics.event_to_hit_stored.observe(max(0.0, now - event_time))
             event.ack()
         for alert in new_alerts:
@@ -258,20 +263,17 @@ def build_app(
                 log.warning("matched hit for account %s, which this worker's list does not hold", error)
                 event.ack()
                 continue
-            if is_early(event.value):
-                # stored at once, without its visit; the ordered copy (after the watermark) decides
-                sink.add_early_hit(hit_key, matched, tracker.scorer.weigh(matched.hit.path).label)
-                unstored.append((event, matched.hit.timestamp.timestamp()))
+            committed_times.read(partition, event.message.offset, matched.hit.timestamp, source_of(event.value))
+            account_id = matched.match.account.account_id
+            states.note_partition(account_id, partition)
+            hits_low = low_watermarks.lows(partition).hits
+            if hits_low is not None and matched.hit.timestamp < hits_low:
+                take(partition, hit_key, matched)  # late: taken as it comes (README, "Event time")
             else:
-                committed_times.read(partition, event.message.offset, matched.hit.timestamp, source_of(event.value))
-                account_id = matched.match.account.account_id
-                states.note_partition(account_id, partition)
-                hits_low = low_watermarks.lows(partition).hits
-                if hits_low is not None and matched.hit.timestamp < hits_low:
-                    take(partition, hit_key, matched)  # late: taken as it comes (README, "Event time")
-                else:
-                    wait(partition, account_id, event.value)
-                unstored.append((event, None))
+                # stored at once, without its visit; taken into it once the watermarks pass it
+                sink.add_early_hit(hit_key, matched, tracker.scorer.weigh(matched.hit.path).label)
+                wait(partition, account_id, event.value)
+            unstored.append((event, matched.hit.timestamp.timestamp()))
             if len(unstored) >= worker.store_batch:
                 while not store_and_acknowledge():  # back-pressure: read nothing more until stored
                     await asyncio.sleep(DATABASE_RETRY_SECONDS)
