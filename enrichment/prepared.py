@@ -32,7 +32,7 @@ from revisit.enrichment.account_table import REDUCERS
 from revisit.enrichment.accounts import Cells, RowKey, decode_accounts, parse_rows, read_accounts
 from revisit.enrichment.match import AccountIndex
 
-FORMAT = 5  # raised whenever what is pickled, or how names are normalised, changes
+FORMAT = 6  # raised whenever what is pickled, or how names are normalised, changes
 KEPT_LISTS = 2  # the current list and the one before it (its names help the next change)
 SUFFIX = ".prepared"
 IMPORT_ENCODINGS = ("utf-8-sig", "utf-8", "cp932")  # the encodings lists are usually read in (--encoding)

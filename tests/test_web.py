@@ -1379,3 +1379,12 @@ def test_the_top_page_is_named_in_words_not_as_a_bare_slash() -> None:
             "/blog/x",
         ]
     assert i18n.page_words("/", "en") == "home page"
+
+
+def test_the_account_page_asks_no_meeting_of_a_tier_c_account_and_apologises_after_a_lost_deal(server) -> None:
+    client, _ = logged_in(server, "ana")
+    client.headers["Accept-Language"] = "ja"
+    tier_c = client.get("/accounts/W03").text  # last deal 2012: a light touch
+    assert "今後とも何卒よろしくお願いいたします" in tier_c and "15分" not in tier_c
+    lost = client.get("/accounts/W02").text  # tier B with a lost deal in 2014
+    assert "お詫び" in lost

@@ -572,8 +572,10 @@ def next_step(detail: AccountDetail, today: date, locale: str) -> NextStep:
     return NextStep(
         months_between(last_touch, today) if last_touch else None,
         last_touch,
-        suggested_approach(tier, reason, locale) if tier is not DormancyTier.ACTIVE else "",
-        opening_line(account.name, account.owner_name, locale, labels, reason)
+        suggested_approach(tier, reason, locale, lost_deal=account.lost_deal_at is not None)
+        if tier is not DormancyTier.ACTIVE
+        else "",
+        opening_line(account.name, account.owner_name, locale, labels, reason, tier=tier)
         if tier is not DormancyTier.ACTIVE
         else "",
     )
