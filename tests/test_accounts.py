@@ -240,3 +240,26 @@ def test_an_owner_date_and_amount_repeated_on_many_rows_are_read_once_and_shared
     bad = rows + "C-9,Company 9,,,,Sato,sato@example,U024BE7LH,2024-01-15,,,,competitor,,\n"
     with pytest.raises(BadInput, match=r"accounts.csv:5:7: owner_email: 'sato@example' is not an e-mail address"):
         load_accounts(write(tmp_path, HEADER + "\n" + bad))
+
+
+def test_lint_into_a_reader_that_went_away_stops_quietly(tmp_path: Path) -> None:
+    """``revisit accounts lint list.csv | head -2``: the pipe closes early; no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "accounts.csv"
+    path.write_text(LINT_CSV, encoding="utf-8")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line: every write fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "revisit", "accounts", "lint", str(path)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")
