@@ -29,7 +29,8 @@ KINDS = {
     "not duplicates; a visitor known only by this name matches neither, so give each its domain or network",
     "similar_name": "names this alike may be one company: check, then merge or add aliases",
     "shared_domain": "a domain on two accounts matches neither of them",
-    "shared_network": "a network on two accounts matches neither (the most specific one wins)",
+    "shared_network": "the same network on two accounts matches neither; a network inside another "
+    "account's takes those addresses from it (the most specific network wins)",
     "access_provider": "an access provider's name: only the account's own networks can ever match it",
     "no_owner": "no owner e-mail or Slack: its alerts reach nobody in particular",
     "no_domain_or_network": "no domain and no network: only its name can match it",

@@ -263,3 +263,18 @@ def test_lint_into_a_reader_that_went_away_stops_quietly(tmp_path: Path) -> None
     finally:
         os.close(write_end)
     assert (done.returncode, done.stderr) == (1, "")
+
+
+def test_lint_says_a_nested_network_takes_its_addresses_as_matching_does(tmp_path: Path, capsys) -> None:
+    from revisit.cli import main
+
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "account_id,name,networks\nN1,Wide Corp,202.229.40.0/24\nN2,Narrow Corp,202.229.40.128/25\n",
+        encoding="utf-8",
+    )
+    assert main(["accounts", "lint", str(path), "--json"]) == 0
+    findings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (finding,) = [f for f in findings if f["kind"] == "shared_network"]
+    assert (finding["kind"], finding["detail"]) == ("shared_network", "202.229.40.128/25 inside 202.229.40.0/24")
+    assert "takes those addresses" in finding["why"] and "matches neither" in finding["why"]
