@@ -11,6 +11,7 @@ import hashlib
 import io
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -151,7 +152,12 @@ def parse_rows(
         if not any(values):
             continue  # blank lines between blocks are common in hand-edited lists
         if len(row) != len(header):
-            raise BadInput(f"{source}:{line}:1: expected {len(header)} fields, found {len(row)}")
+            hint = (
+                ' (a comma inside a value, as in "CO.,LTD."? put that cell in double quotes)'
+                if len(row) > len(header)
+                else ""
+            )
+            raise BadInput(f"{source}:{line}:1: expected {len(header)} fields, found {len(row)}{hint}")
         cells = row_key(tuple(row))
         account: Account | int | None = known.get(cells)
         if account is None:
@@ -310,6 +316,11 @@ def _network(text: str) -> IPNetwork:
     if plain is not None:
         a, b, c, d, prefix = map(int, plain.groups())
         return ipaddress.IPv4Network(((a << 24) | (b << 16) | (c << 8) | d, prefix), strict=False)
+    if not text.isascii() and unicodedata.normalize("NFKC", text).isascii():  # １２１．１１１．５．０/24
+        try:
+            return _network(unicodedata.normalize("NFKC", text))
+        except _RowError:
+            pass
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
@@ -317,6 +328,11 @@ def _network(text: str) -> IPNetwork:
 
 
 def _date_of(text: str, column: str) -> date:
+    if not text.isascii() and unicodedata.normalize("NFKC", text).isascii():  # ２０２５－０１－１０
+        try:
+            return _date_of(unicodedata.normalize("NFKC", text), column)
+        except _RowError:
+            raise _RowError(column, f"{text!r} is not a date (YYYY-MM-DD)") from None
     try:
         if not _ISO_DATE.match(text):
             raise ValueError(text)

@@ -69,7 +69,11 @@ def test_bom_and_cp932(tmp_path: Path) -> None:
         ("C-1,A,,,,lots,,\n", r"accounts.csv:2:6: lifetime_value: 'lots' is not a number"),
         ("C-1,A,,,,,bad mail,\n", r"accounts.csv:2:7: owner_email: 'bad mail' is not an e-mail address"),
         ("C-1,A,,,,,,x..y\n", r"accounts.csv:2:8: domains: 'x..y' is not a domain name"),
-        ("C-1,A,,,\n", r"accounts.csv:2:1: expected 8 fields, found 5"),
+        ("C-1,A,,,\n", r"accounts.csv:2:1: expected 8 fields, found 5$"),
+        (
+            "C-1,AOBA KOGYO CO.,LTD.,,,,,,\n",
+            r'accounts.csv:2:1: expected 8 fields, found 9 \(a comma inside a value, as in "CO.,LTD."\? put',
+        ),
     ],
 )
 def test_bad_rows_name_file_line_and_column(tmp_path: Path, rows: str, message: str) -> None:
@@ -278,3 +282,12 @@ def test_lint_says_a_nested_network_takes_its_addresses_as_matching_does(tmp_pat
     (finding,) = [f for f in findings if f["kind"] == "shared_network"]
     assert (finding["kind"], finding["detail"]) == ("shared_network", "202.229.40.128/25 inside 202.229.40.0/24")
     assert "takes those addresses" in finding["why"] and "matches neither" in finding["why"]
+
+
+def test_full_width_digits_of_a_japanese_spreadsheet_read_as_networks_and_dates(tmp_path: Path) -> None:
+    header = "account_id,name,networks,last_deal_at\n"
+    rows = "Z1,全角商事株式会社,１２１．１１１．５．０／２４,２０２５－０１－１０\n"
+    (account,) = load_accounts(write(tmp_path, header + rows))
+    assert [str(n) for n in account.networks] == ["121.111.5.0/24"] and str(account.last_deal_at) == "2025-01-10"
+    with pytest.raises(BadInput, match=r"accounts.csv:2:3: networks: 'ａｂｃ' is not an IP network"):
+        load_accounts(write(tmp_path, header + "Z1,全角商事,ａｂｃ,\n"))
