@@ -193,20 +193,24 @@ def test_an_unreachable_smtp_server_is_retried_then_given_up(tmp_path, http_peer
     store.close()
 
 
+def closed_all_day(now: datetime) -> dict[str, object]:
+    """Business hours 09:00-18:00 UTC on every weekday but today's: quiet all day today."""
+    return {
+        "enabled": True,
+        "timezone": "UTC",
+        "start": "09:00",
+        "end": "18:00",
+        "weekdays": [d for d in range(1, 8) if d != now.isoweekday()],
+    }
+
+
 def test_quiet_hours_defer_and_never_drop(tmp_path, http_peer, smtp_peer, secrets):
     now = datetime.now(UTC)
-    closed_all_day_today = [d for d in range(1, 8) if d != now.isoweekday()]
     settings = settings_for(
         http_peer,
         smtp_peer,
         default_channels=["slack"],
-        business_hours={
-            "enabled": True,
-            "timezone": "UTC",
-            "start": "09:00",
-            "end": "18:00",
-            "weekdays": closed_all_day_today,
-        },
+        business_hours=closed_all_day(now),
     )
     store, _ = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
     clock = Clock()
@@ -223,18 +227,11 @@ def test_quiet_hours_hold_people_not_the_webhook_and_a_held_alert_keeps_its_open
     """A tier A alert at night: the CRM's webhook gets it at once (quiet hours are for people),
     Slack at the opening, and the e-mail, in the morning digest, still carries the opening line."""
     now = datetime.now(UTC)
-    closed_all_day_today = [d for d in range(1, 8) if d != now.isoweekday()]
     settings = settings_for(
         http_peer,
         smtp_peer,
         digest_time="08:30",
-        business_hours={
-            "enabled": True,
-            "timezone": "UTC",
-            "start": "09:00",
-            "end": "18:00",
-            "weekdays": closed_all_day_today,
-        },
+        business_hours=closed_all_day(now),
     )
     store, alert = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings)
     clock = Clock()
