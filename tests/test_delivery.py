@@ -1068,3 +1068,25 @@ def test_the_digest_comes_at_the_owners_own_morning_and_the_webhook_sees_digest_
         ("digest", datetime(2026, 11, 23, 13, 30, tzinfo=UTC)),
         ("webhook", monday_noon_utc),
     ]  # 08:30 there
+
+
+def test_the_daily_budget_counts_alerts_by_when_the_rep_is_told_not_when_the_visit_began(
+    tmp_path, http_peer, smtp_peer, secrets
+):
+    """Visits that began yesterday (23:58), told today (00:03): they count on today's budget."""
+    settings = settings_for(http_peer, smtp_peer, owner_daily_budget=1)
+    store = Store(f"sqlite:///{tmp_path / 'd.sqlite'}", delivery=settings.delivery)
+    base = sample_alert(settings, "owner@example.test")
+    yesterday = timedelta(days=1)
+    began_yesterday = replace(
+        base,
+        first_seen=base.first_seen - yesterday,
+        last_seen=base.last_seen - yesterday,
+        page_times=tuple(t - yesterday for t in base.page_times),
+    )
+    first = replace(began_yesterday, alert_id="00000000-0000-0000-0000-000000000001")
+    second = replace(began_yesterday, alert_id="00000000-0000-0000-0000-000000000002", account_name="中村工業")
+    assert len(store.write_rows(PendingRows([], {}, [first, second], {}))) == 2
+    planned = {(alert_id[-1], channel) for alert_id, channel, *_ in AlertOutbox(store).statuses()}
+    assert ("2", "digest") in planned and ("2", "email") not in planned and ("1", "email") in planned
+    store.close()

@@ -540,8 +540,8 @@ class Store:
         )
 
     def _over_budget(self, connection: Any, alert: Alert, at: datetime) -> bool:
-        """Whether the owner has had ``delivery.owner_daily_budget`` realtime alerts on ``at``'s day
-        (their time zone) already: the alerts of one batch count one after the other."""
+        """Whether the owner has had ``delivery.owner_daily_budget`` realtime alerts planned on ``at``'s
+        day (their time zone) already: the alerts of one batch count one after the other."""
         assert self.delivery is not None
         budget = self.delivery.owner_daily_budget
         if budget <= 0 or alert.delivery != Delivery.REALTIME or not owner_key(alert):
@@ -555,8 +555,10 @@ class Store:
                 AlertRow.delivery == Delivery.REALTIME,
                 DeliveryRow.channel.not_in([DIGEST, THREAD_REPLY]),
                 ~DeliveryRow.route.like(f"%{OVER_BUDGET}"),
-                AlertRow.triggered_at >= start,
-                AlertRow.triggered_at < end,
+                # by when the rep was to be told, not when the visit began: an alert of 23:58 told
+                # at 00:03 counts on the new day, as the one planned next to it does
+                DeliveryRow.not_before >= start,
+                DeliveryRow.not_before < end,
             )
         )
         return connection.execute(sent_now).scalar_one() >= budget
