@@ -15,6 +15,7 @@ import hmac
 import html
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
@@ -186,7 +187,12 @@ def money(alert: Alert) -> str:
     """The lifetime value in the list's currency, written the reader's way (CLDR, via Babel)."""
     if alert.lifetime_value is None:
         return _labels(alert)["unknown"]
-    return format_currency(alert.lifetime_value, alert.currency, locale=_BABEL_LOCALE[_locale(alert)])
+    return amount_in(alert.lifetime_value, alert.currency, _locale(alert))
+
+
+def amount_in(amount: Decimal | float, currency: str, locale: str) -> str:
+    """An amount as the reader's locale writes its currency (￥12,000,000, $1,200.00): alerts and web."""
+    return format_currency(amount, currency, locale=_BABEL_LOCALE.get(locale, "en_US"))
 
 
 def dormancy_reason_words(code: str, locale: str) -> str:

@@ -19,10 +19,9 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 
-from revisit.alerts.render import match_in_words, page_label
+from revisit.alerts.render import amount_in, match_in_words, page_label
 from revisit.core.alert import Alert
 
 LOCALES = ("ja", "en")
@@ -155,15 +154,12 @@ def ngettext(singular: str, plural: str, number: int, **values: Any) -> str:
     return text % {"num": number, **values}
 
 
-BABEL_LOCALES: Mapping[str, str] = {"ja": "ja_JP", "en": "en_US"}
-
-
 def money(currency: str, amount: Decimal | float | None, locale: str) -> str:
     """An amount in ``alerts.currency`` as the reader's locale writes it (￥12,000,000, ¥12,000,000),
     the way the alerts show it; "—" when the list gives none."""
     if amount is None:
         return "—"
-    return format_currency(amount, currency, locale=BABEL_LOCALES.get(locale, "en_US"))
+    return amount_in(amount, currency, locale)
 
 
 def page_words(what: str, locale: str) -> str:
