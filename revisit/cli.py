@@ -34,7 +34,7 @@ from revisit.core.config import KafkaSettings, Settings
 from revisit.core.errors import BadInput, ServiceFailure
 from revisit.core.logs import configure_logging
 from revisit.core.text import json_for_terminal, printable, without_credentials
-from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.accounts import AccountListErrors, load_accounts
 from revisit.enrichment.ledger import LedgerEntry
 from revisit.stream.filters import FilterReason, HitFilter
 
@@ -463,13 +463,23 @@ def _enrich_accounts(args: argparse.Namespace) -> int:
     return 0
 
 
+# bad values printed by ``accounts lint`` before "… and N more": a broken file (a wrong column
+# order gives an error in every row) must not flood the terminal; --json lists them all
+_LINT_ERRORS_SHOWN = 200
+
+
 def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
-    """Findings on stdout; exit 0 either way (a list with findings is still a valid list)."""
+    """Findings on stdout; exit 0 either way (a list with findings is still a valid list). A list
+    with bad values: each of them, in file order, then their count; exit 2."""
     from datetime import date
 
     from revisit.enrichment.lint import KINDS, lint_accounts
 
-    accounts = load_accounts(args.csv, args.encoding)
+    try:
+        accounts = load_accounts(args.csv, args.encoding)
+    except AccountListErrors as bad:
+        _print_list_errors(bad, args.json)
+        return 2
     findings = lint_accounts(accounts, date.today(), settings.matching)
     if args.json:
         for finding in findings:
@@ -495,6 +505,19 @@ def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
             for finding in of_kind:
                 print(printable(f"  {', '.join(finding.account_ids):<24} {finding.detail}"))
     return 0
+
+
+def _print_list_errors(bad: AccountListErrors, as_json: bool) -> None:
+    if as_json:
+        for error in bad.errors:
+            record = {"kind": "bad_value", "file": bad.source, "line": error.line, "column": error.column}
+            print(json_for_terminal(json.dumps(record | {"detail": error.text}, ensure_ascii=False)))
+        return
+    for error in bad.errors[:_LINT_ERRORS_SHOWN]:
+        print(printable(error.located(bad.source)))
+    if len(bad.errors) > _LINT_ERRORS_SHOWN:
+        print(f"… and {len(bad.errors) - _LINT_ERRORS_SHOWN:,} more")
+    print(printable(f"{bad.count_text()} of {bad.source}: nothing else was checked; fix them and run lint again"))
 
 
 def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
