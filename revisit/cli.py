@@ -10,6 +10,7 @@ import argparse
 import ipaddress
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -272,12 +273,24 @@ def _run(args: argparse.Namespace) -> int:
             ),
             settings,
         )
-        print(format_summary(summary))
+        print(format_summary(summary, settings.alerts.locale, _explain_options(args)))
         return 0
     handler = _COMMANDS.get(args.command)
     if handler is None:
         raise BadInput(f"unknown command {args.command!r}")
     return handler(args, settings)
+
+
+def _explain_options(args: argparse.Namespace) -> str:
+    """The options of ``revisit explain`` that look at a replay's visitor as the replay did."""
+    options = ["--accounts", args.accounts]
+    if args.encoding != "utf-8-sig":
+        options += ["--encoding", args.encoding]
+    for path in args.mmdb:
+        options += ["--mmdb", path]
+    if args.config:
+        options += ["--config", args.config]
+    return shlex.join(options)
 
 
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
