@@ -524,3 +524,39 @@ def test_the_command_line_starts_without_the_libraries_only_some_commands_need()
     code = "import sys, revisit.cli; print(sorted(m for m in ('structlog', 'rich', 'slack_sdk') if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_explain_columns_start_at_the_same_terminal_cell_under_japanese_names(tmp_path, capsys) -> None:
+    """A full-width character takes two terminal cells: padded by characters, every column after
+    株式会社サクラ精機 started 9 cells further right than under a Latin name."""
+    from rich.cells import cell_len
+
+    from tests.open_mmdb import ipinfo_lite
+
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text(
+        "account_id,name,aliases,domains\n"
+        "J-1,株式会社サクラ精機,,sakura-seiki.example\n"
+        "J-20,さくら精機株式会社 東京支店,Sakura Seiki,\n"
+        "L-3,Sakura Seiki Co. Ltd.,,\n"
+        "L-400,SAKURA SEIKI KK,,\n",
+        encoding="utf-8",
+    )
+    # the test IPinfo Lite database names 160.251.10.0/24 "Sakura Seiki Co., Ltd.", sakura-seiki.example
+    database = ipinfo_lite(tmp_path / "ipinfo.mmdb")
+    assert main(["explain", "160.251.10.9", "--accounts", str(accounts), "--mmdb", database]) == 0
+    out = capsys.readouterr().out
+    considered = out.split("accounts considered:\n")[1].split("\nmatch:")[0].splitlines()
+    assert considered == [
+        "  J-1          株式会社サクラ精機               domain sakura-seiki.example          100.0",
+        "  J-20         さくら精機株式会社 東京支店      alias 'Sakura Seiki'                 100.0",
+        "  L-3          Sakura Seiki Co. Ltd.            name 'Sakura Seiki Co. Ltd.'         100.0",
+        "  L-400        SAKURA SEIKI KK                  name 'SAKURA SEIKI KK'               100.0",
+    ]
+    hows = ["domain", "alias", "name", "name"]
+    assert {cell_len(line[: line.index(how)]) for line, how in zip(considered, hows, strict=True)} == {48}
+    assert {cell_len(line) for line in considered} == {90}
+    sources = out.split("what each source says:\n")[1].split("\norganisation:")[0].splitlines()
+    assert {cell_len(line[: line.index(said)]) for line, said in zip(sources, ["no", "no", "Sakura"], strict=True)} == {
+        40
+    }
