@@ -29,7 +29,7 @@ from revisit.alerts.channels import (
     remote_channels,
 )
 from revisit.alerts.channels.local import ConsoleChannel, JsonLinesChannel
-from revisit.alerts.render import one_line
+from revisit.alerts.render import one_line, shown_time
 from revisit.alerts.sender import DeliverySender, SenderThread, SendReport, wants_sender
 from revisit.alerts.tracker import VisitTracker, track_and_store
 from revisit.core.account import Account
@@ -211,7 +211,7 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO | None = 
         tracker = VisitTracker(settings, dict(store.last_alert_times()))
         channels: list[Channel] = [
             JsonLinesChannel(request.alerts_jsonl or settings.alerts.jsonl_path),
-            ConsoleChannel(console),
+            ConsoleChannel(console, settings.delivery.business_hours.timezone),
         ]
         summary = ReplaySummary()
         started = time.perf_counter()
@@ -261,8 +261,8 @@ def delivery_summary(report: SendReport, held: Sequence[HeldDelivery], settings:
     ]
     zone = ZoneInfo(settings.delivery.business_hours.timezone)
     for item in held:
-        until = item.until.astimezone(zone)
-        lines.append(f"  held: {one_line(item.account_name)} via {item.channel} until {until:%Y-%m-%d %H:%M %Z}")
+        until = shown_time(item.until.astimezone(zone))
+        lines.append(f"  held: {one_line(item.account_name)} via {item.channel} until {until}")
     return "\n".join(lines)
 
 

@@ -553,7 +553,7 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
-    from revisit.alerts.render import history_words, page_label
+    from revisit.alerts.render import history_words, page_label, shown_time
     from revisit.storage.store import Store
     from revisit.web.clock import web_clock
 
@@ -599,7 +599,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         if entry.session_id != current:
             current = entry.session_id
             source = entry.organization_name or entry.client_ip
-            print(printable(words["visit"].format(at=f"{at:%Y-%m-%d %H:%M %z}", source=source)))
+            print(printable(words["visit"].format(at=shown_time(at), source=source)))
         label = f"  [{page_label(entry.page_label, settings.alerts.locale)}]" if entry.page_label else ""
         print(printable(f"  {at:%H:%M:%S}  {entry.path}{label}"))
     print(words["alerts"].format(count=len(alerts)))
@@ -654,7 +654,8 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
             until = AlertOutbox(store).snooze(args.account_id, args.days, args.reason.strip(), args.by or "unknown")
         finally:
             store.close()
-        print(f"{args.account_id}: no deliveries until {until:%Y-%m-%d %H:%M} UTC ({args.reason.strip()})")
+        shown = _shown_in_business_zone(until, settings)
+        print(printable(f"{args.account_id}: no deliveries until {shown} ({args.reason.strip()})"))
         return 0
     if args.alerts_command == "outcome":
         from revisit.alerts.report import Outcome
@@ -736,9 +737,18 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
     verb = "would delete" if args.dry_run else "deleted"
     print(
         f"{verb} {report.hits:,} hits and {report.resolutions:,} cached resolutions from before "
-        f"{report.cutoff:%Y-%m-%d %H:%M} UTC; alerts, visits and outcomes are kept"
+        f"{_shown_in_business_zone(report.cutoff, settings)}; alerts, visits and outcomes are kept"
     )
     return 0
+
+
+def _shown_in_business_zone(at: datetime, settings: Settings) -> str:
+    """``2026-12-08 14:00 JST``: in ``delivery.business_hours.timezone``, as the ``held:`` lines."""
+    from zoneinfo import ZoneInfo
+
+    from revisit.alerts.render import shown_time
+
+    return shown_time(at.astimezone(ZoneInfo(settings.delivery.business_hours.timezone)))
 
 
 def _web(args: argparse.Namespace, settings: Settings) -> int:
