@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import html
 import json
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from email.message import EmailMessage
@@ -279,9 +280,10 @@ _CONSOLE = {
 }
 
 
-def console_card_ja(alert: Alert) -> list[str]:
+def console_card_ja(alert: Alert, team_zone: str = "") -> list[str]:
     """The console card (``revisit replay``, ``revisit demo``) for a Japanese reader: the same
-    facts as Slack and e-mail, every label and value in Japanese."""
+    facts as Slack and e-mail, every label and value in Japanese; the time as ``shown_time`` says
+    (``team_zone``: ``business_hours.timezone``, the zone's name when the owner has none)."""
     words, console = _LABELS["ja"], _CONSOLE["ja"]
     labels = "、".join(page_label(label, "ja") for label in alert.page_labels) or console["no_key_pages"]
     pages = " → ".join(alert.pages[:8]) + (" …" if len(alert.pages) > 8 else "")
@@ -290,7 +292,7 @@ def console_card_ja(alert: Alert) -> list[str]:
     return [
         f"● {alert.account_name}（{alert.account_id}）{words['back']} - "
         f"{words['tier']} {_TIER_TITLE['ja'][alert.tier.value]}",
-        f"  {console['when']}      {alert.first_seen:%Y-%m-%d %H:%M %z}、"
+        f"  {console['when']}      {shown_time(alert.first_seen, (alert.owner.timezone, team_zone))}、"
         f"{console['pages_count'].format(count=len(alert.pages))}、{words['score']} {alert.score}（{labels}）",
         f"  {words['pages']}  {pages}",
         f"  {words['who']}    {match_in_words(alert)}",
@@ -303,7 +305,7 @@ def console_card_ja(alert: Alert) -> list[str]:
     ]
 
 
-def console_card_en(alert: Alert) -> list[str]:
+def console_card_en(alert: Alert, team_zone: str = "") -> list[str]:
     """The console card for an English reader, built like the Japanese one: the match, dormancy
     and money in words (never a method code or a bare number), the tier title in the header."""
     words, console = _LABELS["en"], _CONSOLE["en"]
@@ -313,7 +315,7 @@ def console_card_en(alert: Alert) -> list[str]:
     lost = f", {words['lost'].lower()} {alert.lost_deal_at}" if alert.lost_deal_at else ""
     return [
         f"● {alert.account_name} ({alert.account_id}) is back - {_CONSOLE_TIER_EN[alert.tier.value]}",
-        f"  when      {alert.first_seen:%Y-%m-%d %H:%M %z}, "
+        f"  when      {shown_time(alert.first_seen, (alert.owner.timezone, team_zone))}, "
         f"{console['pages_count'].format(count=len(alert.pages))}, intent score {alert.score} ({labels})",
         f"  pages     {pages}",
         f"  who       {match_in_words(alert)}",
@@ -337,8 +339,14 @@ def zone_name(alert: Alert, team_zone: str = "") -> str:
     """The name of the zone the alert's times are in, as the command line writes it (``JST``):
     the owner's ``owner_timezone``, else the team's (``business_hours.timezone``) when its offset is
     the alert's; else the offset (``UTC+09:00``), which a stored record alone carries."""
-    at = alert.last_seen
-    for name in (alert.owner.timezone, team_zone):
+    return zone_abbreviation(alert.last_seen, (alert.owner.timezone, team_zone))
+
+
+def zone_abbreviation(at: datetime, zone_names: Sequence[str] = ()) -> str:
+    """The short name of ``at``'s zone (``JST``, ``CET``): that of the first of ``zone_names``
+    whose offset at that moment is ``at``'s (a log's ``+0900`` read as Asia/Tokyo), else ``at``'s
+    own (``JST`` for an IANA zone; ``UTC+09:00`` for a bare offset, all a stored record carries)."""
+    for name in zone_names:
         try:
             local = at.astimezone(ZoneInfo(name)) if name else None
         except (ZoneInfoNotFoundError, ValueError):
@@ -346,6 +354,13 @@ def zone_name(alert: Alert, team_zone: str = "") -> str:
         if local is not None and local.utcoffset() == at.utcoffset():
             return local.tzname() or name
     return f"{at:%Z}"
+
+
+def shown_time(at: datetime, zone_names: Sequence[str] = ()) -> str:
+    """A time as people read it everywhere on the command line and in alerts: ``2026-11-30 14:00
+    JST``, the zone by its short name (``zone_abbreviation``). Machine-readable outputs (JSON Lines,
+    ``--json``, CSV) keep ISO 8601 with the offset instead."""
+    return f"{at:%Y-%m-%d %H:%M} {zone_abbreviation(at, zone_names)}"
 
 
 def visit_span(alert: Alert, team_zone: str = "") -> str:

@@ -1,7 +1,8 @@
 """The dormant-account list: loading and strict validation of the CSV (see README, "Account list").
 
-A bad row stops the import with ``file:line:column: reason`` and nothing is imported: a half-loaded
-customer list would silently miss the very accounts sales cares about.
+Every bad cell is found in one pass (``file:line:column: column: reason``, in file order) and then
+nothing is imported: a half-loaded customer list would silently miss the very accounts sales cares
+about, and a messy list of 3,000 rows should not need one run per mistake.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import io
 import ipaddress
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -65,9 +67,46 @@ class _RowError(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True, slots=True)
+class CellError:
+    """One bad cell (or row) of the list: ``line`` and ``column`` count from 1, ``text`` is what
+    follows ``file:line:column: `` (``owner_email: 'x' is not an e-mail address``)."""
+
+    line: int
+    column: int
+    text: str
+
+    def located(self, source: str) -> str:
+        return f"{source}:{self.line}:{self.column}: {self.text}"
+
+
+class AccountListErrors(BadInput):
+    """Every bad cell of a list, in file order. Its message is one line: the first error, and
+    with more than one how many there are and the command that lists them all (``accounts lint``
+    catches this and prints each)."""
+
+    def __init__(self, source: str, errors: list[CellError]) -> None:
+        self.source = source
+        self.errors = tuple(errors)
+        self.rows = len({error.line for error in errors})
+        first = errors[0].located(source)
+        if len(errors) == 1:
+            super().__init__(first)
+            return
+        super().__init__(
+            f"{first} (1 of {self.count_text()}; nothing was imported; `revisit accounts lint {source}` lists them all)"
+        )
+
+    def count_text(self) -> str:
+        errors = "error" if len(self.errors) == 1 else "errors"
+        rows = "row" if self.rows == 1 else "rows"
+        return f"{len(self.errors):,} {errors} in {self.rows:,} {rows}"
+
+
 def load_accounts(path: str | Path, encoding: str = "utf-8-sig") -> tuple[Account, ...]:
-    """Read and validate the whole list; BadInput with ``file:line:column: reason`` on the first
-    bad value. ``utf-8-sig`` reads UTF-8 with or without a BOM; pass ``cp932`` for Excel exports."""
+    """Read and validate the whole list; ``AccountListErrors`` (a BadInput) naming every bad
+    value, each as ``file:line:column: reason``. ``utf-8-sig`` reads UTF-8 with or without a
+    BOM; pass ``cp932`` for Excel exports."""
     return parse_accounts(decode_accounts(path, read_accounts(path), encoding), str(path))
 
 
@@ -138,6 +177,7 @@ def parse_rows(
     id_column = header.index("account_id")
 
     rows: list[tuple[RowKey, Account | int]] = []
+    errors: list[CellError] = []
     first_line_of: dict[str, int] = {}
     validator = _RowValidator(header)
     while True:
@@ -146,8 +186,9 @@ def parse_rows(
             row = next(reader)
         except StopIteration:
             break
-        except csv.Error as error:
-            raise BadInput(f"{source}:{line}:1: {error}") from None
+        except csv.Error as error:  # an unclosed quote: what follows cannot be told into rows
+            errors.append(CellError(line, 1, f"{error} (reading stopped here)"))
+            break
         values = [cell.strip() for cell in row]
         if not any(values):
             continue  # blank lines between blocks are common in hand-edited lists
@@ -157,23 +198,36 @@ def parse_rows(
                 if len(row) > len(header)
                 else ""
             )
-            raise BadInput(f"{source}:{line}:1: expected {len(header)} fields, found {len(row)}{hint}")
+            errors.append(CellError(line, 1, f"expected {len(header)} fields, found {len(row)}{hint}"))
+            continue
         cells = row_key(tuple(row))
         account: Account | int | None = known.get(cells)
+        row_errors: list[CellError] = []
         if account is None:
             try:
                 account = validator.account(values)
-            except _RowError as error:
-                column = header.index(error.column) + 1
-                raise BadInput(f"{source}:{line}:{column}: {error.column}: {error.reason}") from None
+            except _RowError as first:  # rare: the row is read again, cell by cell, to name each bad one
+                row_errors = [
+                    CellError(line, header.index(error.column) + 1, f"{error.column}: {error.reason}")
+                    for error in validator.errors(values) or [first]
+                ]
         account_id = values[id_column]
         if account_id in first_line_of:
-            raise BadInput(
-                f"{source}:{line}:{id_column + 1}: account_id "
-                f"{account_id!r} already used on line {first_line_of[account_id]}"
+            row_errors.append(
+                CellError(
+                    line,
+                    id_column + 1,
+                    f"account_id {account_id!r} already used on line {first_line_of[account_id]}",
+                )
             )
-        first_line_of[account_id] = line
-        rows.append((cells, account))
+        elif account_id:
+            first_line_of[account_id] = line
+        if row_errors:
+            errors += sorted(row_errors, key=lambda error: error.column)
+        elif account is not None:
+            rows.append((cells, account))
+    if errors:
+        raise AccountListErrors(source, errors)
     return tuple(header), rows
 
 
@@ -187,6 +241,7 @@ class _RowValidator:
         known = {name: position for position, name in enumerate(header)}
         absent = len(header)  # each row gets one more, empty cell: the value of a missing column
         self._at = {column: known.get(column, absent) for column in KNOWN_COLUMNS}
+        self._width = absent
         self._extra = tuple((position, name) for position, name in enumerate(header) if name not in KNOWN_COLUMNS)
         self._owners: dict[tuple[str, str, str, str, str], Owner] = {}
         self._dates: dict[str, date] = {}
@@ -242,6 +297,34 @@ class _RowValidator:
             attributes=tuple((column, values[position]) for position, column in self._extra),
         )
 
+    def errors(self, values: list[str]) -> list[_RowError]:
+        """Every bad value of a row ``account`` refused, one per cell (its first bad item): the
+        slow path, taken only for the rows in error, so a valid list costs nothing more."""
+        at = self._at
+        cells = values[: self._width] + [""]
+        checks: list[tuple[str, Callable[[str], object]]] = [
+            ("account_id", _required("account_id")),
+            ("name", _required("name")),
+            ("owner_email", _owner_email),
+            ("owner_slack", _owner_slack),
+            ("owner_timezone", _owner_timezone),
+            ("owner_locale", _owner_locale),
+            ("dormancy_reason", _dormancy_reason),
+            ("domains", lambda text: [_domain(d) for d in _list(text)]),
+            ("networks", lambda text: [_network(n) for n in _list(text)]),
+            ("last_deal_at", lambda text: text and _date_of(text, "last_deal_at")),
+            ("last_contact_at", lambda text: text and _date_of(text, "last_contact_at")),
+            ("lost_deal_at", lambda text: text and _date_of(text, "lost_deal_at")),
+            ("lifetime_value", lambda text: text and _money(text)),
+        ]
+        found = []
+        for column, check in checks:
+            try:
+                check(cells[at[column]])
+            except _RowError as error:
+                found.append(error)
+        return found
+
     def _date(self, text: str, column: str) -> date | None:
         if not text:
             return None
@@ -268,18 +351,43 @@ def _is_time_zone(name: str) -> bool:
 
 
 def _owner(name: str, email: str, slack: str, zone: str, locale_text: str) -> Owner:
+    _owner_email(email)
+    _owner_slack(slack)
+    _owner_timezone(zone)
+    return Owner(name, email, slack, zone, _owner_locale(locale_text))
+
+
+def _required(column: str) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        if not text:
+            raise _RowError(column, "required, found an empty value")
+        return text
+
+    return check
+
+
+def _owner_email(email: str) -> None:
     if email and not _EMAIL.match(email):
         raise _RowError("owner_email", f"{email!r} is not an e-mail address")
+
+
+def _owner_slack(slack: str) -> None:
     if slack and not is_slack_member_id(slack):
         raise _RowError(
             "owner_slack", f"{slack!r} is not a Slack member id (U or W, then capital letters and digits: U024BE7LH)"
         )
+
+
+def _owner_timezone(zone: str) -> None:
     if zone and not _is_time_zone(zone):
         raise _RowError("owner_timezone", f"{zone!r} is not an IANA time zone (e.g. Asia/Tokyo)")
+
+
+def _owner_locale(locale_text: str) -> str:
     locale = locale_text.lower()
     if locale not in _OWNER_LOCALES:
         raise _RowError("owner_locale", f"{locale!r} is not one of ja|en (or empty: the alerts.locale setting)")
-    return Owner(name, email, slack, zone, locale)
+    return locale
 
 
 def _dormancy_reason(text: str) -> DormancyReason:

@@ -7,11 +7,15 @@ resolvers it is given; ``revisit explain`` prints the result.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from rich.cells import cell_len
 
 from revisit.core.match import AccountMatch, NoMatch
 from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization
+from revisit.core.text import printable
 from revisit.enrichment.late import LateResolver
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.normalize import normalize_name
@@ -63,7 +67,7 @@ class Explanation:
 
     def lines(self) -> list[str]:
         out = [f"address {self.address}", "what each source says:"]
-        out += [f"  {answer.source:<30} {answer.said}" for answer in self.sources]
+        out += aligned([(answer.source, answer.said) for answer in self.sources], (30, 0))
         org = self.organization
         if org is None:
             out.append("organisation: unknown (no source named one)")
@@ -80,7 +84,7 @@ class Explanation:
                     out.append(f"  note: {terms.note}")
         if self.candidates:
             out.append("accounts considered:")
-            out += [f"  {c.account_id:<12} {c.name:<32} {c.how:<36} {c.score:5.1f}" for c in self.candidates]
+            out += aligned([(c.account_id, c.name, c.how, f"{c.score:5.1f}") for c in self.candidates], (12, 32, 36, 0))
         else:
             out.append("accounts considered: none")
         if self.match is not None:
@@ -93,6 +97,22 @@ class Explanation:
         else:
             out.append(f"no match: {self.reason}")
         return out
+
+
+def aligned(rows: Sequence[tuple[str, ...]], widths: tuple[int, ...]) -> list[str]:
+    """Rows of cells, indented, each column starting at the same terminal cell: padded by display
+    width (``rich.cells``: a full-width 株 takes two cells, so ``str.ljust`` put the columns after
+    a Japanese name two cells further per character), at least ``widths`` wide; the last cell is
+    not padded. Cells are made printable first: a control character would take no cell."""
+    printed = [tuple(printable(cell) for cell in row) for row in rows]
+    columns = [max([width, *(cell_len(row[i]) for row in printed)]) for i, width in enumerate(widths[:-1])]
+    return [
+        "  "
+        + " ".join(
+            [*(cell + " " * (width - cell_len(cell)) for cell, width in zip(row[:-1], columns, strict=True)), row[-1]]
+        )
+        for row in printed
+    ]
 
 
 def explain_address(

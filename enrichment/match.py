@@ -13,13 +13,14 @@ log's real organisations at 100,000 accounts, 0.4-0.65 ms on bench/fuzzy_bench.p
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Collection, Iterable
 from typing import Any
 
 from revisit.core.account import Account
 from revisit.core.caches import BoundedCache
 from revisit.core.config import MatchingSettings
-from revisit.core.match import AccountMatch, MatchMethod, NoMatch
+from revisit.core.match import AccountMatch, Ambiguity, MatchMethod, NoMatch
 from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization
 from revisit.enrichment.account_table import AccountTable
@@ -45,6 +46,9 @@ _BASE_CONFIDENCE = {
     MatchMethod.ENGLISH_NAME: 0.75,
     MatchMethod.READING: 0.7,
 }
+# organisations ``AccountIndex.ambiguous`` remembers at most: a replay's summary names how many
+# (the long-running worker must not grow with them)
+AMBIGUOUS_KEPT = 65_536
 # account CSV columns ``revisit accounts enrich --houjin`` writes (enrichment/houjin.py)
 REGISTERED_NAME, REGISTERED_NAME_EN, REGISTERED_KANA = "registered_name", "registered_name_en", "registered_kana"
 
@@ -75,6 +79,9 @@ class AccountIndex:
         self._cross: dict[str, tuple[tuple[int, str, str], ...]] = {}
         self.cross_fuzzy: FuzzyNames[tuple[int, str]] = FuzzyNames(self.matching)
         self._cross_verdicts: BoundedCache = BoundedCache(65_536)
+        # organisation name → the accounts it fits alike: counted once per organisation, on the
+        # branch that declines (a matcher's answer is cached per address, so not once per line)
+        self.ambiguous: dict[str, Ambiguity] = {}
         for account in accounts:
             self.add(account, keys)
 
@@ -121,8 +128,28 @@ class AccountIndex:
         self.ledger = ledger
 
     def __getstate__(self) -> dict[str, Any]:
-        """Kept on disk without the ledger: it is the database's, read afresh at every start."""
-        return {**self.__dict__, "ledger": None}
+        """Kept on disk without the ledger (the database's, read afresh at every start) and
+        without what a run met (``ambiguous``)."""
+        return {**self.__dict__, "ledger": None, "ambiguous": {}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({"ambiguous": {}} | state)  # an index kept before ``ambiguous`` existed
+
+    def _fits_several(self, name: str, address: IPAddress, account_ids: Iterable[str]) -> None:
+        """Remember that this organisation name fitted these accounts alike."""
+        self.add_ambiguous([Ambiguity(name, tuple(sorted(set(account_ids))), str(address))])
+
+    def add_ambiguous(self, found: Iterable[Ambiguity]) -> None:
+        """Organisations that fitted several accounts, each kept with its lowest address: the same
+        whichever process (``enrichment.parallel``) or order met its addresses."""
+        ambiguous = self.ambiguous
+        for ambiguity in found:
+            known = ambiguous.get(ambiguity.organization)
+            if known is None:
+                if len(ambiguous) < AMBIGUOUS_KEPT:
+                    ambiguous[ambiguity.organization] = ambiguity
+            elif _address_order(ambiguity.address) < _address_order(known.address):
+                ambiguous[ambiguity.organization] = ambiguity
 
     def remove(self, account_ids: Collection[str]) -> None:
         """These accounts out of every lookup: a changed list is the previous index with its
@@ -259,6 +286,7 @@ class AccountIndex:
             key = normalized.key
             candidates = self.by_name(key)
             if len(candidates) > 1:
+                self._fits_several(organization.name, address, (c[0].account_id for c in candidates))
                 return NoMatch(
                     f"name {organization.name!r} fits {len(candidates)} accounts "
                     f"({_ids(c[0] for c in candidates)}); none is alerted"
@@ -275,6 +303,7 @@ class AccountIndex:
             cross_script = bool(self._cross) and has_latin(organization.name)
             folded, crossed = self.by_cross_script(organization.name) if cross_script else (normalized, ())
             if len(crossed) > 1:
+                self._fits_several(organization.name, address, (c[0].account_id for c in crossed))
                 return NoMatch(
                     f"name {organization.name!r} is the registered English name or reading of "
                     f"{len(crossed)} accounts ({_ids(c[0] for c in crossed)}); none is alerted"
@@ -302,6 +331,7 @@ class AccountIndex:
                         f"{organization.name!r} is {verdict.reason} (the account's {listed_as.value})",
                     )
                 if verdict.candidates:
+                    self._if_too_close(organization.name, address, verdict)
                     return NoMatch(
                         f"no account has the organisation's name {organization.name!r} exactly, and "
                         f"the fuzzy match declined: {verdict.reason}"
@@ -319,6 +349,7 @@ class AccountIndex:
                         f"(the account's registered {_CROSS_WORDS[method]}, romanised and folded)",
                     )
                 if cross_verdict.candidates:
+                    self._if_too_close(organization.name, address, cross_verdict)
                     return NoMatch(
                         f"no account has the organisation's name {organization.name!r}, and the match "
                         f"with registered English names and readings declined: {cross_verdict.reason}"
@@ -326,6 +357,12 @@ class AccountIndex:
         return NoMatch(
             f"no account has the organisation's network, domain or name ({organization.name or organization.domain})"
         )
+
+    def _if_too_close(self, name: str, address: IPAddress, verdict: FuzzyVerdict[Any]) -> None:
+        """A declined fuzzy verdict whose best candidate was alike enough: it declined because
+        others came within the margin, not because nothing was close."""
+        if verdict.candidates[0].score >= self.matching.fuzzy_min_score and len(verdict.candidates) > 1:
+            self._fits_several(name, address, (c.owner for c in verdict.candidates))
 
 
 _CROSS_WORDS = {MatchMethod.ENGLISH_NAME: "English name", MatchMethod.READING: "reading"}
@@ -360,6 +397,11 @@ def _drop(lookup: dict[str, tuple[tuple[int, str, str], ...]], key: str, positio
         lookup[key] = kept
     else:
         lookup.pop(key, None)
+
+
+def _address_order(address: str) -> tuple[int, int]:
+    parsed = ipaddress.ip_address(address)
+    return parsed.version, int(parsed)
 
 
 def _ids(accounts: Iterable[Account]) -> str:

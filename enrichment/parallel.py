@@ -97,6 +97,7 @@ def _classify_ranges(
     try:
         classifier.resolved_addresses.clear()  # report only what this worker learned
         classifier.new_registrations.clear()
+        classifier.index.ambiguous.clear()
         taken = 0
         while True:
             with next_range.get_lock():
@@ -119,7 +120,8 @@ def _classify_ranges(
             if batch:
                 results.put(("hits", number, batch))
             results.put(("range", number, summary))
-        results.put(("done", worker, (taken, classifier.resolved_addresses, classifier.new_registrations)))
+        learned = (classifier.resolved_addresses, classifier.new_registrations, classifier.index.ambiguous)
+        results.put(("done", worker, (taken, *learned)))
     except BaseException:  # the parent must hear about it rather than wait forever
         results.put(("error", worker, traceback.format_exc()))
 
@@ -173,10 +175,11 @@ class ParallelFile:
                 yield from self._hits_of(number)
             while len(self._finished) < len(self._processes):
                 self._take(None)
-            for worker, (taken, resolved, registrations) in self._finished:
+            for worker, (taken, resolved, registrations, ambiguous) in self._finished:
                 self.ranges_taken[worker] = taken
                 self.classifier.resolved_addresses.update(resolved)
                 self.classifier.new_registrations.extend(registrations)
+                self.classifier.index.add_ambiguous(ambiguous.values())
             for process in self._processes:
                 process.join()
         finally:

@@ -29,7 +29,7 @@ from revisit.alerts.channels import (
     remote_channels,
 )
 from revisit.alerts.channels.local import ConsoleChannel, JsonLinesChannel
-from revisit.alerts.render import one_line
+from revisit.alerts.render import one_line, shown_time
 from revisit.alerts.sender import DeliverySender, SenderThread, SendReport, wants_sender
 from revisit.alerts.tracker import VisitTracker, track_and_store
 from revisit.core.account import Account
@@ -37,8 +37,9 @@ from revisit.core.alert import Alert
 from revisit.core.config import Settings, load_settings, secret_sources
 from revisit.core.errors import BadInput
 from revisit.core.hit import MalformedReason
-from revisit.core.match import MatchMethod
+from revisit.core.match import Ambiguity, MatchMethod
 from revisit.core.metrics import RevisitMetrics
+from revisit.core.text import printable
 from revisit.enrichment.classify import HitClassifier, RunSummary
 from revisit.enrichment.late import LateResolver
 from revisit.enrichment.ledger import Ledger, LedgerResolver, learn
@@ -181,7 +182,15 @@ class ReplayRequest:
     workers: int | None = None  # None: from settings
 
 
-def replay(request: ReplayRequest, settings: Settings, console: TextIO | None = None) -> RunSummary:
+@dataclass
+class ReplaySummary(RunSummary):
+    """A replay's counts, and the organisations left unmatched because their names fit several
+    accounts alike (by name), which only ``revisit explain`` told before."""
+
+    ambiguous: tuple[Ambiguity, ...] = ()
+
+
+def replay(request: ReplayRequest, settings: Settings, console: TextIO | None = None) -> ReplaySummary:
     console = console or sys.stdout  # read at call time: a default bound at import misses a redirected stdout
     check_log_paths(request.logs)
     prepared = prepare_accounts(request.accounts_csv, request.encoding, settings.matching, keep=False)
@@ -202,9 +211,9 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO | None = 
         tracker = VisitTracker(settings, dict(store.last_alert_times()))
         channels: list[Channel] = [
             JsonLinesChannel(request.alerts_jsonl or settings.alerts.jsonl_path),
-            ConsoleChannel(console),
+            ConsoleChannel(console, settings.delivery.business_hours.timezone),
         ]
-        summary = RunSummary()
+        summary = ReplaySummary()
         started = time.perf_counter()
         workers = request.workers if request.workers is not None else settings.replay.worker_count()
         matched = matched_hits_of_files(
@@ -220,6 +229,7 @@ def replay(request: ReplayRequest, settings: Settings, console: TextIO | None = 
         finally:
             matched.close()
         summary.seconds = time.perf_counter() - started
+        summary.ambiguous = tuple(sorted(enrichment.index.ambiguous.values(), key=lambda a: a.organization))
         store.save_organizations(classifier.resolved_addresses)
         store.save_network_registrations(classifier.new_registrations)
         if settings.delivery.routes or settings.delivery.default_channels:
@@ -251,9 +261,32 @@ def delivery_summary(report: SendReport, held: Sequence[HeldDelivery], settings:
     ]
     zone = ZoneInfo(settings.delivery.business_hours.timezone)
     for item in held:
-        until = item.until.astimezone(zone)
-        lines.append(f"  held: {one_line(item.account_name)} via {item.channel} until {until:%Y-%m-%d %H:%M %Z}")
+        until = shown_time(item.until.astimezone(zone))
+        lines.append(f"  held: {one_line(item.account_name)} via {item.channel} until {until}")
     return "\n".join(lines)
+
+
+def _ambiguous_lines(ambiguous: Sequence[Ambiguity], locale: str, explain_options: str) -> list[str]:
+    count = len(ambiguous)
+    if locale == "ja":
+        head = (
+            f"  複数のアカウントに同程度に当てはまり照合しなかった組織: {count:,} 件"
+            "（どのアカウントにもアラートは出ません。アカウントにドメインかネットワークを登録すると区別できます）"
+        )
+        more = f"    ほか {count - AMBIGUOUS_EXAMPLES:,} 件"
+    else:
+        head = (
+            f"  fit several accounts: {count:,} organisation(s) left unmatched, their names fit several "
+            "accounts alike (none is alerted; a domain or network on the accounts tells them apart)"
+        )
+        more = f"    … and {count - AMBIGUOUS_EXAMPLES:,} more"
+    lines = [head]
+    for example in ambiguous[:AMBIGUOUS_EXAMPLES]:
+        command = " ".join(part for part in ("revisit explain", example.address, explain_options) if part)
+        lines.append(printable(f"    {example.organization!r} → {', '.join(example.account_ids)}: {command}"))
+    if count > AMBIGUOUS_EXAMPLES:
+        lines.append(more)
+    return lines
 
 
 def load_checked_settings(path: str | None, check_terms: bool = True) -> Settings:
@@ -396,7 +429,12 @@ def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
         enrichment.close()
 
 
-def format_summary(summary: RunSummary) -> str:
+AMBIGUOUS_EXAMPLES = 3  # organisations named in the summary's line on ambiguous names
+
+
+def format_summary(summary: RunSummary, locale: str = "en", explain_options: str = "") -> str:
+    """The console summary; its line on ambiguous names in ``locale``, each example with the
+    ``revisit explain`` command (``explain_options``: the replay's list and databases) that tells why."""
     numbers = summary.as_dict()
     lines = [
         f"lines {numbers['lines']:,}  parsed {numbers['parsed']:,}  malformed {numbers['malformed']:,}  "
@@ -416,6 +454,8 @@ def format_summary(summary: RunSummary) -> str:
         )
     if summary.accounts_seen:
         lines.append(f"  dormant-list accounts seen: {len(summary.accounts_seen):,}")
+    if isinstance(summary, ReplaySummary) and summary.ambiguous:
+        lines += _ambiguous_lines(summary.ambiguous, locale, explain_options)
     if summary.seconds > 0:
         lines.append(f"  processed in {summary.seconds:.2f} s ({summary.lines / summary.seconds:,.0f} lines/s)")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ import argparse
 import ipaddress
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -34,7 +35,7 @@ from revisit.core.config import KafkaSettings, Settings
 from revisit.core.errors import BadInput, ServiceFailure
 from revisit.core.logs import configure_logging
 from revisit.core.text import json_for_terminal, printable, without_credentials
-from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.accounts import AccountListErrors, load_accounts
 from revisit.enrichment.ledger import LedgerEntry
 from revisit.stream.filters import FilterReason, HitFilter
 
@@ -272,12 +273,24 @@ def _run(args: argparse.Namespace) -> int:
             ),
             settings,
         )
-        print(format_summary(summary))
+        print(format_summary(summary, settings.alerts.locale, _explain_options(args)))
         return 0
     handler = _COMMANDS.get(args.command)
     if handler is None:
         raise BadInput(f"unknown command {args.command!r}")
     return handler(args, settings)
+
+
+def _explain_options(args: argparse.Namespace) -> str:
+    """The options of ``revisit explain`` that look at a replay's visitor as the replay did."""
+    options = ["--accounts", args.accounts]
+    if args.encoding != "utf-8-sig":
+        options += ["--encoding", args.encoding]
+    for path in args.mmdb:
+        options += ["--mmdb", path]
+    if args.config:
+        options += ["--config", args.config]
+    return shlex.join(options)
 
 
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
@@ -463,13 +476,23 @@ def _enrich_accounts(args: argparse.Namespace) -> int:
     return 0
 
 
+# bad values printed by ``accounts lint`` before "… and N more": a broken file (a wrong column
+# order gives an error in every row) must not flood the terminal; --json lists them all
+_LINT_ERRORS_SHOWN = 200
+
+
 def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
-    """Findings on stdout; exit 0 either way (a list with findings is still a valid list)."""
+    """Findings on stdout; exit 0 either way (a list with findings is still a valid list). A list
+    with bad values: each of them, in file order, then their count; exit 2."""
     from datetime import date
 
     from revisit.enrichment.lint import KINDS, lint_accounts
 
-    accounts = load_accounts(args.csv, args.encoding)
+    try:
+        accounts = load_accounts(args.csv, args.encoding)
+    except AccountListErrors as bad:
+        _print_list_errors(bad, args.json)
+        return 2
     findings = lint_accounts(accounts, date.today(), settings.matching)
     if args.json:
         for finding in findings:
@@ -497,6 +520,19 @@ def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_list_errors(bad: AccountListErrors, as_json: bool) -> None:
+    if as_json:
+        for error in bad.errors:
+            record = {"kind": "bad_value", "file": bad.source, "line": error.line, "column": error.column}
+            print(json_for_terminal(json.dumps(record | {"detail": error.text}, ensure_ascii=False)))
+        return
+    for error in bad.errors[:_LINT_ERRORS_SHOWN]:
+        print(printable(error.located(bad.source)))
+    if len(bad.errors) > _LINT_ERRORS_SHOWN:
+        print(f"… and {len(bad.errors) - _LINT_ERRORS_SHOWN:,} more")
+    print(printable(f"{bad.count_text()} of {bad.source}: nothing else was checked; fix them and run lint again"))
+
+
 def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
     from revisit.enrichment.prepared import prepare_accounts
     from revisit.storage.store import Store
@@ -517,7 +553,7 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
-    from revisit.alerts.render import history_words, page_label
+    from revisit.alerts.render import history_words, page_label, shown_time
     from revisit.storage.store import Store
     from revisit.web.clock import web_clock
 
@@ -563,7 +599,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         if entry.session_id != current:
             current = entry.session_id
             source = entry.organization_name or entry.client_ip
-            print(printable(words["visit"].format(at=f"{at:%Y-%m-%d %H:%M %z}", source=source)))
+            print(printable(words["visit"].format(at=shown_time(at), source=source)))
         label = f"  [{page_label(entry.page_label, settings.alerts.locale)}]" if entry.page_label else ""
         print(printable(f"  {at:%H:%M:%S}  {entry.path}{label}"))
     print(words["alerts"].format(count=len(alerts)))
@@ -618,7 +654,8 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
             until = AlertOutbox(store).snooze(args.account_id, args.days, args.reason.strip(), args.by or "unknown")
         finally:
             store.close()
-        print(f"{args.account_id}: no deliveries until {until:%Y-%m-%d %H:%M} UTC ({args.reason.strip()})")
+        shown = _shown_in_business_zone(until, settings)
+        print(printable(f"{args.account_id}: no deliveries until {shown} ({args.reason.strip()})"))
         return 0
     if args.alerts_command == "outcome":
         from revisit.alerts.report import Outcome
@@ -700,9 +737,18 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
     verb = "would delete" if args.dry_run else "deleted"
     print(
         f"{verb} {report.hits:,} hits and {report.resolutions:,} cached resolutions from before "
-        f"{report.cutoff:%Y-%m-%d %H:%M} UTC; alerts, visits and outcomes are kept"
+        f"{_shown_in_business_zone(report.cutoff, settings)}; alerts, visits and outcomes are kept"
     )
     return 0
+
+
+def _shown_in_business_zone(at: datetime, settings: Settings) -> str:
+    """``2026-12-08 14:00 JST``: in ``delivery.business_hours.timezone``, as the ``held:`` lines."""
+    from zoneinfo import ZoneInfo
+
+    from revisit.alerts.render import shown_time
+
+    return shown_time(at.astimezone(ZoneInfo(settings.delivery.business_hours.timezone)))
 
 
 def _web(args: argparse.Namespace, settings: Settings) -> int:

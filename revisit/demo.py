@@ -513,7 +513,7 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
         sys.stdout,
     )
     print()
-    print(format_summary(summary))
+    print(format_summary(summary, settings.alerts.locale))
     quiet = sorted(
         a.account_id
         for a in DEMO_ACCOUNTS

@@ -379,3 +379,29 @@ def test_a_list_prepared_to_be_kept_later_is_written_when_the_caller_keeps_it(tm
     assert written.stat().st_mtime_ns == modified
     again = prepare_accounts(csv, "utf-8-sig", matching)
     assert again.reused and list(again.accounts) == list(prepared.accounts)
+
+
+def test_import_and_replay_refuse_a_list_with_errors_saying_how_many_and_where_to_see_them(
+    tmp_path, sqlite_url, matching, capsys
+) -> None:
+    """Nothing half-imported, and one run tells how much is wrong (it stopped at the first bad cell)."""
+    csv = tmp_path / "accounts.csv"
+    by_id = rows(5)
+    by_id["A001"] = "A001,,,10.1.0.0/16\n"
+    by_id["A003"] = "A003,Company 3 Trading Co. Ltd.,,10.3.0.0/99\n"
+    write(csv, by_id)
+    said = (
+        f"revisit: {csv}:3:2: name: required, found an empty value (1 of 2 errors in 2 rows; nothing was imported; "
+        f"`revisit accounts lint {csv}` lists them all)\n"
+    )
+    assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 2
+    assert capsys.readouterr().err == said
+    store = Store(sqlite_url)
+    try:
+        assert store.load_accounts() == ()
+    finally:
+        store.close()
+    log = tmp_path / "access.log"
+    log.write_text('10.1.2.3 - - [10/Oct/2026:13:55:36 +0900] "GET /pricing HTTP/1.1" 200 512 "-" "Mozilla/5.0"\n')
+    assert main(["replay", str(log), "--accounts", str(csv), "--db", sqlite_url]) == 2
+    assert capsys.readouterr().err == said

@@ -291,3 +291,75 @@ def test_full_width_digits_of_a_japanese_spreadsheet_read_as_networks_and_dates(
     assert [str(n) for n in account.networks] == ["121.111.5.0/24"] and str(account.last_deal_at) == "2025-01-10"
     with pytest.raises(BadInput, match=r"accounts.csv:2:3: networks: 'ａｂｃ' is not an IP network"):
         load_accounts(write(tmp_path, header + "Z1,全角商事,ａｂｃ,\n"))
+
+
+# --- every bad cell at once ----------------------------------------------------------------------
+
+MESSY_CSV = """account_id,name,networks,owner_email,last_deal_at,dormancy_reason
+C-1,株式会社さくら精機,133.242.18.0/24,sato@example.jp,2025-01-10,
+C-2,,10.0.0.0/33,tanaka@example,2025/01/10,
+C-3,ミナト物流㈱,,suzuki@example.jp,2025-02-01,bored
+
+C-1,Northwind Traders,,,2025-13-01,
+C-5,AOBA KOGYO CO.,LTD.,,,,
+C-6,ひばり電子,２０３．０．１１３．０／２４,,２０２５－０３－０１,timing
+"""
+
+
+def test_lint_lists_every_bad_cell_in_file_order_with_a_total(tmp_path: Path, capsys) -> None:
+    """A messy list needed one run per mistake: lint stopped at the first bad cell."""
+    from revisit.cli import main
+
+    path = write(tmp_path, MESSY_CSV)
+    assert main(["accounts", "lint", str(path)]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}:3:2: name: required, found an empty value",
+        f"{path}:3:3: networks: '10.0.0.0/33' is not an IP network (CIDR such as 203.0.113.0/24)",
+        f"{path}:3:4: owner_email: 'tanaka@example' is not an e-mail address",
+        f"{path}:3:5: last_deal_at: '2025/01/10' is not a date (YYYY-MM-DD)",
+        f"{path}:4:6: dormancy_reason: 'bored' is not one of forgotten|dissatisfied|timing|competitor|campaign|unknown",
+        f"{path}:6:1: account_id 'C-1' already used on line 2",
+        f"{path}:6:5: last_deal_at: '2025-13-01' is not a date (YYYY-MM-DD)",
+        f"{path}:7:1: expected 6 fields, found 7"
+        ' (a comma inside a value, as in "CO.,LTD."? put that cell in double quotes)',
+        f"8 errors in 4 rows of {path}: nothing else was checked; fix them and run lint again",
+    ]
+    assert main(["accounts", "lint", str(path), "--json"]) == 2
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["kind"], r["line"], r["column"]) for r in records] == [
+        ("bad_value", 3, 2),
+        ("bad_value", 3, 3),
+        ("bad_value", 3, 4),
+        ("bad_value", 3, 5),
+        ("bad_value", 4, 6),
+        ("bad_value", 6, 1),
+        ("bad_value", 6, 5),
+        ("bad_value", 7, 1),
+    ]
+    assert records[5]["detail"] == "account_id 'C-1' already used on line 2"
+
+
+def test_lint_shows_the_first_200_bad_cells_of_a_broken_list_then_how_many_more(tmp_path: Path, capsys) -> None:
+    from revisit.cli import main
+
+    body = "account_id,name,last_deal_at\n" + "".join(f"C-{i},Company {i},{i}/01/2025\n" for i in range(1, 3001))
+    path = write(tmp_path, body)
+    assert main(["accounts", "lint", str(path)]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 202
+    assert lines[0] == f"{path}:2:3: last_deal_at: '1/01/2025' is not a date (YYYY-MM-DD)"
+    assert lines[199] == f"{path}:201:3: last_deal_at: '200/01/2025' is not a date (YYYY-MM-DD)"
+    assert lines[200:] == [
+        "… and 2,800 more",
+        f"3,000 errors in 3,000 rows of {path}: nothing else was checked; fix them and run lint again",
+    ]
+
+
+def test_a_list_with_errors_is_refused_whole_with_their_count_and_the_lint_command(tmp_path: Path) -> None:
+    with pytest.raises(BadInput) as refused:
+        load_accounts(write(tmp_path, MESSY_CSV))
+    path = tmp_path / "accounts.csv"
+    assert str(refused.value) == (
+        f"{path}:3:2: name: required, found an empty value (1 of 8 errors in 4 rows; nothing was imported; "
+        f"`revisit accounts lint {path}` lists them all)"
+    )

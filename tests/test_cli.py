@@ -113,14 +113,15 @@ def test_replay_of_a_real_log_alerts_the_right_accounts(inputs, db_url, capsys) 
 
 
 def test_the_console_card_shows_a_utc_log_in_the_teams_time_zone(inputs, tmp_path, capsys) -> None:
-    """The sample log is written in +0000; a Tokyo team reads its visits in +0900, as in history."""
+    """The sample log is written in +0000; a Tokyo team reads its visits in JST, as in history and
+    the ``held:`` lines (the card said ``+0900`` while they said ``JST``)."""
     assert main(replay_args(inputs, f"sqlite:///{tmp_path / 'z.sqlite'}")) == 0
     out = capsys.readouterr().out
     first_seen = [datetime.fromisoformat(a["first_seen"]) for a in read_jsonl(inputs["jsonl"])]
     assert first_seen and all(at.utcoffset() == timedelta(hours=9) for at in first_seen)
     for at in first_seen:
-        assert f"日時      {at:%Y-%m-%d %H:%M} +0900、" in out
-    assert "+0000" not in out
+        assert f"日時      {at:%Y-%m-%d %H:%M} JST、" in out
+    assert "+0000" not in out and "+0900" not in out
 
 
 def test_replaying_the_same_log_adds_nothing(inputs, db_url, capsys) -> None:
@@ -258,14 +259,14 @@ def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:
     first = datetime.fromisoformat(data["hits"][0]["at"])
     # in the display zone with its offset, as alerts and the web UI: business hours' Asia/Tokyo by default
     tokyo = first.astimezone(ZoneInfo("Asia/Tokyo"))
-    assert out.splitlines()[0].startswith(f"訪問 {tokyo:%Y-%m-%d %H:%M} +0900（")
+    assert out.splitlines()[0].startswith(f"訪問 {tokyo:%Y-%m-%d %H:%M} JST（")
     assert out.splitlines()[1].startswith(f"  {tokyo:%H:%M:%S}  /")
     config = tmp_path / "revisit.toml"
     config.write_text('[web]\ntimezone = "America/New_York"\n[alerts]\nlocale = "en"\n', encoding="utf-8")
     assert main(["history", "E03", "--db", url, "--config", str(config)]) == 0
     new_york = first.astimezone(ZoneInfo("America/New_York"))
     out = capsys.readouterr().out
-    assert out.splitlines()[0].startswith(f"visit {new_york:%Y-%m-%d %H:%M %z} from ")
+    assert out.splitlines()[0].startswith(f"visit {new_york:%Y-%m-%d %H:%M} EDT from ")  # May: daylight time
     assert out.splitlines()[-1] == "1 alert(s) for this account"
 
 
@@ -425,7 +426,7 @@ def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> Non
     )
     assert "  担当      Ken\ufffd31m ・ 配信：ダイジェスト" in replayed
     assert history.splitlines() == [
-        "訪問 2015-05-19 14:00 +0900（Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J）",
+        "訪問 2015-05-19 14:00 JST（Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J）",
         "  14:00:03  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd  [project]",
         "  14:01:03  /files/x\ufffd\ufffd[31mred\ufffd  [download]",
         "  14:02:03  /blog/geekery/\ufffd6n  [article]",
@@ -524,3 +525,39 @@ def test_the_command_line_starts_without_the_libraries_only_some_commands_need()
     code = "import sys, revisit.cli; print(sorted(m for m in ('structlog', 'rich', 'slack_sdk') if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_explain_columns_start_at_the_same_terminal_cell_under_japanese_names(tmp_path, capsys) -> None:
+    """A full-width character takes two terminal cells: padded by characters, every column after
+    株式会社サクラ精機 started 9 cells further right than under a Latin name."""
+    from rich.cells import cell_len
+
+    from tests.open_mmdb import ipinfo_lite
+
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text(
+        "account_id,name,aliases,domains\n"
+        "J-1,株式会社サクラ精機,,sakura-seiki.example\n"
+        "J-20,さくら精機株式会社 東京支店,Sakura Seiki,\n"
+        "L-3,Sakura Seiki Co. Ltd.,,\n"
+        "L-400,SAKURA SEIKI KK,,\n",
+        encoding="utf-8",
+    )
+    # the test IPinfo Lite database names 160.251.10.0/24 "Sakura Seiki Co., Ltd.", sakura-seiki.example
+    database = ipinfo_lite(tmp_path / "ipinfo.mmdb")
+    assert main(["explain", "160.251.10.9", "--accounts", str(accounts), "--mmdb", database]) == 0
+    out = capsys.readouterr().out
+    considered = out.split("accounts considered:\n")[1].split("\nmatch:")[0].splitlines()
+    assert considered == [
+        "  J-1          株式会社サクラ精機               domain sakura-seiki.example          100.0",
+        "  J-20         さくら精機株式会社 東京支店      alias 'Sakura Seiki'                 100.0",
+        "  L-3          Sakura Seiki Co. Ltd.            name 'Sakura Seiki Co. Ltd.'         100.0",
+        "  L-400        SAKURA SEIKI KK                  name 'SAKURA SEIKI KK'               100.0",
+    ]
+    hows = ["domain", "alias", "name", "name"]
+    assert {cell_len(line[: line.index(how)]) for line, how in zip(considered, hows, strict=True)} == {48}
+    assert {cell_len(line) for line in considered} == {90}
+    sources = out.split("what each source says:\n")[1].split("\norganisation:")[0].splitlines()
+    assert {cell_len(line[: line.index(said)]) for line, said in zip(sources, ["no", "no", "Sakura"], strict=True)} == {
+        40
+    }

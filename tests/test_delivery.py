@@ -12,16 +12,17 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from revisit.alerts.channels import remote_channels
 from revisit.alerts.sender import DeliverySender
 from revisit.core.config import settings_from_mapping
 from revisit.demo import sample_alert
-from revisit.storage.models import DeliveryRow
+from revisit.storage.models import DeliveryRow, SnoozeRow
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.store import PendingRows, Store
 from tests.shared_fixtures import Mailbox
@@ -275,7 +276,16 @@ def test_cli_sends_a_test_alert_and_snoozes(tmp_path, http_peer, smtp_peer, secr
     db = f"sqlite:///{tmp_path / 'c.sqlite'}"
     assert main(["alerts", "snooze", "A-1", "--days", "0", "--reason", "x", "--db", db]) == 2
     assert main(["alerts", "snooze", "A-1", "--days", "14", "--reason", "busy season", "--by", "kato", "--db", db]) == 0
-    assert "A-1: no deliveries until" in capsys.readouterr().out
+    said = capsys.readouterr().out.splitlines(keepends=True)[-1]
+    store = Store(db)
+    try:
+        with store.engine.connect() as connection:
+            (until,) = connection.execute(select(SnoozeRow.until)).scalars()
+    finally:
+        store.close()
+    # the time as every command shows it to people: in business hours' zone, by its short name
+    tokyo = until.replace(tzinfo=until.tzinfo or UTC).astimezone(ZoneInfo("Asia/Tokyo"))
+    assert said == f"A-1: no deliveries until {tokyo:%Y-%m-%d %H:%M} JST (busy season)\n"
     http_peer.answers.append((410, {}, "gone"))
     assert main(["alerts", "test", "--channel", "webhook", "--config", str(config)]) == 1
     assert "webhook: HTTP 410" in capsys.readouterr().err

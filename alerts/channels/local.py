@@ -34,17 +34,18 @@ class JsonLinesChannel:
 class ConsoleChannel:
     name = "console"
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, team_zone: str = "") -> None:
         self.stream = stream
+        self.team_zone = team_zone  # business_hours.timezone: times named as the alerts name them
 
     def send(self, alert: Alert) -> DeliveryResult:
-        self.stream.write(format_alert(alert) + "\n")
+        self.stream.write(format_alert(alert, self.team_zone) + "\n")
         return DeliveryResult(self.name, alert.alert_id, True)
 
 
-def format_alert(alert: Alert) -> str:
+def format_alert(alert: Alert, team_zone: str = "") -> str:
     """A short card a salesperson can act on without opening anything else, in the alert's
     language. Names, paths and the opener carry visitor and list text: each line is made
     ``printable`` for the terminal."""
-    card = console_card_ja(alert) if alert.locale == "ja" else console_card_en(alert)
+    card = console_card_ja(alert, team_zone) if alert.locale == "ja" else console_card_en(alert, team_zone)
     return "\n".join(printable(line) for line in card)

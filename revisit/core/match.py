@@ -32,3 +32,13 @@ class AccountMatch:
 @dataclass(frozen=True, slots=True)
 class NoMatch:
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ambiguity:
+    """A visitor organisation left unmatched because its name fits several accounts alike: the
+    accounts (their ids) and the first address it came from (for ``revisit explain``)."""
+
+    organization: str
+    account_ids: tuple[str, ...]
+    address: str
