@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from revisit.cli import main
@@ -14,11 +16,19 @@ from revisit.core.config import Settings
 from revisit.enrichment.accounts import load_accounts
 from revisit.enrichment.classify import HitClassifier, RunSummary
 from revisit.enrichment.match import AccountIndex
-from revisit.enrichment.parallel import ParallelFile, line_aligned_ranges, matched_hits_of_files, read_range
+from revisit.enrichment.parallel import (
+    ParallelFile,
+    line_aligned_ranges,
+    matched_hits_of_files,
+    pack_hit,
+    read_range,
+    unpack_hit,
+)
 from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
 from revisit.stream.sources import read_lines
 from tests.conftest import APACHE_LOG, mmdb
 from tests.test_cli import ACCOUNTS, CONFIG
+from tests.test_decisions import account, matched
 
 
 def test_ranges_cover_the_file_line_by_line(tmp_path: Path) -> None:
@@ -158,3 +168,23 @@ def test_a_worker_takes_the_ranges_nobody_took_yet(tmp_path: Path) -> None:
     assert messages[-1][2][0] == 2 and next_range.value == 17
     counted = sum(payload.lines for kind, _number, payload in messages if kind == "range")
     assert counted == sum(1 for _ in read_range(APACHE_LOG, ranges[14][0], ranges[15][1]))
+
+
+def test_a_matched_hit_crosses_to_the_parent_as_plain_values() -> None:
+    """Workers send the hit's fields as a tuple, not the frozen dataclass (whose pickle is set
+    again field by field: twice the cost a hit); the parent gets back an equal hit, every field
+    kept (the virtual host, a time zone of its own)."""
+    at = datetime(2026, 11, 20, 9, 30, 5, 123456, tzinfo=timezone(timedelta(hours=9)))
+    original = matched(account(account_id="P-1"), "/pricing", at)
+    original = type(original)(
+        type(original.hit)("2001:db8::7", at, "POST", "/pricing", "plan=a", 302, 0, "https://r/", "UA", "shop.example"),
+        original.organization,
+        original.match,
+        "the raw line",
+    )
+    sent = pickle.dumps([pack_hit(original)], protocol=pickle.HIGHEST_PROTOCOL)
+    assert b"revisit.core.hit" not in sent  # no Hit object in the message
+    (received,) = [unpack_hit(packed) for packed in pickle.loads(sent)]
+    assert received == original
+    assert received.hit.timestamp.utcoffset() == timedelta(hours=9)
+    assert received.hit.timestamp.astimezone(UTC) == at
