@@ -22,6 +22,7 @@ from revisit.enrichment.parallel import (
     matched_hits_of_files,
     pack_hit,
     read_range,
+    tapered_ranges,
     unpack_hit,
 )
 from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
@@ -95,7 +96,8 @@ def test_replay_workers_start_before_the_hits_are_asked_for_and_close_stops_them
 
 
 def test_workers_taking_ranges_in_turn_count_every_line_once(tmp_path: Path) -> None:
-    """Sixteen ranges over two workers give the counts and hits of one process, in file order."""
+    """Ranges (16 and the smaller ones at the end) taken in turn by two workers give the counts
+    and hits of one process, in file order."""
     settings = Settings()
     (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
     index = AccountIndex(load_accounts(str(tmp_path / "accounts.csv")))
@@ -106,8 +108,8 @@ def test_workers_taking_ranges_in_turn_count_every_line_once(tmp_path: Path) -> 
         if workers == 1:
             matched = matched_hits_of_files([str(APACHE_LOG)], classifier, summary, 1, 0)
         else:
-            assert ParallelFile.RANGES_PER_WORKER == 8
             matched = ParallelFile(classifier, str(APACHE_LOG), workers, summary)
+            assert matched.range_count > 2 * ParallelFile.RANGES_PER_WORKER
         outcomes[workers] = (summary, [m.raw_line for m in matched])
     assert outcomes[1][0].as_dict() == outcomes[2][0].as_dict() and outcomes[1][0].lines == 10_000
     assert outcomes[1][1] == outcomes[2][1] and outcomes[1][1]
@@ -143,8 +145,8 @@ def test_a_stopped_worker_leaves_its_ranges_to_the_others(tmp_path: Path) -> Non
     hits = [m.raw_line for m in parallel]
     resumer.join()
     assert hits == sequential and summary.as_dict() == one.as_dict()
-    assert parallel.ranges_taken[held_number] < ParallelFile.RANGES_PER_WORKER
-    assert sum(parallel.ranges_taken.values()) == 2 * ParallelFile.RANGES_PER_WORKER
+    assert parallel.ranges_taken[held_number] < parallel.range_count / 2
+    assert sum(parallel.ranges_taken.values()) == parallel.range_count
 
 
 def test_a_worker_takes_the_ranges_nobody_took_yet(tmp_path: Path) -> None:
@@ -188,3 +190,24 @@ def test_a_matched_hit_crosses_to_the_parent_as_plain_values() -> None:
     assert received == original
     assert received.hit.timestamp.utcoffset() == timedelta(hours=9)
     assert received.hit.timestamp.astimezone(UTC) == at
+
+
+def test_ranges_get_smaller_towards_the_end_of_the_file(tmp_path: Path) -> None:
+    """Two workers, eight ranges each: ranges of 1/16 of the file while half of what is left
+    is more than one a worker, then smaller down to an eighth of that, so that the workers end
+    within a small range of each other; every line in exactly one range."""
+    log = tmp_path / "big.log"
+    line = b"x" * 99 + b"\n"
+    log.write_bytes(line * 160_000)  # 16,000,000 bytes: ranges of 1,000,000, the smallest 125,000
+    ranges = tapered_ranges(log, 2, 8)
+    sizes = [end - start for start, end in ranges]
+    assert ranges[0][0] == 0 and ranges[-1][1] == 16_000_000
+    assert all(previous[1] == following[0] for previous, following in zip(ranges[:-1], ranges[1:], strict=True))
+    assert all(start % 100 == 0 for start, _ in ranges)  # at line starts
+    # 1/16 of the file while a worker's share of half the rest is more (the first one line longer:
+    # a cut at a line's start leaves that line to the range before), then a quarter of the rest,
+    # each in whole lines, down to 125,000 bytes, and what is left
+    assert sizes == [1_000_100] + [1_000_000] * 12 + [
+        *(750_000, 562_500, 421_800, 316_400, 237_300, 178_000, 133_500),
+        *(125_000, 125_000, 125_000, 25_400),
+    ]
