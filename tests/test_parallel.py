@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from revisit.cli import main
@@ -14,11 +16,20 @@ from revisit.core.config import Settings
 from revisit.enrichment.accounts import load_accounts
 from revisit.enrichment.classify import HitClassifier, RunSummary
 from revisit.enrichment.match import AccountIndex
-from revisit.enrichment.parallel import ParallelFile, line_aligned_ranges, matched_hits_of_files, read_range
+from revisit.enrichment.parallel import (
+    ParallelFile,
+    line_aligned_ranges,
+    matched_hits_of_files,
+    pack_hit,
+    read_range,
+    tapered_ranges,
+    unpack_hit,
+)
 from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
 from revisit.stream.sources import read_lines
 from tests.conftest import APACHE_LOG, mmdb
 from tests.test_cli import ACCOUNTS, CONFIG
+from tests.test_decisions import account, matched
 
 
 def test_ranges_cover_the_file_line_by_line(tmp_path: Path) -> None:
@@ -85,7 +96,8 @@ def test_replay_workers_start_before_the_hits_are_asked_for_and_close_stops_them
 
 
 def test_workers_taking_ranges_in_turn_count_every_line_once(tmp_path: Path) -> None:
-    """Sixteen ranges over two workers give the counts and hits of one process, in file order."""
+    """Ranges (16 and the smaller ones at the end) taken in turn by two workers give the counts
+    and hits of one process, in file order."""
     settings = Settings()
     (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
     index = AccountIndex(load_accounts(str(tmp_path / "accounts.csv")))
@@ -96,8 +108,8 @@ def test_workers_taking_ranges_in_turn_count_every_line_once(tmp_path: Path) -> 
         if workers == 1:
             matched = matched_hits_of_files([str(APACHE_LOG)], classifier, summary, 1, 0)
         else:
-            assert ParallelFile.RANGES_PER_WORKER == 8
             matched = ParallelFile(classifier, str(APACHE_LOG), workers, summary)
+            assert matched.range_count > 2 * ParallelFile.RANGES_PER_WORKER
         outcomes[workers] = (summary, [m.raw_line for m in matched])
     assert outcomes[1][0].as_dict() == outcomes[2][0].as_dict() and outcomes[1][0].lines == 10_000
     assert outcomes[1][1] == outcomes[2][1] and outcomes[1][1]
@@ -133,8 +145,8 @@ def test_a_stopped_worker_leaves_its_ranges_to_the_others(tmp_path: Path) -> Non
     hits = [m.raw_line for m in parallel]
     resumer.join()
     assert hits == sequential and summary.as_dict() == one.as_dict()
-    assert parallel.ranges_taken[held_number] < ParallelFile.RANGES_PER_WORKER
-    assert sum(parallel.ranges_taken.values()) == 2 * ParallelFile.RANGES_PER_WORKER
+    assert parallel.ranges_taken[held_number] < parallel.range_count / 2
+    assert sum(parallel.ranges_taken.values()) == parallel.range_count
 
 
 def test_a_worker_takes_the_ranges_nobody_took_yet(tmp_path: Path) -> None:
@@ -158,3 +170,44 @@ def test_a_worker_takes_the_ranges_nobody_took_yet(tmp_path: Path) -> None:
     assert messages[-1][2][0] == 2 and next_range.value == 17
     counted = sum(payload.lines for kind, _number, payload in messages if kind == "range")
     assert counted == sum(1 for _ in read_range(APACHE_LOG, ranges[14][0], ranges[15][1]))
+
+
+def test_a_matched_hit_crosses_to_the_parent_as_plain_values() -> None:
+    """Workers send the hit's fields as a tuple, not the frozen dataclass (whose pickle is set
+    again field by field: twice the cost a hit); the parent gets back an equal hit, every field
+    kept (the virtual host, a time zone of its own)."""
+    at = datetime(2026, 11, 20, 9, 30, 5, 123456, tzinfo=timezone(timedelta(hours=9)))
+    original = matched(account(account_id="P-1"), "/pricing", at)
+    original = type(original)(
+        type(original.hit)("2001:db8::7", at, "POST", "/pricing", "plan=a", 302, 0, "https://r/", "UA", "shop.example"),
+        original.organization,
+        original.match,
+        "the raw line",
+    )
+    sent = pickle.dumps([pack_hit(original)], protocol=pickle.HIGHEST_PROTOCOL)
+    assert b"revisit.core.hit" not in sent  # no Hit object in the message
+    (received,) = [unpack_hit(packed) for packed in pickle.loads(sent)]
+    assert received == original
+    assert received.hit.timestamp.utcoffset() == timedelta(hours=9)
+    assert received.hit.timestamp.astimezone(UTC) == at
+
+
+def test_ranges_get_smaller_towards_the_end_of_the_file(tmp_path: Path) -> None:
+    """Two workers, eight ranges each: ranges of 1/16 of the file while half of what is left
+    is more than one a worker, then smaller down to an eighth of that, so that the workers end
+    within a small range of each other; every line in exactly one range."""
+    log = tmp_path / "big.log"
+    line = b"x" * 99 + b"\n"
+    log.write_bytes(line * 160_000)  # 16,000,000 bytes: ranges of 1,000,000, the smallest 125,000
+    ranges = tapered_ranges(log, 2, 8)
+    sizes = [end - start for start, end in ranges]
+    assert ranges[0][0] == 0 and ranges[-1][1] == 16_000_000
+    assert all(previous[1] == following[0] for previous, following in zip(ranges[:-1], ranges[1:], strict=True))
+    assert all(start % 100 == 0 for start, _ in ranges)  # at line starts
+    # 1/16 of the file while a worker's share of half the rest is more (the first one line longer:
+    # a cut at a line's start leaves that line to the range before), then a quarter of the rest,
+    # each in whole lines, down to 125,000 bytes, and what is left
+    assert sizes == [1_000_100] + [1_000_000] * 12 + [
+        *(750_000, 562_500, 421_800, 316_400, 237_300, 178_000, 133_500),
+        *(125_000, 125_000, 125_000, 25_400),
+    ]

@@ -1,5 +1,7 @@
-"""Database tables (SQLAlchemy 2.x). The schema itself is created by the Alembic migrations next to
-this file; these classes are how the code reads and writes it.
+"""Database tables (SQLAlchemy 2.x). The schema is the Alembic migrations' next to this file; these
+classes are how the code reads and writes it, and they describe it exactly (column order and
+server defaults included): a new database is created from them and stamped with the newest
+revision (``store.migrate``; ``tests/test_storage.py`` compares the two on SQLite and PostgreSQL).
 
 All timestamps are stored in UTC; `as_utc` gives them back as aware datetimes on every backend
 (SQLite keeps no offset).
@@ -45,8 +47,6 @@ class AccountRow(Base):
     owner_name: Mapped[str] = mapped_column(Text, default="")
     owner_email: Mapped[str] = mapped_column(Text, default="")
     owner_slack: Mapped[str] = mapped_column(Text, default="")
-    owner_timezone: Mapped[str] = mapped_column(Text, default="")
-    owner_locale: Mapped[str] = mapped_column(Text, default="")
     last_deal_at: Mapped[date | None] = mapped_column(Date)
     last_contact_at: Mapped[date | None] = mapped_column(Date)
     lost_deal_at: Mapped[date | None] = mapped_column(Date)
@@ -55,11 +55,13 @@ class AccountRow(Base):
     industry: Mapped[str] = mapped_column(Text, default="")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sort_name: Mapped[str] = mapped_column(Text, default="")  # enrichment.normalize.sort_key
-    search_text: Mapped[str] = mapped_column(Text, default="")  # enrichment.normalize.search_text
+    owner_timezone: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sort_name: Mapped[str] = mapped_column(Text, default="", server_default="")  # enrichment.normalize.sort_key
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")  # normalize.search_text
     fingerprint: Mapped[str | None] = mapped_column(String(32))  # of the validated row: what changed
     # set when the account left the list: it no longer matches, its history stays
     delisted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    owner_locale: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class AccountListRow(Base):
@@ -100,7 +102,7 @@ class NetworkRegistrationRow(Base):
     name: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(32))
-    evidence: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str] = mapped_column(Text, default="", server_default="")
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
@@ -116,13 +118,13 @@ class LedgerRow(Base):
     account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     evidence: Mapped[str] = mapped_column(Text)
-    email_domain: Mapped[str] = mapped_column(Text, default="")
+    email_domain: Mapped[str] = mapped_column(Text, default="", server_default="")
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    sightings: Mapped[int] = mapped_column(Integer, default=1)
+    sightings: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_reason: Mapped[str] = mapped_column(Text, default="")
+    revoked_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class SessionRow(Base):

@@ -19,7 +19,12 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Column,
     Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
     bindparam,
     create_engine,
     func,
@@ -56,6 +61,7 @@ from revisit.storage.models import (
     AccountListRow,
     AccountRow,
     AlertRow,
+    Base,
     DeliveryRow,
     HitRow,
     LedgerRow,
@@ -87,6 +93,14 @@ def open_engine(url: str) -> Engine:
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
 SCHEMA_REVISION = "0012"
 
+# Alembic's own table of the revision a database is at, as Alembic creates it.
+_ALEMBIC_VERSION = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+
 
 def schema_is_current(engine: Engine) -> bool:
     with engine.connect() as connection:
@@ -95,28 +109,37 @@ def schema_is_current(engine: Engine) -> bool:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_REVISION
 
 
+def _is_empty(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return not inspect(connection).get_table_names()
+
+
 MIGRATION_ATTEMPTS = 20
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (creates it on a new database)."""
+    """Bring the schema to the newest Alembic revision. A new (empty) database gets the schema
+    the models describe, stamped with the newest revision, in one transaction: the same tables,
+    columns, defaults and indexes as the twelve migrations make (``tests/test_storage.py``
+    compares them on SQLite and PostgreSQL), without importing Alembic nor running the
+    migrations (SQLite rebuilds a table for each batch of changes, each commit a sync to disk):
+    a new SQLite database took 0.29-0.89 s wall (0.22-0.25 s CPU) with Alembic, 0.04-0.09 s
+    (0.02-0.03 s CPU) so, measured alternating at load average 3.5-4. An existing database is
+    upgraded by Alembic."""
     try:
         if schema_is_current(engine):
             return
+        new = _is_empty(engine)
     except OperationalError as error:
         raise BadInput(f"database {_shown(engine)}: cannot open it ({without_credentials(str(error.orig))})") from None
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("revisit.storage").joinpath("migrations")))
     # Several processes may start on a new database at once (two workers, a worker and the
     # sender): the loser of the race sees "table already exists", waits, and finds it current.
     for attempt in range(MIGRATION_ATTEMPTS):
         try:
-            with engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+            if new:
+                create_schema(engine)
+            else:
+                upgrade_with_alembic(engine)
             return
         except (OperationalError, ProgrammingError, IntegrityError) as error:
             time.sleep(0.5)
@@ -129,6 +152,31 @@ def migrate(engine: Engine) -> None:
                 raise BadInput(
                     f"database {_shown(engine)}: cannot open or migrate it ({without_credentials(str(error.orig))})"
                 ) from None
+
+
+def create_schema(engine: Engine) -> None:
+    """The newest schema on an empty database, from the models, stamped with ``SCHEMA_REVISION``
+    for Alembic's later upgrades; all or nothing."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            # the sqlite3 module runs DDL outside any transaction unless one was begun explicitly:
+            # a run stopped halfway would leave tables without a revision, which Alembic cannot upgrade
+            connection.exec_driver_sql("BEGIN")
+        Base.metadata.create_all(connection, checkfirst=False)
+        _ALEMBIC_VERSION.create(connection)
+        connection.execute(_ALEMBIC_VERSION.insert().values(version_num=SCHEMA_REVISION))
+
+
+def upgrade_with_alembic(engine: Engine) -> None:
+    """Run the migrations from the database's revision to the newest."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("revisit.storage").joinpath("migrations")))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
 
 
 def _dialect_insert(engine: Engine, table: Any):
