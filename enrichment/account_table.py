@@ -40,12 +40,15 @@ class AccountTable(Collection[Account]):
         self._joined: bytes | bytearray = b""
         self._ends = array("Q")
         self._changed: set[int] = set()  # positions whose pickle in ``_joined`` is out of date
+        # each position's fingerprint (16 bytes), as ``write`` last wrote the table; None once changed
+        self._written: bytes | None = None
         for account in accounts:
             self.add(account)
 
     def add(self, account: Account) -> int:
         """The account's position; an id listed again replaces the account at its position."""
         position = self._position.get(account.account_id)
+        self._written = None
         if position is None:
             position = self._position[account.account_id] = len(self._objects)
             self._objects.append(account)
@@ -57,6 +60,7 @@ class AccountTable(Collection[Account]):
 
     def remove(self, position: int) -> None:
         del self._position[self.at(position).account_id]
+        self._written = None
         self._objects[position], self._pickles[position] = None, b""
         self._changed.add(position)
 
@@ -100,15 +104,20 @@ class AccountTable(Collection[Account]):
 
     def fingerprints(self) -> Iterator[tuple[str, str]]:
         """(account id, fingerprint) of each account, without making objects of the kept ones.
-        A pickle made here is not kept: holding 100,000 of them until the table is written
-        raised the first run's peak by 31 MB, and writing pickles them again in ~1 s."""
+        Those of a table just written are remembered by ``write``; a pickle made here is not
+        kept: holding 100,000 of them until the table is written raised the first run's peak by
+        31 MB, while pickling them again costs ~1 s."""
+        if self._written is not None:  # as written (the import follows the kept copy's writing)
+            for account_id, position in self._position.items():
+                yield account_id, self._written[position * 16 : position * 16 + 16].hex()
+            return
         pickler = _AccountPickler()
         for account_id, position in self._position.items():
             kept = self._pickle_at(position)
             account = self._objects[position]
             if not kept and account is not None:
                 kept = pickler.pickle(account)
-            yield account_id, hashlib.blake2b(kept, digest_size=16).hexdigest()
+            yield account_id, _fingerprint(kept).hex()
 
     def __contains__(self, item: object) -> bool:
         return isinstance(item, Account) and self.get(item.account_id) == item
@@ -146,7 +155,7 @@ class AccountTable(Collection[Account]):
         every pickle in memory first (``__getstate__``) held them all beside the accounts' objects
         at the first run's peak: 28 MB (38 MB of RSS) for 100,000 accounts."""
         pickle.dump((self._position, len(self._objects)), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        pickler = _AccountPickler()
+        pickler, written = _AccountPickler(), bytearray()
         for first in range(0, len(self._objects), CHUNK):
             pickles = []
             for position in range(first, min(first + CHUNK, len(self._objects))):
@@ -154,6 +163,9 @@ class AccountTable(Collection[Account]):
                 pickles.append(kept if kept or account is None else pickler.pickle(account))
             ends = array("Q", itertools.accumulate(map(len, pickles)))
             pickle.dump((b"".join(pickles), ends), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            for kept in pickles:
+                written += _fingerprint(kept)
+        self._written = bytes(written)  # for the import that follows: not pickled again
 
     @classmethod
     def read(cls, handle: IO[bytes]) -> AccountTable:
@@ -173,6 +185,7 @@ class AccountTable(Collection[Account]):
         self._objects = [None] * len(self._ends)
         self._pickles = [b""] * len(self._ends)
         self._changed = set()
+        self._written = None
 
 
 CHUNK = 4096  # accounts a chunk of a written table (``AccountTable.write``): ~1 MB
@@ -180,7 +193,11 @@ CHUNK = 4096  # accounts a chunk of a written table (``AccountTable.write``): ~1
 
 def account_fingerprint(account: Account) -> str:
     """A digest of everything validated about an account: what tells a changed one."""
-    return hashlib.blake2b(account_pickle(account), digest_size=16).hexdigest()
+    return _fingerprint(account_pickle(account)).hex()
+
+
+def _fingerprint(kept: bytes | bytearray) -> bytes:
+    return hashlib.blake2b(kept, digest_size=16).digest()
 
 
 def account_pickle(account: Account) -> bytes:

@@ -15,6 +15,7 @@ nobody else can write to (a pickle can run code when loaded); anything else mean
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import pickle
 import stat
@@ -35,6 +36,7 @@ from revisit.enrichment.match import AccountIndex
 # in place of the index's account table, which follows its other parts (``AccountTable.write``)
 _WRITTEN_APART = "the account table follows"
 FORMAT = 7  # raised whenever what is pickled, or how names are normalised, changes
+DICT_CHUNK = 10_000  # entries of a large dict of the index written as one pickle (``_keep``)
 KEPT_LISTS = 2  # the current list and the one before it (its names help the next change)
 SUFFIX = ".prepared"
 IMPORT_ENCODINGS = ("utf-8-sig", "utf-8", "cp932")  # the encodings lists are usually read in (--encoding)
@@ -228,12 +230,30 @@ def _load(path: Path | None, parts: int) -> list[Any]:
             if not isinstance(names, tuple) or not all(isinstance(name, str) for name in names):
                 return []  # another format
             index = AccountIndex.__new__(AccountIndex)
-            index.__dict__.update({name: _part(handle) for name in names})
+            for name in names:
+                part = _part(handle)
+                if isinstance(part, _Chunks):
+                    part = _dict_of_chunks(handle, part.count)
+                index.__dict__[name] = part
             if index.__dict__.get("accounts") == _WRITTEN_APART:
                 index.accounts = AccountTable.read(handle)
             return [index] + [_part(handle) for _ in range(parts - 1)]
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return []  # missing, half-written or from another version: prepared anew
+
+
+@dataclass(frozen=True)
+class _Chunks:
+    """In place of a large dict of the index, whose entries follow in ``count`` pickles."""
+
+    count: int
+
+
+def _dict_of_chunks(handle: BinaryIO, count: int) -> dict[Any, Any]:
+    whole: dict[Any, Any] = {}
+    for _chunk in range(count):
+        whole.update(_part(handle))
+    return whole
 
 
 def _part(handle: BinaryIO) -> Any:
@@ -261,10 +281,11 @@ def _keep(folder: Path, key: str, index: AccountIndex, rows: _Rows) -> None:
     lists beyond ``KEPT_LISTS`` are removed.
 
     The index goes as its attributes' names, then each attribute as a pickle of its own, the
-    pickler's memo cleared between them: one pickle of the whole index had the pickler remember
-    every object of it at once, ~40 MB (tracemalloc) at the first run's peak for 100,000
-    accounts. Nothing is shared between the parts but a few strings written twice (64.8 MB on
-    disk against 62.5)."""
+    pickler's memo cleared between them, a large dict in chunks of ``DICT_CHUNK`` entries, the
+    account table in chunks of its own (``AccountTable.write``): one pickle of the whole index
+    had the pickler remember every object of it at once, ~40 MB (tracemalloc) at the first
+    run's peak for 100,000 accounts. Nothing is shared between the parts but a few strings
+    written twice (64.8 MB on disk against 62.5)."""
     target = folder / f"{key}{SUFFIX}"
     partial: Path | None = None
     try:
@@ -277,7 +298,15 @@ def _keep(folder: Path, key: str, index: AccountIndex, rows: _Rows) -> None:
             pickler.dump(tuple(state))
             for name, part in state.items():
                 pickler.clear_memo()
-                pickler.dump(_WRITTEN_APART if name == "accounts" else part)
+                if isinstance(part, dict) and len(part) > DICT_CHUNK:
+                    chunks = range(0, len(part), DICT_CHUNK)
+                    pickler.dump(_Chunks(len(chunks)))
+                    items = iter(part.items())
+                    for _chunk in chunks:
+                        pickler.clear_memo()
+                        pickler.dump(dict(itertools.islice(items, DICT_CHUNK)))
+                else:
+                    pickler.dump(_WRITTEN_APART if name == "accounts" else part)
             index.accounts.write(handle)
             pickler.clear_memo()
             pickler.dump(rows)
