@@ -65,7 +65,8 @@ class FuzzyNames(Generic[Item]):
     ~5,000 candidates a name (1,850 for the narrow search, 3,400-21,000 for a rival search at 88
     down to 82) that the letter-count filter reads, ~100 ns each. Probing only the last d + 1
     segments of each length (``SegmentIndex._probes_for``) brought them to 3,550 a name (150
-    probes a plan instead of 240; 17:25, load average 5-6)."""
+    probes a plan instead of 240) and the search to 0.33-0.38 ms a new name against 0.42-0.45 ms
+    (the code before run at the same time, 17:43, load average 3.6)."""
 
     def __init__(self, settings: MatchingSettings) -> None:
         self.settings = settings
