@@ -8,7 +8,7 @@ is never matched by name or domain.
 
 Exact lookups are a constant number of dict probes, so 100,000 accounts cost what 10 do; a fuzzy
 search runs once per new organisation name, over the few names an index finds (0.03 ms a name on a
-log's real organisations at 100,000 accounts, 0.4-0.65 ms on bench/fuzzy_bench.py's much-alike names).
+log's real organisations at 100,000 accounts, 0.33-0.38 ms on bench/fuzzy_bench.py's much-alike names).
 """
 
 from __future__ import annotations

@@ -16,7 +16,16 @@ from rapidfuzz import fuzz
 from revisit.core.account import Account
 from revisit.core.config import MatchingSettings
 from revisit.enrichment.accounts import load_accounts
-from revisit.enrichment.fuzzy import FEW, FuzzyNames, letter_masks, letter_table, reaching, texts_by_length
+from revisit.enrichment.fuzzy import (
+    FEW,
+    FuzzyNames,
+    SegmentIndex,
+    letter_masks,
+    letter_table,
+    query_codes,
+    reaching,
+    texts_by_length,
+)
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.normalize import normalize_name
 from tests.company_names import company_names, with_typo
@@ -128,6 +137,34 @@ def test_candidate_search_equals_exhaustive_search_at_any_cutoff_and_after_a_rem
     kept = pickle.loads(pickle.dumps(index))  # as prepared.py keeps it: without the probe plans,
     assert len(kept.fuzzy_names._texts) - kept.fuzzy_names._sealed == unindexed  # the added ones unindexed
     assert assert_same_as_exhaustive(kept, queries) >= 50
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet="aabbcde ", min_size=1, max_size=24), min_size=1, max_size=12),
+    st.text(alphabet="aabbcde ", min_size=1, max_size=24),
+    st.sampled_from([60.0, 82.0]),
+    st.floats(min_value=0.0, max_value=30.0),
+)
+def test_a_search_probes_the_last_d_plus_1_segments_and_finds_every_text_within_reach(
+    listed: list[str], query: str, own: float, above: float
+) -> None:
+    """At a cutoff above the index's own (a winner's rivals), a text of length n may be d < tau
+    edits away: only the last d + 1 of its tau + 1 segments are probed (before: all of them, in
+    windows of tau edits), and every text reaching the cutoff is still found (texts much alike,
+    letters repeated, so that segments occur in many places)."""
+    index = SegmentIndex(own)
+    index.build(texts_by_length(listed))
+    cutoff = own + above
+    found = set(index.candidates(query_codes(query), cutoff).tolist())
+    assert {i for i, text in enumerate(listed) if fuzz.ratio(query, text) >= cutoff} <= found
+    m = len(query)
+    edits = index._edits(m, cutoff).tolist()
+    for n, d in zip(index._lengths, edits, strict=True):
+        tau, parts = index._segments_of(n)
+        probed = {i for length, i, _at, _size in index._probes_for(m, edits) if length == n}
+        if parts and abs(m - n) <= d:
+            assert probed == set(range(tau - d, tau + 1))
 
 
 def test_a_winners_verdict_holds_only_the_rivals_within_the_margin() -> None:
