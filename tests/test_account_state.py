@@ -165,3 +165,20 @@ def test_only_committed_events_move_the_time_the_sweep_judges_by() -> None:
     assert times.watermarks() == {0: T0 + timedelta(minutes=5), 1: T0}
     times.commit([(0, 4)])
     assert times.watermarks()[0] == T0 + timedelta(minutes=60)
+
+
+def test_records_read_or_written_lately_stay_decoded_until_the_table_holds_other_bytes() -> None:
+    """Hits of several accounts alternate: each account's record is decoded once, not at every
+    read, and what a store wrote is read back without decoding; bytes the table was given behind
+    the state's back (recovery from the changelog) are decoded anew."""
+    table: dict = {}
+    states = AccountStateTable(table, {})
+    last_alerts = last_alerts_field(states)
+    for account_id in ("A1", "A2", "A3"):
+        last_alerts[account_id] = T0
+    states.publish(states.staged())
+    first = states._read("A1")
+    assert states._read("A2") is states._read("A2") and states._read("A3") is not None
+    assert states._read("A1") is first  # A2 and A3 read in between
+    table["A1"] = json.dumps({"last_alert_at": (T0 + timedelta(hours=1)).isoformat()}).encode()
+    assert last_alerts["A1"] == T0 + timedelta(hours=1)

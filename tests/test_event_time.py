@@ -197,6 +197,27 @@ def test_held_alerts_and_waiting_hits_come_up_by_their_time_per_matched_partitio
     assert waiting.due(5, AT) == [] and waiting.due(5, AT + timedelta(seconds=61)) == ["C-1", "C-2"]
 
 
+def test_a_marker_takes_a_slice_of_what_came_due_earliest_first() -> None:
+    """When every raw partition goes idle the watermarks jump and a minute of alerts comes due at
+    once: a marker takes at most ``limit`` accounts, the earliest window (or waiting hit) first,
+    also across records that name no partition, and leaves the rest for the next marker."""
+    held = HeldAlertIndex(timedelta(minutes=10))
+    for minute, account_id in [(3, "C-4"), (0, "C-1"), (2, "C-3"), (1, "C-2")]:
+        held.hold(5, AT + timedelta(minutes=minute), account_id)
+    held.hold(None, AT + timedelta(seconds=90), "C-9")  # a record of an older version: no partition
+    end = AT + timedelta(minutes=20)
+    assert held.due(5, end, limit=2) == ["C-1", "C-2"]
+    assert held.due(5, end, limit=2) == ["C-9", "C-3"]
+    assert held.due(5, end, limit=2) == ["C-4"] and held.due(5, end, limit=2) == []
+    waiting = WaitingIndex()
+    waiting.wait(5, AT + timedelta(seconds=2), "C-2")
+    waiting.wait(5, AT, "C-1")
+    waiting.wait(5, AT + timedelta(seconds=1), "C-1")  # an account's next hit: one entry of the slice
+    waiting.wait(5, AT + timedelta(seconds=3), "C-3")
+    assert waiting.due(5, AT + timedelta(minutes=1), limit=2) == ["C-1", "C-2"]
+    assert waiting.due(5, AT + timedelta(minutes=1), limit=2) == ["C-3"]
+
+
 def test_a_live_partition_read_to_its_end_moves_the_watermark_with_the_clock() -> None:
     """Live input (within the allowed disorder of the clock) read to its end at wall time c gives
     no line older than c - 60 s, so the watermark is c - 60 s, not the newest line - 60 s, and

@@ -137,3 +137,16 @@ def test_a_hit_stored_early_gets_its_visit_once(db_url: str) -> None:
         (first.session_id, "/projects/xdotool/")
     ]
     store.close()
+
+
+def test_sqlite_commits_go_to_a_write_ahead_log(tmp_path) -> None:
+    """The worker commits on its event loop's thread: the rollback journal's three syncs a commit
+    held the loop 15 ms each time, the write-ahead log's one 3.4 ms (measured)."""
+    store = Store(f"sqlite:///{tmp_path / 'revisit.sqlite'}")
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    store.engine.dispose()
+    # a file this process may only read keeps its mode, and opens without an error
+    readonly = Store(f"sqlite:///file:{tmp_path / 'revisit.sqlite'}?mode=ro&uri=true")
+    with readonly.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -4,17 +4,20 @@ and /readyz 200 only once partitions are assigned and the account state is recov
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
 
+import aiokafka
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.partitioner.default import murmur2
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
 from revisit.cli import main
+from revisit.kafka.classify_stage import fetch_in_step
 from tests.conftest import APACHE_LOG
 from tests.test_worker import Setup, get, get_json
 
@@ -431,3 +434,41 @@ def test_sigkill_while_hits_wait_in_the_trackers_state_gives_replays_alert(boots
         )
     finally:
         setup.stop_all()
+
+
+def test_a_backlog_is_read_from_every_raw_partition_in_step(bootstrap, tmp_path) -> None:
+    """A backlog of 3,000 lines on each of 4 raw partitions, fetched 4 MB at a time: the classify
+    stage takes at most a quarter of its 5,000-line batch from each, so no partition runs more
+    than two shares (2,500 lines) ahead of another. aiokafka alone drained one partition and half
+    the next first (3,000 lines apart): a partition hours of event time ahead, whose hits all
+    waited for the others' watermark in their accounts' state."""
+    setup = Setup(bootstrap, tmp_path)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
+    for partition in range(4):
+        for number in range(3000):
+            producer.send(setup.raw, value=f"{partition} {number}".encode(), partition=partition)
+    producer.flush()
+    producer.close()
+
+    async def read() -> tuple[list[int], dict[int, list[int]]]:
+        consumer = aiokafka.AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024
+        )
+        await consumer.start()
+        consumer.assign([aiokafka.TopicPartition(setup.raw, partition) for partition in range(4)])
+        read = {partition: [] for partition in range(4)}
+        gaps = []
+        try:
+            while sum(map(len, read.values())) < 4 * 3000:
+                for tp, records in (await fetch_in_step(consumer, 5000, 1000)).items():
+                    read[tp.partition].extend(int(record.value.split()[1]) for record in records)
+                counts = [len(numbers) for numbers in read.values()]
+                if min(counts) < 3000:  # while every partition still has lines
+                    gaps.append(max(counts) - min(counts))
+        finally:
+            await consumer.stop()
+        return gaps, read
+
+    gaps, read = asyncio.run(read())
+    assert read == {partition: list(range(3000)) for partition in range(4)}
+    assert max(gaps) <= 2500, gaps

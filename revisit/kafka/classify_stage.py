@@ -114,6 +114,28 @@ class _CommitBeforeHandingOver(ConsumerRebalanceListener):
         self.stage._assigned = True
 
 
+async def fetch_in_step(
+    consumer: AIOKafkaConsumer, max_records: int, timeout_ms: int
+) -> dict[TopicPartition, list[ConsumerRecord]]:
+    """At most an equal share of ``max_records`` from every assigned partition that has records
+    buffered, waiting up to ``timeout_ms`` only when none has.
+
+    aiokafka's ``getmany`` drains its buffered partitions one after the other, and a fetch holds
+    up to 4 MB of a partition (~20,000 lines): in a backlog one raw partition ran hours of event
+    time ahead of the others, whose low watermark held its hits back. Each of them waited in its
+    account's state, which was decoded and written again with every further hit of that account:
+    the stateful stage stored ~150 hits/s behind a classifier done seconds earlier (bench,
+    2026-12-01). Taken in step, the partitions stay within a share of lines of each other."""
+    assigned = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+    share = max(1, max_records // max(1, len(assigned)))
+    batches: dict[TopicPartition, list[ConsumerRecord]] = {}
+    for tp in assigned:
+        batches.update(await consumer.getmany(tp, timeout_ms=0, max_records=share))
+    if not batches:
+        batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=share)
+    return batches
+
+
 class ClassifyStage(Service):
     """Consumes the raw topic in group ``<app_id>-classify``; started and stopped with the worker."""
 
@@ -190,7 +212,7 @@ class ClassifyStage(Service):
                 if pause > 0:
                     await asyncio.sleep(pause)
                 fetched_at, fetched_wall = time.monotonic(), datetime.now(UTC)
-                batches = await self._consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH_RECORDS)
+                batches = await fetch_in_step(self._consumer, MAX_BATCH_RECORDS, FETCH_TIMEOUT_MS)
                 if batches:
                     await self._process(batches)
                 self._note_caught_up(fetched_wall)

@@ -14,6 +14,7 @@ older hits.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -86,6 +87,24 @@ def _later(previous: datetime | None, new: datetime | None) -> datetime | None:
     return previous
 
 
+def _pop_due(
+    heaps: dict[int | None, list[tuple[datetime, str]]],
+    partition: int,
+    is_due: Callable[[datetime], bool],
+    limit: int | None,
+) -> list[str]:
+    """Pops the due entries of ``partition`` and of records naming none, earliest first across
+    both, until ``limit`` distinct accounts are found."""
+    accounts: dict[str, None] = {}
+    own, unnamed = heaps.get(partition, []), heaps.get(None, [])
+    while limit is None or len(accounts) < limit:
+        candidates = [heap for heap in (own, unnamed) if heap and is_due(heap[0][0])]
+        if not candidates:
+            break
+        accounts[heapq.heappop(min(candidates, key=lambda heap: heap[0][0]))[1]] = None
+    return list(accounts)
+
+
 @dataclass
 class WaitingIndex:
     """Matched partition → accounts by the event time of their earliest hit waiting for the low
@@ -97,14 +116,10 @@ class WaitingIndex:
     def wait(self, partition: int | None, at: datetime, account_id: str) -> None:
         heapq.heappush(self._heaps.setdefault(partition, []), (at, account_id))
 
-    def due(self, partition: int, watermark: datetime) -> list[str]:
-        """Accounts of ``partition`` (or of records naming none) with a hit older than ``watermark``."""
-        accounts: list[str] = []
-        for key in (partition, None):
-            heap = self._heaps.get(key, [])
-            while heap and heap[0][0] < watermark:
-                accounts.append(heapq.heappop(heap)[1])
-        return list(dict.fromkeys(accounts))
+    def due(self, partition: int, watermark: datetime, limit: int | None = None) -> list[str]:
+        """Accounts of ``partition`` (or of records naming none) with a hit older than ``watermark``,
+        the earliest first; at most ``limit`` of them (the rest stay due for the next call)."""
+        return _pop_due(self._heaps, partition, lambda at: at < watermark, limit)
 
     def clear(self) -> None:
         self._heaps.clear()
@@ -130,15 +145,11 @@ class HeldAlertIndex:
         """The account's held alert was closed: the end of its window (None if not known here)."""
         return self._window_ends.pop(account_id, None)
 
-    def due(self, partition: int, watermark: datetime) -> list[str]:
+    def due(self, partition: int, watermark: datetime, limit: int | None = None) -> list[str]:
         """Accounts of ``partition`` whose held alert's window ends at or before ``watermark``
-        (and those of records that name no partition, judged by the same watermark)."""
-        accounts: list[str] = []
-        for key in (partition, None):
-            heap = self._heaps.get(key, [])
-            while heap and heap[0][0] <= watermark:
-                accounts.append(heapq.heappop(heap)[1])
-        return list(dict.fromkeys(accounts))
+        (and those of records that name no partition, judged by the same watermark), the earliest
+        window first; at most ``limit`` of them (the rest stay due for the next call)."""
+        return _pop_due(self._heaps, partition, lambda end: end <= watermark, limit)
 
     def clear(self) -> None:
         self._heaps.clear()
