@@ -146,6 +146,31 @@ def test_the_sweep_judges_a_matched_partition_by_its_slowest_classify_stage() ->
     assert times.watermarks() == {0: behind}
 
 
+def test_markers_after_the_last_hit_move_the_committed_watermark_once_committed() -> None:
+    """The last hit of a log was sent while another raw partition, read to its end early, held the
+    stage's low watermark an hour back: the markers that follow say every hit below the newest
+    time was sent, and the sweep may judge by that once they are committed (not before)."""
+    times = CommittedEventTimes()
+    last_hit, held_back = AT + timedelta(hours=30), AT + timedelta(hours=29)
+    times.read(0, 7, last_hit, ((0, 1), held_back))
+    times.commit([(0, 8)])
+    assert times.watermarks() == {0: held_back}
+    times.read_marker(0, 8, ((0, 1), last_hit + timedelta(microseconds=1)))
+    assert times.watermarks() == {0: held_back}  # read, not committed: a crash would read it again
+    times.commit([(0, 9)])
+    assert times.watermarks() == {0: last_hit}  # no later than the newest hit committed
+
+
+def test_a_marker_before_any_hit_sets_no_committed_time() -> None:
+    times = CommittedEventTimes()
+    times.read_marker(3, 0, ((0,), AT))
+    times.commit([(3, 1)])
+    assert times.watermarks() == {}
+    times.read(3, 1, AT + timedelta(minutes=1), ((0,), AT))
+    times.commit([(3, 2)])
+    assert times.watermarks() == {3: AT}
+
+
 def test_held_alerts_may_close_by_wall_clock_only_once_every_raw_partition_is_idle() -> None:
     clock: RawWatermarks[int] = RawWatermarks(timedelta(seconds=60), idle_seconds=10.0)
     clock.assign({0, 1}, now=0.0)

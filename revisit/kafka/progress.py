@@ -34,21 +34,34 @@ class CommittedEventTimes:
     a partition's watermark is no later than the lowest of them."""
 
     def __init__(self) -> None:
-        # partition → (offset, newest event time up to and including that offset, source), in read order
-        self._read: dict[int, deque[tuple[int, datetime, Source | None]]] = {}
+        # partition → (offset, newest event time up to and including that offset, source), in read
+        # order; the time is None for markers read before any hit of the partition
+        self._read: dict[int, deque[tuple[int, datetime | None, Source | None]]] = {}
         self._committed: dict[int, datetime] = {}
         self._sources: dict[int, dict[int, datetime]] = {}  # partition → raw partition → low watermark
 
     def read(self, partition: int, offset: int, at: datetime, source: Source | None = None) -> None:
         """An event was read (not yet committed)."""
+        entries = self._entries(partition, offset)
+        newest = entries[-1][1] if entries else None
+        entries.append((offset, at if newest is None or at > newest else newest, source))
+
+    def read_marker(self, partition: int, offset: int, source: Source) -> None:
+        """A watermark marker was read (not yet committed): its stage has sent every hit below the
+        marker's watermark. Without this the committed watermark stopped at the source of the
+        partition's last hit: once a log was read, the sweep never passed the visits and cooldowns
+        of accounts seen early on (a raw partition read to its end early held the stage's low
+        watermark back when that last hit was sent; the markers after it said so no more)."""
+        entries = self._entries(partition, offset)
+        entries.append((offset, entries[-1][1] if entries else None, source))
+
+    def _entries(self, partition: int, offset: int) -> deque[tuple[int, datetime | None, Source | None]]:
         entries = self._read.setdefault(partition, deque())
         if entries and offset <= entries[-1][0]:
             # Read again from an earlier offset (a rebalance sought back to the committed one):
             # what was read after it is not committed and must not count when that offset is.
             entries.clear()
-        if entries and entries[-1][1] > at:
-            at = entries[-1][1]
-        entries.append((offset, at, source))
+        return entries
 
     def commit(self, committed: Iterable[tuple[int, int]]) -> None:
         """``committed``: (partition, offset) pairs, where offset is the next one to be read,
@@ -58,7 +71,7 @@ class CommittedEventTimes:
             while entries and entries[0][0] < offset:
                 _, at, source = entries.popleft()
                 previous = self._committed.get(partition)
-                if previous is None or at > previous:
+                if at is not None and (previous is None or at > previous):
                     self._committed[partition] = at
                 if source is not None:
                     marks = self._sources.setdefault(partition, {})

@@ -263,6 +263,9 @@ def build_app(
             partition = event.message.partition
             report = marker_of(event.value)
             if report is not None:
+                if report.hits_watermark is not None:
+                    source = (report.raw_partitions, report.hits_watermark)
+                    committed_times.read_marker(partition, event.message.offset, source)
                 # hits go on and held alerts close when the low watermarks pass them, not on their
                 # account's next hit; the state changes are staged and stored like a hit's
                 go_on(partition, low_watermarks.report(partition, report, time.monotonic()))
