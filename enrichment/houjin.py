@@ -261,16 +261,18 @@ def enriched_csv(text: str, report: EnrichmentReport) -> str:
     return out.getvalue()
 
 
-def describe_closure(attributes: dict[str, str]) -> str | None:
+def describe_closure(attributes: dict[str, str], locale: str = "en") -> str | None:
     """For ``accounts lint``: how the account's company ended, from the enriched columns."""
     status = attributes.get("houjin_status", "")
     if status not in ("closed", "merged"):
         return None
     number = attributes.get("corporate_number", "")
-    when = attributes.get("houjin_close_date", "")
-    if status == "merged":
-        successor = attributes.get("houjin_successor", "")
-        return f"corporate number {number}: merged on {when or '?'}" + (
-            f" into corporate number {successor}" if successor else ""
-        )
-    return f"corporate number {number}: closed on {when or '?'}"
+    when = attributes.get("houjin_close_date", "") or "?"
+    successor = attributes.get("houjin_successor", "")
+    if locale == "ja":
+        if status == "closed":
+            return f"法人番号 {number}：{when} に閉鎖"
+        return f"法人番号 {number}：{when} に合併" + (f"（承継法人の法人番号 {successor}）" if successor else "")
+    if status == "closed":
+        return f"corporate number {number}: closed on {when}"
+    return f"corporate number {number}: merged on {when}" + (f" into corporate number {successor}" if successor else "")

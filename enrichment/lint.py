@@ -2,7 +2,8 @@
 
 The source articles ask for this first: the same company listed twice gets two calls, a row
 without an owner gets an alert nobody reads, a row without domain or network can only be matched
-by name. Each finding names the accounts and says why it matters. Pure: accounts in, findings out.
+by name. Each finding names the accounts and says why it matters, in English or Japanese (the team's
+``alerts.locale``: whoever keeps the list reads the alerts too). Pure: accounts in, findings out.
 """
 
 from __future__ import annotations
@@ -41,6 +42,54 @@ KINDS = {
     "closed_company": "the company was closed (corporate-number data): no one is left to win back",
 }
 
+# the same, as a Japanese team reads it (the kind codes stay: they are what --json and scripts use)
+KINDS_JA = {
+    "same_name": "同じ会社が別の書き方で二度載っています：二重に連絡してしまいます",
+    "same_name_distinct_companies": "同じ名前で法人番号が異なります：重複ではなく別々の会社です。"
+    "名前しか分からない訪問者はどちらにも照合されないため、それぞれにドメインかネットワークを登録してください",
+    "similar_name": "よく似た名前です。同じ会社かもしれません：確認のうえ統合するか、別名（aliases）に加えてください",
+    "shared_domain": "同じドメインが複数のアカウントにあり、どのアカウントにも照合されません",
+    "shared_network": "同じネットワークが複数のアカウントにあり、どのアカウントにも照合されません。"
+    "別のアカウントのネットワークの内側にあるネットワークは、その範囲のアドレスを引き受けます（最も狭いネットワークが優先）",
+    "access_provider": "接続事業者の名前です：このアカウント自身のネットワークからのアクセスしか照合できません",
+    "no_owner": "担当者のメールアドレスも Slack もありません：アラートが誰にも届きません",
+    "no_domain_or_network": "ドメインもネットワークもありません：社名でしか照合できません",
+    "no_dates": "最終取引日も最終接触日もありません：ランク C（軽い接触）として扱います",
+    "future_date": "最終取引日または最終接触日が未来の日付です",
+    "merged_company": "他社に合併されています（法人番号データ）："
+    "いまアクセスしてくるのは承継法人の名前とネットワークです。承継法人をフォローしてください",
+    "closed_company": "閉鎖された会社です（法人番号データ）：掘り起こす相手がいません",
+}
+
+# the words of a finding's detail
+_DETAIL = {
+    "en": {
+        "provider": "{name!r} is {provider} ({kind})",
+        "inside": "{inner} inside {outer}",
+        "alike": "{a!r} ~ {b!r} ({score:.0f}% alike)",
+        "number": "法人番号 {number}",
+        "no_number": "no corporate number",
+    },
+    "ja": {
+        "provider": "{name!r} は {provider}（{kind}）",
+        "inside": "{inner}（{outer} の内側）",
+        "alike": "{a!r} ~ {b!r}（一致度 {score:.0f}%）",
+        "number": "法人番号 {number}",
+        "no_number": "法人番号なし",
+    },
+}
+_PROVIDER_KINDS_JA = {
+    "isp": "インターネット接続事業者",
+    "mobile": "携帯通信事業者",
+    "hosting": "ホスティング事業者",
+    "vpn": "VPN",
+}
+
+
+def why_in(kind: str, locale: str) -> str:
+    """Why a finding of ``kind`` matters, in ``ja`` or (any other locale) English."""
+    return KINDS_JA[kind] if locale == "ja" else KINDS[kind]
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -58,29 +107,29 @@ def lint_accounts(
     today: date,
     matching: MatchingSettings | None = None,
     providers: ProviderDirectory | None = None,
+    locale: str = "en",
 ) -> list[Finding]:
+    """The findings, their details in ``locale`` (``ja``, else English)."""
     matching = matching or MatchingSettings()
     providers = providers or access_providers()
+    words = _DETAIL["ja" if locale == "ja" else "en"]
     findings: list[Finding] = []
-    findings += _same_names(accounts)
-    findings += _similar_names(accounts, matching)
+    findings += _same_names(accounts, words)
+    findings += _similar_names(accounts, matching, words)
     findings += _shared_domains(accounts)
-    findings += _shared_networks(accounts)
+    findings += _shared_networks(accounts, words)
     for account in accounts:
         provider = providers.for_name(account.name)
         if provider is not None:
-            findings.append(
-                Finding(
-                    "access_provider",
-                    (account.account_id,),
-                    f"{account.name!r} is {provider.name} ({provider.kind.value})",
-                )
-            )
+            kind = provider.kind.value
+            shown_kind = _PROVIDER_KINDS_JA.get(kind, kind) if locale == "ja" else kind
+            detail = words["provider"].format(name=account.name, provider=provider.name, kind=shown_kind)
+            findings.append(Finding("access_provider", (account.account_id,), detail))
         if not account.owner.email and not account.owner.slack:
             findings.append(Finding("no_owner", (account.account_id,), account.name))
         if not account.domains and not account.networks:
             findings.append(Finding("no_domain_or_network", (account.account_id,), account.name))
-        closure = describe_closure(dict(account.attributes))
+        closure = describe_closure(dict(account.attributes), locale)
         if closure is not None:
             kind = "merged_company" if dict(account.attributes)["houjin_status"] == "merged" else "closed_company"
             findings.append(Finding(kind, (account.account_id,), f"{account.name}: {closure}"))
@@ -96,7 +145,7 @@ def _corporate_number(account: Account) -> str:
     return dict(account.attributes).get("corporate_number", "").strip()
 
 
-def _same_names(accounts: Iterable[Account]) -> list[Finding]:
+def _same_names(accounts: Iterable[Account], words: dict[str, str]) -> list[Finding]:
     """Accounts whose names (or aliases) normalise alike. When their corporate numbers differ they
     are homonyms, reported as distinct companies; accounts that share a number, or of which at most
     one has a number, are the same company listed twice."""
@@ -120,11 +169,18 @@ def _same_names(accounts: Iterable[Account]) -> list[Finding]:
             findings.append(Finding("same_name", tuple(ids), _listed(listed, ids) + f" → {key!r}"))
             continue
         detail = ", ".join(
-            f"{listed[i]!r} ({i}, " + (f"法人番号 {numbers[i]})" if numbers[i] else "no corporate number)") for i in ids
+            f"{listed[i]!r} ({i}, "
+            + (words["number"].format(number=numbers[i]) if numbers[i] else words["no_number"])
+            + ")"
+            for i in ids
         )
         findings.append(Finding("same_name_distinct_companies", tuple(ids), detail))
         findings += [
-            Finding("same_name", tuple(same), _listed(listed, same) + f" → {key!r}, 法人番号 {number}")
+            Finding(
+                "same_name",
+                tuple(same),
+                _listed(listed, same) + f" → {key!r}, " + words["number"].format(number=number),
+            )
             for number, same in by_number.items()
             if number and len(same) > 1
         ]
@@ -135,7 +191,7 @@ def _listed(names: dict[str, str], ids: Sequence[str]) -> str:
     return " = ".join(f"{names[i]!r} ({i})" for i in ids)
 
 
-def _similar_names(accounts: Sequence[Account], matching: MatchingSettings) -> list[Finding]:
+def _similar_names(accounts: Sequence[Account], matching: MatchingSettings, words: dict[str, str]) -> list[Finding]:
     """Pairs of different keys scoring ≥ fuzzy_min_score. Compared within blocks of names starting
     with the same two characters, so 100,000 accounts take seconds, not hours (a typo in the first
     two characters goes unnoticed). Two accounts with different corporate numbers are known to be
@@ -163,7 +219,9 @@ def _similar_names(accounts: Sequence[Account], matching: MatchingSettings) -> l
                 if id_a != id_b and not distinct_companies:
                     findings.append(
                         Finding(
-                            "similar_name", tuple(sorted((id_a, id_b))), f"{name_a!r} ~ {name_b!r} ({score:.0f}% alike)"
+                            "similar_name",
+                            tuple(sorted((id_a, id_b))),
+                            words["alike"].format(a=name_a, b=name_b, score=score),
                         )
                     )
     return findings
@@ -181,7 +239,7 @@ def _shared_domains(accounts: Iterable[Account]) -> list[Finding]:
     ]
 
 
-def _shared_networks(accounts: Iterable[Account]) -> list[Finding]:
+def _shared_networks(accounts: Iterable[Account], words: dict[str, str]) -> list[Finding]:
     """The same network on several accounts, or one account's network inside another's."""
     networks = sorted(
         ((network, account.account_id) for account in accounts for network in account.networks),
@@ -193,7 +251,7 @@ def _shared_networks(accounts: Iterable[Account]) -> list[Finding]:
         open_blocks = [(outer, owner) for outer, owner in open_blocks if subnet_of(network, outer)]
         for outer, owner in open_blocks:
             if owner != account_id:
-                detail = str(network) if outer == network else f"{network} inside {outer}"
+                detail = str(network) if outer == network else words["inside"].format(inner=network, outer=outer)
                 findings.append(Finding("shared_network", tuple(sorted((owner, account_id))), detail))
         open_blocks.append((network, account_id))
     return findings

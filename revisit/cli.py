@@ -482,18 +482,20 @@ _LINT_ERRORS_SHOWN = 200
 
 
 def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
-    """Findings on stdout; exit 0 either way (a list with findings is still a valid list). A list
-    with bad values: each of them, in file order, then their count; exit 2."""
+    """Findings on stdout in the team's language (``alerts.locale``); exit 0 either way (a list
+    with findings is still a valid list). A list with bad values: each of them, in file order,
+    then their count; exit 2. ``--json`` keeps English words beside the stable kind codes."""
     from datetime import date
 
-    from revisit.enrichment.lint import KINDS, lint_accounts
+    from revisit.enrichment.lint import KINDS, lint_accounts, why_in
 
+    locale = "en" if args.json else settings.alerts.locale
     try:
         accounts = load_accounts(args.csv, args.encoding)
     except AccountListErrors as bad:
-        _print_list_errors(bad, args.json)
+        _print_list_errors(bad, args.json, locale)
         return 2
-    findings = lint_accounts(accounts, date.today(), settings.matching)
+    findings = lint_accounts(accounts, date.today(), settings.matching, locale=locale)
     if args.json:
         for finding in findings:
             print(
@@ -510,17 +512,21 @@ def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
                 )
             )
         return 0
-    print(printable(f"{len(accounts):,} accounts in {args.csv}: {len(findings):,} finding(s)"))
-    for kind, why in KINDS.items():
+    if locale == "ja":
+        print(printable(f"{args.csv} の {len(accounts):,} アカウント：指摘 {len(findings):,} 件"))
+    else:
+        print(printable(f"{len(accounts):,} accounts in {args.csv}: {len(findings):,} finding(s)"))
+    for kind in KINDS:
         of_kind = [f for f in findings if f.kind == kind]
         if of_kind:
-            print(f"\n{kind} ({len(of_kind):,}): {why}")
+            count = f"（{len(of_kind):,} 件）：" if locale == "ja" else f" ({len(of_kind):,}): "
+            print(f"\n{kind}{count}{why_in(kind, locale)}")
             for finding in of_kind:
                 print(printable(f"  {', '.join(finding.account_ids):<24} {finding.detail}"))
     return 0
 
 
-def _print_list_errors(bad: AccountListErrors, as_json: bool) -> None:
+def _print_list_errors(bad: AccountListErrors, as_json: bool, locale: str) -> None:
     if as_json:
         for error in bad.errors:
             record = {"kind": "bad_value", "file": bad.source, "line": error.line, "column": error.column}
@@ -528,8 +534,19 @@ def _print_list_errors(bad: AccountListErrors, as_json: bool) -> None:
         return
     for error in bad.errors[:_LINT_ERRORS_SHOWN]:
         print(printable(error.located(bad.source)))
-    if len(bad.errors) > _LINT_ERRORS_SHOWN:
-        print(f"… and {len(bad.errors) - _LINT_ERRORS_SHOWN:,} more")
+    more = len(bad.errors) - _LINT_ERRORS_SHOWN
+    if locale == "ja":
+        if more > 0:
+            print(f"… ほか {more:,} 件")
+        print(
+            printable(
+                f"{bad.source}：{bad.rows:,} 行に {len(bad.errors):,} 件のエラー。ほかの点は確認していません。"
+                "修正してから、もう一度 lint を実行してください"
+            )
+        )
+        return
+    if more > 0:
+        print(f"… and {more:,} more")
     print(printable(f"{bad.count_text()} of {bad.source}: nothing else was checked; fix them and run lint again"))
 
 

@@ -127,7 +127,7 @@ D6,Blue Harbor Logistics,BHL Japan,blueharbor.example,198.51.100.0/24,d@example.
 """
 
 
-def test_lint_finds_duplicates_shared_keys_and_missing_fields(tmp_path: Path, capsys) -> None:
+def test_lint_finds_duplicates_shared_keys_and_missing_fields(tmp_path: Path, capsys, monkeypatch) -> None:
     from revisit.cli import main
 
     path = tmp_path / "accounts.csv"
@@ -149,11 +149,55 @@ def test_lint_finds_duplicates_shared_keys_and_missing_fields(tmp_path: Path, ca
     assert all(f["why"] for f in findings)  # each finding says why it matters
     # D6 is clean: nothing names it
     assert not any("D6" in f["accounts"] for f in findings)
+    monkeypatch.setenv("REVISIT_ALERTS__LOCALE", "en")
     assert main(["accounts", "lint", str(path)]) == 0
     text = capsys.readouterr().out
     assert "6 accounts" in text and "9 finding(s)" in text
     assert "'株式会社サクラ精機' (D1) = 'サクラ精機（株）' (D2)" in text
     assert "203.0.113.128/25 inside 203.0.113.0/24" in text
+
+
+def test_lint_speaks_the_teams_language(tmp_path: Path, capsys) -> None:
+    """Whoever keeps the list reads the alerts too: the report is in ``alerts.locale`` (ja by
+    default), every word of it, the kind codes aside (what --json and scripts use)."""
+    from revisit.cli import main
+
+    path = tmp_path / "accounts.csv"
+    path.write_text(LINT_CSV, encoding="utf-8")
+    assert main(["accounts", "lint", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path} の 6 アカウント：指摘 9 件",
+        "",
+        "same_name（1 件）：同じ会社が別の書き方で二度載っています：二重に連絡してしまいます",
+        "  D1, D2                   '株式会社サクラ精機' (D1) = 'サクラ精機（株）' (D2) → 'さくら精機'",
+        "",
+        "similar_name（1 件）：よく似た名前です。同じ会社かもしれません："
+        "確認のうえ統合するか、別名（aliases）に加えてください",
+        "  D3, D4                   'Northwind Traders' ~ 'Northwind Trader'（一致度 97%）",
+        "",
+        "shared_domain（1 件）：同じドメインが複数のアカウントにあり、どのアカウントにも照合されません",
+        "  D3, D4                   northwind.example",
+        "",
+        "shared_network（1 件）：同じネットワークが複数のアカウントにあり、どのアカウントにも照合されません。"
+        "別のアカウントのネットワークの内側にあるネットワークは、その範囲のアドレスを引き受けます（最も狭いネットワークが優先）",
+        "  D1, D2                   203.0.113.128/25（203.0.113.0/24 の内側）",
+        "",
+        "access_provider（1 件）：接続事業者の名前です："
+        "このアカウント自身のネットワークからのアクセスしか照合できません",
+        "  D5                       'KDDI株式会社' は KDDI（インターネット接続事業者）",
+        "",
+        "no_owner（1 件）：担当者のメールアドレスも Slack もありません：アラートが誰にも届きません",
+        "  D2                       サクラ精機（株）",
+        "",
+        "no_domain_or_network（1 件）：ドメインもネットワークもありません：社名でしか照合できません",
+        "  D5                       KDDI株式会社",
+        "",
+        "no_dates（1 件）：最終取引日も最終接触日もありません：ランク C（軽い接触）として扱います",
+        "  D4                       Northwind Trader",
+        "",
+        "future_date（1 件）：最終取引日または最終接触日が未来の日付です",
+        "  D5                       KDDI株式会社: 2030-01-01",
+    ]
 
 
 HOMONYMS_CSV = """account_id,name,domains,owner_email,last_deal_at,corporate_number
@@ -310,10 +354,11 @@ C-6,ひばり電子,２０３．０．１１３．０／２４,,２０２５－�
 """
 
 
-def test_lint_lists_every_bad_cell_in_file_order_with_a_total(tmp_path: Path, capsys) -> None:
+def test_lint_lists_every_bad_cell_in_file_order_with_a_total(tmp_path: Path, capsys, monkeypatch) -> None:
     """A messy list needed one run per mistake: lint stopped at the first bad cell."""
     from revisit.cli import main
 
+    monkeypatch.setenv("REVISIT_ALERTS__LOCALE", "en")
     path = write(tmp_path, MESSY_CSV)
     assert main(["accounts", "lint", str(path)]) == 2
     assert capsys.readouterr().out.splitlines() == [
@@ -343,11 +388,20 @@ def test_lint_lists_every_bad_cell_in_file_order_with_a_total(tmp_path: Path, ca
     assert records[5]["detail"] == "account_id 'C-1' already used on line 2"
 
 
-def test_lint_shows_the_first_200_bad_cells_of_a_broken_list_then_how_many_more(tmp_path: Path, capsys) -> None:
+def test_lint_shows_the_first_200_bad_cells_of_a_broken_list_then_how_many_more(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
     from revisit.cli import main
 
     body = "account_id,name,last_deal_at\n" + "".join(f"C-{i},Company {i},{i}/01/2025\n" for i in range(1, 3001))
     path = write(tmp_path, body)
+    assert main(["accounts", "lint", str(path)]) == 2
+    assert capsys.readouterr().out.splitlines()[200:] == [  # the team's language by default (ja)
+        "… ほか 2,800 件",
+        f"{path}：3,000 行に 3,000 件のエラー。ほかの点は確認していません。"
+        "修正してから、もう一度 lint を実行してください",
+    ]
+    monkeypatch.setenv("REVISIT_ALERTS__LOCALE", "en")
     assert main(["accounts", "lint", str(path)]) == 2
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 202

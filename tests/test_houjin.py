@@ -65,7 +65,9 @@ def test_enrich_writes_its_out_file_with_one_bom_for_excel_from_a_list_with_or_w
     capsys.readouterr()
 
 
-def test_enrich_attaches_numbers_registered_names_readings_and_english_names(accounts_csv, tmp_path, capsys) -> None:
+def test_enrich_attaches_numbers_registered_names_readings_and_english_names(
+    accounts_csv, tmp_path, capsys, monkeypatch
+) -> None:
     out = tmp_path / "enriched.csv"
     assert main(["accounts", "enrich", str(accounts_csv), "--houjin", str(HOUJIN), "--out", str(out)]) == 0
     assert capsys.readouterr().err.splitlines() == [
@@ -106,7 +108,17 @@ def test_enrich_attaches_numbers_registered_names_readings_and_english_names(acc
         "last_deal_at",
     ]
 
-    # the enriched list is a valid account list, and lint names the merged and the closed company
+    # the enriched list is a valid account list, and lint names the merged and the closed company,
+    # in the team's language (alerts.locale, ja by default)
+    assert main(["accounts", "lint", str(out)]) == 0
+    lint = capsys.readouterr().out
+    assert (
+        "  H04                      あおば商事: 法人番号 7370001990014：2024-04-01 に合併"
+        "（承継法人の法人番号 3010401990017）"
+    ) in lint
+    assert "  H05                      かがやき物産株式会社: 法人番号 6290001990015：2023-03-31 に閉鎖" in lint
+    assert "merged_company（1 件）：他社に合併されています" in lint and "closed_company（1 件）：" in lint
+    monkeypatch.setenv("REVISIT_ALERTS__LOCALE", "en")
     assert main(["accounts", "lint", str(out)]) == 0
     lint = capsys.readouterr().out
     assert (
