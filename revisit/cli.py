@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from revisit.alerts.channels import REMOTE_CHANNELS
 from revisit.app import (
@@ -38,6 +38,9 @@ from revisit.core.text import json_for_terminal, printable, without_credentials
 from revisit.enrichment.accounts import AccountListErrors, load_accounts
 from revisit.enrichment.ledger import LedgerEntry
 from revisit.stream.filters import FilterReason, HitFilter
+
+if TYPE_CHECKING:
+    from revisit.storage.store import Store
 
 
 class _Parser(argparse.ArgumentParser):
@@ -569,6 +572,16 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _check_account_known(store: Store, account_id: str) -> None:
+    """An account id no list imported into this database held is a typo or the wrong ``--db``:
+    exit 2 and say so, rather than an empty history or a snooze that silences nothing."""
+    if not store.has_account(account_id):
+        raise BadInput(
+            f"{account_id}: no such account in this database (imported by `revisit accounts import`, "
+            "`replay` or the worker; check the id and --db)"
+        )
+
+
 def _history(args: argparse.Namespace, settings: Settings) -> int:
     from revisit.alerts.render import history_words, page_label, shown_time
     from revisit.storage.store import Store
@@ -576,6 +589,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
 
     store = Store(args.db or settings.database_url)
     try:
+        _check_account_known(store, args.account_id)
         entries = store.history(args.account_id)
         alerts = store.alerts_for(args.account_id)
     finally:
@@ -668,6 +682,7 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
             raise BadInput("--reason must say why")
         store = Store(args.db or settings.database_url)
         try:
+            _check_account_known(store, args.account_id)
             until = AlertOutbox(store).snooze(args.account_id, args.days, args.reason.strip(), args.by or "unknown")
         finally:
             store.close()

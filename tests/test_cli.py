@@ -268,6 +268,10 @@ def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith(f"visit {new_york:%Y-%m-%d %H:%M} EDT from ")  # May: daylight time
     assert out.splitlines()[-1] == "1 alert(s) for this account"
+    # an id the list never held: exit 2 and why, not "no visits" as for an account not seen yet
+    assert main(["history", "NOPE", "--db", url]) == 2
+    assert "NOPE: no such account in this database" in capsys.readouterr().err
+    assert main(["history", "E01", "--db", url]) == 0
 
 
 def test_demo_tells_sales_who_came_back(tmp_path, capsys) -> None:

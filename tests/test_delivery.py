@@ -274,6 +274,13 @@ def test_cli_sends_a_test_alert_and_snoozes(tmp_path, http_peer, smtp_peer, secr
     ((path, headers, body, _),) = http_peer.requests
     assert path == "/crm" and json.loads(body)["alert"]["account_id"] == "SAMPLE-0001"
     db = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    # an id no list held is a typo or the wrong database: refused, nothing snoozed (it said "no
+    # deliveries until ..." and silenced nothing)
+    assert main(["alerts", "snooze", "A-1", "--days", "14", "--reason", "x", "--db", db]) == 2
+    assert "A-1: no such account in this database" in capsys.readouterr().err
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("account_id,name\nA-1,株式会社あおば工業\n", encoding="utf-8")
+    assert main(["accounts", "import", str(accounts), "--db", db]) == 0
     assert main(["alerts", "snooze", "A-1", "--days", "0", "--reason", "x", "--db", db]) == 2
     assert main(["alerts", "snooze", "A-1", "--days", "14", "--reason", "busy season", "--by", "kato", "--db", db]) == 0
     said = capsys.readouterr().out.splitlines(keepends=True)[-1]

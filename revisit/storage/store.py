@@ -372,6 +372,13 @@ class Store:
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(AccountRow)).scalar_one()
 
+    def has_account(self, account_id: str) -> bool:
+        """Whether a list imported here ever held ``account_id`` (one that left it still has its
+        history): what a command naming an account checks before it acts on it."""
+        with self.engine.connect() as connection:
+            found = connection.execute(select(AccountRow.account_id).where(AccountRow.account_id == account_id))
+            return found.first() is not None
+
     # --- reads -----------------------------------------------------------------------------
     def last_alert_times(self) -> dict[str, datetime]:
         """Latest alert per account (event time), so cooldowns hold across runs."""
