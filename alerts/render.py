@@ -29,10 +29,10 @@ from revisit.core.alert import Alert
 from revisit.enrichment.accounts import is_slack_member_id
 
 _TIER_TITLE = {
-    "ja": {"A": "A（休眠半年〜1年：最優先で連絡）", "B": "B（1年以上：関係修復から）", "C": "C（2年以上：軽い接触）"},
+    "ja": {"A": "A（休眠半年〜1年：最優先で連絡）", "B": "B（1〜2年：関係修復から）", "C": "C（2年以上：軽い接触）"},
     "en": {
         "A": "A (6-12 months: contact first)",
-        "B": "B (over a year: repair the relationship)",
+        "B": "B (1-2 years: repair the relationship)",
         "C": "C (2+ years: light touch)",
     },
 }
@@ -160,8 +160,8 @@ def slack_mention(user_id: str) -> str:
 _HISTORY = {
     "ja": {
         "visit": "訪問 {at}（{source}）",
-        "alerts": "このアカウントのアラート {count} 件",
-        "none": "アカウント {account_id} の訪問記録はありません",
+        "alerts": "この取引先のアラート {count} 件",
+        "none": "取引先 {account_id} の訪問記録はありません",
     },
     "en": {
         "visit": "visit {at} from {source}",

@@ -30,10 +30,11 @@ KINDS = {
     "not duplicates; a visitor known only by this name matches neither, so give each its domain or network",
     "similar_name": "names this alike may be one company: check, then merge or add aliases",
     "shared_domain": "a domain on two accounts matches neither of them",
-    "shared_network": "the same network on two accounts matches neither; a network inside another "
-    "account's takes those addresses from it (the most specific network wins)",
+    "shared_network": "networks overlap between accounts: the same network on two accounts matches neither; a "
+    "network inside another account's takes those addresses from it (the most specific network wins)",
     "access_provider": "an access provider's name: only the account's own networks can ever match it",
-    "no_owner": "no owner e-mail or Slack: its alerts reach nobody in particular",
+    "no_owner": "no owner e-mail or Slack: its alerts reach no rep, only the fallback address or team channel "
+    "if one is set",
     "no_domain_or_network": "no domain and no network: only its name can match it",
     "no_dates": "no last deal or contact date: counted as tier C (light touch)",
     "future_date": "a last deal or contact date in the future",
@@ -48,17 +49,34 @@ KINDS_JA = {
     "same_name_distinct_companies": "同じ名前で法人番号が異なります：重複ではなく別々の会社です。"
     "名前しか分からない訪問者はどちらにも照合されないため、それぞれにドメインかネットワークを登録してください",
     "similar_name": "よく似た名前です。同じ会社かもしれません：確認のうえ統合するか、別名（aliases）に加えてください",
-    "shared_domain": "同じドメインが複数のアカウントにあり、どのアカウントにも照合されません",
-    "shared_network": "同じネットワークが複数のアカウントにあり、どのアカウントにも照合されません。"
-    "別のアカウントのネットワークの内側にあるネットワークは、その範囲のアドレスを引き受けます（最も狭いネットワークが優先）",
-    "access_provider": "接続事業者の名前です：このアカウント自身のネットワークからのアクセスしか照合できません",
-    "no_owner": "担当者のメールアドレスも Slack もありません：アラートが誰にも届きません",
+    "shared_domain": "同じドメインが複数の取引先にあり、どの取引先にも照合されません",
+    "shared_network": "ネットワークが取引先の間で重なっています：まったく同じネットワークはどの取引先にも照合されず、"
+    "別の取引先のネットワークの内側にあるネットワークは、その範囲のアドレスを内側の取引先が引き受けます（最も狭いネットワークが優先）",
+    "access_provider": "接続事業者の名前です：この取引先自身のネットワークからのアクセスしか照合できません",
+    "no_owner": "担当者のメールアドレスも Slack もありません：アラートは担当者に届かず、"
+    "代わりの宛先（email.fallback_to やチームのチャンネル）があればそこにだけ届きます",
     "no_domain_or_network": "ドメインもネットワークもありません：社名でしか照合できません",
     "no_dates": "最終取引日も最終接触日もありません：ランク C（軽い接触）として扱います",
     "future_date": "最終取引日または最終接触日が未来の日付です",
     "merged_company": "他社に合併されています（法人番号データ）："
     "いまアクセスしてくるのは承継法人の名前とネットワークです。承継法人をフォローしてください",
     "closed_company": "閉鎖された会社です（法人番号データ）：掘り起こす相手がいません",
+}
+
+# what each kind is called in a Japanese report, before its code
+KIND_LABELS_JA = {
+    "same_name": "同じ会社の重複",
+    "same_name_distinct_companies": "同名の別会社",
+    "similar_name": "よく似た名前",
+    "shared_domain": "ドメインの重複",
+    "shared_network": "ネットワークの重なり",
+    "access_provider": "接続事業者の名前",
+    "no_owner": "担当者なし",
+    "no_domain_or_network": "ドメイン・ネットワークなし",
+    "no_dates": "日付なし",
+    "future_date": "未来の日付",
+    "merged_company": "合併した会社",
+    "closed_company": "閉鎖した会社",
 }
 
 # the words of a finding's detail

@@ -270,8 +270,8 @@ def _ambiguous_lines(ambiguous: Sequence[Ambiguity], locale: str, explain_option
     count = len(ambiguous)
     if locale == "ja":
         head = (
-            f"  複数のアカウントに同程度に当てはまり照合しなかった組織: {count:,} 件"
-            "（どのアカウントにもアラートは出ません。アカウントにドメインかネットワークを登録すると区別できます）"
+            f"  複数の取引先に同程度に当てはまり照合しなかった組織: {count:,} 件"
+            "（どの取引先にもアラートは出ません。取引先にドメインかネットワークを登録すると区別できます）"
         )
         more = f"    ほか {count - AMBIGUOUS_EXAMPLES:,} 件"
     else:

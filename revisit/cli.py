@@ -490,7 +490,7 @@ def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
     then their count; exit 2. ``--json`` keeps English words beside the stable kind codes."""
     from datetime import date
 
-    from revisit.enrichment.lint import KINDS, lint_accounts, why_in
+    from revisit.enrichment.lint import KIND_LABELS_JA, KINDS, lint_accounts, why_in
 
     locale = "en" if args.json else settings.alerts.locale
     try:
@@ -516,14 +516,16 @@ def _lint_accounts(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
     if locale == "ja":
-        print(printable(f"{args.csv} の {len(accounts):,} アカウント：指摘 {len(findings):,} 件"))
+        print(printable(f"{args.csv} の取引先 {len(accounts):,} 件：指摘 {len(findings):,} 件"))
     else:
         print(printable(f"{len(accounts):,} accounts in {args.csv}: {len(findings):,} finding(s)"))
     for kind in KINDS:
         of_kind = [f for f in findings if f.kind == kind]
         if of_kind:
-            count = f"（{len(of_kind):,} 件）：" if locale == "ja" else f" ({len(of_kind):,}): "
-            print(f"\n{kind}{count}{why_in(kind, locale)}")
+            if locale == "ja":
+                print(f"\n{KIND_LABELS_JA[kind]}（{kind}、{len(of_kind):,} 件）：{why_in(kind, locale)}")
+            else:
+                print(f"\n{kind} ({len(of_kind):,}): {why_in(kind, locale)}")
             for finding in of_kind:
                 print(printable(f"  {', '.join(finding.account_ids):<24} {finding.detail}"))
     return 0

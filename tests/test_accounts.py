@@ -166,38 +166,66 @@ def test_lint_speaks_the_teams_language(tmp_path: Path, capsys) -> None:
     path.write_text(LINT_CSV, encoding="utf-8")
     assert main(["accounts", "lint", str(path)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        f"{path} の 6 アカウント：指摘 9 件",
+        f"{path} の取引先 6 件：指摘 9 件",
         "",
-        "same_name（1 件）：同じ会社が別の書き方で二度載っています：二重に連絡してしまいます",
+        "同じ会社の重複（same_name、1 件）：同じ会社が別の書き方で二度載っています：二重に連絡してしまいます",
         "  D1, D2                   '株式会社サクラ精機' (D1) = 'サクラ精機（株）' (D2) → 'さくら精機'",
         "",
-        "similar_name（1 件）：よく似た名前です。同じ会社かもしれません："
+        "よく似た名前（similar_name、1 件）：よく似た名前です。同じ会社かもしれません："
         "確認のうえ統合するか、別名（aliases）に加えてください",
         "  D3, D4                   'Northwind Traders' ~ 'Northwind Trader'（一致度 97%）",
         "",
-        "shared_domain（1 件）：同じドメインが複数のアカウントにあり、どのアカウントにも照合されません",
+        "ドメインの重複（shared_domain、1 件）：同じドメインが複数の取引先にあり、どの取引先にも照合されません",
         "  D3, D4                   northwind.example",
         "",
-        "shared_network（1 件）：同じネットワークが複数のアカウントにあり、どのアカウントにも照合されません。"
-        "別のアカウントのネットワークの内側にあるネットワークは、その範囲のアドレスを引き受けます（最も狭いネットワークが優先）",
+        "ネットワークの重なり（shared_network、1 件）：ネットワークが取引先の間で重なっています："
+        "まったく同じネットワークはどの取引先にも照合されず、別の取引先のネットワークの内側にあるネットワークは、"
+        "その範囲のアドレスを内側の取引先が引き受けます（最も狭いネットワークが優先）",
         "  D1, D2                   203.0.113.128/25（203.0.113.0/24 の内側）",
         "",
-        "access_provider（1 件）：接続事業者の名前です："
-        "このアカウント自身のネットワークからのアクセスしか照合できません",
+        "接続事業者の名前（access_provider、1 件）：接続事業者の名前です："
+        "この取引先自身のネットワークからのアクセスしか照合できません",
         "  D5                       'KDDI株式会社' は KDDI（インターネット接続事業者）",
         "",
-        "no_owner（1 件）：担当者のメールアドレスも Slack もありません：アラートが誰にも届きません",
+        "担当者なし（no_owner、1 件）：担当者のメールアドレスも Slack もありません：アラートは担当者に届かず、"
+        "代わりの宛先（email.fallback_to やチームのチャンネル）があればそこにだけ届きます",
         "  D2                       サクラ精機（株）",
         "",
-        "no_domain_or_network（1 件）：ドメインもネットワークもありません：社名でしか照合できません",
+        "ドメイン・ネットワークなし（no_domain_or_network、1 件）："
+        "ドメインもネットワークもありません：社名でしか照合できません",
         "  D5                       KDDI株式会社",
         "",
-        "no_dates（1 件）：最終取引日も最終接触日もありません：ランク C（軽い接触）として扱います",
+        "日付なし（no_dates、1 件）：最終取引日も最終接触日もありません：ランク C（軽い接触）として扱います",
         "  D4                       Northwind Trader",
         "",
-        "future_date（1 件）：最終取引日または最終接触日が未来の日付です",
+        "未来の日付（future_date、1 件）：最終取引日または最終接触日が未来の日付です",
         "  D5                       KDDI株式会社: 2030-01-01",
     ]
+
+
+def test_lint_knows_japanese_access_providers_by_their_registered_names(tmp_path: Path) -> None:
+    """A Japanese list writes NTTコミュニケーションズ株式会社 and ソフトバンク株式会社; only the
+    English names were known, so a new user's list got no access_provider finding for them."""
+    from revisit.enrichment.lint import lint_accounts
+
+    names = [
+        "NTTコミュニケーションズ株式会社",
+        "エヌ・ティ・ティ・コミュニケーションズ株式会社",
+        "ソフトバンク株式会社",
+        "KDDI株式会社",
+        "株式会社NTTドコモ",
+        "楽天モバイル株式会社",
+        "株式会社インターネットイニシアティブ",
+        "株式会社ソフト開発",  # a company, not a provider
+    ]
+    body = "account_id,name,owner_email,last_deal_at\n" + "".join(
+        f"P{number},{name},a@example.jp,2025-01-01\n" for number, name in enumerate(names, 1)
+    )
+    findings = lint_accounts(load_accounts(write(tmp_path, body)), date(2026, 12, 1), locale="ja")
+    flagged = {f.account_ids[0]: f.detail for f in findings if f.kind == "access_provider"}
+    assert sorted(flagged) == ["P1", "P2", "P3", "P4", "P5", "P6", "P7"]
+    assert flagged["P3"] == "'ソフトバンク株式会社' は ソフトバンク（インターネット接続事業者）"
+    assert flagged["P6"] == "'楽天モバイル株式会社' は 楽天モバイル（携帯通信事業者）"
 
 
 HOMONYMS_CSV = """account_id,name,domains,owner_email,last_deal_at,corporate_number

@@ -252,7 +252,7 @@ def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:
     capsys.readouterr()
     assert main(["history", "E03", "--db", url]) == 0
     out = capsys.readouterr().out
-    assert "/projects/newpsm" in out and "このアカウントのアラート 1 件" in out
+    assert "/projects/newpsm" in out and "この取引先のアラート 1 件" in out
     assert main(["history", "E03", "--db", url, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["alerts"][0]["tier"] == "C" and data["hits"][0]["path"].startswith("/")
@@ -434,7 +434,7 @@ def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> Non
         "  14:00:03  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd  [project]",
         "  14:01:03  /files/x\ufffd\ufffd[31mred\ufffd  [download]",
         "  14:02:03  /blog/geekery/\ufffd6n  [article]",
-        "このアカウントのアラート 1 件",
+        "この取引先のアラート 1 件",
     ]
     assert [hit["path"] for hit in json.loads(shown)["hits"]] == list(HOSTILE_PATHS)
 

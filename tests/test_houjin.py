@@ -117,7 +117,8 @@ def test_enrich_attaches_numbers_registered_names_readings_and_english_names(
         "（承継法人の法人番号 3010401990017）"
     ) in lint
     assert "  H05                      かがやき物産株式会社: 法人番号 6290001990015：2023-03-31 に閉鎖" in lint
-    assert "merged_company（1 件）：他社に合併されています" in lint and "closed_company（1 件）：" in lint
+    assert "合併した会社（merged_company、1 件）：他社に合併されています" in lint
+    assert "閉鎖した会社（closed_company、1 件）：" in lint
     monkeypatch.setenv("REVISIT_ALERTS__LOCALE", "en")
     assert main(["accounts", "lint", str(out)]) == 0
     lint = capsys.readouterr().out
