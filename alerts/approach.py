@@ -167,13 +167,21 @@ def _has_japanese(text: str) -> bool:
     return any("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uff66" <= ch <= "\uff9f" for ch in text)
 
 
+# the endings of a department or office a CRM export writes before the rep's name (営業二課 高橋)
+_UNIT_ENDINGS = ("部", "課", "室", "係", "グループ", "チーム", "センター", "支店", "支社", "営業所", "事業所")
+
+
 def signature(owner_name: str, locale: str) -> str:
     """How the rep names themself: in a Japanese business letter the surname alone
-    (``田中 一郎`` → ``田中``, the first part when the list separates the names with a space);
+    (``田中 一郎`` → ``田中``, the first part when the list separates the names with a space, after
+    a department written before it: ``営業二課 高橋`` → ``高橋``, not 「営業二課でございます」);
     a Latin name (``Emily Clark``), or any name in English, stays whole."""
     name = owner_name.strip()
     if locale == "ja" and _has_japanese(name):
-        return name.replace("\u3000", " ").split(" ", 1)[0]
+        parts = name.replace("\u3000", " ").split()
+        while len(parts) > 1 and parts[0].endswith(_UNIT_ENDINGS):
+            parts.pop(0)
+        return parts[0]
     return name
 
 

@@ -209,6 +209,12 @@ def test_the_opening_line_spells_out_the_legal_form_and_signs_with_the_surname()
         ("さくら運輸(有)", "山本"): "さくら運輸有限会社様、ご無沙汰しております。山本でございます。",
         ("㈲さくら運輸", "山本"): "有限会社さくら運輸様、ご無沙汰しております。山本でございます。",
         ("株式会社つばさ商会", "伊藤 大輔"): "株式会社つばさ商会様、ご無沙汰しております。伊藤でございます。",
+        # a department before the name, as CRM exports write it: the rep signs with the surname
+        ("株式会社さくら運輸", "営業二課 高橋"): "株式会社さくら運輸様、ご無沙汰しております。高橋でございます。",
+        (
+            "株式会社さくら運輸",
+            "東京支店　営業部 高橋 健",
+        ): "株式会社さくら運輸様、ご無沙汰しております。高橋でございます。",
     }
     for (account, owner), greeting in greetings.items():
         assert opening_line(account, owner, "ja").startswith(greeting), (account, owner)
