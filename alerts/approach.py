@@ -104,8 +104,10 @@ _PRETEXT = {
 
 _REASON_ADDENDUM = {
     DormancyReason.DISSATISFIED: {
-        "ja": "以前いただいたご意見を踏まえて改善した点も、あわせてご報告させてください。",
-        "en": "I would also like to show you what we have improved since your feedback.",
+        "ja": "以前は十分なご対応ができず、失礼いたしました。"
+        "いただいたご意見を踏まえて改善した点も、あわせてご報告させてください。",
+        "en": "We fell short last time, and I am sorry for that; "
+        "I would also like to show you what we have improved since your feedback.",
     },
     DormancyReason.COMPETITOR: {
         "ja": "費用対効果の比較資料もご用意しております。",

@@ -303,3 +303,16 @@ def test_the_english_console_card_says_the_match_dormancy_and_money_in_words():
     assert card[5] == "  owner     Taro Yamada · delivery: real time"
     for code in ("account-network", "network match", "confidence", "value 4,800,000", "last deal 2026-02-20"):
         assert code not in "\n".join(card)
+
+
+def test_a_dissatisfied_account_is_advised_an_apology_and_its_opening_line_has_one() -> None:
+    """The advice said 「まずはお詫びを添えて連絡します」 while the line it offered had no apology (README
+    user's finding); the apology names no visit, only the past."""
+    for locale, apology in (("ja", "失礼いたしました"), ("en", "I am sorry")):
+        advice = suggested_approach(DormancyTier.B, DormancyReason.DISSATISFIED, locale)
+        assert ("お詫び" if locale == "ja" else "apology") in advice
+        line = opening_line("株式会社さくら精機", "山田 太郎", locale, ("case study",), DormancyReason.DISSATISFIED)
+        assert apology in line
+        for other in DormancyReason:
+            if other is not DormancyReason.DISSATISFIED:
+                assert apology not in opening_line("株式会社さくら精機", "山田 太郎", locale, ("case study",), other)
