@@ -10,6 +10,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rich.cells import cell_len
+
+from revisit.alerts.render import dormancy_reason_words
+
 
 class Outcome(StrEnum):
     """In the order a good follow-up moves through them."""
@@ -70,14 +74,64 @@ def reactivation_report(follow_ups: list[AlertFollowUp]) -> list[ReportLine]:
     ]
 
 
-def format_report(lines: list[ReportLine]) -> str:
+_REPORT_WORDS = {
+    "ja": {
+        "empty": "この期間のアラートはありません",
+        "header": ("アラート", "対応済み", "再活性化", "受注", "再活性化率"),
+        "tier": "ランク",
+        "reason": "休眠理由",
+        "approach": "アプローチ",
+    },
+    "en": {
+        "empty": "no alerts in this period",
+        "header": ("alerts", "followed", "reactivated", "won", "rate"),
+        "tier": "tier",
+        "reason": "reason",
+        "approach": "approach",
+    },
+}
+
+
+def _padded(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal cells: a Japanese character takes two."""
+    return text + " " * max(0, width - cell_len(text))
+
+
+def format_report(lines: list[ReportLine], locale: str = "en") -> str:
+    """The report as a table in ``locale`` (``ja`` or English), aligned by display width. An
+    approach is a paragraph: its row names it by number and the paragraphs follow the table in
+    full (cut to 40 characters, two approaches that differ only after them read the same)."""
+    words = _REPORT_WORDS["ja" if locale == "ja" else "en"]
     if not lines:
-        return "no alerts in this period"
-    rows = [f"{'':9} {'':40} {'alerts':>7} {'followed':>9} {'reactivated':>12} {'won':>5} {'rate':>6}"]
+        return str(words["empty"])
+    approaches = [line.value for line in lines if line.dimension == "approach"]
+    labels = []
     for line in lines:
-        value = line.value if len(line.value) <= 40 else line.value[:39] + "…"
+        if line.dimension == "reason":
+            value = dormancy_reason_words(line.value, locale)
+        elif line.dimension == "approach":
+            value = f"#{approaches.index(line.value) + 1}"
+        else:
+            value = line.value
+        labels.append((str(words[line.dimension]), value))
+    first = max(cell_len(dimension) for dimension, _ in labels)
+    second = max(cell_len(value) for _, value in labels)
+    header = words["header"]
+    widths = [max(cell_len(title), 7) for title in header]
+    rows = [
+        _padded("", first + second + 1)
+        + "".join(" " * (width - cell_len(title) + 2) + title for title, width in zip(header, widths, strict=True))
+    ]
+    for (dimension, value), line in zip(labels, lines, strict=True):
+        figures = (f"{line.alerts:,}", f"{line.contacted:,}", f"{line.reactivated:,}", f"{line.won:,}")
+        cells = [*figures, f"{line.reactivation_rate:.1%}"]
         rows.append(
-            f"{line.dimension:9} {value:40} {line.alerts:7,} {line.contacted:9,} {line.reactivated:12,} "
-            f"{line.won:5,} {line.reactivation_rate:6.1%}"
+            _padded(dimension, first)
+            + " "
+            + _padded(value, second)
+            + "".join(" " * (width - len(cell) + 2) + cell for cell, width in zip(cells, widths, strict=True))
         )
+    if approaches:
+        rows.append("")
+        rows += [f"#{number} {text}" for number, text in enumerate(approaches, 1)]
     return "\n".join(rows)

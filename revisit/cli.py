@@ -754,7 +754,8 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     else:
-        print(format_report(lines))
+        for row in format_report(lines, settings.alerts.locale).splitlines():
+            print(printable(row))
     return 0
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+from rich.cells import cell_len
+
 from revisit.cli import main
 from tests.test_cli import inputs, read_jsonl, replay_args  # noqa: F401 (fixture)
 
 
-def test_outcomes_make_the_reactivation_report(inputs, tmp_path, capsys) -> None:  # noqa: F811
+def test_outcomes_make_the_reactivation_report(inputs, tmp_path, capsys, monkeypatch) -> None:  # noqa: F811
     db_url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     assert main(replay_args(inputs, db_url)) == 0
     alerts = {a["account_id"]: a for a in read_jsonl(inputs["jsonl"])}
@@ -25,6 +27,29 @@ def test_outcomes_make_the_reactivation_report(inputs, tmp_path, capsys) -> None
     assert lines[("tier", "A")]["reactivation_rate"] == round(1 / total_a, 4)
     assert (lines[("tier", "B")]["followed_up"], lines[("tier", "B")]["reactivated"]) == (1, 0)
     assert lines[("reason", "timing")]["won"] == 1 and lines[("reason", "competitor")]["won"] == 0
+    # the table in the team's language (alerts.locale, ja by default), aligned by display width,
+    # each approach by number with its paragraph in full below (cut to 40 characters, several
+    # approaches read the same: README user's finding)
+    assert main(["report", "--db", db_url]) == 0
+    table, _, paragraphs = capsys.readouterr().out.rstrip("\n").partition("\n\n")
+    rows = table.splitlines()
+    assert rows[0].split() == ["アラート", "対応済み", "再活性化", "受注", "再活性化率"]
+    assert len({cell_len(row) for row in rows}) == 1
+    won = lines[("tier", "A")]
+    tier_a = f"{won['reactivation_rate']:.1%}"
+    assert ["ランク", "A", str(total_a), "1", "1", "1", tier_a] in [row.split() for row in rows]
+    assert next(r.split()[:2] for r in rows if "タイミング" in r) == ["休眠理由", "前回はタイミングが合わなかった"]
+    approaches = [line["value"] for (dimension, _), line in lines.items() if dimension == "approach"]
+    assert paragraphs.splitlines() == [f"#{n} {text}" for n, text in enumerate(approaches, 1)]
+    assert [row.split()[:2] for row in rows if row.startswith("アプローチ")] == [
+        ["アプローチ", f"#{n}"] for n in range(1, len(approaches) + 1)
+    ]
+    monkeypatch.setenv("REVISIT_ALERTS__LOCALE", "en")
+    assert main(["report", "--db", db_url]) == 0
+    rows = capsys.readouterr().out.split("\n\n")[0].splitlines()
+    assert rows[0].split() == ["alerts", "followed", "reactivated", "won", "rate"]
+    assert ["tier", "A", str(total_a), "1", "1", "1", tier_a] in [row.split() for row in rows]
+    assert any(row.startswith("reason   the timing was wrong ") for row in rows)
     assert main(["report", "--db", db_url, "--since", "2030-01-01"]) == 0
     assert "no alerts in this period" in capsys.readouterr().out
     assert main(["report", "--db", db_url, "--since", "yesterday"]) == 2
