@@ -586,6 +586,7 @@ def _check_account_known(store: Store, account_id: str) -> None:
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
     from revisit.alerts.render import history_words, page_label, shown_time
+    from revisit.storage.outcomes import outcomes_of
     from revisit.storage.store import Store
     from revisit.web.clock import web_clock
 
@@ -594,6 +595,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         _check_account_known(store, args.account_id)
         entries = store.history(args.account_id)
         alerts = store.alerts_for(args.account_id)
+        outcomes = outcomes_of(store, [alert["alert_id"] for alert in alerts])
     finally:
         store.close()
     if args.json:
@@ -636,6 +638,17 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         label = f"  [{page_label(entry.page_label, settings.alerts.locale)}]" if entry.page_label else ""
         print(printable(f"  {at:%H:%M:%S}  {entry.path}{label}"))
     print(words["alerts"].format(count=len(alerts)))
+    for alert in alerts:  # when, how dormant, how keen, and what followed: what a rep asks next
+        at = datetime.fromisoformat(alert["first_seen"]).astimezone(zone)
+        followed = "、".join if settings.alerts.locale == "ja" else ", ".join
+        recorded = [words[outcome] for outcome in outcomes.get(alert["alert_id"], ()) if outcome in words]
+        line = words["alert"].format(
+            at=shown_time(at),
+            tier=alert["tier"],
+            score=alert["score"],
+            outcomes=followed(recorded) or words["no_outcome"],
+        )
+        print(printable(line))
     return 0
 
 

@@ -267,7 +267,20 @@ def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:
     new_york = first.astimezone(ZoneInfo("America/New_York"))
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith(f"visit {new_york:%Y-%m-%d %H:%M} EDT from ")  # May: daylight time
-    assert out.splitlines()[-1] == "1 alert(s) for this account"
+    assert out.splitlines()[-2] == "1 alert(s) for this account"
+    # each alert: when (in the display zone), tier, score and what followed (a README user saw a count only)
+    alert = data["alerts"][0]
+    at = datetime.fromisoformat(alert["first_seen"]).astimezone(ZoneInfo("America/New_York"))
+    shown = f"{at:%Y-%m-%d %H:%M} {at.tzname()}"
+    assert out.splitlines()[-1] == f"  alert {shown}  tier C, score {alert['score']}, no outcome recorded"
+    assert main(["alerts", "outcome", alert["alert_id"], "--result", "won", "--db", url]) == 0
+    assert main(["alerts", "outcome", alert["alert_id"], "--result", "contacted", "--db", url]) == 0
+    capsys.readouterr()
+    assert main(["history", "E03", "--db", url]) == 0
+    tokyo_alert = datetime.fromisoformat(alert["first_seen"]).astimezone(ZoneInfo("Asia/Tokyo"))
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"  アラート {tokyo_alert:%Y-%m-%d %H:%M} JST　ランク C・関心度 {alert['score']}・対応した、受注"
+    )
     # an id the list never held: exit 2 and why, not "no visits" as for an account not seen yet
     assert main(["history", "NOPE", "--db", url]) == 2
     assert "NOPE: no such account in this database" in capsys.readouterr().err
@@ -435,6 +448,7 @@ def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> Non
         "  14:01:03  /files/x\ufffd\ufffd[31mred\ufffd  [download]",
         "  14:02:03  /blog/geekery/\ufffd6n  [article]",
         "この取引先のアラート 1 件",
+        "  アラート 2015-05-19 14:00 JST\u3000ランク C・関心度 40・結果の記録なし",
     ]
     assert [hit["path"] for hit in json.loads(shown)["hits"]] == list(HOSTILE_PATHS)
 

@@ -51,3 +51,17 @@ def follow_ups(store: Store, since: datetime | None = None) -> list[AlertFollowU
         )
         for alert_id, tier, payload in alerts
     ]
+
+
+def outcomes_of(store: Store, alert_ids: list[str]) -> dict[str, list[str]]:
+    """Alert id → the outcomes recorded for it, in the order of ``Outcome`` (a follow-up's course)."""
+    order = {outcome.value: number for number, outcome in enumerate(Outcome)}
+    found: dict[str, set[str]] = {}
+    with store.engine.connect() as connection:
+        for start in range(0, len(alert_ids), 500):
+            statement = select(OutcomeRow.alert_id, OutcomeRow.outcome).where(
+                OutcomeRow.alert_id.in_(alert_ids[start : start + 500])
+            )
+            for alert_id, outcome in connection.execute(statement):
+                found.setdefault(alert_id, set()).add(outcome)
+    return {alert_id: sorted(values, key=lambda v: order.get(v, len(order))) for alert_id, values in found.items()}
