@@ -14,9 +14,11 @@ from pathlib import Path
 from revisit.cli import main
 from revisit.core.config import Settings
 from revisit.enrichment.accounts import load_accounts
-from revisit.enrichment.classify import HitClassifier, RunSummary
+from revisit.enrichment.classify import HitClassifier, MatchedHit, RunSummary, Unmatched
 from revisit.enrichment.match import AccountIndex
+from revisit.enrichment.maxmind import MaxMindResolver
 from revisit.enrichment.parallel import (
+    DecisionFiles,
     ParallelFile,
     line_aligned_ranges,
     matched_hits_of_files,
@@ -211,3 +213,56 @@ def test_ranges_get_smaller_towards_the_end_of_the_file(tmp_path: Path) -> None:
         *(750_000, 562_500, 421_800, 316_400, 237_300, 178_000, 133_500),
         *(125_000, 125_000, 125_000, 25_400),
     ]
+
+
+def _resolving_classifier(index: AccountIndex) -> HitClassifier:
+    resolvers = ResolverChain([AccountNetworkResolver(index), MaxMindResolver.from_paths([mmdb("GeoIP2-ISP-Test")])])
+    return HitClassifier(Settings(), index, resolvers)
+
+
+def test_an_address_one_worker_decided_is_taken_by_the_other_with_the_same_outcome(tmp_path: Path) -> None:
+    """Replay's workers tell each other what they decided per address: the second worker,
+    reading the whole real Apache log after the first read its first 2,000 lines, decides only
+    the addresses the first did not meet, and every line's outcome is what one process alone
+    gives (matched hits with their organisation and match, unmatched lines with theirs)."""
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    index = AccountIndex(load_accounts(str(tmp_path / "accounts.csv")))
+    lines = list(read_lines([str(APACHE_LOG)]))
+    decisions = DecisionFiles(2)
+    try:
+        first, second, alone = (_resolving_classifier(index) for _ in range(3))
+        first.use_shared_decisions(decisions.for_worker(0))
+        second.use_shared_decisions(decisions.for_worker(1))
+        list(first.classify_lines(lines[:2000]))
+        shared = list(second.classify_lines(lines))
+    finally:
+        decisions.close()
+    expected = list(alone.classify_lines(lines))
+    assert shared == expected
+    assert any(type(o) is MatchedHit for o in expected)
+    assert any(type(o) is Unmatched and o.organization is not None for o in expected)
+    assert 0 < first.address_misses < alone.address_misses
+    assert second.address_misses == alone.address_misses - first.address_misses
+
+
+def test_a_decision_read_while_it_is_written_is_taken_once_it_is_whole() -> None:
+    """A worker may read another's file in the middle of a record: it keeps the beginning and
+    takes the decision when the rest is there."""
+    written = DecisionFiles(2)
+    read = DecisionFiles(2)
+    try:
+        outcome = Unmatched(None, "no resolver knows this address")
+        writer = written.for_worker(0)
+        writer.publish("198.51.100.7", outcome)
+        writer.publish("198.51.100.8", outcome)
+        record = os.pread(written._files[0].fileno(), 1 << 16, 0)
+        reader = read.for_worker(1)
+        os.pwrite(read._files[0].fileno(), record[:7], 0)
+        assert reader.take("198.51.100.7") is None
+        os.pwrite(read._files[0].fileno(), record[7:], 7)
+        assert reader.take("198.51.100.7") == outcome
+        assert reader.take("198.51.100.7") is None  # taken once: the classifier remembers it
+        assert reader.take("198.51.100.8") == outcome
+    finally:
+        written.close()
+        read.close()
