@@ -195,11 +195,20 @@ class WorkerDecisions:
         self.taken = 0
 
     def publish(self, client_ip: str, outcome: object) -> None:
+        """Append the decision to this worker's file. A write that fails (a full disk) ends the
+        sharing of this worker, not the run: the others decide what it would have told them (a
+        record left half written is never read whole)."""
+        if self._own < 0:
+            return
         payload = pickle.dumps((client_ip, outcome), pickle.HIGHEST_PROTOCOL)
         record = _RECORD_LENGTH.pack(len(payload)) + payload
         written = 0
-        while written < len(record):
-            written += os.pwrite(self._own, record[written:], self._written + written)
+        try:
+            while written < len(record):
+                written += os.pwrite(self._own, record[written:], self._written + written)
+        except OSError:
+            self._own = -1
+            return
         self._written += len(record)
         self.published += 1
 

@@ -266,3 +266,17 @@ def test_a_decision_read_while_it_is_written_is_taken_once_it_is_whole() -> None
     finally:
         written.close()
         read.close()
+
+
+def test_a_worker_whose_decisions_cannot_be_written_goes_on_without_sharing(tmp_path: Path) -> None:
+    """A failed write (here a file open for reading only; on a machine, a full disk) ends that
+    worker's sharing, never its run: its lines are still classified, the others decide for themselves."""
+    from revisit.enrichment.parallel import WorkerDecisions
+
+    (tmp_path / "decisions").write_bytes(b"")
+    with open(tmp_path / "decisions", "rb") as read_only:
+        writer = WorkerDecisions(read_only.fileno(), [])
+        writer.publish("198.51.100.7", Unmatched(None, "no resolver knows this address"))
+        writer.publish("198.51.100.8", Unmatched(None, "no resolver knows this address"))
+    assert writer.published == 0
+    assert (tmp_path / "decisions").read_bytes() == b""
