@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import multiprocessing
 import os
 import pickle
 import signal
+import tempfile
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from revisit.cli import main
 from revisit.core.config import Settings
@@ -280,3 +287,70 @@ def test_a_worker_whose_decisions_cannot_be_written_goes_on_without_sharing(tmp_
         writer.publish("198.51.100.8", Unmatched(None, "no resolver knows this address"))
     assert writer.published == 0
     assert (tmp_path / "decisions").read_bytes() == b""
+
+
+@functools.cache
+def _shared_test_index() -> AccountIndex:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "accounts.csv"
+        path.write_text(ACCOUNTS, encoding="utf-8")
+        return AccountIndex(load_accounts(str(path)))
+
+
+@functools.cache
+def _apache_lines() -> tuple[str, ...]:
+    return tuple(read_lines([str(APACHE_LOG)]))
+
+
+# Clients of every kind of decision: an account's own network (E01), addresses MaxMind's ISP test
+# database names (a university, an ISP, a name-only network), private and documentation addresses,
+# IPv6, a forwarded chain, and client fields that are no address at all.
+_CLIENTS = (
+    "108.171.116.194",
+    "108.171.116.7",
+    "116.90.216.3",
+    "1.0.128.5",
+    "192.175.40.7",
+    "100.43.133.100",
+    "10.0.0.1",
+    "203.0.113.9",
+    "240e:8000::1",
+    "2001:db8::1",
+    "::ffff:108.171.116.194",
+    "unknown",
+    "-",
+)
+_generated_line = st.builds(
+    lambda client, path, status, agent: (
+        f'{client} - - [20/Nov/2026:10:{len(path) % 60:02d}:07 +0900] "GET {path} HTTP/1.1" {status} 512 '
+        f'"https://example.com/" "{agent}"\n'
+    ),
+    st.sampled_from(_CLIENTS),
+    st.sampled_from(("/", "/pricing", "/docs/a?x=1", "/img/logo.png", "/app.js")),
+    st.sampled_from(("200", "304", "404", "500")),
+    st.sampled_from(("Mozilla/5.0 (X11; Linux x86_64)", "Googlebot/2.1", "")),
+)
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(_generated_line, st.sampled_from(_apache_lines())), min_size=1, max_size=80),
+    st.lists(st.integers(min_value=0, max_value=80), max_size=5),
+)
+def test_shared_decisions_give_every_line_the_outcome_one_process_gives(lines: list[str], cuts: list[int]) -> None:
+    """Two workers taking turns over pieces of the lines (real Apache lines and generated ones
+    with every kind of client), each taking what the other decided: every line's outcome is the
+    one a classifier alone gives it."""
+    index = _shared_test_index()
+    decisions = DecisionFiles(2)
+    try:
+        workers = [_resolving_classifier(index), _resolving_classifier(index)]
+        for number, worker in enumerate(workers):
+            worker.use_shared_decisions(decisions.for_worker(number))
+        bounds = [0, *sorted(min(cut, len(lines)) for cut in cuts), len(lines)]
+        shared = []
+        for turn, (start, end) in enumerate(itertools.pairwise(bounds)):
+            shared.extend(workers[turn % 2].classify_lines(lines[start:end]))
+    finally:
+        decisions.close()
+    assert shared == list(_resolving_classifier(index).classify_lines(lines))
