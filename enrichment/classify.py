@@ -21,7 +21,9 @@ from typing import (
     Any,
     Generic,
     NamedTuple,
+    Protocol,
     TypeVar,
+    cast,
     final,
     overload,
 )
@@ -123,6 +125,19 @@ _Shareable = TypeVar("_Shareable", bound=Hashable)  # frozen values: equal ones 
 _Tag = TypeVar("_Tag")
 
 
+class SharedDecisions(Protocol):
+    """Per-address decisions shared by the processes classifying one file (``enrichment.parallel``):
+    an address one process decided is taken by the others instead of being decided again."""
+
+    def take(self, client_ip: str) -> object | None:
+        """What another process decided for this address, if it did (then forgotten here)."""
+        ...
+
+    def publish(self, client_ip: str, outcome: object) -> None:
+        """Tell the other processes what this one decided."""
+        ...
+
+
 class _Request(NamedTuple):
     method: str
     path: str
@@ -159,6 +174,17 @@ class HitClassifier:
         # look-ups in the per-address cache and how many missed (for the cache-hit-ratio metric)
         self.address_lookups = 0
         self.address_misses = 0
+        # the other replay workers' decisions (``use_shared_decisions``); None in one process
+        self._peers: SharedDecisions | None = None
+
+    def use_shared_decisions(self, peers: SharedDecisions) -> None:
+        """Take the decisions of other processes reading the same file, and give them this one's.
+
+        Only without late resolution: an address waiting for its late answer is waited for in the
+        process that asked, which alone gets the answer."""
+        if self.late is not None:
+            raise ValueError("decisions are shared only without late resolution")
+        self._peers = peers
 
     def prepare_to_fork(self) -> None:
         """Made once here what each forked process would otherwise make for itself at its first
@@ -286,9 +312,18 @@ class HitClassifier:
         return _Request(method, path, query, self._filter.is_asset(path))
 
     def _look_up(self, client_ip: str) -> _AddressOutcome:
-        """Everything that depends only on the address, done once per address."""
+        """Everything that depends only on the address, done once per address (and, with shared
+        decisions, once per replay: each of its worker processes met nearly every address)."""
+        peers = self._peers
+        if peers is not None:
+            taken = peers.take(client_ip)
+            if taken is not None:
+                return self._shared(cast(_AddressOutcome, taken))
         self.address_misses += 1
-        return self._shared(self._decide_address(client_ip))
+        outcome = self._shared(self._decide_address(client_ip))
+        if peers is not None:
+            peers.publish(client_ip, outcome)
+        return outcome
 
     def _shared(self, outcome: _Shareable) -> _Shareable:
         """The equal outcome (or organisation) already remembered for another address, else this one.

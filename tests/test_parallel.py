@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import multiprocessing
 import os
 import pickle
 import signal
+import tempfile
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
 from revisit.cli import main
 from revisit.core.config import Settings
 from revisit.enrichment.accounts import load_accounts
-from revisit.enrichment.classify import HitClassifier, RunSummary
+from revisit.enrichment.classify import HitClassifier, MatchedHit, RunSummary, Unmatched
 from revisit.enrichment.match import AccountIndex
+from revisit.enrichment.maxmind import MaxMindResolver
 from revisit.enrichment.parallel import (
+    DecisionFiles,
     ParallelFile,
     line_aligned_ranges,
     matched_hits_of_files,
@@ -211,3 +220,137 @@ def test_ranges_get_smaller_towards_the_end_of_the_file(tmp_path: Path) -> None:
         *(750_000, 562_500, 421_800, 316_400, 237_300, 178_000, 133_500),
         *(125_000, 125_000, 125_000, 25_400),
     ]
+
+
+def _resolving_classifier(index: AccountIndex) -> HitClassifier:
+    resolvers = ResolverChain([AccountNetworkResolver(index), MaxMindResolver.from_paths([mmdb("GeoIP2-ISP-Test")])])
+    return HitClassifier(Settings(), index, resolvers)
+
+
+def test_an_address_one_worker_decided_is_taken_by_the_other_with_the_same_outcome(tmp_path: Path) -> None:
+    """Replay's workers tell each other what they decided per address: the second worker,
+    reading the whole real Apache log after the first read its first 2,000 lines, decides only
+    the addresses the first did not meet, and every line's outcome is what one process alone
+    gives (matched hits with their organisation and match, unmatched lines with theirs)."""
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    index = AccountIndex(load_accounts(str(tmp_path / "accounts.csv")))
+    lines = list(read_lines([str(APACHE_LOG)]))
+    decisions = DecisionFiles(2)
+    try:
+        first, second, alone = (_resolving_classifier(index) for _ in range(3))
+        first.use_shared_decisions(decisions.for_worker(0))
+        second.use_shared_decisions(decisions.for_worker(1))
+        list(first.classify_lines(lines[:2000]))
+        shared = list(second.classify_lines(lines))
+    finally:
+        decisions.close()
+    expected = list(alone.classify_lines(lines))
+    assert shared == expected
+    assert any(type(o) is MatchedHit for o in expected)
+    assert any(type(o) is Unmatched and o.organization is not None for o in expected)
+    assert 0 < first.address_misses < alone.address_misses
+    assert second.address_misses == alone.address_misses - first.address_misses
+
+
+def test_a_decision_read_while_it_is_written_is_taken_once_it_is_whole() -> None:
+    """A worker may read another's file in the middle of a record: it keeps the beginning and
+    takes the decision when the rest is there."""
+    written = DecisionFiles(2)
+    read = DecisionFiles(2)
+    try:
+        outcome = Unmatched(None, "no resolver knows this address")
+        writer = written.for_worker(0)
+        writer.publish("198.51.100.7", outcome)
+        writer.publish("198.51.100.8", outcome)
+        record = os.pread(written._files[0].fileno(), 1 << 16, 0)
+        reader = read.for_worker(1)
+        os.pwrite(read._files[0].fileno(), record[:7], 0)
+        assert reader.take("198.51.100.7") is None
+        os.pwrite(read._files[0].fileno(), record[7:], 7)
+        assert reader.take("198.51.100.7") == outcome
+        assert reader.take("198.51.100.7") is None  # taken once: the classifier remembers it
+        assert reader.take("198.51.100.8") == outcome
+    finally:
+        written.close()
+        read.close()
+
+
+def test_a_worker_whose_decisions_cannot_be_written_goes_on_without_sharing(tmp_path: Path) -> None:
+    """A failed write (here a file open for reading only; on a machine, a full disk) ends that
+    worker's sharing, never its run: its lines are still classified, the others decide for themselves."""
+    from revisit.enrichment.parallel import WorkerDecisions
+
+    (tmp_path / "decisions").write_bytes(b"")
+    with open(tmp_path / "decisions", "rb") as read_only:
+        writer = WorkerDecisions(read_only.fileno(), [])
+        writer.publish("198.51.100.7", Unmatched(None, "no resolver knows this address"))
+        writer.publish("198.51.100.8", Unmatched(None, "no resolver knows this address"))
+    assert writer.published == 0
+    assert (tmp_path / "decisions").read_bytes() == b""
+
+
+@functools.cache
+def _shared_test_index() -> AccountIndex:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "accounts.csv"
+        path.write_text(ACCOUNTS, encoding="utf-8")
+        return AccountIndex(load_accounts(str(path)))
+
+
+@functools.cache
+def _apache_lines() -> tuple[str, ...]:
+    return tuple(read_lines([str(APACHE_LOG)]))
+
+
+# Clients of every kind of decision: an account's own network (E01), addresses MaxMind's ISP test
+# database names (a university, an ISP, a name-only network), private and documentation addresses,
+# IPv6, a forwarded chain, and client fields that are no address at all.
+_CLIENTS = (
+    "108.171.116.194",
+    "108.171.116.7",
+    "116.90.216.3",
+    "1.0.128.5",
+    "192.175.40.7",
+    "100.43.133.100",
+    "10.0.0.1",
+    "203.0.113.9",
+    "240e:8000::1",
+    "2001:db8::1",
+    "::ffff:108.171.116.194",
+    "unknown",
+    "-",
+)
+_generated_line = st.builds(
+    lambda client, path, status, agent: (
+        f'{client} - - [20/Nov/2026:10:{len(path) % 60:02d}:07 +0900] "GET {path} HTTP/1.1" {status} 512 '
+        f'"https://example.com/" "{agent}"\n'
+    ),
+    st.sampled_from(_CLIENTS),
+    st.sampled_from(("/", "/pricing", "/docs/a?x=1", "/img/logo.png", "/app.js")),
+    st.sampled_from(("200", "304", "404", "500")),
+    st.sampled_from(("Mozilla/5.0 (X11; Linux x86_64)", "Googlebot/2.1", "")),
+)
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(_generated_line, st.sampled_from(_apache_lines())), min_size=1, max_size=80),
+    st.lists(st.integers(min_value=0, max_value=80), max_size=5),
+)
+def test_shared_decisions_give_every_line_the_outcome_one_process_gives(lines: list[str], cuts: list[int]) -> None:
+    """Two workers taking turns over pieces of the lines (real Apache lines and generated ones
+    with every kind of client), each taking what the other decided: every line's outcome is the
+    one a classifier alone gives it."""
+    index = _shared_test_index()
+    decisions = DecisionFiles(2)
+    try:
+        workers = [_resolving_classifier(index), _resolving_classifier(index)]
+        for number, worker in enumerate(workers):
+            worker.use_shared_decisions(decisions.for_worker(number))
+        bounds = [0, *sorted(min(cut, len(lines)) for cut in cuts), len(lines)]
+        shared = []
+        for turn, (start, end) in enumerate(itertools.pairwise(bounds)):
+            shared.extend(workers[turn % 2].classify_lines(lines[start:end]))
+    finally:
+        decisions.close()
+    assert shared == list(_resolving_classifier(index).classify_lines(lines))
