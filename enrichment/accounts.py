@@ -12,6 +12,7 @@ import hashlib
 import io
 import ipaddress
 import re
+import shlex
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -89,13 +90,19 @@ class AccountListErrors(BadInput):
         self.source = source
         self.errors = tuple(errors)
         self.rows = len({error.line for error in errors})
-        first = errors[0].located(source)
-        if len(errors) == 1:
-            super().__init__(first)
-            return
-        super().__init__(
-            f"{first} (1 of {self.count_text()}; nothing was imported; `revisit accounts lint {source}` lists them all)"
-        )
+        super().__init__(self.refusal())
+
+    def refusal(self, encoding: str = "utf-8-sig") -> str:
+        """The one line a command that needs the list says: the first error, and with more how many
+        there are and the lint command that lists them, with the ``--encoding`` the list was read
+        in (run without it, the suggested command failed on a cp932 list)."""
+        first = self.errors[0].located(self.source)
+        if len(self.errors) == 1:
+            return first
+        lint = f"revisit accounts lint {shlex.quote(self.source)}"
+        if encoding.lower().replace("_", "-") not in ("utf-8-sig", "utf-8", "utf8"):
+            lint += f" --encoding {shlex.quote(encoding)}"
+        return f"{first} (1 of {self.count_text()}; the list was not used; `{lint}` lists them all)"
 
     def count_text(self) -> str:
         errors = "error" if len(self.errors) == 1 else "errors"
@@ -187,7 +194,7 @@ def parse_rows(
         except StopIteration:
             break
         except csv.Error as error:  # an unclosed quote: what follows cannot be told into rows
-            errors.append(CellError(line, 1, f"{error} (reading stopped here)"))
+            errors.append(_quote_error(text, line, reader.line_num, error))
             break
         values = [cell.strip() for cell in row]
         if not any(values):
@@ -229,6 +236,32 @@ def parse_rows(
     if errors:
         raise AccountListErrors(source, errors)
     return tuple(header), rows
+
+
+def _quote_error(text: str, line: int, failed_at: int, error: csv.Error) -> CellError:
+    """Where a double quote broke the reading: the cell whose quote never closes on the row's own
+    line, said so (the csv module only says "',' expected after '"'" where it gave up, lines later)."""
+    raw = text.splitlines()[line - 1] if line - 1 < len(text.splitlines()) else ""
+    column, in_quotes, opened_at, at_cell_start = 1, False, 0, True
+    for char in raw:
+        if in_quotes:
+            in_quotes = char != '"'  # a doubled quote inside reopens at once: same outcome here
+        elif char == '"' and at_cell_start:
+            in_quotes, opened_at = True, column
+        elif char == ",":
+            column += 1
+            at_cell_start = True
+            continue
+        at_cell_start = False
+    if in_quotes:
+        until = f" before line {failed_at}" if failed_at > line else ""
+        return CellError(
+            line,
+            opened_at,
+            f"a double quote opens this cell and is not closed{until}: close it, or write a quote inside "
+            'a value as "" (reading stopped here)',
+        )
+    return CellError(line, 1, f"{error} (reading stopped here)")
 
 
 class _RowValidator:

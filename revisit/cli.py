@@ -242,9 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args: argparse.Namespace | None = None
     try:
         args = build_parser().parse_args(argv)
         return _run(args)
+    except AccountListErrors as bad:  # the lint command it suggests reads the list as this one did
+        print(f"revisit: {bad.refusal(getattr(args, 'encoding', None) or 'utf-8-sig')}", file=sys.stderr)
+        return 2
     except BadInput as error:
         print(f"revisit: {without_credentials(str(error))}", file=sys.stderr)
         return 2

@@ -391,7 +391,7 @@ def test_import_and_replay_refuse_a_list_with_errors_saying_how_many_and_where_t
     by_id["A003"] = "A003,Company 3 Trading Co. Ltd.,,10.3.0.0/99\n"
     write(csv, by_id)
     said = (
-        f"revisit: {csv}:3:2: name: required, found an empty value (1 of 2 errors in 2 rows; nothing was imported; "
+        f"revisit: {csv}:3:2: name: required, found an empty value (1 of 2 errors in 2 rows; the list was not used; "
         f"`revisit accounts lint {csv}` lists them all)\n"
     )
     assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 2

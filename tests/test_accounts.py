@@ -446,6 +446,50 @@ def test_a_list_with_errors_is_refused_whole_with_their_count_and_the_lint_comma
         load_accounts(write(tmp_path, MESSY_CSV))
     path = tmp_path / "accounts.csv"
     assert str(refused.value) == (
-        f"{path}:3:2: name: required, found an empty value (1 of 8 errors in 4 rows; nothing was imported; "
+        f"{path}:3:2: name: required, found an empty value (1 of 8 errors in 4 rows; the list was not used; "
         f"`revisit accounts lint {path}` lists them all)"
     )
+
+
+def test_the_lint_command_a_refusal_suggests_reads_the_list_as_the_refused_command_did(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """An Excel (cp932) list refused by `accounts import --encoding cp932` suggested `revisit
+    accounts lint FILE`, which then failed on the encoding (README user's finding)."""
+    from revisit.cli import main
+
+    monkeypatch.setenv("REVISIT_ALERTS__LOCALE", "en")
+    path = tmp_path / "excel.csv"
+    path.write_bytes(MESSY_CSV.replace("ひばり電子", "ﾋﾊﾞﾘ電子").encode("cp932"))
+    db = f"sqlite:///{tmp_path / 'a.sqlite'}"
+    assert main(["accounts", "import", str(path), "--encoding", "cp932", "--db", db]) == 2
+    said = capsys.readouterr().err
+    assert said.endswith(f"`revisit accounts lint {path} --encoding cp932` lists them all)\n"), said
+    assert main(["accounts", "lint", str(path), "--encoding", "cp932"]) == 2  # the suggested command
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"8 errors in 4 rows of {path}")
+
+
+UNCLOSED_QUOTE_CSV = """account_id,name,domains,owner_email
+J-001,株式会社あおば工業,aoba.example,a@example.jp
+J-003,"㈱ミドリ商事,midori.example,b@example.jp
+J-004,ミドリ商事株式会社,,c@example.jp
+J-010,"TANAKA SEISAKUSHO CO.,LTD.",tanaka.example,d@example.jp
+"""
+
+
+def test_an_unclosed_double_quote_is_named_where_it_opens(tmp_path: Path, capsys, monkeypatch) -> None:
+    """The csv module gave up lines later with "',' expected after '"'" and the message pointed
+    at column 1 of the row (README user's finding): the quote that never closes is at column 2."""
+    from revisit.cli import main
+
+    monkeypatch.setenv("REVISIT_ALERTS__LOCALE", "en")
+    path = write(tmp_path, UNCLOSED_QUOTE_CSV)
+    assert main(["accounts", "lint", str(path)]) == 2
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{path}:3:2: a double quote opens this cell and is not closed before line 5: close it, "
+        'or write a quote inside a value as "" (reading stopped here)'
+    )
+    # a quoted value followed by more text is the csv module's own words, at the row's start
+    path.write_text('account_id,name\nJ-1,"ABC"def\n', encoding="utf-8")
+    assert main(["accounts", "lint", str(path)]) == 2
+    assert capsys.readouterr().out.splitlines()[0] == f"{path}:2:1: ',' expected after '\"' (reading stopped here)"
