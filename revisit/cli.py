@@ -569,12 +569,13 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
         done = store.save_accounts(prepared.accounts, prepared.digest, keys=prepared.keys)
     finally:
         store.close()
-    change = (
-        "unchanged since the last import"
-        if done.unchanged
-        else f"{done.inserted:,} added, {done.updated:,} changed, {done.delisted:,} no longer listed"
-    )
-    print(f"imported {done.listed:,} accounts from {args.csv} ({change})")
+    if done.unchanged:  # "imported ... (unchanged)" read as if something had been written
+        print(f"{done.listed:,} accounts in {args.csv}, unchanged since the last import: nothing to import")
+    else:
+        change = f"{done.inserted:,} added, {done.updated:,} changed, {done.delisted:,} no longer listed"
+        print(f"imported {done.listed:,} accounts from {args.csv} ({change})")
+    lint = f"revisit accounts lint {shlex.quote(args.csv)}"
+    print(f"check the list with `{lint}` before a campaign (duplicates, rows without owner)")
     return 0
 
 

@@ -180,7 +180,11 @@ def test_accounts_import_says_what_changed_and_that_an_unchanged_list_was_left_a
     assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 0
     assert f"imported 6 accounts from {csv} (6 added, 0 changed, 0 no longer listed)" in capsys.readouterr().out
     assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 0
-    assert f"imported 6 accounts from {csv} (unchanged since the last import)" in capsys.readouterr().out
+    said = capsys.readouterr().out.splitlines()
+    assert said == [
+        f"6 accounts in {csv}, unchanged since the last import: nothing to import",
+        f"check the list with `revisit accounts lint {csv}` before a campaign (duplicates, rows without owner)",
+    ]
     by_id["A001"] = "A001,Renamed One,,10.1.0.0/16\n"
     del by_id["A004"], by_id["A005"]
     by_id["A100"] = "A100,Hundred Ltd,,\n"
