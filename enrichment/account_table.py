@@ -42,7 +42,6 @@ class AccountTable(Collection[Account]):
         self._changed: set[int] = set()  # positions whose pickle in ``_joined`` is out of date
         # each position's fingerprint (16 bytes), as ``write`` last wrote the table; None once changed
         self._written: bytes | None = None
-        self.changes = 0  # adds and removals so far: what tells the table of a fork from this one
         for account in accounts:
             self.add(account)
 
@@ -50,7 +49,6 @@ class AccountTable(Collection[Account]):
         """The account's position; an id listed again replaces the account at its position."""
         position = self._position.get(account.account_id)
         self._written = None
-        self.changes += 1
         if position is None:
             position = self._position[account.account_id] = len(self._objects)
             self._objects.append(account)
@@ -63,7 +61,6 @@ class AccountTable(Collection[Account]):
     def remove(self, position: int) -> None:
         del self._position[self.at(position).account_id]
         self._written = None
-        self.changes += 1
         self._objects[position], self._pickles[position] = None, b""
         self._changed.add(position)
 
@@ -170,16 +167,6 @@ class AccountTable(Collection[Account]):
                 written += _fingerprint(kept)
         self._written = bytes(written)  # for the import that follows: not pickled again
 
-    def written_fingerprints(self) -> bytes:
-        """Each position's fingerprint (16 bytes) as ``write`` wrote the table (b"" before)."""
-        return self._written or b""
-
-    def written_as(self, fingerprints: bytes, changes: int) -> None:
-        """The fingerprints ``write`` computed in a process forked when the table had seen
-        ``changes`` (``PreparedAccounts.keep_apart``); ignored when the table changed since."""
-        if changes == self.changes and len(fingerprints) == 16 * len(self._objects):
-            self._written = fingerprints
-
     @classmethod
     def read(cls, handle: IO[bytes]) -> AccountTable:
         """The table ``write`` wrote, its pickles in one bytearray (each chunk added in place)."""
@@ -199,7 +186,6 @@ class AccountTable(Collection[Account]):
         self._pickles = [b""] * len(self._ends)
         self._changed = set()
         self._written = None
-        self.changes = 0
 
 
 CHUNK = 4096  # accounts a chunk of a written table (``AccountTable.write``): ~1 MB

@@ -19,9 +19,7 @@ import itertools
 import os
 import pickle
 import stat
-import sys
 import tempfile
-import traceback
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
@@ -39,7 +37,6 @@ from revisit.enrichment.match import AccountIndex
 _WRITTEN_APART = "the account table follows"
 FORMAT = 7  # raised whenever what is pickled, or how names are normalised, changes
 DICT_CHUNK = 10_000  # entries of a large dict of the index written as one pickle (``_keep``)
-KEEP_APART_MIN = 10_000  # accounts from which replay keeps a new list in a child process (``keep_apart``)
 KEPT_LISTS = 2  # the current list and the one before it (its names help the next change)
 SUFFIX = ".prepared"
 IMPORT_ENCODINGS = ("utf-8-sig", "utf-8", "cp932")  # the encodings lists are usually read in (--encoding)
@@ -60,58 +57,6 @@ class PreparedAccounts:
         """Write the kept copy of a list prepared with ``keep=False`` (once; nothing otherwise)."""
         while self._unkept:
             self._unkept.pop()()
-
-    def keep_apart(self, at_least: int = KEEP_APART_MIN) -> Keeper:
-        """``keep`` in a forked child process, for a list of ``at_least`` accounts: ``Keeper.wait``
-        collects it. Replay's own process is its slowest part on a new list (it reads the
-        workers' hits in order, then stores the list), and pickling 100,000 accounts and their
-        index took 2.5 of its 18 s CPU; the child does it on a core the workers leave free, and
-        sends back the accounts' fingerprints it computed, which the import needs
-        (``AccountTable.fingerprints``), so that nothing is pickled twice."""
-        if not self._unkept or len(self.accounts) < at_least or not hasattr(os, "fork"):
-            self.keep()
-            return Keeper(None, None, self.index.accounts, self.index.accounts.changes)
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: the kept copy, then the fingerprints; never back into the caller
-            code = 1
-            try:
-                os.close(read_end)
-                self.keep()
-                with os.fdopen(write_end, "wb") as out:
-                    out.write(self.index.accounts.written_fingerprints())
-                code = 0
-            except BaseException:
-                traceback.print_exc()
-                sys.stderr.flush()
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        self._unkept.clear()  # the child keeps it
-        return Keeper(pid, read_end, self.index.accounts, self.index.accounts.changes)
-
-
-@dataclass
-class Keeper:
-    """A kept copy being written by a child process (``PreparedAccounts.keep_apart``)."""
-
-    pid: int | None  # None: kept already, in this process
-    fingerprints: int | None  # the pipe the child writes the fingerprints into
-    table: AccountTable
-    changes: int  # the table's at the fork
-
-    def wait(self) -> None:
-        """Until the child is done; the table then knows its fingerprints as if it had been
-        written here. A child that failed left them unknown (they are computed again) and no
-        kept copy (the next start prepares the list again)."""
-        if self.pid is None or self.fingerprints is None:
-            return
-        with os.fdopen(self.fingerprints, "rb") as pipe:
-            received = pipe.read()
-        _pid, status = os.waitpid(self.pid, 0)
-        self.pid = self.fingerprints = None
-        if os.waitstatus_to_exitcode(status) == 0:
-            self.table.written_as(received, self.changes)
 
 
 def default_cache_dir() -> Path:

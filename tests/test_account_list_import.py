@@ -381,27 +381,6 @@ def test_a_list_prepared_to_be_kept_later_is_written_when_the_caller_keeps_it(tm
     assert again.reused and list(again.accounts) == list(prepared.accounts)
 
 
-def test_a_list_kept_by_a_child_process_is_reused_and_its_fingerprints_come_back(tmp_path, matching) -> None:
-    """Replay keeps a new list of 10,000 accounts or more in a forked child (``keep_apart``): the
-    kept copy is the one this process would write, and the fingerprints the child computed are
-    the import's, so the import pickles nothing again."""
-    csv = write(tmp_path / "accounts.csv", rows(20))
-    prepared = prepare_accounts(csv, "utf-8-sig", matching, keep=False)
-    keeper = prepared.keep_apart(at_least=1)
-    assert keeper.pid is not None  # forked
-    keeper.wait()
-    assert prepared.accounts.written_fingerprints() != b""
-    assert dict(prepared.accounts.fingerprints()) == {a.account_id: account_fingerprint(a) for a in prepared.accounts}
-    (written,) = Path(matching.prepared_dir).glob("*.prepared")
-    prepared.keep()  # kept already: nothing written again
-    assert len(list(Path(matching.prepared_dir).glob("*.prepared"))) == 1
-    again = prepare_accounts(csv, "utf-8-sig", matching)
-    assert again.reused and list(again.accounts) == list(prepared.accounts)
-    small = prepare_accounts(write(tmp_path / "small.csv", rows(3)), "utf-8-sig", matching, keep=False)
-    assert small.keep_apart().pid is None  # a short list is kept in this process, at once
-    assert len(list(Path(matching.prepared_dir).glob("*.prepared"))) == 2
-
-
 def test_import_and_replay_refuse_a_list_with_errors_saying_how_many_and_where_to_see_them(
     tmp_path, sqlite_url, matching, capsys
 ) -> None:
