@@ -298,8 +298,8 @@ class Store:
                     select(AccountRow.account_id, AccountRow.fingerprint, AccountRow.delisted_at)
                 )
             }
-            fingerprints = (
-                dict(accounts.fingerprints())  # of kept accounts without making objects of them
+            fingerprints: Mapping[str, str] = (
+                accounts.written_fingerprints() or dict(accounts.fingerprints())  # of kept accounts: no objects made
                 if isinstance(accounts, AccountTable)
                 else {account.account_id: account_fingerprint(account) for account in accounts}
             )
@@ -927,7 +927,7 @@ def _account_from_row(row: Any) -> Account:
     )
 
 
-def _changed_accounts(fingerprints: dict[str, str], stored: dict[str, tuple[str | None, bool]]) -> list[str]:
+def _changed_accounts(fingerprints: Mapping[str, str], stored: dict[str, tuple[str | None, bool]]) -> list[str]:
     """The ids of the accounts new, changed or listed again."""
     return [
         account_id for account_id, fingerprint in fingerprints.items() if stored.get(account_id) != (fingerprint, True)
