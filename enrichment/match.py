@@ -93,14 +93,20 @@ class AccountIndex:
         gets the matching key of each name indexed: the import into the database needs them too
         (its sort and search columns), and normalising 100,000 names again took it ~3 s."""
         position = self.accounts.add(account)
+        networks, domains, names = self._networks, self._domains, self._names
         for network in account.networks:
-            on_network = self._networks.get(network) or ()
-            if position not in on_network:
-                self._networks.put(network, on_network + (position,))
+            on_network = networks.get(network)
+            if on_network is None:
+                networks.put(network, (position,))
+            elif position not in on_network:
+                networks.put(network, on_network + (position,))
         for domain in account.domains:
-            on_domain = self._domains.get(domain, ())
-            if position not in on_domain:
-                self._domains[domain] = on_domain + (position,)
+            on_domain = domains.get(domain)
+            if on_domain is None:
+                domains[domain] = (position,)
+            elif position not in on_domain:
+                domains[domain] = on_domain + (position,)
+        fuzzy = self.matching.fuzzy
         for text, method in _listed_names(account):
             normalized = normalize_uncached(text)  # each listed name once: not worth a cache entry
             key = normalized.key
@@ -108,19 +114,24 @@ class AccountIndex:
                 keys[text] = key
             if not key:
                 continue
-            candidates = self._names.get(key, ())
-            if any(c[0] == position for c in candidates):
+            candidates = names.get(key)
+            if candidates is None:
+                names[key] = ((position, method, text),)
+            elif any(c[0] == position for c in candidates):
                 continue  # an alias that normalises to the account's own name adds nothing
-            self._names[key] = candidates + ((position, method.value, text),)
-            if self.matching.fuzzy:
-                self.fuzzy_names.add(normalized, (position, method.value), account.account_id, text)
-        for folded, method, text in _registered_cross(account):
+            else:
+                names[key] = candidates + ((position, method, text),)
+            if fuzzy:
+                self.fuzzy_names.add(normalized, (position, method), account.account_id, text)
+        if not account.attributes:
+            return  # no registered English name or reading (most lists)
+        for folded, method_of, text in _registered_cross(account):
             cross = self._cross.get(folded.key, ())
             if any(c[0] == position for c in cross):
                 continue  # English name and reading alike: one entry
-            self._cross[folded.key] = cross + ((position, method.value, text),)
-            if self.matching.fuzzy:
-                self.cross_fuzzy.add(folded, (position, method.value), account.account_id, text)
+            self._cross[folded.key] = cross + ((position, method_of.value, text),)
+            if fuzzy:
+                self.cross_fuzzy.add(folded, (position, method_of.value), account.account_id, text)
 
     def use_ledger(self, ledger: Ledger | None) -> None:
         """Match by these learned addresses from now on (the ledger is read from the database,
@@ -368,14 +379,18 @@ class AccountIndex:
 _CROSS_WORDS = {MatchMethod.ENGLISH_NAME: "English name", MatchMethod.READING: "reading"}
 
 
-def _listed_names(account: Account) -> list[tuple[str, MatchMethod]]:
-    """The names an account is matched by exactly: its own, its aliases, its registered name."""
-    registered = dict(account.attributes).get(REGISTERED_NAME, "")
-    return (
-        [(account.name, MatchMethod.NAME)]
-        + [(a, MatchMethod.ALIAS) for a in account.aliases]
-        + ([(registered, MatchMethod.ALIAS)] if registered else [])
-    )
+_NAME, _ALIAS = MatchMethod.NAME.value, MatchMethod.ALIAS.value  # as the index holds methods: text
+
+
+def _listed_names(account: Account) -> list[tuple[str, str]]:
+    """The names an account is matched by exactly (with how, ``MatchMethod``'s value): its own,
+    its aliases, its registered name."""
+    listed = [(account.name, _NAME)]
+    if account.aliases:
+        listed += [(alias, _ALIAS) for alias in account.aliases]
+    if account.attributes and (registered := dict(account.attributes).get(REGISTERED_NAME, "")):
+        listed.append((registered, _ALIAS))
+    return listed
 
 
 def _registered_cross(account: Account) -> list[tuple[NormalizedName, MatchMethod, str]]:
