@@ -995,6 +995,11 @@ def test_a_sales_rep_reads_everything_but_acts_only_on_the_accounts_it_owns(serv
     assert 'action="/accounts/W04/snooze"' not in yamada.get("/accounts/W04").text
     assert 'action="/alerts/' not in yamada.get("/accounts/W04").text
     assert 'action="/accounts/W01/snooze"' in yamada.get("/accounts/W01").text
+    # the forms are not there, and the page says why (a README user found them simply missing)
+    why = "Snoozing deliveries and recording outcomes here need the admin role, or the sales role"
+    assert why in yamada.get("/accounts/W04").text and why not in yamada.get("/accounts/W01").text
+    ja = yamada.get("/accounts/W04", headers={"Accept-Language": "ja"}).text
+    assert "配信の一時停止と結果の記録には、管理者の権限、またはこの取引先の担当者（営業）であることが必要です。" in ja
 
     # another rep's account: 403 for every change, and nothing changed
     assert yamada.post("/accounts/W04/snooze", data={"days": "5", "reason": "x", "csrf": csrf}).status_code == 403
