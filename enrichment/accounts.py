@@ -62,10 +62,14 @@ def is_slack_member_id(text: str) -> bool:
 
 
 class _RowError(Exception):
-    def __init__(self, column: str, reason: str) -> None:
+    """A bad cell: its column and why, in English and (for ``accounts lint`` in a Japanese team's
+    language) in Japanese."""
+
+    def __init__(self, column: str, reason: str, reason_ja: str = "") -> None:
         super().__init__(reason)
         self.column = column
         self.reason = reason
+        self.reason_ja = reason_ja or reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +80,11 @@ class CellError:
     line: int
     column: int
     text: str
+    text_ja: str = ""  # the same in Japanese (accounts lint in a ja team); "" where there is none
 
-    def located(self, source: str) -> str:
-        return f"{source}:{self.line}:{self.column}: {self.text}"
+    def located(self, source: str, locale: str = "en") -> str:
+        text = self.text_ja if locale == "ja" and self.text_ja else self.text
+        return f"{source}:{self.line}:{self.column}: {text}"
 
 
 class AccountListErrors(BadInput):
@@ -200,12 +206,21 @@ def parse_rows(
         if not any(values):
             continue  # blank lines between blocks are common in hand-edited lists
         if len(row) != len(header):
-            hint = (
-                ' (a comma inside a value, as in "CO.,LTD."? put that cell in double quotes)'
-                if len(row) > len(header)
+            more = len(row) > len(header)
+            hint = ' (a comma inside a value, as in "CO.,LTD."? put that cell in double quotes)' if more else ""
+            hint_ja = (
+                "（値の中にカンマがありませんか？「CO.,LTD.」のような値はセルをダブルクォートで囲んでください）"
+                if more
                 else ""
             )
-            errors.append(CellError(line, 1, f"expected {len(header)} fields, found {len(row)}{hint}"))
+            errors.append(
+                CellError(
+                    line,
+                    1,
+                    f"expected {len(header)} fields, found {len(row)}{hint}",
+                    f"項目は {len(header)} 個のはずが {len(row)} 個あります{hint_ja}",
+                )
+            )
             continue
         cells = row_key(tuple(row))
         account: Account | int | None = known.get(cells)
@@ -215,7 +230,12 @@ def parse_rows(
                 account = validator.account(values)
             except _RowError as first:  # rare: the row is read again, cell by cell, to name each bad one
                 row_errors = [
-                    CellError(line, header.index(error.column) + 1, f"{error.column}: {error.reason}")
+                    CellError(
+                        line,
+                        header.index(error.column) + 1,
+                        f"{error.column}: {error.reason}",
+                        f"{error.column}：{error.reason_ja}",
+                    )
                     for error in validator.errors(values) or [first]
                 ]
         account_id = values[id_column]
@@ -225,6 +245,7 @@ def parse_rows(
                     line,
                     id_column + 1,
                     f"account_id {account_id!r} already used on line {first_line_of[account_id]}",
+                    f"account_id {account_id!r} は {first_line_of[account_id]} 行目ですでに使われています",
                 )
             )
         elif account_id:
@@ -255,13 +276,16 @@ def _quote_error(text: str, line: int, failed_at: int, error: csv.Error) -> Cell
         at_cell_start = False
     if in_quotes:
         until = f" before line {failed_at}" if failed_at > line else ""
+        until_ja = f" {failed_at} 行目まで" if failed_at > line else ""
         return CellError(
             line,
             opened_at,
             f"a double quote opens this cell and is not closed{until}: close it, or write a quote inside "
             'a value as "" (reading stopped here)',
+            f"このセルで始まるダブルクォートが{until_ja}閉じられていません：閉じるか、値の中のクォートは "
+            '"" と書いてください（ここで読み込みを止めました）',
         )
-    return CellError(line, 1, f"{error} (reading stopped here)")
+    return CellError(line, 1, f"{error} (reading stopped here)", f"{error}（ここで読み込みを止めました）")
 
 
 class _RowValidator:
@@ -288,10 +312,10 @@ class _RowValidator:
         values.append("")
         account_id = values[at["account_id"]]
         if not account_id:
-            raise _RowError("account_id", "required, found an empty value")
+            raise _RowError("account_id", "required, found an empty value", "必須です（空欄になっています）")
         name = values[at["name"]]
         if not name:
-            raise _RowError("name", "required, found an empty value")
+            raise _RowError("name", "required, found an empty value", "必須です（空欄になっています）")
         owner_cells = (
             values[at["owner_name"]],
             values[at["owner_email"]],
@@ -393,7 +417,7 @@ def _owner(name: str, email: str, slack: str, zone: str, locale_text: str) -> Ow
 def _required(column: str) -> Callable[[str], str]:
     def check(text: str) -> str:
         if not text:
-            raise _RowError(column, "required, found an empty value")
+            raise _RowError(column, "required, found an empty value", "必須です（空欄になっています）")
         return text
 
     return check
@@ -401,25 +425,37 @@ def _required(column: str) -> Callable[[str], str]:
 
 def _owner_email(email: str) -> None:
     if email and not _EMAIL.match(email):
-        raise _RowError("owner_email", f"{email!r} is not an e-mail address")
+        raise _RowError(
+            "owner_email", f"{email!r} is not an e-mail address", f"{email!r} はメールアドレスではありません"
+        )
 
 
 def _owner_slack(slack: str) -> None:
     if slack and not is_slack_member_id(slack):
         raise _RowError(
-            "owner_slack", f"{slack!r} is not a Slack member id (U or W, then capital letters and digits: U024BE7LH)"
+            "owner_slack",
+            f"{slack!r} is not a Slack member id (U or W, then capital letters and digits: U024BE7LH)",
+            f"{slack!r} は Slack のメンバー ID ではありません（U か W に英大文字と数字が続きます：U024BE7LH）",
         )
 
 
 def _owner_timezone(zone: str) -> None:
     if zone and not _is_time_zone(zone):
-        raise _RowError("owner_timezone", f"{zone!r} is not an IANA time zone (e.g. Asia/Tokyo)")
+        raise _RowError(
+            "owner_timezone",
+            f"{zone!r} is not an IANA time zone (e.g. Asia/Tokyo)",
+            f"{zone!r} は IANA のタイムゾーン名ではありません（例：Asia/Tokyo）",
+        )
 
 
 def _owner_locale(locale_text: str) -> str:
     locale = locale_text.lower()
     if locale not in _OWNER_LOCALES:
-        raise _RowError("owner_locale", f"{locale!r} is not one of ja|en (or empty: the alerts.locale setting)")
+        raise _RowError(
+            "owner_locale",
+            f"{locale!r} is not one of ja|en (or empty: the alerts.locale setting)",
+            f"{locale!r} は ja か en ではありません（空欄なら alerts.locale の設定に従います）",
+        )
     return locale
 
 
@@ -429,7 +465,11 @@ def _dormancy_reason(text: str) -> DormancyReason:
         return DormancyReason(reason_text)
     except ValueError:
         choices = "|".join(r.value for r in DormancyReason)
-        raise _RowError("dormancy_reason", f"{reason_text!r} is not one of {choices}") from None
+        raise _RowError(
+            "dormancy_reason",
+            f"{reason_text!r} is not one of {choices}",
+            f"{reason_text!r} は {choices} のどれでもありません",
+        ) from None
 
 
 def _list(text: str) -> tuple[str, ...]:
@@ -446,9 +486,9 @@ def _domain(text: str) -> str:
     try:  # an ASCII name is its own IDNA form: what the codec would refuse, _DOMAIN refuses too
         ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
     except UnicodeError:
-        raise _RowError("domains", f"{text!r} is not a domain name") from None
+        raise _RowError("domains", f"{text!r} is not a domain name", f"{text!r} はドメイン名ではありません") from None
     if not _DOMAIN.match(ascii_domain):
-        raise _RowError("domains", f"{text!r} is not a domain name")
+        raise _RowError("domains", f"{text!r} is not a domain name", f"{text!r} はドメイン名ではありません")
     return ascii_domain
 
 
@@ -465,7 +505,11 @@ def _network(text: str) -> IPNetwork:
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise _RowError("networks", f"{text!r} is not an IP network (CIDR such as 203.0.113.0/24)") from None
+        raise _RowError(
+            "networks",
+            f"{text!r} is not an IP network (CIDR such as 203.0.113.0/24)",
+            f"{text!r} は IP ネットワークではありません（203.0.113.0/24 のような CIDR 表記）",
+        ) from None
 
 
 def _date_of(text: str, column: str) -> date:
@@ -473,13 +517,17 @@ def _date_of(text: str, column: str) -> date:
         try:
             return _date_of(unicodedata.normalize("NFKC", text), column)
         except _RowError:
-            raise _RowError(column, f"{text!r} is not a date (YYYY-MM-DD)") from None
+            raise _RowError(
+                column, f"{text!r} is not a date (YYYY-MM-DD)", f"{text!r} は日付ではありません（YYYY-MM-DD）"
+            ) from None
     try:
         if not _ISO_DATE.match(text):
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise _RowError(column, f"{text!r} is not a date (YYYY-MM-DD)") from None
+        raise _RowError(
+            column, f"{text!r} is not a date (YYYY-MM-DD)", f"{text!r} は日付ではありません（YYYY-MM-DD）"
+        ) from None
 
 
 def _money(text: str) -> Decimal:
@@ -487,7 +535,9 @@ def _money(text: str) -> Decimal:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise _RowError("lifetime_value", f"{text!r} is not a number") from None
+        raise _RowError("lifetime_value", f"{text!r} is not a number", f"{text!r} は数値ではありません") from None
     if not value.is_finite() or value < 0:
-        raise _RowError("lifetime_value", f"{text!r} is not a non-negative amount")
+        raise _RowError(
+            "lifetime_value", f"{text!r} is not a non-negative amount", f"{text!r} は 0 以上の金額ではありません"
+        )
     return value

@@ -542,7 +542,7 @@ def _print_list_errors(bad: AccountListErrors, as_json: bool, locale: str) -> No
             print(json_for_terminal(json.dumps(record | {"detail": error.text}, ensure_ascii=False)))
         return
     for error in bad.errors[:_LINT_ERRORS_SHOWN]:
-        print(printable(error.located(bad.source)))
+        print(printable(error.located(bad.source, locale)))
     more = len(bad.errors) - _LINT_ERRORS_SHOWN
     if locale == "ja":
         if more > 0:

@@ -416,6 +416,34 @@ def test_lint_lists_every_bad_cell_in_file_order_with_a_total(tmp_path: Path, ca
     assert records[5]["detail"] == "account_id 'C-1' already used on line 2"
 
 
+def test_lint_names_every_bad_cell_in_the_teams_language(tmp_path: Path, capsys) -> None:
+    """In a Japanese team (alerts.locale ja, the default) each bad cell's reason is Japanese too
+    (it was English under a Japanese total); the column names stay as the file writes them."""
+    from revisit.cli import main
+
+    path = write(tmp_path, MESSY_CSV)
+    assert main(["accounts", "lint", str(path)]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}:3:2: name：必須です（空欄になっています）",
+        f"{path}:3:3: networks：'10.0.0.0/33' は IP ネットワークではありません（203.0.113.0/24 のような CIDR 表記）",
+        f"{path}:3:4: owner_email：'tanaka@example' はメールアドレスではありません",
+        f"{path}:3:5: last_deal_at：'2025/01/10' は日付ではありません（YYYY-MM-DD）",
+        f"{path}:4:6: dormancy_reason：'bored' は "
+        "forgotten|dissatisfied|timing|competitor|campaign|unknown のどれでもありません",
+        f"{path}:6:1: account_id 'C-1' は 2 行目ですでに使われています",
+        f"{path}:6:5: last_deal_at：'2025-13-01' は日付ではありません（YYYY-MM-DD）",
+        f"{path}:7:1: 項目は 6 個のはずが 7 個あります"
+        "（値の中にカンマがありませんか？「CO.,LTD.」のような値はセルをダブルクォートで囲んでください）",
+        f"{path}：4 行に 8 件のエラー。ほかの点は確認していません。修正してから、もう一度 lint を実行してください",
+    ]
+    path = write(tmp_path, UNCLOSED_QUOTE_CSV)
+    assert main(["accounts", "lint", str(path)]) == 2
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{path}:3:2: このセルで始まるダブルクォートが 5 行目まで閉じられていません："
+        '閉じるか、値の中のクォートは "" と書いてください（ここで読み込みを止めました）'
+    )
+
+
 def test_lint_shows_the_first_200_bad_cells_of_a_broken_list_then_how_many_more(
     tmp_path: Path, capsys, monkeypatch
 ) -> None:
