@@ -58,6 +58,7 @@ from revisit.core.organization import Organization, OrgKind
 from revisit.core.text import without_credentials
 from revisit.core.visit import PageView, Session
 from revisit.enrichment.account_table import AccountTable, account_fingerprint
+from revisit.enrichment.accounts import KNOWN_COLUMNS
 from revisit.enrichment.classify import MatchedHit
 from revisit.enrichment.ledger import LedgerEntry, ListedEntry, merge_entries
 from revisit.enrichment.normalize import search_text, sort_key
@@ -1063,23 +1064,9 @@ def _json_text(value: list[str] | dict[str, str]) -> str:
         return json.dumps(value)
 
 
+# an account row's columns: the list's own (the CSV columns, in their order), then what the store adds
 ACCOUNT_COLUMNS = (
-    "account_id",
-    "name",
-    "aliases",
-    "domains",
-    "networks",
-    "owner_name",
-    "owner_email",
-    "owner_slack",
-    "owner_timezone",
-    "owner_locale",
-    "last_deal_at",
-    "last_contact_at",
-    "lost_deal_at",
-    "lifetime_value",
-    "dormancy_reason",
-    "industry",
+    *KNOWN_COLUMNS,
     "attributes",
     "imported_at",
     "sort_name",
