@@ -19,7 +19,7 @@ from rapidfuzz import fuzz, process
 from revisit.core.account import Account
 from revisit.core.config import MatchingSettings
 from revisit.core.networks import subnet_of
-from revisit.enrichment.houjin import describe_closure
+from revisit.enrichment.houjin import check_digit_ok, describe_closure
 from revisit.enrichment.normalize import normalize_uncached
 from revisit.enrichment.providers import ProviderDirectory, access_providers
 
@@ -38,6 +38,8 @@ KINDS = {
     "no_domain_or_network": "no domain and no network: only its name can match it",
     "no_dates": "no last deal or contact date: counted as tier C (light touch)",
     "future_date": "a last deal or contact date in the future",
+    "bad_corporate_number": "a corporate number (法人番号) that is not 13 digits, or whose first digit does not "
+    "check the other 12: a typo, which the corporate-number data never finds",
     "merged_company": "merged into another company (corporate-number data): follow up the successor, "
     "whose name and networks are the ones visiting now",
     "closed_company": "the company was closed (corporate-number data): no one is left to win back",
@@ -58,6 +60,8 @@ KINDS_JA = {
     "no_domain_or_network": "ドメインもネットワークもありません：社名でしか照合できません",
     "no_dates": "最終取引日も最終接触日もありません：ランク C（軽い接触）として扱います",
     "future_date": "最終取引日または最終接触日が未来の日付です",
+    "bad_corporate_number": "法人番号が 13 桁でないか、先頭のチェックデジットが合いません："
+    "入力ミスの可能性があり、法人番号データと照合できません",
     "merged_company": "他社に合併されています（法人番号データ）："
     "いまアクセスしてくるのは承継法人の名前とネットワークです。承継法人をフォローしてください",
     "closed_company": "閉鎖された会社です（法人番号データ）：掘り起こす相手がいません",
@@ -75,6 +79,7 @@ KIND_LABELS_JA = {
     "no_domain_or_network": "ドメイン・ネットワークなし",
     "no_dates": "日付なし",
     "future_date": "未来の日付",
+    "bad_corporate_number": "法人番号の誤り",
     "merged_company": "合併した会社",
     "closed_company": "閉鎖した会社",
 }
@@ -147,6 +152,9 @@ def lint_accounts(
             findings.append(Finding("no_owner", (account.account_id,), account.name))
         if not account.domains and not account.networks:
             findings.append(Finding("no_domain_or_network", (account.account_id,), account.name))
+        number = _corporate_number(account)
+        if number and not check_digit_ok(number):
+            findings.append(Finding("bad_corporate_number", (account.account_id,), f"{account.name}: {number!r}"))
         closure = describe_closure(dict(account.attributes), locale)
         if closure is not None:
             kind = "merged_company" if dict(account.attributes)["houjin_status"] == "merged" else "closed_company"

@@ -229,11 +229,11 @@ def test_lint_knows_japanese_access_providers_by_their_registered_names(tmp_path
 
 
 HOMONYMS_CSV = """account_id,name,domains,owner_email,last_deal_at,corporate_number
-H1,株式会社サクラ精機,sakura-seiki.co.jp,a@example.jp,2025-01-01,1010001000001
+H1,株式会社サクラ精機,sakura-seiki.co.jp,a@example.jp,2025-01-01,6010001000001
 H2,サクラ精機（株）,sakura-osaka.co.jp,b@example.jp,2025-02-01,2120001000002
-H3,サクラ精機株式会社,sakura-seiki.co.jp,c@example.jp,2025-03-01,1010001000001
-H4,Northwind Traders,northwind.example,d@example.com,2025-03-01,3010001000003
-H5,Northwind Trader,northwind-kansai.example,e@example.com,2025-03-01,4120001000004
+H3,サクラ精機株式会社,sakura-seiki.co.jp,c@example.jp,2025-03-01,6010001000001
+H4,Northwind Traders,northwind.example,d@example.com,2025-03-01,4010001000003
+H5,Northwind Trader,northwind-kansai.example,e@example.com,2025-03-01,9120001000004
 """
 
 
@@ -250,18 +250,37 @@ def test_lint_reports_one_name_with_different_corporate_numbers_as_distinct_comp
         (
             "same_name",
             ["H1", "H3"],
-            "'株式会社サクラ精機' (H1) = 'サクラ精機株式会社' (H3) → 'さくら精機', 法人番号 1010001000001",
+            "'株式会社サクラ精機' (H1) = 'サクラ精機株式会社' (H3) → 'さくら精機', 法人番号 6010001000001",
         ),
         (
             "same_name_distinct_companies",
             ["H1", "H2", "H3"],
-            "'株式会社サクラ精機' (H1, 法人番号 1010001000001), 'サクラ精機（株）' (H2, 法人番号 2120001000002), "
-            "'サクラ精機株式会社' (H3, 法人番号 1010001000001)",
+            "'株式会社サクラ精機' (H1, 法人番号 6010001000001), 'サクラ精機（株）' (H2, 法人番号 2120001000002), "
+            "'サクラ精機株式会社' (H3, 法人番号 6010001000001)",
         ),
         # H4 and H5 are alike but their numbers say they are two companies: no similar_name
         ("shared_domain", ["H1", "H3"], "sakura-seiki.co.jp"),
     ]
     assert findings[1]["why"].startswith("one name, different corporate numbers (法人番号): distinct companies")
+
+
+def test_lint_finds_a_corporate_number_whose_check_digit_does_not_add_up(tmp_path: Path) -> None:
+    """法人番号 1234567890123 was taken as it is (README user's finding): a typo there never finds
+    its company in the corporate-number data. 7000012050002 is the National Tax Agency's own."""
+    from revisit.enrichment.lint import lint_accounts
+
+    body = (
+        "account_id,name,owner_email,last_deal_at,corporate_number\n"
+        "K1,国税庁,a@example.jp,2025-01-01,7000012050002\n"
+        "K2,株式会社テスト,b@example.jp,2025-01-01,1234567890123\n"
+        "K3,株式会社サンプル,c@example.jp,2025-01-01,70000120500\n"
+        "K4,株式会社みほん,d@example.jp,2025-01-01,\n"
+    )
+    findings = lint_accounts(load_accounts(write(tmp_path, body)), date(2026, 12, 1), locale="ja")
+    assert [(f.kind, f.account_ids, f.detail) for f in findings if f.kind == "bad_corporate_number"] == [
+        ("bad_corporate_number", ("K2",), "株式会社テスト: '1234567890123'"),
+        ("bad_corporate_number", ("K3",), "株式会社サンプル: '70000120500'"),
+    ]
 
 
 @pytest.mark.parametrize("slack", ["<!channel>", "U123> <!here", "u024be7lh", "@tanaka", "U024BE7LH>"])
