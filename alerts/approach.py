@@ -65,6 +65,24 @@ _REASON_STEP = {
     },
 }
 
+# Tier C is a light touch: where a reason's own step would push (a comparison sheet, a pitch on
+# lasting benefits), the light version offers the same thing as information, not a sales move.
+_LIGHT_REASON_STEP = {
+    DormancyReason.COMPETITOR: {
+        "ja": "競合に移った可能性があります。売り込みはせず、比較の参考になる情報をニュースレターなどでお届けします。",
+        "en": "They likely moved to a competitor: no pitch, just information that helps a comparison, "
+        "in a newsletter or digest.",
+    },
+    DormancyReason.CAMPAIGN: {
+        "ja": "キャンペーン時のみの購入でした。値引きの案内は控え、役立つ情報のお届けに留めます。",
+        "en": "They bought only during a campaign: no discount offer, only useful news.",
+    },
+    DormancyReason.DISSATISFIED: {
+        "ja": "以前の不満点を踏まえ、その後の改善をお知らせの形で控えめに伝えます。",
+        "en": "They were unhappy before: let a short update mention what has improved, without a pitch.",
+    },
+}
+
 # The opening line never says the visit was seen (the source articles: a natural reason to get in
 # touch, not "we noticed you on our pricing page"). The pretext comes from what they read, the most
 # telling topic first; the dormancy reason adds a sentence where it changes what to offer.
@@ -221,4 +239,5 @@ def suggested_approach(tier: DormancyTier, reason: DormancyReason, locale: str, 
         return ""
     apology = tier is DormancyTier.B and (lost_deal or reason is DormancyReason.DISSATISFIED)
     step = _APOLOGY_STEP[locale] if apology else _TIER_STEP[tier][locale]
-    return ("" if locale == "ja" else " ").join((step, _REASON_STEP[reason][locale]))
+    reasons = _LIGHT_REASON_STEP if tier is DormancyTier.C and reason in _LIGHT_REASON_STEP else _REASON_STEP
+    return ("" if locale == "ja" else " ").join((step, reasons[reason][locale]))

@@ -316,3 +316,15 @@ def test_a_dissatisfied_account_is_advised_an_apology_and_its_opening_line_has_o
         for other in DormancyReason:
             if other is not DormancyReason.DISSATISFIED:
                 assert apology not in opening_line("株式会社さくら精機", "山田 太郎", locale, ("case study",), other)
+
+
+def test_a_tier_c_advice_stays_light_whatever_the_reason() -> None:
+    """Tier C said 「軽い接触に留めましょう」 and then 「費用対効果の比較資料を用意し、乗り換えの利点を
+    示します」 in one paragraph (README user's finding): in tier C no reason's step pushes."""
+    pushes = {"ja": ("比較資料を用意", "乗り換えの利点", "継続して得られるメリット"), "en": ("bring a", "stress the")}
+    for locale, words in pushes.items():
+        for reason in DormancyReason:
+            advice = suggested_approach(DormancyTier.C, reason, locale)
+            assert not any(word in advice for word in words), (locale, reason, advice)
+    # tiers A and B keep the reason's full step
+    assert "費用対効果の比較資料を用意し" in suggested_approach(DormancyTier.A, DormancyReason.COMPETITOR, "ja")
