@@ -194,7 +194,8 @@ def test_tier_c_goes_to_the_digest_with_a_light_touch() -> None:
     hit = matched(acct, "/pricing", AT)
     decision = decide_alert(acct, hit.match, hit.organization, session, AT, None, Settings())
     assert decision.alert.delivery == Delivery.DIGEST and decision.alert.tier is DormancyTier.C
-    assert "季節のご挨拶" in decision.alert.approach and "継続して得られるメリット" in decision.alert.approach
+    # the light version of the campaign reason's step: no pitch beside "keep it light"
+    assert "季節のご挨拶" in decision.alert.approach and "値引きの案内は控え" in decision.alert.approach
 
 
 def test_tier_b_apologises_only_after_a_lost_deal_or_a_complaint() -> None:

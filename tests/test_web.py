@@ -1228,7 +1228,7 @@ def test_japanese_error_pages_say_what_went_wrong_in_japanese_and_name_fields_by
     assert (
         "開始日: &#39;2026-13-45&#39; は日付ではありません" in client.get("/alerts?since=2026-13-45", headers=ja).text
     )
-    assert "最低スコア: &#39;abc&#39;" in client.get("/accounts?min_score=abc", headers=ja).text
+    assert "最低関心度: &#39;abc&#39;" in client.get("/accounts?min_score=abc", headers=ja).text
     english = client.get("/accounts?min_score=abc", headers={"Accept-Language": "en"}).text
     assert "Min. score: &#39;abc&#39; is not a whole number" in english
 
