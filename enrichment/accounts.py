@@ -262,7 +262,8 @@ def parse_rows(
 def _quote_error(text: str, line: int, failed_at: int, error: csv.Error) -> CellError:
     """Where a double quote broke the reading: the cell whose quote never closes on the row's own
     line, said so (the csv module only says "',' expected after '"'" where it gave up, lines later)."""
-    raw = text.splitlines()[line - 1] if line - 1 < len(text.splitlines()) else ""
+    lines = text.splitlines()  # once: a 100,000-row list's text was split twice here
+    raw = lines[line - 1] if line - 1 < len(lines) else ""
     column, in_quotes, opened_at, at_cell_start = 1, False, 0, True
     for char in raw:
         if in_quotes:
