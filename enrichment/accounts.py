@@ -52,9 +52,10 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _PLAIN_IPV4_CIDR = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}/(3[0-2]|[12]?\d)", re.ASCII)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# A Slack member id (U024BE7LH; W… in Enterprise Grid). Only such an id goes into a mention
-# ``<@…>``: any other text there could close it and add ``<!channel>``.
-_SLACK_MEMBER_ID = re.compile(r"[UW][A-Z0-9]+")
+# A Slack member id (U024BE7LH; W012A3CDE in Enterprise Grid): U or W and at least eight capital
+# letters and digits (Slack's ids have 8, newer ones 10). Only such an id goes into a mention
+# ``<@…>``: any other text there could close it and add ``<!channel>``; a short one (U12) is a typo.
+_SLACK_MEMBER_ID = re.compile(r"[UW][A-Z0-9]{8,}")
 
 
 def is_slack_member_id(text: str) -> bool:
@@ -435,8 +436,8 @@ def _owner_slack(slack: str) -> None:
     if slack and not is_slack_member_id(slack):
         raise _RowError(
             "owner_slack",
-            f"{slack!r} is not a Slack member id (U or W, then capital letters and digits: U024BE7LH)",
-            f"{slack!r} は Slack のメンバー ID ではありません（U か W に英大文字と数字が続きます：U024BE7LH）",
+            f"{slack!r} is not a Slack member id (U or W, then 8 or more capital letters and digits: U024BE7LH)",
+            f"{slack!r} は Slack のメンバー ID ではありません（U か W に英大文字・数字 8 文字以上：U024BE7LH）",
         )
 
 

@@ -34,7 +34,7 @@ def test_full_row_is_read_with_unknown_columns_kept(tmp_path: Path) -> None:
         tmp_path,
         HEADER + "\n"
         "C-1,株式会社さくら精機,Sakura Seiki;ｻｸﾗ精機,WWW.Sakura-Seiki.co.jp;sakura.example,"
-        "133.242.18.0/24;2001:db8::/48,山田 花子,hanako@example.com,U123,2026-02-14,,2025-12-01,"
+        "133.242.18.0/24;2001:db8::/48,山田 花子,hanako@example.com,U0123HNKO,2026-02-14,,2025-12-01,"
         '"18,500,000",Timing,manufacturing,関東\n',
     )
     (account,) = load_accounts(path)
@@ -42,7 +42,7 @@ def test_full_row_is_read_with_unknown_columns_kept(tmp_path: Path) -> None:
     assert account.aliases == ("Sakura Seiki", "ｻｸﾗ精機")
     assert account.domains == ("sakura-seiki.co.jp", "sakura.example")
     assert [str(n) for n in account.networks] == ["133.242.18.0/24", "2001:db8::/48"]
-    assert account.owner.slack == "U123" and account.last_deal_at == date(2026, 2, 14)
+    assert account.owner.slack == "U0123HNKO" and account.last_deal_at == date(2026, 2, 14)
     assert account.lifetime_value == Decimal("18500000") and account.dormancy_reason is DormancyReason.TIMING
     assert account.attributes == (("region", "関東"),)
     assert account.last_touch == date(2026, 2, 14)
@@ -121,7 +121,7 @@ LINT_CSV = """account_id,name,aliases,domains,networks,owner_email,owner_slack,l
 D1,株式会社サクラ精機,,sakura-seiki.co.jp,203.0.113.0/24,a@example.jp,,2025-01-01
 D2,サクラ精機（株）,,,203.0.113.128/25,,,2025-02-01
 D3,Northwind Traders,,northwind.example,,b@example.com,,2025-03-01
-D4,Northwind Trader,,northwind.example,,,U123,
+D4,Northwind Trader,,northwind.example,,,U0123ABCD,
 D5,KDDI株式会社,,,,c@example.jp,,2030-01-01
 D6,Blue Harbor Logistics,BHL Japan,blueharbor.example,198.51.100.0/24,d@example.com,,2025-04-01
 """
@@ -283,16 +283,18 @@ def test_lint_finds_a_corporate_number_whose_check_digit_does_not_add_up(tmp_pat
     ]
 
 
-@pytest.mark.parametrize("slack", ["<!channel>", "U123> <!here", "u024be7lh", "@tanaka", "U024BE7LH>"])
+@pytest.mark.parametrize(
+    "slack", ["<!channel>", "U123> <!here", "u024be7lh", "@tanaka", "U024BE7LH>", "U12", "W0ABC12"]
+)
 def test_an_owner_slack_that_is_no_member_id_is_refused(tmp_path: Path, slack: str) -> None:
     """Only a member id goes into ``<@…>``: anything else could ping a whole channel."""
     header = "account_id,name,owner_slack\n"
-    assert load_accounts(write(tmp_path, header + "C-1,A,U024BE7LH\nC-2,B,W0ABC12\n"))[1].owner.slack == "W0ABC12"
+    assert load_accounts(write(tmp_path, header + "C-1,A,U024BE7LH\nC-2,B,W012A3CDE\n"))[1].owner.slack == "W012A3CDE"
     with pytest.raises(BadInput) as refused:
         load_accounts(write(tmp_path, header + f'C-1,A,U024BE7LH\nC-2,B,"{slack}"\n'))
     assert str(refused.value) == (
         f"{tmp_path / 'accounts.csv'}:3:3: owner_slack: {slack!r} is not a Slack member id "
-        "(U or W, then capital letters and digits: U024BE7LH)"
+        "(U or W, then 8 or more capital letters and digits: U024BE7LH)"
     )
 
 

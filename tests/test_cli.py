@@ -22,7 +22,7 @@ README = REPO / "README.md"
 ACCOUNTS = (
     "account_id,name,aliases,domains,networks,owner_name,owner_email,owner_slack,"
     "last_deal_at,last_contact_at,lost_deal_at,lifetime_value,dormancy_reason,industry\n"
-    "E01,Rackspace Office Inc.,,,108.171.116.0/24,Emily Clark,emily@example.com,U01,"
+    "E01,Rackspace Office Inc.,,,108.171.116.0/24,Emily Clark,emily@example.com,U01EMILY0,"
     "2014-08-01,,,2500000,timing,hosting\n"
     """E02,FiberSunucu Müşterisi,,,217.195.202.0/24,Ahmet,ahmet@example.com,,2014-01-15,,2014-02-01,800000,competitor,
 E03,Newpsm Fans Ltd,,,216.152.249.0/24,,,,2012-05-01,,,,forgotten,

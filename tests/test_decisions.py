@@ -271,7 +271,7 @@ def test_approach_follows_the_reason(reason: DormancyReason, ja: str, en: str) -
 def test_alert_record_has_every_contract_field() -> None:
     acct = parse_accounts(
         "account_id,name,owner_name,owner_email,owner_slack,last_deal_at,lifetime_value,"
-        "dormancy_reason\nC-9,ミナト物流㈱,佐藤,s@example.com,U9,2025-06-30,4200000,competitor\n"
+        "dormancy_reason\nC-9,ミナト物流㈱,佐藤,s@example.com,U09SATO00,2025-06-30,4200000,competitor\n"
     )[0]
     tracker = VisitTracker(Settings())
     tracker.observe(matched(acct, "/pricing", AT))
@@ -296,6 +296,6 @@ def test_alert_record_has_every_contract_field() -> None:
     assert record["first_seen"] == "2026-11-20T10:00:00+09:00"
     assert set(record["organization"]) >= {"name", "domain", "network", "source"}
     assert record["match"]["method"] == "network" and record["match"]["confidence"] == 1.0
-    assert record["owner"] == {"name": "佐藤", "email": "s@example.com", "slack": "U9", "timezone": ""}
+    assert record["owner"] == {"name": "佐藤", "email": "s@example.com", "slack": "U09SATO00", "timezone": ""}
     assert (record["tier"], record["delivery"], record["dormancy_reason"]) == ("B", "realtime", "competitor")
     assert record["priority"] == "medium"

@@ -660,7 +660,7 @@ def test_a_csv_owner_slack_that_is_no_member_id_is_refused_and_never_mentioned(
     assert main(["accounts", "import", str(accounts), "--db", url]) == 2
     assert capsys.readouterr().err == (
         f"revisit: {accounts}:2:3: owner_slack: '<!channel>' is not a Slack member id "
-        "(U or W, then capital letters and digits: U024BE7LH)\n"
+        "(U or W, then 8 or more capital letters and digits: U024BE7LH)\n"
     )
     settings = settings_for(http_peer, smtp_peer, default_channels=["slack"])
     store, _ = store_alert(url, settings, owner="U123> <!here")

@@ -36,7 +36,7 @@ ACCOUNTS = (
     """W01,株式会社サクラ精機,サクラセイキ,,,130.237.218.0/24,山田太郎,yamada@example.jp,,2014-09-01,,,12000000,timing,製造
 W02,㈱あおば商事,アオバショウジ,,,75.97.9.0/24,佐藤花子,sato@example.jp,,2014-02-01,,2014-03-01,3000000,competitor,商社
 W03,ﾀﾁﾊﾞﾅ工業(株),タチバナコウギョウ,,,46.105.14.0/24,山田太郎,yamada@example.jp,,2012-04-01,,,500000,forgotten,製造
-W04,Rackspace Office Inc.,,,,108.171.116.0/24,Emily Clark,emily@example.com,U01,2014-08-01,,,2500000,timing,hosting
+W04,Rackspace Office Inc.,,,,108.171.116.0/24,Emily Clark,emily@example.com,,2014-08-01,,,2500000,timing,hosting
 W05,Active Reader Co.,,,,208.43.252.0/24,Ken,ken@example.com,,2015-03-01,,,,unknown,
 W06,かがやき物産株式会社,,,,198.46.149.0/24,佐藤花子,sato@example.jp,,2014-01-10,,,800000,dissatisfied,商社
 W07,Quiet Corp,,,,192.0.2.0/24,Ken,ken@example.com,,2013-01-01,,,,unknown,
