@@ -1,7 +1,8 @@
 """The suggested next step for sales, from the dormancy tier and why the account went quiet.
 
 Texts follow the source articles' practice: tier A is contacted first, tier B needs the relationship
-repaired (above all after a lost deal), tier C gets a light touch; the reason decides the message.
+rebuilt (repaired, with an apology, after a lost deal or a complaint), tier C gets a light touch; the
+reason decides the message.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ _TIER_STEP = {
         "en": "Call or write personally soon: the account went quiet recently and is the most likely to respond.",
     },
     DormancyTier.B: {
-        "ja": "関係の修復から始めましょう。これまでの取引の経緯を確認したうえで、近況伺いから連絡を再開します。",
-        "en": "Start by repairing the relationship: review the history of the account, "
+        "ja": "関係の再構築から始めましょう。これまでの取引の経緯を確認したうえで、近況伺いから連絡を再開します。",
+        "en": "Start by rebuilding the relationship: review the history of the account, "
         "then get back in touch by asking how they are doing.",
     },
     DormancyTier.C: {
@@ -30,7 +31,8 @@ _TIER_STEP = {
 }
 
 # Tier B after a lost deal or a complaint: the relationship is repaired with an apology first. Without
-# either, an apology would be for nothing and sound odd: the plain tier B step above asks after them.
+# either, "repair" and an apology would be for nothing and sound odd (a year of silence after bad
+# timing broke nothing): the plain tier B step above rebuilds it by asking after them.
 _APOLOGY_STEP = {
     "ja": "関係の修復から始めましょう。前回の経緯（失注理由やご不満の内容）を確認し、まずはお詫びを添えて連絡します。",
     "en": "Start by repairing the relationship: review what went wrong last time (the lost deal, the complaint) "
@@ -232,12 +234,16 @@ def opening_line(
     return ("" if locale == "ja" else " ").join(parts)
 
 
+def needs_repair(tier: DormancyTier, reason: DormancyReason, lost_deal: bool) -> bool:
+    """Tier B after a lost deal or a complaint: repaired with an apology, and titled so."""
+    return tier is DormancyTier.B and (lost_deal or reason is DormancyReason.DISSATISFIED)
+
+
 def suggested_approach(tier: DormancyTier, reason: DormancyReason, locale: str, lost_deal: bool = False) -> str:
     """The tier's step, then the reason's. ``lost_deal``: the list has a lost-deal date."""
     locale = locale if locale in LOCALES else "en"
     if tier is DormancyTier.ACTIVE:
         return ""
-    apology = tier is DormancyTier.B and (lost_deal or reason is DormancyReason.DISSATISFIED)
-    step = _APOLOGY_STEP[locale] if apology else _TIER_STEP[tier][locale]
+    step = _APOLOGY_STEP[locale] if needs_repair(tier, reason, lost_deal) else _TIER_STEP[tier][locale]
     reasons = _LIGHT_REASON_STEP if tier is DormancyTier.C and reason in _LIGHT_REASON_STEP else _REASON_STEP
     return ("" if locale == "ja" else " ").join((step, reasons[reason][locale]))

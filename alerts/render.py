@@ -25,17 +25,43 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import format_currency
 
+from revisit.alerts.approach import needs_repair
 from revisit.core.alert import Alert
 from revisit.enrichment.accounts import is_slack_member_id
 
 _TIER_TITLE = {
-    "ja": {"A": "A（休眠半年〜1年：最優先で連絡）", "B": "B（1〜2年：関係修復から）", "C": "C（2年以上：軽い接触）"},
+    "ja": {
+        "A": "A（休眠半年〜1年：最優先で連絡）",
+        "B": "B（1〜2年：関係の再構築から）",
+        "B-repair": "B（1〜2年：関係修復から）",
+        "C": "C（2年以上：軽い接触）",
+    },
     "en": {
         "A": "A (6-12 months: contact first)",
-        "B": "B (1-2 years: repair the relationship)",
+        "B": "B (1-2 years: rebuild the relationship)",
+        "B-repair": "B (1-2 years: repair the relationship)",
         "C": "C (2+ years: light touch)",
     },
 }
+_CONSOLE_TIER_EN = {
+    "A": "tier A: contact first",
+    "B": "tier B: rebuild the relationship",
+    "B-repair": "tier B: repair the relationship",
+    "C": "tier C: light touch (digest)",
+}
+
+
+def _tier_key(alert: Alert) -> str:
+    """The tier, and for tier B whether it is repaired (after a lost deal or a complaint) as the
+    suggested approach says: "repair" after a year of bad timing would say something went wrong."""
+    repair = needs_repair(alert.tier, alert.dormancy_reason, alert.lost_deal_at is not None)
+    return "B-repair" if repair else alert.tier.value
+
+
+def tier_title(alert: Alert, locale: str) -> str:
+    return _TIER_TITLE[locale][_tier_key(alert)]
+
+
 _LABELS = {
     "ja": {
         "back": "が再訪しました",
@@ -257,7 +283,7 @@ def _facts(alert: Alert) -> list[tuple[str, str]]:
     labels = ("、" if locale == "ja" else ", ").join(page_label(label, locale) for label in alert.page_labels)
     opening, closing = ("（", "）") if locale == "ja" else (" (", ")")
     facts = [
-        (words["tier"], _TIER_TITLE[locale][alert.tier.value]),
+        (words["tier"], tier_title(alert, locale)),
         (words["dormant"], dormancy(alert)),
     ]
     if alert.lost_deal_at:
@@ -304,8 +330,7 @@ def console_card_ja(alert: Alert, team_zone: str = "") -> list[str]:
     reason = dormancy_reason_words(alert.dormancy_reason.value, "ja")
     lost = f"、{words['lost']} {alert.lost_deal_at}" if alert.lost_deal_at else ""
     return [
-        f"● {alert.account_name}（{alert.account_id}）{words['back']} - "
-        f"{words['tier']} {_TIER_TITLE['ja'][alert.tier.value]}",
+        f"● {alert.account_name}（{alert.account_id}）{words['back']} - {words['tier']} {tier_title(alert, 'ja')}",
         f"  {console['when']}      {shown_time(alert.first_seen, (alert.owner.timezone, team_zone))}、"
         f"{console['pages_count'].format(count=len(alert.pages))}、{words['score']} {alert.score}（{labels}）",
         f"  {words['pages']}  {pages}",
@@ -328,7 +353,7 @@ def console_card_en(alert: Alert, team_zone: str = "") -> list[str]:
     reason = dormancy_reason_words(alert.dormancy_reason.value, "en")
     lost = f", {words['lost'].lower()} {alert.lost_deal_at}" if alert.lost_deal_at else ""
     return [
-        f"● {alert.account_name} ({alert.account_id}) is back - {_CONSOLE_TIER_EN[alert.tier.value]}",
+        f"● {alert.account_name} ({alert.account_id}) is back - {_CONSOLE_TIER_EN[_tier_key(alert)]}",
         f"  when      {shown_time(alert.first_seen, (alert.owner.timezone, team_zone))}, "
         f"{console['pages_count'].format(count=len(alert.pages))}, intent score {alert.score} ({labels})",
         f"  pages     {pages}",
@@ -340,13 +365,6 @@ def console_card_en(alert: Alert, team_zone: str = "") -> list[str]:
         f"  next step {alert.approach}",
         f"  opener    {alert.opening_line}",
     ]
-
-
-_CONSOLE_TIER_EN = {
-    "A": "tier A: contact first",
-    "B": "tier B: repair the relationship",
-    "C": "tier C: light touch (digest)",
-}
 
 
 def zone_name(alert: Alert, team_zone: str = "") -> str:

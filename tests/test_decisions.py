@@ -199,8 +199,9 @@ def test_tier_c_goes_to_the_digest_with_a_light_touch() -> None:
 
 
 def test_tier_b_apologises_only_after_a_lost_deal_or_a_complaint() -> None:
-    """Tier B repairs the relationship: with an apology after a lost deal (the list's lost_deal_at)
-    or when the reason is dissatisfied; otherwise it asks after them, with nothing to apologise for."""
+    """Tier B rebuilds the relationship: repaired with an apology after a lost deal (the list's
+    lost_deal_at) or when the reason is dissatisfied; otherwise it asks after them, with nothing to
+    apologise for, and nothing called "repair" (README-user finding: 関係修復 after bad timing)."""
     session = advance_session(None, "C-1", PageView(AT, "/pricing", 30, "pricing"), timedelta(minutes=30))
 
     def approach(**fields: object) -> str:
@@ -211,7 +212,7 @@ def test_tier_b_apologises_only_after_a_lost_deal_or_a_complaint() -> None:
         return alert.approach
 
     assert approach(dormancy_reason=DormancyReason.TIMING) == (
-        "関係の修復から始めましょう。これまでの取引の経緯を確認したうえで、近況伺いから連絡を再開します。"
+        "関係の再構築から始めましょう。これまでの取引の経緯を確認したうえで、近況伺いから連絡を再開します。"
         "前回はタイミングが合いませんでした。今だからこそ提供できる新しい情報・提案を用意します。"
     )
     apology = (
@@ -220,7 +221,7 @@ def test_tier_b_apologises_only_after_a_lost_deal_or_a_complaint() -> None:
     assert approach(dormancy_reason=DormancyReason.TIMING, lost_deal_at=date(2025, 7, 1)).startswith(apology)
     assert approach(dormancy_reason=DormancyReason.DISSATISFIED).startswith(apology)
     assert suggested_approach(DormancyTier.B, DormancyReason.FORGOTTEN, "en") == (
-        "Start by repairing the relationship: review the history of the account, then get back in touch by asking "
+        "Start by rebuilding the relationship: review the history of the account, then get back in touch by asking "
         "how they are doing. They may simply have forgotten us: remind them what they used and what we offer today."
     )
     assert suggested_approach(DormancyTier.B, DormancyReason.COMPETITOR, "en", lost_deal=True).startswith(
@@ -265,7 +266,8 @@ def test_an_owner_who_reads_english_gets_english_alerts_from_a_japanese_team() -
 def test_approach_follows_the_reason(reason: DormancyReason, ja: str, en: str) -> None:
     assert ja in suggested_approach(DormancyTier.B, reason, "ja")
     assert en in suggested_approach(DormancyTier.B, reason, "en")
-    assert "repairing the relationship" in suggested_approach(DormancyTier.B, reason, "en")
+    step = "repairing" if reason is DormancyReason.DISSATISFIED else "rebuilding"
+    assert f"Start by {step} the relationship" in suggested_approach(DormancyTier.B, reason, "en")
 
 
 def test_alert_record_has_every_contract_field() -> None:

@@ -328,3 +328,30 @@ def test_a_tier_c_advice_stays_light_whatever_the_reason() -> None:
             assert not any(word in advice for word in words), (locale, reason, advice)
     # tiers A and B keep the reason's full step
     assert "費用対効果の比較資料を用意し" in suggested_approach(DormancyTier.A, DormancyReason.COMPETITOR, "ja")
+
+
+def test_a_tier_b_title_says_repair_only_where_the_advice_does() -> None:
+    """「B（1〜2年：関係修復から）」 stood above an advice that asked after a customer whose timing was
+    wrong (README user's finding): "repair" only after a lost deal or a complaint, as the advice."""
+
+    def title_and_advice(reason: DormancyReason, lost_deal_at: str | None, locale: str) -> tuple[str, str]:
+        alert = replace(
+            fixed_alert(locale),
+            tier=DormancyTier.B,
+            dormancy_reason=reason,
+            lost_deal_at=lost_deal_at,
+            approach=suggested_approach(DormancyTier.B, reason, locale, lost_deal=lost_deal_at is not None),
+        )
+        facts = dict(_facts(alert))
+        return facts["ランク" if locale == "ja" else "Tier"], alert.approach
+
+    assert title_and_advice(DormancyReason.TIMING, None, "ja") == (
+        "B（1〜2年：関係の再構築から）",
+        "関係の再構築から始めましょう。これまでの取引の経緯を確認したうえで、近況伺いから連絡を再開します。"
+        "前回はタイミングが合いませんでした。今だからこそ提供できる新しい情報・提案を用意します。",
+    )
+    for reason, lost in ((DormancyReason.TIMING, "2025-07-01"), (DormancyReason.DISSATISFIED, None)):
+        title, advice = title_and_advice(reason, lost, "ja")
+        assert title == "B（1〜2年：関係修復から）" and advice.startswith("関係の修復から始めましょう。")
+    assert title_and_advice(DormancyReason.UNKNOWN, None, "en")[0] == "B (1-2 years: rebuild the relationship)"
+    assert title_and_advice(DormancyReason.DISSATISFIED, None, "en")[0] == "B (1-2 years: repair the relationship)"
