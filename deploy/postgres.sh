@@ -72,7 +72,10 @@ case "$command" in
   stop)
     pid=$(pid_of)
     if [ -z "$pid" ]; then exit 0; fi
-    kill -TERM "$pid" 2>/dev/null || exit 0
+    # SIGINT is PostgreSQL's "fast" shutdown (pg_ctl's default): sessions are ended and the server
+    # stops cleanly at once. SIGTERM ("smart") waited for every client to hang up, and a worker
+    # holding its pool never does: each stop then took the whole 30 s wait and a SIGKILL.
+    kill -INT "$pid" 2>/dev/null || exit 0
     for _ in $(seq 1 60); do
       kill -0 "$pid" 2>/dev/null || exit 0
       sleep 0.5
