@@ -500,11 +500,13 @@ def _poll(engine, query: str, want: int, setup) -> list[tuple]:
 
 @pytest.mark.kafka
 def test_the_streaming_worker_learns_sign_ins_from_kafka_and_matches_the_network_on_other_partitions(
-    bootstrap, db_url, tmp_path
+    bootstrap, postgres_url, tmp_path
 ) -> None:
     """A sign-in shipped through Kafka teaches its /24 at once: the sign-in line itself and a later
     line from another address of the /24 (another partition: ship keys lines by client address)
-    match by ``ledger``; a free-mail sign-in teaches nothing; a restarted worker keeps the lesson."""
+    match by ``ledger``; a free-mail sign-in teaches nothing; a restarted worker keeps the lesson.
+    On PostgreSQL, what a worker runs on (the ledger's SQLite path is tested with replay above)."""
+    db_url = postgres_url
     from sqlalchemy import create_engine
 
     from tests.test_worker import Setup
