@@ -54,6 +54,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+TEST_IDLE_SECONDS = 3
+
+
 class Setup:
     """Topics, config and database of one test: nothing shared with other tests."""
 
@@ -102,6 +105,11 @@ class Setup:
         port = free_port()
         self.web_ports.append(port)
         accounts = ["--accounts", str(self.accounts)] if import_accounts else []
+        environment = dict(os.environ)
+        if "idle_seconds" not in self.config.read_text(encoding="utf-8"):
+            # The last max_disorder_seconds of a shipped log wait until every raw partition has
+            # been idle this long (10 s by default): each test's end waited that at least once.
+            environment["REVISIT_STREAM__IDLE_SECONDS"] = str(TEST_IDLE_SECONDS)
         with open(self.tmp_path / f"worker-{len(self.workers)}.log", "w") as log:  # the child keeps its own descriptor
             process = subprocess.Popen(
                 [
@@ -121,6 +129,7 @@ class Setup:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=environment,
             )
         self.workers.append(process)
         return process
