@@ -7,7 +7,6 @@ a message can never run code when it is read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from datetime import datetime, timedelta
 from typing import (
@@ -15,6 +14,8 @@ from typing import (
     Generic,
     TypeVar,
 )
+
+import orjson
 
 from revisit.alerts.tracker import PendingAlert
 from revisit.core.alert import Alert
@@ -227,7 +228,7 @@ class AccountStateTable:
         kept = self._decoded.get(account_id)
         if kept is not None and kept[0] is raw:  # the table still holds these bytes (recovery replaces them)
             return kept[1]
-        record = json.loads(raw)
+        record = orjson.loads(raw)
         self._keep_decoded(account_id, raw, record)
         return record
 
@@ -245,7 +246,7 @@ class AccountStateTable:
             del decoded[next(iter(decoded))]
 
     def _write(self, account_id: str, record: dict[str, Any]) -> None:
-        raw = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        raw = orjson.dumps(record)  # json.dumps(ensure_ascii=False, separators=(",", ":")) at ~1/10 the time
         self._table[account_id] = raw
         self._keep_decoded(account_id, raw, record)
 

@@ -18,6 +18,7 @@ is why exactly-once is never assumed: every write is idempotent instead.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import tempfile
 import time
@@ -72,6 +73,7 @@ CHANGELOG_BATCH_BYTES = 512 * 1024  # under the broker's 1 MB message limit
 # promised 61, bench 2026-12-01). The earliest come first, so what is due by the clock does not
 # wait behind what is early.
 MARKER_ACCOUNTS = 100
+BACKLOG_STORE_SECONDS = 0.25
 
 
 def build_app(
@@ -196,6 +198,13 @@ def build_app(
         return True
 
     window_ends: dict[str, datetime] = {}  # alert id → the end of its grouping window, until stored
+    agent_queue: list[Any] = []  # the track agent's input queue, once it runs
+    unstored_since = [0.0]  # monotonic time the oldest unstored event came
+
+    def note_unstored(event: Any, event_time: float | None) -> None:
+        if not unstored:
+            unstored_since[0] = time.monotonic()
+        unstored.append((event, event_time))
 
     def close(alerts: list[Alert]) -> None:
         """Held alerts the watermark (or their account's next hit) has closed: stored now."""
@@ -216,10 +225,11 @@ def build_app(
     def wait(partition: int, account_id: str, record: dict[str, Any]) -> None:
         """A hit waits in its account's state until the low watermark of every raw partition has
         passed it: hits of one account sent by several classify stages are taken in event-time order."""
-        records = waiting.get(account_id) or []
+        records = list(waiting.get(account_id) or [])
         if any(kept["hit_key"] == record["hit_key"] for kept in records):
             return  # sent again after a stage's crash or rebalance
-        records = sorted([*records, record], key=waiting_order)
+        # kept in order: the new one's place by bisection, not every record's time parsed again
+        bisect.insort(records, record, key=waiting_order)
         waiting[account_id] = records
         waiting_accounts.wait(partition, waiting_order(records[0])[0], account_id)
 
@@ -255,8 +265,11 @@ def build_app(
                 if not closed and pending is not None:
                     held.hold(partition, pending.triggered_at, account_id)  # closes after its hits
 
+    track_seconds = metrics.processing.labels("track")
+
     @app.agent(matched_topic)
     async def track(stream: faust.StreamT) -> None:
+        agent_queue[:] = [stream.channel.queue]  # type: ignore[attr-defined]
         # faust.StreamT does not declare noack(), which every Stream an agent is given has
         async for event in stream.noack().events():  # type: ignore[attr-defined]
             started = time.perf_counter()
@@ -269,7 +282,7 @@ def build_app(
                 # hits go on and held alerts close when the low watermarks pass them, not on their
                 # account's next hit; the state changes are staged and stored like a hit's
                 go_on(partition, low_watermarks.report(partition, report, time.monotonic()))
-                unstored.append((event, None))
+                note_unstored(event, None)
                 continue
             try:
                 hit_key, matched = matched_from_record(event.value, classifier.index)
@@ -287,15 +300,24 @@ def build_app(
                 # stored at once, without its visit; taken into it once the watermarks pass it
                 sink.add_early_hit(hit_key, matched, tracker.scorer.weigh(matched.hit.path).label)
                 wait(partition, account_id, event.value)
-            unstored.append((event, matched.hit.timestamp.timestamp()))
+            note_unstored(event, matched.hit.timestamp.timestamp())
             if len(unstored) >= worker.store_batch:
                 while not store_and_acknowledge():  # back-pressure: read nothing more until stored
                     await asyncio.sleep(DATABASE_RETRY_SECONDS)
-            metrics.processing.labels("track").observe(time.perf_counter() - started)
+            track_seconds.observe(time.perf_counter() - started)
 
     @app.timer(interval=worker.store_interval_seconds)
     async def store_pending_rows() -> None:
-        store_and_acknowledge()
+        if not backlog():
+            store_and_acknowledge()
+
+    def backlog() -> bool:
+        """More matched events are queued for ``track`` and the rows waiting are younger than
+        ``BACKLOG_STORE_SECONDS``: they go with the next ones, in one larger transaction."""
+        queue = agent_queue[0] if agent_queue else None
+        if queue is None or not queue.qsize() or not unstored:
+            return False
+        return time.monotonic() - unstored_since[0] < BACKLOG_STORE_SECONDS
 
     @app.timer(interval=worker.forget_interval_seconds)
     async def forget_ended_visits() -> None:
