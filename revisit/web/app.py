@@ -308,7 +308,8 @@ def create_app(
     templates.env.filters["local"] = lambda moment, form="%Y-%m-%d %H:%M": clock.local(moment).strftime(form)
     templates.env.filters["iso"] = clock.iso
     templates.env.filters["money"] = lambda amount, locale: i18n.money(settings.alerts.currency, amount, locale)
-    templates.env.globals["zone"] = clock.name
+    templates.env.globals["zone"] = clock.label  # JST beside times; the settings page names the IANA zone
+    templates.env.globals["zone_name"] = clock.name
     metrics = metrics or RevisitMetrics.create()
     app.state.web = WebContext(
         settings,

@@ -31,6 +31,16 @@ class Clock:
     def name(self) -> str:
         return self.zone.key
 
+    @property
+    def label(self) -> str:
+        """How pages name the zone beside a time: its short name when the zone keeps one all year
+        (``JST``, as the command line and the alerts write it; ``UTC``), else its IANA name
+        (``Europe/Berlin``: one column of CET and CEST rows cannot carry either alone)."""
+        year = datetime.now(UTC).year
+        names = {datetime(year, month, 1, tzinfo=self.zone).tzname() or "" for month in (1, 7)}
+        short = names.pop() if len(names) == 1 else ""
+        return short if short.isalpha() else self.zone.key
+
     def local(self, moment: datetime) -> datetime:
         """A stored instant (aware, or naive UTC as SQLite returns it) in the zone."""
         return as_utc(moment).astimezone(self.zone)

@@ -685,7 +685,7 @@ def snooze(
             ),
         )
     until = web.clock.local(AlertOutbox(web.store).snooze(account_id, number, why, user.name))
-    message = _("Snoozed until %(until)s (%(zone)s)", until=f"{until:%Y-%m-%d %H:%M}", zone=web.clock.name)
+    message = _("Snoozed until %(until)s (%(zone)s)", until=f"{until:%Y-%m-%d %H:%M}", zone=web.clock.label)
     return RedirectResponse(f"/accounts/{account_id}?{urlencode({'message': message})}", status_code=303)
 
 
