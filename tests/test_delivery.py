@@ -303,13 +303,13 @@ def test_without_a_team_channel_the_owner_gets_a_direct_message(tmp_path, http_p
     settings = replace(
         settings, delivery=replace(settings.delivery, slack=replace(settings.delivery.slack, channel=""))
     )
-    store, _ = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings, owner="U777")
+    store, _ = store_alert(f"sqlite:///{tmp_path / 'd.sqlite'}", settings, owner="U0777ABCD")
     assert dict(
         DeliverySender(AlertOutbox(store), remote_channels(settings.delivery), settings.delivery).run_once().outcomes
     ) == {("slack", "sent"): 1}
     ((path, _, body, _),) = http_peer.requests
     posted = json.loads(body)
-    assert posted["channel"] == "U777" and not posted["text"].startswith("<@")
+    assert posted["channel"] == "U0777ABCD" and not posted["text"].startswith("<@")
     store.close()
 
 
