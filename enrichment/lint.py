@@ -246,9 +246,9 @@ def _similar_names(accounts: Sequence[Account], matching: MatchingSettings, word
         for i, text in enumerate(texts):
             later = texts[i + 1 :]
             # one substitution in n characters scores 100 (1 - 1/n): the lowest a one-apart pair can
-            cutoff = min(matching.fuzzy_min_score, 100 * (1 - 1 / len(text)) - 1e-9)
-            if len(text) < ONE_APART_MIN_LENGTH:
-                cutoff = matching.fuzzy_min_score
+            cutoff = matching.fuzzy_min_score
+            if len(text) >= ONE_APART_MIN_LENGTH:
+                cutoff = min(cutoff, 100 * (1 - 1 / len(text)) - 1e-9)
             for other, score, j in process.extract(
                 text, later, scorer=fuzz.ratio, processor=None, score_cutoff=cutoff, limit=None
             ):

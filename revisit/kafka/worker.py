@@ -230,10 +230,12 @@ def build_app(
     def wait(partition: int, account_id: str, record: dict[str, Any]) -> None:
         """A hit waits in its account's state until the low watermark of every raw partition has
         passed it: hits of one account sent by several classify stages are taken in event-time order."""
-        records = list(waiting.get(account_id) or [])
-        if any(kept["hit_key"] == record["hit_key"] for kept in records):
+        kept_records = waiting.get(account_id) or []
+        if any(kept["hit_key"] == record["hit_key"] for kept in kept_records):
             return  # sent again after a stage's crash or rebalance
-        # kept in order: the new one's place by bisection, not every record's time parsed again
+        # a new list (the staged one may be the published state's), kept in order: the new
+        # record's place by bisection, not every record's time parsed again
+        records = list(kept_records)
         bisect.insort(records, record, key=waiting_order)
         waiting[account_id] = records
         waiting_accounts.wait(partition, waiting_order(records[0])[0], account_id)
