@@ -381,7 +381,12 @@ def alert_latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None
         hit_p99, _ = quantile_from_histogram(text, "revisit_event_to_hit_stored_seconds", 0.99)
         promise = disorder_seconds + 1
         late = count_above(text, metric, promise)
-        kept = "kept by every alert" if late == 0 else f"{late:,} alerts over it"
+        late_flowing = count_above(flowing, metric, promise)
+        kept = (
+            "kept by every alert"
+            if late == 0
+            else f"{late:,} alerts over it ({late_flowing:,} while the traffic flowed)"
+        )
         print(
             f"alert latency at {rate:,} events/s for {seconds} s, grouping window {grouping_seconds} s, "
             f"allowed disorder {disorder_seconds} s: {alerts:,} alerts ({while_flowing:,} closed while the "

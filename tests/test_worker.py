@@ -293,10 +293,10 @@ def test_a_shipped_alb_log_gives_the_alerts_replay_gives_of_the_same_requests(
         setup.stop_all()
 
 
-def metric_value(exposition: str, name: str) -> float | None:
+def metric_value(exposition: str, name: str, **labels: str) -> float | None:
     for family in text_string_to_metric_families(exposition):
         for sample in family.samples:
-            if sample.name == name:
+            if sample.name == name and labels.items() <= sample.labels.items():
                 return sample.value
     return None
 
@@ -335,6 +335,48 @@ def test_sigterm_while_the_worker_starts_stops_it_cleanly(bootstrap, tmp_path) -
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=60) == 0, log.read_text()[-3000:]
     assert "stopped by SIGTERM before it started" in log.read_text()
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def has_ended(pid: int) -> bool:
+    """Gone, or a zombie its new parent has not reaped (PID 1 in a container may never)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_the_classify_process_lives_and_dies_with_the_worker(bootstrap, tmp_path) -> None:
+    """The classify stage runs in a child of the worker: its counts are in the worker's /metrics,
+    its death stops the worker (exit 1, for the supervisor to restart both), and a worker killed
+    by SIGKILL does not leave it behind."""
+    setup = Setup(bootstrap, tmp_path)
+    setup.ship(APACHE_LOG)
+    worker = setup.start_worker()
+    setup.wait_for_hits(1)
+    (child,) = children_of(worker.pid)
+    metrics = get(setup.web_ports[0], "/metrics")
+    assert metric_value(metrics, "revisit_hits_total", outcome="matched") >= 1, metrics
+    os.kill(child, signal.SIGKILL)
+    assert worker.wait(timeout=60) == 1, setup.worker_logs()
+    assert "the classify process exited (code -9): stopping the worker" in setup.worker_logs()
+    setup.workers.remove(worker)
+
+    worker = setup.start_worker(import_accounts=False)
+    deadline = time.monotonic() + 60
+    while not children_of(worker.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (child,) = children_of(worker.pid)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while not has_ended(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert has_ended(child), setup.worker_logs()
+    assert "the worker (process " in setup.worker_logs() and "is gone: the classify stage stops" in setup.worker_logs()
 
 
 def test_two_workers_share_four_partitions(bootstrap, tmp_path, replayed) -> None:

@@ -3,8 +3,8 @@
 Why not a Faust agent: this stage is stateless and sees every line of the site's traffic, most of
 which (crawlers, assets, ISPs) ends here. Faust's per-event machinery costs about 0.4 ms per event,
 several times the classification itself, so the stage reads whole fetched batches with an aiokafka
-consumer (the client Faust itself runs on) in a consumer group of its own, inside the same worker
-process and event loop. Only the few matched hits go on to the stateful Faust agent.
+consumer (the client Faust itself runs on) in a consumer group of its own, in a process of its own
+(``revisit.kafka.classify_process``). Only the few matched hits go on to the stateful Faust agent.
 
 Delivery is at least once: a batch's offsets are committed after the broker acknowledged every
 record it caused. A crash re-reads at most the uncommitted batches; their matched hits carry the same

@@ -1,7 +1,8 @@
 """``revisit worker``: the streaming pipeline on Kafka, the same core as replay, in two stages.
 
-1. ``ClassifyStage`` (revisit/kafka/classify_stage.py) reads raw lines, keyed by client IP so its
-   per-address caches stay partition-local, and runs ``HitClassifier`` over whole fetched batches.
+1. ``ClassifyStage`` (revisit/kafka/classify_stage.py), in a process of its own forked at start
+   (revisit/kafka/classify_process.py), reads raw lines, keyed by client IP so its per-address
+   caches stay partition-local, and runs ``HitClassifier`` over whole fetched batches.
    Malformed lines go to the dead-letter topic with their reasons and the raw payload; matched hits
    are re-keyed by account id onto the matched topic.
 2. The Faust agent ``track`` reads matched hits and watermark markers and runs ``VisitTracker``
@@ -22,6 +23,7 @@ import bisect
 import logging
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from typing import Any
 import faust
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import Metric
 from sqlalchemy.exc import DBAPIError
 
 from revisit.alerts.sender import SenderThread
@@ -38,7 +41,7 @@ from revisit.core.config import Settings
 from revisit.core.metrics import RevisitMetrics
 from revisit.endpoints import ReadinessCheck, readiness_body
 from revisit.enrichment.classify import HitClassifier, MatchedHit
-from revisit.kafka.classify_stage import ClassifyStage
+from revisit.kafka.classify_process import ClassifyProcess, MergedRegistry, fork_classify_stage, merged_families
 from revisit.kafka.faust_transport import LowLatencyTransport
 from revisit.kafka.faust_web import WorkerApp
 from revisit.kafka.lag import GroupOffsets
@@ -87,10 +90,12 @@ def build_app(
     store: Store,
     metrics: RevisitMetrics,
     checks: dict[str, ReadinessCheck],
+    other_metrics: Callable[[], Awaitable[list[Metric]]] | None = None,
 ) -> faust.App:
     """The Faust app of the stateful stage: tables, the ``track`` agent, /metrics, /healthz, /readyz.
 
-    ``checks`` are the readiness checks of the whole process (the caller adds the classify stage's)."""
+    ``checks`` are the readiness checks of the whole worker (the caller adds the classify stage's);
+    ``other_metrics``, the classify process's figures, are added to this process's in /metrics."""
     kafka, worker = settings.kafka, settings.worker
     data_dir = Path(worker.data_dir or Path(tempfile.gettempdir()) / "revisit-worker" / worker.app_id)
     data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
@@ -395,7 +400,10 @@ def build_app(
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+        families: Any = metrics.registry
+        if other_metrics is not None:
+            families = MergedRegistry(merged_families(metrics.registry.collect(), await other_metrics()))
+        return web.bytes(generate_latest(families), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
     @app.page("/healthz")
     async def health_page(web: Any, request: Any) -> Any:
@@ -438,22 +446,25 @@ def run_worker(
     """Run until SIGTERM or SIGINT: Faust finishes the events in flight, commits and closes.
     ``sender``, when given, delivers the outbox in a thread of this process meanwhile; ``ledger``,
     when given, learns the sign-ins of the raw lines (``revisit.kafka.ledger_learning``)."""
-    checks: dict[str, ReadinessCheck] = {}
-    app = build_app(settings, classifier, store, metrics, checks)
-    classify_stage = ClassifyStage(settings, classifier, metrics, resolutions=store, ledger=ledger, loop=app.loop)
-    checks["raw_topic"] = classify_stage.problem
-    # override_logging=False: the process's logging (revisit.logs) stays as configured.
-    worker = faust.Worker(app, classify_stage, quiet=True, override_logging=False)
-    # Faust's start-up spinner sets the root logger to DEBUG for good, and building every debug
-    # record of aiokafka and Faust then costs a large share of the CPU.
-    worker.spinner = None
-    if sender is not None:
-        sender.start()
+    # first: fork() before the Faust app makes its event loop and threads
+    child = fork_classify_stage(settings, classifier, metrics, store, ledger, store.forget_inherited_connections)
+    classify_process = ClassifyProcess(child)
     try:
+        checks: dict[str, ReadinessCheck] = {"raw_topic": classify_process.problem}
+        app = build_app(settings, classifier, store, metrics, checks, classify_process.metric_families)
+        classify_process.loop = app.loop
+        # override_logging=False: the process's logging (revisit.logs) stays as configured.
+        worker = faust.Worker(app, classify_process, quiet=True, override_logging=False)
+        # Faust's start-up spinner sets the root logger to DEBUG for good, and building every debug
+        # record of aiokafka and Faust then costs a large share of the CPU.
+        worker.spinner = None
+        if sender is not None:
+            sender.start()
         worker.execute_from_commandline()
     except SystemExit as stop:
-        return int(stop.code or 0)
+        return 1 if classify_process.failed else int(stop.code or 0)
     finally:
         if sender is not None:
             sender.stop()
-    return 0
+        child.stop()
+    return 1 if classify_process.failed else 0

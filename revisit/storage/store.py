@@ -283,6 +283,11 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def forget_inherited_connections(self) -> None:
+        """In a forked child: the pooled connections are the parent's (one socket, two processes
+        talking over it): dropped without closing them, the child opens its own."""
+        self.engine.dispose(close=False)
+
     # --- accounts --------------------------------------------------------------------------
     def problem(self) -> str | None:
         """None when the database answers a query now, else why not (a readiness check)."""
