@@ -209,7 +209,7 @@ def throughput(bootstrap: str, folder: Path, lines: int, old_code: Path | None) 
     )
     for label, classify_rate, rate in rates:
         print(
-            f"revisit worker (1 process, {label}): every line classified {classify_rate / bare:.2f}x, "
+            f"revisit worker ({label}): every line classified {classify_rate / bare:.2f}x, "
             f"every line classified and every matched hit stored {rate / bare:.2f}x the fastest bare consumer"
         )
 
@@ -251,7 +251,7 @@ def worker_throughput(
         classify_rate = (lines - first_count) / (classified_at - first_at)
         rate = (lines - first_count) / (stored_at - first_at)
         print(
-            f"revisit worker (1 process, {label}): (a) every line classified: {classify_rate:,.0f} events/s; "
+            f"revisit worker ({label}): (a) every line classified: {classify_rate:,.0f} events/s; "
             f"every line classified and every matched hit ({matched:,}) stored: {rate:,.0f} events/s; "
             f"(b) the tail, apart: the last hits "
             f"taken into their visits {now - stored_at:.1f} s later (the last max_disorder_seconds of event "
@@ -402,9 +402,9 @@ def alert_latency(bootstrap: str, folder: Path, rate: int, seconds: int) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--lines", type=int, default=200_000, help="0: no throughput phase")
     parser.add_argument("--rate", type=int, default=1000)
-    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--seconds", type=int, default=30, help="0: no latency phase")
     parser.add_argument("--alert-seconds", type=int, default=150, help="0: no alert-latency phase")
     parser.add_argument("--bootstrap")
     parser.add_argument("--old-code", type=Path, help="a checkout of other code: its worker reads the same topic too")
@@ -421,8 +421,10 @@ def main() -> None:
         ).stdout.strip()
     try:
         print(f"broker {bootstrap}; work folder {folder}")
-        throughput(bootstrap, folder, args.lines, args.old_code)
-        latency(bootstrap, folder, args.rate, args.seconds)
+        if args.lines:
+            throughput(bootstrap, folder, args.lines, args.old_code)
+        if args.seconds:
+            latency(bootstrap, folder, args.rate, args.seconds)
         if args.alert_seconds:
             alert_latency(bootstrap, folder, args.rate, args.alert_seconds)
     finally:
