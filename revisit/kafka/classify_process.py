@@ -142,14 +142,20 @@ class ClassifyChild:
         self.process.join()
 
 
-def fork_classify_stage(
-    settings: Settings,
-    classifier: HitClassifier,
-    metrics: RevisitMetrics,
-    store: StageStore,
-    ledger: StreamLedger | None,
-    forget_connections: Callable[[], None],
-) -> ClassifyChild:
+@dataclass(frozen=True)
+class StageParts:
+    """What the child builds its stage from: the worker's own objects, inherited by ``fork()``
+    (nothing is pickled or loaded again)."""
+
+    settings: Settings
+    classifier: HitClassifier
+    metrics: RevisitMetrics
+    store: StageStore
+    ledger: StreamLedger | None
+    forget_connections: Callable[[], None]  # the store's pooled connections, dropped in the child
+
+
+def fork_classify_stage(parts: StageParts) -> ClassifyChild:
     """Start the child: ``fork()`` before the worker's event loop and threads exist (a lock held
     by another thread would stay held in the child forever)."""
     if threading.active_count() > 1:
@@ -159,7 +165,7 @@ def fork_classify_stage(
     process = context.Process(
         target=_child_main,
         name="revisit-classify",
-        args=(child_conn, conn, os.getpid(), settings, classifier, metrics, store, ledger, forget_connections),
+        args=(child_conn, conn, os.getpid(), parts),
         daemon=False,  # it commits its offsets on the way out
     )
     process.start()
@@ -250,34 +256,14 @@ class ClassifyProcess(Service):
         self._conn.close()
 
 
-def _child_main(
-    conn: Connection,
-    parents_end: Connection,
-    parent_pid: int,
-    settings: Settings,
-    classifier: HitClassifier,
-    metrics: RevisitMetrics,
-    store: StageStore,
-    ledger: StreamLedger | None,
-    forget_connections: Callable[[], None],
-) -> None:
+def _child_main(conn: Connection, parents_end: Connection, parent_pid: int, parts: StageParts) -> None:
     parents_end.close()
-    forget_connections()  # the pooled database connections are the worker's: new ones here
-    baseline = sample_values(metrics.registry)
-    code = asyncio.run(_serve(conn, parent_pid, settings, classifier, metrics, store, ledger, baseline))
+    parts.forget_connections()  # the pooled database connections are the worker's: new ones here
+    code = asyncio.run(_serve(conn, parent_pid, parts, sample_values(parts.metrics.registry)))
     raise SystemExit(code)
 
 
-async def _serve(
-    conn: Connection,
-    parent_pid: int,
-    settings: Settings,
-    classifier: HitClassifier,
-    metrics: RevisitMetrics,
-    store: StageStore,
-    ledger: StreamLedger | None,
-    baseline: dict[SampleKey, float],
-) -> int:
+async def _serve(conn: Connection, parent_pid: int, parts: StageParts, baseline: dict[SampleKey, float]) -> int:
     """Run the stage until SIGTERM, SIGINT, the worker's death or a crash; 1 after a crash."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -293,13 +279,13 @@ async def _serve(
         try:
             while conn.poll():
                 conn.recv()  # the one request: the metrics
-                conn.send(("metrics", metric_deltas(metrics.registry, baseline)))
+                conn.send(("metrics", metric_deltas(parts.metrics.registry, baseline)))
         except (EOFError, OSError):
             loop.remove_reader(conn.fileno())
             worker_gone()
 
     loop.add_reader(conn.fileno(), answer)
-    stage = ClassifyStage(settings, classifier, metrics, resolutions=store, ledger=ledger)
+    stage = ClassifyStage(parts.settings, parts.classifier, parts.metrics, resolutions=parts.store, ledger=parts.ledger)
     await stage.start()
     try:
         while not stop.is_set() and not stage.crashed:

@@ -41,7 +41,13 @@ from revisit.core.config import Settings
 from revisit.core.metrics import RevisitMetrics
 from revisit.endpoints import ReadinessCheck, readiness_body
 from revisit.enrichment.classify import HitClassifier, MatchedHit
-from revisit.kafka.classify_process import ClassifyProcess, MergedRegistry, fork_classify_stage, merged_families
+from revisit.kafka.classify_process import (
+    ClassifyProcess,
+    MergedRegistry,
+    StageParts,
+    fork_classify_stage,
+    merged_families,
+)
 from revisit.kafka.faust_transport import LowLatencyTransport
 from revisit.kafka.faust_web import WorkerApp
 from revisit.kafka.lag import GroupOffsets
@@ -469,7 +475,9 @@ def run_worker(
     ``sender``, when given, delivers the outbox in a thread of this process meanwhile; ``ledger``,
     when given, learns the sign-ins of the raw lines (``revisit.kafka.ledger_learning``)."""
     # first: fork() before the Faust app makes its event loop and threads
-    child = fork_classify_stage(settings, classifier, metrics, store, ledger, store.forget_inherited_connections)
+    child = fork_classify_stage(
+        StageParts(settings, classifier, metrics, store, ledger, store.forget_inherited_connections)
+    )
     classify_process = ClassifyProcess(child)
     try:
         checks: dict[str, ReadinessCheck] = {"raw_topic": classify_process.problem}
