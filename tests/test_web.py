@@ -221,6 +221,18 @@ def test_an_analyst_reads_but_cannot_use_admin_actions(server) -> None:
     assert "snoozed" not in client.get("/accounts/W01").text.lower()
 
 
+def test_api_errors_are_in_the_readers_language(server) -> None:
+    ja = {"Accept-Language": "ja-JP,ja;q=0.9"}
+    analyst = {"Authorization": f"Bearer {TOKENS['analyst']}", **ja}
+    denied = httpx.post(server + "/api/accounts/W01/snooze", json={"days": 1, "reason": "x"}, headers=analyst)
+    assert denied.status_code == 403 and denied.headers["content-language"] == "ja"
+    assert denied.json() == {"detail": "この操作には管理者の権限、またはこの取引先の担当者（営業）であることが必要です"}
+    anonymous = httpx.get(server + "/api/alerts", headers=ja)
+    assert anonymous.status_code == 401
+    assert anonymous.json() == {"detail": "ログインするか、Bearer トークンを付けて送ってください"}
+    assert httpx.get(server + "/api/alerts").json() == {"detail": "log in or send a bearer token"}
+
+
 def test_forms_need_their_csrf_token_and_api_writes_need_a_bearer_token(server) -> None:
     client, csrf = logged_in(server, "adm")
     assert client.post("/accounts/W02/snooze", data={"days": "7", "reason": "no token"}).status_code == 403

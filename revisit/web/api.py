@@ -20,6 +20,7 @@ from revisit.alerts.report import Outcome
 from revisit.core.errors import BadInput
 from revisit.storage.outbox import AlertOutbox
 from revisit.storage.outcomes import record_outcome
+from revisit.web import i18n
 from revisit.web.app import api_user, context, require_owner
 from revisit.web.auth import Principal
 from revisit.web.pages import FIRST_DAY, LARGEST_NUMBER, LAST_DAY, LONGEST_SNOOZE_DAYS
@@ -208,7 +209,7 @@ def get_dashboard(request: Request, user: User) -> dict[str, Any]:
 def bearer_owner(request: Request, user: Principal, owner_email: str | None) -> None:
     """A bearer token (never a cookie alone) of an admin, or of a sales token for its own accounts."""
     if not request.headers.get("authorization", "").lower().startswith("bearer "):
-        raise HTTPException(403, "changes through the API need a bearer token")
+        raise HTTPException(403, i18n.N_("changes through the API need a bearer token"))
     require_owner(user, owner_email)
 
 

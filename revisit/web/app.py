@@ -141,7 +141,7 @@ def api_user(request: Request, credentials: HTTPAuthorizationCredentials | None 
 def api_principal(request: Request) -> Principal:
     principal = principal_of(request)
     if principal is None:
-        raise HTTPException(401, "log in or send a bearer token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, i18n.N_("log in or send a bearer token"), headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
@@ -380,6 +380,9 @@ def create_app(
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         """JSON for the API and for clients that do not ask for HTML; a page with the navigation for browsers."""
         if wants_json(request):
+            # a catalog message in the request's language (Accept-Language or the user's choice)
+            if isinstance(error.detail, str) and error.detail:
+                error = StarletteHTTPException(error.status_code, i18n.plain_gettext(error.detail), error.headers)
             return await http_exception_handler(request, error)
         return await run_in_threadpool(pages.error_page, request, error.status_code, str(error.detail), error.headers)
 
