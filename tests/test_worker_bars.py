@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from revisit.cli import main
 from revisit.kafka.classify_stage import fetch_in_step
 from tests.conftest import APACHE_LOG
-from tests.test_worker import Setup, get, get_json
+from tests.test_worker import TEST_IDLE_SECONDS, Setup, get, get_json
 
 pytestmark = pytest.mark.kafka
 
@@ -446,6 +446,36 @@ def test_sigkill_while_hits_wait_in_the_trackers_state_gives_replays_alert(boots
             len(HELD_VISIT),
             replayed_sessions,
         )
+    finally:
+        setup.stop_all()
+
+
+def test_a_restart_with_nothing_new_to_read_takes_the_hits_left_waiting(bootstrap, tmp_path) -> None:
+    """E01's hits wait in its state (no raw partition idle) when the worker is stopped; restarted
+    with nothing new shipped, its partitions turn idle without a line read: the recovered hits are
+    taken and the alert closes by the clock, replay's, without another visitor (they waited for
+    the next line shipped, found by a new user, 2026-12-02)."""
+    setup = held_alert_setup(bootstrap, tmp_path)
+    replayed_alerts, replayed_sessions = replay_of(setup, HELD_VISIT)
+    ship_lines(setup, "visit.log", HELD_VISIT)
+    setup.start_worker()
+    try:
+        deadline = time.monotonic() + 90
+        paths = [line.split('"GET ')[1].split(" ")[0] for line in HELD_VISIT]
+        while time.monotonic() < deadline and waiting_in_changelog(setup, "E01") != paths:
+            time.sleep(0.5)
+        assert waiting_in_changelog(setup, "E01") == paths, setup.worker_logs()
+        setup.stop_all()
+        setup.config.write_text(
+            setup.config.read_text(encoding="utf-8").replace(
+                "idle_seconds = 3600", f"idle_seconds = {TEST_IDLE_SECONDS}"
+            ),
+            encoding="utf-8",
+        )
+        setup.start_worker(import_accounts=False)
+        assert wait_for_alerts(setup, 1) == replayed_alerts
+        setup.wait_for_hits(len(HELD_VISIT))
+        assert (setup.counts(), stored_sessions(setup.db)) == ((len(HELD_VISIT), 1), replayed_sessions)
     finally:
         setup.stop_all()
 

@@ -35,6 +35,7 @@ class Lows:
 
     hits: datetime | None
     release: datetime | None
+    idle: bool = False  # every stage's last marker said idle: all they read has been sent
 
 
 @dataclass
@@ -62,7 +63,9 @@ class LowWatermarks:
         if set(range(report.raw_count)) - release.keys() and now - first < self.idle_seconds:
             return previous
         low = Lows(
-            _later(previous.hits, _hits_low(list(hits.values()))), _later(previous.release, min(release.values()))
+            _later(previous.hits, _hits_low(list(hits.values()))),
+            _later(previous.release, min(release.values())),
+            all(idle for _watermark, idle in hits.values()),
         )
         self._low[partition] = low
         return low

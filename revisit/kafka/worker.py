@@ -278,16 +278,23 @@ def build_app(
                 pending = tracker.pending.get(account_id)
                 if not closed and pending is not None:
                     held.hold(partition, pending.triggered_at, account_id)  # closes after its hits
-        if lows.hits is None:
+        hits_low = lows.hits
+        if hits_low is None and lows.idle:
+            # Every stage idle without a line read since it started (a restart with nothing new to
+            # read): the hits a stopped worker left waiting go on by the release watermark, the
+            # clock's, without it becoming the hits' watermark (a backlog shipped next is not late).
+            # Before, they waited for the next line shipped, however long that took.
+            hits_low = lows.release
+        if hits_low is None:
             return
         taken, until = 0, time.perf_counter() + MARKER_HITS_SECONDS
         while taken < MARKER_ACCOUNTS and time.perf_counter() < until:
-            accounts = waiting_accounts.due(partition, lows.hits, MARKER_SLICE)
+            accounts = waiting_accounts.due(partition, hits_low, MARKER_SLICE)
             if not accounts:
                 return
             taken += len(accounts)
             for account_id in accounts:
-                take_waiting(partition, account_id, lows.hits)
+                take_waiting(partition, account_id, hits_low)
 
     def take_waiting(partition: int, account_id: str, hits_low: datetime) -> None:
         """The account's waiting hits below the hits' watermark, taken in event-time order."""
