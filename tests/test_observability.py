@@ -48,6 +48,22 @@ def test_log_lines_are_json_with_an_event_id_and_context(captured_logs) -> None:
     assert len(first["event_id"]) == 32 and first["event_id"] != second["event_id"]
 
 
+def test_library_internals_warn_only_when_debugging(captured_logs) -> None:
+    """kafka-python's slow-task notes and mode's timer overlaps are left out; a library's own
+    warnings are not."""
+    lines = captured_logs()
+    logging.getLogger("kafka.net.selector").warning("Task ran for 0.113s (>0.100s threshold)")
+    logging.getLogger("mode.timers").warning("Timer store_pending_rows is overlapping")
+    logging.getLogger("kafka.producer.sender").warning("broker refused a batch")
+    assert [line["event"] for line in lines()] == ["broker refused a batch"]
+    debugging = captured_logs(REVISIT_LOGGING__LIBRARY_LEVEL="debug", REVISIT_LOGGING__LEVEL="debug")  # same buffer
+    logging.getLogger("mode.timers").warning("Timer store_pending_rows is overlapping")
+    assert [line["event"] for line in debugging()] == [
+        "broker refused a batch",
+        "Timer store_pending_rows is overlapping",
+    ]
+
+
 def test_secrets_never_reach_the_log(captured_logs, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("REVISIT_SLACK_BOT_TOKEN", "xoxb-1111-secret-token")
     password_file = tmp_path / "smtp-password"

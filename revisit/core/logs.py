@@ -49,6 +49,7 @@ _ADDRESS_CANDIDATE = re.compile(
     r"|(?<![\w.])(?P<v4>\d{1,3}(?:\.\d{1,3}){3})(?![\w.])"
 )
 # Libraries whose INFO records are about their own plumbing.
+QUIET_UNLESS_DEBUGGING = ("kafka.net.selector", "mode.timers")
 CHATTY_LIBRARIES = ("aiokafka", "kafka", "faust", "mode", "sqlalchemy", "alembic", "urllib3", "slack_sdk")
 
 
@@ -225,6 +226,13 @@ def configure_logging(
     library_level = max(level_number, logging.getLevelName(settings.logging.library_level.upper()))
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(library_level)
+    # Diagnostics of the libraries' own internals, repeated and not actionable: kafka-python 3's
+    # network loop warns whenever one of its tasks runs over 0.1 s (a shipper's batch on a busy
+    # machine: several a minute), and mode's timers whenever a run outlasts its interval (the
+    # worker's 50 ms store timer during a burst, which the batch-duration metrics show). A new
+    # user read both as faults (2026-12-02). Still shown at library_level = "debug".
+    for name in QUIET_UNLESS_DEBUGGING:
+        logging.getLogger(name).setLevel(library_level if library_level <= logging.DEBUG else logging.ERROR)
     # SQLAlchemy's INFO is every SQL statement with its parameters (visitor data): debug only
     logging.getLogger("sqlalchemy").setLevel(
         library_level if library_level <= logging.DEBUG else max(library_level, logging.WARNING)

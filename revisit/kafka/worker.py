@@ -499,7 +499,10 @@ def run_worker(
             sender.start()
         worker.execute_from_commandline()
     except SystemExit as stop:
-        return 1 if classify_process.failed else int(stop.code or 0)
+        code = 1 if classify_process.failed else int(stop.code or 0)
+        if code == 0:
+            log.info("worker stopped: the events in flight finished, offsets committed (exit 0)")
+        return code
     finally:
         if sender is not None:
             sender.stop()
