@@ -28,7 +28,7 @@ from revisit.enrichment.classify import MatchedHit, RunSummary
 
 
 class Observation(NamedTuple):
-    session: Session
+    session: Session | None  # None: a straggler of a visit that is over, kept as a hit only
     page: PageView
     released: list[Alert]  # held alerts whose grouping window passed before this hit
     triggered: Alert | None  # an alert decided by this hit (now held for the grouping window)
@@ -59,7 +59,7 @@ class Step(NamedTuple):
 
     key: str
     matched: MatchedHit
-    session: Session
+    session: Session | None  # None: a straggler of a visit that is over, kept as a hit only
     page: PageView
     triggered: Alert | None
     refreshed: Alert | None
@@ -179,7 +179,14 @@ class VisitTracker:
         released = self.release_due(at, None if self.release_others else account.account_id) if release_before else []
         weight = self.scorer.weigh(matched.hit.path)
         view = PageView(at, matched.hit.path, weight.weight, weight.label)
-        session = advance_session(self.sessions.get(account.account_id), account.account_id, view, self.gap)
+        previous = self.sessions.get(account.account_id)
+        if previous is not None and previous.started_at - at > self.gap:
+            # Older than the visit in progress by more than a gap (late input, or a line read
+            # twice after a crash): a straggler of a visit that is over is kept as a hit only. It
+            # was stored with the visit in progress, which showed an hour-long gap inside one
+            # visit in the history (found by a new user, 2026-12-02), and could decide an alert.
+            return Observation(None, view, released, None, None)
+        session = advance_session(previous, account.account_id, view, self.gap)
         self.sessions[account.account_id] = session
         triggered = refreshed = None
         pending = self.pending.get(account.account_id)
@@ -221,7 +228,9 @@ class VisitTracker:
 class HitSink(Protocol):
     """Where matched hits, sessions and alerts are kept (the database in embedded mode)."""
 
-    def add_hit(self, hit_key: str, matched: MatchedHit, session: Session, page: PageView) -> None: ...
+    def add_hit(self, hit_key: str, matched: MatchedHit, session: Session | None, page: PageView) -> None:
+        """A hit with its visit (None: a straggler, kept without one)."""
+        ...
 
     def add_alert(self, alert: Alert) -> None: ...
 

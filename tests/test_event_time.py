@@ -92,6 +92,27 @@ def test_a_hit_later_than_the_bound_is_counted_and_taken_as_it_comes() -> None:
     assert taken == ["/pricing", "/"] and alert.pages == ("/pricing", "/")
 
 
+def test_a_hit_later_than_a_visit_gap_is_kept_without_the_visit_in_progress() -> None:
+    """Two servers' backlogs shipped out of step (found by a new user, 2026-12-02): a page an hour
+    before the visit in progress came late. It is kept as a hit only: not in that visit (which
+    then held an hour without a page), not in its alert, no alert decided on it."""
+    tracker = VisitTracker(replace(Settings(), stream=StreamSettings(max_disorder_seconds=60)))
+    # /contact (12:00) comes after 13:00 and 13:01 were taken (13:03 moved the watermark past them)
+    hits = visit([(60, "/"), (61, "/pricing"), (63, "/products/a"), (0, "/contact")])
+    steps = [step for number, hit in enumerate(hits) for step in tracker.offer(f"k{number}", hit).steps]
+    steps += tracker.finish().steps
+    assert tracker.late_events == 1
+    assert [(step.matched.hit.path, step.session is None) for step in steps] == [
+        ("/", False),
+        ("/pricing", False),
+        ("/contact", True),
+        ("/products/a", False),
+    ]
+    visit_in_progress = steps[1].session
+    assert visit_in_progress is not None and visit_in_progress.started_at == AT + timedelta(minutes=60)
+    assert [page.path for page in tracker.sessions[ACCOUNT.account_id].pages] == ["/", "/pricing", "/products/a"]
+
+
 def test_no_disorder_allowed_takes_each_hit_at_once() -> None:
     tracker = VisitTracker(replace(Settings(), stream=StreamSettings(max_disorder_seconds=0)))
     first = tracker.offer("k1", visit([(0, "/pricing")])[0])
@@ -201,7 +222,7 @@ def test_the_tracker_goes_by_the_lowest_watermarks_of_every_raw_partition() -> N
     )
     # both idle: every stage has sent all it read, so the highest goes
     assert marks.report(5, WatermarkReport((2, 3), 4, minutes[11], minutes[10], idle=True), now=5.0) == Lows(
-        minutes[10], minutes[9]
+        minutes[10], minutes[9], idle=True
     )
     lonely = LowWatermarks(idle_seconds=10.0)  # no other stage reports: after the idle time it counts alone
     assert lonely.report(0, WatermarkReport((0,), 2, AT, AT), now=0.0) == Lows(None, None)

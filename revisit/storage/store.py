@@ -845,8 +845,10 @@ class DatabaseHitSink:
         self._store = store
         self._pending = PendingRows.empty()
 
-    def add_hit(self, hit_key: str, matched: MatchedHit, session: Session, page: PageView) -> None:
-        self._pending.hits.append(self._hit_row(hit_key, matched, session.session_id, page.label))
+    def add_hit(self, hit_key: str, matched: MatchedHit, session: Session | None, page: PageView) -> None:
+        self._pending.hits.append(self._hit_row(hit_key, matched, session.session_id if session else None, page.label))
+        if session is None:
+            return
         self._pending.sessions[session.session_id] = {
             "session_id": session.session_id,
             "account_id": session.account_id,
