@@ -189,10 +189,6 @@ class ClassifyProcess(Service):
         self._answers: list[asyncio.Future[list[Metric]]] = []
         self._last_families: list[Metric] = []
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid
-
     def problem(self) -> str | None:
         """A readiness check: the child's own, or why it cannot give one."""
         if self._exit_code is not None:
