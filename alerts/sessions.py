@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 from revisit.alerts.intent import PageWeight, score_of, with_page
 from revisit.core.visit import PageView, Session
@@ -20,6 +21,12 @@ def session_id_for(account_id: str, started_at: datetime) -> str:
     return hashlib.sha1(f"{account_id}|{started_at.isoformat()}".encode()).hexdigest()[:20]
 
 
+def is_straggler(session: Session | None, at: datetime, gap: timedelta) -> TypeGuard[Session]:
+    """Older than the visit in progress by more than a gap: a straggler of a visit that is over
+    (late input, or a line read twice after a crash)."""
+    return session is not None and session.started_at - at > gap
+
+
 def advance_session(session: Session | None, account_id: str, view: PageView, gap: timedelta) -> Session:
     """The session after one more page view: the same one continued, or a new one after a gap.
 
@@ -27,9 +34,7 @@ def advance_session(session: Session | None, account_id: str, view: PageView, ga
     with hundreds of page views a day costs no more per view than one with three.
     """
     page = PageWeight(view.weight, view.label)
-    if session is not None and session.started_at - view.at > gap:
-        # Older than the visit in progress by more than a gap: a straggler of a visit that is over
-        # (or a line read twice after a crash). It must not end the visit in progress.
+    if is_straggler(session, view.at, gap):  # it must not end the visit in progress
         return session
     if session is None or view.at - session.last_seen > gap:
         best = with_page((), page)

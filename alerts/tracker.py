@@ -20,7 +20,7 @@ from typing import (
 
 from revisit.alerts.intent import PageScorer
 from revisit.alerts.policy import decide_alert, refresh_alert
-from revisit.alerts.sessions import advance_session
+from revisit.alerts.sessions import advance_session, is_straggler
 from revisit.core.alert import Alert
 from revisit.core.config import Settings
 from revisit.core.visit import PageView, Session
@@ -180,11 +180,10 @@ class VisitTracker:
         weight = self.scorer.weigh(matched.hit.path)
         view = PageView(at, matched.hit.path, weight.weight, weight.label)
         previous = self.sessions.get(account.account_id)
-        if previous is not None and previous.started_at - at > self.gap:
-            # Older than the visit in progress by more than a gap (late input, or a line read
-            # twice after a crash): a straggler of a visit that is over is kept as a hit only. It
-            # was stored with the visit in progress, which showed an hour-long gap inside one
-            # visit in the history (found by a new user, 2026-12-02), and could decide an alert.
+        if is_straggler(previous, at, self.gap):
+            # Kept as a hit only. It was stored with the visit in progress, which showed an
+            # hour-long gap inside one visit in the history (found by a new user, 2026-12-02),
+            # and could decide an alert.
             return Observation(None, view, released, None, None)
         session = advance_session(previous, account.account_id, view, self.gap)
         self.sessions[account.account_id] = session
