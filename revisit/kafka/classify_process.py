@@ -132,12 +132,13 @@ class ClassifyChild:
     conn: Connection
 
     def stop(self) -> None:
-        """SIGTERM, wait, SIGKILL if it must: what ends the child when the worker ends without
-        having run (a stop during start-up); after ``ClassifyProcess.on_stop``, nothing to do."""
+        """SIGTERM, wait, SIGKILL if it must (blocking: ``ClassifyProcess.on_stop`` runs it in a
+        thread); after the child has ended, nothing to do."""
         if self.process.exitcode is None and self.process.pid is not None:
             os.kill(self.process.pid, signal.SIGTERM)
             self.process.join(STOP_SECONDS)
             if self.process.exitcode is None:
+                log.error("the classify process did not stop in %.0f s: killed", STOP_SECONDS)
                 self.process.kill()
         self.process.join()
 
@@ -181,7 +182,7 @@ class ClassifyProcess(Service):
     def __init__(self, child: ClassifyChild, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.failed = False  # the child ended while the worker was not stopping it
-        self._process, self._conn = child.process, child.conn
+        self._child, self._process, self._conn = child, child.process, child.conn
         self._status: str | None = "the classify process is starting"
         self._status_at: float | None = None
         self._exit_code: int | None = None
@@ -240,15 +241,7 @@ class ClassifyProcess(Service):
 
     async def on_stop(self) -> None:
         self._stopping = True
-        if self._process.exitcode is None and self._process.pid is not None:
-            os.kill(self._process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_SECONDS
-        while self._process.exitcode is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        if self._process.exitcode is None:
-            log.error("the classify process did not stop in %.0f s: killed", STOP_SECONDS)
-            self._process.kill()
-        self._process.join()
+        await asyncio.get_running_loop().run_in_executor(None, self._child.stop)  # the loop stays free
         self._conn.close()
 
 
