@@ -5,12 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -267,3 +269,66 @@ def test_a_damaged_gzip_ships_what_it_holds_and_stops_clearly(bootstrap: str, to
     assert len(lines) > 1000 and sorted(v for _k, v, _p in consume_all(bootstrap, topic, len(lines))) == sorted(lines)
     refused = subprocess.run(ship(bootstrap, topic, checkpoint, str(not_gzip)), capture_output=True, text=True)
     assert (refused.returncode, refused.stderr) == (2, f"revisit: {not_gzip}: named .gz but not gzip data\n")
+
+
+def _times_in_file_order(lines: list[bytes]) -> list[datetime]:
+    """Each line's time, a line without one taking its file's time before it (the earliest first)."""
+    times: list[datetime] = []
+    last = datetime.min.replace(tzinfo=UTC)
+    for line in lines:
+        found = re.search(rb"\[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\]", line)
+        if found is not None:
+            last = datetime.strptime(found.group(1).decode(), "%d/%b/%Y:%H:%M:%S %z")
+        times.append(last)
+    return times
+
+
+@pytest.mark.parametrize("follow", [False, True], ids=["once", "follow"])
+def test_two_servers_files_are_sent_merged_by_event_time(bootstrap: str, tmp_path: Path, follow: bool) -> None:
+    """Two servers' logs of the same hours go to the topic as one stream in time order, not one
+    file after the other (which made the second file's lines late by the first file's length).
+
+    The real log, split by client address as a load balancer with sticky sessions does; within a
+    minute its lines are not in time order, so the assertion is the merge rule itself: each line
+    sent is the next one of its own file, and no earlier than the next one of the other file
+    (the first file first on a tie)."""
+    name = f"merged-{uuid.uuid4().hex[:10]}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(name, 1, 1)])  # one partition: the order sent is the order read
+    admin.close()
+    source = APACHE_LOG.read_bytes().splitlines(keepends=True)[:3000]
+    split: tuple[list[bytes], list[bytes]] = ([], [])
+    for line in source:
+        split[int(line.split(b" ", 1)[0].rsplit(b".", 1)[-1]) % 2].append(line)
+    split[1].insert(40, b"a line without a time\n")  # it keeps its place after the line before it
+    logs = [tmp_path / "web1.log", tmp_path / "web2.log"]
+    for log, lines in zip(logs, split, strict=True):
+        log.write_bytes(b"".join(lines))
+    checkpoint = tmp_path / "ckpt.json"
+    command = ship(bootstrap, name, checkpoint, *map(str, logs), follow=follow)
+    if follow:
+        follower = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_until_shipped(bootstrap, name, split[0] + split[1])
+        follower.send_signal(signal.SIGTERM)
+        _out, err = follower.communicate(timeout=60)
+        assert follower.returncode == 0, err.decode()
+    else:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == [f"shipped 3,001 lines to {name}"]
+
+    sent = [value for _key, value, _partition in consume_all(bootstrap, name, 3001)]
+    assert len(sent) == 3001
+    files = [[line.rstrip(b"\n") for line in lines] for lines in split]
+    times = [_times_in_file_order(lines) for lines in files]
+    heads = [0, 0]
+    for value in sent:
+        own = 0 if heads[0] < len(files[0]) and files[0][heads[0]] == value else 1
+        other = 1 - own
+        assert heads[own] < len(files[own]) and files[own][heads[own]] == value, "a file's lines left its order"
+        if heads[other] < len(files[other]):
+            mine, theirs = times[own][heads[own]], times[other][heads[other]]
+            assert mine < theirs or (mine == theirs and own == 0), (value, theirs)
+        heads[own] += 1
+    assert heads == [len(files[0]), len(files[1])]
+    assert [checkpoint_offset(checkpoint, log) for log in logs] == [log.stat().st_size for log in logs]
