@@ -117,6 +117,11 @@ class FuzzyNames(Generic[Item]):
         self._listed.append(listed)
         self._pending_letters = None
 
+    @property
+    def unindexed(self) -> int:
+        """Names added since the last ``seal``: searched without the segment indexes."""
+        return len(self._texts) - self._sealed
+
     def ready(self) -> None:
         """Sealed when more than ``PENDING_MAX`` names are unindexed: what a search or a kept copy
         does first."""

@@ -22,6 +22,7 @@ from revisit.cli import main
 from revisit.core.config import Settings
 from revisit.enrichment.accounts import load_accounts
 from revisit.enrichment.classify import HitClassifier, MatchedHit, RunSummary, Unmatched
+from revisit.enrichment.fuzzy import PENDING_MAX
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.maxmind import MaxMindResolver
 from revisit.enrichment.parallel import (
@@ -36,9 +37,22 @@ from revisit.enrichment.parallel import (
 )
 from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
 from revisit.stream.sources import read_lines
+from tests.company_names import company_names
 from tests.conftest import APACHE_LOG, mmdb
 from tests.test_cli import ACCOUNTS, CONFIG
 from tests.test_decisions import account, matched
+
+
+def test_a_new_lists_name_index_is_built_before_the_workers_are_forked(tmp_path: Path) -> None:
+    """Built after the fork, each worker built it at its first name, and the parent again to keep
+    the list: 100,000 accounts, ~0.6 s of CPU a process."""
+    names = company_names(PENDING_MAX + 200)
+    index = AccountIndex(account(account_id=f"G{n}", name=name) for n, name in enumerate(names))
+    assert index.fuzzy_names.unindexed > PENDING_MAX  # a search would build it first
+    classifier = HitClassifier(Settings(), index, ResolverChain([AccountNetworkResolver(index)]))
+    hits = matched_hits_of_files([str(APACHE_LOG)], classifier, RunSummary(), 2, 0)
+    hits.close()
+    assert index.fuzzy_names.unindexed == 0
 
 
 def test_ranges_cover_the_file_line_by_line(tmp_path: Path) -> None:
