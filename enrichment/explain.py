@@ -7,17 +7,20 @@ resolvers it is given; ``revisit explain`` prints the result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.cells import cell_len
 
 from revisit.core.match import AccountMatch, NoMatch
 from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization
+from revisit.core.phrase import Phrase
 from revisit.core.text import printable
+from revisit.enrichment import japanese
 from revisit.enrichment.late import LateResolver
-from revisit.enrichment.match import AccountIndex
+from revisit.enrichment.match import AccountIndex, method_words
 from revisit.enrichment.normalize import normalize_name
 from revisit.enrichment.resolve import ResolverChain
 from revisit.enrichment.terms import SourceTerms, terms_for
@@ -37,17 +40,101 @@ SOURCE_NAMES = {
 }
 
 
+NOT_ASKED = "not asked: the fast sources settled it"
+# ledger entries whose account is not in the list explain matched against (``revisit explain``)
+_LEDGER_CANNOT_MATCH = "note: the ledger cannot match {count} learned network(s): their account(s) {ids} are not in "
+LEDGER_NOT_IN_CSV = (
+    _LEDGER_CANNOT_MATCH + "the --accounts list (they left the list, or pass the list the ledger was learned with)"
+)
+LEDGER_NO_LIST = (
+    _LEDGER_CANNOT_MATCH + "the database's account list, which is empty (store the list with "
+    "`revisit accounts import CSV --db URL`, or pass --accounts CSV)"
+)
+LEDGER_NOT_IN_DATABASE = (
+    _LEDGER_CANNOT_MATCH
+    + "the database's account list (they left the list, or pass the current list with --accounts CSV)"
+)
+
+
+@dataclass(frozen=True)
+class ExplainWords:
+    """The words of ``revisit explain`` in one language: the translations of its sentences and of
+    the match reasons (English → the language's, none for English), and the names of sources,
+    organisation kinds and match methods."""
+
+    translations: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=lambda: SOURCE_NAMES)
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    methods: Mapping[str, str] = field(default_factory=dict)
+    titles: Mapping[str, str] = field(default_factory=dict)  # of a source's terms, by its key
+    licences: Mapping[str, str] = field(default_factory=dict)
+    notes: Mapping[str, str] = field(default_factory=dict)
+    note_leads: Mapping[str, str] = field(default_factory=dict)  # before a note kept in its own words
+
+    def say(self, template: str, /, **values: Any) -> str:
+        return Phrase.of(template, **values).said_in(self.translations)
+
+    def source(self, key: str) -> str:
+        return self.sources.get(key, SOURCE_NAMES.get(key, key))
+
+    def kind(self, value: str) -> str:
+        return self.kinds.get(value, value)
+
+    def method(self, value: str) -> str:
+        return self.methods.get(value, value)
+
+
+ENGLISH = ExplainWords()
+JAPANESE = ExplainWords(
+    japanese.TRANSLATIONS,
+    japanese.SOURCES,
+    japanese.KINDS,
+    japanese.METHODS,
+    japanese.TITLES,
+    japanese.LICENCES,
+    japanese.NOTES,
+    japanese.NOTE_LEADS,
+)
+
+
+def words_in(locale: str) -> ExplainWords:
+    """``alerts.locale``'s words: Japanese for "ja", English otherwise."""
+    return JAPANESE if locale == "ja" else ENGLISH
+
+
+def terms_summary(terms: SourceTerms, words: ExplainWords = ENGLISH) -> str:
+    """A source's terms in one line: what it is, its licence, whether sales may use it, the
+    credit it requires."""
+    text = words.say(
+        "{title}: {licence} ({url}); sales use {sales_use}",
+        title=words.titles.get(terms.key, terms.title),
+        licence=words.licences.get(terms.key, terms.licence),
+        url=terms.terms_url,
+        sales_use=words.say(terms.sales_use_words()),
+    )
+    if terms.attribution:
+        text += words.say("; credit required: {credit!r}", credit=terms.attribution)
+    return text
+
+
+def terms_note(terms: SourceTerms, words: ExplainWords = ENGLISH) -> str:
+    """A source's note; a registry's terms, quoted, stay in the registry's words."""
+    lead = words.note_leads.get(terms.key)
+    return lead + terms.note if lead is not None else words.notes.get(terms.key, terms.note)
+
+
 @dataclass(frozen=True, slots=True)
 class SourceAnswer:
-    source: str  # what was asked, in words
-    said: str  # its answer, in words
+    source: str  # the resolver asked (``SOURCE_NAMES``), or a late resolver's own label
+    organization: Organization | None = None
+    said: str = ""  # a late resolver's answer in its own words, instead of an organisation
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
     account_id: str
     name: str
-    how: str  # "network 203.0.113.0/24", "domain sakura-seiki.co.jp", "name", "fuzzy name"
+    how: Phrase  # "own network 203.0.113.0/24", "domain sakura-seiki.co.jp", "fuzzy name 'Sakura'"
     score: float  # 0-100
 
 
@@ -59,44 +146,77 @@ class Explanation:
     candidates: list[Candidate] = field(default_factory=list)
     match: AccountMatch | None = None
     reason: str = ""  # why the match, or why none
+    why: Phrase | None = None  # the reason, to be said in the reader's language
 
     @property
     def terms(self) -> SourceTerms | None:
         """The terms of the source that named the organisation."""
         return terms_for(self.organization.source) if self.organization is not None else None
 
-    def lines(self) -> list[str]:
-        out = [f"address {self.address}", "what each source says:"]
-        out += aligned([(answer.source, answer.said) for answer in self.sources], (30, 0))
+    def lines(self, words: ExplainWords | None = None) -> list[str]:
+        """In the language of ``words`` (``words_in(alerts.locale)``; English by default); names,
+        addresses and the sources' own evidence (PTR names, registry text) are quoted as they are."""
+        words = words or ENGLISH
+        say = words.say
+        out = [say("address {address}", address=self.address), say("what each source says:")]
+        out += aligned([(words.source(a.source), self._said(a, words)) for a in self.sources], (30, 0))
         org = self.organization
         if org is None:
-            out.append("organisation: unknown (no source named one)")
+            out.append(say("organisation: unknown (no source named one)"))
         else:
-            label = org.name or org.domain or "-"
             out.append(
-                f"organisation: {label} [{org.kind.value}] from {SOURCE_NAMES.get(org.source, org.source)}"
-                + (", an access provider (its customers are not told apart)" if org.is_access_provider else "")
+                say(
+                    "organisation: {organization} [{kind}] from {source}",
+                    organization=org.name or org.domain or "-",
+                    kind=words.kind(org.kind.value),
+                    source=words.source(org.source),
+                )
+                + (say(", an access provider (its customers are not told apart)") if org.is_access_provider else "")
             )
             terms = self.terms
             if terms is not None:
-                out.append(f"  terms: {terms.summary()}")
+                out.append("  " + say("terms: {summary}", summary=terms_summary(terms, words)))
                 if terms.note:
-                    out.append(f"  note: {terms.note}")
+                    out.append("  " + say("note: {note}", note=terms_note(terms, words)))
         if self.candidates:
-            out.append("accounts considered:")
-            out += aligned([(c.account_id, c.name, c.how, f"{c.score:5.1f}") for c in self.candidates], (12, 32, 36, 0))
+            out.append(say("accounts considered:"))
+            out += aligned(
+                [(c.account_id, c.name, c.how.said_in(words.translations), f"{c.score:5.1f}") for c in self.candidates],
+                (12, 32, 36, 0),
+            )
         else:
-            out.append("accounts considered: none")
+            out.append(say("accounts considered: none"))
+        why = self.why.said_in(words.translations) if self.why is not None else self.reason
         if self.match is not None:
             m = self.match
             out.append(
-                f"match: account {m.account.account_id} {m.account.name!r} by {m.method.value}, "
-                f"confidence {m.confidence:.2f}"
+                say(
+                    "match: account {account} {name!r} by {method}, confidence {confidence:.2f}",
+                    account=m.account.account_id,
+                    name=m.account.name,
+                    method=words.method(m.method.value),
+                    confidence=m.confidence,
+                )
             )
-            out.append(f"  why: {self.reason}")
+            out.append("  " + say("why: {reason}", reason=why))
         else:
-            out.append(f"no match: {self.reason}")
+            out.append(say("no match: {reason}", reason=why))
         return out
+
+    @staticmethod
+    def _said(answer: SourceAnswer, words: ExplainWords) -> str:
+        if answer.organization is None:
+            return answer.said or words.say("no answer")
+        org = answer.organization
+        parts = [org.name or "-", f"[{words.kind(org.kind.value)}]"]
+        if org.domain:
+            parts.append(words.say("domain {domain}", domain=org.domain))
+        if org.network:
+            parts.append(words.say("network {network}", network=org.network))
+        if org.asn:
+            parts.append(f"AS{org.asn}")
+        text = " ".join(parts)
+        return f"{text}; {org.evidence}" if org.evidence else text
 
 
 def aligned(rows: Sequence[tuple[str, ...]], widths: tuple[int, ...]) -> list[str]:
@@ -122,11 +242,7 @@ def explain_address(
     chosen: Organization | None = None
     for answer in resolvers.answers(address):
         org = answer.organization
-        sources.append(
-            SourceAnswer(
-                SOURCE_NAMES.get(answer.resolver, answer.resolver), _describe(org) if org is not None else "no answer"
-            )
-        )
+        sources.append(SourceAnswer(answer.resolver, org))
         if chosen is None and org is not None:
             chosen = org
     result = index.match(address, chosen)
@@ -134,28 +250,16 @@ def explain_address(
         late_answer = late.resolve_now(address)
         for note in late_answer.notes:
             source, _, said = note.partition(": ")
-            sources.append(SourceAnswer(source, said))
+            sources.append(SourceAnswer(source, None, said))
         if late_answer.organization is not None:
             chosen = late_answer.organization
             result = index.match(address, chosen)
     elif late is not None:
-        sources.append(SourceAnswer("reverse DNS / RDAP", "not asked: the fast sources settled it"))
+        sources.append(SourceAnswer("reverse DNS / RDAP", None, NOT_ASKED))
     candidates = _candidates(address, index, chosen)
     if isinstance(result, AccountMatch):
-        return Explanation(address, sources, chosen, candidates, result, result.detail)
-    return Explanation(address, sources, chosen, candidates, None, result.reason)
-
-
-def _describe(org: Organization) -> str:
-    parts = [org.name or "-", f"[{org.kind.value}]"]
-    if org.domain:
-        parts.append(f"domain {org.domain}")
-    if org.network:
-        parts.append(f"network {org.network}")
-    if org.asn:
-        parts.append(f"AS{org.asn}")
-    text = " ".join(parts)
-    return f"{text}; {org.evidence}" if org.evidence else text
+        return Explanation(address, sources, chosen, candidates, result, result.detail, result.phrase)
+    return Explanation(address, sources, chosen, candidates, None, result.reason, result.phrase)
 
 
 def _candidates(address: IPAddress, index: AccountIndex, org: Organization | None) -> list[Candidate]:
@@ -169,33 +273,61 @@ def _candidates(address: IPAddress, index: AccountIndex, org: Organization | Non
     if by_network is not None:
         accounts, network = by_network
         for account in accounts:
-            consider(Candidate(account.account_id, account.name, f"own network {network}", 100.0))
+            consider(
+                Candidate(account.account_id, account.name, Phrase.of("own network {network}", network=network), 100.0)
+            )
     by_ledger = index.ledger.by_address(address) if index.ledger is not None else None
     if by_ledger is not None:
         entries, learned = by_ledger
         for entry in entries:
             learned_for = index.accounts.get(entry.account_id)
             if learned_for is not None:
-                consider(Candidate(learned_for.account_id, learned_for.name, f"ledger {learned} ({entry.kind})", 100.0))
+                consider(
+                    Candidate(
+                        learned_for.account_id,
+                        learned_for.name,
+                        Phrase.of("ledger {network} ({kind})", network=learned, kind=Phrase.of(entry.kind)),
+                        100.0,
+                    )
+                )
     if org is not None and org.domain:
         by_domain = index.by_domain(org.domain)
         if by_domain is not None:
             accounts, domain = by_domain
             for account in accounts:
-                consider(Candidate(account.account_id, account.name, f"domain {domain}", 100.0))
+                consider(
+                    Candidate(account.account_id, account.name, Phrase.of("domain {domain}", domain=domain), 100.0)
+                )
     if org is not None and org.name:
         normalized = normalize_name(org.name)
         for account, method, listed in index.by_name(normalized.key):
-            consider(Candidate(account.account_id, account.name, f"{method.value} {listed!r}", 100.0))
+            consider(
+                Candidate(
+                    account.account_id,
+                    account.name,
+                    Phrase.of("{method} {listed!r}", method=method_words(method), listed=listed),
+                    100.0,
+                )
+            )
         folded, crossed = index.by_cross_script(org.name)
         for account, method, listed in crossed:
-            consider(Candidate(account.account_id, account.name, f"registered {method.value} {listed!r}", 100.0))
+            consider(
+                Candidate(
+                    account.account_id,
+                    account.name,
+                    Phrase.of("registered {method} {listed!r}", method=method_words(method), listed=listed),
+                    100.0,
+                )
+            )
         if index.matching.fuzzy and folded.key:
             for candidate in index.cross_fuzzy.candidates(folded):
                 account, method = index.listed_as(candidate.item)
                 consider(
                     Candidate(
-                        account.account_id, account.name, f"fuzzy {method.value} {candidate.listed!r}", candidate.score
+                        account.account_id,
+                        account.name,
+                        Phrase.of("fuzzy {method} {listed!r}", method=method_words(method), listed=candidate.listed),
+                        candidate.score,
                     )
                 )
         if index.matching.fuzzy and normalized.key:
@@ -203,7 +335,10 @@ def _candidates(address: IPAddress, index: AccountIndex, org: Organization | Non
                 account, method = index.listed_as(candidate.item)
                 consider(
                     Candidate(
-                        account.account_id, account.name, f"fuzzy {method.value} {candidate.listed!r}", candidate.score
+                        account.account_id,
+                        account.name,
+                        Phrase.of("fuzzy {method} {listed!r}", method=method_words(method), listed=candidate.listed),
+                        candidate.score,
                     )
                 )
     return sorted(found.values(), key=lambda c: (-c.score, c.account_id))

@@ -25,6 +25,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from revisit.core.config import MatchingSettings
+from revisit.core.phrase import Phrase
 from revisit.enrichment.normalize import NormalizedName
 
 Item = TypeVar("Item")
@@ -42,7 +43,12 @@ class FuzzyCandidate(Generic[Item]):
 class FuzzyVerdict(Generic[Item]):
     winner: FuzzyCandidate[Item] | None
     candidates: tuple[FuzzyCandidate[Item], ...]  # best per account, best first
-    reason: str  # in words: why the winner won, or why there is none
+    said: Phrase  # why the winner won, or why there is none
+
+    @property
+    def reason(self) -> str:
+        """``said`` in English."""
+        return str(self.said)
 
 
 class FuzzyNames(Generic[Item]):
@@ -230,7 +236,7 @@ class FuzzyNames(Generic[Item]):
         near = self._reaching(self._levels[-1], text, letters, self._near_cutoff)
         best = self._best_per_owner(text, near, 1, self._near_cutoff) if near else []
         if not best or best[0].score < minimum:
-            return FuzzyVerdict(None, (), f"no listed name is {minimum:.0f}% alike")
+            return FuzzyVerdict(None, (), Phrase.of("no listed name is {minimum:.0f}% alike", minimum=minimum))
         cutoff = self._rival_cutoff(best[0].score)
         if cutoff < self._near_cutoff:
             near = self._reaching(self._level_for(cutoff), text, letters, cutoff)
@@ -304,29 +310,47 @@ def _decisive(found: list[FuzzyCandidate[Item]], settings: MatchingSettings) -> 
 
 def _verdict(found: list[FuzzyCandidate[Item]], settings: MatchingSettings) -> FuzzyVerdict[Item]:
     if not found:
-        return FuzzyVerdict(None, (), "no listed name is close")
+        return FuzzyVerdict(None, (), Phrase.of("no listed name is close"))
     first = found[0]
     if first.score < settings.fuzzy_min_score:
         return FuzzyVerdict(
             None,
             tuple(found),
-            f"the closest listed name, {first.listed!r}, is only "
-            f"{first.score:.0f}% alike (needs {settings.fuzzy_min_score:.0f}%)",
+            Phrase.of(
+                "the closest listed name, {listed!r}, is only {score:.0f}% alike (needs {minimum:.0f}%)",
+                listed=first.listed,
+                score=first.score,
+                minimum=settings.fuzzy_min_score,
+            ),
         )
     if len(found) > 1 and first.score - found[1].score < settings.fuzzy_margin:
         second = found[1]
         return FuzzyVerdict(
             None,
             tuple(found),
-            f"{first.listed!r} ({first.score:.0f}%) and {second.listed!r} "
-            f"({second.score:.0f}%) are too close to tell apart",
+            Phrase.of(
+                "{first!r} ({first_score:.0f}%) and {second!r} ({second_score:.0f}%) are too close to tell apart",
+                first=first.listed,
+                first_score=first.score,
+                second=second.listed,
+                second_score=second.score,
+            ),
         )
-    runner_up = (
-        f", the next account only {found[1].score:.0f}%"
-        if len(found) > 1
-        else f", no other account within {settings.fuzzy_margin:.0f} points"
-    )
-    return FuzzyVerdict(first, tuple(found), f"{first.score:.0f}% alike to {first.listed!r}{runner_up}")
+    if len(found) > 1:
+        said = Phrase.of(
+            "{score:.0f}% alike to {listed!r}, the next account only {next_score:.0f}%",
+            score=first.score,
+            listed=first.listed,
+            next_score=found[1].score,
+        )
+    else:
+        said = Phrase.of(
+            "{score:.0f}% alike to {listed!r}, no other account within {margin:.0f} points",
+            score=first.score,
+            listed=first.listed,
+            margin=settings.fuzzy_margin,
+        )
+    return FuzzyVerdict(first, tuple(found), said)
 
 
 def _sorted_words(normalized: NormalizedName) -> str:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from revisit.core.config import LedgerSettings
 from revisit.core.networks import IPAddress, IPNetwork
 from revisit.core.organization import Organization, OrgKind
+from revisit.core.phrase import Phrase
 from revisit.enrichment.networks import NetworkTable
 from revisit.enrichment.terms import SOURCE_TERMS
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 _EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
 
+SEEN_ONCE = "{evidence}; seen {count} time, first {first}, last {last}, until {until}"
+SEEN_TIMES = "{evidence}; seen {count} times, first {first}, last {last}, until {until}"
 SIGN_IN = "sign-in"  # a log field named the signed-in user
 FORM = "form"  # a row of a form or MA-tool export
 
@@ -89,9 +92,17 @@ class LedgerEntry:
         )
 
     def describe(self) -> str:
-        return (
-            f"{self.evidence}; seen {self.sightings} time{'' if self.sightings == 1 else 's'}, "
-            f"first {self.first_seen:%Y-%m-%d}, last {self.last_seen:%Y-%m-%d}, until {self.expires_at:%Y-%m-%d}"
+        return str(self.described())
+
+    def described(self) -> Phrase:
+        """What was seen and when, to be said in the reader's language (the evidence stays as seen)."""
+        return Phrase.of(
+            SEEN_ONCE if self.sightings == 1 else SEEN_TIMES,
+            evidence=self.evidence,
+            count=self.sightings,
+            first=f"{self.first_seen:%Y-%m-%d}",
+            last=f"{self.last_seen:%Y-%m-%d}",
+            until=f"{self.expires_at:%Y-%m-%d}",
         )
 
 

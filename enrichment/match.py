@@ -23,6 +23,7 @@ from revisit.core.config import MatchingSettings
 from revisit.core.match import AccountMatch, Ambiguity, MatchMethod, NoMatch
 from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization
+from revisit.core.phrase import Phrase
 from revisit.enrichment.account_table import AccountTable
 from revisit.enrichment.crossscript import cross_key, has_latin
 from revisit.enrichment.fuzzy import FuzzyNames, FuzzyVerdict
@@ -250,11 +251,17 @@ class AccountIndex:
         if network_hit is not None:
             accounts, network = network_hit
             if len(accounts) > 1:
-                return NoMatch(
-                    f"network {network} is listed on {len(accounts)} accounts ({_ids(accounts)}); fix the list"
+                return NoMatch.because(
+                    "network {network} is listed on {count} accounts ({ids}); fix the list",
+                    network=network,
+                    count=len(accounts),
+                    ids=_ids(accounts),
                 )
-            return AccountMatch(
-                accounts[0], MatchMethod.NETWORK, 1.0, f"address is in {network}, one of the account's own networks"
+            return AccountMatch.because(
+                accounts[0],
+                MatchMethod.NETWORK,
+                1.0,
+                Phrase.of("address is in {network}, one of the account's own networks", network=network),
             )
         ledger_hit = self.ledger.by_address(address) if self.ledger is not None else None
         if ledger_hit is not None:
@@ -262,35 +269,52 @@ class AccountIndex:
             owners = entry_accounts(entries)
             account = self.accounts.get(owners[0]) if len(owners) == 1 else None
             if len(owners) > 1:
-                return NoMatch(
-                    f"ledger: {learned} was learned for {len(owners)} accounts ({', '.join(owners)}); "
-                    "revoke the wrong one (`revisit ledger revoke`)"
+                return NoMatch.because(
+                    "ledger: {network} was learned for {count} accounts ({ids}); "
+                    "revoke the wrong one (`revisit ledger revoke`)",
+                    network=learned,
+                    count=len(owners),
+                    ids=", ".join(owners),
                 )
             if account is not None:
-                return AccountMatch(
+                return AccountMatch.because(
                     account,
                     MatchMethod.LEDGER,
                     LEDGER_CONFIDENCE,
-                    f"ledger: address is in {learned}, learned for the account from {entries[0].describe()}",
+                    Phrase.of(
+                        "ledger: address is in {network}, learned for the account from {entry}",
+                        network=learned,
+                        entry=entries[0].described(),
+                    ),
                 )
         if organization is None:
-            return NoMatch("no resolver knows this address")
+            return NoMatch.because("no resolver knows this address")
         if organization.is_access_provider:
-            return NoMatch(
-                f"traffic of an access provider ({organization.kind.value}: "
-                f"{organization.name or organization.domain}); never matched by name"
+            return NoMatch.because(
+                "traffic of an access provider ({kind}: {provider}); never matched by name",
+                kind=Phrase.of(organization.kind.value),
+                provider=organization.name or organization.domain,
             )
         if organization.domain:
             domain_hit = self.by_domain(organization.domain)
             if domain_hit is not None:
                 accounts, domain = domain_hit
                 if len(accounts) > 1:
-                    return NoMatch(f"domain {domain} is on {len(accounts)} accounts ({_ids(accounts)})")
-                return AccountMatch(
+                    return NoMatch.because(
+                        "domain {domain} is on {count} accounts ({ids})",
+                        domain=domain,
+                        count=len(accounts),
+                        ids=_ids(accounts),
+                    )
+                return AccountMatch.because(
                     accounts[0],
                     MatchMethod.DOMAIN,
                     round(_BASE_CONFIDENCE[MatchMethod.DOMAIN] * organization.confidence, 2),
-                    f"organisation domain {organization.domain} is the account's {domain}",
+                    Phrase.of(
+                        "organisation domain {domain} is the account's {listed}",
+                        domain=organization.domain,
+                        listed=domain,
+                    ),
                 )
         if organization.name:
             normalized = normalize_name(organization.name)
@@ -298,35 +322,52 @@ class AccountIndex:
             candidates = self.by_name(key)
             if len(candidates) > 1:
                 self._fits_several(organization.name, address, (c[0].account_id for c in candidates))
-                return NoMatch(
-                    f"name {organization.name!r} fits {len(candidates)} accounts "
-                    f"({_ids(c[0] for c in candidates)}); none is alerted"
+                return NoMatch.because(
+                    "name {name!r} fits {count} accounts ({ids}); none is alerted",
+                    name=organization.name,
+                    count=len(candidates),
+                    ids=_ids(c[0] for c in candidates),
                 )
             if candidates:
                 account, method, listed = candidates[0]
-                return AccountMatch(
+                return AccountMatch.because(
                     account,
                     method,
                     round(_BASE_CONFIDENCE[method] * organization.confidence, 2),
-                    f"{organization.name!r} and the account's {method.value} {listed!r} "
-                    f"are both {key!r} once legal forms, width, case and punctuation are set aside",
+                    Phrase.of(
+                        "{name!r} and the account's {method} {listed!r} are both {key!r} once legal forms, "
+                        "width, case and punctuation are set aside",
+                        name=organization.name,
+                        method=_METHOD_WORDS[method],
+                        listed=listed,
+                        key=key,
+                    ),
                 )
             cross_script = bool(self._cross) and has_latin(organization.name)
             folded, crossed = self.by_cross_script(organization.name) if cross_script else (normalized, ())
             if len(crossed) > 1:
                 self._fits_several(organization.name, address, (c[0].account_id for c in crossed))
-                return NoMatch(
-                    f"name {organization.name!r} is the registered English name or reading of "
-                    f"{len(crossed)} accounts ({_ids(c[0] for c in crossed)}); none is alerted"
+                return NoMatch.because(
+                    "name {name!r} is the registered English name or reading of {count} accounts ({ids}); "
+                    "none is alerted",
+                    name=organization.name,
+                    count=len(crossed),
+                    ids=_ids(c[0] for c in crossed),
                 )
             if crossed:
                 account, method, listed = crossed[0]
-                return AccountMatch(
+                return AccountMatch.because(
                     account,
                     method,
                     round(_BASE_CONFIDENCE[method] * organization.confidence, 2),
-                    f"{organization.name!r} and the account's registered {_CROSS_WORDS[method]} {listed!r} "
-                    f"are both {folded.key!r} once legal forms, case and long vowels are set aside",
+                    Phrase.of(
+                        "{name!r} and the account's registered {method} {listed!r} are both {key!r} once legal "
+                        "forms, case and long vowels are set aside",
+                        name=organization.name,
+                        method=_METHOD_WORDS[method],
+                        listed=listed,
+                        key=folded.key,
+                    ),
                 )
             if self.matching.fuzzy and key:
                 verdict = self.fuzzy_verdict(normalized)
@@ -335,38 +376,52 @@ class AccountIndex:
                     confidence = (
                         _BASE_CONFIDENCE[MatchMethod.FUZZY] * verdict.winner.score / 100 * organization.confidence
                     )
-                    return AccountMatch(
+                    return AccountMatch.because(
                         account,
                         MatchMethod.FUZZY,
                         round(confidence, 2),
-                        f"{organization.name!r} is {verdict.reason} (the account's {listed_as.value})",
+                        Phrase.of(
+                            "{name!r} is {verdict} (the account's {method})",
+                            name=organization.name,
+                            verdict=verdict.said,
+                            method=_METHOD_WORDS[listed_as],
+                        ),
                     )
                 if verdict.candidates:
                     self._if_too_close(organization.name, address, verdict)
-                    return NoMatch(
-                        f"no account has the organisation's name {organization.name!r} exactly, and "
-                        f"the fuzzy match declined: {verdict.reason}"
+                    return NoMatch.because(
+                        "no account has the organisation's name {name!r} exactly, and the fuzzy match "
+                        "declined: {verdict}",
+                        name=organization.name,
+                        verdict=verdict.said,
                     )
             if cross_script and self.matching.fuzzy and folded.key:
                 cross_verdict = self.cross_verdict(folded)
                 if cross_verdict.winner is not None:
                     account, method = self.listed_as(cross_verdict.winner.item)
                     confidence = _BASE_CONFIDENCE[method] * cross_verdict.winner.score / 100 * organization.confidence
-                    return AccountMatch(
+                    return AccountMatch.because(
                         account,
                         method,
                         round(confidence, 2),
-                        f"{organization.name!r} is {cross_verdict.reason} "
-                        f"(the account's registered {_CROSS_WORDS[method]}, romanised and folded)",
+                        Phrase.of(
+                            "{name!r} is {verdict} (the account's registered {method}, romanised and folded)",
+                            name=organization.name,
+                            verdict=cross_verdict.said,
+                            method=_METHOD_WORDS[method],
+                        ),
                     )
                 if cross_verdict.candidates:
                     self._if_too_close(organization.name, address, cross_verdict)
-                    return NoMatch(
-                        f"no account has the organisation's name {organization.name!r}, and the match "
-                        f"with registered English names and readings declined: {cross_verdict.reason}"
+                    return NoMatch.because(
+                        "no account has the organisation's name {name!r}, and the match with registered "
+                        "English names and readings declined: {verdict}",
+                        name=organization.name,
+                        verdict=cross_verdict.said,
                     )
-        return NoMatch(
-            f"no account has the organisation's network, domain or name ({organization.name or organization.domain})"
+        return NoMatch.because(
+            "no account has the organisation's network, domain or name ({organization})",
+            organization=organization.name or organization.domain,
         )
 
     def _if_too_close(self, name: str, address: IPAddress, verdict: FuzzyVerdict[Any]) -> None:
@@ -376,7 +431,17 @@ class AccountIndex:
             self._fits_several(name, address, (c.owner for c in verdict.candidates))
 
 
-_CROSS_WORDS = {MatchMethod.ENGLISH_NAME: "English name", MatchMethod.READING: "reading"}
+def method_words(method: MatchMethod) -> Phrase:
+    """How a listed name is named in a reason: "the account's alias", "registered reading"."""
+    return _METHOD_WORDS.get(method) or Phrase.of(method.value)
+
+
+_METHOD_WORDS = {
+    MatchMethod.NAME: Phrase.of("name"),
+    MatchMethod.ALIAS: Phrase.of("alias"),
+    MatchMethod.ENGLISH_NAME: Phrase.of("English name"),
+    MatchMethod.READING: Phrase.of("reading"),
+}
 
 
 _NAME, _ALIAS = MatchMethod.NAME.value, MatchMethod.ALIAS.value  # as the index holds methods: text

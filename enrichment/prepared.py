@@ -35,7 +35,7 @@ from revisit.enrichment.match import AccountIndex
 
 # in place of the index's account table, which follows its other parts (``AccountTable.write``)
 _WRITTEN_APART = "the account table follows"
-FORMAT = 7  # raised whenever what is pickled, or how names are normalised, changes
+FORMAT = 8  # raised whenever what is pickled, or how names are normalised, changes
 DICT_CHUNK = 10_000  # entries of a large dict of the index written as one pickle (``_keep``)
 KEPT_LISTS = 2  # the current list and the one before it (its names help the next change)
 SUFFIX = ".prepared"

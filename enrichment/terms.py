@@ -35,13 +35,6 @@ class SourceTerms:
             return "unknown: check the terms of whoever made the file"
         return "allowed" if self.sales_use else "NOT allowed by its terms"
 
-    def summary(self) -> str:
-        """One line for ``revisit explain``."""
-        text = f"{self.title}: {self.licence} ({self.terms_url}); sales use {self.sales_use_words()}"
-        if self.attribution:
-            text += f"; credit required: {self.attribution!r}"
-        return text
-
 
 # Each registry's own words, one per line in the refusal (a single line was over 500 characters).
 _REGISTRY_QUOTES = (

@@ -40,6 +40,7 @@ from revisit.enrichment.ledger import LedgerEntry
 from revisit.stream.filters import FilterReason, HitFilter
 
 if TYPE_CHECKING:
+    from revisit.enrichment.explain import ExplainWords
     from revisit.storage.store import Store
 
 
@@ -108,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--mmdb", action="append", default=[], metavar="PATH")
     explain.add_argument("--db", metavar="URL", help="accounts (without --accounts) and cached RDAP answers from here")
     explain.add_argument("--config", metavar="TOML")
+    explain.add_argument(
+        "--locale", choices=("ja", "en"), help="the language of the explanation (default: alerts.locale)"
+    )
 
     sources = commands.add_parser(
         "sources", help="the enabled data sources: licence, required credits, whether sales use is allowed"
@@ -301,7 +305,7 @@ def _explain_options(args: argparse.Namespace) -> str:
 
 
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
-    from revisit.enrichment.explain import explain_address
+    from revisit.enrichment.explain import explain_address, words_in
     from revisit.storage.store import Store
 
     try:
@@ -310,6 +314,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
         raise BadInput(f"{args.ip!r} is not an IP address") from None
     accounts: Sequence[Account] | None = load_accounts(args.accounts, args.encoding) if args.accounts else None
     store = Store(args.db) if args.db else None
+    words = words_in(args.locale or settings.alerts.locale)
     ledger_notes: list[str] = []
     try:
         if accounts is None:
@@ -319,23 +324,33 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
             enrichment.remember_registrations(store.load_network_registrations())
             enrichment.use_ledger(store)
             if settings.ledger.enabled:
-                ledger_notes = _ledger_accounts_missing(address, store.load_ledger(), accounts, bool(args.accounts))
+                ledger_notes = _ledger_accounts_missing(
+                    address, store.load_ledger(), accounts, bool(args.accounts), words
+                )
     finally:
         if store is not None:
             store.close()
     try:
         filtered = HitFilter(settings.filters).reason_for_address(address)
         if filtered == FilterReason.PRIVATE_ADDRESS:
-            print(f"address {address}\n  a private or reserved address: filtered before resolution (no match)")
+            print(
+                words.say(
+                    "address {address}: a private or reserved address, filtered before resolution (no match)",
+                    address=address,
+                )
+            )
             return 0
         if filtered == FilterReason.OWN_NETWORK:
             print(
-                f"address {address}\n  one of our own networks (filters.own_networks): filtered before "
-                "resolution (no match)"
+                words.say(
+                    "address {address}: one of our own networks (filters.own_networks), filtered before "
+                    "resolution (no match)",
+                    address=address,
+                )
             )
             return 0
         explanation = explain_address(address, enrichment.index, enrichment.resolvers, enrichment.late)
-        print("\n".join(printable(line) for line in [*explanation.lines(), *ledger_notes]))
+        print("\n".join(printable(line) for line in [*explanation.lines(words), *ledger_notes]))
         return 0
     finally:
         enrichment.close()
@@ -346,33 +361,42 @@ def _ledger_accounts_missing(
     entries: Sequence[LedgerEntry],
     accounts: Sequence[Account],
     from_csv: bool,
+    words: ExplainWords,
 ) -> list[str]:
     """Why ledger entries cannot match: their account is not in the list explain matches against.
 
     ``ledger import --accounts CSV --db URL`` stores the ledger but not the list, so ``explain
     --db URL`` alone found no account for any entry and said "no answer" as if the ledger were empty.
     """
+    from revisit.enrichment.explain import LEDGER_NO_LIST, LEDGER_NOT_IN_CSV, LEDGER_NOT_IN_DATABASE
+
     known = {account.account_id for account in accounts}
     missing = [entry for entry in entries if entry.account_id not in known]
     if not missing:
         return []
     if from_csv:
-        where, remedy = "the --accounts list", "they left the list, or pass the list the ledger was learned with"
+        where = LEDGER_NOT_IN_CSV
     elif not accounts:
-        where = "the database's account list, which is empty"
-        remedy = "store the list with `revisit accounts import CSV --db URL`, or pass --accounts CSV"
+        where = LEDGER_NO_LIST
     else:
-        where, remedy = (
-            "the database's account list",
-            "they left the list, or pass the current list with --accounts CSV",
-        )
+        where = LEDGER_NOT_IN_DATABASE
     ids = sorted({entry.account_id for entry in missing})
     lines = [
-        f"note: the ledger cannot match {len(missing)} learned network(s): their account(s) "
-        f"{', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''} are not in {where} ({remedy})"
+        words.say(
+            where,
+            count=len(missing),
+            ids=", ".join(ids[:5]) + (" ..." if len(ids) > 5 else ""),
+        )
     ]
     lines += [
-        f"  {address} is in {entry.network}, learned for account {entry.account_id}: {entry.describe()}"
+        "  "
+        + words.say(
+            "{address} is in {network}, learned for account {account}: {entry}",
+            address=address,
+            network=entry.network,
+            account=entry.account_id,
+            entry=entry.described(),
+        )
         for entry in missing
         if address in entry.network
     ]

@@ -217,25 +217,39 @@ def test_malformed_lines_are_counted_not_fatal(inputs, tmp_path, capsys) -> None
 
 def test_explain(inputs, capsys) -> None:
     common = ["--accounts", inputs["accounts"], "--mmdb", mmdb("GeoIP2-ISP-Test")]
-    assert main(["explain", "108.171.116.194", *common]) == 0
+    assert main(["explain", "--locale", "en", "108.171.116.194", *common]) == 0
     out = capsys.readouterr().out
     assert "match: account E01 'Rackspace Office Inc.' by network, confidence 1.00" in out
-    assert main(["explain", "50.139.66.106", *common]) == 0
+    assert main(["explain", "--locale", "en", "50.139.66.106", *common]) == 0
     out = capsys.readouterr().out
     assert "Comcast Cable [isp]" in out and "no match: traffic of an access provider" in out
     assert "accounts considered:" in out and "MaxMind databases" in out
-    assert main(["explain", "64.17.254.217", *common]) == 0
+    assert main(["explain", "--locale", "en", "64.17.254.217", *common]) == 0
     assert "no match: no account has the organisation's network, domain or name" in capsys.readouterr().out
-    assert main(["explain", "10.1.2.3", *common]) == 0
+    assert main(["explain", "--locale", "en", "10.1.2.3", *common]) == 0
     assert "private or reserved" in capsys.readouterr().out
-    assert main(["explain", "not-an-ip"]) == 2
+    assert main(["explain", "--locale", "en", "not-an-ip"]) == 2
 
 
 def test_explain_shows_fuzzy_candidates_with_scores_and_the_reason(tmp_path, capsys) -> None:
     accounts = tmp_path / "accounts.csv"
     accounts.write_text("account_id,name\nE07,Lariat Softwere\nE08,Lariot Software Group\n", encoding="utf-8")
     # MaxMind's test ISP database names the organisation at 216.160.83.56 "Lariat Software"
-    assert main(["explain", "216.160.83.56", "--accounts", str(accounts), "--mmdb", mmdb("GeoIP2-ISP-Test")]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                "--locale",
+                "en",
+                "216.160.83.56",
+                "--accounts",
+                str(accounts),
+                "--mmdb",
+                mmdb("GeoIP2-ISP-Test"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "organisation: Lariat Software [business] from MaxMind databases" in out
     considered = out.split("accounts considered:")[1]
@@ -563,7 +577,7 @@ def test_explain_columns_start_at_the_same_terminal_cell_under_japanese_names(tm
     )
     # the test IPinfo Lite database names 160.251.10.0/24 "Sakura Seiki Co., Ltd.", sakura-seiki.example
     database = ipinfo_lite(tmp_path / "ipinfo.mmdb")
-    assert main(["explain", "160.251.10.9", "--accounts", str(accounts), "--mmdb", database]) == 0
+    assert main(["explain", "--locale", "en", "160.251.10.9", "--accounts", str(accounts), "--mmdb", database]) == 0
     out = capsys.readouterr().out
     considered = out.split("accounts considered:\n")[1].split("\nmatch:")[0].splitlines()
     assert considered == [

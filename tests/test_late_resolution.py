@@ -352,18 +352,18 @@ def test_rdap_answers_kept_in_the_database_serve_the_next_run(dns_server, rdap_s
 def test_explain_asks_reverse_dns_and_rdap_and_says_why(dns_server, rdap_server, tmp_path, capsys) -> None:
     _log, accounts, config = write_inputs(tmp_path, dns_server.port, rdap_server)
     common = ["--accounts", str(accounts), "--config", str(config)]
-    assert main(["explain", "45.67.89.10", *common]) == 0
+    assert main(["explain", "--locale", "en", "45.67.89.10", *common]) == 0
     out = capsys.readouterr().out
     assert "reverse DNS" in out and "forward-confirmed" in out
     assert "match: account L1 'サクラ精機株式会社' by domain" in out
     assert "  terms: Reverse DNS (PTR names): public DNS answers, no licence (RFC 1035); sales use allowed\n" in out
-    assert main(["explain", "206.41.110.1", *common]) == 0
+    assert main(["explain", "--locale", "en", "206.41.110.1", *common]) == 0
     out = capsys.readouterr().out
     assert "allocated to a provider" in out
     assert "terms: Regional Internet Registries' RDAP/WHOIS" in out and "sales use NOT allowed by its terms" in out
     assert "L4" in out.split("accounts considered:")[1]  # the name fits, but ...
     assert "no match: traffic of an access provider" in out
-    assert main(["explain", "45.67.89.11", *common]) == 0
+    assert main(["explain", "--locale", "en", "45.67.89.11", *common]) == 0
     out = capsys.readouterr().out
     assert "does not resolve back to the address" in out and "no match" in out
 

@@ -114,7 +114,7 @@ def test_a_form_export_teaches_an_address_that_then_matches_a_real_visitor_by_le
     # L02's own CIDR still decides for its own network: the ledger never overrides it
     assert {a["match"]["method"] for a in alerts if a["account_id"] == "L02"} == {"network"}
 
-    assert main(["explain", "150.162.56.185", "--db", db_url]) == 0
+    assert main(["explain", "--locale", "en", "150.162.56.185", "--db", db_url]) == 0
     explained = capsys.readouterr().out
     assert "  your network ledger (sign-ins, forms) 星空工業株式会社 [business] domain hoshizora.co.jp" in explained
     assert "  L01          星空工業株式会社" in explained and "ledger 150.162.56.185/32 (form)" in explained
@@ -125,7 +125,7 @@ def test_a_form_export_teaches_an_address_that_then_matches_a_real_visitor_by_le
     # importing the same export again does not bring a revoked entry back
     assert main(["ledger", "import", export, *args]) == 0
     capsys.readouterr()
-    assert main(["explain", "150.162.56.185", "--db", db_url]) == 0
+    assert main(["explain", "--locale", "en", "150.162.56.185", "--db", db_url]) == 0
     assert "match: account" not in capsys.readouterr().out
     assert main(["ledger", "list", "--all", "--db", db_url]) == 0
     listed = capsys.readouterr().out.splitlines()
@@ -242,7 +242,7 @@ def test_an_entry_not_seen_again_within_the_expiry_is_not_used(files, sqlite_url
     export = _export(files, [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(120)}"])
     assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
     capsys.readouterr()
-    assert main(["explain", "150.162.56.185", "--db", sqlite_url]) == 0
+    assert main(["explain", "--locale", "en", "150.162.56.185", "--db", sqlite_url]) == 0
     assert "match: account" not in capsys.readouterr().out
     assert main(["ledger", "list", "--db", sqlite_url]) == 0
     assert capsys.readouterr().out == "0 learned network(s)\n"
@@ -684,7 +684,7 @@ def test_explain_from_the_database_alone_says_why_the_ledger_cannot_match(files,
     export = _export(files, [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(2)}"])
     assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
     capsys.readouterr()
-    assert main(["explain", "150.162.56.185", "--db", sqlite_url]) == 0
+    assert main(["explain", "--locale", "en", "150.162.56.185", "--db", sqlite_url]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "match: account" not in "\n".join(out)
     assert out[-2] == (
@@ -698,7 +698,7 @@ def test_explain_from_the_database_alone_says_why_the_ledger_cannot_match(files,
     # the remedy it names works
     assert main(["accounts", "import", files["accounts"], "--db", sqlite_url]) == 0
     capsys.readouterr()
-    assert main(["explain", "150.162.56.185", "--db", sqlite_url]) == 0
+    assert main(["explain", "--locale", "en", "150.162.56.185", "--db", sqlite_url]) == 0
     out = capsys.readouterr().out
     assert "match: account L01 '星空工業株式会社' by ledger, confidence 0.90" in out
     assert "the ledger cannot match" not in out

@@ -53,7 +53,9 @@ def test_rdap_is_refused_without_the_acknowledgement_key(tmp_path: Path, capsys)
         assert error.startswith("revisit: resolution.rdap.enabled: the registries' WHOIS/RDAP terms forbid")
         assert "ARIN: not for 'advertising, direct marketing, marketing research or similar purposes'" in error
         assert "Set resolution.rdap.acknowledge_terms = true" in error
-        assert main(["explain", "192.0.2.1", "--config", str(config)]) == 2  # every command, not only config check
+        assert (
+            main(["explain", "--locale", "en", "192.0.2.1", "--config", str(config)]) == 2
+        )  # every command, not only config check
         capsys.readouterr()
         config.write_text("[resolution.rdap]\nenabled = true\nacknowledge_terms = true\n", encoding="utf-8")
         assert main(["config", "check", "--config", str(config)]) == 0
@@ -138,7 +140,7 @@ def test_explain_shows_the_terms_of_the_source_that_answered(tmp_path: Path, cap
     accounts.write_text("account_id,name,aliases\nC-1001,株式会社さくら精機,Sakura Seiki Co. Ltd.\n", encoding="utf-8")
     ipinfo = open_mmdb.ipinfo_lite(tmp_path / "ipinfo.mmdb")
     with keeping_root_logger():
-        assert main(["explain", "160.251.10.9", "--accounts", str(accounts), "--mmdb", ipinfo]) == 0
+        assert main(["explain", "--locale", "en", "160.251.10.9", "--accounts", str(accounts), "--mmdb", ipinfo]) == 0
     out = capsys.readouterr().out
     assert "organisation: Sakura Seiki Co., Ltd. [unknown] from IPinfo Lite database" in out
     assert (

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from revisit.core.account import Account
+from revisit.core.phrase import Phrase
 
 
 class MatchMethod(StrEnum):
@@ -27,11 +28,22 @@ class AccountMatch:
     method: MatchMethod
     confidence: float
     detail: str  # in words: "network 203.0.113.0/24 is on the account", "name 'acme' = 'ACME Co., Ltd.'"
+    phrase: Phrase | None = field(default=None, compare=False)  # the detail, to be said in another language
+
+    @classmethod
+    def because(cls, account: Account, method: MatchMethod, confidence: float, phrase: Phrase) -> AccountMatch:
+        return cls(account, method, confidence, str(phrase), phrase)
 
 
 @dataclass(frozen=True, slots=True)
 class NoMatch:
     reason: str
+    phrase: Phrase | None = field(default=None, compare=False)  # the reason, to be said in another language
+
+    @classmethod
+    def because(cls, template: str, /, **values: object) -> NoMatch:
+        phrase = Phrase.of(template, **values)
+        return cls(str(phrase), phrase)
 
 
 @dataclass(frozen=True, slots=True)
