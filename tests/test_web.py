@@ -1380,6 +1380,32 @@ def test_a_wrong_snooze_is_explained_in_the_readers_language_and_the_form_says_t
     assert 'name="days" type="number" min="1" max="365"' in client.get("/accounts/W02").text
 
 
+def test_a_refused_form_says_why_in_the_readers_language(server) -> None:
+    """A too-long reason or note, a language the site does not speak, an outcome nobody offered:
+    each 400 in the page's language, with the field named as the form names it."""
+    client, csrf = logged_in(server, "adm")
+    client.headers["Accept-Language"] = "ja"
+    long_reason = client.post("/accounts/W02/snooze", data={"days": "3", "reason": "あ" * 501, "csrf": csrf})
+    assert (long_reason.status_code, long_reason.json()) == (
+        400,
+        {"detail": "理由: 500 文字以内で、制御文字は使えません"},
+    )
+    language = client.post("/language", data={"locale": "fr", "csrf": csrf, "next": "/"})
+    assert language.json() == {"detail": "表示言語: ja, en のいずれかを選んでください"}
+    alert_id = httpx.get(server + "/api/alerts", headers={"Authorization": f"Bearer {TOKENS['analyst']}"}).json()[
+        "items"
+    ][0]["alert_id"]
+    outcome = client.post(f"/alerts/{alert_id}/outcome", data={"result": "maybe", "csrf": csrf})
+    assert (outcome.status_code, outcome.json()) == (400, {"detail": "不明な結果 'maybe'"})
+    note = client.post(f"/alerts/{alert_id}/outcome", data={"result": "won", "note": "x" * 2001, "csrf": csrf})
+    assert note.json() == {"detail": "メモ: 2000 文字以内で、制御文字は使えません"}
+    client.headers["Accept-Language"] = "en"
+    english = client.post(
+        "/language", data={"locale": "fr", "csrf": csrf, "next": "/"}, headers={"Accept": "text/html"}
+    )
+    assert english.status_code == 400 and "Language: one of ja, en" in english.text  # the error page
+
+
 def test_the_web_names_an_outcome_as_the_slack_buttons_do() -> None:
     from revisit.alerts.render import button_label
     from revisit.web import i18n

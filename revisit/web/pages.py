@@ -105,6 +105,9 @@ FIELD_LABELS: Mapping[str, str] = {
     "page": i18n.N_("Page"),
     "per_page": i18n.N_("Rows per page"),
     "visits_page": i18n.N_("Visit page"),
+    "reason": i18n.N_("Reason"),
+    "note": i18n.N_("Note"),
+    "locale": i18n.N_("Language"),
 }
 
 
@@ -215,7 +218,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def plain_text(value: str, name: str, longest: int) -> str:
     """A form's free text, stripped, or 400."""
     if _CONTROL.search(value) or len(value) > longest:
-        raise HTTPException(400, f"{name}: at most {longest} characters, no control characters")
+        raise HTTPException(
+            400,
+            _(
+                "%(name)s: at most %(longest)d characters, no control characters",
+                name=field(name),
+                longest=longest,
+            ),
+        )
     return value.strip()
 
 
@@ -424,7 +434,9 @@ def choose_language(request: Request, locale: str = Form(""), csrf: str = Form("
     """The switch in the page header: kept in the signed session cookie, across logins."""
     check_csrf(request, csrf)
     if locale not in i18n.LOCALES:
-        raise HTTPException(400, f"locale: one of {', '.join(i18n.LOCALES)}")
+        raise HTTPException(
+            400, _("%(name)s: one of %(choices)s", name=field("locale"), choices=", ".join(i18n.LOCALES))
+        )
     request.session["locale"] = locale
     return RedirectResponse(_safe_next(next), status_code=303)
 
@@ -787,7 +799,7 @@ def outcome(
     try:
         chosen = Outcome(result)
     except ValueError:
-        raise HTTPException(400, f"unknown outcome {result!r}") from None
+        raise HTTPException(400, _("unknown outcome %(outcome)r", outcome=result)) from None
     why = plain_text(note, "note", 2000)
     if confirmed != "yes":
         return render(request, "confirm_outcome.html", user, alert=alert, result=chosen.value, note=why)
