@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from rich.cells import cell_len
 
+from revisit.core.account import Account, DormancyTier
+from revisit.core.config import DormancySettings
 from revisit.core.match import AccountMatch, NoMatch
 from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization
 from revisit.core.phrase import Phrase
 from revisit.core.text import printable
 from revisit.enrichment import japanese
+from revisit.enrichment.dormancy import dormancy_tier, months_between
 from revisit.enrichment.late import LateResolver
 from revisit.enrichment.match import AccountIndex, method_words
 from revisit.enrichment.normalize import normalize_name
@@ -70,6 +74,7 @@ class ExplainWords:
     licences: Mapping[str, str] = field(default_factory=dict)
     notes: Mapping[str, str] = field(default_factory=dict)
     note_leads: Mapping[str, str] = field(default_factory=dict)  # before a note kept in its own words
+    separator: str = "; "  # between a source's clues
 
     def say(self, template: str, /, **values: Any) -> str:
         return Phrase.of(template, **values).said_in(self.translations)
@@ -83,6 +88,12 @@ class ExplainWords:
     def method(self, value: str) -> str:
         return self.methods.get(value, value)
 
+    def clues(self, said: Sequence[Phrase | str]) -> str:
+        """A source's clues, one after the other; a stored text as it is."""
+        return self.separator.join(
+            clue.said_in(self.translations) if isinstance(clue, Phrase) else clue for clue in said
+        )
+
 
 ENGLISH = ExplainWords()
 JAPANESE = ExplainWords(
@@ -94,6 +105,7 @@ JAPANESE = ExplainWords(
     japanese.LICENCES,
     japanese.NOTES,
     japanese.NOTE_LEADS,
+    japanese.SEPARATOR,
 )
 
 
@@ -109,7 +121,7 @@ def terms_summary(terms: SourceTerms, words: ExplainWords = ENGLISH) -> str:
         "{title}: {licence} ({url}); sales use {sales_use}",
         title=words.titles.get(terms.key, terms.title),
         licence=words.licences.get(terms.key, terms.licence),
-        url=terms.terms_url,
+        url=words.translations.get(terms.terms_url, terms.terms_url),  # own data: where it is, in words
         sales_use=words.say(terms.sales_use_words()),
     )
     if terms.attribution:
@@ -127,7 +139,7 @@ def terms_note(terms: SourceTerms, words: ExplainWords = ENGLISH) -> str:
 class SourceAnswer:
     source: str  # the resolver asked (``SOURCE_NAMES``), or a late resolver's own label
     organization: Organization | None = None
-    said: str = ""  # a late resolver's answer in its own words, instead of an organisation
+    said: tuple[Phrase | str, ...] = ()  # a late resolver's answer, instead of an organisation
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +159,7 @@ class Explanation:
     match: AccountMatch | None = None
     reason: str = ""  # why the match, or why none
     why: Phrase | None = None  # the reason, to be said in the reader's language
+    dormancy: Phrase | None = None  # the matched account's tier today: is an alert possible at all?
 
     @property
     def terms(self) -> SourceTerms | None:
@@ -199,6 +212,8 @@ class Explanation:
                 )
             )
             out.append("  " + say("why: {reason}", reason=why))
+            if self.dormancy is not None:
+                out.append("  " + self.dormancy.said_in(words.translations))
         else:
             out.append(say("no match: {reason}", reason=why))
         return out
@@ -206,7 +221,7 @@ class Explanation:
     @staticmethod
     def _said(answer: SourceAnswer, words: ExplainWords) -> str:
         if answer.organization is None:
-            return answer.said or words.say("no answer")
+            return words.clues(answer.said) if answer.said else words.say("no answer")
         org = answer.organization
         parts = [org.name or "-", f"[{words.kind(org.kind.value)}]"]
         if org.domain:
@@ -216,7 +231,8 @@ class Explanation:
         if org.asn:
             parts.append(f"AS{org.asn}")
         text = " ".join(parts)
-        return f"{text}; {org.evidence}" if org.evidence else text
+        evidence = words.clues(org.evidence_said) if org.evidence_said else org.evidence
+        return words.say("{described}; {evidence}", described=text, evidence=evidence) if evidence else text
 
 
 def aligned(rows: Sequence[tuple[str, ...]], widths: tuple[int, ...]) -> list[str]:
@@ -235,9 +251,37 @@ def aligned(rows: Sequence[tuple[str, ...]], widths: tuple[int, ...]) -> list[st
     ]
 
 
+def dormancy_today(account: Account, settings: DormancySettings, today: date) -> Phrase:
+    """Whether a visit of the account today can raise an alert: an active customer's never does
+    (a matched visitor with no alert is most often that)."""
+    tier = dormancy_tier(account, today, settings)
+    last = account.last_touch
+    if last is None:
+        return Phrase.of("dormancy today: tier C (no deal or contact date in the list)")
+    months = months_between(last, today)
+    if tier is DormancyTier.ACTIVE:
+        return Phrase.of(
+            "dormancy today: an active customer (last deal or contact {day}, {months} months ago): never alerted",
+            day=last.isoformat(),
+            months=months,
+        )
+    return Phrase.of(
+        "dormancy today: tier {tier} (last deal or contact {day}, {months} months ago)",
+        tier=tier.value,
+        day=last.isoformat(),
+        months=months,
+    )
+
+
 def explain_address(
-    address: IPAddress, index: AccountIndex, resolvers: ResolverChain, late: LateResolver | None = None
+    address: IPAddress,
+    index: AccountIndex,
+    resolvers: ResolverChain,
+    late: LateResolver | None = None,
+    dormancy: DormancySettings | None = None,
+    today: date | None = None,
 ) -> Explanation:
+    """``dormancy``: the tier of a matched account is judged ``today`` (the local date by default)."""
     sources: list[SourceAnswer] = []
     chosen: Organization | None = None
     for answer in resolvers.answers(address):
@@ -249,16 +293,16 @@ def explain_address(
     if isinstance(result, NoMatch) and late is not None and (chosen is None or not chosen.is_access_provider):
         late_answer = late.resolve_now(address)
         for note in late_answer.notes:
-            source, _, said = note.partition(": ")
-            sources.append(SourceAnswer(source, None, said))
+            sources.append(SourceAnswer(note.source, None, note.said))
         if late_answer.organization is not None:
             chosen = late_answer.organization
             result = index.match(address, chosen)
     elif late is not None:
-        sources.append(SourceAnswer("reverse DNS / RDAP", None, NOT_ASKED))
+        sources.append(SourceAnswer("reverse DNS / RDAP", None, (Phrase.of(NOT_ASKED),)))
     candidates = _candidates(address, index, chosen)
     if isinstance(result, AccountMatch):
-        return Explanation(address, sources, chosen, candidates, result, result.detail, result.phrase)
+        tier = dormancy_today(result.account, dormancy, today or date.today()) if dormancy is not None else None
+        return Explanation(address, sources, chosen, candidates, result, result.detail, result.phrase, tier)
     return Explanation(address, sources, chosen, candidates, None, result.reason, result.phrase)
 
 

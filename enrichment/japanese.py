@@ -9,7 +9,7 @@ from __future__ import annotations
 SOURCES = {
     "account_networks": "取引先リストのネットワーク",
     "ledger": "ネットワーク台帳（ログイン・フォーム）",
-    "maxmind": "MaxMind データベース",
+    "maxmind": "MaxMind 形式のデータベース",
     "geolite2": "MaxMind GeoLite2 データベース",
     "ipinfo_lite": "IPinfo Lite データベース",
     "dbip_lite": "DB-IP Lite データベース",
@@ -50,23 +50,32 @@ METHODS = {
 TRANSLATIONS = {
     # revisit explain
     "address {address}": "アドレス {address}",
-    "what each source says:": "各情報源の答え:",
-    "no answer": "答えなし",
+    "what each source says:": "各情報源の結果：",
+    "no answer": "該当なし",
     "not asked: the fast sources settled it": "問い合わせず（手元の情報源で決まったため）",
     "domain {domain}": "ドメイン {domain}",
     "network {network}": "ネットワーク {network}",
-    "organisation: unknown (no source named one)": "組織: 不明（どの情報源も組織を挙げませんでした）",
-    "organisation: {organization} [{kind}] from {source}": "組織: {organization} [{kind}]（{source}による）",
+    "organisation: unknown (no source named one)": "組織：不明（どの情報源も組織を挙げませんでした）",
+    "organisation: {organization} [{kind}] from {source}": "組織：{organization} [{kind}]、出典：{source}",
     ", an access provider (its customers are not told apart)": "、接続事業者です（その利用者は見分けられません）",
-    "terms: {summary}": "利用条件: {summary}",
-    "note: {note}": "注意: {note}",
-    "accounts considered:": "検討した取引先:",
-    "accounts considered: none": "検討した取引先: なし",
+    "terms: {summary}": "利用条件：{summary}",
+    "note: {note}": "注意：{note}",
+    "accounts considered:": "検討した取引先：",
+    "accounts considered: none": "検討した取引先：なし",
     "match: account {account} {name!r} by {method}, confidence {confidence:.2f}": (
-        "一致: 取引先 {account}「{name}」（{method}による、確度 {confidence:.2f}）"
+        "一致：取引先 {account}「{name}」（{method}による、確度 {confidence:.2f}）"
     ),
-    "why: {reason}": "理由: {reason}",
-    "no match: {reason}": "一致なし: {reason}",
+    "why: {reason}": "理由：{reason}",
+    "dormancy today: tier C (no deal or contact date in the list)": (
+        "休眠の判定（本日）：C 層（リストに取引・接触の日付なし）"
+    ),
+    "dormancy today: an active customer (last deal or contact {day}, {months} months ago): never alerted": (
+        "休眠の判定（本日）：取引中の顧客です（最終の取引・接触 {day}、{months} か月前）。通知しません"
+    ),
+    "dormancy today: tier {tier} (last deal or contact {day}, {months} months ago)": (
+        "休眠の判定（本日）：{tier} 層（最終の取引・接触 {day}、{months} か月前）"
+    ),
+    "no match: {reason}": "一致なし：{reason}",
     "address {address}: a private or reserved address, filtered before resolution (no match)": (
         "アドレス {address}: プライベートまたは予約済みのアドレスです。組織を調べる前に除外します（一致なし）"
     ),
@@ -93,14 +102,81 @@ TRANSLATIONS = {
         "注意: 台帳で学んだネットワーク {count} 件は照合できません。取引先 {ids} がデータベースの取引先リストに"
         "ありません（リストから外れたか、--accounts CSV で今のリストを渡してください）"
     ),
+    # what a source saw (``Organization.evidence_said``, ``LateAnswer.notes``)
+    "{described}; {evidence}": "{described}。根拠：{evidence}",
+    "{network} is listed on account {account}": "{network} は取引先 {account} に載っています",
+    "{network} is in the ledger for account {account}: {entry}": (
+        "{network} は取引先 {account} の台帳にあります: {entry}"
+    ),
+    "anonymous network ({flags})": "匿名化ネットワーク（{flags}）",
+    "hosting provider": "ホスティング事業者",
+    "user type {user_type}": "利用者の種別 {user_type}",
+    "connection type {connection}": "接続の種別 {connection}",
+    "{named!r} is {provider}, on the access-provider list ({kind})": (
+        "「{named}」は接続事業者リストにある {provider} です（{kind}）"
+    ),
+    "{named} is {provider}, on the access-provider list ({kind})": (
+        "{named} は接続事業者リストにある {provider} です（{kind}）"
+    ),
+    "organisation is the ISP itself{words}{provider}": "組織は ISP そのものです{words}{provider}",
+    " ({words})": "（{words}）",
+    "; AS{asn} is {provider}": "。AS{asn} は {provider} です",
+    "{organization!r} operates its own network (not an access provider by list or name)": (
+        "「{organization}」は自社でネットワークを運用しています（リストでも名前でも接続事業者ではありません）"
+    ),
+    "the autonomous system's operator is a network operator ({words})": (
+        "自律システムの運用者は通信事業者です（{words}）"
+    ),
+    "organisation {organization!r} behind ISP {isp!r}": "組織「{organization}」（ISP「{isp}」経由）",
+    "organisation {organization!r}": "組織「{organization}」",
+    "only an ISP is named": "ISP の名前しかありません",
+    "country {country}": "国 {country}",
+    "named only by its autonomous system AS{asn} {name!r}": "自律システム AS{asn}「{name}」の名前しかありません",
+    "the name has the word {word!r}": "名前に「{word}」という語があります",
+    "the name ends like a network operator's ({word!r})": "名前の語尾が通信事業者のものです（「{word}」）",
+    "the name has an ISP pool label ({label!r})": "名前に ISP のプール名のラベルがあります（「{label}」）",
+    "the name spells out the address, as ISPs' pool names do": (
+        "名前にアドレスがそのまま書かれています（ISP のプール名によくある形です）"
+    ),
+    "PTR {name}: {domain} is {provider}, an access provider": (
+        "PTR {name}: {domain} は接続事業者 {provider} のドメインです"
+    ),
+    "PTR {name}: {clue}": "PTR {name}。{clue}",
+    "PTR {name} (forward-confirmed): registrable domain {domain}": (
+        "PTR {name}（正引きで確認済み）: 登録可能なドメイン {domain}"
+    ),
+    "no PTR record": "PTR レコードがありません",
+    "no answer within {seconds:g} s": "{seconds:g} 秒以内に答えがありません",
+    "DNS failure: {error}": "DNS の失敗: {error}",
+    "PTR {name} does not resolve back to the address, so it is not believed": (
+        "PTR {name} は正引きでこのアドレスに戻らないため、信用しません"
+    ),
+    "PTR {name} names no registrable domain": "PTR {name} には登録可能なドメインがありません",
+    "RDAP network {network} ({allocation})": "RDAP ネットワーク {network}（{allocation}）",
+    "RDAP network {network}": "RDAP ネットワーク {network}",
+    "the registrant is {provider}, on the access-provider list ({kind})": (
+        "登録者は接続事業者リストにある {provider} です（{kind}）"
+    ),
+    "allocated to a provider, who hands it out to its customers": (
+        "事業者に割り振られ、その利用者に配られるブロックです"
+    ),
+    "a block larger than /{size}: a provider's, not one company's": (
+        "/{size} より大きいブロック: 一社ではなく事業者のものです"
+    ),
+    "registrant {name!r}": "登録者「{name}」",
+    "no registrant organisation named": "登録者の組織名がありません",
+    "JPNIC whois named no holder": "JPNIC whois に保有者の名前がありません",
+    "JPNIC whois: {network} is assigned to {name!r}": "JPNIC whois: {network} は「{name}」に割り当てられています",
+    "late resolution failed: {error}": "遅延照会に失敗しました: {error}",
     # a source's terms
-    "{title}: {licence} ({url}); sales use {sales_use}": "{title}: {licence}（{url}）。営業での利用: {sales_use}",
-    "; credit required: {credit!r}": "。クレジット表記が必要: 「{credit}」",
+    "{title}: {licence} ({url}); sales use {sales_use}": "{title}: {licence}（{url}）。営業での利用：{sales_use}",
+    "; credit required: {credit!r}": "。クレジット表記が必要：「{credit}」",
+    "accounts CSV (networks column)": "取引先 CSV の networks 列",
     "allowed": "可",
     "NOT allowed by its terms": "不可（利用条件で禁止）",
     "unknown: check the terms of whoever made the file": "不明（ファイルの作成元の条件を確認してください）",
     # how an account came into question
-    "own network {network}": "自社ネットワーク {network}",
+    "own network {network}": "取引先自身のネットワーク {network}",
     "ledger {network} ({kind})": "台帳 {network}（{kind}）",
     "sign-in": "ログイン",
     "form": "フォーム",
@@ -135,7 +211,7 @@ TRANSLATIONS = {
     "{evidence}; seen {count} times, first {first}, last {last}, until {until}": (
         "{evidence}。確認 {count} 回、初回 {first}、最終 {last}、有効期限 {until}"
     ),
-    "no resolver knows this address": "このアドレスを知っている情報源がありません",
+    "no resolver knows this address": "このアドレスに該当する情報源がありません",
     "traffic of an access provider ({kind}: {provider}); never matched by name": (
         "接続事業者の通信です（{kind}: {provider}）。名前では照合しません"
     ),
@@ -148,14 +224,16 @@ TRANSLATIONS = {
     ),
     "{name!r} and the account's {method} {listed!r} are both {key!r} once legal forms, "
     "width, case and punctuation are set aside": (
-        "「{name}」と取引先の{method}「{listed}」は、法人格・全角半角・大文字小文字・記号を除くとどちらも「{key}」です"
+        "「{name}」と取引先の{method}「{listed}」は、法人格と記号を除き、全角半角・大文字小文字・かなの表記を"
+        "そろえると、どちらも「{key}」です"
     ),
     "name {name!r} is the registered English name or reading of {count} accounts ({ids}); none is alerted": (
         "社名「{name}」は {count} 件の取引先（{ids}）の登記英語名またはフリガナに当たるため、どの取引先にも通知しません"
     ),
     "{name!r} and the account's registered {method} {listed!r} are both {key!r} once legal "
     "forms, case and long vowels are set aside": (
-        "「{name}」と取引先の登記{method}「{listed}」は、法人格・大文字小文字・長音を除くとどちらも「{key}」です"
+        "「{name}」と取引先の登記{method}「{listed}」は、法人格を除き、大文字小文字と長音の表記をそろえると、"
+        "どちらも「{key}」です"
     ),
     "{name!r} is {verdict} (the account's {method})": "「{name}」は{verdict}（取引先の{method}）",
     "no account has the organisation's name {name!r} exactly, and the fuzzy match declined: {verdict}": (
@@ -200,7 +278,7 @@ TITLES = {
 }
 LICENCES = {
     "account_networks": "自社のデータ",
-    "ledger": "自社のデータ（自社の訪問者のログインとフォームの書き出し）",
+    "ledger": "自社のデータ。自社の訪問者のログインとフォームのエクスポート",
     "maxmind": "MaxMind 商用ライセンス（End User License Agreement）",
     "revisit_demo": "`revisit demo` が作った架空のデータ（第三者のデータなし）",
     "mmdb": "不明",
@@ -209,7 +287,7 @@ LICENCES = {
     "rdap+jpnic": "JPNIC WHOIS 利用条件",
 }
 NOTES = {
-    "ledger": "自社で得た証拠です。メールアドレスはドメインだけを保存します（README のデータ一覧）",
+    "ledger": "自社で得た根拠です。メールアドレスはドメインだけを保存します",
     "maxmind": "MaxMind は広告・マーケティングでの利用について「Do Not Sell」のプライバシー除外を守るよう求めています",
     "geolite2": "データベースの再配布はできません。MaxMind の「Do Not Sell」のプライバシー除外を守ってください",
     "revisit_demo": (
@@ -219,6 +297,8 @@ NOTES = {
     "dbip_lite": "結果を表示・利用するページには db-ip.com へのリンクが必要です",
     "reverse_dns": "問い合わせのたびに訪問者のアドレスが自社の DNS リゾルバーに送られます",
 }
+SEPARATOR = "。"  # between a source's clues
+
 # said before a note that quotes the registries' own words, which stay as they are
 NOTE_LEADS = {"rdap": "各レジストリの条件（原文の引用）: ", "rdap+jpnic": "各レジストリの条件（原文の引用）: "}
 

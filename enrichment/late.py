@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from revisit.core.config import ResolutionSettings
 from revisit.core.networks import IPAddress
 from revisit.core.organization import Organization
+from revisit.core.phrase import Phrase
 from revisit.enrichment.rdap import (
     NetworkRegistration,
     RdapClient,
@@ -47,10 +48,22 @@ LateObserver = Callable[[str, float, str], None]
 
 
 @dataclass(frozen=True, slots=True)
+class SourceNote:
+    """One late resolver's answer in words, for ``revisit explain``: its label, and its clues as
+    sentences (``Phrase``) or, for an answer read back from the database, as the stored text."""
+
+    source: str  # "reverse DNS", "RDAP", "RDAP (cached)"
+    said: tuple[Phrase | str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {'; '.join(map(str, self.said))}"
+
+
+@dataclass(frozen=True, slots=True)
 class LateAnswer:
     address: str  # as submitted
     organization: Organization | None
-    notes: tuple[str, ...]  # each resolver's answer in words, for logs and `revisit explain`
+    notes: tuple[SourceNote, ...]  # each resolver's answer, for `revisit explain`
     new_registration: NetworkRegistration | None = None  # to keep in the database
 
 
@@ -266,7 +279,8 @@ class LateResolver:
             answer = await self._lookup(address, key)
         except Exception as error:
             log.warning("late resolution failed for an address: %s: %s", type(error).__name__, error)
-            answer = LateAnswer(key, None, (f"late resolution failed: {type(error).__name__}",))
+            failed = Phrase.of("late resolution failed: {error}", error=type(error).__name__)
+            answer = LateAnswer(key, None, (SourceNote("reverse DNS / RDAP", (failed,)),))
         self._done.put(answer)
         with self._lock:
             self._submitted.discard(key)
@@ -274,12 +288,12 @@ class LateResolver:
                 self._idle.set()
 
     async def _lookup(self, address: IPAddress, key: str) -> LateAnswer:
-        notes: list[str] = []
+        notes: list[SourceNote] = []
         if self._reverse_dns is not None:
             ptr = await self._timed(
                 "reverse_dns", self._reverse_dns.lookup(address), lambda answer: answer.organization is not None
             )
-            notes.append(f"reverse DNS: {ptr.note}")
+            notes.append(SourceNote("reverse DNS", (ptr.note,)))
             if ptr.organization is not None:
                 # a company domain, or an ISP pool name: either way RDAP would add nothing
                 return LateAnswer(key, ptr.organization, tuple(notes))
@@ -288,11 +302,11 @@ class LateResolver:
         now = datetime.now(UTC)
         cached = self.registrations.find(address, now)
         if cached is not None:
-            notes.append(f"RDAP (cached): {cached.evidence}")
+            notes.append(SourceNote("RDAP (cached)", cached.evidence_said or (cached.evidence,)))
             return LateAnswer(key, cached.organization(), tuple(notes))
         registration = await self._timed("rdap", self._ask_rdap(address), lambda found: found.found)
         self.registrations.add(registration)
-        notes.append(f"RDAP: {registration.evidence}")
+        notes.append(SourceNote("RDAP", registration.evidence_said or (registration.evidence,)))
         return LateAnswer(key, registration.organization(), tuple(notes), registration)
 
     async def _ask_rdap(self, address: IPAddress) -> NetworkRegistration:

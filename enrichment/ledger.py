@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from revisit.core.config import LedgerSettings
 from revisit.core.networks import IPAddress, IPNetwork
-from revisit.core.organization import Organization, OrgKind
+from revisit.core.organization import Organization, OrgKind, clues_said
 from revisit.core.phrase import Phrase
 from revisit.enrichment.networks import NetworkTable
 from revisit.enrichment.terms import SOURCE_TERMS
@@ -279,7 +279,14 @@ class LedgerResolver:
             confidence=LEDGER_CONFIDENCE,
             domain=account.domains[0] if account.domains else None,
             network=str(network),
-            evidence=f"{network} is in the ledger for account {account.account_id}: {entries[0].describe()}",
+            **clues_said(
+                Phrase.of(
+                    "{network} is in the ledger for account {account}: {entry}",
+                    network=network,
+                    account=account.account_id,
+                    entry=entries[0].described(),
+                )
+            ),
         )
 
 

@@ -31,8 +31,10 @@ import maxminddb
 from revisit.core.caches import BoundedCache
 from revisit.core.errors import BadInput
 from revisit.core.networks import IPAddress
-from revisit.core.organization import Organization, OrgKind
+from revisit.core.organization import Organization, OrgKind, clues_said
+from revisit.core.phrase import Phrase
 from revisit.enrichment.providers import (
+    AccessProvider,
     ProviderDirectory,
     access_providers,
     provider_words_clue,
@@ -459,7 +461,7 @@ def merge_answers(
         None,
     )
 
-    clues: list[str] = []
+    clues: list[Phrase] = []
     kind = OrgKind.UNKNOWN
     anonymous = [
         flag
@@ -474,21 +476,21 @@ def merge_answers(
     )
     if anonymous:
         kind = OrgKind.VPN
-        clues.append("anonymous network (" + ", ".join(sorted(set(anonymous))) + ")")
+        clues.append(Phrase.of("anonymous network ({flags})", flags=", ".join(sorted(set(anonymous)))))
     elif hosting:
         kind = OrgKind.HOSTING
-        clues.append("hosting provider")
+        clues.append(Phrase.of("hosting provider"))
     elif user_type in _USER_TYPE_KINDS:
         kind = _USER_TYPE_KINDS[user_type]
-        clues.append(f"user type {user_type}")
+        clues.append(Phrase.of("user type {user_type}", user_type=user_type))
     elif connection in _CONNECTION_KINDS and (not organization or organization == isp_name):
         kind = _CONNECTION_KINDS[connection]
-        clues.append(f"connection type {connection}")
+        clues.append(Phrase.of("connection type {connection}", connection=connection))
     elif organization and providers is not None and providers.for_name(organization) is not None:
         provider = providers.for_name(organization)
         assert provider is not None
         kind = provider.kind
-        clues.append(f"{organization!r} is {provider.name}, on the access-provider list ({provider.kind.value})")
+        clues.append(_on_the_list(organization, provider))
     elif organization and isp_name and organization == isp_name:
         # The operator of the network named as the organisation: an ISP (Telstra Internet), or a
         # company running its own network (Hewlett-Packard, Daimler): told apart by the
@@ -498,31 +500,42 @@ def merge_answers(
         if provider is not None or words is not None or connection in _CONNECTION_KINDS:
             kind = provider.kind if provider is not None else OrgKind.ISP
             clues.append(
-                "organisation is the ISP itself"
-                + (f" ({words})" if words else "")
-                + (f"; AS{asn} is {provider.name}" if provider is not None else "")
+                Phrase.of(
+                    "organisation is the ISP itself{words}{provider}",
+                    words=Phrase.of(" ({words})", words=words) if words else "",
+                    provider=Phrase.of("; AS{asn} is {provider}", asn=asn, provider=provider.name) if provider else "",
+                )
             )
         else:
             kind = OrgKind.BUSINESS
-            clues.append(f"{organization!r} operates its own network (not an access provider by list or name)")
+            clues.append(
+                Phrase.of(
+                    "{organization!r} operates its own network (not an access provider by list or name)",
+                    organization=organization,
+                )
+            )
     elif not organization and providers is not None and providers.for_asn(asn) is not None:
         provider = providers.for_asn(asn)
         assert provider is not None
         kind = provider.kind
-        clues.append(f"AS{asn} is {provider.name}, on the access-provider list ({provider.kind.value})")
+        clues.append(_on_the_list(f"AS{asn}", provider, quoted=False))
     elif not organization and not isp_name and asn_org and _as_provider(asn_org, as_domain, providers) is not None:
         # An AS database alone (GeoLite2-ASN, IPinfo Lite, DB-IP, iptoasn) names the network's
         # operator: an access or cloud provider by the list's names and domains, or by its words.
-        kind, clue = _as_provider(asn_org, as_domain, providers) or (OrgKind.UNKNOWN, "")
+        found = _as_provider(asn_org, as_domain, providers)
+        assert found is not None  # the condition above
+        kind, clue = found
         clues.append(clue)
     elif organization:
         kind = OrgKind.BUSINESS if connection in (None, "Corporate") else OrgKind.UNKNOWN
         clues.append(
-            f"organisation {organization!r} behind ISP {isp_name!r}" if isp_name else f"organisation {organization!r}"
+            Phrase.of("organisation {organization!r} behind ISP {isp!r}", organization=organization, isp=isp_name)
+            if isp_name
+            else Phrase.of("organisation {organization!r}", organization=organization)
         )
     elif isp_name:
         kind = OrgKind.ISP
-        clues.append("only an ISP is named")
+        clues.append(Phrase.of("only an ISP is named"))
     if connection == "Cellular" and kind not in (OrgKind.VPN, OrgKind.HOSTING):
         kind = OrgKind.MOBILE
 
@@ -531,12 +544,12 @@ def merge_answers(
         return None  # a City or Country answer alone names no one
     country = _country_code(answers)
     if country:
-        clues.append(f"country {country}")
+        clues.append(Phrase.of("country {country}", country=country))
     if organization:
         confidence = 0.8
     elif asn_org:
         confidence = 0.6
-        clues.append(f"named only by its autonomous system AS{asn} {asn_org!r}")
+        clues.append(Phrase.of("named only by its autonomous system AS{asn} {name!r}", asn=asn, name=asn_org))
     else:
         confidence = 0.5
     return Organization(
@@ -548,21 +561,33 @@ def merge_answers(
         asn=asn,
         network=network,
         access_provider=isp_name if isp_name != name else None,
-        evidence="; ".join(clues),
+        **clues_said(*clues),
     )
 
 
 def _as_provider(
     asn_org: str, as_domain: str | None, providers: ProviderDirectory | None
-) -> tuple[OrgKind, str] | None:
+) -> tuple[OrgKind, Phrase] | None:
     """(kind, why) when an autonomous system's operator is an access provider, else None."""
     provider = providers.for_name(asn_org) or providers.for_domain(as_domain) if providers is not None else None
     if provider is not None:
-        return provider.kind, f"{asn_org!r} is {provider.name}, on the access-provider list ({provider.kind.value})"
+        return provider.kind, _on_the_list(asn_org, provider)
     words = provider_words_clue(asn_org)
     if words is not None:
-        return OrgKind.ISP, f"the autonomous system's operator is a network operator ({words})"
+        return OrgKind.ISP, Phrase.of("the autonomous system's operator is a network operator ({words})", words=words)
     return None
+
+
+def _on_the_list(named: str, provider: AccessProvider, quoted: bool = True) -> Phrase:
+    """Why a name or an AS is an access provider's: it is on the packaged list."""
+    return Phrase.of(
+        "{named!r} is {provider}, on the access-provider list ({kind})"
+        if quoted
+        else "{named} is {provider}, on the access-provider list ({kind})",
+        named=named,
+        provider=provider.name,
+        kind=Phrase.of(provider.kind.value),
+    )
 
 
 def _country_code(answers: Mapping[str, Any]) -> str | None:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from importlib import resources
 
 from revisit.core.organization import OrgKind
+from revisit.core.phrase import Phrase
 from revisit.enrichment.normalize import normalize_name
 
 _KINDS = {"isp": OrgKind.ISP, "mobile": OrgKind.MOBILE, "hosting": OrgKind.HOSTING, "vpn": OrgKind.VPN}
@@ -118,15 +119,15 @@ _PROVIDER_WORDS = frozenset(
 _PROVIDER_SUFFIXES = ("telecom", "net", "tel", "com", "link", "host")
 
 
-def provider_words_clue(name: str) -> str | None:
+def provider_words_clue(name: str) -> Phrase | None:
     """Why a name reads as a network operator's ("Wave Broadband": the word "broadband"), or None."""
     words = re.split(r"[^\w]+", name.casefold())
     for word in words:
         if word in _PROVIDER_WORDS:
-            return f"the name has the word {word!r}"
+            return Phrase.of("the name has the word {word!r}", word=word)
     for word in words:
         if len(word) > 5 and word.endswith(_PROVIDER_SUFFIXES) and not word.endswith("com"):
-            return f"the name ends like a network operator's ({word!r})"
+            return Phrase.of("the name ends like a network operator's ({word!r})", word=word)
     return None
 
 
@@ -194,7 +195,7 @@ def parse_provider_list(text: str) -> ProviderDirectory:
     return ProviderDirectory(by_asn, by_domain, by_name)
 
 
-def pool_name_clue(ptr_name: str) -> str | None:
+def pool_name_clue(ptr_name: str) -> Phrase | None:
     """Why a PTR name looks like an address in an ISP's customer pool, or None.
 
     Only the labels left of the registrable domain are looked at, so a company called
@@ -203,7 +204,7 @@ def pool_name_clue(ptr_name: str) -> str | None:
     host_labels = labels[:-2] if len(labels) > 2 else []
     for label in host_labels:
         if _POOL_LABEL.search(label):
-            return f"the name has an ISP pool label ({label!r})"
+            return Phrase.of("the name has an ISP pool label ({label!r})", label=label)
     if _EMBEDDED_ADDRESS.search(".".join(host_labels)):
-        return "the name spells out the address, as ISPs' pool names do"
+        return Phrase.of("the name spells out the address, as ISPs' pool names do")
     return None

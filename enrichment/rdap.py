@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 from revisit.core.config import RdapSettings
 from revisit.core.networks import IPAddress
-from revisit.core.organization import Organization, OrgKind
+from revisit.core.organization import Organization, OrgKind, clues_said
+from revisit.core.phrase import Phrase
 from revisit.enrichment.networks import NetworkTable
 from revisit.enrichment.providers import ProviderDirectory, access_providers
 
@@ -52,6 +53,9 @@ class NetworkRegistration:
     source: str  # "rdap" or "rdap+jpnic"
     evidence: str
     expires_at: datetime
+    # the evidence's clues as sentences and values, for a reader's language (not stored: a cached
+    # answer read back says its evidence in English)
+    evidence_said: tuple[Phrase, ...] = field(default=(), compare=False)
 
     @property
     def found(self) -> bool:
@@ -67,6 +71,7 @@ class NetworkRegistration:
             confidence=0.7 if self.kind is OrgKind.UNKNOWN else 0.6,
             network=self.network,
             evidence=self.evidence,
+            evidence_said=self.evidence_said,
         )
 
 
@@ -82,22 +87,33 @@ def registration_from_rdap(
     network = _containing_network(str(network_info.get("cidr") or ""), address)
     name = registrant_name(result)
     allocation = str(network_info.get("type") or "").strip()
-    clues = [f"RDAP network {network}" + (f" ({allocation})" if allocation else "")]
+    clues = [
+        Phrase.of("RDAP network {network} ({allocation})", network=network, allocation=allocation)
+        if allocation
+        else Phrase.of("RDAP network {network}", network=network)
+    ]
     kind = OrgKind.UNKNOWN
     size_limit = 16 if address.version == 4 else 32
     parsed = ipaddress.ip_network(network, strict=False)
     provider = (providers or access_providers()).for_name(name)
     if provider is not None:
         kind = provider.kind
-        clues.append(f"the registrant is {provider.name}, on the access-provider list ({provider.kind.value})")
+        clues.append(
+            Phrase.of(
+                "the registrant is {provider}, on the access-provider list ({kind})",
+                provider=provider.name,
+                kind=Phrase.of(provider.kind.value),
+            )
+        )
     elif allocation.upper() in _PROVIDER_ALLOCATIONS:
         kind = OrgKind.ISP
-        clues.append("allocated to a provider, who hands it out to its customers")
+        clues.append(Phrase.of("allocated to a provider, who hands it out to its customers"))
     elif parsed.prefixlen < size_limit:
         kind = OrgKind.ISP
-        clues.append(f"a block larger than /{size_limit}: a provider's, not one company's")
-    clues.append(f"registrant {name!r}" if name else "no registrant organisation named")
-    return NetworkRegistration(str(parsed), name, kind, "rdap", "; ".join(clues), now + ttl)
+        clues.append(Phrase.of("a block larger than /{size}: a provider's, not one company's", size=size_limit))
+    clues.append(Phrase.of("registrant {name!r}", name=name) if name else Phrase.of("no registrant organisation named"))
+    said = clues_said(*clues)
+    return NetworkRegistration(str(parsed), name, kind, "rdap", said["evidence"], now + ttl, said["evidence_said"])
 
 
 def registrant_name(result: dict[str, Any]) -> str | None:
@@ -138,14 +154,8 @@ def registration_from_jpnic(
         if not net.get("cidr"):
             continue
         parsed = ipaddress.ip_network(_containing_network(str(net["cidr"]), address), strict=False)
-        return NetworkRegistration(
-            str(parsed),
-            name,
-            OrgKind.UNKNOWN,
-            "rdap+jpnic",
-            f"JPNIC whois: {parsed} is assigned to {name!r}",
-            now + ttl,
-        )
+        said = Phrase.of("JPNIC whois: {network} is assigned to {name!r}", network=str(parsed), name=name)
+        return NetworkRegistration(str(parsed), name, OrgKind.UNKNOWN, "rdap+jpnic", str(said), now + ttl, (said,))
     return None
 
 
@@ -213,7 +223,8 @@ class RdapClient:
             raise RdapLookupFailed(f"{type(error).__name__}: {error}") from None
         if delegated_to_jpnic(result):
             return self._ask_jpnic(net, address, now, ttl) or replace(
-                registration, evidence=registration.evidence + "; JPNIC whois named no holder"
+                registration,
+                **clues_said(*registration.evidence_said, Phrase.of("JPNIC whois named no holder")),
             )
         return registration
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from revisit.core.networks import IPAddress
-from revisit.core.organization import Organization, OrgKind
+from revisit.core.organization import Organization, OrgKind, clues_said
+from revisit.core.phrase import Phrase
 from revisit.enrichment.terms import SOURCE_TERMS, SourceTerms
 
 if TYPE_CHECKING:
@@ -104,5 +105,7 @@ class AccountNetworkResolver:
             confidence=1.0,
             domain=first.domains[0] if first.domains else None,
             network=network,
-            evidence=f"{network} is listed on account {first.account_id}",
+            **clues_said(
+                Phrase.of("{network} is listed on account {account}", network=network, account=first.account_id)
+            ),
         )

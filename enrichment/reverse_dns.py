@@ -22,7 +22,8 @@ from publicsuffixlist import PublicSuffixList
 
 from revisit.core.config import ReverseDnsSettings
 from revisit.core.networks import IPAddress
-from revisit.core.organization import Organization, OrgKind
+from revisit.core.organization import Organization, OrgKind, clues_said
+from revisit.core.phrase import Phrase
 from revisit.enrichment.providers import (
     ProviderDirectory,
     access_providers,
@@ -36,7 +37,7 @@ class PtrAnswer:
 
     name: str | None  # the PTR name, without the final dot
     organization: Organization | None
-    note: str  # in words, for `revisit explain`
+    note: Phrase  # in words, for `revisit explain`
 
 
 def organization_from_ptr(
@@ -54,7 +55,14 @@ def organization_from_ptr(
             source="reverse_dns",
             confidence=0.7,
             domain=domain,
-            evidence=f"PTR {name}: {domain} is {provider.name}, an access provider",
+            **clues_said(
+                Phrase.of(
+                    "PTR {name}: {domain} is {provider}, an access provider",
+                    name=name,
+                    domain=domain,
+                    provider=provider.name,
+                )
+            ),
         )
     clue = pool_name_clue(name)
     if clue is not None:
@@ -65,7 +73,7 @@ def organization_from_ptr(
             confidence=0.6,
             domain=domain,
             access_provider=domain,
-            evidence=f"PTR {name}: {clue}",
+            **clues_said(Phrase.of("PTR {name}: {clue}", name=name, clue=clue)),
         )
     if not confirmed:
         return None
@@ -75,7 +83,9 @@ def organization_from_ptr(
         source="reverse_dns",
         confidence=0.75,
         domain=domain,
-        evidence=f"PTR {name} (forward-confirmed): registrable domain {domain}",
+        **clues_said(
+            Phrase.of("PTR {name} (forward-confirmed): registrable domain {domain}", name=name, domain=domain)
+        ),
     )
 
 
@@ -129,25 +139,28 @@ class ReverseDnsResolver:
         try:
             reply = await self._resolver.resolve(dns.reversename.from_address(str(address)), "PTR")
         except dns.resolver.NXDOMAIN:
-            return PtrAnswer(None, None, "no PTR record"), negative
+            return PtrAnswer(None, None, Phrase.of("no PTR record")), negative
         except dns.resolver.NoAnswer:
-            return PtrAnswer(None, None, "no PTR record"), negative
+            return PtrAnswer(None, None, Phrase.of("no PTR record")), negative
         except dns.exception.Timeout:
-            return PtrAnswer(None, None, f"no answer within {self.config.timeout_seconds:g} s"), 60.0
+            timeout = Phrase.of("no answer within {seconds:g} s", seconds=self.config.timeout_seconds)
+            return PtrAnswer(None, None, timeout), 60.0
         except (dns.exception.DNSException, OSError, ValueError) as error:
-            return PtrAnswer(None, None, f"DNS failure: {type(error).__name__}: {error}"), 60.0
+            failure = Phrase.of("DNS failure: {error}", error=f"{type(error).__name__}: {error}")
+            return PtrAnswer(None, None, failure), 60.0
         ttl = float(min(reply.rrset.ttl if reply.rrset is not None else 0, self.config.max_cache_seconds))
         name = reply[0].target.to_text(omit_final_dot=True)
         confirmed = await self._confirms(name, address) if self.config.confirm_forward else True
         organization = organization_from_ptr(name, confirmed, self.suffixes, self.providers)
         if organization is None:
             note = (
-                f"PTR {name} does not resolve back to the address, so it is not believed"
+                Phrase.of("PTR {name} does not resolve back to the address, so it is not believed", name=name)
                 if not confirmed
-                else f"PTR {name} names no registrable domain"
+                else Phrase.of("PTR {name} names no registrable domain", name=name)
             )
             return PtrAnswer(name, None, note), ttl
-        return PtrAnswer(name, organization, organization.evidence), ttl
+        (said,) = organization.evidence_said  # one clue: organization_from_ptr's
+        return PtrAnswer(name, organization, said), ttl
 
     async def _confirms(self, name: str, address: IPAddress) -> bool:
         import dns.exception

@@ -349,7 +349,9 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
                 )
             )
             return 0
-        explanation = explain_address(address, enrichment.index, enrichment.resolvers, enrichment.late)
+        explanation = explain_address(
+            address, enrichment.index, enrichment.resolvers, enrichment.late, settings.dormancy
+        )
         print("\n".join(printable(line) for line in [*explanation.lines(words), *ledger_notes]))
         return 0
     finally:

@@ -39,7 +39,7 @@ from revisit.core.match import AccountMatch, MatchMethod
 from revisit.core.organization import Organization, OrgKind
 from revisit.core.visit import PageView
 from revisit.enrichment.accounts import load_accounts
-from revisit.enrichment.explain import explain_address
+from revisit.enrichment.explain import explain_address, words_in
 from revisit.enrichment.terms import DEMO_DATABASE_TYPE
 
 JST = timezone(timedelta(hours=9))
@@ -580,7 +580,7 @@ def show_database_visitors(accounts_csv: Path, mmdb: Path, program: str, setting
         explanations = []
         for visitor in DATABASE_VISITORS:
             address = ipaddress.ip_address(database_visitor_address(visitor))
-            explanation = explain_address(address, enrichment.index, enrichment.resolvers)
+            explanation = explain_address(address, enrichment.index, enrichment.resolvers, None, settings.dormancy)
             explanations.append(explanation)
             verdict = (
                 f"account {explanation.match.account.account_id} {explanation.match.account.name}"
@@ -590,7 +590,7 @@ def show_database_visitors(accounts_csv: Path, mmdb: Path, program: str, setting
             print(f"  {address}  {visitor.as_name!r} → {verdict}  ({visitor.shows})")
         romanised = explanations[1]
         print(f"\n$ {program} explain {romanised.address} --accounts {accounts_csv} --mmdb {mmdb}")
-        print("\n".join(romanised.lines()))
+        print("\n".join(romanised.lines(words_in(settings.alerts.locale))))  # as the command prints it
         print("(demo.mmdb holds invented records in IPinfo Lite's schema: the terms shown are IPinfo Lite's)")
     finally:
         enrichment.close()

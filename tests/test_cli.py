@@ -340,6 +340,7 @@ def test_demo_tells_sales_who_came_back(tmp_path, capsys) -> None:
     assert explain.startswith("revisit explain 160.251.21.77 --accounts ")
     assert "organisation: KODAMA SEISAKUSHO CO.,LTD. [unknown] from IPinfo Lite database" in explain
     assert "match: account C-1012 '株式会社こだま製作所' by alias" in explain
+    assert "  dormancy today: tier B (last deal or contact " in explain  # an alert is possible
     # running it again gives the same alerts (fixed seed, fresh files)
     assert main(["demo", "--out", str(tmp_path / "demo"), "--locale", "en"]) == 0
     assert [a["alert_id"] for a in read_jsonl(str(tmp_path / "demo" / "alerts.jsonl"))] == [

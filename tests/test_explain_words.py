@@ -101,27 +101,29 @@ def test_explain_speaks_japanese_by_default(tmp_path: Path, capsys) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert lines[:3] == [
         "アドレス 216.160.83.56",
-        "各情報源の答え:",
-        "  取引先リストのネットワーク             答えなし",
+        "各情報源の結果：",
+        "  取引先リストのネットワーク             該当なし",
     ]
-    assert lines[4].startswith(
-        "  MaxMind データベース                   Lariat Software [企業] ネットワーク 216.160.83.56/29 AS209; "
+    assert lines[4] == (
+        "  MaxMind 形式のデータベース             Lariat Software [企業] ネットワーク 216.160.83.56/29 AS209。"
+        "根拠：組織「Lariat Software」（ISP「Century Link」経由）"
     )
     assert lines[5:] == [
-        "組織: Lariat Software [企業]（MaxMind データベースによる）",
-        "  利用条件: MaxMind GeoIP databases: MaxMind 商用ライセンス（End User License Agreement）"
-        "（https://www.maxmind.com/en/end-user-license-agreement）。営業での利用: 可",
-        "  注意: MaxMind は広告・マーケティングでの利用について「Do Not Sell」のプライバシー除外を守るよう求めています",
-        "検討した取引先:",
+        "組織：Lariat Software [企業]、出典：MaxMind 形式のデータベース",
+        "  利用条件：MaxMind GeoIP databases: MaxMind 商用ライセンス（End User License Agreement）"
+        "（https://www.maxmind.com/en/end-user-license-agreement）。営業での利用：可",
+        "  注意：MaxMind は広告・マーケティングでの利用について「Do Not Sell」のプライバシー除外を守るよう求めています",
+        "検討した取引先：",
         "  E07          Lariat Softwere                  あいまい一致 社名「Lariat Softwere」  93.3",
-        "一致: 取引先 E07「Lariat Softwere」（あいまい一致による、確度 0.60）",
-        "  理由: 「Lariat Software」は「Lariat Softwere」と 93% 似ており、"
+        "一致：取引先 E07「Lariat Softwere」（あいまい一致による、確度 0.60）",
+        "  理由：「Lariat Software」は「Lariat Softwere」と 93% 似ており、"
         "8 ポイント以内に他の取引先はありません（取引先の社名）",
+        "  休眠の判定（本日）：C 層（リストに取引・接触の日付なし）",
     ]
 
     assert main(["explain", "50.139.66.106", *common]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-1] == "一致なし: 接続事業者の通信です（ISP: Comcast Cable）。名前では照合しません"
+    assert lines[-1] == "一致なし：接続事業者の通信です（ISP: Comcast Cable）。名前では照合しません"
     assert main(["explain", "10.1.2.3", *common]) == 0
     assert capsys.readouterr().out == (
         "アドレス 10.1.2.3: プライベートまたは予約済みのアドレスです。組織を調べる前に除外します（一致なし）\n"

@@ -92,7 +92,7 @@ def test_a_forward_confirmed_ptr_name_gives_the_registrable_domain(dns_server) -
 def test_a_ptr_name_that_does_not_resolve_back_is_not_believed(dns_server) -> None:
     answer = ptr(dns_settings(dns_server.port), "45.67.89.11")
     assert answer.name == "www.toyota.co.jp" and answer.organization is None
-    assert "does not resolve back" in answer.note
+    assert "does not resolve back" in str(answer.note)
 
 
 @pytest.mark.parametrize(
@@ -106,12 +106,12 @@ def test_isp_pool_names_are_access_providers_not_companies(dns_server, address, 
     answer = ptr(dns_settings(dns_server.port), address)
     assert answer.organization is not None and answer.organization.kind is kind
     assert answer.organization.is_access_provider
-    assert clue in answer.note
+    assert clue in str(answer.note)
 
 
 def test_no_ptr_record_is_no_answer(dns_server) -> None:
     answer = ptr(dns_settings(dns_server.port), "45.67.89.99")
-    assert (answer.name, answer.organization, answer.note) == (None, None, "no PTR record")
+    assert (answer.name, answer.organization, str(answer.note)) == (None, None, "no PTR record")
 
 
 @pytest.mark.parametrize("garbage", [False, True], ids=["silent server", "garbage answers"])
@@ -123,7 +123,7 @@ def test_a_dns_server_that_never_answers_or_answers_garbage_costs_one_timeout(ga
         elapsed = time.monotonic() - started
     finally:
         server.close()
-    assert answer.organization is None and "no answer within 0.5 s" in answer.note
+    assert answer.organization is None and "no answer within 0.5 s" in str(answer.note)
     assert server.queries >= 1
     assert elapsed < 5  # bounded by the timeout, not hung
 
@@ -198,7 +198,7 @@ def test_answers_are_cached_per_network_and_lookups_are_rate_limited(rdap_server
     assert sorted(asked) == sorted(
         f"/ip/{a}" for a in ("206.41.110.1", "200.57.141.161", "2801:10:c000::", "210.107.73.73")
     )
-    assert "RDAP (cached)" in answers["206.41.110.77"].notes[-1]
+    assert "RDAP (cached)" in str(answers["206.41.110.77"].notes[-1])
     assert answers["206.41.110.77"].new_registration is None
     assert answers["200.57.141.161"].organization.name == "Triara.com, S.A. de C.V."
     # the last three were submitted together: at 4 per second they reach the registry 0.25 s apart

@@ -100,4 +100,4 @@ def test_the_wheel_installs_beside_a_package_named_stream(wheel, tmp_path) -> No
     )
     assert demo.returncode == 0, demo.stderr
     assert "alerts 8 (8 new)" in demo.stdout
-    assert "match: account C-1012 '株式会社こだま製作所' by alias" in demo.stdout  # its mmdb written, explained
+    assert "一致：取引先 C-1012「株式会社こだま製作所」（別名による、確度 0.51）" in demo.stdout  # its mmdb, explained

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from revisit.core.phrase import Phrase
 
 
 class OrgKind(StrEnum):
@@ -35,6 +37,8 @@ class Organization:
     network: str | None = None
     access_provider: str | None = None  # the ISP carrying the traffic, when named separately
     evidence: str = ""  # what the resolver saw, in words, for `revisit explain`
+    # the same clues kept as sentences and values, to be said in the reader's language (not stored)
+    evidence_said: tuple[Phrase, ...] = field(default=(), compare=False)
 
     @property
     def is_access_provider(self) -> bool:
@@ -49,6 +53,12 @@ class Organization:
             "kind": self.kind.value,
             "asn": self.asn,
         }
+
+
+def clues_said(*clues: Phrase) -> dict[str, Any]:
+    """``evidence`` and ``evidence_said`` of an Organization from its clues: ``Organization(...,
+    **clues_said(a, b))``."""
+    return {"evidence": "; ".join(map(str, clues)), "evidence_said": clues}
 
 
 def organization_record(organization: Organization) -> dict[str, Any]:
