@@ -360,6 +360,8 @@ def test_the_classify_process_lives_and_dies_with_the_worker(bootstrap, tmp_path
     (child,) = children_of(worker.pid)
     metrics = get(setup.web_ports[0], "/metrics")
     assert metric_value(metrics, "revisit_hits_total", outcome="matched") >= 1, metrics
+    # a real log in order: nothing late, and the series says so (it is there before its first event)
+    assert metric_value(metrics, "revisit_late_events_total", stage="classify") == 0, metrics
     os.kill(child, signal.SIGKILL)
     assert worker.wait(timeout=60) == 1, setup.worker_logs()
     assert "the classify process exited (code -9): stopping the worker" in setup.worker_logs()

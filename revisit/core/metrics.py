@@ -342,3 +342,4 @@ class RevisitMetrics:
             self.outbox_backlog.labels(channel)
         for result in ("hit", "miss"):
             self.cache_lookups.labels("address", result)
+        self.late_events.labels("classify")  # 0 is news too: no input came after the watermark
