@@ -12,8 +12,15 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-command=${1:?usage: kafka.sh start|stop DIR [PORT]}
-dir=$(realpath -m "${2:?data directory required}")
+usage() { sed -n '2,11s/^# \{0,1\}//p' "$0"; }
+case ${1:-} in
+  start | stop) ;;
+  -h | --help | help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+esac
+command=$1
+[ $# -ge 2 ] || { echo "kafka.sh $command: the data directory is missing" >&2; usage >&2; exit 2; }
+dir=$(realpath -m "$2")
 port=${3:-29092}
 controller_port=$((port + 1))
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")

@@ -8,8 +8,15 @@
 # Installs the `postgresql` package with apt-get when no server binaries are found (root only).
 set -euo pipefail
 
-command=${1:?usage: postgres.sh start|stop DIR [PORT]}
-dir=$(realpath -m "${2:?data directory required}")
+usage() { sed -n '2,8s/^# \{0,1\}//p' "$0"; }
+case ${1:-} in
+  start | stop) ;;
+  -h | --help | help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+esac
+command=$1
+[ $# -ge 2 ] || { echo "postgres.sh $command: the data directory is missing" >&2; usage >&2; exit 2; }
+dir=$(realpath -m "$2")
 port=${3:-55432}
 
 find_bin() {
