@@ -29,6 +29,10 @@ ALERT_NAMESPACE = uuid.UUID("5b0c3f57-8a51-4f7e-9a0b-2f1d3c4e5a61")
 class AlertDecision:
     alert: Alert | None
     reason: str  # "alert", or why not: "active customer", "cooldown until ...", "score 5 < 10"
+    kind: str = "alert"  # ALERTED, ACTIVE, LOW_INTENT or COOLDOWN: the reason, counted in the summary
+
+
+ALERTED, ACTIVE, LOW_INTENT, COOLDOWN = "alert", "active customer", "intent score under the threshold", "cooldown"
 
 
 def team_zone(account: Account, settings: Settings) -> ZoneInfo:
@@ -86,12 +90,12 @@ def decide_alert(
     """Decide at event time ``at`` (the hit that just arrived) whether this session alerts now."""
     tier = dormancy_tier(account, at, settings.dormancy)
     if tier is DormancyTier.ACTIVE:
-        return AlertDecision(None, "active customer (recent deal or contact)")
+        return AlertDecision(None, "active customer (recent deal or contact)", ACTIVE)
     if session.score < settings.intent.threshold:
-        return AlertDecision(None, f"intent score {session.score} below {settings.intent.threshold}")
+        return AlertDecision(None, f"intent score {session.score} below {settings.intent.threshold}", LOW_INTENT)
     cooldown = timedelta(hours=settings.alerts.cooldown_hours)
     if last_alert_at is not None and at - last_alert_at < cooldown:
-        return AlertDecision(None, f"already alerted at {last_alert_at.isoformat()} (cooldown)")
+        return AlertDecision(None, f"already alerted at {last_alert_at.isoformat()} (cooldown)", COOLDOWN)
     locale = account.owner.locale or settings.alerts.locale
     alert_id = str(
         uuid.uuid5(ALERT_NAMESPACE, f"{account.account_id}|{session.started_at.isoformat()}|{at.isoformat()}")
@@ -133,4 +137,4 @@ def decide_alert(
         lost_deal_at=account.lost_deal_at.isoformat() if account.lost_deal_at else None,
         currency=settings.alerts.currency,
     )
-    return AlertDecision(alert, "alert")
+    return AlertDecision(alert, "alert", ALERTED)

@@ -108,7 +108,7 @@ class VisitTracker:
         self.pending: MutableMapping[str, PendingAlert] = pending if pending is not None else {}
         self.last_alerts: MutableMapping[str, datetime] = last_alerts if last_alerts is not None else {}
         self.release_others = release_others
-        self.decisions: Counter = Counter()  # why sessions did or did not alert, for the summary
+        self.decisions: Counter = Counter()  # matched hits by their decision's kind (policy.ALERTED ...)
         self.late_events = 0  # hits that came after the watermark had passed them
         self._waiting: list[tuple[datetime, str, int, str, MatchedHit]] = []  # a heap, in event-time order
         self._arrivals = 0  # arrival number: keeps the heap from comparing two MatchedHits
@@ -202,7 +202,7 @@ class VisitTracker:
                 self.last_alerts.get(account.account_id),
                 self.settings,
             )
-            self.decisions[decision.reason.split(" (")[0]] += 1
+            self.decisions[decision.kind] += 1
             if decision.alert is not None:
                 triggered = decision.alert
                 self.pending[account.account_id] = PendingAlert(triggered, at, session.started_at)
@@ -269,6 +269,7 @@ def track_and_store(
     keys = HitKeys()
     pending = 0
     late_before = tracker.late_events
+    decided_before = tracker.decisions.copy()
     for matched in matched_hits:
         summary.matched += 1
         summary.accounts_seen.add(matched.match.account.account_id)
@@ -278,6 +279,7 @@ def track_and_store(
             pending = 0
     _store(tracker.finish(), sink, summary)
     summary.late += tracker.late_events - late_before
+    summary.decisions.update(tracker.decisions - decided_before)
     _flush(sink, sender, summary)
 
 

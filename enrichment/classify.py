@@ -470,6 +470,7 @@ class RunSummary:
     alerts: int = 0
     alerts_new: int = 0
     late: int = 0  # matched hits older than the watermark when they came (README, "Event time")
+    decisions: Counter = field(default_factory=Counter)  # matched hits by their alert decision's kind
     accounts_seen: set = field(default_factory=set)
     seconds: float = 0.0  # time spent in the pipeline itself, without start-up
 

@@ -29,6 +29,7 @@ from revisit.alerts.channels import (
     remote_channels,
 )
 from revisit.alerts.channels.local import ConsoleChannel, JsonLinesChannel
+from revisit.alerts.policy import ALERTED, LOW_INTENT
 from revisit.alerts.render import one_line, shown_time
 from revisit.alerts.sender import DeliverySender, SenderThread, SendReport, wants_sender
 from revisit.alerts.tracker import VisitTracker, track_and_store
@@ -432,7 +433,9 @@ def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
 AMBIGUOUS_EXAMPLES = 3  # organisations named in the summary's line on ambiguous names
 
 
-def format_summary(summary: RunSummary, locale: str = "en", explain_options: str = "") -> str:
+def format_summary(
+    summary: RunSummary, locale: str = "en", explain_options: str = "", threshold: int | None = None
+) -> str:
     """The console summary; its line on ambiguous names in ``locale``, each example with the
     ``revisit explain`` command (``explain_options``: the replay's list and databases) that tells why."""
     numbers = summary.as_dict()
@@ -454,6 +457,17 @@ def format_summary(summary: RunSummary, locale: str = "en", explain_options: str
         )
     if summary.accounts_seen:
         lines.append(f"  dormant-list accounts seen: {len(summary.accounts_seen):,}")
+    no_alert = {kind: count for kind, count in summary.decisions.items() if kind != ALERTED and count}
+    if no_alert:
+        lines.append(
+            "  matched hits that alerted no one: "
+            + ", ".join(f"{kind} {count:,}" for kind, count in sorted(no_alert.items()))
+            + (
+                f" (a visit alerts from intent.threshold {threshold}, its pages weighed by intent.rules)"
+                if LOW_INTENT in no_alert and threshold is not None
+                else ""
+            )
+        )
     if isinstance(summary, ReplaySummary) and summary.ambiguous:
         lines += _ambiguous_lines(summary.ambiguous, locale, explain_options)
     if summary.seconds > 0:

@@ -284,7 +284,7 @@ def _run(args: argparse.Namespace) -> int:
             ),
             settings,
         )
-        print(format_summary(summary, settings.alerts.locale, _explain_options(args)))
+        print(format_summary(summary, settings.alerts.locale, _explain_options(args), settings.intent.threshold))
         return 0
     handler = _COMMANDS.get(args.command)
     if handler is None:

@@ -513,7 +513,7 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
         sys.stdout,
     )
     print()
-    print(format_summary(summary, settings.alerts.locale))
+    print(format_summary(summary, settings.alerts.locale, threshold=settings.intent.threshold))
     quiet = sorted(
         a.account_id
         for a in DEMO_ACCOUNTS

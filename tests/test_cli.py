@@ -87,6 +87,11 @@ def test_replay_of_a_real_log_alerts_the_right_accounts(inputs, db_url, capsys) 
     summary = out.strip().splitlines()
     assert any(line.startswith("lines 10,000  parsed 9,999  malformed 1") for line in summary), out
     assert "malformed: truncated 1" in out
+    # why the other matched hits gave no alert: E04 is active, an account alerted once waits 24 h
+    assert (
+        "  matched hits that alerted no one: active customer 40, cooldown 75, intent score under the threshold 6 "
+        "(a visit alerts from intent.threshold 10, its pages weighed by intent.rules)"
+    ) in summary
     alerts = read_jsonl(inputs["jsonl"])
     by_account = {a["account_id"]: a for a in alerts}
     # E04 is an active customer, E05 and E06 are access providers' names: never alerted

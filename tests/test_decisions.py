@@ -8,7 +8,7 @@ import pytest
 
 from revisit.alerts.approach import suggested_approach
 from revisit.alerts.intent import PageScorer, PageWeight, score_of, with_page
-from revisit.alerts.policy import decide_alert
+from revisit.alerts.policy import ACTIVE, LOW_INTENT, decide_alert
 from revisit.alerts.sessions import advance_session
 from revisit.alerts.tracker import VisitTracker
 from revisit.core.account import Account, DormancyReason, DormancyTier, Owner
@@ -185,7 +185,7 @@ def test_active_customers_and_weak_visits_do_not_alert() -> None:
     tracker.observe(matched(active, "/pricing", AT))
     tracker.observe(matched(account(account_id="C-2", last_deal_at=date(2024, 1, 1)), "/careers", AT))
     assert tracker.release_all() == []
-    assert tracker.decisions["active customer"] == 1 and tracker.decisions["intent score 0 below 10"] == 1
+    assert tracker.decisions == {ACTIVE: 1, LOW_INTENT: 1}
 
 
 def test_tier_c_goes_to_the_digest_with_a_light_touch() -> None:
