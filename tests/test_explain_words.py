@@ -132,3 +132,18 @@ def test_explain_speaks_japanese_by_default(tmp_path: Path, capsys) -> None:
     assert capsys.readouterr().out.splitlines()[-1] == (
         "no match: traffic of an access provider (isp: Comcast Cable); never matched by name"
     )
+
+
+def test_an_organisation_crosses_processes_without_its_clues_sentences() -> None:
+    """Replay's workers pickle every new address's organisation; only explain, in the process
+    that resolved it, says the clues in another language."""
+    import pickle
+
+    from revisit.core.organization import Organization, OrgKind, clues_said
+
+    clues = (Phrase.of("organisation {organization!r}", organization="Lariat Software"), Phrase.of("hosting provider"))
+    organization = Organization("Lariat Software", OrgKind.BUSINESS, "maxmind", 0.8, **clues_said(*clues))
+    assert organization.evidence == "organisation 'Lariat Software'; hosting provider"
+    back = pickle.loads(pickle.dumps(organization, pickle.HIGHEST_PROTOCOL))
+    assert back == organization and hash(back) == hash(organization)
+    assert (back.evidence, back.evidence_said, organization.evidence_said) == (organization.evidence, (), clues)
