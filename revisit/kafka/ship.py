@@ -32,7 +32,7 @@ import sys
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -282,6 +282,11 @@ class Shipper:
         checkpoint (the end of its last line sent) only moves forward."""
         streams = [self._lines_of(cursor, final) for cursor in cursors]
         lines = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_time_of)
+        self._send_lines(lines, cursors)
+
+    def _send_lines(self, lines: Iterable[_ReadLine], committed: Sequence[_Cursor], stoppable: bool = True) -> None:
+        """Send ``lines``, a batch committing the checkpoints of ``committed``; until a stop is asked
+        when ``stoppable``."""
         for line in lines:
             cursor = line.cursor
             if line.raw is None:
@@ -290,13 +295,49 @@ class Shipper:
                 self._send(line.raw, line.key, cursor.path, line.start)
             cursor.offset = line.start + line.size
             if self._batch_due():
-                self.commit(cursors)
-            if self.stop.is_set():
+                self.commit(committed)
+            if stoppable and self.stop.is_set():
                 return
+
+    def _opened_in_time(self, paths: Sequence[str], opened: list[_Cursor]) -> Iterator[_ReadLine]:
+        """The lines of the files merged by event time, as ``_send_merged``'s merge gives them,
+        each file opened only when the merge reaches its first line's time and closed at its end
+        (``opened``: every cursor opened, for the checkpoint). A server's rotated archives follow
+        one another in time, so a hundred ``access.log.N.gz`` hold one or two open at once, not a
+        hundred: all open at once, 100 files under a limit of 80 descriptors failed."""
+        waiting: list[tuple[datetime, int, str]] = []
+        for order, path in enumerate(paths):
+            cursor = self._open(path)
+            try:
+                first = next(self._lines_of(cursor, final=True), None)
+            finally:
+                cursor.handle.close()
+            if first is not None:  # else nothing new in it
+                waiting.append((first.time, order, path))
+        heapq.heapify(waiting)
+        active: list[tuple[datetime, int, _ReadLine, Iterator[_ReadLine]]] = []
+        while waiting or active:
+            if waiting and (not active or waiting[0][:2] <= active[0][:2]):
+                _time, order, path = heapq.heappop(waiting)
+                cursor = self._open(path)
+                opened.append(cursor)
+                lines = self._lines_of(cursor, final=True)
+            else:
+                _time, order, line, lines = heapq.heappop(active)
+                cursor = line.cursor
+                yield line  # sent when this resumes: the file's next line may be read
+            following = next(lines, None)
+            if following is None:
+                cursor.handle.close()  # at its end: its descriptor back
+            else:
+                heapq.heappush(active, (following.time, order, following, lines))
 
     def _lines_of(self, cursor: _Cursor, final: bool) -> Iterator[_ReadLine]:
         """The file's lines from ``cursor.offset``. It is resumed only once the line it gave
         before was sent (``_send_merged`` moved ``cursor.offset`` past it)."""
+        expected = cursor.offset + (cursor.dropping or 0)
+        if cursor.handle.tell() != expected:  # a merge stopped early had read on: read that line again
+            cursor.handle.seek(expected)
         try:
             while True:
                 if cursor.dropping is not None:
@@ -332,14 +373,13 @@ class Shipper:
         """Send what the files hold now, from their checkpoints, merged by event time, and return."""
         cursors: list[_Cursor] = []
         try:
-            for path in paths:
-                cursors.append(self._open(path))
-            self._send_merged(cursors, final=True)
+            self._send_lines(self._opened_in_time(paths, cursors), cursors)
         except _DamagedFile as damaged:
             self.commit(cursors)  # what was read is shipped and its checkpoint kept
             raise BadInput(
                 f"{damaged.path}: gzip data ends early or is damaged ({damaged.error}); the lines before it "
-                "were shipped (and the other files' lines up to their time)"
+                "were shipped, and the other files' lines up to their time: ship the others again without "
+                "it to send the rest"
             ) from None
         else:
             self.commit(cursors)
@@ -388,7 +428,9 @@ class Shipper:
         except FileNotFoundError:
             return cursor  # rotated away and not yet recreated: keep reading the old one
         if status.st_ino != cursor.inode:
-            self._send_merged([cursor], final=True)  # the rest of the old file
+            # The rest of the old file, even when stopping: the checkpoint then names the new file,
+            # and nothing would read the old one's last lines again.
+            self._send_lines(self._lines_of(cursor, final=True), cursors, stoppable=False)
             self.commit(cursors)
             cursor.handle.close()
             handle = open(cursor.path, "rb")  # noqa: SIM115 - owned by the cursor, closed when done with
@@ -400,14 +442,29 @@ class Shipper:
         return cursor
 
 
+def _distinct_files(paths: Sequence[str]) -> list[str]:
+    """Each file once, however often it is named (``logs/*.log logs/web1.log``): read twice from
+    the same checkpoint, its lines were sent twice."""
+    seen: set[str] = set()
+    distinct = []
+    for path in paths:
+        key = path if path == "-" else os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            distinct.append(path)
+    return distinct
+
+
 def _time_of(line: _ReadLine) -> datetime:
     return line.time
 
 
 def _unacknowledged_bytes(cursor: _Cursor) -> int:
+    if cursor.handle.closed:  # a file sent to its end
+        return 0
     try:
         return max(0, os.fstat(cursor.handle.fileno()).st_size - cursor.acknowledged)
-    except (OSError, ValueError):  # a gzip member, or a handle already closed
+    except (OSError, ValueError):  # a gzip member
         return 0
 
 
@@ -459,6 +516,7 @@ def run_ship(
     if follow and any(p.endswith(".gz") or p == "-" for p in paths):
         raise BadInput("--follow works on plain files only (not .gz or -)")
     check_log_paths(paths)
+    paths = _distinct_files(paths)
     stop = Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
