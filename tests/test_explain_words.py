@@ -26,16 +26,18 @@ def _templates_in_source() -> set[str]:
     found: set[str] = set()
     for path in [*ENRICHMENT.glob("*.py"), Path(cli.__file__)]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in SAYING
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                found.add(node.args[0].value)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SAYING:
+                found.update(_literal_choices(node.args[0]) if node.args else ())
     return found
+
+
+def _literal_choices(node: ast.expr) -> list[str]:
+    """The strings a template argument can be: a literal, or either side of ``a if c else b``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _literal_choices(node.body) + _literal_choices(node.orelse)
+    return []
 
 
 def _constants() -> set[str]:
@@ -63,6 +65,8 @@ def _fields(template: str) -> set[str]:
 def test_the_scan_finds_the_match_reasons() -> None:
     templates = _templates_in_source()
     assert "no resolver knows this address" in templates and "no listed name is close" in templates
+    # both sides of a conditional template (enrichment.maxmind._on_the_list)
+    assert "{named} is {provider}, on the access-provider list ({kind})" in templates
     assert len(templates) >= 40
 
 
@@ -147,3 +151,12 @@ def test_an_organisation_crosses_processes_without_its_clues_sentences() -> None
     back = pickle.loads(pickle.dumps(organization, pickle.HIGHEST_PROTOCOL))
     assert back == organization and hash(back) == hash(organization)
     assert (back.evidence, back.evidence_said, organization.evidence_said) == (organization.evidence, (), clues)
+    from revisit.core.account import Account
+    from revisit.core.match import AccountMatch, MatchMethod, NoMatch
+
+    said = Phrase.of("address is in {network}, one of the account's own networks", network="203.0.113.0/24")
+    match = AccountMatch.because(Account("E1", "Lariat Software"), MatchMethod.NETWORK, 1.0, said)
+    crossed = pickle.loads(pickle.dumps(match, pickle.HIGHEST_PROTOCOL))
+    assert (crossed, crossed.detail, crossed.phrase, match.phrase) == (match, str(said), None, said)
+    no_match = NoMatch.because("no resolver knows this address")
+    assert pickle.loads(pickle.dumps(no_match)).reason == "no resolver knows this address"

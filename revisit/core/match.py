@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from revisit.core.account import Account
-from revisit.core.phrase import Phrase
+from revisit.core.phrase import Phrase, said_in_process
 
 
 class MatchMethod(StrEnum):
@@ -22,6 +22,7 @@ class MatchMethod(StrEnum):
     READING = "reading"
 
 
+@said_in_process("phrase")
 @dataclass(frozen=True, slots=True)
 class AccountMatch:
     account: Account
@@ -35,6 +36,7 @@ class AccountMatch:
         return cls(account, method, confidence, str(phrase), phrase)
 
 
+@said_in_process("phrase")
 @dataclass(frozen=True, slots=True)
 class NoMatch:
     reason: str
