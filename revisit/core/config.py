@@ -472,7 +472,7 @@ class WorkerSettings:
     forget_interval_seconds: float = 60.0
     forget_margin_minutes: int = 15
     # Faust's own files (table metadata; tables themselves live in memory and their changelogs):
-    # empty = <system temp dir>/revisit-worker/<app_id>, never the current directory
+    # empty = <system temp dir>/revisit-worker-<uid>/<app_id>, never the current directory
     data_dir: str = ""
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -96,6 +97,12 @@ BACKLOG_STORE_SECONDS = 0.25
 BACKLOG_EVENTS = 20
 
 
+def default_data_dir(app_id: str) -> Path:
+    """``worker.data_dir`` when empty: one folder per user under the system's temporary folder
+    (shared by every user, a folder another user made first was not ours to write in)."""
+    return Path(tempfile.gettempdir()) / f"revisit-worker-{os.getuid()}" / app_id
+
+
 def build_app(
     settings: Settings,
     classifier: HitClassifier,
@@ -109,8 +116,8 @@ def build_app(
     ``checks`` are the readiness checks of the whole worker (the caller adds the classify stage's);
     ``other_metrics``, the classify process's figures, are added to this process's in /metrics."""
     kafka, worker = settings.kafka, settings.worker
-    data_dir = Path(worker.data_dir or Path(tempfile.gettempdir()) / "revisit-worker" / worker.app_id)
-    data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
+    data_dir = Path(worker.data_dir or default_data_dir(worker.app_id))
+    data_dir.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # Faust makes only the last level
     app = WorkerApp(  # /metrics, /healthz and /readyz only: no /table, /router
         worker.app_id,
         broker=f"kafka://{kafka.bootstrap_servers}",
