@@ -25,14 +25,15 @@ from revisit.enrichment.dormancy import dormancy_tier
 ALERT_NAMESPACE = uuid.UUID("5b0c3f57-8a51-4f7e-9a0b-2f1d3c4e5a61")
 
 
+# The kinds of decision, counted by the tracker for replay's summary.
+ALERTED, ACTIVE, LOW_INTENT, COOLDOWN = "alert", "active customer", "intent score under the threshold", "cooldown"
+
+
 @dataclass(frozen=True, slots=True)
 class AlertDecision:
     alert: Alert | None
     reason: str  # "alert", or why not: "active customer", "cooldown until ...", "score 5 < 10"
-    kind: str = "alert"  # ALERTED, ACTIVE, LOW_INTENT or COOLDOWN: the reason, counted in the summary
-
-
-ALERTED, ACTIVE, LOW_INTENT, COOLDOWN = "alert", "active customer", "intent score under the threshold", "cooldown"
+    kind: str  # ALERTED, ACTIVE, LOW_INTENT or COOLDOWN
 
 
 def team_zone(account: Account, settings: Settings) -> ZoneInfo:
