@@ -46,7 +46,8 @@ from revisit.stream.fields import (
     zone_named,
 )
 from revisit.stream.filters import FilterReason, HitFilter
-from revisit.stream.formats import MAX_LINE_CHARS, LineParser, make_line_parser
+from revisit.stream.formats import LineParser, make_line_parser
+from revisit.stream.rows import MALFORMED, Row, RowParser
 
 
 # The outcomes are final: they are told apart by `type(outcome) is ...` (faster than isinstance),
@@ -162,6 +163,7 @@ class HitClassifier:
         self.resolvers = resolvers
         self.late = late if late is not None and late.enabled else None
         self.parser = parser or make_line_parser(settings.log)
+        self._rows = RowParser(self.parser)
         self._timestamps = TimestampParser(zone_named(settings.log.timezone))
         self._clients = ClientAddressResolver(settings.log.trusted_proxies, settings.resolution.cache_size)
         self._filter = HitFilter(settings.filters)
@@ -217,7 +219,22 @@ class HitClassifier:
     def classify_lines(self, lines: Iterable[str], held: HeldLines[Any]) -> Iterator[Classified | Held]: ...
 
     def classify_lines(self, lines: Iterable[str], held: HeldLines[Any] | None = None) -> Iterator[LineOutcome]:
-        """One outcome per line, in order: cheapest checks first, each behind a cache.
+        """One outcome per line, in order (see ``_classify_rows`` for the work done)."""
+        return self._classify_rows(self._rows.of_lines(lines), held)
+
+    @overload
+    def classify_blocks(self, blocks: Iterable[str], held: None = None) -> Iterator[Classified | Deferred]: ...
+
+    @overload
+    def classify_blocks(self, blocks: Iterable[str], held: HeldLines[Any]) -> Iterator[Classified | Held]: ...
+
+    def classify_blocks(self, blocks: Iterable[str], held: HeldLines[Any] | None = None) -> Iterator[LineOutcome]:
+        """One outcome per line of blocks of whole lines (``stream.sources.text_blocks``, a file's
+        text), the same as ``classify_lines`` gives for their lines, parsed a block at a time."""
+        return self._classify_rows(self._rows.of_blocks(blocks), held)
+
+    def _classify_rows(self, rows: Iterator[Row], held: HeldLines[Any] | None) -> Iterator[LineOutcome]:
+        """One outcome per row (``stream.rows``), in order: cheapest checks first, each behind a cache.
 
         A single loop with its collaborators bound to local names: this is the hot path of every
         mode, and per-line method calls and attribute look-ups are most of its cost in Python.
@@ -226,8 +243,6 @@ class HitClassifier:
         it), or, given ``held``, is held there at once and comes out as ``HELD``.
         """
         hold = held.hold_line if held is not None else None
-        split = self.parser.split
-        fast_match = self.parser.fast_pattern.match if self.parser.fast_pattern is not None else None
         timestamps, parse_timestamp = self._timestamps.cache, self._timestamps.parse
         requests, describe_request = self._requests, self._describe_request
         kept_statuses, is_bot, bots = self._filter.kept_statuses, self._filter.is_bot, self._filter.bot_cache
@@ -237,18 +252,10 @@ class HitClassifier:
         bad_request = _MALFORMED[MalformedReason.BAD_REQUEST]
         filtered_status, filtered_asset = _FILTERED[FilterReason.STATUS], _FILTERED[FilterReason.ASSET]
         filtered_bot, filtered_client = _FILTERED[FilterReason.BOT], _FILTERED[FilterReason.CLIENT_NOT_IP]
-        for line in lines:
-            # the fast pattern would take any length; the parser refuses over-long lines
-            match = fast_match(line) if fast_match is not None and len(line) <= MAX_LINE_CHARS else None
-            if match is not None and '\\"' not in line:
-                raw = match.groups()
-            else:
-                parsed = split(line)
-                if type(parsed) is Malformed:
-                    yield parsed
-                    continue
-                raw = parsed
-            vhost, client, time_text, request_text, status, size, referrer, agent, forwarded = raw
+        for line, vhost, client, time_text, request_text, status, size, referrer, agent, forwarded in rows:
+            if vhost is MALFORMED:
+                yield client  # the line's Malformed reason
+                continue
             timestamp = timestamps.get(time_text) or parse_timestamp(time_text)
             if timestamp is None:
                 yield bad_timestamp
@@ -644,9 +651,10 @@ class GaveUp(NamedTuple):
 
 
 def with_late_resolution(
-    lines: Iterable[str], classifier: HitClassifier, settings: Settings, check_every: int = 4096
+    blocks: Iterable[str], classifier: HitClassifier, settings: Settings, check_every: int = 4096
 ) -> Iterator[LineOutcome | Settled | GaveUp]:
-    """Replay's classification with late resolution: lines whose address is being looked up are
+    """Replay's classification of a file's text (blocks of whole lines, ``stream.sources.text_blocks``)
+    with late resolution: lines whose address is being looked up are
     held, put back (as ``Settled``) when their answers arrive, and at the end the run waits up to
     ``resolution.late_wait_seconds`` for the rest (``GaveUp``: still unmatched).
 
@@ -656,16 +664,16 @@ def with_late_resolution(
     classifier's own iterator is returned: one generator less for each line to pass through."""
     late = classifier.late
     if late is None:
-        return classifier.classify_lines(lines)
-    return _with_late_resolution(lines, classifier, late, settings, check_every)
+        return classifier.classify_blocks(blocks)
+    return _with_late_resolution(blocks, classifier, late, settings, check_every)
 
 
 def _with_late_resolution(
-    lines: Iterable[str], classifier: HitClassifier, late: LateResolver, settings: Settings, check_every: int
+    blocks: Iterable[str], classifier: HitClassifier, late: LateResolver, settings: Settings, check_every: int
 ) -> Iterator[LineOutcome | Settled | GaveUp]:
     resolution = settings.resolution
     held: HeldLines[None] = HeldLines(classifier, resolution.late_held_lines_per_address, resolution.late_held_lines)
-    outcomes = classifier.classify_lines(lines, held)
+    outcomes = classifier.classify_blocks(blocks, held)
     while True:
         chunk = list(itertools.islice(outcomes, check_every))
         if not chunk:

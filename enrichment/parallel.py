@@ -40,7 +40,7 @@ from revisit.enrichment.classify import (
     tally,
     with_late_resolution,
 )
-from revisit.stream.sources import decoded_lines, read_lines, skip_rest_of_line
+from revisit.stream.sources import read_blocks, skip_rest_of_line, text_blocks
 
 HITS_PER_MESSAGE = 1000
 WORKER_POLL_SECONDS = 1.0
@@ -114,7 +114,7 @@ def _aligned(path: str | Path, cuts: Sequence[int]) -> list[tuple[int, int]]:
 
 class _ByteRange(io.RawIOBase):
     """``[start, end)`` of a file as a stream of its own, so its lines are read and decoded by
-    ``decoded_lines`` like a whole file's."""
+    ``text_blocks`` like a whole file's."""
 
     def __init__(self, handle: io.FileIO, start: int, end: int) -> None:
         handle.seek(start)
@@ -136,11 +136,11 @@ class _ByteRange(io.RawIOBase):
 
 
 def read_range(path: str | Path, start: int, end: int, encoding: str = "utf-8") -> Iterator[str]:
-    """The lines of ``[start, end)``, read and decoded like ``read_lines`` (bad bytes replaced, an
-    over-long line cut and the rest of it dropped). Ranges begin at lines' starts, so an
-    over-long line lies in one range."""
-    handle = open(path, "rb", buffering=0)  # noqa: SIM115 (closed with the lines: one generator less a line)
-    return decoded_lines(io.BufferedReader(_ByteRange(handle, start, end), _RANGE_BUFFER), encoding, owned=True)
+    """The text of ``[start, end)`` in blocks of whole lines, read and decoded like ``read_blocks``
+    (bad bytes replaced, an over-long line cut and the rest of it dropped). Ranges begin at lines'
+    starts, so an over-long line lies in one range."""
+    handle = open(path, "rb", buffering=0)  # noqa: SIM115 (closed with the blocks)
+    return text_blocks(io.BufferedReader(_ByteRange(handle, start, end), _RANGE_BUFFER), encoding, owned=True)
 
 
 _RECORD_LENGTH = struct.Struct("<I")
@@ -458,6 +458,6 @@ def _event_time(matched: MatchedHit) -> datetime:
 
 def _matched_hits_in_process(path: str, classifier: HitClassifier, summary: RunSummary) -> Iterator[MatchedHit]:
     outcomes = with_late_resolution(
-        read_lines([path], classifier.settings.log.encoding), classifier, classifier.settings
+        read_blocks([path], classifier.settings.log.encoding), classifier, classifier.settings
     )
     yield from tally(outcomes, summary)

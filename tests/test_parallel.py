@@ -36,6 +36,7 @@ from revisit.enrichment.parallel import (
     unpack_hit,
 )
 from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
+from revisit.stream.rows import lines_of
 from revisit.stream.sources import read_lines
 from tests.company_names import company_names
 from tests.conftest import APACHE_LOG, mmdb
@@ -62,7 +63,7 @@ def test_ranges_cover_the_file_line_by_line(tmp_path: Path) -> None:
         ranges = line_aligned_ranges(log, parts)
         assert ranges[0][0] == 0 and ranges[-1][1] == log.stat().st_size
         assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
-        pieces = [line for start, end in ranges for line in read_range(log, start, end)]
+        pieces = [line for start, end in ranges for block in read_range(log, start, end) for line in lines_of(block)]
         assert pieces == list(read_lines([str(log)]))
 
 
@@ -192,7 +193,7 @@ def test_a_worker_takes_the_ranges_nobody_took_yet(tmp_path: Path) -> None:
     assert {number for kind, number, _payload in messages if kind == "hits"} <= {14, 15}
     assert messages[-1][2][0] == 2 and next_range.value == 17
     counted = sum(payload.lines for kind, _number, payload in messages if kind == "range")
-    assert counted == sum(1 for _ in read_range(APACHE_LOG, ranges[14][0], ranges[15][1]))
+    assert counted == sum(len(lines_of(block)) for block in read_range(APACHE_LOG, ranges[14][0], ranges[15][1]))
 
 
 def test_a_matched_hit_crosses_to_the_parent_as_plain_values() -> None:

@@ -1,0 +1,186 @@
+"""Files read a block of whole lines at a time (``text_blocks``) and parsed a block at a time
+(``RowParser.of_blocks``) give exactly what reading and parsing them line by line gives: the same
+lines, the same fields, the same outcome for every line. Checked on every third-party access log
+under ``../shared/data/access-logs`` (Apache, nginx, lnav, CrowdSec and Beats test logs with
+their malformed lines) and on edge cases of the reader: lines at and over the length limit,
+characters cut across the reader's blocks, CRLF, bytes that are not UTF-8, no final newline."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from revisit.core.config import LogSettings, Settings
+from revisit.core.hit import Malformed, MalformedReason
+from revisit.enrichment.accounts import load_accounts
+from revisit.enrichment.classify import HitClassifier, MatchedHit
+from revisit.enrichment.match import AccountIndex
+from revisit.enrichment.maxmind import MaxMindResolver
+from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
+from revisit.stream.formats import MAX_LINE_CHARS, make_line_parser
+from revisit.stream.rows import MALFORMED, RowParser, lines_of
+from revisit.stream.sources import BLOCK_CHARS, decoded_lines, read_blocks, read_lines, text_blocks
+from tests.conftest import ACCESS_LOGS, APACHE_LOG, mmdb
+from tests.test_cli import ACCOUNTS
+
+THIRD_PARTY_LOGS = sorted(
+    path
+    for path in ACCESS_LOGS.rglob("*")
+    if path.is_file() and path.name not in {"LICENSE", "README.md", "SOURCES.md"}
+)
+
+
+def _blocks_of(data: bytes, encoding: str = "utf-8") -> list[str]:
+    return list(text_blocks(io.BytesIO(data), encoding))
+
+
+def _lines_of(data: bytes, encoding: str = "utf-8") -> list[str]:
+    return list(decoded_lines(io.BytesIO(data), encoding))
+
+
+def test_every_third_party_log_is_found() -> None:
+    names = {path.name for path in THIRD_PARTY_LOGS}
+    assert {"apache_logs", "hackers-access.log", "crowdsec_nginx-http-malformed.log", "beats_nginx_test.log"} <= names
+    assert len(THIRD_PARTY_LOGS) == 15
+
+
+@pytest.mark.parametrize("path", THIRD_PARTY_LOGS, ids=lambda path: path.name)
+def test_a_third_party_log_gives_the_same_rows_and_outcomes_by_blocks_as_by_lines(
+    path: Path, index: AccountIndex
+) -> None:
+    lines = list(read_lines([str(path)]))
+    blocks = list(read_blocks([str(path)]))
+    assert "".join(blocks) == "".join(lines)
+    assert [line for block in blocks for line in lines_of(block)] == lines
+    for log_format in ("auto", "combined"):
+        rows = RowParser(make_line_parser(LogSettings(format=log_format)))
+        assert list(rows.of_blocks(blocks)) == list(rows.of_lines(lines))
+    by_lines = _classifier(index).classify_lines(lines)
+    by_blocks = _classifier(index).classify_blocks(read_blocks([str(path)]))
+    assert list(by_blocks) == list(by_lines)
+
+
+def test_the_apache_sample_parses_by_blocks_to_its_exact_fields_and_outcomes(index: AccountIndex) -> None:
+    """The 10,000 lines of Elastic's Apache example: one of them is cut short (a user agent with
+    no closing quote), the rest are combined format; the first row is the sample's first line,
+    split by hand, and the matched hits are those of a line-by-line run."""
+    blocks = list(read_blocks([str(APACHE_LOG)]))
+    rows = list(RowParser(make_line_parser(LogSettings())).of_blocks(blocks))
+    assert len(blocks) == 37 and len(rows) == 10_000
+    malformed = [(row[0][:29], row[2]) for row in rows if row[1] is MALFORMED]
+    assert malformed == [("46.118.127.106 - - [20/May/20", Malformed(MalformedReason.TRUNCATED))]
+    assert rows[0][1:] == (
+        "",
+        "83.149.9.216",
+        "17/May/2015:10:05:03 +0000",
+        "GET /presentations/logstash-monitorama-2013/images/kibana-search.png HTTP/1.1",
+        "200",
+        "203023",
+        "http://semicomplete.com/presentations/logstash-monitorama-2013/",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_1) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/32.0.1700.77 Safari/537.36",
+        "",
+    )
+    assert rows[0][0].endswith('Safari/537.36"\n') and rows[-1][0].endswith("\n")
+    outcomes = list(_classifier(index).classify_blocks(blocks))
+    matched = [outcome for outcome in outcomes if type(outcome) is MatchedHit]
+    assert len(outcomes) == 10_000
+    assert matched == [
+        o for o in _classifier(index).classify_lines(read_lines([str(APACHE_LOG)])) if type(o) is MatchedHit
+    ]
+    assert len(matched) > 0
+
+
+def test_a_block_with_an_odd_line_is_parsed_line_by_line() -> None:
+    """An escaped quote, a line the fast expression does not take, a blank line: the block's
+    rows are those of its lines one by one (the odd line's own fields, or its reason)."""
+    plain = '192.0.2.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5 "-" "agent"\n'
+    escaped = '192.0.2.2 - - [17/May/2015:10:05:04 +0000] "GET / HTTP/1.1" 200 5 "-" "say \\"hi\\""\n'
+    rows = RowParser(make_line_parser(LogSettings()))
+    got = list(rows.of_blocks([plain + escaped + "\n" + "garbage\n" + plain]))
+    assert [row[0] for row in got] == [plain, escaped, "\n", "garbage\n", plain]
+    assert got[1][2:] == (
+        "192.0.2.2",
+        "17/May/2015:10:05:04 +0000",
+        "GET / HTTP/1.1",
+        "200",
+        "5",
+        "-",
+        'say \\"hi\\"',
+        "",
+    )
+    assert got[2][1] is MALFORMED and got[2][2] == Malformed(MalformedReason.EMPTY)
+    assert got[3][1] is MALFORMED and got[3][2] == Malformed(MalformedReason.UNRECOGNIZED)
+    assert got == list(rows.of_lines([plain, escaped, "\n", "garbage\n", plain]))
+
+
+def test_blocks_hold_whole_lines_and_an_over_long_line_comes_alone_cut_as_lines_cut_it() -> None:
+    line = b'192.0.2.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5 "-" "agent"\n'
+    at_limit = b"x" * (MAX_LINE_CHARS - 1) + b"\n"  # MAX_LINE_CHARS characters with its newline
+    over_by_its_newline = b"y" * MAX_LINE_CHARS + b"\n"
+    long = b"z" * (3 * BLOCK_CHARS) + b"\n"
+    data = line * 1000 + at_limit + line + over_by_its_newline + long + line * 2000 + b"no newline at the end"
+    blocks = _blocks_of(data)
+    assert all(len(block) <= BLOCK_CHARS for block in blocks)
+    # every block ends at a line's end but the over-long line's cut beginning, alone, and the last
+    assert [block for block in blocks[:-1] if not block.endswith("\n")] == ["z" * BLOCK_CHARS]
+    assert blocks[-1].endswith("no newline at the end")
+    assert [line for block in blocks for line in lines_of(block)] == _lines_of(data)
+    rows = RowParser(make_line_parser(LogSettings()))
+    reasons = [row[2].reason for row in rows.of_blocks(blocks) if row[1] is MALFORMED]
+    assert reasons == [
+        MalformedReason.UNRECOGNIZED,  # x…x
+        MalformedReason.TOO_LONG,  # y…y and its newline
+        MalformedReason.TOO_LONG,  # z…z cut
+        MalformedReason.UNRECOGNIZED,  # the last line
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    b'203.0.113.9 - - [01/Dec/2026:09:00:00 +0900] "GET /pricing HTTP/1.1" 200 512 "-" "Mozilla/5.0"',
+                    b'203.0.113.9 - - [01/Dec/2026:09:00:01 +0900] "GET /a\\"b HTTP/1.1" 200 512 "-" "x"',
+                    "\u682a\u5f0f\u4f1a\u793e".encode() * 5,
+                    b"\xff\xfe broken",
+                    b"\r",
+                    b"",
+                ]
+            ),
+            st.binary(max_size=40),
+            st.integers(MAX_LINE_CHARS - 2, MAX_LINE_CHARS + 2).map(lambda n: "\u3042".encode() * n),
+        ),
+        max_size=12,
+    ),
+    st.booleans(),
+    st.sampled_from(["utf-8", "cp932"]),
+)
+def test_any_bytes_read_by_blocks_give_the_lines_and_rows_of_reading_them_line_by_line(
+    pieces: list[bytes], final_newline: bool, encoding: str
+) -> None:
+    data = b"\n".join(pieces) + (b"\n" if final_newline else b"")
+    blocks = _blocks_of(data, encoding)
+    lines = _lines_of(data, encoding)
+    assert [line for block in blocks for line in lines_of(block)] == lines
+    rows = RowParser(make_line_parser(LogSettings()))
+    assert list(rows.of_blocks(blocks)) == list(rows.of_lines(lines))
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> AccountIndex:
+    """The CLI tests' accounts: some of the Apache sample's visitors are theirs."""
+    path = tmp_path_factory.mktemp("accounts") / "accounts.csv"
+    path.write_text(ACCOUNTS, encoding="utf-8")
+    return AccountIndex(load_accounts(str(path)))
+
+
+def _classifier(index: AccountIndex) -> HitClassifier:
+    resolvers = ResolverChain([AccountNetworkResolver(index), MaxMindResolver.from_paths([mmdb("GeoIP2-ISP-Test")])])
+    return HitClassifier(Settings(), index, resolvers)
