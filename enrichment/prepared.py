@@ -22,13 +22,13 @@ import stat
 import tempfile
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from revisit.core.account import Account
 from revisit.core.collection import no_collection
 from revisit.core.config import MatchingSettings
+from revisit.core.version import __version__
 from revisit.enrichment.account_table import REDUCERS, AccountTable
 from revisit.enrichment.accounts import Cells, RowKey, decode_accounts, parse_rows, read_accounts
 from revisit.enrichment.match import AccountIndex
@@ -194,12 +194,8 @@ def _position(index: AccountIndex, account: Account) -> int:
 
 
 def _rules(matching: MatchingSettings) -> str:
-    try:
-        version = metadata.version("revisit")
-    except metadata.PackageNotFoundError:
-        version = "source"
     rules = replace(matching, prepared_dir="")  # where the files are is no part of what they hold
-    return f"{FORMAT}\0{version}\0{rules!r}"
+    return f"{FORMAT}\0{__version__}\0{rules!r}"
 
 
 def _cache_key(digest: str, encoding: str, matching: MatchingSettings) -> str:

@@ -38,7 +38,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import (
     ArgumentError,
     IntegrityError,
@@ -209,6 +209,8 @@ def _dialect_insert(engine: Engine, table: Any):
     """An INSERT that knows ``ON CONFLICT`` in the database's own dialect."""
     dialect = engine.dialect.name
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # only here: ~30 ms to import at every start on SQLite
+
         return postgresql.insert(table)
     if dialect == "sqlite":
         return sqlite.insert(table)
