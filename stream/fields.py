@@ -24,6 +24,9 @@ _MONTHS = {
 }
 
 
+_SECONDS = {f"{second:02d}": timedelta(seconds=second) for second in range(60)}
+
+
 class TimestampParser:
     """Every timestamp an access log writes → aware datetime, or None; never an exception.
 
@@ -62,7 +65,9 @@ class TimestampParser:
         minute = self._minutes.get(minute_key)
         if minute is None:
             minute = self._minutes.remember(minute_key, self._parse_clf_minute(text))
-        return minute.replace(second=int(text[18:20]))
+        second = _SECONDS.get(text[18:20])
+        # adding a second is ~6x faster than ``replace(second=...)``, kept for odd digits (" 5")
+        return minute + second if second is not None else minute.replace(second=int(text[18:20]))
 
     def _parse_clf_minute(self, text: str) -> datetime:
         zone = self._zones.get(text[21:])

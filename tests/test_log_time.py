@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -62,6 +62,8 @@ def test_epoch_numbers_in_every_unit(text: str, expected: datetime) -> None:
         "9999-12-31T23:59:59-01:00",  # after 9999 once in UTC
         "31/Foo/2015:04:11:25 +0100",
         "10/Oct/2000:13:55:36 -07xx",
+        "10/Oct/2000:13:55:60 -0700",  # no leap second in the minute's seconds
+        "10/Oct/2000:13:55:-1 -0700",
         "",
         "-",
         "1e9",
@@ -70,6 +72,15 @@ def test_epoch_numbers_in_every_unit(text: str, expected: datetime) -> None:
 )
 def test_impossible_values_are_misses_not_exceptions(text: str) -> None:
     assert TimestampParser(TOKYO).parse(text) is None
+
+
+def test_every_second_of_a_clf_minute_is_read_as_itself() -> None:
+    parser = TimestampParser()
+    pacific = timezone(timedelta(hours=-7))
+    for second in range(60):
+        expected = datetime(2000, 10, 10, 13, 55, second, tzinfo=pacific)
+        assert parser.parse(f"10/Oct/2000:13:55:{second:02d} -0700") == expected
+    assert parser.parse("10/Oct/2000:13:55: 7 -0700") == datetime(2000, 10, 10, 13, 55, 7, tzinfo=pacific)
 
 
 @settings(max_examples=400, deadline=None)
