@@ -83,30 +83,30 @@ TRANSLATIONS = {
         "アドレス {address}: 自社のネットワーク（filters.own_networks）です。組織を調べる前に除外します（一致なし）"
     ),
     "{address} is in {network}, learned for account {account}: {entry}": (
-        "{address} は {network} の中にあり、取引先 {account} について学んだものです: {entry}"
+        "{address} は {network} の中にあり、取引先 {account} について学んだものです：{entry}"
     ),
     "note: the ledger cannot match {count} learned network(s): their account(s) {ids} are not in the "
     "--accounts list (they left the list, or pass the list the ledger was learned with)": (
-        "注意: 台帳で学んだネットワーク {count} 件は照合できません。取引先 {ids} が --accounts のリストに"
+        "注意：台帳で学んだネットワーク {count} 件は照合できません。取引先 {ids} が --accounts のリストに"
         "ありません（リストから外れたか、台帳を学んだときのリストを渡してください）"
     ),
     "note: the ledger cannot match {count} learned network(s): their account(s) {ids} are not in the "
     "database's account list, which is empty (store the list with `revisit accounts import CSV --db URL`, "
     "or pass --accounts CSV)": (
-        "注意: 台帳で学んだネットワーク {count} 件は照合できません。データベースの取引先リストが空で、"
+        "注意：台帳で学んだネットワーク {count} 件は照合できません。データベースの取引先リストが空で、"
         "取引先 {ids} がありません（`revisit accounts import CSV --db URL` でリストを保存するか、"
         "--accounts CSV を渡してください）"
     ),
     "note: the ledger cannot match {count} learned network(s): their account(s) {ids} are not in the "
     "database's account list (they left the list, or pass the current list with --accounts CSV)": (
-        "注意: 台帳で学んだネットワーク {count} 件は照合できません。取引先 {ids} がデータベースの取引先リストに"
+        "注意：台帳で学んだネットワーク {count} 件は照合できません。取引先 {ids} がデータベースの取引先リストに"
         "ありません（リストから外れたか、--accounts CSV で今のリストを渡してください）"
     ),
     # what a source saw (``Organization.evidence_said``, ``LateAnswer.notes``)
     "{described}; {evidence}": "{described}。根拠：{evidence}",
     "{network} is listed on account {account}": "{network} は取引先 {account} に載っています",
     "{network} is in the ledger for account {account}: {entry}": (
-        "{network} は取引先 {account} の台帳にあります: {entry}"
+        "{network} は取引先 {account} の台帳にあります：{entry}"
     ),
     "anonymous network ({flags})": "匿名化ネットワーク（{flags}）",
     "hosting provider": "ホスティング事業者",
@@ -143,11 +143,11 @@ TRANSLATIONS = {
     ),
     "PTR {name}: {clue}": "PTR {name}。{clue}",
     "PTR {name} (forward-confirmed): registrable domain {domain}": (
-        "PTR {name}（正引きで確認済み）: 登録可能なドメイン {domain}"
+        "PTR {name}（正引きで確認済み）：登録可能なドメイン {domain}"
     ),
     "no PTR record": "PTR レコードがありません",
     "no answer within {seconds:g} s": "{seconds:g} 秒以内に答えがありません",
-    "DNS failure: {error}": "DNS の失敗: {error}",
+    "DNS failure: {error}": "DNS の失敗：{error}",
     "PTR {name} does not resolve back to the address, so it is not believed": (
         "PTR {name} は正引きでこのアドレスに戻らないため、信用しません"
     ),
@@ -161,13 +161,13 @@ TRANSLATIONS = {
         "事業者に割り振られ、その利用者に配られるブロックです"
     ),
     "a block larger than /{size}: a provider's, not one company's": (
-        "/{size} より大きいブロック: 一社ではなく事業者のものです"
+        "/{size} より大きいブロック：一社ではなく事業者のものです"
     ),
     "registrant {name!r}": "登録者「{name}」",
     "no registrant organisation named": "登録者の組織名がありません",
     "JPNIC whois named no holder": "JPNIC whois に保有者の名前がありません",
     "JPNIC whois: {network} is assigned to {name!r}": "JPNIC whois: {network} は「{name}」に割り当てられています",
-    "late resolution failed: {error}": "遅延照会に失敗しました: {error}",
+    "late resolution failed: {error}": "遅延照会に失敗しました：{error}",
     # a source's terms
     "{title}: {licence} ({url}); sales use {sales_use}": "{title}: {licence}（{url}）。営業での利用：{sales_use}",
     "; credit required: {credit!r}": "。クレジット表記が必要：「{credit}」",
@@ -199,12 +199,20 @@ TRANSLATIONS = {
         "アドレスは取引先自身のネットワーク {network} の中にあります"
     ),
     "ledger: {network} was learned for {count} accounts ({ids}); revoke the wrong one (`revisit ledger revoke`)": (
-        "台帳: {network} が {count} 件の取引先（{ids}）について記録されています。"
+        "台帳：{network} が {count} 件の取引先（{ids}）について記録されています。"
         "誤っている方を取り消してください（`revisit ledger revoke`）"
     ),
     "ledger: address is in {network}, learned for the account from {entry}": (
-        "台帳: アドレスは {network} の中にあり、この取引先について次の記録から学んだものです: {entry}"
+        "台帳：アドレスは {network} の中にあり、この取引先について次の記録から学んだものです：{entry}"
     ),
+    # a ledger entry's evidence (``enrichment.ledger.learn``)
+    "{what} {source}: {described}": "{what}（{source}）：{described}",
+    "{what}: {described}": "{what}：{described}",
+    "form export": "フォーム送信",
+    "in {file}": "{file}",
+    "{file} line {line}": "{file} の {line} 行目",
+    "an address at {domain}": "{domain} のアドレス",
+    "account {account}": "取引先 {account}",
     "{evidence}; seen {count} time, first {first}, last {last}, until {until}": (
         "{evidence}。確認 {count} 回、初回 {first}、最終 {last}、有効期限 {until}"
     ),
@@ -237,14 +245,14 @@ TRANSLATIONS = {
     ),
     "{name!r} is {verdict} (the account's {method})": "「{name}」は{verdict}（取引先の{method}）",
     "no account has the organisation's name {name!r} exactly, and the fuzzy match declined: {verdict}": (
-        "組織名「{name}」とそのまま一致する取引先はなく、あいまい一致も見送りました: {verdict}"
+        "組織名「{name}」とそのまま一致する取引先はなく、あいまい一致も見送りました：{verdict}"
     ),
     "{name!r} is {verdict} (the account's registered {method}, romanised and folded)": (
         "「{name}」は{verdict}（取引先の登記{method}をローマ字にして表記を揃えたもの）"
     ),
     "no account has the organisation's name {name!r}, and the match with registered "
     "English names and readings declined: {verdict}": (
-        "組織名「{name}」の取引先はなく、登記英語名・フリガナとの照合も見送りました: {verdict}"
+        "組織名「{name}」の取引先はなく、登記英語名・フリガナとの照合も見送りました：{verdict}"
     ),
     "no account has the organisation's network, domain or name ({organization})": (
         "組織のネットワーク・ドメイン・名前のどれも取引先リストにありません（{organization}）"
@@ -300,6 +308,6 @@ NOTES = {
 SEPARATOR = "。"  # between a source's clues
 
 # said before a note that quotes the registries' own words, which stay as they are
-NOTE_LEADS = {"rdap": "各レジストリの条件（原文の引用）: ", "rdap+jpnic": "各レジストリの条件（原文の引用）: "}
+NOTE_LEADS = {"rdap": "各レジストリの条件（原文の引用）：", "rdap+jpnic": "各レジストリの条件（原文の引用）："}
 
 TRANSLATIONS |= KINDS  # a kind said inside a reason ("traffic of an access provider (isp: ...)")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -65,7 +65,7 @@ class Sighting:
     email: str = ""
     account_id: str = ""
     kind: str = FORM  # SIGN_IN or FORM
-    source: str = ""  # where it was read: "leads.csv line 4", "access.log"
+    source: Phrase | str = ""  # where it was read: "leads.csv line 4", "in access.log"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,8 @@ class LedgerEntry:
     last_seen: datetime
     expires_at: datetime
     sightings: int = 1
+    # the evidence, to be said in the reader's language (None: stored before it was kept)
+    evidence_said: Phrase | None = field(default=None, compare=False)
 
     def merged(self, other: LedgerEntry) -> LedgerEntry:
         """This entry with another sighting of the same network for the same account."""
@@ -95,10 +97,10 @@ class LedgerEntry:
         return str(self.described())
 
     def described(self) -> Phrase:
-        """What was seen and when, to be said in the reader's language (the evidence stays as seen)."""
+        """What was seen and when, to be said in the reader's language."""
         return Phrase.of(
             SEEN_ONCE if self.sightings == 1 else SEEN_TIMES,
-            evidence=self.evidence,
+            evidence=self.evidence_said or self.evidence,
             count=self.sightings,
             first=f"{self.first_seen:%Y-%m-%d}",
             last=f"{self.last_seen:%Y-%m-%d}",
@@ -170,7 +172,7 @@ def learn(
         account = index.accounts.get(sighting.account_id)
         if account is None:
             return Refusal("unknown_account", f"account id {sighting.account_id!r} is not on the account list")
-        described = f"account {account.account_id}"
+        described = Phrase.of("account {account}", account=account.account_id)
     else:
         found = _EMAIL.match(sighting.email.strip())
         if found is None:
@@ -186,7 +188,7 @@ def learn(
             ids = ", ".join(sorted(a.account_id for a in accounts))
             return Refusal("ambiguous_domain", f"domain {listed} is on {len(accounts)} accounts ({ids})")
         account = accounts[0]
-        described = f"an address at {domain}"
+        described = Phrase.of("an address at {domain}", domain=domain)
     by_network = index.by_network(sighting.address)
     if by_network is not None:
         owners, listed = by_network
@@ -198,12 +200,17 @@ def learn(
             )
     prefix = settings.prefix_v4 if sighting.address.version == 4 else settings.prefix_v6
     network = ipaddress.ip_network((sighting.address, prefix), strict=False)
-    what = "sign-in" if sighting.kind == SIGN_IN else "form export"
+    what = Phrase.of("sign-in" if sighting.kind == SIGN_IN else "form export")
+    if sighting.source:
+        evidence = Phrase.of("{what} {source}: {described}", what=what, source=sighting.source, described=described)
+    else:
+        evidence = Phrase.of("{what}: {described}", what=what, described=described)
     return LedgerEntry(
         network=network,
         account_id=account.account_id,
         kind=sighting.kind,
-        evidence=f"{what} {sighting.source}: {described}" if sighting.source else f"{what}: {described}",
+        evidence=str(evidence),
+        evidence_said=evidence,
         email_domain=domain,
         first_seen=sighting.seen_at,
         last_seen=sighting.seen_at,

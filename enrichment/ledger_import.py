@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from revisit.core.config import LedgerSettings
 from revisit.core.errors import BadInput
+from revisit.core.phrase import Phrase
 from revisit.enrichment.ledger import FORM, SIGN_IN, LedgerEntry, Refusal, Sighting, learn, merge_entries
 from revisit.stream.fields import normalize_address
 
@@ -154,7 +155,8 @@ def read_form_export(path: str | Path, zone: tzinfo, encoding: str = "utf-8-sig"
                 "(ISO 8601 or YYYY/MM/DD HH:MM:SS)"
             )
         else:
-            sightings.append(Sighting(address, seen_at, email=email, kind=FORM, source=f"{source} line {line}"))
+            where = Phrase.of("{file} line {line}", file=source, line=line)
+            sightings.append(Sighting(address, seen_at, email=email, kind=FORM, source=where))
     if errors:
         shown = errors[:_MAX_ERRORS_SHOWN]
         more = len(errors) - len(shown)
@@ -177,12 +179,9 @@ def learn_all(
 
 def sightings_of_sign_ins(sign_ins: Iterable[SignIn], holds: str, source: str) -> Iterable[Sighting]:
     """Sign-ins as sightings: the field holds an e-mail or an account id (``ledger.log_field_holds``)."""
+    where = Phrase.of("in {file}", file=source)
     for sign_in in sign_ins:
         if holds == "account_id":
-            yield Sighting(
-                sign_in.address, sign_in.seen_at, account_id=sign_in.identity, kind=SIGN_IN, source=f"in {source}"
-            )
+            yield Sighting(sign_in.address, sign_in.seen_at, account_id=sign_in.identity, kind=SIGN_IN, source=where)
         else:
-            yield Sighting(
-                sign_in.address, sign_in.seen_at, email=sign_in.identity, kind=SIGN_IN, source=f"in {source}"
-            )
+            yield Sighting(sign_in.address, sign_in.seen_at, email=sign_in.identity, kind=SIGN_IN, source=where)

@@ -4,6 +4,7 @@ explanation of a real MaxMind answer reads in Japanese from start to end."""
 from __future__ import annotations
 
 import ast
+import json
 import string
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def test_a_phrase_says_its_values_in_the_same_language() -> None:
         "no listed name is 88% alike"
     )
     assert outer.said_in(japanese.TRANSLATIONS) == (
-        "組織名「Lariat Software」とそのまま一致する取引先はなく、あいまい一致も見送りました: "
+        "組織名「Lariat Software」とそのまま一致する取引先はなく、あいまい一致も見送りました："
         "88% 以上似ている名前はリストにありません"
     )
 
@@ -160,3 +161,19 @@ def test_an_organisation_crosses_processes_without_its_clues_sentences() -> None
     assert (crossed, crossed.detail, crossed.phrase, match.phrase) == (match, str(said), None, said)
     no_match = NoMatch.because("no resolver knows this address")
     assert pickle.loads(pickle.dumps(no_match)).reason == "no resolver knows this address"
+
+
+def test_a_phrase_stored_as_a_record_reads_back_the_same_or_not_at_all() -> None:
+    """Stored evidence (a learned network's, an RDAP answer's) keeps its phrase as JSON; a record
+    that does not read back (another version's, damaged) is no phrase, and its English is said."""
+    phrase = Phrase.of(
+        "{what} {source}: {described}",
+        what=Phrase.of("form export"),
+        source=Phrase.of("{file} line {line}", file="leads.csv", line=3),
+        described=Phrase.of("an address at {domain}", domain="example.co.jp"),
+    )
+    record = json.loads(json.dumps(phrase.to_record()))
+    assert Phrase.stored(record) == phrase and str(Phrase.stored(record)) == str(phrase)
+    assert str(phrase) == "form export leads.csv line 3: an address at example.co.jp"
+    for damaged in (None, {}, {"template": 3}, {"template": "{a}", "values": [["a"]]}, ["x"], "text"):
+        assert Phrase.stored(damaged) is None

@@ -415,3 +415,23 @@ def test_the_worker_matches_late_and_gives_the_alerts_replay_gives(
         setup.assert_same_as_replay((replayed, 12))
     finally:
         setup.stop_all()
+
+
+def test_an_rdap_answer_read_back_from_the_database_says_its_evidence_in_japanese(rdap_server, sqlite_url) -> None:
+    """The registration's clues are stored with their phrases: the next run's explain says a
+    cached answer in the reader's language, as it says a fresh one."""
+    from revisit.enrichment.explain import words_in
+    from revisit.storage.store import Store
+
+    registration = RdapClient(rdap_settings(rdap_server)).lookup(ipaddress.ip_address("206.41.110.1"))
+    store = Store(sqlite_url)
+    try:
+        assert store.save_network_registrations([registration]) == 1
+        (loaded,) = store.load_network_registrations()
+    finally:
+        store.close()
+    assert loaded.evidence == registration.evidence and loaded.evidence_said == registration.evidence_said
+    assert words_in("ja").clues(loaded.evidence_said) == (
+        "RDAP ネットワーク 206.41.110.0/24（DIRECT ALLOCATION）。事業者に割り振られ、その利用者に配られるブロックです。"
+        "登録者「United-IX」"
+    )

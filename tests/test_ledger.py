@@ -119,6 +119,14 @@ def test_a_form_export_teaches_an_address_that_then_matches_a_real_visitor_by_le
     assert "  your network ledger (sign-ins, forms) 星空工業株式会社 [business] domain hoshizora.co.jp" in explained
     assert "  L01          星空工業株式会社" in explained and "ledger 150.162.56.185/32 (form)" in explained
     assert "match: account L01 '星空工業株式会社' by ledger, confidence 0.90" in explained
+    # in Japanese, the evidence too (stored with its phrase): no English left in the reason
+    assert main(["explain", "--locale", "ja", "150.162.56.185", "--db", db_url]) == 0
+    reason = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  理由："))
+    assert reason == (
+        "  理由：台帳：アドレスは 150.162.56.185/32 の中にあり、この取引先について次の記録から学んだものです："
+        "フォーム送信（leads.csv の 3 行目）：mail.hoshizora.co.jp のアドレス。"
+        f"確認 2 回、初回 {_days_ago(3)[:10]}、最終 {_days_ago(1)[:10]}、有効期限 {_days_ago(-89)[:10]}"
+    )
 
     assert main(["ledger", "revoke", "150.162.56.185", "--db", db_url, "--reason", "a shared co-working space"]) == 0
     assert capsys.readouterr().out == "revoked 1 learned network(s)\n"
@@ -391,6 +399,8 @@ def test_the_web_account_page_shows_what_the_ledger_learned_in_english_and_japan
         japanese = client.get("/accounts/L01", headers={"Accept-Language": "ja"}).text
         assert "ログイン・フォーム送信から分かったネットワーク" in japanese
         assert "<code>150.162.56.185/32</code> · フォーム · hoshizora.co.jp · <strong>使用中</strong>" in japanese
+        assert "フォーム送信（leads.csv の 2 行目）：hoshizora.co.jp のアドレス" in japanese
+        assert "form export" not in japanese
     finally:
         store.close()
 

@@ -36,6 +36,33 @@ class Phrase:
         }
         return translations.get(self.template, self.template).format(**values)
 
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-able record of the phrase (stored beside its English, to be said again later)."""
+        values = [[name, value.to_record() if isinstance(value, Phrase) else value] for name, value in self.values]
+        return {"template": self.template, "values": values}
+
+    @classmethod
+    def stored(cls, record: Any) -> Phrase | None:
+        """The phrase of a stored record; None when none was stored or it does not read back (the
+        English text stored beside it is then said instead)."""
+        try:
+            return cls.from_record(record) if record else None
+        except ValueError:
+            return None
+
+    @classmethod
+    def from_record(cls, record: Any) -> Phrase:
+        """The phrase of ``to_record``; ValueError for anything else."""
+        if not isinstance(record, dict) or not isinstance(record.get("template"), str):
+            raise ValueError(f"not a phrase record: {record!r}")
+        values = []
+        for pair in record.get("values", ()):
+            if not (isinstance(pair, list | tuple) and len(pair) == 2 and isinstance(pair[0], str)):
+                raise ValueError(f"not a phrase value: {pair!r}")
+            name, value = pair
+            values.append((name, cls.from_record(value) if isinstance(value, dict) else value))
+        return cls(record["template"], tuple(values))
+
 
 def said_in_process(*names: str) -> Callable[[_Class], _Class]:
     """A frozen slots dataclass pickled without the fields ``names`` (its sentences for a reader),

@@ -104,6 +104,9 @@ class NetworkRegistrationRow(Base):
     source: Mapped[str] = mapped_column(String(32))
     evidence: Mapped[str] = mapped_column(Text, default="", server_default="")
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # last, as migration 0013 added it: the evidence's phrases (``Phrase.to_record``), to be said
+    # in the reader's language; None when stored before
+    evidence_said: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class LedgerRow(Base):
@@ -125,6 +128,9 @@ class LedgerRow(Base):
     sightings: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # last, as migration 0013 added it: the evidence as a phrase (``Phrase.to_record``), to be said
+    # in the reader's language; None when stored before
+    evidence_said: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class SessionRow(Base):

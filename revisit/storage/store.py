@@ -55,6 +55,7 @@ from revisit.core.collection import no_collection
 from revisit.core.config import DeliverySettings, masked_url
 from revisit.core.errors import BadInput
 from revisit.core.organization import Organization, OrgKind
+from revisit.core.phrase import Phrase
 from revisit.core.text import without_credentials
 from revisit.core.visit import PageView, Session
 from revisit.enrichment.account_table import AccountTable, account_fingerprint
@@ -117,7 +118,7 @@ def _write_ahead_log(connection: Any, _record: Any) -> None:
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
-SCHEMA_REVISION = "0012"
+SCHEMA_REVISION = "0013"
 
 # Alembic's own table of the revision a database is at, as Alembic creates it.
 _ALEMBIC_VERSION = Table(
@@ -550,7 +551,15 @@ class Store:
             table = NetworkRegistrationRow.__table__
             rows = connection.execute(select(table).where(table.c.expires_at > now)).all()
         return [
-            NetworkRegistration(r.network, r.name, OrgKind(r.kind), r.source, r.evidence, as_utc(r.expires_at))
+            NetworkRegistration(
+                r.network,
+                r.name,
+                OrgKind(r.kind),
+                r.source,
+                r.evidence,
+                as_utc(r.expires_at),
+                tuple(p for p in map(Phrase.stored, r.evidence_said or ()) if p is not None),
+            )
             for r in rows
         ]
 
@@ -568,6 +577,7 @@ class Store:
                 "kind": registration.kind.value,
                 "source": registration.source,
                 "evidence": registration.evidence,
+                "evidence_said": [phrase.to_record() for phrase in registration.evidence_said] or None,
                 "expires_at": registration.expires_at,
             }
         if not rows:
@@ -578,7 +588,7 @@ class Store:
                     self.engine,
                     NetworkRegistrationRow.__table__,
                     ["network"],
-                    ["name", "kind", "source", "evidence", "expires_at"],
+                    ["name", "kind", "source", "evidence", "evidence_said", "expires_at"],
                 ),
                 list(rows.values()),
             )
@@ -924,6 +934,7 @@ def _ledger_row(entry: LedgerEntry) -> dict[str, Any]:
         "account_id": entry.account_id,
         "kind": entry.kind,
         "evidence": entry.evidence,
+        "evidence_said": entry.evidence_said.to_record() if entry.evidence_said is not None else None,
         "email_domain": entry.email_domain,
         "first_seen": to_utc(entry.first_seen),
         "last_seen": to_utc(entry.last_seen),
@@ -938,6 +949,7 @@ def _ledger_entry(row: Any) -> LedgerEntry:
         account_id=row.account_id,
         kind=row.kind,
         evidence=row.evidence,
+        evidence_said=Phrase.stored(row.evidence_said),
         email_domain=row.email_domain,
         first_seen=as_utc(row.first_seen),
         last_seen=as_utc(row.last_seen),

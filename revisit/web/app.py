@@ -304,6 +304,7 @@ def create_app(
     templates.env.globals["page_word"] = i18n.page_words
     templates.env.globals["reason_word"] = dormancy_reason_words  # and for why an account went quiet
     templates.env.globals["match_words"] = i18n.alert_match_in_words
+    templates.env.globals["stored_sentence"] = i18n.stored_sentence
     catalogs = i18n.Catalogs.load()
     templates.env.filters["local"] = lambda moment, form="%Y-%m-%d %H:%M": clock.local(moment).strftime(form)
     templates.env.filters["iso"] = clock.iso

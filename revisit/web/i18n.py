@@ -23,6 +23,8 @@ from babel.support import NullTranslations, Translations
 
 from revisit.alerts.render import amount_in, match_in_words, page_label
 from revisit.core.alert import Alert
+from revisit.core.phrase import Phrase
+from revisit.enrichment.explain import words_in
 
 LOCALES = ("ja", "en")
 DEFAULT_LOCALE = "en"
@@ -184,3 +186,9 @@ def alert_match_in_words(payload: Mapping[str, Any], locale: str) -> str:
     except (KeyError, ValueError, TypeError):
         return str(payload.get("match", {}).get("detail", ""))
     return match_in_words(replace(alert, locale=locale))
+
+
+def stored_sentence(phrase: Phrase | None, english: str, locale: str) -> str:
+    """A sentence stored with its phrase (a learned network's evidence), in the page's language,
+    from the same catalog as ``revisit explain``; its stored English when it was stored without."""
+    return phrase.said_in(words_in(locale).translations) if phrase is not None else english

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
 from revisit.core.config import DormancySettings
+from revisit.core.phrase import Phrase
 from revisit.enrichment.dormancy import tier_cutoffs
 from revisit.enrichment.normalize import search_forms
 from revisit.privacy import stored_address_in
@@ -878,6 +879,7 @@ class LearnedNetwork:
     network: str
     kind: str  # sign-in or form
     evidence: str
+    evidence_said: Phrase | None  # the evidence to be said in the page's language (None: stored without)
     email_domain: str
     first_seen: datetime
     last_seen: datetime
@@ -894,6 +896,7 @@ def _learned(row: LedgerRow) -> LearnedNetwork:
         row.network,
         row.kind,
         row.evidence,
+        Phrase.stored(row.evidence_said),
         row.email_domain,
         as_utc(row.first_seen),
         as_utc(row.last_seen),
