@@ -28,6 +28,8 @@ class AlbParser:
     optional): a line cut off before ``error_reason`` is ``missing_fields``, not a visit."""
 
     fast_pattern = None
+
+    block_pattern = None
     _LINE = re.compile(
         r"^(?:https?|h2|grpcs|wss?) (\S+) \S+ (\S+) \S+ \S+ \S+ \S+ (\d{3}|-) \S+ \d+ (\d+) " + _QUOTED + " " + _QUOTED
     )
@@ -50,6 +52,8 @@ class ElbParser:
     "request" "user_agent" ssl_cipher ssl_protocol``; TCP listeners log ``"- - - "`` as the request."""
 
     fast_pattern = None
+
+    block_pattern = None
     _LINE = re.compile(
         r"^(\d{4}-\d\d-\d\dT[\d:.]+Z) \S+ (\S+) \S+ \S+ \S+ \S+ (\d{3}|-) \S+ \d+ (\d+) "
         + _QUOTED
@@ -80,6 +84,8 @@ class HaproxyParser:
     """
 
     fast_pattern = None
+
+    block_pattern = None
     _LINE = re.compile(
         r"^(?:[^\[]*\[\d+\]: )?(\S+):\d+ \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d(?:\.\d+)?)\] "
         r"\S+ \S+ \S+ (-?\d+) \+?(\d+) \S+ \S+ \S+ \S+ \S+(?: \{([^}]*)\})?(?: \{[^}]*\})? "
@@ -118,6 +124,8 @@ class EnvoyParser:
     """
 
     fast_pattern = None
+
+    block_pattern = None
     _LINE = re.compile(
         r'^(?:ACCESS )?\[(\S+)\] "((?:[^"\\]|\\.)*)" (\d+) \S+(?: \S+ \S+ "[^"]*")? (?:\d+|-) (\d+|-) \S+ \S+ '
         r'"([^"]*)" "([^"]*)" "[^"]*" "([^"]*)" "[^"]*"(?: \S+ \S+ \S+ (\S+) \S+ \S+)?\s*$'

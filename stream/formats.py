@@ -50,6 +50,12 @@ class LineParser(Protocol):
     @property
     def fast_pattern(self) -> re.Pattern[str] | None: ...
 
+    # Optional with it: the fast pattern over a block of lines, anchored at each line's start, its
+    # first group the whole line with its newline, then the fast pattern's groups, as the fast
+    # pattern gives them for a line it matches alone (``stream.rows`` checks the count of matches).
+    @property
+    def block_pattern(self) -> re.Pattern[str] | None: ...
+
     def split(self, line: str) -> RawFields | Malformed: ...
 
 
@@ -127,6 +133,12 @@ _STATUS = r"(\d{3})"
 _SIZE = r"(\d+|-)"
 
 
+def _clf_fields(quoted: str, time: str) -> str:
+    """A combined or common line's fields in RawFields' order, with these patterns of a quoted
+    field and of the time; the empty first group stands for the absent vhost."""
+    return " ".join((r"()(\S+) \S+ \S+", time, quoted, _STATUS, _SIZE, quoted, quoted)) + r"(.*)"
+
+
 W3C_NAMES = ("w3c", "iis", "cloudfront")
 # reasons no other layout can change (an Envoy line looks like a broken combined one: missing_fields)
 _NOT_ANY_FORMAT = (MalformedReason.EMPTY, MalformedReason.COMMENT, MalformedReason.BINARY, MalformedReason.TOO_LONG)
@@ -143,6 +155,7 @@ class AutoParser:
     def __init__(self, settings: LogSettings) -> None:
         self._clf = AutoClfParser()
         self.fast_pattern: re.Pattern[str] | None = self._clf.fast_pattern
+        self.block_pattern: re.Pattern[str] | None = self._clf.block_pattern
         self._w3c_fields = settings.w3c_fields
         self._w3c: W3cParser | None = None
         self._others: tuple[LineParser, ...] = (
@@ -200,21 +213,13 @@ class AutoClfParser:
     an X-Forwarded-For chain in the client field, and trailing fields (nginx ``main``), per line.
     """
 
-    _FAST = re.compile(  # the empty first group stands for the absent vhost: groups() is RawFields' order
-        r"^()(\S+) \S+ \S+ "
-        + _TIME
-        + " "
-        + _FAST_QUOTED
-        + " "
-        + _STATUS
-        + " "
-        + _SIZE
-        + " "
-        + _FAST_QUOTED
-        + " "
-        + _FAST_QUOTED
-        + r"(.*)"
-    )
+    _FAST = re.compile("^" + _clf_fields(_FAST_QUOTED, _TIME))
+    # The same over a block of lines (``stream.rows``): at each line's start, the whole line as the
+    # first group, then the fast pattern's groups. Its quoted fields may run past a line's end, as
+    # ``[^"\n]`` would not, but that class took twice the time of ``[^"]`` (0.68 µs a line): a line
+    # cut inside a quote shows as fewer matches than lines, and a block without a line's share of
+    # quotes is not searched at all (``stream.rows``).
+    _BLOCK = re.compile("^(" + _clf_fields(_FAST_QUOTED, _TIME) + "\n)", re.MULTILINE)
     _TOLERANT = re.compile(
         r"^([^\[]*?) "
         + _TIME
@@ -233,6 +238,7 @@ class AutoClfParser:
     )
     _PREFIX_TOKEN = re.compile(r'"[^"]*"|\S+')
     fast_pattern = _FAST
+    block_pattern = _BLOCK
 
     def split(self, line: str) -> RawFields | Malformed:
         if len(line) > MAX_LINE_CHARS:
@@ -293,6 +299,7 @@ class TemplateParser:
     """
 
     fast_pattern = None  # its groups follow the template, not RawFields
+    block_pattern = None
 
     def __init__(self, description: str, segments: Sequence[_Segment], tail: str, json_escaped: bool = False) -> None:
         self._fields = [segment.field for segment in segments if segment.field is not None]

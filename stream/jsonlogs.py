@@ -93,6 +93,8 @@ class JsonLineParser:
 
     fast_pattern = None
 
+    block_pattern = None
+
     def __init__(self, names: JsonFieldNames) -> None:
         self._names = names
         self._getters: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -194,6 +196,8 @@ class ContainerLineParser:
     """Any format inside Docker json-file or CRI lines (``log.container``); bare lines pass too."""
 
     fast_pattern = None
+
+    block_pattern = None
 
     def __init__(self, inner: Splitter) -> None:
         self._inner = inner

@@ -118,6 +118,8 @@ class W3cParser:
 
     fast_pattern = None
 
+    block_pattern = None
+
     def __init__(self, default_fields: str = IIS_DEFAULT_FIELDS) -> None:
         layout = W3cLayout.parse(default_fields)
         if layout is None:

@@ -7,7 +7,11 @@ characters cut across the reader's blocks, CRLF, bytes that are not UTF-8, no fi
 
 from __future__ import annotations
 
+import gzip
 import io
+import os
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from revisit.core.config import LogSettings, Settings
+from revisit.core.errors import BadInput
 from revisit.core.hit import Malformed, MalformedReason
 from revisit.enrichment.accounts import load_accounts
 from revisit.enrichment.classify import HitClassifier, MatchedHit
@@ -184,3 +189,91 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> AccountIndex:
 def _classifier(index: AccountIndex) -> HitClassifier:
     resolvers = ResolverChain([AccountNetworkResolver(index), MaxMindResolver.from_paths([mmdb("GeoIP2-ISP-Test")])])
     return HitClassifier(Settings(), index, resolvers)
+
+
+class _CountingReader(io.RawIOBase):
+    """Bytes handed out as asked, each request's size written down."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+        self.requests: list[int] = []
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        self.requests.append(len(buffer))
+        return self._data.readinto(buffer)
+
+
+@pytest.mark.parametrize("encoding", ["iso2022_jp", "hz", "utf-8"])
+def test_blocks_are_read_in_small_chunks_whatever_the_encoding(encoding: str) -> None:
+    """Escapes that decode to no character made ``TextIOWrapper.read(n)`` ask for 2 GiB at once
+    (611 MB of memory on a 297 MB ISO-2022-JP file); the reader asks 8 KiB at a time, as
+    ``readline`` did, and gives the same lines."""
+    escape = b"\x1b(B" if encoding.startswith("iso2022") else b"~~"
+    data = (escape * 21845 + b"a\n") * 40
+    counting = _CountingReader(data)
+    blocks = list(text_blocks(io.BufferedReader(counting, 1 << 16), encoding))
+    assert max(counting.requests) <= 1 << 16 and sum(1 for _ in blocks) >= 1
+    assert [line for block in blocks for line in lines_of(block)] == _lines_of(data, encoding)
+
+
+def test_an_iso_2022_sequence_fails_where_it_fails_line_by_line(tmp_path: Path) -> None:
+    """The ISO-2022 decoders refuse some sequences or not depending on where the bytes are cut;
+    fed the chunks ``readline`` feeds them, the blocks give the same lines and the same refusal."""
+    sequence = b"\x1b((!\xfe\xc3\x1b$)C!!+\x0e"  # found by the reviewer's fuzzing
+    log = tmp_path / "iso.log"
+    outcomes = set()
+    for shift in range(len(sequence)):
+        log.write_bytes(b"a" * (BLOCK_CHARS - shift - 1) + b"\n" + sequence + b"\n")
+        got = []
+        for reader in (read_lines, read_blocks):
+            lines: list[str] = []
+            try:
+                for piece in reader([str(log)], "iso2022_jp_ext"):
+                    lines.extend(lines_of(piece) if reader is read_blocks else [piece])
+                error = ""
+            except UnicodeError as refused:
+                error = str(refused)
+            got.append((lines, error))
+        assert got[0] == got[1]
+        outcomes.add(bool(got[0][1]))
+    assert outcomes == {True, False}  # some cuts are refused, some not: the cuts are what is compared
+
+
+def test_a_damaged_gzip_gives_the_lines_before_the_damage_as_line_by_line(tmp_path: Path) -> None:
+    line = b'192.0.2.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5 "-" "agent"\n'
+    packed = gzip.compress(line * 5000)
+    damaged = tmp_path / "access.log.gz"
+    damaged.write_bytes(packed[: len(packed) * 3 // 4])
+    counts = []
+    for reader in (read_lines, read_blocks):
+        count = 0
+        with pytest.raises(BadInput, match="gzip data ends early"):
+            for piece in reader([str(damaged)]):
+                count += len(lines_of(piece)) if reader is read_blocks else 1
+        counts.append(count)
+    assert counts[0] == counts[1] and 0 < counts[0] < 5000
+
+
+def test_stdin_is_read_a_line_at_a_time_as_lines_come(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replay of a pipe classifies a line when it comes, not once a block's worth has come."""
+    read_end, write_end = os.pipe()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(os.fdopen(read_end, "rb")))
+    first_seen = threading.Event()
+
+    def write() -> None:
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(b"first line\n")
+            pipe.flush()
+            first_seen.wait(10)
+            pipe.write(b"second line\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    blocks = read_blocks(["-"])
+    assert next(blocks) == "first line\n"
+    first_seen.set()
+    assert list(blocks) == ["second line\n"]
+    writer.join()
