@@ -107,7 +107,7 @@ def text_blocks(handle: IO[bytes] | gzip.GzipFile, encoding: str, owned: bool = 
     """The stream's text in blocks of whole lines: the lines of ``decoded_lines``, joined.
 
     Replay reads files this way: one regular expression over a block parses all its lines
-    (``stream.rows``), and reading costs 0.07-0.10 µs a line against 0.23-0.40 µs for ``readline``
+    (``stream.rows``), and reading costs 0.10-0.15 µs a line against 0.26-0.38 µs for ``readline``
     (the 1,000,000-line bench). A block holds at most ``BLOCK_CHARS`` characters, so no line in it is
     over the parser's limit unless it is the block's only line; an over-long line comes alone, cut
     after ``MAX_LINE_CHARS + 1`` characters with the rest dropped, as ``decoded_lines`` cuts it.
