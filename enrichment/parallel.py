@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from revisit.core.errors import BadInput
 from revisit.core.hit import Hit
 from revisit.core.match import AccountMatch
 from revisit.core.organization import Organization
@@ -40,7 +41,13 @@ from revisit.enrichment.classify import (
     tally,
     with_late_resolution,
 )
-from revisit.stream.sources import read_blocks, skip_rest_of_line, text_blocks
+from revisit.stream.sources import (
+    decoding_failures_named,
+    newline_is_one_byte,
+    read_blocks,
+    skip_rest_of_line,
+    text_blocks,
+)
 
 HITS_PER_MESSAGE = 1000
 WORKER_POLL_SECONDS = 1.0
@@ -140,7 +147,8 @@ def read_range(path: str | Path, start: int, end: int, encoding: str = "utf-8") 
     (bad bytes replaced, an over-long line cut and the rest of it dropped). Ranges begin at lines'
     starts, so an over-long line lies in one range."""
     handle = open(path, "rb", buffering=0)  # noqa: SIM115 (closed with the blocks)
-    return text_blocks(io.BufferedReader(_ByteRange(handle, start, end), _RANGE_BUFFER), encoding, owned=True)
+    blocks = text_blocks(io.BufferedReader(_ByteRange(handle, start, end), _RANGE_BUFFER), encoding, owned=True)
+    return decoding_failures_named(blocks, str(path), encoding)
 
 
 _RECORD_LENGTH = struct.Struct("<I")
@@ -281,6 +289,8 @@ def _classify_ranges(
             results.put(("range", number, summary))
         learned = (classifier.resolved_addresses, classifier.new_registrations, classifier.index.ambiguous)
         results.put(("done", worker, (taken, *learned)))
+    except BadInput as error:  # bad input is told as the one-process run tells it
+        results.put(("bad_input", worker, str(error)))
     except BaseException:  # the parent must hear about it rather than wait forever
         results.put(("error", worker, traceback.format_exc()))
 
@@ -380,6 +390,8 @@ class ParallelFile:
                         f"{self.path}: worker {ended[0].name} ended (exit code {ended[0].exitcode}) without its results"
                     ) from None
                 continue
+            if kind == "bad_input":
+                raise BadInput(payload)
             if kind == "error":
                 raise RuntimeError(f"{self.path}: worker {self._processes[number].name} failed:\n{payload}")
             if kind == "done":
@@ -400,11 +412,14 @@ class ParallelFile:
             self._decisions.close()
 
 
-def can_split(path: str, min_bytes: int) -> bool:
-    """Only plain files can be cut into ranges; small ones are not worth a process. A W3C log
-    (its first byte a ``#`` directive) is read whole: its ``#Fields:`` lines set the layout of the
-    lines after them, which a range starting mid-file would not see."""
+def can_split(path: str, min_bytes: int, encoding: str = "utf-8") -> bool:
+    """Only plain files can be cut into ranges; small ones are not worth a process. Ranges are cut
+    after a ``\n`` byte: a file whose encoding writes a newline otherwise (UTF-16, UTF-32) is read
+    whole. A W3C log (its first byte a ``#`` directive) is read whole too: its ``#Fields:`` lines
+    set the layout of the lines after them, which a range starting mid-file would not see."""
     if path == "-" or path.endswith(".gz") or os.path.getsize(path) < min_bytes:
+        return False
+    if not newline_is_one_byte(encoding):
         return False
     with open(path, "rb") as handle:
         return handle.read(1) != b"#"
@@ -444,7 +459,7 @@ def matched_hits_of_files(
     parallel: list[ParallelFile] = []
     per_path: list[Iterable[MatchedHit]] = []
     for path in paths:
-        if per_file > 1 and can_split(path, min_bytes):
+        if per_file > 1 and can_split(path, min_bytes, classifier.settings.log.encoding):
             parallel.append(ParallelFile(classifier, path, per_file, summary))
             per_path.append(parallel[-1])
         else:

@@ -178,13 +178,36 @@ def _read(
 ) -> Iterator[str]:
     for path in paths:
         if path == "-":
-            yield from decoded_lines(sys.stdin.buffer, encoding)
+            yield from decoding_failures_named(decoded_lines(sys.stdin.buffer, encoding), "stdin", encoding)
         elif path.endswith(".gz"):
             with gzip.open(path, "rb") as handle:
                 try:
-                    yield from reader(handle, encoding)
+                    yield from decoding_failures_named(reader(handle, encoding), path, encoding)
                 except (EOFError, zlib.error, gzip.BadGzipFile) as error:  # lines read so far were processed
                     raise BadInput(f"{path}: gzip data ends early or is damaged ({error})") from None
         else:
             with open(path, "rb") as handle:
-                yield from reader(handle, encoding)
+                yield from decoding_failures_named(reader(handle, encoding), path, encoding)
+
+
+def decoding_failures_named(texts: Iterator[str], path: str, encoding: str) -> Iterator[str]:
+    """The texts, and a decoder's refusal as bad input naming the file. Bad bytes are replaced,
+    but some decoders refuse a stream outright (UTF-16 without its byte-order mark, an ISO-2022
+    escape they cannot hold): a traceback before."""
+    try:
+        yield from texts
+    except UnicodeError as error:
+        raise BadInput(
+            f"{path}: cannot be read as {encoding} ({error}); set log.encoding to the file's encoding"
+        ) from None
+
+
+def newline_is_one_byte(encoding: str) -> bool:
+    """Whether the encoding writes a newline as the byte ``\n`` alone (not UTF-16 or UTF-32),
+    after whatever it writes first (UTF-8's signature)."""
+    try:
+        encoder = codecs.getincrementalencoder(encoding)()
+        encoder.encode("a")
+        return encoder.encode("\n") == b"\n"
+    except (LookupError, UnicodeError):
+        return False

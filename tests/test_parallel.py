@@ -28,6 +28,7 @@ from revisit.enrichment.maxmind import MaxMindResolver
 from revisit.enrichment.parallel import (
     DecisionFiles,
     ParallelFile,
+    can_split,
     line_aligned_ranges,
     matched_hits_of_files,
     pack_hit,
@@ -369,3 +370,66 @@ def test_shared_decisions_give_every_line_the_outcome_one_process_gives(lines: l
     finally:
         decisions.close()
     assert shared == list(_resolving_classifier(index).classify_lines(lines))
+
+
+def _replay_summary(tmp_path: Path, log: Path, workers: str, capsys, encoding: str) -> tuple[int, list[str]]:
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    config = tmp_path / "revisit.toml"
+    config.write_text(f'{CONFIG}\n[log]\nencoding = "{encoding}"\n[replay]\nparallel_min_mb = 0\n', encoding="utf-8")
+    code = main(
+        [
+            "replay",
+            str(log),
+            "--accounts",
+            str(tmp_path / "accounts.csv"),
+            "--config",
+            str(config),
+            "--db",
+            f"sqlite:///{tmp_path / (log.name + workers)}.sqlite",
+            "--alerts-jsonl",
+            str(tmp_path / f"alerts-{log.name}-{workers}.jsonl"),
+            "--mmdb",
+            mmdb("GeoIP2-ISP-Test"),
+            "--workers",
+            workers,
+        ]
+    )
+    captured = capsys.readouterr()
+    lines = [line for line in captured.out.splitlines() if line.startswith(("lines ", "  malformed", "  filtered"))]
+    return code, lines or captured.err.splitlines()
+
+
+def test_a_utf16_log_is_read_whole_not_cut_at_newline_bytes(tmp_path: Path, capsys) -> None:
+    """A log written by PowerShell's ``>`` is UTF-16 with its byte-order mark: a newline is two
+    bytes, so ranges cut after a ``\\n`` byte split characters; such a file is read by one process
+    and counts as the same log in UTF-8 does (it was garbled on two workers)."""
+    utf16 = tmp_path / "powershell.log"
+    utf16.write_bytes(APACHE_LOG.read_text(encoding="utf-8").encode("utf-16"))
+    assert not can_split(str(utf16), 0, "utf-16") and can_split(str(APACHE_LOG), 0, "utf-8")
+    assert can_split(str(APACHE_LOG), 0, "utf-8-sig") and can_split(str(APACHE_LOG), 0, "cp932")
+    code, from_utf16 = _replay_summary(tmp_path, utf16, "2", capsys, "utf-16")
+    assert code == 0 and from_utf16 == _replay_summary(tmp_path, APACHE_LOG, "1", capsys, "utf-8")[1]
+    assert from_utf16[0].startswith("lines 10,000  parsed 9,999  malformed 1")
+
+
+def test_a_file_the_decoder_refuses_is_bad_input_naming_it_in_one_process_and_in_workers(
+    tmp_path: Path, capsys
+) -> None:
+    """Bad bytes are replaced, but some decoders refuse a stream outright: UTF-16 without its
+    byte-order mark, an ISO-2022 escape they cannot hold (a traceback before, and a worker's
+    traceback in parallel replay)."""
+    no_mark = tmp_path / "no-mark.log"
+    no_mark.write_bytes(APACHE_LOG.read_bytes()[:5000].decode("utf-8").encode("utf-16-le"))
+    code, error = _replay_summary(tmp_path, no_mark, "1", capsys, "utf-16")
+    assert code == 2
+    assert error == [
+        f"revisit: {no_mark}: cannot be read as utf-16 (UTF-16 stream does not start with BOM); "
+        "set log.encoding to the file's encoding"
+    ]
+    # an ISO-2022 escape the reviewer's fuzzing found: the decoder refuses it where a chunk of its
+    # input ends inside it; 3,000 lines of it three times over meet such an end in every range
+    refused = tmp_path / "iso.log"
+    refused.write_bytes(APACHE_LOG.read_bytes() + (b"\x1b((!\xfe\xc3\x1b$)C!!+\x0e" * 3 + b"\n") * 3000)
+    for workers in ("1", "2"):
+        code, error = _replay_summary(tmp_path, refused, workers, capsys, "iso2022_jp_ext")
+        assert code == 2 and error[0].startswith(f"revisit: {refused}: cannot be read as iso2022_jp_ext (")

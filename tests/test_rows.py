@@ -221,7 +221,8 @@ def test_blocks_are_read_in_small_chunks_whatever_the_encoding(encoding: str) ->
 
 def test_an_iso_2022_sequence_fails_where_it_fails_line_by_line(tmp_path: Path) -> None:
     """The ISO-2022 decoders refuse some sequences or not depending on where the bytes are cut;
-    fed the chunks ``readline`` feeds them, the blocks give the same lines and the same refusal."""
+    fed the chunks ``readline`` feeds them, the blocks give the same lines and the same refusal,
+    told as bad input."""
     sequence = b"\x1b((!\xfe\xc3\x1b$)C!!+\x0e"  # found by the reviewer's fuzzing
     log = tmp_path / "iso.log"
     outcomes = set()
@@ -234,7 +235,7 @@ def test_an_iso_2022_sequence_fails_where_it_fails_line_by_line(tmp_path: Path) 
                 for piece in reader([str(log)], "iso2022_jp_ext"):
                     lines.extend(lines_of(piece) if reader is read_blocks else [piece])
                 error = ""
-            except UnicodeError as refused:
+            except BadInput as refused:  # the decoder's refusal, naming the file
                 error = str(refused)
             got.append((lines, error))
         assert got[0] == got[1]
