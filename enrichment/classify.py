@@ -654,8 +654,8 @@ def with_late_resolution(
     blocks: Iterable[str], classifier: HitClassifier, settings: Settings, check_every: int = 4096
 ) -> Iterator[LineOutcome | Settled | GaveUp]:
     """Replay's classification of a file's text (blocks of whole lines, ``stream.sources.text_blocks``)
-    with late resolution: lines whose address is being looked up are
-    held, put back (as ``Settled``) when their answers arrive, and at the end the run waits up to
+    with late resolution: lines whose address is being looked up are held, put back (as
+    ``Settled``) when their answers arrive, and at the end the run waits up to
     ``resolution.late_wait_seconds`` for the rest (``GaveUp``: still unmatched).
 
     Held lines come back after later lines of the file; sessions are judged in event time, so a
