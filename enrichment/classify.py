@@ -233,7 +233,20 @@ class HitClassifier:
         text), the same as ``classify_lines`` gives for their lines, parsed a block at a time."""
         return self._classify_rows(self._rows.of_blocks(blocks), held)
 
-    def _classify_rows(self, rows: Iterator[Row], held: HeldLines[Any] | None) -> Iterator[LineOutcome]:
+    def matched_hits_of_blocks(self, blocks: Iterable[str], summary: RunSummary) -> Iterator[MatchedHit]:
+        """The matched hits of blocks of whole lines, every other line's outcome counted into
+        ``summary`` as ``tally`` counts it (without late resolution: no line is held).
+
+        Replay's path: the common outcomes are counted in the loop itself rather than each passed
+        on to ``tally``, a generator hand-over and a type test less for the 99 % of lines that
+        are not hits (see ``_classify_rows``)."""
+        if self.late is not None:
+            raise ValueError("with late resolution, lines are held: see matched_hits_of_text")
+        return cast(Iterator[MatchedHit], self._classify_rows(self._rows.of_blocks(blocks), None, summary))
+
+    def _classify_rows(
+        self, rows: Iterator[Row], held: HeldLines[Any] | None, summary: RunSummary | None = None
+    ) -> Iterator[LineOutcome]:
         """One outcome per row (``stream.rows``), in order: cheapest checks first, each behind a cache.
 
         A single loop with its collaborators bound to local names: this is the hot path of every
@@ -241,6 +254,12 @@ class HitClassifier:
 
         A line whose address is under late resolution comes out as ``Deferred`` (the caller holds
         it), or, given ``held``, is held there at once and comes out as ``HELD``.
+
+        Given ``summary``, only matched hits come out: the assets, crawlers and unmatched
+        addresses (nine lines in ten of the replay bench) are counted in local integers, the rest
+        through ``tally``, and everything is added to ``summary`` when the rows end (or the
+        iterator is closed). The warm classification of the bench's 1,000,000 lines took
+        2.6-2.7 µs a line this way against 3.0-3.1 through ``tally``.
         """
         hold = held.hold_line if held is not None else None
         timestamps, parse_timestamp = self._timestamps.cache, self._timestamps.parse
@@ -252,67 +271,109 @@ class HitClassifier:
         bad_request = _MALFORMED[MalformedReason.BAD_REQUEST]
         filtered_status, filtered_asset = _FILTERED[FilterReason.STATUS], _FILTERED[FilterReason.ASSET]
         filtered_bot, filtered_client = _FILTERED[FilterReason.BOT], _FILTERED[FilterReason.CLIENT_NOT_IP]
-        for line, vhost, client, time_text, request_text, status, size, referrer, agent, forwarded in rows:
-            if vhost is MALFORMED:
-                yield client  # the line's Malformed reason
-                continue
-            timestamp = timestamps.get(time_text) or parse_timestamp(time_text)
-            if timestamp is None:
-                yield bad_timestamp
-                continue
-            request = requests.get(request_text)
-            if request is None:
-                request = requests.remember(request_text, describe_request(request_text))
-            if request is _NOT_A_REQUEST:
-                yield bad_request
-                continue
-            # the filters in HitFilter.reason_for_request's order, with the request's part cached
-            if status not in kept_statuses:
-                yield filtered_status
-                continue
-            if request.asset:
-                yield filtered_asset
-                continue
-            if agent is not None:
-                bot = bots.get(agent)
-                if bot is None:
-                    bot = is_bot(agent)
-                if bot:
-                    yield filtered_bot
+        counting = summary is not None
+        rare: Counter[LineOutcome] = Counter()  # the other outcomes, each distinct one counted (only when counting)
+        assets = bots_seen = unmatched = unmatched_resolved = hits = 0
+        try:
+            for line, vhost, client, time_text, request_text, status, size, referrer, agent, forwarded in rows:
+                if vhost is MALFORMED:
+                    if counting:
+                        rare[client] += 1
+                        continue
+                    yield client  # the line's Malformed reason
                     continue
-            # a plain client field with no forwarded chain is by far the most common: one look-up
-            client_ip = clients.get(client, "") if not forwarded else ""
-            if client_ip == "":
-                client_ip = client_ip_of(client, forwarded)
-            if client_ip is None:
-                yield filtered_client
-                continue
-            self.address_lookups += 1
-            known = by_address.get(client_ip)
-            if known is None:
-                known = by_address.remember(client_ip, look_up(client_ip))
-            if type(known) is not _Known:
-                if type(known) is Awaiting:
-                    if hold is None:
-                        yield Deferred(client_ip, line, known.unmatched)
+                timestamp = timestamps.get(time_text) or parse_timestamp(time_text)
+                if timestamp is None:
+                    if counting:
+                        rare[bad_timestamp] += 1
+                        continue
+                    yield bad_timestamp
+                    continue
+                request = requests.get(request_text)
+                if request is None:
+                    request = requests.remember(request_text, describe_request(request_text))
+                if request is _NOT_A_REQUEST:
+                    if counting:
+                        rare[bad_request] += 1
+                        continue
+                    yield bad_request
+                    continue
+                # the filters in HitFilter.reason_for_request's order, with the request's part cached
+                if status not in kept_statuses:
+                    if counting:
+                        rare[filtered_status] += 1
+                        continue
+                    yield filtered_status
+                    continue
+                if request.asset:
+                    if counting:
+                        assets += 1
+                        continue
+                    yield filtered_asset
+                    continue
+                if agent is not None:
+                    bot = bots.get(agent)
+                    if bot is None:
+                        bot = is_bot(agent)
+                    if bot:
+                        if counting:
+                            bots_seen += 1
+                            continue
+                        yield filtered_bot
+                        continue
+                # a plain client field with no forwarded chain is by far the most common: one look-up
+                client_ip = clients.get(client, "") if not forwarded else ""
+                if client_ip == "":
+                    client_ip = client_ip_of(client, forwarded)
+                if client_ip is None:
+                    if counting:
+                        rare[filtered_client] += 1
+                        continue
+                    yield filtered_client
+                    continue
+                self.address_lookups += 1
+                known = by_address.get(client_ip)
+                if known is None:
+                    known = by_address.remember(client_ip, look_up(client_ip))
+                if type(known) is not _Known:
+                    if type(known) is Awaiting:
+                        if hold is None:
+                            yield Deferred(client_ip, line, known.unmatched)
+                        else:
+                            yield HELD if hold(client_ip, line, known.unmatched) else known.unmatched
+                    elif not counting:
+                        yield known
+                    elif type(known) is Unmatched:
+                        unmatched += 1
+                        if known.organization is not None:
+                            unmatched_resolved += 1
                     else:
-                        yield HELD if hold(client_ip, line, known.unmatched) else known.unmatched
-                else:
-                    yield known
-                continue
-            hit = Hit(
-                client_ip,
-                timestamp,
-                request.method,
-                request.path,
-                request.query,
-                int(status),
-                int(size) if size.isdigit() else 0,
-                _text(referrer),
-                _text(agent),
-                vhost or "",
-            )
-            yield MatchedHit(hit, known.organization, known.match, line)
+                        rare[known] += 1
+                    continue
+                hit = Hit(
+                    client_ip,
+                    timestamp,
+                    request.method,
+                    request.path,
+                    request.query,
+                    int(status),
+                    int(size) if size.isdigit() else 0,
+                    _text(referrer),
+                    _text(agent),
+                    vhost or "",
+                )
+                hits += 1
+                yield MatchedHit(hit, known.organization, known.match, line)
+        finally:
+            if summary is not None:
+                for outcome, count in rare.items():
+                    for _nothing in tally(itertools.repeat(outcome, count), summary):
+                        pass  # no hit is among them
+                summary.lines += assets + bots_seen + unmatched + hits
+                summary.filtered[FilterReason.ASSET] += assets
+                summary.filtered[FilterReason.BOT] += bots_seen
+                summary.unmatched += unmatched
+                summary.unmatched_resolved += unmatched_resolved
 
     def _describe_request(self, request: str) -> _Request:
         parts = split_request(request)
@@ -650,22 +711,22 @@ class GaveUp(NamedTuple):
     lines: int
 
 
-def with_late_resolution(
-    blocks: Iterable[str], classifier: HitClassifier, settings: Settings, check_every: int = 4096
-) -> Iterator[LineOutcome | Settled | GaveUp]:
-    """Replay's classification of a file's text (blocks of whole lines, ``stream.sources.text_blocks``)
-    with late resolution: lines whose address is being looked up are held, put back (as
-    ``Settled``) when their answers arrive, and at the end the run waits up to
-    ``resolution.late_wait_seconds`` for the rest (``GaveUp``: still unmatched).
+def matched_hits_of_text(
+    blocks: Iterable[str], classifier: HitClassifier, summary: RunSummary, check_every: int = 4096
+) -> Iterator[MatchedHit]:
+    """Replay's matched hits of a file's text (blocks of whole lines, ``stream.sources.text_blocks``),
+    every line's outcome counted into ``summary``.
 
-    Held lines come back after later lines of the file; sessions are judged in event time, so a
-    visit's pages still land in the right session. Answers are looked for every ``check_every``
-    lines, between chunks: no per-line work is added to the hot loop. Without late resolution the
-    classifier's own iterator is returned: one generator less for each line to pass through."""
+    With late resolution, lines whose address is being looked up are held, put back when their
+    answers arrive, and at the end the run waits up to ``resolution.late_wait_seconds`` for the
+    rest (then still unmatched). Held lines come back after later lines of the file; sessions are
+    judged in event time, so a visit's pages still land in the right session. Answers are looked
+    for every ``check_every`` lines, between chunks: no per-line work is added to the hot loop.
+    Without it, the classifier counts the lines itself (``HitClassifier.matched_hits_of_blocks``)."""
     late = classifier.late
     if late is None:
-        return classifier.classify_blocks(blocks)
-    return _with_late_resolution(blocks, classifier, late, settings, check_every)
+        return classifier.matched_hits_of_blocks(blocks, summary)
+    return tally(_with_late_resolution(blocks, classifier, late, classifier.settings, check_every), summary)
 
 
 def _with_late_resolution(

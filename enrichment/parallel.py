@@ -38,8 +38,7 @@ from revisit.enrichment.classify import (
     HitClassifier,
     MatchedHit,
     RunSummary,
-    tally,
-    with_late_resolution,
+    matched_hits_of_text,
 )
 from revisit.stream.sources import (
     decoding_failures_named,
@@ -276,10 +275,8 @@ def _classify_ranges(
             start, end = ranges[number]
             summary = RunSummary()
             batch: list[PackedHit] = []
-            outcomes = with_late_resolution(
-                read_range(path, start, end, classifier.settings.log.encoding), classifier, classifier.settings
-            )
-            for matched in tally(outcomes, summary):
+            blocks = read_range(path, start, end, classifier.settings.log.encoding)
+            for matched in matched_hits_of_text(blocks, classifier, summary):
                 batch.append(pack_hit(matched))
                 if len(batch) >= HITS_PER_MESSAGE:
                     results.put(("hits", number, batch))
@@ -472,7 +469,4 @@ def _event_time(matched: MatchedHit) -> datetime:
 
 
 def _matched_hits_in_process(path: str, classifier: HitClassifier, summary: RunSummary) -> Iterator[MatchedHit]:
-    outcomes = with_late_resolution(
-        read_blocks([path], classifier.settings.log.encoding), classifier, classifier.settings
-    )
-    yield from tally(outcomes, summary)
+    yield from matched_hits_of_text(read_blocks([path], classifier.settings.log.encoding), classifier, summary)

@@ -63,7 +63,14 @@ class RowParser:
 
     def _rows_of_block(self, block: str) -> Sequence[Row]:
         findall = self._block_findall
-        if findall is not None and len(block) <= MAX_LINE_CHARS and block[-1:] == "\n" and '\\"' not in block:
+        # ``"\\" in`` is a memchr (0.01 µs a line of the bench), ``'\\"' in`` a search that stops at
+        # every quote (0.22 µs a line): the second is asked only of a block with a backslash
+        if (
+            findall is not None
+            and len(block) <= MAX_LINE_CHARS
+            and block[-1:] == "\n"
+            and ("\\" not in block or '\\"' not in block)
+        ):
             lines = block.count("\n")
             # A block of lines without their share of quotes and closing brackets is not plain,
             # and not searched: on lines cut inside a field, each attempt ran to the block's end

@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import cast
 
 import pytest
 from hypothesis import given, settings
@@ -22,7 +23,8 @@ from revisit.core.config import LogSettings, Settings
 from revisit.core.errors import BadInput
 from revisit.core.hit import Malformed, MalformedReason
 from revisit.enrichment.accounts import load_accounts
-from revisit.enrichment.classify import HitClassifier, MatchedHit
+from revisit.enrichment.classify import HitClassifier, MatchedHit, RunSummary, tally
+from revisit.enrichment.late import LateResolver
 from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.maxmind import MaxMindResolver
 from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
@@ -67,6 +69,56 @@ def test_a_third_party_log_gives_the_same_rows_and_outcomes_by_blocks_as_by_line
     by_lines = _classifier(index).classify_lines(lines)
     by_blocks = _classifier(index).classify_blocks(read_blocks([str(path)]))
     assert list(by_blocks) == list(by_lines)
+
+
+_COUNTED: dict[str, RunSummary] = {}
+
+
+@pytest.mark.parametrize("path", THIRD_PARTY_LOGS, ids=lambda path: path.name)
+def test_replay_counts_a_third_party_log_in_the_loop_as_tally_counts_its_outcomes(
+    path: Path, index: AccountIndex
+) -> None:
+    """``matched_hits_of_blocks`` counts the lines that are not hits in the classifier's loop:
+    the same hits and the same counts, reason by reason, as every outcome passed to ``tally``."""
+    by_tally, counted = RunSummary(), RunSummary()
+    expected = list(tally(_classifier(index).classify_blocks(read_blocks([str(path)])), by_tally))
+    assert list(_classifier(index).matched_hits_of_blocks(read_blocks([str(path)]), counted)) == expected
+    assert counted == by_tally
+    assert counted.lines == len(list(read_lines([str(path)])))
+    _COUNTED[path.name] = counted
+
+
+def test_the_counted_logs_hold_every_kind_of_outcome() -> None:
+    """The comparison above is not vacuous: over the third-party logs, each way a line ends is met."""
+    if len(_COUNTED) < len(THIRD_PARTY_LOGS):
+        pytest.skip("runs after the parametrised test above, in the same session")
+    total = RunSummary()
+    for summary in _COUNTED.values():
+        total.add_counts(summary)
+    assert {"asset", "bot", "status", "private_address"} <= set(total.filtered)
+    assert {"bad_request", "error_log", "missing_fields", "truncated"} <= set(total.malformed)
+    assert total.unmatched > total.unmatched_resolved > 0
+    assert total.lines > total.unmatched + sum(total.filtered.values())  # hits and malformed lines too
+
+
+def test_a_counting_run_closed_early_has_counted_the_lines_read_so_far(index: AccountIndex) -> None:
+    """Stopped after its third hit (a replay that ends early), the counts are those ``tally``
+    had by then: added to the summary when the iterator is closed."""
+    by_tally, counted = RunSummary(), RunSummary()
+    hits = tally(_classifier(index).classify_blocks(read_blocks([str(APACHE_LOG)])), by_tally)
+    mine = _classifier(index).matched_hits_of_blocks(read_blocks([str(APACHE_LOG)]), counted)
+    assert [next(hits) for _ in range(3)] == [next(mine) for _ in range(3)]
+    hits.close()
+    mine.close()
+    assert counted == by_tally
+    assert 3 < counted.lines < 10_000
+
+
+def test_a_classifier_with_late_resolution_does_not_count_in_its_loop(index: AccountIndex) -> None:
+    classifier = _classifier(index)
+    classifier.late = cast(LateResolver, object())  # held lines need tally's Settled and GaveUp
+    with pytest.raises(ValueError, match="matched_hits_of_text"):
+        classifier.matched_hits_of_blocks([], RunSummary())
 
 
 def test_the_apache_sample_parses_by_blocks_to_its_exact_fields_and_outcomes(index: AccountIndex) -> None:
