@@ -4,12 +4,13 @@ that does not parse ``(line, MALFORMED, its Malformed reason, None, ...)``.
 
 Files are parsed a block of whole lines at a time (``sources.text_blocks``): one ``findall`` of
 the parser's block expression (its fast expression anchored at every line's start, each line
-whole as the first group) gives the rows of a whole block as tuples straight from the regular
-expression engine. Reading and parsing the 1,000,000-line replay bench took 1.42-1.56 µs a line
-this way against 1.82 µs line by line (``readline``, ``match``, ``groups``). A block is parsed
-line by line, exactly as ``RowParser.of_lines`` parses lines, unless every line of it is plain:
-ended by a newline, within the length limit, without an escaped quote, and taken by the fast
-expression. The rows are the same either way.
+whole as the first group) over a range of ~2 KiB of whole lines gives their rows as tuples
+straight from the regular expression engine. Reading and parsing the 1,000,000-line replay bench
+took 1.42-1.56 µs a line this way (whole blocks searched at first) against 1.82 µs line by line
+(``readline``, ``match``, ``groups``). A range is parsed line by line, exactly as
+``RowParser.of_lines`` parses lines, unless every line of it is plain: ended by a newline, within
+the length limit, without an escaped quote, and taken by the fast expression. The rows are the
+same either way.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ class _MalformedMark:
 
 
 MALFORMED: Final = _MalformedMark()  # in a row's vhost place: the line did not parse
+# Characters searched by one ``findall``. A line cut inside a quoted field or the time has the search
+# run on to the next quote or ``]``, at each line start, so a range of such lines costs its length
+# squared: ``a b c [`` lines took 303 µs a line searched in blocks of 64 Ki characters. In ranges of
+# this size, and with the ranges after one that was not all plain searched only if they hold their
+# lines' share of quotes and brackets, such files take what line by line takes (7-25 µs a line);
+# counting them in every range first cost 0.2 µs a line of every file. Reading and parsing the
+# replay bench's lines: 0.79-0.86 µs a line against 1.11-1.19 in whole blocks, counted first.
+SEARCH_CHARS = 2048
 # in a combined line (the only format with a block pattern): its three quoted fields; and its time's ``]``
 QUOTES_PER_LINE = 6
 _NO_FIELDS = (None,) * 7
@@ -65,24 +74,29 @@ class RowParser:
         findall = self._block_findall
         # ``"\\" in`` is a memchr (0.01 µs a line of the bench), ``'\\"' in`` a search that stops at
         # every quote (0.22 µs a line): the second is asked only of a block with a backslash
-        if (
-            findall is not None
-            and len(block) <= MAX_LINE_CHARS
-            and block[-1:] == "\n"
-            and ("\\" not in block or '\\"' not in block)
-        ):
-            lines = block.count("\n")
-            # A block of lines without their share of quotes and closing brackets is not plain,
-            # and not searched: on lines cut inside a field, each attempt ran to the block's end
-            # (a million ``a b c [`` lines: 303 against 8.8 µs a line, line by line; 20,000 lines
-            # without the time's ``]``: 321 against 11 µs).
-            if block.count('"') >= QUOTES_PER_LINE * lines and block.count("]") >= lines:
-                rows = findall(block)
+        if findall is None or len(block) > MAX_LINE_CHARS or block[-1:] != "\n" or ("\\" in block and '\\"' in block):
+            return list(self.of_lines(lines_of(block)))
+        rows: list[Row] = []
+        start, end = 0, len(block)
+        guarded = False  # after a range that was not all plain: the next ones are counted before the search
+        while start < end:
+            # whole lines of about SEARCH_CHARS (a longer line alone)
+            cut = block.rfind("\n", start, start + SEARCH_CHARS) + 1 or block.find("\n", start + SEARCH_CHARS) + 1
+            lines = block.count("\n", start, cut)
+            if not guarded or (
+                block.count('"', start, cut) >= QUOTES_PER_LINE * lines and block.count("]", start, cut) >= lines
+            ):
+                found = findall(block, start, cut)
                 # A match starts at a line's start and ends with a newline, so as many matches as
                 # lines means each line was matched alone, with the groups its own match gives.
-                if len(rows) == lines:
-                    return rows
-        return list(self.of_lines(lines_of(block)))
+                if len(found) == lines:
+                    rows += found
+                    start = cut
+                    continue
+                guarded = True
+            rows += self.of_lines(lines_of(block[start:cut]))
+            start = cut
+        return rows
 
 
 def lines_of(block: str) -> list[str]:

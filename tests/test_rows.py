@@ -29,7 +29,7 @@ from revisit.enrichment.match import AccountIndex
 from revisit.enrichment.maxmind import MaxMindResolver
 from revisit.enrichment.resolve import AccountNetworkResolver, ResolverChain
 from revisit.stream.formats import MAX_LINE_CHARS, make_line_parser
-from revisit.stream.rows import MALFORMED, RowParser, lines_of
+from revisit.stream.rows import MALFORMED, SEARCH_CHARS, RowParser, lines_of
 from revisit.stream.sources import BLOCK_CHARS, decoded_lines, read_blocks, read_lines, text_blocks
 from tests.conftest import ACCESS_LOGS, APACHE_LOG, mmdb
 from tests.test_cli import ACCOUNTS
@@ -173,6 +173,28 @@ def test_a_block_with_an_odd_line_is_parsed_line_by_line() -> None:
     assert got[2][1] is MALFORMED and got[2][2] == Malformed(MalformedReason.EMPTY)
     assert got[3][1] is MALFORMED and got[3][2] == Malformed(MalformedReason.UNRECOGNIZED)
     assert got == list(rows.of_lines([plain, escaped, "\n", "garbage\n", plain]))
+
+
+def test_a_block_is_searched_in_ranges_and_a_range_with_a_broken_line_is_parsed_line_by_line() -> None:
+    """A block is searched ~``SEARCH_CHARS`` at a time: a range holding a line cut inside a field
+    is parsed line by line, the ranges after it only if they hold their lines' share of quotes
+    and brackets, and a plain line longer than a range is searched alone. Every row is the one
+    its line gives alone, wherever the ranges fall."""
+    plain = '192.0.2.1 - - [17/May/2015:10:05:03 +0000] "GET /a HTTP/1.1" 200 5 "-" "agent"\n'
+    long_agent = plain.replace('"agent"', '"' + "a" * (3 * SEARCH_CHARS) + '"')
+    no_bracket = plain.replace("+0000]", "+0000")
+    no_quote = plain[:-2] + "\n"
+    lines = [plain] * 40 + [long_agent] + [plain] * 40 + [no_bracket, no_quote] * 3 + [plain] * 300 + ["a b c [\n"] * 50
+    lines += [plain] * 100
+    block = "".join(lines)
+    assert len(block) <= BLOCK_CHARS
+    rows = RowParser(make_line_parser(LogSettings()))
+    got = list(rows.of_blocks([block]))
+    assert got == list(rows.of_lines(lines))
+    assert [row[0] for row in got] == lines
+    broken = [row[0] for row in got if row[1] is MALFORMED]
+    assert broken == [no_bracket, no_quote] * 3 + ["a b c [\n"] * 50
+    assert got[40][8] == "a" * (3 * SEARCH_CHARS)
 
 
 def test_blocks_hold_whole_lines_and_an_over_long_line_comes_alone_cut_as_lines_cut_it() -> None:
