@@ -452,14 +452,9 @@ def merge_answers(
     connection_answer = answers.get("connection_type")
     connection = first(traits and traits.connection_type, connection_answer and connection_answer.connection_type)
     user_type = traits.user_type if traits is not None else None
-    network = next(
-        (
-            str(a.network)
-            for a in (traits, isp_answer, asn_answer, domain_answer)
-            if a is not None and getattr(a, "network", None) is not None
-        ),
-        None,
-    )
+    # the first answer's network; geoip2 makes a network object anew each time it is asked (15 µs)
+    networks = (getattr(a, "network", None) for a in (traits, isp_answer, asn_answer, domain_answer) if a is not None)
+    network = next((str(n) for n in networks if n is not None), None)
 
     clues: list[Phrase] = []
     kind = OrgKind.UNKNOWN

@@ -210,7 +210,13 @@ class ClientAddressResolver:
     """
 
     def __init__(self, trusted_proxies: Iterable[str], cache_size: int = 200_000) -> None:
-        self._trusted = tuple(ipaddress.ip_network(n, strict=False) for n in trusted_proxies)
+        trusted = [ipaddress.ip_network(n, strict=False) for n in trusted_proxies]
+        # (network, mask) as integers by IP version: ``address in network`` for each of the six
+        # default proxies' networks cost ~3 µs a new client field, the masks ~1
+        self._trusted: dict[int, tuple[tuple[int, int], ...]] = {
+            version: tuple((int(n.network_address), int(n.netmask)) for n in trusted if n.version == version)
+            for version in (4, 6)
+        }
         # client field (or (client field, forwarded-for) pair) → client address or None
         self.cache = BoundedCache(cache_size)
         # the last client address found and its parsed value: the caller deciding about that
@@ -247,7 +253,11 @@ class ClientAddressResolver:
         return address is not None and self._is_trusted(address)
 
     def _is_trusted(self, address: IPAddress) -> bool:
-        return any(address in network for network in self._trusted)
+        value = int(address)
+        for network, mask in self._trusted[address.version]:  # noqa: SIM110 (a loop: any() and its generator cost twice as much)
+            if value & mask == network:
+                return True
+        return False
 
 
 def _forwarded_entries(text: str) -> list[str]:
