@@ -102,6 +102,8 @@ def replay_command(log: Path, accounts: Path, out: Path, tag: str, organisations
         f"sqlite:///{database}",
         "--alerts-jsonl",
         str(out / f"alerts_{tag}.jsonl"),
+        "--locale",
+        "en",  # the summary this script reads
         *os.environ.get("REVISIT_BENCH_ARGS", "").split(),
         "--mmdb",
         str(organisations),

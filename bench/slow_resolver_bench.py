@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from replay_bench import SHARED, measure, replay_command
-from traffic import generate
+from traffic import generate, write_organisations_mmdb
 
 from tests.loopback_servers import LoopbackDns, LoopbackRdap
 
@@ -71,6 +71,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     log, account_lists = generate(args.lines, out)
     accounts = account_lists[10_000]
+    organisations = write_organisations_mmdb(out)
     print(
         f"file: {log} ({args.lines:,} lines); 10,000 accounts; machine: {os.cpu_count()} cores; "
         f"slow servers answer after {DELAY_SECONDS:g} s"
@@ -93,7 +94,8 @@ def main() -> None:
                 config = out / f"slow_resolver_{name.replace('+', '_')}.toml"
                 config.write_text(text, encoding="utf-8")
                 servers_cpu = resource.getrusage(resource.RUSAGE_SELF)
-                run = measure(replay_command(log, accounts, out, f"slow_{name}") + ["--config", str(config)])
+                command = replay_command(log, accounts, out, f"slow_{name}", organisations)
+                run = measure([*command, "--config", str(config)])
                 after = resource.getrusage(resource.RUSAGE_SELF)
                 server_seconds = (after.ru_utime + after.ru_stime) - (servers_cpu.ru_utime + servers_cpu.ru_stime)
                 processed = re.search(r"processed in ([\d.]+) s", run.output)

@@ -13,7 +13,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
@@ -29,7 +29,7 @@ from revisit.alerts.channels import (
     remote_channels,
 )
 from revisit.alerts.channels.local import ConsoleChannel, JsonLinesChannel
-from revisit.alerts.policy import ALERTED, LOW_INTENT
+from revisit.alerts.policy import ACTIVE, ALERTED, COOLDOWN, LOW_INTENT
 from revisit.alerts.render import one_line, shown_time
 from revisit.alerts.sender import DeliverySender, SenderThread, SendReport, wants_sender
 from revisit.alerts.tracker import VisitTracker, track_and_store
@@ -267,29 +267,6 @@ def delivery_summary(report: SendReport, held: Sequence[HeldDelivery], settings:
     return "\n".join(lines)
 
 
-def _ambiguous_lines(ambiguous: Sequence[Ambiguity], locale: str, explain_options: str) -> list[str]:
-    count = len(ambiguous)
-    if locale == "ja":
-        head = (
-            f"  複数の取引先に同程度に当てはまり照合しなかった組織: {count:,} 件"
-            "（どの取引先にもアラートは出ません。取引先にドメインかネットワークを登録すると区別できます）"
-        )
-        more = f"    ほか {count - AMBIGUOUS_EXAMPLES:,} 件"
-    else:
-        head = (
-            f"  fit several accounts: {count:,} organisation(s) left unmatched, their names fit several "
-            "accounts alike (none is alerted; a domain or network on the accounts tells them apart)"
-        )
-        more = f"    … and {count - AMBIGUOUS_EXAMPLES:,} more"
-    lines = [head]
-    for example in ambiguous[:AMBIGUOUS_EXAMPLES]:
-        command = " ".join(part for part in ("revisit explain", example.address, explain_options) if part)
-        lines.append(printable(f"    {example.organization!r} → {', '.join(example.account_ids)}: {command}"))
-    if count > AMBIGUOUS_EXAMPLES:
-        lines.append(more)
-    return lines
-
-
 def load_checked_settings(path: str | None, check_terms: bool = True) -> Settings:
     """The settings of a command: the file and ``REVISIT_...`` overrides, with the channel names of
     the routes checked against the channels there are. ``check_terms=False`` only for ``revisit
@@ -433,43 +410,146 @@ def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
 AMBIGUOUS_EXAMPLES = 3  # organisations named in the summary's line on ambiguous names
 
 
+@dataclass(frozen=True)
+class SummaryWords:
+    """The words of a run's console summary (``format_summary``) in one language: templates for
+    ``str.format`` and the names of the reasons lines were counted under (malformed, skipped,
+    filtered) and of the decisions that alerted no one."""
+
+    head: str
+    malformed: str
+    skipped: str
+    filtered: str
+    late: str
+    accounts_seen: str
+    no_alert: str
+    threshold: str
+    ambiguous: str
+    more: str
+    processed: str
+    separator: str
+    names: Mapping[str, str] = field(default_factory=dict)  # reason or decision → its name (else itself)
+
+    def counts(self, template: str, counts: Mapping[str, int]) -> str:
+        """``template`` with its ``{items}``: each name and count, in the order of the keys."""
+        items = self.separator.join(f"{self.names.get(key, key)} {count:,}" for key, count in sorted(counts.items()))
+        return template.format(items=items)
+
+
+ENGLISH_SUMMARY = SummaryWords(
+    head="lines {lines:,}  parsed {parsed:,}  malformed {malformed:,}  filtered {filtered:,}  "
+    "resolved {resolved:,}  matched {matched:,}  alerts {alerts:,} ({new:,} new)",
+    malformed="  malformed: {items}",
+    skipped="  skipped:   {items}",
+    filtered="  filtered:  {items}",
+    late="  late: {late:,} matched hits came over stream.max_disorder_seconds after newer ones "
+    '(taken as they came: README, "Event time")',
+    accounts_seen="  dormant-list accounts seen: {count:,}",
+    no_alert="  matched hits that alerted no one: {items}",
+    threshold=" (a visit alerts from intent.threshold {threshold}, its pages weighed by intent.rules)",
+    ambiguous="  fit several accounts: {count:,} organisation(s) left unmatched, their names fit several "
+    "accounts alike (none is alerted; a domain or network on the accounts tells them apart)",
+    more="    … and {count:,} more",
+    processed="  processed in {seconds:.2f} s ({rate:,.0f} lines/s)",
+    separator=", ",
+)
+JAPANESE_SUMMARY = SummaryWords(
+    head="行数 {lines:,}  解析 {parsed:,}  不正 {malformed:,}  除外 {filtered:,}  組織を特定 {resolved:,}  "
+    "休眠顧客に照合 {matched:,}  アラート {alerts:,}（新規 {new:,}）",
+    malformed="  不正な行：{items}",
+    skipped="  読み飛ばした行：{items}",
+    filtered="  除外した行：{items}",
+    late="  遅れて届いた照合ヒット：{late:,} 件（より新しいヒットから stream.max_disorder_seconds 以上遅れて"
+    "届き、届いた順に処理しました。README「Event time」）",
+    accounts_seen="  アクセスがあった休眠リストの取引先：{count:,} 社",
+    no_alert="  アラートにならなかった照合ヒット：{items}",
+    threshold="（訪問は関心度スコアが intent.threshold の {threshold} 以上でアラートになります。"
+    "ページの重みは intent.rules）",
+    ambiguous="  複数の取引先に同程度に当てはまり照合しなかった組織：{count:,} 件"
+    "（どの取引先にもアラートは出ません。取引先にドメインかネットワークを登録すると区別できます）",
+    more="    ほか {count:,} 件",
+    processed="  処理時間 {seconds:.2f} 秒（毎秒 {rate:,.0f} 行）",
+    separator="、",
+    names={
+        MalformedReason.EMPTY: "空行",
+        MalformedReason.COMMENT: "コメント行",
+        MalformedReason.BINARY: "バイナリ",
+        MalformedReason.ERROR_LOG: "エラーログの行",
+        MalformedReason.TRUNCATED: "途中で切れた行",
+        MalformedReason.MISSING_FIELDS: "項目の足りない行",
+        MalformedReason.BAD_CLIENT: "接続元が読めない行",
+        MalformedReason.BAD_REQUEST: "リクエストが読めない行",
+        MalformedReason.BAD_TIMESTAMP: "日時が読めない行",
+        MalformedReason.BAD_JSON: "JSON が読めない行",
+        MalformedReason.TOO_LONG: "長すぎる行",
+        MalformedReason.UNRECOGNIZED: "形式が分からない行",
+        FilterReason.STATUS: "対象外のステータス",
+        FilterReason.ASSET: "静的ファイル",
+        FilterReason.BOT: "クローラー・ボット",
+        FilterReason.CLIENT_NOT_IP: "接続元が IP アドレスでない",
+        FilterReason.PRIVATE_ADDRESS: "プライベートアドレス",
+        FilterReason.OWN_NETWORK: "自社ネットワーク",
+        ACTIVE: "取引中の顧客",
+        COOLDOWN: "クールダウン中",
+        LOW_INTENT: "関心度スコアがしきい値未満",
+    },
+)
+
+
+def summary_words(locale: str) -> SummaryWords:
+    return JAPANESE_SUMMARY if locale == "ja" else ENGLISH_SUMMARY
+
+
 def format_summary(
     summary: RunSummary, locale: str = "en", explain_options: str = "", threshold: int | None = None
 ) -> str:
-    """The console summary; its line on ambiguous names in ``locale``, each example with the
-    ``revisit explain`` command (``explain_options``: the replay's list and databases) that tells why."""
+    """The console summary in ``locale`` (ja or en); each example of an ambiguous name comes with
+    the ``revisit explain`` command (``explain_options``: the replay's list and databases) that
+    tells why."""
+    words = summary_words(locale)
     numbers = summary.as_dict()
     lines = [
-        f"lines {numbers['lines']:,}  parsed {numbers['parsed']:,}  malformed {numbers['malformed']:,}  "
-        f"filtered {numbers['filtered']:,}  resolved {numbers['resolved']:,}  matched {numbers['matched']:,}  "
-        f"alerts {numbers['alerts']:,} ({summary.alerts_new:,} new)",
-    ]
-    if summary.malformed:
-        lines.append("  malformed: " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.malformed.items())))
-    if summary.skipped:
-        lines.append("  skipped:   " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.skipped.items())))
-    if summary.filtered:
-        lines.append("  filtered:  " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.filtered.items())))
-    if summary.late:
-        lines.append(
-            f"  late: {summary.late:,} matched hits came over stream.max_disorder_seconds after newer ones "
-            '(taken as they came: README, "Event time")'
+        words.head.format(
+            lines=numbers["lines"],
+            parsed=numbers["parsed"],
+            malformed=numbers["malformed"],
+            filtered=numbers["filtered"],
+            resolved=numbers["resolved"],
+            matched=numbers["matched"],
+            alerts=numbers["alerts"],
+            new=summary.alerts_new,
         )
+    ]
+    for template, counts in (
+        (words.malformed, summary.malformed),
+        (words.skipped, summary.skipped),
+        (words.filtered, summary.filtered),
+    ):
+        if counts:
+            lines.append(words.counts(template, counts))
+    if summary.late:
+        lines.append(words.late.format(late=summary.late))
     if summary.accounts_seen:
-        lines.append(f"  dormant-list accounts seen: {len(summary.accounts_seen):,}")
+        lines.append(words.accounts_seen.format(count=len(summary.accounts_seen)))
     no_alert = {kind: count for kind, count in summary.decisions.items() if kind != ALERTED and count}
     if no_alert:
+        shown_threshold = LOW_INTENT in no_alert and threshold is not None
         lines.append(
-            "  matched hits that alerted no one: "
-            + ", ".join(f"{kind} {count:,}" for kind, count in sorted(no_alert.items()))
-            + (
-                f" (a visit alerts from intent.threshold {threshold}, its pages weighed by intent.rules)"
-                if LOW_INTENT in no_alert and threshold is not None
-                else ""
-            )
+            words.counts(words.no_alert, no_alert)
+            + (words.threshold.format(threshold=threshold) if shown_threshold else "")
         )
     if isinstance(summary, ReplaySummary) and summary.ambiguous:
-        lines += _ambiguous_lines(summary.ambiguous, locale, explain_options)
+        lines += _ambiguous_lines(summary.ambiguous, words, explain_options)
     if summary.seconds > 0:
-        lines.append(f"  processed in {summary.seconds:.2f} s ({summary.lines / summary.seconds:,.0f} lines/s)")
+        lines.append(words.processed.format(seconds=summary.seconds, rate=summary.lines / summary.seconds))
     return "\n".join(lines)
+
+
+def _ambiguous_lines(ambiguous: Sequence[Ambiguity], words: SummaryWords, explain_options: str) -> list[str]:
+    lines = [words.ambiguous.format(count=len(ambiguous))]
+    for example in ambiguous[:AMBIGUOUS_EXAMPLES]:
+        command = " ".join(part for part in ("revisit explain", example.address, explain_options) if part)
+        lines.append(printable(f"    {example.organization!r} → {', '.join(example.account_ids)}: {command}"))
+    if len(ambiguous) > AMBIGUOUS_EXAMPLES:
+        lines.append(words.more.format(count=len(ambiguous) - AMBIGUOUS_EXAMPLES))
+    return lines

@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="processes for large plain files (default: one per core, at most 4; 1 = none)",
     )
+    run.add_argument("--locale", choices=("ja", "en"), help="the language of the summary (default: alerts.locale)")
 
     ship = commands.add_parser("ship", help="send log lines to Kafka, keyed by client IP (at least once)")
     ship.add_argument("logs", nargs="+", metavar="LOG", help="log files; - for stdin; .gz when not following")
@@ -284,7 +285,8 @@ def _run(args: argparse.Namespace) -> int:
             ),
             settings,
         )
-        print(format_summary(summary, settings.alerts.locale, _explain_options(args), settings.intent.threshold))
+        locale = args.locale or settings.alerts.locale
+        print(format_summary(summary, locale, _explain_options(args), settings.intent.threshold))
         return 0
     handler = _COMMANDS.get(args.command)
     if handler is None:
@@ -301,6 +303,8 @@ def _explain_options(args: argparse.Namespace) -> str:
         options += ["--mmdb", path]
     if args.config:
         options += ["--config", args.config]
+    if args.locale:
+        options += ["--locale", args.locale]
     return shlex.join(options)
 
 

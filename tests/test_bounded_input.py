@@ -74,6 +74,8 @@ def replay_command(tmp_path: Path, log: str, name: str) -> list[str]:
         f"sqlite:///{tmp_path / name}.sqlite",
         "--mmdb",
         mmdb("GeoIP2-ISP-Test"),
+        "--locale",
+        "en",
     ]
 
 

@@ -13,8 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine, inspect
 
+from revisit.alerts.policy import ACTIVE, COOLDOWN, LOW_INTENT
+from revisit.app import JAPANESE_SUMMARY
 from revisit.cli import build_parser, main
+from revisit.core.hit import MalformedReason
 from revisit.storage.store import Store
+from revisit.stream.filters import FilterReason
 from tests.conftest import ACCESS_LOGS, APACHE_LOG, REPO, mmdb
 
 README = REPO / "README.md"
@@ -85,12 +89,17 @@ def test_replay_of_a_real_log_alerts_the_right_accounts(inputs, db_url, capsys) 
     assert main(replay_args(inputs, db_url)) == 0
     out = capsys.readouterr().out
     summary = out.strip().splitlines()
-    assert any(line.startswith("lines 10,000  parsed 9,999  malformed 1") for line in summary), out
-    assert "malformed: truncated 1" in out
+    # the summary in alerts.locale (ja by default), as the alerts above it
+    assert (
+        "行数 10,000  解析 9,999  不正 1  除外 7,661  組織を特定 277  休眠顧客に照合 151  アラート 5（新規 5）"
+        in summary
+    ), out
+    assert "  不正な行：途中で切れた行 1" in summary
+    assert "  除外した行：静的ファイル 5,632、クローラー・ボット 1,809、対象外のステータス 220" in summary
     # why the other matched hits gave no alert: E04 is active, an account alerted once waits 24 h
     assert (
-        "  matched hits that alerted no one: active customer 40, cooldown 75, intent score under the threshold 6 "
-        "(a visit alerts from intent.threshold 10, its pages weighed by intent.rules)"
+        "  アラートにならなかった照合ヒット：取引中の顧客 40、クールダウン中 75、関心度スコアがしきい値未満 6"
+        "（訪問は関心度スコアが intent.threshold の 10 以上でアラートになります。ページの重みは intent.rules）"
     ) in summary
     alerts = read_jsonl(inputs["jsonl"])
     by_account = {a["account_id"]: a for a in alerts}
@@ -137,7 +146,7 @@ def test_replaying_the_same_log_adds_nothing(inputs, db_url, capsys) -> None:
     jsonl_before = Path(inputs["jsonl"]).read_text(encoding="utf-8")
     assert counts["hits"] > 0 and counts["alerts"] >= 3 and counts["sessions"] > 0
     assert main(replay_args(inputs, db_url)) == 0
-    assert "(0 new)" in capsys.readouterr().out
+    assert "（新規 0）" in capsys.readouterr().out
     store = Store(db_url)
     try:
         assert {t: store.count(t) for t in ("hits", "alerts", "sessions")} == counts
@@ -212,12 +221,30 @@ def test_console_script_exit_status_for_bad_usage() -> None:
 
 def test_malformed_lines_are_counted_not_fatal(inputs, tmp_path, capsys) -> None:
     logs = [str(p) for p in sorted((ACCESS_LOGS / "edge-cases").iterdir())]
-    assert main(replay_args(inputs, f"sqlite:///{tmp_path / 'e.sqlite'}", *logs)) == 0
+    assert main([*replay_args(inputs, f"sqlite:///{tmp_path / 'e.sqlite'}", *logs), "--locale", "en"]) == 0
     out = capsys.readouterr().out
     # the sums of the per-file counts in test_parse.EXPECTED
     assert "lines 91  parsed 56  malformed 35" in out, out
     assert "malformed: bad_request 30, error_log 3, missing_fields 2" in out
     assert "filtered:  asset 7, bot 1, client_not_ip 3, private_address 7, status 30" in out
+    # the same counts in Japanese, each reason by its name
+    assert main(replay_args(inputs, f"sqlite:///{tmp_path / 'j.sqlite'}", *logs)) == 0
+    out = capsys.readouterr().out
+    assert "行数 91  解析 56  不正 35" in out, out
+    assert "  不正な行：リクエストが読めない行 30、エラーログの行 3、項目の足りない行 2" in out
+    assert (
+        "  除外した行：静的ファイル 7、クローラー・ボット 1、接続元が IP アドレスでない 3、プライベートアドレス 7、"
+        "対象外のステータス 30"
+    ) in out
+
+
+def test_every_reason_and_decision_of_the_summary_has_a_japanese_name() -> None:
+    """A reason added later must not appear in English inside a Japanese summary."""
+    named = JAPANESE_SUMMARY.names
+    kinds = (ACTIVE, COOLDOWN, LOW_INTENT)
+    missing = [key for key in (*MalformedReason.ALL, *FilterReason.ALL, *kinds) if key not in named]
+    assert missing == []
+    assert len(set(named.values())) == len(named)  # no two reasons read alike
 
 
 def test_explain(inputs, capsys) -> None:

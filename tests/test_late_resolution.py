@@ -273,6 +273,8 @@ def test_replay_matches_visitors_that_only_dns_or_rdap_know(dns_server, rdap_ser
                 str(jsonl),
                 "--workers",
                 "1",
+                "--locale",
+                "en",
             ]
         )
         == 0
@@ -314,7 +316,7 @@ def test_two_servers_logs_held_for_the_same_addresses_are_all_matched(
     jsonl = tmp_path / "alerts.jsonl"
     arguments = ["replay", str(tmp_path / "web1.log"), str(tmp_path / "web2.log"), "--accounts", str(accounts)]
     arguments += ["--config", str(config), "--db", f"sqlite:///{tmp_path / 'r.sqlite'}", "--alerts-jsonl", str(jsonl)]
-    assert main(arguments) == 0
+    assert main([*arguments, "--locale", "en"]) == 0
     out = capsys.readouterr().out
     assert "lines 30  parsed 30  malformed 0  filtered 0" in out and "matched 12" in out, out
     import json
@@ -340,6 +342,8 @@ def test_rdap_answers_kept_in_the_database_serve_the_next_run(dns_server, rdap_s
         str(tmp_path / "alerts.jsonl"),
         "--workers",
         "1",
+        "--locale",
+        "en",
     ]
     assert main(args) == 0
     asked_first = [p for p in rdap_server.requests if p.startswith("/ip/133.1.2.5")]

@@ -244,7 +244,7 @@ def test_replay_reads_each_format(
     (tmp_path / "revisit.toml").write_text(tomli_w.dumps({"log": log_section}), encoding="utf-8")
     arguments = ["replay", str(LOGS / sample), "--accounts", str(tmp_path / "accounts.csv")]
     arguments += ["--config", str(tmp_path / "revisit.toml"), "--db", f"sqlite:///{tmp_path / 'r.sqlite'}"]
-    assert main(arguments) == 0
+    assert main([*arguments, "--locale", "en"]) == 0
     out = capsys.readouterr().out
     assert any(line.startswith(summary) for line in out.splitlines()), out
 
@@ -924,8 +924,8 @@ def test_w3c_directives_are_skipped_not_malformed_in_replay_and_logs_check(tmp_p
     arguments = ["replay", str(log), "--accounts", str(tmp_path / "accounts.csv")]
     assert main([*arguments, "--db", f"sqlite:///{tmp_path / 'r.sqlite'}"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert any(line.startswith("lines 69  parsed 28  malformed 1") for line in out), out
-    assert "  skipped:   comment 40" in out
+    assert any(line.startswith("行数 69  解析 28  不正 1") for line in out), out
+    assert "  読み飛ばした行：コメント行 40" in out
     assert main(["logs", "check", str(log)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert any(

@@ -91,6 +91,8 @@ def test_parallel_replay_equals_sequential(tmp_path: Path, capsys) -> None:
                     mmdb("GeoIP2-ISP-Test"),
                     "--workers",
                     workers,
+                    "--locale",
+                    "en",
                 ]
             )
             == 0
@@ -392,6 +394,8 @@ def _replay_summary(tmp_path: Path, log: Path, workers: str, capsys, encoding: s
             mmdb("GeoIP2-ISP-Test"),
             "--workers",
             workers,
+            "--locale",
+            "en",
         ]
     )
     captured = capsys.readouterr()

@@ -39,18 +39,23 @@ EN = (
     "    … and 1 more",
 )
 JA = (
-    "  複数の取引先に同程度に当てはまり照合しなかった組織: 4 件"
+    "  複数の取引先に同程度に当てはまり照合しなかった組織：4 件"
     "（どの取引先にもアラートは出ません。取引先にドメインかネットワークを登録すると区別できます）",
     "    ほか 1 件",
 )
 
 
 @pytest.mark.parametrize(
-    "locale, workers, said",
-    [("en", "1", EN), ("ja", "1", JA), ("en", "2", EN)],  # 2: the lines classified by two processes
+    "locale, workers, said, locale_option",
+    [
+        ("en", "1", EN, ()),
+        ("ja", "1", JA, ()),
+        ("en", "2", EN, ()),  # 2: the lines classified by two processes
+        ("ja", "1", EN, ("--locale", "en")),  # the option over alerts.locale, passed on to explain
+    ],
 )
 def test_replay_names_the_organisations_that_fit_several_accounts(
-    tmp_path: Path, capsys, locale: str, workers: str, said: tuple[str, str]
+    tmp_path: Path, capsys, locale: str, workers: str, said: tuple[str, str], locale_option: tuple[str, ...]
 ) -> None:
     accounts = tmp_path / "accounts.csv"
     accounts.write_text(ACCOUNTS, encoding="utf-8")
@@ -65,9 +70,10 @@ def test_replay_names_the_organisations_that_fit_several_accounts(
     ]
     mmdb = [option for path in databases for option in ("--mmdb", path)]
     args = ["replay", str(log), "--accounts", str(accounts), *mmdb, "--config", str(config), "--workers", workers]
+    args += locale_option
     assert main([*args, "--db", f"sqlite:///{tmp_path / 'r.sqlite'}", "--alerts-jsonl", str(tmp_path / "a.jsonl")]) == 0
     out = capsys.readouterr().out.splitlines()
-    explain = f"--accounts {accounts} {' '.join(mmdb)} --config {config}"
+    explain = " ".join(["--accounts", str(accounts), *mmdb, "--config", str(config), *locale_option])
     head, more = said
     start = out.index(head)
     assert out[start : start + 5] == [
@@ -77,4 +83,4 @@ def test_replay_names_the_organisations_that_fit_several_accounts(
         f"    'Northwind Traders' → N-1, N-2: revisit explain 64.225.10.7 {explain}",
         more,
     ]
-    assert "matched 0" in out[0]
+    assert ("matched 0" if said is EN else "休眠顧客に照合 0") in out[0]
