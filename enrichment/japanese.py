@@ -311,3 +311,55 @@ SEPARATOR = "。"  # between a source's clues
 NOTE_LEADS = {"rdap": "各レジストリの条件（原文の引用）：", "rdap+jpnic": "各レジストリの条件（原文の引用）："}
 
 TRANSLATIONS |= KINDS  # a kind said inside a reason ("traffic of an access provider (isp: ...)")
+
+# what a ledger import says (``enrichment.ledger_import.Learned.summary``, ``revisit ledger``)
+LEDGER = {
+    "{rows:,} sightings: {used:,} used ({networks:,} network(s) of {accounts:,} account(s)), {refused:,} not used": (
+        "記録 {rows:,} 件：{used:,} 件を使用（{accounts:,} 社の {networks:,} ネットワーク）、{refused:,} 件は不使用"
+    ),
+    "  not used, {reason}: {count:,}": "  不使用（{reason}）：{count:,} 件",
+    "  not used, {reason}: {count:,} (e.g. {example})": "  不使用（{reason}）：{count:,} 件（例：{example}）",
+    "    warning: {detail}": "    注意：{detail}",
+    # why a sighting teaches nothing (``enrichment.ledger.REFUSAL_REASONS`` and their details)
+    "not_public_address": "公開されていないアドレス",
+    "unknown_account": "リストにない取引先 ID",
+    "not_an_email": "メールアドレスでない",
+    "free_mail": "フリーメール",
+    "unknown_domain": "どの取引先にもないドメイン",
+    "ambiguous_domain": "複数の取引先にあるドメイン",
+    "other_account_network": "他の取引先のネットワーク",
+    "{source}: {refusal}": "{source}：{refusal}",
+    "{address} is a {kind} address, filtered before resolution: it can never match": (
+        "{address} は{kind}アドレスです。組織を調べる前に除外されるので、照合されることはありません"
+    ),
+    "documentation (RFC 5737/3849)": "文書用（RFC 5737/3849）の",
+    "loopback": "ループバック",
+    "link-local": "リンクローカル",
+    "multicast": "マルチキャスト",
+    "private": "プライベート",
+    "reserved": "予約済みの",
+    "account id {account!r} is not on the account list": "取引先 ID「{account}」は取引先リストにありません",
+    "{email!r} is not an e-mail address": "「{email}」はメールアドレスではありません",
+    "{domain} is a free-mail domain: it names a person, not a company": (
+        "{domain} はフリーメールのドメインです。会社ではなく個人を指します"
+    ),
+    "no account has the domain {domain}": "ドメイン {domain} の取引先はありません",
+    "{address} is in {network}, a network of account {ids}": (
+        "{address} は取引先 {ids} のネットワーク {network} の中にあります"
+    ),
+    # a listed entry's state (``ListedEntry.state_said``)
+    "active": "有効",
+    "expired": "期限切れ",
+    "revoked {day}": "取り消し済み（{day}）",
+    "revoked {day} ({reason})": "取り消し済み（{day}、{reason}）",
+    # revisit ledger import / learn
+    "  not learned again: {network} for {account} was {state}; revoked entries stay revoked": (
+        "  再び学習しません：{network}（{account}）は{state}です。取り消した記録は取り消したままです"
+    ),
+    "stored {count:,} ledger entry": "台帳に {count:,} 件を保存しました",
+    "stored {count:,} ledger entries": "台帳に {count:,} 件を保存しました",
+    # revisit ledger list / revoke
+    "{count:,} learned network(s)": "学習したネットワーク {count:,} 件",
+    "revoked {count:,} learned network(s)": "学習したネットワーク {count:,} 件を取り消しました",
+}
+TRANSLATIONS |= LEDGER

@@ -119,17 +119,39 @@ class ListedEntry:
 
     def state(self, now: datetime) -> str:
         """``active``, ``expired`` or ``revoked <day> (<reason>)``."""
+        return str(self.state_said(now))
+
+    def state_said(self, now: datetime) -> Phrase:
+        """``state``, to be said in the reader's language."""
         if self.revoked_at is not None:
-            return f"revoked {self.revoked_at:%Y-%m-%d}" + (f" ({self.revoked_reason})" if self.revoked_reason else "")
-        return "expired" if self.entry.expires_at <= now else "active"
+            day = f"{self.revoked_at:%Y-%m-%d}"
+            if self.revoked_reason:
+                return Phrase.of("revoked {day} ({reason})", day=day, reason=self.revoked_reason)
+            return Phrase.of("revoked {day}", day=day)
+        return Phrase.of("expired") if self.entry.expires_at <= now else Phrase.of("active")
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """Why a sighting teaches nothing (counted per reason by the importers)."""
 
-    reason: str  # short key: free_mail, unknown_domain, ambiguous_domain, unknown_account, other_account_network
-    detail: str
+    reason: str  # one of REFUSAL_REASONS
+    said: Phrase  # why, to be said in the reader's language
+
+    @property
+    def detail(self) -> str:
+        return str(self.said)
+
+
+REFUSAL_REASONS = (
+    "not_public_address",
+    "unknown_account",
+    "not_an_email",
+    "free_mail",
+    "unknown_domain",
+    "ambiguous_domain",
+    "other_account_network",
+)
 
 
 # RFC 5737 and RFC 3849: addresses for examples, never a visitor's
@@ -162,31 +184,45 @@ def learn(
     refused (it is filtered before resolution and could never match)."""
     kind = not_public(sighting.address) if drop_private else ""
     if kind:
-        where = f"{sighting.source}: " if sighting.source else ""
-        return Refusal(
-            "not_public_address",
-            f"{where}{sighting.address} is a {kind} address, filtered before resolution: it can never match",
+        said = Phrase.of(
+            "{address} is a {kind} address, filtered before resolution: it can never match",
+            address=str(sighting.address),
+            kind=Phrase.of(kind),
         )
+        if sighting.source:
+            said = Phrase.of("{source}: {refusal}", source=sighting.source, refusal=said)
+        return Refusal("not_public_address", said)
     domain = ""
     if sighting.account_id:
         account = index.accounts.get(sighting.account_id)
         if account is None:
-            return Refusal("unknown_account", f"account id {sighting.account_id!r} is not on the account list")
+            return Refusal(
+                "unknown_account",
+                Phrase.of("account id {account!r} is not on the account list", account=sighting.account_id),
+            )
         described = Phrase.of("account {account}", account=account.account_id)
     else:
         found = _EMAIL.match(sighting.email.strip())
         if found is None:
-            return Refusal("not_an_email", f"{sighting.email!r} is not an e-mail address")
+            return Refusal("not_an_email", Phrase.of("{email!r} is not an e-mail address", email=sighting.email))
         domain = found.group(1).lower().rstrip(".")
         if is_free_mail(domain):
-            return Refusal("free_mail", f"{domain} is a free-mail domain: it names a person, not a company")
+            return Refusal(
+                "free_mail",
+                Phrase.of("{domain} is a free-mail domain: it names a person, not a company", domain=domain),
+            )
         by_domain = index.by_domain(domain)
         if by_domain is None:
-            return Refusal("unknown_domain", f"no account has the domain {domain}")
+            return Refusal("unknown_domain", Phrase.of("no account has the domain {domain}", domain=domain))
         accounts, listed = by_domain
         if len(accounts) > 1:
             ids = ", ".join(sorted(a.account_id for a in accounts))
-            return Refusal("ambiguous_domain", f"domain {listed} is on {len(accounts)} accounts ({ids})")
+            return Refusal(
+                "ambiguous_domain",
+                Phrase.of(
+                    "domain {domain} is on {count} accounts ({ids})", domain=listed, count=len(accounts), ids=ids
+                ),
+            )
         account = accounts[0]
         described = Phrase.of("an address at {domain}", domain=domain)
     by_network = index.by_network(sighting.address)
@@ -196,7 +232,12 @@ def learn(
         if others:
             return Refusal(
                 "other_account_network",
-                f"{sighting.address} is in {listed}, a network of account {', '.join(sorted(others))}",
+                Phrase.of(
+                    "{address} is in {network}, a network of account {ids}",
+                    address=str(sighting.address),
+                    network=str(listed),
+                    ids=", ".join(sorted(others)),
+                ),
             )
     prefix = settings.prefix_v4 if sighting.address.version == 4 else settings.prefix_v6
     network = ipaddress.ip_network((sighting.address, prefix), strict=False)

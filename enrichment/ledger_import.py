@@ -13,7 +13,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -45,19 +45,19 @@ class Learned:
 
     learned: dict[tuple[str, str], LedgerEntry] = field(default_factory=dict)
     refused: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, str] = field(default_factory=dict)  # one refusal's detail per reason
+    examples: dict[str, Phrase] = field(default_factory=dict)  # one refusal's detail per reason
     rows: int = 0
     # each row with an address that can never match, named (the first _MAX_ERRORS_SHOWN): a typo or a
     # test address in an export is the user's to fix, not a count to shrug at
-    unusable_addresses: list[str] = field(default_factory=list)
+    unusable_addresses: list[Phrase] = field(default_factory=list)
 
     def add(self, outcome: LedgerEntry | Refusal) -> None:
         self.rows += 1
         if isinstance(outcome, Refusal):
             self.refused[outcome.reason] += 1
-            self.examples.setdefault(outcome.reason, outcome.detail)
+            self.examples.setdefault(outcome.reason, outcome.said)
             if outcome.reason == "not_public_address" and len(self.unusable_addresses) < _MAX_ERRORS_SHOWN:
-                self.unusable_addresses.append(outcome.detail)
+                self.unusable_addresses.append(outcome.said)
         else:
             key = (str(outcome.network), outcome.account_id)
             earlier = self.learned.get(key)
@@ -67,20 +67,37 @@ class Learned:
     def entries(self) -> list[LedgerEntry]:
         return merge_entries(self.learned.values())
 
-    def summary(self) -> list[str]:
+    def summary(self, translations: Mapping[str, str] | None = None) -> list[str]:
+        """What was learned and why the rest was not, in the language of ``translations``
+        (``enrichment.japanese.TRANSLATIONS``; English without)."""
+        words = translations or {}
         accounts = {entry.account_id for entry in self.entries}
         refused = sum(self.refused.values())
-        lines = [
-            f"{self.rows:,} sightings: {self.rows - refused:,} used ({len(self.learned):,} network(s) of "
-            f"{len(accounts):,} account(s)), {refused:,} not used"
+        said = [
+            Phrase.of(
+                "{rows:,} sightings: {used:,} used ({networks:,} network(s) of {accounts:,} account(s)), "
+                "{refused:,} not used",
+                rows=self.rows,
+                used=self.rows - refused,
+                networks=len(self.learned),
+                accounts=len(accounts),
+                refused=refused,
+            )
         ]
         for reason, count in sorted(self.refused.items()):
             if reason == "not_public_address":
-                lines.append(f"  not used, {reason}: {count:,}")
-                lines += [f"    warning: {detail}" for detail in self.unusable_addresses]
+                said.append(Phrase.of("  not used, {reason}: {count:,}", reason=Phrase.of(reason), count=count))
+                said += [Phrase.of("    warning: {detail}", detail=detail) for detail in self.unusable_addresses]
             else:
-                lines.append(f"  not used, {reason}: {count:,} (e.g. {self.examples[reason]})")
-        return lines
+                said.append(
+                    Phrase.of(
+                        "  not used, {reason}: {count:,} (e.g. {example})",
+                        reason=Phrase.of(reason),
+                        count=count,
+                        example=self.examples[reason],
+                    )
+                )
+        return [phrase.said_in(words) for phrase in said]
 
 
 def parse_time(text: str, zone: tzinfo) -> datetime | None:

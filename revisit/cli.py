@@ -169,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (ledger_import, ledger_learn, ledger_list, ledger_revoke):
         command.add_argument("--db", metavar="URL")
         command.add_argument("--config", metavar="TOML")
+        command.add_argument(
+            "--locale", choices=("ja", "en"), help="the language of the output (default: alerts.locale)"
+        )
 
     logs = commands.add_parser("logs", help="access logs")
     logs_commands = logs.add_subparsers(dest="logs_command", required=True, parser_class=_Parser)
@@ -898,6 +901,7 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
     from zoneinfo import ZoneInfo
 
     from revisit.app import learn_sign_ins
+    from revisit.enrichment.explain import words_in
     from revisit.enrichment.ledger_import import learn_all, read_form_export
     from revisit.enrichment.match import AccountIndex
     from revisit.storage.store import Store
@@ -921,25 +925,24 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
     elif args.ledger_command == "learn":
         check_log_paths(args.logs)
         SignInReader(settings.log, settings.ledger.log_field)
+    words = words_in(args.locale or settings.alerts.locale)
     store = Store(args.db or settings.database_url)
     try:
         if args.ledger_command == "list":
             listed = store.list_ledger(args.account, include_inactive=args.all)
             now = datetime.now(UTC)
-            print(f"{len(listed):,} learned network(s)")
+            print(words.say("{count:,} learned network(s)", count=len(listed)))
             for item in listed:
                 entry = item.entry
-                print(
-                    printable(
-                        f"  {str(entry.network):<20} {entry.account_id:<12} {item.state(now)} · {entry.describe()}"
-                    )
-                )
+                state = item.state_said(now).said_in(words.translations)
+                evidence = entry.described().said_in(words.translations)
+                print(printable(f"  {str(entry.network):<20} {entry.account_id:<12} {state} · {evidence}"))
             return 0
         if args.ledger_command == "revoke":
             count = store.revoke_ledger(network, args.account, args.reason)
             if not count:
                 raise BadInput("no learned network in use matches (see `revisit ledger list --all`)")
-            print(f"revoked {count:,} learned network(s)")
+            print(words.say("revoked {count:,} learned network(s)", count=count))
             return 0
         if accounts is None:
             accounts = store.load_accounts()
@@ -959,15 +962,18 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
         stored = store.save_ledger_entries(learned.entries)
     finally:
         store.close()
-    print("\n".join(printable(line) for line in learned.summary()))
+    print("\n".join(printable(line) for line in learned.summary(words.translations)))
     for item in not_again:  # save_ledger_entries keeps a revoked entry revoked
-        print(
-            printable(
-                f"  not learned again: {item.entry.network} for {item.entry.account_id} was "
-                f"{item.state(datetime.now(UTC))}; revoked entries stay revoked"
-            )
+        said = words.say(
+            "  not learned again: {network} for {account} was {state}; revoked entries stay revoked",
+            network=str(item.entry.network),
+            account=item.entry.account_id,
+            state=item.state_said(datetime.now(UTC)),
         )
-    print(f"stored {stored:,} ledger entr{'y' if stored == 1 else 'ies'}")
+        print(printable(said))
+    print(
+        words.say("stored {count:,} ledger entry" if stored == 1 else "stored {count:,} ledger entries", count=stored)
+    )
     return 0
 
 

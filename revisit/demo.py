@@ -22,6 +22,7 @@ import ipaddress
 import json
 import random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -37,6 +38,7 @@ from revisit.core.config import Settings
 from revisit.core.errors import BadInput
 from revisit.core.match import AccountMatch, MatchMethod
 from revisit.core.organization import Organization, OrgKind
+from revisit.core.phrase import Phrase
 from revisit.core.visit import PageView
 from revisit.enrichment.accounts import load_accounts
 from revisit.enrichment.explain import explain_address, words_in
@@ -286,7 +288,7 @@ DATABASE_VISITORS = (
         "",
         (("/", 0), ("/products/laser-cutter", 45), ("/pricing", 130), ("/contact", 260)),
         "10:40",
-        "a name match through ㈱ and half-width katakana",
+        "a name match through ㈱ and half-width katakana",  # DEMO_JAPANESE has each ``shows`` in Japanese
     ),
     DatabaseVisitor(
         "160.251.21.0/24",
@@ -474,7 +476,7 @@ def learn_form_export(path: Path, accounts_csv: Path, database: Path, settings: 
         store.save_ledger_entries(learned.entries)
     finally:
         store.close()
-    return learned.summary()[0]
+    return learned.summary(words_in(settings.alerts.locale).translations)[0]
 
 
 def run_demo(out: str, seed: int, locale: str | None) -> int:
@@ -493,14 +495,20 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
     with log_path.open("w", encoding="utf-8") as handle:
         handle.writelines(line for _at, line in events)
 
-    print(
-        f"revisit demo: {len(events):,} log lines for {DEMO_DAY:%Y-%m-%d} (JST), "
-        f"{len(DEMO_ACCOUNTS) + len(DATABASE_ACCOUNTS)} accounts on the dormant list\n"
-    )
     settings = demo_settings(locale)
+    say = _sayer(settings.alerts.locale)
+    print(
+        say(
+            "revisit demo: {lines:,} log lines for {day} (JST), {accounts} accounts on the dormant list",
+            lines=len(events),
+            day=f"{DEMO_DAY:%Y-%m-%d}",
+            accounts=len(DEMO_ACCOUNTS) + len(DATABASE_ACCOUNTS),
+        )
+        + "\n"
+    )
     learned = learn_form_export(leads_csv, accounts_csv, database, settings)
-    print(f"Network ledger, from the form export {leads_csv.name}: {learned}\n")
-    print("Alerts, as the sales team receives them:\n")
+    print(say("Network ledger, from the form export {file}: {learned}", file=leads_csv.name, learned=learned) + "\n")
+    print(say("Alerts, as the sales team receives them:") + "\n")
     summary = replay(
         ReplayRequest(
             [str(log_path)],
@@ -520,10 +528,11 @@ def run_demo(out: str, seed: int, locale: str | None) -> int:
         if a.arrives_at and a.account_id not in {alert["account_id"] for alert in _read_jsonl(alerts_jsonl)}
     )
     if quiet:
-        print(f"  came back without an alert (active customer or cooldown): {', '.join(quiet)}")
+        print(say("  came back without an alert (active customer or cooldown): {ids}", ids=", ".join(quiet)))
     program = sys.argv[0] if sys.argv[0].endswith("revisit") else "revisit"
-    print(f"\nFiles: {log_path}, {accounts_csv}, {leads_csv}, {mmdb}, {alerts_jsonl}, {database}")
-    print(f"Next: {program} history C-1001 --db sqlite:///{database}")
+    files = ", ".join(map(str, (log_path, accounts_csv, leads_csv, mmdb, alerts_jsonl, database)))
+    print("\n" + say("Files: {files}", files=files))
+    print(say("Next: {command}", command=f"{program} history C-1001 --db sqlite:///{database}"))
     show_database_visitors(accounts_csv, mmdb, program, demo_settings(locale))
     return 0
 
@@ -575,25 +584,61 @@ def database_visits(rng: random.Random) -> list[tuple[datetime, str]]:
 def show_database_visitors(accounts_csv: Path, mmdb: Path, program: str, settings: Settings) -> None:
     """What each database visitor shows, and ``revisit explain`` for the romanised match."""
     enrichment = build_enrichment(load_accounts(accounts_csv), [str(mmdb)], settings)
+    say, words = _sayer(settings.alerts.locale), words_in(settings.alerts.locale)
     try:
-        print("\nVisitors named by the demo database (demo.mmdb):")
+        print("\n" + say("Visitors named by the demo database (demo.mmdb):"))
         explanations = []
         for visitor in DATABASE_VISITORS:
             address = ipaddress.ip_address(database_visitor_address(visitor))
             explanation = explain_address(address, enrichment.index, enrichment.resolvers, None, settings.dormancy)
             explanations.append(explanation)
-            verdict = (
-                f"account {explanation.match.account.account_id} {explanation.match.account.name}"
-                if explanation.match is not None
-                else f"no account: {explanation.reason}"
-            )
-            print(f"  {address}  {visitor.as_name!r} → {verdict}  ({visitor.shows})")
+            if explanation.match is not None:
+                account = explanation.match.account
+                verdict = say("account {id} {name}", id=account.account_id, name=account.name)
+            else:
+                why = explanation.why.said_in(words.translations) if explanation.why else explanation.reason
+                verdict = say("no account: {reason}", reason=why)
+            print(f"  {address}  {visitor.as_name!r} → {verdict}  " + say("({shows})", shows=say(visitor.shows)))
         romanised = explanations[1]
         print(f"\n$ {program} explain {romanised.address} --accounts {accounts_csv} --mmdb {mmdb}")
-        print("\n".join(romanised.lines(words_in(settings.alerts.locale))))  # as the command prints it
-        print("(demo.mmdb holds invented records in IPinfo Lite's schema: the terms shown are IPinfo Lite's)")
+        print("\n".join(romanised.lines(words)))  # as the command prints it
+        print(say("(demo.mmdb holds invented records in IPinfo Lite's schema: the terms shown are IPinfo Lite's)"))
     finally:
         enrichment.close()
+
+
+DEMO_JAPANESE = {
+    "revisit demo: {lines:,} log lines for {day} (JST), {accounts} accounts on the dormant list": (
+        "revisit デモ：{day}（JST）のアクセスログ {lines:,} 行、休眠リストの取引先 {accounts} 社"
+    ),
+    "Network ledger, from the form export {file}: {learned}": "ネットワーク台帳（フォーム送信 {file} から）：{learned}",
+    "Alerts, as the sales team receives them:": "営業チームに届くアラート：",
+    "  came back without an alert (active customer or cooldown): {ids}": (
+        "  アラートなしの再訪（取引中の顧客か、クールダウン中）：{ids}"
+    ),
+    "Files: {files}": "ファイル：{files}",
+    "Next: {command}": "次の一歩：{command}",
+    "Visitors named by the demo database (demo.mmdb):": "デモ用データベース（demo.mmdb）が組織名を答えた訪問者：",
+    "account {id} {name}": "取引先 {id} {name}",
+    "no account: {reason}": "取引先なし：{reason}",
+    "a name match through ㈱ and half-width katakana": "㈱ と半角カナをそろえた社名の一致",
+    "a romanised-name match": "ローマ字表記の社名の一致",
+    "an ISP's visitor, ignored": "ISP の利用者なので対象外",
+    "({shows})": "（{shows}）",
+    "(demo.mmdb holds invented records in IPinfo Lite's schema: the terms shown are IPinfo Lite's)": (
+        "（demo.mmdb の記録は IPinfo Lite の形式で作った架空のものです。表示した利用条件は IPinfo Lite のものです）"
+    ),
+}
+
+
+def _sayer(locale: str) -> Callable[..., str]:
+    """The demo's own sentences in ``locale``: ``say(template, **values)``."""
+    translations = DEMO_JAPANESE if locale == "ja" else {}
+
+    def say(template: str, /, **values: object) -> str:
+        return Phrase.of(template, **values).said_in(translations)
+
+    return say
 
 
 def _read_jsonl(path: Path) -> list[dict]:

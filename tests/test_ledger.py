@@ -7,6 +7,7 @@ sign-in lines are written here, dated relative to today since entries expire.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,8 +15,12 @@ from pathlib import Path
 import pytest
 
 from revisit.cli import main
+from revisit.enrichment import japanese
+from revisit.enrichment.ledger import REFUSAL_REASONS, not_public
 from revisit.storage.store import Store
 from tests.conftest import APACHE_LOG
+
+EN = ("--locale", "en")  # for the commands whose output is read in English here
 
 ACCOUNTS = (
     "account_id,name,domains,networks,owner_name,owner_email,last_deal_at,lifetime_value,dormancy_reason\n"
@@ -71,13 +76,15 @@ def test_a_form_export_teaches_an_address_that_then_matches_a_real_visitor_by_le
     args = ["--accounts", files["accounts"], "--db", db_url]
     assert main(["ledger", "import", export, *args]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines() == [
-        "7 sightings: 2 used (1 network(s) of 1 account(s)), 5 not used",
-        "  not used, ambiguous_domain: 1 (e.g. domain shared.example is on 2 accounts (L04, L05))",
-        "  not used, free_mail: 2 (e.g. gmail.com is a free-mail domain: it names a person, not a company)",
-        "  not used, other_account_network: 1 (e.g. 88.103.19.195 is in 88.103.19.0/24, a network of account L02)",
-        "  not used, unknown_domain: 1 (e.g. no account has the domain unknown-company.example)",
-        "stored 1 ledger entry",
+    assert out.splitlines() == [  # in alerts.locale, Japanese by default
+        "記録 7 件：2 件を使用（1 社の 1 ネットワーク）、5 件は不使用",
+        "  不使用（複数の取引先にあるドメイン）：1 件"
+        "（例：ドメイン shared.example が 2 件の取引先（L04, L05）に載っています）",
+        "  不使用（フリーメール）：2 件（例：gmail.com はフリーメールのドメインです。会社ではなく個人を指します）",
+        "  不使用（他の取引先のネットワーク）：1 件"
+        "（例：88.103.19.195 は取引先 L02 のネットワーク 88.103.19.0/24 の中にあります）",
+        "  不使用（どの取引先にもないドメイン）：1 件（例：ドメイン unknown-company.example の取引先はありません）",
+        "台帳に 1 件を保存しました",
     ]
     store = Store(db_url)
     try:
@@ -128,14 +135,29 @@ def test_a_form_export_teaches_an_address_that_then_matches_a_real_visitor_by_le
         f"確認 2 回、初回 {_days_ago(3)[:10]}、最終 {_days_ago(1)[:10]}、有効期限 {_days_ago(-89)[:10]}"
     )
 
-    assert main(["ledger", "revoke", "150.162.56.185", "--db", db_url, "--reason", "a shared co-working space"]) == 0
+    assert (
+        main(
+            [
+                "ledger",
+                "revoke",
+                "150.162.56.185",
+                "--db",
+                db_url,
+                "--reason",
+                "a shared co-working space",
+                "--locale",
+                "en",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out == "revoked 1 learned network(s)\n"
     # importing the same export again does not bring a revoked entry back
-    assert main(["ledger", "import", export, *args]) == 0
+    assert main(["ledger", "import", export, *args, *EN]) == 0
     capsys.readouterr()
     assert main(["explain", "--locale", "en", "150.162.56.185", "--db", db_url]) == 0
     assert "match: account" not in capsys.readouterr().out
-    assert main(["ledger", "list", "--all", "--db", db_url]) == 0
+    assert main(["ledger", "list", "--all", "--db", db_url, *EN]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert listed[0] == "1 learned network(s)" and listed[1].startswith("  150.162.56.185/32    L01")
     store = Store(db_url)
@@ -156,7 +178,7 @@ def test_every_bad_row_of_an_export_is_reported_and_nothing_is_learned(files, sq
             "tanaka@hoshizora.co.jp,150.162.56.185",
         ],
     )
-    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 2
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url, *EN]) == 2
     error = capsys.readouterr().err
     assert error.splitlines() == [
         f"revisit: 4 bad row(s) in {export}; nothing was imported:",
@@ -167,7 +189,7 @@ def test_every_bad_row_of_an_export_is_reported_and_nothing_is_learned(files, sq
     ]
     assert Store(sqlite_url).count("ledger_entries") == 0
     missing = _export(files, ["a@b.example,1.2.3.4"], name="no-time.csv", header="email,ip")
-    assert main(["ledger", "import", missing, "--accounts", files["accounts"], "--db", sqlite_url]) == 2
+    assert main(["ledger", "import", missing, "--accounts", files["accounts"], "--db", sqlite_url, *EN]) == 2
     assert capsys.readouterr().err.startswith(f"revisit: {missing}:1:1: no time column (one of: time, timestamp,")
 
 
@@ -184,7 +206,7 @@ def test_an_export_row_with_a_documentation_private_or_reserved_address_is_named
             f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(1)}",
         ],
     )
-    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url, *EN]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "4 sightings: 1 used (1 network(s) of 1 account(s)), 3 not used",
         "  not used, not_public_address: 3",
@@ -211,23 +233,60 @@ def test_ledger_list_all_shows_each_entrys_state_and_a_revoked_address_is_said_n
         ],
     )
     args = ["--accounts", files["accounts"], "--db", sqlite_url]
-    assert main(["ledger", "import", export, *args]) == 0
-    assert main(["ledger", "revoke", "61.211.38.9/32", "--db", sqlite_url, "--reason", "a hotel's guest network"]) == 0
+    assert main(["ledger", "import", export, *args, *EN]) == 0
+    assert (
+        main(
+            [
+                "ledger",
+                "revoke",
+                "61.211.38.9/32",
+                "--db",
+                sqlite_url,
+                "--reason",
+                "a hotel's guest network",
+                "--locale",
+                "en",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     today = datetime.now(UTC).strftime("%Y-%m-%d")
-    assert main(["ledger", "list", "--all", "--db", sqlite_url]) == 0
+    assert main(["ledger", "list", "--all", "--db", sqlite_url, *EN]) == 0
     states = [line.split(" · ")[0].split(maxsplit=2) for line in capsys.readouterr().out.splitlines()[1:]]
     assert states == [
         ["61.211.38.9/32", "L01", f"revoked {today} (a hotel's guest network)"],
         ["150.162.56.185/32", "L01", "active"],
         ["61.211.38.10/32", "L03", "expired"],
     ]
-    assert main(["ledger", "import", export, *args]) == 0
+    assert main(["ledger", "import", export, *args, *EN]) == 0
     assert capsys.readouterr().out.splitlines()[-2:] == [
         f"  not learned again: 61.211.38.9/32 for L01 was revoked {today} (a hotel's guest network); "
         "revoked entries stay revoked",
         "stored 2 ledger entries",
     ]
+    # the same in Japanese (alerts.locale by default): the states, the entry not learned again
+    assert main(["ledger", "list", "--all", "--db", sqlite_url]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0] == "学習したネットワーク 3 件"
+    assert [line.split(" · ")[0].split(maxsplit=2)[2] for line in listed[1:]] == [
+        f"取り消し済み（{today}、a hotel's guest network）",
+        "有効",
+        "期限切れ",
+    ]
+    assert main(["ledger", "import", export, *args]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        f"  再び学習しません：61.211.38.9/32（L01）は取り消し済み（{today}、a hotel's guest network）です。"
+        "取り消した記録は取り消したままです",
+        "台帳に 2 件を保存しました",
+    ]
+
+
+def test_every_refusal_reason_and_address_kind_has_a_japanese_name() -> None:
+    kinds = ("documentation (RFC 5737/3849)", "loopback", "link-local", "multicast", "private", "reserved")
+    assert [key for key in (*REFUSAL_REASONS, *kinds) if key not in japanese.TRANSLATIONS] == []
+    for address in ("203.0.113.7", "127.0.0.1", "fe80::1", "224.0.0.1", "10.0.0.1", "240.0.0.1", "2001:db8::1"):
+        assert not_public(ipaddress.ip_address(address)) in kinds
 
 
 def test_a_japanese_ma_export_with_local_times_is_read_in_the_business_time_zone(files, sqlite_url, capsys) -> None:
@@ -239,7 +298,7 @@ def test_a_japanese_ma_export_with_local_times_is_read_in_the_business_time_zone
         name="ma.csv",
         header="メールアドレス,IPアドレス,送信日時",
     )
-    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url, *EN]) == 0
     capsys.readouterr()
     [entry] = Store(sqlite_url).load_ledger()
     assert str(entry.network) == "2400:4050:1234:5678::/64"  # ledger.prefix_v6: one site's LAN
@@ -248,11 +307,11 @@ def test_a_japanese_ma_export_with_local_times_is_read_in_the_business_time_zone
 
 def test_an_entry_not_seen_again_within_the_expiry_is_not_used(files, sqlite_url, capsys) -> None:
     export = _export(files, [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(120)}"])
-    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url, *EN]) == 0
     capsys.readouterr()
     assert main(["explain", "--locale", "en", "150.162.56.185", "--db", sqlite_url]) == 0
     assert "match: account" not in capsys.readouterr().out
-    assert main(["ledger", "list", "--db", sqlite_url]) == 0
+    assert main(["ledger", "list", "--db", sqlite_url, *EN]) == 0
     assert capsys.readouterr().out == "0 learned network(s)\n"
 
 
@@ -271,7 +330,21 @@ NGINX_FORMAT = (
 
 def _learn(files: dict[str, str], db: str, log: Path, config: str, capsys) -> list[str]:
     Path(files["config"]).write_text(CONFIG + config, encoding="utf-8")
-    code = main(["ledger", "learn", str(log), "--accounts", files["accounts"], "--db", db, "--config", files["config"]])
+    code = main(
+        [
+            "ledger",
+            "learn",
+            str(log),
+            "--accounts",
+            files["accounts"],
+            "--db",
+            db,
+            "--config",
+            files["config"],
+            "--locale",
+            "en",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     return captured.out.splitlines()
@@ -378,8 +451,23 @@ def test_the_web_account_page_shows_what_the_ledger_learned_in_english_and_japan
         [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(3)}", f"kato@hoshizora.co.jp,61.211.38.9,{_days_ago(2)}"],
     )
     assert main(["accounts", "import", files["accounts"], "--db", db_url]) == 0
-    assert main(["ledger", "import", export, "--db", db_url]) == 0  # the list in the database
-    assert main(["ledger", "revoke", "61.211.38.9/32", "--db", db_url, "--reason", "a hotel's guest network"]) == 0
+    assert main(["ledger", "import", export, "--db", db_url, *EN]) == 0  # the list in the database
+    assert (
+        main(
+            [
+                "ledger",
+                "revoke",
+                "61.211.38.9/32",
+                "--db",
+                db_url,
+                "--reason",
+                "a hotel's guest network",
+                "--locale",
+                "en",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     settings = load_settings(
         None, {"REVISIT_WEB__SECURE_COOKIES": "false", "REVISIT_WEB__SESSION_SECRET_REQUIRED": "false"}
@@ -414,11 +502,11 @@ def test_retention_deletes_expired_ledger_entries_revoked_or_not_and_keeps_the_r
             f"sato@aoba-shoji.co.jp,61.211.38.10,{_days_ago(95)}",
         ],
     )
-    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
-    assert main(["ledger", "revoke", "--account", "L01", "--db", sqlite_url]) == 0
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url, *EN]) == 0
+    assert main(["ledger", "revoke", "--account", "L01", "--db", sqlite_url, *EN]) == 0
     assert main(["retention", "--db", sqlite_url]) == 0
     capsys.readouterr()
-    assert main(["ledger", "list", "--all", "--db", sqlite_url]) == 0
+    assert main(["ledger", "list", "--all", "--db", sqlite_url, *EN]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert listed[0] == "1 learned network(s)" and listed[1].startswith("  150.162.56.185/32    L01")
 
@@ -441,7 +529,7 @@ def test_the_streaming_worker_matches_by_the_ledger_it_finds_in_the_database(boo
     export = tmp_path / "leads.csv"
     export.write_text(f"email,ip,time\ntanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(3)}\n", encoding="utf-8")
     assert main(["accounts", "import", str(setup.accounts), "--db", setup.db]) == 0
-    assert main(["ledger", "import", str(export), "--db", setup.db]) == 0
+    assert main(["ledger", "import", str(export), "--db", setup.db, *EN]) == 0
     setup.ship(APACHE_LOG)
     setup.start_worker(import_accounts=False)
     engine = create_engine(setup.db)
@@ -692,7 +780,7 @@ def test_explain_from_the_database_alone_says_why_the_ledger_cannot_match(files,
     """``ledger import --accounts CSV --db URL`` stores the ledger, not the list: ``explain --db URL``
     said "no answer" as if the ledger were empty; it now names the accounts it lacks and the remedy."""
     export = _export(files, [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(2)}"])
-    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 0
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url, *EN]) == 0
     capsys.readouterr()
     assert main(["explain", "--locale", "en", "150.162.56.185", "--db", sqlite_url]) == 0
     out = capsys.readouterr().out.splitlines()

@@ -99,5 +99,6 @@ def test_the_wheel_installs_beside_a_package_named_stream(wheel, tmp_path) -> No
         cwd=tmp_path,
     )
     assert demo.returncode == 0, demo.stderr
+    assert demo.stdout.startswith("revisit デモ：2026-11-20（JST）のアクセスログ 28,996 行、休眠リストの取引先 10 社")
     assert "アラート 8（新規 8）" in demo.stdout  # the summary in Japanese, as the rest
     assert "一致：取引先 C-1012「株式会社こだま製作所」（別名による、確度 0.51）" in demo.stdout  # its mmdb, explained
