@@ -363,3 +363,18 @@ LEDGER = {
     "revoked {count:,} learned network(s)": "学習したネットワーク {count:,} 件を取り消しました",
 }
 TRANSLATIONS |= LEDGER
+
+# revisit accounts import
+ACCOUNT_IMPORT = {
+    "{count:,} accounts in {file}, unchanged since the last import: nothing to import": (
+        "{file} の取引先 {count:,} 社は前回の取り込みから変わっていません（取り込むものはありません）"
+    ),
+    "imported {count:,} accounts from {file} ({added:,} added, {changed:,} changed, {gone:,} no longer listed)": (
+        "{file} から取引先 {count:,} 社を取り込みました"
+        "（追加 {added:,}、変更 {changed:,}、リストから外れた取引先 {gone:,}）"
+    ),
+    "check the list with `{command}` before a campaign (duplicates, rows without owner)": (
+        "キャンペーンの前に `{command}` でリストを確認してください（重複や担当者のない行がわかります）"
+    ),
+}
+TRANSLATIONS |= ACCOUNT_IMPORT

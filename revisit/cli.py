@@ -593,6 +593,8 @@ def _print_list_errors(bad: AccountListErrors, as_json: bool, locale: str) -> No
 
 
 def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
+    """What was imported, in the team's language (``alerts.locale``), as ``accounts lint`` says it."""
+    from revisit.enrichment.explain import words_in
     from revisit.enrichment.prepared import prepare_accounts
     from revisit.storage.store import Store
 
@@ -602,13 +604,31 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
         done = store.save_accounts(prepared.accounts, prepared.digest, keys=prepared.keys)
     finally:
         store.close()
+    words = words_in(settings.alerts.locale)
     if done.unchanged:  # "imported ... (unchanged)" read as if something had been written
-        print(f"{done.listed:,} accounts in {args.csv}, unchanged since the last import: nothing to import")
+        said = words.say(
+            "{count:,} accounts in {file}, unchanged since the last import: nothing to import",
+            count=done.listed,
+            file=args.csv,
+        )
     else:
-        change = f"{done.inserted:,} added, {done.updated:,} changed, {done.delisted:,} no longer listed"
-        print(f"imported {done.listed:,} accounts from {args.csv} ({change})")
+        said = words.say(
+            "imported {count:,} accounts from {file} ({added:,} added, {changed:,} changed, {gone:,} no longer listed)",
+            count=done.listed,
+            file=args.csv,
+            added=done.inserted,
+            changed=done.updated,
+            gone=done.delisted,
+        )
+    print(printable(said))
     lint = f"revisit accounts lint {shlex.quote(args.csv)}"
-    print(f"check the list with `{lint}` before a campaign (duplicates, rows without owner)")
+    print(
+        printable(
+            words.say(
+                "check the list with `{command}` before a campaign (duplicates, rows without owner)", command=lint
+            )
+        )
+    )
     return 0
 
 

@@ -174,16 +174,26 @@ def test_a_folder_others_can_write_to_is_not_read(tmp_path) -> None:
 
 
 def test_accounts_import_says_what_changed_and_that_an_unchanged_list_was_left_as_it_was(
-    tmp_path, sqlite_url, capsys
+    tmp_path, sqlite_url, capsys, monkeypatch
 ) -> None:
+    """In the team's language (alerts.locale: Japanese by default), as ``accounts lint``."""
     csv = tmp_path / "accounts.csv"
     by_id = rows(6)
     write(csv, by_id)
     assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 0
-    assert f"imported 6 accounts from {csv} (6 added, 0 changed, 0 no longer listed)" in capsys.readouterr().out
+    assert (
+        f"{csv} から取引先 6 社を取り込みました（追加 6、変更 0、リストから外れた取引先 0）" in capsys.readouterr().out
+    )
     assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 0
     said = capsys.readouterr().out.splitlines()
     assert said == [
+        f"{csv} の取引先 6 社は前回の取り込みから変わっていません（取り込むものはありません）",
+        f"キャンペーンの前に `revisit accounts lint {csv}` でリストを確認してください"
+        "（重複や担当者のない行がわかります）",
+    ]
+    monkeypatch.setenv("REVISIT_ALERTS__LOCALE", "en")
+    assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 0
+    assert capsys.readouterr().out.splitlines() == [
         f"6 accounts in {csv}, unchanged since the last import: nothing to import",
         f"check the list with `revisit accounts lint {csv}` before a campaign (duplicates, rows without owner)",
     ]

@@ -293,7 +293,7 @@ def test_explain_shows_fuzzy_candidates_with_scores_and_the_reason(tmp_path, cap
 def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'h.sqlite'}"
     assert main(["accounts", "import", inputs["accounts"], "--db", url]) == 0
-    assert "imported 6 accounts" in capsys.readouterr().out
+    assert "取引先 6 社を取り込みました" in capsys.readouterr().out
     assert main(replay_args(inputs, url)) == 0
     capsys.readouterr()
     assert main(["history", "E03", "--db", url]) == 0
