@@ -378,3 +378,23 @@ ACCOUNT_IMPORT = {
     ),
 }
 TRANSLATIONS |= ACCOUNT_IMPORT
+
+# revisit accounts enrich (what the corporate-number data gave; ``enrichment.houjin``)
+HOUJIN = {
+    "{rows:,} companies read from {file}: {found:,} of {accounts:,} accounts found ({ways})": (
+        "{file} から {rows:,} 社を読み込み、取引先 {accounts:,} 社のうち {found:,} 社が見つかりました（{ways}）"
+    ),
+    "{count:,} by {way}": "{way}で {count:,} 社",
+    "none": "なし",
+    "corporate number": "法人番号",
+    "name and prefecture": "社名と都道府県",
+    "name (the only one)": "社名（同名の法人はほかになし）",
+    "  {account}: its name fits {count} companies ({numbers}); add a prefecture or corporate_number column": (
+        "  {account}：社名が {count} 社（{numbers}）に当てはまります。"
+        "prefecture 列か corporate_number 列を加えてください"
+    ),
+    "  {account}: {name} is {status} ({date})": "  {account}：{name} は{status}（{date}）",
+    "closed": "閉鎖されています",
+    "merged": "合併で消滅しています",
+}
+TRANSLATIONS |= HOUJIN

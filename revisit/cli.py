@@ -471,14 +471,17 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
 
 def _accounts(args: argparse.Namespace, settings: Settings) -> int:
     if args.accounts_command == "enrich":
-        return _enrich_accounts(args)
+        return _enrich_accounts(args, settings)
     return _lint_accounts(args, settings) if args.accounts_command == "lint" else _import_accounts(args, settings)
 
 
-def _enrich_accounts(args: argparse.Namespace) -> int:
-    """The enriched list on stdout (or ``--out``), what was found on stderr: the list can be piped."""
+def _enrich_accounts(args: argparse.Namespace, settings: Settings) -> int:
+    """The enriched list on stdout (or ``--out``), what was found on stderr (in the team's
+    language, ``alerts.locale``): the list can be piped."""
     from pathlib import Path
 
+    from revisit.core.phrase import Phrase
+    from revisit.enrichment.explain import words_in
     from revisit.enrichment.houjin import enrich, enriched_csv
 
     accounts = load_accounts(args.csv, args.encoding)
@@ -493,26 +496,41 @@ def _enrich_accounts(args: argparse.Namespace) -> int:
             raise BadInput(f"--out {args.out}: cannot write it ({error.strerror})") from None
     else:
         sys.stdout.write(enriched)
+    words = words_in(settings.alerts.locale)
     how: dict[str, int] = {}
     for way in report.how.values():
         how[way] = how.get(way, 0) + 1
-    ways = ", ".join(f"{count:,} by {way}" for way, count in sorted(how.items()))
+    ways = [Phrase.of("{count:,} by {way}", count=count, way=Phrase.of(way)) for way, count in sorted(how.items())]
+    said_ways = ("、" if settings.alerts.locale == "ja" else ", ").join(w.said_in(words.translations) for w in ways)
     print(
-        f"{report.rows:,} companies read from {args.houjin}: {len(report.found):,} of {len(accounts):,} "
-        f"accounts found ({ways or 'none'})",
+        words.say(
+            "{rows:,} companies read from {file}: {found:,} of {accounts:,} accounts found ({ways})",
+            rows=report.rows,
+            file=args.houjin,
+            found=len(report.found),
+            accounts=len(accounts),
+            ways=said_ways or words.say("none"),
+        ),
         file=sys.stderr,
     )
     for account_id, numbers in sorted(report.ambiguous.items()):
-        print(
-            printable(
-                f"  {account_id}: its name fits {len(numbers)} companies ({', '.join(numbers)}); "
-                "add a prefecture or corporate_number column"
-            ),
-            file=sys.stderr,
+        said = words.say(
+            "  {account}: its name fits {count} companies ({numbers}); add a prefecture or corporate_number column",
+            account=account_id,
+            count=len(numbers),
+            numbers=", ".join(numbers),
         )
+        print(printable(said), file=sys.stderr)
     for account_id, record in sorted(report.found.items()):
         if record.status != "active":
-            print(printable(f"  {account_id}: {record.name} is {record.status} ({record.close_date})"), file=sys.stderr)
+            said = words.say(
+                "  {account}: {name} is {status} ({date})",
+                account=account_id,
+                name=record.name,
+                status=Phrase.of(record.status),
+                date=record.close_date,
+            )
+            print(printable(said), file=sys.stderr)
     return 0
 
 

@@ -70,6 +70,16 @@ def test_enrich_attaches_numbers_registered_names_readings_and_english_names(
 ) -> None:
     out = tmp_path / "enriched.csv"
     assert main(["accounts", "enrich", str(accounts_csv), "--houjin", str(HOUJIN), "--out", str(out)]) == 0
+    assert capsys.readouterr().err.splitlines() == [  # in alerts.locale: Japanese by default
+        f"{HOUJIN} から 8 社を読み込み、取引先 6 社のうち 4 社が見つかりました"
+        "（法人番号で 1 社、社名（同名の法人はほかになし）で 1 社、社名と都道府県で 2 社）",
+        "  H02：社名が 2 社（4010001990011, 9120001990012）に当てはまります。"
+        "prefecture 列か corporate_number 列を加えてください",
+        "  H04：あおば商事株式会社 は合併で消滅しています（2024-04-01）",
+        "  H05：株式会社かがやき物産 は閉鎖されています（2023-03-31）",
+    ]
+    monkeypatch.setenv("REVISIT_ALERTS__LOCALE", "en")
+    assert main(["accounts", "enrich", str(accounts_csv), "--houjin", str(HOUJIN), "--out", str(out)]) == 0
     assert capsys.readouterr().err.splitlines() == [
         f"8 companies read from {HOUJIN}: 4 of 6 accounts found "
         "(1 by corporate number, 1 by name (the only one), 2 by name and prefecture)",
@@ -77,6 +87,7 @@ def test_enrich_attaches_numbers_registered_names_readings_and_english_names(
         "  H04: あおば商事株式会社 is merged (2024-04-01)",
         "  H05: 株式会社かがやき物産 is closed (2023-03-31)",
     ]
+    monkeypatch.delenv("REVISIT_ALERTS__LOCALE")
     rows = {row["account_id"]: row for row in csv.DictReader(out.open(encoding="utf-8-sig"))}
     added = ("corporate_number", "registered_name", "registered_kana", "registered_name_en", "houjin_status")
     assert [rows["H01"][c] for c in added] == [
@@ -138,7 +149,7 @@ def test_the_zip_as_downloaded_is_read_without_unpacking_it(accounts_csv, tmp_pa
         zipped.write(HOUJIN, "00_zenkoku_all_20241129.csv")
     assert main(["accounts", "enrich", str(accounts_csv), "--houjin", str(archive)]) == 0
     captured = capsys.readouterr()
-    assert captured.err.startswith(f"8 companies read from {archive}: 4 of 6 accounts found")
+    assert captured.err.startswith(f"{archive} から 8 社を読み込み、取引先 6 社のうち 4 社が見つかりました")
     assert "H01,株式会社サクラ精機,東京都,4010001990011," in captured.out
 
 
@@ -265,7 +276,7 @@ def test_enrich_streams_the_file_memory_stays_flat_from_100_000_to_500_000_rows(
         command = [sys.executable, "-m", "revisit", "accounts", "enrich", str(accounts_csv), "--houjin", str(path)]
         code, out, err, peak = run_measured(command)
         assert code == 0, err
-        assert err.startswith(f"{100_000 if name == 'small' else 500_000:,} companies read")
+        assert f" から {100_000 if name == 'small' else 500_000:,} 社を読み込み" in err.splitlines()[0]
         assert list(csv.reader(io.StringIO(out)))[0][-1] == "houjin_successor"
         peaks[name] = peak
     print(f"peak RSS: 100,000 rows {peaks['small'] / 2**20:.1f} MiB, 500,000 rows {peaks['large'] / 2**20:.1f} MiB")
