@@ -6,8 +6,8 @@ Files are parsed a block of whole lines at a time (``sources.text_blocks``): one
 the parser's block expression (its fast expression anchored at every line's start, each line
 whole as the first group) over a range of ~2 KiB of whole lines gives their rows as tuples
 straight from the regular expression engine. Reading and parsing the 1,000,000-line replay bench
-took 1.42-1.56 µs a line this way (whole blocks searched at first) against 1.82 µs line by line
-(``readline``, ``match``, ``groups``). A range is parsed line by line, exactly as
+took 1.42-1.56 µs a line with whole blocks searched (against 1.82 µs line by line: ``readline``,
+``match``, ``groups``), a quarter less again in ranges (``SEARCH_CHARS``). A range is parsed line by line, exactly as
 ``RowParser.of_lines`` parses lines, unless every line of it is plain: ended by a newline, within
 the length limit, without an escaped quote, and taken by the fast expression. The rows are the
 same either way.
@@ -39,10 +39,12 @@ MALFORMED: Final = _MalformedMark()  # in a row's vhost place: the line did not 
 # squared: ``a b c [`` lines took 303 µs a line searched in blocks of 64 Ki characters. In ranges of
 # this size, and with the ranges after one that was not all plain searched only if they hold their
 # lines' share of quotes and brackets, such files take what line by line takes (7-25 µs a line);
-# counting them in every range first cost 0.2 µs a line of every file. Reading and parsing the
-# replay bench's lines: 0.79-0.86 µs a line against 1.11-1.19 in whole blocks, counted first.
+# counting them in every range first cost 0.2 µs a line of every file. Reading and parsing 300,000
+# of the replay bench's lines: 0.83-0.90 µs a line against 1.12-1.26 in whole blocks counted first
+# (alternating in one process).
 SEARCH_CHARS = 2048
-# in a combined line (the only format with a block pattern): its three quoted fields; and its time's ``]``
+# in a combined line of ``auto`` (``AutoClfParser``, the only parser with a block pattern): its three
+# quoted fields; and its time's ``]``
 QUOTES_PER_LINE = 6
 _NO_FIELDS = (None,) * 7
 

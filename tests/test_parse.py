@@ -114,6 +114,18 @@ def test_forwarded_for_is_read_only_behind_a_trusted_proxy() -> None:
     assert clients.client_ip("127.0.0.1", '"-"') == "127.0.0.1"
 
 
+def test_trusted_proxies_of_both_ip_versions_are_told_apart() -> None:
+    """Proxies are checked by integer masks kept per IP version: an IPv6 client is never taken
+    for an IPv4 proxy (or the reverse), whatever the integers; ``::ffff:`` clients are IPv4."""
+    clients = ClientAddressResolver(("0.0.0.0/8", "10.0.0.0/8", "2001:db8:1::/48", "fe80::/10"))
+    # ::a00:1 is 10.0.0.1's integer as IPv6: not a trusted proxy, so the header is not read
+    assert clients.client_ip("::a00:1", "81.2.69.160") == "::a00:1"
+    assert clients.client_ip("2001:db8:1::5", "81.2.69.160, 2001:db8:1::9") == "81.2.69.160"
+    assert clients.client_ip("10.7.7.7", "2400:4050::1, 10.1.1.1") == "2400:4050::1"
+    assert clients.client_ip("::ffff:10.2.3.4", "198.51.100.7") == "198.51.100.7"  # an IPv4-mapped proxy
+    assert clients.client_ip("2001:db8:2::1", "81.2.69.160") == "2001:db8:2::1"  # outside the /48
+
+
 def test_nginx_main_trailing_forwarded_for_is_used_behind_a_proxy() -> None:
     parser = make_line_parser(LogSettings(format="nginx_main"))
     line = (
