@@ -509,16 +509,7 @@ def format_summary(
     words = summary_words(locale)
     numbers = summary.as_dict()
     lines = [
-        words.head.format(
-            lines=numbers["lines"],
-            parsed=numbers["parsed"],
-            malformed=numbers["malformed"],
-            filtered=numbers["filtered"],
-            resolved=numbers["resolved"],
-            matched=numbers["matched"],
-            alerts=numbers["alerts"],
-            new=summary.alerts_new,
-        )
+        words.head.format(**numbers, new=summary.alerts_new)  # lines, parsed, malformed, ... alerts
     ]
     for template, counts in (
         (words.malformed, summary.malformed),

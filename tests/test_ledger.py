@@ -21,6 +21,7 @@ from revisit.storage.store import Store
 from tests.conftest import APACHE_LOG
 
 EN = ("--locale", "en")  # for the commands whose output is read in English here
+REVOKE_THE_HOTEL = ["ledger", "revoke", "61.211.38.9/32", "--reason", "a hotel's guest network", *EN]
 
 ACCOUNTS = (
     "account_id,name,domains,networks,owner_name,owner_email,last_deal_at,lifetime_value,dormancy_reason\n"
@@ -234,22 +235,7 @@ def test_ledger_list_all_shows_each_entrys_state_and_a_revoked_address_is_said_n
     )
     args = ["--accounts", files["accounts"], "--db", sqlite_url]
     assert main(["ledger", "import", export, *args, *EN]) == 0
-    assert (
-        main(
-            [
-                "ledger",
-                "revoke",
-                "61.211.38.9/32",
-                "--db",
-                sqlite_url,
-                "--reason",
-                "a hotel's guest network",
-                "--locale",
-                "en",
-            ]
-        )
-        == 0
-    )
+    assert main([*REVOKE_THE_HOTEL, "--db", sqlite_url]) == 0
     capsys.readouterr()
     today = datetime.now(UTC).strftime("%Y-%m-%d")
     assert main(["ledger", "list", "--all", "--db", sqlite_url, *EN]) == 0
@@ -452,22 +438,7 @@ def test_the_web_account_page_shows_what_the_ledger_learned_in_english_and_japan
     )
     assert main(["accounts", "import", files["accounts"], "--db", db_url]) == 0
     assert main(["ledger", "import", export, "--db", db_url, *EN]) == 0  # the list in the database
-    assert (
-        main(
-            [
-                "ledger",
-                "revoke",
-                "61.211.38.9/32",
-                "--db",
-                db_url,
-                "--reason",
-                "a hotel's guest network",
-                "--locale",
-                "en",
-            ]
-        )
-        == 0
-    )
+    assert main([*REVOKE_THE_HOTEL, "--db", db_url]) == 0
     capsys.readouterr()
     settings = load_settings(
         None, {"REVISIT_WEB__SECURE_COOKIES": "false", "REVISIT_WEB__SESSION_SECRET_REQUIRED": "false"}
