@@ -473,7 +473,7 @@ JAPANESE_SUMMARY = SummaryWords(
     names={
         MalformedReason.EMPTY: "空行",
         MalformedReason.COMMENT: "コメント行",
-        MalformedReason.BINARY: "バイナリ",
+        MalformedReason.BINARY: "バイナリの行",
         MalformedReason.ERROR_LOG: "エラーログの行",
         MalformedReason.TRUNCATED: "途中で切れた行",
         MalformedReason.MISSING_FIELDS: "項目の足りない行",
