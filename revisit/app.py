@@ -414,7 +414,7 @@ AMBIGUOUS_EXAMPLES = 3  # organisations named in the summary's line on ambiguous
 class SummaryWords:
     """The words of a run's console summary (``format_summary``) in one language: templates for
     ``str.format`` and the names of the reasons lines were counted under (malformed, skipped,
-    filtered) and of the decisions that alerted no one."""
+    filtered) and of the decisions that raised no alert as the hits came."""
 
     head: str
     malformed: str
@@ -445,7 +445,7 @@ ENGLISH_SUMMARY = SummaryWords(
     late="  late: {late:,} matched hits came over stream.max_disorder_seconds after newer ones "
     '(taken as they came: README, "Event time")',
     accounts_seen="  dormant-list accounts seen: {count:,}",
-    no_alert="  matched hits that alerted no one: {items}",
+    no_alert="  matched hits that raised no alert as they came: {items}",
     threshold=" (a visit alerts from intent.threshold {threshold}, its pages weighed by intent.rules)",
     ambiguous="  fit several accounts: {count:,} organisation(s) left unmatched, their names fit several "
     "accounts alike (none is alerted; a domain or network on the accounts tells them apart)",
@@ -462,8 +462,8 @@ JAPANESE_SUMMARY = SummaryWords(
     late="  遅れて届いた照合ヒット：{late:,} 件（より新しいヒットから stream.max_disorder_seconds 以上遅れて"
     "届き、届いた順に処理しました。README「Event time」）",
     accounts_seen="  アクセスがあった休眠リストの取引先：{count:,} 社",
-    no_alert="  アラートにならなかった照合ヒット：{items}",
-    threshold="（訪問は関心度スコアが intent.threshold の {threshold} 以上でアラートになります。"
+    no_alert="  その時点でアラートを出さなかった照合ヒット：{items}",
+    threshold="（訪問は関心度スコアが intent.threshold の {threshold} に達した時点でアラートになります。"
     "ページの重みは intent.rules）",
     ambiguous="  複数の取引先に同程度に当てはまり照合しなかった組織：{count:,} 件"
     "（どの取引先にもアラートは出ません。取引先にドメインかネットワークを登録すると区別できます）",

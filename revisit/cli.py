@@ -73,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="processes for large plain files (default: one per core, at most 4; 1 = none)",
     )
-    run.add_argument("--locale", choices=("ja", "en"), help="the language of the summary (default: alerts.locale)")
+    run.add_argument(
+        "--locale", choices=("ja", "en"), help="alerts.locale for this run: the summary's and the alerts' language"
+    )
 
     ship = commands.add_parser("ship", help="send log lines to Kafka, keyed by client IP (at least once)")
     ship.add_argument("logs", nargs="+", metavar="LOG", help="log files; - for stdin; .gz when not following")
@@ -278,6 +280,8 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_demo(args.out, args.seed, args.locale)
     settings = load_checked_settings(getattr(args, "config", None), check_terms=args.command != "sources")
+    if getattr(args, "locale", None):  # the run's language: its output, and alerts for owners without their own
+        settings = replace(settings, alerts=replace(settings.alerts, locale=args.locale))
     configure_logging(settings, getattr(args, "loglevel", None), secret_sources=all_secret_sources(settings))
     if args.command == "replay":
         if args.workers is not None and args.workers < 1:
@@ -288,8 +292,7 @@ def _run(args: argparse.Namespace) -> int:
             ),
             settings,
         )
-        locale = args.locale or settings.alerts.locale
-        print(format_summary(summary, locale, _explain_options(args), settings.intent.threshold))
+        print(format_summary(summary, settings.alerts.locale, _explain_options(args), settings.intent.threshold))
         return 0
     handler = _COMMANDS.get(args.command)
     if handler is None:
@@ -321,7 +324,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
         raise BadInput(f"{args.ip!r} is not an IP address") from None
     accounts: Sequence[Account] | None = load_accounts(args.accounts, args.encoding) if args.accounts else None
     store = Store(args.db) if args.db else None
-    words = words_in(args.locale or settings.alerts.locale)
+    words = words_in(settings.alerts.locale)  # --locale, when given, is alerts.locale (_run)
     ledger_notes: list[str] = []
     try:
         if accounts is None:
@@ -963,7 +966,7 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
     elif args.ledger_command == "learn":
         check_log_paths(args.logs)
         SignInReader(settings.log, settings.ledger.log_field)
-    words = words_in(args.locale or settings.alerts.locale)
+    words = words_in(settings.alerts.locale)  # --locale, when given, is alerts.locale (_run)
     store = Store(args.db or settings.database_url)
     try:
         if args.ledger_command == "list":

@@ -611,7 +611,9 @@ DEMO_JAPANESE = {
     "revisit demo: {lines:,} log lines for {day} (JST), {accounts} accounts on the dormant list": (
         "revisit デモ：{day}（JST）のアクセスログ {lines:,} 行、休眠リストの取引先 {accounts} 社"
     ),
-    "Network ledger, from the form export {file}: {learned}": "ネットワーク台帳（フォーム送信 {file} から）：{learned}",
+    "Network ledger, from the form export {file}: {learned}": (
+        "ネットワーク台帳にフォーム送信 {file} を取り込みました。{learned}"
+    ),
     "Alerts, as the sales team receives them:": "営業チームに届くアラート：",
     "  came back without an alert (active customer or cooldown): {ids}": (
         "  アラートなしの再訪（取引中の顧客か、クールダウン中）：{ids}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -85,6 +86,20 @@ def read_jsonl(path: str) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
 
 
+def test_replay_locale_is_the_runs_language_alerts_and_summary_alike(inputs, tmp_path, capsys) -> None:
+    """Found by a new user: ``replay --locale en`` printed Japanese alerts above an English
+    summary. The option is alerts.locale for the run; the sample's accounts have Latin names, so
+    nothing Japanese is left in its English output."""
+    assert main([*replay_args(inputs, f"sqlite:///{tmp_path / 'en.sqlite'}"), "--locale", "en"]) == 0
+    english = capsys.readouterr().out
+    assert "lines 10,000  parsed 9,999  malformed 1" in english
+    assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff\uff01-\uff5e]", english) is None, english
+    assert main(replay_args(inputs, f"sqlite:///{tmp_path / 'ja.sqlite'}")) == 0
+    japanese = capsys.readouterr().out
+    assert "が再訪しました" in japanese and "行数 10,000  解析 9,999  不正 1" in japanese
+    assert [json.loads(line)["alert_id"] for line in Path(inputs["jsonl"]).read_text(encoding="utf-8").splitlines()]
+
+
 def test_replay_of_a_real_log_alerts_the_right_accounts(inputs, db_url, capsys) -> None:
     assert main(replay_args(inputs, db_url)) == 0
     out = capsys.readouterr().out
@@ -98,8 +113,8 @@ def test_replay_of_a_real_log_alerts_the_right_accounts(inputs, db_url, capsys) 
     assert "  除外した行：静的ファイル 5,632、クローラー・ボット 1,809、対象外のステータス 220" in summary
     # why the other matched hits gave no alert: E04 is active, an account alerted once waits 24 h
     assert (
-        "  アラートにならなかった照合ヒット：取引中の顧客 40、クールダウン中 75、関心度スコアがしきい値未満 6"
-        "（訪問は関心度スコアが intent.threshold の 10 以上でアラートになります。ページの重みは intent.rules）"
+        "  その時点でアラートを出さなかった照合ヒット：取引中の顧客 40、クールダウン中 75、関心度スコアがしきい値未満 6"
+        "（訪問は関心度スコアが intent.threshold の 10 に達した時点でアラートになります。ページの重みは intent.rules）"
     ) in summary
     alerts = read_jsonl(inputs["jsonl"])
     by_account = {a["account_id"]: a for a in alerts}
