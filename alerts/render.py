@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import html
 import json
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -331,17 +332,37 @@ def console_card_ja(alert: Alert, team_zone: str = "") -> list[str]:
     lost = f"、{words['lost']} {alert.lost_deal_at}" if alert.lost_deal_at else ""
     return [
         f"● {alert.account_name}（{alert.account_id}）{words['back']} - {words['tier']} {tier_title(alert, 'ja')}",
-        f"  {console['when']}      {shown_time(alert.first_seen, (alert.owner.timezone, team_zone))}、"
-        f"{console['pages_count'].format(count=len(alert.pages))}、{words['score']} {alert.score}（{labels}）",
-        f"  {words['pages']}  {pages}",
-        f"  {words['who']}    {match_in_words(alert)}",
-        f"  {words['dormant']}  {dormancy(alert)}{lost}、{words['value']} {money(alert)}、"
-        f"{words['priority']} {_PRIORITY['ja'].get(alert.priority, alert.priority)}、{words['reason']} {reason}",
-        f"  {words['owner']}      {alert.owner.name or words['no_owner']} ・ {console['delivery']}："
-        f"{console.get(alert.delivery, alert.delivery)}",
-        f"  {words['approach']} {alert.approach}",
-        f"  {words['opener']}  {alert.opening_line}",
+        _ja_field(
+            console["when"],
+            f"{shown_time(alert.first_seen, (alert.owner.timezone, team_zone))}、"
+            f"{console['pages_count'].format(count=len(alert.pages))}、{words['score']} {alert.score}（{labels}）",
+        ),
+        _ja_field(words["pages"], pages),
+        _ja_field(words["who"], match_in_words(alert)),
+        _ja_field(
+            words["dormant"],
+            f"{dormancy(alert)}{lost}、{words['value']} {money(alert)}、"
+            f"{words['priority']} {_PRIORITY['ja'].get(alert.priority, alert.priority)}、{words['reason']} {reason}",
+        ),
+        _ja_field(
+            words["owner"],
+            f"{alert.owner.name or words['no_owner']} ・ {console['delivery']}："
+            f"{console.get(alert.delivery, alert.delivery)}",
+        ),
+        _ja_field(words["approach"], alert.approach),
+        _ja_field(words["opener"], alert.opening_line),
     ]
+
+
+_JA_LABEL_CELLS = 16  # おすすめの対応 (14 cells on a terminal) and two spaces
+
+
+def _ja_field(label: str, value: str) -> str:
+    """A card line with its value where the others' start: a Japanese label is counted in
+    terminal cells (a full-width character takes two), not characters, which left the values of
+    日時 and 閲覧ページ four cells apart."""
+    cells = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in label)
+    return f"  {label}{' ' * (_JA_LABEL_CELLS - cells)}{value}"
 
 
 def console_card_en(alert: Alert, team_zone: str = "") -> list[str]:

@@ -149,7 +149,7 @@ def test_the_console_card_shows_a_utc_log_in_the_teams_time_zone(inputs, tmp_pat
     first_seen = [datetime.fromisoformat(a["first_seen"]) for a in read_jsonl(inputs["jsonl"])]
     assert first_seen and all(at.utcoffset() == timedelta(hours=9) for at in first_seen)
     for at in first_seen:
-        assert f"日時      {at:%Y-%m-%d %H:%M} JST、" in out
+        assert f"  日時            {at:%Y-%m-%d %H:%M} JST、" in out
     assert "+0000" not in out and "+0900" not in out
 
 
@@ -501,9 +501,10 @@ def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> Non
     # the card is in the list's language (Japanese here); the hostile text is shown, never obeyed
     assert replayed.startswith("● Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J（E03）が再訪しました - ランク C")
     assert (
-        "  閲覧ページ  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd → /files/x\ufffd\ufffd[31mred\ufffd → " in replayed
+        "  閲覧ページ      /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd → /files/x\ufffd\ufffd[31mred\ufffd → "
+        in replayed
     )
-    assert "  担当      Ken\ufffd31m ・ 配信：ダイジェスト" in replayed
+    assert "  担当            Ken\ufffd31m ・ 配信：ダイジェスト" in replayed
     assert history.splitlines() == [
         "訪問 2015-05-19 14:00 JST（Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J）",
         "  14:00:03  /projects/newpsm\ufffd[2J\ufffd]0;owned\ufffd  [project]",

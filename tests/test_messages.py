@@ -7,6 +7,7 @@ README's examples (section "What a rep reads"), which this test keeps true.
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -281,7 +282,13 @@ def test_the_console_card_of_replay_and_the_demo_reads_in_japanese_for_a_japanes
     assert card[0].endswith("が再訪しました - ランク A（休眠半年〜1年：最優先で連絡）")
     assert "休眠 9 か月（最終取引 2026-02-20）、失注日 2026-03-10、累計取引額 ￥4,800,000、優先度 中" in card[4]
     assert "関心度 95（導入事例、料金、お問い合わせ）" in card[1]
-    assert card[5] == "  担当      山田 太郎 ・ 配信：即時通知"  # 全角 ：, as every other Japanese line
+    assert card[5] == "  担当            山田 太郎 ・ 配信：即時通知"  # 全角 ：, as every other Japanese line
+    # every value starts in the same terminal column (a full-width character takes two cells)
+    widths = {
+        sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line[: line.index(value)])
+        for line, value in ((line, line.split(maxsplit=1)[1]) for line in card[1:])
+    }
+    assert widths == {18}
     for english in ("priority", "went quiet", "delivery", "pages", "confidence", "is back", "medium"):
         assert english not in "\n".join(card)
     assert format_alert(fixed_alert("en")).splitlines()[0].endswith("is back - tier A: contact first")
