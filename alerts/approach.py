@@ -143,6 +143,28 @@ _REASON_ADDENDUM = {
     },
 }
 
+# What the opening line says where the suggested approach would contradict the usual sentence:
+# tier C is a light touch (no plans or prices, no offer), and a relationship repaired after a lost
+# deal opens with an apology, as its approach says (a dissatisfied customer's reason already has one).
+_LIGHT_PRETEXT = {
+    "ja": "季節のご挨拶とあわせて、最近の取り組みを少しご紹介できればと思い、ご連絡いたしました。",
+    "en": "A short hello from our side, with a little news of what we have been working on.",
+}
+_LIGHT_REASON_ADDENDUM = {
+    DormancyReason.DISSATISFIED: {
+        "ja": "以前は十分なご対応ができず、失礼いたしました。その後の改善点も、折を見てお知らせいたします。",
+        "en": "We fell short last time, and I am sorry for that; I will let you know what has improved since.",
+    },
+    DormancyReason.COMPETITOR: {
+        "ja": "比較のご参考になりそうな情報も、折に触れてお届けいたします。",
+        "en": "I will also send the occasional piece that may help with a comparison.",
+    },
+}
+_REPAIR_APOLOGY = {
+    "ja": "前回はご期待に十分お応えできず、申し訳ございませんでした。",
+    "en": "I am sorry we could not fully meet your needs last time.",
+}
+
 # Tier A and B ask for a short meeting; tier C is a light touch (a greeting, a newsletter), so its
 # line closes without asking for anyone's time.
 _CLOSING = {
@@ -219,18 +241,25 @@ def opening_line(
     page_labels: Sequence[str] = (),
     reason: DormancyReason = DormancyReason.UNKNOWN,
     tier: DormancyTier = DormancyTier.A,
+    lost_deal: bool = False,
 ) -> str:
     """A business-style first message that gives a natural reason to write (the topic of the pages
-    read, the dormancy reason), never the visit itself; it asks for a meeting except in tier C."""
+    read, the dormancy reason), never the visit itself, and says what ``suggested_approach`` says
+    to do: a meeting asked for except in tier C, whose line offers no plans, prices or discounts;
+    an apology first when a lost deal's relationship is repaired. ``lost_deal``: the list has a
+    lost-deal date."""
     locale = locale if locale in LOCALES else "en"
     owner = signature(owner_name, locale) or ("担当" if locale == "ja" else "your account manager")
-    parts = [
-        _GREETING[locale].format(account=spelled_out(account_name), owner=owner),
-        _PRETEXT[pretext_topic(page_labels)][locale],
-    ]
-    if reason in _REASON_ADDENDUM:
-        parts.append(_REASON_ADDENDUM[reason][locale])
-    parts.append((_LIGHT_CLOSING if tier is DormancyTier.C else _CLOSING)[locale])
+    light = tier is DormancyTier.C
+    parts = [_GREETING[locale].format(account=spelled_out(account_name), owner=owner)]
+    if needs_repair(tier, reason, lost_deal) and reason is not DormancyReason.DISSATISFIED:
+        parts.append(_REPAIR_APOLOGY[locale])
+    topic = pretext_topic(page_labels)
+    parts.append(_LIGHT_PRETEXT[locale] if light and topic == "pricing" else _PRETEXT[topic][locale])
+    addenda = _LIGHT_REASON_ADDENDUM if light and reason in _LIGHT_REASON_STEP else _REASON_ADDENDUM
+    if reason in addenda:
+        parts.append(addenda[reason][locale])
+    parts.append((_LIGHT_CLOSING if light else _CLOSING)[locale])
     return ("" if locale == "ja" else " ").join(parts)
 
 

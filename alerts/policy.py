@@ -63,7 +63,13 @@ def refresh_alert(alert: Alert, session: Session) -> Alert:
         page_labels=labels,
         page_times=tuple(p.at.astimezone(zone) for p in session.pages),
         opening_line=opening_line(
-            alert.account_name, alert.owner.name, alert.locale, labels, alert.dormancy_reason, alert.tier
+            alert.account_name,
+            alert.owner.name,
+            alert.locale,
+            labels,
+            alert.dormancy_reason,
+            alert.tier,
+            alert.lost_deal_at is not None,
         ),
     )
 
@@ -127,6 +133,7 @@ def decide_alert(
             tuple({p.label for p in session.pages if p.label}),
             account.dormancy_reason,
             tier,
+            account.lost_deal_at is not None,
         ),
         delivery=Delivery.DIGEST if tier is DormancyTier.C else Delivery.REALTIME,
         priority=priority_for(account.lifetime_value),

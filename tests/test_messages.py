@@ -6,6 +6,7 @@ README's examples (section "What a rep reads"), which this test keeps true.
 
 from __future__ import annotations
 
+import itertools
 import os
 import unicodedata
 from dataclasses import replace
@@ -187,16 +188,51 @@ def test_the_opening_line_takes_a_pretext_from_what_was_read_and_never_mentions_
         "貴社と近い業種のお客様の導入事例がまとまりましたので、ご参考までにお届けできればと存じます。"
         "ご都合のよろしいときに、15分ほどお時間をいただけますと幸いです。"
     )
-    for locale in ("ja", "en"):
-        for labels in ((), ("pricing",), ("seminar",), ("case study",), ("document",), ("product",)):
-            for reason in DormancyReason:
-                line = opening_line("X", "Y", locale, labels, reason).casefold()
-                assert not any(
-                    word in line for word in ("visit", "閲覧", "アクセス", "ご覧", "拝見", "website", "サイト")
-                )
-                # one polite ending of each kind: the same formula twice reads like a template
-                for ending in ("存じます", "ご連絡いたしました", "幸いです", "ご紹介", "あわせて"):
-                    assert line.count(ending) <= 1, (labels, reason, line)
+    for locale, labels, reason, tier, lost_deal in itertools.product(
+        ("ja", "en"),
+        ((), ("pricing",), ("seminar",), ("case study",), ("document",), ("product",)),
+        DormancyReason,
+        (DormancyTier.A, DormancyTier.B, DormancyTier.C),
+        (False, True),
+    ):
+        line = opening_line("X", "Y", locale, labels, reason, tier, lost_deal).casefold()
+        assert not any(word in line for word in ("visit", "閲覧", "アクセス", "ご覧", "拝見", "website", "サイト"))
+        # one polite ending of each kind: the same formula twice reads like a template
+        for ending in ("存じます", "ご連絡いたしました", "幸いです", "ご紹介", "あわせて", "申し訳", "失礼"):
+            assert line.count(ending) <= 1, (labels, reason, tier, lost_deal, line)
+
+
+def test_the_opening_line_does_what_the_suggested_approach_says():
+    """Found by a new user: the approach said to open a lost deal's repair with an apology, and
+    tier C with a light touch and no discount, while the opening line had no apology and pitched
+    plans and "what you gain by staying with us". Now the line follows the approach."""
+    repair = opening_line("ミナト物流株式会社", "佐藤", "ja", ("pricing",), DormancyReason.TIMING, DormancyTier.B, True)
+    assert "お詫び" in suggested_approach(DormancyTier.B, DormancyReason.TIMING, "ja", lost_deal=True)
+    assert repair == (
+        "ミナト物流株式会社様、ご無沙汰しております。佐藤でございます。"
+        "前回はご期待に十分お応えできず、申し訳ございませんでした。"
+        "現在のプランとお見積りの考え方を改めてご案内できればと思い、ご連絡いたしました。"
+        "前回から状況も変わられたことと思いますので、改めてお役に立てることがあればと考えております。"
+        "ご都合のよろしいときに、15分ほどお時間をいただけますと幸いです。"
+    )
+    # the same account without a lost deal: no apology
+    assert "申し訳" not in opening_line(
+        "ミナト物流株式会社", "佐藤", "ja", ("pricing",), DormancyReason.TIMING, DormancyTier.B
+    )
+    light = opening_line("有限会社かもめ印刷", "鈴木", "ja", ("pricing",), DormancyReason.CAMPAIGN, DormancyTier.C)
+    assert "値引き" in suggested_approach(DormancyTier.C, DormancyReason.CAMPAIGN, "ja")
+    assert light == (
+        "有限会社かもめ印刷様、ご無沙汰しております。鈴木でございます。"
+        "季節のご挨拶とあわせて、最近の取り組みを少しご紹介できればと思い、ご連絡いたしました。"
+        "今後とも何卒よろしくお願いいたします。"
+    )
+    for reason in DormancyReason:  # tier C: no plans, prices, offers or meeting, in either language
+        for locale, pitches in (
+            ("ja", ("プラン", "お見積り", "メリット", "15分")),
+            ("en", ("current plans", "price", "what you gain", "15 minutes")),
+        ):
+            line = opening_line("X", "Y", locale, ("pricing",), reason, DormancyTier.C)
+            assert not any(pitch in line for pitch in pitches), (reason, line)
 
 
 def test_the_opening_line_spells_out_the_legal_form_and_signs_with_the_surname():

@@ -587,7 +587,7 @@ def next_step(detail: AccountDetail, today: date, locale: str) -> NextStep:
         suggested_approach(tier, reason, locale, lost_deal=account.lost_deal_at is not None)
         if tier is not DormancyTier.ACTIVE
         else "",
-        opening_line(account.name, account.owner_name, locale, labels, reason, tier=tier)
+        opening_line(account.name, account.owner_name, locale, labels, reason, tier, account.lost_deal_at is not None)
         if tier is not DormancyTier.ACTIVE
         else "",
     )
