@@ -74,34 +74,8 @@ def test_parallel_replay_equals_sequential(tmp_path: Path, capsys) -> None:
     results = {}
     for workers in ("1", "3"):
         jsonl = tmp_path / f"alerts-{workers}.jsonl"
-        assert (
-            main(
-                [
-                    "replay",
-                    str(APACHE_LOG),
-                    "--accounts",
-                    str(tmp_path / "accounts.csv"),
-                    "--config",
-                    str(tmp_path / "revisit.toml"),
-                    "--db",
-                    f"sqlite:///{tmp_path / workers}.sqlite",
-                    "--alerts-jsonl",
-                    str(jsonl),
-                    "--mmdb",
-                    mmdb("GeoIP2-ISP-Test"),
-                    "--workers",
-                    workers,
-                    "--locale",
-                    "en",
-                ]
-            )
-            == 0
-        )
-        summary = [
-            line
-            for line in capsys.readouterr().out.splitlines()
-            if line.startswith(("lines ", "  malformed", "  filtered"))
-        ]
+        assert _replay(APACHE_LOG, tmp_path, tmp_path / "revisit.toml", tmp_path / workers, jsonl, workers) == 0
+        summary = _summary_lines(capsys.readouterr().out)
         alerts = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
         results[workers] = (summary, alerts)
     assert results["1"][0] == results["3"][0] and len(results["1"][0]) == 3
@@ -378,29 +352,21 @@ def _replay_summary(tmp_path: Path, log: Path, workers: str, capsys, encoding: s
     (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
     config = tmp_path / "revisit.toml"
     config.write_text(f'{CONFIG}\n[log]\nencoding = "{encoding}"\n[replay]\nparallel_min_mb = 0\n', encoding="utf-8")
-    code = main(
-        [
-            "replay",
-            str(log),
-            "--accounts",
-            str(tmp_path / "accounts.csv"),
-            "--config",
-            str(config),
-            "--db",
-            f"sqlite:///{tmp_path / (log.name + workers)}.sqlite",
-            "--alerts-jsonl",
-            str(tmp_path / f"alerts-{log.name}-{workers}.jsonl"),
-            "--mmdb",
-            mmdb("GeoIP2-ISP-Test"),
-            "--workers",
-            workers,
-            "--locale",
-            "en",
-        ]
-    )
+    jsonl = tmp_path / f"alerts-{log.name}-{workers}.jsonl"
+    code = _replay(log, tmp_path, config, tmp_path / (log.name + workers), jsonl, workers)
     captured = capsys.readouterr()
-    lines = [line for line in captured.out.splitlines() if line.startswith(("lines ", "  malformed", "  filtered"))]
-    return code, lines or captured.err.splitlines()
+    return code, _summary_lines(captured.out) or captured.err.splitlines()
+
+
+def _replay(log: Path, tmp_path: Path, config: Path, database: Path, jsonl: Path, workers: str) -> int:
+    """``revisit replay`` of ``log`` with the accounts in ``tmp_path``, its English summary printed."""
+    arguments = ["replay", str(log), "--accounts", str(tmp_path / "accounts.csv"), "--config", str(config)]
+    arguments += ["--db", f"sqlite:///{database}.sqlite", "--alerts-jsonl", str(jsonl)]
+    return main([*arguments, "--mmdb", mmdb("GeoIP2-ISP-Test"), "--workers", workers, "--locale", "en"])
+
+
+def _summary_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith(("lines ", "  malformed", "  filtered"))]
 
 
 def test_a_utf16_log_is_read_whole_not_cut_at_newline_bytes(tmp_path: Path, capsys) -> None:
