@@ -374,7 +374,7 @@ class HitClassifier:
                 filtered.update({FilterReason.ASSET: assets, FilterReason.BOT: bots_seen})
                 summary.filtered.update(+filtered)
                 for reason, count in malformed.items():
-                    (summary.skipped if reason in MalformedReason.NOT_DATA else summary.malformed)[reason] += count
+                    summary.count_malformed(reason, count)
                 summary.lines += sum(filtered.values()) + malformed.total() + unmatched + hits
                 summary.unmatched += unmatched
                 summary.unmatched_resolved += unmatched_resolved
@@ -554,6 +554,10 @@ class RunSummary:
     def resolved(self) -> int:
         return self.matched + self.unmatched_resolved
 
+    def count_malformed(self, reason: str, lines: int = 1) -> None:
+        """Lines that did not parse: skipped when they hold no data (blank, comments), else malformed."""
+        (self.skipped if reason in MalformedReason.NOT_DATA else self.malformed)[reason] += lines
+
     def add_counts(self, other: RunSummary) -> None:
         """Add the line counts of another part of the same input (a parallel chunk)."""
         self.lines += other.lines
@@ -584,7 +588,7 @@ class RunSummary:
 def tally(outcomes: Iterable[LineOutcome | Settled | GaveUp], summary: RunSummary) -> Iterator[MatchedHit]:
     """Count every outcome into ``summary`` and pass on only the matched hits, which are all the
     rest of the pipeline needs to see."""
-    malformed, skipped, filtered = summary.malformed, summary.skipped, summary.filtered
+    filtered = summary.filtered
     lines = unmatched = unmatched_resolved = 0
     try:
         for outcome in outcomes:
@@ -617,7 +621,7 @@ def tally(outcomes: Iterable[LineOutcome | Settled | GaveUp], summary: RunSummar
             if type(outcome) is Filtered:
                 filtered[outcome.reason] += 1
             elif type(outcome) is Malformed:
-                (skipped if outcome.reason in MalformedReason.NOT_DATA else malformed)[outcome.reason] += 1
+                summary.count_malformed(outcome.reason)
             elif type(outcome) is Unmatched:
                 unmatched += 1
                 if outcome.organization is not None:
