@@ -196,6 +196,12 @@ _HISTORY = {
         "opportunity": "商談化",
         "won": "受注",
         "not_interested": "興味なし",
+        "unknown": (
+            "{account_id}：このデータベースにない取引先です（取引先は `revisit accounts import`、`replay`、"
+            "ワーカーが取り込みます。ID と --db を確かめてください）"
+        ),
+        "snoozed": "{account_id}：{until} まで配信しません（{reason}）",
+        "recorded": "{alert_id}（{account_id}）：結果「{result}」を記録しました",
     },
     "en": {
         "visit": "visit {at} from {source}",
@@ -208,12 +214,19 @@ _HISTORY = {
         "opportunity": "opportunity",
         "won": "won",
         "not_interested": "not interested",
+        "unknown": (
+            "{account_id}: no such account in this database (imported by `revisit accounts import`, "
+            "`replay` or the worker; check the id and --db)"
+        ),
+        "snoozed": "{account_id}: no deliveries until {until} ({reason})",
+        "recorded": "{alert_id} ({account_id}): {result} recorded",
     },
 }
 
 
 def history_words(locale: str) -> dict[str, str]:
-    """``revisit history``'s words in ``alerts.locale``: a rep reads it beside the alerts."""
+    """``revisit history``'s and ``revisit alerts snooze/outcome``'s words in ``alerts.locale``: a
+    rep reads them beside the alerts."""
     return _HISTORY.get(locale, _HISTORY["en"])
 
 

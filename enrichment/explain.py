@@ -7,7 +7,7 @@ resolvers it is given; ``revisit explain`` prints the result.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,6 +35,7 @@ SOURCE_NAMES = {
     "maxmind": "MaxMind databases",
     "geolite2": "MaxMind GeoLite2 databases",
     "ipinfo_lite": "IPinfo Lite database",
+    "revisit_demo": "the revisit demo's invented database",
     "dbip_lite": "DB-IP Lite database",
     "iptoasn": "iptoasn database",
     "mmdb": "a MaxMind-format database",
@@ -127,6 +128,46 @@ def terms_summary(terms: SourceTerms, words: ExplainWords = ENGLISH) -> str:
     if terms.attribution:
         text += words.say("; credit required: {credit!r}", credit=terms.attribution)
     return text
+
+
+def sources_page(
+    sources: Iterable[SourceTerms], unacknowledged: frozenset[str] = frozenset(), words: ExplainWords = ENGLISH
+) -> list[str]:
+    """The attribution page for the enabled sources, as plain-text lines (``revisit sources``).
+    ``unacknowledged``: keys of sources that need an acknowledgement not given yet; the page is
+    where the refusal sends the user, so it is printed anyway, with that said at the source. The
+    credits are the owners' own words, in every language."""
+    listed = list(dict.fromkeys(sources))
+    lines = [words.say("Data sources of this revisit installation"), ""]
+    for terms in listed:
+        lines.append(words.titles.get(terms.key, terms.title))
+        licence = words.licences.get(terms.key, terms.licence)
+        url = words.translations.get(terms.terms_url, terms.terms_url)
+        lines.append(words.say("  licence: {licence} ({url})", licence=licence, url=url))
+        lines.append(words.say("  sales use: {sales_use}", sales_use=words.say(terms.sales_use_words())))
+        if terms.attribution:
+            lines.append(words.say("  credit: {credit}", credit=_credit(terms)))
+        if terms.note:
+            lines.append(words.say("  note: {note}", note=terms_note(terms, words)))
+        if terms.key in unacknowledged:
+            lines.append(
+                words.say(
+                    "  NOT ACKNOWLEDGED: set resolution.rdap.acknowledge_terms = true once your use complies "
+                    "with these terms; until then every other command refuses to start"
+                )
+            )
+        lines.append("")
+    credits = [t for t in listed if t.attribution]
+    if credits:
+        lines.append(words.say("Show these credits wherever revisit's results are shown:"))
+        lines += [f"  {_credit(t)}" for t in credits]
+    else:
+        lines.append(words.say("No enabled source asks for a credit."))
+    return lines
+
+
+def _credit(terms: SourceTerms) -> str:
+    return terms.attribution + (f" <{terms.attribution_url}>" if terms.attribution_url else "")
 
 
 def terms_note(terms: SourceTerms, words: ExplainWords = ENGLISH) -> str:

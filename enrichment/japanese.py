@@ -12,6 +12,7 @@ SOURCES = {
     "maxmind": "MaxMind 形式のデータベース",
     "geolite2": "MaxMind GeoLite2 データベース",
     "ipinfo_lite": "IPinfo Lite データベース",
+    "revisit_demo": "revisit デモの架空のデータベース",
     "dbip_lite": "DB-IP Lite データベース",
     "iptoasn": "iptoasn データベース",
     "mmdb": "MaxMind 形式のデータベース",
@@ -67,13 +68,13 @@ TRANSLATIONS = {
     ),
     "why: {reason}": "理由：{reason}",
     "dormancy today: tier C (no deal or contact date in the list)": (
-        "休眠の判定（本日）：C 層（リストに取引・接触の日付なし）"
+        "休眠の判定（本日）：ランク C（リストに取引・接触の日付なし）"
     ),
     "dormancy today: an active customer (last deal or contact {day}, {months} months ago): never alerted": (
         "休眠の判定（本日）：取引中の顧客です（最終の取引・接触 {day}、{months} か月前）。通知しません"
     ),
     "dormancy today: tier {tier} (last deal or contact {day}, {months} months ago)": (
-        "休眠の判定（本日）：{tier} 層（最終の取引・接触 {day}、{months} か月前）"
+        "休眠の判定（本日）：ランク {tier}（最終の取引・接触 {day}、{months} か月前）"
     ),
     "no match: {reason}": "一致なし：{reason}",
     "address {address}: a private or reserved address, filtered before resolution (no match)": (
@@ -83,7 +84,7 @@ TRANSLATIONS = {
         "アドレス {address}: 自社のネットワーク（filters.own_networks）です。組織を調べる前に除外します（一致なし）"
     ),
     "{address} is in {network}, learned for account {account}: {entry}": (
-        "{address} は {network} の中にあり、取引先 {account} について学んだものです：{entry}"
+        "{address} は {network} の中にあり、取引先 {account} について学んだ記録は次のとおりです。{entry}"
     ),
     "note: the ledger cannot match {count} learned network(s): their account(s) {ids} are not in the "
     "--accounts list (they left the list, or pass the list the ledger was learned with)": (
@@ -169,7 +170,23 @@ TRANSLATIONS = {
     "JPNIC whois: {network} is assigned to {name!r}": "JPNIC whois: {network} は「{name}」に割り当てられています",
     "late resolution failed: {error}": "遅延照会に失敗しました：{error}",
     # a source's terms
-    "{title}: {licence} ({url}); sales use {sales_use}": "{title}: {licence}（{url}）。営業での利用：{sales_use}",
+    "{title}: {licence} ({url}); sales use {sales_use}": "{title}（{licence}、{url}）。営業での利用：{sales_use}",
+    # the attribution page (``revisit sources``)
+    "Data sources of this revisit installation": "この revisit が使うデータの出典",
+    "  licence: {licence} ({url})": "  ライセンス：{licence}（{url}）",
+    "  sales use: {sales_use}": "  営業での利用：{sales_use}",
+    "  credit: {credit}": "  クレジット表記：{credit}",
+    "  note: {note}": "  注意：{note}",
+    "  NOT ACKNOWLEDGED: set resolution.rdap.acknowledge_terms = true once your use complies "
+    "with these terms; until then every other command refuses to start": (
+        "  未確認：利用がこの条件に沿うことを確かめたら resolution.rdap.acknowledge_terms = true を"
+        "設定してください。それまで他のコマンドは起動しません"
+    ),
+    "Show these credits wherever revisit's results are shown:": (
+        "revisit の結果を表示する場所には次のクレジットを表示してください："
+    ),
+    "No enabled source asks for a credit.": "有効なデータ源にクレジット表記を求めるものはありません。",
+    "the file's own documentation": "そのファイル自身の説明",
     "; credit required: {credit!r}": "。クレジット表記が必要：「{credit}」",
     "accounts CSV (networks column)": "取引先 CSV の networks 列",
     "allowed": "可",
@@ -199,15 +216,15 @@ TRANSLATIONS = {
         "アドレスは取引先自身のネットワーク {network} の中にあります"
     ),
     "ledger: {network} was learned for {count} accounts ({ids}); revoke the wrong one (`revisit ledger revoke`)": (
-        "台帳：{network} が {count} 件の取引先（{ids}）について記録されています。"
+        "台帳では {network} が {count} 件の取引先（{ids}）について記録されています。"
         "誤っている方を取り消してください（`revisit ledger revoke`）"
     ),
     "ledger: address is in {network}, learned for the account from {entry}": (
-        "台帳：アドレスは {network} の中にあり、この取引先について次の記録から学んだものです：{entry}"
+        "台帳で一致。アドレスは {network} の中にあり、この取引先について学んだ記録は次のとおりです。{entry}"
     ),
     # a ledger entry's evidence (``enrichment.ledger.learn``)
-    "{what} {source}: {described}": "{what}（{source}）：{described}",
-    "{what}: {described}": "{what}：{described}",
+    "{what} {source}: {described}": "{what}（{source}、{described}）",
+    "{what}: {described}": "{what}（{described}）",
     "form export": "フォーム送信",
     "in {file}": "{file}",
     "{file} line {line}": "{file} の {line} 行目",
@@ -278,6 +295,8 @@ TRANSLATIONS = {
 TITLES = {
     "account_networks": "取引先リストのネットワーク",
     "ledger": "自社のネットワーク台帳",
+    "maxmind": "MaxMind GeoIP データベース",
+    "geolite2": "MaxMind GeoLite データベース",
     "revisit_demo": "revisit デモの IP データベース（IPinfo Lite の形式による架空のレコード）",
     "mmdb": "作成元不明の MaxMind 形式データベース",
     "reverse_dns": "逆引き DNS（PTR 名）",
@@ -293,6 +312,7 @@ LICENCES = {
     "reverse_dns": "公開された DNS の答え（ライセンスなし）",
     "rdap": "各レジストリの WHOIS/RDAP 利用条件",
     "rdap+jpnic": "JPNIC WHOIS 利用条件",
+    "iptoasn": "Open Data Commons PDDL 1.0（パブリックドメイン）",
 }
 NOTES = {
     "ledger": "自社で得た根拠です。メールアドレスはドメインだけを保存します",
@@ -356,6 +376,8 @@ LEDGER = {
     "  not learned again: {network} for {account} was {state}; revoked entries stay revoked": (
         "  再び学習しません：{network}（{account}）は{state}です。取り消した記録は取り消したままです"
     ),
+    "{count:,} sighting counted before, not counted again": "以前に数えた確認 {count:,} 件は数え直していません",
+    "{count:,} sightings counted before, not counted again": "以前に数えた確認 {count:,} 件は数え直していません",
     "stored {count:,} ledger entry": "台帳に {count:,} 件を保存しました",
     "stored {count:,} ledger entries": "台帳に {count:,} 件を保存しました",
     # revisit ledger list / revoke

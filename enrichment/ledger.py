@@ -10,6 +10,12 @@ Each learned address (or its network, by ``ledger.prefix_v4/v6``) carries its ev
 last sighting and an expiry, since office lines change hands and home addresses move. An account's
 own CIDR always decides first: an address inside another account's network is refused when
 learned, and at match time the account networks are asked before the ledger.
+
+A sighting counts once: an entry carries the instants it was seen at, and the store counts only
+those it has not counted for that network and account before, so importing the same export again,
+an export that repeats last month's rows, or replaying the same log adds nothing twice. Only the
+instant is kept, as the first and last sighting are, never the address inside the network; two
+people of one company sending a form from one network in the same microsecond count once.
 """
 
 from __future__ import annotations
@@ -81,16 +87,23 @@ class LedgerEntry:
     sightings: int = 1
     # the evidence, to be said in the reader's language (None: stored before it was kept)
     evidence_said: Phrase | None = field(default=None, compare=False)
+    # the instants of the sightings learned now (none for an entry read from the store): the
+    # store counts those it has not counted before, so none counts twice
+    seen: frozenset[datetime] = field(default=frozenset(), compare=False, repr=False)
 
     def merged(self, other: LedgerEntry) -> LedgerEntry:
-        """This entry with another sighting of the same network for the same account."""
+        """This entry with another sighting of the same network for the same account. The same
+        sighting twice (a row repeated in one export) counts once."""
         latest = other if other.last_seen >= self.last_seen else self
+        seen = self.seen | other.seen
+        repeated = len(self.seen) + len(other.seen) - len(seen)
         return replace(
             latest,
             first_seen=min(self.first_seen, other.first_seen),
             last_seen=max(self.last_seen, other.last_seen),
             expires_at=max(self.expires_at, other.expires_at),
-            sightings=self.sightings + other.sightings,
+            sightings=self.sightings + other.sightings - repeated,
+            seen=seen,
         )
 
     def describe(self) -> str:
@@ -256,7 +269,17 @@ def learn(
         first_seen=sighting.seen_at,
         last_seen=sighting.seen_at,
         expires_at=sighting.seen_at + timedelta(days=settings.expiry_days),
+        seen=frozenset((sighting.seen_at,)),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSaved:
+    """What ``Store.save_ledger_entries`` wrote: entries added or updated, and sightings it had
+    counted before (the same export imported again), which it did not count twice."""
+
+    entries: int = 0
+    repeated: int = 0
 
 
 def merge_entries(entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:

@@ -194,6 +194,8 @@ def _record_lookup(reader: maxminddb.Reader, shape: str, address: str) -> AsReco
 
 
 def _family(database_type: str, shape: str | None) -> str:
+    if database_type == DEMO_DATABASE_TYPE:  # the demo's file, in IPinfo Lite's schema, is not IPinfo's
+        return "revisit_demo"
     lowered = database_type.casefold()
     for marker, family in _FAMILIES:
         if marker in lowered:
@@ -386,9 +388,7 @@ class MaxMindResolver:
 
 
 def _terms_of(database: MaxMindDatabase) -> SourceTerms:
-    """The terms of a database's product; the demo's file, in IPinfo Lite's schema, is not IPinfo's."""
-    if database.database_type == DEMO_DATABASE_TYPE:
-        return SOURCE_TERMS["revisit_demo"]
+    """The terms of a database's product."""
     return SOURCE_TERMS[database.family]
 
 

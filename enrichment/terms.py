@@ -12,7 +12,6 @@ published terms (URLs beside them; README, "Data sources").
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from revisit.core.config import ResolutionSettings
@@ -190,34 +189,3 @@ def check_source_terms(resolution: ResolutionSettings) -> None:
 
 def rdap_needs_acknowledgement(resolution: ResolutionSettings) -> bool:
     return resolution.rdap.enabled and not resolution.rdap.acknowledge_terms
-
-
-def attribution_page(sources: Iterable[SourceTerms], unacknowledged: frozenset[str] = frozenset()) -> list[str]:
-    """The attribution page for the enabled sources, as plain-text lines (``revisit sources``).
-    ``unacknowledged``: keys of sources that need an acknowledgement not given yet; the page is
-    where the refusal sends the user, so it is printed anyway, with that said at the source."""
-    listed = list(dict.fromkeys(sources))
-    lines = ["Data sources of this revisit installation", ""]
-    for terms in listed:
-        lines.append(f"{terms.title}")
-        lines.append(f"  licence: {terms.licence} ({terms.terms_url})")
-        lines.append(f"  sales use: {terms.sales_use_words()}")
-        if terms.attribution:
-            lines.append(
-                f"  credit: {terms.attribution}" + (f" <{terms.attribution_url}>" if terms.attribution_url else "")
-            )
-        if terms.note:
-            lines.append(f"  note: {terms.note}")
-        if terms.key in unacknowledged:
-            lines.append(
-                "  NOT ACKNOWLEDGED: set resolution.rdap.acknowledge_terms = true once your use complies "
-                "with these terms; until then every other command refuses to start"
-            )
-        lines.append("")
-    credits = [t for t in listed if t.attribution]
-    if credits:
-        lines.append("Show these credits wherever revisit's results are shown:")
-        lines += [f"  {t.attribution}" + (f" <{t.attribution_url}>" if t.attribution_url else "") for t in credits]
-    else:
-        lines.append("No enabled source asks for a credit.")
-    return lines

@@ -60,6 +60,7 @@ from revisit.enrichment.terms import SourceTerms, check_source_terms
 from revisit.privacy import AddressProtector
 from revisit.storage.outbox import AlertOutbox, HeldDelivery
 from revisit.storage.store import Store
+from revisit.stream.check import LogCheckWords
 from revisit.stream.filters import FilterReason
 from revisit.stream.formats import make_line_parser
 from revisit.stream.identity import SignInReader
@@ -436,6 +437,48 @@ class SummaryWords:
         return template.format(items=items)
 
 
+# the reasons a line is not a hit (``MalformedReason``, ``FilterReason``), by name: their codes
+# are the metrics' labels, and "status 300" read like HTTP status 300
+ENGLISH_REASON_NAMES: Mapping[str, str] = {
+    MalformedReason.EMPTY: "empty",
+    MalformedReason.COMMENT: "comments",
+    MalformedReason.BINARY: "binary data",
+    MalformedReason.ERROR_LOG: "error-log lines",
+    MalformedReason.TRUNCATED: "cut short",
+    MalformedReason.MISSING_FIELDS: "fields missing",
+    MalformedReason.BAD_CLIENT: "unreadable client",
+    MalformedReason.BAD_REQUEST: "unreadable request",
+    MalformedReason.BAD_TIMESTAMP: "unreadable time",
+    MalformedReason.BAD_JSON: "unreadable JSON",
+    MalformedReason.TOO_LONG: "too long",
+    MalformedReason.UNRECOGNIZED: "layout not recognised",
+    FilterReason.STATUS: "status not kept",
+    FilterReason.ASSET: "static files",
+    FilterReason.BOT: "crawlers and bots",
+    FilterReason.CLIENT_NOT_IP: "client not an IP address",
+    FilterReason.PRIVATE_ADDRESS: "private addresses",
+    FilterReason.OWN_NETWORK: "own networks",
+}
+JAPANESE_REASON_NAMES: Mapping[str, str] = {
+    MalformedReason.EMPTY: "空行",
+    MalformedReason.COMMENT: "コメント行",
+    MalformedReason.BINARY: "バイナリの行",
+    MalformedReason.ERROR_LOG: "エラーログの行",
+    MalformedReason.TRUNCATED: "途中で切れた行",
+    MalformedReason.MISSING_FIELDS: "項目の足りない行",
+    MalformedReason.BAD_CLIENT: "接続元が読めない行",
+    MalformedReason.BAD_REQUEST: "リクエストが読めない行",
+    MalformedReason.BAD_TIMESTAMP: "日時が読めない行",
+    MalformedReason.BAD_JSON: "JSON が読めない行",
+    MalformedReason.TOO_LONG: "長すぎる行",
+    MalformedReason.UNRECOGNIZED: "形式が分からない行",
+    FilterReason.STATUS: "対象外のステータス",
+    FilterReason.ASSET: "静的ファイル",
+    FilterReason.BOT: "クローラー・ボット",
+    FilterReason.CLIENT_NOT_IP: "接続元が IP アドレスでない",
+    FilterReason.PRIVATE_ADDRESS: "プライベートアドレス",
+    FilterReason.OWN_NETWORK: "自社ネットワーク",
+}
 ENGLISH_SUMMARY = SummaryWords(
     head="lines {lines:,}  parsed {parsed:,}  malformed {malformed:,}  filtered {filtered:,}  "
     "resolved {resolved:,}  matched {matched:,}  alerts {alerts:,} ({new:,} new)",
@@ -444,7 +487,7 @@ ENGLISH_SUMMARY = SummaryWords(
     filtered="  filtered:  {items}",
     late="  late: {late:,} matched hits came over stream.max_disorder_seconds after newer ones "
     '(taken as they came: README, "Event time")',
-    accounts_seen="  dormant-list accounts seen: {count:,}",
+    accounts_seen="  accounts on the list seen: {count:,}",
     no_alert="  matched hits that raised no alert as they came: {items}",
     threshold=" (a visit alerts from intent.threshold {threshold}, its pages weighed by intent.rules)",
     ambiguous="  fit several accounts: {count:,} organisation(s) left unmatched, their names fit several "
@@ -452,6 +495,7 @@ ENGLISH_SUMMARY = SummaryWords(
     more="    … and {count:,} more",
     processed="  processed in {seconds:.2f} s ({rate:,.0f} lines/s)",
     separator=", ",
+    names=ENGLISH_REASON_NAMES,
 )
 JAPANESE_SUMMARY = SummaryWords(
     head="行数 {lines:,}  解析 {parsed:,}  不正 {malformed:,}  除外 {filtered:,}  組織を特定 {resolved:,}  "
@@ -461,7 +505,7 @@ JAPANESE_SUMMARY = SummaryWords(
     filtered="  除外した行：{items}",
     late="  遅れて届いた照合ヒット：{late:,} 件（より新しいヒットから stream.max_disorder_seconds 以上遅れて"
     "届き、届いた順に処理しました。README「Event time」）",
-    accounts_seen="  アクセスがあった休眠リストの取引先：{count:,} 社",
+    accounts_seen="  アクセスがあったリストの取引先：{count:,} 社",
     no_alert="  その時点でアラートを出さなかった照合ヒット：{items}",
     threshold="（訪問は関心度スコアが intent.threshold の {threshold} に達した時点でアラートになります。"
     "ページの重みは intent.rules）",
@@ -471,24 +515,7 @@ JAPANESE_SUMMARY = SummaryWords(
     processed="  処理時間 {seconds:.2f} 秒（毎秒 {rate:,.0f} 行）",
     separator="、",
     names={
-        MalformedReason.EMPTY: "空行",
-        MalformedReason.COMMENT: "コメント行",
-        MalformedReason.BINARY: "バイナリの行",
-        MalformedReason.ERROR_LOG: "エラーログの行",
-        MalformedReason.TRUNCATED: "途中で切れた行",
-        MalformedReason.MISSING_FIELDS: "項目の足りない行",
-        MalformedReason.BAD_CLIENT: "接続元が読めない行",
-        MalformedReason.BAD_REQUEST: "リクエストが読めない行",
-        MalformedReason.BAD_TIMESTAMP: "日時が読めない行",
-        MalformedReason.BAD_JSON: "JSON が読めない行",
-        MalformedReason.TOO_LONG: "長すぎる行",
-        MalformedReason.UNRECOGNIZED: "形式が分からない行",
-        FilterReason.STATUS: "対象外のステータス",
-        FilterReason.ASSET: "静的ファイル",
-        FilterReason.BOT: "クローラー・ボット",
-        FilterReason.CLIENT_NOT_IP: "接続元が IP アドレスでない",
-        FilterReason.PRIVATE_ADDRESS: "プライベートアドレス",
-        FilterReason.OWN_NETWORK: "自社ネットワーク",
+        **JAPANESE_REASON_NAMES,
         ACTIVE: "取引中の顧客",
         COOLDOWN: "クールダウン中",
         LOW_INTENT: "関心度スコアがしきい値未満",
@@ -498,6 +525,24 @@ JAPANESE_SUMMARY = SummaryWords(
 
 def summary_words(locale: str) -> SummaryWords:
     return JAPANESE_SUMMARY if locale == "ja" else ENGLISH_SUMMARY
+
+
+JAPANESE_LOG_CHECK = LogCheckWords(
+    format="形式：{name}",
+    configured_string="設定した log.format の書式",
+    warning="警告：log.format {format!r} では先頭の行の半分も読めません。auto なら {detected} を選びます",
+    counts="行数 {lines:,}  解析 {parsed:,}（空行とコメントを除く {data:,} 行の {share} %）  不正 {malformed:,}",
+    skipped="読み飛ばした行（データなし）：{items}",
+    unreadable="どの形式でも読める行がありません。提案できる [log] の設定はありません（README の log.format を参照）",
+    config="設定：",
+    separator="、",
+    names=JAPANESE_REASON_NAMES,
+)
+
+
+def log_check_words(locale: str) -> LogCheckWords:
+    """The words of ``revisit logs check`` (``stream.check.render``) in ``locale``."""
+    return JAPANESE_LOG_CHECK if locale == "ja" else LogCheckWords(names=ENGLISH_REASON_NAMES)
 
 
 def format_summary(

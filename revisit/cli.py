@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sources.add_argument("--mmdb", action="append", default=[], metavar="PATH")
     sources.add_argument("--config", metavar="TOML")
+    sources.add_argument("--locale", choices=("ja", "en"), help="the page's language (default: alerts.locale)")
 
     accounts = commands.add_parser("accounts", help="the dormant-account list")
     accounts_commands = accounts.add_subparsers(dest="accounts_command", required=True, parser_class=_Parser)
@@ -182,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     logs_check.add_argument("logs", nargs="+", metavar="LOG")
     logs_check.add_argument("--config", metavar="TOML")
+    logs_check.add_argument("--locale", choices=("ja", "en"), help="the report's language (default: alerts.locale)")
 
     history = commands.add_parser("history", help="an account's visit history")
     history.add_argument("account_id")
@@ -419,10 +421,12 @@ def _sources(args: argparse.Namespace, settings: Settings) -> int:
     """The attribution page: the open databases' licences (CC BY, CC BY-SA) ask for credit
     wherever their data is shown; this is the text to show."""
     from revisit.app import enabled_source_terms
-    from revisit.enrichment.terms import attribution_page, rdap_needs_acknowledgement
+    from revisit.enrichment.explain import sources_page, words_in
+    from revisit.enrichment.terms import rdap_needs_acknowledgement
 
     unacknowledged = frozenset({"rdap", "rdap+jpnic"} if rdap_needs_acknowledgement(settings.resolution) else set())
-    page = attribution_page(enabled_source_terms(settings, args.mmdb), unacknowledged)
+    # --locale, when given, is alerts.locale (_run)
+    page = sources_page(enabled_source_terms(settings, args.mmdb), unacknowledged, words_in(settings.alerts.locale))
     print("\n".join(printable(line) for line in page))
     return 0
 
@@ -653,14 +657,13 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _check_account_known(store: Store, account_id: str) -> None:
+def _check_account_known(store: Store, account_id: str, locale: str) -> None:
     """An account id no list imported into this database held is a typo or the wrong ``--db``:
     exit 2 and say so, rather than an empty history or a snooze that silences nothing."""
+    from revisit.alerts.render import history_words
+
     if not store.has_account(account_id):
-        raise BadInput(
-            f"{account_id}: no such account in this database (imported by `revisit accounts import`, "
-            "`replay` or the worker; check the id and --db)"
-        )
+        raise BadInput(history_words(locale)["unknown"].format(account_id=account_id))
 
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
@@ -671,7 +674,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
 
     store = Store(args.db or settings.database_url)
     try:
-        _check_account_known(store, args.account_id)
+        _check_account_known(store, args.account_id, settings.alerts.locale)
         entries = store.history(args.account_id)
         alerts = store.alerts_for(args.account_id)
         outcomes = outcomes_of(store, [alert["alert_id"] for alert in alerts])
@@ -766,6 +769,8 @@ def _sender(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from revisit.alerts.render import history_words
+
     if args.alerts_command == "snooze":
         from revisit.storage.outbox import AlertOutbox
         from revisit.storage.store import Store
@@ -776,12 +781,13 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
             raise BadInput("--reason must say why")
         store = Store(args.db or settings.database_url)
         try:
-            _check_account_known(store, args.account_id)
+            _check_account_known(store, args.account_id, settings.alerts.locale)
             until = AlertOutbox(store).snooze(args.account_id, args.days, args.reason.strip(), args.by or "unknown")
         finally:
             store.close()
         shown = _shown_in_business_zone(until, settings)
-        print(printable(f"{args.account_id}: no deliveries until {shown} ({args.reason.strip()})"))
+        snoozed = history_words(settings.alerts.locale)["snoozed"]
+        print(printable(snoozed.format(account_id=args.account_id, until=shown, reason=args.reason.strip())))
         return 0
     if args.alerts_command == "outcome":
         from revisit.alerts.report import Outcome
@@ -793,7 +799,9 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
             account_id = record_outcome(store, args.alert_id, Outcome(args.result), args.note, args.by or "unknown")
         finally:
             store.close()
-        print(f"{args.alert_id} ({account_id}): {args.result} recorded")
+        words = history_words(settings.alerts.locale)
+        recorded = words["recorded"].format(alert_id=args.alert_id, account_id=account_id, result=words[args.result])
+        print(printable(recorded))
         return 0
     from revisit.alerts.channels import DeliveryFailure, remote_channels
     from revisit.demo import sample_alert
@@ -1012,20 +1020,28 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
             state=item.state_said(datetime.now(UTC)),
         )
         print(printable(said))
-    print(
-        words.say("stored {count:,} ledger entry" if stored == 1 else "stored {count:,} ledger entries", count=stored)
-    )
+    if stored.repeated:
+        repeated = (
+            "{count:,} sighting counted before, not counted again"
+            if stored.repeated == 1
+            else "{count:,} sightings counted before, not counted again"
+        )
+        print(words.say(repeated, count=stored.repeated))
+    count = stored.entries
+    print(words.say("stored {count:,} ledger entry" if count == 1 else "stored {count:,} ledger entries", count=count))
     return 0
 
 
 # Subcommand → handler(args, settings); demo and replay are handled above.
 def _logs(args: argparse.Namespace, settings: Settings) -> int:
+    from revisit.app import log_check_words
     from revisit.stream.check import check_logs, render
     from revisit.stream.sources import check_log_paths
 
     check_log_paths(args.logs)
     check = check_logs(args.logs, settings.log)
-    print("\n".join(printable(line) for line in render(check)))
+    # --locale, when given, is alerts.locale (_run)
+    print("\n".join(printable(line) for line in render(check, log_check_words(settings.alerts.locale))))
     return 2 if check.unreadable else 0
 
 

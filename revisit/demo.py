@@ -602,7 +602,6 @@ def show_database_visitors(accounts_csv: Path, mmdb: Path, program: str, setting
         romanised = explanations[1]
         print(f"\n$ {program} explain {romanised.address} --accounts {accounts_csv} --mmdb {mmdb}")
         print("\n".join(romanised.lines(words)))  # as the command prints it
-        print(say("(demo.mmdb holds invented records in IPinfo Lite's schema: the terms shown are IPinfo Lite's)"))
     finally:
         enrichment.close()
 
@@ -627,9 +626,6 @@ DEMO_JAPANESE = {
     "a romanised-name match": "ローマ字表記の社名の一致",
     "an ISP's visitor, ignored": "ISP の利用者なので対象外",
     "({shows})": "（{shows}）",
-    "(demo.mmdb holds invented records in IPinfo Lite's schema: the terms shown are IPinfo Lite's)": (
-        "（demo.mmdb の記録は IPinfo Lite の形式で作った架空のものです。表示した利用条件は IPinfo Lite のものです）"
-    ),
 }
 
 

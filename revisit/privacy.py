@@ -26,7 +26,7 @@ from sqlalchemy import Engine, delete, func, select
 from revisit.core.config import PrivacySettings, read_secret
 from revisit.core.errors import BadInput
 from revisit.core.networks import subnet_of
-from revisit.storage.models import HitRow, LedgerRow, NetworkRegistrationRow, OrganizationRow
+from revisit.storage.models import HitRow, LedgerRow, LedgerSightingRow, NetworkRegistrationRow, OrganizationRow
 
 HASH_PREFIX = "h:"
 
@@ -118,4 +118,8 @@ def delete_expired(
         # ledger entries past their expiry (``ledger.expiry_days`` after their last sighting),
         # revoked ones too: a learned address may be one person's, kept no longer than it is used
         connection.execute(delete(LedgerRow).where(LedgerRow.expires_at < (now or datetime.now(UTC))))
+        entry = select(LedgerRow.network).where(
+            LedgerRow.network == LedgerSightingRow.network, LedgerRow.account_id == LedgerSightingRow.account_id
+        )
+        connection.execute(delete(LedgerSightingRow).where(~entry.exists()))  # the instants of those gone
     return RetentionReport(cutoff, old_hits, old_resolutions)

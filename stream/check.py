@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from revisit.core.config import LogSettings
@@ -139,28 +139,54 @@ def _toml_string(value: str) -> str:
     return f"'{value}'" if '"' in value or "\\" in value else f'"{value}"'
 
 
-def render(check: LogCheck) -> list[str]:
+@dataclass(frozen=True)
+class LogCheckWords:
+    """The words of ``render`` in one language (English here; the Japanese ones are the
+    application's, ``revisit.app.log_check_words``): templates for ``str.format`` and the names of
+    the reasons lines were not read for (else the reason's code)."""
+
+    format: str = "format: {name}"
+    configured_string: str = "the configured log.format string"
+    warning: str = "warning: log.format {format!r} reads under half of the first lines; auto would pick: {detected}"
+    counts: str = (
+        "lines {lines:,}  parsed {parsed:,} ({share} % of {data:,} lines that are not empty or comments)  "
+        "malformed {malformed:,}"
+    )
+    skipped: str = "skipped (no data): {items}"
+    unreadable: str = "no line parses with any known format: no [log] config to propose (see log.format in README)"
+    config: str = "config:"
+    separator: str = ", "
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def named(self, reason: str, count: int) -> str:
+        return f"{self.names.get(reason, reason)} {count:,}"
+
+
+def render(check: LogCheck, words: LogCheckWords = LogCheckWords()) -> list[str]:
     """The report, one line per item, for a person setting revisit up."""
     name = check.settings.format
-    out = [f"format: {name if name in FORMAT_NAMES else 'the configured log.format string'}"]
+    out = [words.format.format(name=name if name in FORMAT_NAMES else words.configured_string)]
     if check.configured_fails:
-        out.append(
-            f"warning: log.format {check.settings.format!r} reads under half of the first lines; "
-            f"auto would pick: {check.detected.format}"
-        )
+        out.append(words.warning.format(format=check.settings.format, detected=check.detected.format))
     out.append(
-        f"lines {check.lines:,}  parsed {check.parsed:,} ({check.parsed_share()} % of {check.data_lines:,} "
-        f"lines that are not empty or comments)  malformed {sum(check.malformed.values()):,}"
+        words.counts.format(
+            lines=check.lines,
+            parsed=check.parsed,
+            share=check.parsed_share(),
+            data=check.data_lines,
+            malformed=sum(check.malformed.values()),
+        )
     )
     if check.skipped:
-        out.append("skipped (no data): " + ", ".join(f"{k} {v:,}" for k, v in sorted(check.skipped.items())))
+        items = words.separator.join(words.named(k, v) for k, v in sorted(check.skipped.items()))
+        out.append(words.skipped.format(items=items))
     for reason, count in check.malformed.most_common():
-        out.append(f"  {reason} {count:,}")
+        out.append(f"  {words.named(reason, count)}")
         out.extend(f"    {example}" for example in check.examples.get(reason, []))
     if check.unreadable and not check.configured_fails:
-        out.append("no line parses with any known format: no [log] config to propose (see log.format in README)")
+        out.append(words.unreadable)
         return out
-    out.append("config:")
+    out.append(words.config)
     out.extend(
         f"  {line}" for line in config_lines(check.settings if check.configured_fails is False else check.detected)
     )

@@ -110,7 +110,7 @@ def test_replay_of_a_gzip_holding_one_512_mib_line_stays_small(tmp_path: Path) -
     code, output, errors, peak = run_measured(replay_command(tmp_path, str(packed), "gz"))
     assert code == 0, errors
     assert summary_numbers(output) == expected_numbers(tmp_path)
-    assert "too_long 1" in output
+    assert "malformed: too long 1" in output
     assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB"
 
 
@@ -123,7 +123,7 @@ def test_replay_from_stdin_of_one_512_mib_line_stays_small(tmp_path: Path) -> No
     assert unpacking.wait() == 0
     assert code == 0, errors
     assert summary_numbers(output) == expected_numbers(tmp_path)
-    assert "too_long 1" in output
+    assert "malformed: too long 1" in output
     assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB"
 
 
@@ -136,5 +136,5 @@ def test_parallel_replay_of_a_plain_file_with_one_512_mib_line_stays_small(tmp_p
     plain.unlink()
     assert code == 0, errors
     assert summary_numbers(output) == expected_numbers(tmp_path)
-    assert "too_long 1" in output
+    assert "malformed: too long 1" in output
     assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB"

@@ -240,8 +240,11 @@ def test_malformed_lines_are_counted_not_fatal(inputs, tmp_path, capsys) -> None
     out = capsys.readouterr().out
     # the sums of the per-file counts in test_parse.EXPECTED
     assert "lines 91  parsed 56  malformed 35" in out, out
-    assert "malformed: bad_request 30, error_log 3, missing_fields 2" in out
-    assert "filtered:  asset 7, bot 1, client_not_ip 3, private_address 7, status 30" in out
+    assert "malformed: unreadable request 30, error-log lines 3, fields missing 2" in out
+    assert (
+        "filtered:  static files 7, crawlers and bots 1, client not an IP address 3, private addresses 7, "
+        "status not kept 30"
+    ) in out
     # the same counts in Japanese, each reason by its name
     assert main(replay_args(inputs, f"sqlite:///{tmp_path / 'j.sqlite'}", *logs)) == 0
     out = capsys.readouterr().out
@@ -335,6 +338,7 @@ def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:
     shown = f"{at:%Y-%m-%d %H:%M} {at.tzname()}"
     assert out.splitlines()[-1] == f"  alert {shown}  tier C, score {alert['score']}, no outcome recorded"
     assert main(["alerts", "outcome", alert["alert_id"], "--result", "won", "--db", url]) == 0
+    assert capsys.readouterr().out == f"{alert['alert_id']}（E03）：結果「受注」を記録しました\n"
     assert main(["alerts", "outcome", alert["alert_id"], "--result", "contacted", "--db", url]) == 0
     capsys.readouterr()
     assert main(["history", "E03", "--db", url]) == 0
@@ -344,7 +348,10 @@ def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:
     )
     # an id the list never held: exit 2 and why, not "no visits" as for an account not seen yet
     assert main(["history", "NOPE", "--db", url]) == 2
-    assert "NOPE: no such account in this database" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "revisit: NOPE：このデータベースにない取引先です（取引先は `revisit accounts import`、`replay`、"
+        "ワーカーが取り込みます。ID と --db を確かめてください）\n"
+    )
     assert main(["history", "E01", "--db", url]) == 0
 
 
@@ -378,14 +385,20 @@ def test_demo_tells_sales_who_came_back(tmp_path, capsys) -> None:
     hibari, kodama = (next(a for a in alerts if a["account_id"] == i) for i in ("C-1011", "C-1012"))
     assert (hibari["organization"]["name"], hibari["match"]["method"]) == ("ﾋﾊﾞﾘ電子㈱", "name")
     assert (kodama["organization"]["name"], kodama["match"]["method"]) == ("KODAMA SEISAKUSHO CO.,LTD.", "alias")
-    assert hibari["organization"]["source"] == kodama["organization"]["source"] == "ipinfo_lite"
+    # the demo's own database, in IPinfo Lite's schema: not IPinfo's data, nor its terms
+    assert hibari["organization"]["source"] == kodama["organization"]["source"] == "revisit_demo"
     assert (
         "153.240.0.77  'NTT Communications Corporation' → no account: traffic of an access provider (isp: NTT "
         "Communications Corporation); never matched by name  (an ISP's visitor, ignored)" in out
     )
     explain = out.split("$ ")[1]
     assert explain.startswith("revisit explain 160.251.21.77 --accounts ")
-    assert "organisation: KODAMA SEISAKUSHO CO.,LTD. [unknown] from IPinfo Lite database" in explain
+    assert "organisation: KODAMA SEISAKUSHO CO.,LTD. [unknown] from the revisit demo's invented database" in explain
+    assert (  # the demo's own terms, which owe IPinfo no credit (they said IPinfo Lite's, credit required)
+        "  terms: The revisit demo's IP database (invented records in IPinfo Lite's schema): invented by "
+        "`revisit demo`: no third-party data (revisit/demo.py); sales use allowed\n" in explain
+    )
+    assert "credit required" not in explain
     assert "match: account C-1012 '株式会社こだま製作所' by alias" in explain
     assert "  dormancy today: tier B (last deal or contact " in explain  # an alert is possible
     # running it again gives the same alerts (fixed seed, fresh files)

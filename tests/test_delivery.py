@@ -277,7 +277,7 @@ def test_cli_sends_a_test_alert_and_snoozes(tmp_path, http_peer, smtp_peer, secr
     # an id no list held is a typo or the wrong database: refused, nothing snoozed (it said "no
     # deliveries until ..." and silenced nothing)
     assert main(["alerts", "snooze", "A-1", "--days", "14", "--reason", "x", "--db", db]) == 2
-    assert "A-1: no such account in this database" in capsys.readouterr().err
+    assert "A-1：このデータベースにない取引先です" in capsys.readouterr().err  # alerts.locale: Japanese by default
     accounts = tmp_path / "accounts.csv"
     accounts.write_text("account_id,name\nA-1,株式会社あおば工業\n", encoding="utf-8")
     assert main(["accounts", "import", str(accounts), "--db", db]) == 0
@@ -292,7 +292,7 @@ def test_cli_sends_a_test_alert_and_snoozes(tmp_path, http_peer, smtp_peer, secr
         store.close()
     # the time as every command shows it to people: in business hours' zone, by its short name
     tokyo = until.replace(tzinfo=until.tzinfo or UTC).astimezone(ZoneInfo("Asia/Tokyo"))
-    assert said == f"A-1: no deliveries until {tokyo:%Y-%m-%d %H:%M} JST (busy season)\n"
+    assert said == f"A-1：{tokyo:%Y-%m-%d %H:%M} JST まで配信しません（busy season）\n"
     http_peer.answers.append((410, {}, "gone"))
     assert main(["alerts", "test", "--channel", "webhook", "--config", str(config)]) == 1
     assert "webhook: HTTP 410" in capsys.readouterr().err

@@ -115,15 +115,15 @@ def test_explain_speaks_japanese_by_default(tmp_path: Path, capsys) -> None:
     )
     assert lines[5:] == [
         "組織：Lariat Software [企業]、出典：MaxMind 形式のデータベース",
-        "  利用条件：MaxMind GeoIP databases: MaxMind 商用ライセンス（End User License Agreement）"
-        "（https://www.maxmind.com/en/end-user-license-agreement）。営業での利用：可",
+        "  利用条件：MaxMind GeoIP データベース（MaxMind 商用ライセンス（End User License Agreement）、"
+        "https://www.maxmind.com/en/end-user-license-agreement）。営業での利用：可",
         "  注意：MaxMind は広告・マーケティングでの利用について「Do Not Sell」のプライバシー除外を守るよう求めています",
         "検討した取引先：",
         "  E07          Lariat Softwere                  あいまい一致 社名「Lariat Softwere」  93.3",
         "一致：取引先 E07「Lariat Softwere」（あいまい一致による、確度 0.60）",
         "  理由：「Lariat Software」は「Lariat Softwere」と 93% 似ており、"
         "8 ポイント以内に他の取引先はありません（取引先の社名）",
-        "  休眠の判定（本日）：C 層（リストに取引・接触の日付なし）",
+        "  休眠の判定（本日）：ランク C（リストに取引・接触の日付なし）",
     ]
 
     assert main(["explain", "50.139.66.106", *common]) == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -131,8 +132,8 @@ def test_a_form_export_teaches_an_address_that_then_matches_a_real_visitor_by_le
     assert main(["explain", "--locale", "ja", "150.162.56.185", "--db", db_url]) == 0
     reason = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  理由："))
     assert reason == (
-        "  理由：台帳：アドレスは 150.162.56.185/32 の中にあり、この取引先について次の記録から学んだものです："
-        "フォーム送信（leads.csv の 3 行目）：mail.hoshizora.co.jp のアドレス。"
+        "  理由：台帳で一致。アドレスは 150.162.56.185/32 の中にあり、この取引先について学んだ記録は次のとおりです。"
+        "フォーム送信（leads.csv の 3 行目、mail.hoshizora.co.jp のアドレス）。"
         f"確認 2 回、初回 {_days_ago(3)[:10]}、最終 {_days_ago(1)[:10]}、有効期限 {_days_ago(-89)[:10]}"
     )
 
@@ -246,10 +247,11 @@ def test_ledger_list_all_shows_each_entrys_state_and_a_revoked_address_is_said_n
         ["61.211.38.10/32", "L03", "expired"],
     ]
     assert main(["ledger", "import", export, *args, *EN]) == 0
-    assert capsys.readouterr().out.splitlines()[-2:] == [
+    assert capsys.readouterr().out.splitlines()[-3:] == [
         f"  not learned again: 61.211.38.9/32 for L01 was revoked {today} (a hotel's guest network); "
         "revoked entries stay revoked",
-        "stored 2 ledger entries",
+        "2 sightings counted before, not counted again",  # the same export again
+        "stored 0 ledger entries",
     ]
     # the same in Japanese (alerts.locale by default): the states, the entry not learned again
     assert main(["ledger", "list", "--all", "--db", sqlite_url]) == 0
@@ -261,10 +263,11 @@ def test_ledger_list_all_shows_each_entrys_state_and_a_revoked_address_is_said_n
         "期限切れ",
     ]
     assert main(["ledger", "import", export, *args]) == 0
-    assert capsys.readouterr().out.splitlines()[-2:] == [
+    assert capsys.readouterr().out.splitlines()[-3:] == [
         f"  再び学習しません：61.211.38.9/32（L01）は取り消し済み（{today}、a hotel's guest network）です。"
         "取り消した記録は取り消したままです",
-        "台帳に 2 件を保存しました",
+        "以前に数えた確認 2 件は数え直していません",
+        "台帳に 0 件を保存しました",
     ]
 
 
@@ -289,6 +292,49 @@ def test_a_japanese_ma_export_with_local_times_is_read_in_the_business_time_zone
     [entry] = Store(sqlite_url).load_ledger()
     assert str(entry.network) == "2400:4050:1234:5678::/64"  # ledger.prefix_v6: one site's LAN
     assert entry.first_seen == when.astimezone(UTC)  # delivery.business_hours.timezone is Asia/Tokyo
+
+
+def test_a_sighting_counts_once_however_often_its_export_is_imported(files, db_url, capsys) -> None:
+    """An MA tool's export holds every submission since the start: each month's file repeats the
+    last one's rows, and a user may import the same file twice."""
+    first, second = _days_ago(3), datetime.fromisoformat(_days_ago(2))
+    in_tokyo = second.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo")).isoformat()
+    may = [
+        f"tanaka@hoshizora.co.jp,150.162.56.185,{first}",
+        f"tanaka@hoshizora.co.jp,150.162.56.185,{first}",  # a row repeated in the file: one sighting
+        f"suzuki@hoshizora.co.jp,150.162.56.185,{second.isoformat()}",
+    ]
+    june = [
+        *may[:1],
+        f"suzuki@hoshizora.co.jp,150.162.56.185,{in_tokyo}",  # the same instant written in +09:00
+        f"sato@aoba-shoji.co.jp,61.211.38.10,{_days_ago(1)}",  # new
+        f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(1)}",  # new
+    ]
+    args = ["--accounts", files["accounts"], "--db", db_url]
+
+    def imported(name: str, rows: list[str], *locale: str) -> list[str]:
+        assert main(["ledger", "import", _export(files, rows, name=name), *args, *locale]) == 0
+        return capsys.readouterr().out.splitlines()
+
+    def sightings() -> dict[tuple[str, str], int]:
+        store = Store(db_url)
+        try:
+            return {(str(e.network), e.account_id): e.sightings for e in store.load_ledger()}
+        finally:
+            store.close()
+
+    assert imported("may.csv", may, *EN)[-1] == "stored 1 ledger entry"
+    assert sightings() == {("150.162.56.185/32", "L01"): 2}
+    assert imported("may.csv", may, *EN)[-2:] == [
+        "2 sightings counted before, not counted again",
+        "stored 0 ledger entries",
+    ]
+    assert sightings() == {("150.162.56.185/32", "L01"): 2}
+    assert imported("june.csv", june)[-2:] == [
+        "以前に数えた確認 2 件は数え直していません",
+        "台帳に 2 件を保存しました",
+    ]
+    assert sightings() == {("150.162.56.185/32", "L01"): 3, ("61.211.38.10/32", "L03"): 1}
 
 
 def test_an_entry_not_seen_again_within_the_expiry_is_not_used(files, sqlite_url, capsys) -> None:
@@ -420,6 +466,11 @@ def test_replay_learns_the_sign_ins_of_its_logs_first_and_matches_their_addresse
     [alert] = [json.loads(line) for line in Path(files["jsonl"]).read_text(encoding="utf-8").splitlines()]
     assert (alert["account_id"], alert["match"]["method"]) == ("L01", "ledger")
     assert "sign-in in site.log: an address at hoshizora.co.jp" in alert["match"]["detail"]
+    # the same log replayed again: its sign-in is not a second sighting
+    assert main(["replay", str(log), *args, "--alerts-jsonl", files["jsonl"]]) == 0
+    capsys.readouterr()
+    [entry] = Store(sqlite_url).load_ledger()
+    assert (str(entry.network), entry.sightings) == ("150.162.56.185/32", 1)
 
 
 def test_the_web_account_page_shows_what_the_ledger_learned_in_english_and_japanese(files, db_url, capsys) -> None:
@@ -458,7 +509,7 @@ def test_the_web_account_page_shows_what_the_ledger_learned_in_english_and_japan
         japanese = client.get("/accounts/L01", headers={"Accept-Language": "ja"}).text
         assert "ログイン・フォーム送信から分かったネットワーク" in japanese
         assert "<code>150.162.56.185/32</code> · フォーム · hoshizora.co.jp · <strong>使用中</strong>" in japanese
-        assert "フォーム送信（leads.csv の 2 行目）：hoshizora.co.jp のアドレス" in japanese
+        assert "フォーム送信（leads.csv の 2 行目、hoshizora.co.jp のアドレス）" in japanese
         assert "form export" not in japanese
     finally:
         store.close()
@@ -475,11 +526,17 @@ def test_retention_deletes_expired_ledger_entries_revoked_or_not_and_keeps_the_r
     )
     assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url, *EN]) == 0
     assert main(["ledger", "revoke", "--account", "L01", "--db", sqlite_url, *EN]) == 0
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as database:
+        assert database.execute("SELECT count(*) FROM ledger_sightings").fetchone() == (3,)
     assert main(["retention", "--db", sqlite_url]) == 0
     capsys.readouterr()
     assert main(["ledger", "list", "--all", "--db", sqlite_url, *EN]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert listed[0] == "1 learned network(s)" and listed[1].startswith("  150.162.56.185/32    L01")
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as database:  # the instants of the entry kept
+        assert database.execute("SELECT network, account_id FROM ledger_sightings").fetchall() == [
+            ("150.162.56.185/32", "L01")
+        ]
 
 
 def test_the_streaming_worker_matches_by_the_ledger_it_finds_in_the_database(bootstrap, tmp_path) -> None:
@@ -637,7 +694,7 @@ def test_the_streaming_worker_learns_sign_ins_from_kafka_and_matches_the_network
         setup.ship(after_restart)
         hits = _poll(engine, hits_query, 3, setup)
         assert [hit[:3] for hit in hits][2:] == [("150.162.56.200", "L01", "ledger")]
-        assert [row[:2] for row in _poll(engine, ledger_query, 1, setup)] == [("150.162.56.0/24", "L01")]
+        assert [row[:2] for row in _poll(engine, ledger_query, 1, setup)] == [("150.162.56.185/32", "L01")]
     finally:
         engine.dispose()
         setup.stop_all()
@@ -686,7 +743,9 @@ def test_what_one_worker_learned_reaches_another_at_its_reload_and_a_revoked_ent
 
     sign_in = _signed_line("150.162.56.185", "tanaka@hoshizora.co.jp", "/account/", 2)
     free_mail = _signed_line("75.97.9.59", "someone@gmail.com", "/account/", 2)
-    assert [str(n) for n in first.learn_lines([sign_in, free_mail, sign_in])] == ["150.162.56.0/24"]
+    again = _signed_line("150.162.56.185", "tanaka@hoshizora.co.jp", "/account/", 1.5)
+    # the same line twice (delivered again) is one sighting; a later sign-in another
+    assert [str(n) for n in first.learn_lines([sign_in, free_mail, sign_in, again])] == ["150.162.56.0/24"]
     assert first.refused == {"free_mail": 1}
     matched = first_classifier.classify(visit)
     assert type(matched) is MatchedHit and matched.match.method == "ledger"

@@ -483,16 +483,38 @@ def test_a_w3c_log_is_never_cut_into_ranges(tmp_path: Path) -> None:
 
 
 def test_logs_check_reports_format_share_reasons_and_config(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["logs", "check", str(LOGS / "lnav_haproxy.log")]) == 0
+    assert main(["logs", "check", "--locale", "en", str(LOGS / "lnav_haproxy.log")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "format: haproxy"
     assert out[1].startswith("lines 17  parsed 13 (76.4 % of 17 lines that are not empty or comments)  malformed 4")
     assert out[2:5] == [
-        "  unrecognized 4",
+        "  layout not recognised 4",
         "    Feb 25 16:19:38 192.168.4.2 haproxy[1]: Proxy prod_http_in started.",
         "    Feb 25 16:19:38 192.168.4.2 haproxy[1]: Proxy tools_http_frnt started.",
     ]
     assert out[-3:] == ["config:", "  [log]", '  format = "haproxy"']
+
+
+def test_logs_check_speaks_japanese_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """alerts.locale is Japanese unless configured: the report in Japanese, each reason by its name."""
+    assert main(["logs", "check", str(LOGS / "lnav_haproxy.log")]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "形式：haproxy",
+        "行数 17  解析 13（空行とコメントを除く 17 行の 76.4 %）  不正 4",
+        "  形式が分からない行 4",
+        "    Feb 25 16:19:38 192.168.4.2 haproxy[1]: Proxy prod_http_in started.",
+        "    Feb 25 16:19:38 192.168.4.2 haproxy[1]: Proxy tools_http_frnt started.",
+        "設定：",
+        "  [log]",
+        '  format = "haproxy"',
+    ]
+    config = tmp_path / "revisit.toml"
+    config.write_text('[log]\nformat = "alb"\n', encoding="utf-8")
+    assert main(["logs", "check", str(LOGS / "lnav_iis85_excerpt.log"), "--config", str(config)]) == 2
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        "形式：alb",
+        "警告：log.format 'alb' では先頭の行の半分も読めません。auto なら w3c を選びます",
+    ]
 
 
 def test_logs_check_says_what_auto_would_pick_when_the_named_format_fails(
@@ -500,7 +522,9 @@ def test_logs_check_says_what_auto_would_pick_when_the_named_format_fails(
 ) -> None:
     config = tmp_path / "revisit.toml"
     config.write_text('[log]\nformat = "alb"\n', encoding="utf-8")
-    assert main(["logs", "check", str(LOGS / "lnav_iis85_excerpt.log"), "--config", str(config)]) == 2  # 0 % read
+    assert (
+        main(["logs", "check", "--locale", "en", str(LOGS / "lnav_iis85_excerpt.log"), "--config", str(config)]) == 2
+    )  # 0 % read
     out = capsys.readouterr().out.splitlines()
     assert out[:2] == [
         "format: alb",
@@ -515,7 +539,7 @@ def test_logs_check_never_rounds_up_to_100_percent_while_a_line_failed(
     line = (LOGS / "nginx_ingress_controller.log").read_text(encoding="utf-8").splitlines()[0]
     log = tmp_path / "access.log"
     log.write_text("\n".join([line] * 9_999 + ["not a request at all"]) + "\n", encoding="utf-8")
-    assert main(["logs", "check", str(log)]) == 0
+    assert main(["logs", "check", "--locale", "en", str(log)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1].startswith("lines 10,000  parsed 9,999 (99.9 % of 10,000 lines that are not empty or comments)")
 
@@ -525,7 +549,7 @@ def test_logs_check_of_a_file_nothing_parses_exits_2_without_proposing_a_format(
 ) -> None:
     log = tmp_path / "notes.txt"
     log.write_text("meeting at ten\nbring the slides\n", encoding="utf-8")
-    assert main(["logs", "check", str(log)]) == 2
+    assert main(["logs", "check", "--locale", "en", str(log)]) == 2
     out = capsys.readouterr().out.splitlines()
     assert out[1].startswith("lines 2  parsed 0 (0.0 % of 2 lines")
     assert out[-1] == "no line parses with any known format: no [log] config to propose (see log.format in README)"
@@ -533,7 +557,7 @@ def test_logs_check_of_a_file_nothing_parses_exits_2_without_proposing_a_format(
 
 
 def test_logs_check_of_a_missing_file_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["logs", "check", "/nonexistent/access.log"]) == 2
+    assert main(["logs", "check", "--locale", "en", "/nonexistent/access.log"]) == 2
     assert "log file not found" in capsys.readouterr().err
 
 
@@ -635,7 +659,7 @@ def test_gcp_and_istio_json_presets(format_name: str) -> None:
 def test_logs_check_detects_each_real_sample(
     capsys: pytest.CaptureFixture[str], sample: str, detected: str, summary: str
 ) -> None:
-    assert main(["logs", "check", str(LOGS / sample)]) == 0
+    assert main(["logs", "check", "--locale", "en", str(LOGS / sample)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"format: {detected}" and out[1].startswith(summary), out
     assert out[-2:] == ["  [log]", f'  format = "{detected}"']
@@ -884,7 +908,7 @@ def test_envoy_default_format_sample(format_name: str, expected: dict[str, int])
 
 
 def test_logs_check_detects_istio_in_cri_lines(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["logs", "check", str(LOGS / "elastic_istio_in_cri.log")]) == 0
+    assert main(["logs", "check", "--locale", "en", str(LOGS / "elastic_istio_in_cri.log")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "format: envoy"
     assert out[1].startswith("lines 15  parsed 15 (100.0 % of 15 lines that are not empty or comments)"), out
@@ -926,12 +950,12 @@ def test_w3c_directives_are_skipped_not_malformed_in_replay_and_logs_check(tmp_p
     out = capsys.readouterr().out.splitlines()
     assert any(line.startswith("行数 69  解析 28  不正 1") for line in out), out
     assert "  読み飛ばした行：コメント行 40" in out
-    assert main(["logs", "check", str(log)]) == 0
+    assert main(["logs", "check", "--locale", "en", str(log)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert any(
         line.startswith("lines 69  parsed 28 (96.5 % of 29 lines") and line.endswith("malformed 1") for line in out
     )
-    assert "skipped (no data): comment 40" in out
+    assert "skipped (no data): comments 40" in out
 
 
 def test_an_unknown_log_format_in_the_config_names_the_file_and_the_key(tmp_path, capsys) -> None:
@@ -939,5 +963,5 @@ def test_an_unknown_log_format_in_the_config_names_the_file_and_the_key(tmp_path
     config.write_text('[log]\nformat = "isito"\n', encoding="utf-8")
     log = tmp_path / "x.log"
     log.write_text("x\n", encoding="utf-8")
-    assert main(["logs", "check", str(log), "--config", str(config)]) == 2
+    assert main(["logs", "check", "--locale", "en", str(log), "--config", str(config)]) == 2
     assert capsys.readouterr().err.startswith(f"revisit: {config}: log.format: 'isito' unknown; one of auto, combined,")

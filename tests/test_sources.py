@@ -86,12 +86,12 @@ def test_sources_prints_the_page_the_rdap_refusal_points_to_marking_rdap_unackno
     config = tmp_path / "revisit.toml"
     config.write_text("[resolution.rdap]\nenabled = true\n", encoding="utf-8")
     with keeping_root_logger():
-        assert main(["sources", "--config", str(config)]) == 0
+        assert main(["sources", "--locale", "en", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert out.count("  NOT ACKNOWLEDGED: set resolution.rdap.acknowledge_terms = true") == 2  # RDAP, JPNIC
     config.write_text("[resolution.rdap]\nenabled = true\nacknowledge_terms = true\n", encoding="utf-8")
     with keeping_root_logger():
-        assert main(["sources", "--config", str(config)]) == 0
+        assert main(["sources", "--locale", "en", "--config", str(config)]) == 0
     assert "NOT ACKNOWLEDGED" not in capsys.readouterr().out
 
 
@@ -101,7 +101,7 @@ def test_sources_prints_the_attribution_page_of_the_enabled_sources(tmp_path: Pa
     ipinfo = open_mmdb.ipinfo_lite(tmp_path / "ipinfo.mmdb")
     dbip = open_mmdb.dbip_asn_lite(tmp_path / "dbip.mmdb")
     with keeping_root_logger():
-        assert main(["sources", "--config", str(config), "--mmdb", ipinfo, "--mmdb", dbip]) == 0
+        assert main(["sources", "--locale", "en", "--config", str(config), "--mmdb", ipinfo, "--mmdb", dbip]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "Data sources of this revisit installation"
     assert (
@@ -117,12 +117,38 @@ def test_sources_prints_the_attribution_page_of_the_enabled_sources(tmp_path: Pa
     ]
 
 
+def test_sources_speaks_japanese_by_default_and_keeps_each_credit_in_its_owners_words(tmp_path: Path, capsys) -> None:
+    ipinfo = open_mmdb.ipinfo_lite(tmp_path / "ipinfo.mmdb")
+    with keeping_root_logger():
+        assert main(["sources", "--mmdb", ipinfo]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "この revisit が使うデータの出典",
+        "",
+        "取引先リストのネットワーク",
+        "  ライセンス：自社のデータ（取引先 CSV の networks 列）",
+        "  営業での利用：可",
+        "",
+        "自社のネットワーク台帳",
+        "  ライセンス：自社のデータ。自社の訪問者のログインとフォームのエクスポート（revisit ledger list）",
+        "  営業での利用：可",
+        "  注意：自社で得た根拠です。メールアドレスはドメインだけを保存します",
+        "",
+        "IPinfo Lite",
+        "  ライセンス：CC BY-SA 4.0（https://ipinfo.io/developers/ipinfo-lite-database）",
+        "  営業での利用：可",
+        "  クレジット表記：IP address data powered by IPinfo <https://ipinfo.io>",
+        "",
+        "revisit の結果を表示する場所には次のクレジットを表示してください：",
+        "  IP address data powered by IPinfo <https://ipinfo.io>",
+    ]
+
+
 def test_sources_says_the_demo_database_is_invented_and_owes_no_credit(tmp_path: Path, capsys) -> None:
     """demo.mmdb is in IPinfo Lite's schema (so it is read as one), but its records are made up:
     the page listed it as IPinfo Lite and asked for IPinfo's credit. Its database_type tells."""
     demo = write_demo_database(tmp_path / "demo.mmdb")
     with keeping_root_logger():
-        assert main(["sources", "--mmdb", str(demo)]) == 0
+        assert main(["sources", "--locale", "en", "--mmdb", str(demo)]) == 0
     out = capsys.readouterr().out
     assert (
         "The revisit demo's IP database (invented records in IPinfo Lite's schema)\n"
@@ -133,6 +159,17 @@ def test_sources_says_the_demo_database_is_invented_and_owes_no_credit(tmp_path:
     )
     assert "IPinfo Lite\n" not in out and "powered by IPinfo" not in out
     assert out.splitlines()[-1] == "No enabled source asks for a credit."
+    # and explain says the same of the organisation it names (it said IPinfo Lite, credit required)
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("account_id,name\nC-1012,株式会社こだま製作所\n", encoding="utf-8")
+    with keeping_root_logger():
+        assert main(["explain", "160.251.21.77", "--accounts", str(accounts), "--mmdb", str(demo)]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("組織：", "  利用条件："))]
+    assert said == [
+        "組織：KODAMA SEISAKUSHO CO.,LTD. [種別不明]、出典：revisit デモの架空のデータベース",
+        "  利用条件：revisit デモの IP データベース（IPinfo Lite の形式による架空のレコード）"
+        "（`revisit demo` が作った架空のデータ（第三者のデータなし）、revisit/demo.py）。営業での利用：可",
+    ]
 
 
 def test_explain_shows_the_terms_of_the_source_that_answered(tmp_path: Path, capsys) -> None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from revisit.core.config import Settings
 from revisit.core.networks import IPNetwork
-from revisit.enrichment.ledger import Ledger, LedgerEntry, learn, merge_entries
+from revisit.enrichment.ledger import Ledger, LedgerEntry, LedgerSaved, learn, merge_entries
 from revisit.enrichment.ledger_import import sightings_of_sign_ins
 from revisit.stream.identity import SignInReader
 
@@ -41,7 +41,7 @@ SOURCE = "the access log"  # the evidence reads "sign-in in the access log: an a
 class LedgerStore(Protocol):
     """Where the ledger is kept (``revisit.storage.Store``)."""
 
-    def save_ledger_entries(self, entries: Sequence[LedgerEntry]) -> int: ...
+    def save_ledger_entries(self, entries: Sequence[LedgerEntry]) -> LedgerSaved: ...
 
     def load_ledger(self, account_id: str | None = None, include_inactive: bool = False) -> list[LedgerEntry]: ...
 

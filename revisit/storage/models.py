@@ -133,6 +133,18 @@ class LedgerRow(Base):
     evidence_said: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
+class LedgerSightingRow(Base):
+    """The instants a ledger entry was seen at, each counted once (``LedgerEntry.seen``): the same
+    export imported again, or the same log replayed, adds no sighting twice. Only the instant, as
+    the entry's first and last sighting; deleted with its entry."""
+
+    __tablename__ = "ledger_sightings"
+
+    network: Mapped[str] = mapped_column(String(49), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+
+
 class SessionRow(Base):
     __tablename__ = "sessions"
     __table_args__ = (

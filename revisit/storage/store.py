@@ -14,7 +14,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
@@ -61,7 +61,7 @@ from revisit.core.visit import PageView, Session
 from revisit.enrichment.account_table import AccountTable, account_fingerprint
 from revisit.enrichment.accounts import KNOWN_COLUMNS
 from revisit.enrichment.classify import MatchedHit
-from revisit.enrichment.ledger import LedgerEntry, ListedEntry, merge_entries
+from revisit.enrichment.ledger import LedgerEntry, LedgerSaved, ListedEntry, merge_entries
 from revisit.enrichment.normalize import search_text, sort_key
 from revisit.enrichment.rdap import NetworkRegistration
 from revisit.storage.models import (
@@ -72,6 +72,7 @@ from revisit.storage.models import (
     DeliveryRow,
     HitRow,
     LedgerRow,
+    LedgerSightingRow,
     NetworkRegistrationRow,
     OrganizationRow,
     SessionRow,
@@ -118,7 +119,7 @@ def _write_ahead_log(connection: Any, _record: Any) -> None:
 
 # The newest migration in migrations/versions (a test checks it against Alembic's own head). Knowing
 # it lets a run on an up-to-date database skip importing Alembic, which costs a third of a second.
-SCHEMA_REVISION = "0013"
+SCHEMA_REVISION = "0014"
 
 # Alembic's own table of the revision a database is at, as Alembic creates it.
 _ALEMBIC_VERSION = Table(
@@ -147,7 +148,7 @@ MIGRATION_ATTEMPTS = 20
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision. A new (empty) database gets the schema
     the models describe, stamped with the newest revision, in one transaction: the same tables,
-    columns, defaults and indexes as the twelve migrations make (``tests/test_storage.py``
+    columns, defaults and indexes as the migrations make (``tests/test_storage.py``
     compares them on SQLite and PostgreSQL), without importing Alembic nor running the
     migrations (SQLite rebuilds a table for each batch of changes, each commit a sync to disk):
     a new SQLite database took 0.29-0.89 s wall (0.22-0.25 s CPU) with Alembic, 0.04-0.09 s
@@ -439,29 +440,40 @@ class Store:
             return connection.execute(select(func.count()).select_from(model)).scalar_one()
 
     # --- the first-party network ledger ----------------------------------------------------
-    def save_ledger_entries(self, entries: Sequence[LedgerEntry]) -> int:
+    def save_ledger_entries(self, entries: Sequence[LedgerEntry]) -> LedgerSaved:
         """Add what was learned, folded into the entries already kept (first and last sighting,
-        expiry, count); a revoked entry stays revoked. Returns the entries added or updated."""
-        table = LedgerRow.__table__
+        expiry, count); a revoked entry stays revoked. A sighting counted before (``LedgerEntry.seen``:
+        the same export imported again) is not counted again, and an entry with nothing new is
+        left as it was."""
+        table, sightings = LedgerRow.__table__, LedgerSightingRow.__table__
         fresh = merge_entries(entries)
-        if not fresh:
-            return 0
-        written = 0
+        written = repeated = 0
         with self.engine.begin() as connection:
             for start in range(0, len(fresh), 500):
                 batch = fresh[start : start + 500]
-                keys = [(str(e.network), e.account_id) for e in batch]
+                networks = {str(e.network) for e in batch}
                 existing = {
                     (row.network, row.account_id): row
-                    for row in connection.execute(
-                        select(table).where(table.c.network.in_({network for network, _ in keys}))
-                    ).all()
+                    for row in connection.execute(select(table).where(table.c.network.in_(networks))).all()
                 }
-                rows = []
+                counted: dict[tuple[str, str], set[datetime]] = {}
+                for network, account_id, seen_at in connection.execute(
+                    select(sightings).where(sightings.c.network.in_(networks))
+                ):
+                    counted.setdefault((network, account_id), set()).add(as_utc(seen_at))
+                rows, seen_rows = [], []
                 for entry in batch:
-                    row = existing.get((str(entry.network), entry.account_id))
+                    key = (str(entry.network), entry.account_id)
+                    row = existing.get(key)
                     if row is not None and row.revoked_at is not None:
                         continue
+                    if entry.seen:
+                        new = entry.seen - counted.get(key, set())
+                        repeated += len(entry.seen) - len(new)
+                        if not new:
+                            continue
+                        entry = replace(entry, sightings=len(new))
+                        seen_rows += [{"network": key[0], "account_id": key[1], "seen_at": to_utc(at)} for at in new]
                     if row is not None:
                         entry = _ledger_entry(row).merged(entry)
                     rows.append(_ledger_row(entry))
@@ -469,7 +481,9 @@ class Store:
                     columns = [c for c in rows[0] if c not in ("network", "account_id")]
                     connection.execute(_upsert(self.engine, table, ["network", "account_id"], columns), rows)
                     written += len(rows)
-        return written
+                if seen_rows:
+                    connection.execute(sightings.insert(), seen_rows)
+        return LedgerSaved(written, repeated)
 
     def load_ledger(self, account_id: str | None = None, include_inactive: bool = False) -> list[LedgerEntry]:
         """Unexpired, unrevoked entries (all of them with ``include_inactive``), newest first."""

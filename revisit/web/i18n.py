@@ -64,6 +64,7 @@ SOURCES: Mapping[str, str] = {
     "ledger": N_("networks learned from sign-ins and forms"),
     "maxmind": N_("MaxMind database"),
     "ipinfo_lite": N_("IPinfo Lite database"),
+    "revisit_demo": N_("the revisit demo's invented database"),
     "iptoasn": N_("iptoasn database"),
     "rdap": N_("RDAP registry lookup"),
     "reverse_dns": N_("reverse DNS"),
