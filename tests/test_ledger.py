@@ -694,7 +694,7 @@ def test_the_streaming_worker_learns_sign_ins_from_kafka_and_matches_the_network
         setup.ship(after_restart)
         hits = _poll(engine, hits_query, 3, setup)
         assert [hit[:3] for hit in hits][2:] == [("150.162.56.200", "L01", "ledger")]
-        assert [row[:2] for row in _poll(engine, ledger_query, 1, setup)] == [("150.162.56.185/32", "L01")]
+        assert [row[:2] for row in _poll(engine, ledger_query, 1, setup)] == [("150.162.56.0/24", "L01")]
     finally:
         engine.dispose()
         setup.stop_all()
