@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DBAPIError
 
@@ -31,7 +32,9 @@ from revisit.alerts.channels import (
 from revisit.alerts.outbox import DueDelivery, Outbox
 from revisit.alerts.routing import DIGEST, OVER_BUDGET, THREAD_REPLY
 from revisit.core.config import DeliverySettings
-from revisit.core.metrics import RevisitMetrics
+
+if TYPE_CHECKING:  # prometheus_client is imported by whoever makes the metrics, not by a replay
+    from revisit.core.metrics import RevisitMetrics
 
 log = logging.getLogger("revisit.sender")
 

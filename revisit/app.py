@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
 from babel.numbers import is_currency
@@ -39,7 +39,6 @@ from revisit.core.config import Settings, load_settings, secret_sources
 from revisit.core.errors import BadInput
 from revisit.core.hit import MalformedReason
 from revisit.core.match import Ambiguity, MatchMethod
-from revisit.core.metrics import RevisitMetrics
 from revisit.core.text import printable
 from revisit.enrichment.classify import HitClassifier, RunSummary
 from revisit.enrichment.late import LateResolver
@@ -65,6 +64,9 @@ from revisit.stream.filters import FilterReason
 from revisit.stream.formats import make_line_parser
 from revisit.stream.identity import SignInReader
 from revisit.stream.sources import check_log_paths, read_lines
+
+if TYPE_CHECKING:  # prometheus_client is imported by the processes that serve metrics, not by a replay
+    from revisit.core.metrics import RevisitMetrics
 
 
 @dataclass
@@ -367,6 +369,8 @@ def run_worker_process(request: WorkerRequest, settings: Settings) -> int:
             raise BadInput(
                 "no accounts in the database: import a list with `revisit accounts import CSV` or pass --accounts"
             )
+    from revisit.core.metrics import RevisitMetrics
+
     metrics = RevisitMetrics.create()
     metrics.watch_garbage_collector()
     enrichment = build_enrichment(
