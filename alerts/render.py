@@ -189,7 +189,7 @@ _HISTORY = {
         "visit": "訪問 {at}（{source}）",
         "alerts": "この取引先のアラート {count} 件",
         "none": "取引先 {account_id} の訪問記録はありません",
-        "alert": "  アラート {at}　ランク {tier}・関心度 {score}・{outcomes}",
+        "alert": "  アラート {at}　ランク {tier}・関心度 {score}・{outcomes}　ID {id}",
         "no_outcome": "結果の記録なし",
         "contacted": "対応した",
         "meeting": "面談設定",
@@ -202,12 +202,14 @@ _HISTORY = {
         ),
         "snoozed": "{account_id}：{until} まで配信しません（{reason}）",
         "recorded": "{alert_id}（{account_id}）：結果「{result}」を記録しました",
+        "no_alert": "ID が {given} のアラートはありません（`revisit history 取引先ID` に各アラートの ID があります）",
+        "several_alerts": "{given} で始まるアラートが複数あります（{ids}）。ID をもっと長く指定してください",
     },
     "en": {
         "visit": "visit {at} from {source}",
         "alerts": "{count} alert(s) for this account",
         "none": "no visits stored for account {account_id}",
-        "alert": "  alert {at}  tier {tier}, score {score}, {outcomes}",
+        "alert": "  alert {at}  tier {tier}, score {score}, {outcomes}  id {id}",
         "no_outcome": "no outcome recorded",
         "contacted": "contacted",
         "meeting": "meeting set",
@@ -220,6 +222,8 @@ _HISTORY = {
         ),
         "snoozed": "{account_id}: no deliveries until {until} ({reason})",
         "recorded": "{alert_id} ({account_id}): {result} recorded",
+        "no_alert": "no alert with the id {given} (`revisit history ACCOUNT_ID` shows each alert's id)",
+        "several_alerts": "several alerts start with {given} ({ids}): give more of the id",
     },
 }
 
@@ -315,7 +319,7 @@ def _facts(alert: Alert) -> list[tuple[str, str]]:
 
 _CONSOLE = {
     "ja": {
-        "when": "日時",
+        "when": "訪問開始",  # the visit's first page; the alert's own time is its last (history, web)
         "pages_count": "{count} ページ",
         "no_key_pages": "注目ページなし",
         "realtime": "即時通知",
@@ -323,7 +327,7 @@ _CONSOLE = {
         "delivery": "配信",
     },
     "en": {
-        "when": "When",
+        "when": "Visit began",
         "pages_count": "{count} pages",
         "no_key_pages": "no key pages",
         "realtime": "real time",
@@ -388,7 +392,7 @@ def console_card_en(alert: Alert, team_zone: str = "") -> list[str]:
     lost = f", {words['lost'].lower()} {alert.lost_deal_at}" if alert.lost_deal_at else ""
     return [
         f"● {alert.account_name} ({alert.account_id}) is back - {_CONSOLE_TIER_EN[_tier_key(alert)]}",
-        f"  when      {shown_time(alert.first_seen, (alert.owner.timezone, team_zone))}, "
+        f"  visited   {shown_time(alert.first_seen, (alert.owner.timezone, team_zone))}, "
         f"{console['pages_count'].format(count=len(alert.pages))}, intent score {alert.score} ({labels})",
         f"  pages     {pages}",
         f"  who       {match_in_words(alert)}",

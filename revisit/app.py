@@ -538,6 +538,7 @@ JAPANESE_LOG_CHECK = LogCheckWords(
     counts="行数 {lines:,}  解析 {parsed:,}（空行とコメントを除く {data:,} 行の {share} %）  不正 {malformed:,}",
     skipped="読み飛ばした行（データなし）：{items}",
     unreadable="どの形式でも読める行がありません。提案できる [log] の設定はありません（README の log.format を参照）",
+    empty="確かめる行がありません（空のファイルか、コメントだけです）。提案できる [log] の設定はありません",
     config="設定：",
     separator="、",
     names=JAPANESE_REASON_NAMES,

@@ -208,7 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     outcome = alerts_commands.add_parser("outcome", help="record what followed an alert")
     outcome.add_argument("alert_id")
     outcome.add_argument(
-        "--result", required=True, choices=("contacted", "meeting", "opportunity", "won", "not_interested")
+        "--result",
+        required=True,
+        type=_outcome_named,
+        choices=OUTCOME_CODES,
+        help="or its Japanese name as history shows it (対応した, 面談設定, 商談化, 受注, 興味なし)",
     )
     outcome.add_argument("--note", default="")
     outcome.add_argument("--by", default=os.environ.get("USER", ""), help="who records it (default: $USER)")
@@ -657,6 +661,17 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _outcome_named(given: str) -> str:
+    """An outcome by its code or by the Japanese name ``revisit history`` shows it under."""
+    from revisit.alerts.render import history_words
+
+    names = {name: code for code, name in history_words("ja").items() if code in OUTCOME_CODES}
+    return names.get(given.strip(), given.strip())
+
+
+OUTCOME_CODES = ("contacted", "meeting", "opportunity", "won", "not_interested")
+
+
 def _check_account_known(store: Store, account_id: str, locale: str) -> None:
     """An account id no list imported into this database held is a typo or the wrong ``--db``:
     exit 2 and say so, rather than an empty history or a snooze that silences nothing."""
@@ -721,7 +736,8 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         print(printable(f"  {at:%H:%M:%S}  {entry.path}{label}"))
     print(words["alerts"].format(count=len(alerts)))
     for alert in alerts:  # when, how dormant, how keen, and what followed: what a rep asks next
-        at = datetime.fromisoformat(alert["first_seen"]).astimezone(zone)
+        # raised at the visit's page that crossed the threshold: the time the web UI shows it at
+        at = datetime.fromisoformat(alert["last_seen"]).astimezone(zone)
         followed = "、".join if settings.alerts.locale == "ja" else ", ".join
         recorded = [words[outcome] for outcome in outcomes.get(alert["alert_id"], ()) if outcome in words]
         line = words["alert"].format(
@@ -729,6 +745,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
             tier=alert["tier"],
             score=alert["score"],
             outcomes=followed(recorded) or words["no_outcome"],
+            id=alert["alert_id"][:8],  # enough for `revisit alerts outcome`
         )
         print(printable(line))
     return 0
@@ -791,16 +808,22 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.alerts_command == "outcome":
         from revisit.alerts.report import Outcome
-        from revisit.storage.outcomes import record_outcome
+        from revisit.storage.outcomes import alert_ids_starting, record_outcome
         from revisit.storage.store import Store
 
+        words = history_words(settings.alerts.locale)
         store = Store(args.db or settings.database_url)
         try:
-            account_id = record_outcome(store, args.alert_id, Outcome(args.result), args.note, args.by or "unknown")
+            found = alert_ids_starting(store, args.alert_id)
+            if len(found) != 1:
+                raise BadInput(
+                    words["several_alerts" if found else "no_alert"].format(given=args.alert_id, ids=", ".join(found))
+                )
+            alert_id = found[0]
+            account_id = record_outcome(store, alert_id, Outcome(args.result), args.note, args.by or "unknown")
         finally:
             store.close()
-        words = history_words(settings.alerts.locale)
-        recorded = words["recorded"].format(alert_id=args.alert_id, account_id=account_id, result=words[args.result])
+        recorded = words["recorded"].format(alert_id=alert_id, account_id=account_id, result=words[args.result])
         print(printable(recorded))
         return 0
     from revisit.alerts.channels import DeliveryFailure, remote_channels
@@ -1042,7 +1065,7 @@ def _logs(args: argparse.Namespace, settings: Settings) -> int:
     check = check_logs(args.logs, settings.log)
     # --locale, when given, is alerts.locale (_run)
     print("\n".join(printable(line) for line in render(check, log_check_words(settings.alerts.locale))))
-    return 2 if check.unreadable else 0
+    return 2 if check.nothing_read else 0
 
 
 _COMMANDS = {

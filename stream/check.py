@@ -42,6 +42,11 @@ class LogCheck:
         return self.lines - sum(self.skipped.values())
 
     @property
+    def nothing_read(self) -> bool:
+        """No line parsed, for either reason: none is data, or none of the data parses (exit 2)."""
+        return self.parsed == 0
+
+    @property
     def unreadable(self) -> bool:
         """Lines that are data, none of them parsed with the settings used: ``revisit logs check``
         exits 2 (and proposes a config only when another format reads some of them)."""
@@ -154,6 +159,7 @@ class LogCheckWords:
     )
     skipped: str = "skipped (no data): {items}"
     unreadable: str = "no line parses with any known format: no [log] config to propose (see log.format in README)"
+    empty: str = "no line to check: the files hold no data (empty, or comments only): no [log] config to propose"
     config: str = "config:"
     separator: str = ", "
     names: Mapping[str, str] = field(default_factory=dict)
@@ -183,6 +189,9 @@ def render(check: LogCheck, words: LogCheckWords = LogCheckWords()) -> list[str]
     for reason, count in check.malformed.most_common():
         out.append(f"  {words.named(reason, count)}")
         out.extend(f"    {example}" for example in check.examples.get(reason, []))
+    if not check.data_lines:
+        out.append(words.empty)
+        return out
     if check.unreadable and not check.configured_fails:
         out.append(words.unreadable)
         return out

@@ -149,7 +149,7 @@ def test_the_console_card_shows_a_utc_log_in_the_teams_time_zone(inputs, tmp_pat
     first_seen = [datetime.fromisoformat(a["first_seen"]) for a in read_jsonl(inputs["jsonl"])]
     assert first_seen and all(at.utcoffset() == timedelta(hours=9) for at in first_seen)
     for at in first_seen:
-        assert f"  日時            {at:%Y-%m-%d %H:%M} JST、" in out
+        assert f"  訪問開始        {at:%Y-%m-%d %H:%M} JST、" in out
     assert "+0000" not in out and "+0900" not in out
 
 
@@ -334,17 +334,24 @@ def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:
     assert out.splitlines()[-2] == "1 alert(s) for this account"
     # each alert: when (in the display zone), tier, score and what followed (a README user saw a count only)
     alert = data["alerts"][0]
-    at = datetime.fromisoformat(alert["first_seen"]).astimezone(ZoneInfo("America/New_York"))
+    at = datetime.fromisoformat(alert["last_seen"]).astimezone(ZoneInfo("America/New_York"))  # raised
     shown = f"{at:%Y-%m-%d %H:%M} {at.tzname()}"
-    assert out.splitlines()[-1] == f"  alert {shown}  tier C, score {alert['score']}, no outcome recorded"
-    assert main(["alerts", "outcome", alert["alert_id"], "--result", "won", "--db", url]) == 0
+    short = alert["alert_id"][:8]  # as history shows it: enough to record an outcome
+    assert out.splitlines()[-1] == f"  alert {shown}  tier C, score {alert['score']}, no outcome recorded  id {short}"
+    assert main(["alerts", "outcome", short, "--result", "受注", "--db", url]) == 0  # as history names it
     assert capsys.readouterr().out == f"{alert['alert_id']}（E03）：結果「受注」を記録しました\n"
     assert main(["alerts", "outcome", alert["alert_id"], "--result", "contacted", "--db", url]) == 0
     capsys.readouterr()
+    for unknown in ("0" * 8, short[:3]):  # no such alert; too short to name one
+        assert main(["alerts", "outcome", unknown, "--result", "won", "--db", url]) == 2
+        assert capsys.readouterr().err == (
+            f"revisit: ID が {unknown} のアラートはありません"
+            "（`revisit history 取引先ID` に各アラートの ID があります）\n"
+        )
     assert main(["history", "E03", "--db", url]) == 0
-    tokyo_alert = datetime.fromisoformat(alert["first_seen"]).astimezone(ZoneInfo("Asia/Tokyo"))
+    tokyo_alert = datetime.fromisoformat(alert["last_seen"]).astimezone(ZoneInfo("Asia/Tokyo"))
     assert capsys.readouterr().out.splitlines()[-1] == (
-        f"  アラート {tokyo_alert:%Y-%m-%d %H:%M} JST　ランク C・関心度 {alert['score']}・対応した、受注"
+        f"  アラート {tokyo_alert:%Y-%m-%d %H:%M} JST　ランク C・関心度 {alert['score']}・対応した、受注　ID {short}"
     )
     # an id the list never held: exit 2 and why, not "no visits" as for an account not seen yet
     assert main(["history", "NOPE", "--db", url]) == 2
@@ -511,6 +518,7 @@ def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> Non
     history = run("history", "E03")
     shown = run("history", "E03", "--json")
     assert _terminal_controls(replayed + history + shown) == []
+    alert_id = json.loads(shown)["alerts"][0]["alert_id"]
     # the card is in the list's language (Japanese here); the hostile text is shown, never obeyed
     assert replayed.startswith("● Evil\ufffd]0;owned\ufffd Ltd\ufffd[2J（E03）が再訪しました - ランク C")
     assert (
@@ -524,7 +532,8 @@ def test_replay_and_history_print_no_terminal_control_sequences(tmp_path) -> Non
         "  14:01:03  /files/x\ufffd\ufffd[31mred\ufffd  [download]",
         "  14:02:03  /blog/geekery/\ufffd6n  [article]",
         "この取引先のアラート 1 件",
-        "  アラート 2015-05-19 14:00 JST\u3000ランク C・関心度 40・結果の記録なし",
+        # raised at the third page (05:02 UTC), when the web UI shows it
+        f"  アラート 2015-05-19 14:02 JST\u3000ランク C・関心度 40・結果の記録なし\u3000ID {alert_id[:8]}",
     ]
     assert [hit["path"] for hit in json.loads(shown)["hits"]] == list(HOSTILE_PATHS)
 

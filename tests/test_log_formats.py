@@ -556,6 +556,24 @@ def test_logs_check_of_a_file_nothing_parses_exits_2_without_proposing_a_format(
     assert "config:" not in out
 
 
+def test_logs_check_of_an_empty_file_or_one_of_comments_exits_2_without_proposing_a_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing parsed is nothing parsed: an empty file got exit 0 and a proposed format."""
+    empty = tmp_path / "empty.log"
+    empty.write_text("", encoding="utf-8")
+    assert main(["logs", "check", str(empty)]) == 2
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "確かめる行がありません（空のファイルか、コメントだけです）。提案できる [log] の設定はありません"
+    )
+    directives = tmp_path / "u_ex.log"
+    directives.write_text("#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n", encoding="utf-8")
+    assert main(["logs", "check", "--locale", "en", str(directives)]) == 2
+    out = capsys.readouterr().out.splitlines()
+    assert "config:" not in out
+    assert out[-1] == "no line to check: the files hold no data (empty, or comments only): no [log] config to propose"
+
+
 def test_logs_check_of_a_missing_file_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["logs", "check", "--locale", "en", "/nonexistent/access.log"]) == 2
     assert "log file not found" in capsys.readouterr().err

@@ -314,7 +314,7 @@ def test_the_console_card_of_replay_and_the_demo_reads_in_japanese_for_a_japanes
 
     card = format_alert(fixed_alert("ja")).splitlines()
     labels = [line.split()[0] for line in card[1:]]
-    assert labels == ["日時", "閲覧ページ", "訪問元", "休眠期間", "担当", "おすすめの対応", "書き出し例"]
+    assert labels == ["訪問開始", "閲覧ページ", "訪問元", "休眠期間", "担当", "おすすめの対応", "書き出し例"]
     assert card[0].endswith("が再訪しました - ランク A（休眠半年〜1年：最優先で連絡）")
     assert "休眠 9 か月（最終取引 2026-02-20）、失注日 2026-03-10、累計取引額 ￥4,800,000、優先度 中" in card[4]
     assert "関心度 95（導入事例、料金、お問い合わせ）" in card[1]

@@ -19,7 +19,7 @@ def test_outcomes_make_the_reactivation_report(inputs, tmp_path, capsys, monkeyp
     assert main(["alerts", "outcome", a_tier, "--result", "won", "--note", "renewal signed", "--db", db_url]) == 0
     assert main(["alerts", "outcome", b_tier, "--result", "not_interested", "--db", db_url]) == 0
     assert main(["alerts", "outcome", "no-such-alert", "--result", "won", "--db", db_url]) == 2
-    assert "no alert 'no-such-alert'" in capsys.readouterr().err
+    assert "ID が no-such-alert のアラートはありません" in capsys.readouterr().err  # alerts.locale
     assert main(["report", "--json", "--db", db_url]) == 0
     lines = {(line["dimension"], line["value"]): line for line in json.loads(capsys.readouterr().out)}
     total_a = sum(1 for a in read_jsonl(inputs["jsonl"]) if a["tier"] == "A")

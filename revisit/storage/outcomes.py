@@ -32,6 +32,21 @@ def record_outcome(store: Store, alert_id: str, outcome: Outcome, note: str, who
     return account_id
 
 
+SHORTEST_ID_PREFIX = 6  # what ``revisit history`` shows of an alert id is 8 characters
+
+
+def alert_ids_starting(store: Store, given: str, most: int = 5) -> list[str]:
+    """The alert ids ``given`` names: itself when it is one, else those it starts (at least
+    ``SHORTEST_ID_PREFIX`` characters; ``revisit history`` shows the first 8), ``most`` at the most."""
+    with store.engine.connect() as connection:
+        if connection.execute(select(AlertRow.alert_id).where(AlertRow.alert_id == given)).first() is not None:
+            return [given]
+        if len(given) < SHORTEST_ID_PREFIX or not given.replace("-", "").isalnum():
+            return []
+        found = select(AlertRow.alert_id).where(AlertRow.alert_id.startswith(given, autoescape=True))
+        return list(connection.execute(found.order_by(AlertRow.alert_id).limit(most)).scalars())
+
+
 def follow_ups(store: Store, since: datetime | None = None) -> list[AlertFollowUp]:
     statement = select(AlertRow.alert_id, AlertRow.tier, AlertRow.payload)
     if since is not None:
