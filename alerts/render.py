@@ -203,6 +203,8 @@ _HISTORY = {
         "snoozed": "{account_id}：{until} まで配信しません（{reason}）",
         "recorded": "{alert_id}（{account_id}）：結果「{result}」を記録しました",
         "no_alert": "ID が {given} のアラートはありません（`revisit history 取引先ID` に各アラートの ID があります）",
+        "days": "--days には 1 以上、{most} 以下の日数を指定してください",
+        "reason": "--reason に配信を止める理由を書いてください",
         "several_alerts": "{given} で始まるアラートが複数あります（{ids}）。ID をもっと長く指定してください",
     },
     "en": {
@@ -223,6 +225,8 @@ _HISTORY = {
         "snoozed": "{account_id}: no deliveries until {until} ({reason})",
         "recorded": "{alert_id} ({account_id}): {result} recorded",
         "no_alert": "no alert with the id {given} (`revisit history ACCOUNT_ID` shows each alert's id)",
+        "days": "--days must be from 1 to {most}",
+        "reason": "--reason must say why deliveries stop",
         "several_alerts": "several alerts start with {given} ({ids}): give more of the id",
     },
 }

@@ -11,11 +11,11 @@ last sighting and an expiry, since office lines change hands and home addresses 
 own CIDR always decides first: an address inside another account's network is refused when
 learned, and at match time the account networks are asked before the ledger.
 
-A sighting counts once: an entry carries the instants it was seen at, and the store counts only
-those it has not counted for that network and account before, so importing the same export again,
-an export that repeats last month's rows, or replaying the same log adds nothing twice. Only the
-instant is kept, as the first and last sighting are, never the address inside the network; two
-people of one company sending a form from one network in the same microsecond count once.
+A sighting counts once: an entry carries its sightings as (instant, who) pairs, who being the
+e-mail or account id, held in memory only. The store keeps, per network, account and instant, how
+many people were seen then (never who), and counts only what it had not counted before: importing
+the same export again, an export that repeats last month's rows, replaying the same log or a line
+delivered again adds nothing twice, while three colleagues in a date-only export stay three.
 """
 
 from __future__ import annotations
@@ -87,13 +87,13 @@ class LedgerEntry:
     sightings: int = 1
     # the evidence, to be said in the reader's language (None: stored before it was kept)
     evidence_said: Phrase | None = field(default=None, compare=False)
-    # the instants of the sightings learned now (none for an entry read from the store): the
-    # store counts those it has not counted before, so none counts twice
-    seen: frozenset[datetime] = field(default=frozenset(), compare=False, repr=False)
+    # the sightings learned now as (instant, who: the e-mail or account id), in memory only (none
+    # for an entry read from the store): the store counts those it has not counted before
+    seen: frozenset[tuple[datetime, str]] = field(default=frozenset(), compare=False, repr=False)
 
     def merged(self, other: LedgerEntry) -> LedgerEntry:
         """This entry with another sighting of the same network for the same account. The same
-        sighting twice (a row repeated in one export) counts once."""
+        sighting twice (a row repeated in one export, a line delivered again) counts once."""
         latest = other if other.last_seen >= self.last_seen else self
         seen = self.seen | other.seen
         repeated = len(self.seen) + len(other.seen) - len(seen)
@@ -269,8 +269,16 @@ def learn(
         first_seen=sighting.seen_at,
         last_seen=sighting.seen_at,
         expires_at=sighting.seen_at + timedelta(days=settings.expiry_days),
-        seen=frozenset((sighting.seen_at,)),
+        seen=frozenset(((sighting.seen_at, sighting.email.strip().lower() or sighting.account_id),)),
     )
+
+
+def people_at(seen: frozenset[tuple[datetime, str]]) -> dict[datetime, int]:
+    """How many people (distinct e-mails or account ids) each instant was seen with."""
+    people: dict[datetime, int] = {}
+    for instant, _who in seen:
+        people[instant] = people.get(instant, 0) + 1
+    return people
 
 
 @dataclass(frozen=True, slots=True)

@@ -670,6 +670,7 @@ def _outcome_named(given: str) -> str:
 
 
 OUTCOME_CODES = ("contacted", "meeting", "opportunity", "won", "not_interested")
+MOST_SNOOZE_DAYS = 366  # a year: longer is no snooze but a removal from the list (100000 days was taken)
 
 
 def _check_account_known(store: Store, account_id: str, locale: str) -> None:
@@ -792,10 +793,11 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
         from revisit.storage.outbox import AlertOutbox
         from revisit.storage.store import Store
 
-        if args.days <= 0:
-            raise BadInput("--days must be more than 0")
+        words = history_words(settings.alerts.locale)
+        if not 0 < args.days <= MOST_SNOOZE_DAYS:
+            raise BadInput(words["days"].format(most=MOST_SNOOZE_DAYS))
         if not args.reason.strip():
-            raise BadInput("--reason must say why")
+            raise BadInput(words["reason"])
         store = Store(args.db or settings.database_url)
         try:
             _check_account_known(store, args.account_id, settings.alerts.locale)
@@ -803,7 +805,7 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             store.close()
         shown = _shown_in_business_zone(until, settings)
-        snoozed = history_words(settings.alerts.locale)["snoozed"]
+        snoozed = words["snoozed"]
         print(printable(snoozed.format(account_id=args.account_id, until=shown, reason=args.reason.strip())))
         return 0
     if args.alerts_command == "outcome":

@@ -89,8 +89,9 @@ class RetentionReport:
 def delete_expired(
     engine: Engine, days: int, now: datetime | None = None, dry_run: bool = False, batch: int = 10_000
 ) -> RetentionReport:
-    """Deletes hits and cached resolutions older than ``days``, in batches (short locks on a busy
-    table), and expired RDAP answers and ledger entries; alerts, sessions, deliveries and outcomes stay."""
+    """Deletes hits, cached resolutions and the ledger's sighting instants older than ``days``, in
+    batches (short locks on a busy table), and expired RDAP answers and ledger entries; alerts,
+    sessions, deliveries and outcomes stay."""
     if days < 1:
         raise BadInput("retention days must be 1 or more")
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
@@ -122,4 +123,6 @@ def delete_expired(
             LedgerRow.network == LedgerSightingRow.network, LedgerRow.account_id == LedgerSightingRow.account_id
         )
         connection.execute(delete(LedgerSightingRow).where(~entry.exists()))  # the instants of those gone
+        # and when a kept entry's network (one address, by default) was used, as old as the hits gone
+        connection.execute(delete(LedgerSightingRow).where(LedgerSightingRow.seen_at < cutoff))
     return RetentionReport(cutoff, old_hits, old_resolutions)

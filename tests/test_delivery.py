@@ -281,7 +281,11 @@ def test_cli_sends_a_test_alert_and_snoozes(tmp_path, http_peer, smtp_peer, secr
     accounts = tmp_path / "accounts.csv"
     accounts.write_text("account_id,name\nA-1,株式会社あおば工業\n", encoding="utf-8")
     assert main(["accounts", "import", str(accounts), "--db", db]) == 0
-    assert main(["alerts", "snooze", "A-1", "--days", "0", "--reason", "x", "--db", db]) == 2
+    for days in ("0", "367"):  # 100000 days was taken, and shown as a date without its year
+        assert main(["alerts", "snooze", "A-1", "--days", days, "--reason", "x", "--db", db]) == 2
+        assert capsys.readouterr().err == "revisit: --days には 1 以上、366 以下の日数を指定してください\n"
+    assert main(["alerts", "snooze", "A-1", "--days", "14", "--reason", " ", "--db", db]) == 2
+    assert capsys.readouterr().err == "revisit: --reason に配信を止める理由を書いてください\n"
     assert main(["alerts", "snooze", "A-1", "--days", "14", "--reason", "busy season", "--by", "kato", "--db", db]) == 0
     said = capsys.readouterr().out.splitlines(keepends=True)[-1]
     store = Store(db)

@@ -337,6 +337,24 @@ def test_a_sighting_counts_once_however_often_its_export_is_imported(files, db_u
     assert sightings() == {("150.162.56.185/32", "L01"): 3, ("61.211.38.10/32", "L03"): 1}
 
 
+def test_colleagues_in_a_date_only_export_count_as_people_and_once_each(files, db_url, capsys) -> None:
+    """An export with a date and no time: three colleagues on one day from one address are three
+    sightings (the instant alone made them one), and importing the file again adds none."""
+    day = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%d")
+    rows = [f"{who}@hoshizora.co.jp,150.162.56.185,{day}" for who in ("tanaka", "suzuki", "kato", "Tanaka")]
+    export = _export(files, rows, name="daily.csv", header="email,ip,date")
+    args = ["ledger", "import", export, "--accounts", files["accounts"], "--db", db_url, *EN]
+    assert main(args) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "stored 1 ledger entry"
+    assert [e.sightings for e in Store(db_url).load_ledger()] == [3]  # Tanaka is tanaka
+    assert main(args) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "3 sightings counted before, not counted again",
+        "stored 0 ledger entries",
+    ]
+    assert [e.sightings for e in Store(db_url).load_ledger()] == [3]
+
+
 def test_an_entry_not_seen_again_within_the_expiry_is_not_used(files, sqlite_url, capsys) -> None:
     export = _export(files, [f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(120)}"])
     assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url, *EN]) == 0
@@ -520,6 +538,8 @@ def test_retention_deletes_expired_ledger_entries_revoked_or_not_and_keeps_the_r
         files,
         [
             f"tanaka@hoshizora.co.jp,150.162.56.185,{_days_ago(2)}",
+            # an instant older than privacy.retention_days (180) of an entry kept: it goes as hits do
+            f"suzuki@hoshizora.co.jp,150.162.56.185,{_days_ago(200)}",
             f"tanaka@hoshizora.co.jp,61.211.38.9,{_days_ago(100)}",
             f"sato@aoba-shoji.co.jp,61.211.38.10,{_days_ago(95)}",
         ],
@@ -527,7 +547,7 @@ def test_retention_deletes_expired_ledger_entries_revoked_or_not_and_keeps_the_r
     assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url, *EN]) == 0
     assert main(["ledger", "revoke", "--account", "L01", "--db", sqlite_url, *EN]) == 0
     with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as database:
-        assert database.execute("SELECT count(*) FROM ledger_sightings").fetchone() == (3,)
+        assert database.execute("SELECT count(*) FROM ledger_sightings").fetchone() == (4,)
     assert main(["retention", "--db", sqlite_url]) == 0
     capsys.readouterr()
     assert main(["ledger", "list", "--all", "--db", sqlite_url, *EN]) == 0

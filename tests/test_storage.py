@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from revisit.alerts.sessions import advance_session
 from revisit.core.visit import PageView
-from revisit.storage.models import Base
+from revisit.storage.models import Base, LedgerRow
 from revisit.storage.store import SCHEMA_REVISION, Store, upgrade_with_alembic
 from tests.conftest import new_postgres_database
 from tests.test_decisions import account, matched
@@ -102,6 +102,56 @@ def test_migrating_twice_is_harmless(db_url: str) -> None:
     store = Store(db_url)
     try:
         assert store.count("hits") == 0
+    finally:
+        store.close()
+
+
+def test_entries_stored_before_sightings_were_kept_are_not_counted_again(db_url: str) -> None:
+    """Migration 0014 keeps the first and last sighting of the entries already stored as counted:
+    importing the export they came from once more, after the upgrade, added them a second time."""
+    import ipaddress
+
+    from alembic import command
+
+    from revisit.enrichment.ledger import FORM, LedgerEntry, LedgerSaved
+
+    first, last = datetime(2026, 11, 20, 1, 2, 3, 456789, UTC), datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    engine = create_engine(db_url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(resources.files("revisit.storage").joinpath("migrations")))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0013")
+            connection.execute(  # as the store of 0013 wrote it (its column types' formats)
+                LedgerRow.__table__.insert().values(
+                    network="150.162.56.185/32",
+                    account_id="L01",
+                    kind="form",
+                    evidence="form export",
+                    email_domain="hoshizora.co.jp",
+                    first_seen=first,
+                    last_seen=last,
+                    expires_at=last + timedelta(days=90),
+                    sightings=2,
+                )
+            )
+        upgrade_with_alembic(engine)
+    finally:
+        engine.dispose()
+
+    def sighting(at: datetime) -> LedgerEntry:
+        return LedgerEntry(
+            ipaddress.ip_network("150.162.56.185/32"), "L01", FORM, "form export", "hoshizora.co.jp",
+            at, at, at + timedelta(days=90), seen=frozenset({(at, "tanaka@hoshizora.co.jp")}),
+        )  # fmt: skip
+
+    store = Store(db_url)
+    try:
+        # the same two rows again: nothing new; a third, later one: one more
+        assert store.save_ledger_entries([sighting(first), sighting(last)]) == LedgerSaved(0, 2)
+        assert store.save_ledger_entries([sighting(last + timedelta(days=1))]) == LedgerSaved(1, 0)
+        assert [entry.sightings for entry in store.load_ledger(include_inactive=True)] == [3]
     finally:
         store.close()
 

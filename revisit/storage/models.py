@@ -134,15 +134,18 @@ class LedgerRow(Base):
 
 
 class LedgerSightingRow(Base):
-    """The instants a ledger entry was seen at, each counted once (``LedgerEntry.seen``): the same
-    export imported again, or the same log replayed, adds no sighting twice. Only the instant, as
-    the entry's first and last sighting; deleted with its entry."""
+    """The instants a ledger entry was seen at and how many people then (``LedgerEntry.seen``):
+    the same export imported again, or the same log replayed, adds no sighting twice. Who they
+    were is not kept. Deleted with its entry, and by ``revisit retention`` once older than
+    ``privacy.retention_days`` (with the default ``ledger.prefix_v4`` of 32 the network is one
+    address: these rows are when it was used)."""
 
     __tablename__ = "ledger_sightings"
 
     network: Mapped[str] = mapped_column(String(49), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    people: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class SessionRow(Base):

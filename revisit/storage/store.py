@@ -61,7 +61,7 @@ from revisit.core.visit import PageView, Session
 from revisit.enrichment.account_table import AccountTable, account_fingerprint
 from revisit.enrichment.accounts import KNOWN_COLUMNS
 from revisit.enrichment.classify import MatchedHit
-from revisit.enrichment.ledger import LedgerEntry, LedgerSaved, ListedEntry, merge_entries
+from revisit.enrichment.ledger import LedgerEntry, LedgerSaved, ListedEntry, merge_entries, people_at
 from revisit.enrichment.normalize import search_text, sort_key
 from revisit.enrichment.rdap import NetworkRegistration
 from revisit.storage.models import (
@@ -444,8 +444,8 @@ class Store:
         """Add what was learned, folded into the entries already kept (first and last sighting,
         expiry, count); a revoked entry stays revoked. A sighting counted before (``LedgerEntry.seen``:
         the same export imported again) is not counted again, and an entry with nothing new is
-        left as it was."""
-        table, sightings = LedgerRow.__table__, LedgerSightingRow.__table__
+        left as it was. Only the instants of this batch are read back, not every one kept."""
+        table = LedgerRow.__table__
         fresh = merge_entries(entries)
         written = repeated = 0
         with self.engine.begin() as connection:
@@ -456,11 +456,9 @@ class Store:
                     (row.network, row.account_id): row
                     for row in connection.execute(select(table).where(table.c.network.in_(networks))).all()
                 }
-                counted: dict[tuple[str, str], set[datetime]] = {}
-                for network, account_id, seen_at in connection.execute(
-                    select(sightings).where(sightings.c.network.in_(networks))
-                ):
-                    counted.setdefault((network, account_id), set()).add(as_utc(seen_at))
+                accounts = {e.account_id for e in batch}
+                instants = {at for e in batch for at, _who in e.seen}
+                counted = self._people_counted(connection, networks, accounts, instants)
                 rows, seen_rows = [], []
                 for entry in batch:
                     key = (str(entry.network), entry.account_id)
@@ -468,12 +466,20 @@ class Store:
                     if row is not None and row.revoked_at is not None:
                         continue
                     if entry.seen:
-                        new = entry.seen - counted.get(key, set())
-                        repeated += len(entry.seen) - len(new)
-                        if not new:
+                        new = 0
+                        for at, people in people_at(entry.seen).items():
+                            before = counted.get((*key, at), 0)
+                            new += max(0, people - before)
+                            repeated += min(people, before)
+                            if people > before:
+                                seen_rows.append(
+                                    {"network": key[0], "account_id": key[1], "seen_at": to_utc(at), "people": people}
+                                )
+                        # sightings without an instant (none today) still count as they came
+                        unkeyed = entry.sightings - len(entry.seen)
+                        if new + unkeyed <= 0:
                             continue
-                        entry = replace(entry, sightings=len(new))
-                        seen_rows += [{"network": key[0], "account_id": key[1], "seen_at": to_utc(at)} for at in new]
+                        entry = replace(entry, sightings=new + unkeyed)
                     if row is not None:
                         entry = _ledger_entry(row).merged(entry)
                     rows.append(_ledger_row(entry))
@@ -481,9 +487,29 @@ class Store:
                     columns = [c for c in rows[0] if c not in ("network", "account_id")]
                     connection.execute(_upsert(self.engine, table, ["network", "account_id"], columns), rows)
                     written += len(rows)
-                if seen_rows:
-                    connection.execute(sightings.insert(), seen_rows)
+                if seen_rows:  # an upsert: another process may have written the same instant meanwhile
+                    keys = ["network", "account_id", "seen_at"]
+                    connection.execute(_upsert(self.engine, LedgerSightingRow.__table__, keys, ["people"]), seen_rows)
         return LedgerSaved(written, repeated)
+
+    @staticmethod
+    def _people_counted(
+        connection: Any, networks: set[str], accounts: set[str], instants: set[datetime]
+    ) -> dict[tuple[str, str, datetime], int]:
+        """(network, account, instant) → people counted then, for these networks, accounts and
+        instants only (the key's three columns: one index look-up each, however many are kept)."""
+        sightings = LedgerSightingRow.__table__
+        counted: dict[tuple[str, str, datetime], int] = {}
+        ordered = sorted(instants)
+        for first in range(0, len(ordered), 500):
+            query = select(sightings).where(
+                sightings.c.network.in_(networks),
+                sightings.c.account_id.in_(accounts),
+                sightings.c.seen_at.in_([to_utc(at) for at in ordered[first : first + 500]]),
+            )
+            for network, account_id, seen_at, people in connection.execute(query):
+                counted[(network, account_id, as_utc(seen_at))] = people
+        return counted
 
     def load_ledger(self, account_id: str | None = None, include_inactive: bool = False) -> list[LedgerEntry]:
         """Unexpired, unrevoked entries (all of them with ``include_inactive``), newest first."""
