@@ -233,7 +233,7 @@ class Explanation:
                 if terms.note:
                     out.append("  " + say("note: {note}", note=terms_note(terms, words)))
         if self.candidates:
-            out.append(say("accounts considered:"))
+            out.append(say("accounts considered (the last column: how closely the name fits, 0-100):"))
             out += aligned(
                 [(c.account_id, c.name, c.how.said_in(words.translations), f"{c.score:5.1f}") for c in self.candidates],
                 (12, 32, 36, 0),

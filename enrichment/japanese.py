@@ -61,7 +61,9 @@ TRANSLATIONS = {
     ", an access provider (its customers are not told apart)": "、接続事業者です（その利用者は見分けられません）",
     "terms: {summary}": "利用条件：{summary}",
     "note: {note}": "注意：{note}",
-    "accounts considered:": "検討した取引先：",
+    "accounts considered (the last column: how closely the name fits, 0-100):": (
+        "検討した取引先（右端の数字は社名の近さ 0〜100。一致の確度とは別です）："
+    ),
     "accounts considered: none": "検討した取引先：なし",
     "match: account {account} {name!r} by {method}, confidence {confidence:.2f}": (
         "一致：取引先 {account}「{name}」（{method}による、確度 {confidence:.2f}）"
@@ -78,10 +80,10 @@ TRANSLATIONS = {
     ),
     "no match: {reason}": "一致なし：{reason}",
     "address {address}: a private or reserved address, filtered before resolution (no match)": (
-        "アドレス {address}: プライベートまたは予約済みのアドレスです。組織を調べる前に除外します（一致なし）"
+        "アドレス {address} はプライベートまたは予約済みのアドレスです。組織を調べる前に除外します（一致なし）"
     ),
     "address {address}: one of our own networks (filters.own_networks), filtered before resolution (no match)": (
-        "アドレス {address}: 自社のネットワーク（filters.own_networks）です。組織を調べる前に除外します（一致なし）"
+        "アドレス {address} は自社のネットワーク（filters.own_networks）です。組織を調べる前に除外します（一致なし）"
     ),
     "{address} is in {network}, learned for account {account}: {entry}": (
         "{address} は {network} の中にあり、取引先 {account} について学んだ記録は次のとおりです。{entry}"
@@ -107,7 +109,7 @@ TRANSLATIONS = {
     "{described}; {evidence}": "{described}。根拠：{evidence}",
     "{network} is listed on account {account}": "{network} は取引先 {account} に載っています",
     "{network} is in the ledger for account {account}: {entry}": (
-        "{network} は取引先 {account} の台帳にあります：{entry}"
+        "{network} は取引先 {account} の台帳にあります（{entry}）"
     ),
     "anonymous network ({flags})": "匿名化ネットワーク（{flags}）",
     "hosting provider": "ホスティング事業者",
@@ -348,7 +350,7 @@ LEDGER = {
     "unknown_domain": "どの取引先にもないドメイン",
     "ambiguous_domain": "複数の取引先にあるドメイン",
     "other_account_network": "他の取引先のネットワーク",
-    "{source}: {refusal}": "{source}：{refusal}",
+    "{source}: {refusal}": "{source}（{refusal}）",
     "{address} is a {kind} address, filtered before resolution: it can never match": (
         "{address} は{kind}アドレスです。組織を調べる前に除外されるので、照合されることはありません"
     ),

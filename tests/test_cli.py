@@ -273,7 +273,9 @@ def test_explain(inputs, capsys) -> None:
     assert main(["explain", "--locale", "en", "50.139.66.106", *common]) == 0
     out = capsys.readouterr().out
     assert "Comcast Cable [isp]" in out and "no match: traffic of an access provider" in out
-    assert "accounts considered:" in out and "MaxMind databases" in out
+    assert (
+        "accounts considered (the last column: how closely the name fits, 0-100):" in out and "MaxMind databases" in out
+    )
     assert main(["explain", "--locale", "en", "64.17.254.217", *common]) == 0
     assert "no match: no account has the organisation's network, domain or name" in capsys.readouterr().out
     assert main(["explain", "--locale", "en", "10.1.2.3", *common]) == 0
@@ -302,7 +304,7 @@ def test_explain_shows_fuzzy_candidates_with_scores_and_the_reason(tmp_path, cap
     )
     out = capsys.readouterr().out
     assert "organisation: Lariat Software [business] from MaxMind databases" in out
-    considered = out.split("accounts considered:")[1]
+    considered = out.split("accounts considered (the last column: how closely the name fits, 0-100):")[1]
     assert "E07" in considered and "fuzzy name 'Lariat Softwere'" in considered and "93.3" in considered
     assert "match: account E07 'Lariat Softwere' by fuzzy" in out
     assert "93% alike to 'Lariat Softwere'" in out
@@ -652,7 +654,8 @@ def test_explain_columns_start_at_the_same_terminal_cell_under_japanese_names(tm
     database = ipinfo_lite(tmp_path / "ipinfo.mmdb")
     assert main(["explain", "--locale", "en", "160.251.10.9", "--accounts", str(accounts), "--mmdb", database]) == 0
     out = capsys.readouterr().out
-    considered = out.split("accounts considered:\n")[1].split("\nmatch:")[0].splitlines()
+    heading = "accounts considered (the last column: how closely the name fits, 0-100):\n"
+    considered = out.split(heading)[1].split("\nmatch:")[0].splitlines()
     assert considered == [
         "  J-1          株式会社サクラ精機               domain sakura-seiki.example          100.0",
         "  J-20         さくら精機株式会社 東京支店      alias 'Sakura Seiki'                 100.0",

@@ -118,7 +118,7 @@ def test_explain_speaks_japanese_by_default(tmp_path: Path, capsys) -> None:
         "  利用条件：MaxMind GeoIP データベース（MaxMind 商用ライセンス（End User License Agreement）、"
         "https://www.maxmind.com/en/end-user-license-agreement）。営業での利用：可",
         "  注意：MaxMind は広告・マーケティングでの利用について「Do Not Sell」のプライバシー除外を守るよう求めています",
-        "検討した取引先：",
+        "検討した取引先（右端の数字は社名の近さ 0〜100。一致の確度とは別です）：",
         "  E07          Lariat Softwere                  あいまい一致 社名「Lariat Softwere」  93.3",
         "一致：取引先 E07「Lariat Softwere」（あいまい一致による、確度 0.60）",
         "  理由：「Lariat Software」は「Lariat Softwere」と 93% 似ており、"
@@ -131,7 +131,7 @@ def test_explain_speaks_japanese_by_default(tmp_path: Path, capsys) -> None:
     assert lines[-1] == "一致なし：接続事業者の通信です（ISP: Comcast Cable）。名前では照合しません"
     assert main(["explain", "10.1.2.3", *common]) == 0
     assert capsys.readouterr().out == (
-        "アドレス 10.1.2.3: プライベートまたは予約済みのアドレスです。組織を調べる前に除外します（一致なし）\n"
+        "アドレス 10.1.2.3 はプライベートまたは予約済みのアドレスです。組織を調べる前に除外します（一致なし）\n"
     )
     assert main(["explain", "--locale", "en", "50.139.66.106", *common]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (

@@ -365,7 +365,9 @@ def test_explain_asks_reverse_dns_and_rdap_and_says_why(dns_server, rdap_server,
     out = capsys.readouterr().out
     assert "allocated to a provider" in out
     assert "terms: Regional Internet Registries' RDAP/WHOIS" in out and "sales use NOT allowed by its terms" in out
-    assert "L4" in out.split("accounts considered:")[1]  # the name fits, but ...
+    assert (
+        "L4" in out.split("accounts considered (the last column: how closely the name fits, 0-100):")[1]
+    )  # the name fits, but ...
     assert "no match: traffic of an access provider" in out
     assert main(["explain", "--locale", "en", "45.67.89.11", *common]) == 0
     out = capsys.readouterr().out
