@@ -97,18 +97,24 @@ class AccountListErrors(BadInput):
         self.source = source
         self.errors = tuple(errors)
         self.rows = len({error.line for error in errors})
+        self.locale = "en"  # the command's language, once known (the CLI sets it)
         super().__init__(self.refusal())
 
-    def refusal(self, encoding: str = "utf-8-sig") -> str:
+    def refusal(self, encoding: str = "utf-8-sig", locale: str = "en") -> str:
         """The one line a command that needs the list says: the first error, and with more how many
         there are and the lint command that lists them, with the ``--encoding`` the list was read
-        in (run without it, the suggested command failed on a cp932 list)."""
-        first = self.errors[0].located(self.source)
+        in (run without it, the suggested command failed on a cp932 list); in ``locale``."""
+        first = self.errors[0].located(self.source, locale)
         if len(self.errors) == 1:
             return first
         lint = f"revisit accounts lint {shlex.quote(self.source)}"
         if encoding.lower().replace("_", "-") not in ("utf-8-sig", "utf-8", "utf8"):
             lint += f" --encoding {shlex.quote(encoding)}"
+        if locale == "ja":
+            return (
+                f"{first}。{self.rows:,} 行に {len(self.errors):,} 件のエラーがあり、これはその 1 件目です。"
+                f"リストは使っていません。すべてを `{lint}` で確認できます"
+            )
         return f"{first} (1 of {self.count_text()}; the list was not used; `{lint}` lists them all)"
 
     def count_text(self) -> str:

@@ -263,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return _run(args)
     except AccountListErrors as bad:  # the lint command it suggests reads the list as this one did
-        print(f"revisit: {bad.refusal(getattr(args, 'encoding', None) or 'utf-8-sig')}", file=sys.stderr)
+        print(f"revisit: {bad.refusal(getattr(args, 'encoding', None) or 'utf-8-sig', bad.locale)}", file=sys.stderr)
         return 2
     except BadInput as error:
         print(f"revisit: {without_credentials(str(error))}", file=sys.stderr)
@@ -281,6 +281,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    try:
+        return _run_command(args)
+    except AccountListErrors as bad:
+        bad.locale = getattr(args, "team_locale", "en")  # said as the command's other output is
+        raise
+
+
+def _run_command(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from revisit.demo import run_demo
 
@@ -288,6 +296,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_checked_settings(getattr(args, "config", None), check_terms=args.command != "sources")
     if getattr(args, "locale", None):  # the run's language: its output, and alerts for owners without their own
         settings = replace(settings, alerts=replace(settings.alerts, locale=args.locale))
+    args.team_locale = settings.alerts.locale
     configure_logging(settings, getattr(args, "loglevel", None), secret_sources=all_secret_sources(settings))
     if args.command == "replay":
         if args.workers is not None and args.workers < 1:

@@ -411,7 +411,10 @@ def test_import_and_replay_refuse_a_list_with_errors_saying_how_many_and_where_t
         f"`revisit accounts lint {csv}` lists them all)\n"
     )
     assert main(["accounts", "import", str(csv), "--db", sqlite_url]) == 2
-    assert capsys.readouterr().err == said
+    assert capsys.readouterr().err == (  # in alerts.locale, as the import's summary and lint are
+        f"revisit: {csv}:3:2: name：必須です（空欄になっています）。2 行に 2 件のエラーがあり、これはその 1 件目です。"
+        f"リストは使っていません。すべてを `revisit accounts lint {csv}` で確認できます\n"
+    )
     store = Store(sqlite_url)
     try:
         assert store.load_accounts() == ()
@@ -419,7 +422,7 @@ def test_import_and_replay_refuse_a_list_with_errors_saying_how_many_and_where_t
         store.close()
     log = tmp_path / "access.log"
     log.write_text('10.1.2.3 - - [10/Oct/2026:13:55:36 +0900] "GET /pricing HTTP/1.1" 200 512 "-" "Mozilla/5.0"\n')
-    assert main(["replay", str(log), "--accounts", str(csv), "--db", sqlite_url]) == 2
+    assert main(["replay", str(log), "--accounts", str(csv), "--db", sqlite_url, "--locale", "en"]) == 2
     assert capsys.readouterr().err == said
 
 

@@ -193,7 +193,7 @@ def test_gzip_and_stdin_give_the_same_alerts(inputs, tmp_path, capsys) -> None:
 @pytest.mark.parametrize("problem", ["missing_log", "duplicate_id", "bad_date", "unreadable_mmdb", "bad_config"])
 def test_bad_input_exits_2_and_writes_nothing(inputs, tmp_path, problem, capsys) -> None:
     database = tmp_path / "untouched.sqlite"
-    args = replay_args(inputs, f"sqlite:///{database}")
+    args = [*replay_args(inputs, f"sqlite:///{database}"), "--locale", "en"]
     expected = {
         "missing_log": "nowhere.log: log file not found",
         "duplicate_id": "accounts.csv:3:1: account_id 'E01' already used on line 2",
