@@ -135,9 +135,11 @@ def read_accounts(path: str | Path) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise BadInput(f"{path}: account list not found") from None
+        raise BadInput.of("{path}: account list not found", path=str(path)) from None
     except OSError as error:
-        raise BadInput(f"{path}: cannot read the account list ({error.strerror})") from None
+        raise BadInput.of(
+            "{path}: cannot read the account list ({reason})", path=str(path), reason=error.strerror
+        ) from None
 
 
 def decode_accounts(path: str | Path, raw: bytes, encoding: str) -> str:
@@ -145,9 +147,15 @@ def decode_accounts(path: str | Path, raw: bytes, encoding: str) -> str:
         return raw.decode(encoding)
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        raise BadInput(
-            f"{path}:{line}:1: not valid {encoding} text"
-            + (" (try --encoding cp932)" if encoding.startswith("utf") else "")
+        if encoding.startswith("utf"):
+            raise BadInput.of(
+                "{path}:{line}:1: not valid {encoding} text (try --encoding cp932)",
+                path=str(path),
+                line=line,
+                encoding=encoding,
+            ) from None
+        raise BadInput.of(
+            "{path}:{line}:1: not valid {encoding} text", path=str(path), line=line, encoding=encoding
         ) from None
 
 

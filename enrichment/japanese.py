@@ -342,6 +342,36 @@ LEDGER = {
     "  not used, {reason}: {count:,}": "  不使用（{reason}）：{count:,} 件",
     "  not used, {reason}: {count:,} (e.g. {example})": "  不使用（{reason}）：{count:,} 件（例：{example}）",
     "    warning: {detail}": "    注意：{detail}",
+    # a file that cannot be read (``BadInput.of``: stream.sources, enrichment.accounts)
+    "{path}: log file not found": "{path}：ログファイルがありません",
+    "{path}: not a regular file": "{path}：通常のファイルではありません",
+    "{path}: cannot read ({reason})": "{path}：読めません（{reason}）",
+    "{path}: named .gz but not gzip data": "{path}：名前は .gz ですが gzip のデータではありません",
+    "{path}: account list not found": "{path}：取引先リストがありません",
+    "{path}: cannot read the account list ({reason})": "{path}：取引先リストを読めません（{reason}）",
+    "{path}:{line}:1: not valid {encoding} text (try --encoding cp932)": (
+        "{path}:{line}:1: {encoding} のテキストとして読めません（--encoding cp932 を試してください）"
+    ),
+    "{path}:{line}:1: not valid {encoding} text": "{path}:{line}:1: {encoding} のテキストとして読めません",
+    # a form export that cannot be read (``enrichment.ledger_import.read_form_export``)
+    "file not found": "ファイルがありません",
+    "cannot read it ({reason})": "読めません（{reason}）",
+    "not valid {encoding} text (try --encoding cp932)": (
+        "{encoding} のテキストとして読めません（--encoding cp932 を試してください）"
+    ),
+    "not valid {encoding} text": "{encoding} のテキストとして読めません",
+    "empty file, expected a header (email, ip, time)": "空のファイルです。見出しの行（email, ip, time）が必要です",
+    "no {column} column (one of: {names})": "{column} の列がありません（{names} のどれかの名前で）",
+    "expected {expected} fields, found {found}": "項目が {found} 個あります（{expected} 個のはずです）",
+    "email: {email!r} is not an e-mail address": "email の「{email}」はメールアドレスではありません",
+    "ip: {address!r} is not an IP address": "ip の「{address}」は IP アドレスではありません",
+    "time: {time!r} is not a time (ISO 8601 or YYYY/MM/DD HH:MM:SS)": (
+        "time の「{time}」は日時ではありません（ISO 8601 か YYYY/MM/DD HH:MM:SS で書いてください）"
+    ),
+    "{count:,} bad row(s) in {path}; nothing was imported:": (
+        "{path} に不正な行が {count:,} 件あります。何も取り込んでいません："
+    ),
+    "... and {count:,} more": "… ほか {count:,} 件",
     # why a sighting teaches nothing (``enrichment.ledger.REFUSAL_REASONS`` and their details)
     "not_public_address": "公開されていないアドレス",
     "unknown_account": "リストにない取引先 ID",

@@ -115,23 +115,33 @@ def parse_time(text: str, zone: tzinfo) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
-def read_form_export(path: str | Path, zone: tzinfo, encoding: str = "utf-8-sig") -> list[Sighting]:
-    """Every row as a sighting; BadInput listing every bad row (none is returned then)."""
+def read_form_export(
+    path: str | Path, zone: tzinfo, encoding: str = "utf-8-sig", translations: Mapping[str, str] | None = None
+) -> list[Sighting]:
+    """Every row as a sighting; BadInput listing every bad row (none is returned then), in the
+    language of ``translations`` (``enrichment.japanese.TRANSLATIONS``; English without)."""
+    words = translations or {}
+
+    def say(template: str, /, **values: object) -> str:
+        return Phrase.of(template, **values).said_in(words)
+
     try:
         text = Path(path).read_bytes().decode(encoding)
     except FileNotFoundError:
-        raise BadInput(f"{path}: file not found") from None
+        raise BadInput(f"{path}: " + say("file not found")) from None
     except OSError as error:
-        raise BadInput(f"{path}: cannot read it ({error.strerror})") from None
+        raise BadInput(f"{path}: " + say("cannot read it ({reason})", reason=error.strerror)) from None
     except UnicodeDecodeError:
-        raise BadInput(
-            f"{path}: not valid {encoding} text" + (" (try --encoding cp932)" if encoding.startswith("utf") else "")
-        ) from None
+        if encoding.startswith("utf"):
+            raise BadInput(
+                f"{path}: " + say("not valid {encoding} text (try --encoding cp932)", encoding=encoding)
+            ) from None
+        raise BadInput(f"{path}: " + say("not valid {encoding} text", encoding=encoding)) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
-        raise BadInput(f"{path}:1:1: empty file, expected a header (email, ip, time)") from None
+        raise BadInput(f"{path}:1:1: " + say("empty file, expected a header (email, ip, time)")) from None
     except csv.Error as error:
         raise BadInput(f"{path}:1:1: {error}") from None
     positions: dict[str, int] = {}
@@ -141,7 +151,9 @@ def read_form_export(path: str | Path, zone: tzinfo, encoding: str = "utf-8-sig"
                 positions[column] = index
                 break
         else:
-            raise BadInput(f"{path}:1:1: no {column} column (one of: {', '.join(names)})")
+            raise BadInput(
+                f"{path}:1:1: " + say("no {column} column (one of: {names})", column=column, names=", ".join(names))
+            )
     source = Path(path).name
     sightings: list[Sighting] = []
     errors: list[str] = []
@@ -157,20 +169,21 @@ def read_form_export(path: str | Path, zone: tzinfo, encoding: str = "utf-8-sig"
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            errors.append(f"{path}:{line}:1: expected {len(header)} fields, found {len(row)}")
+            fields = say("expected {expected} fields, found {found}", expected=len(header), found=len(row))
+            errors.append(f"{path}:{line}:1: {fields}")
             continue
         email, ip_text, time_text = (row[positions[c]].strip() for c in ("email", "ip", "time"))
         address = normalize_address(ip_text) if ip_text else None
         seen_at = parse_time(time_text, zone) if time_text else None
         if "@" not in email:
-            errors.append(f"{path}:{line}:{positions['email'] + 1}: email: {email!r} is not an e-mail address")
+            said = say("email: {email!r} is not an e-mail address", email=email)
+            errors.append(f"{path}:{line}:{positions['email'] + 1}: {said}")
         elif address is None:
-            errors.append(f"{path}:{line}:{positions['ip'] + 1}: ip: {ip_text!r} is not an IP address")
+            said = say("ip: {address!r} is not an IP address", address=ip_text)
+            errors.append(f"{path}:{line}:{positions['ip'] + 1}: {said}")
         elif seen_at is None:
-            errors.append(
-                f"{path}:{line}:{positions['time'] + 1}: time: {time_text!r} is not a time "
-                "(ISO 8601 or YYYY/MM/DD HH:MM:SS)"
-            )
+            said = say("time: {time!r} is not a time (ISO 8601 or YYYY/MM/DD HH:MM:SS)", time=time_text)
+            errors.append(f"{path}:{line}:{positions['time'] + 1}: {said}")
         else:
             where = Phrase.of("{file} line {line}", file=source, line=line)
             sightings.append(Sighting(address, seen_at, email=email, kind=FORM, source=where))
@@ -178,9 +191,10 @@ def read_form_export(path: str | Path, zone: tzinfo, encoding: str = "utf-8-sig"
         shown = errors[:_MAX_ERRORS_SHOWN]
         more = len(errors) - len(shown)
         raise BadInput(
-            f"{len(errors):,} bad row(s) in {path}; nothing was imported:\n"
+            say("{count:,} bad row(s) in {path}; nothing was imported:", count=len(errors), path=str(path))
+            + "\n"
             + "\n".join(shown)
-            + (f"\n... and {more:,} more" if more else "")
+            + ("\n" + say("... and {count:,} more", count=more) if more else "")
         )
     return sightings
 

@@ -265,8 +265,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AccountListErrors as bad:  # the lint command it suggests reads the list as this one did
         print(f"revisit: {bad.refusal(getattr(args, 'encoding', None) or 'utf-8-sig', bad.locale)}", file=sys.stderr)
         return 2
-    except BadInput as error:
-        print(f"revisit: {without_credentials(str(error))}", file=sys.stderr)
+    except BadInput as error:  # in the run's language when known (the settings were read)
+        from revisit.enrichment.japanese import TRANSLATIONS
+
+        translations = TRANSLATIONS if getattr(args, "team_locale", "") == "ja" else {}
+        print(f"revisit: {without_credentials(error.said_in(translations))}", file=sys.stderr)
         return 2
     except ServiceFailure as error:
         print(f"revisit: {without_credentials(str(error))}", file=sys.stderr)
@@ -278,6 +281,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # does; stdout goes to devnull so that the interpreter's last flush does not fail again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+# the commands that speak alerts.locale (the others, an SRE's, speak English), their errors too
+_SPEAKING_THE_TEAMS_LANGUAGE = frozenset(
+    {"replay", "explain", "sources", "accounts", "ledger", "logs", "history", "alerts", "report"}
+)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -296,7 +305,8 @@ def _run_command(args: argparse.Namespace) -> int:
     settings = load_checked_settings(getattr(args, "config", None), check_terms=args.command != "sources")
     if getattr(args, "locale", None):  # the run's language: its output, and alerts for owners without their own
         settings = replace(settings, alerts=replace(settings.alerts, locale=args.locale))
-    args.team_locale = settings.alerts.locale
+    if args.command in _SPEAKING_THE_TEAMS_LANGUAGE:
+        args.team_locale = settings.alerts.locale
     configure_logging(settings, getattr(args, "loglevel", None), secret_sources=all_secret_sources(settings))
     if args.command == "replay":
         if args.workers is not None and args.workers < 1:
@@ -999,16 +1009,16 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
             network = str(ipaddress.ip_network(args.network, strict=False))
         except ValueError:
             raise BadInput(f"{args.network!r} is not an IP network (CIDR such as 203.0.113.7/32)") from None
+    words = words_in(settings.alerts.locale)  # --locale, when given, is alerts.locale (_run)
     # every input is read and checked before the database is opened
     accounts = load_accounts(args.accounts, args.encoding) if getattr(args, "accounts", None) else None
     sightings = None
     if args.ledger_command == "import":
         zone = ZoneInfo(settings.delivery.business_hours.timezone)
-        sightings = read_form_export(args.csv, zone, args.encoding)
+        sightings = read_form_export(args.csv, zone, args.encoding, words.translations)
     elif args.ledger_command == "learn":
         check_log_paths(args.logs)
         SignInReader(settings.log, settings.ledger.log_field)
-    words = words_in(settings.alerts.locale)  # --locale, when given, is alerts.locale (_run)
     store = Store(args.db or settings.database_url)
     try:
         if args.ledger_command == "list":

@@ -61,16 +61,16 @@ def check_log_paths(paths: Sequence[str]) -> None:
             continue
         file = Path(path)
         if not file.exists():
-            raise BadInput(f"{path}: log file not found")
+            raise BadInput.of("{path}: log file not found", path=path)
         if not file.is_file():
-            raise BadInput(f"{path}: not a regular file")
+            raise BadInput.of("{path}: not a regular file", path=path)
         try:
             with open(file, "rb") as handle:
                 head = handle.read(2)
         except OSError as error:
-            raise BadInput(f"{path}: cannot read ({error.strerror})") from None
+            raise BadInput.of("{path}: cannot read ({reason})", path=path, reason=error.strerror) from None
         if path.endswith(".gz") and head != b"\x1f\x8b":
-            raise BadInput(f"{path}: named .gz but not gzip data")
+            raise BadInput.of("{path}: named .gz but not gzip data", path=path)
 
 
 def decoded_lines(handle: IO[bytes] | gzip.GzipFile, encoding: str, owned: bool = False) -> Iterator[str]:

@@ -193,6 +193,17 @@ def test_every_bad_row_of_an_export_is_reported_and_nothing_is_learned(files, sq
     missing = _export(files, ["a@b.example,1.2.3.4"], name="no-time.csv", header="email,ip")
     assert main(["ledger", "import", missing, "--accounts", files["accounts"], "--db", sqlite_url, *EN]) == 2
     assert capsys.readouterr().err.startswith(f"revisit: {missing}:1:1: no time column (one of: time, timestamp,")
+    # in Japanese (alerts.locale by default), as the rest of what ledger import says
+    assert main(["ledger", "import", export, "--accounts", files["accounts"], "--db", sqlite_url]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"revisit: {export} に不正な行が 4 件あります。何も取り込んでいません：",
+        f"{export}:3:1: email の「not-an-email」はメールアドレスではありません",
+        f"{export}:4:2: ip の「150.162.56.999」は IP アドレスではありません",
+        f"{export}:5:3: time の「yesterday」は日時ではありません（ISO 8601 か YYYY/MM/DD HH:MM:SS で書いてください）",
+        f"{export}:6:1: 項目が 2 個あります（3 個のはずです）",
+    ]
+    assert main(["ledger", "import", str(Path(files["dir"]) / "gone.csv"), "--accounts", files["accounts"]]) == 2
+    assert capsys.readouterr().err == f"revisit: {Path(files['dir']) / 'gone.csv'}: ファイルがありません\n"
 
 
 def test_an_export_row_with_a_documentation_private_or_reserved_address_is_named_and_not_learned(

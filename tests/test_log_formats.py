@@ -576,7 +576,10 @@ def test_logs_check_of_an_empty_file_or_one_of_comments_exits_2_without_proposin
 
 def test_logs_check_of_a_missing_file_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["logs", "check", "--locale", "en", "/nonexistent/access.log"]) == 2
-    assert "log file not found" in capsys.readouterr().err
+    assert capsys.readouterr().err == "revisit: /nonexistent/access.log: log file not found\n"
+    # said in alerts.locale, as the rest of the command's output (Japanese by default)
+    assert main(["logs", "check", "/nonexistent/access.log"]) == 2
+    assert capsys.readouterr().err == "revisit: /nonexistent/access.log：ログファイルがありません\n"
 
 
 _SAMPLES = sorted(path for path in LOGS.glob("*.log"))
