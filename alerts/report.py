@@ -76,6 +76,9 @@ def reactivation_report(follow_ups: list[AlertFollowUp]) -> list[ReportLine]:
 
 _REPORT_WORDS = {
     "ja": {
+        "since": "期間：{since} 以降に出たアラート（{zone}）",
+        "all": "期間：これまでのすべてのアラート",
+        "legend": "再活性化：商談化か受注まで進んだアラート。再活性化率は再活性化 ÷ アラート",
         "empty": "この期間のアラートはありません",
         "header": ("アラート", "対応済み", "再活性化", "受注", "再活性化率"),
         "tier": "ランク",
@@ -83,6 +86,9 @@ _REPORT_WORDS = {
         "approach": "アプローチ",
     },
     "en": {
+        "since": "period: alerts raised since {since} ({zone})",
+        "all": "period: every alert so far",
+        "legend": "reactivated: alerts followed by an opportunity or a win; rate = reactivated / alerts",
         "empty": "no alerts in this period",
         "header": ("alerts", "followed", "reactivated", "won", "rate"),
         "tier": "tier",
@@ -95,6 +101,17 @@ _REPORT_WORDS = {
 def _padded(text: str, width: int) -> str:
     """``text`` padded to ``width`` terminal cells: a Japanese character takes two."""
     return text + " " * max(0, width - cell_len(text))
+
+
+def report_period(since: str | None, zone: str, locale: str = "en") -> str:
+    """What the report counts: since a day (in ``zone``, the team's), or every alert."""
+    words = _REPORT_WORDS["ja" if locale == "ja" else "en"]
+    return str(words["since"]).format(since=since, zone=zone) if since else str(words["all"])
+
+
+def report_legend(locale: str = "en") -> str:
+    """What "reactivated" means, under the table: beside "opportunity" it read as a third outcome."""
+    return str(_REPORT_WORDS["ja" if locale == "ja" else "en"]["legend"])
 
 
 def format_report(lines: list[ReportLine], locale: str = "en") -> str:

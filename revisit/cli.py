@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     snooze.add_argument("account_id")
     snooze.add_argument("--days", type=float, required=True)
     snooze.add_argument("--reason", required=True)
-    snooze.add_argument("--by", default=os.environ.get("USER", ""), help="who asks (default: $USER)")
+    snooze.add_argument("--by", default=_login_name(), help="who asks (default: the login name)")
     snooze.add_argument("--db", metavar="URL")
     snooze.add_argument("--config", metavar="TOML")
     outcome = alerts_commands.add_parser("outcome", help="record what followed an alert")
@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="or its Japanese name as history shows it (対応した, 面談設定, 商談化, 受注, 興味なし)",
     )
     outcome.add_argument("--note", default="")
-    outcome.add_argument("--by", default=os.environ.get("USER", ""), help="who records it (default: $USER)")
+    outcome.add_argument("--by", default=_login_name(), help="who records it (default: the login name)")
     outcome.add_argument("--db", metavar="URL")
     outcome.add_argument("--config", metavar="TOML")
     alerts_test = alerts_commands.add_parser("test", help="send a sample alert through a channel's real path")
@@ -680,6 +680,17 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _login_name() -> str:
+    """Who runs the command: $USER, else the account's name (a cron job or container has no
+    $USER, and its outcomes showed as recorded by "unknown")."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container's arbitrary one)
+        return ""
+
+
 def _outcome_named(given: str) -> str:
     """An outcome by its code or by the Japanese name ``revisit history`` shows it under."""
     from revisit.alerts.render import history_words
@@ -861,21 +872,24 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import datetime
+    from datetime import date, datetime
 
-    from revisit.alerts.report import format_report, reactivation_report
+    from revisit.alerts.report import format_report, reactivation_report, report_legend, report_period
     from revisit.storage.outcomes import follow_ups
     from revisit.storage.store import Store
+    from revisit.web.clock import web_clock
 
+    clock = web_clock(settings)
+    zone = clock.zone  # the day starts where the team is, as the web UI's days do
     since = None
     if args.since:
         try:
-            since = datetime.fromisoformat(args.since).replace(tzinfo=UTC)
+            since = datetime.combine(date.fromisoformat(args.since), datetime.min.time(), zone)
         except ValueError:
             raise BadInput(f"--since {args.since!r}: expected YYYY-MM-DD") from None
     store = Store(args.db or settings.database_url)
     try:
-        lines = reactivation_report(follow_ups(store, since))
+        lines = reactivation_report(follow_ups(store, since.astimezone(UTC) if since is not None else None))
     finally:
         store.close()
     if args.json:
@@ -898,8 +912,12 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     else:
-        for row in format_report(lines, settings.alerts.locale).splitlines():
+        locale = settings.alerts.locale
+        print(report_period(f"{since:%Y-%m-%d}" if since is not None else None, clock.label, locale))
+        for row in format_report(lines, locale).splitlines():
             print(printable(row))
+        if lines:
+            print("\n" + report_legend(locale))
     return 0
 
 

@@ -32,7 +32,10 @@ def test_outcomes_make_the_reactivation_report(inputs, tmp_path, capsys, monkeyp
     # approaches read the same: README user's finding)
     assert main(["report", "--db", db_url]) == 0
     table, _, paragraphs = capsys.readouterr().out.rstrip("\n").partition("\n\n")
-    rows = table.splitlines()
+    period, *rows = table.splitlines()
+    assert period == "期間：これまでのすべてのアラート"  # a README user could not tell --since was applied
+    paragraphs, _, legend = paragraphs.partition("\n\n")
+    assert legend == "再活性化：商談化か受注まで進んだアラート。再活性化率は再活性化 ÷ アラート"
     assert rows[0].split() == ["アラート", "対応済み", "再活性化", "受注", "再活性化率"]
     assert len({cell_len(row) for row in rows}) == 1
     won = lines[("tier", "A")]
@@ -46,10 +49,18 @@ def test_outcomes_make_the_reactivation_report(inputs, tmp_path, capsys, monkeyp
     ]
     monkeypatch.setenv("REVISIT_ALERTS__LOCALE", "en")
     assert main(["report", "--db", db_url]) == 0
-    rows = capsys.readouterr().out.split("\n\n")[0].splitlines()
+    rows = capsys.readouterr().out.split("\n\n")[0].splitlines()[1:]
     assert rows[0].split() == ["alerts", "followed", "reactivated", "won", "rate"]
     assert ["tier", "A", str(total_a), "1", "1", "1", tier_a] in [row.split() for row in rows]
     assert any(row.startswith("reason   the timing was wrong ") for row in rows)
     assert main(["report", "--db", db_url, "--since", "2030-01-01"]) == 0
-    assert "no alerts in this period" in capsys.readouterr().out
+    assert capsys.readouterr().out.splitlines() == [
+        "period: alerts raised since 2030-01-01 (JST)",  # the team's day (delivery.business_hours.timezone)
+        "no alerts in this period",
+    ]
+    # the day begins in the team's zone: E02's alert at 07:05 JST on 20 May (22:05 UTC the day
+    # before) is in a report since 20 May, with E01's of 21 May
+    assert main(["report", "--json", "--db", db_url, "--since", "2015-05-20"]) == 0
+    since = json.loads(capsys.readouterr().out)
+    assert {line["value"]: line["alerts"] for line in since if line["dimension"] == "tier"} == {"A": 1, "B": 1}
     assert main(["report", "--db", db_url, "--since", "yesterday"]) == 2
