@@ -663,8 +663,8 @@ def test_a_csv_owner_slack_that_is_no_member_id_is_refused_and_never_mentioned(
     accounts.write_text("account_id,name,owner_slack\nC-1,Sakura,<!channel>\n", encoding="utf-8")
     assert main(["accounts", "import", str(accounts), "--db", url]) == 2
     assert capsys.readouterr().err == (
-        f"revisit: {accounts}:2:3: owner_slack: '<!channel>' is not a Slack member id "
-        "(U or W, then 8 or more capital letters and digits: U024BE7LH)\n"
+        f"revisit: {accounts}:2:3: owner_slack：'<!channel>' は Slack のメンバー ID ではありません"
+        "（U か W に英大文字・数字 8 文字以上：U024BE7LH）\n"  # in alerts.locale, as accounts lint says it
     )
     settings = settings_for(http_peer, smtp_peer, default_channels=["slack"])
     store, _ = store_alert(url, settings, owner="U123> <!here")
