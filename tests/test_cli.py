@@ -627,8 +627,9 @@ def test_config_check_with_web_users_and_no_session_secret_warns_and_shows_the_s
 def test_the_command_line_starts_without_the_libraries_only_some_commands_need() -> None:
     """structlog (with rich, which it imports whenever installed) is imported at the first log
     record and slack_sdk when a Slack message is sent: 0.3 s of every start before, replay's too;
-    prometheus_client by the processes that serve metrics (20-30 ms of every replay)."""
-    wanted = "('structlog', 'rich', 'slack_sdk', 'prometheus_client')"
+    prometheus_client by the processes that serve metrics (20-30 ms of every replay), smtplib
+    (with ssl) when an e-mail is sent (20-50 ms)."""
+    wanted = "('structlog', 'rich', 'slack_sdk', 'prometheus_client', 'smtplib')"
     code = f"import sys, revisit.cli, revisit.app; print(sorted(m for m in {wanted} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -40,6 +38,9 @@ class EmailChannel:
         )
 
     def _deliver(self, message: EmailMessage, recipient: str) -> str:
+        import smtplib  # here: 20-50 ms with ssl, which a replay sending no e-mail spent at every start
+        import ssl
+
         password = read_secret(self.settings.password_env, self.settings.password_file)
         settings = self.settings
         context = ssl.create_default_context(cafile=settings.ca_file or None)
