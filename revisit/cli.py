@@ -872,24 +872,23 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import date, datetime
+    from datetime import date
 
     from revisit.alerts.report import format_report, reactivation_report, report_legend, report_period
     from revisit.storage.outcomes import follow_ups
     from revisit.storage.store import Store
     from revisit.web.clock import web_clock
 
-    clock = web_clock(settings)
-    zone = clock.zone  # the day starts where the team is, as the web UI's days do
-    since = None
+    clock = web_clock(settings)  # the day starts where the team is, as the web UI's days do
+    first_day = None
     if args.since:
         try:
-            since = datetime.combine(date.fromisoformat(args.since), datetime.min.time(), zone)
+            first_day = date.fromisoformat(args.since)
         except ValueError:
             raise BadInput(f"--since {args.since!r}: expected YYYY-MM-DD") from None
     store = Store(args.db or settings.database_url)
     try:
-        lines = reactivation_report(follow_ups(store, since.astimezone(UTC) if since is not None else None))
+        lines = reactivation_report(follow_ups(store, clock.start_of(first_day) if first_day else None))
     finally:
         store.close()
     if args.json:
@@ -913,7 +912,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         )
     else:
         locale = settings.alerts.locale
-        print(report_period(f"{since:%Y-%m-%d}" if since is not None else None, clock.label, locale))
+        print(report_period(f"{first_day:%Y-%m-%d}" if first_day else None, clock.label, locale))
         for row in format_report(lines, locale).splitlines():
             print(printable(row))
         if lines:
