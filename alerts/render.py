@@ -203,7 +203,7 @@ _HISTORY = {
         "snoozed": "{account_id}：{until} まで配信しません（{reason}）",
         "recorded": "{alert_id}（{account_id}）：結果「{result}」を記録しました",
         "no_alert": "ID が {given} のアラートはありません（`revisit history 取引先ID` に各アラートの ID があります）",
-        "days": "--days には 1 以上、{most} 以下の日数を指定してください",
+        "days": "--days には 1〜{most} の日数を指定してください",
         "reason": "--reason に配信を止める理由を書いてください",
         "several_alerts": "{given} で始まるアラートが複数あります（{ids}）。ID をもっと長く指定してください",
     },
@@ -331,7 +331,7 @@ _CONSOLE = {
         "delivery": "配信",
     },
     "en": {
-        "when": "Visit began",
+        "when": "visited",  # console_card_en writes its labels in place
         "pages_count": "{count} pages",
         "no_key_pages": "no key pages",
         "realtime": "real time",

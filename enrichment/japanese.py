@@ -354,8 +354,7 @@ LEDGER = {
     ),
     "{path}:{line}:1: not valid {encoding} text": "{path}:{line}:1: {encoding} のテキストとして読めません",
     # a form export that cannot be read (``enrichment.ledger_import.read_form_export``)
-    "file not found": "ファイルがありません",
-    "cannot read it ({reason})": "読めません（{reason}）",
+    "{path}: file not found": "{path}：ファイルがありません",
     "not valid {encoding} text (try --encoding cp932)": (
         "{encoding} のテキストとして読めません（--encoding cp932 を試してください）"
     ),

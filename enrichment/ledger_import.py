@@ -128,9 +128,9 @@ def read_form_export(
     try:
         text = Path(path).read_bytes().decode(encoding)
     except FileNotFoundError:
-        raise BadInput(f"{path}: " + say("file not found")) from None
+        raise BadInput(say("{path}: file not found", path=str(path))) from None
     except OSError as error:
-        raise BadInput(f"{path}: " + say("cannot read it ({reason})", reason=error.strerror)) from None
+        raise BadInput(say("{path}: cannot read ({reason})", path=str(path), reason=error.strerror)) from None
     except UnicodeDecodeError:
         if encoding.startswith("utf"):
             raise BadInput(

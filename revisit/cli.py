@@ -681,8 +681,9 @@ def _import_accounts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _login_name() -> str:
-    """Who runs the command: $USER, else the account's name (a cron job or container has no
-    $USER, and its outcomes showed as recorded by "unknown")."""
+    """Who runs the command: $LOGNAME, $USER (as ``getpass`` reads them), else the account's name
+    in the password database (a cron job or container has no $USER, and its outcomes showed as
+    recorded by "unknown")."""
     import getpass
 
     try:
@@ -824,7 +825,7 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
         from revisit.storage.store import Store
 
         words = history_words(settings.alerts.locale)
-        if not 0 < args.days <= MOST_SNOOZE_DAYS:
+        if not 1 <= args.days <= MOST_SNOOZE_DAYS:  # a day at least (0.0001 held deliveries 9 s)
             raise BadInput(words["days"].format(most=MOST_SNOOZE_DAYS))
         if not args.reason.strip():
             raise BadInput(words["reason"])

@@ -340,7 +340,7 @@ def test_accounts_import_and_history(inputs, tmp_path, capsys) -> None:
     shown = f"{at:%Y-%m-%d %H:%M} {at.tzname()}"
     short = alert["alert_id"][:8]  # as history shows it: enough to record an outcome
     assert out.splitlines()[-1] == f"  alert {shown}  tier C, score {alert['score']}, no outcome recorded  id {short}"
-    assert main(["alerts", "outcome", short, "--result", "受注", "--db", url]) == 0  # as history names it
+    assert main(["alerts", "outcome", short.upper(), "--result", "受注", "--db", url]) == 0  # as history names it
     assert capsys.readouterr().out == f"{alert['alert_id']}（E03）：結果「受注」を記録しました\n"
     assert main(["alerts", "outcome", alert["alert_id"], "--result", "contacted", "--db", url]) == 0
     capsys.readouterr()
@@ -628,7 +628,7 @@ def test_the_command_line_starts_without_the_libraries_only_some_commands_need()
     """structlog (with rich, which it imports whenever installed) is imported at the first log
     record and slack_sdk when a Slack message is sent: 0.3 s of every start before, replay's too;
     prometheus_client by the processes that serve metrics (20-30 ms of every replay), smtplib
-    (with ssl) when an e-mail is sent (20-50 ms)."""
+    when an e-mail is sent (a few ms)."""
     wanted = "('structlog', 'rich', 'slack_sdk', 'prometheus_client', 'smtplib')"
     code = f"import sys, revisit.cli, revisit.app; print(sorted(m for m in {wanted} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

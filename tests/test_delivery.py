@@ -281,9 +281,9 @@ def test_cli_sends_a_test_alert_and_snoozes(tmp_path, http_peer, smtp_peer, secr
     accounts = tmp_path / "accounts.csv"
     accounts.write_text("account_id,name\nA-1,株式会社あおば工業\n", encoding="utf-8")
     assert main(["accounts", "import", str(accounts), "--db", db]) == 0
-    for days in ("0", "367"):  # 100000 days was taken, and shown as a date without its year
+    for days in ("0", "0.0001", "367"):  # 100000 days was taken (shown as a date without its year), 0.0001 too
         assert main(["alerts", "snooze", "A-1", "--days", days, "--reason", "x", "--db", db]) == 2
-        assert capsys.readouterr().err == "revisit: --days には 1 以上、366 以下の日数を指定してください\n"
+        assert capsys.readouterr().err == "revisit: --days には 1〜366 の日数を指定してください\n"
     assert main(["alerts", "snooze", "A-1", "--days", "14", "--reason", " ", "--db", db]) == 2
     assert capsys.readouterr().err == "revisit: --reason に配信を止める理由を書いてください\n"
     assert main(["alerts", "snooze", "A-1", "--days", "14", "--reason", "busy season", "--by", "kato", "--db", db]) == 0

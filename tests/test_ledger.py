@@ -203,7 +203,7 @@ def test_every_bad_row_of_an_export_is_reported_and_nothing_is_learned(files, sq
         f"{export}:6:1: 項目が 2 個あります（3 個のはずです）",
     ]
     assert main(["ledger", "import", str(Path(files["dir"]) / "gone.csv"), "--accounts", files["accounts"]]) == 2
-    assert capsys.readouterr().err == f"revisit: {Path(files['dir']) / 'gone.csv'}: ファイルがありません\n"
+    assert capsys.readouterr().err == f"revisit: {Path(files['dir']) / 'gone.csv'}：ファイルがありません\n"
 
 
 def test_an_export_row_with_a_documentation_private_or_reserved_address_is_named_and_not_learned(

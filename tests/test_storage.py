@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -106,9 +107,12 @@ def test_migrating_twice_is_harmless(db_url: str) -> None:
         store.close()
 
 
-def test_entries_stored_before_sightings_were_kept_are_not_counted_again(db_url: str) -> None:
-    """Migration 0014 keeps the first and last sighting of the entries already stored as counted:
-    importing the export they came from once more, after the upgrade, added them a second time."""
+@pytest.mark.parametrize("stored_at", ["0013", "0014"])
+def test_entries_stored_before_sightings_were_kept_are_not_counted_again(db_url: str, stored_at: str) -> None:
+    """Migration 0015 keeps the first and last sighting of the entries already stored as counted:
+    importing the export they came from once more, after the upgrade, added them a second time.
+    A database at 0014 (its instants without a count of people) gets the count, and its instants
+    are not added twice."""
     import ipaddress
 
     from alembic import command
@@ -122,7 +126,16 @@ def test_entries_stored_before_sightings_were_kept_are_not_counted_again(db_url:
         config.set_main_option("script_location", str(resources.files("revisit.storage").joinpath("migrations")))
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "0013")
+            command.upgrade(config, stored_at)
+            if stored_at == "0014":  # the first sighting counted by 0014's store
+                connection.execute(
+                    text("INSERT INTO ledger_sightings (network, account_id, seen_at) VALUES (:n, :a, :at)"),
+                    {
+                        "n": "150.162.56.185/32",
+                        "a": "L01",
+                        "at": first.replace(tzinfo=None) if "sqlite" in db_url else first,
+                    },
+                )
             connection.execute(  # as the store of 0013 wrote it (its column types' formats)
                 LedgerRow.__table__.insert().values(
                     network="150.162.56.185/32",

@@ -38,7 +38,7 @@ class EmailChannel:
         )
 
     def _deliver(self, message: EmailMessage, recipient: str) -> str:
-        import smtplib  # here: 20-50 ms with ssl, which a replay sending no e-mail spent at every start
+        import smtplib  # here, where it is used: a replay sends no e-mail (a few ms; ssl comes with urllib)
         import ssl
 
         password = read_secret(self.settings.password_env, self.settings.password_file)

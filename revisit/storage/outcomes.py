@@ -43,7 +43,8 @@ def alert_ids_starting(store: Store, given: str, most: int = 5) -> list[str]:
             return [given]
         if len(given) < SHORTEST_ID_PREFIX or not given.replace("-", "").isalnum():
             return []
-        found = select(AlertRow.alert_id).where(AlertRow.alert_id.startswith(given, autoescape=True))
+        # ids are lower-case hex: a prefix copied in capitals finds them on PostgreSQL as on SQLite
+        found = select(AlertRow.alert_id).where(AlertRow.alert_id.startswith(given.lower(), autoescape=True))
         return list(connection.execute(found.order_by(AlertRow.alert_id).limit(most)).scalars())
 
 
