@@ -342,6 +342,23 @@ LEDGER = {
     "  not used, {reason}: {count:,}": "  不使用（{reason}）：{count:,} 件",
     "  not used, {reason}: {count:,} (e.g. {example})": "  不使用（{reason}）：{count:,} 件（例：{example}）",
     "    warning: {detail}": "    注意：{detail}",
+    # what a team's command refuses (``BadInput.of`` in cli.py)
+    "--workers must be 1 or more": "--workers には 1 以上を指定してください",
+    "{address!r} is not an IP address": "「{address}」は IP アドレスではありません",
+    "--out {path}: cannot write it ({reason})": "--out {path}：書き込めません（{reason}）",
+    "--since {day!r}: expected YYYY-MM-DD": "--since「{day}」：YYYY-MM-DD の形で日付を指定してください",
+    "ledger revoke: name a network (CIDR), --account ID, or both": (
+        "ledger revoke：ネットワーク（CIDR）か --account ID、またはその両方を指定してください"
+    ),
+    "{network!r} is not an IP network (CIDR such as 203.0.113.7/32)": (
+        "「{network}」は IP ネットワークではありません（203.0.113.7/32 のような CIDR で指定してください）"
+    ),
+    "no learned network in use matches (see `revisit ledger list --all`)": (
+        "該当する使用中の学習済みネットワークはありません（`revisit ledger list --all` で確認できます）"
+    ),
+    "no accounts: pass --accounts CSV or import a list with `revisit accounts import CSV`": (
+        "取引先がありません。--accounts CSV を指定するか、`revisit accounts import CSV` でリストを取り込んでください"
+    ),
     # a file that cannot be read (``BadInput.of``: stream.sources, enrichment.accounts)
     "{path}: log file not found": "{path}：ログファイルがありません",
     "{path}: not a regular file": "{path}：通常のファイルではありません",

@@ -310,7 +310,7 @@ def _run_command(args: argparse.Namespace) -> int:
     configure_logging(settings, getattr(args, "loglevel", None), secret_sources=all_secret_sources(settings))
     if args.command == "replay":
         if args.workers is not None and args.workers < 1:
-            raise BadInput("--workers must be 1 or more")
+            raise BadInput.of("--workers must be 1 or more")
         summary = replay(
             ReplayRequest(
                 args.logs, args.accounts, tuple(args.mmdb), args.db, args.alerts_jsonl, args.encoding, args.workers
@@ -346,7 +346,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
     try:
         address = ipaddress.ip_address(args.ip)
     except ValueError:
-        raise BadInput(f"{args.ip!r} is not an IP address") from None
+        raise BadInput.of("{address!r} is not an IP address", address=args.ip) from None
     accounts: Sequence[Account] | None = load_accounts(args.accounts, args.encoding) if args.accounts else None
     store = Store(args.db) if args.db else None
     words = words_in(settings.alerts.locale)  # --locale, when given, is alerts.locale (_run)
@@ -523,7 +523,9 @@ def _enrich_accounts(args: argparse.Namespace, settings: Settings) -> int:
             # with a BOM, as the web UI's CSV exports: Japanese Excel reads UTF-8 only then
             Path(args.out).write_text(enriched.removeprefix("\ufeff"), encoding="utf-8-sig")
         except OSError as error:
-            raise BadInput(f"--out {args.out}: cannot write it ({error.strerror})") from None
+            raise BadInput.of(
+                "--out {path}: cannot write it ({reason})", path=args.out, reason=error.strerror
+            ) from None
     else:
         sys.stdout.write(enriched)
     words = words_in(settings.alerts.locale)
@@ -886,7 +888,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         try:
             first_day = date.fromisoformat(args.since)
         except ValueError:
-            raise BadInput(f"--since {args.since!r}: expected YYYY-MM-DD") from None
+            raise BadInput.of("--since {day!r}: expected YYYY-MM-DD", day=args.since) from None
     store = Store(args.db or settings.database_url)
     try:
         lines = reactivation_report(follow_ups(store, clock.start_of(first_day) if first_day else None))
@@ -1020,13 +1022,15 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
     from revisit.stream.sources import check_log_paths
 
     if args.ledger_command == "revoke" and args.network is None and args.account is None:
-        raise BadInput("ledger revoke: name a network (CIDR), --account ID, or both")
+        raise BadInput.of("ledger revoke: name a network (CIDR), --account ID, or both")
     network = None
     if args.ledger_command == "revoke" and args.network is not None:
         try:
             network = str(ipaddress.ip_network(args.network, strict=False))
         except ValueError:
-            raise BadInput(f"{args.network!r} is not an IP network (CIDR such as 203.0.113.7/32)") from None
+            raise BadInput.of(
+                "{network!r} is not an IP network (CIDR such as 203.0.113.7/32)", network=args.network
+            ) from None
     words = words_in(settings.alerts.locale)  # --locale, when given, is alerts.locale (_run)
     # every input is read and checked before the database is opened
     accounts = load_accounts(args.accounts, args.encoding) if getattr(args, "accounts", None) else None
@@ -1052,13 +1056,13 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
         if args.ledger_command == "revoke":
             count = store.revoke_ledger(network, args.account, args.reason)
             if not count:
-                raise BadInput("no learned network in use matches (see `revisit ledger list --all`)")
+                raise BadInput.of("no learned network in use matches (see `revisit ledger list --all`)")
             print(words.say("revoked {count:,} learned network(s)", count=count))
             return 0
         if accounts is None:
             accounts = store.load_accounts()
         if not accounts:
-            raise BadInput("no accounts: pass --accounts CSV or import a list with `revisit accounts import CSV`")
+            raise BadInput.of("no accounts: pass --accounts CSV or import a list with `revisit accounts import CSV`")
         index = AccountIndex(accounts, settings.matching)
         if sightings is not None:
             learned = learn_all(sightings, index, settings.ledger, settings.filters.drop_private)
