@@ -372,12 +372,16 @@ LEDGER = {
     "{path}:{line}:1: not valid {encoding} text": "{path}:{line}:1: {encoding} のテキストとして読めません",
     # a form export that cannot be read (``enrichment.ledger_import.read_form_export``)
     "{path}: file not found": "{path}：ファイルがありません",
-    "not valid {encoding} text (try --encoding cp932)": (
-        "{encoding} のテキストとして読めません（--encoding cp932 を試してください）"
+    "{path}: not valid {encoding} text (try --encoding cp932)": (
+        "{path}：{encoding} のテキストとして読めません（--encoding cp932 を試してください）"
     ),
-    "not valid {encoding} text": "{encoding} のテキストとして読めません",
-    "empty file, expected a header (email, ip, time)": "空のファイルです。見出しの行（email, ip, time）が必要です",
-    "no {column} column (one of: {names})": "{column} の列がありません（{names} のどれかの名前で）",
+    "{path}: not valid {encoding} text": "{path}：{encoding} のテキストとして読めません",
+    "{path}:1:1: empty file, expected a header (email, ip, time)": (
+        "{path}:1:1: 空のファイルです。見出しの行（email, ip, time）が必要です"
+    ),
+    "{path}:1:1: no {column} column (one of: {names})": (
+        "{path}:1:1: {column} の列がありません（{names} のどれかの名前で）"
+    ),
     "expected {expected} fields, found {found}": "項目が {found} 個あります（{expected} 個のはずです）",
     "email: {email!r} is not an e-mail address": "email の「{email}」はメールアドレスではありません",
     "ip: {address!r} is not an IP address": "ip の「{address}」は IP アドレスではありません",

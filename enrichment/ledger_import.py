@@ -119,29 +119,31 @@ def read_form_export(
     path: str | Path, zone: tzinfo, encoding: str = "utf-8-sig", translations: Mapping[str, str] | None = None
 ) -> list[Sighting]:
     """Every row as a sighting; BadInput listing every bad row (none is returned then), in the
-    language of ``translations`` (``enrichment.japanese.TRANSLATIONS``; English without)."""
+    language of ``translations`` (``enrichment.japanese.TRANSLATIONS``; English without): a list
+    of many phrases, which the CLI cannot translate as it does a ``BadInput.of``."""
     words = translations or {}
 
     def say(template: str, /, **values: object) -> str:
         return Phrase.of(template, **values).said_in(words)
 
+    # a refusal of the whole file: said in the command's language where the CLI says its errors
     try:
         text = Path(path).read_bytes().decode(encoding)
     except FileNotFoundError:
-        raise BadInput(say("{path}: file not found", path=str(path))) from None
+        raise BadInput.of("{path}: file not found", path=str(path)) from None
     except OSError as error:
-        raise BadInput(say("{path}: cannot read ({reason})", path=str(path), reason=error.strerror)) from None
+        raise BadInput.of("{path}: cannot read ({reason})", path=str(path), reason=error.strerror) from None
     except UnicodeDecodeError:
         if encoding.startswith("utf"):
-            raise BadInput(
-                f"{path}: " + say("not valid {encoding} text (try --encoding cp932)", encoding=encoding)
+            raise BadInput.of(
+                "{path}: not valid {encoding} text (try --encoding cp932)", path=str(path), encoding=encoding
             ) from None
-        raise BadInput(f"{path}: " + say("not valid {encoding} text", encoding=encoding)) from None
+        raise BadInput.of("{path}: not valid {encoding} text", path=str(path), encoding=encoding) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
-        raise BadInput(f"{path}:1:1: " + say("empty file, expected a header (email, ip, time)")) from None
+        raise BadInput.of("{path}:1:1: empty file, expected a header (email, ip, time)", path=str(path)) from None
     except csv.Error as error:
         raise BadInput(f"{path}:1:1: {error}") from None
     positions: dict[str, int] = {}
@@ -151,8 +153,11 @@ def read_form_export(
                 positions[column] = index
                 break
         else:
-            raise BadInput(
-                f"{path}:1:1: " + say("no {column} column (one of: {names})", column=column, names=", ".join(names))
+            raise BadInput.of(
+                "{path}:1:1: no {column} column (one of: {names})",
+                path=str(path),
+                column=column,
+                names=", ".join(names),
             )
     source = Path(path).name
     sightings: list[Sighting] = []

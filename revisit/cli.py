@@ -266,9 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"revisit: {bad.refusal(getattr(args, 'encoding', None) or 'utf-8-sig', bad.locale)}", file=sys.stderr)
         return 2
     except BadInput as error:  # in the run's language when known (the settings were read)
-        from revisit.enrichment.japanese import TRANSLATIONS
+        from revisit.enrichment.explain import words_in
 
-        translations = TRANSLATIONS if getattr(args, "team_locale", "") == "ja" else {}
+        translations = words_in(getattr(args, "team_locale", "en")).translations
         print(f"revisit: {without_credentials(error.said_in(translations))}", file=sys.stderr)
         return 2
     except ServiceFailure as error:
